@@ -1,0 +1,179 @@
+"""Every setting of the assistant, read from environment variables in this one module.
+
+Defaults are safe for the demo run on one machine: everything binds 127.0.0.1, data lives in
+SQLite files under ``var/``, and secrets are generated once per machine and kept in
+``var/secrets.json`` (mode 0600). ``KW_ENV=production`` turns generated secrets and demo
+accounts into start-up errors instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _list(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _secret(env: Mapping[str, str], name: str, var_dir: Path, production: bool) -> str:
+    """A secret from the environment, or (demo only) one generated and kept under var/."""
+    value = env.get(name, "")
+    if value:
+        return value
+    if production:
+        raise SettingsError(f"{name} must be set when KW_ENV=production")
+    path = var_dir / "secrets.json"
+    stored = {}
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    if name not in stored:
+        stored[name] = secrets.token_urlsafe(32)
+        var_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        tmp.replace(path)
+    return stored[name]
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    root: Path
+    var_dir: Path
+    # Network: Rasa and the action server are never public; only the gateway is.
+    host: str
+    rasa_port: int
+    actions_port: int
+    gateway_host: str
+    gateway_port: int
+    rasa_token: str
+    # Storage
+    database_url: str
+    tracker_store_url: str
+    lock_store_url: str
+    db_timeout_s: float
+    # NLU
+    spacy_model_dir: Path
+    nlu_fallback_threshold: float
+    # Security for status lookups
+    status_max_failures: int
+    status_failure_window_s: int
+    status_lockout_s: int
+    # Portal identity (JWT) and back office
+    portal_jwt_secret: str
+    portal_jwt_audience: str
+    portal_jwt_issuer: str
+    api_token: str
+    cookie_secret: str
+    allowed_origins: Tuple[str, ...]
+    # Gateway limits
+    max_message_chars: int
+    rate_limit_per_minute: int
+    # Conversation data
+    retention_days: int
+    session_expiration_minutes: int
+    # Helpdesk
+    helpdesk_hours: str
+    timezone: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.host}:{self.actions_port}/webhook"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.gateway_host}:{self.gateway_port}"
+
+
+def load(env: Optional[Mapping[str, str]] = None) -> Settings:
+    env = os.environ if env is None else env
+    kind = env.get("KW_ENV", "demo")
+    if kind not in ("demo", "production"):
+        raise SettingsError(f"KW_ENV must be 'demo' or 'production', got {kind!r}")
+    production = kind == "production"
+    var_dir = Path(env.get("KW_VAR_DIR", str(ROOT / "var"))).resolve()
+    gateway_port = _int(env, "KW_GATEWAY_PORT", 8080)
+    return Settings(
+        env=kind,
+        root=ROOT,
+        var_dir=var_dir,
+        host=env.get("KW_HOST", "127.0.0.1"),
+        rasa_port=_int(env, "KW_RASA_PORT", 5005),
+        actions_port=_int(env, "KW_ACTIONS_PORT", 5055),
+        gateway_host=env.get("KW_GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=gateway_port,
+        rasa_token=_secret(env, "KW_RASA_TOKEN", var_dir, production),
+        database_url=env.get("KW_DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}"),
+        tracker_store_url=env.get("KW_TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),
+        lock_store_url=env.get("KW_LOCK_STORE_URL", ""),
+        db_timeout_s=_float(env, "KW_DB_TIMEOUT_S", 1.5),
+        spacy_model_dir=Path(env.get("KW_SPACY_MODEL_DIR", str(ROOT / "var" / "spacy" / "nl"))),
+        nlu_fallback_threshold=_float(env, "KW_NLU_FALLBACK_THRESHOLD", 0.5),
+        status_max_failures=_int(env, "KW_STATUS_MAX_FAILURES", 5),
+        status_failure_window_s=_int(env, "KW_STATUS_FAILURE_WINDOW_S", 3600),
+        status_lockout_s=_int(env, "KW_STATUS_LOCKOUT_S", 3600),
+        portal_jwt_secret=_secret(env, "KW_PORTAL_JWT_SECRET", var_dir, production),
+        portal_jwt_audience=env.get("KW_PORTAL_JWT_AUDIENCE", "kansrijke-wijk-assistent"),
+        portal_jwt_issuer=env.get("KW_PORTAL_JWT_ISSUER", "aanvragersportaal"),
+        api_token=_secret(env, "KW_API_TOKEN", var_dir, production),
+        cookie_secret=_secret(env, "KW_COOKIE_SECRET", var_dir, production),
+        allowed_origins=_list(
+            env, "KW_ALLOWED_ORIGINS",
+            (f"http://127.0.0.1:{gateway_port}", f"http://localhost:{gateway_port}"),
+        ),
+        max_message_chars=_int(env, "KW_MAX_MESSAGE_CHARS", 1000),
+        rate_limit_per_minute=_int(env, "KW_RATE_LIMIT_PER_MINUTE", 30),
+        retention_days=_int(env, "KW_RETENTION_DAYS", 30),
+        session_expiration_minutes=_int(env, "KW_SESSION_EXPIRATION_MINUTES", 60),
+        helpdesk_hours=env.get("KW_HELPDESK_HOURS", "ma-vr 09:00-17:00"),
+        timezone=env.get("KW_TIMEZONE", "Europe/Amsterdam"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load()
