@@ -1,0 +1,53 @@
+"""Answers from the knowledge base: the rendering lives in bot.knowledge."""
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.conversation import consecutive_fallbacks, rephrase_reply
+from bot.knowledge.loader import get_knowledge_base
+from bot.knowledge.render import answer_for, helpdesk_reply
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> Text:
+        return "action_answer_faq"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        kb = get_knowledge_base()
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name", "")
+        reply = answer_for(kb, intent, message.get("text") or "", message.get("entities") or [])
+        if reply is None:
+            reply = helpdesk_reply(kb, "Op deze vraag heb ik geen antwoord.")
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+        return []
+
+
+class ActionRephrase(Action):
+    """Low confidence: suggest topics the first time, offer the helpdesk the second time."""
+
+    def name(self) -> Text:
+        return "action_rephrase"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        kb = get_knowledge_base()
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        reply = rephrase_reply(kb, ranking, consecutive_fallbacks(tracker.events))
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+        return []
+
+
+class ActionHandoff(Action):
+    """The user asks for a person. Until live handoff exists: the helpdesk contact line."""
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        reply = helpdesk_reply(get_knowledge_base())
+        dispatcher.utter_message(text=reply.text)
+        return []

@@ -1,0 +1,88 @@
+"""`python -m bot …`: run the assistant, train, prepare the Dutch pipeline, manage data."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from bot import launcher, nlp_pipeline
+from bot.settings import Settings, SettingsError, load
+
+
+def cmd_prepare_nlp(args: argparse.Namespace, settings: Settings) -> int:
+    ident = nlp_pipeline.prepare(settings.spacy_model_dir)
+    print(f"Nederlandse pijplijn: {nlp_pipeline.describe(ident)}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    print(launcher.ensure_model(settings, force=args.force))
+    return 0
+
+
+def _prepare_data(settings: Settings) -> None:
+    """Schema upgrade and (demo only) demo data, when the status store is part of this build."""
+    try:
+        from bot.status import db, demo
+    except ImportError:
+        return
+    db.upgrade(settings.database_url)
+    if settings.production:
+        return
+    rows = demo.load_demo_data(settings.database_url)
+    print("\nDemo-aanvragen (alleen voor de demo; aanvraagnummer / verificatiecode / gemeente / status):")
+    for row in rows:
+        print("  " + " / ".join(str(x) for x in row))
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    model = launcher.ensure_model(settings)
+    _prepare_data(settings)
+    stack = launcher.Stack(settings, model, gateway=not args.no_gateway)
+    print("Processen starten…", flush=True)
+    stack.start()
+    print(f"""
+De assistent draait.
+  Rasa (alleen lokaal):  {settings.rasa_url}
+  Actieserver:           http://{settings.host}:{settings.actions_port}""")
+    if any(s.name == "gateway" for s in stack.services):
+        print(f"  Website met widget:    {settings.gateway_url}/")
+    print(f"""
+Praten met de assistent:
+  curl -s -X POST {settings.rasa_url}/webhooks/rest/webhook \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"sender": "test", "message": "Welke gebieden doen mee?"}}'
+  .venv/bin/rasa shell --model {model.relative_to(settings.root)}   (in een tweede terminal, terwijl dit draait)
+HTTP-API-token van Rasa staat in var/secrets.json (nodig voor /conversations?token=…).
+Stoppen: Ctrl-C.""", flush=True)
+    return stack.wait()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Kansrijke Wijk Assistent")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="alles starten (traint eerst als dat nodig is)")
+    p.add_argument("--no-gateway", action="store_true", help="zonder web-gateway")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("train", help="model trainen als data of configuratie veranderde")
+    p.add_argument("--force", action="store_true", help="altijd trainen")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("prepare-nlp", help="de Nederlandse spaCy-pijplijn voorbereiden")
+    p.set_defaults(func=cmd_prepare_nlp)
+    try:
+        from bot.status import cli as status_cli
+    except ImportError:
+        status_cli = None
+    if status_cli is not None:
+        status_cli.add_commands(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load()
+    except SettingsError as exc:
+        print(f"Instelling ontbreekt of is ongeldig: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(args, settings) or 0)

@@ -1,0 +1,51 @@
+"""Dialogue decisions that need no Rasa: fallback counting and rephrase suggestions.
+
+Kept apart from actions/ so they are unit-testable with plain event lists.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Sequence
+
+from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.render import HANDOFF_PAYLOAD, HANDOFF_TITLE, Reply, helpdesk_reply
+
+FALLBACK_INTENT = "nlu_fallback"
+DEFAULT_SUGGESTIONS = ("wat_is", "themas", "gebieden")
+
+
+def consecutive_fallbacks(events: Iterable[Dict]) -> int:
+    """How many of the latest user messages in a row were not understood (incl. the last one)."""
+    count = 0
+    for event in reversed(list(events)):
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        if intent.get("name") != FALLBACK_INTENT:
+            break
+        count += 1
+    return count
+
+
+def suggestions(kb: KnowledgeBase, ranking: Sequence[Dict], limit: int = 3) -> List[Dict[str, str]]:
+    """Buttons for the knowledge-base answers the model thought most likely."""
+    keys: List[str] = []
+    for item in ranking:
+        answer = kb.by_intent.get(item.get("name", ""))
+        if answer and answer.key not in keys:
+            keys.append(answer.key)
+    for key in DEFAULT_SUGGESTIONS:
+        if len(keys) >= limit:
+            break
+        if key not in keys:
+            keys.append(key)
+    return [{"title": kb.answers[k].button, "payload": f"/{kb.answers[k].intent}"} for k in keys[:limit]]
+
+
+def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[Dict], misunderstood: int) -> Reply:
+    if misunderstood >= 2:
+        reply = helpdesk_reply(kb, "Het lukt me niet om je vraag te begrijpen, sorry.")
+        reply.buttons = [{"title": HANDOFF_TITLE, "payload": HANDOFF_PAYLOAD}]
+        return reply
+    text = ("Sorry, ik begrijp je vraag niet goed. Kun je hem anders stellen? "
+            "Of kies een van deze onderwerpen:")
+    return Reply(text, suggestions(kb, ranking))

@@ -1,0 +1,232 @@
+"""Start, supervise and stop the assistant's processes; train the model only when needed.
+
+Processes: the action server (rasa-sdk), the Rasa server, and the web gateway. All bind to
+127.0.0.1 except the gateway's configurable host. Readiness is polled over HTTP; a process
+that dies brings the others down, so a half-running assistant never looks healthy.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+from urllib.parse import urlparse
+
+from bot import nlp_pipeline
+from bot.settings import Settings
+
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+
+
+def child_env(settings: Settings, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Environment for child processes: the same KW_* settings, telemetry off, repo importable."""
+    env = dict(os.environ)
+    env.update({
+        "RASA_TELEMETRY_ENABLED": "false",  # a government service sends nothing out
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.root), env.get("PYTHONPATH")])),
+        "SANIC_HOST": settings.host,  # rasa-sdk binds to this interface
+        "KW_VAR_DIR": str(settings.var_dir),
+        "KW_RASA_TOKEN": settings.rasa_token,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    })
+    env.update(extra or {})
+    return env
+
+
+def rasa_bin() -> str:
+    return str(Path(sys.executable).with_name("rasa"))
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+def fingerprint(settings: Settings) -> str:
+    """Hash of everything training depends on, including which Dutch pipeline is in use."""
+    h = hashlib.sha256()
+    root = settings.root
+    files: List[Path] = []
+    for name in TRAINING_INPUTS:
+        path = root / name
+        files += sorted(p for p in path.rglob("*.yml")) if path.is_dir() else [path]
+    for path in files:
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    h.update(json.dumps(nlp_pipeline.identity(settings.spacy_model_dir), sort_keys=True).encode())
+    import rasa
+
+    h.update(rasa.__version__.encode())
+    return h.hexdigest()[:12]
+
+
+def model_path(settings: Settings) -> Path:
+    return settings.root / "models" / f"kw-{fingerprint(settings)}.tar.gz"
+
+
+def ensure_model(settings: Settings, force: bool = False) -> Path:
+    """Train unless a model for exactly these inputs exists; returns the model file."""
+    ident = nlp_pipeline.prepare(settings.spacy_model_dir)
+    print(f"Nederlandse pijplijn: {nlp_pipeline.describe(ident)}", flush=True)
+    path = model_path(settings)
+    if path.exists() and not force:
+        print(f"Model is actueel: {path.relative_to(settings.root)}", flush=True)
+        return path
+    print("Trainingsdata of configuratie gewijzigd: model wordt getraind…", flush=True)
+    cmd = [rasa_bin(), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+           "--out", "models", "--fixed-model-name", path.name[: -len(".tar.gz")]]
+    subprocess.run(cmd, cwd=settings.root, env=child_env(settings), check=True)
+    path.with_suffix("").with_suffix(".json").write_text(
+        json.dumps({"spacy_pipeline": ident, "fingerprint": fingerprint(settings)}, indent=2),
+        encoding="utf-8")
+    return path
+
+
+# -- endpoints -----------------------------------------------------------------------------
+
+
+def _sql_store(url: str) -> Dict[str, object]:
+    parsed = urlparse(url)
+    if parsed.scheme.startswith("sqlite"):
+        return {"type": "SQL", "dialect": "sqlite", "db": url.split(":///", 1)[1]}
+    store: Dict[str, object] = {"type": "SQL", "dialect": parsed.scheme.split("+")[0],
+                                "url": parsed.hostname, "db": parsed.path.lstrip("/")}
+    if parsed.port:
+        store["port"] = parsed.port
+    if parsed.username:
+        store["username"] = parsed.username
+    if parsed.password:
+        store["password"] = parsed.password
+    return store
+
+
+def write_endpoints(settings: Settings) -> Path:
+    import yaml
+
+    endpoints: Dict[str, object] = {
+        "action_endpoint": {"url": settings.actions_url},
+        "tracker_store": _sql_store(settings.tracker_store_url),
+    }
+    if settings.lock_store_url:
+        parsed = urlparse(settings.lock_store_url)
+        endpoints["lock_store"] = {"type": "redis", "url": parsed.hostname, "port": parsed.port or 6379,
+                                   "db": int((parsed.path or "/0").lstrip("/") or 0)}
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.var_dir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    os.chmod(path, 0o600)  # may hold a database password
+    return path
+
+
+# -- processes -----------------------------------------------------------------------------
+
+
+@dataclass
+class Service:
+    name: str
+    cmd: List[str]
+    ready_url: str
+    proc: Optional[subprocess.Popen] = None
+    log: Optional[Path] = None
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    model: Path
+    gateway: bool = True
+    services: List[Service] = field(default_factory=list)
+
+    def build(self) -> None:
+        s = self.settings
+        endpoints = write_endpoints(s)
+        self.services = [
+            Service("actieserver", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                    "--port", str(s.actions_port)],
+                    f"http://{s.host}:{s.actions_port}/health"),
+            Service("rasa", [rasa_bin(), "run", "--model", str(self.model), "--enable-api",
+                             "--auth-token", s.rasa_token, "--interface", s.host,
+                             "--port", str(s.rasa_port), "--endpoints", str(endpoints),
+                             "--credentials", "credentials.yml"],
+                    f"{s.rasa_url}/status?token={s.rasa_token}"),
+        ]
+        if self.gateway and (s.root / "bot" / "web" / "__main__.py").exists():
+            self.services.append(Service("gateway", [sys.executable, "-m", "bot.web"],
+                                         f"{s.gateway_url}/healthz"))
+
+    def start(self, timeout_s: float = 240.0) -> None:
+        self.build()
+        logs = self.settings.var_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        env = child_env(self.settings)
+        for svc in self.services:
+            svc.log = logs / f"{svc.name}.log"
+            out = open(svc.log, "ab")
+            svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=env, stdout=out,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        for svc in self.services:
+            self.wait_ready(svc, deadline)
+
+    def wait_ready(self, svc: Service, deadline: float) -> None:
+        while True:
+            if svc.proc is not None and svc.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"{svc.name} stopte tijdens het starten; zie {svc.log}")
+            try:
+                with urllib.request.urlopen(svc.ready_url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{svc.name} is niet op tijd klaar; zie {svc.log}")
+            time.sleep(0.25)  # polling interval of a readiness probe, not synchronisation
+
+    def restart(self, name: str) -> None:
+        svc = next(s for s in self.services if s.name == name)
+        self._terminate(svc)
+        out = open(svc.log, "ab")
+        svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=child_env(self.settings),
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready(svc, time.monotonic() + 120)
+
+    @staticmethod
+    def _terminate(svc: Service) -> None:
+        if svc.proc is None or svc.proc.poll() is not None:
+            return
+        try:
+            os.killpg(svc.proc.pid, signal.SIGTERM)
+            svc.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(svc.proc.pid, signal.SIGKILL)
+            svc.proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        for svc in reversed(self.services):
+            self._terminate(svc)
+
+    def wait(self) -> int:
+        """Block until a process exits (then stop the rest) or Ctrl-C."""
+        try:
+            while True:
+                for svc in self.services:
+                    if svc.proc is not None and svc.proc.poll() is not None:
+                        print(f"{svc.name} is gestopt (code {svc.proc.returncode}); zie {svc.log}",
+                              file=sys.stderr, flush=True)
+                        return 1
+                time.sleep(1)  # supervision interval
+        except KeyboardInterrupt:
+            print("\nStoppen…", flush=True)
+            return 0
+        finally:
+            self.stop()

@@ -1,0 +1,388 @@
+"""What the Rasa actions call: bounded, audited, rate-limited status lookups.
+
+Every function is synchronous and returns a ``LookupResult`` within ``settings.db_timeout_s``
+(1.5 s by default): the database work runs in a small worker pool and is abandoned when it does
+not finish in time, so an unreachable or slow database gives ``kind='unavailable'`` quickly.
+
+Kinds: ``ok`` · ``not_found`` (unknown number and wrong code alike: no enumeration) ·
+``locked`` (too many failed public tries) · ``unavailable`` (database down or slow).
+"""
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.settings import Settings, get_settings
+from bot.status import db
+from bot.status.models import (
+    Application,
+    LookupAudit,
+    LookupFailure,
+    gemeente_key,
+    utcnow,
+)
+from bot.status.verification import dummy_verify, parse_aanvraagnummer, verify_code
+
+log = logging.getLogger(__name__)
+
+OK = "ok"
+NOT_FOUND = "not_found"
+LOCKED = "locked"
+UNAVAILABLE = "unavailable"
+KINDS = (OK, NOT_FOUND, LOCKED, UNAVAILABLE)
+INVALID_NUMBER_MARKER = "<ongeldig>"
+LIST_MARKER = "*"
+MAX_LISTED = 50
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    thema: str
+    jaar: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    status: str
+    at: dt.datetime  # naive UTC
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """What may be shown about an application (never the code hash)."""
+
+    aanvraagnummer: str
+    gemeente: str
+    gebied: Optional[str]
+    submitted_at: Optional[dt.date]
+    status: str
+    requested: Tuple[RequestedLine, ...]
+    granted_amount_cents: Optional[int]
+    missing_items: Optional[str]
+    next_step: Optional[str]
+    next_step_date: Optional[dt.date]
+    #: When the current status was set (naive UTC), if known.
+    status_since: Optional[dt.datetime]
+    updated_at: Optional[dt.datetime]
+    history: Tuple[HistoryLine, ...] = ()
+
+    @property
+    def requested_total_cents(self) -> Optional[int]:
+        if not self.requested:
+            return None
+        return sum(line.amount_cents for line in self.requested)
+
+    @classmethod
+    def from_model(cls, app: Application, with_history: bool = True) -> "ApplicationView":
+        history = tuple(HistoryLine(c.status, c.at) for c in app.changes) if with_history else ()
+        current = [c for c in app.changes if c.status == app.status]
+        return cls(
+            aanvraagnummer=app.aanvraagnummer,
+            gemeente=app.gemeente,
+            gebied=app.gebied,
+            submitted_at=app.submitted_at,
+            status=app.status,
+            requested=tuple(RequestedLine(a.thema, a.jaar, a.amount_cents) for a in app.amounts),
+            granted_amount_cents=app.granted_amount_cents,
+            missing_items=app.missing_items,
+            next_step=app.next_step,
+            next_step_date=app.next_step_date,
+            status_since=max((c.at for c in current), default=None),
+            updated_at=app.updated_at,
+            history=history,
+        )
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-ready form (external field names, amounts in euros as strings)."""
+        def euros(cents: Optional[int]) -> Optional[str]:
+            return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
+
+        def iso(value) -> Optional[str]:
+            return None if value is None else value.isoformat()
+
+        def iso_utc(value: Optional[dt.datetime]) -> Optional[str]:
+            return None if value is None else value.isoformat(timespec="seconds") + "Z"
+
+        return {
+            "aanvraagnummer": self.aanvraagnummer,
+            "gemeente": self.gemeente,
+            "gebied": self.gebied,
+            "ingediend_op": iso(self.submitted_at),
+            "status": self.status,
+            "aangevraagd": [
+                {"thema": r.thema, "jaar": r.jaar, "bedrag": euros(r.amount_cents)}
+                for r in self.requested
+            ],
+            "toegekend_bedrag": euros(self.granted_amount_cents),
+            "ontbrekende_stukken": self.missing_items,
+            "volgende_stap": self.next_step,
+            "volgende_stap_datum": iso(self.next_step_date),
+            "status_sinds": iso_utc(self.status_since),
+            "bijgewerkt_op": iso_utc(self.updated_at),
+            "geschiedenis": [{"status": h.status, "status_datum": iso_utc(h.at)} for h in self.history],
+        }
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    kind: str
+    application: Optional[ApplicationView] = None
+    applications: Tuple[ApplicationView, ...] = ()
+    #: For 'locked': seconds until lookups are possible again (rounded up to a minute).
+    retry_after_s: Optional[int] = None
+    #: For list results: the gemeente as asked.
+    gemeente: Optional[str] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == OK
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounded execution
+# ---------------------------------------------------------------------------------------------
+
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kw-status-db")
+atexit.register(_executor.shutdown, wait=False)
+
+
+def run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
+    """Run ``fn`` in the worker pool; raise TimeoutError when it takes longer than timeout_s.
+
+    A timed-out call keeps running in its thread until the driver's own timeouts end it; its
+    result is dropped. A call still queued is cancelled.
+    """
+    future = _executor.submit(fn)
+    try:
+        return future.result(timeout=timeout_s)
+    except FutureTimeout:
+        future.cancel()
+        raise TimeoutError(f"database call took longer than {timeout_s} s") from None
+
+
+def _guarded(settings: Settings, what: str, work: Callable[[Session], LookupResult]) -> LookupResult:
+    def job() -> LookupResult:
+        engine = db.get_engine(settings.database_url, settings.db_timeout_s)
+        with db.session_scope(engine) as session:
+            return work(session)
+
+    try:
+        return run_bounded(job, settings.db_timeout_s)
+    except TimeoutError:
+        log.warning("status %s: database too slow (> %.1f s)", what, settings.db_timeout_s)
+    except Exception as exc:  # noqa: BLE001 - any DB/driver failure means 'unavailable'
+        # Only the exception class: messages of drivers may contain parameters.
+        log.warning("status %s: database unavailable (%s)", what, type(exc).__name__)
+    return LookupResult(UNAVAILABLE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pseudonyms and rate limiting
+# ---------------------------------------------------------------------------------------------
+
+def pseudonym(settings: Settings, kind: str, raw_id: Optional[str]) -> Optional[str]:
+    """``kind:<16 hex>``: keyed hash of an id (conversation, client), never the id itself.
+
+    Keyed with a key derived from the cookie secret, so client ids such as IP addresses cannot
+    be recovered by hashing all candidates.
+    """
+    if not raw_id:
+        return None
+    key = hmac.new(settings.cookie_secret.encode(), b"kw-status-pseudonym-v1", hashlib.sha256).digest()
+    digest = hmac.new(key, str(raw_id).encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+    return f"{kind}:{digest[:24]}"
+
+
+def _locked_until(session: Session, settings: Settings, key: str, now: dt.datetime
+                  ) -> Optional[dt.datetime]:
+    """End of the lockout for ``key``, or None when not locked.
+
+    Locked from the moment ``status_max_failures`` failures fall within one window of
+    ``status_failure_window_s``, until ``status_lockout_s`` after the last of them.
+    """
+    window = dt.timedelta(seconds=settings.status_failure_window_s)
+    lockout = dt.timedelta(seconds=settings.status_lockout_s)
+    limit = max(1, settings.status_max_failures)
+    since = now - window - lockout
+    times: List[dt.datetime] = list(session.execute(
+        select(LookupFailure.at).where(LookupFailure.key == key, LookupFailure.at > since)
+        .order_by(LookupFailure.at.desc()).limit(1000)
+    ).scalars())
+    if len(times) < limit:
+        return None
+    times.sort()
+    until = None
+    for i in range(limit - 1, len(times)):
+        if times[i] - times[i - limit + 1] <= window:
+            end = times[i] + lockout
+            if end > now and (until is None or end > until):
+                until = end
+    return until
+
+
+def _record_failure(session: Session, settings: Settings, keys: List[str], now: dt.datetime) -> None:
+    horizon = now - dt.timedelta(
+        seconds=settings.status_failure_window_s + settings.status_lockout_s
+    )
+    for key in keys:
+        session.add(LookupFailure(key=key, at=now))
+        session.execute(delete(LookupFailure).where(LookupFailure.key == key,
+                                                    LookupFailure.at < horizon))
+
+
+def _audit(session: Session, *, channel: str, actor: str, number: str, result: str,
+           gemeente: Optional[str] = None) -> None:
+    session.add(LookupAudit(at=utcnow(), channel=channel, actor=actor[:80],
+                            aanvraagnummer=number[:12], gemeente=gemeente and gemeente[:100],
+                            result=result))
+
+
+def _load(session: Session, number: str) -> Optional[Application]:
+    return session.execute(
+        select(Application)
+        .options(selectinload(Application.amounts), selectinload(Application.changes))
+        .where(Application.aanvraagnummer == number)
+    ).scalars().first()
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+def lookup_public(
+    number: Optional[str],
+    code: Optional[str],
+    conversation_id: str,
+    client_id: Optional[str] = None,
+    *,
+    settings: Optional[Settings] = None,
+) -> LookupResult:
+    """Look up an application on the public website: number + verificatiecode.
+
+    ``number`` may be free text; it is parsed. Unknown number, malformed number and wrong code
+    all give ``not_found`` and count as a failed try for the conversation and (separately) the
+    client. After ``status_max_failures`` failures within the window, ``locked``.
+    """
+    settings = settings or get_settings()
+    parsed = parse_aanvraagnummer(number) if isinstance(number, str) else None
+    conv_key = pseudonym(settings, "c", conversation_id) or "c:anoniem"
+    client_key = pseudonym(settings, "k", client_id)
+    keys = [conv_key] + ([client_key] if client_key else [])
+    actor = " ".join(keys)
+    audit_number = parsed or INVALID_NUMBER_MARKER
+
+    def work(session: Session) -> LookupResult:
+        now = utcnow()
+        until = None
+        for key in keys:
+            end = _locked_until(session, settings, key, now)
+            if end is not None and (until is None or end > until):
+                until = end
+        if until is not None:
+            _audit(session, channel="public", actor=actor, number=audit_number, result=LOCKED)
+            retry = int((until - now).total_seconds())
+            return LookupResult(LOCKED, retry_after_s=max(60, -(-retry // 60) * 60))
+        app = _load(session, parsed) if parsed else None
+        if app is None:
+            dummy_verify()  # same timing as a wrong code
+            matched = False
+        else:
+            matched = verify_code(code, app.code_hash)
+        if not matched:
+            _record_failure(session, settings, keys, now)
+            _audit(session, channel="public", actor=actor, number=audit_number, result=NOT_FOUND)
+            return LookupResult(NOT_FOUND)
+        _audit(session, channel="public", actor=actor, number=audit_number, result=OK)
+        return LookupResult(OK, application=ApplicationView.from_model(app))
+
+    result = _guarded(settings, "lookup_public", work)
+    log.info("status lookup public: %s", result.kind)
+    return result
+
+
+def lookup_portal(
+    gemeente: str,
+    number: Optional[str],
+    conversation_id: str,
+    *,
+    settings: Optional[Settings] = None,
+) -> LookupResult:
+    """Look up an application for a verified portal user of ``gemeente`` (no code needed).
+
+    An application of another gemeente is ``not_found``, exactly like an unknown number.
+    """
+    settings = settings or get_settings()
+    parsed = parse_aanvraagnummer(number) if isinstance(number, str) else None
+    actor = pseudonym(settings, "c", conversation_id) or "c:anoniem"
+    key = gemeente_key(gemeente or "")
+
+    def work(session: Session) -> LookupResult:
+        app = _load(session, parsed) if (parsed and key) else None
+        if app is None or app.gemeente_key != key:
+            _audit(session, channel="portal", actor=actor, number=parsed or INVALID_NUMBER_MARKER,
+                   result=NOT_FOUND, gemeente=gemeente)
+            return LookupResult(NOT_FOUND)
+        _audit(session, channel="portal", actor=actor, number=parsed, result=OK, gemeente=gemeente)
+        return LookupResult(OK, application=ApplicationView.from_model(app))
+
+    result = _guarded(settings, "lookup_portal", work)
+    log.info("status lookup portal: %s", result.kind)
+    return result
+
+
+def list_for_gemeente(
+    gemeente: str,
+    conversation_id: Optional[str] = None,
+    *,
+    settings: Optional[Settings] = None,
+    limit: int = MAX_LISTED,
+) -> LookupResult:
+    """Applications of a (verified) gemeente, highest number (newest) first; ``ok`` also when
+    there are none. At most ``limit``."""
+    settings = settings or get_settings()
+    actor = pseudonym(settings, "c", conversation_id) or "c:anoniem"
+    key = gemeente_key(gemeente or "")
+
+    def work(session: Session) -> LookupResult:
+        apps = []
+        if key:
+            apps = list(session.execute(
+                select(Application)
+                .options(selectinload(Application.amounts), selectinload(Application.changes))
+                .where(Application.gemeente_key == key)
+                .order_by(Application.aanvraagnummer.desc())
+                .limit(limit)
+            ).scalars())
+        _audit(session, channel="portal", actor=actor, number=LIST_MARKER, result=OK,
+               gemeente=gemeente)
+        return LookupResult(
+            OK, gemeente=gemeente,
+            applications=tuple(ApplicationView.from_model(a, with_history=False) for a in apps),
+        )
+
+    result = _guarded(settings, "list_for_gemeente", work)
+    log.info("status list portal: %s", result.kind)
+    return result
+
+
+def count_failures(key: str, *, settings: Optional[Settings] = None) -> int:
+    """Number of recorded failures for a rate-limit key (for operators and tests)."""
+    settings = settings or get_settings()
+    with db.session_scope(db.get_engine(settings.database_url, settings.db_timeout_s)) as session:
+        return int(session.execute(
+            select(func.count()).select_from(LookupFailure).where(LookupFailure.key == key)
+        ).scalar() or 0)

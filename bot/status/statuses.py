@@ -1,0 +1,180 @@
+"""The statuses of an application (aanvraag): the one place that defines them.
+
+Every status has a code (stored in the database and used by the back-office feed), a short
+Dutch label, a plain-Dutch explanation (B1, je/jij) and "wat gebeurt er nu". The procedure of
+the real regeling (beslistermijn, betaalmomenten …) is not known here, so the "what next" texts
+stay generic on purpose: they never promise a term or a date. Concrete dates only come from the
+back office (``next_step_date``) and are shown next to these texts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Status:
+    code: str
+    label: str
+    explanation: str
+    next_step: str
+    #: "besluit" for the three decisions, otherwise the code itself.
+    group: str
+    #: No further change is expected in the normal course of things.
+    final: bool = False
+
+
+_ALL: Tuple[Status, ...] = (
+    Status(
+        code="ontvangen",
+        label="Ontvangen",
+        explanation="Je aanvraag is binnen. Er is nog niet naar de inhoud gekeken.",
+        next_step=(
+            "Je aanvraag wordt in behandeling genomen. Je hoeft nu niets te doen. "
+            "Zodra de status verandert, zie je dat hier."
+        ),
+        group="ontvangen",
+    ),
+    Status(
+        code="in_behandeling",
+        label="In behandeling",
+        explanation="Je aanvraag wordt nu beoordeeld.",
+        next_step=(
+            "Je hoeft nu niets te doen. Is er meer informatie nodig, dan krijg je bericht. "
+            "Zodra er een besluit is, zie je dat hier."
+        ),
+        group="in_behandeling",
+    ),
+    Status(
+        code="aanvulling_nodig",
+        label="Aanvulling nodig",
+        explanation=(
+            "Om je aanvraag te kunnen beoordelen, is meer informatie nodig. "
+            "De beoordeling staat stil tot die informatie er is."
+        ),
+        next_step=(
+            "Lever de ontbrekende informatie aan zoals in het verzoek om aanvulling staat. "
+            "Daarna gaat de beoordeling verder. Weet je niet hoe? Vraag het een medewerker."
+        ),
+        group="aanvulling_nodig",
+    ),
+    Status(
+        code="besluit_toegekend",
+        label="Besluit genomen: toegekend",
+        explanation="Er is een besluit over je aanvraag: je aanvraag is toegekend.",
+        next_step=(
+            "De volgende stap is de betaling. Je krijgt bericht zodra er betaald is. "
+            "Ook hier zie je dat terug."
+        ),
+        group="besluit",
+    ),
+    Status(
+        code="besluit_deels_toegekend",
+        label="Besluit genomen: deels toegekend",
+        explanation=(
+            "Er is een besluit over je aanvraag: een deel is toegekend. Je krijgt minder dan "
+            "je hebt aangevraagd. In het besluit staat waarom."
+        ),
+        next_step=(
+            "Lees het besluit goed. Ben je het er niet mee eens? In het besluit staat wat je "
+            "dan kunt doen. De volgende stap is de betaling van het toegekende deel."
+        ),
+        group="besluit",
+    ),
+    Status(
+        code="besluit_afgewezen",
+        label="Besluit genomen: afgewezen",
+        explanation=(
+            "Er is een besluit over je aanvraag: je aanvraag is afgewezen. "
+            "In het besluit staat waarom."
+        ),
+        next_step=(
+            "Ben je het niet eens met het besluit? In het besluit staat hoe je bezwaar kunt "
+            "maken. Heb je vragen over het besluit, vraag het dan een medewerker."
+        ),
+        group="besluit",
+        final=True,
+    ),
+    Status(
+        code="bevoorschot",
+        label="Voorschot betaald",
+        explanation=(
+            "Er is een voorschot betaald. Dat is geld dat je vooraf krijgt, "
+            "voordat het definitieve bedrag vaststaat."
+        ),
+        next_step=(
+            "Later wordt vastgesteld hoeveel geld je definitief krijgt. "
+            "Je krijgt bericht zodra daar iets over bekend is."
+        ),
+        group="betaling",
+    ),
+    Status(
+        code="uitbetaald",
+        label="Uitbetaald",
+        explanation="Het toegekende geld is betaald.",
+        next_step=(
+            "Later volgt de vaststelling. Dan wordt bepaald hoeveel geld je definitief krijgt. "
+            "Je krijgt bericht zodra daar iets over bekend is."
+        ),
+        group="betaling",
+    ),
+    Status(
+        code="wijziging_in_behandeling",
+        label="Wijziging in behandeling",
+        explanation="Er is een wijziging van je aanvraag doorgegeven. Die wordt nu beoordeeld.",
+        next_step=(
+            "Je hoeft nu niets te doen. Je krijgt bericht zodra er een besluit over de "
+            "wijziging is. Ook hier zie je dat terug."
+        ),
+        group="wijziging",
+    ),
+    Status(
+        code="vastgesteld",
+        label="Vastgesteld",
+        explanation=(
+            "Het definitieve bedrag is vastgesteld. Dit is de laatste stap van je aanvraag."
+        ),
+        next_step=(
+            "Er hoeft niets meer te gebeuren, tenzij in het besluit over de vaststelling "
+            "iets anders staat."
+        ),
+        group="vastgesteld",
+        final=True,
+    ),
+    Status(
+        code="ingetrokken",
+        label="Ingetrokken",
+        explanation="De aanvraag is ingetrokken. Er wordt niet meer naar gekeken.",
+        next_step=(
+            "Er gebeurt niets meer met deze aanvraag. Klopt dit niet? "
+            "Neem dan contact op met een medewerker."
+        ),
+        group="ingetrokken",
+        final=True,
+    ),
+)
+
+STATUSES: Dict[str, Status] = {s.code: s for s in _ALL}
+CODES: Tuple[str, ...] = tuple(STATUSES)
+AANVULLING_NODIG = "aanvulling_nodig"
+
+
+def get(code: str) -> Status:
+    """The status for ``code``; raises KeyError for an unknown code."""
+    return STATUSES[code]
+
+
+def find(code: Optional[str]) -> Optional[Status]:
+    """The status for ``code`` (case and spaces tolerated), or None."""
+    if not code:
+        return None
+    key = code.strip().lower().replace(" ", "_").replace("-", "_")
+    return STATUSES.get(key)
+
+
+def is_valid(code: Optional[str]) -> bool:
+    return bool(code) and code in STATUSES
+
+
+def all_statuses() -> Tuple[Status, ...]:
+    return _ALL
