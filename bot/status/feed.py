@@ -67,7 +67,8 @@ CLEARABLE = {
     "note", "gebied", "submitted_at", "requested", "granted_amount_cents", "missing_items",
     "next_step", "next_step_date",
 }
-SOURCES = ("api", "csv", "demo")
+SOURCE_API, SOURCE_CSV, SOURCE_DEMO = "api", "csv", "demo"
+SOURCES = (SOURCE_API, SOURCE_CSV, SOURCE_DEMO)
 MAX_AMOUNT_CENTS = 10**14  # one trillion euros: anything above is a typo
 _CHANGE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")
 _TEXT_LIMITS = {
@@ -405,8 +406,8 @@ def apply_change(
             return ChangeOutcome(number, created=False, applied=False, duplicate=True,
                                  status=app.status)
 
-    created = False
-    if app is None:
+    created = app is None
+    if created:
         if not create:
             raise FeedNotFound([f"aanvraag {number} bestaat niet; maak die eerst aan"])
         if not fields.get("gemeente"):
@@ -417,20 +418,43 @@ def apply_change(
             errors.append("verificatiecode is verplicht voor een nieuwe aanvraag")
         if errors:
             raise FeedError(errors)
-        now = utcnow()
+
+    # Decide everything before changing anything, so a refused change leaves no trace.
+    when = at or utcnow()
+    becomes_current = False
+    if change_id is not None:
+        latest = None
+        if not created:
+            latest = session.execute(
+                select(StatusChange.at).where(StatusChange.application_id == app.id)
+                .order_by(StatusChange.at.desc()).limit(1)
+            ).scalar()
+        becomes_current = latest is None or when >= latest
+    new_status = status if becomes_current else app.status
+    if "missing_items" in fields:
+        new_missing = fields["missing_items"]
+    elif becomes_current and status != statuses.AANVULLING_NODIG:
+        new_missing = None
+    else:
+        new_missing = None if created else app.missing_items
+    if new_status == statuses.AANVULLING_NODIG and not new_missing:
+        raise FeedError(["ontbrekende_stukken is verplicht bij status aanvulling_nodig"])
+    new_hash = code_hash or (hash_code(code) if code else None)
+
+    now = utcnow()
+    if created:
         app = Application(
             aanvraagnummer=number,
             gemeente=fields["gemeente"],
             gemeente_key=gemeente_key(fields["gemeente"]),
-            status=status,
-            code_hash=code_hash or hash_code(code),
+            status=new_status,
+            code_hash=new_hash,
             created_at=now,
             updated_at=now,
         )
         session.add(app)
-        created = True
-    elif code or code_hash:
-        app.code_hash = code_hash or hash_code(code)
+    elif new_hash:
+        app.code_hash = new_hash
 
     for name, value in fields.items():
         if name == "requested":
@@ -440,32 +464,18 @@ def apply_change(
             app.gemeente_key = gemeente_key(value)
         else:
             setattr(app, name, value)
+    app.status = new_status
+    app.missing_items = new_missing
 
-    applied = False
     if change_id is not None:
-        when = at or utcnow()
-        latest = None
-        if not created:
-            latest = session.execute(
-                select(StatusChange.at).where(StatusChange.application_id == app.id)
-                .order_by(StatusChange.at.desc()).limit(1)
-            ).scalar()
-        if latest is None or when >= latest:
-            app.status = status
-            if status != statuses.AANVULLING_NODIG and "missing_items" not in fields:
-                app.missing_items = None
         session.add(StatusChange(
             application=app, change_id=change_id, status=status, at=when, source=source,
-            note=note, recorded_at=utcnow(),
+            note=note, recorded_at=now,
         ))
-        applied = True
-
-    if app.status == statuses.AANVULLING_NODIG and not app.missing_items:
-        raise FeedError(["ontbrekende_stukken is verplicht bij status aanvulling_nodig"])
-    app.updated_at = utcnow()
+    app.updated_at = now
     session.flush()
-    return ChangeOutcome(number, created=created, applied=applied, duplicate=False,
-                         status=app.status)
+    return ChangeOutcome(number, created=created, applied=change_id is not None,
+                         duplicate=False, status=app.status)
 
 
 def _replace_amounts(session: Session, app: Application, items: List[Tuple[str, int, int]]) -> None:

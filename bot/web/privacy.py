@@ -31,6 +31,8 @@ _NL_IBAN_RE = re.compile(r"^NL\d{2}[A-Z]{4}\d{10}$")
 _PHONE_NL_RE = re.compile(
     r"(?<![\w+])(?:\+31|0031|0)[\s.-]?(?:\(0\)[\s.-]?)?[1-9](?:[\s.-]?\d){8}(?!\d)"
 )
+# Area code in brackets: (020) 123 45 67, (0168) 12 34 56 -- ten digits in all.
+_PHONE_BRACKETS_RE = re.compile(r"(?<![\w+])\(0\d{1,3}\)[\s.-]?\d(?:[\s.-]?\d){4,8}(?!\d)")
 # Service numbers such as 0800-1234 or 0900 123 4567.
 _PHONE_SERVICE_RE = re.compile(r"(?<![\w])0[89]0[069][\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?!\d)")
 # Other international numbers: + and 8 to 15 digits.
@@ -111,6 +113,8 @@ def mask_personal_data(text: str) -> Masked:
 
     out = _BSN_CONTEXT_RE.sub(bsn_context, out)
     out = _sub(_PHONE_NL_RE, PHONE, out, "phone", kinds)
+    out = _sub(_PHONE_BRACKETS_RE, PHONE, out, "phone", kinds,
+               lambda m: len(re.sub(r"\D", "", m.group(0))) == 10)
     out = _sub(_PHONE_SERVICE_RE, PHONE, out, "phone", kinds)
     out = _sub(_PHONE_INTL_RE, PHONE, out, "phone", kinds)
     out = _sub(_BSN_RE, BSN, out, "bsn", kinds, _bsn_accept)

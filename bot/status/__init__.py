@@ -1,0 +1,1 @@
+"""Status store: applications, their status history, verification, audit and back-office feed."""

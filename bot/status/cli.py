@@ -1,0 +1,66 @@
+"""Sub-commands of ``python -m bot`` for the status store.
+
+The project's CLI calls ``add_commands(subparsers)``; every sub-command sets
+``func(args, settings) -> int`` (the exit code).
+
+* ``db-upgrade``           create/upgrade the status tables (Alembic)
+* ``import-status FILE``   import a back-office CSV export (all rows or nothing)
+* ``demo-data``            load the demo applications and print number + code
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.status import db
+
+
+def add_commands(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "db-upgrade", help="maak of werk de statustabellen bij (Alembic-migraties)"
+    )
+    p.set_defaults(func=cmd_db_upgrade)
+
+    p = subparsers.add_parser(
+        "import-status", help="importeer statussen uit een CSV-export van de backoffice"
+    )
+    p.add_argument("file", metavar="FILE", help="CSV-bestand (scheidingsteken ; of ,)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="alleen controleren, niets opslaan")
+    p.set_defaults(func=cmd_import_status)
+
+    p = subparsers.add_parser(
+        "demo-data", help="laad de demo-aanvragen en toon nummer en verificatiecode"
+    )
+    p.set_defaults(func=cmd_demo_data)
+
+
+def _print(text: str, stream=None) -> None:
+    print(text, file=stream or sys.stdout, flush=True)
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings) -> int:
+    db.upgrade(settings.database_url)
+    _print(f"Statustabellen bijgewerkt tot de nieuwste versie ({db.current_revision(settings.database_url)}).")
+    return 0
+
+
+def cmd_import_status(args: argparse.Namespace, settings) -> int:
+    from bot.status.csv_import import import_csv
+
+    db.upgrade(settings.database_url)
+    report = import_csv(args.file, settings.database_url, dry_run=args.dry_run)
+    _print(report.format(), None if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_demo_data(args: argparse.Namespace, settings) -> int:
+    from bot.status.demo import format_demo_table, load_demo_data
+
+    if settings.production:
+        _print("Demo-gegevens laden kan niet als KW_ENV=production.", sys.stderr)
+        return 2
+    db.upgrade(settings.database_url)
+    _print(format_demo_table(load_demo_data(settings.database_url)))
+    return 0

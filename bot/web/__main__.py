@@ -1,0 +1,44 @@
+"""python -m bot.web: run the web gateway on settings.gateway_host:gateway_port."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from bot import settings as settings_mod
+from bot.web import logs
+from bot.web.app import create_app
+
+# Seconds open requests get to finish when the gateway stops.
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+def main() -> int:
+    try:
+        settings = settings_mod.get_settings()
+    except settings_mod.SettingsError as exc:
+        print(f"Instelling klopt niet: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(os.environ.get("KW_LOG_LEVEL", "INFO"))
+    logs.JsonAccessLogger.secret = settings.cookie_secret
+    url = f"http://{settings.gateway_host}:{settings.gateway_port}/"
+
+    def announce(_message: str) -> None:
+        print(f"Kansrijke Wijk Assistent draait: open {url} in je browser.", flush=True)
+
+    web.run_app(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        print=announce,
+        access_log=logging.getLogger("aiohttp.access"),
+        access_log_class=logs.JsonAccessLogger,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,487 @@
+"""Chat sessions: the WebSocket endpoint, its plain-HTTP fallback, and the relay to Rasa.
+
+Both transports speak the same frames (docs/widget.md) and share ChatService, which
+- verifies the session token and the portal token (hello), and binds the identity to the session;
+- validates, masks and rate-limits user messages before they go to Rasa;
+- de-duplicates resends by client message id (in memory, and after a restart via the tracker);
+- rebuilds the history from the Rasa tracker, so the gateway keeps no database of its own.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter, OrderedDict
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+
+from aiohttp import WSMsgType, web
+
+from bot.web import portal as portal_mod
+from bot.web.keys import CHAT, HUB, METRICS, SETTINGS
+from bot.web.privacy import mask_personal_data, summary
+from bot.web.protocol import (
+    MAX_FRAME_BYTES, STARTER_PAYLOADS, STARTERS, WS_MAX_MSG_SIZE, FrameError, History,
+    button_payload, error_frame, from_webhook, message_id, parse_frame, user_text,
+)
+from bot.web.rasa import RasaClient, RasaUnavailable
+from bot.web.ratelimit import RateLimiter
+from bot.web.security import client_ip, origin_allowed, cors_headers
+from bot.web.sessions import ChatSession, SessionCodec, client_id
+
+log = logging.getLogger("bot.web.chat")
+
+Emit = Callable[[Dict[str, Any]], Awaitable[None]]
+
+# Seconds a new WebSocket may take to send its hello.
+HELLO_TIMEOUT_S = 10.0
+# Server pings keep proxies from closing idle sockets and notice dead clients.
+WS_HEARTBEAT_S = 25.0
+# Unreadable frames tolerated on one socket before it is closed (policy violation).
+MAX_BAD_FRAMES = 5
+# New connections (hello, reset) per client per minute; proposed setting KW_CONNECT_RATE_PER_MINUTE.
+CONNECT_RATE_PER_MINUTE = 60
+# Conversations whose state (lock, recent replies, offered buttons) is kept in memory.
+MAX_SESSION_STATES = 10_000
+REPLY_CACHE = 50
+
+
+def log_event(event: str, **fields: Any) -> None:
+    """One JSON line per chat event; never message contents, ids are hashed."""
+    log.info(json.dumps({"event": event, **fields}, separators=(",", ":"), sort_keys=True))
+
+
+class SessionState:
+    """What one gateway process remembers about one conversation."""
+
+    def __init__(self, warm: bool) -> None:
+        self.lock = asyncio.Lock()
+        self.warm = warm  # True when `replies`/`offered` reflect the whole tracker
+        self.replies: "OrderedDict[str, List[Dict[str, Any]]]" = OrderedDict()
+        self.offered: Dict[str, str] = {}
+
+    def remember(self, msg_id: str, messages: List[Dict[str, Any]]) -> None:
+        self.replies[msg_id] = messages
+        self.replies.move_to_end(msg_id)
+        while len(self.replies) > REPLY_CACHE:
+            self.replies.popitem(last=False)
+        for m in messages:
+            for b in m.get("buttons", []):
+                self.offered[b["payload"]] = b["title"]
+
+    def absorb(self, history: History) -> None:
+        for mid, msgs in history.replies.items():
+            self.replies[mid] = msgs
+        while len(self.replies) > REPLY_CACHE:
+            self.replies.popitem(last=False)
+        self.offered.update(history.offered)
+        self.warm = True
+
+
+class ChatHub:
+    """Open sockets per conversation, so others (e.g. helpdesk staff) can push frames."""
+
+    def __init__(self) -> None:
+        self._sockets: Dict[str, Set[web.WebSocketResponse]] = {}
+        self.all: Set[web.WebSocketResponse] = set()
+
+    def add(self, ws: web.WebSocketResponse) -> None:
+        self.all.add(ws)
+
+    def bind(self, sid: str, ws: web.WebSocketResponse, old: Optional[str] = None) -> None:
+        if old:
+            self.unbind(old, ws)
+        self._sockets.setdefault(sid, set()).add(ws)
+
+    def unbind(self, sid: Optional[str], ws: web.WebSocketResponse) -> None:
+        if sid and sid in self._sockets:
+            self._sockets[sid].discard(ws)
+            if not self._sockets[sid]:
+                del self._sockets[sid]
+
+    def remove(self, ws: web.WebSocketResponse) -> None:
+        self.all.discard(ws)
+
+    async def push(self, sid: str, frame: Dict[str, Any]) -> int:
+        """Send a frame to every open socket of a conversation; returns how many got it."""
+        sent = 0
+        for ws in list(self._sockets.get(sid, ())):
+            if not ws.closed:
+                try:
+                    await ws.send_json(frame)
+                    sent += 1
+                except (ConnectionError, RuntimeError):
+                    pass
+        return sent
+
+    async def close_all(self) -> None:
+        for ws in list(self.all):
+            await ws.close(code=1001, message=b"server shutdown")
+
+
+class ChatService:
+    def __init__(self, settings: Any, rasa: RasaClient, metrics: Counter):
+        self.settings = settings
+        self.rasa = rasa
+        self.metrics = metrics
+        self.codec = SessionCodec(settings.cookie_secret)
+        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.connect_limiter = RateLimiter(max(CONNECT_RATE_PER_MINUTE, settings.rate_limit_per_minute))
+        self.max_chars = settings.max_message_chars
+        self._states: "OrderedDict[str, SessionState]" = OrderedDict()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def client(self, request: web.Request) -> str:
+        return client_id(self.settings.cookie_secret, client_ip(request),
+                         request.headers.get("User-Agent", ""))
+
+    def state(self, sid: str, new: bool = False) -> SessionState:
+        st = self._states.get(sid)
+        if st is None:
+            st = SessionState(warm=new)
+            self._states[sid] = st
+            # Forget the least recently used conversations that nobody is talking to.
+            for key in list(self._states)[: max(0, len(self._states) - MAX_SESSION_STATES)]:
+                if not self._states[key].lock.locked():
+                    del self._states[key]
+        self._states.move_to_end(sid)
+        return st
+
+    def _ready(self, session: ChatSession, resumed: bool,
+               history: Optional[History], history_ok: bool) -> Dict[str, Any]:
+        portal_info: Dict[str, Any] = {"status": session.portal_status}
+        if session.portal_status == portal_mod.OK and session.portal:
+            portal_info["gemeente"] = session.portal["gemeente"]
+        return {
+            "type": "ready",
+            "session": self.codec.issue(session),
+            "resumed": resumed,
+            # None means: the history could not be fetched now; keep what you show.
+            "history": (history.entries if history else []) if history_ok else None,
+            "portal": portal_info,
+            "limits": {"max_chars": self.max_chars},
+            "starters": list(STARTERS),
+        }
+
+    async def _load_history(self, session: ChatSession) -> Optional[History]:
+        try:
+            tracker = await self.rasa.tracker(session.sid)
+        except RasaUnavailable as exc:
+            log_event("history_unavailable", session=session.log_id, reason=str(exc))
+            return None
+        history = History.from_tracker(tracker)
+        self.state(session.sid).absorb(history)
+        return history
+
+    # -- frames ----------------------------------------------------------------------------
+
+    async def hello(self, frame: Dict[str, Any], client: str) -> (ChatSession, Dict[str, Any]):
+        """Start or resume a conversation. Returns the session and the `ready` frame."""
+        token, portal_token = frame.get("session"), frame.get("portal_token")
+        if portal_token is not None and not isinstance(portal_token, str):
+            raise FrameError("invalid")
+        if portal_token == "":
+            portal_token = None
+        previous = self.codec.parse(token) if token else None
+        fingerprint = portal_mod.token_fingerprint(portal_token)
+        if previous is not None and previous.portal_fp == fingerprint:
+            # The same page (or a reload of it) reconnecting: the identity was checked before.
+            session, resumed = self.codec.renew(previous), True
+        else:
+            if portal_token:
+                check = portal_mod.verify_portal_token(portal_token, self.settings)
+                identity = check.identity if check.status == portal_mod.OK else None
+                status = check.status
+                if check.status != portal_mod.OK:
+                    self.metrics[f"portal_token_{check.status}"] += 1
+                    log_event("portal_token_rejected", status=check.status, reason=check.reason,
+                              client=client[:12])
+            else:
+                identity, status = None, portal_mod.NONE
+            if previous is not None and previous.portal == identity:
+                session, resumed = self.codec.renew(previous, portal_status=status, portal_fp=fingerprint), True
+            else:
+                # Another identity (or none before): never mix it into the old conversation.
+                session, resumed = self.codec.new(identity, status, fingerprint), False
+        history, history_ok = None, True
+        if resumed:
+            history = await self._load_history(session)
+            history_ok = history is not None
+        else:
+            self.state(session.sid, new=True)
+        self.metrics["sessions_resumed" if resumed else "sessions_started"] += 1
+        log_event("hello", session=session.log_id, client=client[:12], resumed=resumed,
+                  portal=session.portal_status)
+        return session, self._ready(session, resumed, history, history_ok)
+
+    def reset(self, session: ChatSession, client: str) -> (ChatSession, Dict[str, Any]):
+        fresh = self.codec.new(session.portal, session.portal_status, session.portal_fp)
+        self.state(fresh.sid, new=True)
+        self.metrics["sessions_reset"] += 1
+        log_event("reset", session=session.log_id, new_session=fresh.log_id, client=client[:12])
+        return fresh, self._ready(fresh, False, None, True)
+
+    async def message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit) -> None:
+        """A user message or button click: validate, mask, relay to Rasa, emit ack and reply."""
+        started = time.monotonic()
+        kind = frame["type"]
+        mid = message_id(frame)
+        masked_kinds: tuple = ()
+        try:
+            if kind == "button":
+                text = button_payload(frame)
+                display = frame.get("title") if isinstance(frame.get("title"), str) else ""
+            else:
+                raw = user_text(frame, self.max_chars)
+                masked = mask_personal_data(raw)
+                text = display = masked.text
+                masked_kinds = summary(masked.kinds)
+        except FrameError as exc:
+            exc.params.setdefault("msg_id", mid)
+            raise
+        allowed, wait = self.limiter.hit(client)
+        if not allowed:
+            self.metrics["messages_rate_limited"] += 1
+            log_event("rate_limited", session=session.log_id, client=client[:12])
+            raise FrameError("rate_limited", wait=wait, msg_id=mid)
+        state = self.state(session.sid)
+        async with state.lock:
+            if not state.warm:
+                # A message for a conversation this process has not seen (e.g. after a restart):
+                # the tracker tells whether this message was handled before.
+                await self._load_history(session)
+            if kind == "button":
+                title = state.offered.get(text) or STARTER_PAYLOADS.get(text)
+                if title is None:
+                    raise FrameError("unknown_choice", msg_id=mid)
+                display = display.strip()[:200] or title
+            if mid in state.replies:
+                self.metrics["messages_duplicate"] += 1
+                log_event("duplicate", session=session.log_id)
+                await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
+                            "duplicate": True})
+                await emit({"type": "reply", "id": mid, "messages": state.replies[mid]})
+                return
+            await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
+                        "duplicate": False})
+            await emit({"type": "typing"})
+            metadata: Dict[str, Any] = {"client_id": client, "msg_id": mid}
+            if session.portal:
+                metadata["portal"] = dict(session.portal)
+            try:
+                answer = await self.rasa.send(session.sid, text, metadata)
+            except RasaUnavailable as exc:
+                self.metrics["rasa_errors"] += 1
+                log_event("rasa_unavailable", session=session.log_id, reason=str(exc))
+                raise FrameError("unavailable", msg_id=mid) from None
+            messages = from_webhook(answer)
+            state.remember(mid, messages)
+        self.metrics[f"messages_{kind}"] += 1
+        log_event("message", session=session.log_id, client=client[:12], kind=kind,
+                  chars=len(text), masked=list(masked_kinds), replies=len(messages),
+                  ms=int((time.monotonic() - started) * 1000))
+        await emit({"type": "reply", "id": mid, "messages": messages})
+
+
+def _error_from(exc: FrameError) -> Dict[str, Any]:
+    params = dict(exc.params)
+    mid = params.pop("msg_id", None)
+    return error_frame(exc.code, mid, **params)
+
+
+# -- WebSocket ------------------------------------------------------------------------------
+
+
+async def chat_ws(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    service: ChatService = app[CHAT]
+    hub: ChatHub = app[HUB]
+    metrics: Counter = app[METRICS]
+    if not origin_allowed(request, app[SETTINGS]):
+        metrics["ws_forbidden_origin"] += 1
+        log_event("forbidden_origin", transport="ws")
+        raise web.HTTPForbidden(text=json.dumps(error_frame("forbidden_origin")),
+                                content_type="application/json")
+    client = service.client(request)
+    allowed, wait = service.connect_limiter.hit(client)
+    if not allowed:
+        metrics["ws_rate_limited"] += 1
+        raise web.HTTPTooManyRequests(
+            text=json.dumps(error_frame("too_many_connections")), content_type="application/json",
+            headers={"Retry-After": str(wait)})
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MSG_SIZE)
+    await ws.prepare(request)
+    hub.add(ws)
+    metrics["ws_connections"] += 1
+    queue: "asyncio.Queue[Optional[Dict[str, Any]]]" = asyncio.Queue(maxsize=32)
+    conn: Dict[str, Any] = {"session": None}
+
+    async def emit(frame: Dict[str, Any]) -> None:
+        if not ws.closed:
+            try:
+                await ws.send_json(frame)
+            except (ConnectionError, RuntimeError):
+                pass
+
+    async def worker() -> None:
+        # Frames of one socket are handled in order, apart from the reader, so that pings and
+        # pongs keep flowing while Rasa thinks.
+        while True:
+            frame = await queue.get()
+            if frame is None:
+                return
+            try:
+                await handle(frame)
+            except FrameError as exc:
+                await emit(_error_from(exc))
+            except Exception:  # never let one frame kill the socket
+                log.exception("chat frame failed")
+                await emit(error_frame("unavailable", frame.get("id") if isinstance(frame.get("id"), str) else None))
+
+    async def handle(frame: Dict[str, Any]) -> None:
+        kind = frame["type"]
+        session: Optional[ChatSession] = conn["session"]
+        if kind == "hello":
+            new_session, ready = await service.hello(frame, client)
+            hub.bind(new_session.sid, ws, session.sid if session else None)
+            conn["session"] = new_session
+            await emit(ready)
+        elif kind == "ping":
+            await emit({"type": "pong"})
+        elif session is None:
+            raise FrameError("hello_required")
+        elif kind in ("message", "button"):
+            await service.message(frame, session, client, emit)
+        elif kind == "reset":
+            new_session, ready = service.reset(session, client)
+            hub.bind(new_session.sid, ws, session.sid)
+            conn["session"] = new_session
+            await emit(ready)
+        else:
+            raise FrameError("invalid")
+
+    task = asyncio.create_task(worker())
+    bad_frames = 0
+    try:
+        first = True
+        while True:
+            msg = await ws.receive(timeout=HELLO_TIMEOUT_S if first else None)
+            first = False
+            if msg.type == WSMsgType.TEXT:
+                try:
+                    frame = parse_frame(msg.data)
+                except FrameError as exc:
+                    bad_frames += 1
+                    metrics["ws_bad_frames"] += 1
+                    await emit(_error_from(exc))
+                else:
+                    if queue.full():
+                        bad_frames += 1
+                        await emit(error_frame("rate_limited", frame.get("id") if isinstance(frame.get("id"), str) else None, wait=5))
+                    else:
+                        queue.put_nowait(frame)
+            elif msg.type == WSMsgType.BINARY:
+                bad_frames += 1
+                metrics["ws_bad_frames"] += 1
+                await emit(error_frame("bad_frame"))
+            else:  # CLOSE, CLOSING, CLOSED, ERROR (e.g. a frame over max_msg_size)
+                if msg.type == WSMsgType.ERROR:
+                    metrics["ws_errors"] += 1
+                break
+            if bad_frames > MAX_BAD_FRAMES:
+                await ws.close(code=1008, message=b"too many unreadable frames")
+                break
+    except asyncio.TimeoutError:
+        await ws.close(code=1008, message=b"no hello")
+    finally:
+        if not task.done():
+            try:
+                queue.put_nowait(None)
+            except asyncio.QueueFull:
+                task.cancel()
+            try:
+                await asyncio.wait_for(task, timeout=60)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        session = conn["session"]
+        hub.unbind(session.sid if session else None, ws)
+        hub.remove(ws)
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+# -- HTTP fallback --------------------------------------------------------------------------
+
+
+def _json(request: web.Request, frames: List[Dict[str, Any]], status: int = 200,
+          headers: Optional[Dict[str, str]] = None) -> web.Response:
+    resp = web.json_response({"frames": frames}, status=status, headers=headers)
+    resp.headers.update(cors_headers(request, request.app[SETTINGS]))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+async def chat_http_options(request: web.Request) -> web.Response:
+    if not origin_allowed(request, request.app[SETTINGS]):
+        raise web.HTTPForbidden()
+    resp = web.Response(status=204)
+    resp.headers.update(cors_headers(request, request.app[SETTINGS], preflight=True))
+    return resp
+
+
+async def chat_http(request: web.Request) -> web.Response:
+    """POST one client frame (plus "session"), get back the server frames it causes."""
+    service: ChatService = request.app[CHAT]
+    metrics: Counter = request.app[METRICS]
+    if not origin_allowed(request, request.app[SETTINGS]):
+        metrics["http_forbidden_origin"] += 1
+        log_event("forbidden_origin", transport="http")
+        return web.json_response({"frames": [error_frame("forbidden_origin")]}, status=403)
+    if request.content_type != "application/json":
+        return _json(request, [error_frame("invalid")], status=415)
+    if request.content_length is not None and request.content_length > MAX_FRAME_BYTES:
+        return _json(request, [error_frame("too_large")], status=413)
+    body = await request.content.read(MAX_FRAME_BYTES + 1)
+    if len(body) > MAX_FRAME_BYTES:
+        return _json(request, [error_frame("too_large")], status=413)
+    try:
+        frame = parse_frame(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _json(request, [error_frame("bad_frame")], status=400)
+    except FrameError as exc:
+        return _json(request, [_error_from(exc)], status=400)
+    client = service.client(request)
+    frames: List[Dict[str, Any]] = []
+
+    async def emit(f: Dict[str, Any]) -> None:
+        if f.get("type") != "typing":
+            frames.append(f)
+
+    kind = frame["type"]
+    try:
+        if kind == "hello":
+            allowed, wait = service.connect_limiter.hit(client)
+            if not allowed:
+                raise FrameError("rate_limited", wait=wait)
+            _, ready = await service.hello(frame, client)
+            frames.append(ready)
+        elif kind == "ping":
+            frames.append({"type": "pong"})
+        elif kind in ("message", "button", "reset"):
+            session = service.codec.parse(frame.get("session"))
+            if session is None:
+                return _json(request, [error_frame("session_expired")], status=401)
+            if kind == "reset":
+                _, ready = service.reset(session, client)
+                frames.append(ready)
+            else:
+                await service.message(frame, session, client, emit)
+        else:
+            raise FrameError("invalid")
+    except FrameError as exc:
+        status = {"rate_limited": 429, "unavailable": 503, "too_long": 413}.get(exc.code, 400)
+        headers = {"Retry-After": str(exc.params["wait"])} if "wait" in exc.params else None
+        return _json(request, frames + [_error_from(exc)], status=status, headers=headers)
+    return _json(request, frames)

@@ -1,0 +1,25 @@
+"""Typed keys for what the gateway keeps on the aiohttp Application and Request."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.web.chat import ChatHub, ChatService
+    from bot.web.rasa import RasaClient
+
+SETTINGS = web.AppKey("kw.settings", object)
+HTTP = web.AppKey("kw.http", aiohttp.ClientSession)
+RASA = web.AppKey("kw.rasa", object)  # RasaClient
+CHAT = web.AppKey("kw.chat", object)  # ChatService
+HUB = web.AppKey("kw.hub", object)  # ChatHub: open sockets per conversation
+METRICS = web.AppKey("kw.metrics", Counter)
+TEMPLATES = web.AppKey("kw.templates", object)  # jinja2.Environment
+
+# Request key (requests take plain strings).
+CSP_NONCE = "kw.csp_nonce"
+
+__all__ = ["SETTINGS", "HTTP", "RASA", "CHAT", "HUB", "METRICS", "TEMPLATES", "CSP_NONCE", "Any"]

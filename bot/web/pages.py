@@ -1,0 +1,108 @@
+"""HTML pages (demo portal page, privacy notice) and the health, readiness and metrics endpoints."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Dict
+
+import jinja2
+from aiohttp import web
+
+from bot.web.keys import CSP_NONCE, HUB, METRICS, RASA, SETTINGS, TEMPLATES
+from bot.web.portal import DEMO_TOKEN_LIFETIME_S, issue_portal_token
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+# The 19 gemeenten of the regeling (docs/intents.md), for the demo login.
+GEMEENTEN = (
+    "Amsterdam", "Arnhem", "Breda", "Delft", "Den Haag", "Dordrecht", "Eindhoven", "Groningen",
+    "Heerlen", "Leeuwarden", "Lelystad", "Nieuwegein", "Roosendaal", "Rotterdam", "Schiedam",
+    "Tilburg", "Utrecht", "Vlaardingen", "Zaanstad",
+)
+DEMO_USER = "demo-gebruiker"
+EXAMPLE_QUESTIONS = (
+    "Wat is de SPUK Kansrijke Wijk?",
+    "Vanaf wanneer kon je aanvragen?",
+    "Welke gebieden doen mee?",
+    "Mag ik het geld gebruiken voor woningbouw?",
+    "Ik wil een medewerker spreken",
+)
+
+
+def template_env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
+    env: jinja2.Environment = request.app[TEMPLATES]
+    settings = request.app[SETTINGS]
+    body = env.get_template(name).render(
+        nonce=request[CSP_NONCE], production=settings.production, path=request.path, **context
+    )
+    resp = web.Response(text=body, content_type="text/html", status=status)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def demo_portal_enabled(settings: Any) -> bool:
+    """The demo page mints portal tokens only outside production (proposed setting KW_DEMO_PORTAL)."""
+    return not settings.production
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    return render(request, "demo.html", mode="website", token="", gemeente="", gemeenten=GEMEENTEN,
+                  questions=EXAMPLE_QUESTIONS, demo_portal=demo_portal_enabled(request.app[SETTINGS]),
+                  lifetime_min=DEMO_TOKEN_LIFETIME_S // 60, gateway=f"{request.scheme}://{request.host}")
+
+
+async def demo_portal_page(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if not demo_portal_enabled(settings):
+        raise web.HTTPNotFound()
+    gemeente = request.query.get("gemeente", GEMEENTEN[0])
+    if gemeente not in GEMEENTEN:
+        gemeente = GEMEENTEN[0]
+    token = issue_portal_token(settings, gemeente, DEMO_USER)
+    return render(request, "demo.html", mode="portaal", token=token, gemeente=gemeente,
+                  gemeenten=GEMEENTEN, questions=EXAMPLE_QUESTIONS, demo_portal=True,
+                  lifetime_min=DEMO_TOKEN_LIFETIME_S // 60, gateway=f"{request.scheme}://{request.host}")
+
+
+async def privacy_page(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    return render(request, "privacy.html", retention_days=settings.retention_days,
+                  helpdesk_hours=settings.helpdesk_hours)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the gateway runs (it does not ask Rasa)."""
+    return web.json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: Rasa has a model loaded and the action server answers."""
+    checks = await request.app[RASA].ready()
+    ready = all(checks.values())
+    return web.json_response({"status": "ready" if ready else "not_ready", "checks": checks},
+                             status=200 if ready else 503, headers={"Cache-Control": "no-store"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; counters only, nothing personal."""
+    counts: Dict[str, int] = request.app[METRICS]
+    lines = ["# TYPE kw_gateway_events_total counter"]
+    for name in sorted(counts):
+        lines.append(f'kw_gateway_events_total{{event="{name}"}} {counts[name]}')
+    lines.append("# TYPE kw_gateway_open_websockets gauge")
+    lines.append(f"kw_gateway_open_websockets {len(request.app[HUB].all)}")
+    lines.append("# TYPE kw_gateway_time_seconds gauge")
+    lines.append(f"kw_gateway_time_seconds {int(time.time())}")
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def not_found(request: web.Request) -> web.Response:
+    return render(request, "not_found.html", status=404)

@@ -1,0 +1,214 @@
+"""The message protocol between widget and gateway: frame validation, Dutch texts, history.
+
+Every frame is one JSON object with a ``type``. See docs/widget.md for the full protocol.
+Validation happens here, at the edge, before anything reaches Rasa.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+# Largest WebSocket frame or HTTP body the chat endpoints read (bytes). A message of
+# max_message_chars characters fits easily (4 bytes per character at most, plus JSON).
+MAX_FRAME_BYTES = 16 * 1024
+# Larger frames are cut off by the WebSocket reader (close code 1009).
+WS_MAX_MSG_SIZE = 64 * 1024
+HISTORY_LIMIT = 200
+MAX_BUTTONS = 10
+MAX_TITLE_CHARS = 200
+MAX_PAYLOAD_CHARS = 600
+MSG_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+PAYLOAD_RE = re.compile(r"^/[A-Za-z][A-Za-z0-9_]{0,63}(\{.{0,500}\})?$", re.DOTALL)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+# Topics the widget offers before the first message (payloads the gateway always accepts).
+STARTERS: Tuple[Dict[str, str], ...] = (
+    {"title": "Wat is de regeling?", "payload": "/faq_wat_is"},
+    {"title": "Wie kan aanvragen?", "payload": "/faq_wie_aanvragen"},
+    {"title": "Medewerker spreken", "payload": "/human_handoff"},
+)
+STARTER_PAYLOADS = {b["payload"]: b["title"] for b in STARTERS}
+
+# What the user reads when something goes wrong (B1 Dutch, je/jij).
+TEXTS = {
+    "too_long": "Je bericht is te lang. Je kunt maximaal {max} tekens sturen. "
+                "Maak je bericht korter en probeer het opnieuw.",
+    "empty": "Je bericht is leeg. Typ eerst je vraag.",
+    "rate_limited": "Je stuurt veel berichten kort na elkaar. Wacht {wait} seconden en "
+                    "probeer het dan opnieuw.",
+    "bad_json": "Dit bericht kon ik niet lezen. Probeer het opnieuw.",
+    "bad_frame": "Ik kan alleen tekstberichten lezen.",
+    "invalid": "Dit bericht kon ik niet lezen. Probeer het opnieuw.",
+    "unknown_choice": "Deze keuze ken ik niet. Typ je vraag liever zelf.",
+    "unavailable": "De assistent is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
+    "hello_required": "Het gesprek is nog niet gestart. Ververs de pagina en probeer het opnieuw.",
+    "session_expired": "Je gesprek is verlopen. Je kunt een nieuw gesprek beginnen.",
+    "forbidden_origin": "Deze website mag de assistent niet gebruiken.",
+    "too_large": "Je bericht is te groot.",
+    "too_many_connections": "Er worden te veel verbindingen gemaakt. Wacht even en probeer het opnieuw.",
+}
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, **params: Any):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def error_frame(code: str, msg_id: Optional[str] = None, **params: Any) -> Dict[str, Any]:
+    frame: Dict[str, Any] = {"type": "error", "code": code, "message": TEXTS[code].format(**params)}
+    if msg_id:
+        frame["id"] = msg_id
+    if "wait" in params:
+        frame["retry_after"] = params["wait"]
+    return frame
+
+
+def parse_frame(raw: str) -> Dict[str, Any]:
+    if len(raw.encode("utf-8", "replace")) > MAX_FRAME_BYTES:
+        raise FrameError("too_large")
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        raise FrameError("bad_json") from None
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        raise FrameError("invalid")
+    return frame
+
+
+def clean_text(text: str) -> str:
+    """Normalise user text: NFC, no control or bidi characters, tidy whitespace."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\t", " ")
+    text = _CONTROL_RE.sub("", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def message_id(frame: Dict[str, Any]) -> str:
+    mid = frame.get("id")
+    if not isinstance(mid, str) or not MSG_ID_RE.match(mid):
+        raise FrameError("invalid")
+    return mid
+
+
+def user_text(frame: Dict[str, Any], max_chars: int) -> str:
+    text = frame.get("text")
+    if not isinstance(text, str):
+        raise FrameError("invalid")
+    if len(text) > max_chars:
+        raise FrameError("too_long", max=max_chars)
+    text = clean_text(text)
+    # Typed text never reaches Rasa as an intent command ("/intent{...}"): only buttons may.
+    text = text.lstrip("/ \n")
+    if not text:
+        raise FrameError("empty")
+    return text
+
+
+def button_payload(frame: Dict[str, Any]) -> str:
+    payload = frame.get("payload")
+    if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD_CHARS or not PAYLOAD_RE.match(payload):
+        raise FrameError("unknown_choice")
+    brace = payload.find("{")
+    if brace != -1:
+        try:
+            entities = json.loads(payload[brace:])
+        except ValueError:
+            raise FrameError("unknown_choice") from None
+        if not isinstance(entities, dict) or not all(
+            isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in entities.items()
+        ):
+            raise FrameError("unknown_choice")
+    return payload
+
+
+# -- bot messages ---------------------------------------------------------------------------
+
+
+def _buttons(raw: Any) -> List[Dict[str, str]]:
+    buttons = []
+    if isinstance(raw, list):
+        for b in raw[:MAX_BUTTONS]:
+            if not isinstance(b, dict):
+                continue
+            title, payload = b.get("title"), b.get("payload")
+            if isinstance(title, str) and isinstance(payload, str) and title.strip() and payload:
+                buttons.append({"title": title.strip()[:MAX_TITLE_CHARS], "payload": payload[:MAX_PAYLOAD_CHARS]})
+    return buttons
+
+
+def bot_message(text: Any, buttons: Any = None, image: Any = None,
+                agent: Any = None) -> Optional[Dict[str, Any]]:
+    """One bot message as the widget renders it, or None when there is nothing to show."""
+    out: Dict[str, Any] = {"text": text if isinstance(text, str) else "", "buttons": _buttons(buttons)}
+    if isinstance(image, str) and re.match(r"^https?://", image):
+        out["image"] = image
+    if isinstance(agent, str) and agent.strip():
+        out["agent"] = agent.strip()[:60]
+    if not out["text"] and not out["buttons"] and "image" not in out:
+        return None
+    return out
+
+
+def from_webhook(messages: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Rasa REST channel answers -> bot messages."""
+    out = []
+    for m in messages:
+        msg = bot_message(m.get("text"), m.get("buttons"), m.get("image"))
+        if msg is not None:
+            out.append(msg)
+    return out
+
+
+class History:
+    """What a conversation looks like to the user, rebuilt from the Rasa tracker."""
+
+    def __init__(self) -> None:
+        self.entries: List[Dict[str, Any]] = []
+        self.replies: Dict[str, List[Dict[str, Any]]] = {}  # msg_id -> bot messages after it
+        self.offered: Dict[str, str] = {}  # payload -> title of every button the bot offered
+
+    @classmethod
+    def from_tracker(cls, tracker: Dict[str, Any]) -> "History":
+        h = cls()
+        current: Optional[str] = None
+        for index, ev in enumerate(tracker.get("events") or []):
+            if not isinstance(ev, dict):
+                continue
+            kind = ev.get("event")
+            if kind == "user":
+                meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
+                mid = meta.get("msg_id") if isinstance(meta.get("msg_id"), str) else None
+                if mid and mid in h.replies:
+                    current = None  # the same message twice (a resend race): show it once
+                    continue
+                text = ev.get("text") if isinstance(ev.get("text"), str) else ""
+                if text.startswith("/"):
+                    text = h.offered.get(text) or STARTER_PAYLOADS.get(text) or _pretty_payload(text)
+                h.entries.append({"from": "user", "id": mid or f"e{index}", "text": text})
+                current = mid
+                if mid:
+                    h.replies[mid] = []
+            elif kind == "bot":
+                data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+                meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
+                agent = meta.get("agent_name") or meta.get("agent")
+                msg = bot_message(ev.get("text"), data.get("buttons"), data.get("image"), agent)
+                if msg is None:
+                    continue
+                for b in msg["buttons"]:
+                    h.offered[b["payload"]] = b["title"]
+                h.entries.append(dict(msg, **{"from": "bot", "id": f"e{index}"}))
+                if current:
+                    h.replies[current].append(msg)
+        h.entries = h.entries[-HISTORY_LIMIT:]
+        return h
+
+
+def _pretty_payload(payload: str) -> str:
+    name = payload[1:].split("{", 1)[0]
+    return name.replace("faq_", "").replace("_", " ").strip().capitalize() or "Keuze"

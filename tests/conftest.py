@@ -1,0 +1,126 @@
+"""Shared fixtures: the real Rasa server and action server, started once per test session.
+
+The model is trained by `make test` before pytest starts; `ensure_model` here only finds it
+(or trains it when pytest is run on its own). Each session gets its own var/ directory, so the
+tracker and app databases start empty, and free ports, so a developer's `make run` can keep
+running beside the tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+from bot import launcher
+from bot.settings import ROOT, Settings, load
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RasaStack:
+    settings: Settings
+    env: Dict[str, str]
+    stack: launcher.Stack
+    demo: List[tuple]
+
+    @property
+    def rasa_url(self) -> str:
+        return self.settings.rasa_url
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.settings.rasa_url}/webhooks/rest/webhook"
+
+    def say(self, message: str, sender: Optional[str] = None, metadata: Optional[dict] = None,
+            timeout: float = 30) -> List[dict]:
+        """One message through the REST channel; returns the bot's messages."""
+        body = {"sender": sender or f"t-{uuid.uuid4().hex}", "message": message}
+        if metadata is not None:
+            body["metadata"] = metadata
+        req = urllib.request.Request(self.rest_url, data=json.dumps(body).encode("utf-8"),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            assert resp.status == 200
+            return json.loads(resp.read().decode("utf-8") or "[]")
+
+
+def stack_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
+    env.update({
+        "KW_VAR_DIR": str(var_dir),
+        "KW_RASA_PORT": str(free_port()),
+        "KW_ACTIONS_PORT": str(free_port()),
+        "KW_GATEWAY_PORT": str(free_port()),
+        "KW_SPACY_MODEL_DIR": str(ROOT / "var" / "spacy" / "nl"),
+    })
+    env.update(extra or {})
+    return env
+
+
+def start_stack(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> RasaStack:
+    env = stack_env(var_dir, extra)
+    settings = load(env)
+    model = launcher.ensure_model(settings)
+    demo: List[tuple] = []
+    try:
+        from bot.status import db, demo as demo_data
+    except ImportError:
+        db = None
+    if db is not None:
+        db.upgrade(settings.database_url)
+        demo = list(demo_data.load_demo_data(settings.database_url))
+    stack = launcher.Stack(settings, model, gateway=False)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # child_env() starts from os.environ
+    try:
+        stack.start()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return RasaStack(settings, launcher.child_env(settings, env), stack, demo)
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(tmp_path_factory) -> RasaStack:
+    """Real Rasa server + action server on SQLite, with the demo applications loaded."""
+    running = start_stack(tmp_path_factory.mktemp("var"))
+    yield running
+    running.stack.stop()
+
+
+@pytest.fixture
+def make_tracker():
+    """A rasa-sdk Tracker whose latest message has the given intent, text and entities."""
+    from rasa_sdk import Tracker
+
+    def make(intent: str, text: str = "", entities: Optional[list] = None, events: Optional[list] = None,
+             ranking: Optional[list] = None, metadata: Optional[dict] = None, slots: Optional[dict] = None):
+        latest = {"intent": {"name": intent, "confidence": 0.9}, "text": text,
+                  "entities": entities or [], "intent_ranking": ranking or [],
+                  "metadata": metadata or {}}
+        evts = list(events or []) + [{"event": "user", "text": text, "parse_data": latest,
+                                      "metadata": metadata or {}}]
+        return Tracker(sender_id="unit", slots=slots or {}, latest_message=latest, events=evts,
+                       paused=False, followup_action=None, active_loop={}, latest_action_name=None)
+
+    return make
+
+
+@pytest.fixture
+def dispatcher():
+    from rasa_sdk.executor import CollectingDispatcher
+
+    return CollectingDispatcher()

@@ -1,0 +1,61 @@
+"""The FAQ, fallback and handoff actions, run with rasa-sdk trackers (no Rasa server)."""
+from actions.faq import ActionAnswerFaq, ActionHandoff, ActionRephrase
+from bot.conversation import consecutive_fallbacks
+
+
+def run(action, dispatcher, tracker):
+    events = action.run(dispatcher, tracker, {})
+    return events, dispatcher.messages
+
+
+def test_answer_faq_renders_from_knowledge_base(make_tracker, dispatcher):
+    tracker = make_tracker("faq_aanvragen_vanaf", "vanaf wanneer kon je aanvragen")
+    _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
+    assert len(messages) == 1
+    assert "7 juli 2025" in messages[0]["text"]
+    assert "Bron:" in messages[0]["text"]
+    assert messages[0]["buttons"]
+
+
+def test_answer_faq_uses_entities(make_tracker, dispatcher):
+    tracker = make_tracker("faq_gebieden", "hoort mijn stad erbij",
+                           entities=[{"entity": "plaats", "value": "Zwolle", "start": 0, "end": 6}])
+    _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
+    assert messages[0]["text"].startswith("Nee, Zwolle heeft geen NPLV-focusgebied")
+
+
+def test_answer_faq_unknown_intent_offers_helpdesk(make_tracker, dispatcher):
+    _, messages = run(ActionAnswerFaq(), dispatcher, make_tracker("faq_onbekend", "x"))
+    assert "helpdesk" in messages[0]["text"]
+
+
+def fallback_event(text):
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": "nlu_fallback"}}}
+
+
+def test_first_fallback_suggests_topics(make_tracker, dispatcher):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq_looptijd", "confidence": 0.3},
+               {"name": "greet", "confidence": 0.2}]
+    tracker = make_tracker("nlu_fallback", "blabla", ranking=ranking)
+    _, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "anders stellen" in messages[0]["text"]
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert titles[0] == "Voor welke jaren is het geld?" and len(titles) == 3
+
+
+def test_second_fallback_in_a_row_offers_helpdesk(make_tracker, dispatcher):
+    tracker = make_tracker("nlu_fallback", "nog steeds blabla", events=[fallback_event("blabla")])
+    _, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "medewerker" in messages[0]["text"]
+    assert messages[0]["buttons"][0]["payload"] == "/human_handoff"
+
+
+def test_fallback_count_resets_after_an_understood_message():
+    events = [fallback_event("a"), {"event": "user", "parse_data": {"intent": {"name": "greet"}}},
+              {"event": "bot", "text": "hallo"}, fallback_event("b")]
+    assert consecutive_fallbacks(events) == 1
+
+
+def test_handoff_gives_the_contact_line(make_tracker, dispatcher):
+    _, messages = run(ActionHandoff(), dispatcher, make_tracker("human_handoff", "medewerker"))
+    assert "medewerker" in messages[0]["text"] and "Bron:" in messages[0]["text"]

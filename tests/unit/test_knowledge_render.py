@@ -1,0 +1,94 @@
+"""Rendered answers: sources, follow-ups, unknown facts, and the parameterised answers."""
+import pytest
+
+from bot.knowledge.loader import get_knowledge_base
+from bot.knowledge.places import find
+from bot.knowledge.render import HANDOFF_PAYLOAD, answer_for
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return get_knowledge_base()
+
+
+def test_every_answer_ends_with_its_source_and_offers_followups(kb):
+    for answer in kb.answers.values():
+        reply = answer_for(kb, answer.intent)
+        last = reply.text.splitlines()[-1]
+        assert last.startswith("Bron: "), answer.key
+        for sid in answer.sources:
+            assert kb.sources[sid].url in last
+        assert 2 <= len(reply.buttons) <= 3, answer.key
+        payloads = [b["payload"] for b in reply.buttons]
+        assert (HANDOFF_PAYLOAD in payloads) == (not answer.known), answer.key
+
+
+def test_unknown_answer_says_so_and_offers_helpdesk(kb):
+    reply = answer_for(kb, "faq_deadline", "tot wanneer kan ik aanvragen")
+    assert "niet bekend" in reply.text and kb.unknown_offer in reply.text
+    assert "7 juli 2025" in reply.text
+
+
+@pytest.mark.parametrize("text, expected, absent", [
+    ("Is Tilburg NoordWest een NPLV-gebied?", "Ja, **Tilburg NoordWest**", "geen NPLV"),
+    ("valt overvecht eronder", "**Utrecht Overvecht**", "geen NPLV"),
+    ("welke wijken in amsterdam", "Amsterdam Nieuw-West", "geen NPLV"),
+    ("doet s-gravenhage mee", "Den Haag Zuidwest", "geen NPLV"),
+    ("roosendaal-stad", "Roosendaal Ring", "geen NPLV"),
+])
+def test_area_questions(kb, text, expected, absent):
+    reply = answer_for(kb, "faq_gebieden", text)
+    assert expected in reply.text and absent not in reply.text
+
+
+def test_non_nplv_place_from_entity(kb):
+    reply = answer_for(kb, "faq_gebieden", "Hoort Xyzdorp erbij?",
+                       [{"entity": "plaats", "value": "Almere"}])
+    assert reply.text.startswith("Nee, Almere heeft geen NPLV-focusgebied")
+
+
+def test_unrecognised_place_gets_the_list_with_a_clear_rule(kb):
+    reply = answer_for(kb, "faq_gebieden", "hoort Xyzdorp erbij?")
+    assert "Zaandam-Oost" in reply.text and "valt die niet onder deze regeling" in reply.text
+
+
+def test_entity_synonym_value_is_used(kb):
+    m = find(kb, "iets", [{"entity": "gebied", "value": "Rotterdam-Zuid"}])
+    assert [a.name for a in m.areas] == ["Rotterdam-Zuid"]
+
+
+def test_inhabitants_of_one_area(kb):
+    reply = answer_for(kb, "faq_inwoners", "hoeveel mensen wonen in rotterdam zuid")
+    assert "215.000" in reply.text
+
+
+def test_ministry_amounts(kb):
+    assert "€ 327 miljoen" in answer_for(kb, "faq_bijdrage_ministerie", "Hoeveel draagt OCW bij?").text
+    assert "€ 51 miljoen" in answer_for(kb, "faq_bijdrage_ministerie", "bijdrage sociale zaken").text
+    both = answer_for(kb, "faq_bijdrage_ministerie", "wie betaalt wat").text
+    assert "€ 327 miljoen" in both and "€ 30 miljoen" in both
+
+
+def test_theme_explanation_and_unknown_theme(kb):
+    assert "deelname van bewoners" in answer_for(kb, "faq_themas", "wat is maatschappelijke samenhang").text
+    reply = answer_for(kb, "faq_themas", "gaat gezonde leefomgeving door?")
+    assert "niet bekend" in reply.text
+    assert reply.buttons[0]["payload"] == HANDOFF_PAYLOAD
+
+
+def test_example_marks_single_source_claims(kb):
+    assert "Vakschool" in answer_for(kb, "faq_voorbeelden", "Wat doet Heerlen met het geld?").text
+    tilburg = answer_for(kb, "faq_voorbeelden", "voorbeeld uit tilburg").text
+    assert "persbericht van juli 2025" in tilburg
+    breda = answer_for(kb, "faq_voorbeelden", "wat doet breda").text
+    assert "geen voorbeeld" in breda
+
+
+def test_amount_per_gemeente_is_never_invented(kb):
+    reply = answer_for(kb, "faq_bedrag_gemeente", "Hoeveel geld krijgt Rotterdam?")
+    assert "niet bekend" in reply.text and "28 miljoen" not in reply.text
+    assert reply.buttons[0]["payload"] == HANDOFF_PAYLOAD
+
+
+def test_unknown_intent_has_no_answer(kb):
+    assert answer_for(kb, "faq_bestaat_niet") is None
