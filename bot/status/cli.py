@@ -49,7 +49,8 @@ def cmd_db_upgrade(args: argparse.Namespace, settings) -> int:
 def cmd_import_status(args: argparse.Namespace, settings) -> int:
     from bot.status.csv_import import import_csv
 
-    db.upgrade(settings.database_url)
+    if not args.dry_run:  # a check changes nothing, not even the schema
+        db.upgrade(settings.database_url)
     report = import_csv(args.file, settings.database_url, dry_run=args.dry_run)
     _print(report.format(), None if report.ok else sys.stderr)
     return 0 if report.ok else 1

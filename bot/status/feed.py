@@ -460,6 +460,8 @@ def apply_change(
         if name == "requested":
             _replace_amounts(session, app, value or [])
         elif name == "gemeente":
+            if not value:
+                raise FeedError(["gemeente mag niet leeg zijn"])
             app.gemeente = value
             app.gemeente_key = gemeente_key(value)
         else:

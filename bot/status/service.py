@@ -9,6 +9,7 @@ Kinds: ``ok`` · ``not_found`` (unknown number and wrong code alike: no enumerat
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 import datetime as dt
 import hashlib
@@ -377,6 +378,20 @@ def list_for_gemeente(
     result = _guarded(settings, "list_for_gemeente", work)
     log.info("status list portal: %s", result.kind)
     return result
+
+
+# Async variants for rasa-sdk actions (their event loop must not wait on the database).
+
+async def lookup_public_async(*args: Any, **kwargs: Any) -> LookupResult:
+    return await asyncio.to_thread(lookup_public, *args, **kwargs)
+
+
+async def lookup_portal_async(*args: Any, **kwargs: Any) -> LookupResult:
+    return await asyncio.to_thread(lookup_portal, *args, **kwargs)
+
+
+async def list_for_gemeente_async(*args: Any, **kwargs: Any) -> LookupResult:
+    return await asyncio.to_thread(list_for_gemeente, *args, **kwargs)
 
 
 def count_failures(key: str, *, settings: Optional[Settings] = None) -> int:

@@ -42,6 +42,7 @@ from bot.status.verification import canonical_aanvraagnummer
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+_BODY_READ = "kw_api_body_read"
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 
 SETTINGS_KEY = web.AppKey("kw_api_settings", Settings)
@@ -83,7 +84,8 @@ async def _error_middleware(request: web.Request, handler: Callable) -> web.Stre
     try:
         return await handler(request)
     except ApiError as exc:
-        response = _error_response(exc.status, exc.message, exc.details)
+        headers = {"WWW-Authenticate": 'Bearer realm="kw-backoffice"'} if exc.status == 401 else None
+        response = _error_response(exc.status, exc.message, exc.details, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -95,9 +97,9 @@ async def _error_middleware(request: web.Request, handler: Callable) -> web.Stre
     except Exception:  # noqa: BLE001 - never an HTML 500 page; details only in the log
         log.exception("back-office API: unexpected error on %s %s", request.method, request.path)
         response = _error_response(500, "Er ging iets mis op de server. Probeer het later opnieuw.")
-    if not request.content.is_eof():
+    if request.body_exists and not request.get(_BODY_READ):
         # Refused before the body was read (too big, no token …): do not read the rest of it,
-        # close the connection instead of reusing it.
+        # close the connection instead (aiohttp 3.9 can stall a reused one).
         response.force_close()
     return response
 
@@ -142,6 +144,7 @@ async def _read_limited(request: web.Request, limit: int = MAX_BODY_BYTES) -> by
     while True:
         chunk = await request.content.read(16 * 1024)
         if not chunk:
+            request[_BODY_READ] = True
             return bytes(data)
         data += chunk
         if len(data) > limit:

@@ -97,6 +97,7 @@ async def test_requests_without_the_right_token_are_refused(client, headers):
         resp = await client.request(method, path, json=NEW, headers=headers)
         body = await dutch_error(resp, 401)
         assert "token" in body["fout"]
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
     # Nothing was written.
     assert (await client.get(URL, headers=AUTH)).status == 404
 

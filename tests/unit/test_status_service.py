@@ -2,7 +2,6 @@
 import dataclasses
 import datetime as dt
 import logging
-import threading
 import time
 
 import psycopg2
@@ -185,7 +184,6 @@ def test_slow_database_is_unavailable_within_2s_and_recovers(settings):
     """A table locked by someone else: the lookup gives up in time, and works afterwards."""
     fast = dataclasses.replace(settings, db_timeout_s=0.5)
     url = make_url(settings.database_url)
-    release = threading.Event()
     if url.get_backend_name() == "postgresql":
         conn = psycopg2.connect(url.render_as_string(hide_password=False))
         cur = conn.cursor()
@@ -201,7 +199,34 @@ def test_slow_database_is_unavailable_within_2s_and_recovers(settings):
         assert result.kind == "unavailable"
         time.sleep(0.7)  # let the abandoned call hit its own database timeout
     finally:
-        release.set()
         conn.rollback()
         conn.close()
     assert service.lookup_public(NUMBER, CODE, "slow", settings=settings).kind == "ok"
+
+
+def test_async_variants_do_not_block_the_event_loop(settings, tmp_path):
+    import asyncio
+
+    down = make_status_settings("postgresql://postgres@10.255.255.1:5432/kw", tmp_path)
+
+    async def scenario():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        ok = await service.lookup_public_async(NUMBER, CODE, "a1", settings=settings)
+        portal = await service.lookup_portal_async("Utrecht", NUMBER, "a1", settings=settings)
+        listed = await service.list_for_gemeente_async("Utrecht", "a1", settings=settings)
+        unavailable = await service.lookup_public_async(NUMBER, CODE, "a1", settings=down)
+        task.cancel()
+        return ok, portal, listed, unavailable, ticks
+
+    ok, portal, listed, unavailable, ticks = asyncio.run(scenario())
+    assert ok.kind == portal.kind == listed.kind == "ok"
+    assert unavailable.kind == "unavailable"
+    assert ticks > 0
