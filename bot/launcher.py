@@ -7,6 +7,7 @@ that dies brings the others down, so a half-running assistant never looks health
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import signal
@@ -60,9 +61,7 @@ def fingerprint(settings: Settings) -> str:
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     h.update(json.dumps(nlp_pipeline.identity(settings.spacy_model_dir), sort_keys=True).encode())
-    import rasa
-
-    h.update(rasa.__version__.encode())
+    h.update(importlib.metadata.version("rasa").encode())  # without importing TensorFlow
     return h.hexdigest()[:12]
 
 

@@ -72,12 +72,10 @@ def create_app(settings: Any) -> web.Application:
 
 
 def _mount_api(app: web.Application, settings: Any) -> None:
-    try:
-        from bot.web.api import create_api_app
-    except ModuleNotFoundError as exc:  # the back-office API is written alongside; mount it once it exists
-        if exc.name != "bot.web.api":
-            raise
-        return
+    """The back-office API (bot/web/api.py) under /api/v1; imported here so that the chat does
+    not import the status store at module load."""
+    from bot.web.api import create_api_app
+
     app.add_subapp("/api/v1", create_api_app(settings))
 
 

@@ -140,11 +140,14 @@ class ChatService:
         st = self._states.get(sid)
         if st is None:
             st = SessionState(warm=new)
+            # Forget the least recently used conversations (not one that is busy right now).
+            for _ in range(len(self._states) - MAX_SESSION_STATES + 1):
+                oldest = next(iter(self._states))
+                if self._states[oldest].lock.locked():
+                    self._states.move_to_end(oldest)
+                else:
+                    del self._states[oldest]
             self._states[sid] = st
-            # Forget the least recently used conversations that nobody is talking to.
-            for key in list(self._states)[: max(0, len(self._states) - MAX_SESSION_STATES)]:
-                if not self._states[key].lock.locked():
-                    del self._states[key]
         self._states.move_to_end(sid)
         return st
 

@@ -2,7 +2,7 @@
 
 The gateway runs as `python -m bot.web` (a real subprocess on a free port, so it can be killed
 and restarted mid-conversation) in front of the session's real Rasa stack (`rasa_stack` from
-tests/conftest.py). One browser per session; each test gets a fresh context.
+tests/conftest.py). One chromium for the module; each test gets a fresh context.
 """
 from __future__ import annotations
 
@@ -42,8 +42,11 @@ def gateway(rasa_stack, tmp_path_factory) -> GatewayProcess:
     proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path):
+    """One chromium for the browser tests. Module scope on purpose: Playwright's sync API keeps an
+    event loop marked as running while it is started, which would break the asyncio tests that
+    pytest runs after this module (tests/integration)."""
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()

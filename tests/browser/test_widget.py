@@ -66,6 +66,16 @@ def widget_html_elements(page, selector: str) -> int:
         "(sel) => document.getElementById('kw-assistent').shadowRoot.querySelectorAll(sel).length", selector)
 
 
+def scrolled(page) -> None:
+    """Wait until the message list stopped (smooth) scrolling."""
+    page.wait_for_function("""() => {
+        const b = document.getElementById('kw-assistent').shadowRoot.querySelector('.kw-body');
+        const top = b.scrollTop;
+        return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(
+            () => done(b.scrollTop === top))));
+    }""")
+
+
 def shadow_active(page) -> dict:
     return page.evaluate("""() => {
         const host = document.activeElement;
@@ -115,6 +125,8 @@ def test_full_faq_conversation_with_buttons(page, gateway):
     assert all(set(e["metadata"]) >= {"client_id", "msg_id"} and "portal" not in e["metadata"] for e in events)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)  # no hover effects in the picture
+    scrolled(page)
     page.screenshot(path=str(SCREENSHOTS / "widget-desktop.png"))
     assert page.csp_messages == []
 
@@ -227,10 +239,10 @@ def test_keyboard_only(page, gateway):
     expect(mine(page)).to_have_count(2)
 
 
-def _portal_page(url: str, token: str) -> str:
+def _portal_page(url: str, token: str, extra: str = "") -> str:
     return f"""<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Portaal</title></head>
 <body><main><h1>Aanvragersportaal (test)</h1></main>
-<script src="{url}/static/widget.js" data-portal-token="{token}"></script></body></html>"""
+<script src="{url}/static/widget.js" data-portal-token="{token}" {extra}></script></body></html>"""
 
 
 @pytest.mark.parametrize("kind", ["valid", "expired", "forged"])
@@ -263,6 +275,22 @@ def test_portal_mode(page, gateway, kind):
         assert "portal" not in metadata
 
 
+def test_plain_http_fallback(page, gateway):
+    """data-transport="http": the same conversation without WebSockets."""
+    page.route(gateway.url + "/test/http", lambda route: route.fulfill(
+        status=200, content_type="text/html", body=_portal_page(gateway.url, "", 'data-transport="http"')))
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(gateway.url + "/test/http")
+    launcher(page).click()
+    ask(page, Q_START)
+    expect_answer(page, A_START)
+    page.reload()
+    expect(mine(page)).to_have_count(1)
+    expect(bot(page).filter(has_text=A_START)).to_have_count(1)
+    assert sockets == []
+
+
 def test_demo_portal_login(page, gateway):
     page.goto(gateway.url + "/")
     page.get_by_label("Gemeente").select_option("Breda")
@@ -291,7 +319,8 @@ def test_strict_csp_page_has_no_violations(page, gateway):
     ask(page, Q_START)
     expect_answer(page, A_START)
     # The stylesheet loaded only because the widget passed the nonce on.
-    assert launcher(page).evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(21, 66, 115)"
+    header = page.locator(".kw-header")
+    assert header.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(21, 66, 115)"
     page.keyboard.press("Escape")
     expect(panel(page)).to_be_hidden()
     assert page.evaluate("window.__csp") == []
@@ -327,6 +356,7 @@ def test_small_screen_zoom_and_reduced_motion(browser, gateway):
         expect(textbox(page)).to_be_in_viewport()
         assert page.evaluate("() => getComputedStyle(document.getElementById('kw-assistent').shadowRoot"
                              ".querySelector('.kw-dots span')).animationName") == "none"
+        scrolled(page)
         page.screenshot(path=str(SCREENSHOTS / "widget-mobile-320.png"))
         no_axe_violations(page, "open widget at 320 px")
     finally:

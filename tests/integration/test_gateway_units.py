@@ -185,3 +185,19 @@ def test_json_formatter_never_prints_exception_text():
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
     line = formatter.format(record)
     assert "jan@example.nl" not in line and json.loads(line)["exc"] == "ValueError"
+
+
+def test_session_states_are_bounded(monkeypatch):
+    from collections import Counter
+
+    from bot.web import chat
+
+    monkeypatch.setattr(chat, "MAX_SESSION_STATES", 3)
+    settings = SimpleNamespace(cookie_secret="c" * 40, rate_limit_per_minute=10, max_message_chars=100)
+    service = chat.ChatService(settings, rasa=None, metrics=Counter())
+    for sid in "abcde":
+        service.state(sid, new=True)
+    assert list(service._states) == ["c", "d", "e"]
+    service.state("c")
+    service.state("f", new=True)
+    assert list(service._states) == ["e", "c", "f"]

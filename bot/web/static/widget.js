@@ -483,9 +483,11 @@
   }
   function append(item) {
     store.items.push(item);
-    logEl.appendChild(renderItem(item));
+    var node = renderItem(item);
+    logEl.appendChild(node);
     renderStarters();
     scrollDown();
+    return node;
   }
   function renderStarters() {
     while (starterBox.firstChild) { starterBox.removeChild(starterBox.firstChild); }
@@ -500,10 +502,18 @@
     }
     starterBox.hidden = !show;
   }
+  function scrollTop(top) {
+    if (body.scrollTo && !reduceMotion) { body.scrollTo({ top: top, behavior: 'smooth' }); }
+    else { body.scrollTop = top; }
+  }
   function scrollDown() {
-    if (!body) { return; }
-    if (body.scrollTo && !reduceMotion) { body.scrollTo({ top: body.scrollHeight, behavior: 'smooth' }); }
-    else { body.scrollTop = body.scrollHeight; }
+    if (body) { scrollTop(body.scrollHeight); }
+  }
+  // A new answer: show its beginning (long answers are read from the top), else the end.
+  function scrollTo(node) {
+    var max = body.scrollHeight - body.clientHeight;
+    var top = node.getBoundingClientRect().top - body.getBoundingClientRect().top + body.scrollTop - 8;
+    scrollTop(Math.max(0, Math.min(top, max)));
   }
   function setTyping() {
     var waiting = conn.ready && store.outbox.length > 0;
@@ -662,6 +672,12 @@
     var local = store.items.filter(function (i) { return i.kind === 'user' && pending[i.id]; });
     var next = fromServer.concat(local);
     Object.keys(seen).forEach(function (id) { answered[id] = true; });
+    store.items.forEach(function (i) {  // the gateway has these: no longer "wordt verstuurd"
+      if (i.kind === 'user' && seen[i.id] && (i.status === 'queued' || i.status === 'sending')) {
+        i.status = 'sent';
+        updateUser(i);
+      }
+    });
     var localComparable = store.items.filter(function (i) { return i.status !== 'failed'; });
     if (!sameItems(localComparable, next) || localComparable.length !== store.items.length) {
       store.items = next;
@@ -710,11 +726,14 @@
     if (item.status !== 'sent') { item.status = 'sent'; updateUser(item); }
     if (answered[id]) { save(); setTyping(); return; }  // already shown (a resend after reconnect)
     answered[id] = true;
+    var first = null;
     (f.messages || []).forEach(function (m, i) {
-      append({ kind: 'bot', id: 'r-' + id + '-' + i, text: m.text || '', buttons: m.buttons || [], image: m.image, agent: m.agent });
+      var node = append({ kind: 'bot', id: 'r-' + id + '-' + i, text: m.text || '', buttons: m.buttons || [], image: m.image, agent: m.agent });
+      first = first || node;
     });
     save();
     setTyping();
+    if (first) { scrollTo(first); }
   }
 
   function onAgent(f) {

@@ -1,0 +1,240 @@
+"""SQLAlchemy 1.4 models of the helpdesk handoff.
+
+All tables start with ``handoff_`` and live in the app database next to the status store's
+``status_`` tables, with their own metadata (``Base``) and Alembic history
+(``bot/handoff/migrations``). Conventions are the status store's: datetimes are naive UTC
+(:func:`bot.status.models.utcnow`), the schema is made by the migrations only.
+
+Personal data:
+
+* ``Ticket.question`` and user messages are stored with e-mail/phone/BSN/IBAN masked.
+* ``Ticket.contact_masked`` is what the console shows (``j•••@example.nl``, ``06•••••678``);
+  the reachable value is only in ``contact_encrypted`` (Fernet, key from the settings) and
+  is never logged or shown in a repr.
+* Staff passwords are Argon2id hashes; ``__repr__`` never shows them.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+from bot.handoff import states
+from bot.status.models import utcnow
+
+Base = declarative_base()
+
+ROLE_MEDEWERKER = "medewerker"
+ROLE_BEHEERDER = "beheerder"
+ROLES = (ROLE_MEDEWERKER, ROLE_BEHEERDER)
+
+SENDER_GEBRUIKER = "gebruiker"
+SENDER_MEDEWERKER = "medewerker"
+SENDER_ASSISTENT = "assistent"
+SENDER_SYSTEEM = "systeem"
+SENDERS = (SENDER_GEBRUIKER, SENDER_MEDEWERKER, SENDER_ASSISTENT, SENDER_SYSTEEM)
+#: Who can cause a transition: a staff member (``staff_id`` set) or one of the others.
+ACTORS = (SENDER_MEDEWERKER, SENDER_GEBRUIKER, SENDER_ASSISTENT, SENDER_SYSTEEM)
+
+USERNAME_MAX = 50
+DISPLAY_NAME_MAX = 80
+QUESTION_MAX = 500
+MESSAGE_MAX = 4000
+CLIENT_MSG_ID_MAX = 64
+CONVERSATION_ID_MAX = 255
+
+_ACTIVE_SQL = "state IN (" + ", ".join(f"'{s}'" for s in states.ACTIVE_STATES) + ")"
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class StaffUser(Base):
+    __tablename__ = "handoff_staff_users"
+    __table_args__ = (
+        UniqueConstraint("username", name="uq_handoff_staff_users_username"),
+        CheckConstraint(_in("role", ROLES), name="ck_handoff_staff_users_role"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    #: Lower case, ``[a-z0-9._-]``; what staff type to log in.
+    username = Column(String(USERNAME_MAX), nullable=False)
+    display_name = Column(String(DISPLAY_NAME_MAX), nullable=False)
+    #: Argon2id (argon2-cffi), with its parameters in the hash string.
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(20), nullable=False, default=ROLE_MEDEWERKER)
+    #: Failed logins since the last success or lockout.
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime, nullable=True)
+    #: The demo account of a demo run; ``check_production`` refuses to start when one exists.
+    is_demo = Column(Boolean, nullable=False, default=False)
+    is_active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    #: Sessions issued before this moment should be refused by the console.
+    password_changed_at = Column(DateTime, nullable=False, default=utcnow)
+    last_login_at = Column(DateTime, nullable=True)
+
+    def __repr__(self) -> str:  # never the hash
+        return f"<StaffUser {self.id} {self.username} {self.role}{' demo' if self.is_demo else ''}>"
+
+
+class Ticket(Base):
+    __tablename__ = "handoff_tickets"
+    __table_args__ = (
+        UniqueConstraint("public_id", name="uq_handoff_tickets_public_id"),
+        CheckConstraint(_in("state", states.STATES), name="ck_handoff_tickets_state"),
+        # At most one open ticket per conversation, also when two processes create one at once.
+        Index(
+            "uq_handoff_tickets_active_conversation",
+            "conversation_id",
+            unique=True,
+            postgresql_where=text(_ACTIVE_SQL),
+            sqlite_where=text(_ACTIVE_SQL),
+        ),
+        Index("ix_handoff_tickets_state_created", "state", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    #: Random, unguessable id used in URLs and by the widget (``secrets.token_urlsafe(16)``).
+    public_id = Column(String(32), nullable=False)
+    #: Rasa sender id of the conversation.
+    conversation_id = Column(String(CONVERSATION_ID_MAX), nullable=False, index=True)
+    state = Column(String(20), nullable=False, default=states.WACHTRIJ)
+    #: The question in one sentence, as the user gave it (personal data masked).
+    question = Column(Text, nullable=False)
+    #: 'email' or 'telefoon' when the user left a way to reach them.
+    contact_kind = Column(String(10), nullable=True)
+    #: For display: ``j•••@example.nl`` / ``06•••••678``.
+    contact_masked = Column(String(120), nullable=True)
+    #: The reachable value, Fernet-encrypted; read only through HandoffService.contact_for.
+    contact_encrypted = Column(Text, nullable=True)
+    #: Verified gemeente (portal token), if any.
+    gemeente = Column(String(100), nullable=True)
+    consent_at = Column(DateTime, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    assigned_to = Column(
+        Integer, ForeignKey("handoff_staff_users.id", ondelete="SET NULL"), nullable=True,
+        index=True,
+    )
+    claimed_at = Column(DateTime, nullable=True)
+    live_at = Column(DateTime, nullable=True)
+    returned_at = Column(DateTime, nullable=True)
+    closed_at = Column(DateTime, nullable=True)
+    #: Highest message seq of this ticket; bumped under the row lock for every message.
+    last_seq = Column(Integer, nullable=False, default=0)
+
+    assignee = relationship("StaffUser", lazy="joined")
+    events = relationship(
+        "TicketEvent", back_populates="ticket", cascade="all, delete-orphan",
+        passive_deletes=True, order_by="TicketEvent.id",
+    )
+    messages = relationship(
+        "TicketMessage", back_populates="ticket", cascade="all, delete-orphan",
+        passive_deletes=True, order_by="TicketMessage.seq",
+    )
+    notes = relationship(
+        "Note", back_populates="ticket", cascade="all, delete-orphan",
+        passive_deletes=True, order_by="Note.id",
+    )
+
+    def __repr__(self) -> str:  # no question, no contact
+        return f"<Ticket {self.id} {self.state}>"
+
+
+class TicketEvent(Base):
+    """One transition of a ticket (creation has ``from_state`` None)."""
+
+    __tablename__ = "handoff_ticket_events"
+    __table_args__ = (
+        CheckConstraint(_in("actor", ACTORS), name="ck_handoff_ticket_events_actor"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(
+        Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    from_state = Column(String(20), nullable=True)
+    to_state = Column(String(20), nullable=False)
+    at = Column(DateTime, nullable=False, default=utcnow)
+    #: 'medewerker' (then ``staff_id`` is set), 'gebruiker', 'assistent' or 'systeem'.
+    actor = Column(String(20), nullable=False)
+    staff_id = Column(
+        Integer, ForeignKey("handoff_staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    #: Display name at the time (history stays readable when an account is removed).
+    actor_name = Column(String(DISPLAY_NAME_MAX), nullable=True)
+    reason = Column(Text, nullable=True)
+
+    ticket = relationship("Ticket", back_populates="events")
+
+
+class TicketMessage(Base):
+    """One message of the conversation, transcript and live chat alike."""
+
+    __tablename__ = "handoff_messages"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "seq", name="uq_handoff_messages_seq"),
+        UniqueConstraint("ticket_id", "client_msg_id", name="uq_handoff_messages_client_msg_id"),
+        CheckConstraint(_in("sender", SENDERS), name="ck_handoff_messages_sender"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(
+        Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False
+    )
+    #: 1, 2, 3, … per ticket, without gaps: "everything after seq N" on reconnect.
+    seq = Column(Integer, nullable=False)
+    sender = Column(String(12), nullable=False)
+    #: Display name of the author (staff name, 'Assistent', 'U' …).
+    author = Column(String(DISPLAY_NAME_MAX), nullable=True)
+    text = Column(Text, nullable=False)
+    #: Id chosen by the sending client; a resent message with the same id is stored once.
+    client_msg_id = Column(String(CLIENT_MSG_ID_MAX), nullable=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+    ticket = relationship("Ticket", back_populates="messages")
+
+
+class Note(Base):
+    """Internal note of staff on a ticket; never shown to the user."""
+
+    __tablename__ = "handoff_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(
+        Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    staff_id = Column(
+        Integer, ForeignKey("handoff_staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    author = Column(String(DISPLAY_NAME_MAX), nullable=True)
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+    ticket = relationship("Ticket", back_populates="notes")
+
+
+class CannedReply(Base):
+    """A standard answer staff can insert (managed by a beheerder)."""
+
+    __tablename__ = "handoff_canned_replies"
+    __table_args__ = (UniqueConstraint("title", name="uq_handoff_canned_replies_title"),)
+
+    id = Column(Integer, primary_key=True)
+    title = Column(String(100), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)

@@ -1,0 +1,150 @@
+"""Personal data in the handoff: masking for display and logs, and the encrypted contact value.
+
+* Free text (questions, user messages, transcript, logs): :func:`mask_text`, which is the
+  gateway's masking (:func:`bot.web.privacy.mask_personal_data`: e-mail, phone, BSN, IBAN →
+  ``[e-mailadres]`` …) — imported, not copied, so the console and the tracker mask alike.
+* The contact a user leaves for the helpdesk: :func:`normalize_contact` checks that it is an
+  e-mail address or a phone number; :func:`mask_contact` gives the display form
+  (``j•••@g•••.nl``, ``•••••••678``) which the console shows and logs may contain; the value
+  itself is kept only encrypted (:class:`ContactCipher`, Fernet) so the helpdesk can still reach
+  the user. No function here puts a contact value into an exception message.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from bot.web.privacy import Masked, mask_personal_data  # noqa: F401 - re-exported
+
+EMAIL = "email"
+PHONE = "telefoon"
+CONTACT_KINDS = (EMAIL, PHONE)
+DOT = "\u2022"  # •
+
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}$")
+_PHONE_CHARS_RE = re.compile(r"^[+0-9 ()./-]{6,30}$")
+
+
+def mask_text(text: Optional[str]) -> str:
+    """``text`` with e-mail addresses, phone numbers, BSNs and IBANs replaced by placeholders."""
+    if not text:
+        return ""
+    return mask_personal_data(text).text
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A checked way to reach the user. ``repr`` shows the masked form only."""
+
+    kind: str
+    value: str
+
+    @property
+    def masked(self) -> str:
+        return mask_contact(self.kind, self.value)
+
+    def __repr__(self) -> str:
+        return f"Contact({self.kind!r}, {self.masked!r})"
+
+    __str__ = __repr__
+
+
+class InvalidContact(ValueError):
+    """Neither an e-mail address nor a phone number (the value is not in the message)."""
+
+
+def normalize_contact(value: Optional[str]) -> Optional[Contact]:
+    """An e-mail address (lower-cased domain) or a phone number (digits, leading +), or None for
+    an empty value. Raises :class:`InvalidContact` for anything else."""
+    if value is None:
+        return None
+    raw = " ".join(str(value).split())
+    if not raw:
+        return None
+    if len(raw) > 254:
+        raise InvalidContact("Dat is te lang voor een e-mailadres of telefoonnummer.")
+    if "@" in raw:
+        if not _EMAIL_RE.match(raw):
+            raise InvalidContact("Dat lijkt geen geldig e-mailadres.")
+        local, domain = raw.rsplit("@", 1)
+        return Contact(EMAIL, f"{local}@{domain.lower()}")
+    if not _PHONE_CHARS_RE.match(raw):
+        raise InvalidContact("Geef een e-mailadres of een telefoonnummer.")
+    digits = re.sub(r"\D", "", raw)
+    if raw.startswith("+"):
+        number = "+" + digits
+    elif digits.startswith("00"):
+        number = "+" + digits[2:]
+    else:
+        number = digits
+    national = number.startswith("0")
+    if national and len(number) != 10:
+        raise InvalidContact("Een Nederlands telefoonnummer heeft 10 cijfers.")
+    if not national and not (number.startswith("+") and 9 <= len(number) <= 16):
+        raise InvalidContact("Dat lijkt geen geldig telefoonnummer.")
+    return Contact(PHONE, number)
+
+
+def mask_email(value: str) -> str:
+    """``jan.jansen@gmail.com`` → ``j•••@g•••.com``."""
+    local, _, domain = value.rpartition("@")
+    labels = domain.split(".")
+    masked_domain = ".".join(
+        [(label[:1] + DOT * 3) if label else label for label in labels[:-1]] + labels[-1:]
+    )
+    return f"{local[:1]}{DOT * 3}@{masked_domain}"
+
+
+def mask_phone(value: str) -> str:
+    """``0612345678`` → ``•••••••678``; ``+3212345678`` → ``+••••••••678``."""
+    plus = value.startswith("+")
+    digits = re.sub(r"\D", "", value)
+    shown = digits[-3:]
+    return ("+" if plus else "") + DOT * max(0, len(digits) - len(shown)) + shown
+
+
+def mask_contact(kind: Optional[str], value: Optional[str]) -> Optional[str]:
+    """Display form of a contact: enough to recognise it, not enough to use it."""
+    if not value:
+        return None
+    if kind == EMAIL:
+        return mask_email(value)
+    if kind == PHONE:
+        return mask_phone(value)
+    return DOT * 6
+
+
+def contact_key_from_secret(secret: str, label: bytes = b"kw-handoff-contact-v1") -> bytes:
+    """A Fernet key (urlsafe base64 of 32 bytes) derived from a settings secret and a label."""
+    if not secret:
+        raise ValueError("een geheime sleutel is nodig om contactgegevens te versleutelen")
+    digest = hmac.new(secret.encode("utf-8"), label, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest)
+
+
+class ContactCipher:
+    """Fernet encryption (AES-128-CBC + HMAC-SHA256) of contact values at rest."""
+
+    def __init__(self, key: bytes):
+        from cryptography.fernet import Fernet
+
+        self._fernet = Fernet(key)
+
+    def encrypt(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> Optional[str]:
+        """The value, or None when the token was made with another key or is damaged."""
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, ValueError):
+            return None
+
+    def __repr__(self) -> str:  # never the key
+        return "<ContactCipher>"

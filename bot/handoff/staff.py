@@ -1,0 +1,455 @@
+"""Helpdesk staff accounts: creation, login with lockout, roles, the demo account.
+
+* Passwords: at least 12 characters, hashed with Argon2id (argon2-cffi's defaults, RFC 9106
+  low-memory profile), rehashed on login when the parameters change. Never logged, never in an
+  exception message, never in a repr.
+* Login: one Argon2 verification per attempt whatever happens (unknown user, locked, inactive),
+  so timing does not reveal which accounts exist. Five failures in a row lock the account for
+  15 minutes; the counter is raised with an atomic UPDATE, so parallel attempts all count.
+* Demo: :func:`ensure_demo_user` makes (or resets) the ``demo`` medewerker of a demo run and
+  prints its password, marked demo-only; it refuses when ``settings.production``.
+  :func:`check_production` raises when a production start finds a demo account.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+import sys
+import unicodedata
+from dataclasses import dataclass
+from typing import List, Optional, TextIO, Union
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, inspect, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.handoff import db
+from bot.handoff.models import (
+    DISPLAY_NAME_MAX,
+    ROLE_BEHEERDER,
+    ROLE_MEDEWERKER,
+    ROLES,
+    USERNAME_MAX,
+    StaffUser,
+)
+from bot.status.models import utcnow
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = 12
+#: Upper bound so a huge "password" cannot be used to burn CPU.
+MAX_PASSWORD_LENGTH = 1024
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+DEMO_USERNAME = "demo"
+DEMO_DISPLAY_NAME = "Demo-medewerker"
+#: Environment variable read by ``python -m bot staff-create`` for non-interactive use.
+PASSWORD_ENV = "KW_NEW_STAFF_PASSWORD"
+
+OK = "ok"
+INVALID = "invalid"
+LOCKED = "locked"
+
+_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,%d}$" % (USERNAME_MAX - 1))
+
+
+class StaffError(ValueError):
+    """Invalid input for a staff account; the message is Dutch and safe to show."""
+
+
+class PasswordPolicyError(StaffError):
+    pass
+
+
+class UserExists(StaffError):
+    pass
+
+
+class UnknownUser(StaffError, LookupError):
+    pass
+
+
+class PermissionDenied(PermissionError):
+    """The acting staff member may not do this (a medewerker doing a beheerder action)."""
+
+
+class DemoUserInProduction(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """A staff account as the console may see it (never the hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    is_demo: bool
+    is_active: bool
+    failed_logins: int
+    locked_until: Optional[dt.datetime]
+    created_at: dt.datetime
+    password_changed_at: dt.datetime
+    last_login_at: Optional[dt.datetime]
+
+    @property
+    def is_beheerder(self) -> bool:
+        return self.role == ROLE_BEHEERDER
+
+    @classmethod
+    def from_model(cls, user: StaffUser) -> "StaffView":
+        return cls(
+            id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+            is_demo=bool(user.is_demo), is_active=bool(user.is_active),
+            failed_logins=user.failed_logins or 0, locked_until=user.locked_until,
+            created_at=user.created_at, password_changed_at=user.password_changed_at,
+            last_login_at=user.last_login_at,
+        )
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """Outcome of a login. Show one generic message for ``invalid`` and ``locked`` alike."""
+
+    ok: bool
+    reason: str  # 'ok' | 'invalid' | 'locked'
+    user: Optional[StaffView] = None
+    #: For 'locked' on a known account: until when (naive UTC).
+    locked_until: Optional[dt.datetime] = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    display_name: str
+    created: bool
+
+    def banner(self, console_url: str = "") -> str:
+        where = f" ({console_url})" if console_url else ""
+        return (
+            f"\nHelpdesk-console{where} — ALLEEN VOOR DE DEMO:\n"
+            f"  gebruikersnaam: {self.username}\n"
+            f"  wachtwoord:     {self.password}\n"
+            f"  Dit demo-account wordt bij elke demo-start opnieuw ingesteld; met "
+            f"KW_ENV=production weigert de assistent te starten zolang het bestaat."
+        )
+
+    def __repr__(self) -> str:  # the password is for the banner only
+        return f"DemoLogin({self.username!r}, created={self.created})"
+
+
+# ------------------------------------------------------------------------------ validation
+
+def normalize_username(username: Optional[str]) -> str:
+    value = unicodedata.normalize("NFKC", username or "").strip().lower()
+    if not _USERNAME_RE.match(value):
+        raise StaffError(
+            "Een gebruikersnaam heeft 2 tot 50 tekens: kleine letters, cijfers, punt, "
+            "streepje of liggend streepje, en begint met een letter of cijfer."
+        )
+    return value
+
+
+def clean_display_name(name: Optional[str]) -> str:
+    value = " ".join(unicodedata.normalize("NFKC", name or "").split())
+    if not value or len(value) > DISPLAY_NAME_MAX:
+        raise StaffError(f"Een weergavenaam heeft 1 tot {DISPLAY_NAME_MAX} tekens.")
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise StaffError("Een weergavenaam mag geen stuurtekens bevatten.")
+    return value
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise StaffError(f"Onbekende rol; kies uit: {', '.join(ROLES)}.")
+    return role
+
+
+def check_password(password: Optional[str], username: Optional[str] = None) -> None:
+    """Raise :class:`PasswordPolicyError` unless the password meets the policy."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError(
+            f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn."
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordPolicyError(
+            f"Het wachtwoord mag hoogstens {MAX_PASSWORD_LENGTH} tekens lang zijn."
+        )
+    if not password.strip():
+        raise PasswordPolicyError("Het wachtwoord mag niet alleen uit spaties bestaan.")
+    if username and password.strip().lower() == username.strip().lower():
+        raise PasswordPolicyError("Het wachtwoord mag niet gelijk zijn aan de gebruikersnaam.")
+
+
+# ------------------------------------------------------------------------------ service
+
+class StaffService:
+    """Staff accounts in the app database (tables made by :func:`bot.handoff.db.upgrade`)."""
+
+    def __init__(self, database: Union[str, Engine], timeout_s: float = 1.5, *,
+                 hasher: Optional[PasswordHasher] = None,
+                 max_failed_logins: int = MAX_FAILED_LOGINS,
+                 lockout: dt.timedelta = LOCKOUT):
+        self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
+        self.hasher = hasher or PasswordHasher()  # Argon2id, RFC 9106 low-memory profile
+        self.max_failed_logins = max(1, int(max_failed_logins))
+        self.lockout = lockout
+        self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
+
+    @classmethod
+    def from_settings(cls, settings) -> "StaffService":
+        return cls(settings.database_url, settings.db_timeout_s)
+
+    def _session(self):
+        return db.session_scope(self.engine)
+
+    # ------------------------------------------------------------------ accounts
+
+    def create_user(self, username: str, display_name: str, password: str,
+                    role: str = ROLE_MEDEWERKER, *, is_demo: bool = False) -> StaffView:
+        name = normalize_username(username)
+        display = clean_display_name(display_name)
+        check_role(role)
+        check_password(password, name)
+        password_hash = self.hasher.hash(password)
+        now = utcnow()
+        try:
+            with self._session() as session:
+                if session.execute(select(StaffUser.id).where(StaffUser.username == name)).first():
+                    raise UserExists(f"De gebruikersnaam {name} bestaat al.")
+                user = StaffUser(username=name, display_name=display, password_hash=password_hash,
+                                 role=role, failed_logins=0, is_demo=is_demo, is_active=True,
+                                 created_at=now, password_changed_at=now)
+                session.add(user)
+                session.flush()
+                view = StaffView.from_model(user)
+        except IntegrityError:
+            raise UserExists(f"De gebruikersnaam {name} bestaat al.") from None
+        log.info("staff account %s created (role %s%s)", view.id, role, ", demo" if is_demo else "")
+        return view
+
+    def get(self, user_id: int) -> Optional[StaffView]:
+        with self._session() as session:
+            user = session.get(StaffUser, user_id)
+            return StaffView.from_model(user) if user else None
+
+    def get_by_username(self, username: str) -> Optional[StaffView]:
+        try:
+            name = normalize_username(username)
+        except StaffError:
+            return None
+        with self._session() as session:
+            user = session.execute(
+                select(StaffUser).where(StaffUser.username == name)).scalars().first()
+            return StaffView.from_model(user) if user else None
+
+    def list_users(self) -> List[StaffView]:
+        with self._session() as session:
+            users = session.execute(select(StaffUser).order_by(StaffUser.username)).scalars()
+            return [StaffView.from_model(u) for u in users]
+
+    def _require_beheerder(self, by: Optional[StaffView]) -> None:
+        if by is None:
+            return  # CLI / system
+        current = self.get(by.id)
+        if current is None or not current.is_active or current.role != ROLE_BEHEERDER:
+            raise PermissionDenied("Alleen een beheerder mag dit doen.")
+
+    def _update(self, username: str, **values) -> StaffView:
+        name = normalize_username(username)
+        with self._session() as session:
+            user = session.execute(
+                select(StaffUser).where(StaffUser.username == name)).scalars().first()
+            if user is None:
+                raise UnknownUser(f"Geen medewerker met gebruikersnaam {name}.")
+            for key, value in values.items():
+                setattr(user, key, value)
+            session.flush()
+            return StaffView.from_model(user)
+
+    def change_role(self, username: str, role: str, *, by: Optional[StaffView] = None) -> StaffView:
+        """Give ``username`` the role ``role``; ``by`` (when given) must be a beheerder."""
+        check_role(role)
+        self._require_beheerder(by)
+        view = self._update(username, role=role)
+        log.info("staff account %s: role set to %s", view.id, role)
+        return view
+
+    def set_password(self, username: str, password: str, *,
+                     by: Optional[StaffView] = None) -> StaffView:
+        """New password (and unlock); ``by`` must be the user or a beheerder when given."""
+        name = normalize_username(username)
+        if by is not None and by.username != name:
+            self._require_beheerder(by)
+        check_password(password, name)
+        return self._update(name, password_hash=self.hasher.hash(password),
+                            password_changed_at=utcnow(), failed_logins=0, locked_until=None)
+
+    def set_active(self, username: str, active: bool, *,
+                   by: Optional[StaffView] = None) -> StaffView:
+        self._require_beheerder(by)
+        return self._update(username, is_active=bool(active))
+
+    def unlock(self, username: str, *, by: Optional[StaffView] = None) -> StaffView:
+        self._require_beheerder(by)
+        return self._update(username, failed_logins=0, locked_until=None)
+
+    def demo_users(self) -> List[StaffView]:
+        with self._session() as session:
+            users = session.execute(select(StaffUser).where(StaffUser.is_demo.is_(True))).scalars()
+            return [StaffView.from_model(u) for u in users]
+
+    def delete_demo_users(self) -> int:
+        with self._session() as session:
+            return session.execute(
+                delete(StaffUser).where(StaffUser.is_demo.is_(True))
+                .execution_options(synchronize_session=False)
+            ).rowcount or 0
+
+    # ------------------------------------------------------------------ login
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return bool(self.hasher.verify(password_hash, password))
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        except Exception:  # noqa: BLE001 - a broken hash must not become an error path
+            return False
+
+    def authenticate(self, username: str, password: str, *,
+                     now: Optional[dt.datetime] = None) -> AuthResult:
+        """Check a login. Exactly one Argon2 verification, whatever the outcome."""
+        now = now or utcnow()
+        if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+            password = ""
+        try:
+            name = normalize_username(username)
+        except StaffError:
+            name = None
+        user = None
+        if name is not None:
+            with self._session() as session:
+                row = session.execute(
+                    select(StaffUser).where(StaffUser.username == name)).scalars().first()
+                user = StaffView.from_model(row) if row else None
+                stored_hash = row.password_hash if row else None
+        if user is None:
+            self._verify(self._dummy_hash, password)
+            return AuthResult(False, INVALID)
+        matches = self._verify(stored_hash, password)  # also when locked or inactive
+        if user.locked_until is not None and user.locked_until > now:
+            return AuthResult(False, LOCKED, locked_until=user.locked_until)
+        if not user.is_active:
+            return AuthResult(False, INVALID)
+        if not matches:
+            return self._record_failure(user, now)
+        return self._record_success(user, password, stored_hash, now)
+
+    def _record_failure(self, user: StaffView, now: dt.datetime) -> AuthResult:
+        with self._session() as session:
+            # Atomic increment: parallel wrong attempts all count.
+            session.execute(
+                update(StaffUser).where(StaffUser.id == user.id)
+                .values(failed_logins=StaffUser.failed_logins + 1)
+                .execution_options(synchronize_session=False)
+            )
+            failed = session.execute(
+                select(StaffUser.failed_logins).where(StaffUser.id == user.id)).scalar() or 0
+            if failed >= self.max_failed_logins:
+                until = now + self.lockout
+                session.execute(
+                    update(StaffUser).where(StaffUser.id == user.id)
+                    .values(failed_logins=0, locked_until=until)
+                    .execution_options(synchronize_session=False)
+                )
+                log.warning("staff account %s locked after %d failed logins", user.id, failed)
+                return AuthResult(False, LOCKED, locked_until=until)
+        return AuthResult(False, INVALID)
+
+    def _record_success(self, user: StaffView, password: str, stored_hash: str,
+                        now: dt.datetime) -> AuthResult:
+        values = dict(failed_logins=0, locked_until=None, last_login_at=now)
+        try:
+            if self.hasher.check_needs_rehash(stored_hash):
+                values["password_hash"] = self.hasher.hash(password)
+        except InvalidHashError:  # pragma: no cover - verify() succeeded, so it is valid
+            pass
+        with self._session() as session:
+            # A lockout set by a parallel failed attempt meanwhile wins.
+            result = session.execute(
+                update(StaffUser)
+                .where(StaffUser.id == user.id,
+                       (StaffUser.locked_until.is_(None)) | (StaffUser.locked_until <= now))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                return AuthResult(False, LOCKED)
+            row = session.get(StaffUser, user.id, populate_existing=True)
+            return AuthResult(True, OK, user=StaffView.from_model(row))
+
+
+# ------------------------------------------------------------------------------ demo account
+
+def ensure_demo_user(settings, out: Optional[TextIO] = sys.stdout,
+                     service: Optional[StaffService] = None) -> DemoLogin:
+    """Create (or reset) the demo medewerker with a fresh random password and print its login.
+
+    Refuses (:class:`DemoUserInProduction`) when ``settings.production``. The handoff tables
+    must exist (:func:`bot.handoff.db.upgrade`).
+    """
+    if settings.production:
+        raise DemoUserInProduction(
+            "Een demo-medewerker aanmaken kan niet als KW_ENV=production."
+        )
+    staff = service or StaffService.from_settings(settings)
+    password = secrets.token_urlsafe(12)  # 16 characters
+    existing = staff.get_by_username(DEMO_USERNAME)
+    if existing is not None and not existing.is_demo:
+        raise StaffError(f"De gebruikersnaam {DEMO_USERNAME} is al in gebruik door een echt account.")
+    if existing is None:
+        try:
+            staff.create_user(DEMO_USERNAME, DEMO_DISPLAY_NAME, password, ROLE_MEDEWERKER,
+                              is_demo=True)
+            created = True
+        except UserExists:  # another process created it just now
+            created = False
+            staff.set_password(DEMO_USERNAME, password)
+    else:
+        created = False
+        staff.set_password(DEMO_USERNAME, password)
+        staff._update(DEMO_USERNAME, is_active=True, role=ROLE_MEDEWERKER)
+    login = DemoLogin(DEMO_USERNAME, password, DEMO_DISPLAY_NAME, created)
+    if out is not None:
+        console = f"{settings.gateway_url}/helpdesk" if hasattr(settings, "gateway_url") else ""
+        print(login.banner(console), file=out, flush=True)
+    return login
+
+
+def check_production(settings, service: Optional[StaffService] = None) -> None:
+    """Raise :class:`DemoUserInProduction` when ``settings.production`` and a demo account exists.
+
+    Does nothing outside production, or when the handoff tables do not exist yet.
+    """
+    if not settings.production:
+        return
+    staff = service or StaffService.from_settings(settings)
+    with staff.engine.connect() as conn:
+        if not inspect(conn).has_table(StaffUser.__tablename__):
+            return
+    demo = staff.demo_users()
+    if demo:
+        names = ", ".join(u.username for u in demo)
+        raise DemoUserInProduction(
+            f"Er bestaat een demo-medewerker ({names}) terwijl KW_ENV=production. "
+            f"Verwijder het met: python -m bot staff-remove-demo"
+        )
