@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         status_cli = None
     if status_cli is not None:
         status_cli.add_commands(sub)
+    try:
+        from bot.handoff import cli as handoff_cli
+    except ImportError:
+        handoff_cli = None
+    if handoff_cli is not None:
+        handoff_cli.add_commands(sub)
     return parser
 
 

@@ -23,6 +23,25 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Own version table: the status store keeps ``status_alembic_version`` in the same database.
 VERSION_TABLE = "handoff_alembic_version"
 HEAD = "0001_handoff"
+#: The handoff tables, children first (a safe order for deleting rows).
+TABLES = (
+    "handoff_messages",
+    "handoff_ticket_events",
+    "handoff_notes",
+    "handoff_tickets",
+    "handoff_canned_replies",
+    "handoff_staff_users",
+)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate filter: only handoff tables (the status store shares the database)."""
+    if type_ == "table":
+        return bool(name) and name.startswith("handoff_") and name != VERSION_TABLE
+    table = getattr(obj, "table", None)
+    if table is not None:
+        return table.name.startswith("handoff_")
+    return True
 
 
 def alembic_config(url: str = ""):

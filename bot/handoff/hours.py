@@ -229,7 +229,7 @@ def parse_hours(spec: str, timezone: str = "Europe/Amsterdam") -> OpeningHours:
                 f"opening hours {spec!r}: cannot read the times {times!r} "
                 f"(use HH:MM-HH:MM, several separated by commas)"
             )
-        days = _days(match.group("days"), spec)
+        days = _days(match.group("days").strip().rstrip(":"), spec)
         for m in _RANGE_RE.finditer(times):
             start = _minutes(m.group(1), m.group(2), spec, end=False)
             end = _minutes(m.group(3), m.group(4), spec, end=True)

@@ -1,7 +1,8 @@
 """Helpdesk staff accounts: creation, login with lockout, roles, the demo account.
 
-* Passwords: at least 12 characters, hashed with Argon2id (argon2-cffi's defaults, RFC 9106
-  low-memory profile), rehashed on login when the parameters change. Never logged, never in an
+* Passwords: at least 12 characters, hashed with Argon2id (argon2-cffi) at OWASP's parameters
+  (m=19 MiB, t=2, p=1 — the same as the status store's codes, ~20 ms), rehashed on login when
+  the parameters change. Never logged, never in an
   exception message, never in a repr.
 * Login: one Argon2 verification per attempt whatever happens (unknown user, locked, inactive),
   so timing does not reveal which accounts exist. Five failures in a row lock the account for
@@ -49,6 +50,11 @@ DEMO_USERNAME = "demo"
 DEMO_DISPLAY_NAME = "Demo-medewerker"
 #: Environment variable read by ``python -m bot staff-create`` for non-interactive use.
 PASSWORD_ENV = "KW_NEW_STAFF_PASSWORD"
+
+
+def default_hasher() -> PasswordHasher:
+    """Argon2id with OWASP's recommended minimum: 19 MiB memory, 2 passes, 1 lane."""
+    return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
 OK = "ok"
 INVALID = "invalid"
@@ -200,7 +206,7 @@ class StaffService:
                  max_failed_logins: int = MAX_FAILED_LOGINS,
                  lockout: dt.timedelta = LOCKOUT):
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
-        self.hasher = hasher or PasswordHasher()  # Argon2id, RFC 9106 low-memory profile
+        self.hasher = hasher or default_hasher()
         self.max_failed_logins = max(1, int(max_failed_logins))
         self.lockout = lockout
         self._dummy_hash = self.hasher.hash(secrets.token_hex(16))

@@ -12,7 +12,11 @@ from bot.settings import ROOT, load
 REPORT_DIR = ROOT / "docs" / "nlu-report"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 # `rasa data validate` warnings we have looked at and accept, with the reason in the README.
-EXPLAINED_WARNINGS = ()
+EXPLAINED_WARNINGS = (
+    # Rasa 3.6's validator does not see that forms utter `utter_ask_<slot>` themselves.
+    "The utterance 'utter_ask_aanvraagnummer' is not used in any story or rule",
+    "The utterance 'utter_ask_verificatiecode' is not used in any story or rule",
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.handoff.db import VERSION_TABLE, make_engine
+from bot.handoff.db import VERSION_TABLE, include_object, make_engine
 from bot.handoff.models import Base
 
 config = context.config
@@ -20,6 +20,7 @@ def _configure(connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         version_table=VERSION_TABLE,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
@@ -31,6 +32,7 @@ def run_migrations_offline() -> None:
         url=url,
         target_metadata=target_metadata,
         version_table=VERSION_TABLE,
+        include_object=include_object,
         literal_binds=True,
     )
     with context.begin_transaction():
