@@ -63,7 +63,7 @@ def test_number_in_the_first_sentence(stack):
 
 
 def test_unknown_number_and_wrong_code_get_the_same_answer(stack):
-    app = demo(stack)
+    app = demo(stack, status="besluit_toegekend")
     answers = []
     for number, code in ((app.aanvraagnummer, "AAAA-AAAA"), ("KW-2025-9999", app.code)):
         sender = f"enum-{uuid.uuid4().hex}"
@@ -71,7 +71,7 @@ def test_unknown_number_and_wrong_code_get_the_same_answer(stack):
         stack.say(number, sender)
         answers.append(text_of(stack.say(code, sender)))
     assert answers[0] == answers[1]
-    assert app.aanvraagnummer not in answers[0]
+    assert app.aanvraagnummer not in answers[0] and app.gemeente not in answers[0]
 
 
 def test_five_wrong_codes_lock_the_conversation(stack):
