@@ -38,16 +38,3 @@ class ActionRephrase(Action):
         reply = rephrase_reply(kb, ranking, consecutive_fallbacks(tracker.events))
         dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
         return []
-
-
-class ActionHandoff(Action):
-    """The user asks for a person. Until live handoff exists: the helpdesk contact line."""
-
-    def name(self) -> Text:
-        return "action_handoff"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        reply = helpdesk_reply(get_knowledge_base())
-        dispatcher.utter_message(text=reply.text)
-        return []

@@ -49,6 +49,21 @@ def changed_topic(tracker: Tracker) -> bool:
     return latest_intent(tracker) not in ANSWERING
 
 
+def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """The user left a form with another question: answer that question."""
+    kb = get_knowledge_base()
+    intent = latest_intent(tracker)
+    message = tracker.latest_message or {}
+    reply = answer_for(kb, intent, message.get("text") or "", message.get("entities") or [])
+    if reply is not None:
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+    elif intent == "human_handoff":
+        dispatcher.utter_message(text=helpdesk_reply(kb).text)
+    else:
+        dispatcher.utter_message(
+            text="Oké, dan zoek ik nu geen aanvraag op. Waarmee kan ik je verder helpen?")
+
+
 def send(dispatcher: CollectingDispatcher, reply) -> None:
     dispatcher.utter_message(text=reply.text, buttons=reply.button_dicts())
 
@@ -107,25 +122,11 @@ class ActionStatusLookup(Action):
         elif number and code:
             result = service.lookup_public(number, code, tracker.sender_id, client_id(tracker))
         else:
-            self.left_form(dispatcher, tracker)
+            answer_instead(dispatcher, tracker)
             return RESET
         send(dispatcher, render_result(result, portal=bool(gemeente), gemeente=gemeente))
         missing = render_missing_items(result.application).text if result.application else None
         return RESET + [SlotSet(MISSING_SLOT, missing)]
-
-    @staticmethod
-    def left_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        kb = get_knowledge_base()
-        intent = latest_intent(tracker)
-        message = tracker.latest_message or {}
-        reply = answer_for(kb, intent, message.get("text") or "", message.get("entities") or [])
-        if reply is not None:
-            dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
-        elif intent == "human_handoff":
-            dispatcher.utter_message(text=helpdesk_reply(kb).text)
-        else:
-            dispatcher.utter_message(
-                text="Oké, dan zoek ik nu geen aanvraag op. Waarmee kan ik je verder helpen?")
 
 
 class ActionStatusList(Action):

@@ -21,18 +21,20 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _prepare_data(settings: Settings) -> None:
-    """Schema upgrade and (demo only) demo data, when the status store is part of this build."""
-    try:
-        from bot.status import db, demo
-    except ImportError:
-        return
-    db.upgrade(settings.database_url)
+    """Schema upgrades; demo applications and the demo medewerker in a demo run only."""
+    from bot.handoff import db as handoff_db, staff
+    from bot.status import db as status_db, demo
+
+    status_db.upgrade(settings.database_url)
+    handoff_db.upgrade(settings.database_url)
     if settings.production:
+        staff.check_production(settings)  # refuses to start with a demo account
         return
     rows = demo.load_demo_data(settings.database_url)
     print("\nDemo-aanvragen (alleen voor de demo; aanvraagnummer / verificatiecode / gemeente / status):")
     for row in rows:
         print("  " + " / ".join(str(x) for x in row))
+    staff.ensure_demo_user(settings)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,6 +49,7 @@ De assistent draait.
   Actieserver:           http://{settings.host}:{settings.actions_port}""")
     if any(s.name == "gateway" for s in stack.services):
         print(f"  Website met widget:    {settings.gateway_url}/")
+        print(f"  Helpdesk-console:      {settings.gateway_url}/helpdesk")
     print(f"""
 Praten met de assistent:
   curl -s -X POST {settings.rasa_url}/webhooks/rest/webhook \\

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from aiohttp import web
@@ -13,6 +12,8 @@ from bot.web.app import create_app
 
 # Seconds open requests get to finish when the gateway stops.
 SHUTDOWN_TIMEOUT_S = 5.0
+# Proposed setting KW_LOG_LEVEL.
+LOG_LEVEL = "INFO"
 
 
 def main() -> int:
@@ -21,7 +22,7 @@ def main() -> int:
     except settings_mod.SettingsError as exc:
         print(f"Instelling klopt niet: {exc}", file=sys.stderr)
         return 2
-    logs.configure(os.environ.get("KW_LOG_LEVEL", "INFO"))
+    logs.configure(LOG_LEVEL)
     logs.JsonAccessLogger.secret = settings.cookie_secret
     url = f"http://{settings.gateway_host}:{settings.gateway_port}/"
 

@@ -9,7 +9,6 @@ requires the claims ``sub`` (the portal user) and ``gemeente``. Only then does i
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ LEEWAY_S = 10
 MAX_LIFETIME_S = 24 * 3600
 # Lifetime of the tokens the demo page mints (only outside production).
 DEMO_TOKEN_LIFETIME_S = 15 * 60
-# Optional public key (PEM) for RS256/ES256 tokens; proposed setting KW_PORTAL_JWT_PUBLIC_KEY.
-PORTAL_JWT_PUBLIC_KEY_ENV = "KW_PORTAL_JWT_PUBLIC_KEY"
+# Optional public key (PEM) for RS256/ES256 tokens instead of the shared secret. Proposed setting
+# KW_PORTAL_JWT_PUBLIC_KEY (settings.portal_jwt_public_key); until then this constant.
+PORTAL_JWT_PUBLIC_KEY = ""
 
 _CLAIM_RE = re.compile(r"^[\w .'()/@+-]{1,100}$", re.UNICODE)
 
@@ -44,7 +44,7 @@ class PortalCheck:
 
 
 def public_key(settings: Any) -> str:
-    return getattr(settings, "portal_jwt_public_key", "") or os.environ.get(PORTAL_JWT_PUBLIC_KEY_ENV, "")
+    return getattr(settings, "portal_jwt_public_key", "") or PORTAL_JWT_PUBLIC_KEY
 
 
 def token_fingerprint(token: Optional[str]) -> str:

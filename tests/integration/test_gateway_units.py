@@ -201,3 +201,22 @@ def test_session_states_are_bounded(monkeypatch):
     service.state("c")
     service.state("f", new=True)
     assert list(service._states) == ["e", "c", "f"]
+
+
+def test_portal_token_with_a_public_key(monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from bot.web import portal
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    monkeypatch.setattr(portal, "PORTAL_JWT_PUBLIC_KEY", pem)
+    now = int(time.time())
+    claims = {"sub": "u1", "gemeente": "Delft", "aud": SETTINGS.portal_jwt_audience,
+              "iss": SETTINGS.portal_jwt_issuer, "iat": now, "exp": now + 300}
+    assert verify_portal_token(jwt.encode(claims, key, algorithm="ES256"), SETTINGS).status == OK
+    # With a public key configured, a token signed with the shared secret is refused.
+    assert verify_portal_token(jwt.encode(claims, SETTINGS.portal_jwt_secret, algorithm="HS256"),
+                               SETTINGS).status == INVALID

@@ -16,6 +16,9 @@ EXPLAINED_WARNINGS = (
     # Rasa 3.6's validator does not see that forms utter `utter_ask_<slot>` themselves.
     "The utterance 'utter_ask_aanvraagnummer' is not used in any story or rule",
     "The utterance 'utter_ask_verificatiecode' is not used in any story or rule",
+    "The utterance 'utter_ask_handoff_toestemming' is not used in any story or rule",
+    "The utterance 'utter_ask_handoff_vraag' is not used in any story or rule",
+    "The utterance 'utter_ask_handoff_contact' is not used in any story or rule",
 )
 
 

@@ -1,5 +1,5 @@
 """The FAQ, fallback and handoff actions, run with rasa-sdk trackers (no Rasa server)."""
-from actions.faq import ActionAnswerFaq, ActionHandoff, ActionRephrase
+from actions.faq import ActionAnswerFaq, ActionRephrase
 from bot.conversation import consecutive_fallbacks
 
 
@@ -54,8 +54,3 @@ def test_fallback_count_resets_after_an_understood_message():
     events = [fallback_event("a"), {"event": "user", "parse_data": {"intent": {"name": "greet"}}},
               {"event": "bot", "text": "hallo"}, fallback_event("b")]
     assert consecutive_fallbacks(events) == 1
-
-
-def test_handoff_gives_the_contact_line(make_tracker, dispatcher):
-    _, messages = run(ActionHandoff(), dispatcher, make_tracker("human_handoff", "medewerker"))
-    assert "medewerker" in messages[0]["text"] and "Bron:" in messages[0]["text"]

@@ -1,0 +1,114 @@
+"""Handoff to a person: consent, the question in one sentence, optional contact, then a ticket.
+
+The ticket, its states and the opening hours live in bot.handoff; the web gateway routes the
+paused conversation to the helpdesk console and resumes it when staff hand it back.
+"""
+import datetime as dt
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.status import answer_instead, latest_intent, portal_gemeente
+from bot.handoff import hours
+from bot.handoff.service import HandoffService
+from bot.knowledge.loader import get_knowledge_base
+from bot.knowledge.render import helpdesk_reply
+from bot.settings import get_settings
+from bot.status.service import run_bounded
+
+log = logging.getLogger(__name__)
+
+SLOTS = ("handoff_toestemming", "handoff_vraag", "handoff_contact")
+RESET = [SlotSet(name, None) for name in SLOTS]
+NO_CONTACT = {"nee", "nee dank je", "nee bedankt", "geen", "liever niet", "niet nodig", "-"}
+MAX_QUESTION_CHARS = 500
+TRANSCRIPT_TURNS = 40
+
+
+def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The conversation so far, as the helpdesk should see it (already masked by the gateway)."""
+    lines = []
+    for event in tracker.events:
+        kind = event.get("event")
+        text = (event.get("text") or "").strip()
+        if kind not in ("user", "bot") or not text:
+            continue
+        at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, tz=dt.timezone.utc)
+        lines.append({"sender": "gebruiker" if kind == "user" else "assistent", "text": text, "at": at})
+    return lines[-TRANSCRIPT_TURNS:]
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_handoff_form"
+
+    def validate_handoff_toestemming(self, value: Any, dispatcher: CollectingDispatcher,
+                                     tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        intent = latest_intent(tracker)
+        if intent == "affirm":
+            return {"handoff_toestemming": True}
+        # "nee", or a different question: no sharing, leave the form.
+        return {"handoff_toestemming": False, "requested_slot": None}
+
+    def validate_handoff_vraag(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = " ".join(str(value or "").split())
+        if len(text) < 3:
+            dispatcher.utter_message(text="Wil je je vraag in een paar woorden typen?")
+            return {"handoff_vraag": None}
+        return {"handoff_vraag": text[:MAX_QUESTION_CHARS]}
+
+    def validate_handoff_contact(self, value: Any, dispatcher: CollectingDispatcher,
+                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = " ".join(str(value or "").split())
+        if latest_intent(tracker) == "deny" or text.lower().strip(".!") in NO_CONTACT:
+            return {"handoff_contact": "-"}
+        return {"handoff_contact": text[:200]}
+
+
+class ActionHandoffCreate(Action):
+    """The form is done: create the ticket and pause the assistant, or explain why not."""
+
+    def name(self) -> Text:
+        return "action_handoff_create"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        kb = get_knowledge_base()
+        if not tracker.get_slot("handoff_toestemming") or not tracker.get_slot("handoff_vraag"):
+            if latest_intent(tracker).startswith("faq_"):
+                answer_instead(dispatcher, tracker)  # they asked something else instead
+                return RESET
+            reply = helpdesk_reply(kb, "Oké, dan deel ik ons gesprek niet.")
+            dispatcher.utter_message(text=reply.text)
+            return RESET
+        settings = get_settings()
+        # The gateway passes a typed contact in metadata (the text itself reaches us masked).
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        contact = metadata.get("contact") if isinstance(metadata.get("contact"), str) else None
+        typed = tracker.get_slot("handoff_contact")
+        contact = contact or (typed if typed and typed != "-" else None)
+        service = HandoffService.from_settings(settings)
+        try:
+            run_bounded(lambda: service.create_ticket(
+                tracker.sender_id, tracker.get_slot("handoff_vraag"), contact,
+                portal_gemeente(tracker), transcript(tracker),
+                consent_at=dt.datetime.now(dt.timezone.utc)), settings.db_timeout_s * 2)
+        except Exception as exc:  # noqa: BLE001 - any failure: tell the user, keep the bot
+            log.warning("handoff ticket not created (%s)", type(exc).__name__)
+            reply = helpdesk_reply(kb, "Het lukt nu niet om je door te verbinden, sorry.")
+            dispatcher.utter_message(text=reply.text)
+            return RESET
+        closed = hours.closed_message(settings)
+        if closed:
+            text = (f"Dank je, je vraag staat klaar voor de helpdesk. {closed} Het antwoord "
+                    "verschijnt hier in dit gesprek" + (" of we nemen contact met je op." if contact else "."))
+        else:
+            text = ("Dank je, je vraag staat klaar voor een medewerker van de helpdesk. Zodra "
+                    "iemand je gesprek overneemt, zie je dat hier. Laat dit venster open.")
+        dispatcher.utter_message(text=text)
+        return RESET + [ConversationPaused()]

@@ -1,0 +1,67 @@
+"""Handoff actions with rasa-sdk trackers against a real SQLite database."""
+import pytest
+
+from actions.handoff import ActionHandoffCreate, ValidateHandoffForm
+from bot import settings as settings_module
+from bot.handoff import db as handoff_db
+from bot.handoff.service import HandoffService
+
+
+@pytest.fixture
+def handoff_settings(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("KW_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("KW_DATABASE_URL", url)
+    monkeypatch.setenv("KW_HELPDESK_HOURS", "ma-zo 00:00-24:00")
+    settings_module.get_settings.cache_clear()
+    handoff_db.upgrade(url)
+    yield settings_module.get_settings()
+    settings_module.get_settings.cache_clear()
+
+
+def test_consent_yes_no_and_other_topic(make_tracker, dispatcher):
+    form = ValidateHandoffForm()
+    assert form.validate_handoff_toestemming("ja", dispatcher, make_tracker("affirm", "ja"), {}) == \
+        {"handoff_toestemming": True}
+    for intent in ("deny", "faq_looptijd"):
+        assert form.validate_handoff_toestemming("x", dispatcher, make_tracker(intent, "x"), {}) == \
+            {"handoff_toestemming": False, "requested_slot": None}
+
+
+def test_contact_can_be_skipped(make_tracker, dispatcher):
+    form = ValidateHandoffForm()
+    assert form.validate_handoff_contact("Nee.", dispatcher, make_tracker("deny", "Nee."), {}) == \
+        {"handoff_contact": "-"}
+
+
+def test_declined_consent_gives_the_helpdesk_line(make_tracker, dispatcher):
+    events = ActionHandoffCreate().run(dispatcher, make_tracker("deny", "nee", slots={"handoff_toestemming": False}), {})
+    assert "deel ik ons gesprek niet" in dispatcher.messages[0]["text"]
+    assert not any(e.get("event") == "pause" for e in events)
+
+
+def test_ticket_is_created_and_conversation_paused(handoff_settings, make_tracker, dispatcher):
+    earlier = [{"event": "user", "text": "hoeveel krijgt Breda", "timestamp": 1_700_000_000},
+               {"event": "bot", "text": "Dat is niet bekend.", "timestamp": 1_700_000_001}]
+    tracker = make_tracker("deny", "nee", events=earlier, metadata={"portal": {"gemeente": "Breda"}},
+                           slots={"handoff_toestemming": True, "handoff_vraag": "Bedrag voor Breda?",
+                                  "handoff_contact": "-"})
+    events = ActionHandoffCreate().run(dispatcher, tracker, {})
+    assert any(e.get("event") == "pause" for e in events)
+    assert "helpdesk" in dispatcher.messages[0]["text"]
+    ticket = HandoffService.from_settings(handoff_settings).active_ticket_for_conversation("unit")
+    assert ticket is not None and ticket.gemeente == "Breda"
+
+
+def test_database_down_keeps_the_assistant(monkeypatch, tmp_path, make_tracker, dispatcher):
+    monkeypatch.setenv("KW_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("KW_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    settings_module.get_settings.cache_clear()
+    try:
+        tracker = make_tracker("deny", "nee", slots={"handoff_toestemming": True,
+                                                     "handoff_vraag": "Vraag", "handoff_contact": "-"})
+        events = ActionHandoffCreate().run(dispatcher, tracker, {})
+    finally:
+        settings_module.get_settings.cache_clear()
+    assert "lukt nu niet" in dispatcher.messages[0]["text"]
+    assert not any(e.get("event") == "pause" for e in events)
