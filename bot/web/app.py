@@ -68,6 +68,7 @@ def create_app(settings: Any) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(security_headers)
     _mount_api(app, settings)
+    _mount_console(app)
     return app
 
 
@@ -77,6 +78,14 @@ def _mount_api(app: web.Application, settings: Any) -> None:
     from bot.web.api import create_api_app
 
     app.add_subapp("/api/v1", create_api_app(settings))
+
+
+def _mount_console(app: web.Application) -> None:
+    """The helpdesk console under /helpdesk and the live handoff routing (bot/web/console.py,
+    bot/web/handoff.py); set up after the Rasa session so the router can use it."""
+    from bot.web.console import setup_console
+
+    setup_console(app)
 
 
 __all__ = ["create_app"]

@@ -1,0 +1,181 @@
+"""Helpdesk staff sessions: an encrypted cookie, CSRF tokens, origin checks, role checks.
+
+The session lives in one cookie, encrypted and authenticated with Fernet (AES-CBC + HMAC-SHA256)
+under a key derived from ``KW_COOKIE_SECRET``; there is no server-side session store, so several
+gateways (or a restarted one) accept it. The cookie is ``HttpOnly``, ``SameSite=Strict``, limited
+to ``/helpdesk`` and ``Secure`` when the request came over HTTPS (or in production).
+
+Every request re-reads the staff account from the database (role, active, password change), so
+a deactivated account, a role change or a new password takes effect at once. A session ends
+after ``IDLE_S`` without requests or ``ABSOLUTE_S`` after the login, whichever comes first.
+
+CSRF: each session carries a random token; every POST must send it (form field ``csrf`` or
+header ``X-CSRF-Token``) and, when the browser sends one, an ``Origin`` of the gateway itself.
+The login form has its own short-lived pre-session token in a second cookie. The console
+WebSocket checks the origin at the handshake and the token in its first frame.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from aiohttp import web
+from cryptography.fernet import Fernet, InvalidToken
+from yarl import URL
+
+from bot.handoff.staff import StaffView
+
+COOKIE = "kw_helpdesk"
+LOGIN_COOKIE = "kw_helpdesk_login"
+COOKIE_PATH = "/helpdesk"
+# Proposed settings KW_HELPDESK_IDLE_MINUTES (120) and KW_HELPDESK_SESSION_HOURS (12).
+IDLE_S = 2 * 3600
+ABSOLUTE_S = 12 * 3600
+LOGIN_FORM_TTL_S = 3600
+# The cookie is re-issued (sliding idle timeout) when it is older than this.
+RENEW_AFTER_S = 300
+MAX_COOKIE_CHARS = 4096
+
+# Request keys
+STAFF = "kw.staff"          # StaffView of the logged-in staff member
+SESSION = "kw.staff_session"  # StaffSession
+
+
+def _fernet(secret: str, purpose: str) -> Fernet:
+    digest = hmac.new(secret.encode("utf-8"), purpose.encode("utf-8"), hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _stamp(view: StaffView) -> str:
+    """Changes when the password changes: old sessions of the account stop working."""
+    changed = view.password_changed_at
+    return changed.isoformat(timespec="microseconds") if changed else ""
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    user_id: int
+    csrf: str
+    stamp: str
+    login_at: int
+    issued_at: int
+
+
+class SessionCookies:
+    def __init__(self, secret: str, idle_s: int = IDLE_S, absolute_s: int = ABSOLUTE_S):
+        self._session = _fernet(secret, "kw-helpdesk-session-v1")
+        self._login = _fernet(secret, "kw-helpdesk-login-form-v1")
+        self.idle_s = idle_s
+        self.absolute_s = absolute_s
+
+    # -- the session -------------------------------------------------------------------------
+
+    def issue(self, session: StaffSession) -> str:
+        body = json.dumps({"u": session.user_id, "c": session.csrf, "s": session.stamp,
+                           "l": session.login_at}, separators=(",", ":"))
+        return self._session.encrypt_at_time(body.encode("utf-8"), session.issued_at).decode("ascii")
+
+    def new(self, user: StaffView) -> StaffSession:
+        now = int(time.time())
+        return StaffSession(user.id, secrets.token_urlsafe(32), _stamp(user), now, now)
+
+    def renew(self, session: StaffSession) -> StaffSession:
+        return StaffSession(session.user_id, session.csrf, session.stamp, session.login_at,
+                            int(time.time()))
+
+    def parse(self, value: Optional[str], now: Optional[float] = None) -> Optional[StaffSession]:
+        if not value or len(value) > MAX_COOKIE_CHARS:
+            return None
+        current = int(time.time() if now is None else now)
+        try:
+            raw = self._session.decrypt_at_time(value.encode("ascii"), self.idle_s, current)
+            data = json.loads(raw)
+            issued = self._session.extract_timestamp(value.encode("ascii"))
+        except (InvalidToken, ValueError, UnicodeError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        uid, csrf, stamp, login = data.get("u"), data.get("c"), data.get("s"), data.get("l")
+        if not (isinstance(uid, int) and isinstance(csrf, str) and isinstance(stamp, str)
+                and isinstance(login, int)):
+            return None
+        if current - login > self.absolute_s or login > current + 60:
+            return None
+        return StaffSession(uid, csrf, stamp, login, issued)
+
+    # -- the login form's pre-session token --------------------------------------------------
+
+    def login_token(self) -> tuple:
+        """(cookie value, form token) for the login form."""
+        token = secrets.token_urlsafe(32)
+        return self._login.encrypt(token.encode("ascii")).decode("ascii"), token
+
+    def check_login_token(self, cookie: Optional[str], form_token: Any) -> bool:
+        if not cookie or not isinstance(form_token, str) or len(cookie) > MAX_COOKIE_CHARS:
+            return False
+        try:
+            expected = self._login.decrypt(cookie.encode("ascii"), ttl=LOGIN_FORM_TTL_S).decode("ascii")
+        except (InvalidToken, ValueError, UnicodeError):
+            return False
+        return hmac.compare_digest(expected.encode("ascii"), form_token.encode("utf-8", "replace"))
+
+
+def secure_cookies(request: web.Request, settings: Any) -> bool:
+    return bool(request.secure or getattr(settings, "production", False))
+
+
+def set_cookie(response: web.StreamResponse, request: web.Request, settings: Any, name: str,
+               value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, path=COOKIE_PATH, httponly=True,
+                        samesite="Strict", secure=secure_cookies(request, settings))
+
+
+def clear_cookie(response: web.StreamResponse, request: web.Request, settings: Any, name: str) -> None:
+    response.set_cookie(name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT",
+                        path=COOKIE_PATH, httponly=True, samesite="Strict",
+                        secure=secure_cookies(request, settings))
+
+
+def csrf_matches(session: Optional[StaffSession], token: Any) -> bool:
+    if session is None or not isinstance(token, str) or not token:
+        return False
+    return hmac.compare_digest(session.csrf.encode("ascii"), token.encode("utf-8", "replace"))
+
+
+def same_origin(request: web.Request, *, required: bool = False) -> bool:
+    """The request's Origin (or, without one, its Referer) is the gateway itself.
+
+    Browsers send Origin with every POST and WebSocket handshake; ``required`` refuses requests
+    that carry neither header (used for the WebSocket)."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "":
+        referer = request.headers.get("Referer")
+        if not referer:
+            return not required
+        origin = referer
+    if origin == "null":
+        return False
+    try:
+        url = URL(origin)
+    except ValueError:
+        return False
+    if url.scheme not in ("http", "https") or not url.host:
+        return False
+    return url.authority.lower() == request.host.lower()
+
+
+def stamp_matches(session: StaffSession, user: StaffView) -> bool:
+    return hmac.compare_digest(session.stamp.encode("utf-8"), _stamp(user).encode("utf-8"))
+
+
+__all__ = [
+    "COOKIE", "LOGIN_COOKIE", "COOKIE_PATH", "IDLE_S", "ABSOLUTE_S", "RENEW_AFTER_S", "STAFF",
+    "SESSION", "SessionCookies", "StaffSession", "set_cookie", "clear_cookie", "csrf_matches",
+    "same_origin", "stamp_matches", "secure_cookies",
+]
