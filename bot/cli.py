@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import List, Optional
 
-from bot import launcher, nlp_pipeline
+from bot import launcher, nlp_pipeline, retention
 from bot.settings import Settings, SettingsError, load
 
 
@@ -37,9 +37,17 @@ def _prepare_data(settings: Settings) -> None:
     staff.ensure_demo_user(settings)
 
 
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    report = retention.purge(settings)
+    print(f"Verwijderd (ouder dan {settings.retention_days} dagen): {report.conversations} "
+          f"gesprekken, {report.tickets} afgeronde tickets.")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     model = launcher.ensure_model(settings)
     _prepare_data(settings)
+    cmd_purge(args, settings)
     stack = launcher.Stack(settings, model, gateway=not args.no_gateway)
     print("Processen starten…", flush=True)
     stack.start()
@@ -70,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="model trainen als data of configuratie veranderde")
     p.add_argument("--force", action="store_true", help="altijd trainen")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("purge", help="gesprekken en tickets ouder dan de bewaartermijn verwijderen")
+    p.set_defaults(func=cmd_purge)
     p = sub.add_parser("prepare-nlp", help="de Nederlandse spaCy-pijplijn voorbereiden")
     p.set_defaults(func=cmd_prepare_nlp)
     try:

@@ -23,6 +23,16 @@ def main() -> int:
         print(f"Instelling klopt niet: {exc}", file=sys.stderr)
         return 2
     logs.configure(LOG_LEVEL)
+    # The handoff tables (idempotent; `python -m bot run` does it too) and, in production, no
+    # demo helpdesk account.
+    from bot.handoff.staff import DemoUserInProduction
+    from bot.web.console import prepare_database
+
+    try:
+        prepare_database(settings)
+    except DemoUserInProduction as exc:
+        print(f"De gateway start niet: {exc}", file=sys.stderr)
+        return 2
     logs.JsonAccessLogger.secret = settings.cookie_secret
     url = f"http://{settings.gateway_host}:{settings.gateway_port}/"
 

@@ -16,7 +16,6 @@ from aiohttp import web
 
 from bot.web import pages
 from bot.web.chat import ChatHub, ChatService
-from bot.web.compat import fix_request_url
 from bot.web.keys import CHAT, HTTP, HUB, METRICS, RASA, SETTINGS, TEMPLATES
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
@@ -58,7 +57,6 @@ async def html_errors(request: web.Request, handler):
 
 def create_app(settings: Any) -> web.Application:
     app = web.Application(middlewares=[nonce_middleware, html_errors])
-    fix_request_url(app)
     app[SETTINGS] = settings
     app[METRICS] = Counter()
     app[HUB] = ChatHub()

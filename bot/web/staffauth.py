@@ -52,6 +52,15 @@ def _fernet(secret: str, purpose: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
+def _strip(token: bytes) -> str:
+    """Fernet tokens are base64 with padding; without the '=' the cookie needs no quoting."""
+    return token.decode("ascii").rstrip("=")
+
+
+def _pad(value: str) -> bytes:
+    return (value + "=" * (-len(value) % 4)).encode("ascii")
+
+
 def _stamp(view: StaffView) -> str:
     """Changes when the password changes: old sessions of the account stop working."""
     changed = view.password_changed_at
@@ -79,7 +88,7 @@ class SessionCookies:
     def issue(self, session: StaffSession) -> str:
         body = json.dumps({"u": session.user_id, "c": session.csrf, "s": session.stamp,
                            "l": session.login_at}, separators=(",", ":"))
-        return self._session.encrypt_at_time(body.encode("utf-8"), session.issued_at).decode("ascii")
+        return _strip(self._session.encrypt_at_time(body.encode("utf-8"), session.issued_at))
 
     def new(self, user: StaffView) -> StaffSession:
         now = int(time.time())
@@ -94,9 +103,10 @@ class SessionCookies:
             return None
         current = int(time.time() if now is None else now)
         try:
-            raw = self._session.decrypt_at_time(value.encode("ascii"), self.idle_s, current)
+            token = _pad(value)
+            raw = self._session.decrypt_at_time(token, self.idle_s, current)
             data = json.loads(raw)
-            issued = self._session.extract_timestamp(value.encode("ascii"))
+            issued = self._session.extract_timestamp(token)
         except (InvalidToken, ValueError, UnicodeError):
             return None
         if not isinstance(data, dict):
@@ -114,13 +124,13 @@ class SessionCookies:
     def login_token(self) -> tuple:
         """(cookie value, form token) for the login form."""
         token = secrets.token_urlsafe(32)
-        return self._login.encrypt(token.encode("ascii")).decode("ascii"), token
+        return _strip(self._login.encrypt(token.encode("ascii"))), token
 
     def check_login_token(self, cookie: Optional[str], form_token: Any) -> bool:
         if not cookie or not isinstance(form_token, str) or len(cookie) > MAX_COOKIE_CHARS:
             return False
         try:
-            expected = self._login.decrypt(cookie.encode("ascii"), ttl=LOGIN_FORM_TTL_S).decode("ascii")
+            expected = self._login.decrypt(_pad(cookie), ttl=LOGIN_FORM_TTL_S).decode("ascii")
         except (InvalidToken, ValueError, UnicodeError):
             return False
         return hmac.compare_digest(expected.encode("ascii"), form_token.encode("utf-8", "replace"))

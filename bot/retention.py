@@ -1,0 +1,48 @@
+"""Retention (AVG): conversations older than KW_RETENTION_DAYS are deleted.
+
+Rasa's SQL tracker store keeps every event in one table, `events`, with a UNIX `timestamp`; a
+conversation whose newest event is older than the cut-off is deleted whole, so no half
+conversation remains. Finished helpdesk tickets older than the cut-off go too. Run by
+`python -m bot purge` and at every `python -m bot run`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine, inspect, text
+
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    conversations: int
+    tickets: int
+
+
+def purge_trackers(tracker_store_url: str, before: dt.datetime) -> int:
+    engine = create_engine(tracker_store_url)
+    try:
+        if not inspect(engine).has_table("events"):
+            return 0  # Rasa has not created its tables yet: nothing stored
+        cutoff = before.timestamp()
+        with engine.begin() as conn:
+            old = [row[0] for row in conn.execute(text(
+                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"),
+                {"cutoff": cutoff})]
+            for sender in old:
+                conn.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender})
+        return len(old)
+    finally:
+        engine.dispose()
+
+
+def purge(settings: Settings, now: dt.datetime | None = None) -> PurgeReport:
+    from bot.handoff.service import HandoffService
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    before = now - dt.timedelta(days=settings.retention_days)
+    conversations = purge_trackers(settings.tracker_store_url, before)
+    tickets = HandoffService.from_settings(settings).purge_finished(before)
+    return PurgeReport(conversations, tickets)

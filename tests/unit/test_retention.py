@@ -1,0 +1,39 @@
+"""Retention: old conversations are deleted whole, recent ones stay."""
+import datetime as dt
+
+from sqlalchemy import create_engine, text
+
+from bot.handoff import db as handoff_db
+from bot.retention import purge, purge_trackers
+from bot.settings import load
+
+
+def make_events(url, rows):
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, "
+                          "type_name TEXT, timestamp FLOAT, data TEXT)"))
+        for sender, ts in rows:
+            conn.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) "
+                              "VALUES (:s, 'user', :t, '{}')"), {"s": sender, "t": ts})
+    return engine
+
+
+def test_old_conversations_go_recent_stay(tmp_path):
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    now = dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)
+    old, recent = (now - dt.timedelta(days=40)).timestamp(), (now - dt.timedelta(days=2)).timestamp()
+    engine = make_events(url, [("oud", old), ("oud", old + 1), ("lopend", old), ("lopend", recent)])
+    assert purge_trackers(url, now - dt.timedelta(days=30)) == 1
+    with engine.connect() as conn:
+        left = sorted(r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events")))
+    assert left == ["lopend"]  # a conversation still in use keeps its older events too
+
+
+def test_purge_without_tracker_tables(tmp_path):
+    env = {"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+           "KW_TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}
+    settings = load(env)
+    handoff_db.upgrade(settings.database_url)
+    report = purge(settings)
+    assert report.conversations == 0 and report.tickets == 0
