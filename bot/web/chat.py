@@ -129,6 +129,9 @@ class ChatService:
         self.connect_limiter = RateLimiter(max(CONNECT_RATE_PER_MINUTE, settings.rate_limit_per_minute))
         self.max_chars = settings.max_message_chars
         self._states: "OrderedDict[str, SessionState]" = OrderedDict()
+        # The live handoff (bot/web/handoff.py HandoffRouter), set by the console at start-up:
+        # routes messages of conversations with an active helpdesk ticket.
+        self.handoff: Optional[Any] = None
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -216,7 +219,10 @@ class ChatService:
         self.metrics["sessions_resumed" if resumed else "sessions_started"] += 1
         log_event("hello", session=session.log_id, client=client[:12], resumed=resumed,
                   portal=session.portal_status)
-        return session, self._ready(session, resumed, history, history_ok)
+        ready = self._ready(session, resumed, history, history_ok)
+        if resumed and self.handoff is not None:
+            ready["handoff"] = await self.handoff.widget_state(session.sid)
+        return session, ready
 
     def reset(self, session: ChatSession, client: str) -> (ChatSession, Dict[str, Any]):
         fresh = self.codec.new(session.portal, session.portal_status, session.portal_fp)
@@ -268,7 +274,11 @@ class ChatService:
                 return
             await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
                         "duplicate": False})
-            await emit({"type": "typing"})
+            # With an active helpdesk ticket the message also goes to the console; Rasa (paused)
+            # records it and answers nothing, so there is no "typing".
+            ticket = await self.handoff.user_message(session.sid, mid, display) if self.handoff else None
+            if ticket is None:
+                await emit({"type": "typing"})
             metadata: Dict[str, Any] = {"client_id": client, "msg_id": mid}
             if session.portal:
                 metadata["portal"] = dict(session.portal)
@@ -285,6 +295,11 @@ class ChatService:
                   chars=len(text), masked=list(masked_kinds), replies=len(messages),
                   ms=int((time.monotonic() - started) * 1000))
         await emit({"type": "reply", "id": mid, "messages": messages})
+        if self.handoff is not None:
+            # A ticket the action server made for this message: the widget shows the handoff.
+            changed = await self.handoff.after_reply(session.sid, ticket is not None)
+            if changed:
+                await emit(changed)
 
 
 def _error_from(exc: FrameError) -> Dict[str, Any]:

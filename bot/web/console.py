@@ -168,10 +168,14 @@ def render(request: web.Request, name: str, status: int = 200, **context: Any) -
     session: Optional[StaffSession] = request.get(SESSION)
     settings = request.app[SETTINGS]
     context.setdefault("notice", None)
-    return pages.render(
+    resp = pages.render(
         request, name, status=status, staff=staff, csrf=session.csrf if session else "",
         role_labels=ROLE_LABELS, fmt_time=functools.partial(local_time, settings),
         duration=duration, iso=iso, **context)
+    # The gateway's default is no-referrer; then browsers send "Origin: null" with the console's
+    # own form posts and fetches, and the origin check could not tell them from a foreign site.
+    resp.headers["Referrer-Policy"] = "same-origin"
+    return resp
 
 
 # ------------------------------------------------------------------------------ authentication
@@ -359,11 +363,11 @@ async def _ticket_context(request: web.Request, ticket: TicketView) -> Dict[str,
     detail = await router.run(router.tickets.ticket_detail, ticket.id)
     ticket = detail.ticket
     tracker = await router.tracker_events(ticket.conversation_id)
-    if tracker is not None:
-        bot_texts = [e.get("text") for e in tracker if e.get("event") == "bot"
-                     and not (isinstance(e.get("metadata"), dict) and e["metadata"].get("handoff_id"))]
-    else:
-        bot_texts = [m.text for m in detail.messages if m.sender == "assistent"]
+    # The knowledge-base answers: from the whole tracker when Rasa answers, and from the
+    # transcript stored with the ticket (the same answer twice is shown once).
+    bot_texts = [e.get("text") for e in tracker or () if e.get("event") == "bot"
+                 and not (isinstance(e.get("metadata"), dict) and e["metadata"].get("handoff_id"))]
+    bot_texts += [m.text for m in detail.messages if m.sender == "assistent"]
     canned = await router.run(router.tickets.canned_replies)
     mine = ticket.assigned_to == staff.id
     may_act = (ticket.state not in states.ASSIGNED_STATES) or mine or staff.is_beheerder

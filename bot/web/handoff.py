@@ -40,7 +40,7 @@ from yarl import URL
 from bot.handoff import states
 from bot.handoff.hours import OpeningHours
 from bot.handoff.service import (
-    HandoffService, MessageView, NotAssigned, TicketClosed, TicketView,
+    AlreadyClaimed, HandoffService, MessageView, NotAssigned, TicketClosed, TicketView,
 )
 from bot.handoff.staff import StaffService, StaffView
 from bot.status.models import utcnow
@@ -296,8 +296,8 @@ class HandoffRouter:
         """For the widget's ``ready`` frame: the conversation's handoff, or None."""
         try:
             ticket = await self.run(self.tickets.active_ticket_for_conversation, sid)
-        except Exception:  # noqa: BLE001 - the chat must work without the app database
-            log.exception("handoff state unavailable")
+        except Exception as exc:  # noqa: BLE001 - the chat must work without the app database
+            log.warning("handoff state unavailable (%s)", type(exc).__name__)
             return None
         return self.widget_state_of(ticket)
 
@@ -307,8 +307,8 @@ class HandoffRouter:
         Returns the ticket when there is one (the message then also goes to Rasa, paused)."""
         try:
             ticket = await self.run(self.tickets.active_ticket_for_conversation, sid)
-        except Exception:  # noqa: BLE001
-            log.exception("handoff lookup failed")
+        except Exception as exc:  # noqa: BLE001 - the chat must work without the app database
+            log.warning("handoff lookup failed (%s)", type(exc).__name__)
             return None
         if ticket is None:
             return None
@@ -352,6 +352,11 @@ class HandoffRouter:
     async def take(self, ref: Any, staff: StaffView) -> TicketView:
         """Oppakken: claim (race-safe) and go live at once; announce it to the user."""
         ticket = await self.run(self.tickets.get_ticket, ref)
+        if ticket.state in states.ASSIGNED_STATES and ticket.assigned_to != staff.id \
+                and not staff.is_beheerder:
+            # Lost the race (or came late): say who has it, as claim() does.
+            raise AlreadyClaimed(
+                f"Deze vraag is al opgepakt door {ticket.assigned_name or 'een collega'}.", ticket)
         if ticket.state == states.WACHTRIJ:
             ticket = await self.run(self.tickets.claim, ticket, staff)  # AlreadyClaimed
         if ticket.state == states.OPGEPAKT:

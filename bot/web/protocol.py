@@ -202,8 +202,11 @@ class History:
                     continue
                 for b in msg["buttons"]:
                     h.offered[b["payload"]] = b["title"]
-                h.entries.append(dict(msg, **{"from": "bot", "id": f"e{index}"}))
-                if current:
+                # Helpdesk messages (bot/web/handoff.py) keep the id they were pushed with, so
+                # the widget shows each once; they are no answer to the user message before them.
+                handoff_id = meta.get("handoff_id") if isinstance(meta.get("handoff_id"), str) else None
+                h.entries.append(dict(msg, **{"from": "bot", "id": handoff_id or f"e{index}"}))
+                if current and not handoff_id:
                     h.replies[current].append(msg)
         h.entries = h.entries[-HISTORY_LIMIT:]
         return h

@@ -91,7 +91,7 @@
     var td = el('td');
     var a = el('a', null, T.open);
     a.href = '/helpdesk/vraag/' + encodeURIComponent(id);
-    a.appendChild(el('span', 'c-sr', ': ' + topic));
+    a.setAttribute('aria-label', T.open + ': ' + topic);
     td.appendChild(a);
     row.appendChild(td);
   }

@@ -48,6 +48,9 @@
     you: 'Jij: ',
     bot: 'Assistent: ',
     agent: 'Medewerker',
+    handoffLive: 'Je praat nu met {name}, medewerker van de helpdesk. Dit is een mens, geen digitale assistent.',
+    handoffWaiting: 'Je vraag staat klaar voor de helpdesk. Een medewerker neemt het gesprek over zodra dat kan. Je kunt dit venster sluiten: het antwoord staat hier als je terugkomt.',
+    subtitleLive: 'Medewerker: {name}',
     choices: 'Kies een vervolgvraag',
     typing: 'De assistent typt een antwoord\u2026',
     inputLabel: 'Typ je vraag',
@@ -76,7 +79,7 @@
 
   // ---- storage (sessionStorage: survives reload and navigation in this tab) ----------------
 
-  var store = { token: null, items: [], outbox: [], open: false };
+  var store = { token: null, items: [], outbox: [], open: false, handoff: null };
   function load() {
     try {
       var raw = window.sessionStorage.getItem(STORAGE_KEY);
@@ -87,6 +90,7 @@
           store.items = Array.isArray(data.items) ? data.items : [];
           store.outbox = Array.isArray(data.outbox) ? data.outbox : [];
           store.open = data.open === true;
+          store.handoff = data.handoff && typeof data.handoff === 'object' ? data.handoff : null;
         }
       }
     } catch (e) { /* storage unavailable: the widget still works for this page */ }
@@ -94,7 +98,8 @@
   function save() {
     try {
       window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify({
-        token: store.token, items: store.items.slice(-200), outbox: store.outbox, open: store.open
+        token: store.token, items: store.items.slice(-200), outbox: store.outbox, open: store.open,
+        handoff: store.handoff
       }));
     } catch (e) { /* ignore */ }
   }
@@ -211,7 +216,7 @@
   // ---- build the widget -------------------------------------------------------------------
 
   var host, shadow, root, launcher, panel, body, intro, portalNote, starterBox, logEl, typingEl,
-    connEl, alertEl, form, input, countEl, confirmBox, resetBtn;
+    connEl, alertEl, form, input, countEl, confirmBox, resetBtn, subtitleEl, handoffEl;
   var maxChars = 1000;
   var starters = [];
 
@@ -260,7 +265,8 @@
     var h = el('h2', 'kw-title', T.title);
     h.id = 'kw-title';
     titles.appendChild(h);
-    titles.appendChild(el('p', 'kw-subtitle', T.subtitle));
+    subtitleEl = el('p', 'kw-subtitle', T.subtitle);
+    titles.appendChild(subtitleEl);
     var actions = el('div', 'kw-actions');
     resetBtn = el('button', 'kw-reset', T.reset);
     resetBtn.type = 'button';
@@ -290,6 +296,11 @@
     confirmBox.appendChild(ct);
     confirmBox.appendChild(yes);
     confirmBox.appendChild(no);
+
+    // Who the visitor talks to while the helpdesk has the conversation (a person, by name).
+    handoffEl = el('p', 'kw-handoff');
+    handoffEl.setAttribute('role', 'status');
+    handoffEl.hidden = true;
 
     body = el('div', 'kw-body');
     intro = el('div', 'kw-intro');
@@ -366,6 +377,7 @@
 
     panel.appendChild(header);
     panel.appendChild(confirmBox);
+    panel.appendChild(handoffEl);
     panel.appendChild(body);
     panel.appendChild(connEl);
     panel.appendChild(alertEl);
@@ -515,8 +527,18 @@
     var top = node.getBoundingClientRect().top - body.getBoundingClientRect().top + body.scrollTop - 8;
     scrollTop(Math.max(0, Math.min(top, max)));
   }
+  function setHandoff(h) {
+    store.handoff = h && typeof h === 'object' && h.state ? h : null;
+    var live = store.handoff && store.handoff.state === 'live' && store.handoff.agent;
+    var text = !store.handoff ? '' : (live ? fmt(T.handoffLive, { name: store.handoff.agent }) : T.handoffWaiting);
+    if (handoffEl.textContent !== text) { handoffEl.textContent = text; }
+    handoffEl.hidden = !text;
+    handoffEl.classList.toggle('kw-handoff--live', !!live);
+    subtitleEl.textContent = live ? fmt(T.subtitleLive, { name: store.handoff.agent }) : T.subtitle;
+  }
   function setTyping() {
-    var waiting = conn.ready && store.outbox.length > 0;
+    // While the helpdesk has the conversation, the assistant does not answer: no "typing".
+    var waiting = conn.ready && store.outbox.length > 0 && !store.handoff;
     typingEl.hidden = !waiting;
     if (waiting) { scrollDown(); }
   }
@@ -594,6 +616,7 @@
   function resetConversation() {
     store.items = [];
     store.outbox = [];
+    setHandoff(null);
     renderAll();
     setAlert('');
     setConn(T.newConversation, 4000);
@@ -617,10 +640,11 @@
     if (!f || typeof f.type !== 'string') { return; }
     if (f.type === 'ready') { onReady(f); }
     else if (f.type === 'ack') { onAck(f); }
-    else if (f.type === 'typing') { typingEl.hidden = false; scrollDown(); }
+    else if (f.type === 'typing') { if (!store.handoff) { typingEl.hidden = false; scrollDown(); } }
     else if (f.type === 'reply') { onReply(f); }
     else if (f.type === 'error') { onError(f); }
     else if (f.type === 'agent') { onAgent(f); }
+    else if (f.type === 'handoff') { setHandoff(f.handoff); save(); setTyping(); }
   }
 
   function onReady(f) {
@@ -642,6 +666,7 @@
       portalNote.textContent = '';
     }
     reconcile(f.history);
+    setHandoff(f.handoff || null);
     if (wasDown) { setConn(T.reconnected, 3000); }
     save();
     flush();
@@ -736,11 +761,22 @@
     if (first) { scrollTo(first); }
   }
 
+  function hasItem(id) {
+    for (var i = store.items.length - 1; i >= 0; i--) { if (store.items[i].id === id) { return true; } }
+    return false;
+  }
   function onAgent(f) {
+    // Helpdesk messages carry the id they have in the history: each is shown once, also when
+    // the push and a reconnect's history both bring it.
+    var first = null;
     (f.messages || []).forEach(function (m) {
-      append({ kind: 'bot', id: 'a-' + newId(), text: m.text || '', buttons: m.buttons || [], agent: m.agent });
+      var id = typeof m.id === 'string' && m.id ? m.id : 'a-' + newId();
+      if (hasItem(id)) { return; }
+      var node = append({ kind: 'bot', id: id, text: m.text || '', buttons: m.buttons || [], agent: m.agent });
+      first = first || node;
     });
     save();
+    if (first) { scrollTo(first); }
   }
 
   function onError(f) {
@@ -925,6 +961,7 @@
     });
     build();
     renderAll();
+    setHandoff(store.handoff);
     if (store.open || startOpen) { open(false); }
     else if (store.token || store.outbox.length) { ensureConnected(); }
     window.addEventListener('online', function () {

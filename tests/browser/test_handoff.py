@@ -1,0 +1,320 @@
+"""Live handoff to the helpdesk in a real browser: applicant widget and staff console side by side.
+
+Against the real gateway process (`python -m bot.web`), Rasa and the action server (the lead's
+handoff form and action): request handoff, consent, the question; staff log in, take over, and
+messages go both ways; "terug naar de assistent" and the assistant answers a FAQ again; the race
+on "oppakken"; a gateway restart mid-handoff (both sides reconnect, nothing lost or doubled); an
+out-of-hours ticket answered later, after the user left and came back (own stack with closed
+hours). The console pages pass axe-core (WCAG 2.1 A/AA) and render stored text inert.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from bot.handoff.service import HandoffService
+from bot.handoff.staff import StaffService, UserExists
+from handoff_helpers import (
+    LIVE_MS, PASSWORD, WCAG_21_AA, agent_messages, ask, bot_bubbles, closed_hours_spec,
+    console_messages, count_text, expect_bot, gateway_for, handoff_bar, open_ticket_from_queue,
+    open_widget, request_handoff, staff_login, staff_reply,
+)
+from widget_helpers import ANSWER_TIMEOUT_MS, poll, sender_id, tracker_events
+
+Q_START = "Vanaf wanneer kon je aanvragen?"
+A_START = "7 juli 2025"
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+STAFF = {"bea": ("Bea Beheer", "beheerder"), "mo": ("Mo Medewerker", "medewerker"),
+         "sam": ("Sam Collega", "medewerker")}
+
+
+def _accounts(database_url: str) -> None:
+    staff = StaffService(database_url)
+    for username, (name, role) in STAFF.items():
+        try:
+            staff.create_user(username, name, PASSWORD, role)
+        except UserExists:
+            staff.set_password(username, PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def accounts(rasa_stack):
+    _accounts(rasa_stack.settings.database_url)
+    return STAFF
+
+
+@pytest.fixture(scope="module")
+def tickets(rasa_stack) -> HandoffService:
+    return HandoffService.from_settings(rasa_stack.settings)
+
+
+@pytest.fixture
+def new_page(browser):
+    """Pages in separate browser contexts (separate cookies and sessionStorage)."""
+    contexts = []
+
+    def make():
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+        ctx.set_default_timeout(15_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.dialogs = []
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def no_axe_violations(page, what: str) -> None:
+    results = Axe().run(page, options=WCAG_21_AA)
+    assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
+
+
+# -- console pages: accessibility, stored text -------------------------------------------------
+
+
+def test_console_pages_are_accessible_and_render_stored_text_inert(new_page, gateway, accounts, tickets):
+    question = "Krijgt mijn wijk ook geld voor groen?"
+    t = tickets.create_ticket(
+        "browser-a11y-" + str(time.time_ns()), question, gemeente="Rotterdam", transcript=[
+            ("gebruiker", "Welke gebieden doen mee?", None),
+            ("assistent", "Er doen **20 gebieden** mee.\n\nBron: [Regeling SPUK Kansrijke Wijk](https://wetten.overheid.nl/)", None),
+            ("gebruiker", f"Mijn vraag {XSS}", None)])
+    tickets.add_note(t.id, StaffService(gateway.rasa_stack.settings.database_url).get_by_username("sam"),
+                     f"Notitie {XSS}")
+    tickets.save_canned_reply("Openingstijden", "De helpdesk is er op werkdagen van 9:00 tot 17:00.")
+    page = new_page()
+    page.goto(gateway.url + "/helpdesk")
+    expect(page.get_by_role("heading", name="Inloggen bij de helpdesk")).to_be_visible()
+    no_axe_violations(page, "console login")
+    page.get_by_label("Gebruikersnaam").fill("bea")
+    page.get_by_label("Wachtwoord").fill("verkeerd-wachtwoord")
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("alert")).to_contain_text("Inloggen is niet gelukt")
+    no_axe_violations(page, "console login with error")
+
+    staff_login(page, gateway.url, "bea")
+    expect(page.get_by_role("link", name=f"Bekijken: {question}")).to_be_visible()
+    expect(page.locator("#live-status")).to_have_text("Deze pagina wordt live bijgewerkt.")
+    no_axe_violations(page, "console queue")
+
+    open_ticket_from_queue(page, question)
+    expect(page.get_by_text("gecontroleerd via het portaal")).to_be_visible()
+    expect(page.get_by_role("link", name="Regeling SPUK Kansrijke Wijk")).to_have_attribute(
+        "href", "https://wetten.overheid.nl/")
+    expect(console_messages(page).filter(has_text="Mijn vraag <img src=x")).to_be_visible()
+    expect(page.locator("#notities")).to_contain_text("Notitie <img src=x")
+    # A message that arrives while the page is open goes through console.js (textContent).
+    tickets.add_message(t.id, "gebruiker", None, f"Later {XSS}")
+    expect(console_messages(page).filter(has_text="Later <img src=x")).to_be_visible(timeout=LIVE_MS)
+    assert page.evaluate("() => document.querySelectorAll('main img, main script').length") == 0
+    assert page.evaluate("() => window.__xss === undefined") and page.dialogs == []
+    no_axe_violations(page, "console ticket (waiting)")
+
+    page.get_by_role("button", name="Oppakken").click()
+    expect(page.get_by_role("status").filter(has_text="Je hebt het gesprek overgenomen")).to_be_visible()
+    page.get_by_label("Standaardantwoord").select_option(label="Openingstijden")
+    page.get_by_role("button", name="Invoegen").click()
+    expect(page.get_by_label("Je bericht aan de gebruiker")).to_have_value(
+        "De helpdesk is er op werkdagen van 9:00 tot 17:00.")
+    no_axe_violations(page, "console ticket (live, reply form)")
+    page.get_by_role("link", name="Standaardantwoorden").click()
+    expect(page.get_by_role("heading", name="Standaardantwoorden", exact=True)).to_be_visible()
+    no_axe_violations(page, "console canned replies (beheerder)")
+    page.get_by_role("link", name="Medewerkers").click()
+    no_axe_violations(page, "console staff accounts")
+    page.goto(gateway.url + f"/helpdesk/vraag/{t.public_id}")
+    page.get_by_role("button", name="Afronden").click()
+    expect(page.get_by_text("De vraag is afgerond.")).to_be_visible()
+
+
+# -- the whole flow ------------------------------------------------------------------------------
+
+
+def test_handoff_both_ways_and_back_to_the_assistant(new_page, gateway, accounts, tickets):
+    user = new_page()
+    staff = new_page()
+    staff_login(staff, gateway.url, "mo")  # the queue is open before the question arrives
+
+    open_widget(user, gateway.url)
+    question = "Hoe verdeel ik het budget over twee wijken?"
+    said = request_handoff(user, question)
+    assert "helpdesk" in said
+    expect(handoff_bar(user)).to_contain_text("Je vraag staat klaar voor de helpdesk")
+    sid = sender_id(user)
+    ticket = tickets.active_ticket_for_conversation(sid)
+    assert ticket is not None and ticket.state == "wachtrij" and ticket.question == question
+
+    open_ticket_from_queue(staff, question)  # appeared live in the open queue
+    expect(console_messages(staff).filter(has_text="ik wil een medewerker spreken")).to_be_visible()
+    staff.get_by_role("button", name="Oppakken").click()
+    expect(staff.locator("#ticket-status")).to_have_text("In gesprek (Mo Medewerker)")
+
+    expect(handoff_bar(user)).to_have_text(
+        "Je praat nu met Mo Medewerker, medewerker van de helpdesk. Dit is een mens, geen digitale assistent.",
+        timeout=LIVE_MS)
+    expect_bot(user, "Je praat nu met Mo Medewerker, medewerker van de helpdesk.", timeout=LIVE_MS)
+
+    staff_reply(staff, "Hallo, ik ben Mo. Om welke wijken gaat het?")
+    expect(agent_messages(user).filter(has_text="Om welke wijken gaat het?")).to_be_visible(timeout=LIVE_MS)
+    expect(agent_messages(user).last.locator(".kw-who")).to_have_text("Medewerker Mo Medewerker")
+
+    ask(user, "Het gaat om Kruiswijk en Zuiderpark.")
+    expect(console_messages(staff).filter(has_text="Het gaat om Kruiswijk en Zuiderpark.")).to_be_visible(
+        timeout=LIVE_MS)
+    staff_reply(staff, "Dank je. Je mag het budget zelf verdelen.")
+    expect(agent_messages(user).filter(has_text="zelf verdelen")).to_be_visible(timeout=LIVE_MS)
+
+    # Rasa recorded the paused turns and the agent's messages with the name.
+    events = tracker_events(gateway.rasa_stack, sid)
+    agent_events = [e for e in events if e.get("event") == "bot" and (e.get("metadata") or {}).get("agent")]
+    assert [e["metadata"]["agent"] for e in agent_events] == ["Mo Medewerker", "Mo Medewerker"]
+    assert any(e.get("event") == "user" and e.get("text") == "Het gaat om Kruiswijk en Zuiderpark."
+               for e in events)
+
+    staff.get_by_role("button", name="Terug naar de assistent").click()
+    expect(staff.get_by_text("De vraag is teruggegeven aan de assistent.")).to_be_visible()
+    expect_bot(user, "Je praat nu weer met de digitale assistent", timeout=LIVE_MS)
+    expect(handoff_bar(user)).to_be_hidden()
+
+    ask(user, Q_START)
+    expect_bot(user, A_START)
+    assert tickets.get_ticket(ticket.id).state == "teruggegeven"
+
+    # Reload: everything once, in order, agent messages with the name.
+    user.reload()
+    expect_bot(user, A_START)
+    for text in ("Om welke wijken gaat het?", "zelf verdelen", "Je praat nu met Mo Medewerker",
+                 "Je praat nu weer met de digitale assistent"):
+        assert count_text(bot_bubbles(user), text) == 1, text
+    assert agent_messages(user).count() == 2
+    assert count_text(user.locator(".kw-msg--user .kw-bubble"), "Kruiswijk en Zuiderpark") == 1
+
+
+# -- robustness ----------------------------------------------------------------------------------
+
+
+def test_race_on_oppakken_exactly_one_wins(new_page, gateway, accounts, tickets):
+    question = "Wie pakt deze vraag op?"
+    t = tickets.create_ticket("browser-race-" + str(time.time_ns()), question)
+    pages = {}
+    for username in ("mo", "sam"):
+        page = new_page()
+        staff_login(page, gateway.url, username)
+        page.goto(gateway.url + f"/helpdesk/vraag/{t.public_id}")
+        expect(page.get_by_role("button", name="Oppakken")).to_be_visible()
+        pages[username] = page
+    # Both click at the same moment (a timer in each page, same browser clock).
+    at = pages["mo"].evaluate("() => Date.now() + 400")
+    for page in pages.values():
+        page.evaluate("at => setTimeout(() => document.getElementById('oppakken').click(), at - Date.now())", at)
+    for page in pages.values():
+        page.wait_for_url("**melding=**")
+    results = {name: page.locator("#melding").inner_text() for name, page in pages.items()}
+    winners = [n for n, text in results.items() if text.startswith("Je hebt het gesprek overgenomen")]
+    losers = [n for n, text in results.items() if text.startswith("Deze vraag is al opgepakt door")]
+    assert len(winners) == 1 and len(losers) == 1, results
+    winner_name = STAFF[winners[0]][0]
+    assert results[losers[0]] == f"Deze vraag is al opgepakt door {winner_name}."
+    ticket = tickets.get_ticket(t.id)
+    assert ticket.state == "live" and ticket.assigned_name == winner_name
+    claims = [e for e in tickets.events(t.id) if e.to_state == "opgepakt"]
+    assert len(claims) == 1
+    expect(pages[losers[0]].locator("#antwoord-form")).to_have_count(0)
+
+
+def test_gateway_restart_mid_handoff_loses_and_doubles_nothing(new_page, gateway, accounts, tickets):
+    user = new_page()
+    staff = new_page()
+    open_widget(user, gateway.url)
+    question = "Kan ik de aanvraag nog wijzigen?"
+    request_handoff(user, question)
+    staff_login(staff, gateway.url, "sam")
+    open_ticket_from_queue(staff, question)
+    staff.get_by_role("button", name="Oppakken").click()
+    expect(handoff_bar(user)).to_contain_text("Je praat nu met Sam Collega", timeout=LIVE_MS)
+    staff_reply(staff, "Eerste bericht voor de herstart.")
+    expect(agent_messages(user).filter(has_text="Eerste bericht voor de herstart.")).to_be_visible(timeout=LIVE_MS)
+
+    gateway.stop()
+    expect(user.get_by_text("Verbinding herstellen")).to_be_visible(timeout=LIVE_MS)
+    expect(staff.locator("#live-status")).to_have_text("Verbinding herstellen\u2026", timeout=LIVE_MS)
+    ask(user, "Dit typ ik tijdens de storing.")  # waits in the widget's outbox
+    gateway.start()
+
+    expect(console_messages(staff).filter(has_text="Dit typ ik tijdens de storing.")).to_be_visible(
+        timeout=ANSWER_TIMEOUT_MS)
+    expect(staff.locator("#live-status")).to_have_text("Deze pagina wordt live bijgewerkt.", timeout=LIVE_MS)
+    staff_reply(staff, "Tweede bericht na de herstart.")
+    expect(agent_messages(user).filter(has_text="Tweede bericht na de herstart.")).to_be_visible(timeout=LIVE_MS)
+
+    def once_everywhere() -> bool:
+        return (count_text(console_messages(staff), "Dit typ ik tijdens de storing.") == 1
+                and count_text(bot_bubbles(user), "Eerste bericht voor de herstart.") == 1
+                and count_text(bot_bubbles(user), "Tweede bericht na de herstart.") == 1
+                and count_text(user.locator(".kw-msg--user .kw-bubble"), "Dit typ ik tijdens de storing.") == 1)
+
+    poll(once_everywhere, 10, "each message once on both sides")
+    ticket = tickets.active_ticket_for_conversation(sender_id(user))
+    texts = [m.text for m in tickets.messages_after(ticket.id)]
+    assert texts.count("Dit typ ik tijdens de storing.") == 1
+    assert texts.count("Eerste bericht voor de herstart.") == 1 and texts.count("Tweede bericht na de herstart.") == 1
+    # The staff page after a reload, and the widget after a reload: the same, once each.
+    staff.reload()
+    assert count_text(console_messages(staff), "Dit typ ik tijdens de storing.") == 1
+    user.reload()
+    expect(agent_messages(user).filter(has_text="Tweede bericht na de herstart.")).to_be_visible()
+    assert count_text(bot_bubbles(user), "Eerste bericht voor de herstart.") == 1
+    expect(handoff_bar(user)).to_contain_text("Je praat nu met Sam Collega")
+    staff.get_by_role("button", name="Afronden").click()
+    expect_bot(user, "De medewerker heeft je vraag afgerond", timeout=LIVE_MS)
+
+
+# -- out of hours (own stack: the action server reads the opening hours at start) --------------------
+
+
+@pytest.fixture(scope="module")
+def closed_gateway(tmp_path_factory):
+    from tests.conftest import start_stack
+
+    hours = closed_hours_spec()
+    stack = start_stack(tmp_path_factory.mktemp("var-gesloten"), {"KW_HELPDESK_HOURS": hours})
+    _accounts(stack.settings.database_url)
+    proc = gateway_for(stack, tmp_path_factory.mktemp("gateway-gesloten"))
+    proc.hours = hours
+    yield proc
+    proc.stop()
+    stack.stack.stop()
+
+
+def test_out_of_hours_ticket_is_answered_when_the_user_returns(new_page, closed_gateway):
+    gw = closed_gateway
+    user = new_page()
+    open_widget(user, gw.url)
+    question = "Wanneer hoor ik iets over mijn aanvraag?"
+    said = request_handoff(user, question)
+    assert "De helpdesk is nu gesloten" in said and "We beantwoorden je vraag vanaf" in said, said
+    expect(handoff_bar(user)).to_contain_text("Je vraag staat klaar voor de helpdesk")
+    sid = sender_id(user)
+    # The user leaves the site (the ticket stays).
+    user.goto("about:blank")
+
+    staff = new_page()
+    staff_login(staff, gw.url, "mo")
+    expect(staff.locator("#open-status")).to_contain_text("De helpdesk is nu gesloten")
+    open_ticket_from_queue(staff, question)
+    staff.get_by_role("button", name="Oppakken").click()
+    staff_reply(staff, "Goedemorgen, je hoort binnen twee weken van ons.")
+    tickets = HandoffService.from_settings(gw.rasa_stack.settings)
+    assert tickets.active_ticket_for_conversation(sid).state == "live"
+
+    # Back on the site in the same tab: the widget shows the answer and who wrote it.
+    user.goto(gw.url + "/")
+    expect(agent_messages(user).filter(has_text="binnen twee weken")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(handoff_bar(user)).to_contain_text("Je praat nu met Mo Medewerker")
+    assert sender_id(user) == sid

@@ -1,0 +1,581 @@
+"""The helpdesk console and the handoff routing in the gateway, against a small fake Rasa.
+
+Security: pages, APIs and the console socket refuse anonymous users; POSTs without (or with a
+wrong) CSRF token or from another origin change nothing; stored XSS in user messages, notes,
+canned replies and names renders inert; a medewerker cannot do beheerder actions or act on a
+colleague's ticket. Routing: staff actions append the right events to the Rasa tracker and
+push frames to the widget; user messages of a conversation with an active ticket are stored
+on the ticket and reach the console socket. The real stack is in tests/browser/test_handoff*.py.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from html.parser import HTMLParser
+from typing import Any, Dict, List
+
+import pytest
+import pytest_asyncio
+from aiohttp import WSMsgType, web
+
+from bot import settings as settings_mod
+from bot.handoff.service import HandoffService
+from bot.handoff.staff import StaffService
+from bot.web.app import create_app
+from bot.web.console import prepare_database
+
+pytestmark = pytest.mark.asyncio
+
+RASA_TOKEN = "fake-rasa-token"
+PASSWORD = "een-lang-wachtwoord-2026"
+XSS = '<script>alert("x")</script><img src=x onerror="alert(1)">'
+
+
+class FakeRasa:
+    """The REST webhook (silent while paused), the tracker, appended events, /status, /health."""
+
+    def __init__(self) -> None:
+        self.trackers: Dict[str, List[Dict[str, Any]]] = {}
+        self.paused: Dict[str, bool] = {}
+        self.posted: List[Dict[str, Any]] = []
+        self.on_message = None  # callable(sender, text): e.g. the handoff action making a ticket
+        self.app = web.Application()
+        self.app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        self.app.router.add_get("/conversations/{sender}/tracker", self.tracker)
+        self.app.router.add_post("/conversations/{sender}/tracker/events", self.events)
+        self.app.router.add_get("/status", self.status)
+        self.app.router.add_get("/health", self.health)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        sender = body["sender"]
+        events = self.trackers.setdefault(sender, [])
+        events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {},
+                       "timestamp": time.time()})
+        if self.paused.get(sender):
+            return web.json_response([])
+        if self.on_message is not None:
+            answer = self.on_message(sender, body["message"])
+            if answer:
+                events.append({"event": "bot", "text": answer, "data": {}, "timestamp": time.time()})
+                return web.json_response([{"recipient_id": sender, "text": answer}])
+        text = ("Gemeenten konden aanvragen vanaf 7 juli 2025.\n\n"
+                "Bron: [Regeling SPUK](https://wetten.overheid.nl/spuk)")
+        events.append({"event": "bot", "text": text, "data": {}, "timestamp": time.time()})
+        return web.json_response([{"recipient_id": sender, "text": text}])
+
+    async def tracker(self, request: web.Request) -> web.Response:
+        if request.query.get("token") != RASA_TOKEN:
+            return web.json_response({}, status=401)
+        sender = request.match_info["sender"]
+        return web.json_response({"sender_id": sender, "events": self.trackers.get(sender, []),
+                                  "paused": self.paused.get(sender, False)})
+
+    async def events(self, request: web.Request) -> web.Response:
+        if request.query.get("token") != RASA_TOKEN:
+            return web.json_response({}, status=401)
+        sender = request.match_info["sender"]
+        body = await request.json()
+        for event in body if isinstance(body, list) else [body]:
+            self.posted.append({"sender": sender, **event})
+            if event.get("event") == "resume":
+                self.paused[sender] = False
+            elif event.get("event") == "pause":
+                self.paused[sender] = True
+            else:
+                self.trackers.setdefault(sender, []).append(dict(event, timestamp=time.time()))
+        return web.json_response({"sender_id": sender})
+
+    async def status(self, request: web.Request) -> web.Response:
+        return web.json_response({"model_id": "fake"})
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+
+@pytest_asyncio.fixture
+async def fake_rasa(aiohttp_server):
+    fake = FakeRasa()
+    server = await aiohttp_server(fake.app)
+    fake.port = server.port
+    return fake
+
+
+class Console:
+    def __init__(self, client, settings, fake):
+        self.client = client
+        self.settings = settings
+        self.rasa = fake
+        self.tickets = HandoffService.from_settings(settings)
+        self.staff = StaffService.from_settings(settings)
+        self.origin = str(client.make_url("/").origin())
+
+    async def login(self, username: str, password: str = PASSWORD, expect_ok: bool = True) -> str:
+        """Log in; returns the session's CSRF token."""
+        page = await self.client.get("/helpdesk/inloggen")
+        token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+        resp = await self.client.post("/helpdesk/inloggen", allow_redirects=False,
+                                      data={"csrf": token, "gebruikersnaam": username, "wachtwoord": password})
+        if not expect_ok:
+            return await resp.text()
+        assert resp.status == 303, await resp.text()
+        queue = await self.client.get("/helpdesk/wachtrij")
+        assert queue.status == 200
+        return re.search(r'data-csrf="([^"]+)"', await queue.text()).group(1)
+
+    async def post(self, path: str, data: Dict[str, Any], *, json_reply: bool = False, **headers: str):
+        hdrs = {"Origin": self.origin}
+        if json_reply:
+            hdrs["Accept"] = "application/json"
+        hdrs.update(headers)
+        return await self.client.post(path, data=data, headers=hdrs, allow_redirects=False)
+
+    def ticket(self, conversation: str = "gesprek-1", question: str = "Hoe vraag ik aan?",
+               transcript=(), **kw):
+        return self.tickets.create_ticket(conversation, question, transcript=transcript, **kw)
+
+    def logout_cookies(self) -> None:
+        self.client.session.cookie_jar.clear()
+
+
+@pytest_asyncio.fixture
+async def console(aiohttp_client, fake_rasa, tmp_path):
+    settings = settings_mod.load({
+        "KW_VAR_DIR": str(tmp_path / "var"),
+        "KW_RASA_TOKEN": RASA_TOKEN,
+        "KW_PORTAL_JWT_SECRET": "portal-secret-for-tests-0123456789abcdef",
+        "KW_API_TOKEN": "api-token-for-tests",
+        "KW_COOKIE_SECRET": "cookie-secret-for-tests-0123456789abcdef",
+        "KW_RASA_PORT": str(fake_rasa.port),
+        "KW_ACTIONS_PORT": str(fake_rasa.port),
+        "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "KW_HELPDESK_HOURS": "ma-zo 00:00-24:00",
+    })
+    prepare_database(settings)
+    prepare_database(settings)  # idempotent: the launcher may have done it already
+    client = await aiohttp_client(create_app(settings))
+    c = Console(client, settings, fake_rasa)
+    c.staff.create_user("bea", "Bea Beheer", PASSWORD, "beheerder")
+    c.staff.create_user("mo", "Mo Medewerker", PASSWORD, "medewerker")
+    c.staff.create_user("sam", "Sam Collega", PASSWORD, "medewerker")
+    return c
+
+
+# -- anonymous users --------------------------------------------------------------------------
+
+
+async def test_anonymous_users_get_nothing(console):
+    t = console.ticket()
+    c = console.client
+    for path in ("/helpdesk/wachtrij", f"/helpdesk/vraag/{t.public_id}", "/helpdesk/standaardantwoorden",
+                 "/helpdesk/medewerkers"):
+        resp = await c.get(path, allow_redirects=False)
+        assert resp.status == 303 and resp.headers["Location"].startswith("/helpdesk/inloggen"), path
+        assert t.question not in await resp.text()
+    for path in ("/helpdesk/api/wachtrij", f"/helpdesk/api/vraag/{t.public_id}"):
+        resp = await c.get(path)
+        assert resp.status == 401 and (await resp.json())["ok"] is False
+    for action in ("oppakken", "bericht", "terug", "afronden", "notitie", "contact"):
+        resp = await console.post(f"/helpdesk/vraag/{t.public_id}/{action}", {"tekst": "x"}, json_reply=True)
+        assert resp.status == 401, action
+    resp = await console.post("/helpdesk/standaardantwoorden", {"titel": "a", "tekst": "b"})
+    assert resp.status == 303 and resp.headers["Location"].startswith("/helpdesk/inloggen")
+    ws = await c.get("/helpdesk/ws", headers={"Origin": console.origin, "Upgrade": "websocket",
+                                               "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                                               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert ws.status == 401
+    assert console.tickets.get_ticket(t.id).state == "wachtrij"
+    assert console.tickets.notes(t.id) == [] and console.tickets.canned_replies() == []
+    # The login page itself is public, Dutch and under the strict CSP.
+    page = await c.get("/helpdesk")
+    html = await page.text()
+    assert page.status == 200 and "Inloggen" in html and '<html lang="nl">' in html
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert "<script>" not in html and "style=" not in html
+
+
+async def test_a_forged_or_tampered_session_cookie_is_anonymous(console):
+    await console.login("mo")
+    cookie = next(c for c in console.client.session.cookie_jar if c.key == "kw_helpdesk")
+    value = cookie.value
+    console.logout_cookies()
+    for forged in (value[:-2] + ("AA" if not value.endswith("AA") else "BB"), "gAAAAAB" + "x" * 80, "abc"):
+        console.client.session.cookie_jar.update_cookies({"kw_helpdesk": forged})
+        resp = await console.client.get("/helpdesk/api/wachtrij")
+        assert resp.status == 401
+
+
+# -- login --------------------------------------------------------------------------------
+
+
+async def test_login_cookie_is_httponly_strict_and_logout_ends_it(console):
+    page = await console.client.get("/helpdesk/inloggen")
+    token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+    resp = await console.client.post("/helpdesk/inloggen", allow_redirects=False, data={
+        "csrf": token, "gebruikersnaam": "mo", "wachtwoord": PASSWORD, "volgende": "https://evil.example/"})
+    assert resp.status == 303 and resp.headers["Location"] == "/helpdesk/wachtrij"  # no open redirect
+    cookie = next(v for v in resp.headers.getall("Set-Cookie") if v.startswith("kw_helpdesk="))
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/helpdesk" in cookie
+    queue = await console.client.get("/helpdesk/wachtrij")
+    html = await queue.text()
+    assert "Mo Medewerker" in html and "medewerker" in html
+    csrf = re.search(r'data-csrf="([^"]+)"', html).group(1)
+    # Logout needs the token too.
+    resp = await console.post("/helpdesk/uitloggen", {})
+    assert resp.status == 403
+    resp = await console.post("/helpdesk/uitloggen", {"csrf": csrf})
+    assert resp.status == 303 and "uitgelogd" in resp.headers["Location"]
+    assert (await console.client.get("/helpdesk/api/wachtrij")).status == 401
+
+
+async def test_login_failures_lockout_and_csrf(console):
+    # No (or a wrong) login-form token: refused, even with the right password.
+    resp = await console.client.post("/helpdesk/inloggen", data={"gebruikersnaam": "mo", "wachtwoord": PASSWORD})
+    assert resp.status == 403 and "verlopen" in await resp.text()
+    await console.client.get("/helpdesk/inloggen")
+    resp = await console.client.post("/helpdesk/inloggen", data={
+        "csrf": "verkeerd", "gebruikersnaam": "mo", "wachtwoord": PASSWORD})
+    assert resp.status == 403
+    # Wrong password and unknown user: the same Dutch message.
+    wrong = await console.login("mo", "fout-wachtwoord-123", expect_ok=False)
+    unknown = await console.login("niemand", "fout-wachtwoord-123", expect_ok=False)
+    assert "Inloggen is niet gelukt" in wrong and "geblokkeerd" in wrong
+    assert re.search(r'role="alert"[^>]*>([^<]+)<', wrong).group(1) == \
+        re.search(r'role="alert"[^>]*>([^<]+)<', unknown).group(1)
+    for _ in range(4):
+        await console.login("mo", "fout-wachtwoord-123", expect_ok=False)
+    # Locked: even the right password does not get in now.
+    locked = await console.login("mo", PASSWORD, expect_ok=False)
+    assert "Inloggen is niet gelukt" in locked
+    assert console.staff.get_by_username("mo").locked_until is not None
+    # A beheerder unlocks the account in the console.
+    csrf = await console.login("bea")
+    staff_page = await console.client.get("/helpdesk/medewerkers")
+    assert "Geblokkeerd tot" in await staff_page.text()
+    resp = await console.post("/helpdesk/medewerkers/mo/ontgrendelen", {"csrf": csrf})
+    assert resp.status == 303 and "ontgrendeld" in resp.headers["Location"]
+    console.logout_cookies()
+    await console.login("mo")
+
+
+# -- CSRF and origin ---------------------------------------------------------------------------
+
+
+async def test_posts_without_csrf_token_or_from_another_origin_change_nothing(console):
+    t = console.ticket()
+    csrf = await console.login("bea")
+    base = f"/helpdesk/vraag/{t.public_id}"
+    attempts = [
+        (f"{base}/oppakken", {}),
+        (f"{base}/oppakken", {"csrf": "niet-het-token"}),
+        (f"{base}/notitie", {"tekst": "notitie zonder token"}),
+        (f"{base}/afronden", {}),
+        ("/helpdesk/standaardantwoorden", {"titel": "Zonder token", "tekst": "x"}),
+        ("/helpdesk/medewerkers", {"gebruikersnaam": "eve", "naam": "Eve", "wachtwoord": PASSWORD,
+                                   "rol": "beheerder"}),
+    ]
+    for path, data in attempts:
+        resp = await console.post(path, data)
+        assert resp.status == 403, path
+        assert "Geen toegang" in await resp.text()
+    # The right token from another site: refused on the Origin.
+    resp = await console.post(f"{base}/oppakken", {"csrf": csrf}, Origin="https://evil.example")
+    assert resp.status == 403
+    # The token in the header works as well as the form field (console.js uses the header).
+    assert console.tickets.get_ticket(t.id).state == "wachtrij"
+    assert console.tickets.notes(t.id) == [] and console.tickets.canned_replies() == []
+    assert console.staff.get_by_username("eve") is None
+    resp = await console.post(f"{base}/notitie", {"tekst": "met token"}, json_reply=True,
+                              **{"X-CSRF-Token": csrf})
+    assert resp.status == 200 and (await resp.json())["ok"] is True
+    resp = await console.post(f"{base}/oppakken", {"csrf": csrf})
+    assert resp.status == 303
+    assert console.tickets.get_ticket(t.id).state == "live"
+
+
+async def test_console_websocket_needs_origin_session_and_token(console):
+    t = console.ticket()
+    csrf = await console.login("mo")
+    c = console.client
+    with pytest.raises(Exception):
+        await c.ws_connect("/helpdesk/ws", headers={"Origin": "https://evil.example"})
+    ws = await c.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
+    await ws.send_json({"type": "hello", "csrf": "fout", "ticket": t.public_id})
+    msg = await ws.receive(timeout=5)
+    assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED) and ws.close_code == 1008
+    ws = await c.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
+    await ws.send_json({"type": "hello", "csrf": csrf, "ticket": t.public_id, "after": 0})
+    assert (await ws.receive_json(timeout=5))["type"] == "ready"
+    queue = await ws.receive_json(timeout=5)
+    assert queue["type"] == "queue" and [q["id"] for q in queue["wachtrij"]] == [t.public_id]
+    ticket = await ws.receive_json(timeout=5)
+    assert ticket["type"] == "ticket" and ticket["ticket"]["status"] == "wachtrij"
+    await ws.close()
+
+
+# -- stored XSS -----------------------------------------------------------------------------------
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: List[tuple] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def assert_inert(html: str, what: str) -> None:
+    """As a browser parses it: no element from user text, no event handler, no script but ours."""
+    parser = _Elements()
+    parser.feed(html)
+    for tag, attrs in parser.tags:
+        assert tag != "img", what
+        assert not any(name.startswith("on") for name in attrs), (what, tag, attrs)
+        if tag == "script":
+            assert attrs.get("src") == "/static/console.js", what
+        if tag == "a":
+            assert attrs.get("href", "").startswith(("/", "#", "https://", "http://")), (what, attrs)
+
+
+async def test_stored_xss_in_messages_notes_and_names_renders_inert(console):
+    console.staff.create_user("xss", XSS[:80], PASSWORD, "beheerder")
+    t = console.ticket(question=f"Vraag {XSS}", gemeente=XSS,
+                       transcript=[("gebruiker", f"hallo {XSS}", None),
+                                   ("assistent", f"Antwoord {XSS}\n\nBron: [{XSS}](https://example.org/\"onmouseover=alert(1))", None),
+                                   ("assistent", "Echt antwoord.\n\nBron: [Titel](javascript:alert(1))", None)])
+    csrf = await console.login("xss")
+    await console.post(f"/helpdesk/vraag/{t.public_id}/oppakken", {"csrf": csrf})
+    await console.post(f"/helpdesk/vraag/{t.public_id}/notitie", {"csrf": csrf, "tekst": f"notitie {XSS}"})
+    await console.post(f"/helpdesk/vraag/{t.public_id}/bericht", {"csrf": csrf, "tekst": f"antwoord {XSS}"})
+    await console.post("/helpdesk/standaardantwoorden", {"csrf": csrf, "titel": XSS, "tekst": XSS})
+    console.tickets.add_message(t.id, "gebruiker", None, f"later {XSS}")
+    for path in (f"/helpdesk/vraag/{t.public_id}", "/helpdesk/wachtrij", "/helpdesk/standaardantwoorden",
+                 "/helpdesk/medewerkers"):
+        html = await (await console.client.get(path)).text()
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+        assert "&lt;script&gt;" in html, path
+        assert 'href="javascript:' not in html, path
+        assert_inert(html, path)
+    detail = await (await console.client.get(f"/helpdesk/vraag/{t.public_id}")).text()
+    assert detail.count("&lt;script&gt;") >= 5
+    # The JSON API carries the text as data (console.js renders it with textContent).
+    api = await (await console.client.get(f"/helpdesk/api/vraag/{t.public_id}")).json()
+    assert any(XSS in m["tekst"] for m in api["berichten"])
+
+
+# -- roles ---------------------------------------------------------------------------------------
+
+
+async def test_a_medewerker_cannot_do_beheerder_actions(console):
+    reply = console.tickets.save_canned_reply("Openingstijden", "We zijn er op werkdagen.")
+    csrf = await console.login("mo")
+    page = await (await console.client.get("/helpdesk/standaardantwoorden")).text()
+    assert "Openingstijden" in page and "Verwijderen" not in page and "Alleen een beheerder" in page
+    assert (await console.client.get("/helpdesk/medewerkers")).status == 403
+    for path, data in [
+        ("/helpdesk/standaardantwoorden", {"titel": "Nieuw", "tekst": "tekst"}),
+        (f"/helpdesk/standaardantwoorden/{reply.id}/verwijderen", {}),
+        ("/helpdesk/medewerkers", {"gebruikersnaam": "eve", "naam": "Eve", "wachtwoord": PASSWORD,
+                                   "rol": "beheerder"}),
+        ("/helpdesk/medewerkers/mo/rol", {"rol": "beheerder"}),
+        ("/helpdesk/medewerkers/sam/ontgrendelen", {}),
+    ]:
+        resp = await console.post(path, dict(data, csrf=csrf))
+        assert resp.status == 403, path
+        assert "Alleen een beheerder" in await resp.text()
+    assert [r.title for r in console.tickets.canned_replies()] == ["Openingstijden"]
+    assert console.staff.get_by_username("eve") is None
+    assert console.staff.get_by_username("mo").role == "medewerker"
+    # A beheerder can.
+    console.logout_cookies()
+    csrf = await console.login("bea")
+    resp = await console.post("/helpdesk/standaardantwoorden", {"csrf": csrf, "titel": "Nieuw", "tekst": "Tekst"})
+    assert resp.status == 303 and "opgeslagen" in resp.headers["Location"]
+    resp = await console.post(f"/helpdesk/standaardantwoorden/{reply.id}/verwijderen", {"csrf": csrf})
+    assert resp.status == 303 and "verwijderd" in resp.headers["Location"]
+    assert [r.title for r in console.tickets.canned_replies()] == ["Nieuw"]
+    resp = await console.post("/helpdesk/medewerkers", {"csrf": csrf, "gebruikersnaam": "eve", "naam": "Eve",
+                                                         "wachtwoord": PASSWORD, "rol": "medewerker"})
+    assert resp.status == 303 and console.staff.get_by_username("eve").role == "medewerker"
+
+
+async def test_a_medewerker_cannot_take_over_a_colleagues_conversation(console):
+    t = console.ticket()
+    sam = console.staff.get_by_username("sam")
+    console.tickets.claim(t.id, sam)
+    console.tickets.go_live(t.id, sam)
+    csrf = await console.login("mo")
+    page = await (await console.client.get(f"/helpdesk/vraag/{t.public_id}")).text()
+    assert "behandeld door Sam Collega" in page and 'id="antwoord-form"' not in page
+    for action in ("bericht", "terug", "afronden"):
+        resp = await console.post(f"/helpdesk/vraag/{t.public_id}/{action}", {"csrf": csrf, "tekst": "hoi"},
+                                  json_reply=True)
+        assert resp.status == 403, action
+        assert (await resp.json())["melding"] == "Deze vraag wordt door een collega behandeld."
+    resp = await console.post(f"/helpdesk/vraag/{t.public_id}/oppakken", {"csrf": csrf}, json_reply=True)
+    assert resp.status == 409 and (await resp.json())["melding"] == "Deze vraag is al opgepakt door Sam Collega."
+    ticket = console.tickets.get_ticket(t.id)
+    assert ticket.state == "live" and ticket.assigned_name == "Sam Collega"
+    assert [m.sender for m in console.tickets.messages_after(t.id)] == []
+
+
+async def test_losing_the_claim_race_gives_a_dutch_message(console):
+    t = console.ticket()
+    console.tickets.claim(t.id, console.staff.get_by_username("sam"))
+    csrf = await console.login("mo")
+    resp = await console.post(f"/helpdesk/vraag/{t.public_id}/oppakken", {"csrf": csrf})
+    assert resp.status == 303 and "melding=" in resp.headers["Location"]
+    page = await (await console.client.get(resp.headers["Location"])).text()
+    assert "Deze vraag is al opgepakt door Sam Collega." in page
+
+
+# -- routing -----------------------------------------------------------------------------------
+
+
+async def test_staff_actions_reach_the_tracker_and_the_console(console):
+    conv = "gesprek-routing"
+    t = console.ticket(conv, transcript=[
+        ("gebruiker", "Vanaf wanneer kon je aanvragen?", None),
+        ("assistent", "Vanaf 7 juli 2025.\n\nBron: [Regeling SPUK](https://wetten.overheid.nl/spuk)", None)],
+        gemeente="Rotterdam")
+    console.rasa.paused[conv] = True
+    csrf = await console.login("mo")
+    page = await (await console.client.get(f"/helpdesk/vraag/{t.public_id}")).text()
+    assert "Rotterdam" in page and "gecontroleerd via het portaal" in page
+    assert 'href="https://wetten.overheid.nl/spuk"' in page and "Regeling SPUK" in page
+    ws = await console.client.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
+    await ws.send_json({"type": "hello", "csrf": csrf, "ticket": t.public_id, "after": 2})
+    frames = [await ws.receive_json(timeout=5) for _ in range(3)]
+    assert [f["type"] for f in frames] == ["ready", "queue", "ticket"]
+
+    resp = await console.post(f"/helpdesk/vraag/{t.public_id}/oppakken", {"csrf": csrf})
+    assert resp.status == 303
+    resp = await console.post(f"/helpdesk/vraag/{t.public_id}/bericht",
+                              {"csrf": csrf, "tekst": "Hallo, ik help je.", "client_id": "abcdefgh12345678"},
+                              json_reply=True)
+    body = await resp.json()
+    assert body["ok"] and body["afgeleverd"] is True and body["bericht"]["auteur"] == "Mo Medewerker"
+    # The same client id again (a retry): stored and delivered once.
+    again = await console.post(f"/helpdesk/vraag/{t.public_id}/bericht",
+                               {"csrf": csrf, "tekst": "Hallo, ik help je.", "client_id": "abcdefgh12345678"},
+                               json_reply=True)
+    assert (await again.json())["bericht"]["seq"] == body["bericht"]["seq"]
+    bots = [e for e in console.rasa.posted if e["event"] == "bot"]
+    assert [b["text"] for b in bots] == ["Je praat nu met Mo Medewerker, medewerker van de helpdesk.",
+                                         "Hallo, ik help je."]
+    assert bots[1]["metadata"] == {"agent": "Mo Medewerker", "handoff_id": f"h-{t.public_id}-{body['bericht']['seq']}"}
+
+    seen: List[Dict[str, Any]] = []
+    while not any(m["tekst"] == "Hallo, ik help je." for m in seen):
+        frame = await ws.receive_json(timeout=5)
+        if frame["type"] == "messages":
+            seen.extend(frame["messages"])
+    assert [m["seq"] for m in seen] == sorted({m["seq"] for m in seen})  # no doubles, in order
+
+    resp = await console.post(f"/helpdesk/vraag/{t.public_id}/terug", {"csrf": csrf})
+    assert resp.status == 303 and "teruggegeven" in resp.headers["Location"]
+    tail = [e["event"] for e in console.rasa.posted[-2:]]
+    assert tail == ["resume", "bot"] and "digitale assistent" in console.rasa.posted[-1]["text"]
+    assert console.rasa.paused[conv] is False
+    assert console.tickets.get_ticket(t.id).state == "teruggegeven"
+    await ws.close()
+
+
+# -- routing from the widget (chat socket) ----------------------------------------------------
+
+
+async def chat_hello(console, session=None):
+    ws = await console.client.ws_connect("/chat/ws", headers={"Origin": console.origin})
+    await ws.send_json({"type": "hello", "session": session})
+    ready = await ws.receive_json(timeout=5)
+    assert ready["type"] == "ready"
+    return ws, ready
+
+
+def sid_of(token: str) -> str:
+    import base64
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["sid"]
+
+
+async def frames_until(ws, predicate, timeout: float = 5.0) -> List[Dict[str, Any]]:
+    frames = []
+    while True:
+        frame = await ws.receive_json(timeout=timeout)
+        frames.append(frame)
+        if predicate(frame):
+            return frames
+
+
+async def test_a_handoff_from_the_widget_to_the_console_and_back(console):
+    fake = console.rasa
+
+    def action(sender: str, text: str):
+        if "medewerker" in text:  # what action_handoff_create does, in short
+            console.tickets.create_ticket(sender, "Vraag over mijn budget", transcript=[("gebruiker", text, None)])
+            fake.paused[sender] = True
+            return "Dank je, je vraag staat klaar voor een medewerker van de helpdesk."
+        return None
+
+    fake.on_message = action
+    widget, ready = await chat_hello(console)
+    token = ready["session"]
+    sid = sid_of(token)
+    await widget.send_json({"type": "message", "id": "bericht-0001", "text": "ik wil een medewerker spreken"})
+    frames = await frames_until(widget, lambda f: f["type"] == "handoff")
+    assert [f["type"] for f in frames] == ["ack", "typing", "reply", "handoff"]
+    assert frames[-1]["handoff"]["state"] == "wachtrij"
+    ticket = console.tickets.active_ticket_for_conversation(sid)
+
+    csrf = await console.login("mo")
+    staff_ws = await console.client.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
+    await staff_ws.send_json({"type": "hello", "csrf": csrf, "ticket": ticket.public_id, "after": 0})
+    await frames_until(staff_ws, lambda f: f["type"] == "messages")
+
+    # While waiting: the user's message (masked) goes to the ticket and the console; Rasa is
+    # paused, so no typing and an empty reply. A resend is stored once.
+    for _ in range(2):
+        await widget.send_json({"type": "message", "id": "bericht-0002", "text": "Mijn mail is jan@example.nl"})
+        frames = await frames_until(widget, lambda f: f["type"] == "reply")
+        assert "typing" not in [f["type"] for f in frames] and frames[-1]["messages"] == []
+    stored = [m for m in console.tickets.messages_after(ticket.id) if m.client_msg_id == "bericht-0002"]
+    assert len(stored) == 1 and stored[0].text == "Mijn mail is [e-mailadres]"
+    frame = await frames_until(staff_ws, lambda f: f["type"] == "messages")
+    assert [m["tekst"] for m in frame[-1]["messages"]] == ["Mijn mail is [e-mailadres]"]
+
+    # Staff take over and reply: the widget sees who it talks to, and the message with the name.
+    await console.post(f"/helpdesk/vraag/{ticket.public_id}/oppakken", {"csrf": csrf})
+    frames = await frames_until(widget, lambda f: f["type"] == "agent")
+    handoff = next(f for f in frames if f["type"] == "handoff")["handoff"]
+    assert handoff == {"state": "live", "label": "In gesprek", "agent": "Mo Medewerker"}
+    assert frames[-1]["messages"][0]["text"] == "Je praat nu met Mo Medewerker, medewerker van de helpdesk."
+    resp = await console.post(f"/helpdesk/vraag/{ticket.public_id}/bericht",
+                              {"csrf": csrf, "tekst": "Ik kijk even mee."}, json_reply=True)
+    seq = (await resp.json())["bericht"]["seq"]
+    frames = await frames_until(widget, lambda f: f["type"] == "agent")
+    assert frames[-1]["messages"] == [{"id": f"h-{ticket.public_id}-{seq}", "text": "Ik kijk even mee.",
+                                       "buttons": [], "agent": "Mo Medewerker"}]
+
+    # Reconnect (reload): the history has the helpdesk messages once, with the same ids.
+    await widget.close()
+    widget, ready = await chat_hello(console, token)
+    assert ready["handoff"]["state"] == "live" and ready["handoff"]["agent"] == "Mo Medewerker"
+    agent_entries = [e for e in ready["history"] if e.get("agent")]
+    assert [(e["id"], e["text"]) for e in agent_entries] == [(f"h-{ticket.public_id}-{seq}", "Ik kijk even mee.")]
+    assert sum(1 for e in ready["history"] if e["text"].startswith("Je praat nu met Mo")) == 1
+
+    # Back to the assistant: it says so, and answers again.
+    await console.post(f"/helpdesk/vraag/{ticket.public_id}/terug", {"csrf": csrf})
+    frames = await frames_until(widget, lambda f: f["type"] == "agent")
+    assert any(f["type"] == "handoff" and f["handoff"] is None for f in frames)
+    assert "digitale assistent" in frames[-1]["messages"][0]["text"]
+    await widget.send_json({"type": "message", "id": "bericht-0003", "text": "Vanaf wanneer kon je aanvragen?"})
+    frames = await frames_until(widget, lambda f: f["type"] == "reply")
+    assert "7 juli 2025" in frames[-1]["messages"][0]["text"]
+    assert console.tickets.active_ticket_for_conversation(sid) is None
+    assert len([m for m in console.tickets.messages_after(ticket.id) if m.client_msg_id == "bericht-0003"]) == 0
+    await widget.close()
+    await staff_ws.close()
