@@ -229,6 +229,9 @@ class ChatService:
         self.state(fresh.sid, new=True)
         self.metrics["sessions_reset"] += 1
         log_event("reset", session=session.log_id, new_session=fresh.log_id, client=client[:12])
+        if self.handoff is not None:
+            # "Gesprek wissen" during a handoff: the helpdesk ticket of the old conversation ends.
+            self.handoff.conversation_reset(session.sid)
         return fresh, self._ready(fresh, False, None, True)
 
     async def message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit) -> None:

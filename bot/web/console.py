@@ -26,7 +26,7 @@ import functools
 import json
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 from zoneinfo import ZoneInfo
 
 from aiohttp import WSMsgType, web

@@ -173,6 +173,7 @@ class HandoffRouter:
         self.push_widget: Optional[Callable[[str, Dict[str, Any]], Any]] = None
         self._queue_sig: Optional[str] = None
         self._poller: Optional[asyncio.Task] = None
+        self._background: set = set()
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -275,6 +276,11 @@ class HandoffRouter:
         delivered = True
         if fresh or not await self._tracker_has(sid, hid):
             events.append({"event": "bot", "text": text, "metadata": meta})
+        if resume:
+            # While paused, Rasa logged the user's messages without predicting, so the tracker
+            # ends with action_handoff_create and no action_listen. Without one, the policies
+            # would see no new user turn and only listen to the next message instead of answering.
+            events.append({"event": "action", "name": "action_listen"})
         if events:
             delivered = await self.append_events(sid, events)
         message: Dict[str, Any] = {"id": hid, "text": text, "buttons": []}
@@ -340,6 +346,29 @@ class HandoffRouter:
         _log("handoff_ticket_seen", ticket=ticket.id, state=ticket.state)
         await self.queue_changed()
         return {"type": "handoff", "handoff": self.widget_state_of(ticket)}
+
+    def conversation_reset(self, sid: str) -> None:
+        """The user wiped the conversation ("gesprek wissen"): close its active ticket, so the
+        helpdesk does not answer a conversation nobody reads. Runs in the background."""
+        task = asyncio.ensure_future(self._close_abandoned(sid))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _close_abandoned(self, sid: str) -> None:
+        try:
+            ticket = await self.run(self.tickets.active_ticket_for_conversation, sid)
+            if ticket is None:
+                return
+            await self.run(self.tickets.close, ticket, "gebruiker",
+                           reason="De gebruiker heeft het gesprek gewist.")
+            await self.run(self.tickets.add_message, ticket, "systeem", None,
+                           "De gebruiker heeft het gesprek gewist en ziet geen berichten meer.",
+                           mask=False)
+            _log("handoff_abandoned", ticket=ticket.id)
+            await self.ticket_changed(ticket.id)
+            await self.queue_changed()
+        except Exception as exc:  # noqa: BLE001 - e.g. staff finished it at the same moment
+            log.warning("abandoned ticket not closed (%s)", type(exc).__name__)
 
     # -- the staff side ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ hours). The console pages pass axe-core (WCAG 2.1 A/AA) and render stored text i
 """
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -183,7 +184,12 @@ def test_handoff_both_ways_and_back_to_the_assistant(new_page, gateway, accounts
     expect(handoff_bar(user)).to_be_hidden()
 
     ask(user, Q_START)
-    expect_bot(user, A_START)
+    try:
+        expect_bot(user, A_START)
+    except AssertionError:  # show what Rasa did after the resume
+        for e in tracker_events(gateway.rasa_stack, sid)[-12:]:
+            print(json.dumps({k: e.get(k) for k in ("event", "text", "name", "policy")})[:200])
+        raise
     assert tickets.get_ticket(ticket.id).state == "teruggegeven"
 
     # Reload: everything once, in order, agent messages with the name.

@@ -477,8 +477,9 @@ async def test_staff_actions_reach_the_tracker_and_the_console(console):
 
     resp = await console.post(f"/helpdesk/vraag/{t.public_id}/terug", {"csrf": csrf})
     assert resp.status == 303 and "teruggegeven" in resp.headers["Location"]
-    tail = [e["event"] for e in console.rasa.posted[-2:]]
-    assert tail == ["resume", "bot"] and "digitale assistent" in console.rasa.posted[-1]["text"]
+    tail = [e["event"] for e in console.rasa.posted[-3:]]
+    assert tail == ["resume", "bot", "action"] and "digitale assistent" in console.rasa.posted[-2]["text"]
+    assert console.rasa.posted[-1]["name"] == "action_listen"
     assert console.rasa.paused[conv] is False
     assert console.tickets.get_ticket(t.id).state == "teruggegeven"
     await ws.close()
@@ -579,3 +580,47 @@ async def test_a_handoff_from_the_widget_to_the_console_and_back(console):
     assert len([m for m in console.tickets.messages_after(ticket.id) if m.client_msg_id == "bericht-0003"]) == 0
     await widget.close()
     await staff_ws.close()
+
+
+async def test_wiping_the_conversation_closes_its_ticket(console):
+    widget, ready = await chat_hello(console)
+    sid = sid_of(ready["session"])
+    t = console.tickets.create_ticket(sid, "Een vraag die niemand meer leest")
+    await widget.send_json({"type": "reset"})
+    fresh = await frames_until(widget, lambda f: f["type"] == "ready")
+    assert sid_of(fresh[-1]["session"]) != sid and fresh[-1].get("handoff") is None
+
+    async def closed() -> bool:
+        for _ in range(50):
+            if console.tickets.get_ticket(t.id).state == "afgerond":
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    assert await closed()
+    assert console.tickets.events(t.id)[-1].actor == "gebruiker"
+    await widget.close()
+
+
+async def test_the_gateway_refuses_to_start_in_production_with_a_demo_account(tmp_path):
+    import os
+    import sys
+
+    from bot.handoff.staff import ensure_demo_user
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
+    env.update({
+        "KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "KW_RASA_TOKEN": "t" * 32, "KW_PORTAL_JWT_SECRET": "p" * 32, "KW_API_TOKEN": "a" * 32,
+        "KW_COOKIE_SECRET": "c" * 32, "KW_GATEWAY_PORT": "1",
+        "PYTHONPATH": str(settings_mod.ROOT),
+    })
+    demo_settings = settings_mod.load(dict(env, KW_ENV="demo"))
+    prepare_database(demo_settings)
+    ensure_demo_user(demo_settings, out=None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.web", cwd=str(settings_mod.ROOT), env=dict(env, KW_ENV="production"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode == 2
+    assert "demo-medewerker" in err.decode() and "staff-remove-demo" in err.decode()

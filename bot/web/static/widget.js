@@ -964,6 +964,12 @@
     setHandoff(store.handoff);
     if (store.open || startOpen) { open(false); }
     else if (store.token || store.outbox.length) { ensureConnected(); }
+    // Helpdesk messages are pushed over the WebSocket; on the plain-HTTP fallback the widget
+    // asks for the conversation again every few seconds while the helpdesk has it.
+    window.setInterval(function () {
+      if (conn.mode === 'http' && conn.ready && store.handoff && !conn.httpBusy && !conn.connecting &&
+          !store.outbox.length) { connectHttp(); }
+    }, 5000);
     window.addEventListener('online', function () {
       if (conn.timer) { window.clearTimeout(conn.timer); conn.timer = null; connect(); }
     });
