@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.status import answer_instead, latest_intent, portal_gemeente
 from bot.handoff import hours
+from bot.handoff.privacy import InvalidContact, normalize_contact
 from bot.handoff.service import HandoffService
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import helpdesk_reply
@@ -40,6 +41,13 @@ def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
         at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, tz=dt.timezone.utc)
         lines.append({"sender": "gebruiker" if kind == "user" else "assistent", "text": text, "at": at})
     return lines[-TRANSCRIPT_TURNS:]
+
+
+def usable_contact(typed: Optional[str]) -> Optional[str]:
+    try:
+        return typed if typed and typed != "-" and normalize_contact(typed) else None
+    except InvalidContact:
+        return None
 
 
 class ValidateHandoffForm(FormValidationAction):
@@ -87,11 +95,9 @@ class ActionHandoffCreate(Action):
             dispatcher.utter_message(text=reply.text)
             return RESET
         settings = get_settings()
-        # The gateway passes a typed contact in metadata (the text itself reaches us masked).
-        metadata = (tracker.latest_message or {}).get("metadata") or {}
-        contact = metadata.get("contact") if isinstance(metadata.get("contact"), str) else None
-        typed = tracker.get_slot("handoff_contact")
-        contact = contact or (typed if typed and typed != "-" else None)
+        # Through the gateway a typed e-mail address or phone number arrives masked; the
+        # gateway then stores it on the ticket itself (HandoffService.set_contact).
+        contact = usable_contact(tracker.get_slot("handoff_contact"))
         service = HandoffService.from_settings(settings)
         try:
             run_bounded(lambda: service.create_ticket(

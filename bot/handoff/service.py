@@ -494,6 +494,28 @@ class HandoffService:
 
     # ------------------------------------------------------------------ creation
 
+    def set_contact(self, ref: TicketRef, contact: Optional[str]) -> bool:
+        """Store how to reach the user on an open ticket (masked for display, encrypted).
+
+        The gateway calls this with the text the user typed when asked for a contact: the
+        action server only ever sees that text masked. Returns False when the text is no
+        usable e-mail address or phone number (the ticket is left as it is).
+        """
+        try:
+            parsed = normalize_contact(contact)
+        except ValueError:
+            return False
+        if parsed is None or self._cipher is None:
+            return False
+        with self._session() as session:
+            ticket = self._load(session, self._ticket_id(session, ref))
+            if ticket.state in states.FINAL_STATES:
+                return False
+            ticket.contact_kind = parsed.kind
+            ticket.contact_masked = parsed.masked
+            ticket.contact_encrypted = self._cipher.encrypt(parsed.value)
+        return True
+
     def create_ticket(self, conversation_id: str, question: str, contact: Optional[str] = None,
                       gemeente: Optional[str] = None, transcript: Sequence[Any] = (), *,
                       consent_at: Optional[dt.datetime] = None,

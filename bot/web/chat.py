@@ -240,6 +240,7 @@ class ChatService:
         kind = frame["type"]
         mid = message_id(frame)
         masked_kinds: tuple = ()
+        raw: Optional[str] = None
         try:
             if kind == "button":
                 text = button_payload(frame)
@@ -300,7 +301,8 @@ class ChatService:
         await emit({"type": "reply", "id": mid, "messages": messages})
         if self.handoff is not None:
             # A ticket the action server made for this message: the widget shows the handoff.
-            changed = await self.handoff.after_reply(session.sid, ticket is not None)
+            changed = await self.handoff.after_reply(
+                session.sid, ticket is not None, contact_text=raw if masked_kinds else None)
             if changed:
                 await emit(changed)
 

@@ -331,9 +331,14 @@ class HandoffRouter:
         await self.ticket_changed(ticket.id)
         return ticket
 
-    async def after_reply(self, sid: str, had_ticket: bool) -> Optional[Dict[str, Any]]:
+    async def after_reply(self, sid: str, had_ticket: bool,
+                          contact_text: Optional[str] = None) -> Optional[Dict[str, Any]]:
         """After Rasa answered: a ticket the action server created just now goes to the queue
-        and the widget learns its state. Returns the widget state frame when it changed."""
+        and the widget learns its state. Returns the widget state frame when it changed.
+
+        ``contact_text``: the unmasked message that completed the handoff form (its last
+        question asks how to reach the user). Rasa only saw it masked, so the gateway stores
+        the contact on the ticket itself, encrypted."""
         if had_ticket:
             return None
         try:
@@ -344,6 +349,11 @@ class HandoffRouter:
             return None
         self._count("handoff_tickets_seen")
         _log("handoff_ticket_seen", ticket=ticket.id, state=ticket.state)
+        if contact_text:
+            try:
+                await self.run(self.tickets.set_contact, ticket, contact_text)
+            except Exception:  # noqa: BLE001 - the ticket stands without a contact
+                _log("handoff_contact_not_stored", ticket=ticket.id)
         await self.queue_changed()
         return {"type": "handoff", "handoff": self.widget_state_of(ticket)}
 

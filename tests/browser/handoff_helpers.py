@@ -50,15 +50,18 @@ def handoff_bar(page):
     return page.locator(".kw-handoff")
 
 
-def request_handoff(page, question: str) -> str:
-    """The consent dialogue of the lead's handoff form; returns the assistant's last message."""
+def request_handoff(page, question: str, contact: str = "") -> str:
+    """The consent dialogue of the handoff form; returns the assistant's last message."""
     ask(page, "ik wil een medewerker spreken")
     expect_bot(page, "Mag ik ons gesprek tot nu toe met die medewerker delen?")
     page.get_by_role("button", name="Ja, dat mag").last.click()
     expect_bot(page, "Wat is je vraag, in één zin?")
     ask(page, question)
     expect_bot(page, "hoe kunnen we je dan bereiken?")
-    page.get_by_role("button", name="Nee, liever niet").last.click()
+    if contact:
+        ask(page, contact)
+    else:
+        page.get_by_role("button", name="Nee, liever niet").last.click()
     expect_bot(page, "Dank je, je vraag staat klaar")
     return bot_bubbles(page).last.inner_text()
 

@@ -303,10 +303,15 @@ def test_out_of_hours_ticket_is_answered_when_the_user_returns(new_page, closed_
     user = new_page()
     open_widget(user, gw.url)
     question = "Wanneer hoor ik iets over mijn aanvraag?"
-    said = request_handoff(user, question)
+    said = request_handoff(user, question, contact="aanvrager@gemeente.nl")
     assert "De helpdesk is nu gesloten" in said and "We beantwoorden je vraag vanaf" in said, said
     expect(handoff_bar(user)).to_contain_text("Je vraag staat klaar voor de helpdesk")
     sid = sender_id(user)
+    # The contact reached the ticket (encrypted) although Rasa only saw it masked.
+    contacts = HandoffService.from_settings(gw.rasa_stack.settings)
+    poll(lambda: contacts.contact_for(contacts.active_ticket_for_conversation(sid)) == "aanvrager@gemeente.nl",
+         10, "the contact on the ticket")
+    assert "aanvrager@gemeente.nl" not in str(tracker_events(gw.rasa_stack, sid))
     # The user leaves the site (the ticket stays).
     user.goto("about:blank")
 

@@ -65,3 +65,18 @@ def test_database_down_keeps_the_assistant(monkeypatch, tmp_path, make_tracker, 
         settings_module.get_settings.cache_clear()
     assert "lukt nu niet" in dispatcher.messages[0]["text"]
     assert not any(e.get("event") == "pause" for e in events)
+
+
+def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker, dispatcher):
+    tracker = make_tracker("inform", "[e-mailadres]", slots={
+        "handoff_toestemming": True, "handoff_vraag": "Vraag over Breda", "handoff_contact": "[e-mailadres]"})
+    events = ActionHandoffCreate().run(dispatcher, tracker, {})
+    assert any(e.get("event") == "pause" for e in events)
+    service = HandoffService.from_settings(handoff_settings)
+    ticket = service.active_ticket_for_conversation("unit")
+    assert ticket.contact_kind is None
+    # The gateway adds the real contact afterwards, encrypted; junk is refused.
+    assert service.set_contact(ticket, "geen adres") is False
+    assert service.set_contact(ticket, "aanvrager@gemeente.nl") is True
+    assert service.contact_for(ticket) == "aanvrager@gemeente.nl"
+    assert service.active_ticket_for_conversation("unit").contact_masked != "aanvrager@gemeente.nl"
