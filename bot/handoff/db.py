@@ -17,6 +17,7 @@ from bot.status.db import (  # noqa: F401 - re-exported: one set of engine helpe
     make_engine,
     make_sessionmaker,
     session_scope,
+    table_prefix_filter,
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -34,14 +35,8 @@ TABLES = (
 )
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Autogenerate filter: only handoff tables (the status store shares the database)."""
-    if type_ == "table":
-        return bool(name) and name.startswith("handoff_") and name != VERSION_TABLE
-    table = getattr(obj, "table", None)
-    if table is not None:
-        return table.name.startswith("handoff_")
-    return True
+# Autogenerate filter: only handoff tables (the status store shares the database).
+include_object = table_prefix_filter("handoff_", VERSION_TABLE)
 
 
 def alembic_config(url: str = ""):

@@ -157,3 +157,51 @@ def current_revision(url: str) -> Union[str, None]:
             return ctx.get_current_revision()
     finally:
         engine.dispose()
+
+
+def table_prefix_filter(prefix: str, version_table: str):
+    """Alembic autogenerate filter: only this package's tables (packages share one database)."""
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "table":
+            return bool(name) and name.startswith(prefix) and name != version_table
+        table = getattr(obj, "table", None)
+        return table is None or table.name.startswith(prefix)
+
+    return include_object
+
+
+def run_migrations(metadata, version_table: str, prefix: str) -> None:
+    """The body of an Alembic env.py, shared by the status store and the handoff tables.
+
+    ``upgrade(url)`` hands a connection in through ``config.attributes['connection']``; without
+    one (the ``alembic`` command with a Config from ``alembic_config(url)``) an engine is made
+    from the URL.
+    """
+    from alembic import context
+
+    config = context.config
+    options = dict(target_metadata=metadata, version_table=version_table,
+                   include_object=table_prefix_filter(prefix, version_table))
+    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def migrate(connection) -> None:
+        context.configure(connection=connection, compare_type=True,
+                          render_as_batch=connection.dialect.name == "sqlite", **options)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        migrate(connection)
+        return
+    engine = make_engine(url, 30.0)
+    try:
+        with engine.connect() as conn:
+            migrate(conn)
+    finally:
+        engine.dispose()

@@ -36,24 +36,6 @@ T0 = dt.datetime(2025, 6, 2, 8, 0)  # naive UTC
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-@pytest.fixture(scope="session")
-def handoff_backend_url(status_backend_url):
-    handoff_db.upgrade(status_backend_url)
-    return status_backend_url
-
-
-@pytest.fixture
-def url(handoff_backend_url):
-    engine = status_db.make_engine(handoff_backend_url, 10.0)
-    try:
-        with engine.begin() as conn:
-            for table in handoff_db.TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))
-    finally:
-        engine.dispose()
-    return handoff_backend_url
-
-
 @pytest.fixture
 def svc(url):
     return HandoffService(url, 5.0, contact_key=KEY)

@@ -55,24 +55,6 @@ def stored_hash(url):
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def handoff_backend_url(status_backend_url):
-    handoff_db.upgrade(status_backend_url)
-    return status_backend_url
-
-
-@pytest.fixture
-def url(handoff_backend_url):
-    engine = status_db.make_engine(handoff_backend_url, 10.0)
-    try:
-        with engine.begin() as conn:
-            for table in handoff_db.TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))
-    finally:
-        engine.dispose()
-    return handoff_backend_url
-
-
 @pytest.fixture
 def hasher():
     return CountingHasher()
