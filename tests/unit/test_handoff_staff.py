@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.handoff import cli as handoff_cli
 from bot.handoff import db as handoff_db
