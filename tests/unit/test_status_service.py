@@ -30,7 +30,7 @@ def audit_rows(settings):
 
 def test_ok_with_number_in_a_sentence_and_code_as_typed(settings):
     result = service.lookup_public("hoe staat het met kw 2025 0043?", "3hpm tphp",
-                                   "conv-1", "10.0.0.1", settings=settings)
+                                   "conv-1", "client-1", settings=settings)
     assert result.kind == "ok"
     app = result.application
     assert app.aanvraagnummer == NUMBER and app.gemeente == GEMEENTE
@@ -56,8 +56,8 @@ def test_not_found_is_identical_for_unknown_number_wrong_code_and_junk(settings)
 
 def test_every_lookup_is_audited_without_personal_data(settings, caplog):
     caplog.set_level(logging.DEBUG)
-    service.lookup_public(NUMBER, CODE, "conversation-abc", "192.168.7.7", settings=settings)
-    service.lookup_public("KW 2025 0042", "ZZZZ-ZZZZ", "conversation-abc", "192.168.7.7",
+    service.lookup_public(NUMBER, CODE, "conversation-abc", "client-7", settings=settings)
+    service.lookup_public("KW 2025 0042", "ZZZZ-ZZZZ", "conversation-abc", "client-7",
                           settings=settings)
     service.lookup_public("<script>", "ZZZZ-ZZZZ", "conversation-abc", settings=settings)
     service.lookup_portal("Utrecht", NUMBER, "conversation-p", settings=settings)
@@ -71,7 +71,7 @@ def test_every_lookup_is_audited_without_personal_data(settings, caplog):
         ("portal", "*", "ok"),
     ]
     for row in rows:
-        assert "conversation" not in row.actor and "192.168" not in row.actor
+        assert "conversation" not in row.actor and "client-7" not in row.actor
         assert row.actor.startswith("c:")
     assert " k:" in rows[0].actor and " k:" not in rows[2].actor
     # Nothing of a code anywhere: not in the log, not in the audit.
@@ -160,13 +160,27 @@ def test_list_for_gemeente(settings):
     assert service.list_for_gemeente("", "p2", settings=settings).applications == ()
 
 
+@pytest.fixture
+def silent_server():
+    """A local TCP port that accepts connections (backlog) but never answers: a hung server.
+
+    Stands in for an unreachable database host without sending traffic off this machine."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
 @pytest.mark.parametrize("url", [
-    "postgresql://postgres@127.0.0.1:1/kw",          # nothing listens
-    "postgresql://postgres@10.255.255.1:5432/kw",    # unroutable: would hang without a bound
-    "sqlite:////proc/kw-no-such-dir/app.db",          # cannot be opened
+    "postgresql://postgres@127.0.0.1:1/kw",            # nothing listens
+    "postgresql://postgres@127.0.0.1:{silent}/kw",     # never answers: would hang without a bound
+    "sqlite:////proc/kw-no-such-dir/app.db",            # cannot be opened
 ])
-def test_unreachable_database_is_unavailable_within_2s(url, tmp_path):
-    settings = make_status_settings(url, tmp_path)
+def test_unreachable_database_is_unavailable_within_2s(url, tmp_path, silent_server):
+    settings = make_status_settings(url.format(silent=silent_server), tmp_path)
     for call in (
         lambda: service.lookup_public(NUMBER, CODE, "c", "k", settings=settings),
         lambda: service.lookup_portal("Utrecht", NUMBER, "c", settings=settings),
@@ -204,10 +218,10 @@ def test_slow_database_is_unavailable_within_2s_and_recovers(settings):
     assert service.lookup_public(NUMBER, CODE, "slow", settings=settings).kind == "ok"
 
 
-def test_async_variants_do_not_block_the_event_loop(settings, tmp_path):
+def test_async_variants_do_not_block_the_event_loop(settings, tmp_path, silent_server):
     import asyncio
 
-    down = make_status_settings("postgresql://postgres@10.255.255.1:5432/kw", tmp_path)
+    down = make_status_settings(f"postgresql://postgres@127.0.0.1:{silent_server}/kw", tmp_path)
 
     async def scenario():
         ticks = 0
