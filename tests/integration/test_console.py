@@ -594,7 +594,7 @@ async def test_wiping_the_conversation_closes_its_ticket(console):
         for _ in range(50):
             if console.tickets.get_ticket(t.id).state == "afgerond":
                 return True
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # polling interval
         return False
 
     assert await closed()
