@@ -12,7 +12,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.status import answer_instead, latest_intent, portal_gemeente
+from actions.common import answer_instead, latest_intent, portal_gemeente
 from bot.handoff import hours
 from bot.handoff.privacy import InvalidContact, normalize_contact
 from bot.handoff.service import HandoffService

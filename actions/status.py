@@ -11,8 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.knowledge.loader import get_knowledge_base
-from bot.knowledge.render import answer_for, helpdesk_reply
+from actions.common import answer_instead, latest_intent, portal_gemeente
 from bot.status import service
 from bot.status.render import render_missing_items, render_result
 from bot.status.verification import normalize_code, parse_aanvraagnummer
@@ -25,43 +24,14 @@ RESET = [SlotSet("aanvraagnummer", None), SlotSet("verificatiecode", None)]
 MISSING_SLOT = "ontbrekende_stukken"
 
 
-def portal_gemeente(tracker: Tracker) -> Optional[str]:
-    """The verified gemeente, or None on the public website."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            portal = (event.get("metadata") or {}).get("portal") or {}
-            gemeente = portal.get("gemeente") if isinstance(portal, dict) else None
-            return gemeente if isinstance(gemeente, str) and gemeente else None
-    return None
-
-
 def client_id(tracker: Tracker) -> Optional[str]:
     value = ((tracker.latest_message or {}).get("metadata") or {}).get("client_id")
     return value if isinstance(value, str) else None
 
 
-def latest_intent(tracker: Tracker) -> str:
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
-
-
 def changed_topic(tracker: Tracker) -> bool:
     """The user asked something else instead of answering the form's question."""
     return latest_intent(tracker) not in ANSWERING
-
-
-def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """The user left a form with another question: answer that question."""
-    kb = get_knowledge_base()
-    intent = latest_intent(tracker)
-    message = tracker.latest_message or {}
-    reply = answer_for(kb, intent, message.get("text") or "", message.get("entities") or [])
-    if reply is not None:
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
-    elif intent == "human_handoff":
-        dispatcher.utter_message(text=helpdesk_reply(kb).text)
-    else:
-        dispatcher.utter_message(
-            text="Oké, dan zoek ik nu geen aanvraag op. Waarmee kan ik je verder helpen?")
 
 
 def send(dispatcher: CollectingDispatcher, reply) -> None:

@@ -1,8 +1,8 @@
 """Status actions with rasa-sdk trackers against a real SQLite status store."""
 import pytest
 
-from actions.status import (ActionStatusList, ActionStatusLookup, ActionStatusMissing,
-                            ValidateStatusForm, portal_gemeente)
+from actions.common import portal_gemeente
+from actions.status import ActionStatusList, ActionStatusLookup, ActionStatusMissing, ValidateStatusForm
 from bot import settings as settings_module
 from bot.status import db, demo
 

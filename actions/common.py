@@ -1,0 +1,39 @@
+"""What the status and handoff actions share: identity from metadata, the latest intent, and
+answering a question the user asked instead of filling a form."""
+from typing import Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.knowledge.loader import get_knowledge_base
+from bot.knowledge.render import HANDOFF_PAYLOAD, HANDOFF_TITLE, answer_for, helpdesk_reply
+
+
+def portal_gemeente(tracker: Tracker) -> Optional[str]:
+    """The verified gemeente, or None on the public website."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            portal = (event.get("metadata") or {}).get("portal") or {}
+            gemeente = portal.get("gemeente") if isinstance(portal, dict) else None
+            return gemeente if isinstance(gemeente, str) and gemeente else None
+    return None
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """The user left a form with another question: answer that question."""
+    kb = get_knowledge_base()
+    intent = latest_intent(tracker)
+    message = tracker.latest_message or {}
+    reply = answer_for(kb, intent, message.get("text") or "", message.get("entities") or [])
+    if reply is not None:
+        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+    elif intent == "human_handoff":
+        dispatcher.utter_message(text=helpdesk_reply(kb).text,
+                                 buttons=[{"title": HANDOFF_TITLE, "payload": HANDOFF_PAYLOAD}])
+    else:
+        dispatcher.utter_message(
+            text="Oké, dan stop ik hiermee. Waarmee kan ik je verder helpen?")
