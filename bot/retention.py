@@ -3,7 +3,8 @@
 Rasa's SQL tracker store keeps every event in one table, `events`, with a UNIX `timestamp`; a
 conversation whose newest event is older than the cut-off is deleted whole, so no half
 conversation remains. Finished helpdesk tickets older than the cut-off go too. Run by
-`python -m bot purge` and at every `python -m bot run`.
+`python -m bot purge` and at every `python -m bot run`. A user can also delete their own
+conversation at once from the widget (`delete_conversation`, called by the gateway).
 """
 from __future__ import annotations
 
@@ -34,6 +35,19 @@ def purge_trackers(tracker_store_url: str, before: dt.datetime) -> int:
             for sender in old:
                 conn.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender})
         return len(old)
+    finally:
+        engine.dispose()
+
+
+def delete_conversation(tracker_store_url: str, sender_id: str) -> int:
+    """Delete one conversation from the tracker store ("gesprek wissen" in the widget)."""
+    engine = create_engine(tracker_store_url)
+    try:
+        if not inspect(engine).has_table("events"):
+            return 0
+        with engine.begin() as conn:
+            return conn.execute(text("DELETE FROM events WHERE sender_id = :s"),
+                                {"s": sender_id}).rowcount
     finally:
         engine.dispose()
 

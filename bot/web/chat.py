@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
 from aiohttp import WSMsgType, web
 
+from bot.retention import delete_conversation
 from bot.web import portal as portal_mod
 from bot.web.keys import CHAT, HUB, METRICS, SETTINGS
 from bot.web.privacy import mask_personal_data, summary
@@ -132,6 +133,7 @@ class ChatService:
         # The live handoff (bot/web/handoff.py HandoffRouter), set by the console at start-up:
         # routes messages of conversations with an active helpdesk ticket.
         self.handoff: Optional[Any] = None
+        self._wipes: Set["asyncio.Task[None]"] = set()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -232,7 +234,22 @@ class ChatService:
         if self.handoff is not None:
             # "Gesprek wissen" during a handoff: the helpdesk ticket of the old conversation ends.
             self.handoff.conversation_reset(session.sid)
+        self._wipe(session)
         return fresh, self._ready(fresh, False, None, True)
+
+    def _wipe(self, session: ChatSession) -> None:
+        """Delete the old conversation from Rasa's tracker store, in the background."""
+        async def wipe() -> None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, delete_conversation, self.settings.tracker_store_url, session.sid)
+                log_event("wiped", session=session.log_id)
+            except Exception as exc:  # noqa: BLE001 - the retention purge deletes it later
+                log_event("wipe_failed", session=session.log_id, reason=type(exc).__name__)
+
+        task = asyncio.ensure_future(wipe())
+        self._wipes.add(task)
+        task.add_done_callback(self._wipes.discard)
 
     async def message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit) -> None:
         """A user message or button click: validate, mask, relay to Rasa, emit ack and reply."""

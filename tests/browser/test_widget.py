@@ -157,9 +157,13 @@ def test_reload_and_navigation_keep_history_and_wissen_starts_over(page, gateway
     expect(mine(page)).to_have_count(2)
     expect(bot(page).filter(has_text=A_START)).to_have_count(1)
 
+    old_sid = sender_id(page)
+    assert user_events(gateway.rasa_stack, old_sid)
     page.get_by_role("button", name="Gesprek wissen").click()
     page.get_by_role("button", name="Ja, wissen").click()
     expect(page.locator(".kw-msg")).to_have_count(0)
+    # The old conversation is deleted from the tracker store, not only hidden.
+    poll(lambda: not user_events(gateway.rasa_stack, old_sid), 10, "the wiped conversation gone")
     expect(page.get_by_role("group", name="Onderwerpen")).to_be_visible()
     expect(textbox(page)).to_be_focused()
     page.wait_for_function("(old) => { const k = Object.keys(sessionStorage).find(k => k.startsWith('kw-assistent:'));"

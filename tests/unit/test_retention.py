@@ -37,3 +37,14 @@ def test_purge_without_tracker_tables(tmp_path):
     handoff_db.upgrade(settings.database_url)
     report = purge(settings)
     assert report.conversations == 0 and report.tickets == 0
+
+
+def test_delete_one_conversation(tmp_path):
+    from bot.retention import delete_conversation
+
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    engine = make_events(url, [("mijn", 1.0), ("mijn", 2.0), ("ander", 1.0)])
+    assert delete_conversation(url, "mijn") == 2
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))] == ["ander"]
+    assert delete_conversation(f"sqlite:///{tmp_path / 'leeg.db'}", "mijn") == 0
