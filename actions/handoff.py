@@ -8,7 +8,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -118,3 +118,27 @@ class ActionHandoffCreate(Action):
                     "iemand je gesprek overneemt, zie je dat hier. Laat dit venster open.")
         dispatcher.utter_message(text=text)
         return RESET + [ConversationPaused()]
+
+
+class ActionSessionStart(Action):
+    """A new Rasa session (after an hour of silence) stays paused while a helpdesk ticket of
+    this conversation is open: the helpdesk, not the assistant, answers it."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        events: List[Dict[Text, Any]] = [SessionStarted()]
+        settings = get_settings()
+        service = HandoffService.from_settings(settings)
+        try:
+            open_ticket = run_bounded(lambda: service.active_ticket_for_conversation(tracker.sender_id),
+                                      settings.db_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - no database: the assistant answers
+            log.warning("session start: ticket check failed (%s)", type(exc).__name__)
+            open_ticket = None
+        if open_ticket is not None:
+            events.append(ConversationPaused())
+        events.append(ActionExecuted("action_listen"))
+        return events

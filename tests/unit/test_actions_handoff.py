@@ -80,3 +80,13 @@ def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker
     assert service.set_contact(ticket, "aanvrager@gemeente.nl") is True
     assert service.contact_for(ticket) == "aanvrager@gemeente.nl"
     assert service.active_ticket_for_conversation("unit").contact_masked != "aanvrager@gemeente.nl"
+
+
+def test_new_session_stays_paused_while_a_ticket_is_open(handoff_settings, make_tracker, dispatcher):
+    from actions.handoff import ActionSessionStart
+
+    fresh = ActionSessionStart().run(dispatcher, make_tracker("greet", "hallo"), {})
+    assert [e["event"] for e in fresh] == ["session_started", "action"]
+    HandoffService.from_settings(handoff_settings).create_ticket("unit", "Een open vraag")
+    paused = ActionSessionStart().run(dispatcher, make_tracker("greet", "hallo"), {})
+    assert [e["event"] for e in paused] == ["session_started", "pause", "action"]
