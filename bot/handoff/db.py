@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Union
 
+from bot.status import db as status_db
 from bot.status.db import (  # noqa: F401 - re-exported: one set of engine helpers
     dispose_engines,
     get_engine,
@@ -41,43 +42,17 @@ include_object = table_prefix_filter("handoff_", VERSION_TABLE)
 
 def alembic_config(url: str = ""):
     """An Alembic Config for the handoff migrations, built in code (no alembic.ini)."""
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.attributes["database_url"] = url
-    return cfg
-
-
-def _run(url: str, timeout_s: float, action: str, revision: str) -> None:
-    from alembic import command
-
-    engine = make_engine(url, timeout_s)
-    try:
-        with engine.begin() as connection:
-            cfg = alembic_config(url)
-            cfg.attributes["connection"] = connection
-            getattr(command, action)(cfg, revision)
-    finally:
-        engine.dispose()
+    return status_db.alembic_config(url, MIGRATIONS_DIR)
 
 
 def upgrade(url: str, revision: str = "head", timeout_s: float = 30.0) -> None:
     """Create or upgrade the handoff tables in the database at ``url`` (idempotent)."""
-    _run(url, timeout_s, "upgrade", revision)
+    status_db.run_alembic(url, "upgrade", revision, timeout_s, MIGRATIONS_DIR)
 
 
 def downgrade(url: str, revision: str = "base", timeout_s: float = 30.0) -> None:
-    _run(url, timeout_s, "downgrade", revision)
+    status_db.run_alembic(url, "downgrade", revision, timeout_s, MIGRATIONS_DIR)
 
 
 def current_revision(url: str) -> Union[str, None]:
-    from alembic.runtime.migration import MigrationContext
-
-    engine = make_engine(url, 10.0)
-    try:
-        with engine.connect() as connection:
-            ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            return ctx.get_current_revision()
-    finally:
-        engine.dispose()
+    return status_db.current_revision(url, VERSION_TABLE)

@@ -110,50 +110,47 @@ def session_scope(engine_or_url: Union[Engine, str], timeout_s: float = 1.5) -> 
         session.close()
 
 
-def alembic_config(url: str = ""):
+def alembic_config(url: str = "", migrations_dir: Path = MIGRATIONS_DIR):
     """An Alembic Config built in code: no alembic.ini needed."""
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir))
     cfg.attributes["database_url"] = url
     return cfg
 
 
-def upgrade(url: str, revision: str = "head", timeout_s: float = 30.0) -> None:
-    """Create or upgrade the status schema in the database at ``url``."""
+def run_alembic(url: str, action: str, revision: str, timeout_s: float = 30.0,
+                migrations_dir: Path = MIGRATIONS_DIR) -> None:
+    """Run Alembic's ``upgrade``/``downgrade`` for one package's migrations, in one transaction."""
     from alembic import command
 
     engine = make_engine(url, timeout_s)
     try:
         with engine.begin() as connection:
-            cfg = alembic_config(url)
+            cfg = alembic_config(url, migrations_dir)
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
+            getattr(command, action)(cfg, revision)
     finally:
         engine.dispose()
+
+
+def upgrade(url: str, revision: str = "head", timeout_s: float = 30.0) -> None:
+    """Create or upgrade the status schema in the database at ``url``."""
+    run_alembic(url, "upgrade", revision, timeout_s)
 
 
 def downgrade(url: str, revision: str = "base", timeout_s: float = 30.0) -> None:
-    from alembic import command
-
-    engine = make_engine(url, timeout_s)
-    try:
-        with engine.begin() as connection:
-            cfg = alembic_config(url)
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, revision)
-    finally:
-        engine.dispose()
+    run_alembic(url, "downgrade", revision, timeout_s)
 
 
-def current_revision(url: str) -> Union[str, None]:
+def current_revision(url: str, version_table: str = VERSION_TABLE) -> Union[str, None]:
     from alembic.runtime.migration import MigrationContext
 
     engine = make_engine(url, 10.0)
     try:
         with engine.connect() as connection:
-            ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            ctx = MigrationContext.configure(connection, opts={"version_table": version_table})
             return ctx.get_current_revision()
     finally:
         engine.dispose()
