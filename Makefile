@@ -2,9 +2,15 @@
 #   make run    set up, train when needed, start all processes (Ctrl-C stops them)
 #   make test   set up, train once, run every test (CI: .ci/run)
 SHELL := /bin/bash
-VENV := .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Two runtimes (../shared/DESIGN.md, "Two runtimes"): Rasa 3.6.21 alone on Python 3.10 in
+# .venv-rasa; everything of ours (gateway, console, API, actions, CLI, tests) on Python 3.12+
+# with current libraries in .venv-app. Each is installed from its own lock file.
+RASA_VENV := .venv-rasa
+APP_VENV := .venv-app
+PY := $(APP_VENV)/bin/python
+RASA_PY := $(RASA_VENV)/bin/python
+RASA_STAMP := $(RASA_VENV)/.installed
+APP_STAMP := $(APP_VENV)/.installed
 # spaCy's Dutch pipeline is published on spaCy's release page, not on PyPI; where that is not
 # reachable, `python -m bot prepare-nlp` builds the local Dutch fallback pipeline instead.
 # A government service sends nothing out; TensorFlow's start-up chatter hides real errors.
@@ -15,18 +21,26 @@ NL_MODEL_URL := https://github.com/explosion/spacy-models/releases/download/nl_c
 
 .PHONY: run test setup train validate clean
 
-$(STAMP): requirements.lock scripts/python310.sh
-	@PY310=$$(scripts/python310.sh) && echo "Python 3.10: $$PY310" && \
-	  rm -rf $(VENV) && $$PY310 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip==24.0"
-	$(PY) -m pip install --quiet --no-deps -r requirements.lock
-	$(PY) -m pip check
-	@$(PY) -m pip install --quiet --no-deps --timeout 10 --retries 0 "$(NL_MODEL_URL)" 2>/dev/null \
+$(RASA_STAMP): requirements/rasa.lock scripts/find-python.sh
+	@PY310=$$(scripts/find-python.sh 3.10) && echo "Rasa-runtime, Python 3.10: $$PY310" && \
+	  rm -rf $(RASA_VENV) && $$PY310 -m venv $(RASA_VENV)
+	$(RASA_PY) -m pip install --quiet --upgrade "pip==24.0"
+	$(RASA_PY) -m pip install --quiet --no-deps -r requirements/rasa.lock
+	$(RASA_PY) -m pip check
+	@$(RASA_PY) -m pip install --quiet --no-deps --timeout 10 --retries 0 "$(NL_MODEL_URL)" 2>/dev/null \
 	  && echo "nl_core_news_sm 3.4.0 geïnstalleerd" \
 	  || echo "nl_core_news_sm niet bereikbaar: de lokale Nederlandse pijplijn wordt gebruikt"
-	touch $(STAMP)
+	touch $(RASA_STAMP)
 
-setup: $(STAMP)
+$(APP_STAMP): requirements/app.lock scripts/find-python.sh
+	@PYAPP=$$(scripts/find-python.sh 3.12 3.13) && echo "App-runtime: $$PYAPP" && \
+	  rm -rf $(APP_VENV) && $$PYAPP -m venv $(APP_VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==24.0"
+	$(PY) -m pip install --quiet --no-deps -r requirements/app.lock
+	$(PY) -m pip check
+	touch $(APP_STAMP)
+
+setup: $(RASA_STAMP) $(APP_STAMP)
 	$(PY) -m bot prepare-nlp
 
 run: setup
@@ -41,4 +55,4 @@ test: setup
 	$(PY) -m pytest tests
 
 clean:
-	rm -rf $(VENV) models var results .pytest_cache
+	rm -rf $(RASA_VENV) $(APP_VENV) models var results .pytest_cache

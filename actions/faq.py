@@ -13,8 +13,8 @@ class ActionAnswerFaq(Action):
     def name(self) -> Text:
         return "action_answer_faq"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name", "")
@@ -31,8 +31,8 @@ class ActionRephrase(Action):
     def name(self) -> Text:
         return "action_rephrase"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         reply = rephrase_reply(kb, ranking, consecutive_fallbacks(tracker.events))

@@ -19,7 +19,7 @@ from bot.handoff.service import HandoffService
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import helpdesk_reply
 from bot.settings import get_settings
-from bot.status.service import run_bounded
+from bot.core.runner import run_db
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,8 @@ class ActionHandoffCreate(Action):
     def name(self) -> Text:
         return "action_handoff_create"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
         if not tracker.get_slot("handoff_toestemming") or not tracker.get_slot("handoff_vraag"):
             if latest_intent(tracker).startswith("faq_"):
@@ -100,7 +100,7 @@ class ActionHandoffCreate(Action):
         contact = usable_contact(tracker.get_slot("handoff_contact"))
         service = HandoffService.from_settings(settings)
         try:
-            run_bounded(lambda: service.create_ticket(
+            await run_db(lambda: service.create_ticket(
                 tracker.sender_id, tracker.get_slot("handoff_vraag"), contact,
                 portal_gemeente(tracker), transcript(tracker),
                 consent_at=dt.datetime.now(dt.timezone.utc)), settings.db_timeout_s * 2)
@@ -127,14 +127,14 @@ class ActionSessionStart(Action):
     def name(self) -> Text:
         return "action_session_start"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         events: List[Dict[Text, Any]] = [SessionStarted()]
         settings = get_settings()
         service = HandoffService.from_settings(settings)
         try:
-            open_ticket = run_bounded(lambda: service.active_ticket_for_conversation(tracker.sender_id),
-                                      settings.db_timeout_s)
+            open_ticket = await run_db(lambda: service.active_ticket_for_conversation(tracker.sender_id),
+                                       settings.db_timeout_s)
         except Exception as exc:  # noqa: BLE001 - no database: the assistant answers
             log.warning("session start: ticket check failed (%s)", type(exc).__name__)
             open_ticket = None

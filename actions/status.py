@@ -12,7 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import answer_instead, latest_intent, portal_gemeente
-from bot.status import service
+from bot.core.runner import run_db
+from bot.settings import get_settings
+from bot.status import coderefs, service
 from bot.status.render import render_missing_items, render_result
 from bot.status.verification import normalize_code, parse_aanvraagnummer
 
@@ -24,9 +26,26 @@ RESET = [SlotSet("aanvraagnummer", None), SlotSet("verificatiecode", None)]
 MISSING_SLOT = "ontbrekende_stukken"
 
 
-def client_id(tracker: Tracker) -> Optional[str]:
-    value = ((tracker.latest_message or {}).get("metadata") or {}).get("client_id")
+def _metadata(tracker: Tracker, key: str) -> Optional[str]:
+    value = ((tracker.latest_message or {}).get("metadata") or {}).get(key)
     return value if isinstance(value, str) else None
+
+
+def client_id(tracker: Tracker) -> Optional[str]:
+    return _metadata(tracker, "client_id")
+
+
+async def resolve_code(slot_value: Optional[str]) -> Optional[str]:
+    """The code itself: redeemed from the gateway's one-time reference, or (Rasa reached without
+    the gateway, as in Rasa's own test tools) the value typed."""
+    if not slot_value or not slot_value.startswith(coderefs.REF_PREFIX):
+        return slot_value
+    settings = get_settings()
+    ref = slot_value[len(coderefs.REF_PREFIX):]
+    try:
+        return await run_db(lambda: coderefs.take(settings, ref), settings.db_timeout_s)
+    except Exception:  # noqa: BLE001 - treated as a wrong code; the lookup says so
+        return None
 
 
 def changed_topic(tracker: Tracker) -> bool:
@@ -63,6 +82,9 @@ class ValidateStatusForm(FormValidationAction):
 
     def validate_verificatiecode(self, value: Any, dispatcher: CollectingDispatcher,
                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        ref = _metadata(tracker, "code_ref")
+        if ref:  # the gateway took the code out of the message: only its reference is kept
+            return {"verificatiecode": coderefs.REF_PREFIX + ref}
         text = value if isinstance(value, str) else ""
         words = text.split()
         code = normalize_code(text) if 0 < len(words) <= 2 else None
@@ -82,15 +104,16 @@ class ActionStatusLookup(Action):
     def name(self) -> Text:
         return "action_status_lookup"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         number = tracker.get_slot("aanvraagnummer")
-        code = tracker.get_slot("verificatiecode")
+        code_slot = tracker.get_slot("verificatiecode")
         gemeente = portal_gemeente(tracker)
         if number and gemeente:
-            result = service.lookup_portal(gemeente, number, tracker.sender_id)
-        elif number and code:
-            result = service.lookup_public(number, code, tracker.sender_id, client_id(tracker))
+            result = await service.lookup_portal_async(gemeente, number, tracker.sender_id)
+        elif number and code_slot:
+            code = await resolve_code(code_slot)
+            result = await service.lookup_public_async(number, code, tracker.sender_id, client_id(tracker))
         else:
             answer_instead(dispatcher, tracker)
             return RESET
@@ -105,8 +128,8 @@ class ActionStatusList(Action):
     def name(self) -> Text:
         return "action_status_list"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         gemeente = portal_gemeente(tracker)
         if not gemeente:
             dispatcher.utter_message(
@@ -115,7 +138,7 @@ class ActionStatusList(Action):
                      "aanvraag op met het aanvraagnummer en de verificatiecode.",
                 buttons=[{"title": "Status opzoeken", "payload": "/status_aanvraag"}])
             return []
-        result = service.list_for_gemeente(gemeente, tracker.sender_id)
+        result = await service.list_for_gemeente_async(gemeente, tracker.sender_id)
         send(dispatcher, render_result(result, portal=True, gemeente=gemeente))
         return []
 
@@ -126,8 +149,8 @@ class ActionStatusMissing(Action):
     def name(self) -> Text:
         return "action_status_missing"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         missing = tracker.get_slot(MISSING_SLOT)
         if missing:
             dispatcher.utter_message(text=missing)

@@ -10,7 +10,7 @@ from bot.settings import Settings, SettingsError, load
 
 
 def cmd_prepare_nlp(args: argparse.Namespace, settings: Settings) -> int:
-    ident = nlp_pipeline.prepare(settings.spacy_model_dir)
+    ident = nlp_pipeline.prepare(settings.spacy_model_dir, launcher.rasa_python(settings))
     print(f"Nederlandse pijplijn: {nlp_pipeline.describe(ident)}")
     return 0
 
@@ -22,13 +22,14 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 def _prepare_data(settings: Settings) -> None:
     """Schema upgrades; demo applications and the demo medewerker in a demo run only."""
-    from bot.handoff import db as handoff_db, staff
-    from bot.status import db as status_db, demo
+    from bot import migrations
+    from bot.handoff import staff
+    from bot.status import demo
 
-    status_db.upgrade(settings.database_url)
-    handoff_db.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     if settings.production:
         staff.check_production(settings)  # refuses to start with a demo account
+        demo.check_production(settings)  # or with demo applications
         return
     rows = demo.load_demo_data(settings.database_url)
     print("\nDemo-aanvragen (alleen voor de demo; aanvraagnummer / verificatiecode / gemeente / status):")
@@ -63,7 +64,7 @@ Praten met de assistent:
   curl -s -X POST {settings.rasa_url}/webhooks/rest/webhook \\
        -H 'Content-Type: application/json' \\
        -d '{{"sender": "test", "message": "Welke gebieden doen mee?"}}'
-  .venv/bin/rasa shell --model {model.relative_to(settings.root)}   (in een tweede terminal, terwijl dit draait)
+  .venv-rasa/bin/rasa shell --model {model.relative_to(settings.root)}   (in een tweede terminal, terwijl dit draait)
 HTTP-API-token van Rasa staat in var/secrets.json (nodig voor /conversations?token=…).
 Stoppen: Ctrl-C.""", flush=True)
     return stack.wait()

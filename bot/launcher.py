@@ -42,8 +42,21 @@ def child_env(settings: Settings, extra: Optional[Dict[str, str]] = None) -> Dic
     return env
 
 
-def rasa_bin() -> str:
-    return str(Path(sys.executable).with_name("rasa"))
+def rasa_bin(settings: Settings) -> str:
+    """Rasa's CLI in the Rasa runtime (its own Python 3.10 venv)."""
+    return str(settings.rasa_venv / "bin" / "rasa")
+
+
+def rasa_python(settings: Settings) -> Path:
+    return settings.rasa_venv / "bin" / "python"
+
+
+def rasa_version(settings: Settings) -> str:
+    """The installed Rasa's version, read from the Rasa runtime's metadata (no import)."""
+    found = sorted(settings.rasa_venv.glob("lib/python3*/site-packages/rasa-*.dist-info"))
+    if not found:
+        raise RuntimeError(f"Rasa is niet geïnstalleerd in {settings.rasa_venv}; draai eerst `make setup`.")
+    return importlib.metadata.Distribution.at(found[0]).version
 
 
 # -- training ------------------------------------------------------------------------------
@@ -61,7 +74,7 @@ def fingerprint(settings: Settings) -> str:
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     h.update(json.dumps(nlp_pipeline.identity(settings.spacy_model_dir), sort_keys=True).encode())
-    h.update(importlib.metadata.version("rasa").encode())  # without importing TensorFlow
+    h.update(rasa_version(settings).encode())
     return h.hexdigest()[:12]
 
 
@@ -71,14 +84,14 @@ def model_path(settings: Settings) -> Path:
 
 def ensure_model(settings: Settings, force: bool = False) -> Path:
     """Train unless a model for exactly these inputs exists; returns the model file."""
-    ident = nlp_pipeline.prepare(settings.spacy_model_dir)
+    ident = nlp_pipeline.prepare(settings.spacy_model_dir, rasa_python(settings))
     print(f"Nederlandse pijplijn: {nlp_pipeline.describe(ident)}", flush=True)
     path = model_path(settings)
     if path.exists() and not force:
         print(f"Model is actueel: {path.relative_to(settings.root)}", flush=True)
         return path
     print("Trainingsdata of configuratie gewijzigd: model wordt getraind…", flush=True)
-    cmd = [rasa_bin(), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+    cmd = [rasa_bin(settings), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
            "--out", "models", "--fixed-model-name", path.name[: -len(".tar.gz")]]
     subprocess.run(cmd, cwd=settings.root, env=child_env(settings), check=True)
     path.with_suffix("").with_suffix(".json").write_text(
@@ -149,8 +162,10 @@ class Stack:
             Service("actieserver", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                     "--port", str(s.actions_port)],
                     f"http://{s.host}:{s.actions_port}/health"),
-            Service("rasa", [rasa_bin(), "run", "--model", str(self.model), "--enable-api",
-                             "--auth-token", s.rasa_token, "--interface", s.host,
+            # The token reaches Rasa through the environment (rasa_runtime/serve.py), never
+            # on a command line, where `ps` shows it to every local user.
+            Service("rasa", [str(rasa_python(s)), str(s.root / "rasa_runtime" / "serve.py"),
+                             "run", "--model", str(self.model), "--enable-api", "--interface", s.host,
                              "--port", str(s.rasa_port), "--endpoints", str(endpoints),
                              "--credentials", "credentials.yml"],
                     f"{s.rasa_url}/status?token={s.rasa_token}"),

@@ -49,10 +49,30 @@ def _list(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Tuple[
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
-def _secret(env: Mapping[str, str], name: str, var_dir: Path, production: bool) -> str:
+#: Shortest secret production accepts (bytes): HMAC and JWT keys below 256 bits are guessable.
+MIN_SECRET_BYTES = 32
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `path` atomically, readable by its owner only from the first byte on."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _secret(env: Mapping[str, str], name: str, var_dir: Path, production: bool,
+            generate=lambda: secrets.token_urlsafe(32)) -> str:
     """A secret from the environment, or (demo only) one generated and kept under var/."""
     value = env.get(name, "")
     if value:
+        if production and len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+            raise SettingsError(f"{name} must be at least {MIN_SECRET_BYTES} bytes when KW_ENV=production")
         return value
     if production:
         raise SettingsError(f"{name} must be set when KW_ENV=production")
@@ -61,13 +81,29 @@ def _secret(env: Mapping[str, str], name: str, var_dir: Path, production: bool) 
     if path.exists():
         stored = json.loads(path.read_text(encoding="utf-8"))
     if name not in stored:
-        stored[name] = secrets.token_urlsafe(32)
+        stored[name] = generate()
         var_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stored, indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        tmp.replace(path)
+        _write_private(path, json.dumps(stored, indent=2))
     return stored[name]
+
+
+def _fernet_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _networks(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, checked here so a typo fails at start."""
+    import ipaddress
+
+    items = _list(env, name, ())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not an IP address or network") from None
+    return items
 
 
 @dataclass(frozen=True)
@@ -89,6 +125,7 @@ class Settings:
     db_timeout_s: float
     # NLU
     spacy_model_dir: Path
+    rasa_venv: Path
     nlu_fallback_threshold: float
     # Security for status lookups
     status_max_failures: int
@@ -100,12 +137,26 @@ class Settings:
     portal_jwt_issuer: str
     api_token: str
     cookie_secret: str
+    # Fernet keys for helpdesk contact details, newest first (older ones only decrypt: rotation).
+    contact_keys: Tuple[str, ...]
+    # Bearer token for /metrics and /readyz from outside loopback.
+    ops_token: str
     allowed_origins: Tuple[str, ...]
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For / -Proto the gateway believes.
+    trusted_proxies: Tuple[str, ...]
     # Gateway limits
     max_message_chars: int
     rate_limit_per_minute: int
+    connect_rate_per_minute: int
+    # Status lookups: failures per aanvraagnummer, and over all numbers, within the window.
+    status_number_max_failures: int
+    status_global_max_failures: int
+    # Helpdesk staff sessions
+    staff_idle_timeout_s: int
+    staff_absolute_timeout_s: int
     # Conversation data
     retention_days: int
+    purge_interval_s: int
     session_expiration_minutes: int
     # Helpdesk
     helpdesk_hours: str
@@ -129,6 +180,40 @@ class Settings:
         return f"http://{self.gateway_host}:{self.gateway_port}"
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _origins(env: Mapping[str, str], gateway_port: int, production: bool) -> Tuple[str, ...]:
+    default = () if production else (f"http://127.0.0.1:{gateway_port}", f"http://localhost:{gateway_port}")
+    origins = _list(env, "KW_ALLOWED_ORIGINS", default)
+    if production:
+        local = [o for o in origins if any(h in o for h in ("//localhost", "//127.", "//[::1]"))]
+        if local:
+            raise SettingsError(f"KW_ALLOWED_ORIGINS: no localhost origins in production ({local[0]})")
+    return origins
+
+
+def _check_fernet_keys(keys: Tuple[str, ...]) -> None:
+    import base64
+    import binascii
+
+    for key in keys:
+        try:
+            ok = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            ok = False
+        if not ok:
+            raise SettingsError("KW_CONTACT_KEY: each key must be a Fernet key (urlsafe base64 of 32 bytes)")
+
+
 def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     env = os.environ if env is None else env
     kind = env.get("KW_ENV", "demo")
@@ -137,6 +222,15 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     production = kind == "production"
     var_dir = Path(env.get("KW_VAR_DIR", str(ROOT / "var"))).resolve()
     gateway_port = _int(env, "KW_GATEWAY_PORT", 8080)
+    gateway_host = env.get("KW_GATEWAY_HOST", "127.0.0.1")
+    if not production and not _loopback(gateway_host):
+        raise SettingsError(
+            f"KW_GATEWAY_HOST={gateway_host!r}: a demo (KW_ENV=demo) only listens on loopback; "
+            "set KW_ENV=production with real secrets to serve a network")
+    contact_keys = _list(env, "KW_CONTACT_KEY", ())
+    if not contact_keys:
+        contact_keys = (_secret(env, "KW_CONTACT_KEY", var_dir, production, _fernet_key),)
+    _check_fernet_keys(contact_keys)
     return Settings(
         env=kind,
         root=ROOT,
@@ -144,7 +238,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         host=env.get("KW_HOST", "127.0.0.1"),
         rasa_port=_int(env, "KW_RASA_PORT", 5005),
         actions_port=_int(env, "KW_ACTIONS_PORT", 5055),
-        gateway_host=env.get("KW_GATEWAY_HOST", "127.0.0.1"),
+        gateway_host=gateway_host,
         gateway_port=gateway_port,
         rasa_token=_secret(env, "KW_RASA_TOKEN", var_dir, production),
         database_url=env.get("KW_DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}"),
@@ -152,6 +246,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         lock_store_url=env.get("KW_LOCK_STORE_URL", ""),
         db_timeout_s=_float(env, "KW_DB_TIMEOUT_S", 1.5),
         spacy_model_dir=Path(env.get("KW_SPACY_MODEL_DIR", str(ROOT / "var" / "spacy" / "nl"))),
+        rasa_venv=Path(env.get("KW_RASA_VENV", str(ROOT / ".venv-rasa"))),
         nlu_fallback_threshold=_float(env, "KW_NLU_FALLBACK_THRESHOLD", 0.5),
         status_max_failures=_int(env, "KW_STATUS_MAX_FAILURES", 5),
         status_failure_window_s=_int(env, "KW_STATUS_FAILURE_WINDOW_S", 3600),
@@ -161,13 +256,19 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         portal_jwt_issuer=env.get("KW_PORTAL_JWT_ISSUER", "aanvragersportaal"),
         api_token=_secret(env, "KW_API_TOKEN", var_dir, production),
         cookie_secret=_secret(env, "KW_COOKIE_SECRET", var_dir, production),
-        allowed_origins=_list(
-            env, "KW_ALLOWED_ORIGINS",
-            (f"http://127.0.0.1:{gateway_port}", f"http://localhost:{gateway_port}"),
-        ),
+        contact_keys=contact_keys,
+        ops_token=_secret(env, "KW_OPS_TOKEN", var_dir, production),
+        allowed_origins=_origins(env, gateway_port, production),
+        trusted_proxies=_networks(env, "KW_TRUSTED_PROXIES"),
         max_message_chars=_int(env, "KW_MAX_MESSAGE_CHARS", 1000),
         rate_limit_per_minute=_int(env, "KW_RATE_LIMIT_PER_MINUTE", 30),
+        connect_rate_per_minute=_int(env, "KW_CONNECT_RATE_PER_MINUTE", 60),
+        status_number_max_failures=_int(env, "KW_STATUS_NUMBER_MAX_FAILURES", 10),
+        status_global_max_failures=_int(env, "KW_STATUS_GLOBAL_MAX_FAILURES", 200),
+        staff_idle_timeout_s=_int(env, "KW_STAFF_IDLE_TIMEOUT_S", 30 * 60),
+        staff_absolute_timeout_s=_int(env, "KW_STAFF_ABSOLUTE_TIMEOUT_S", 12 * 3600),
         retention_days=_int(env, "KW_RETENTION_DAYS", 30),
+        purge_interval_s=_int(env, "KW_PURGE_INTERVAL_S", 24 * 3600),
         session_expiration_minutes=_int(env, "KW_SESSION_EXPIRATION_MINUTES", 60),
         helpdesk_hours=env.get("KW_HELPDESK_HOURS", "ma-vr 09:00-17:00"),
         timezone=env.get("KW_TIMEZONE", "Europe/Amsterdam"),

@@ -73,11 +73,10 @@ def start_stack(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> RasaSt
     env = stack_env(var_dir, extra)
     settings = load(env)
     model = launcher.ensure_model(settings)
-    from bot.handoff import db as handoff_db
-    from bot.status import db, demo as demo_data
+    from bot import migrations
+    from bot.status import demo as demo_data
 
-    db.upgrade(settings.database_url)
-    handoff_db.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     demo = list(demo_data.load_demo_data(settings.database_url))
     stack = launcher.Stack(settings, model, gateway=False)
     saved = dict(os.environ)

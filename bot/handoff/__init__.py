@@ -5,8 +5,9 @@
 * :mod:`bot.handoff.staff`    StaffService: accounts, login with lockout, demo account
 * :mod:`bot.handoff.hours`    opening hours from ``KW_HELPDESK_HOURS``
 * :mod:`bot.handoff.privacy`  masking for display and logs; encrypted contact values
-* :mod:`bot.handoff.db`       Alembic migrations (own history, status store's engines)
-* :mod:`bot.handoff.cli`      ``python -m bot handoff-db-upgrade | staff-create | …``
+* :mod:`bot.handoff.cli`      ``python -m bot staff-create | staff-role | …``
+
+Tables are made by the app database's one migration history (:mod:`bot.migrations`).
 
 See docs/handoff.md.
 """

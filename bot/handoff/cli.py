@@ -3,7 +3,6 @@
 The project's CLI calls ``add_commands(subparsers)``; every sub-command sets
 ``func(args, settings) -> int`` (the exit code).
 
-* ``handoff-db-upgrade``                      create/upgrade the handoff tables (Alembic)
 * ``staff-create USERNAME NAAM [--role R]``   create a staff account (the first beheerder);
   the password is asked twice (getpass) or read from ``KW_NEW_STAFF_PASSWORD``
 * ``staff-role USERNAME ROL``                 change the role of an account
@@ -17,17 +16,12 @@ import os
 import sys
 from typing import Any, Callable, Mapping, Optional
 
-from bot.handoff import db
+from bot import migrations
 from bot.handoff.models import ROLE_MEDEWERKER, ROLES
 from bot.handoff.staff import PASSWORD_ENV, StaffError, StaffService
 
 
 def add_commands(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "handoff-db-upgrade", help="maak of werk de helpdesktabellen bij (Alembic-migraties)"
-    )
-    p.set_defaults(func=cmd_handoff_db_upgrade)
-
     p = subparsers.add_parser(
         "staff-create",
         help="maak een helpdeskaccount aan (wachtwoord via prompt of "
@@ -54,13 +48,6 @@ def _print(text: str, stream=None) -> None:
     print(text, file=stream or sys.stdout, flush=True)
 
 
-def cmd_handoff_db_upgrade(args: argparse.Namespace, settings) -> int:
-    db.upgrade(settings.database_url)
-    _print(f"Helpdesktabellen bijgewerkt tot de nieuwste versie "
-           f"({db.current_revision(settings.database_url)}).")
-    return 0
-
-
 def read_password(env: Optional[Mapping[str, str]] = None,
                   prompt: Optional[Callable[[str], str]] = None) -> Optional[str]:
     """From ``KW_NEW_STAFF_PASSWORD`` when set, else asked twice; None when they differ."""
@@ -77,7 +64,7 @@ def read_password(env: Optional[Mapping[str, str]] = None,
 
 
 def cmd_staff_create(args: argparse.Namespace, settings) -> int:
-    db.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     try:
         password = read_password()
     except (EOFError, KeyboardInterrupt):
@@ -107,7 +94,7 @@ def cmd_staff_role(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_staff_remove_demo(args: argparse.Namespace, settings) -> int:
-    db.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     removed = StaffService.from_settings(settings).delete_demo_users()
     _print(f"{removed} demo-account(s) verwijderd.")
     return 0

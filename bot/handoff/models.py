@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 
 from bot.handoff import states
-from bot.status.models import utcnow
+from bot.core.clock import utcnow
 
 Base = declarative_base()
 
@@ -84,6 +84,8 @@ class StaffUser(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     #: Sessions issued before this moment should be refused by the console.
     password_changed_at = Column(DateTime, nullable=False, default=utcnow)
+    #: Raised by logout and deactivation: every session cookie issued before ends at once.
+    session_version = Column(Integer, nullable=False, default=0, server_default="0")
     last_login_at = Column(DateTime, nullable=True)
 
     def __repr__(self) -> str:  # never the hash

@@ -1,8 +1,8 @@
 """Personal data in the handoff: masking for display and logs, and the encrypted contact value.
 
-* Free text (questions, user messages, transcript, logs): :func:`mask_text`, which is the
-  gateway's masking (:func:`bot.web.privacy.mask_personal_data`: e-mail, phone, BSN, IBAN →
-  ``[e-mailadres]`` …) — imported, not copied, so the console and the tracker mask alike.
+* Free text (questions, user messages, transcript, logs): :func:`bot.core.masking.mask_text`
+  (e-mail, phone, BSN, IBAN → ``[e-mailadres]`` …), the one masker, so the console and the
+  tracker mask alike.
 * The contact a user leaves for the helpdesk: :func:`normalize_contact` checks that it is an
   e-mail address or a phone number; :func:`mask_contact` gives the display form
   (``j•••@g•••.nl``, ``•••••••678``) which the console shows and logs may contain; the value
@@ -11,14 +11,11 @@
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.web.privacy import Masked, mask_personal_data  # noqa: F401 - re-exported
+from bot.core.masking import mask_text  # noqa: F401 - re-exported for the handoff service
 
 EMAIL = "email"
 PHONE = "telefoon"
@@ -27,13 +24,6 @@ DOT = "\u2022"  # •
 
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}$")
 _PHONE_CHARS_RE = re.compile(r"^[+0-9 ()./-]{6,30}$")
-
-
-def mask_text(text: Optional[str]) -> str:
-    """``text`` with e-mail addresses, phone numbers, BSNs and IBANs replaced by placeholders."""
-    if not text:
-        return ""
-    return mask_personal_data(text).text
 
 
 @dataclass(frozen=True)
@@ -118,21 +108,22 @@ def mask_contact(kind: Optional[str], value: Optional[str]) -> Optional[str]:
     return DOT * 6
 
 
-def contact_key_from_secret(secret: str, label: bytes = b"kw-handoff-contact-v1") -> bytes:
-    """A Fernet key (urlsafe base64 of 32 bytes) derived from a settings secret and a label."""
-    if not secret:
-        raise ValueError("een geheime sleutel is nodig om contactgegevens te versleutelen")
-    digest = hmac.new(secret.encode("utf-8"), label, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest)
-
-
 class ContactCipher:
-    """Fernet encryption (AES-128-CBC + HMAC-SHA256) of contact values at rest."""
+    """Fernet encryption (AES-128-CBC + HMAC-SHA256) of contact values at rest.
 
-    def __init__(self, key: bytes):
-        from cryptography.fernet import Fernet
+    ``keys`` come from ``KW_CONTACT_KEY`` (comma-separated), a key of their own, never derived
+    from another secret. The first key encrypts; all of them decrypt, so a key is rotated by
+    putting a new one in front (MultiFernet) and re-encrypting with ``rotate``."""
 
-        self._fernet = Fernet(key)
+    def __init__(self, keys):
+        from cryptography.fernet import Fernet, MultiFernet
+
+        if isinstance(keys, (bytes, str)):
+            keys = [keys]
+        self._fernet = MultiFernet([Fernet(k) for k in keys])
+
+    def rotate(self, token: str) -> str:
+        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
 
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")

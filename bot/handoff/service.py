@@ -37,7 +37,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.handoff import db, states
+from bot.core import db
+from bot.handoff import states
 from bot.handoff.models import (
     CLIENT_MSG_ID_MAX,
     CONVERSATION_ID_MAX,
@@ -56,10 +57,10 @@ from bot.handoff.models import (
     TicketEvent,
     TicketMessage,
 )
-from bot.handoff.privacy import ContactCipher, contact_key_from_secret, mask_text, normalize_contact
+from bot.handoff.privacy import ContactCipher, mask_text, normalize_contact
 from bot.handoff.staff import PermissionDenied, StaffView
 from bot.handoff.states import InvalidTransition  # noqa: F401 - part of this module's API
-from bot.status.models import utcnow
+from bot.core.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ MAX_PAGE = 1000
 
 class HandoffError(Exception):
     """Base class; messages are Dutch and contain no personal data."""
+
+
+#: What an erased ticket shows instead of the user's question.
+ERASED_QUESTION = "(De gebruiker heeft het gesprek gewist.)"
 
 
 class TicketNotFound(HandoffError, LookupError):
@@ -344,22 +349,20 @@ def _transcript_rows(transcript: Iterable[Any]) -> List[Tuple[str, str, Any]]:
 # ------------------------------------------------------------------------------ service
 
 class HandoffService:
-    """Tickets in the app database (tables made by :func:`bot.handoff.db.upgrade`).
+    """Tickets in the app database (tables made by :func:`bot.migrations.upgrade`).
 
-    ``contact_key`` is a Fernet key for the contact values (``from_settings`` derives it from the
-    cookie secret); without one, ``create_ticket`` refuses a contact.
+    ``contact_key`` is one Fernet key or a list, newest first (``KW_CONTACT_KEY``); without one,
+    ``create_ticket`` refuses a contact.
     """
 
     def __init__(self, database: Union[str, Engine], timeout_s: float = 1.5, *,
-                 contact_key: Optional[bytes] = None):
+                 contact_key=None):
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
         self._cipher = ContactCipher(contact_key) if contact_key else None
 
     @classmethod
     def from_settings(cls, settings) -> "HandoffService":
-        secret = getattr(settings, "handoff_contact_key", None) or settings.cookie_secret
-        return cls(settings.database_url, settings.db_timeout_s,
-                   contact_key=contact_key_from_secret(secret))
+        return cls(settings.database_url, settings.db_timeout_s, contact_key=list(settings.contact_keys))
 
     def _session(self):
         return db.session_scope(self.engine)
@@ -482,12 +485,19 @@ class HandoffService:
             rows = session.execute(stmt.order_by(Ticket.created_at, Ticket.id)).scalars()
             return [TicketView.from_model(t) for t in rows]
 
-    def contact_for(self, ref: TicketRef) -> Optional[str]:
-        """The contact value to reach the user (decrypted). Never log it."""
+    def contact_for(self, ref: TicketRef, staff: Union[StaffView, int]) -> Optional[str]:
+        """The contact value to reach the user (decrypted), only for the medewerker the ticket
+        is assigned to or a beheerder (PermissionDenied otherwise). Never log it."""
         with self._session() as session:
-            token = session.execute(
-                select(Ticket.contact_encrypted)
-                .where(Ticket.id == self._ticket_id(session, ref))).scalar()
+            ticket = session.get(Ticket, self._ticket_id(session, ref))
+            user = session.get(StaffUser, staff.id if isinstance(staff, StaffView) else staff)
+            if ticket is None:
+                raise TicketNotFound("Onbekend ticket.")
+            if user is None or not user.is_active or (
+                    user.role != ROLE_BEHEERDER and ticket.assigned_to != user.id):
+                raise PermissionDenied("Alleen de medewerker die deze vraag heeft opgepakt, of een "
+                                       "beheerder, mag de contactgegevens zien.")
+            token = ticket.contact_encrypted
         if not token or self._cipher is None:
             return None
         return self._cipher.decrypt(token)
@@ -854,6 +864,25 @@ class HandoffService:
             session.execute(delete(Ticket).where(Ticket.id.in_(ids))
                             .execution_options(synchronize_session=False))
         log.info("handoff: %d finished tickets purged", len(ids))
+        return len(ids)
+
+    def erase_conversation(self, conversation_id: str) -> int:
+        """"Gesprek wissen": what the user said leaves the helpdesk too. Every ticket of the
+        conversation keeps only its bare record (state, times, who handled it) so the console
+        can say it was erased; the question, contact, transcript and notes are deleted."""
+        with self._session() as session:
+            ids = [i for (i,) in session.execute(
+                select(Ticket.id).where(Ticket.conversation_id == conversation_id))]
+            if not ids:
+                return 0
+            for model in (TicketMessage, Note):
+                session.execute(delete(model).where(model.ticket_id.in_(ids))
+                                .execution_options(synchronize_session=False))
+            session.execute(update(Ticket).where(Ticket.id.in_(ids)).values(
+                question=ERASED_QUESTION, contact_kind=None, contact_masked=None,
+                contact_encrypted=None, gemeente=None, updated_at=utcnow())
+                .execution_options(synchronize_session=False))
+        log.info("handoff: conversation erased from %d tickets", len(ids))
         return len(ids)
 
     def purge_conversation(self, conversation_id: str) -> int:

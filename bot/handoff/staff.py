@@ -28,7 +28,7 @@ from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.handoff import db
+from bot.core import db
 from bot.handoff.models import (
     DISPLAY_NAME_MAX,
     ROLE_BEHEERDER,
@@ -37,7 +37,7 @@ from bot.handoff.models import (
     USERNAME_MAX,
     StaffUser,
 )
-from bot.status.models import utcnow
+from bot.core.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class StaffView:
     created_at: dt.datetime
     password_changed_at: dt.datetime
     last_login_at: Optional[dt.datetime]
+    session_version: int = 0
 
     @property
     def is_beheerder(self) -> bool:
@@ -114,7 +115,7 @@ class StaffView:
             is_demo=bool(user.is_demo), is_active=bool(user.is_active),
             failed_logins=user.failed_logins or 0, locked_until=user.locked_until,
             created_at=user.created_at, password_changed_at=user.password_changed_at,
-            last_login_at=user.last_login_at,
+            last_login_at=user.last_login_at, session_version=user.session_version or 0,
         )
 
 
@@ -199,7 +200,7 @@ def check_password(password: Optional[str], username: Optional[str] = None) -> N
 # ------------------------------------------------------------------------------ service
 
 class StaffService:
-    """Staff accounts in the app database (tables made by :func:`bot.handoff.db.upgrade`)."""
+    """Staff accounts in the app database (tables made by :func:`bot.migrations.upgrade`)."""
 
     def __init__(self, database: Union[str, Engine], timeout_s: float = 1.5, *,
                  hasher: Optional[PasswordHasher] = None,
@@ -303,7 +304,16 @@ class StaffService:
     def set_active(self, username: str, active: bool, *,
                    by: Optional[StaffView] = None) -> StaffView:
         self._require_beheerder(by)
-        return self._update(username, is_active=bool(active))
+        if active:
+            return self._update(username, is_active=True)
+        return self._update(username, is_active=False,
+                            session_version=StaffUser.session_version + 1)
+
+    def end_sessions(self, user_id: int) -> None:
+        """Log out everywhere: cookies carrying the old session version stop working."""
+        with self._session() as session:
+            session.execute(update(StaffUser).where(StaffUser.id == user_id)
+                            .values(session_version=StaffUser.session_version + 1))
 
     def unlock(self, username: str, *, by: Optional[StaffView] = None) -> StaffView:
         self._require_beheerder(by)
@@ -411,7 +421,7 @@ def ensure_demo_user(settings, out: Optional[TextIO] = sys.stdout,
     """Create (or reset) the demo medewerker with a fresh random password and print its login.
 
     Refuses (:class:`DemoUserInProduction`) when ``settings.production``. The handoff tables
-    must exist (:func:`bot.handoff.db.upgrade`).
+    must exist (:func:`bot.migrations.upgrade`).
     """
     if settings.production:
         raise DemoUserInProduction(

@@ -3,9 +3,10 @@
 The project's CLI calls ``add_commands(subparsers)``; every sub-command sets
 ``func(args, settings) -> int`` (the exit code).
 
-* ``db-upgrade``           create/upgrade the status tables (Alembic)
+* ``db-upgrade``           create/upgrade every table of the app database (Alembic)
 * ``import-status FILE``   import a back-office CSV export (all rows or nothing)
 * ``demo-data``            load the demo applications and print number + code
+* ``demo-data-remove``     delete them again (production refuses to start while they exist)
 """
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import argparse
 import sys
 from typing import Any
 
-from bot.status import db
+from bot import migrations
 
 
 def add_commands(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "db-upgrade", help="maak of werk de statustabellen bij (Alembic-migraties)"
+        "db-upgrade", help="maak of werk alle tabellen van de app-database bij (Alembic-migraties)"
     )
     p.set_defaults(func=cmd_db_upgrade)
 
@@ -35,14 +36,19 @@ def add_commands(subparsers: Any) -> None:
     )
     p.set_defaults(func=cmd_demo_data)
 
+    p = subparsers.add_parser(
+        "demo-data-remove", help="verwijder de demo-aanvragen (voor productie)"
+    )
+    p.set_defaults(func=cmd_demo_data_remove)
+
 
 def _print(text: str, stream=None) -> None:
     print(text, file=stream or sys.stdout, flush=True)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings) -> int:
-    db.upgrade(settings.database_url)
-    _print(f"Statustabellen bijgewerkt tot de nieuwste versie ({db.current_revision(settings.database_url)}).")
+    migrations.upgrade(settings.database_url)
+    _print(f"Database bijgewerkt tot de nieuwste versie ({migrations.current_revision(settings.database_url)}).")
     return 0
 
 
@@ -50,7 +56,7 @@ def cmd_import_status(args: argparse.Namespace, settings) -> int:
     from bot.status.csv_import import import_csv
 
     if not args.dry_run:  # a check changes nothing, not even the schema
-        db.upgrade(settings.database_url)
+        migrations.upgrade(settings.database_url)
     report = import_csv(args.file, settings.database_url, dry_run=args.dry_run)
     _print(report.format(), None if report.ok else sys.stderr)
     return 0 if report.ok else 1
@@ -62,6 +68,14 @@ def cmd_demo_data(args: argparse.Namespace, settings) -> int:
     if settings.production:
         _print("Demo-gegevens laden kan niet als KW_ENV=production.", sys.stderr)
         return 2
-    db.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     _print(format_demo_table(load_demo_data(settings.database_url)))
+    return 0
+
+
+def cmd_demo_data_remove(args: argparse.Namespace, settings) -> int:
+    from bot.status.demo import remove_demo_data
+
+    migrations.upgrade(settings.database_url)
+    _print(f"{remove_demo_data(settings.database_url)} demo-aanvragen verwijderd.")
     return 0

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.status import db
+from bot.core import db
 from bot.status.feed import SOURCE_CSV, FeedError, apply_change, validate_fields
 from bot.status.verification import canonical_aanvraagnummer
 

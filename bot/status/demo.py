@@ -13,9 +13,10 @@ from typing import Any, Dict, List, NamedTuple, Sequence, Union
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.status import db, statuses
+from bot.core import db
+from bot.status import statuses
 from bot.status.feed import SOURCE_DEMO, apply_change, get_application
-from bot.status.models import utcnow
+from bot.core.clock import utcnow
 from bot.status.verification import verify_code
 
 
@@ -149,3 +150,48 @@ def format_demo_table(rows: Sequence[DemoApplication]) -> str:
         label = statuses.find(row.status).label if statuses.find(row.status) else row.status
         lines.append(f"  {row.aanvraagnummer}  {row.code}  {row.gemeente:<10}  {label}")
     return "\n".join(lines)
+
+
+class DemoDataInProduction(RuntimeError):
+    """Demo applications exist while KW_ENV=production (the message says how to remove them)."""
+
+
+def demo_numbers_present(target: Union[Engine, str], timeout_s: float = 30.0) -> List[str]:
+    """Aanvraagnummers of demo applications in the database (loaded by a demo run)."""
+    from sqlalchemy import inspect, select
+
+    from bot.status.models import Application, StatusChange
+
+    engine = db.make_engine(target, timeout_s) if isinstance(target, str) else target
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(StatusChange.__tablename__):
+            return []
+    with db.session_scope(engine) as session:
+        return sorted(set(session.execute(
+            select(Application.aanvraagnummer).join(StatusChange)
+            .where(StatusChange.source == SOURCE_DEMO)).scalars()))
+
+
+def remove_demo_data(target: Union[Engine, str], timeout_s: float = 30.0) -> int:
+    """Delete every application that came from the demo data; returns how many."""
+    from sqlalchemy import select
+
+    from bot.status.models import Application
+
+    numbers = demo_numbers_present(target, timeout_s)
+    engine = db.make_engine(target, timeout_s) if isinstance(target, str) else target
+    with db.session_scope(engine) as session:
+        for app in session.execute(select(Application).where(Application.aanvraagnummer.in_(numbers))).scalars():
+            session.delete(app)
+    return len(numbers)
+
+
+def check_production(settings: Any) -> None:
+    """In production, refuse to start while demo applications exist (their codes are public)."""
+    if not settings.production:
+        return
+    numbers = demo_numbers_present(settings.database_url)
+    if numbers:
+        raise DemoDataInProduction(
+            f"Er staan demo-aanvragen in de database ({', '.join(numbers)}) terwijl KW_ENV=production. "
+            "Verwijder ze met: python -m bot demo-data-remove")

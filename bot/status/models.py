@@ -1,11 +1,11 @@
-"""SQLAlchemy 1.4 models of the status store.
+"""SQLAlchemy models of the status store.
 
 All tables start with ``status_`` so the app database can be shared with other parts of the
 assistant (handoff, …). All datetimes are stored naive in UTC; dates (submitted, next step) are
 plain calendar dates. Amounts are whole euro cents (BigInteger) so no float or Decimal quirks
 differ between SQLite and PostgreSQL.
 
-The schema is created by the Alembic migrations in ``bot/status/migrations`` — never by
+The schema is created by the Alembic migrations in ``bot/migrations`` — never by
 ``metadata.create_all`` outside tests of the migrations themselves.
 """
 from __future__ import annotations
@@ -27,16 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
+from bot.core.clock import utcnow  # noqa: F401 - column defaults; re-exported for callers
+
 Base = declarative_base()
 
 
 #: Local time of the back office and of the users: naive input is read, and dates are shown, here.
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
-
-
-def utcnow() -> dt.datetime:
-    """Now in UTC, naive (the storage convention of this package)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def to_utc_naive(value: dt.datetime, local_tz: dt.tzinfo = LOCAL_TZ) -> dt.datetime:
@@ -171,3 +168,16 @@ class LookupFailure(Base):
     id = Column(Integer, primary_key=True)
     key = Column(String(80), nullable=False)
     at = Column(DateTime, nullable=False)
+
+
+class CodeRef(Base):
+    """A verificatiecode in transit from the gateway to the status action, sealed, for minutes.
+
+    The gateway takes the code out of the user's message so that Rasa's tracker and helpdesk
+    transcripts only ever see a placeholder; the action redeems the reference once."""
+
+    __tablename__ = "status_code_refs"
+
+    ref = Column(String(64), primary_key=True)
+    sealed = Column(Text, nullable=False)
+    expires_at = Column(DateTime, nullable=False, index=True)

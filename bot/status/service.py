@@ -1,30 +1,31 @@
 """What the Rasa actions call: bounded, audited, rate-limited status lookups.
 
-Every function is synchronous and returns a ``LookupResult`` within ``settings.db_timeout_s``
-(1.5 s by default): the database work runs in a small worker pool and is abandoned when it does
-not finish in time, so an unreachable or slow database gives ``kind='unavailable'`` quickly.
+Every lookup returns a ``LookupResult`` within ``settings.db_timeout_s`` (1.5 s by default):
+the database work runs in the one bounded runner (bot.core.runner) and is abandoned when it
+does not finish in time, so an unreachable or slow database gives ``kind='unavailable'``
+quickly. ``lookup_public(...)`` is the synchronous form; ``lookup_public_async`` (and the
+others' ``_async``) the one for event loops.
 
 Kinds: ``ok`` · ``not_found`` (unknown number and wrong code alike: no enumeration) ·
 ``locked`` (too many failed public tries) · ``unavailable`` (database down or slow).
 """
 from __future__ import annotations
 
-import asyncio
-import atexit
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings, get_settings
-from bot.status import db
+from bot.core import db
+from bot.core.runner import run_bounded, run_db
 from bot.status.models import (
     Application,
     LookupAudit,
@@ -45,7 +46,6 @@ INVALID_NUMBER_MARKER = "<ongeldig>"
 LIST_MARKER = "*"
 MAX_LISTED = 50
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -157,38 +157,53 @@ class LookupResult:
 # Bounded execution
 # ---------------------------------------------------------------------------------------------
 
-_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kw-status-db")
-atexit.register(_executor.shutdown, wait=False)
+Work = Callable[[Session], "LookupResult"]
 
 
-def run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
-    """Run ``fn`` in the worker pool; raise TimeoutError when it takes longer than timeout_s.
-
-    A timed-out call keeps running in its thread until the driver's own timeouts end it; its
-    result is dropped. A call still queued is cancelled.
-    """
-    future = _executor.submit(fn)
-    try:
-        return future.result(timeout=timeout_s)
-    except FutureTimeout:
-        future.cancel()
-        raise TimeoutError(f"database call took longer than {timeout_s} s") from None
-
-
-def _guarded(settings: Settings, what: str, work: Callable[[Session], LookupResult]) -> LookupResult:
+def _job(settings: Settings, work: Work) -> Callable[[], "LookupResult"]:
     def job() -> LookupResult:
         engine = db.get_engine(settings.database_url, settings.db_timeout_s)
         with db.session_scope(engine) as session:
             return work(session)
 
-    try:
-        return run_bounded(job, settings.db_timeout_s)
-    except TimeoutError:
+    return job
+
+
+def _failed(settings: Settings, what: str, exc: BaseException) -> "LookupResult":
+    if isinstance(exc, TimeoutError):
         log.warning("status %s: database too slow (> %.1f s)", what, settings.db_timeout_s)
-    except Exception as exc:  # noqa: BLE001 - any DB/driver failure means 'unavailable'
+    else:
         # Only the exception class: messages of drivers may contain parameters.
         log.warning("status %s: database unavailable (%s)", what, type(exc).__name__)
     return LookupResult(UNAVAILABLE)
+
+
+def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
+    """A lookup from its builder (which returns what, settings, work): the sync function for
+    the CLI and tests, with ``.aio``, its async twin for actions and the API. Both run the work
+    in the one bounded database runner (bot.core.runner); any failure is ``unavailable``."""
+
+    @functools.wraps(builder)
+    def sync(*args: Any, **kwargs: Any) -> LookupResult:
+        what, settings, work = builder(*args, **kwargs)
+        try:
+            result = run_bounded(_job(settings, work), settings.db_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - any DB/driver failure means 'unavailable'
+            result = _failed(settings, what, exc)
+        log.info("status %s: %s", what, result.kind)
+        return result
+
+    async def aio(*args: Any, **kwargs: Any) -> LookupResult:
+        what, settings, work = builder(*args, **kwargs)
+        try:
+            result = await run_db(_job(settings, work), settings.db_timeout_s)
+        except Exception as exc:  # noqa: BLE001
+            result = _failed(settings, what, exc)
+        log.info("status %s: %s", what, result.kind)
+        return result
+
+    sync.aio = aio
+    return sync
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,16 +223,21 @@ def pseudonym(settings: Settings, kind: str, raw_id: Optional[str]) -> Optional[
     return f"{kind}:{digest[:24]}"
 
 
-def _locked_until(session: Session, settings: Settings, key: str, now: dt.datetime
+#: The key under which every failed public lookup is also counted (the global throttle).
+GLOBAL_KEY = "g:alle"
+
+
+def _locked_until(session: Session, settings: Settings, key: str, now: dt.datetime,
+                  limit: Optional[int] = None, lockout_s: Optional[int] = None
                   ) -> Optional[dt.datetime]:
     """End of the lockout for ``key``, or None when not locked.
 
-    Locked from the moment ``status_max_failures`` failures fall within one window of
-    ``status_failure_window_s``, until ``status_lockout_s`` after the last of them.
+    Locked from the moment ``limit`` (``status_max_failures``) failures fall within one window
+    of ``status_failure_window_s``, until ``lockout_s`` (``status_lockout_s``) after the last.
     """
     window = dt.timedelta(seconds=settings.status_failure_window_s)
-    lockout = dt.timedelta(seconds=settings.status_lockout_s)
-    limit = max(1, settings.status_max_failures)
+    lockout = dt.timedelta(seconds=settings.status_lockout_s if lockout_s is None else lockout_s)
+    limit = max(1, settings.status_max_failures if limit is None else limit)
     since = now - window - lockout
     times: List[dt.datetime] = list(session.execute(
         select(LookupFailure.at).where(LookupFailure.key == key, LookupFailure.at > since)
@@ -233,6 +253,30 @@ def _locked_until(session: Session, settings: Settings, key: str, now: dt.dateti
             if end > now and (until is None or end > until):
                 until = end
     return until
+
+
+def _window_full(session: Session, settings: Settings, now: dt.datetime, limit: int
+                 ) -> Optional[dt.datetime]:
+    """For the global key: ``limit`` failures inside the current window -> throttled until the
+    oldest of them leaves it."""
+    window = dt.timedelta(seconds=settings.status_failure_window_s)
+    times = list(session.execute(
+        select(LookupFailure.at).where(LookupFailure.key == GLOBAL_KEY, LookupFailure.at > now - window)
+        .order_by(LookupFailure.at.desc()).limit(max(1, limit))).scalars())
+    if len(times) < max(1, limit):
+        return None
+    return min(times) + window
+
+
+def global_failures(settings: Settings) -> int:
+    """Failed public lookups in the current window, over all numbers (for /metrics)."""
+    def job() -> int:
+        window = dt.timedelta(seconds=settings.status_failure_window_s)
+        with db.session_scope(db.get_engine(settings.database_url, settings.db_timeout_s)) as session:
+            return int(session.execute(
+                select(func.count()).select_from(LookupFailure)
+                .where(LookupFailure.key == GLOBAL_KEY, LookupFailure.at > utcnow() - window)).scalar() or 0)
+    return job()
 
 
 def _record_failure(session: Session, settings: Settings, keys: List[str], now: dt.datetime) -> None:
@@ -264,6 +308,7 @@ def _load(session: Session, number: str) -> Optional[Application]:
 # Public API
 # ---------------------------------------------------------------------------------------------
 
+@_lookup
 def lookup_public(
     number: Optional[str],
     code: Optional[str],
@@ -271,7 +316,7 @@ def lookup_public(
     client_id: Optional[str] = None,
     *,
     settings: Optional[Settings] = None,
-) -> LookupResult:
+) -> Tuple[str, Settings, Work]:
     """Look up an application on the public website: number + verificatiecode.
 
     ``number`` may be free text; it is parsed. Unknown number, malformed number and wrong code
@@ -284,13 +329,26 @@ def lookup_public(
     client_key = pseudonym(settings, "k", client_id)
     keys = [conv_key] + ([client_key] if client_key else [])
     actor = " ".join(keys)
+    # Guessing codes for one number from many addresses, or many numbers at once, is throttled
+    # too: per aanvraagnummer, and over all lookups (which also raises an alarm).
+    limits = {key: settings.status_max_failures for key in keys}
+    if parsed:
+        limits[pseudonym(settings, "n", parsed)] = settings.status_number_max_failures
+    limits[GLOBAL_KEY] = settings.status_global_max_failures
     audit_number = parsed or INVALID_NUMBER_MARKER
 
     def work(session: Session) -> LookupResult:
         now = utcnow()
         until = None
-        for key in keys:
-            end = _locked_until(session, settings, key, now)
+        for key, limit in limits.items():
+            # The global throttle holds only while the failures are in the window: a flood
+            # must not lock every applicant out for the full lockout period.
+            end = _locked_until(session, settings, key, now, limit,
+                                lockout_s=0 if key == GLOBAL_KEY else None)
+            if end is None and key == GLOBAL_KEY:
+                end = _window_full(session, settings, now, limit)
+            if end is not None and key == GLOBAL_KEY:
+                log.warning(json.dumps({"event": "status_global_throttle", "limit": limit}))
             if end is not None and (until is None or end > until):
                 until = end
         if until is not None:
@@ -304,24 +362,23 @@ def lookup_public(
         else:
             matched = verify_code(code, app.code_hash)
         if not matched:
-            _record_failure(session, settings, keys, now)
+            _record_failure(session, settings, list(limits), now)
             _audit(session, channel="public", actor=actor, number=audit_number, result=NOT_FOUND)
             return LookupResult(NOT_FOUND)
         _audit(session, channel="public", actor=actor, number=audit_number, result=OK)
         return LookupResult(OK, application=ApplicationView.from_model(app))
 
-    result = _guarded(settings, "lookup_public", work)
-    log.info("status lookup public: %s", result.kind)
-    return result
+    return "lookup_public", settings, work
 
 
+@_lookup
 def lookup_portal(
     gemeente: str,
     number: Optional[str],
     conversation_id: str,
     *,
     settings: Optional[Settings] = None,
-) -> LookupResult:
+) -> Tuple[str, Settings, Work]:
     """Look up an application for a verified portal user of ``gemeente`` (no code needed).
 
     An application of another gemeente is ``not_found``, exactly like an unknown number.
@@ -340,18 +397,17 @@ def lookup_portal(
         _audit(session, channel="portal", actor=actor, number=parsed, result=OK, gemeente=gemeente)
         return LookupResult(OK, application=ApplicationView.from_model(app))
 
-    result = _guarded(settings, "lookup_portal", work)
-    log.info("status lookup portal: %s", result.kind)
-    return result
+    return "lookup_portal", settings, work
 
 
+@_lookup
 def list_for_gemeente(
     gemeente: str,
     conversation_id: Optional[str] = None,
     *,
     settings: Optional[Settings] = None,
     limit: int = MAX_LISTED,
-) -> LookupResult:
+) -> Tuple[str, Settings, Work]:
     """Applications of a (verified) gemeente, highest number (newest) first; ``ok`` also when
     there are none. At most ``limit``."""
     settings = settings or get_settings()
@@ -375,23 +431,13 @@ def list_for_gemeente(
             applications=tuple(ApplicationView.from_model(a, with_history=False) for a in apps),
         )
 
-    result = _guarded(settings, "list_for_gemeente", work)
-    log.info("status list portal: %s", result.kind)
-    return result
+    return "list_for_gemeente", settings, work
 
 
-# Async variants for rasa-sdk actions (their event loop must not wait on the database).
-
-async def lookup_public_async(*args: Any, **kwargs: Any) -> LookupResult:
-    return await asyncio.to_thread(lookup_public, *args, **kwargs)
-
-
-async def lookup_portal_async(*args: Any, **kwargs: Any) -> LookupResult:
-    return await asyncio.to_thread(lookup_portal, *args, **kwargs)
-
-
-async def list_for_gemeente_async(*args: Any, **kwargs: Any) -> LookupResult:
-    return await asyncio.to_thread(list_for_gemeente, *args, **kwargs)
+# The async twins, for rasa-sdk actions and the API (their event loop must not wait on the DB).
+lookup_public_async = lookup_public.aio
+lookup_portal_async = lookup_portal.aio
+list_for_gemeente_async = list_for_gemeente.aio
 
 
 def count_failures(key: str, *, settings: Optional[Settings] = None) -> int:

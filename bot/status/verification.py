@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from typing import Optional
+from typing import Optional, Tuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -84,6 +84,41 @@ def normalize_code(code: Optional[str]) -> Optional[str]:
     if not _CODE_RE.match(cleaned):
         return None
     return cleaned
+
+
+# A code inside a sentence: four and four characters of the code alphabet, with a letter and a
+# digit (so years, periods and aanvraagnummers never match), e.g. "de code is kpwe-w74v".
+_CODE_IN_TEXT_RE = re.compile(r"(?<![A-Za-z0-9-])([A-Za-z0-9]{4})[\s\-.\u2010-\u2015]?([A-Za-z0-9]{4})(?![A-Za-z0-9-])")
+
+
+def _looks_generated(raw: str, need_digit: bool) -> bool:
+    return (set(raw) <= set(CODE_ALPHABET) and any(c.isalpha() for c in raw)
+            and (not need_digit or any(c.isdigit() for c in raw)))
+
+
+def extract_code(text: str, expecting: bool) -> Tuple[Optional[str], str]:
+    """(code, text with the code replaced by ``placeholder``) or (None, text).
+
+    ``expecting``: the assistant just asked for the code, so a short answer that can be a code
+    (one or two words, letters and digits) is taken whole. Otherwise only a code in the form
+    the back office issues (XXXX-XXXX from the code alphabet) is taken out of a sentence.
+    Words such as "annuleren" or "stop" are never a code."""
+    from bot.status.coderefs import PLACEHOLDER
+
+    if not isinstance(text, str) or not text:
+        return None, text
+    normalized = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS])
+    for m in _CODE_IN_TEXT_RE.finditer(normalized):
+        raw = (m.group(1) + m.group(2)).upper()
+        if _looks_generated(raw, need_digit=not expecting) and not parse_aanvraagnummer(m.group(0)):
+            return f"{raw[:4]}-{raw[4:]}", normalized[:m.start()] + PLACEHOLDER + normalized[m.end():]
+    if expecting:
+        words = normalized.split()
+        code = normalize_code(normalized) if 0 < len(words) <= 2 else None
+        if code and not parse_aanvraagnummer(normalized) and (
+                any(c.isdigit() for c in code) or _looks_generated(code, need_digit=False) and len(code) == CODE_LENGTH):
+            return code, PLACEHOLDER
+    return None, text
 
 
 def generate_code() -> str:

@@ -26,11 +26,12 @@ def main() -> int:
     # The handoff tables (idempotent; `python -m bot run` does it too) and, in production, no
     # demo helpdesk account.
     from bot.handoff.staff import DemoUserInProduction
+    from bot.status.demo import DemoDataInProduction
     from bot.web.console import prepare_database
 
     try:
         prepare_database(settings)
-    except DemoUserInProduction as exc:
+    except (DemoUserInProduction, DemoDataInProduction) as exc:
         print(f"De gateway start niet: {exc}", file=sys.stderr)
         return 2
     logs.JsonAccessLogger.secret = settings.cookie_secret

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.settings import Settings, get_settings
-from bot.status import db
+from bot.core import db
 from bot.status.feed import (
     SOURCE_API,
     ChangeOutcome,

@@ -8,18 +8,30 @@ back-office API under /api/v1.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
 from collections import Counter
 from typing import Any, AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
+from bot import retention
+from bot.core.runner import run_db
 from bot.web import pages
 from bot.web.chat import ChatHub, ChatService
 from bot.web.keys import CHAT, HTTP, HUB, METRICS, RASA, SETTINGS, TEMPLATES
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
 from bot.web.security import nonce_middleware, security_headers
+
+
+MAX_REQUEST_BYTES = 64 * 1024
+# A purge of a large tracker store may take a while; it runs off the event loop.
+PURGE_TIMEOUT_S = 600.0
+log = logging.getLogger("bot.web.app")
 
 
 def _actions_health_url(settings: Any) -> str:
@@ -36,6 +48,30 @@ async def _rasa_session(app: web.Application) -> AsyncIterator[None]:
                                actions_health_url=_actions_health_url(settings))
         app[CHAT] = ChatService(settings, app[RASA], app[METRICS])
         yield
+
+
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the AVG purge runs inside the running stack, at start and then every
+    KW_PURGE_INTERVAL_S (a day), not only when the stack is started."""
+    settings = app[SETTINGS]
+
+    async def every_interval() -> None:
+        while True:
+            try:
+                report = await run_db(lambda: retention.purge(settings), PURGE_TIMEOUT_S)
+                log.info(json.dumps({"event": "retention_purge", "conversations": report.conversations,
+                                     "tickets": report.tickets}))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - try again next interval
+                log.warning(json.dumps({"event": "retention_purge_failed", "reason": type(exc).__name__}))
+            await asyncio.sleep(settings.purge_interval_s)
+
+    task = asyncio.create_task(every_interval())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -56,13 +92,16 @@ async def html_errors(request: web.Request, handler):
 
 
 def create_app(settings: Any) -> web.Application:
-    app = web.Application(middlewares=[nonce_middleware, html_errors])
+    # No route reads more than this; every handler also checks its own smaller limit before
+    # reading (the chat frame, the console form, the API body).
+    app = web.Application(middlewares=[nonce_middleware, html_errors], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
     app[METRICS] = Counter()
     app[HUB] = ChatHub()
     app[TEMPLATES] = pages.template_env()
     setup_routes(app)
     app.cleanup_ctx.append(_rasa_session)
+    app.cleanup_ctx.append(_retention)
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(security_headers)
     _mount_api(app, settings)

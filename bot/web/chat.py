@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import time
 from collections import Counter, OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
@@ -20,14 +21,17 @@ from aiohttp import WSMsgType, web
 from bot.retention import delete_conversation
 from bot.web import portal as portal_mod
 from bot.web.keys import CHAT, HUB, METRICS, SETTINGS
-from bot.web.privacy import mask_personal_data, summary
+from bot.core.masking import mask_personal_data, summary
+from bot.core.runner import run_db
+from bot.status import coderefs
+from bot.status.verification import extract_code
 from bot.web.protocol import (
-    MAX_FRAME_BYTES, STARTER_PAYLOADS, STARTERS, WS_MAX_MSG_SIZE, FrameError, History,
-    button_payload, error_frame, from_webhook, message_id, parse_frame, user_text,
+    EXPECT_CODE, MAX_FRAME_BYTES, STARTER_PAYLOADS, STARTERS, WS_MAX_MSG_SIZE, FrameError, History,
+    button_payload, error_frame, expectation, from_webhook, message_id, parse_frame, user_text,
 )
 from bot.web.rasa import RasaClient, RasaUnavailable
 from bot.web.ratelimit import RateLimiter
-from bot.web.security import client_ip, origin_allowed, cors_headers
+from bot.web.security import client_ip, cors_headers, origin_allowed, rate_key
 from bot.web.sessions import ChatSession, SessionCodec, client_id
 
 log = logging.getLogger("bot.web.chat")
@@ -40,8 +44,8 @@ HELLO_TIMEOUT_S = 10.0
 WS_HEARTBEAT_S = 25.0
 # Unreadable frames tolerated on one socket before it is closed (policy violation).
 MAX_BAD_FRAMES = 5
-# New connections (hello, reset) per client per minute; proposed setting KW_CONNECT_RATE_PER_MINUTE.
-CONNECT_RATE_PER_MINUTE = 60
+# hello and reset frames one socket may send per minute (per client: KW_CONNECT_RATE_PER_MINUTE).
+SOCKET_SESSION_FRAMES_PER_MINUTE = 10
 # Conversations whose state (lock, recent replies, offered buttons) is kept in memory.
 MAX_SESSION_STATES = 10_000
 REPLY_CACHE = 50
@@ -60,6 +64,7 @@ class SessionState:
         self.warm = warm  # True when `replies`/`offered` reflect the whole tracker
         self.replies: "OrderedDict[str, List[Dict[str, Any]]]" = OrderedDict()
         self.offered: Dict[str, str] = {}
+        self.expect: Optional[str] = None  # what the assistant just asked for (a code)
 
     def remember(self, msg_id: str, messages: List[Dict[str, Any]]) -> None:
         self.replies[msg_id] = messages
@@ -76,6 +81,7 @@ class SessionState:
         while len(self.replies) > REPLY_CACHE:
             self.replies.popitem(last=False)
         self.offered.update(history.offered)
+        self.expect = history.expect
         self.warm = True
 
 
@@ -127,7 +133,8 @@ class ChatService:
         self.metrics = metrics
         self.codec = SessionCodec(settings.cookie_secret)
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.connect_limiter = RateLimiter(max(CONNECT_RATE_PER_MINUTE, settings.rate_limit_per_minute))
+        self.connect_limiter = RateLimiter(settings.connect_rate_per_minute)
+        self.socket_limiter = RateLimiter(SOCKET_SESSION_FRAMES_PER_MINUTE)
         self.max_chars = settings.max_message_chars
         self._states: "OrderedDict[str, SessionState]" = OrderedDict()
         # The live handoff (bot/web/handoff.py HandoffRouter), set by the console at start-up:
@@ -138,8 +145,16 @@ class ChatService:
     # -- helpers ---------------------------------------------------------------------------
 
     def client(self, request: web.Request) -> str:
-        return client_id(self.settings.cookie_secret, client_ip(request),
-                         request.headers.get("User-Agent", ""))
+        return client_id(self.settings.cookie_secret, rate_key(client_ip(request)))
+
+    def limit_session_frame(self, client: str, socket_key: Optional[str] = None) -> None:
+        """hello and reset make sessions and tracker work: limited per client and per socket."""
+        allowed, wait = self.connect_limiter.hit(client)
+        if allowed and socket_key is not None:
+            allowed, wait = self.socket_limiter.hit(socket_key)
+        if not allowed:
+            self.metrics["session_frames_rate_limited"] += 1
+            raise FrameError("rate_limited", wait=wait)
 
     def state(self, sid: str, new: bool = False) -> SessionState:
         st = self._states.get(sid)
@@ -193,25 +208,26 @@ class ChatService:
             portal_token = None
         previous = self.codec.parse(token) if token else None
         fingerprint = portal_mod.token_fingerprint(portal_token)
-        if previous is not None and previous.portal_fp == fingerprint:
+        if previous is not None and previous.portal_fp == fingerprint and not previous.portal_expired():
             # The same page (or a reload of it) reconnecting: the identity was checked before.
             session, resumed = self.codec.renew(previous), True
         else:
             if portal_token:
                 check = portal_mod.verify_portal_token(portal_token, self.settings)
                 identity = check.identity if check.status == portal_mod.OK else None
-                status = check.status
+                status, portal_exp = check.status, check.expires
                 if check.status != portal_mod.OK:
                     self.metrics[f"portal_token_{check.status}"] += 1
                     log_event("portal_token_rejected", status=check.status, reason=check.reason,
                               client=client[:12])
             else:
-                identity, status = None, portal_mod.NONE
+                identity, status, portal_exp = None, portal_mod.NONE, 0
             if previous is not None and previous.portal == identity:
-                session, resumed = self.codec.renew(previous, portal_status=status, portal_fp=fingerprint), True
+                session, resumed = self.codec.renew(previous, portal_status=status, portal_fp=fingerprint,
+                                                    portal_exp=portal_exp), True
             else:
                 # Another identity (or none before): never mix it into the old conversation.
-                session, resumed = self.codec.new(identity, status, fingerprint), False
+                session, resumed = self.codec.new(identity, status, fingerprint, portal_exp), False
         history, history_ok = None, True
         if resumed:
             history = await self._load_history(session)
@@ -227,7 +243,7 @@ class ChatService:
         return session, ready
 
     def reset(self, session: ChatSession, client: str) -> (ChatSession, Dict[str, Any]):
-        fresh = self.codec.new(session.portal, session.portal_status, session.portal_fp)
+        fresh = self.codec.new(session.portal, session.portal_status, session.portal_fp, session.portal_exp)
         self.state(fresh.sid, new=True)
         self.metrics["sessions_reset"] += 1
         log_event("reset", session=session.log_id, new_session=fresh.log_id, client=client[:12])
@@ -236,6 +252,15 @@ class ChatService:
             self.handoff.conversation_reset(session.sid)
         self._wipe(session)
         return fresh, self._ready(fresh, False, None, True)
+
+    async def _seal_code(self, code: str, mid: str) -> str:
+        settings = self.settings
+        try:
+            return await run_db(lambda: coderefs.put(settings, code), settings.db_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - never pass the code on instead
+            self.metrics["code_seal_errors"] += 1
+            log_event("code_seal_failed", reason=type(exc).__name__)
+            raise FrameError("unavailable", msg_id=mid) from None
 
     def _wipe(self, session: ChatSession) -> None:
         """Delete the old conversation from Rasa's tracker store, in the background."""
@@ -270,6 +295,10 @@ class ChatService:
         except FrameError as exc:
             exc.params.setdefault("msg_id", mid)
             raise
+        if session.portal_expired():
+            # The portal token ended, so does its gemeente scope: the page must log in again.
+            self.metrics["portal_scope_expired"] += 1
+            raise FrameError("portal_expired", msg_id=mid)
         allowed, wait = self.limiter.hit(client)
         if not allowed:
             self.metrics["messages_rate_limited"] += 1
@@ -285,7 +314,8 @@ class ChatService:
                 title = state.offered.get(text) or STARTER_PAYLOADS.get(text)
                 if title is None:
                     raise FrameError("unknown_choice", msg_id=mid)
-                display = display.strip()[:200] or title
+                # The title the bot offered, not what the client claims it clicked.
+                display = title
             if mid in state.replies:
                 self.metrics["messages_duplicate"] += 1
                 log_event("duplicate", session=session.log_id)
@@ -293,6 +323,16 @@ class ChatService:
                             "duplicate": True})
                 await emit({"type": "reply", "id": mid, "messages": state.replies[mid]})
                 return
+            code_ref: Optional[str] = None
+            if raw is not None:
+                code, rest = extract_code(raw, state.expect == EXPECT_CODE)
+                if code is not None:
+                    # The verificatiecode never reaches Rasa's tracker or a transcript: it
+                    # travels as a one-time reference (bot/status/coderefs.py).
+                    code_ref = await self._seal_code(code, mid)
+                    masked = mask_personal_data(rest)
+                    text = display = masked.text
+                    masked_kinds = summary(masked.kinds)
             await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
                         "duplicate": False})
             # With an active helpdesk ticket the message also goes to the console; Rasa (paused)
@@ -301,6 +341,8 @@ class ChatService:
             if ticket is None:
                 await emit({"type": "typing"})
             metadata: Dict[str, Any] = {"client_id": client, "msg_id": mid}
+            if code_ref is not None:
+                metadata["code_ref"] = code_ref
             if session.portal:
                 metadata["portal"] = dict(session.portal)
             try:
@@ -310,6 +352,7 @@ class ChatService:
                 log_event("rasa_unavailable", session=session.log_id, reason=str(exc))
                 raise FrameError("unavailable", msg_id=mid) from None
             messages = from_webhook(answer)
+            state.expect = expectation(answer)
             state.remember(mid, messages)
         self.metrics[f"messages_{kind}"] += 1
         log_event("message", session=session.log_id, client=client[:12], kind=kind,
@@ -355,7 +398,8 @@ async def chat_ws(request: web.Request) -> web.StreamResponse:
     hub.add(ws)
     metrics["ws_connections"] += 1
     queue: "asyncio.Queue[Optional[Dict[str, Any]]]" = asyncio.Queue(maxsize=32)
-    conn: Dict[str, Any] = {"session": None}
+    conn: Dict[str, Any] = {"session": None, "hellos": 0}
+    socket_key = secrets.token_hex(8)
 
     async def emit(frame: Dict[str, Any]) -> None:
         if not ws.closed:
@@ -382,7 +426,11 @@ async def chat_ws(request: web.Request) -> web.StreamResponse:
     async def handle(frame: Dict[str, Any]) -> None:
         kind = frame["type"]
         session: Optional[ChatSession] = conn["session"]
+        if kind in ("hello", "reset") and conn["hellos"] > 0:
+            # The handshake paid for the first hello.
+            service.limit_session_frame(client, socket_key)
         if kind == "hello":
+            conn["hellos"] += 1
             new_session, ready = await service.hello(frame, client)
             hub.bind(new_session.sid, ws, session.sid if session else None)
             conn["session"] = new_session
@@ -501,10 +549,9 @@ async def chat_http(request: web.Request) -> web.Response:
 
     kind = frame["type"]
     try:
+        if kind in ("hello", "reset"):
+            service.limit_session_frame(client)
         if kind == "hello":
-            allowed, wait = service.connect_limiter.hit(client)
-            if not allowed:
-                raise FrameError("rate_limited", wait=wait)
             _, ready = await service.hello(frame, client)
             frames.append(ready)
         elif kind == "ping":

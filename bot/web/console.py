@@ -44,10 +44,10 @@ from bot.web import pages
 from bot.web.handoff import ROUTER, ConsoleConn, HandoffRouter, knowledge_answers, ticket_frame
 from bot.web.keys import CHAT, HTTP, HUB, METRICS, SETTINGS
 from bot.web.ratelimit import RateLimiter
-from bot.web.security import client_ip
+from bot.web.security import client_ip, rate_key
 from bot.web.staffauth import (
     COOKIE, LOGIN_COOKIE, RENEW_AFTER_S, SESSION, STAFF, SessionCookies, StaffSession,
-    clear_cookie, csrf_matches, same_origin, set_cookie, stamp_matches,
+    FormRefused, clear_cookie, csrf_matches, read_form, same_origin, set_cookie, stamp_matches,
 )
 
 log = logging.getLogger("bot.web.console")
@@ -229,7 +229,10 @@ def staff_page(*, role: Optional[str] = None, post: bool = False):
             if post:
                 if not same_origin(request):
                     return forbidden(request, "Dit verzoek komt niet van de helpdesk-console.")
-                form = await request.post()
+                try:
+                    form = await read_form(request)
+                except FormRefused as exc:
+                    return form_refused(request, exc.status)
                 token = request.headers.get("X-CSRF-Token") or form.get("csrf")
                 if not csrf_matches(request[SESSION], token):
                     return forbidden(request, "Het formulier is verlopen of ongeldig. Ververs de pagina en probeer het opnieuw.")
@@ -242,6 +245,14 @@ def staff_page(*, role: Optional[str] = None, post: bool = False):
         return wrapped
 
     return wrap
+
+
+def form_refused(request: web.Request, status: int) -> web.Response:
+    message = ("Dit formulier is te groot." if status == 413
+               else "Dit formulier kon ik niet lezen. Ververs de pagina en probeer het opnieuw.")
+    if wants_json(request):
+        return json_error(status, message)
+    return render(request, "console/error.html", status=status, title="Formulier geweigerd", message=message)
 
 
 def forbidden(request: web.Request, message: str) -> web.Response:
@@ -284,22 +295,26 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         return forbidden(request, "Dit verzoek komt niet van de helpdesk-console.")
     cookies: SessionCookies = request.app[COOKIES]
-    form = await request.post()
+    try:
+        form = await read_form(request)
+    except FormRefused as exc:
+        return form_refused(request, exc.status)
     if not cookies.check_login_token(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
         return await login_page(request, FORM_EXPIRED, 403)
     username = str(form.get("gebruikersnaam") or "")[:100]
     password = form.get("wachtwoord")
     password = password if isinstance(password, str) else ""
     limiter: RateLimiter = request.app[LOGIN_LIMITER]
-    allowed, wait = limiter.hit(client_ip(request))
+    allowed, wait = limiter.hit(rate_key(client_ip(request)))
     if not allowed:
         return await login_page(request, LOGIN_THROTTLED.format(wait=wait), 429, username)
     router = router_of(request)
     result = await router.run(router.staff.authenticate, username, password)
     if not result.ok or result.user is None:
-        request.app[METRICS]["helpdesk_login_failed" if result.reason != LOCKED
-                             else "helpdesk_login_locked"] += 1
-        log.info(json.dumps({"event": "helpdesk_login_failed", "reason": result.reason}))
+        # One counter and one log reason for every failure: a separate "locked" figure would
+        # tell an attacker which usernames exist.
+        request.app[METRICS]["helpdesk_login_failed"] += 1
+        log.info(json.dumps({"event": "helpdesk_login_failed"}))
         return await login_page(request, LOGIN_FAILED, 401, username)
     user = result.user
     request.app[METRICS]["helpdesk_logins"] += 1
@@ -316,6 +331,11 @@ async def login_post(request: web.Request) -> web.StreamResponse:
 
 @staff_page(post=True)
 async def logout_post(request: web.Request) -> web.StreamResponse:
+    router = router_of(request)
+    staff = request[STAFF]
+    # Ends the session on the server: this cookie, copies of it and open console sockets.
+    await router.run(router.staff.end_sessions, staff.id)
+    await router.console.close_staff(staff.id)
     resp = redirect("/helpdesk/inloggen", "uitgelogd")
     clear_cookie(resp, request, request.app[SETTINGS], COOKIE)
     request.pop(SESSION, None)
@@ -490,7 +510,7 @@ async def reply_post(request: web.Request) -> web.StreamResponse:
     ticket = await _load_ticket(request)
     if ticket is None:
         return not_found(request)
-    form = await request.post()
+    form = await read_form(request)
     text = form.get("tekst")
     text = text.strip() if isinstance(text, str) else ""
     if not text:
@@ -517,7 +537,7 @@ async def note_post(request: web.Request) -> web.StreamResponse:
     ticket = await _load_ticket(request)
     if ticket is None:
         return not_found(request)
-    form = await request.post()
+    form = await read_form(request)
     text = form.get("tekst")
     text = text.strip() if isinstance(text, str) else ""
     if not text:
@@ -543,7 +563,10 @@ async def contact_post(request: web.Request) -> web.StreamResponse:
     if ticket is None:
         return not_found(request)
     router = router_of(request)
-    contact = await router.run(router.tickets.contact_for, ticket)
+    try:
+        contact = await router.run(router.tickets.contact_for, ticket, request[STAFF])
+    except PermissionDenied as exc:
+        return forbidden(request, str(exc))
     log.info(json.dumps({"event": "helpdesk_contact_shown", "ticket": ticket.id,
                          "staff": request[STAFF].id}))
     context = await _ticket_context(request, ticket)
@@ -561,7 +584,7 @@ async def canned_page(request: web.Request) -> web.Response:
 
 @staff_page(post=True, role=ROLE_BEHEERDER)
 async def canned_post(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await read_form(request)
     title, text = form.get("titel"), form.get("tekst")
     if not isinstance(title, str) or not isinstance(text, str) or not title.strip() or not text.strip():
         return redirect("/helpdesk/standaardantwoorden", "ongeldig")
@@ -602,7 +625,7 @@ async def staff_list(request: web.Request, error: Optional[str] = None, status: 
 
 @staff_page(post=True, role=ROLE_BEHEERDER)
 async def staff_create(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await read_form(request)
     router = router_of(request)
     values = [form.get(k) for k in ("gebruikersnaam", "naam", "wachtwoord", "rol")]
     if not all(isinstance(v, str) for v in values):
@@ -633,7 +656,7 @@ async def staff_unlock(request: web.Request) -> web.StreamResponse:
 
 @staff_page(post=True, role=ROLE_BEHEERDER)
 async def staff_role(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await read_form(request)
     router = router_of(request)
     role = form.get("rol")
     if role not in ROLES:
@@ -668,13 +691,13 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     if msg.type == WSMsgType.TEXT:
         try:
             hello = json.loads(msg.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             hello = None
     if not (isinstance(hello, dict) and hello.get("type") == "hello"
             and csrf_matches(request[SESSION], hello.get("csrf"))):
         await ws.close(code=1008, message=b"csrf")
         return ws
-    conn = ConsoleConn(ws=ws, staff_id=staff.id)
+    conn = ConsoleConn(ws=ws, staff_id=staff.id, stamp=request[SESSION].stamp)
     ticket_ref = hello.get("ticket")
     if isinstance(ticket_ref, str) and _ID_RE.match(ticket_ref):
         ticket = await router.run(router.tickets.find_ticket, ticket_ref)
@@ -692,7 +715,7 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
             if msg.type == WSMsgType.TEXT:
                 try:
                     frame = json.loads(msg.data)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 if isinstance(frame, dict) and frame.get("type") == "ping":
                     await ws.send_json({"type": "pong"})
@@ -728,17 +751,20 @@ async def _close_console(app: web.Application) -> None:
 def prepare_database(settings: Any) -> None:
     """Start-up: create/upgrade the handoff tables (idempotent, also done by ``python -m bot
     run``) and, in production, refuse to start while a demo account exists."""
-    from bot.handoff import db as handoff_db
+    from bot import migrations
     from bot.handoff.staff import check_production
+    from bot.status import demo
 
-    handoff_db.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     check_production(settings)
+    demo.check_production(settings)
 
 
 def setup_console(app: web.Application) -> None:
     settings = app[SETTINGS]
     app[ROUTER] = HandoffRouter(settings, app[METRICS])
-    app[COOKIES] = SessionCookies(settings.cookie_secret)
+    app[COOKIES] = SessionCookies(settings.cookie_secret, settings.staff_idle_timeout_s,
+                                  settings.staff_absolute_timeout_s)
     app[LOGIN_LIMITER] = RateLimiter(LOGIN_RATE_PER_MINUTE)
     r = app.router
     r.add_get("/helpdesk", index, name="helpdesk")

@@ -43,7 +43,7 @@ from bot.handoff.service import (
     AlreadyClaimed, HandoffService, MessageView, NotAssigned, TicketClosed, TicketView,
 )
 from bot.handoff.staff import StaffService, StaffView
-from bot.status.models import utcnow
+from bot.core.clock import utcnow
 
 log = logging.getLogger("bot.web.handoff")
 
@@ -104,6 +104,8 @@ def knowledge_answers(texts: List[str]) -> List[Dict[str, Any]]:
 class ConsoleConn:
     ws: web.WebSocketResponse
     staff_id: int
+    #: The session stamp (password change + session version) the socket was opened with.
+    stamp: str = ""
     ticket_id: Optional[int] = None
     after: int = 0
     ticket_sig: Optional[Tuple] = None
@@ -145,6 +147,16 @@ class ConsoleHub:
     async def close_all(self) -> None:
         for ws in list(self.conns):
             await ws.close(code=1001, message=b"server shutdown")
+
+    async def close_staff(self, staff_id: int) -> int:
+        """Close every socket of one medewerker (logout, deactivation); returns how many."""
+        closed = 0
+        for ws, conn in list(self.conns.items()):
+            if conn.staff_id == staff_id:
+                self.conns.pop(ws, None)
+                await ws.close(code=4001, message=b"session ended")
+                closed += 1
+        return closed
 
 
 def message_frame(m: MessageView) -> Dict[str, Any]:
@@ -367,16 +379,20 @@ class HandoffRouter:
     async def _close_abandoned(self, sid: str) -> None:
         try:
             ticket = await self.run(self.tickets.active_ticket_for_conversation, sid)
-            if ticket is None:
-                return
-            await self.run(self.tickets.close, ticket, "gebruiker",
-                           reason="De gebruiker heeft het gesprek gewist.")
-            await self.run(self.tickets.add_message, ticket, "systeem", None,
-                           "De gebruiker heeft het gesprek gewist en ziet geen berichten meer.",
-                           mask=False)
-            _log("handoff_abandoned", ticket=ticket.id)
-            await self.ticket_changed(ticket.id)
-            await self.queue_changed()
+            if ticket is not None:
+                await self.run(self.tickets.close, ticket, "gebruiker",
+                               reason="De gebruiker heeft het gesprek gewist.")
+            # AVG: the transcript, question, contact and notes go with the conversation.
+            erased = await self.run(self.tickets.erase_conversation, sid)
+            if ticket is not None:
+                await self.run(self.tickets.add_message, ticket, "systeem", None,
+                               "De gebruiker heeft het gesprek gewist en ziet geen berichten meer.",
+                               mask=False)
+                _log("handoff_abandoned", ticket=ticket.id)
+                await self.ticket_changed(ticket.id)
+                await self.queue_changed()
+            elif erased:
+                _log("handoff_erased", tickets=erased)
         except Exception as exc:  # noqa: BLE001 - e.g. staff finished it at the same moment
             log.warning("abandoned ticket not closed (%s)", type(exc).__name__)
 
@@ -534,12 +550,24 @@ class HandoffRouter:
             except Exception:  # noqa: BLE001
                 log.exception("console catch-up failed")
 
+    async def end_stale_sessions(self) -> None:
+        """Close console sockets whose session ended elsewhere (logout in another gateway or
+        browser, deactivation, a new password): the account decides, not the open socket."""
+        from bot.web.staffauth import session_stamp
+
+        for staff_id in {c.staff_id for c in self.console.conns.values()}:
+            user = await self.run(self.staff.get, staff_id)
+            stamps = {c.stamp for c in self.console.conns.values() if c.staff_id == staff_id}
+            if user is None or not user.is_active or stamps != {session_stamp(user)}:
+                await self.console.close_staff(staff_id)
+
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(POLL_S)
             if not self.console.conns:
                 continue
             try:
+                await self.end_stale_sessions()
                 await self.queue_changed(force=False)
                 for ticket_id in self.console.ticket_ids():
                     await self.ticket_changed(ticket_id)

@@ -31,7 +31,7 @@ class JsonAccessLogger(AbstractAccessLogger):
             "status": response.status,
             "bytes": response.body_length,
             "ms": int(time_taken * 1000),
-            "client": client_id(self.secret, request.remote or "", request.headers.get("User-Agent", ""))[:12],
+            "client": client_id(self.secret, request.remote or "")[:12],
         }
         if request.path.startswith("/chat/ws"):
             record["websocket"] = True

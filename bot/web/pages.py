@@ -1,6 +1,9 @@
 """HTML pages (demo portal page, privacy notice) and the health, readiness and metrics endpoints."""
 from __future__ import annotations
 
+import functools
+import hmac
+import ipaddress
 import time
 from pathlib import Path
 from typing import Any, Dict
@@ -8,7 +11,9 @@ from typing import Any, Dict
 import jinja2
 from aiohttp import web
 
+from bot.core.runner import run_db
 from bot.web.keys import CSP_NONCE, HUB, METRICS, RASA, SETTINGS, TEMPLATES
+from bot.web.security import client_ip
 from bot.web.portal import DEMO_TOKEN_LIFETIME_S, issue_portal_token
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -82,6 +87,33 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
+def ops_allowed(request: web.Request) -> bool:
+    """/metrics and /readyz: from this machine (loopback, not forwarded by a proxy) or with the
+    operations token (``Authorization: Bearer KW_OPS_TOKEN``)."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        token = header[len("Bearer "):].strip().encode("utf-8", "replace")
+        return hmac.compare_digest(token, request.app[SETTINGS].ops_token.encode("utf-8"))
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(client_ip(request)).is_loopback
+    except ValueError:
+        return False
+
+
+def ops_only(handler):
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.Response:
+        if not ops_allowed(request):
+            return web.json_response({"status": "forbidden", "message": "Alleen voor beheer."},
+                                     status=403, headers={"Cache-Control": "no-store"})
+        return await handler(request)
+
+    return wrapped
+
+
+@ops_only
 async def readyz(request: web.Request) -> web.Response:
     """Readiness: Rasa has a model loaded and the action server answers."""
     checks = await request.app[RASA].ready()
@@ -90,14 +122,28 @@ async def readyz(request: web.Request) -> web.Response:
                              status=200 if ready else 503, headers={"Cache-Control": "no-store"})
 
 
+@ops_only
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format; counters only, nothing personal."""
+    from bot.status.service import global_failures
+
+    settings = request.app[SETTINGS]
     counts: Dict[str, int] = request.app[METRICS]
     lines = ["# TYPE kw_gateway_events_total counter"]
     for name in sorted(counts):
         lines.append(f'kw_gateway_events_total{{event="{name}"}} {counts[name]}')
     lines.append("# TYPE kw_gateway_open_websockets gauge")
     lines.append(f"kw_gateway_open_websockets {len(request.app[HUB].all)}")
+    try:
+        failed = await run_db(lambda: global_failures(settings), settings.db_timeout_s)
+    except Exception:  # noqa: BLE001 - the metric is left out, the endpoint still answers
+        failed = None
+    if failed is not None:
+        # An alarm can watch this against KW_STATUS_GLOBAL_MAX_FAILURES (the global throttle).
+        lines.append("# TYPE kw_status_failed_lookups_window gauge")
+        lines.append(f"kw_status_failed_lookups_window {failed}")
+        lines.append("# TYPE kw_status_global_throttle gauge")
+        lines.append(f"kw_status_global_throttle {int(failed >= settings.status_global_max_failures)}")
     lines.append("# TYPE kw_gateway_time_seconds gauge")
     lines.append(f"kw_gateway_time_seconds {int(time.time())}")
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain",

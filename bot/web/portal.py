@@ -41,6 +41,7 @@ class PortalCheck:
     status: str  # ok | expired | invalid
     identity: Optional[Dict[str, str]] = None  # {"gemeente", "user"} when ok
     reason: str = ""  # for logs only, never shown to the user
+    expires: int = 0  # the token's exp: the portal scope of a chat session ends with it
 
 
 def public_key(settings: Any) -> str:
@@ -63,7 +64,7 @@ def verify_portal_token(token: Any, settings: Any) -> PortalCheck:
         verify_key, algorithms = key, ["RS256", "ES256"]
     else:
         verify_key, algorithms = settings.portal_jwt_secret, ["HS256"]
-    options = {"require": ["exp", "sub", "aud", "iss"], "verify_iat": False}
+    options = {"require": ["exp", "iat", "sub", "aud", "iss"]}
     try:
         claims = jwt.decode(
             token,
@@ -81,14 +82,15 @@ def verify_portal_token(token: Any, settings: Any) -> PortalCheck:
     except Exception as exc:  # e.g. a malformed key: treat the token as invalid
         return PortalCheck(INVALID, reason=type(exc).__name__)
     iat = claims.get("iat")
-    if isinstance(iat, (int, float)) and float(claims["exp"]) - float(iat) > MAX_LIFETIME_S:
+    if not isinstance(iat, (int, float)) or float(claims["exp"]) - float(iat) > MAX_LIFETIME_S:
         return PortalCheck(INVALID, reason="lifetime")
     user, gemeente = claims.get("sub"), claims.get("gemeente")
     if not (isinstance(user, str) and _CLAIM_RE.match(user)):
         return PortalCheck(INVALID, reason="sub")
     if not (isinstance(gemeente, str) and _CLAIM_RE.match(gemeente)):
         return PortalCheck(INVALID, reason="gemeente")
-    return PortalCheck(OK, {"gemeente": gemeente.strip(), "user": user.strip()})
+    return PortalCheck(OK, {"gemeente": gemeente.strip(), "user": user.strip()},
+                       expires=int(claims["exp"]))
 
 
 def issue_portal_token(settings: Any, gemeente: str, user: str,

@@ -45,6 +45,8 @@ TEXTS = {
     "unavailable": "De assistent is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
     "hello_required": "Het gesprek is nog niet gestart. Ververs de pagina en probeer het opnieuw.",
     "session_expired": "Je gesprek is verlopen. Je kunt een nieuw gesprek beginnen.",
+    "portal_expired": "Je bent niet meer ingelogd in het aanvragersportaal. Ververs de pagina en "
+                      "log opnieuw in om verder te gaan.",
     "forbidden_origin": "Deze website mag de assistent niet gebruiken.",
     "too_large": "Je bericht is te groot.",
     "too_many_connections": "Er worden te veel verbindingen gemaakt. Wacht even en probeer het opnieuw.",
@@ -72,7 +74,7 @@ def parse_frame(raw: str) -> Dict[str, Any]:
         raise FrameError("too_large")
     try:
         frame = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
         raise FrameError("bad_json") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("invalid")
@@ -154,6 +156,25 @@ def bot_message(text: Any, buttons: Any = None, image: Any = None,
     return out
 
 
+#: A marker the assistant sends (domain.yml, ``custom: {kw_expect: …}``) when it asks for the
+#: verificatiecode: the gateway then takes the code out of the next message.
+EXPECT_CODE = "verificatiecode"
+
+
+def _expect_of(custom: Any) -> Optional[str]:
+    if isinstance(custom, dict) and custom.get("kw_expect") == EXPECT_CODE:
+        return EXPECT_CODE
+    return None
+
+
+def expectation(messages: Iterable[Dict[str, Any]]) -> Optional[str]:
+    """What the assistant's answer asks for, from its markers (never shown to the user)."""
+    found = None
+    for m in messages:
+        found = _expect_of(m.get("custom")) or found
+    return found
+
+
 def from_webhook(messages: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Rasa REST channel answers -> bot messages."""
     out = []
@@ -171,6 +192,7 @@ class History:
         self.entries: List[Dict[str, Any]] = []
         self.replies: Dict[str, List[Dict[str, Any]]] = {}  # msg_id -> bot messages after it
         self.offered: Dict[str, str] = {}  # payload -> title of every button the bot offered
+        self.expect: Optional[str] = None  # what the last answer asked for (a code)
 
     @classmethod
     def from_tracker(cls, tracker: Dict[str, Any]) -> "History":
@@ -181,6 +203,7 @@ class History:
                 continue
             kind = ev.get("event")
             if kind == "user":
+                h.expect = None
                 meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
                 mid = meta.get("msg_id") if isinstance(meta.get("msg_id"), str) else None
                 if mid and mid in h.replies:
@@ -195,6 +218,7 @@ class History:
                     h.replies[mid] = []
             elif kind == "bot":
                 data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+                h.expect = _expect_of(data.get("custom")) or h.expect
                 meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
                 agent = meta.get("agent_name") or meta.get("agent")
                 msg = bot_message(ev.get("text"), data.get("buttons"), data.get("image"), agent)

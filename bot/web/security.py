@@ -1,27 +1,72 @@
 """Security at the edge: origin checks, CORS, strict Content-Security-Policy and other headers."""
 from __future__ import annotations
 
+import functools
+import ipaddress
 import secrets
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 from aiohttp import web
 from yarl import URL
 
-from bot.web.keys import CSP_NONCE
+from bot.web.keys import CSP_NONCE, SETTINGS
 
-# Trust X-Forwarded-For from these proxy addresses (comma-separated in the proposed setting
-# KW_TRUSTED_PROXIES); by default the peer address is the client.
-TRUSTED_PROXIES: tuple = ()
+# Headers a client could send to look like another client; only a trusted proxy may set them.
+MAX_FORWARDED_HOPS = 20
+
+
+@functools.lru_cache(maxsize=16)
+def _networks(items: Tuple[str, ...]) -> Tuple[Any, ...]:
+    return tuple(ipaddress.ip_network(i, strict=False) for i in items)
+
+
+def _address(value: str) -> Optional[Any]:
+    try:
+        return ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def _trusted(addr: Optional[Any], settings: Any) -> bool:
+    return addr is not None and any(addr in net for net in _networks(tuple(settings.trusted_proxies)))
 
 
 def client_ip(request: web.Request) -> str:
+    """The client's address: the peer, or, when the peer is a trusted proxy
+    (``KW_TRUSTED_PROXIES``), the right-most X-Forwarded-For hop that is not a trusted proxy.
+    What a client writes in those headers itself never counts."""
+    settings = request.app[SETTINGS]
     peer = request.remote or ""
-    if peer in TRUSTED_PROXIES:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops:
-            return hops[-1]
+    if not _trusted(_address(peer), settings):
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops[-MAX_FORWARDED_HOPS:]):
+        addr = _address(hop)
+        if addr is None:
+            return peer
+        if not _trusted(addr, settings):
+            return str(addr)
     return peer
+
+
+def rate_key(ip: str) -> str:
+    """What limits count per client: the IPv4 address, or the IPv6 /64 (one subscriber's
+    network: a client can pick any address in it)."""
+    addr = _address(ip)
+    if addr is None:
+        return ip or "onbekend"
+    if addr.version == 6 and addr.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr.ipv4_mapped or addr)
+
+
+def request_scheme(request: web.Request) -> str:
+    """http or https as the browser used it: X-Forwarded-Proto counts from a trusted proxy."""
+    if _trusted(_address(request.remote or ""), request.app[SETTINGS]):
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        if proto in ("http", "https"):
+            return proto
+    return request.scheme
 
 
 def _normal(origin: str) -> str:
@@ -105,5 +150,8 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         nonce = request.get(CSP_NONCE) or secrets.token_urlsafe(18)
         h.setdefault("Content-Security-Policy", page_csp(nonce))
         h.setdefault("X-Frame-Options", "DENY")
-    if request.secure:
-        h.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.path.startswith("/api/") or request.path.startswith("/chat/"):
+        h.setdefault("Cache-Control", "no-store")
+    settings = request.app[SETTINGS]
+    if getattr(settings, "production", False) and request_scheme(request) == "https":
+        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -48,6 +48,10 @@ class ChatSession:
     portal_status: str  # none | ok | expired | invalid (what the widget should tell the user)
     portal_fp: str  # fingerprint of the portal token the page presented ("" for none)
     issued: int
+    portal_exp: int = 0  # the portal token's expiry: the portal scope ends with it
+
+    def portal_expired(self, now: Optional[float] = None) -> bool:
+        return self.portal is not None and (time.time() if now is None else now) >= self.portal_exp
 
     @property
     def log_id(self) -> str:
@@ -70,12 +74,14 @@ class SessionCodec:
             "ps": session.portal_status,
             "pf": session.portal_fp,
             "iat": session.issued,
+            "pe": session.portal_exp,
         }
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
         return f"v1.{body}.{self._sign(body)}"
 
-    def new(self, portal: Optional[Dict[str, str]], portal_status: str, portal_fp: str) -> ChatSession:
-        return ChatSession(new_sid(), portal, portal_status, portal_fp, int(time.time()))
+    def new(self, portal: Optional[Dict[str, str]], portal_status: str, portal_fp: str,
+            portal_exp: int = 0) -> ChatSession:
+        return ChatSession(new_sid(), portal, portal_status, portal_fp, int(time.time()), portal_exp)
 
     def parse(self, token: object, now: Optional[float] = None) -> Optional[ChatSession]:
         """The session in a token, or None when it is malformed, forged or too old."""
@@ -107,17 +113,20 @@ class SessionCodec:
             return None
         status = payload.get("ps") if payload.get("ps") in ("none", "ok", "expired", "invalid") else "none"
         fp = payload.get("pf") if isinstance(payload.get("pf"), str) else ""
-        return ChatSession(sid, portal, status, fp, issued)
+        portal_exp = payload.get("pe") if isinstance(payload.get("pe"), int) else 0
+        return ChatSession(sid, portal, status, fp, issued, portal_exp)
 
     def renew(self, session: ChatSession, **changes) -> ChatSession:
         values = dict(sid=session.sid, portal=session.portal, portal_status=session.portal_status,
-                      portal_fp=session.portal_fp, issued=int(time.time()))
+                      portal_fp=session.portal_fp, issued=int(time.time()), portal_exp=session.portal_exp)
         values.update(changes)
         return ChatSession(**values)
 
 
-def client_id(secret: str, ip: str, user_agent: str) -> str:
-    """A pseudonymous, keyed hash of the client's address and browser (for rate limits, metadata)."""
-    key = derive_key(secret, "kw-client-id-v1")
-    digest = hmac.new(key, f"{ip}|{user_agent}".encode("utf-8", "replace"), hashlib.sha256)
+def client_id(secret: str, ip_key: str) -> str:
+    """A pseudonymous, keyed hash of the client's address (IPv4, or IPv6 /64; see
+    security.rate_key) for rate limits and the status lockout. Nothing the client says about
+    itself (User-Agent, headers) goes in: a new User-Agent must not mean a new client."""
+    key = derive_key(secret, "kw-client-id-v2")
+    digest = hmac.new(key, ip_key.encode("utf-8", "replace"), hashlib.sha256)
     return digest.hexdigest()[:32]

@@ -5,9 +5,11 @@ under a key derived from ``KW_COOKIE_SECRET``; there is no server-side session s
 gateways (or a restarted one) accept it. The cookie is ``HttpOnly``, ``SameSite=Strict``, limited
 to ``/helpdesk`` and ``Secure`` when the request came over HTTPS (or in production).
 
-Every request re-reads the staff account from the database (role, active, password change), so
-a deactivated account, a role change or a new password takes effect at once. A session ends
-after ``IDLE_S`` without requests or ``ABSOLUTE_S`` after the login, whichever comes first.
+Every request re-reads the staff account from the database (role, active, password change,
+session version), so a deactivated account, a role change, a new password or a logout takes
+effect at once: logout raises the account's session version, which every cookie carries, so a
+copied cookie stops working too. A session ends after ``KW_STAFF_IDLE_TIMEOUT_S`` (30 min)
+without requests or ``KW_STAFF_ABSOLUTE_TIMEOUT_S`` (12 h) after the login, whichever is first.
 
 CSRF: each session carries a random token; every POST must send it (form field ``csrf`` or
 header ``X-CSRF-Token``) and, when the browser sends one, an ``Origin`` of the gateway itself.
@@ -25,8 +27,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from urllib.parse import parse_qsl
+
 from aiohttp import web
 from cryptography.fernet import Fernet, InvalidToken
+from multidict import MultiDict, MultiDictProxy
 from yarl import URL
 
 from bot.handoff.staff import StaffView
@@ -34,9 +39,6 @@ from bot.handoff.staff import StaffView
 COOKIE = "kw_helpdesk"
 LOGIN_COOKIE = "kw_helpdesk_login"
 COOKIE_PATH = "/helpdesk"
-# Proposed settings KW_HELPDESK_IDLE_MINUTES (120) and KW_HELPDESK_SESSION_HOURS (12).
-IDLE_S = 2 * 3600
-ABSOLUTE_S = 12 * 3600
 LOGIN_FORM_TTL_S = 3600
 # The cookie is re-issued (sliding idle timeout) when it is older than this.
 RENEW_AFTER_S = 300
@@ -61,10 +63,10 @@ def _pad(value: str) -> bytes:
     return (value + "=" * (-len(value) % 4)).encode("ascii")
 
 
-def _stamp(view: StaffView) -> str:
-    """Changes when the password changes: old sessions of the account stop working."""
+def session_stamp(view: StaffView) -> str:
+    """Changes when the password changes or the account logs out: old sessions stop working."""
     changed = view.password_changed_at
-    return changed.isoformat(timespec="microseconds") if changed else ""
+    return (changed.isoformat(timespec="microseconds") if changed else "") + f"|{view.session_version}"
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class StaffSession:
 
 
 class SessionCookies:
-    def __init__(self, secret: str, idle_s: int = IDLE_S, absolute_s: int = ABSOLUTE_S):
+    def __init__(self, secret: str, idle_s: int, absolute_s: int):
         self._session = _fernet(secret, "kw-helpdesk-session-v1")
         self._login = _fernet(secret, "kw-helpdesk-login-form-v1")
         self.idle_s = idle_s
@@ -92,7 +94,7 @@ class SessionCookies:
 
     def new(self, user: StaffView) -> StaffSession:
         now = int(time.time())
-        return StaffSession(user.id, secrets.token_urlsafe(32), _stamp(user), now, now)
+        return StaffSession(user.id, secrets.token_urlsafe(32), session_stamp(user), now, now)
 
     def renew(self, session: StaffSession) -> StaffSession:
         return StaffSession(session.user_id, session.csrf, session.stamp, session.login_at,
@@ -152,6 +154,42 @@ def clear_cookie(response: web.StreamResponse, request: web.Request, settings: A
                         secure=secure_cookies(request, settings))
 
 
+#: Console forms are a few fields of text: anything larger is refused before it is read.
+MAX_FORM_BYTES = 8 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+_FORM = "kw.form"
+
+
+class FormRefused(Exception):
+    """The body is not a small urlencoded form; ``status`` is 413 or 415."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+async def read_form(request: web.Request) -> MultiDictProxy:
+    """The console's forms: urlencoded only, at most MAX_FORM_BYTES, checked before the body is
+    read (a declared length first, then the bytes as they arrive, for chunked bodies)."""
+    if _FORM in request:
+        return request[_FORM]
+    if request.content_type != FORM_TYPE:
+        raise FormRefused(415)
+    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+        raise FormRefused(413)
+    body = await request.content.read(MAX_FORM_BYTES + 1)
+    if len(body) > MAX_FORM_BYTES:
+        raise FormRefused(413)
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50,
+                          strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise FormRefused(415) from None
+    form = MultiDictProxy(MultiDict(pairs))
+    request[_FORM] = form
+    return form
+
+
 def csrf_matches(session: Optional[StaffSession], token: Any) -> bool:
     if session is None or not isinstance(token, str) or not token:
         return False
@@ -181,11 +219,12 @@ def same_origin(request: web.Request, *, required: bool = False) -> bool:
 
 
 def stamp_matches(session: StaffSession, user: StaffView) -> bool:
-    return hmac.compare_digest(session.stamp.encode("utf-8"), _stamp(user).encode("utf-8"))
+    return hmac.compare_digest(session.stamp.encode("utf-8"), session_stamp(user).encode("utf-8"))
 
 
 __all__ = [
-    "COOKIE", "LOGIN_COOKIE", "COOKIE_PATH", "IDLE_S", "ABSOLUTE_S", "RENEW_AFTER_S", "STAFF",
+    "COOKIE", "LOGIN_COOKIE", "COOKIE_PATH", "RENEW_AFTER_S", "STAFF",
     "SESSION", "SessionCookies", "StaffSession", "set_cookie", "clear_cookie", "csrf_matches",
-    "same_origin", "stamp_matches", "secure_cookies",
+    "same_origin", "stamp_matches", "secure_cookies", "session_stamp", "read_form", "FormRefused",
+    "MAX_FORM_BYTES",
 ]

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import jwt
 import pytest
 
-from bot.web import logs, privacy
+from bot.core import masking as privacy
+from bot.web import logs
 from bot.web.portal import EXPIRED, INVALID, OK, issue_portal_token, verify_portal_token
 from bot.web.protocol import FrameError, History, button_payload, clean_text, user_text
 from bot.web.ratelimit import RateLimiter
@@ -124,11 +125,20 @@ def test_session_tokens_round_trip_and_resist_tampering():
 
 
 def test_client_id_is_keyed_and_pseudonymous():
-    a = client_id("k" * 40, "192.0.2.1", "Firefox")
-    assert a == client_id("k" * 40, "192.0.2.1", "Firefox") and len(a) == 32
-    assert a != client_id("other-key" * 5, "192.0.2.1", "Firefox")
-    assert a != client_id("k" * 40, "192.0.2.2", "Firefox")
+    a = client_id("k" * 40, "192.0.2.1")
+    assert a == client_id("k" * 40, "192.0.2.1") and len(a) == 32
+    assert a != client_id("other-key" * 5, "192.0.2.1")
+    assert a != client_id("k" * 40, "192.0.2.2")
     assert "192.0.2.1" not in a
+
+
+def test_rate_key_is_the_address_or_the_ipv6_64():
+    from bot.web.security import rate_key
+
+    assert rate_key("192.0.2.1") == "192.0.2.1"
+    assert rate_key("2001:db8:1:2:aaaa::1") == rate_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert rate_key("2001:db8:1:3::1") != rate_key("2001:db8:1:2::1")
+    assert rate_key("::ffff:192.0.2.1") == "192.0.2.1"
 
 
 def test_rate_limiter_refills():

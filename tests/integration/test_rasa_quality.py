@@ -29,7 +29,7 @@ def model():
 
 def rasa(*args, timeout=1200):
     env = launcher.child_env(load())
-    return subprocess.run([launcher.rasa_bin(), *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([launcher.rasa_bin(load()), *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 

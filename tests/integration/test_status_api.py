@@ -1,11 +1,4 @@
 """The back-office API against real databases (SQLite and PostgreSQL), through aiohttp."""
-import sys
-from pathlib import Path
-
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
 import asyncio  # noqa: E402
 import json  # noqa: E402
 
@@ -16,7 +9,7 @@ from aiohttp import web  # noqa: E402
 
 from bot.status import service  # noqa: E402
 from bot.web.api import MAX_BODY_BYTES, create_api_app  # noqa: E402
-from tests.status_fixtures import (  # noqa: E402,F401
+from tests.fixtures.databases import (  # noqa: E402,F401
     TEST_API_TOKEN,
     make_status_settings,
     status_backend_url,

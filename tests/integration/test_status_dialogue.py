@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from tests.conftest import start_stack
-from tests.status_fixtures import create_pg_database, drop_pg_database
+from tests.fixtures.databases import create_pg_database, drop_pg_database
 
 PORTAL = {"portal": {"gemeente": "Amsterdam", "user": "demo-medewerker"}}
 

@@ -1,10 +1,11 @@
 """The FAQ, fallback and handoff actions, run with rasa-sdk trackers (no Rasa server)."""
+import asyncio
 from actions.faq import ActionAnswerFaq, ActionRephrase
 from bot.conversation import consecutive_fallbacks
 
 
 def run(action, dispatcher, tracker):
-    events = action.run(dispatcher, tracker, {})
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
     return events, dispatcher.messages
 
 

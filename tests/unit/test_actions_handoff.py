@@ -1,10 +1,12 @@
 """Handoff actions with rasa-sdk trackers against a real SQLite database."""
+import asyncio
 import pytest
 
 from actions.handoff import ActionHandoffCreate, ValidateHandoffForm
 from bot import settings as settings_module
-from bot.handoff import db as handoff_db
+from bot import migrations
 from bot.handoff.service import HandoffService
+from bot.handoff.staff import StaffService
 
 
 @pytest.fixture
@@ -14,7 +16,7 @@ def handoff_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("KW_DATABASE_URL", url)
     monkeypatch.setenv("KW_HELPDESK_HOURS", "ma-zo 00:00-24:00")
     settings_module.get_settings.cache_clear()
-    handoff_db.upgrade(url)
+    migrations.upgrade(url)
     yield settings_module.get_settings()
     settings_module.get_settings.cache_clear()
 
@@ -35,7 +37,7 @@ def test_contact_can_be_skipped(make_tracker, dispatcher):
 
 
 def test_declined_consent_gives_the_helpdesk_line(make_tracker, dispatcher):
-    events = ActionHandoffCreate().run(dispatcher, make_tracker("deny", "nee", slots={"handoff_toestemming": False}), {})
+    events = asyncio.run(ActionHandoffCreate().run(dispatcher, make_tracker("deny", "nee", slots={"handoff_toestemming": False}), {}))
     assert "deel ik ons gesprek niet" in dispatcher.messages[0]["text"]
     assert not any(e.get("event") == "pause" for e in events)
 
@@ -46,7 +48,7 @@ def test_ticket_is_created_and_conversation_paused(handoff_settings, make_tracke
     tracker = make_tracker("deny", "nee", events=earlier, metadata={"portal": {"gemeente": "Breda"}},
                            slots={"handoff_toestemming": True, "handoff_vraag": "Bedrag voor Breda?",
                                   "handoff_contact": "-"})
-    events = ActionHandoffCreate().run(dispatcher, tracker, {})
+    events = asyncio.run(ActionHandoffCreate().run(dispatcher, tracker, {}))
     assert any(e.get("event") == "pause" for e in events)
     assert "helpdesk" in dispatcher.messages[0]["text"]
     ticket = HandoffService.from_settings(handoff_settings).active_ticket_for_conversation("unit")
@@ -60,7 +62,7 @@ def test_database_down_keeps_the_assistant(monkeypatch, tmp_path, make_tracker, 
     try:
         tracker = make_tracker("deny", "nee", slots={"handoff_toestemming": True,
                                                      "handoff_vraag": "Vraag", "handoff_contact": "-"})
-        events = ActionHandoffCreate().run(dispatcher, tracker, {})
+        events = asyncio.run(ActionHandoffCreate().run(dispatcher, tracker, {}))
     finally:
         settings_module.get_settings.cache_clear()
     assert "lukt nu niet" in dispatcher.messages[0]["text"]
@@ -70,7 +72,7 @@ def test_database_down_keeps_the_assistant(monkeypatch, tmp_path, make_tracker, 
 def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker, dispatcher):
     tracker = make_tracker("inform", "[e-mailadres]", slots={
         "handoff_toestemming": True, "handoff_vraag": "Vraag over Breda", "handoff_contact": "[e-mailadres]"})
-    events = ActionHandoffCreate().run(dispatcher, tracker, {})
+    events = asyncio.run(ActionHandoffCreate().run(dispatcher, tracker, {}))
     assert any(e.get("event") == "pause" for e in events)
     service = HandoffService.from_settings(handoff_settings)
     ticket = service.active_ticket_for_conversation("unit")
@@ -78,15 +80,17 @@ def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker
     # The gateway adds the real contact afterwards, encrypted; junk is refused.
     assert service.set_contact(ticket, "geen adres") is False
     assert service.set_contact(ticket, "aanvrager@gemeente.nl") is True
-    assert service.contact_for(ticket) == "aanvrager@gemeente.nl"
+    boss = StaffService.from_settings(handoff_settings).create_user(
+        "baas", "Bea Beheer", "correct horse battery", "beheerder")
+    assert service.contact_for(ticket, boss) == "aanvrager@gemeente.nl"
     assert service.active_ticket_for_conversation("unit").contact_masked != "aanvrager@gemeente.nl"
 
 
 def test_new_session_stays_paused_while_a_ticket_is_open(handoff_settings, make_tracker, dispatcher):
     from actions.handoff import ActionSessionStart
 
-    fresh = ActionSessionStart().run(dispatcher, make_tracker("greet", "hallo"), {})
+    fresh = asyncio.run(ActionSessionStart().run(dispatcher, make_tracker("greet", "hallo"), {}))
     assert [e["event"] for e in fresh] == ["session_started", "action"]
     HandoffService.from_settings(handoff_settings).create_ticket("unit", "Een open vraag")
-    paused = ActionSessionStart().run(dispatcher, make_tracker("greet", "hallo"), {})
+    paused = asyncio.run(ActionSessionStart().run(dispatcher, make_tracker("greet", "hallo"), {}))
     assert [e["event"] for e in paused] == ["session_started", "pause", "action"]

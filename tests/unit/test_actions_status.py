@@ -1,10 +1,13 @@
 """Status actions with rasa-sdk trackers against a real SQLite status store."""
+import asyncio
 import pytest
 
 from actions.common import portal_gemeente
 from actions.status import ActionStatusList, ActionStatusLookup, ActionStatusMissing, ValidateStatusForm
 from bot import settings as settings_module
-from bot.status import db, demo
+from bot import migrations
+from bot.core import db
+from bot.status import demo
 
 
 @pytest.fixture
@@ -13,7 +16,7 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setenv("KW_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("KW_DATABASE_URL", url)
     settings_module.get_settings.cache_clear()
-    db.upgrade(url)
+    migrations.upgrade(url)
     rows = demo.load_demo_data(url)
     yield {r.status: r for r in rows}
     settings_module.get_settings.cache_clear()
@@ -54,7 +57,7 @@ def test_another_question_leaves_the_form(make_tracker, dispatcher):
     tracker = make_tracker("faq_looptijd", "voor welke jaren is het geld")
     result = ValidateStatusForm().validate_aanvraagnummer("voor welke jaren is het geld", dispatcher, tracker, {})
     assert result == {"aanvraagnummer": None, "requested_slot": None}
-    ActionStatusLookup().run(dispatcher, tracker, {})
+    asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
     assert "2028" in dispatcher.messages[-1]["text"]
 
 
@@ -62,13 +65,13 @@ def test_public_lookup_ok_then_missing_items(store, make_tracker, dispatcher):
     app = store["aanvulling_nodig"]
     tracker = make_tracker("nlu_fallback", app.code,
                            slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": app.code})
-    events = ActionStatusLookup().run(dispatcher, tracker, {})
+    events = asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
     assert app.aanvraagnummer in dispatcher.messages[0]["text"]
     missing = next(e["value"] for e in events if e["name"] == "ontbrekende_stukken")
     assert "begroting" in missing
     assert {"aanvraagnummer": None, "verificatiecode": None} == {
         e["name"]: e["value"] for e in events if e["name"] != "ontbrekende_stukken"}
-    ActionStatusMissing().run(dispatcher, make_tracker("status_aanvulling", slots={"ontbrekende_stukken": missing}), {})
+    asyncio.run(ActionStatusMissing().run(dispatcher, make_tracker("status_aanvulling", slots={"ontbrekende_stukken": missing}), {}))
     assert "begroting" in dispatcher.messages[-1]["text"]
 
 
@@ -76,13 +79,13 @@ def test_wrong_code_reveals_nothing(store, make_tracker, dispatcher):
     app = store["aanvulling_nodig"]
     tracker = make_tracker("nlu_fallback", "AAAA-AAAA",
                            slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": "AAAA-AAAA"})
-    events = ActionStatusLookup().run(dispatcher, tracker, {})
+    events = asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
     assert app.aanvraagnummer not in dispatcher.messages[0]["text"]
     assert next(e["value"] for e in events if e["name"] == "ontbrekende_stukken") is None
 
 
 def test_portal_list_is_scoped(store, make_tracker, dispatcher):
-    ActionStatusList().run(dispatcher, make_tracker("status_overzicht", metadata=PORTAL), {})
+    asyncio.run(ActionStatusList().run(dispatcher, make_tracker("status_overzicht", metadata=PORTAL), {}))
     text = dispatcher.messages[0]["text"]
     assert store["aanvulling_nodig"].aanvraagnummer in text  # the Utrecht demo application
     assert store["besluit_toegekend"].aanvraagnummer not in text
@@ -95,7 +98,7 @@ def test_database_down_gives_a_dutch_message(monkeypatch, tmp_path, make_tracker
     try:
         tracker = make_tracker("nlu_fallback", "x", slots={"aanvraagnummer": "KW-2025-0042",
                                                            "verificatiecode": "KPWE-W74V"})
-        ActionStatusLookup().run(dispatcher, tracker, {})
+        asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
     finally:
         settings_module.get_settings.cache_clear()
     reply = dispatcher.messages[0]

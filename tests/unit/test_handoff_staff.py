@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from bot.handoff import cli as handoff_cli
-from bot.handoff import db as handoff_db
+from bot import migrations
 from bot.handoff.models import StaffUser
 from bot.handoff.staff import (
     DEMO_USERNAME,
@@ -27,9 +27,9 @@ from bot.handoff.staff import (
     default_hasher,
     ensure_demo_user,
 )
-from bot.status import db as status_db
-from bot.status.models import utcnow
-from tests.status_fixtures import make_status_settings
+from bot.core import db as status_db
+from bot.core.clock import utcnow
+from tests.fixtures.databases import make_status_settings
 
 PASSWORD = "lang genoeg wachtwoord"
 
@@ -296,8 +296,6 @@ def run_cli(argv, settings):
 
 def test_cli_upgrade_create_role_and_remove_demo(url, tmp_path, monkeypatch, capsys):
     settings = make_status_settings(url, tmp_path)
-    assert run_cli(["handoff-db-upgrade"], settings) == 0
-    assert handoff_db.HEAD in capsys.readouterr().out
     monkeypatch.setenv("KW_NEW_STAFF_PASSWORD", PASSWORD)
     assert run_cli(["staff-create", "Bea", "Bea Beheer", "--role", "beheerder"], settings) == 0
     out = capsys.readouterr().out
@@ -338,7 +336,12 @@ def test_project_cli_registers_the_handoff_commands():
     parser = build_parser()
     args = parser.parse_args(["staff-create", "bea", "Bea", "--role", "beheerder"])
     assert args.func is handoff_cli.cmd_staff_create and args.role == "beheerder"
-    assert parser.parse_args(["handoff-db-upgrade"]).func is handoff_cli.cmd_handoff_db_upgrade
+    from bot.status import cli as status_cli
+
+    # One db-upgrade for the whole app database; the old per-package command is gone.
+    assert parser.parse_args(["db-upgrade"]).func is status_cli.cmd_db_upgrade
+    with pytest.raises(SystemExit):
+        parser.parse_args(["handoff-db-upgrade"])
 
 
 def test_utcnow_is_naive_utc():

@@ -3,7 +3,7 @@ import datetime as dt
 
 from sqlalchemy import create_engine, text
 
-from bot.handoff import db as handoff_db
+from bot import migrations
 from bot.retention import purge, purge_trackers
 from bot.settings import load
 
@@ -34,7 +34,7 @@ def test_purge_without_tracker_tables(tmp_path):
     env = {"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
            "KW_TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}
     settings = load(env)
-    handoff_db.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     report = purge(settings)
     assert report.conversations == 0 and report.tickets == 0
 

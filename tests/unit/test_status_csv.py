@@ -4,7 +4,8 @@ import argparse
 import pytest
 from sqlalchemy import func, select
 
-from bot.status import cli, db, service
+from bot.core import db
+from bot.status import cli, service
 from bot.status.csv_import import COLUMNS, import_csv
 from bot.status.feed import get_application
 from bot.status.models import Application, StatusChange
@@ -63,7 +64,7 @@ def test_comma_separated_excel_file_with_bom_and_cp1252(status_db_url, tmp_path)
 
 
 def _settings(url, tmp_path):
-    from tests.status_fixtures import make_status_settings
+    from tests.fixtures.databases import make_status_settings
     return make_status_settings(url, tmp_path)
 
 
@@ -146,7 +147,7 @@ def test_cli_commands(status_db_url, tmp_path, capsys):
     settings = _settings(status_db_url, tmp_path)
     args = _parse(["db-upgrade"])
     assert args.func(args, settings) == 0
-    assert "0001_status_store" in capsys.readouterr().out
+    assert "0003_sessions_and_code_refs" in capsys.readouterr().out
 
     args = _parse(["demo-data"])
     assert args.func(args, settings) == 0
@@ -167,3 +168,10 @@ def test_cli_commands(status_db_url, tmp_path, capsys):
     production = dataclasses.replace(production, env="production")
     args = _parse(["demo-data"])
     assert args.func(args, production) == 2
+    # Production refuses to start while demo applications exist; demo-data-remove clears them.
+    from bot.status import demo
+    with pytest.raises(demo.DemoDataInProduction, match="demo-data-remove"):
+        demo.check_production(production)
+    args = _parse(["demo-data-remove"])
+    assert args.func(args, settings) == 0
+    demo.check_production(production)

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
-from bot.status import db, render, service
+from bot.core import db
+from bot.status import render, service
 from bot.status.demo import load_demo_data
 from bot.status.models import LookupAudit, LookupFailure
-from tests.status_fixtures import make_status_settings
+from tests.fixtures.databases import make_status_settings
 
 NUMBER, CODE, GEMEENTE = "KW-2025-0043", "3HPM-TPHP", "Utrecht"
 

@@ -6,7 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
-from bot.status import db, demo
+from bot.core import db
+from bot.status import demo
 from bot.status.feed import (
     FeedConflict,
     FeedError,
@@ -20,7 +21,7 @@ from bot.status.feed import (
 )
 from bot.status.models import Application, Base, RequestedAmount, StatusChange
 from bot.status.verification import verify_code
-from tests.status_fixtures import BACKENDS, fresh_database
+from tests.fixtures.databases import BACKENDS, fresh_database
 
 T0 = dt.datetime(2025, 5, 1, 10, 0)
 
@@ -45,33 +46,6 @@ def create(session, number="KW-2025-0042", **extra):
 
 
 # --------------------------------------------------------------------------- migrations
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_migrations_create_the_model_schema_and_downgrade(backend, tmp_path):
-    with fresh_database(backend, tmp_path) as url:
-        db.upgrade(url)
-        db.upgrade(url)  # idempotent
-        assert db.current_revision(url) == "0001_status_store"
-        engine = db.make_engine(url, 10.0)
-        try:
-            with engine.connect() as conn:
-                ctx = MigrationContext.configure(
-                    conn, opts={"compare_type": True, "version_table": db.VERSION_TABLE})
-                assert compare_metadata(ctx, Base.metadata) == []
-                tables = set(inspect(conn).get_table_names())
-            assert {"status_applications", "status_changes", "status_lookup_audit",
-                    "status_lookup_failures", "status_requested_amounts",
-                    db.VERSION_TABLE} <= tables
-            assert "alembic_version" not in tables  # own version table
-            db.downgrade(url, "base")
-            with engine.connect() as conn:
-                assert not {"status_applications", "status_changes"} & set(
-                    inspect(conn).get_table_names())
-            db.upgrade(url)
-            assert db.current_revision(url) == "0001_status_store"
-        finally:
-            engine.dispose()
-
 
 # --------------------------------------------------------------------------- feed
 

@@ -1,4 +1,4 @@
-"""Engines, sessions and migrations for the status store.
+"""Database engines and sessions of the app database (status store and handoff tables).
 
 ``make_engine`` bounds every database call: SQLite gets a busy timeout (and foreign keys on,
 WAL for files so the gateway and the action server can share the file); PostgreSQL gets a
@@ -16,11 +16,6 @@ from typing import Dict, Iterator, Tuple, Union
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-#: Own version table, so other packages may keep their own Alembic history in the same DB.
-VERSION_TABLE = "status_alembic_version"
-
 
 def make_engine(url: str, timeout_s: float = 1.5) -> Engine:
     """An engine whose connects and statements are bounded by ``timeout_s`` seconds."""
@@ -108,97 +103,3 @@ def session_scope(engine_or_url: Union[Engine, str], timeout_s: float = 1.5) -> 
         raise
     finally:
         session.close()
-
-
-def alembic_config(url: str = "", migrations_dir: Path = MIGRATIONS_DIR):
-    """An Alembic Config built in code: no alembic.ini needed."""
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_dir))
-    cfg.attributes["database_url"] = url
-    return cfg
-
-
-def run_alembic(url: str, action: str, revision: str, timeout_s: float = 30.0,
-                migrations_dir: Path = MIGRATIONS_DIR) -> None:
-    """Run Alembic's ``upgrade``/``downgrade`` for one package's migrations, in one transaction."""
-    from alembic import command
-
-    engine = make_engine(url, timeout_s)
-    try:
-        with engine.begin() as connection:
-            cfg = alembic_config(url, migrations_dir)
-            cfg.attributes["connection"] = connection
-            getattr(command, action)(cfg, revision)
-    finally:
-        engine.dispose()
-
-
-def upgrade(url: str, revision: str = "head", timeout_s: float = 30.0) -> None:
-    """Create or upgrade the status schema in the database at ``url``."""
-    run_alembic(url, "upgrade", revision, timeout_s)
-
-
-def downgrade(url: str, revision: str = "base", timeout_s: float = 30.0) -> None:
-    run_alembic(url, "downgrade", revision, timeout_s)
-
-
-def current_revision(url: str, version_table: str = VERSION_TABLE) -> Union[str, None]:
-    from alembic.runtime.migration import MigrationContext
-
-    engine = make_engine(url, 10.0)
-    try:
-        with engine.connect() as connection:
-            ctx = MigrationContext.configure(connection, opts={"version_table": version_table})
-            return ctx.get_current_revision()
-    finally:
-        engine.dispose()
-
-
-def table_prefix_filter(prefix: str, version_table: str):
-    """Alembic autogenerate filter: only this package's tables (packages share one database)."""
-    def include_object(obj, name, type_, reflected, compare_to) -> bool:
-        if type_ == "table":
-            return bool(name) and name.startswith(prefix) and name != version_table
-        table = getattr(obj, "table", None)
-        return table is None or table.name.startswith(prefix)
-
-    return include_object
-
-
-def run_migrations(metadata, version_table: str, prefix: str) -> None:
-    """The body of an Alembic env.py, shared by the status store and the handoff tables.
-
-    ``upgrade(url)`` hands a connection in through ``config.attributes['connection']``; without
-    one (the ``alembic`` command with a Config from ``alembic_config(url)``) an engine is made
-    from the URL.
-    """
-    from alembic import context
-
-    config = context.config
-    options = dict(target_metadata=metadata, version_table=version_table,
-                   include_object=table_prefix_filter(prefix, version_table))
-    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
-    if context.is_offline_mode():
-        context.configure(url=url, literal_binds=True, **options)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-
-    def migrate(connection) -> None:
-        context.configure(connection=connection, compare_type=True,
-                          render_as_batch=connection.dialect.name == "sqlite", **options)
-        with context.begin_transaction():
-            context.run_migrations()
-
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        migrate(connection)
-        return
-    engine = make_engine(url, 30.0)
-    try:
-        with engine.connect() as conn:
-            migrate(conn)
-    finally:
-        engine.dispose()

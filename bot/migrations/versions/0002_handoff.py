@@ -1,15 +1,15 @@
 """Handoff: staff users, tickets, their events, messages, notes and canned replies.
 
-Revision ID: 0001_handoff
-Revises:
+Revision ID: 0002_handoff
+Revises: 0001_status_store
 Create Date: 2025-06-15
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0001_handoff"
-down_revision = None
-branch_labels = ("handoff",)
+revision = "0002_handoff"
+down_revision = "0001_status_store"
+branch_labels = None
 depends_on = None
 
 # Snapshots of the values at this revision (bot/handoff/states.py and models.py may grow).

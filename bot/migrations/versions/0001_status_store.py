@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 revision = "0001_status_store"
 down_revision = None
-branch_labels = ("status",)
+branch_labels = None
 depends_on = None
 
 

@@ -1,0 +1,47 @@
+"""The one way of leaving the event loop for the database.
+
+Actions, the back-office API, the console and the chat all run blocking SQLAlchemy work through
+``run_db`` (async) or ``run_bounded`` (sync callers such as the CLI): one process-wide thread
+pool, and a wall-clock bound on every call, so a database that hangs costs a conversation a
+Dutch "probeer het zo opnieuw" instead of stalling the event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+# Enough for the action server's and the gateway's concurrency on a small machine; SQLAlchemy's
+# pool (5 + 10 overflow on PostgreSQL) bounds the connections anyway.
+WORKERS = 16
+
+_executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="kw-db")
+atexit.register(_executor.shutdown, wait=False)
+
+
+def run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
+    """Run ``fn`` in the pool and wait; TimeoutError when it takes longer than ``timeout_s``.
+
+    A timed-out call keeps running in its thread until the driver's own timeouts end it; its
+    result is dropped. A call still queued is cancelled.
+    """
+    future = _executor.submit(fn)
+    try:
+        return future.result(timeout=timeout_s)
+    except FutureTimeout:
+        future.cancel()
+        raise TimeoutError(f"database call took longer than {timeout_s} s") from None
+
+
+async def run_db(fn: Callable[[], T], timeout_s: float) -> T:
+    """``run_bounded`` for async code: the event loop keeps serving while the pool works."""
+    future = _executor.submit(fn)
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+    except asyncio.TimeoutError:
+        future.cancel()
+        raise TimeoutError(f"database call took longer than {timeout_s} s") from None
