@@ -19,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 NL_MODEL_URL := https://github.com/explosion/spacy-models/releases/download/nl_core_news_sm-3.4.0/nl_core_news_sm-3.4.0-py3-none-any.whl
 
-.PHONY: run test setup train validate clean
+.PHONY: run test setup train validate clean docs
 
 $(RASA_STAMP): requirements/rasa.lock scripts/find-python.sh
 	@PY310=$$(scripts/find-python.sh 3.10) && echo "Rasa-runtime, Python 3.10: $$PY310" && \
@@ -51,8 +51,18 @@ train: setup
 
 test: setup
 	scripts/ensure-browser.sh
+	scripts/ensure-services.sh
 	$(PY) -m bot train
 	$(PY) -m pytest tests
 
 clean:
 	rm -rf $(RASA_VENV) $(APP_VENV) models var results .pytest_cache
+
+# `make test` writes reports and screenshots only to the ignored results/ folder, so the work tree
+# stays clean; this refreshes the committed copies in docs/ on purpose.
+docs:
+	@test -d results/nlu-report || { echo "Eerst make test draaien (results/ ontbreekt)."; exit 1; }
+	mkdir -p docs/nlu-report docs/screenshots
+	cp results/nlu-report/*.json results/nlu-report/*.png docs/nlu-report/
+	cp results/screenshots/*.png docs/screenshots/
+

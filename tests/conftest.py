@@ -83,7 +83,7 @@ def start_stack(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> RasaSt
     os.environ.clear()
     os.environ.update(env)  # child_env() starts from os.environ
     try:
-        stack.start()
+        stack.start(timeout_s=600)  # generous: a loaded CI machine loads TensorFlow slowly
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -18,7 +18,6 @@ import asyncio
 import hmac
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -28,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.settings import Settings, get_settings
 from bot.core import db
+from bot.core.runner import run_db
 from bot.status.feed import (
     SOURCE_API,
     ChangeOutcome,
@@ -47,7 +47,6 @@ OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 
 SETTINGS_KEY = web.AppKey("kw_api_settings", Settings)
 ENGINE_KEY = web.AppKey("kw_api_engine", Engine)
-EXECUTOR_KEY = web.AppKey("kw_api_executor", ThreadPoolExecutor)
 
 _STATUS_MESSAGES = {
     400: "Het verzoek is ongeldig.",
@@ -171,13 +170,11 @@ def _reject_constant(name: str) -> Any:
 
 
 async def _in_thread(request: web.Request, fn: Callable[[], Any]) -> Any:
-    """Run blocking database work in the API's thread pool, bounded in time."""
+    """Run blocking database work in the one bounded database runner (bot.core.runner)."""
     settings = request.app[SETTINGS_KEY]
-    loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(request.app[EXECUTOR_KEY], fn)
     try:
-        return await asyncio.wait_for(future, timeout=settings.db_timeout_s * 2 + 2)
-    except asyncio.TimeoutError:
+        return await run_db(fn, settings.db_timeout_s * 2 + 2)
+    except TimeoutError:
         log.warning("back-office API: database too slow")
         raise ApiError(503, "De database reageert niet op tijd. Probeer het later opnieuw.") from None
     except FeedError as exc:
@@ -284,11 +281,8 @@ def create_api_app(settings: Optional[Settings] = None) -> web.Application:
 
     async def database(app: web.Application):
         engine = db.make_engine(settings.database_url, settings.db_timeout_s)
-        executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kw-api-db")
         app[ENGINE_KEY] = engine
-        app[EXECUTOR_KEY] = executor
         yield
-        executor.shutdown(wait=True)
         engine.dispose()
 
     app.cleanup_ctx.append(database)

@@ -49,6 +49,8 @@ SOCKET_SESSION_FRAMES_PER_MINUTE = 10
 # Conversations whose state (lock, recent replies, offered buttons) is kept in memory.
 MAX_SESSION_STATES = 10_000
 REPLY_CACHE = 50
+# Deleting one conversation from the tracker store ("gesprek wissen") runs in the background.
+WIPE_TIMEOUT_S = 60.0
 
 
 def log_event(event: str, **fields: Any) -> None:
@@ -266,8 +268,8 @@ class ChatService:
         """Delete the old conversation from Rasa's tracker store, in the background."""
         async def wipe() -> None:
             try:
-                await asyncio.get_running_loop().run_in_executor(
-                    None, delete_conversation, self.settings.tracker_store_url, session.sid)
+                await run_db(lambda: delete_conversation(self.settings.tracker_store_url, session.sid),
+                             WIPE_TIMEOUT_S)
                 log_event("wiped", session=session.log_id)
             except Exception as exc:  # noqa: BLE001 - the retention purge deletes it later
                 log_event("wipe_failed", session=session.log_id, reason=type(exc).__name__)

@@ -38,7 +38,7 @@ from bot.handoff.service import (
     TicketView, UnknownStaff,
 )
 from bot.handoff.staff import (
-    LOCKED, PermissionDenied, StaffError, StaffView, MAX_FAILED_LOGINS, LOCKOUT,
+    PermissionDenied, StaffError, StaffView, MAX_FAILED_LOGINS, LOCKOUT,
 )
 from bot.web import pages
 from bot.web.handoff import ROUTER, ConsoleConn, HandoffRouter, knowledge_answers, ticket_frame

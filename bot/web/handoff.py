@@ -44,6 +44,7 @@ from bot.handoff.service import (
 )
 from bot.handoff.staff import StaffService, StaffView
 from bot.core.clock import utcnow
+from bot.core.runner import run_db
 
 log = logging.getLogger("bot.web.handoff")
 
@@ -190,8 +191,8 @@ class HandoffRouter:
     # -- plumbing ------------------------------------------------------------------------------
 
     async def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+        """Blocking ticket/staff work in the one bounded database runner (bot.core.runner)."""
+        return await run_db(functools.partial(fn, *args, **kwargs), self.settings.db_timeout_s * 4 + 2)
 
     def _count(self, name: str) -> None:
         try:

@@ -8,8 +8,7 @@ import aiohttp
 from aiohttp import web
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bot.web.chat import ChatHub, ChatService
-    from bot.web.rasa import RasaClient
+    pass
 
 SETTINGS = web.AppKey("kw.settings", object)
 HTTP = web.AppKey("kw.http", aiohttp.ClientSession)

@@ -14,7 +14,7 @@ from bot.web import logs
 from bot.web.portal import EXPIRED, INVALID, OK, issue_portal_token, verify_portal_token
 from bot.web.protocol import FrameError, History, button_payload, clean_text, user_text
 from bot.web.ratelimit import RateLimiter
-from bot.web.sessions import ChatSession, SessionCodec, client_id
+from bot.web.sessions import SessionCodec, client_id
 
 SETTINGS = SimpleNamespace(portal_jwt_secret="s" * 40, portal_jwt_audience="kansrijke-wijk-assistent",
                            portal_jwt_issuer="aanvragersportaal")

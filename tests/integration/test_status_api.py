@@ -1,21 +1,15 @@
 """The back-office API against real databases (SQLite and PostgreSQL), through aiohttp."""
-import asyncio  # noqa: E402
-import json  # noqa: E402
+import asyncio
+import json
 
-import pytest  # noqa: E402
-import pytest_asyncio  # noqa: E402
-import yaml  # noqa: E402
-from aiohttp import web  # noqa: E402
+import pytest
+import pytest_asyncio
+import yaml
+from aiohttp import web
 
-from bot.status import service  # noqa: E402
-from bot.web.api import MAX_BODY_BYTES, create_api_app  # noqa: E402
-from tests.fixtures.databases import (  # noqa: E402,F401
-    TEST_API_TOKEN,
-    make_status_settings,
-    status_backend_url,
-    status_db_url,
-    status_settings,
-)
+from bot.status import service
+from bot.web.api import MAX_BODY_BYTES, create_api_app
+from tests.fixtures.databases import TEST_API_TOKEN, make_status_settings
 
 pytestmark = pytest.mark.asyncio
 

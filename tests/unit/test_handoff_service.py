@@ -8,14 +8,12 @@ import datetime as dt
 import threading
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select, text
 
 from bot.handoff import states
-from bot.handoff.models import Base, Ticket, TicketMessage
+from bot.handoff.models import Ticket, TicketMessage
 from bot.handoff.privacy import InvalidContact
 from bot.handoff.service import (
     AlreadyClaimed,
@@ -28,11 +26,7 @@ from bot.handoff.service import (
     TicketNotFound,
 )
 from bot.handoff.staff import StaffService
-from bot import migrations
 from bot.core import db as status_db
-from bot.handoff.models import Base as HandoffBase
-from bot.status.models import Base as StatusBase
-from tests.fixtures.databases import BACKENDS, fresh_database
 
 KEY = Fernet.generate_key()
 T0 = dt.datetime(2025, 6, 2, 8, 0)  # naive UTC

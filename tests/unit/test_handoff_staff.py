@@ -9,7 +9,6 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from bot.handoff import cli as handoff_cli
-from bot import migrations
 from bot.handoff.models import StaffUser
 from bot.handoff.staff import (
     DEMO_USERNAME,

@@ -2,9 +2,7 @@
 import datetime as dt
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
 from bot.core import db
 from bot.status import demo
@@ -19,9 +17,8 @@ from bot.status.feed import (
     parse_datetime,
     validate_fields,
 )
-from bot.status.models import Application, Base, RequestedAmount, StatusChange
+from bot.status.models import Application, RequestedAmount, StatusChange
 from bot.status.verification import verify_code
-from tests.fixtures.databases import BACKENDS, fresh_database
 
 T0 = dt.datetime(2025, 5, 1, 10, 0)
 
