@@ -22,6 +22,7 @@ from bot import retention
 from bot.core.runner import run_db
 from bot.web import pages
 from bot.web.chat import ChatHub, ChatService
+from bot.web.handoff import ROUTER, HandoffRouter
 from bot.web.keys import CHAT, HTTP, HUB, METRICS, RASA, SETTINGS, TEMPLATES
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
@@ -46,7 +47,7 @@ async def _rasa_session(app: web.Application) -> AsyncIterator[None]:
         app[HTTP] = http
         app[RASA] = RasaClient(http, settings.rasa_url, settings.rasa_token,
                                actions_health_url=_actions_health_url(settings))
-        app[CHAT] = ChatService(settings, app[RASA], app[METRICS])
+        app[CHAT] = ChatService(settings, app[RASA], app[METRICS], app[ROUTER])
         yield
 
 
@@ -99,6 +100,9 @@ def create_app(settings: Any) -> web.Application:
     app[METRICS] = Counter()
     app[HUB] = ChatHub()
     app[TEMPLATES] = pages.template_env()
+    # The live handoff: the chat routes messages of conversations with a helpdesk ticket to
+    # it, the console drives it. Made here, handed to both.
+    app[ROUTER] = HandoffRouter(settings, app[METRICS])
     setup_routes(app)
     app.cleanup_ctx.append(_rasa_session)
     app.cleanup_ctx.append(_retention)

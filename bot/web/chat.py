@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from collections import Counter, OrderedDict
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Set
 
 from aiohttp import WSMsgType, web
 
@@ -33,6 +33,9 @@ from bot.web.rasa import RasaClient, RasaUnavailable
 from bot.web.ratelimit import RateLimiter
 from bot.web.security import client_ip, cors_headers, origin_allowed, rate_key
 from bot.web.sessions import ChatSession, SessionCodec, client_id
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.web.handoff import HandoffRouter
 
 log = logging.getLogger("bot.web.chat")
 
@@ -129,7 +132,7 @@ class ChatHub:
 
 
 class ChatService:
-    def __init__(self, settings: Any, rasa: RasaClient, metrics: Counter):
+    def __init__(self, settings: Any, rasa: RasaClient, metrics: Counter, handoff: "HandoffRouter"):
         self.settings = settings
         self.rasa = rasa
         self.metrics = metrics
@@ -139,9 +142,8 @@ class ChatService:
         self.socket_limiter = RateLimiter(SOCKET_SESSION_FRAMES_PER_MINUTE)
         self.max_chars = settings.max_message_chars
         self._states: "OrderedDict[str, SessionState]" = OrderedDict()
-        # The live handoff (bot/web/handoff.py HandoffRouter), set by the console at start-up:
-        # routes messages of conversations with an active helpdesk ticket.
-        self.handoff: Optional[Any] = None
+        # The live handoff: routes messages of conversations with an active helpdesk ticket.
+        self.handoff = handoff
         self._wipes: Set["asyncio.Task[None]"] = set()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -240,7 +242,7 @@ class ChatService:
         log_event("hello", session=session.log_id, client=client[:12], resumed=resumed,
                   portal=session.portal_status)
         ready = self._ready(session, resumed, history, history_ok)
-        if resumed and self.handoff is not None:
+        if resumed:
             ready["handoff"] = await self.handoff.widget_state(session.sid)
         return session, ready
 
@@ -249,9 +251,8 @@ class ChatService:
         self.state(fresh.sid, new=True)
         self.metrics["sessions_reset"] += 1
         log_event("reset", session=session.log_id, new_session=fresh.log_id, client=client[:12])
-        if self.handoff is not None:
-            # "Gesprek wissen" during a handoff: the helpdesk ticket of the old conversation ends.
-            self.handoff.conversation_reset(session.sid)
+        # "Gesprek wissen" during a handoff: the helpdesk ticket of the old conversation ends.
+        self.handoff.conversation_reset(session.sid)
         self._wipe(session)
         return fresh, self._ready(fresh, False, None, True)
 
@@ -339,7 +340,7 @@ class ChatService:
                         "duplicate": False})
             # With an active helpdesk ticket the message also goes to the console; Rasa (paused)
             # records it and answers nothing, so there is no "typing".
-            ticket = await self.handoff.user_message(session.sid, mid, display) if self.handoff else None
+            ticket = await self.handoff.user_message(session.sid, mid, display)
             if ticket is None:
                 await emit({"type": "typing"})
             metadata: Dict[str, Any] = {"client_id": client, "msg_id": mid}
@@ -361,12 +362,11 @@ class ChatService:
                   chars=len(text), masked=list(masked_kinds), replies=len(messages),
                   ms=int((time.monotonic() - started) * 1000))
         await emit({"type": "reply", "id": mid, "messages": messages})
-        if self.handoff is not None:
-            # A ticket the action server made for this message: the widget shows the handoff.
-            changed = await self.handoff.after_reply(
-                session.sid, ticket is not None, contact_text=raw if masked_kinds else None)
-            if changed:
-                await emit(changed)
+        # A ticket the action server made for this message: the widget shows the handoff.
+        changed = await self.handoff.after_reply(
+            session.sid, ticket is not None, contact_text=raw if masked_kinds else None)
+        if changed:
+            await emit(changed)
 
 
 def _error_from(exc: FrameError) -> Dict[str, Any]:

@@ -42,7 +42,7 @@ from bot.handoff.staff import (
 )
 from bot.web import pages
 from bot.web.handoff import ROUTER, ConsoleConn, HandoffRouter, knowledge_answers, ticket_frame
-from bot.web.keys import CHAT, HTTP, HUB, METRICS, SETTINGS
+from bot.web.keys import HTTP, HUB, METRICS, SETTINGS
 from bot.web.ratelimit import RateLimiter
 from bot.web.security import client_ip, rate_key
 from bot.web.staffauth import (
@@ -733,13 +733,10 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
 # ------------------------------------------------------------------------------ set-up
 
 async def _router_ctx(app: web.Application):
-    """cleanup_ctx, after the gateway's Rasa session: start the router and hook it into the
-    chat service (which routes user messages of conversations with an active ticket)."""
+    """cleanup_ctx, after the gateway's Rasa session: start the router (made by the app
+    factory and handed to the chat service there)."""
     router: HandoffRouter = app[ROUTER]
     router.start(app[HTTP], app[HUB].push)
-    chat = app.get(CHAT)
-    if chat is not None:
-        chat.handoff = router
     yield
     await router.stop()
 
@@ -762,7 +759,6 @@ def prepare_database(settings: Any) -> None:
 
 def setup_console(app: web.Application) -> None:
     settings = app[SETTINGS]
-    app[ROUTER] = HandoffRouter(settings, app[METRICS])
     app[COOKIES] = SessionCookies(settings.cookie_secret, settings.staff_idle_timeout_s,
                                   settings.staff_absolute_timeout_s)
     app[LOGIN_LIMITER] = RateLimiter(LOGIN_RATE_PER_MINUTE)

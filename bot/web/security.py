@@ -35,7 +35,7 @@ def client_ip(request: web.Request) -> str:
     """The client's address: the peer, or, when the peer is a trusted proxy
     (``KW_TRUSTED_PROXIES``), the right-most X-Forwarded-For hop that is not a trusted proxy.
     What a client writes in those headers itself never counts."""
-    settings = request.app[SETTINGS]
+    settings = request.config_dict[SETTINGS]
     peer = request.remote or ""
     if not _trusted(_address(peer), settings):
         return peer
@@ -55,14 +55,16 @@ def rate_key(ip: str) -> str:
     addr = _address(ip)
     if addr is None:
         return ip or "onbekend"
-    if addr.version == 6 and addr.ipv4_mapped is None:
+    if addr.version == 6:
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
         return str(ipaddress.ip_network(f"{addr}/64", strict=False))
-    return str(addr.ipv4_mapped or addr)
+    return str(addr)
 
 
 def request_scheme(request: web.Request) -> str:
     """http or https as the browser used it: X-Forwarded-Proto counts from a trusted proxy."""
-    if _trusted(_address(request.remote or ""), request.app[SETTINGS]):
+    if _trusted(_address(request.remote or ""), request.config_dict[SETTINGS]):
         proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
         if proto in ("http", "https"):
             return proto
@@ -152,6 +154,6 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         h.setdefault("X-Frame-Options", "DENY")
     if request.path.startswith("/api/") or request.path.startswith("/chat/"):
         h.setdefault("Cache-Control", "no-store")
-    settings = request.app[SETTINGS]
+    settings = request.config_dict[SETTINGS]
     if getattr(settings, "production", False) and request_scheme(request) == "https":
         h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -27,7 +27,7 @@ from bot.web.protocol import MAX_FRAME_BYTES, WS_MAX_MSG_SIZE
 
 pytestmark = pytest.mark.asyncio
 
-RASA_TOKEN = "fake-rasa-token"
+RASA_TOKEN = "fake-rasa-token-0123456789abcdefghij"
 PORTAL_SECRET = "portal-secret-for-tests-0123456789abcdef"
 COOKIE_SECRET = "cookie-secret-for-tests-0123456789abcdef"
 
@@ -101,7 +101,9 @@ def make_settings(tmp_path, fake_rasa):
             "KW_VAR_DIR": str(tmp_path / "var"),
             "KW_RASA_TOKEN": RASA_TOKEN,
             "KW_PORTAL_JWT_SECRET": PORTAL_SECRET,
-            "KW_API_TOKEN": "api-token-for-tests",
+            "KW_API_TOKEN": "api-token-for-tests-0123456789abcdef",
+            "KW_OPS_TOKEN": "ops-token-for-tests-0123456789abcdef",
+            "KW_CONTACT_KEY": "dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
             "KW_COOKIE_SECRET": COOKIE_SECRET,
             "KW_RASA_PORT": str(fake_rasa.port),
             "KW_ACTIONS_PORT": str(fake_rasa.port),

@@ -203,8 +203,9 @@ def test_session_states_are_bounded(monkeypatch):
     from bot.web import chat
 
     monkeypatch.setattr(chat, "MAX_SESSION_STATES", 3)
-    settings = SimpleNamespace(cookie_secret="c" * 40, rate_limit_per_minute=10, max_message_chars=100)
-    service = chat.ChatService(settings, rasa=None, metrics=Counter())
+    settings = SimpleNamespace(cookie_secret="c" * 40, rate_limit_per_minute=10, max_message_chars=100,
+                               connect_rate_per_minute=10)
+    service = chat.ChatService(settings, rasa=None, metrics=Counter(), handoff=None)
     for sid in "abcde":
         service.state(sid, new=True)
     assert list(service._states) == ["c", "d", "e"]
