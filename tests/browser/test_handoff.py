@@ -16,7 +16,7 @@ from typing import Dict, List
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService, UserExists
@@ -160,10 +160,29 @@ def scroll_top(log) -> int:
     return log.evaluate("el => Math.round(el.scrollTop)")
 
 
+# Chromium animates keyboard scrolling, and a key pressed while an animation ends can be lost:
+# wait until the position fits and has stayed put for a few frames.
+_SETTLED_JS = """el => new Promise(done => {
+    let last = -1, same = 0, frames = 0;
+    const frame = () => {
+        if (++frames > 600) { done(); return; }  // the condition held already; never hang here
+        if (el.scrollTop === last) { if (++same >= 5) { done(); return; } } else { last = el.scrollTop; same = 0; }
+        requestAnimationFrame(frame);
+    };
+    frame();
+})"""
+
+
 def wait_scrolled(page, log, condition: str) -> None:
-    """Keyboard scrolling may be animated: wait until the transcript's scroll position fits."""
-    page.wait_for_function(f"el => {{ const end = el.scrollHeight - el.clientHeight; return {condition}; }}",
-                           arg=log.element_handle(), timeout=5_000)
+    """Wait until the transcript's scroll position fits `condition` and has settled."""
+    try:
+        page.wait_for_function(f"el => {{ const end = el.scrollHeight - el.clientHeight; return {condition}; }}",
+                               arg=log.element_handle(), timeout=5_000)
+        log.evaluate(_SETTLED_JS)
+    except PlaywrightTimeout:
+        where = log.evaluate("""el => ({scrollTop: el.scrollTop, end: el.scrollHeight - el.clientHeight,
+                                        focus: document.activeElement.id, width: window.innerWidth})""")
+        raise AssertionError(f"transcript not scrolled to `{condition}`: {where}") from None
 
 
 def test_long_console_pages_pass_axe_and_the_transcript_scrolls_by_keyboard(new_page, gateway, accounts,
@@ -231,7 +250,7 @@ def test_long_console_pages_pass_axe_and_the_transcript_scrolls_by_keyboard(new_
         tickets.add_message(long_ticket.id, "gebruiker", None, "Nieuw bericht terwijl je terugleest.")
         expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 1, timeout=LIVE_MS)
         expect(log).to_be_focused()
-        assert scroll_top(log) == 0
+        assert scroll_top(log) == 0, "a live message moved the transcript away from where you were reading"
         page.keyboard.press("End")
         wait_scrolled(page, log, "el.scrollTop >= end - 1")
         tickets.add_message(long_ticket.id, "gebruiker", None, "Nieuw bericht aan het eind.")
