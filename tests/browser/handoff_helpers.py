@@ -128,8 +128,9 @@ def gateway_for(stack, log_dir: Path) -> GatewayProcess:
 # Every element that scrolls inside the page (overflow auto/scroll with more content than room),
 # with what a keyboard user needs to scroll it: a tab stop and a name. axe's
 # scrollable-region-focusable only sees regions that scroll at that moment, so the tests fill
-# the pages (long transcript, long queue) before they look.
-_SCROLL_REGIONS_JS = """() => Array.from(document.querySelectorAll('body *')).filter(el => {
+# the pages (long transcript, long queue) before they look. Form fields are tab stops with a
+# label of their own.
+_SCROLL_REGIONS_JS = """() => Array.from(document.querySelectorAll('body *:not(textarea):not(select)')).filter(el => {
     const s = getComputedStyle(el);
     const y = /(auto|scroll)/.test(s.overflowY) && el.scrollHeight > el.clientHeight + 1;
     const x = /(auto|scroll)/.test(s.overflowX) && el.scrollWidth > el.clientWidth + 1;
