@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
@@ -15,6 +15,9 @@ PASSWORD = "helpdesk-wachtwoord-2026"
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
               "resultTypes": ["violations"]}
 LIVE_MS = 15_000  # console/widget live updates (push, or the console's 2 s poll)
+# The console's two reference widths: a desktop, and 320 CSS px (WCAG 1.4.10 reflow).
+WIDE = {"width": 1280, "height": 800}
+NARROW = {"width": 320, "height": 640}
 
 
 # -- widget (applicant) ------------------------------------------------------------------------
@@ -118,3 +121,38 @@ def gateway_for(stack, log_dir: Path) -> GatewayProcess:
     proc.rasa_stack = stack
     proc.start()
     return proc
+
+
+# -- scrolling regions ---------------------------------------------------------------------------
+
+# Every element that scrolls inside the page (overflow auto/scroll with more content than room),
+# with what a keyboard user needs to scroll it: a tab stop and a name. axe's
+# scrollable-region-focusable only sees regions that scroll at that moment, so the tests fill
+# the pages (long transcript, long queue) before they look. Form fields are tab stops with a
+# label of their own.
+_SCROLL_REGIONS_JS = """() => Array.from(document.querySelectorAll('body *:not(textarea):not(select)')).filter(el => {
+    const s = getComputedStyle(el);
+    const y = /(auto|scroll)/.test(s.overflowY) && el.scrollHeight > el.clientHeight + 1;
+    const x = /(auto|scroll)/.test(s.overflowX) && el.scrollWidth > el.clientWidth + 1;
+    return y || x;
+}).map(el => ({id: el.id, cls: el.className, tabindex: el.tabIndex,
+               name: el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || ''}))"""
+
+
+def scroll_regions(page) -> List[Dict]:
+    return page.evaluate(_SCROLL_REGIONS_JS)
+
+
+def assert_scroll_regions_reachable(page, what: str) -> List[str]:
+    """Each scrolling region is a tab stop with a name; returns their ids."""
+    regions = scroll_regions(page)
+    bad = [r for r in regions if r["tabindex"] < 0 or not r["name"]]
+    assert not bad, f"{what}: scrolling regions without a tab stop or a name: {bad}"
+    return [r["id"] for r in regions]
+
+
+def page_overflow(page) -> Dict[str, int]:
+    """How far the page itself reaches beyond the viewport (0 = it fits)."""
+    return page.evaluate("""() => ({
+        down: document.documentElement.scrollHeight - window.innerHeight,
+        sideways: document.documentElement.scrollWidth - document.documentElement.clientWidth})""")

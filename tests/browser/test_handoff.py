@@ -5,23 +5,26 @@ handoff form and action): request handoff, consent, the question; staff log in, 
 messages go both ways; "terug naar de assistent" and the assistant answers a FAQ again; the race
 on "oppakken"; a gateway restart mid-handoff (both sides reconnect, nothing lost or doubled); an
 out-of-hours ticket answered later, after the user left and came back (own stack with closed
-hours). The console pages pass axe-core (WCAG 2.1 A/AA) and render stored text inert.
+hours). The console pages pass axe-core (WCAG 2.1 A/AA), also filled past the viewport at 1280
+and 320 px, the long transcript scrolls by keyboard, and stored text renders inert.
 """
 from __future__ import annotations
 
 import json
 import time
+from typing import Dict, List
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService, UserExists
 from handoff_helpers import (
-    LIVE_MS, PASSWORD, WCAG_21_AA, agent_messages, ask, bot_bubbles, closed_hours_spec,
-    console_messages, count_text, expect_bot, gateway_for, handoff_bar, open_ticket_from_queue,
-    open_widget, request_handoff, staff_login, staff_reply,
+    LIVE_MS, NARROW, PASSWORD, WCAG_21_AA, WIDE, agent_messages, ask,
+    assert_scroll_regions_reachable, bot_bubbles, closed_hours_spec, console_messages, count_text,
+    expect_bot, gateway_for, handoff_bar, open_ticket_from_queue, open_widget, page_overflow,
+    request_handoff, staff_login, staff_reply,
 )
 from widget_helpers import ANSWER_TIMEOUT_MS, poll, sender_id, tracker_events
 
@@ -132,6 +135,150 @@ def test_console_pages_are_accessible_and_render_stored_text_inert(new_page, gat
     page.goto(gateway.url + f"/helpdesk/vraag/{t.public_id}")
     page.get_by_role("button", name="Afronden").click()
     expect(page.get_by_text("De vraag is afgerond.")).to_be_visible()
+
+
+LONG_TRANSCRIPT = 60  # messages: several viewport heights at either width
+FILLER_QUESTIONS = 20  # the queue table longer than a 1280 x 800 viewport
+FILLER_REPLIES = 12
+
+
+def accessible_at_both_widths(page, what: str) -> Dict[int, List[str]]:
+    """axe (WCAG 2.1 A/AA), every scrolling region a named tab stop, no sideways scrolling;
+    at 1280 and at 320 px. Returns the scrolling regions' ids per width."""
+    regions = {}
+    for size in (WIDE, NARROW):
+        page.set_viewport_size(size)
+        label = f"{what} at {size['width']} px"
+        no_axe_violations(page, label)
+        regions[size["width"]] = assert_scroll_regions_reachable(page, label)
+        assert page_overflow(page)["sideways"] <= 0, f"{label}: the page scrolls sideways"
+    page.set_viewport_size(WIDE)
+    return regions
+
+
+def scroll_top(log) -> int:
+    return log.evaluate("el => Math.round(el.scrollTop)")
+
+
+# Chromium animates keyboard scrolling, and a key pressed while an animation ends can be lost:
+# wait until the position fits and has stayed put for a few frames.
+_SETTLED_JS = """el => new Promise(done => {
+    let last = -1, same = 0, frames = 0;
+    const frame = () => {
+        if (++frames > 600) { done(); return; }  // the condition held already; never hang here
+        if (el.scrollTop === last) { if (++same >= 5) { done(); return; } } else { last = el.scrollTop; same = 0; }
+        requestAnimationFrame(frame);
+    };
+    frame();
+})"""
+
+
+def wait_scrolled(page, log, condition: str) -> None:
+    """Wait until the transcript's scroll position fits `condition` and has settled."""
+    try:
+        page.wait_for_function(f"el => {{ const end = el.scrollHeight - el.clientHeight; return {condition}; }}",
+                               arg=log.element_handle(), timeout=5_000)
+        log.evaluate(_SETTLED_JS)
+    except PlaywrightTimeout:
+        where = log.evaluate("""el => ({scrollTop: el.scrollTop, end: el.scrollHeight - el.clientHeight,
+                                        focus: document.activeElement.id, width: window.innerWidth})""")
+        raise AssertionError(f"transcript not scrolled to `{condition}`: {where}") from None
+
+
+def test_long_console_pages_pass_axe_and_the_transcript_scrolls_by_keyboard(new_page, gateway, accounts,
+                                                                          tickets):
+    """A transcript longer than the viewport scrolls inside the ticket page: Tab reaches it, it has
+    a name and a visible focus ring, Home/PageDown/End scroll it, and live messages move neither
+    the focus nor the place of someone reading back. Every page passes axe at both widths."""
+    run = str(time.time_ns())
+    question = "Hoe lang duurt de beoordeling van mijn aanvraag?"
+    line = "over de aanvraag, de planning van de wijk en de verdeling van het budget."
+    long_ticket = tickets.create_ticket(
+        "browser-lang-" + run, question, gemeente="Utrecht",
+        transcript=[("gebruiker" if i % 2 == 0 else "assistent", f"Bericht {i + 1} {line}", None)
+                    for i in range(LONG_TRANSCRIPT)])
+    fillers = [tickets.create_ticket(f"browser-rij-{run}-{i}", f"Wachtrijvraag {i + 1} over de subsidie")
+               for i in range(FILLER_QUESTIONS)]
+    replies = [tickets.save_canned_reply(f"Voorbeeldantwoord {i + 1:02d}",
+                                         f"Dit is voorbeeldantwoord {i + 1}. Het gaat " + line)
+               for i in range(FILLER_REPLIES)]
+    page = new_page()
+    page.set_viewport_size(WIDE)
+    try:
+        page.goto(gateway.url + "/helpdesk")
+        expect(page.get_by_role("heading", name="Inloggen bij de helpdesk")).to_be_visible()
+        accessible_at_both_widths(page, "console login")
+
+        staff_login(page, gateway.url, "bea")
+        expect(page.get_by_role("link", name=f"Bekijken: Wachtrijvraag {FILLER_QUESTIONS} over")).to_be_visible()
+        assert page_overflow(page)["down"] > 0, "the queue should be longer than the viewport"
+        accessible_at_both_widths(page, "console queue, long")
+
+        page.goto(gateway.url + f"/helpdesk/vraag/{long_ticket.public_id}")
+        expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT)
+        log = page.get_by_role("log", name="Gesprek met de gebruiker")
+        wait_scrolled(page, log, "end > 0 && el.scrollTop >= end - 1")  # opens at the latest message
+        regions = accessible_at_both_widths(page, "console ticket, long transcript")
+        assert all("gesprek" in ids for ids in regions.values()), regions  # it really scrolled
+
+        back = page.get_by_role("link", name="Terug naar de wachtrij")
+        for size in (WIDE, NARROW):
+            page.set_viewport_size(size)
+            assert log.evaluate("el => el.scrollHeight") > size["height"], "transcript shorter than the viewport"
+            back.focus()
+            for _ in range(5):  # the transcript is the next tab stops away, not behind the whole page
+                page.keyboard.press("Tab")
+                if log.evaluate("el => el === document.activeElement"):
+                    break
+            expect(log).to_be_focused()
+            ring = log.evaluate("""el => { const s = getComputedStyle(el);
+                return {visible: el.matches(':focus-visible'), style: s.outlineStyle,
+                        width: parseFloat(s.outlineWidth)}; }""")
+            assert ring["visible"] and ring["style"] != "none" and ring["width"] >= 2, ring
+            page.keyboard.press("Home")
+            wait_scrolled(page, log, "el.scrollTop === 0")
+            page.keyboard.press("PageDown")
+            wait_scrolled(page, log, "el.scrollTop > 0")
+            page.keyboard.press("End")
+            wait_scrolled(page, log, "el.scrollTop >= end - 1")
+            expect(log).to_be_focused()
+
+        # Live messages: reading back (at the top) keeps its place, at the end the log follows;
+        # the focus stays where it was, in the transcript or half-way through a note.
+        page.set_viewport_size(WIDE)
+        page.keyboard.press("Home")
+        wait_scrolled(page, log, "el.scrollTop === 0")
+        tickets.add_message(long_ticket.id, "gebruiker", None, "Nieuw bericht terwijl je terugleest.")
+        expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 1, timeout=LIVE_MS)
+        expect(log).to_be_focused()
+        assert scroll_top(log) == 0, "a live message moved the transcript away from where you were reading"
+        page.keyboard.press("End")
+        wait_scrolled(page, log, "el.scrollTop >= end - 1")
+        tickets.add_message(long_ticket.id, "gebruiker", None, "Nieuw bericht aan het eind.")
+        expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 2, timeout=LIVE_MS)
+        wait_scrolled(page, log, "el.scrollTop >= end - 1")
+        expect(log).to_be_focused()
+        note = page.get_by_label("Nieuwe notitie")
+        note.focus()
+        page.keyboard.type("Half getypte notitie")
+        tickets.add_message(long_ticket.id, "gebruiker", None, "Nog een bericht tijdens het typen.")
+        expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 3, timeout=LIVE_MS)
+        expect(note).to_be_focused()
+        expect(note).to_have_value("Half getypte notitie")
+
+        page.get_by_role("link", name="Standaardantwoorden").click()
+        expect(page.get_by_role("heading", name=f"Voorbeeldantwoord {FILLER_REPLIES:02d}")).to_be_visible()
+        assert page_overflow(page)["down"] > 0, "the canned replies should be longer than the viewport"
+        accessible_at_both_widths(page, "console canned replies, long")
+        page.get_by_role("link", name="Medewerkers").click()
+        expect(page.get_by_role("heading", name="Medewerkers", exact=True)).to_be_visible()
+        accessible_at_both_widths(page, "console staff accounts")
+        # A new console page (the editors' page, say) belongs in this walk, filled past the viewport.
+    finally:  # the other tests share this queue and these replies
+        for t in [long_ticket, *fillers]:
+            tickets.close(t.id, "systeem", reason="einde browsertest")
+        for r in replies:
+            tickets.delete_canned_reply(r.id)
 
 
 # -- the whole flow ------------------------------------------------------------------------------

@@ -153,10 +153,17 @@
 
   // ---- ticket page --------------------------------------------------------------------
 
-  function appendMessage(m) {
+  // The transcript scrolls inside #gesprek (a tab stop, so keyboard users can scroll it).
+  // A new message only scrolls it along when the reader was already at the end: someone
+  // reading back, with the mouse or the keyboard, keeps their place. Focus is never moved.
+  function atEnd(log) { return log.scrollHeight - log.scrollTop - log.clientHeight < 24; }
+
+  function appendMessage(m, follow) {
     var list = $('berichten');
     if (!list || typeof m.seq !== 'number') { return; }
     if (list.querySelector('[data-seq="' + m.seq + '"]')) { return; }  // already shown
+    var log = $('gesprek');
+    follow = follow || (log && atEnd(log));
     var li = el('li', 'c-msg c-msg--' + (LABELS[m.afzender] ? m.afzender : 'systeem'));
     li.setAttribute('data-seq', String(m.seq));
     var who = el('p', 'c-msg__who', (LABELS[m.afzender] || m.afzender) + (m.auteur ? ' ' + m.auteur : '') + ' ');
@@ -172,8 +179,7 @@
       if (parseInt(items[i].getAttribute('data-seq'), 10) > m.seq) { after = items[i]; break; }
     }
     list.insertBefore(li, after);
-    var log = $('gesprek');
-    if (log) { log.scrollTop = log.scrollHeight; }
+    if (log && follow) { log.scrollTop = log.scrollHeight; }
   }
 
   function appendNote(n) {
@@ -245,7 +251,7 @@
       post(form, { client_id: pendingId, tekst: value }).then(function (r) {
         button.disabled = false;
         if (r.status === 200 && r.body.ok) {
-          if (r.body.bericht) { appendMessage(r.body.bericht); }
+          if (r.body.bericht) { appendMessage(r.body.bericht, true); }  // your own reply: show it
           text.value = '';
           pendingId = pendingText = null;
           status.textContent = r.body.afgeleverd === false ? r.body.melding : T.sent;
@@ -315,7 +321,9 @@
       if (!f || typeof f.type !== 'string') { return; }
       if (f.type === 'ready') { attempts = 0; everOpen = true; say(T.live); }
       else if (f.type === 'queue') { renderQueue(f); }
-      else if (f.type === 'messages' && f.ticket === ticketId) { (f.messages || []).forEach(appendMessage); }
+      else if (f.type === 'messages' && f.ticket === ticketId) {
+        (f.messages || []).forEach(function (m) { appendMessage(m, false); });
+      }
       else if (f.type === 'ticket') { onTicket(f.ticket); }
       else if (f.type === 'note' && f.ticket === ticketId) { appendNote(f.note); }
     };
@@ -336,6 +344,9 @@
     window.setTimeout(connect, delay * (0.8 + Math.random() * 0.4));
   }
 
+  // Open the transcript at its latest message, as the live updates keep it.
+  var logEl = $('gesprek');
+  if (logEl) { logEl.scrollTop = logEl.scrollHeight; }
   setupReply();
   setupNote();
   if ($('wachtrij-rijen')) { window.setInterval(tick, 15000); }
