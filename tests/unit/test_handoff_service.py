@@ -447,6 +447,12 @@ def test_purge_finished_and_conversation(svc, staff):
     waiting = new_ticket(svc, "c-wait", now=T0)
     assert svc.purge_finished(T0 + dt.timedelta(days=30)) == 1
     assert svc.find_ticket(old.public_id) is None
+    # Messages, events and notes go with the ticket: ON DELETE CASCADE in the schema.
+    with svc.engine.connect() as conn:
+        for table in ("handoff_messages", "handoff_ticket_events", "handoff_notes"):
+            left = conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE ticket_id = :t"),
+                                {"t": old.id}).scalar()
+            assert left == 0, table
     assert svc.find_ticket(recent.public_id) is not None
     assert svc.find_ticket(waiting.public_id) is not None  # never an active ticket
     assert svc.purge_conversation("c-wait") == 1

@@ -1,0 +1,175 @@
+"""What the handoff service returns: plain frozen dataclasses, never ORM objects, so callers
+can hand them across threads and to templates."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Tuple
+
+from bot.handoff import states
+from bot.handoff.models import Note, Ticket, TicketEvent, TicketMessage
+from bot.handoff.values import utc as _utc
+
+
+def _iso(value: Optional[dt.datetime]) -> Optional[str]:
+    return None if value is None else value.isoformat(timespec="seconds") + "Z"
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    public_id: str
+    conversation_id: str
+    state: str
+    question: str
+    contact_kind: Optional[str]
+    contact_masked: Optional[str]
+    gemeente: Optional[str]
+    consent_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    assigned_to: Optional[int]
+    assigned_name: Optional[str]
+    claimed_at: Optional[dt.datetime]
+    live_at: Optional[dt.datetime]
+    returned_at: Optional[dt.datetime]
+    closed_at: Optional[dt.datetime]
+    last_seq: int
+
+    @property
+    def state_label(self) -> str:
+        return states.label(self.state)
+
+    @property
+    def topic(self) -> str:
+        return self.question
+
+    @property
+    def is_active(self) -> bool:
+        return states.is_active(self.state)
+
+    @property
+    def is_final(self) -> bool:
+        return states.is_final(self.state)
+
+    @property
+    def has_contact(self) -> bool:
+        return self.contact_kind is not None
+
+    def waiting_s(self, now: Optional[dt.datetime] = None) -> int:
+        """Seconds since creation (until claimed, when it was)."""
+        end = self.claimed_at or _utc(now)
+        return max(0, int((end - self.created_at).total_seconds()))
+
+    @classmethod
+    def from_model(cls, t: Ticket) -> "TicketView":
+        return cls(
+            id=t.id, public_id=t.public_id, conversation_id=t.conversation_id, state=t.state,
+            question=t.question, contact_kind=t.contact_kind, contact_masked=t.contact_masked,
+            gemeente=t.gemeente, consent_at=t.consent_at, created_at=t.created_at,
+            updated_at=t.updated_at, assigned_to=t.assigned_to,
+            assigned_name=t.assignee.display_name if t.assignee is not None else None,
+            claimed_at=t.claimed_at, live_at=t.live_at, returned_at=t.returned_at,
+            closed_at=t.closed_at, last_seq=t.last_seq or 0,
+        )
+
+    def to_dict(self, internal: bool = False) -> Dict[str, Any]:
+        """JSON-ready; without the internal id and the conversation id unless ``internal``."""
+        out = {
+            "id": self.public_id, "status": self.state, "status_label": self.state_label,
+            "vraag": self.question, "contact": self.contact_masked,
+            "contact_soort": self.contact_kind, "gemeente": self.gemeente,
+            "aangemaakt": _iso(self.created_at), "toestemming": _iso(self.consent_at),
+            "medewerker": self.assigned_name, "opgepakt": _iso(self.claimed_at),
+            "live": _iso(self.live_at), "teruggegeven": _iso(self.returned_at),
+            "afgerond": _iso(self.closed_at), "laatste_seq": self.last_seq,
+        }
+        if internal:
+            out.update(ticket_id=self.id, conversation_id=self.conversation_id,
+                       assigned_to=self.assigned_to)
+        return out
+
+    def __repr__(self) -> str:
+        return f"TicketView(id={self.id}, public_id={self.public_id!r}, state={self.state!r})"
+
+
+@dataclass(frozen=True)
+class MessageView:
+    ticket_id: int
+    seq: int
+    sender: str
+    author: Optional[str]
+    text: str
+    client_msg_id: Optional[str]
+    at: dt.datetime
+
+    @classmethod
+    def from_model(cls, m: TicketMessage) -> "MessageView":
+        return cls(ticket_id=m.ticket_id, seq=m.seq, sender=m.sender, author=m.author,
+                   text=m.text, client_msg_id=m.client_msg_id, at=m.at)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"seq": self.seq, "afzender": self.sender, "auteur": self.author,
+                "tekst": self.text, "client_msg_id": self.client_msg_id, "tijd": _iso(self.at)}
+
+
+@dataclass(frozen=True)
+class EventView:
+    from_state: Optional[str]
+    to_state: str
+    at: dt.datetime
+    actor: str
+    staff_id: Optional[int]
+    actor_name: Optional[str]
+    reason: Optional[str]
+
+    @classmethod
+    def from_model(cls, e: TicketEvent) -> "EventView":
+        return cls(from_state=e.from_state, to_state=e.to_state, at=e.at, actor=e.actor,
+                   staff_id=e.staff_id, actor_name=e.actor_name, reason=e.reason)
+
+
+@dataclass(frozen=True)
+class NoteView:
+    id: int
+    staff_id: Optional[int]
+    author: Optional[str]
+    text: str
+    at: dt.datetime
+
+    @classmethod
+    def from_model(cls, n: Note) -> "NoteView":
+        return cls(id=n.id, staff_id=n.staff_id, author=n.author, text=n.text, at=n.at)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A waiting ticket as the queue shows it."""
+
+    public_id: str
+    topic: str
+    gemeente: Optional[str]
+    created_at: dt.datetime
+    waiting_s: int
+    has_contact: bool
+    ticket_id: int
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"id": self.public_id, "onderwerp": self.topic, "gemeente": self.gemeente,
+                "aangemaakt": _iso(self.created_at), "wachttijd_s": self.waiting_s,
+                "contact": self.has_contact}
+
+
+@dataclass(frozen=True)
+class CannedReplyView:
+    id: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    ticket: TicketView
+    messages: Tuple[MessageView, ...]
+    events: Tuple[EventView, ...]
+    notes: Tuple[NoteView, ...] = field(default=())
