@@ -2,6 +2,8 @@
 
 * :mod:`bot.handoff.states`   the state machine (wachtrij → opgepakt → live → afgerond / teruggegeven)
 * :mod:`bot.handoff.service`  HandoffService: create/claim/go_live/hand_back/close, messages, queue
+                             (one module per concern: tickets, messages, queries, canned, retention)
+* :mod:`bot.handoff.live`     LiveHandoff: the conversation while a ticket is open (gateway side)
 * :mod:`bot.handoff.staff`    StaffService: accounts, login with lockout, demo account
 * :mod:`bot.handoff.hours`    opening hours from ``KW_HELPDESK_HOURS``
 * :mod:`bot.handoff.privacy`  masking for display and logs; encrypted contact values

@@ -4,7 +4,10 @@
 
 serves the embeddable widget and the demo portal page, the chat socket (/chat/ws) with its HTTP
 fallback (/chat/http), the privacy notice, /healthz, /readyz, /metrics, and mounts the
-back-office API under /api/v1.
+back-office API under /api/v1 and the helpdesk console under /helpdesk (bot/web/routes.py).
+
+The factory makes the parts and hands them to each other here, explicitly: the Rasa client, the
+chat, the live handoff (bot/handoff/live.py) that both the chat and the console use.
 """
 from __future__ import annotations
 
@@ -20,10 +23,10 @@ from aiohttp import web
 
 from bot import retention
 from bot.core.runner import run_db
+from bot.handoff.live import LiveHandoff
 from bot.web import pages
 from bot.web.chat import ChatHub, ChatService
-from bot.web.handoff import ROUTER, HandoffRouter
-from bot.web.keys import CHAT, HTTP, HUB, METRICS, RASA, SETTINGS, TEMPLATES
+from bot.web.keys import CHAT, HTTP, HUB, LIVE, METRICS, RASA, SETTINGS, TEMPLATES
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
 from bot.web.security import nonce_middleware, security_headers
@@ -40,14 +43,16 @@ def _actions_health_url(settings: Any) -> str:
 
 
 async def _rasa_session(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: one ClientSession to Rasa for the app's lifetime."""
+    """cleanup_ctx: one ClientSession to Rasa for the app's lifetime, the one Rasa client on
+    it, and what needs that client: the chat and the live handoff."""
     settings = app[SETTINGS]
     connector = aiohttp.TCPConnector(limit=100, limit_per_host=100)
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as http:
         app[HTTP] = http
         app[RASA] = RasaClient(http, settings.rasa_url, settings.rasa_token,
                                actions_health_url=_actions_health_url(settings))
-        app[CHAT] = ChatService(settings, app[RASA], app[METRICS], app[ROUTER])
+        app[LIVE].connect(app[RASA], app[HUB].push)
+        app[CHAT] = ChatService(settings, app[RASA], app[METRICS], app[LIVE])
         yield
 
 
@@ -101,32 +106,14 @@ def create_app(settings: Any) -> web.Application:
     app[HUB] = ChatHub()
     app[TEMPLATES] = pages.template_env()
     # The live handoff: the chat routes messages of conversations with a helpdesk ticket to
-    # it, the console drives it. Made here, handed to both.
-    app[ROUTER] = HandoffRouter(settings, app[METRICS])
-    setup_routes(app)
+    # it, the console drives it and listens to it. Made here, handed to both.
+    app[LIVE] = LiveHandoff.from_settings(settings, app[METRICS])
     app.cleanup_ctx.append(_rasa_session)
     app.cleanup_ctx.append(_retention)
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(security_headers)
-    _mount_api(app, settings)
-    _mount_console(app)
+    setup_routes(app, settings)
     return app
-
-
-def _mount_api(app: web.Application, settings: Any) -> None:
-    """The back-office API (bot/web/api.py) under /api/v1; imported here so that the chat does
-    not import the status store at module load."""
-    from bot.web.api import create_api_app
-
-    app.add_subapp("/api/v1", create_api_app(settings))
-
-
-def _mount_console(app: web.Application) -> None:
-    """The helpdesk console under /helpdesk and the live handoff routing (bot/web/console.py,
-    bot/web/handoff.py); set up after the Rasa session so the router can use it."""
-    from bot.web.console import setup_console
-
-    setup_console(app)
 
 
 __all__ = ["create_app"]

@@ -17,8 +17,14 @@ CHAT = web.AppKey("kw.chat", object)  # ChatService
 HUB = web.AppKey("kw.hub", object)  # ChatHub: open sockets per conversation
 METRICS = web.AppKey("kw.metrics", Counter)
 TEMPLATES = web.AppKey("kw.templates", object)  # jinja2.Environment
+LIVE = web.AppKey("kw.live", object)  # bot.handoff.live.LiveHandoff: made by the app factory
+# The console sub-app's own keys (bot/web/console/routes.py)
+CONSOLE_COOKIES = web.AppKey("kw.console_cookies", object)  # SessionCookies
+CONSOLE_LOGIN_LIMITER = web.AppKey("kw.console_login_limiter", object)  # RateLimiter
+CONSOLE_HUB = web.AppKey("kw.console_hub", object)  # ConsoleHub
 
 # Request key (requests take plain strings).
 CSP_NONCE = "kw.csp_nonce"
 
-__all__ = ["SETTINGS", "HTTP", "RASA", "CHAT", "HUB", "METRICS", "TEMPLATES", "CSP_NONCE", "Any"]
+__all__ = ["SETTINGS", "HTTP", "RASA", "CHAT", "HUB", "METRICS", "TEMPLATES", "LIVE", "CONSOLE_COOKIES",
+           "CONSOLE_LOGIN_LIMITER", "CONSOLE_HUB", "CSP_NONCE", "Any"]

@@ -42,8 +42,8 @@ def template_env() -> jinja2.Environment:
 
 
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
-    env: jinja2.Environment = request.app[TEMPLATES]
-    settings = request.app[SETTINGS]
+    env: jinja2.Environment = request.config_dict[TEMPLATES]
+    settings = request.config_dict[SETTINGS]
     body = env.get_template(name).render(
         nonce=request[CSP_NONCE], production=settings.production, path=request.path, **context
     )

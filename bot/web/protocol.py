@@ -226,7 +226,7 @@ class History:
                     continue
                 for b in msg["buttons"]:
                     h.offered[b["payload"]] = b["title"]
-                # Helpdesk messages (bot/web/handoff.py) keep the id they were pushed with, so
+                # Helpdesk messages (bot/handoff/live.py) keep the id they were pushed with, so
                 # the widget shows each once; they are no answer to the user message before them.
                 handoff_id = meta.get("handoff_id") if isinstance(meta.get("handoff_id"), str) else None
                 h.entries.append(dict(msg, **{"from": "bot", "id": handoff_id or f"e{index}"}))

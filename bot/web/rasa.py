@@ -1,4 +1,5 @@
-"""The gateway's client for Rasa: the REST channel for messages, the HTTP API for trackers.
+"""The gateway's one client for Rasa: messages (REST channel), trackers and appended tracker
+events (HTTP API), readiness.
 
 Rasa listens on 127.0.0.1 only; its HTTP API token goes in the query string, so URLs built here
 are never logged.
@@ -6,6 +7,7 @@ are never logged.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -16,12 +18,25 @@ log = logging.getLogger("bot.web.rasa")
 
 # Seconds to wait for Rasa to answer one message (the action server may call slow back ends).
 RASA_TIMEOUT_S = 30.0
-# Seconds for tracker and status look-ups.
+# Seconds for tracker look-ups and appended events.
 RASA_LOOKUP_TIMEOUT_S = 10.0
+# Seconds for the readiness checks.
+READY_TIMEOUT_S = 3.0
+# A refused connection to Rasa (a restart) is tried once more after this pause.
+RETRY_PAUSE_S = 0.5
 
 
 class RasaUnavailable(Exception):
     """Rasa did not answer (down, timeout, or an error status)."""
+
+    def __init__(self, reason: str, refused: bool = False):
+        super().__init__(reason)
+        #: No connection was made (Rasa restarting): nothing can have been stored.
+        self.refused = refused
+
+
+def _log(event: str, **fields: Any) -> None:
+    log.info(json.dumps({"event": event, **fields}, separators=(",", ":"), sort_keys=True))
 
 
 class RasaClient:
@@ -32,52 +47,80 @@ class RasaClient:
         self._token = token
         self._actions_health = actions_health_url
 
-    async def send(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
-        url = self._base / "webhooks" / "rest" / "webhook"
-        body = {"sender": sender, "message": text, "metadata": metadata}
+    def _tracker_url(self, sender: str, *parts: str) -> URL:
+        return (self._base / "conversations" / sender / "tracker").joinpath(*parts) \
+            .with_query(token=self._token)
+
+    async def _json(self, method: str, url: URL, what: str, timeout_s: float,
+                    body: Any = None, answer: bool = True) -> Any:
+        """One request; its JSON answer (when ``answer``), or RasaUnavailable (with no URL in
+        the message)."""
         try:
-            async with self._http.post(
-                url, json=body, timeout=aiohttp.ClientTimeout(total=RASA_TIMEOUT_S)
+            async with self._http.request(
+                method, url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s)
             ) as resp:
                 if resp.status != 200:
-                    raise RasaUnavailable(f"webhook status {resp.status}")
-                data = await resp.json(content_type=None)
+                    raise RasaUnavailable(f"{what} status {resp.status}")
+                return await resp.json(content_type=None) if answer else await resp.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(type(exc).__name__) from None
+            refused = isinstance(exc, aiohttp.ClientConnectionError) \
+                and not isinstance(exc, asyncio.TimeoutError)
+            raise RasaUnavailable(type(exc).__name__, refused) from None
+
+    async def send(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """One user message through the REST channel; the bot's answers."""
+        url = self._base / "webhooks" / "rest" / "webhook"
+        body = {"sender": sender, "message": text, "metadata": metadata}
+        data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
         if not isinstance(data, list):
             raise RasaUnavailable("webhook answer is not a list")
         return [m for m in data if isinstance(m, dict)]
 
     async def tracker(self, sender: str) -> Dict[str, Any]:
-        url = (self._base / "conversations" / sender / "tracker").with_query(token=self._token)
-        try:
-            async with self._http.get(
-                url, timeout=aiohttp.ClientTimeout(total=RASA_LOOKUP_TIMEOUT_S)
-            ) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"tracker status {resp.status}")
-                data = await resp.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(type(exc).__name__) from None
+        """The conversation's tracker; RasaUnavailable when it cannot be read now."""
+        data = await self._json("GET", self._tracker_url(sender), "tracker", RASA_LOOKUP_TIMEOUT_S)
         if not isinstance(data, dict):
             raise RasaUnavailable("tracker is not an object")
         return data
 
+    async def tracker_events(self, sender: str) -> Optional[List[Dict[str, Any]]]:
+        """The tracker's events, or None when Rasa cannot tell now."""
+        try:
+            events = (await self.tracker(sender)).get("events")
+        except RasaUnavailable:
+            return None
+        return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else None
+
+    async def append_events(self, sender: str, events: List[Dict[str, Any]]) -> bool:
+        """Append events to the conversation's tracker. A refused connection is tried once
+        more; a timeout is not (the events may have been stored)."""
+        url = self._tracker_url(sender, "events")
+        for attempt in (1, 2):
+            try:
+                await self._json("POST", url, "events", RASA_LOOKUP_TIMEOUT_S, events, answer=False)
+                return True
+            except RasaUnavailable as exc:
+                if exc.refused and attempt == 1:
+                    await asyncio.sleep(RETRY_PAUSE_S)
+                    continue
+                _log("rasa_events_failed", reason=str(exc))
+                return False
+        return False
+
     async def ready(self) -> Dict[str, bool]:
         """Readiness of Rasa (model loaded) and, when known, the action server."""
         checks = {"rasa": False}
-        url = (self._base / "status").with_query(token=self._token)
         try:
-            async with self._http.get(url, timeout=aiohttp.ClientTimeout(total=3)) as resp:
-                if resp.status == 200:
-                    data = await resp.json(content_type=None)
-                    checks["rasa"] = bool(isinstance(data, dict) and (data.get("model_id") or data.get("model_file")))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            data = await self._json("GET", (self._base / "status").with_query(token=self._token),
+                                    "status", READY_TIMEOUT_S)
+            checks["rasa"] = bool(isinstance(data, dict) and (data.get("model_id") or data.get("model_file")))
+        except RasaUnavailable:
             pass
         if self._actions_health:
             checks["actions"] = False
             try:
-                async with self._http.get(self._actions_health, timeout=aiohttp.ClientTimeout(total=3)) as resp:
+                async with self._http.get(self._actions_health,
+                                          timeout=aiohttp.ClientTimeout(total=READY_TIMEOUT_S)) as resp:
                     checks["actions"] = resp.status == 200
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 pass

@@ -1,16 +1,20 @@
-"""Every route of the gateway, in one place."""
+"""Every route of the gateway, in one place: its own routes here, and the two sub-apps it mounts,
+each with its own table (the console: bot/web/console/routes.py; the back-office API:
+bot/web/api.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from bot.web import chat, pages
+from bot.web.keys import LIVE
 
 STATIC_DIR = Path(__file__).with_name("static")
 
 
-def setup_routes(app: web.Application) -> None:
+def setup_routes(app: web.Application, settings: Any) -> None:
     r = app.router
     # Pages
     r.add_get("/", pages.demo_page, name="demo")
@@ -26,3 +30,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/metrics", pages.metrics, name="metrics")
     # Widget script, stylesheet and demo assets
     r.add_static("/static/", STATIC_DIR, name="static", show_index=False, follow_symlinks=False)
+    # Sub-apps, imported here so that the chat does not load the status store or the console
+    from bot.web.api import create_api_app
+    from bot.web.console import PREFIX, create_console_app
+
+    app.add_subapp("/api/v1", create_api_app(settings))
+    app.add_subapp(PREFIX, create_console_app(settings, app[LIVE]))

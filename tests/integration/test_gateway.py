@@ -20,7 +20,7 @@ import pytest_asyncio
 from aiohttp import WSMsgType, web
 
 from bot import settings as settings_mod
-from bot.web import chat as chat_mod
+from bot.web.chat import ws as chat_ws_mod
 from bot.web.app import create_app
 from bot.web.portal import issue_portal_token
 from bot.web.protocol import MAX_FRAME_BYTES, WS_MAX_MSG_SIZE
@@ -508,7 +508,7 @@ async def test_oversized_binary_and_invalid_frames(gateway, fake_rasa):
 
 
 async def test_socket_without_hello_is_closed(gateway, monkeypatch):
-    monkeypatch.setattr(chat_mod, "HELLO_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(chat_ws_mod, "HELLO_TIMEOUT_S", 0.2)
     client = await gateway()
     ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
     msg = await ws.receive(timeout=5)

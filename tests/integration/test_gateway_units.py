@@ -200,7 +200,7 @@ def test_json_formatter_never_prints_exception_text():
 def test_session_states_are_bounded(monkeypatch):
     from collections import Counter
 
-    from bot.web import chat
+    from bot.web.chat import service as chat
 
     monkeypatch.setattr(chat, "MAX_SESSION_STATES", 3)
     settings = SimpleNamespace(cookie_secret="c" * 40, rate_limit_per_minute=10, max_message_chars=100,

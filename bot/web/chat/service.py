@@ -1,52 +1,46 @@
-"""Chat sessions: the WebSocket endpoint, its plain-HTTP fallback, and the relay to Rasa.
+"""The chat's logic, the same for both transports (bot/web/chat/ws.py and http.py):
 
-Both transports speak the same frames (docs/widget.md) and share ChatService, which
 - verifies the session token and the portal token (hello), and binds the identity to the session;
 - validates, masks and rate-limits user messages before they go to Rasa;
 - de-duplicates resends by client message id (in memory, and after a restart via the tracker);
-- rebuilds the history from the Rasa tracker, so the gateway keeps no database of its own.
+- rebuilds the history from the Rasa tracker, so the gateway keeps no database of its own;
+- hands messages of a conversation with a helpdesk ticket to the live handoff.
+
+Frames are described in docs/widget.md.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import secrets
 import time
 from collections import Counter, OrderedDict
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Set
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from bot.retention import delete_conversation
-from bot.web import portal as portal_mod
-from bot.web.keys import CHAT, HUB, METRICS, SETTINGS
 from bot.core.masking import mask_personal_data, summary
 from bot.core.runner import run_db
+from bot.retention import delete_conversation
 from bot.status import coderefs
 from bot.status.verification import extract_code
+from bot.web import portal as portal_mod
 from bot.web.protocol import (
-    EXPECT_CODE, MAX_FRAME_BYTES, STARTER_PAYLOADS, STARTERS, WS_MAX_MSG_SIZE, FrameError, History,
-    button_payload, error_frame, expectation, from_webhook, message_id, parse_frame, user_text,
+    EXPECT_CODE, STARTER_PAYLOADS, STARTERS, FrameError, History, button_payload, error_frame,
+    expectation, from_webhook, message_id, user_text,
 )
 from bot.web.rasa import RasaClient, RasaUnavailable
 from bot.web.ratelimit import RateLimiter
-from bot.web.security import client_ip, cors_headers, origin_allowed, rate_key
+from bot.web.security import client_ip, rate_key
 from bot.web.sessions import ChatSession, SessionCodec, client_id
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bot.web.handoff import HandoffRouter
+    from bot.handoff.live import LiveHandoff
 
 log = logging.getLogger("bot.web.chat")
 
 Emit = Callable[[Dict[str, Any]], Awaitable[None]]
 
-# Seconds a new WebSocket may take to send its hello.
-HELLO_TIMEOUT_S = 10.0
-# Server pings keep proxies from closing idle sockets and notice dead clients.
-WS_HEARTBEAT_S = 25.0
-# Unreadable frames tolerated on one socket before it is closed (policy violation).
-MAX_BAD_FRAMES = 5
 # hello and reset frames one socket may send per minute (per client: KW_CONNECT_RATE_PER_MINUTE).
 SOCKET_SESSION_FRAMES_PER_MINUTE = 10
 # Conversations whose state (lock, recent replies, offered buttons) is kept in memory.
@@ -90,49 +84,10 @@ class SessionState:
         self.warm = True
 
 
-class ChatHub:
-    """Open sockets per conversation, so others (e.g. helpdesk staff) can push frames."""
-
-    def __init__(self) -> None:
-        self._sockets: Dict[str, Set[web.WebSocketResponse]] = {}
-        self.all: Set[web.WebSocketResponse] = set()
-
-    def add(self, ws: web.WebSocketResponse) -> None:
-        self.all.add(ws)
-
-    def bind(self, sid: str, ws: web.WebSocketResponse, old: Optional[str] = None) -> None:
-        if old:
-            self.unbind(old, ws)
-        self._sockets.setdefault(sid, set()).add(ws)
-
-    def unbind(self, sid: Optional[str], ws: web.WebSocketResponse) -> None:
-        if sid and sid in self._sockets:
-            self._sockets[sid].discard(ws)
-            if not self._sockets[sid]:
-                del self._sockets[sid]
-
-    def remove(self, ws: web.WebSocketResponse) -> None:
-        self.all.discard(ws)
-
-    async def push(self, sid: str, frame: Dict[str, Any]) -> int:
-        """Send a frame to every open socket of a conversation; returns how many got it."""
-        sent = 0
-        for ws in list(self._sockets.get(sid, ())):
-            if not ws.closed:
-                try:
-                    await ws.send_json(frame)
-                    sent += 1
-                except (ConnectionError, RuntimeError):
-                    pass
-        return sent
-
-    async def close_all(self) -> None:
-        for ws in list(self.all):
-            await ws.close(code=1001, message=b"server shutdown")
 
 
 class ChatService:
-    def __init__(self, settings: Any, rasa: RasaClient, metrics: Counter, handoff: "HandoffRouter"):
+    def __init__(self, settings: Any, rasa: RasaClient, metrics: Counter, handoff: "LiveHandoff"):
         self.settings = settings
         self.rasa = rasa
         self.metrics = metrics
@@ -375,202 +330,8 @@ def _error_from(exc: FrameError) -> Dict[str, Any]:
     return error_frame(exc.code, mid, **params)
 
 
-# -- WebSocket ------------------------------------------------------------------------------
-
-
-async def chat_ws(request: web.Request) -> web.StreamResponse:
-    app = request.app
-    service: ChatService = app[CHAT]
-    hub: ChatHub = app[HUB]
-    metrics: Counter = app[METRICS]
-    if not origin_allowed(request, app[SETTINGS]):
-        metrics["ws_forbidden_origin"] += 1
-        log_event("forbidden_origin", transport="ws")
-        raise web.HTTPForbidden(text=json.dumps(error_frame("forbidden_origin")),
-                                content_type="application/json")
-    client = service.client(request)
-    allowed, wait = service.connect_limiter.hit(client)
-    if not allowed:
-        metrics["ws_rate_limited"] += 1
-        raise web.HTTPTooManyRequests(
-            text=json.dumps(error_frame("too_many_connections")), content_type="application/json",
-            headers={"Retry-After": str(wait)})
-    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MSG_SIZE)
-    await ws.prepare(request)
-    hub.add(ws)
-    metrics["ws_connections"] += 1
-    queue: "asyncio.Queue[Optional[Dict[str, Any]]]" = asyncio.Queue(maxsize=32)
-    conn: Dict[str, Any] = {"session": None, "hellos": 0}
-    socket_key = secrets.token_hex(8)
-
-    async def emit(frame: Dict[str, Any]) -> None:
-        if not ws.closed:
-            try:
-                await ws.send_json(frame)
-            except (ConnectionError, RuntimeError):
-                pass
-
-    async def worker() -> None:
-        # Frames of one socket are handled in order, apart from the reader, so that pings and
-        # pongs keep flowing while Rasa thinks.
-        while True:
-            frame = await queue.get()
-            if frame is None:
-                return
-            try:
-                await handle(frame)
-            except FrameError as exc:
-                await emit(_error_from(exc))
-            except Exception:  # never let one frame kill the socket
-                log.exception("chat frame failed")
-                await emit(error_frame("unavailable", frame.get("id") if isinstance(frame.get("id"), str) else None))
-
-    async def handle(frame: Dict[str, Any]) -> None:
-        kind = frame["type"]
-        session: Optional[ChatSession] = conn["session"]
-        if kind in ("hello", "reset") and conn["hellos"] > 0:
-            # The handshake paid for the first hello.
-            service.limit_session_frame(client, socket_key)
-        if kind == "hello":
-            conn["hellos"] += 1
-            new_session, ready = await service.hello(frame, client)
-            hub.bind(new_session.sid, ws, session.sid if session else None)
-            conn["session"] = new_session
-            await emit(ready)
-        elif kind == "ping":
-            await emit({"type": "pong"})
-        elif session is None:
-            raise FrameError("hello_required")
-        elif kind in ("message", "button"):
-            await service.message(frame, session, client, emit)
-        elif kind == "reset":
-            new_session, ready = service.reset(session, client)
-            hub.bind(new_session.sid, ws, session.sid)
-            conn["session"] = new_session
-            await emit(ready)
-        else:
-            raise FrameError("invalid")
-
-    task = asyncio.create_task(worker())
-    bad_frames = 0
-    try:
-        first = True
-        while True:
-            msg = await ws.receive(timeout=HELLO_TIMEOUT_S if first else None)
-            first = False
-            if msg.type == WSMsgType.TEXT:
-                try:
-                    frame = parse_frame(msg.data)
-                except FrameError as exc:
-                    bad_frames += 1
-                    metrics["ws_bad_frames"] += 1
-                    await emit(_error_from(exc))
-                else:
-                    if queue.full():
-                        bad_frames += 1
-                        await emit(error_frame("rate_limited", frame.get("id") if isinstance(frame.get("id"), str) else None, wait=5))
-                    else:
-                        queue.put_nowait(frame)
-            elif msg.type == WSMsgType.BINARY:
-                bad_frames += 1
-                metrics["ws_bad_frames"] += 1
-                await emit(error_frame("bad_frame"))
-            else:  # CLOSE, CLOSING, CLOSED, ERROR (e.g. a frame over max_msg_size)
-                if msg.type == WSMsgType.ERROR:
-                    metrics["ws_errors"] += 1
-                break
-            if bad_frames > MAX_BAD_FRAMES:
-                await ws.close(code=1008, message=b"too many unreadable frames")
-                break
-    except asyncio.TimeoutError:
-        await ws.close(code=1008, message=b"no hello")
-    finally:
-        if not task.done():
-            try:
-                queue.put_nowait(None)
-            except asyncio.QueueFull:
-                task.cancel()
-            try:
-                await asyncio.wait_for(task, timeout=60)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                task.cancel()
-        session = conn["session"]
-        hub.unbind(session.sid if session else None, ws)
-        hub.remove(ws)
-        if not ws.closed:
-            await ws.close()
-    return ws
-
-
-# -- HTTP fallback --------------------------------------------------------------------------
-
-
-def _json(request: web.Request, frames: List[Dict[str, Any]], status: int = 200,
-          headers: Optional[Dict[str, str]] = None) -> web.Response:
-    resp = web.json_response({"frames": frames}, status=status, headers=headers)
-    resp.headers.update(cors_headers(request, request.app[SETTINGS]))
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-async def chat_http_options(request: web.Request) -> web.Response:
-    if not origin_allowed(request, request.app[SETTINGS]):
-        raise web.HTTPForbidden()
-    resp = web.Response(status=204)
-    resp.headers.update(cors_headers(request, request.app[SETTINGS], preflight=True))
-    return resp
-
-
-async def chat_http(request: web.Request) -> web.Response:
-    """POST one client frame (plus "session"), get back the server frames it causes."""
-    service: ChatService = request.app[CHAT]
-    metrics: Counter = request.app[METRICS]
-    if not origin_allowed(request, request.app[SETTINGS]):
-        metrics["http_forbidden_origin"] += 1
-        log_event("forbidden_origin", transport="http")
-        return web.json_response({"frames": [error_frame("forbidden_origin")]}, status=403)
-    if request.content_type != "application/json":
-        return _json(request, [error_frame("invalid")], status=415)
-    if request.content_length is not None and request.content_length > MAX_FRAME_BYTES:
-        return _json(request, [error_frame("too_large")], status=413)
-    body = await request.content.read(MAX_FRAME_BYTES + 1)
-    if len(body) > MAX_FRAME_BYTES:
-        return _json(request, [error_frame("too_large")], status=413)
-    try:
-        frame = parse_frame(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        return _json(request, [error_frame("bad_frame")], status=400)
-    except FrameError as exc:
-        return _json(request, [_error_from(exc)], status=400)
-    client = service.client(request)
-    frames: List[Dict[str, Any]] = []
-
-    async def emit(f: Dict[str, Any]) -> None:
-        if f.get("type") != "typing":
-            frames.append(f)
-
-    kind = frame["type"]
-    try:
-        if kind in ("hello", "reset"):
-            service.limit_session_frame(client)
-        if kind == "hello":
-            _, ready = await service.hello(frame, client)
-            frames.append(ready)
-        elif kind == "ping":
-            frames.append({"type": "pong"})
-        elif kind in ("message", "button", "reset"):
-            session = service.codec.parse(frame.get("session"))
-            if session is None:
-                return _json(request, [error_frame("session_expired")], status=401)
-            if kind == "reset":
-                _, ready = service.reset(session, client)
-                frames.append(ready)
-            else:
-                await service.message(frame, session, client, emit)
-        else:
-            raise FrameError("invalid")
-    except FrameError as exc:
-        status = {"rate_limited": 429, "unavailable": 503, "too_long": 413}.get(exc.code, 400)
-        headers = {"Retry-After": str(exc.params["wait"])} if "wait" in exc.params else None
-        return _json(request, frames + [_error_from(exc)], status=status, headers=headers)
-    return _json(request, frames)
+def error_from(exc: FrameError) -> Dict[str, Any]:
+    """The error frame for a FrameError (its msg_id, when it has one, becomes the frame's id)."""
+    params = dict(exc.params)
+    mid = params.pop("msg_id", None)
+    return error_frame(exc.code, mid, **params)

@@ -1,0 +1,346 @@
+"""The live handoff: what happens to a conversation while a helpdesk ticket is open.
+
+The ticket library (:class:`bot.handoff.service.HandoffService`) is synchronous; every call runs
+in the one bounded database runner (bot.core.runner). The gateway connects this object to Rasa
+and to the widgets' sockets (:meth:`LiveHandoff.connect`) and to the console (``listeners``);
+nothing here knows about HTTP or sockets.
+
+Widget → console. On each user message the chat asks :meth:`LiveHandoff.user_message`. When
+the conversation has an active ticket (wachtrij/opgepakt/live) the masked text is stored with
+``add_message(ticket, 'gebruiker', …, client_msg_id=<widget message id>)`` (a resend is stored
+once) and the console is told. The message still goes to Rasa, which records it in the paused
+tracker and answers nothing.
+
+Console → widget. A staff reply is stored (``add_message(ticket, 'medewerker', author=…)``),
+appended to the Rasa tracker as a bot event ``{"event": "bot", "text", "metadata": {"agent":
+name, "handoff_id": "h-<ticket>-<seq>"}}`` and pushed to the conversation's open sockets as an
+``agent`` frame with the same id. Taking over, handing back and closing are announced the same
+way (a ``systeem`` message on the ticket, a bot event, a push) and change the widget's
+``handoff`` state; hand back and close first append ``{"event": "resume"}`` so Rasa answers
+again. Because every message the user sees is in the tracker with a stable id, a widget that
+reloads or reconnects rebuilds them from the history, once each.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, Tuple
+
+from bot.core.clock import utcnow
+from bot.core.runner import run_db
+from bot.handoff import states
+from bot.handoff.errors import AlreadyClaimed, NotAssigned, TicketClosed
+from bot.handoff.hours import OpeningHours
+from bot.handoff.service import HandoffService
+from bot.handoff.staff import StaffService, StaffView
+from bot.texts import TEXT_ABANDONED, TEXT_BACK, TEXT_CLOSED, TEXT_ERASED_REASON, TEXT_LIVE
+from bot.handoff.views import MessageView, TicketView
+
+log = logging.getLogger("bot.handoff.live")
+
+Push = Callable[[str, Dict[str, Any]], Awaitable[int]]
+
+
+class Tracker(Protocol):
+    """What the live handoff needs of Rasa (bot.web.rasa.RasaClient)."""
+
+    async def append_events(self, sender: str, events: List[Dict[str, Any]]) -> bool: ...
+
+    async def tracker_events(self, sender: str) -> Optional[List[Dict[str, Any]]]: ...
+
+
+class Listener(Protocol):
+    """Who wants to know when tickets change (the console's sockets)."""
+
+    async def ticket_changed(self, ticket_id: int) -> None: ...
+
+    async def queue_changed(self) -> None: ...
+
+
+def _log(event: str, **fields: Any) -> None:
+    log.info(json.dumps({"event": event, **fields}, separators=(",", ":"), sort_keys=True))
+
+
+def handoff_id(ticket: TicketView, suffix: Any) -> str:
+    """The id under which a handoff message is known to the widget (and in the tracker)."""
+    return f"h-{ticket.public_id}-{suffix}"
+
+
+def widget_state_of(ticket: Optional[TicketView]) -> Optional[Dict[str, Any]]:
+    """The handoff as the widget shows it, or None when there is none."""
+    if ticket is None or not ticket.is_active:
+        return None
+    return {"state": ticket.state, "label": ticket.state_label,
+            "agent": ticket.assigned_name if ticket.state == states.LIVE else None}
+
+
+class LiveHandoff:
+    def __init__(self, tickets: HandoffService, staff: StaffService, hours: OpeningHours, *,
+                 timeout_s: float, metrics: Optional[Any] = None):
+        self.tickets = tickets
+        self.staff = staff
+        self.hours = hours
+        #: Every ticket call may take a few statements; the runner bounds the whole call.
+        self.timeout_s = timeout_s
+        self.metrics = metrics if metrics is not None else {}
+        self.rasa: Optional[Tracker] = None
+        self.push: Optional[Push] = None
+        self.listeners: List[Listener] = []
+        self._background: set = set()
+
+    @classmethod
+    def from_settings(cls, settings: Any, metrics: Optional[Any] = None) -> "LiveHandoff":
+        return cls(HandoffService.from_settings(settings), StaffService.from_settings(settings),
+                   OpeningHours.from_settings(settings), timeout_s=settings.db_timeout_s * 4 + 2,
+                   metrics=metrics)
+
+    def connect(self, rasa: Tracker, push: Push) -> None:
+        """The gateway's Rasa client and its push to a conversation's open sockets."""
+        self.rasa = rasa
+        self.push = push
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Blocking ticket/staff work in the one bounded database runner."""
+        return await run_db(functools.partial(fn, *args, **kwargs), self.timeout_s)
+
+    def _count(self, name: str) -> None:
+        try:
+            self.metrics[name] += 1
+        except (TypeError, KeyError):
+            pass
+
+    async def ticket_changed(self, ticket_id: int) -> None:
+        for listener in self.listeners:
+            await listener.ticket_changed(ticket_id)
+
+    async def queue_changed(self) -> None:
+        for listener in self.listeners:
+            await listener.queue_changed()
+
+    async def _push(self, sid: str, frame: Dict[str, Any]) -> int:
+        if self.push is None:
+            return 0
+        try:
+            return await self.push(sid, frame)
+        except Exception:  # noqa: BLE001 - a push is best effort; the tracker has it
+            log.exception("push to widget failed")
+            return 0
+
+    async def _append(self, sid: str, events: List[Dict[str, Any]]) -> bool:
+        if self.rasa is None or not await self.rasa.append_events(sid, events):
+            self._count("handoff_rasa_errors")
+            return False
+        return True
+
+    async def _tracker_has(self, sid: str, hid: str) -> bool:
+        events = await self.rasa.tracker_events(sid) if self.rasa is not None else None
+        return any(isinstance(e.get("metadata"), dict) and e["metadata"].get("handoff_id") == hid
+                   for e in events or ())
+
+    async def _say(self, ticket: TicketView, hid: str, text: str, *,
+                   agent: Optional[str] = None, resume: bool = False, fresh: bool = True) -> bool:
+        """Put one message in the user's conversation: the tracker (for history) and a push."""
+        sid = ticket.conversation_id
+        meta: Dict[str, Any] = {"handoff_id": hid}
+        if agent:
+            meta["agent"] = agent
+        events: List[Dict[str, Any]] = [{"event": "resume"}] if resume else []
+        delivered = True
+        if fresh or not await self._tracker_has(sid, hid):
+            events.append({"event": "bot", "text": text, "metadata": meta})
+        if resume:
+            # While paused, Rasa logged the user's messages without predicting, so the tracker
+            # ends with action_handoff_create and no action_listen. Without one, the policies
+            # would see no new user turn and only listen to the next message instead of answering.
+            events.append({"event": "action", "name": "action_listen"})
+        if events:
+            delivered = await self._append(sid, events)
+        message: Dict[str, Any] = {"id": hid, "text": text, "buttons": []}
+        if agent:
+            message["agent"] = agent
+        await self._push(sid, {"type": "agent", "messages": [message]})
+        return delivered
+
+    async def _note(self, ticket: TicketView, text: str) -> None:
+        """A ``systeem`` line in the ticket's transcript."""
+        await self.run(self.tickets.add_message, ticket, "systeem", None, text, mask=False)
+
+    # -- the widget side ---------------------------------------------------------------------------
+
+    async def _active(self, sid: str) -> Optional[TicketView]:
+        return await self.run(self.tickets.active_ticket_for_conversation, sid)
+
+    async def widget_state(self, sid: str) -> Optional[Dict[str, Any]]:
+        """For the widget's ``ready`` frame: the conversation's handoff, or None."""
+        try:
+            return widget_state_of(await self._active(sid))
+        except Exception as exc:  # noqa: BLE001 - the chat must work without the app database
+            log.warning("handoff state unavailable (%s)", type(exc).__name__)
+            return None
+
+    async def user_message(self, sid: str, msg_id: str, text: str) -> Optional[TicketView]:
+        """A user message (already masked): route it to the conversation's active ticket.
+
+        Returns the ticket when there is one (the message then also goes to Rasa, paused)."""
+        try:
+            ticket = await self._active(sid)
+        except Exception as exc:  # noqa: BLE001 - the chat must work without the app database
+            log.warning("handoff lookup failed (%s)", type(exc).__name__)
+            return None
+        if ticket is None:
+            return None
+        try:
+            await self.run(self.tickets.add_message, ticket, "gebruiker", None, text,
+                           client_msg_id=msg_id)
+        except TicketClosed:
+            return None  # handed back at this very moment: the assistant answers
+        except Exception:  # noqa: BLE001
+            log.exception("handoff message not stored")
+            return ticket
+        self._count("handoff_user_messages")
+        _log("handoff_user_message", ticket=ticket.id, state=ticket.state)
+        await self.ticket_changed(ticket.id)
+        return ticket
+
+    async def after_reply(self, sid: str, had_ticket: bool,
+                          contact_text: Optional[str] = None) -> Optional[Dict[str, Any]]:
+        """After Rasa answered: a ticket the action server created just now goes to the queue
+        and the widget learns its state. Returns the widget's ``handoff`` frame when it changed.
+
+        ``contact_text``: the unmasked message that completed the handoff form (its last
+        question asks how to reach the user). Rasa only saw it masked, so the gateway stores
+        the contact on the ticket itself, encrypted."""
+        if had_ticket:
+            return None
+        try:
+            ticket = await self._active(sid)
+        except Exception:  # noqa: BLE001
+            return None
+        if ticket is None:
+            return None
+        self._count("handoff_tickets_seen")
+        _log("handoff_ticket_seen", ticket=ticket.id, state=ticket.state)
+        if contact_text:
+            try:
+                await self.run(self.tickets.set_contact, ticket, contact_text)
+            except Exception:  # noqa: BLE001 - the ticket stands without a contact
+                _log("handoff_contact_not_stored", ticket=ticket.id)
+        await self.queue_changed()
+        return {"type": "handoff", "handoff": widget_state_of(ticket)}
+
+    def conversation_reset(self, sid: str) -> None:
+        """The user wiped the conversation ("gesprek wissen"): close its active ticket, so the
+        helpdesk does not answer a conversation nobody reads. Runs in the background."""
+        task = asyncio.ensure_future(self._close_abandoned(sid))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _close_abandoned(self, sid: str) -> None:
+        try:
+            ticket = await self._active(sid)
+            if ticket is not None:
+                await self.run(self.tickets.close, ticket, "gebruiker", reason=TEXT_ERASED_REASON)
+            # AVG: the transcript, question, contact and notes go with the conversation.
+            erased = await self.run(self.tickets.erase_conversation, sid)
+            if ticket is not None:
+                await self._note(ticket, TEXT_ABANDONED)
+                _log("handoff_abandoned", ticket=ticket.id)
+                await self.ticket_changed(ticket.id)
+                await self.queue_changed()
+            elif erased:
+                _log("handoff_erased", tickets=erased)
+        except Exception as exc:  # noqa: BLE001 - e.g. staff finished it at the same moment
+            log.warning("abandoned ticket not closed (%s)", type(exc).__name__)
+
+    # -- the staff side ----------------------------------------------------------------------------
+
+    @staticmethod
+    def may_act(ticket: TicketView, staff: StaffView) -> bool:
+        """Whether ``staff`` may act on ``ticket``: nobody holds it, they do, or a beheerder."""
+        return ticket.state not in states.ASSIGNED_STATES or ticket.assigned_to == staff.id \
+            or staff.is_beheerder
+
+    def _check_may_act(self, ticket: TicketView, staff: StaffView) -> None:
+        if not self.may_act(ticket, staff):
+            raise NotAssigned("Deze vraag wordt door een collega behandeld.")
+
+    async def take(self, ref: Any, staff: StaffView) -> TicketView:
+        """Oppakken: claim (race-safe) and go live at once; announce it to the user."""
+        ticket = await self.run(self.tickets.get_ticket, ref)
+        if not self.may_act(ticket, staff):
+            # Lost the race (or came late): say who has it, as claim() does.
+            raise AlreadyClaimed(
+                f"Deze vraag is al opgepakt door {ticket.assigned_name or 'een collega'}.", ticket)
+        if ticket.state == states.WACHTRIJ:
+            ticket = await self.run(self.tickets.claim, ticket, staff)  # AlreadyClaimed
+        if ticket.state == states.OPGEPAKT:
+            self._check_may_act(ticket, staff)
+            ticket = await self.run(self.tickets.go_live, ticket, staff)
+            await self._announce_live(ticket)
+        elif ticket.state == states.LIVE:
+            self._check_may_act(ticket, staff)
+        else:
+            raise states.InvalidTransition(ticket.state, states.LIVE)
+        await self.ticket_changed(ticket.id)
+        await self.queue_changed()
+        return ticket
+
+    async def _announce_live(self, ticket: TicketView) -> None:
+        text = TEXT_LIVE.format(name=ticket.assigned_name or "een medewerker")
+        await self._note(ticket, text)
+        await self._push(ticket.conversation_id, {"type": "handoff",
+                                                  "handoff": widget_state_of(ticket)})
+        await self._say(ticket, handoff_id(ticket, "live"), text)
+        _log("handoff_live", ticket=ticket.id)
+
+    async def reply(self, ref: Any, staff: StaffView, text: str,
+                    client_msg_id: Optional[str] = None) -> Tuple[MessageView, bool]:
+        """A staff message to the user. Returns the stored message and whether Rasa's tracker
+        took it (the push to open widgets happens either way)."""
+        ticket = await self.run(self.tickets.get_ticket, ref)
+        self._check_may_act(ticket, staff)
+        if ticket.state == states.OPGEPAKT:
+            ticket = await self.take(ticket, staff)
+        if ticket.state != states.LIVE:
+            raise TicketClosed("Je kunt alleen berichten sturen als je het gesprek hebt overgenomen.")
+        started = utcnow()
+        message = await self.run(self.tickets.add_message, ticket, "medewerker",
+                                 staff.display_name, text, client_msg_id=client_msg_id)
+        fresh = message.at >= started
+        delivered = await self._say(ticket, handoff_id(ticket, message.seq), message.text,
+                                    agent=message.author or staff.display_name, fresh=fresh)
+        self._count("handoff_staff_messages")
+        _log("handoff_staff_message", ticket=ticket.id, staff=staff.id, seq=message.seq,
+             delivered=delivered)
+        await self.ticket_changed(ticket.id)
+        return message, delivered
+
+    async def hand_back(self, ref: Any, staff: StaffView, reason: Optional[str] = None) -> TicketView:
+        """Terug naar de assistent."""
+        return await self._finish(ref, staff, self.tickets.hand_back, TEXT_BACK, reason)
+
+    async def close(self, ref: Any, staff: StaffView, reason: Optional[str] = None) -> TicketView:
+        """Afronden."""
+        return await self._finish(ref, staff, self.tickets.close, TEXT_CLOSED, reason)
+
+    async def _finish(self, ref: Any, staff: StaffView, transition: Callable, text: str,
+                      reason: Optional[str]) -> TicketView:
+        """Resume Rasa and tell the user who they talk to now."""
+        ticket = await self.run(transition, ref, staff, reason=reason)
+        try:
+            await self._note(ticket, text)
+        except Exception:  # noqa: BLE001 - the transition happened; the note is secondary
+            log.exception("handoff system message not stored")
+        await self._push(ticket.conversation_id, {"type": "handoff", "handoff": None})
+        await self._say(ticket, handoff_id(ticket, "einde"), text, resume=True)
+        _log("handoff_finished", ticket=ticket.id, state=ticket.state, staff=staff.id)
+        await self.ticket_changed(ticket.id)
+        await self.queue_changed()
+        return ticket
+
+
+__all__ = ["LiveHandoff", "handoff_id", "widget_state_of", "Tracker", "Listener"]

@@ -1,0 +1,261 @@
+"""Console pages for the work itself: the queue, a ticket (transcript, sources, notes), and what
+staff do with a ticket: take / hand back / close (one table), reply, note, show the contact."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Dict, List, Optional
+
+from aiohttp import web
+
+from bot import texts
+from bot.handoff import states
+from bot.handoff.errors import (
+    AlreadyClaimed, HandoffError, NotAssigned, PermissionDenied, TicketClosed, TicketConflict,
+    TicketNotFound, UnknownStaff,
+)
+from bot.handoff.live import LiveHandoff
+from bot.handoff.models import MESSAGE_MAX
+from bot.handoff.staff import StaffView
+from bot.handoff.views import TicketView
+from bot.web.console.auth import staff_page
+from bot.web.console.hub import ticket_frame
+from bot.web.console.render import (
+    NOTICES, forbidden, iso, json_ok, not_found, notice_from, notice_text, redirect, render,
+    wants_json,
+)
+from bot.web.keys import CONSOLE_HUB, LIVE, RASA
+from bot.web.staffauth import STAFF, read_form
+
+log = logging.getLogger("bot.web.console")
+
+NOTE_MAX = 2000
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_SOURCE_LINE = re.compile(r"^\s*Bron(?:nen)?:\s*(.+?)\s*$", re.MULTILINE)
+_MD_LINK = re.compile(r"\[([^\]\n]{1,300})\]\((https?://[^\s()<>\"']{1,2000})\)")
+
+#: Take / hand back / close: the word in the URL → what the live handoff does, and the notice.
+TRANSITIONS = {
+    "oppakken": (LiveHandoff.take, "opgepakt"),
+    "terug": (LiveHandoff.hand_back, "teruggegeven"),
+    "afronden": (LiveHandoff.close, "afgerond"),
+}
+
+
+def knowledge_answers(texts_: List[str]) -> List[Dict[str, Any]]:
+    """The knowledge-base answers among bot messages: their text without the source line, and
+    the sources from the final ``Bron: [titel](url)`` line (http/https links only)."""
+    out: List[Dict[str, Any]] = []
+    seen = set()
+    for text in texts_:
+        if not isinstance(text, str):
+            continue
+        matches = list(_SOURCE_LINE.finditer(text))
+        if not matches:
+            continue
+        line = matches[-1]
+        sources = [{"titel": t.strip(), "url": u} for t, u in _MD_LINK.findall(line.group(1))]
+        if not sources:
+            continue
+        answer = (text[: line.start()] + text[line.end():]).strip()
+        key = (answer, tuple(s["url"] for s in sources))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append({"antwoord": answer, "bronnen": sources})
+    return out
+
+
+# ------------------------------------------------------------------------------ queue
+
+@staff_page()
+async def queue_page(request: web.Request) -> web.Response:
+    live: LiveHandoff = request.config_dict[LIVE]
+    snapshot = await request.config_dict[CONSOLE_HUB].queue_snapshot()
+    staff: StaffView = request[STAFF]
+    mine = [t for t in snapshot["actief"] if t.get("medewerker") == staff.display_name]
+    return render(request, "console/queue.html", snapshot=snapshot, mine=mine,
+                  hours=live.hours.describe(), is_open=live.hours.is_open(),
+                  closed=live.hours.closed_message(), notice=notice_from(request))
+
+
+@staff_page()
+async def queue_api(request: web.Request) -> web.Response:
+    return json_ok(await request.config_dict[CONSOLE_HUB].queue_snapshot())
+
+
+# ------------------------------------------------------------------------------ ticket
+
+async def _load_ticket(request: web.Request) -> Optional[TicketView]:
+    ref = request.match_info.get("id", "")
+    if not ID_RE.match(ref):
+        return None
+    live: LiveHandoff = request.config_dict[LIVE]
+    return await live.run(live.tickets.find_ticket, ref)
+
+
+async def _ticket_context(request: web.Request, ticket: TicketView) -> Dict[str, Any]:
+    live: LiveHandoff = request.config_dict[LIVE]
+    staff: StaffView = request[STAFF]
+    detail = await live.run(live.tickets.ticket_detail, ticket.id)
+    ticket = detail.ticket
+    tracker = await request.config_dict[RASA].tracker_events(ticket.conversation_id)
+    # The knowledge-base answers: from the whole tracker when Rasa answers, and from the
+    # transcript stored with the ticket (the same answer twice is shown once).
+    bot_texts = [e.get("text") for e in tracker or () if e.get("event") == "bot"
+                 and not (isinstance(e.get("metadata"), dict) and e["metadata"].get("handoff_id"))]
+    bot_texts += [m.text for m in detail.messages if m.sender == "assistent"]
+    canned = await live.run(live.tickets.canned_replies)
+    may_act = live.may_act(ticket, staff)
+    return dict(
+        ticket=ticket, messages=detail.messages, events=detail.events, notes=detail.notes,
+        answers=knowledge_answers(bot_texts), tracker_ok=tracker is not None, canned=canned,
+        sender_labels=texts.SENDER_LABELS, state_label=states.label,
+        mine=ticket.assigned_to == staff.id, may_act=may_act,
+        can_take=ticket.state in (states.WACHTRIJ, states.OPGEPAKT) and may_act,
+        can_reply=ticket.state == states.LIVE and may_act,
+        can_finish=ticket.state in states.ASSIGNED_STATES and may_act,
+        can_close=ticket.is_active and may_act,
+        last_seq=detail.messages[-1].seq if detail.messages else 0,
+        message_max=MESSAGE_MAX, note_max=NOTE_MAX,
+    )
+
+
+@staff_page()
+async def ticket_page(request: web.Request) -> web.Response:
+    ticket = await _load_ticket(request)
+    if ticket is None:
+        return not_found(request)
+    context = await _ticket_context(request, ticket)
+    context["notice"] = notice_from(request, wie=context["ticket"].assigned_name or "een collega")
+    return render(request, "console/ticket.html", contact=None, **context)
+
+
+@staff_page()
+async def ticket_api(request: web.Request) -> web.Response:
+    ticket = await _load_ticket(request)
+    if ticket is None:
+        return not_found(request)
+    live: LiveHandoff = request.config_dict[LIVE]
+    detail = await live.run(live.tickets.ticket_detail, ticket.id)
+    return json_ok({
+        "ticket": ticket_frame(detail.ticket),
+        "berichten": [m.to_dict() for m in detail.messages],
+        "notities": [note_dict(n) for n in detail.notes],
+    })
+
+
+def note_dict(note: Any) -> Dict[str, Any]:
+    return {"id": note.id, "auteur": note.author, "tekst": note.text, "tijd": iso(note.at)}
+
+
+# ------------------------------------------------------------------------------ actions
+
+def _action_result(request: web.Request, ticket_ref: str, code: str, ok: bool = True,
+                   status: int = 200, **extra: Any) -> web.StreamResponse:
+    if wants_json(request):
+        body = {"ok": ok, "melding": notice_text(code, **extra),
+                **{k: v for k, v in extra.items() if k != "wie"}}
+        return json_ok(body, status=status)
+    return redirect(f"/helpdesk/vraag/{ticket_ref}", code)
+
+
+def _handoff_error(request: web.Request, ref: str, exc: Exception) -> web.StreamResponse:
+    if isinstance(exc, AlreadyClaimed):
+        who = exc.ticket.assigned_name if exc.ticket is not None else None
+        return _action_result(request, ref, "al_opgepakt", ok=False, status=409,
+                              wie=who or "een collega")
+    if isinstance(exc, NotAssigned):
+        return _action_result(request, ref, "collega", ok=False, status=403)
+    if isinstance(exc, TicketConflict):
+        return _action_result(request, ref, "gewijzigd", ok=False, status=409)
+    if isinstance(exc, (states.InvalidTransition, TicketClosed)):
+        return _action_result(request, ref, "kan_niet", ok=False, status=409)
+    if isinstance(exc, TicketNotFound):
+        return not_found(request)
+    raise exc
+
+
+@staff_page(post=True)
+async def transition_post(request: web.Request) -> web.StreamResponse:
+    """oppakken | terug | afronden, by :data:`TRANSITIONS`."""
+    act, code = TRANSITIONS[request.match_info["actie"]]
+    ticket = await _load_ticket(request)
+    if ticket is None:
+        return not_found(request)
+    try:
+        await act(request.config_dict[LIVE], ticket, request[STAFF])
+    except (PermissionDenied, UnknownStaff) as exc:
+        return forbidden(request, str(exc))
+    except (HandoffError, states.InvalidTransition) as exc:
+        return _handoff_error(request, ticket.public_id, exc)
+    return _action_result(request, ticket.public_id, code)
+
+
+async def _form_text(request: web.Request, limit: int) -> tuple:
+    """The form's ``tekst``, stripped, or the notice code why it cannot be used."""
+    form = await read_form(request)
+    text = form.get("tekst")
+    text = text.strip() if isinstance(text, str) else ""
+    if not text:
+        return form, text, "leeg"
+    if len(text) > limit:
+        return form, text, "te_lang"
+    return form, text, None
+
+
+@staff_page(post=True)
+async def reply_post(request: web.Request) -> web.StreamResponse:
+    ticket = await _load_ticket(request)
+    if ticket is None:
+        return not_found(request)
+    form, text, problem = await _form_text(request, MESSAGE_MAX)
+    if problem:
+        return _action_result(request, ticket.public_id, problem, ok=False, status=400)
+    client_id = form.get("client_id")
+    client_id = client_id if isinstance(client_id, str) and _CLIENT_ID_RE.match(client_id) else None
+    live: LiveHandoff = request.config_dict[LIVE]
+    try:
+        message, delivered = await live.reply(ticket, request[STAFF], text, client_id)
+    except (HandoffError, states.InvalidTransition) as exc:
+        return _handoff_error(request, ticket.public_id, exc)
+    code = "verstuurd" if delivered else "niet_afgeleverd"
+    if wants_json(request):
+        return json_ok({"ok": True, "afgeleverd": delivered, "melding": NOTICES[code][1],
+                        "bericht": message.to_dict()})
+    return redirect(f"/helpdesk/vraag/{ticket.public_id}", code)
+
+
+@staff_page(post=True)
+async def note_post(request: web.Request) -> web.StreamResponse:
+    ticket = await _load_ticket(request)
+    if ticket is None:
+        return not_found(request)
+    _, text, problem = await _form_text(request, NOTE_MAX)
+    if problem:
+        return _action_result(request, ticket.public_id, problem, ok=False, status=400)
+    live: LiveHandoff = request.config_dict[LIVE]
+    note = await live.run(live.tickets.add_note, ticket, request[STAFF], text)
+    await request.config_dict[CONSOLE_HUB].note_added(ticket, note_dict(note))
+    if wants_json(request):
+        return json_ok({"ok": True, "melding": NOTICES["notitie"][1], "notitie": note_dict(note)})
+    return redirect(f"/helpdesk/vraag/{ticket.public_id}", "notitie")
+
+
+@staff_page(post=True)
+async def contact_post(request: web.Request) -> web.StreamResponse:
+    """Show the decrypted contact (a POST, so it is never in a URL or a cached page)."""
+    ticket = await _load_ticket(request)
+    if ticket is None:
+        return not_found(request)
+    live: LiveHandoff = request.config_dict[LIVE]
+    try:
+        contact = await live.run(live.tickets.contact_for, ticket, request[STAFF])
+    except PermissionDenied as exc:
+        return forbidden(request, str(exc))
+    log.info(json.dumps({"event": "helpdesk_contact_shown", "ticket": ticket.id,
+                         "staff": request[STAFF].id}))
+    context = await _ticket_context(request, ticket)
+    return render(request, "console/ticket.html", contact=contact or "", **context)
