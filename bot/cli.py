@@ -51,7 +51,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     cmd_purge(args, settings)
     stack = launcher.Stack(settings, model, gateway=not args.no_gateway)
     print("Processen starten…", flush=True)
-    stack.start()
+    launcher.stop_on_signals()
+    try:
+        stack.start()
+    except KeyboardInterrupt:
+        stack.stop()
+        return 0
     print(f"""
 De assistent draait.
   Rasa (alleen lokaal):  {settings.rasa_url}

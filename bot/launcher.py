@@ -1,8 +1,10 @@
 """Start, supervise and stop the assistant's processes; train the model only when needed.
 
 Processes: the action server (rasa-sdk), the Rasa server, and the web gateway. All bind to
-127.0.0.1 except the gateway's configurable host. Readiness is polled over HTTP; a process
-that dies brings the others down, so a half-running assistant never looks healthy.
+127.0.0.1 except the gateway's configurable host. Readiness is polled over HTTP. A child that
+dies is restarted with backoff (1 s, doubling to 30 s) while the others keep serving; SIGTERM,
+SIGHUP or Ctrl-C stop every child (each runs in its own process group, so nothing is left
+holding a port).
 """
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ from bot import nlp_pipeline
 from bot.settings import Settings
 
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+# Restart backoff of a crashed child; it resets once the child has run STABLE_S seconds.
+MIN_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 30.0
+STABLE_S = 60.0
 
 
 def child_env(settings: Settings, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -146,6 +152,10 @@ class Service:
     ready_url: str
     proc: Optional[subprocess.Popen] = None
     log: Optional[Path] = None
+    backoff: float = 1.0
+    restarts: int = 0
+    restart_at: Optional[float] = None
+    started_at: float = 0.0
 
 
 @dataclass
@@ -178,12 +188,10 @@ class Stack:
         self.build()
         logs = self.settings.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        env = child_env(self.settings)
         for svc in self.services:
             svc.log = logs / f"{svc.name}.log"
-            out = open(svc.log, "ab")
-            svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=env, stdout=out,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+            self._spawn(svc)
+            svc.started_at = time.monotonic()
         deadline = time.monotonic() + timeout_s
         for svc in self.services:
             self.wait_ready(svc, deadline)
@@ -207,9 +215,8 @@ class Stack:
     def restart(self, name: str) -> None:
         svc = next(s for s in self.services if s.name == name)
         self._terminate(svc)
-        out = open(svc.log, "ab")
-        svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=child_env(self.settings),
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self._spawn(svc)
+        svc.started_at = time.monotonic()
         self.wait_ready(svc, time.monotonic() + 120)
 
     @staticmethod
@@ -229,18 +236,51 @@ class Stack:
         for svc in reversed(self.services):
             self._terminate(svc)
 
+    def _spawn(self, svc: Service) -> None:
+        out = open(svc.log, "ab")
+        svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=child_env(self.settings),
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        out.close()
+
+    def supervise_once(self, now: float) -> None:
+        """Restart children that exited, each after its backoff; one pass of the supervisor."""
+        for svc in self.services:
+            if svc.proc is None or svc.proc.poll() is None:
+                continue
+            if svc.restart_at is None:
+                svc.restarts += 1
+                svc.restart_at = now + svc.backoff
+                print(f"{svc.name} is gestopt (code {svc.proc.returncode}); opnieuw starten over "
+                      f"{svc.backoff:.0f} s (zie {svc.log})", file=sys.stderr, flush=True)
+                svc.backoff = min(MAX_BACKOFF_S, svc.backoff * 2)
+            elif now >= svc.restart_at:
+                svc.restart_at = None
+                self._spawn(svc)
+                svc.started_at = now
+        for svc in self.services:
+            # A child that stayed up for a while starts its backoff anew.
+            if svc.proc is not None and svc.proc.poll() is None and now - svc.started_at > STABLE_S:
+                svc.backoff = MIN_BACKOFF_S
+
     def wait(self) -> int:
-        """Block until a process exits (then stop the rest) or Ctrl-C."""
+        """Supervise until stopped (Ctrl-C, or SIGTERM/SIGHUP after ``stop_on_signals``);
+        then stop every child."""
         try:
             while True:
-                for svc in self.services:
-                    if svc.proc is not None and svc.proc.poll() is not None:
-                        print(f"{svc.name} is gestopt (code {svc.proc.returncode}); zie {svc.log}",
-                              file=sys.stderr, flush=True)
-                        return 1
-                time.sleep(1)  # supervision interval
+                self.supervise_once(time.monotonic())
+                time.sleep(0.5)  # supervision interval
         except KeyboardInterrupt:
             print("\nStoppen…", flush=True)
             return 0
         finally:
             self.stop()
+
+
+def stop_on_signals() -> None:
+    """SIGTERM (what a service manager sends) and SIGHUP stop the launcher like Ctrl-C, so its
+    ``finally`` stops the children; by default Python would die and leave them running."""
+    def interrupt(signum, _frame) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)

@@ -6,22 +6,15 @@ meta.json), which goes into the model fingerprint and the start-up message.
 """
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Dict
 
-OFFICIAL = "nl_core_news_sm"
+# The builder's module imports spaCy only inside its functions, so reading an identity here
+# needs no spaCy: one definition for both runtimes.
+from rasa_runtime.prepare_nlp import OFFICIAL, identity  # noqa: F401 - identity is this module's API
+
 SCRIPT = Path(__file__).resolve().parent.parent / "rasa_runtime" / "prepare_nlp.py"
-
-
-def identity(target: Path) -> Dict[str, str]:
-    """name and version of the pipeline at `target`, from its meta.json ({} if absent)."""
-    meta = Path(target) / "meta.json"
-    if not meta.exists():
-        return {}
-    data = json.loads(meta.read_text(encoding="utf-8"))
-    return {"name": f"{data.get('lang', '')}_{data.get('name', '')}", "version": str(data.get("version", ""))}
 
 
 def describe(ident: Dict[str, str]) -> str:

@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from widget_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, GatewayProcess, free_port
+from tests.fixtures.gateway import GatewayProcess, gateway_for
+from widget_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 
 @pytest.fixture(scope="session")
@@ -27,17 +28,8 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def gateway(rasa_stack, tmp_path_factory) -> GatewayProcess:
-    env = dict(rasa_stack.env)
-    env.update({
-        "KW_GATEWAY_PORT": str(free_port()),
-        "KW_GATEWAY_HOST": "127.0.0.1",
-        # The whole browser suite comes from one client; the flood test is in tests/integration.
-        "KW_RATE_LIMIT_PER_MINUTE": "600",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    })
-    proc = GatewayProcess(env, tmp_path_factory.mktemp("gateway") / "gateway.log")
-    proc.rasa_stack = rasa_stack
-    proc.start()
+    # The whole browser suite comes from one client; the flood test is in tests/integration.
+    proc = gateway_for(rasa_stack, tmp_path_factory.mktemp("gateway"), KW_RATE_LIMIT_PER_MINUTE="600")
     yield proc
     proc.stop()
 

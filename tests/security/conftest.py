@@ -3,26 +3,14 @@ real Rasa stack. The gateway trusts 127.0.0.1 as a proxy here, so a test can spe
 client addresses through X-Forwarded-For, as the load balancer would."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from bot.settings import ROOT
-from tests.fixtures.gateway import GatewayProcess, free_port
+from tests.fixtures.gateway import GatewayProcess, gateway_for
 
 
 @pytest.fixture(scope="session")
 def edge(rasa_stack, tmp_path_factory) -> GatewayProcess:
-    env = dict(rasa_stack.env)
-    env.update({
-        "KW_GATEWAY_PORT": str(free_port()),
-        "KW_GATEWAY_HOST": "127.0.0.1",
-        "KW_TRUSTED_PROXIES": "127.0.0.1/32",
-        "KW_PURGE_INTERVAL_S": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    })
-    proc = GatewayProcess(env, tmp_path_factory.mktemp("edge") / "gateway.log")
-    proc.rasa_stack = rasa_stack
-    proc.start()
+    proc = gateway_for(rasa_stack, tmp_path_factory.mktemp("edge"),
+                       KW_TRUSTED_PROXIES="127.0.0.1/32", KW_PURGE_INTERVAL_S="1")
     yield proc
     proc.stop()

@@ -49,7 +49,7 @@ def status_line(data: bytes) -> int:
 
 def test_login_refuses_a_large_multipart_body_before_reading_it(edge):
     # Headers only: a gateway that waited for the 2.7 MB body would never answer.
-    head = ("POST /helpdesk/inloggen HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    head = (f"POST /helpdesk/inloggen HTTP/1.1\r\nHost: 127.0.0.1:{edge.port}\r\n"
             f"Origin: {edge.url}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
             "Content-Length: 2700000\r\n\r\n")
     answer = raw_request(edge, head)
@@ -58,7 +58,7 @@ def test_login_refuses_a_large_multipart_body_before_reading_it(edge):
 
 def test_login_accepts_only_small_urlencoded_forms(edge):
     big = b"gebruikersnaam=" + b"a" * 9000
-    head = ("POST /helpdesk/inloggen HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    head = (f"POST /helpdesk/inloggen HTTP/1.1\r\nHost: 127.0.0.1:{edge.port}\r\n"
             f"Origin: {edge.url}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             f"Content-Length: {len(big)}\r\nConnection: close\r\n\r\n")
     answer = raw_request(edge, head, big)
