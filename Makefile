@@ -42,6 +42,7 @@ $(APP_STAMP): requirements/app.lock scripts/find-python.sh
 
 setup: $(RASA_STAMP) $(APP_STAMP)
 	$(PY) -m bot prepare-nlp
+	$(PY) -m bot build-widget
 
 run: setup
 	$(PY) -m bot run

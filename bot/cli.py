@@ -15,6 +15,14 @@ def cmd_prepare_nlp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_build_widget(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web import widget_build
+
+    changed = widget_build.build()
+    print(f"{widget_build.TARGET.relative_to(settings.root)}: {'gebouwd' if changed else 'al actueel'}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     print(launcher.ensure_model(settings, force=args.force))
     return 0
@@ -88,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_purge)
     p = sub.add_parser("prepare-nlp", help="de Nederlandse spaCy-pijplijn voorbereiden")
     p.set_defaults(func=cmd_prepare_nlp)
+    p = sub.add_parser("build-widget", help="bot/web/static/widget.js bouwen uit bot/web/static/widget/")
+    p.set_defaults(func=cmd_build_widget)
     try:
         from bot.status import cli as status_cli
     except ImportError:

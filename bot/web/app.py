@@ -24,7 +24,7 @@ from aiohttp import web
 from bot import retention
 from bot.core.runner import run_db
 from bot.handoff.live import LiveHandoff
-from bot.web import pages
+from bot.web import pages, widget_build
 from bot.web.chat import ChatHub, ChatService
 from bot.web.keys import CHAT, HTTP, HUB, LIVE, METRICS, RASA, SETTINGS, TEMPLATES
 from bot.web.rasa import RasaClient
@@ -101,6 +101,8 @@ def create_app(settings: Any) -> web.Application:
     # No route reads more than this; every handler also checks its own smaller limit before
     # reading (the chat frame, the console form, the API body).
     app = web.Application(middlewares=[nonce_middleware, html_errors], client_max_size=MAX_REQUEST_BYTES)
+    # The served widget.js is built from its modules (bot/web/static/widget/) when missing or stale.
+    widget_build.ensure_built()
     app[SETTINGS] = settings
     app[METRICS] = Counter()
     app[HUB] = ChatHub()
