@@ -48,7 +48,9 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     install_fast_validation()
-    sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
+    # "--auth-token=…" in one word: a token may start with "-", which argparse would take for
+    # an option if it came as its own argument.
+    sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]
     rasa_main()
 
 
