@@ -1,4 +1,5 @@
-"""The helpdesk console and the handoff routing in the gateway, against a small fake Rasa.
+"""The helpdesk console and the live handoff in the gateway, against the fake Rasa of
+tests/integration/conftest.py.
 
 Security: pages, APIs and the console socket refuse anonymous users; POSTs without (or with a
 wrong) CSRF token or from another origin change nothing; stored XSS in user messages, notes,
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from html.parser import HTMLParser
 from typing import Any, Dict, List
 
@@ -23,84 +23,12 @@ from aiohttp import WSMsgType, web
 from bot import settings as settings_mod
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
-from bot.web.app import create_app
 from bot.web.console import prepare_database
 
 pytestmark = pytest.mark.asyncio
 
-RASA_TOKEN = "fake-rasa-token"
 PASSWORD = "een-lang-wachtwoord-2026"
 XSS = '<script>alert("x")</script><img src=x onerror="alert(1)">'
-
-
-class FakeRasa:
-    """The REST webhook (silent while paused), the tracker, appended events, /status, /health."""
-
-    def __init__(self) -> None:
-        self.trackers: Dict[str, List[Dict[str, Any]]] = {}
-        self.paused: Dict[str, bool] = {}
-        self.posted: List[Dict[str, Any]] = []
-        self.on_message = None  # callable(sender, text): e.g. the handoff action making a ticket
-        self.app = web.Application()
-        self.app.router.add_post("/webhooks/rest/webhook", self.webhook)
-        self.app.router.add_get("/conversations/{sender}/tracker", self.tracker)
-        self.app.router.add_post("/conversations/{sender}/tracker/events", self.events)
-        self.app.router.add_get("/status", self.status)
-        self.app.router.add_get("/health", self.health)
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        sender = body["sender"]
-        events = self.trackers.setdefault(sender, [])
-        events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {},
-                       "timestamp": time.time()})
-        if self.paused.get(sender):
-            return web.json_response([])
-        if self.on_message is not None:
-            answer = self.on_message(sender, body["message"])
-            if answer:
-                events.append({"event": "bot", "text": answer, "data": {}, "timestamp": time.time()})
-                return web.json_response([{"recipient_id": sender, "text": answer}])
-        text = ("Gemeenten konden aanvragen vanaf 7 juli 2025.\n\n"
-                "Bron: [Regeling SPUK](https://wetten.overheid.nl/spuk)")
-        events.append({"event": "bot", "text": text, "data": {}, "timestamp": time.time()})
-        return web.json_response([{"recipient_id": sender, "text": text}])
-
-    async def tracker(self, request: web.Request) -> web.Response:
-        if request.query.get("token") != RASA_TOKEN:
-            return web.json_response({}, status=401)
-        sender = request.match_info["sender"]
-        return web.json_response({"sender_id": sender, "events": self.trackers.get(sender, []),
-                                  "paused": self.paused.get(sender, False)})
-
-    async def events(self, request: web.Request) -> web.Response:
-        if request.query.get("token") != RASA_TOKEN:
-            return web.json_response({}, status=401)
-        sender = request.match_info["sender"]
-        body = await request.json()
-        for event in body if isinstance(body, list) else [body]:
-            self.posted.append({"sender": sender, **event})
-            if event.get("event") == "resume":
-                self.paused[sender] = False
-            elif event.get("event") == "pause":
-                self.paused[sender] = True
-            else:
-                self.trackers.setdefault(sender, []).append(dict(event, timestamp=time.time()))
-        return web.json_response({"sender_id": sender})
-
-    async def status(self, request: web.Request) -> web.Response:
-        return web.json_response({"model_id": "fake"})
-
-    async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-
-@pytest_asyncio.fixture
-async def fake_rasa(aiohttp_server):
-    fake = FakeRasa()
-    server = await aiohttp_server(fake.app)
-    fake.port = server.port
-    return fake
 
 
 class Console:
@@ -141,21 +69,11 @@ class Console:
 
 
 @pytest_asyncio.fixture
-async def console(aiohttp_client, fake_rasa, tmp_path):
-    settings = settings_mod.load({
-        "KW_VAR_DIR": str(tmp_path / "var"),
-        "KW_RASA_TOKEN": RASA_TOKEN,
-        "KW_PORTAL_JWT_SECRET": "portal-secret-for-tests-0123456789abcdef",
-        "KW_API_TOKEN": "api-token-for-tests",
-        "KW_COOKIE_SECRET": "cookie-secret-for-tests-0123456789abcdef",
-        "KW_RASA_PORT": str(fake_rasa.port),
-        "KW_ACTIONS_PORT": str(fake_rasa.port),
-        "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-        "KW_HELPDESK_HOURS": "ma-zo 00:00-24:00",
-    })
+async def console(gateway, fake_rasa):
+    client = await gateway(KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
+    settings = client.settings
     prepare_database(settings)
     prepare_database(settings)  # idempotent: the launcher may have done it already
-    client = await aiohttp_client(create_app(settings))
     c = Console(client, settings, fake_rasa)
     c.staff.create_user("bea", "Bea Beheer", PASSWORD, "beheerder")
     c.staff.create_user("mo", "Mo Medewerker", PASSWORD, "medewerker")

@@ -1,4 +1,4 @@
-"""Web gateway at the edge, against a small fake Rasa (REST channel + tracker API).
+"""Web gateway at the edge, against the fake Rasa of tests/integration/conftest.py.
 
 Covers what does not need the real assistant: pages and headers, sessions, portal tokens,
 masking before Rasa, button payloads, history and de-duplication after a restart, bad input
@@ -7,7 +7,6 @@ fallback. The real Rasa stack is exercised in test_gateway_rasa.py and tests/bro
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -16,113 +15,13 @@ from typing import Any, Dict, List
 
 import jwt
 import pytest
-import pytest_asyncio
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType
 
-from bot import settings as settings_mod
 from bot.web.chat import ws as chat_ws_mod
-from bot.web.app import create_app
 from bot.web.portal import issue_portal_token
 from bot.web.protocol import MAX_FRAME_BYTES, WS_MAX_MSG_SIZE
 
 pytestmark = pytest.mark.asyncio
-
-RASA_TOKEN = "fake-rasa-token-0123456789abcdefghij"
-PORTAL_SECRET = "portal-secret-for-tests-0123456789abcdef"
-COOKIE_SECRET = "cookie-secret-for-tests-0123456789abcdef"
-
-
-class FakeRasa:
-    """Just enough of Rasa: the REST webhook, the tracker, /status, and the action server's /health."""
-
-    def __init__(self) -> None:
-        self.trackers: Dict[str, List[Dict[str, Any]]] = {}
-        self.webhook_calls: List[Dict[str, Any]] = []
-        self.delay = 0.0
-        self.app = web.Application()
-        self.app.router.add_post("/webhooks/rest/webhook", self.webhook)
-        self.app.router.add_get("/conversations/{sender}/tracker", self.tracker)
-        self.app.router.add_get("/status", self.status)
-        self.app.router.add_get("/health", self.health)
-
-    def answer(self, text: str) -> List[Dict[str, Any]]:
-        if "aanvragen" in text.lower() or text == "/faq_aanvragen_vanaf":
-            return [{"text": "Gemeenten konden aanvragen **vanaf 7 juli 2025**.\n\n"
-                             "Bron: [Regeling](https://wetten.overheid.nl/)",
-                     "buttons": [{"title": "Tot wanneer kon je aanvragen?", "payload": "/faq_deadline"}]}]
-        if text == "/faq_deadline":
-            return [{"text": "De sluitingsdatum is bij mij niet bekend."}]
-        return [{"text": f"Je schreef: {text}"},
-                {"text": "Kies een onderwerp:",
-                 "buttons": [{"title": "Vanaf wanneer kon je aanvragen?", "payload": "/faq_aanvragen_vanaf"}]}]
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.webhook_calls.append(body)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        events = self.trackers.setdefault(body["sender"], [])
-        events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {},
-                       "timestamp": time.time()})
-        out = []
-        for m in self.answer(body["message"]):
-            data = {"buttons": m["buttons"]} if "buttons" in m else {}
-            events.append({"event": "bot", "text": m["text"], "data": data, "timestamp": time.time()})
-            out.append(dict(m, recipient_id=body["sender"]))
-        return web.json_response(out)
-
-    async def tracker(self, request: web.Request) -> web.Response:
-        if request.query.get("token") != RASA_TOKEN:
-            return web.json_response({"message": "unauthorized"}, status=401)
-        sender = request.match_info["sender"]
-        return web.json_response({"sender_id": sender, "events": self.trackers.get(sender, [])})
-
-    async def status(self, request: web.Request) -> web.Response:
-        if request.query.get("token") != RASA_TOKEN:
-            return web.json_response({}, status=401)
-        return web.json_response({"model_id": "fake", "model_file": "fake.tar.gz"})
-
-    async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-
-@pytest_asyncio.fixture
-async def fake_rasa(aiohttp_server):
-    fake = FakeRasa()
-    server = await aiohttp_server(fake.app)
-    fake.port = server.port
-    return fake
-
-
-@pytest.fixture
-def make_settings(tmp_path, fake_rasa):
-    def make(**env: str):
-        base = {
-            "KW_VAR_DIR": str(tmp_path / "var"),
-            "KW_RASA_TOKEN": RASA_TOKEN,
-            "KW_PORTAL_JWT_SECRET": PORTAL_SECRET,
-            "KW_API_TOKEN": "api-token-for-tests-0123456789abcdef",
-            "KW_OPS_TOKEN": "ops-token-for-tests-0123456789abcdef",
-            "KW_CONTACT_KEY": "dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
-            "KW_COOKIE_SECRET": COOKIE_SECRET,
-            "KW_RASA_PORT": str(fake_rasa.port),
-            "KW_ACTIONS_PORT": str(fake_rasa.port),
-            "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-        }
-        base.update(env)
-        return settings_mod.load(base)
-
-    return make
-
-
-@pytest_asyncio.fixture
-async def gateway(aiohttp_client, make_settings):
-    async def start(**env: str):
-        client = await aiohttp_client(create_app(make_settings(**env)))
-        client.origin = str(client.make_url("/").origin())
-        return client
-
-    return start
 
 
 async def hello(ws, **frame):
@@ -191,7 +90,7 @@ async def test_demo_portal_page_embeds_a_valid_portal_token(gateway):
     resp = await client.get("/portaal", params={"gemeente": "Breda"})
     html = await resp.text()
     token = re.search(r'data-portal-token="([^"]+)"', html).group(1)
-    claims = jwt.decode(token, PORTAL_SECRET, algorithms=["HS256"], audience="kansrijke-wijk-assistent",
+    claims = jwt.decode(token, client.settings.portal_jwt_secret, algorithms=["HS256"], audience="kansrijke-wijk-assistent",
                         issuer="aanvragersportaal")
     assert claims["gemeente"] == "Breda" and claims["exp"] - claims["iat"] <= 3600
     # Unknown gemeente: falls back to a known one, never echoes input into the token.
@@ -313,7 +212,7 @@ def _token(settings, **claims):
             "iss": settings.portal_jwt_issuer, "iat": now, "exp": now + 300}
     base.update(claims)
     base = {k: v for k, v in base.items() if v is not None}
-    return jwt.encode(base, PORTAL_SECRET, algorithm="HS256")
+    return jwt.encode(base, settings.portal_jwt_secret, algorithm="HS256")
 
 
 async def test_portal_tokens_valid_expired_forged(gateway, fake_rasa, make_settings):
