@@ -1,5 +1,5 @@
-"""What the status and handoff actions share: identity from metadata, the latest intent, and
-answering a question the user asked instead of filling a form."""
+"""What the status and handoff actions share: their settings, identity from metadata, the
+latest intent, and answering a question the user asked instead of filling a form."""
 from typing import Optional
 
 from rasa_sdk import Tracker
@@ -7,6 +7,22 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import HANDOFF_PAYLOAD, HANDOFF_TITLE, answer_for, helpdesk_reply
+from bot.settings import Settings, get_settings
+
+
+class UsesSettings:
+    """An action's settings: passed in (tests, other callers), or the process's own, read from
+    the environment once (rasa-sdk makes every action without arguments)."""
+
+    def __init__(self, settings: Optional[Settings] = None) -> None:
+        super().__init__()
+        self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = get_settings()
+        return self._settings
 
 
 def portal_gemeente(tracker: Tracker) -> Optional[str]:

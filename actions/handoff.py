@@ -12,13 +12,12 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import answer_instead, latest_intent, portal_gemeente
+from actions.common import UsesSettings, answer_instead, latest_intent, portal_gemeente
 from bot.handoff import hours
 from bot.handoff.privacy import InvalidContact, normalize_contact
 from bot.handoff.service import HandoffService
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import helpdesk_reply
-from bot.settings import get_settings
 from bot.core.runner import run_db
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ class ValidateHandoffForm(FormValidationAction):
         return {"handoff_contact": text[:200]}
 
 
-class ActionHandoffCreate(Action):
+class ActionHandoffCreate(UsesSettings, Action):
     """The form is done: create the ticket and pause the assistant, or explain why not."""
 
     def name(self) -> Text:
@@ -94,7 +93,7 @@ class ActionHandoffCreate(Action):
             reply = helpdesk_reply(kb, "Oké, dan deel ik ons gesprek niet.")
             dispatcher.utter_message(text=reply.text)
             return RESET
-        settings = get_settings()
+        settings = self.settings
         # Through the gateway a typed e-mail address or phone number arrives masked; the
         # gateway then stores it on the ticket itself (HandoffService.set_contact).
         contact = usable_contact(tracker.get_slot("handoff_contact"))
@@ -120,7 +119,7 @@ class ActionHandoffCreate(Action):
         return RESET + [ConversationPaused()]
 
 
-class ActionSessionStart(Action):
+class ActionSessionStart(UsesSettings, Action):
     """A new Rasa session (after an hour of silence) stays paused while a helpdesk ticket of
     this conversation is open: the helpdesk, not the assistant, answers it."""
 
@@ -130,7 +129,7 @@ class ActionSessionStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         events: List[Dict[Text, Any]] = [SessionStarted()]
-        settings = get_settings()
+        settings = self.settings
         service = HandoffService.from_settings(settings)
         try:
             open_ticket = await run_db(lambda: service.active_ticket_for_conversation(tracker.sender_id),

@@ -11,9 +11,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import answer_instead, latest_intent, portal_gemeente
+from actions.common import UsesSettings, answer_instead, latest_intent, portal_gemeente
 from bot.core.runner import run_db
-from bot.settings import get_settings
+from bot.settings import Settings
 from bot.status import coderefs, service
 from bot.status.render import render_missing_items, render_result
 from bot.status.verification import normalize_code, parse_aanvraagnummer
@@ -35,12 +35,11 @@ def client_id(tracker: Tracker) -> Optional[str]:
     return _metadata(tracker, "client_id")
 
 
-async def resolve_code(slot_value: Optional[str]) -> Optional[str]:
+async def resolve_code(slot_value: Optional[str], settings: Settings) -> Optional[str]:
     """The code itself: redeemed from the gateway's one-time reference, or (Rasa reached without
     the gateway, as in Rasa's own test tools) the value typed."""
     if not slot_value or not slot_value.startswith(coderefs.REF_PREFIX):
         return slot_value
-    settings = get_settings()
     ref = slot_value[len(coderefs.REF_PREFIX):]
     try:
         return await run_db(lambda: coderefs.take(settings, ref), settings.db_timeout_s)
@@ -98,7 +97,7 @@ class ValidateStatusForm(FormValidationAction):
         return {"verificatiecode": None}
 
 
-class ActionStatusLookup(Action):
+class ActionStatusLookup(UsesSettings, Action):
     """Runs when the form ends: look up, or answer what the user asked instead."""
 
     def name(self) -> Text:
@@ -110,10 +109,12 @@ class ActionStatusLookup(Action):
         code_slot = tracker.get_slot("verificatiecode")
         gemeente = portal_gemeente(tracker)
         if number and gemeente:
-            result = await service.lookup_portal_async(gemeente, number, tracker.sender_id)
+            result = await service.lookup_portal_async(gemeente, number, tracker.sender_id,
+                                                       settings=self.settings)
         elif number and code_slot:
-            code = await resolve_code(code_slot)
-            result = await service.lookup_public_async(number, code, tracker.sender_id, client_id(tracker))
+            code = await resolve_code(code_slot, self.settings)
+            result = await service.lookup_public_async(number, code, tracker.sender_id, client_id(tracker),
+                                                       settings=self.settings)
         else:
             answer_instead(dispatcher, tracker)
             return RESET
@@ -122,7 +123,7 @@ class ActionStatusLookup(Action):
         return RESET + [SlotSet(MISSING_SLOT, missing)]
 
 
-class ActionStatusList(Action):
+class ActionStatusList(UsesSettings, Action):
     """"Welke aanvragen hebben wij lopen?": only for a verified portal user."""
 
     def name(self) -> Text:
@@ -138,7 +139,7 @@ class ActionStatusList(Action):
                      "aanvraag op met het aanvraagnummer en de verificatiecode.",
                 buttons=[{"title": "Status opzoeken", "payload": "/status_aanvraag"}])
             return []
-        result = await service.list_for_gemeente_async(gemeente, tracker.sender_id)
+        result = await service.list_for_gemeente_async(gemeente, tracker.sender_id, settings=self.settings)
         send(dispatcher, render_result(result, portal=True, gemeente=gemeente))
         return []
 

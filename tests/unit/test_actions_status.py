@@ -4,23 +4,24 @@ import pytest
 
 from actions.common import portal_gemeente
 from actions.status import ActionStatusList, ActionStatusLookup, ActionStatusMissing, ValidateStatusForm
-from bot import settings as settings_module
 from bot import migrations
 from bot.core import db
+from bot.settings import load
 from bot.status import demo
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    monkeypatch.setenv("KW_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("KW_DATABASE_URL", url)
-    settings_module.get_settings.cache_clear()
-    migrations.upgrade(url)
-    rows = demo.load_demo_data(url)
+def settings(tmp_path):
+    """Settings passed to the actions (rasa-sdk itself makes them without any)."""
+    return load({"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"})
+
+
+@pytest.fixture
+def store(settings):
+    migrations.upgrade(settings.database_url)
+    rows = demo.load_demo_data(settings.database_url)
     yield {r.status: r for r in rows}
-    settings_module.get_settings.cache_clear()
-    db.dispose_engines(url)
+    db.dispose_engines(settings.database_url)
 
 
 PORTAL = {"portal": {"gemeente": "Utrecht", "user": "u1"}}
@@ -61,11 +62,11 @@ def test_another_question_leaves_the_form(make_tracker, dispatcher):
     assert "2028" in dispatcher.messages[-1]["text"]
 
 
-def test_public_lookup_ok_then_missing_items(store, make_tracker, dispatcher):
+def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, dispatcher):
     app = store["aanvulling_nodig"]
     tracker = make_tracker("nlu_fallback", app.code,
                            slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": app.code})
-    events = asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
+    events = asyncio.run(ActionStatusLookup(settings).run(dispatcher, tracker, {}))
     assert app.aanvraagnummer in dispatcher.messages[0]["text"]
     missing = next(e["value"] for e in events if e["name"] == "ontbrekende_stukken")
     assert "begroting" in missing
@@ -75,32 +76,27 @@ def test_public_lookup_ok_then_missing_items(store, make_tracker, dispatcher):
     assert "begroting" in dispatcher.messages[-1]["text"]
 
 
-def test_wrong_code_reveals_nothing(store, make_tracker, dispatcher):
+def test_wrong_code_reveals_nothing(store, settings, make_tracker, dispatcher):
     app = store["aanvulling_nodig"]
     tracker = make_tracker("nlu_fallback", "AAAA-AAAA",
                            slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": "AAAA-AAAA"})
-    events = asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
+    events = asyncio.run(ActionStatusLookup(settings).run(dispatcher, tracker, {}))
     assert app.aanvraagnummer not in dispatcher.messages[0]["text"]
     assert next(e["value"] for e in events if e["name"] == "ontbrekende_stukken") is None
 
 
-def test_portal_list_is_scoped(store, make_tracker, dispatcher):
-    asyncio.run(ActionStatusList().run(dispatcher, make_tracker("status_overzicht", metadata=PORTAL), {}))
+def test_portal_list_is_scoped(store, settings, make_tracker, dispatcher):
+    asyncio.run(ActionStatusList(settings).run(dispatcher, make_tracker("status_overzicht", metadata=PORTAL), {}))
     text = dispatcher.messages[0]["text"]
     assert store["aanvulling_nodig"].aanvraagnummer in text  # the Utrecht demo application
     assert store["besluit_toegekend"].aanvraagnummer not in text
 
 
-def test_database_down_gives_a_dutch_message(monkeypatch, tmp_path, make_tracker, dispatcher):
-    monkeypatch.setenv("KW_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("KW_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
-    settings_module.get_settings.cache_clear()
-    try:
-        tracker = make_tracker("nlu_fallback", "x", slots={"aanvraagnummer": "KW-2025-0042",
-                                                           "verificatiecode": "KPWE-W74V"})
-        asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
-    finally:
-        settings_module.get_settings.cache_clear()
+def test_database_down_gives_a_dutch_message(tmp_path, make_tracker, dispatcher):
+    down = load({"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    tracker = make_tracker("nlu_fallback", "x", slots={"aanvraagnummer": "KW-2025-0042",
+                                                       "verificatiecode": "KPWE-W74V"})
+    asyncio.run(ActionStatusLookup(down).run(dispatcher, tracker, {}))
     reply = dispatcher.messages[0]
     assert "medewerker" in reply["text"].lower() or "helpdesk" in reply["text"].lower()
     assert any(b["payload"] == "/human_handoff" for b in reply["buttons"])
