@@ -1,8 +1,9 @@
 """What the status and handoff actions share: their settings, identity from metadata, the
 latest intent, and answering a question the user asked instead of filling a form."""
-from typing import Optional
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.knowledge.loader import get_knowledge_base
@@ -10,9 +11,12 @@ from bot.knowledge.render import HANDOFF_PAYLOAD, HANDOFF_TITLE, answer_for, hel
 from bot.settings import Settings, get_settings
 
 
-class UsesSettings:
-    """An action's settings: passed in (tests, other callers), or the process's own, read from
-    the environment once (rasa-sdk makes every action without arguments)."""
+class KwAction(Action, ABC):
+    """Our actions: ``NAME`` is the action's name in domain.yml; ``act`` does the work and
+    returns the events. The settings are passed in (tests, other callers) or are the process's
+    own, read from the environment once (rasa-sdk makes every action without arguments)."""
+
+    NAME = ""
 
     def __init__(self, settings: Optional[Settings] = None) -> None:
         super().__init__()
@@ -23,6 +27,17 @@ class UsesSettings:
         if self._settings is None:
             self._settings = get_settings()
         return self._settings
+
+    def name(self) -> Text:
+        return self.NAME
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        return await self.act(dispatcher, tracker)
+
+    @abstractmethod  # also keeps rasa-sdk from registering this base class as an action
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        """Do the action's work; the events for the tracker."""
 
 
 def portal_gemeente(tracker: Tracker) -> Optional[str]:

@@ -1,20 +1,19 @@
 """Answers from the knowledge base: the rendering lives in bot.knowledge."""
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import KwAction
 from bot.conversation import consecutive_fallbacks, rephrase_reply
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for, helpdesk_reply
 
 
-class ActionAnswerFaq(Action):
-    def name(self) -> Text:
-        return "action_answer_faq"
+class ActionAnswerFaq(KwAction):
+    NAME = "action_answer_faq"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name", "")
@@ -25,14 +24,12 @@ class ActionAnswerFaq(Action):
         return []
 
 
-class ActionRephrase(Action):
+class ActionRephrase(KwAction):
     """Low confidence: suggest topics the first time, offer the helpdesk the second time."""
 
-    def name(self) -> Text:
-        return "action_rephrase"
+    NAME = "action_rephrase"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         reply = rephrase_reply(kb, ranking, consecutive_fallbacks(tracker.events))

@@ -7,12 +7,12 @@ import datetime as dt
 import logging
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesSettings, answer_instead, latest_intent, portal_gemeente
+from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente
 from bot.handoff import hours
 from bot.handoff.privacy import InvalidContact, normalize_contact
 from bot.handoff.service import HandoffService
@@ -77,14 +77,12 @@ class ValidateHandoffForm(FormValidationAction):
         return {"handoff_contact": text[:200]}
 
 
-class ActionHandoffCreate(UsesSettings, Action):
+class ActionHandoffCreate(KwAction):
     """The form is done: create the ticket and pause the assistant, or explain why not."""
 
-    def name(self) -> Text:
-        return "action_handoff_create"
+    NAME = "action_handoff_create"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
         if not tracker.get_slot("handoff_toestemming") or not tracker.get_slot("handoff_vraag"):
             if latest_intent(tracker).startswith("faq_"):
@@ -119,15 +117,13 @@ class ActionHandoffCreate(UsesSettings, Action):
         return RESET + [ConversationPaused()]
 
 
-class ActionSessionStart(UsesSettings, Action):
+class ActionSessionStart(KwAction):
     """A new Rasa session (after an hour of silence) stays paused while a helpdesk ticket of
     this conversation is open: the helpdesk, not the assistant, answers it."""
 
-    def name(self) -> Text:
-        return "action_session_start"
+    NAME = "action_session_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         events: List[Dict[Text, Any]] = [SessionStarted()]
         settings = self.settings
         service = HandoffService.from_settings(settings)

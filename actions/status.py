@@ -6,12 +6,12 @@ verificatiecode. Lookups, rate limits and audit live in bot.status.service.
 """
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesSettings, answer_instead, latest_intent, portal_gemeente
+from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente
 from bot.core.runner import run_db
 from bot.settings import Settings
 from bot.status import coderefs, service
@@ -97,14 +97,12 @@ class ValidateStatusForm(FormValidationAction):
         return {"verificatiecode": None}
 
 
-class ActionStatusLookup(UsesSettings, Action):
+class ActionStatusLookup(KwAction):
     """Runs when the form ends: look up, or answer what the user asked instead."""
 
-    def name(self) -> Text:
-        return "action_status_lookup"
+    NAME = "action_status_lookup"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         number = tracker.get_slot("aanvraagnummer")
         code_slot = tracker.get_slot("verificatiecode")
         gemeente = portal_gemeente(tracker)
@@ -123,14 +121,12 @@ class ActionStatusLookup(UsesSettings, Action):
         return RESET + [SlotSet(MISSING_SLOT, missing)]
 
 
-class ActionStatusList(UsesSettings, Action):
+class ActionStatusList(KwAction):
     """"Welke aanvragen hebben wij lopen?": only for a verified portal user."""
 
-    def name(self) -> Text:
-        return "action_status_list"
+    NAME = "action_status_list"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         gemeente = portal_gemeente(tracker)
         if not gemeente:
             dispatcher.utter_message(
@@ -144,14 +140,12 @@ class ActionStatusList(UsesSettings, Action):
         return []
 
 
-class ActionStatusMissing(Action):
+class ActionStatusMissing(KwAction):
     """"Wat moet ik aanleveren?" about the application shown earlier in this conversation."""
 
-    def name(self) -> Text:
-        return "action_status_missing"
+    NAME = "action_status_missing"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         missing = tracker.get_slot(MISSING_SLOT)
         if missing:
             dispatcher.utter_message(text=missing)

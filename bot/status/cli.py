@@ -11,44 +11,19 @@ The project's CLI calls ``add_commands(subparsers)``; every sub-command sets
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from bot import migrations
+from bot.core.commands import add_table, refused, say
 
 
 def add_commands(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "db-upgrade", help="maak of werk alle tabellen van de app-database bij (Alembic-migraties)"
-    )
-    p.set_defaults(func=cmd_db_upgrade)
-
-    p = subparsers.add_parser(
-        "import-status", help="importeer statussen uit een CSV-export van de backoffice"
-    )
-    p.add_argument("file", metavar="FILE", help="CSV-bestand (scheidingsteken ; of ,)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="alleen controleren, niets opslaan")
-    p.set_defaults(func=cmd_import_status)
-
-    p = subparsers.add_parser(
-        "demo-data", help="laad de demo-aanvragen en toon nummer en verificatiecode"
-    )
-    p.set_defaults(func=cmd_demo_data)
-
-    p = subparsers.add_parser(
-        "demo-data-remove", help="verwijder de demo-aanvragen (voor productie)"
-    )
-    p.set_defaults(func=cmd_demo_data_remove)
-
-
-def _print(text: str, stream=None) -> None:
-    print(text, file=stream or sys.stdout, flush=True)
+    add_table(subparsers, COMMANDS)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings) -> int:
     migrations.upgrade(settings.database_url)
-    _print(f"Database bijgewerkt tot de nieuwste versie ({migrations.current_revision(settings.database_url)}).")
+    say(f"Database bijgewerkt tot de nieuwste versie ({migrations.current_revision(settings.database_url)}).")
     return 0
 
 
@@ -58,7 +33,7 @@ def cmd_import_status(args: argparse.Namespace, settings) -> int:
     if not args.dry_run:  # a check changes nothing, not even the schema
         migrations.upgrade(settings.database_url)
     report = import_csv(args.file, settings.database_url, dry_run=args.dry_run)
-    _print(report.format(), None if report.ok else sys.stderr)
+    say(report.format(), error=not report.ok)
     return 0 if report.ok else 1
 
 
@@ -66,10 +41,9 @@ def cmd_demo_data(args: argparse.Namespace, settings) -> int:
     from bot.status.demo import format_demo_table, load_demo_data
 
     if settings.production:
-        _print("Demo-gegevens laden kan niet als KW_ENV=production.", sys.stderr)
-        return 2
+        return refused("Demo-gegevens laden kan niet als KW_ENV=production.", 2)
     migrations.upgrade(settings.database_url)
-    _print(format_demo_table(load_demo_data(settings.database_url)))
+    say(format_demo_table(load_demo_data(settings.database_url)))
     return 0
 
 
@@ -77,5 +51,17 @@ def cmd_demo_data_remove(args: argparse.Namespace, settings) -> int:
     from bot.status.demo import remove_demo_data
 
     migrations.upgrade(settings.database_url)
-    _print(f"{remove_demo_data(settings.database_url)} demo-aanvragen verwijderd.")
+    say(f"{remove_demo_data(settings.database_url)} demo-aanvragen verwijderd.")
     return 0
+
+
+COMMANDS = (
+    ("db-upgrade", "maak of werk alle tabellen van de app-database bij (Alembic-migraties)",
+     cmd_db_upgrade, ()),
+    ("import-status", "importeer statussen uit een CSV-export van de backoffice", cmd_import_status, (
+        (("file",), {"metavar": "FILE", "help": "CSV-bestand (scheidingsteken ; of ,)"}),
+        (("--dry-run",), {"action": "store_true", "help": "alleen controleren, niets opslaan"}),
+    )),
+    ("demo-data", "laad de demo-aanvragen en toon nummer en verificatiecode", cmd_demo_data, ()),
+    ("demo-data-remove", "verwijder de demo-aanvragen (voor productie)", cmd_demo_data_remove, ()),
+)

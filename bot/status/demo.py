@@ -31,69 +31,46 @@ def _amounts(*items):
     return [(thema, jaar, euros * 100) for thema, jaar, euros in items]
 
 
-# (number, code, fields, [(change_id, status, days_ago, extra fields)])
+def _demo(number: str, code: str, gemeente: str, gebied: str, submitted_at: dt.date,
+          requested: Sequence[tuple], changes: Sequence[tuple]) -> Dict[str, Any]:
+    """One demo application: requested ``(thema, jaar, euros)``, changes ``(status, days ago[,
+    extra fields])``; change ids are ``demo-<last four digits>-<n>`` (loading twice is a no-op)."""
+    return {
+        "number": number, "code": code,
+        "fields": {"gemeente": gemeente, "gebied": gebied, "submitted_at": submitted_at,
+                   "requested": _amounts(*requested)},
+        "changes": [(f"demo-{number[-4:]}-{n}", change[0], change[1], change[2] if len(change) > 2 else {})
+                    for n, change in enumerate(changes, start=1)],
+    }
+
+
+SCHOOL, GELDZORGEN, JONGE_KIND, SAMENHANG = (
+    "School en Omgeving", "re-integratie en preventie van geldzorgen",
+    "ontwikkeling van het jonge kind", "maatschappelijke samenhang")
 DEMO: Sequence[Dict[str, Any]] = (
-    {
-        "number": "KW-2025-0042", "code": "KPWE-W74V",
-        "fields": {"gemeente": "Rotterdam", "gebied": "Rotterdam-Zuid",
-                   "submitted_at": dt.date(2025, 10, 6),
-                   "requested": _amounts(("School en Omgeving", 2026, 450_000),
-                                         ("re-integratie en preventie van geldzorgen", 2026, 300_000),
-                                         ("School en Omgeving", 2027, 500_000))},
-        "changes": [("demo-0042-1", "ontvangen", 40, {}),
-                    ("demo-0042-2", "in_behandeling", 12, {})],
-    },
-    {
-        "number": "KW-2025-0043", "code": "3HPM-TPHP",
-        "fields": {"gemeente": "Utrecht", "gebied": "Overvecht",
-                   "submitted_at": dt.date(2025, 10, 13),
-                   "requested": _amounts(("ontwikkeling van het jonge kind", 2026, 350_000),
-                                         ("maatschappelijke samenhang", 2026, 150_000))},
-        "changes": [("demo-0043-1", "ontvangen", 35, {}),
-                    ("demo-0043-2", "in_behandeling", 20, {}),
-                    ("demo-0043-3", "aanvulling_nodig", 5, {
-                        "missing_items": "Een begroting per jaar voor het thema ontwikkeling "
-                                         "van het jonge kind.",
-                        "next_step_days": 14})],
-    },
-    {
-        "number": "KW-2025-0044", "code": "4M9W-GY4U",
-        "fields": {"gemeente": "Heerlen", "gebied": "Heerlen-Noord",
-                   "submitted_at": dt.date(2025, 9, 29),
-                   "requested": _amounts(("re-integratie en preventie van geldzorgen", 2026, 600_000))},
-        "changes": [("demo-0044-1", "ontvangen", 50, {}),
-                    ("demo-0044-2", "in_behandeling", 30, {}),
-                    ("demo-0044-3", "besluit_toegekend", 3, {"granted_amount_cents": 600_000_00})],
-    },
-    {
-        "number": "KW-2025-0045", "code": "NHEJ-QAHP",
-        "fields": {"gemeente": "Tilburg", "gebied": "Tilburg NoordWest",
-                   "submitted_at": dt.date(2025, 10, 1),
-                   "requested": _amounts(("ontwikkeling van het jonge kind", 2026, 400_000),
-                                         ("financiële educatie", 2026, 100_000))},
-        "changes": [("demo-0045-1", "ontvangen", 45, {}),
-                    ("demo-0045-2", "in_behandeling", 28, {}),
-                    ("demo-0045-3", "besluit_deels_toegekend", 6,
-                     {"granted_amount_cents": 400_000_00})],
-    },
-    {
-        "number": "KW-2025-0046", "code": "CKUU-T6YR",
-        "fields": {"gemeente": "Amsterdam", "gebied": "Amsterdam Nieuw-West",
-                   "submitted_at": dt.date(2025, 11, 3),
-                   "requested": _amounts(("School en Omgeving", 2026, 800_000))},
-        "changes": [("demo-0046-1", "ontvangen", 2, {})],
-    },
-    {
-        "number": "KW-2025-0047", "code": "MWU6-DDRT",
-        "fields": {"gemeente": "Amsterdam", "gebied": "Amsterdam Zuidoost",
-                   "submitted_at": dt.date(2025, 9, 15),
-                   "requested": _amounts(("maatschappelijke samenhang", 2026, 250_000),
-                                         ("maatschappelijke samenhang", 2027, 250_000))},
-        "changes": [("demo-0047-1", "ontvangen", 70, {}),
-                    ("demo-0047-2", "in_behandeling", 55, {}),
-                    ("demo-0047-3", "besluit_toegekend", 25, {"granted_amount_cents": 500_000_00}),
-                    ("demo-0047-4", "bevoorschot", 10, {})],
-    },
+    _demo("KW-2025-0042", "KPWE-W74V", "Rotterdam", "Rotterdam-Zuid", dt.date(2025, 10, 6),
+          [(SCHOOL, 2026, 450_000), (GELDZORGEN, 2026, 300_000), (SCHOOL, 2027, 500_000)],
+          [("ontvangen", 40), ("in_behandeling", 12)]),
+    _demo("KW-2025-0043", "3HPM-TPHP", "Utrecht", "Overvecht", dt.date(2025, 10, 13),
+          [(JONGE_KIND, 2026, 350_000), (SAMENHANG, 2026, 150_000)],
+          [("ontvangen", 35), ("in_behandeling", 20),
+           ("aanvulling_nodig", 5, {"missing_items": "Een begroting per jaar voor het thema "
+                                                     "ontwikkeling van het jonge kind.",
+                                    "next_step_days": 14})]),
+    _demo("KW-2025-0044", "4M9W-GY4U", "Heerlen", "Heerlen-Noord", dt.date(2025, 9, 29),
+          [(GELDZORGEN, 2026, 600_000)],
+          [("ontvangen", 50), ("in_behandeling", 30),
+           ("besluit_toegekend", 3, {"granted_amount_cents": 600_000_00})]),
+    _demo("KW-2025-0045", "NHEJ-QAHP", "Tilburg", "Tilburg NoordWest", dt.date(2025, 10, 1),
+          [(JONGE_KIND, 2026, 400_000), ("financiële educatie", 2026, 100_000)],
+          [("ontvangen", 45), ("in_behandeling", 28),
+           ("besluit_deels_toegekend", 6, {"granted_amount_cents": 400_000_00})]),
+    _demo("KW-2025-0046", "CKUU-T6YR", "Amsterdam", "Amsterdam Nieuw-West", dt.date(2025, 11, 3),
+          [(SCHOOL, 2026, 800_000)], [("ontvangen", 2)]),
+    _demo("KW-2025-0047", "MWU6-DDRT", "Amsterdam", "Amsterdam Zuidoost", dt.date(2025, 9, 15),
+          [(SAMENHANG, 2026, 250_000), (SAMENHANG, 2027, 250_000)],
+          [("ontvangen", 70), ("in_behandeling", 55),
+           ("besluit_toegekend", 25, {"granted_amount_cents": 500_000_00}), ("bevoorschot", 10)]),
 )
 
 

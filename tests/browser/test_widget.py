@@ -56,6 +56,14 @@ def expect_answer(page, text: str) -> None:
     expect(bot(page).filter(has_text=text).last).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
 
 
+def start_chat(page, url: str) -> None:
+    """Open ``url``, open the widget, ask the first question and see its answer."""
+    page.goto(url)
+    launcher(page).click()
+    ask(page, Q_START)
+    expect_answer(page, A_START)
+
+
 def no_axe_violations(page, what: str) -> None:
     results = Axe().run(page, options=WCAG_21_AA)
     assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
@@ -132,10 +140,7 @@ def test_full_faq_conversation_with_buttons(page, gateway):
 
 
 def test_reload_and_navigation_keep_history_and_wissen_starts_over(page, gateway):
-    page.goto(gateway.url + "/")
-    launcher(page).click()
-    ask(page, Q_START)
-    expect_answer(page, A_START)
+    start_chat(page, gateway.url + "/")
     html = '<img src=x onerror="window.__pwned=1"><b>vet?</b>'
     ask(page, html)
     expect(page.locator(".kw-msg").last).to_have_class(re.compile("kw-msg--bot"), timeout=ANSWER_TIMEOUT_MS)
@@ -175,10 +180,7 @@ def test_reload_and_navigation_keep_history_and_wissen_starts_over(page, gateway
 
 
 def test_gateway_restart_mid_conversation_loses_and_duplicates_nothing(page, gateway):
-    page.goto(gateway.url + "/")
-    launcher(page).click()
-    ask(page, Q_START)
-    expect_answer(page, A_START)
+    start_chat(page, gateway.url + "/")
 
     # The gateway dies; the widget says so and keeps what the user types.
     gateway.stop(kill=True)
@@ -285,10 +287,7 @@ def test_plain_http_fallback(page, gateway):
         status=200, content_type="text/html", body=_portal_page(gateway.url, "", 'data-transport="http"')))
     sockets = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
-    page.goto(gateway.url + "/test/http")
-    launcher(page).click()
-    ask(page, Q_START)
-    expect_answer(page, A_START)
+    start_chat(page, gateway.url + "/test/http")
     page.reload()
     expect(mine(page)).to_have_count(1)
     expect(bot(page).filter(has_text=A_START)).to_have_count(1)
@@ -318,10 +317,7 @@ def test_strict_csp_page_has_no_violations(page, gateway):
                          " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
     page.route(gateway.url + "/test/strikt", lambda route: route.fulfill(
         status=200, content_type="text/html", headers={"Content-Security-Policy": csp}, body=body))
-    page.goto(gateway.url + "/test/strikt")
-    launcher(page).click()
-    ask(page, Q_START)
-    expect_answer(page, A_START)
+    start_chat(page, gateway.url + "/test/strikt")
     # The stylesheet loaded only because the widget passed the nonce on.
     header = page.locator(".kw-header")
     assert header.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(21, 66, 115)"
@@ -348,10 +344,7 @@ def test_small_screen_zoom_and_reduced_motion(browser, gateway):
                               locale="nl-NL", has_touch=True)
     try:
         page = ctx.new_page()
-        page.goto(gateway.url + "/")
-        launcher(page).click()
-        ask(page, Q_START)
-        expect_answer(page, A_START)
+        start_chat(page, gateway.url + "/")
         box = panel(page).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 320
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
@@ -369,10 +362,7 @@ def test_small_screen_zoom_and_reduced_motion(browser, gateway):
     ctx = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2, locale="nl-NL")
     try:
         page = ctx.new_page()
-        page.goto(gateway.url + "/")
-        launcher(page).click()
-        ask(page, Q_START)
-        expect_answer(page, A_START)
+        start_chat(page, gateway.url + "/")
         expect(textbox(page)).to_be_in_viewport()
         expect(page.get_by_role("button", name="Chat sluiten")).to_be_in_viewport()
         assert page.evaluate("document.documentElement.scrollWidth") <= 640

@@ -15,6 +15,7 @@ from typing import Any, Dict, List
 
 import jwt
 import pytest
+import pytest_asyncio
 from aiohttp import WSMsgType
 
 from bot.web.chat import ws as chat_ws_mod
@@ -29,6 +30,26 @@ async def hello(ws, **frame):
     ready = await ws.receive_json(timeout=5)
     assert ready["type"] == "ready", ready
     return ready
+
+
+async def chat(client, **frame):
+    """A widget's socket on this gateway, after its hello: (ws, ready)."""
+    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
+    return ws, await hello(ws, **frame)
+
+
+async def say(ws, mid: str, text: str) -> List[Dict[str, Any]]:
+    """Send a message; the frames up to its reply."""
+    await ws.send_json({"type": "message", "id": mid, "text": text})
+    return await until(ws, "reply")
+
+
+@pytest_asyncio.fixture
+async def widget(gateway):
+    """A widget's socket on a fresh gateway, after its hello."""
+    ws, _ = await chat(await gateway())
+    yield ws
+    await ws.close()
 
 
 async def until(ws, kind: str, timeout: float = 5.0) -> List[Dict[str, Any]]:
@@ -127,8 +148,7 @@ async def test_back_office_api_is_mounted(gateway):
 
 async def test_message_round_trip_with_server_issued_sender_and_metadata(gateway, fake_rasa):
     client = await gateway()
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    ready = await hello(ws, metadata={"portal": {"gemeente": "Rotterdam", "user": "x"}}, sender="mine")
+    ws, ready = await chat(client, metadata={"portal": {"gemeente": "Rotterdam", "user": "x"}}, sender="mine")
     assert ready["resumed"] is False and ready["portal"] == {"status": "none"}
     assert ready["history"] == [] and ready["limits"]["max_chars"] == 1000
     assert any(s["payload"] == "/human_handoff" for s in ready["starters"])
@@ -156,51 +176,37 @@ async def test_message_round_trip_with_server_issued_sender_and_metadata(gateway
     await ws.close()
 
 
-async def test_personal_data_is_masked_before_rasa(gateway, fake_rasa):
-    client = await gateway()
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    await hello(ws)
+async def test_personal_data_is_masked_before_rasa(widget, fake_rasa):
     text = "Mail jan@example.nl of bel 06-12345678, BSN 111222333, IBAN NL91ABNA0417164300"
-    await ws.send_json({"type": "message", "id": "msg-mask-001", "text": text})
-    frames = await until(ws, "reply")
+    frames = await say(widget, "msg-mask-001", text)
     sent = fake_rasa.webhook_calls[-1]["message"]
     assert sent == "Mail [e-mailadres] of bel [telefoonnummer], BSN [BSN], IBAN [IBAN]"
     assert frames[0]["masked"] == ["email", "phone", "bsn", "iban"] and frames[0]["text"] == sent
-    await ws.close()
 
 
-async def test_typed_text_cannot_trigger_intents_or_unknown_buttons(gateway, fake_rasa):
-    client = await gateway()
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    await hello(ws)
-    await ws.send_json({"type": "message", "id": "msg-slash-01",
+async def test_typed_text_cannot_trigger_intents_or_unknown_buttons(widget, fake_rasa):
+    await widget.send_json({"type": "message", "id": "msg-slash-01",
                         "text": '/status_aanvraag{"gemeente":"Rotterdam"}'})
-    await until(ws, "reply")
+    await until(widget, "reply")
     assert not fake_rasa.webhook_calls[-1]["message"].startswith("/")
     calls = len(fake_rasa.webhook_calls)
     for payload in ('/status_overzicht{"gemeente":"Rotterdam"}', "/faq_deadline", "not a payload",
                     '/faq_x{"a": {"nested": 1}}'):
-        await ws.send_json({"type": "button", "id": "msg-btn-0001", "payload": payload, "title": "x"})
-        err = (await until(ws, "reply"))[-1]
+        await widget.send_json({"type": "button", "id": "msg-btn-0001", "payload": payload, "title": "x"})
+        err = (await until(widget, "reply"))[-1]
         assert err["type"] == "error" and err["code"] == "unknown_choice", err
     assert len(fake_rasa.webhook_calls) == calls
     # Starter topics are always allowed.
-    await ws.send_json({"type": "button", "id": "msg-btn-0002", "payload": "/faq_wat_is", "title": "Wat is de regeling?"})
-    assert (await until(ws, "reply"))[-1]["type"] == "reply"
-    await ws.close()
+    await widget.send_json({"type": "button", "id": "msg-btn-0002", "payload": "/faq_wat_is", "title": "Wat is de regeling?"})
+    assert (await until(widget, "reply"))[-1]["type"] == "reply"
 
 
-async def test_html_in_messages_is_passed_as_plain_text(gateway, fake_rasa):
-    client = await gateway()
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    await hello(ws)
+async def test_html_in_messages_is_passed_as_plain_text(widget, fake_rasa):
     payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
-    await ws.send_json({"type": "message", "id": "msg-html-001", "text": payload})
-    frames = await until(ws, "reply")
+    frames = await say(widget, "msg-html-001", payload)
     # JSON carries it as data; the widget renders it with textContent (tests/browser checks that).
     assert frames[0]["text"] == payload
     assert fake_rasa.webhook_calls[-1]["message"] == payload
-    await ws.close()
 
 
 # -- portal identity ------------------------------------------------------------------------
@@ -234,11 +240,9 @@ async def test_portal_tokens_valid_expired_forged(gateway, fake_rasa, make_setti
         "garbage": ("abc.def.ghi", "invalid"),
     }
     for name, (token, status) in cases.items():
-        ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-        ready = await hello(ws, portal_token=token)
+        ws, ready = await chat(client, portal_token=token)
         assert ready["portal"]["status"] == status, name
-        await ws.send_json({"type": "message", "id": "msg-portal-1", "text": "hallo"})
-        await until(ws, "reply")
+        await say(ws, "msg-portal-1", "hallo")
         metadata = fake_rasa.webhook_calls[-1]["metadata"]
         if status == "ok":
             assert metadata["portal"] == {"gemeente": "Rotterdam", "user": "user-42"}, name
@@ -253,15 +257,12 @@ async def test_session_keeps_identity_after_portal_token_expires(gateway, fake_r
     settings = make_settings()
     client = await gateway()
     token = issue_portal_token(settings, "Delft", "user-7", lifetime_s=300)
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    ready = await hello(ws, portal_token=token)
+    ws, ready = await chat(client, portal_token=token)
     await ws.close()
     # Later, same page (same token, now possibly expired): resumed with the bound identity.
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    again = await hello(ws, session=ready["session"], portal_token=token)
+    ws, again = await chat(client, session=ready["session"], portal_token=token)
     assert again["resumed"] is True and again["portal"]["status"] == "ok"
-    await ws.send_json({"type": "message", "id": "msg-bound-01", "text": "hallo"})
-    await until(ws, "reply")
+    await say(ws, "msg-bound-01", "hallo")
     assert fake_rasa.webhook_calls[-1]["metadata"]["portal"] == {"gemeente": "Delft", "user": "user-7"}
     # Another identity (or none) never continues that conversation.
     other = await hello(ws, session=ready["session"], portal_token=None)
@@ -271,8 +272,7 @@ async def test_session_keeps_identity_after_portal_token_expires(gateway, fake_r
 
 async def test_forged_session_tokens_get_a_fresh_session(gateway):
     client = await gateway()
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    ready = await hello(ws)
+    ws, ready = await chat(client)
     head, body, sig = ready["session"].split(".")
     for forged in (f"{head}.{body}.{sig[:-2]}AA", "v1.e30.AAAA", "x" * 5000, 42, None):
         again = await hello(ws, session=forged)
@@ -286,10 +286,8 @@ async def test_forged_session_tokens_get_a_fresh_session(gateway):
 
 async def test_history_resumes_and_resends_are_not_duplicated_after_restart(gateway, fake_rasa):
     first = await gateway()
-    ws = await first.ws_connect("/chat/ws", headers={"Origin": first.origin})
-    ready = await hello(ws)
-    await ws.send_json({"type": "message", "id": "msg-hist-001", "text": "Vanaf wanneer kon je aanvragen?"})
-    reply1 = (await until(ws, "reply"))[-1]
+    ws, ready = await chat(first)
+    reply1 = (await say(ws, "msg-hist-001", "Vanaf wanneer kon je aanvragen?"))[-1]
     await ws.send_json({"type": "button", "id": "msg-hist-002", "payload": "/faq_deadline",
                         "title": "Tot wanneer kon je aanvragen?"})
     await until(ws, "reply")
@@ -298,8 +296,7 @@ async def test_history_resumes_and_resends_are_not_duplicated_after_restart(gate
 
     # A new gateway process (same secrets): the session token and Rasa's tracker are enough.
     second = await gateway()
-    ws = await second.ws_connect("/chat/ws", headers={"Origin": second.origin})
-    resumed = await hello(ws, session=ready["session"])
+    ws, resumed = await chat(second, session=ready["session"])
     assert resumed["resumed"] is True
     assert sid_of(resumed["session"]) == sid_of(ready["session"])
     history = resumed["history"]
@@ -309,8 +306,7 @@ async def test_history_resumes_and_resends_are_not_duplicated_after_restart(gate
     assert history[1]["buttons"][0]["payload"] == "/faq_deadline"
 
     # The widget resends a message whose reply it never saw: answered from the tracker, not again by Rasa.
-    await ws.send_json({"type": "message", "id": "msg-hist-001", "text": "Vanaf wanneer kon je aanvragen?"})
-    frames = await until(ws, "reply")
+    frames = await say(ws, "msg-hist-001", "Vanaf wanneer kon je aanvragen?")
     assert frames[0]["duplicate"] is True
     assert frames[-1]["messages"] == reply1["messages"]
     assert len(fake_rasa.webhook_calls) == calls
@@ -320,10 +316,8 @@ async def test_history_resumes_and_resends_are_not_duplicated_after_restart(gate
 async def test_resend_to_a_cold_gateway_without_hello_history(gateway, fake_rasa):
     """HTTP fallback after a restart: the first message checks the tracker before relaying."""
     first = await gateway()
-    ws = await first.ws_connect("/chat/ws", headers={"Origin": first.origin})
-    ready = await hello(ws)
-    await ws.send_json({"type": "message", "id": "msg-cold-001", "text": "hallo"})
-    await until(ws, "reply")
+    ws, ready = await chat(first)
+    await say(ws, "msg-cold-001", "hallo")
     await ws.close()
     calls = len(fake_rasa.webhook_calls)
     second = await gateway()
@@ -336,10 +330,8 @@ async def test_resend_to_a_cold_gateway_without_hello_history(gateway, fake_rasa
 
 async def test_reset_starts_a_fresh_conversation(gateway, fake_rasa):
     client = await gateway()
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    ready = await hello(ws)
-    await ws.send_json({"type": "message", "id": "msg-reset-01", "text": "hallo"})
-    await until(ws, "reply")
+    ws, ready = await chat(client)
+    await say(ws, "msg-reset-01", "hallo")
     await ws.send_json({"type": "reset"})
     fresh = await ws.receive_json(timeout=5)
     assert fresh["type"] == "ready" and fresh["history"] == [] and fresh["resumed"] is False
@@ -349,10 +341,8 @@ async def test_reset_starts_a_fresh_conversation(gateway, fake_rasa):
 
 async def test_rasa_down_gives_a_dutch_error_for_that_message(gateway):
     client = await gateway(KW_RASA_PORT="1")
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    await hello(ws)
-    await ws.send_json({"type": "message", "id": "msg-down-001", "text": "hallo"})
-    err = (await until(ws, "reply"))[-1]
+    ws, _ = await chat(client)
+    err = (await say(ws, "msg-down-001", "hallo"))[-1]
     assert err == {"type": "error", "code": "unavailable", "id": "msg-down-001",
                    "message": "De assistent is even niet bereikbaar. Probeer het over een paar minuten opnieuw."}
     await ws.close()
@@ -384,8 +374,7 @@ async def test_oversized_binary_and_invalid_frames(gateway, fake_rasa):
     await ws.close()
 
     calls = len(fake_rasa.webhook_calls)
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    await hello(ws)
+    ws, _ = await chat(client)
     await ws.send_bytes(b"\x00\xff binary")
     assert (await ws.receive_json(timeout=5))["code"] == "bad_frame"
     for _ in range(6):  # keep sending garbage: the socket is closed (policy violation)
@@ -416,8 +405,7 @@ async def test_socket_without_hello_is_closed(gateway, monkeypatch):
 
 async def test_flood_is_rate_limited_with_a_dutch_message(gateway, fake_rasa):
     client = await gateway(KW_RATE_LIMIT_PER_MINUTE="5")
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    await hello(ws)
+    ws, _ = await chat(client)
     results = []
     for i in range(8):
         await ws.send_json({"type": "message", "id": f"msg-flood-{i:03d}", "text": f"vraag {i}"})
@@ -494,10 +482,8 @@ async def test_http_fallback_speaks_the_same_frames(gateway, fake_rasa):
 async def test_logs_never_contain_message_contents(gateway, caplog):
     caplog.set_level(logging.INFO)
     client = await gateway()
-    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
-    ready = await hello(ws)
-    await ws.send_json({"type": "message", "id": "msg-log-0001", "text": "geheimwoord jan@example.nl"})
-    await until(ws, "reply")
+    ws, ready = await chat(client)
+    await say(ws, "msg-log-0001", "geheimwoord jan@example.nl")
     await ws.close()
     assert "geheimwoord" not in caplog.text and "jan@example.nl" not in caplog.text
     assert sid_of(ready["session"]) not in caplog.text

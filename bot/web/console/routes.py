@@ -25,33 +25,30 @@ LOGIN_RATE_PER_MINUTE = 20
 # console is open). Proposed setting KW_HELPDESK_POLL_S.
 POLL_S = 2.0
 
-#: (method, path under /helpdesk, handler, name). Beheerder-only handlers say so themselves.
-ROUTES = (
-    ("GET", "", auth.index, "helpdesk"),
-    ("GET", "/", auth.index, None),
-    ("GET", "/inloggen", auth.login_get, "helpdesk_login"),
-    ("POST", "/inloggen", auth.login_post, None),
-    ("POST", "/uitloggen", auth.logout_post, "helpdesk_logout"),
-    # The work: queue, ticket, and what staff do with a ticket
-    ("GET", "/wachtrij", tickets.queue_page, "helpdesk_queue"),
-    ("GET", "/vraag/{id}", tickets.ticket_page, "helpdesk_ticket"),
-    ("POST", "/vraag/{id}/{actie:oppakken|terug|afronden}", tickets.transition_post, None),
-    ("POST", "/vraag/{id}/bericht", tickets.reply_post, None),
-    ("POST", "/vraag/{id}/notitie", tickets.note_post, None),
-    ("POST", "/vraag/{id}/contact", tickets.contact_post, None),
+#: Path under /helpdesk → what each method does there. Beheerder-only handlers say so themselves.
+ROUTES = {
+    "": {"GET": auth.index},
+    "/": {"GET": auth.index},
+    "/inloggen": {"GET": auth.login_get, "POST": auth.login_post},
+    "/uitloggen": {"POST": auth.logout_post},
+    # The work: the queue, a ticket, and what staff do with it
+    "/wachtrij": {"GET": tickets.queue_page},
+    "/vraag/{id}": {"GET": tickets.ticket_page},
+    "/vraag/{id}/{actie:oppakken|terug|afronden}": {"POST": tickets.transition_post},
+    "/vraag/{id}/bericht": {"POST": tickets.reply_post},
+    "/vraag/{id}/notitie": {"POST": tickets.note_post},
+    "/vraag/{id}/contact": {"POST": tickets.contact_post},
     # Beheer
-    ("GET", "/standaardantwoorden", admin.canned_page, "helpdesk_canned"),
-    ("POST", "/standaardantwoorden", admin.canned_post, None),
-    ("POST", "/standaardantwoorden/{rid}/verwijderen", admin.canned_delete, None),
-    ("GET", "/medewerkers", admin.staff_list, "helpdesk_staff"),
-    ("POST", "/medewerkers", admin.staff_create, None),
-    ("POST", "/medewerkers/{naam}/ontgrendelen", admin.staff_unlock, None),
-    ("POST", "/medewerkers/{naam}/rol", admin.staff_role, None),
-    # Live updates, and the same data as JSON
-    ("GET", "/ws", socket.console_ws, "helpdesk_ws"),
-    ("GET", "/api/wachtrij", tickets.queue_api, None),
-    ("GET", "/api/vraag/{id}", tickets.ticket_api, None),
-)
+    "/standaardantwoorden": {"GET": admin.canned_page, "POST": admin.canned_post},
+    "/standaardantwoorden/{rid}/verwijderen": {"POST": admin.canned_delete},
+    "/medewerkers": {"GET": admin.staff_list, "POST": admin.staff_create},
+    "/medewerkers/{naam}/ontgrendelen": {"POST": admin.staff_unlock},
+    "/medewerkers/{naam}/rol": {"POST": admin.staff_role},
+    # Live updates (console.js), and the same data as JSON
+    "/ws": {"GET": socket.console_ws},
+    "/api/wachtrij": {"GET": tickets.queue_api},
+    "/api/vraag/{id}": {"GET": tickets.ticket_api},
+}
 
 
 def create_console_app(settings: Any, live: LiveHandoff) -> web.Application:
@@ -64,8 +61,10 @@ def create_console_app(settings: Any, live: LiveHandoff) -> web.Application:
     hub = ConsoleHub(live, POLL_S)
     app[CONSOLE_HUB] = hub
     live.listeners.append(hub)
-    for method, path, handler, name in ROUTES:
-        app.router.add_route(method, path, handler, name=name)
+    for path, methods in ROUTES.items():
+        resource = app.router.add_resource(path)
+        for method, handler in methods.items():
+            resource.add_route(method, handler)
 
     async def poller(_app: web.Application) -> AsyncIterator[None]:
         hub.start()

@@ -2,10 +2,11 @@
 staff do with a ticket: take / hand back / close (one table), reply, note, show the contact."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List
 
 from aiohttp import web
 
@@ -88,12 +89,18 @@ async def queue_api(request: web.Request) -> web.Response:
 
 # ------------------------------------------------------------------------------ ticket
 
-async def _load_ticket(request: web.Request) -> Optional[TicketView]:
-    ref = request.match_info.get("id", "")
-    if not ID_RE.match(ref):
-        return None
-    live: LiveHandoff = request.config_dict[LIVE]
-    return await live.run(live.tickets.find_ticket, ref)
+def with_ticket(handler: Callable[[web.Request, TicketView], Awaitable[web.StreamResponse]]):
+    """Decorator: the handler gets the ticket named in the URL; an unknown one is a 404."""
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        ref = request.match_info.get("id", "")
+        live: LiveHandoff = request.config_dict[LIVE]
+        ticket = await live.run(live.tickets.find_ticket, ref) if ID_RE.match(ref) else None
+        if ticket is None:
+            return not_found(request)
+        return await handler(request, ticket)
+
+    return wrapped
 
 
 async def _ticket_context(request: web.Request, ticket: TicketView) -> Dict[str, Any]:
@@ -124,20 +131,16 @@ async def _ticket_context(request: web.Request, ticket: TicketView) -> Dict[str,
 
 
 @staff_page()
-async def ticket_page(request: web.Request) -> web.Response:
-    ticket = await _load_ticket(request)
-    if ticket is None:
-        return not_found(request)
+@with_ticket
+async def ticket_page(request: web.Request, ticket: TicketView) -> web.Response:
     context = await _ticket_context(request, ticket)
     context["notice"] = notice_from(request, wie=context["ticket"].assigned_name or "een collega")
     return render(request, "console/ticket.html", contact=None, **context)
 
 
 @staff_page()
-async def ticket_api(request: web.Request) -> web.Response:
-    ticket = await _load_ticket(request)
-    if ticket is None:
-        return not_found(request)
+@with_ticket
+async def ticket_api(request: web.Request, ticket: TicketView) -> web.Response:
     live: LiveHandoff = request.config_dict[LIVE]
     detail = await live.run(live.tickets.ticket_detail, ticket.id)
     return json_ok({
@@ -178,13 +181,18 @@ def _handoff_error(request: web.Request, ref: str, exc: Exception) -> web.Stream
     raise exc
 
 
+def _done(request: web.Request, ticket: TicketView, code: str, **body: Any) -> web.StreamResponse:
+    """After a successful action: JSON for console.js, else back to the ticket with a notice."""
+    if wants_json(request):
+        return json_ok({"ok": True, "melding": NOTICES[code][1], **body})
+    return redirect(f"/helpdesk/vraag/{ticket.public_id}", code)
+
+
 @staff_page(post=True)
-async def transition_post(request: web.Request) -> web.StreamResponse:
+@with_ticket
+async def transition_post(request: web.Request, ticket: TicketView) -> web.StreamResponse:
     """oppakken | terug | afronden, by :data:`TRANSITIONS`."""
     act, code = TRANSITIONS[request.match_info["actie"]]
-    ticket = await _load_ticket(request)
-    if ticket is None:
-        return not_found(request)
     try:
         await act(request.config_dict[LIVE], ticket, request[STAFF])
     except (PermissionDenied, UnknownStaff) as exc:
@@ -194,26 +202,29 @@ async def transition_post(request: web.Request) -> web.StreamResponse:
     return _action_result(request, ticket.public_id, code)
 
 
-async def _form_text(request: web.Request, limit: int) -> tuple:
-    """The form's ``tekst``, stripped, or the notice code why it cannot be used."""
-    form = await read_form(request)
-    text = form.get("tekst")
-    text = text.strip() if isinstance(text, str) else ""
-    if not text:
-        return form, text, "leeg"
-    if len(text) > limit:
-        return form, text, "te_lang"
-    return form, text, None
+def with_text(limit: int):
+    """Decorator under :func:`with_ticket`: the handler also gets the form and its ``tekst``
+    (stripped); an empty or too long text is refused with a notice."""
+    def wrap(handler):
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request, ticket: TicketView) -> web.StreamResponse:
+            form = await read_form(request)
+            text = form.get("tekst")
+            text = text.strip() if isinstance(text, str) else ""
+            problem = "leeg" if not text else "te_lang" if len(text) > limit else None
+            if problem:
+                return _action_result(request, ticket.public_id, problem, ok=False, status=400)
+            return await handler(request, ticket, form, text)
+
+        return wrapped
+
+    return wrap
 
 
 @staff_page(post=True)
-async def reply_post(request: web.Request) -> web.StreamResponse:
-    ticket = await _load_ticket(request)
-    if ticket is None:
-        return not_found(request)
-    form, text, problem = await _form_text(request, MESSAGE_MAX)
-    if problem:
-        return _action_result(request, ticket.public_id, problem, ok=False, status=400)
+@with_ticket
+@with_text(MESSAGE_MAX)
+async def reply_post(request: web.Request, ticket: TicketView, form: Any, text: str) -> web.StreamResponse:
     client_id = form.get("client_id")
     client_id = client_id if isinstance(client_id, str) and _CLIENT_ID_RE.match(client_id) else None
     live: LiveHandoff = request.config_dict[LIVE]
@@ -221,35 +232,24 @@ async def reply_post(request: web.Request) -> web.StreamResponse:
         message, delivered = await live.reply(ticket, request[STAFF], text, client_id)
     except (HandoffError, states.InvalidTransition) as exc:
         return _handoff_error(request, ticket.public_id, exc)
-    code = "verstuurd" if delivered else "niet_afgeleverd"
-    if wants_json(request):
-        return json_ok({"ok": True, "afgeleverd": delivered, "melding": NOTICES[code][1],
-                        "bericht": message.to_dict()})
-    return redirect(f"/helpdesk/vraag/{ticket.public_id}", code)
+    return _done(request, ticket, "verstuurd" if delivered else "niet_afgeleverd",
+                 afgeleverd=delivered, bericht=message.to_dict())
 
 
 @staff_page(post=True)
-async def note_post(request: web.Request) -> web.StreamResponse:
-    ticket = await _load_ticket(request)
-    if ticket is None:
-        return not_found(request)
-    _, text, problem = await _form_text(request, NOTE_MAX)
-    if problem:
-        return _action_result(request, ticket.public_id, problem, ok=False, status=400)
+@with_ticket
+@with_text(NOTE_MAX)
+async def note_post(request: web.Request, ticket: TicketView, form: Any, text: str) -> web.StreamResponse:
     live: LiveHandoff = request.config_dict[LIVE]
-    note = await live.run(live.tickets.add_note, ticket, request[STAFF], text)
-    await request.config_dict[CONSOLE_HUB].note_added(ticket, note_dict(note))
-    if wants_json(request):
-        return json_ok({"ok": True, "melding": NOTICES["notitie"][1], "notitie": note_dict(note)})
-    return redirect(f"/helpdesk/vraag/{ticket.public_id}", "notitie")
+    note = note_dict(await live.run(live.tickets.add_note, ticket, request[STAFF], text))
+    await request.config_dict[CONSOLE_HUB].note_added(ticket, note)
+    return _done(request, ticket, "notitie", notitie=note)
 
 
 @staff_page(post=True)
-async def contact_post(request: web.Request) -> web.StreamResponse:
+@with_ticket
+async def contact_post(request: web.Request, ticket: TicketView) -> web.StreamResponse:
     """Show the decrypted contact (a POST, so it is never in a URL or a cached page)."""
-    ticket = await _load_ticket(request)
-    if ticket is None:
-        return not_found(request)
     live: LiveHandoff = request.config_dict[LIVE]
     try:
         contact = await live.run(live.tickets.contact_for, ticket, request[STAFF])
