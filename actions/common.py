@@ -7,7 +7,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.knowledge.loader import get_knowledge_base
-from bot.knowledge.render import HANDOFF_PAYLOAD, HANDOFF_TITLE, answer_for, helpdesk_reply
+from bot.core.reply import Reply
+from bot.knowledge.render import answer_for, helpdesk_reply
 from bot.settings import Settings, get_settings
 
 
@@ -40,6 +41,11 @@ class KwAction(Action, ABC):
         """Do the action's work; the events for the tracker."""
 
 
+def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    """Send one reply: text, buttons, and its sources as data."""
+    dispatcher.utter_message(**reply.message())
+
+
 def portal_gemeente(tracker: Tracker) -> Optional[str]:
     """The verified gemeente, or None on the public website."""
     for event in reversed(tracker.events):
@@ -61,10 +67,9 @@ def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     message = tracker.latest_message or {}
     reply = answer_for(kb, intent, message.get("text") or "", message.get("entities") or [])
     if reply is not None:
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+        utter(dispatcher, reply)
     elif intent == "human_handoff":
-        dispatcher.utter_message(text=helpdesk_reply(kb).text,
-                                 buttons=[{"title": HANDOFF_TITLE, "payload": HANDOFF_PAYLOAD}])
+        utter(dispatcher, helpdesk_reply(kb, handoff=True))
     else:
         dispatcher.utter_message(
             text="Oké, dan stop ik hiermee. Waarmee kan ik je verder helpen?")

@@ -4,7 +4,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import KwAction
+from actions.common import KwAction, utter
 from bot.conversation import consecutive_fallbacks, rephrase_reply
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for, helpdesk_reply
@@ -20,7 +20,7 @@ class ActionAnswerFaq(KwAction):
         reply = answer_for(kb, intent, message.get("text") or "", message.get("entities") or [])
         if reply is None:
             reply = helpdesk_reply(kb, "Op deze vraag heb ik geen antwoord.")
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+        utter(dispatcher, reply)
         return []
 
 
@@ -33,5 +33,5 @@ class ActionRephrase(KwAction):
         kb = get_knowledge_base()
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         reply = rephrase_reply(kb, ranking, consecutive_fallbacks(tracker.events))
-        dispatcher.utter_message(text=reply.text, buttons=reply.buttons)
+        utter(dispatcher, reply)
         return []

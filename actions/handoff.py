@@ -12,7 +12,8 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente
+from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente, utter
+from bot.core.reply import sources_of
 from bot.handoff import hours
 from bot.handoff.privacy import InvalidContact, normalize_contact
 from bot.handoff.service import HandoffService
@@ -30,13 +31,17 @@ TRANSCRIPT_TURNS = 40
 
 
 def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
-    """The conversation so far, as the helpdesk should see it (already masked by the gateway)."""
+    """The conversation so far, as the helpdesk should see it (already masked by the gateway).
+    An answer's sources are written out after it, for staff reading the stored transcript."""
     lines = []
     for event in tracker.events:
         kind = event.get("event")
         text = (event.get("text") or "").strip()
         if kind not in ("user", "bot") or not text:
             continue
+        found = sources_of((event.get("data") or {}).get("custom")) if kind == "bot" else None
+        if found:
+            text += "\n\nBron: " + "; ".join(f"{s['titel']} ({s['url']})" for s in found["bronnen"])
         at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, tz=dt.timezone.utc)
         lines.append({"sender": "gebruiker" if kind == "user" else "assistent", "text": text, "at": at})
     return lines[-TRANSCRIPT_TURNS:]
@@ -89,7 +94,7 @@ class ActionHandoffCreate(KwAction):
                 answer_instead(dispatcher, tracker)  # they asked something else instead
                 return RESET
             reply = helpdesk_reply(kb, "Oké, dan deel ik ons gesprek niet.")
-            dispatcher.utter_message(text=reply.text)
+            utter(dispatcher, reply)
             return RESET
         settings = self.settings
         # Through the gateway a typed e-mail address or phone number arrives masked; the
@@ -104,7 +109,7 @@ class ActionHandoffCreate(KwAction):
         except Exception as exc:  # noqa: BLE001 - any failure: tell the user, keep the bot
             log.warning("handoff ticket not created (%s)", type(exc).__name__)
             reply = helpdesk_reply(kb, "Het lukt nu niet om je door te verbinden, sorry.")
-            dispatcher.utter_message(text=reply.text)
+            utter(dispatcher, reply)
             return RESET
         closed = hours.closed_message(settings)
         if closed:

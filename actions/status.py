@@ -11,7 +11,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente
+from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente, utter
 from bot.core.runner import run_db
 from bot.settings import Settings
 from bot.status import coderefs, service
@@ -50,10 +50,6 @@ async def resolve_code(slot_value: Optional[str], settings: Settings) -> Optiona
 def changed_topic(tracker: Tracker) -> bool:
     """The user asked something else instead of answering the form's question."""
     return latest_intent(tracker) not in ANSWERING
-
-
-def send(dispatcher: CollectingDispatcher, reply) -> None:
-    dispatcher.utter_message(text=reply.text, buttons=reply.button_dicts())
 
 
 class ValidateStatusForm(FormValidationAction):
@@ -116,7 +112,7 @@ class ActionStatusLookup(KwAction):
         else:
             answer_instead(dispatcher, tracker)
             return RESET
-        send(dispatcher, render_result(result, portal=bool(gemeente), gemeente=gemeente))
+        utter(dispatcher, render_result(result, portal=bool(gemeente), gemeente=gemeente))
         missing = render_missing_items(result.application).text if result.application else None
         return RESET + [SlotSet(MISSING_SLOT, missing)]
 
@@ -136,7 +132,7 @@ class ActionStatusList(KwAction):
                 buttons=[{"title": "Status opzoeken", "payload": "/status_aanvraag"}])
             return []
         result = await service.list_for_gemeente_async(gemeente, tracker.sender_id, settings=self.settings)
-        send(dispatcher, render_result(result, portal=True, gemeente=gemeente))
+        utter(dispatcher, render_result(result, portal=True, gemeente=gemeente))
         return []
 
 

@@ -4,10 +4,11 @@ Kept apart from actions/ so they are unit-testable with plain event lists.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Sequence
+from typing import Dict, Iterable, List, Sequence, Tuple
 
+from bot.core.reply import Button, Reply
 from bot.knowledge.loader import KnowledgeBase
-from bot.knowledge.render import HANDOFF_PAYLOAD, HANDOFF_TITLE, Reply, helpdesk_reply
+from bot.knowledge.render import answer_button, helpdesk_reply
 
 FALLBACK_INTENT = "nlu_fallback"
 DEFAULT_SUGGESTIONS = ("wat_is", "themas", "gebieden")
@@ -26,7 +27,7 @@ def consecutive_fallbacks(events: Iterable[Dict]) -> int:
     return count
 
 
-def suggestions(kb: KnowledgeBase, ranking: Sequence[Dict], limit: int = 3) -> List[Dict[str, str]]:
+def suggestions(kb: KnowledgeBase, ranking: Sequence[Dict], limit: int = 3) -> Tuple[Button, ...]:
     """Buttons for the knowledge-base answers the model thought most likely."""
     keys: List[str] = []
     for item in ranking:
@@ -38,14 +39,12 @@ def suggestions(kb: KnowledgeBase, ranking: Sequence[Dict], limit: int = 3) -> L
             break
         if key not in keys:
             keys.append(key)
-    return [{"title": kb.answers[k].button, "payload": f"/{kb.answers[k].intent}"} for k in keys[:limit]]
+    return tuple(answer_button(kb, k) for k in keys[:limit])
 
 
 def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[Dict], misunderstood: int) -> Reply:
     if misunderstood >= 2:
-        reply = helpdesk_reply(kb, "Het lukt me niet om je vraag te begrijpen, sorry.")
-        reply.buttons = [{"title": HANDOFF_TITLE, "payload": HANDOFF_PAYLOAD}]
-        return reply
+        return helpdesk_reply(kb, "Het lukt me niet om je vraag te begrijpen, sorry.", handoff=True)
     text = ("Sorry, ik begrijp je vraag niet goed. Kun je hem anders stellen? "
             "Of kies een van deze onderwerpen:")
     return Reply(text, suggestions(kb, ranking))

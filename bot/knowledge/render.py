@@ -1,49 +1,38 @@
 """Turn knowledge-base entries into replies: short Dutch text, its sources, follow-up buttons.
 
-Every reply about the regeling ends with a "Bron:" line; answers the knowledge base marks as
-unknown always offer the helpdesk. Parameterised answers (areas, themes, ministries, examples)
+Every reply about the regeling carries its sources (as data, :class:`bot.core.reply.Reply`);
+answers the knowledge base marks as unknown always offer the helpdesk. Parameterised answers (areas, themes, ministries, examples)
 are composed here from the tables, never from free text in the code.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple
 
+from bot.core.reply import HANDOFF_BUTTON, Button, Reply, Source
 from bot.knowledge.loader import Answer, KnowledgeBase
 from bot.knowledge.places import Mentions, find
 
-HANDOFF_PAYLOAD = "/human_handoff"
-HANDOFF_TITLE = "Medewerker spreken"
 MAX_BUTTONS = 3
-
-
-@dataclass
-class Reply:
-    text: str
-    buttons: List[Dict[str, str]] = field(default_factory=list)
-    sources: List[str] = field(default_factory=list)  # source ids, for the helpdesk console
 
 
 def thousands(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
-def _source_line(kb: KnowledgeBase, ids: Sequence[str], checked=None) -> str:
-    parts = [f"[{kb.sources[i].title}]({kb.sources[i].url})" for i in dict.fromkeys(ids)]
-    line = "Bron: " + "; ".join(parts)
-    if checked is not None:
-        line += f" (gecontroleerd op {checked.day}-{checked.month}-{checked.year})"
-    return line
+def _sources(kb: KnowledgeBase, ids: Sequence[str]) -> Tuple[Source, ...]:
+    return tuple(Source(kb.sources[i].title, kb.sources[i].url) for i in dict.fromkeys(ids))
 
 
-def _buttons(kb: KnowledgeBase, keys: Iterable[str], handoff: bool = False) -> List[Dict[str, str]]:
-    buttons = []
-    if handoff:
-        buttons.append({"title": HANDOFF_TITLE, "payload": HANDOFF_PAYLOAD})
-    for key in keys:
-        answer = kb.answers[key]
-        buttons.append({"title": answer.button, "payload": f"/{answer.intent}"})
-    return buttons[:MAX_BUTTONS]
+def answer_button(kb: KnowledgeBase, key: str) -> Button:
+    """The button that asks for the knowledge-base answer ``key``."""
+    answer = kb.answers[key]
+    return Button(answer.button, f"/{answer.intent}")
+
+
+def _buttons(kb: KnowledgeBase, keys: Iterable[str], handoff: bool = False) -> Tuple[Button, ...]:
+    buttons = [HANDOFF_BUTTON] if handoff else []
+    buttons += [answer_button(kb, key) for key in keys]
+    return tuple(buttons[:MAX_BUTTONS])
 
 
 def compose(kb: KnowledgeBase, answer: Answer, text: Optional[str] = None,
@@ -53,16 +42,16 @@ def compose(kb: KnowledgeBase, answer: Answer, text: Optional[str] = None,
     body = text if text is not None else answer.text
     if not known:
         body = f"{body}\n\n{kb.unknown_offer}"
-    ids = list(sources if sources is not None else answer.sources)
-    full = f"{body}\n\n{_source_line(kb, ids, answer.checked)}"
-    return Reply(full, _buttons(kb, answer.followups, handoff=not known), ids)
+    ids = sources if sources is not None else answer.sources
+    return Reply(body, _buttons(kb, answer.followups, handoff=not known), _sources(kb, ids),
+                 answer.checked)
 
 
-def helpdesk_reply(kb: KnowledgeBase, lead: str = "") -> Reply:
+def helpdesk_reply(kb: KnowledgeBase, lead: str = "", handoff: bool = False) -> Reply:
+    """How to reach the helpdesk (with ``handoff``: and the button to ask for a person now)."""
     body = f"{lead} {kb.helpdesk.text}".strip()
-    ids = list(kb.helpdesk.sources)
-    text = f"{body}\n\n{_source_line(kb, ids, kb.helpdesk.checked)}"
-    return Reply(text, [], ids)
+    return Reply(body, (HANDOFF_BUTTON,) if handoff else (), _sources(kb, kb.helpdesk.sources),
+                 kb.helpdesk.checked)
 
 
 # -- parameterised answers -------------------------------------------------------------------

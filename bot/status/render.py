@@ -1,16 +1,15 @@
 """Dutch replies (B1, je/jij) for status lookups. Pure functions: no I/O, no database.
 
-``render_result(result)`` gives a ``Reply`` (text + buttons) for every kind of
-``service.LookupResult``; the action sends it with
-``dispatcher.utter_message(text=reply.text, buttons=reply.button_dicts())``.
+``render_result(result)`` gives a :class:`bot.core.reply.Reply` (text + buttons) for every kind
+of ``service.LookupResult``; the action sends it with ``dispatcher.utter_message(**reply.message())``.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
+from bot.core.reply import HANDOFF_BUTTON, Button, Reply
 from bot.status import statuses
 from bot.status.models import LOCAL_TZ, to_local
 from bot.status.service import (
@@ -23,10 +22,8 @@ from bot.status.service import (
 )
 
 #: Button payloads (Rasa intents). The domain must define these intents.
-PAYLOAD_HANDOFF = "/human_handoff"
 PAYLOAD_MISSING_ITEMS = "/status_aanvulling"
 BUTTON_MISSING_ITEMS = "Wat moet ik aanleveren?"
-BUTTON_HANDOFF = "Medewerker spreken"
 MAX_LIST_BUTTONS = 5
 
 _MONTHS = (
@@ -35,22 +32,7 @@ _MONTHS = (
 )
 
 
-@dataclass(frozen=True)
-class Button:
-    title: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: Tuple[Button, ...] = ()
-
-    def button_dicts(self) -> List[Dict[str, str]]:
-        return [{"title": b.title, "payload": b.payload} for b in self.buttons]
-
-
-HANDOFF = Button(BUTTON_HANDOFF, PAYLOAD_HANDOFF)
+HANDOFF = HANDOFF_BUTTON
 MISSING_ITEMS = Button(BUTTON_MISSING_ITEMS, PAYLOAD_MISSING_ITEMS)
 
 

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from bot.core.reply import HANDOFF_BUTTON, sources_of
+
 # Largest WebSocket frame or HTTP body the chat endpoints read (bytes). A message of
 # max_message_chars characters fits easily (4 bytes per character at most, plus JSON).
 MAX_FRAME_BYTES = 16 * 1024
@@ -27,7 +29,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202
 STARTERS: Tuple[Dict[str, str], ...] = (
     {"title": "Wat is de regeling?", "payload": "/faq_wat_is"},
     {"title": "Wie kan aanvragen?", "payload": "/faq_wie_aanvragen"},
-    {"title": "Medewerker spreken", "payload": "/human_handoff"},
+    HANDOFF_BUTTON.as_dict(),
 )
 STARTER_PAYLOADS = {b["payload"]: b["title"] for b in STARTERS}
 
@@ -143,8 +145,19 @@ def _buttons(raw: Any) -> List[Dict[str, str]]:
     return buttons
 
 
+def _sources(custom: Any) -> Dict[str, Any]:
+    """A message's sources (custom data, bot/core/reply.py) as the widget gets them."""
+    found = sources_of(custom)
+    if found is None:
+        return {}
+    out: Dict[str, Any] = {"sources": [{"title": s["titel"], "url": s["url"]} for s in found["bronnen"]]}
+    if found["gecontroleerd"]:
+        out["checked"] = found["gecontroleerd"]
+    return out
+
+
 def bot_message(text: Any, buttons: Any = None, image: Any = None,
-                agent: Any = None) -> Optional[Dict[str, Any]]:
+                agent: Any = None, custom: Any = None) -> Optional[Dict[str, Any]]:
     """One bot message as the widget renders it, or None when there is nothing to show."""
     out: Dict[str, Any] = {"text": text if isinstance(text, str) else "", "buttons": _buttons(buttons)}
     if isinstance(image, str) and re.match(r"^https?://", image):
@@ -153,6 +166,7 @@ def bot_message(text: Any, buttons: Any = None, image: Any = None,
         out["agent"] = agent.strip()[:60]
     if not out["text"] and not out["buttons"] and "image" not in out:
         return None
+    out.update(_sources(custom))
     return out
 
 
@@ -176,12 +190,15 @@ def expectation(messages: Iterable[Dict[str, Any]]) -> Optional[str]:
 
 
 def from_webhook(messages: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Rasa REST channel answers -> bot messages."""
-    out = []
+    """Rasa REST channel answers -> bot messages. The REST channel sends a message's custom data
+    (its sources) as a message of its own, right after the text: it goes back onto that text."""
+    out: List[Dict[str, Any]] = []
     for m in messages:
-        msg = bot_message(m.get("text"), m.get("buttons"), m.get("image"))
+        msg = bot_message(m.get("text"), m.get("buttons"), m.get("image"), custom=m.get("custom"))
         if msg is not None:
             out.append(msg)
+        elif out and "sources" not in out[-1]:
+            out[-1].update(_sources(m.get("custom")))
     return out
 
 
@@ -221,7 +238,8 @@ class History:
                 h.expect = _expect_of(data.get("custom")) or h.expect
                 meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
                 agent = meta.get("agent_name") or meta.get("agent")
-                msg = bot_message(ev.get("text"), data.get("buttons"), data.get("image"), agent)
+                msg = bot_message(ev.get("text"), data.get("buttons"), data.get("image"), agent,
+                                  data.get("custom"))
                 if msg is None:
                     continue
                 for b in msg["buttons"]:

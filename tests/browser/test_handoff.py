@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from typing import Dict, List
 
 import pytest
@@ -33,6 +34,14 @@ A_START = "7 juli 2025"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 STAFF = {"bea": ("Bea Beheer", "beheerder"), "mo": ("Mo Medewerker", "medewerker"),
          "sam": ("Sam Collega", "medewerker")}
+
+
+def append_tracker_events(rasa_stack, sender: str, events: List[Dict]) -> None:
+    url = f"{rasa_stack.rasa_url}/conversations/{sender}/tracker/events?token={rasa_stack.settings.rasa_token}"
+    req = urllib.request.Request(url, data=json.dumps(events).encode("utf-8"),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=20) as resp:
+        assert resp.status == 200
 
 
 def _accounts(database_url: str) -> None:
@@ -84,11 +93,16 @@ def no_axe_violations(page, what: str) -> None:
 
 def test_console_pages_are_accessible_and_render_stored_text_inert(new_page, gateway, accounts, tickets):
     question = "Krijgt mijn wijk ook geld voor groen?"
+    conversation = "browser-a11y-" + str(time.time_ns())
     t = tickets.create_ticket(
-        "browser-a11y-" + str(time.time_ns()), question, gemeente="Rotterdam", transcript=[
+        conversation, question, gemeente="Rotterdam", transcript=[
             ("gebruiker", "Welke gebieden doen mee?", None),
-            ("assistent", "Er doen **20 gebieden** mee.\n\nBron: [Regeling SPUK Kansrijke Wijk](https://wetten.overheid.nl/)", None),
+            ("assistent", "Er doen **20 gebieden** mee.", None),
             ("gebruiker", f"Mijn vraag {XSS}", None)])
+    # The console reads an answer's sources as data from Rasa's tracker (bot/core/reply.py).
+    append_tracker_events(gateway.rasa_stack, conversation, [{
+        "event": "bot", "text": "Er doen **20 gebieden** mee.", "data": {"custom": {"kw_sources": [
+            {"titel": "Regeling SPUK Kansrijke Wijk", "url": "https://wetten.overheid.nl/"}]}}}])
     tickets.add_note(t.id, StaffService(gateway.rasa_stack.settings.database_url).get_by_username("sam"),
                      f"Notitie {XSS}")
     tickets.save_canned_reply("Openingstijden", "De helpdesk is er op werkdagen van 9:00 tot 17:00.")

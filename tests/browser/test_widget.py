@@ -400,10 +400,13 @@ def test_bot_text_is_rendered_as_text_with_markdown_lite(page, gateway):
     text = ("Dit is **vet** en <b>geen html</b> <img src=x onerror=\"window.__pwned=2\">.\n"
             "- punt een met [een link](https://example.org/pad?x=1)\n"
             "- punt twee https://www.rijksoverheid.nl/onderwerpen.\n\n"
-            "Klik [hier](javascript:window.__pwned=3) of <a href=\"javascript:alert(1)\">daar</a>\n"
-            "Bron: [Regeling SPUK](https://wetten.overheid.nl/BWBR0050000) (gecontroleerd op 27-11-2026)")
+            "Klik [hier](javascript:window.__pwned=3) of <a href=\"javascript:alert(1)\">daar</a>")
+    # Sources are data: a safe link becomes the "Bron:" line, a javascript: one only its title.
+    sources = [{"title": "Regeling SPUK", "url": "https://wetten.overheid.nl/BWBR0050000"},
+               {"title": "<i>Kwaad</i>", "url": "javascript:window.__pwned=4"}]
     sockets["ws"].send(json.dumps({"type": "reply", "id": sockets["id"], "messages": [
-        {"text": text, "buttons": [{"title": "<i>knop</i>", "payload": "/faq_themas"}]}]}))
+        {"text": text, "buttons": [{"title": "<i>knop</i>", "payload": "/faq_themas"}],
+         "sources": sources, "checked": "2026-11-27"}]}))
     answer = bot(page).last
     expect(answer).to_contain_text("<b>geen html</b>")
     expect(page.locator(".kw-typing")).to_be_hidden()
@@ -416,7 +419,8 @@ def test_bot_text_is_rendered_as_text_with_markdown_lite(page, gateway):
                      "https://wetten.overheid.nl/BWBR0050000"]
     for i in range(3):
         expect(links.nth(i)).to_have_attribute("rel", "noopener noreferrer")
-    expect(answer.locator("p.kw-source")).to_contain_text("Bron: Regeling SPUK")
+    expect(answer.locator("p.kw-source")).to_have_text(
+        "Bron: Regeling SPUK (opent in een nieuw tabblad); <i>Kwaad</i> (gecontroleerd op 27-11-2026)")
     expect(page.locator(".kw-msg--bot").last.get_by_role("button", name="<i>knop</i>")).to_be_visible()
     expect(mine(page).last).to_contain_text(typed)
     assert widget_html_elements(page, "img, b, i, script, a[href^='javascript'], iframe") == 0

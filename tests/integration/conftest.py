@@ -23,8 +23,10 @@ from tests.fixtures.databases import TEST_CONTACT_KEY
 RASA_TOKEN = "fake-rasa-token-0123456789abcdefghij"
 PORTAL_SECRET = "portal-secret-for-tests-0123456789abcdef"
 COOKIE_SECRET = "cookie-secret-for-tests-0123456789abcdef"
-FAQ_TEXT = ("Gemeenten konden aanvragen **vanaf 7 juli 2025**.\n\n"
-            "Bron: [Regeling](https://wetten.overheid.nl/)")
+FAQ_TEXT = "Gemeenten konden aanvragen **vanaf 7 juli 2025**."
+#: The FAQ answer's sources, as data (bot/core/reply.py).
+FAQ_CUSTOM = {"kw_sources": [{"titel": "Regeling", "url": "https://wetten.overheid.nl/"}],
+              "kw_checked": "2025-11-27"}
 
 
 class FakeRasa:
@@ -51,7 +53,7 @@ class FakeRasa:
     @staticmethod
     def answer(text: str) -> List[Dict[str, Any]]:
         if "aanvragen" in text.lower() or text == "/faq_aanvragen_vanaf":
-            return [{"text": FAQ_TEXT,
+            return [{"text": FAQ_TEXT, "custom": FAQ_CUSTOM,
                      "buttons": [{"title": "Tot wanneer kon je aanvragen?", "payload": "/faq_deadline"}]}]
         if text == "/faq_deadline":
             return [{"text": "De sluitingsdatum is bij mij niet bekend."}]
@@ -75,10 +77,15 @@ class FakeRasa:
             return web.json_response([])
         special = self.on_message(sender, body["message"]) if self.on_message else None
         answers = [{"text": special}] if special else self.answer(body["message"])
+        out = []
         for m in answers:
-            data = {"buttons": m["buttons"]} if "buttons" in m else {}
+            data = {k: m[k] for k in ("buttons", "custom") if k in m}
             events.append({"event": "bot", "text": m["text"], "data": data, "timestamp": time.time()})
-        return web.json_response([dict(m, recipient_id=sender) for m in answers])
+            # Like Rasa's REST channel: a message's custom data comes as a message of its own.
+            out.append({k: v for k, v in m.items() if k != "custom"})
+            if "custom" in m:
+                out.append({"custom": m["custom"]})
+        return web.json_response([dict(m, recipient_id=sender) for m in out])
 
     async def tracker(self, request: web.Request) -> web.Response:
         if not self._authorised(request):

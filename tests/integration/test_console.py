@@ -31,6 +31,12 @@ PASSWORD = "een-lang-wachtwoord-2026"
 XSS = '<script>alert("x")</script><img src=x onerror="alert(1)">'
 
 
+def answer_event(text: str, title: str, url: str) -> Dict[str, Any]:
+    """A knowledge-base answer as Rasa's tracker keeps it: its sources in the message's data."""
+    return {"event": "bot", "text": text, "timestamp": 1.0,
+            "data": {"custom": {"kw_sources": [{"titel": title, "url": url}], "kw_checked": "2025-11-27"}}}
+
+
 class Console:
     def __init__(self, client, settings, fake):
         self.client = client
@@ -261,9 +267,10 @@ def assert_inert(html: str, what: str) -> None:
 async def test_stored_xss_in_messages_notes_and_names_renders_inert(console):
     console.staff.create_user("xss", XSS[:80], PASSWORD, "beheerder")
     t = console.ticket(question=f"Vraag {XSS}", gemeente=XSS,
-                       transcript=[("gebruiker", f"hallo {XSS}", None),
-                                   ("assistent", f"Antwoord {XSS}\n\nBron: [{XSS}](https://example.org/\"onmouseover=alert(1))", None),
-                                   ("assistent", "Echt antwoord.\n\nBron: [Titel](javascript:alert(1))", None)])
+                       transcript=[("gebruiker", f"hallo {XSS}", None), ("assistent", f"Antwoord {XSS}", None)])
+    console.rasa.trackers[t.conversation_id] = [
+        answer_event(f"Antwoord {XSS}", XSS, 'https://example.org/"onmouseover=alert(1)'),
+        answer_event("Echt antwoord.", "Titel", "javascript:alert(1)")]
     csrf = await console.login("xss")
     await console.post(f"/helpdesk/vraag/{t.public_id}/oppakken", {"csrf": csrf})
     await console.post(f"/helpdesk/vraag/{t.public_id}/notitie", {"csrf": csrf, "tekst": f"notitie {XSS}"})
@@ -357,8 +364,10 @@ async def test_staff_actions_reach_the_tracker_and_the_console(console):
     conv = "gesprek-routing"
     t = console.ticket(conv, transcript=[
         ("gebruiker", "Vanaf wanneer kon je aanvragen?", None),
-        ("assistent", "Vanaf 7 juli 2025.\n\nBron: [Regeling SPUK](https://wetten.overheid.nl/spuk)", None)],
+        ("assistent", "Vanaf 7 juli 2025.", None)],
         gemeente="Rotterdam")
+    # The answer's sources are data in the tracker (bot/core/reply.py), never parsed from text.
+    console.rasa.trackers[conv] = [answer_event("Vanaf 7 juli 2025.", "Regeling SPUK", "https://wetten.overheid.nl/spuk")]
     console.rasa.paused[conv] = True
     csrf = await console.login("mo")
     page = await (await console.client.get(f"/helpdesk/vraag/{t.public_id}")).text()

@@ -304,6 +304,10 @@ async def test_history_resumes_and_resends_are_not_duplicated_after_restart(gate
     assert history[0] == {"from": "user", "id": "msg-hist-001", "text": "Vanaf wanneer kon je aanvragen?"}
     assert history[2]["text"] == "Tot wanneer kon je aanvragen?"  # the button title, not the payload
     assert history[1]["buttons"][0]["payload"] == "/faq_deadline"
+    # The answer's sources travel as data, in the live reply and in the rebuilt history alike.
+    sources = [{"title": "Regeling", "url": "https://wetten.overheid.nl/"}]
+    assert reply1["messages"][0]["sources"] == history[1]["sources"] == sources
+    assert reply1["messages"][0]["checked"] == "2025-11-27" and len(reply1["messages"]) == 1
 
     # The widget resends a message whose reply it never saw: answered from the tracker, not again by Rasa.
     frames = await say(ws, "msg-hist-001", "Vanaf wanneer kon je aanvragen?")

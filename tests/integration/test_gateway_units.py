@@ -231,3 +231,20 @@ def test_portal_token_with_a_public_key(monkeypatch):
     # With a public key configured, a token signed with the shared secret is refused.
     assert verify_portal_token(jwt.encode(claims, SETTINGS.portal_jwt_secret, algorithm="HS256"),
                                SETTINGS).status == INVALID
+
+
+def test_sources_come_as_data_onto_their_message_and_only_as_web_links():
+    from bot.web.protocol import from_webhook
+
+    custom = {"kw_sources": [{"titel": "Regeling", "url": "https://wetten.overheid.nl/"},
+                             {"titel": "Kwaad", "url": "javascript:alert(1)"}, "rommel"],
+              "kw_checked": "2025-11-27"}
+    # Rasa's REST channel sends the custom data as a message after the text it belongs to.
+    messages = from_webhook([{"text": "Antwoord"}, {"custom": custom}, {"text": "Nog iets"}])
+    assert messages == [
+        {"text": "Antwoord", "buttons": [], "sources": [{"title": "Regeling", "url": "https://wetten.overheid.nl/"}],
+         "checked": "2025-11-27"},
+        {"text": "Nog iets", "buttons": []}]
+    history = History.from_tracker({"events": [
+        {"event": "bot", "text": "Antwoord", "data": {"custom": dict(custom, kw_checked="geen datum")}}]})
+    assert history.entries[0]["sources"][0]["title"] == "Regeling" and "checked" not in history.entries[0]

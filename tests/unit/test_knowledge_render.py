@@ -3,7 +3,8 @@ import pytest
 
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.places import find
-from bot.knowledge.render import HANDOFF_PAYLOAD, answer_for
+from bot.core.reply import HANDOFF_BUTTON
+from bot.knowledge.render import answer_for
 
 
 @pytest.fixture(scope="module")
@@ -11,16 +12,16 @@ def kb():
     return get_knowledge_base()
 
 
-def test_every_answer_ends_with_its_source_and_offers_followups(kb):
+def test_every_answer_carries_its_sources_as_data_and_offers_followups(kb):
     for answer in kb.answers.values():
         reply = answer_for(kb, answer.intent)
-        last = reply.text.splitlines()[-1]
-        assert last.startswith("Bron: "), answer.key
-        for sid in answer.sources:
-            assert kb.sources[sid].url in last
+        assert "Bron:" not in reply.text, answer.key  # sources are data, not text
+        assert [s.url for s in reply.sources] == [kb.sources[i].url for i in dict.fromkeys(answer.sources)]
+        custom = reply.message()["json_message"]
+        assert custom["kw_sources"][0] == {"titel": reply.sources[0].title, "url": reply.sources[0].url}
+        assert custom["kw_checked"] == answer.checked.isoformat()
         assert 2 <= len(reply.buttons) <= 3, answer.key
-        payloads = [b["payload"] for b in reply.buttons]
-        assert (HANDOFF_PAYLOAD in payloads) == (not answer.known), answer.key
+        assert (HANDOFF_BUTTON in reply.buttons) == (not answer.known), answer.key
 
 
 def test_unknown_answer_says_so_and_offers_helpdesk(kb):
@@ -73,7 +74,7 @@ def test_theme_explanation_and_unknown_theme(kb):
     assert "deelname van bewoners" in answer_for(kb, "faq_themas", "wat is maatschappelijke samenhang").text
     reply = answer_for(kb, "faq_themas", "gaat gezonde leefomgeving door?")
     assert "niet bekend" in reply.text
-    assert reply.buttons[0]["payload"] == HANDOFF_PAYLOAD
+    assert reply.buttons[0] == HANDOFF_BUTTON
 
 
 def test_example_marks_single_source_claims(kb):
@@ -87,7 +88,7 @@ def test_example_marks_single_source_claims(kb):
 def test_amount_per_gemeente_is_never_invented(kb):
     reply = answer_for(kb, "faq_bedrag_gemeente", "Hoeveel geld krijgt Rotterdam?")
     assert "niet bekend" in reply.text and "28 miljoen" not in reply.text
-    assert reply.buttons[0]["payload"] == HANDOFF_PAYLOAD
+    assert reply.buttons[0] == HANDOFF_BUTTON
 
 
 def test_unknown_intent_has_no_answer(kb):

@@ -80,3 +80,14 @@ def test_held_out_test_set_shares_no_sentence_with_training():
     test = sentences(ROOT / "tests" / "nlu" / "test_nlu.yml")
     assert len(test) >= 150
     assert not (train & test), sorted(train & test)[:10]
+
+
+def test_every_button_to_a_person_is_the_one_handoff_button(domain):
+    """domain.yml cannot import it, so it must spell it the same way (bot/core/reply.py)."""
+    from bot.core.reply import HANDOFF_BUTTON
+    from bot.web.protocol import STARTERS
+
+    handoff = [b for variants in domain["responses"].values() for v in variants
+               for b in v.get("buttons", []) if b["payload"].startswith(HANDOFF_BUTTON.payload)]
+    assert handoff and all(b == HANDOFF_BUTTON.as_dict() for b in handoff)
+    assert HANDOFF_BUTTON.as_dict() in STARTERS

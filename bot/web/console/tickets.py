@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable, Dict, List
 from aiohttp import web
 
 from bot import texts
+from bot.core.reply import sources_of
 from bot.handoff import states
 from bot.handoff.errors import (
     AlreadyClaimed, HandoffError, NotAssigned, PermissionDenied, TicketClosed, TicketConflict,
@@ -34,8 +35,6 @@ log = logging.getLogger("bot.web.console")
 NOTE_MAX = 2000
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_SOURCE_LINE = re.compile(r"^\s*Bron(?:nen)?:\s*(.+?)\s*$", re.MULTILINE)
-_MD_LINK = re.compile(r"\[([^\]\n]{1,300})\]\((https?://[^\s()<>\"']{1,2000})\)")
 
 #: Take / hand back / close: the word in the URL → what the live handoff does, and the notice.
 TRANSITIONS = {
@@ -45,27 +44,21 @@ TRANSITIONS = {
 }
 
 
-def knowledge_answers(texts_: List[str]) -> List[Dict[str, Any]]:
-    """The knowledge-base answers among bot messages: their text without the source line, and
-    the sources from the final ``Bron: [titel](url)`` line (http/https links only)."""
+def knowledge_answers(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The knowledge-base answers in a conversation's tracker: every bot message that carries
+    its sources as data (bot/core/reply.py), the same answer once."""
     out: List[Dict[str, Any]] = []
     seen = set()
-    for text in texts_:
-        if not isinstance(text, str):
+    for event in events:
+        data = event.get("data") if event.get("event") == "bot" else None
+        found = sources_of(data.get("custom")) if isinstance(data, dict) else None
+        text = event.get("text")
+        if found is None or not isinstance(text, str):
             continue
-        matches = list(_SOURCE_LINE.finditer(text))
-        if not matches:
-            continue
-        line = matches[-1]
-        sources = [{"titel": t.strip(), "url": u} for t, u in _MD_LINK.findall(line.group(1))]
-        if not sources:
-            continue
-        answer = (text[: line.start()] + text[line.end():]).strip()
-        key = (answer, tuple(s["url"] for s in sources))
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append({"antwoord": answer, "bronnen": sources})
+        key = (text, tuple(s["url"] for s in found["bronnen"]))
+        if key not in seen:
+            seen.add(key)
+            out.append({"antwoord": text, **found})
     return out
 
 
@@ -108,17 +101,14 @@ async def _ticket_context(request: web.Request, ticket: TicketView) -> Dict[str,
     staff: StaffView = request[STAFF]
     detail = await live.run(live.tickets.ticket_detail, ticket.id)
     ticket = detail.ticket
+    # The knowledge-base answers with their sources come from Rasa's tracker, where each answer
+    # keeps them as data; the transcript stored with the ticket has them as text only.
     tracker = await request.config_dict[RASA].tracker_events(ticket.conversation_id)
-    # The knowledge-base answers: from the whole tracker when Rasa answers, and from the
-    # transcript stored with the ticket (the same answer twice is shown once).
-    bot_texts = [e.get("text") for e in tracker or () if e.get("event") == "bot"
-                 and not (isinstance(e.get("metadata"), dict) and e["metadata"].get("handoff_id"))]
-    bot_texts += [m.text for m in detail.messages if m.sender == "assistent"]
     canned = await live.run(live.tickets.canned_replies)
     may_act = live.may_act(ticket, staff)
     return dict(
         ticket=ticket, messages=detail.messages, events=detail.events, notes=detail.notes,
-        answers=knowledge_answers(bot_texts), tracker_ok=tracker is not None, canned=canned,
+        answers=knowledge_answers(tracker or []), tracker_ok=tracker is not None, canned=canned,
         sender_labels=texts.SENDER_LABELS, state_label=states.label,
         mine=ticket.assigned_to == staff.id, may_act=may_act,
         can_take=ticket.state in (states.WACHTRIJ, states.OPGEPAKT) and may_act,

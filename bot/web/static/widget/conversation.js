@@ -106,7 +106,8 @@ function reconcile(history) {
   var fromServer = history.map(function (h) {
     var kind = h.from === 'user' ? 'user' : 'bot';
     if (kind === 'user') { seen[h.id] = true; }
-    return { kind: kind, id: h.id, text: h.text || '', buttons: h.buttons || [], image: h.image, agent: h.agent };
+    return { kind: kind, id: h.id, text: h.text || '', buttons: h.buttons || [], image: h.image, agent: h.agent,
+    sources: h.sources, checked: h.checked };
   });
   // Messages the gateway already has are not sent again.
   store.outbox = store.outbox.filter(function (frame) { return !(frame.id && seen[frame.id]); });
@@ -167,7 +168,8 @@ function onReply(f) {
   answered[id] = true;
   var first = null;
   (f.messages || []).forEach(function (m, i) {
-    var node = append({ kind: 'bot', id: 'r-' + id + '-' + i, text: m.text || '', buttons: m.buttons || [], image: m.image, agent: m.agent });
+    var node = append({ kind: 'bot', id: 'r-' + id + '-' + i, text: m.text || '', buttons: m.buttons || [], image: m.image, agent: m.agent,
+      sources: m.sources, checked: m.checked });
     first = first || node;
   });
   save();

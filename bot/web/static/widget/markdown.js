@@ -1,5 +1,6 @@
-// Markdown-lite for bot text: **bold**, lists, [links](https://...), bare URLs, and the "Bron:"
-// line. Everything becomes text nodes and elements; nothing is parsed as HTML.
+// Markdown-lite for bot text: **bold**, lists, [links](https://...) and bare URLs. Everything
+// becomes text nodes and elements; nothing is parsed as HTML. (An answer's sources are data, not
+// text: rendering.js shows them.)
 
 var INLINE = /\*\*([^*\n]+?)\*\*|\[([^\]\n]{1,300})\]\(((?:https?:\/\/|mailto:)[^\s()]+(?:\([^\s()]*\))?[^\s()]*)\)|((?:https?:\/\/|www\.)[^\s<>"'\u00a0]+)/g;
 
@@ -44,13 +45,6 @@ function rich(container, text) {
       continue;
     }
     list = null;
-    if (/^\s*Bron(nen)?:/.test(line)) {
-      var source = el('p', 'kw-source');
-      inline(source, line.trim());
-      container.appendChild(source);
-      para = null;
-      continue;
-    }
     if (para) { para.appendChild(el('br')); } else { para = el('p'); container.appendChild(para); }
     inline(para, line);
   }

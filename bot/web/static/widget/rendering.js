@@ -22,6 +22,7 @@ function renderItem(item) {
       var b = el('div', 'kw-bubble');
       b.appendChild(srOnly(item.agent ? T.agent + ' ' + item.agent + ': ' : T.bot));
       if (item.text) { rich(b, item.text); }
+      if (item.sources && item.sources.length) { b.appendChild(sourceLine(item.sources, item.checked)); }
       if (item.image) { var ip = el('p'); link(ip, T.image, item.image); b.appendChild(ip); }
       wrap.appendChild(b);
     }
@@ -30,6 +31,19 @@ function renderItem(item) {
     }
   }
   return wrap;
+}
+
+// "Bron: <link>; <link> (gecontroleerd op 27-11-2026)" from the answer's sources (data).
+function sourceLine(sources, checked) {
+  var p = el('p', 'kw-source', T.source);
+  sources.forEach(function (s, i) {
+    if (!s || typeof s.title !== 'string' || typeof s.url !== 'string') { return; }
+    if (i > 0) { p.appendChild(document.createTextNode('; ')); }
+    link(p, s.title, s.url);
+  });
+  var d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(checked || '');
+  if (d) { p.appendChild(document.createTextNode(fmt(T.checked, { d: (+d[3]) + '-' + (+d[2]) + '-' + d[1] }))); }
+  return p;
 }
 
 function renderUserMeta(wrap, item) {

@@ -39,6 +39,8 @@ var T = {
   tooLong: 'Je bericht is te lang. Je kunt maximaal {n} tekens sturen.',
   newConversation: 'Je bent een nieuw gesprek begonnen.',
   image: 'Afbeelding bekijken',
+  source: 'Bron: ',
+  checked: ' (gecontroleerd op {d})',
   masked: {
     email: 'e-mailadres', phone: 'telefoonnummer', bsn: 'burgerservicenummer', iban: 'IBAN'
   },

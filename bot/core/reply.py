@@ -1,0 +1,92 @@
+"""One reply of the assistant, whichever part composes it (knowledge base, status lookup,
+rephrase): its text, its buttons, and the sources it rests on as data; and the one button that
+asks for a person.
+
+Sources never go into the text: an action sends them as the message's custom data
+(``{"kw_sources": […], "kw_checked": "YYYY-MM-DD"}``), which Rasa keeps in the tracker with the
+message; the gateway hands them to the widget and the helpdesk console as data.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+#: Keys of the custom data an answer carries (read by bot.web.protocol and the console).
+SOURCES_KEY = "kw_sources"
+CHECKED_KEY = "kw_checked"
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+    def as_dict(self) -> Dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
+
+    def as_dict(self) -> Dict[str, str]:
+        return {"titel": self.title, "url": self.url}
+
+
+#: The one way to ask for a person; domain.yml's responses use the same title and payload
+#: (tests/unit/test_training_data.py checks that).
+HANDOFF_BUTTON = Button("Medewerker spreken", "/human_handoff")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: Tuple[Button, ...] = ()
+    sources: Tuple[Source, ...] = ()
+    #: When the facts were last checked against the sources.
+    checked: Optional[dt.date] = None
+
+    def button_dicts(self) -> List[Dict[str, str]]:
+        return [b.as_dict() for b in self.buttons]
+
+    def custom(self) -> Optional[Dict[str, Any]]:
+        """The message's custom data: its sources, or None when it has none."""
+        if not self.sources:
+            return None
+        data: Dict[str, Any] = {SOURCES_KEY: [s.as_dict() for s in self.sources]}
+        if self.checked is not None:
+            data[CHECKED_KEY] = self.checked.isoformat()
+        return data
+
+    def message(self) -> Dict[str, Any]:
+        """Keyword arguments for rasa-sdk's ``dispatcher.utter_message``."""
+        out: Dict[str, Any] = {"text": self.text, "buttons": self.button_dicts()}
+        custom = self.custom()
+        if custom is not None:
+            out["json_message"] = custom
+        return out
+
+
+def sources_of(custom: Any) -> Optional[Dict[str, Any]]:
+    """From a message's custom data: ``{"bronnen": [{"titel", "url"}], "gecontroleerd": date
+    or None}`` with http(s) links only, or None when it carries no sources."""
+    if not isinstance(custom, dict) or not isinstance(custom.get(SOURCES_KEY), list):
+        return None
+    found = []
+    for item in custom[SOURCES_KEY][:10]:
+        if not isinstance(item, dict):
+            continue
+        title, url = item.get("titel"), item.get("url")
+        if isinstance(title, str) and title.strip() and isinstance(url, str) \
+                and url.startswith(("https://", "http://")) and len(url) <= 2000:
+            found.append({"titel": title.strip()[:300], "url": url})
+    if not found:
+        return None
+    checked = custom.get(CHECKED_KEY)
+    try:
+        checked = dt.date.fromisoformat(checked).isoformat() if isinstance(checked, str) else None
+    except ValueError:
+        checked = None
+    return {"bronnen": found, "gecontroleerd": checked}
