@@ -7,6 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.knowledge.loader import get_knowledge_base
+from bot import texts
 from bot.core.reply import Reply
 from bot.knowledge.render import answer_for, helpdesk_reply
 from bot.settings import Settings, get_settings
@@ -71,5 +72,4 @@ def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     elif intent == "human_handoff":
         utter(dispatcher, helpdesk_reply(kb, handoff=True))
     else:
-        dispatcher.utter_message(
-            text="Oké, dan stop ik hiermee. Waarmee kan ik je verder helpen?")
+        dispatcher.utter_message(text=texts.FORM_STOPPED)

@@ -5,6 +5,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
+from bot import texts
 from bot.conversation import consecutive_fallbacks, rephrase_reply
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for, helpdesk_reply
@@ -19,7 +20,7 @@ class ActionAnswerFaq(KwAction):
         intent = (message.get("intent") or {}).get("name", "")
         reply = answer_for(kb, intent, message.get("text") or "", message.get("entities") or [])
         if reply is None:
-            reply = helpdesk_reply(kb, "Op deze vraag heb ik geen antwoord.")
+            reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
         return []
 

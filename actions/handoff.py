@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente, utter
+from bot import texts
 from bot.core.reply import sources_of
 from bot.handoff import hours
 from bot.handoff.privacy import InvalidContact, normalize_contact
@@ -70,7 +71,7 @@ class ValidateHandoffForm(FormValidationAction):
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = " ".join(str(value or "").split())
         if len(text) < 3:
-            dispatcher.utter_message(text="Wil je je vraag in een paar woorden typen?")
+            dispatcher.utter_message(text=texts.HANDOFF_QUESTION_TOO_SHORT)
             return {"handoff_vraag": None}
         return {"handoff_vraag": text[:MAX_QUESTION_CHARS]}
 
@@ -93,7 +94,7 @@ class ActionHandoffCreate(KwAction):
             if latest_intent(tracker).startswith("faq_"):
                 answer_instead(dispatcher, tracker)  # they asked something else instead
                 return RESET
-            reply = helpdesk_reply(kb, "Oké, dan deel ik ons gesprek niet.")
+            reply = helpdesk_reply(kb, texts.HANDOFF_NOT_SHARED)
             utter(dispatcher, reply)
             return RESET
         settings = self.settings
@@ -108,16 +109,15 @@ class ActionHandoffCreate(KwAction):
                 consent_at=dt.datetime.now(dt.timezone.utc)), settings.db_timeout_s * 2)
         except Exception as exc:  # noqa: BLE001 - any failure: tell the user, keep the bot
             log.warning("handoff ticket not created (%s)", type(exc).__name__)
-            reply = helpdesk_reply(kb, "Het lukt nu niet om je door te verbinden, sorry.")
+            reply = helpdesk_reply(kb, texts.HANDOFF_FAILED)
             utter(dispatcher, reply)
             return RESET
         closed = hours.closed_message(settings)
         if closed:
-            text = (f"Dank je, je vraag staat klaar voor de helpdesk. {closed} Het antwoord "
-                    "verschijnt hier in dit gesprek" + (" of we nemen contact met je op." if contact else "."))
+            text = texts.HANDOFF_WAITING_CLOSED.format(
+                closed=closed, contact=texts.HANDOFF_WAITING_CLOSED_CONTACT if contact else ".")
         else:
-            text = ("Dank je, je vraag staat klaar voor een medewerker van de helpdesk. Zodra "
-                    "iemand je gesprek overneemt, zie je dat hier. Laat dit venster open.")
+            text = texts.HANDOFF_WAITING
         dispatcher.utter_message(text=text)
         return RESET + [ConversationPaused()]
 

@@ -12,6 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente, utter
+from bot import texts
+from bot.core.reply import Button, Reply
 from bot.core.runner import run_db
 from bot.settings import Settings
 from bot.status import coderefs, service
@@ -24,6 +26,7 @@ RESET = [SlotSet("aanvraagnummer", None), SlotSet("verificatiecode", None)]
 # After a successful lookup the "Wat moet ik aanleveren?" answer is kept for this session only
 # (slots never carry over to a new session), so the follow-up button needs no second lookup.
 MISSING_SLOT = "ontbrekende_stukken"
+LOOKUP_BUTTON = Button(texts.STATUS_LOOKUP_BUTTON, "/status_aanvraag")
 
 
 def _metadata(tracker: Tracker, key: str) -> Optional[str]:
@@ -70,9 +73,7 @@ class ValidateStatusForm(FormValidationAction):
             return {"aanvraagnummer": number}
         if latest_intent(tracker) == "deny" or changed_topic(tracker):
             return {"aanvraagnummer": None, "requested_slot": None}
-        dispatcher.utter_message(
-            text="Dat herken ik niet als aanvraagnummer. Een aanvraagnummer ziet eruit als "
-                 "KW-2025-0042 (KW, het jaar en vier cijfers).")
+        dispatcher.utter_message(text=texts.STATUS_BAD_NUMBER)
         return {"aanvraagnummer": None}
 
     def validate_verificatiecode(self, value: Any, dispatcher: CollectingDispatcher,
@@ -87,9 +88,7 @@ class ValidateStatusForm(FormValidationAction):
             return {"verificatiecode": code}
         if latest_intent(tracker) == "deny" or (len(words) > 2 and changed_topic(tracker)):
             return {"verificatiecode": None, "requested_slot": None}
-        dispatcher.utter_message(
-            text="Dat lijkt geen verificatiecode. De code staat in de ontvangstbevestiging en "
-                 "ziet eruit als ABCD-1234.")
+        dispatcher.utter_message(text=texts.STATUS_BAD_CODE)
         return {"verificatiecode": None}
 
 
@@ -125,11 +124,7 @@ class ActionStatusList(KwAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         gemeente = portal_gemeente(tracker)
         if not gemeente:
-            dispatcher.utter_message(
-                text="Een overzicht van alle aanvragen van je gemeente kan ik alleen geven als je "
-                     "bent ingelogd in het aanvragersportaal. Hier op de website zoek ik één "
-                     "aanvraag op met het aanvraagnummer en de verificatiecode.",
-                buttons=[{"title": "Status opzoeken", "payload": "/status_aanvraag"}])
+            utter(dispatcher, Reply(texts.STATUS_LIST_PORTAL_ONLY, (LOOKUP_BUTTON,)))
             return []
         result = await service.list_for_gemeente_async(gemeente, tracker.sender_id, settings=self.settings)
         utter(dispatcher, render_result(result, portal=True, gemeente=gemeente))
@@ -146,8 +141,5 @@ class ActionStatusMissing(KwAction):
         if missing:
             dispatcher.utter_message(text=missing)
         else:
-            dispatcher.utter_message(
-                text="Welke stukken er ontbreken, zie je bij de status van je aanvraag. "
-                     "Zal ik die voor je opzoeken?",
-                buttons=[{"title": "Status opzoeken", "payload": "/status_aanvraag"}])
+            utter(dispatcher, Reply(texts.STATUS_MISSING_UNKNOWN, (LOOKUP_BUTTON,)))
         return []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Sequence, Tuple
 
+from bot import texts
 from bot.core.reply import Button, Reply
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.render import answer_button, helpdesk_reply
@@ -44,7 +45,5 @@ def suggestions(kb: KnowledgeBase, ranking: Sequence[Dict], limit: int = 3) -> T
 
 def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[Dict], misunderstood: int) -> Reply:
     if misunderstood >= 2:
-        return helpdesk_reply(kb, "Het lukt me niet om je vraag te begrijpen, sorry.", handoff=True)
-    text = ("Sorry, ik begrijp je vraag niet goed. Kun je hem anders stellen? "
-            "Of kies een van deze onderwerpen:")
-    return Reply(text, suggestions(kb, ranking))
+        return helpdesk_reply(kb, texts.NOT_UNDERSTOOD_AGAIN, handoff=True)
+    return Reply(texts.NOT_UNDERSTOOD, suggestions(kb, ranking))

@@ -41,6 +41,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float)
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: Tuple[str, ...]) -> str:
+    value = (env.get(name) or default).upper()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _list(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
     raw = env.get(name)
     if raw is None:
@@ -125,7 +132,6 @@ class Settings:
     # NLU
     spacy_model_dir: Path
     rasa_venv: Path
-    nlu_fallback_threshold: float
     # Security for status lookups
     status_max_failures: int
     status_failure_window_s: int
@@ -156,10 +162,18 @@ class Settings:
     # Conversation data
     retention_days: int
     purge_interval_s: int
-    session_expiration_minutes: int
     # Helpdesk
     helpdesk_hours: str
     timezone: str
+    # Helpdesk console: login attempts per client address per minute (on top of the per-account
+    # lockout); seconds between polls for changes other processes made, while a console is open.
+    helpdesk_login_rate_per_minute: int
+    helpdesk_poll_s: float
+    # Portal tokens signed with a key pair: the portal's public key (PEM); empty: the shared secret.
+    portal_jwt_public_key: str
+    # The demo page's portal login (never in production).
+    demo_portal: bool
+    log_level: str
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -246,7 +260,6 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         db_timeout_s=_float(env, "KW_DB_TIMEOUT_S", 1.5),
         spacy_model_dir=Path(env.get("KW_SPACY_MODEL_DIR", str(ROOT / "var" / "spacy" / "nl"))),
         rasa_venv=Path(env.get("KW_RASA_VENV", str(ROOT / ".venv-rasa"))),
-        nlu_fallback_threshold=_float(env, "KW_NLU_FALLBACK_THRESHOLD", 0.5),
         status_max_failures=_int(env, "KW_STATUS_MAX_FAILURES", 5),
         status_failure_window_s=_int(env, "KW_STATUS_FAILURE_WINDOW_S", 3600),
         status_lockout_s=_int(env, "KW_STATUS_LOCKOUT_S", 3600),
@@ -268,9 +281,13 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         staff_absolute_timeout_s=_int(env, "KW_STAFF_ABSOLUTE_TIMEOUT_S", 12 * 3600),
         retention_days=_int(env, "KW_RETENTION_DAYS", 30),
         purge_interval_s=_int(env, "KW_PURGE_INTERVAL_S", 24 * 3600),
-        session_expiration_minutes=_int(env, "KW_SESSION_EXPIRATION_MINUTES", 60),
         helpdesk_hours=env.get("KW_HELPDESK_HOURS", "ma-vr 09:00-17:00"),
         timezone=env.get("KW_TIMEZONE", "Europe/Amsterdam"),
+        helpdesk_login_rate_per_minute=_int(env, "KW_HELPDESK_LOGIN_RATE_PER_MINUTE", 20),
+        helpdesk_poll_s=_float(env, "KW_HELPDESK_POLL_S", 2.0),
+        portal_jwt_public_key=env.get("KW_PORTAL_JWT_PUBLIC_KEY", ""),
+        demo_portal=not production and env.get("KW_DEMO_PORTAL", "1") not in ("0", "false", "nee"),
+        log_level=_choice(env, "KW_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
     )
 
 

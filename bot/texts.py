@@ -1,11 +1,62 @@
-"""Every fixed Dutch sentence the gateway process shows (B1, je/jij): to the user in the widget,
-and to staff in the helpdesk console.
+"""The fixed Dutch sentences (B1, je/jij) of our code, by name: what the assistant's actions say,
+what the widget user reads from the gateway, and what helpdesk staff read in the console.
 
-What the assistant itself says lives in Rasa's domain (domain.yml responses) and, for answers
-composed from data, in bot/knowledge/render.py and bot/status/render.py. Code refers to these
-texts by name; nothing else in the gateway holds a Dutch sentence of its own.
+Where the other sentences live: Rasa's own responses are in domain.yml; answers composed from
+data in bot/knowledge/render.py (the knowledge base's texts are in kennisbank.yml) and
+bot/status/render.py; the widget's own interface texts in bot/web/static/widget/texts.js; the
+back-office API's error messages, for developers, in bot/web/api.py.
 """
 from __future__ import annotations
+
+# -- the assistant (action server) ---------------------------------------------------------------
+
+FORM_STOPPED = "Oké, dan stop ik hiermee. Waarmee kan ik je verder helpen?"
+NOT_UNDERSTOOD = ("Sorry, ik begrijp je vraag niet goed. Kun je hem anders stellen? "
+                  "Of kies een van deze onderwerpen:")
+NOT_UNDERSTOOD_AGAIN = "Het lukt me niet om je vraag te begrijpen, sorry."
+NO_ANSWER = "Op deze vraag heb ik geen antwoord."
+HANDOFF_QUESTION_TOO_SHORT = "Wil je je vraag in een paar woorden typen?"
+HANDOFF_NOT_SHARED = "Oké, dan deel ik ons gesprek niet."
+HANDOFF_FAILED = "Het lukt nu niet om je door te verbinden, sorry."
+HANDOFF_WAITING_CLOSED = "Dank je, je vraag staat klaar voor de helpdesk. {closed} Het antwoord verschijnt hier in dit gesprek{contact}"
+HANDOFF_WAITING_CLOSED_CONTACT = " of we nemen contact met je op."
+HANDOFF_WAITING = ("Dank je, je vraag staat klaar voor een medewerker van de helpdesk. Zodra "
+                   "iemand je gesprek overneemt, zie je dat hier. Laat dit venster open.")
+STATUS_BAD_NUMBER = ("Dat herken ik niet als aanvraagnummer. Een aanvraagnummer ziet eruit als "
+                     "KW-2025-0042 (KW, het jaar en vier cijfers).")
+STATUS_BAD_CODE = ("Dat lijkt geen verificatiecode. De code staat in de ontvangstbevestiging en "
+                   "ziet eruit als ABCD-1234.")
+STATUS_LIST_PORTAL_ONLY = ("Een overzicht van alle aanvragen van je gemeente kan ik alleen geven als je "
+                           "bent ingelogd in het aanvragersportaal. Hier op de website zoek ik één "
+                           "aanvraag op met het aanvraagnummer en de verificatiecode.")
+STATUS_MISSING_UNKNOWN = ("Welke stukken er ontbreken, zie je bij de status van je aanvraag. "
+                          "Zal ik die voor je opzoeken?")
+STATUS_LOOKUP_BUTTON = "Status opzoeken"
+
+
+# -- the chat ------------------------------------------------------------------------------------
+
+#: What the user reads in the widget when a chat frame goes wrong (bot/web/protocol.py).
+CHAT_ERRORS = {
+    "too_long": "Je bericht is te lang. Je kunt maximaal {max} tekens sturen. "
+                "Maak je bericht korter en probeer het opnieuw.",
+    "empty": "Je bericht is leeg. Typ eerst je vraag.",
+    "rate_limited": "Je stuurt veel berichten kort na elkaar. Wacht {wait} seconden en "
+                    "probeer het dan opnieuw.",
+    "bad_json": "Dit bericht kon ik niet lezen. Probeer het opnieuw.",
+    "bad_frame": "Ik kan alleen tekstberichten lezen.",
+    "invalid": "Dit bericht kon ik niet lezen. Probeer het opnieuw.",
+    "unknown_choice": "Deze keuze ken ik niet. Typ je vraag liever zelf.",
+    "unavailable": "De assistent is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
+    "hello_required": "Het gesprek is nog niet gestart. Ververs de pagina en probeer het opnieuw.",
+    "session_expired": "Je gesprek is verlopen. Je kunt een nieuw gesprek beginnen.",
+    "portal_expired": "Je bent niet meer ingelogd in het aanvragersportaal. Ververs de pagina en "
+                      "log opnieuw in om verder te gaan.",
+    "forbidden_origin": "Deze website mag de assistent niet gebruiken.",
+    "too_large": "Je bericht is te groot.",
+    "too_many_connections": "Er worden te veel verbindingen gemaakt. Wacht even en probeer het opnieuw.",
+}
+
 
 # -- the live handoff: what the user reads when a medewerker takes over or leaves ---------------
 
@@ -17,6 +68,8 @@ TEXT_CLOSED = ("De medewerker heeft je vraag afgerond. Je praat nu weer met de d
 #: The reason on the ticket, and the line in its transcript, when the user wiped the chat.
 TEXT_ERASED_REASON = "De gebruiker heeft het gesprek gewist."
 TEXT_ABANDONED = "De gebruiker heeft het gesprek gewist en ziet geen berichten meer."
+#: What an erased ticket shows in the console instead of the user's question.
+ERASED_QUESTION = "(De gebruiker heeft het gesprek gewist.)"
 
 # -- the helpdesk console ------------------------------------------------------------------------
 

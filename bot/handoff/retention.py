@@ -19,11 +19,10 @@ from bot.handoff import states
 from bot.handoff.models import Note, Ticket, TicketMessage
 from bot.handoff.store import Store
 from bot.handoff.values import utc as _utc
+from bot.texts import ERASED_QUESTION
 
 log = logging.getLogger("bot.handoff.service")
 
-#: What an erased ticket shows instead of the user's question.
-ERASED_QUESTION = "(De gebruiker heeft het gesprek gewist.)"
 
 
 def _delete_tickets(session: Session, ids: List[int]) -> None:

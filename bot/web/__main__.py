@@ -12,8 +12,6 @@ from bot.web.app import create_app
 
 # Seconds open requests get to finish when the gateway stops.
 SHUTDOWN_TIMEOUT_S = 5.0
-# Proposed setting KW_LOG_LEVEL.
-LOG_LEVEL = "INFO"
 
 
 def main() -> int:
@@ -22,7 +20,7 @@ def main() -> int:
     except settings_mod.SettingsError as exc:
         print(f"Instelling klopt niet: {exc}", file=sys.stderr)
         return 2
-    logs.configure(LOG_LEVEL)
+    logs.configure(settings.log_level)
     # The handoff tables (idempotent; `python -m bot run` does it too) and, in production, no
     # demo helpdesk account.
     from bot.handoff.staff import DemoUserInProduction

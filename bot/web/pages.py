@@ -53,8 +53,9 @@ def render(request: web.Request, name: str, status: int = 200, **context: Any) -
 
 
 def demo_portal_enabled(settings: Any) -> bool:
-    """The demo page mints portal tokens only outside production (proposed setting KW_DEMO_PORTAL)."""
-    return not settings.production
+    """The demo page mints portal tokens only outside production, and there only while
+    KW_DEMO_PORTAL is not switched off."""
+    return not settings.production and getattr(settings, "demo_portal", True)
 
 
 async def demo_page(request: web.Request) -> web.Response:

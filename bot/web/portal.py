@@ -1,7 +1,7 @@
 """Portal identity: the applicants' portal embeds the widget with a short-lived signed token.
 
 The token is a JWT signed with the shared secret ``settings.portal_jwt_secret`` (HS256), or,
-when a public key is configured (``portal_jwt_public_key``, see PORTAL_JWT_PUBLIC_KEY), with the
+when a public key is configured (``settings.portal_jwt_public_key``, KW_PORTAL_JWT_PUBLIC_KEY), with the
 portal's private key (RS256/ES256). The gateway checks signature, expiry, audience and issuer and
 requires the claims ``sub`` (the portal user) and ``gemeente``. Only then does it pass
 ``{"gemeente": ..., "user": ...}`` to Rasa as ``metadata["portal"]``.
@@ -24,9 +24,6 @@ LEEWAY_S = 10
 MAX_LIFETIME_S = 24 * 3600
 # Lifetime of the tokens the demo page mints (only outside production).
 DEMO_TOKEN_LIFETIME_S = 15 * 60
-# Optional public key (PEM) for RS256/ES256 tokens instead of the shared secret. Proposed setting
-# KW_PORTAL_JWT_PUBLIC_KEY (settings.portal_jwt_public_key); until then this constant.
-PORTAL_JWT_PUBLIC_KEY = ""
 
 _CLAIM_RE = re.compile(r"^[\w .'()/@+-]{1,100}$", re.UNICODE)
 
@@ -45,7 +42,9 @@ class PortalCheck:
 
 
 def public_key(settings: Any) -> str:
-    return getattr(settings, "portal_jwt_public_key", "") or PORTAL_JWT_PUBLIC_KEY
+    """The portal's public key (KW_PORTAL_JWT_PUBLIC_KEY, PEM) for RS256/ES256 tokens, or "": the
+    shared secret signs them."""
+    return getattr(settings, "portal_jwt_public_key", "")
 
 
 def token_fingerprint(token: Optional[str]) -> str:

@@ -1,4 +1,4 @@
-"""The message protocol between widget and gateway: frame validation, Dutch texts, history.
+"""The message protocol between widget and gateway: frame validation, error frames, history.
 
 Every frame is one JSON object with a ``type``. See docs/widget.md for the full protocol.
 Validation happens here, at the edge, before anything reaches Rasa.
@@ -11,6 +11,7 @@ import unicodedata
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from bot.core.reply import HANDOFF_BUTTON, sources_of
+from bot.texts import CHAT_ERRORS
 
 # Largest WebSocket frame or HTTP body the chat endpoints read (bytes). A message of
 # max_message_chars characters fits easily (4 bytes per character at most, plus JSON).
@@ -33,28 +34,6 @@ STARTERS: Tuple[Dict[str, str], ...] = (
 )
 STARTER_PAYLOADS = {b["payload"]: b["title"] for b in STARTERS}
 
-# What the user reads when something goes wrong (B1 Dutch, je/jij).
-TEXTS = {
-    "too_long": "Je bericht is te lang. Je kunt maximaal {max} tekens sturen. "
-                "Maak je bericht korter en probeer het opnieuw.",
-    "empty": "Je bericht is leeg. Typ eerst je vraag.",
-    "rate_limited": "Je stuurt veel berichten kort na elkaar. Wacht {wait} seconden en "
-                    "probeer het dan opnieuw.",
-    "bad_json": "Dit bericht kon ik niet lezen. Probeer het opnieuw.",
-    "bad_frame": "Ik kan alleen tekstberichten lezen.",
-    "invalid": "Dit bericht kon ik niet lezen. Probeer het opnieuw.",
-    "unknown_choice": "Deze keuze ken ik niet. Typ je vraag liever zelf.",
-    "unavailable": "De assistent is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
-    "hello_required": "Het gesprek is nog niet gestart. Ververs de pagina en probeer het opnieuw.",
-    "session_expired": "Je gesprek is verlopen. Je kunt een nieuw gesprek beginnen.",
-    "portal_expired": "Je bent niet meer ingelogd in het aanvragersportaal. Ververs de pagina en "
-                      "log opnieuw in om verder te gaan.",
-    "forbidden_origin": "Deze website mag de assistent niet gebruiken.",
-    "too_large": "Je bericht is te groot.",
-    "too_many_connections": "Er worden te veel verbindingen gemaakt. Wacht even en probeer het opnieuw.",
-}
-
-
 class FrameError(Exception):
     def __init__(self, code: str, **params: Any):
         super().__init__(code)
@@ -63,7 +42,7 @@ class FrameError(Exception):
 
 
 def error_frame(code: str, msg_id: Optional[str] = None, **params: Any) -> Dict[str, Any]:
-    frame: Dict[str, Any] = {"type": "error", "code": code, "message": TEXTS[code].format(**params)}
+    frame: Dict[str, Any] = {"type": "error", "code": code, "message": CHAT_ERRORS[code].format(**params)}
     if msg_id:
         frame["id"] = msg_id
     if "wait" in params:

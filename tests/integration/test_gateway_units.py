@@ -214,23 +214,23 @@ def test_session_states_are_bounded(monkeypatch):
     assert list(service._states) == ["e", "c", "f"]
 
 
-def test_portal_token_with_a_public_key(monkeypatch):
+def test_portal_token_with_a_public_key():
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-
-    from bot.web import portal
 
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    monkeypatch.setattr(portal, "PORTAL_JWT_PUBLIC_KEY", pem)
+    settings = SimpleNamespace(**vars(SETTINGS), portal_jwt_public_key=pem)
     now = int(time.time())
     claims = {"sub": "u1", "gemeente": "Delft", "aud": SETTINGS.portal_jwt_audience,
               "iss": SETTINGS.portal_jwt_issuer, "iat": now, "exp": now + 300}
-    assert verify_portal_token(jwt.encode(claims, key, algorithm="ES256"), SETTINGS).status == OK
+    assert verify_portal_token(jwt.encode(claims, key, algorithm="ES256"), settings).status == OK
     # With a public key configured, a token signed with the shared secret is refused.
     assert verify_portal_token(jwt.encode(claims, SETTINGS.portal_jwt_secret, algorithm="HS256"),
-                               SETTINGS).status == INVALID
+                               settings).status == INVALID
+    # Without one, the key-pair token is refused.
+    assert verify_portal_token(jwt.encode(claims, key, algorithm="ES256"), SETTINGS).status == INVALID
 
 
 def test_sources_come_as_data_onto_their_message_and_only_as_web_links():

@@ -18,12 +18,6 @@ from bot.web.ratelimit import RateLimiter
 from bot.web.staffauth import SessionCookies
 
 PREFIX = "/helpdesk"
-# Login attempts per client address per minute (on top of the per-account lockout).
-# Proposed setting KW_HELPDESK_LOGIN_RATE_PER_MINUTE.
-LOGIN_RATE_PER_MINUTE = 20
-# Seconds between polls of the database for changes made by other processes (only while a
-# console is open). Proposed setting KW_HELPDESK_POLL_S.
-POLL_S = 2.0
 
 #: Path under /helpdesk → what each method does there. Beheerder-only handlers say so themselves.
 ROUTES = {
@@ -57,8 +51,8 @@ def create_console_app(settings: Any, live: LiveHandoff) -> web.Application:
     app = web.Application()
     app[CONSOLE_COOKIES] = SessionCookies(settings.cookie_secret, settings.staff_idle_timeout_s,
                                           settings.staff_absolute_timeout_s)
-    app[CONSOLE_LOGIN_LIMITER] = RateLimiter(LOGIN_RATE_PER_MINUTE)
-    hub = ConsoleHub(live, POLL_S)
+    app[CONSOLE_LOGIN_LIMITER] = RateLimiter(settings.helpdesk_login_rate_per_minute)
+    hub = ConsoleHub(live, settings.helpdesk_poll_s)
     app[CONSOLE_HUB] = hub
     live.listeners.append(hub)
     for path, methods in ROUTES.items():
