@@ -42,7 +42,7 @@ def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
             continue
         found = sources_of((event.get("data") or {}).get("custom")) if kind == "bot" else None
         if found:
-            text += "\n\nBron: " + "; ".join(f"{s['titel']} ({s['url']})" for s in found["bronnen"])
+            text += "\n\nBron: " + "; ".join(f"{s['title']} ({s['url']})" for s in found["sources"])
         at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, tz=dt.timezone.utc)
         lines.append({"sender": "gebruiker" if kind == "user" else "assistent", "text": text, "at": at})
     return lines[-TRANSCRIPT_TURNS:]

@@ -3,13 +3,13 @@ rephrase): its text, its buttons, and the sources it rests on as data; and the o
 asks for a person.
 
 Sources never go into the text: an action sends them as the message's custom data
-(``{"kw_sources": […], "kw_checked": "YYYY-MM-DD"}``), which Rasa keeps in the tracker with the
+(``{"kw_sources": [{"title", "url"}, …], "kw_checked": "YYYY-MM-DD"}``), which Rasa keeps in the tracker with the
 message; the gateway hands them to the widget and the helpdesk console as data.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 #: Keys of the custom data an answer carries (read by bot.web.protocol and the console).
@@ -18,21 +18,22 @@ CHECKED_KEY = "kw_checked"
 
 
 @dataclass(frozen=True)
-class Button:
+class _Titled:
+    """Something the user sees by its title: a button, a source."""
     title: str
-    payload: str
 
     def as_dict(self) -> Dict[str, str]:
-        return {"title": self.title, "payload": self.payload}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
-class Source:
-    title: str
-    url: str
+class Button(_Titled):
+    payload: str
 
-    def as_dict(self) -> Dict[str, str]:
-        return {"titel": self.title, "url": self.url}
+
+@dataclass(frozen=True)
+class Source(_Titled):
+    url: str
 
 
 #: The one way to ask for a person; domain.yml's responses use the same title and payload
@@ -70,7 +71,7 @@ class Reply:
 
 
 def sources_of(custom: Any) -> Optional[Dict[str, Any]]:
-    """From a message's custom data: ``{"bronnen": [{"titel", "url"}], "gecontroleerd": date
+    """From a message's custom data: ``{"sources": [{"title", "url"}], "checked": "YYYY-MM-DD"
     or None}`` with http(s) links only, or None when it carries no sources."""
     if not isinstance(custom, dict) or not isinstance(custom.get(SOURCES_KEY), list):
         return None
@@ -78,10 +79,10 @@ def sources_of(custom: Any) -> Optional[Dict[str, Any]]:
     for item in custom[SOURCES_KEY][:10]:
         if not isinstance(item, dict):
             continue
-        title, url = item.get("titel"), item.get("url")
+        title, url = item.get("title"), item.get("url")
         if isinstance(title, str) and title.strip() and isinstance(url, str) \
                 and url.startswith(("https://", "http://")) and len(url) <= 2000:
-            found.append({"titel": title.strip()[:300], "url": url})
+            found.append({"title": title.strip()[:300], "url": url})
     if not found:
         return None
     checked = custom.get(CHECKED_KEY)
@@ -89,4 +90,4 @@ def sources_of(custom: Any) -> Optional[Dict[str, Any]]:
         checked = dt.date.fromisoformat(checked).isoformat() if isinstance(checked, str) else None
     except ValueError:
         checked = None
-    return {"bronnen": found, "gecontroleerd": checked}
+    return {"sources": found, "checked": checked}

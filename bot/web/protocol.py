@@ -129,10 +129,7 @@ def _sources(custom: Any) -> Dict[str, Any]:
     found = sources_of(custom)
     if found is None:
         return {}
-    out: Dict[str, Any] = {"sources": [{"title": s["titel"], "url": s["url"]} for s in found["bronnen"]]}
-    if found["gecontroleerd"]:
-        out["checked"] = found["gecontroleerd"]
-    return out
+    return {k: v for k, v in found.items() if v}
 
 
 def bot_message(text: Any, buttons: Any = None, image: Any = None,

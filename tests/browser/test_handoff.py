@@ -102,7 +102,7 @@ def test_console_pages_are_accessible_and_render_stored_text_inert(new_page, gat
     # The console reads an answer's sources as data from Rasa's tracker (bot/core/reply.py).
     append_tracker_events(gateway.rasa_stack, conversation, [{
         "event": "bot", "text": "Er doen **20 gebieden** mee.", "data": {"custom": {"kw_sources": [
-            {"titel": "Regeling SPUK Kansrijke Wijk", "url": "https://wetten.overheid.nl/"}]}}}])
+            {"title": "Regeling SPUK Kansrijke Wijk", "url": "https://wetten.overheid.nl/"}]}}}])
     tickets.add_note(t.id, StaffService(gateway.rasa_stack.settings.database_url).get_by_username("sam"),
                      f"Notitie {XSS}")
     tickets.save_canned_reply("Openingstijden", "De helpdesk is er op werkdagen van 9:00 tot 17:00.")

@@ -25,7 +25,7 @@ PORTAL_SECRET = "portal-secret-for-tests-0123456789abcdef"
 COOKIE_SECRET = "cookie-secret-for-tests-0123456789abcdef"
 FAQ_TEXT = "Gemeenten konden aanvragen **vanaf 7 juli 2025**."
 #: The FAQ answer's sources, as data (bot/core/reply.py).
-FAQ_CUSTOM = {"kw_sources": [{"titel": "Regeling", "url": "https://wetten.overheid.nl/"}],
+FAQ_CUSTOM = {"kw_sources": [{"title": "Regeling", "url": "https://wetten.overheid.nl/"}],
               "kw_checked": "2025-11-27"}
 
 

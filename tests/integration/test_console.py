@@ -34,7 +34,7 @@ XSS = '<script>alert("x")</script><img src=x onerror="alert(1)">'
 def answer_event(text: str, title: str, url: str) -> Dict[str, Any]:
     """A knowledge-base answer as Rasa's tracker keeps it: its sources in the message's data."""
     return {"event": "bot", "text": text, "timestamp": 1.0,
-            "data": {"custom": {"kw_sources": [{"titel": title, "url": url}], "kw_checked": "2025-11-27"}}}
+            "data": {"custom": {"kw_sources": [{"title": title, "url": url}], "kw_checked": "2025-11-27"}}}
 
 
 class Console:

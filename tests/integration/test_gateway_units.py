@@ -236,8 +236,8 @@ def test_portal_token_with_a_public_key():
 def test_sources_come_as_data_onto_their_message_and_only_as_web_links():
     from bot.web.protocol import from_webhook
 
-    custom = {"kw_sources": [{"titel": "Regeling", "url": "https://wetten.overheid.nl/"},
-                             {"titel": "Kwaad", "url": "javascript:alert(1)"}, "rommel"],
+    custom = {"kw_sources": [{"title": "Regeling", "url": "https://wetten.overheid.nl/"},
+                             {"title": "Kwaad", "url": "javascript:alert(1)"}, "rommel"],
               "kw_checked": "2025-11-27"}
     # Rasa's REST channel sends the custom data as a message after the text it belongs to.
     messages = from_webhook([{"text": "Antwoord"}, {"custom": custom}, {"text": "Nog iets"}])

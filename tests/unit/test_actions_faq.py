@@ -16,7 +16,7 @@ def test_answer_faq_renders_from_knowledge_base(make_tracker, dispatcher):
     assert "7 juli 2025" in messages[0]["text"]
     # The sources travel as data with the message (Rasa keeps them in the tracker).
     sources = messages[0]["custom"]["kw_sources"]
-    assert sources and all(s["url"].startswith("https://") and s["titel"] for s in sources)
+    assert sources and all(s["url"].startswith("https://") and s["title"] for s in sources)
     assert "Bron:" not in messages[0]["text"]
     assert messages[0]["buttons"]
 

@@ -18,7 +18,7 @@ def test_every_answer_carries_its_sources_as_data_and_offers_followups(kb):
         assert "Bron:" not in reply.text, answer.key  # sources are data, not text
         assert [s.url for s in reply.sources] == [kb.sources[i].url for i in dict.fromkeys(answer.sources)]
         custom = reply.message()["json_message"]
-        assert custom["kw_sources"][0] == {"titel": reply.sources[0].title, "url": reply.sources[0].url}
+        assert custom["kw_sources"][0] == {"title": reply.sources[0].title, "url": reply.sources[0].url}
         assert custom["kw_checked"] == answer.checked.isoformat()
         assert 2 <= len(reply.buttons) <= 3, answer.key
         assert (HANDOFF_BUTTON in reply.buttons) == (not answer.known), answer.key

@@ -55,7 +55,7 @@ def knowledge_answers(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         text = event.get("text")
         if found is None or not isinstance(text, str):
             continue
-        key = (text, tuple(s["url"] for s in found["bronnen"]))
+        key = (text, tuple(s["url"] for s in found["sources"]))
         if key not in seen:
             seen.add(key)
             out.append({"antwoord": text, **found})
