@@ -252,14 +252,15 @@ async def test_portal_tokens_valid_expired_forged(gateway, fake_rasa, make_setti
         await ws.close()
 
 
-async def test_session_keeps_identity_after_portal_token_expires(gateway, fake_rasa, make_settings):
-    """The identity is bound to the session: a reconnect from the same page keeps it."""
+async def test_session_keeps_identity_on_reconnect_while_the_portal_token_is_valid(gateway, fake_rasa, make_settings):
+    """The identity is bound to the session: a reconnect from the same page keeps it, until the
+    portal token expires (tests/security: the scope ends with the token)."""
     settings = make_settings()
     client = await gateway()
     token = issue_portal_token(settings, "Delft", "user-7", lifetime_s=300)
     ws, ready = await chat(client, portal_token=token)
     await ws.close()
-    # Later, same page (same token, now possibly expired): resumed with the bound identity.
+    # Later, same page (same token, still valid): resumed with the bound identity.
     ws, again = await chat(client, session=ready["session"], portal_token=token)
     assert again["resumed"] is True and again["portal"]["status"] == "ok"
     await say(ws, "msg-bound-01", "hallo")

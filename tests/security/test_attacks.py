@@ -22,7 +22,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.settings import ROOT, load
 from bot.web.portal import issue_portal_token
-from tests.fixtures.chat import Chat, demo_app, reply_text, run, tracker_json
+from tests.fixtures.chat import Chat, fresh_application, reply_text, run, tracker_json
 from tests.fixtures.gateway import poll
 
 PASSWORD = "correct horse battery staple"
@@ -97,7 +97,7 @@ def test_deeply_nested_frames_and_bad_bytes_get_a_dutch_error_not_a_500(edge):
 # -- 2. limits keyed on the client's address ---------------------------------------------------
 
 def test_status_lockout_holds_whatever_user_agent_the_client_sends(edge):
-    number, code, _, _ = demo_app(edge)
+    number, code = fresh_application(edge)
 
     async def attack():
         for attempt in range(6):
@@ -115,7 +115,7 @@ def test_status_lockout_holds_whatever_user_agent_the_client_sends(edge):
 
 
 def test_another_address_is_not_locked_out_by_someone_else(edge):
-    number, code, _, _ = demo_app(edge, "Utrecht")
+    number, code = fresh_application(edge, "Utrecht")
 
     async def lookup():
         async with Chat(edge, "203.0.113.77") as chat:
@@ -145,7 +145,7 @@ def test_hello_frames_are_limited_per_socket(edge):
 # -- 3. the verificatiecode is never stored ----------------------------------------------------
 
 def test_the_verificatiecode_never_reaches_the_tracker_or_the_history(edge):
-    number, code, _, _ = demo_app(edge, "Rotterdam")
+    number, code = fresh_application(edge, "Rotterdam")
 
     async def lookup():
         async with Chat(edge, "198.51.100.20") as chat:
