@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 
 import pytest
 import pytest_asyncio
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType
 
 from bot import settings as settings_mod
 from bot.handoff.service import HandoffService
