@@ -175,6 +175,8 @@ def _sigterm(_signum: int, _frame: Any) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _sigterm)
+    # Also when started in the background by a shell, which would have SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run()
     except KeyboardInterrupt:

@@ -138,6 +138,8 @@ def table(result: Dict[str, Any]) -> str:
     rows.append(["memory, after start (idle)",
                  *[_fmt(stacks[n]["memory"]["idle_total_mb"], " MB") for n in names]])
     rows.append(["start to ready", *[_fmt(stacks[n]["ready_s"], " s") for n in names]])
+    rows.append(["first turn after ready (warm-up, not in the levels)",
+                 *[_fmt(stacks[n].get("warmup", {}).get("first_turn_ms"), " ms") for n in names]])
     rows.append(["one conversation, median of first vs last 10 turns",
                  *[f"{_fmt(stacks[n]['conversation']['first_median_ms'])} → "
                    f"{_fmt(stacks[n]['conversation']['last_median_ms'])} ms" for n in names]])
