@@ -47,6 +47,10 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p.add_argument("--questions", type=Path, default=ROOT.parent / "shared" / "eval" / "sample.yml")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--quiet-load", type=float, default=None,
+                   help="before each stack, wait until the 1-minute load average is at most this "
+                        "(the machine is shared; at most --quiet-wait seconds)")
+    p.add_argument("--quiet-wait", type=float, default=1800.0)
     args = p.parse_args(argv)
     args.users = [int(u) for u in args.users.split(",") if u.strip()]
     args.stacks = [s.strip() for s in args.stacks.split(",") if s.strip()]
@@ -76,7 +80,8 @@ async def measure(stack: Any, questions: List[str], args: argparse.Namespace) ->
         if args.warmup_turns:
             warm = await run_level(factory, questions, 1, args.warmup_turns, args.level_deadline)
             out["warmup"] = report.summarize(warm)
-            out["warmup"]["first_turn_ms"] = round(warm.turns[0].latency_s * 1000, 1)
+            first = warm.turns[0]
+            out["warmup"]["first_turn_ms"] = None if first.error else round(first.latency_s * 1000, 1)
         for users in args.users:
             turns = args.single_turns if users == 1 else args.turns
             print(f"  {stack.name}: {users} user(s) × {turns} turns…", flush=True)
@@ -103,9 +108,21 @@ async def measure(stack: Any, questions: List[str], args: argparse.Namespace) ->
     return out
 
 
+def wait_for_quiet(limit: Optional[float], max_s: float) -> None:
+    if limit is None:
+        return
+    deadline = time.monotonic() + max_s
+    if loadavg()[0] > limit:
+        print(f"Waiting (at most {max_s:.0f} s) for the load average to drop to {limit}…", flush=True)
+    while loadavg()[0] > limit and time.monotonic() < deadline:
+        time.sleep(10)  # the load average changes slowly
+
+
 def run_stack(kind: str, model: Path, questions: List[str], args: argparse.Namespace) -> Dict[str, Any]:
     cls = StockStack if kind == "stock" else ProductStack
+    wait_for_quiet(args.quiet_load, args.quiet_wait)
     stack = cls(model, args.out / f"var-{kind}")
+    load_at_start = loadavg()
     print(f"{kind}: starting…", flush=True)
     try:
         ready = stack.start()
@@ -114,7 +131,7 @@ def run_stack(kind: str, model: Path, questions: List[str], args: argparse.Names
         result = asyncio.run(measure(stack, questions, args))
     finally:
         stack.stop()
-    return {"ready_s": round(ready, 1), "pids": pids, **result}
+    return {"ready_s": round(ready, 1), "pids": pids, "loadavg_at_start": load_at_start, **result}
 
 
 def _git(*cmd: str) -> str:

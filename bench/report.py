@@ -143,6 +143,8 @@ def table(result: Dict[str, Any]) -> str:
     rows.append(["one conversation, median of first vs last 10 turns",
                  *[f"{_fmt(stacks[n]['conversation']['first_median_ms'])} → "
                    f"{_fmt(stacks[n]['conversation']['last_median_ms'])} ms" for n in names]])
+    rows.append(["load average (1 min) when the stack started",
+                 *[_fmt(stacks[n].get("loadavg_at_start", [None])[0]) for n in names]])
     rows.append(["CPU used by other work during the run (share of all cores)",
                  *[f"{stacks[n]['machine']['cpu_other']:.0%}" for n in names]])
     lines = ["| " + " | ".join(r) + " |" for r in rows]
