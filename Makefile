@@ -56,6 +56,13 @@ test: setup
 	$(PY) -m bot train
 	$(PY) -m pytest tests
 
+# Product against stock Rasa on the same model, one stack after the other (about 10 minutes on
+# 2 cores; not part of `make test`). Figures: docs/performance.md; output: results/bench/.
+# Pass options through, e.g. make bench BENCH_ARGS="--users 1,10 --stacks product".
+.PHONY: bench
+bench: setup
+	$(PY) -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(RASA_VENV) $(APP_VENV) models var results .pytest_cache
 

@@ -1,0 +1,120 @@
+"""Memory and CPU of process trees, read from /proc (Linux), so the bench needs no psutil.
+
+RSS is summed over each service's whole process tree; pages shared between processes of one
+tree are then counted more than once, which errs on the side of more memory, for both stacks.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+PROC = Path("/proc")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> Optional[List[str]]:
+    """Fields of /proc/PID/stat after the command name (which may contain spaces)."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except OSError:  # the process ended meanwhile
+        return None
+    return raw[raw.rfind(")") + 2:].split()
+
+
+def _children() -> Dict[int, List[int]]:
+    kids: Dict[int, List[int]] = {}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields:
+                kids.setdefault(int(fields[1]), []).append(int(entry.name))
+    return kids
+
+
+def tree(root: int, kids: Optional[Dict[int, List[int]]] = None) -> Set[int]:
+    kids = _children() if kids is None else kids
+    seen, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen.add(pid)
+            todo.extend(kids.get(pid, ()))
+    return seen
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        pages = int((PROC / str(pid) / "statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * PAGE
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0  # utime + stime
+
+
+def tree_usage(roots: Dict[str, int]) -> Dict[str, Tuple[int, int]]:
+    """Per service: (RSS bytes, CPU ticks) summed over its process tree."""
+    kids = _children()
+    out = {}
+    for name, pid in roots.items():
+        pids = tree(pid, kids)
+        out[name] = (sum(rss_bytes(p) for p in pids), sum(cpu_ticks(p) for p in pids))
+    return out
+
+
+def machine_busy_ticks() -> int:
+    """CPU ticks all processes of the machine spent busy (not idle or waiting for I/O)."""
+    first = (PROC / "stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in first[:8]]
+    return sum(values) - values[3] - values[4]
+
+
+def loadavg() -> List[float]:
+    return [float(v) for v in (PROC / "loadavg").read_text().split()[:3]]
+
+
+class Sampler:
+    """Samples the services' RSS and the machine's CPU while a stack is measured.
+
+    `other_cpu` is the share of the machine's CPU (all cores) used by processes that are
+    neither the stack nor the bench: the load other work put on the machine during the run.
+    """
+
+    def __init__(self, roots: Dict[str, int], cores: Optional[int] = None) -> None:
+        self.roots = roots
+        self.cores = cores or os.cpu_count() or 1
+        self.peak: Dict[str, int] = {name: 0 for name in roots}
+        self.peak_total = 0
+        self.samples = 0
+        self._start = self._cpu_snapshot()
+
+    def _cpu_snapshot(self) -> Tuple[float, int, int]:
+        own = sum(t for _, t in tree_usage(self.roots).values()) + cpu_ticks(os.getpid())
+        return time.monotonic(), machine_busy_ticks(), own
+
+    def sample(self) -> Dict[str, int]:
+        usage = {name: rss for name, (rss, _) in tree_usage(self.roots).items()}
+        for name, rss in usage.items():
+            self.peak[name] = max(self.peak[name], rss)
+        self.peak_total = max(self.peak_total, sum(usage.values()))
+        self.samples += 1
+        return usage
+
+    def cpu_shares(self) -> Dict[str, float]:
+        """Since the sampler was made: CPU share of the stack plus bench, and of everything else."""
+        t1, busy1, own1 = self._cpu_snapshot()
+        t0, busy0, own0 = self._start
+        capacity = max(1e-9, (t1 - t0) * TICKS * self.cores)
+        own = (own1 - own0) / capacity
+        return {"stack_and_bench": round(own, 3),
+                "other": round(max(0.0, (busy1 - busy0) / capacity - own), 3)}
+
+
+def mb(values: Iterable[int]) -> float:
+    return round(sum(values) / 2**20, 1)
