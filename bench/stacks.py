@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -90,13 +91,6 @@ def wait_ready(urls: List[str], procs: List[subprocess.Popen], deadline: float, 
             time.sleep(0.1)  # polling interval of a readiness probe
 
 
-def _rasa_bin(settings: Settings) -> str:
-    try:
-        return launcher.rasa_bin(settings)  # the launcher of the two runtimes (Rasa in its own venv)
-    except TypeError:
-        return launcher.rasa_bin()  # the launcher with one venv
-
-
 class StockStack:
     name = "stock"
 
@@ -116,9 +110,11 @@ class StockStack:
         # child_env: the same environment our launcher gives (repo importable, telemetry off,
         # rasa-sdk bound to 127.0.0.1); nothing in it changes how Rasa serves.
         env = launcher.child_env(s, self.env)
-        rasa = _rasa_bin(s)
+        rasa = launcher.rasa_bin(s)
         cmds = {
-            "actions": [rasa, "run", "actions", "--actions", "actions", "--port", str(s.actions_port)],
+            # `rasa run actions` is rasa-sdk's server; ours imports libraries that live only in
+            # the app runtime, so stock runs the same rasa-sdk server there, unchanged.
+            "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.actions_port)],
             "rasa": [rasa, "run", "--enable-api", "--model", str(self.model), "--endpoints",
                      str(endpoints), "--credentials", "credentials.yml", "--interface", s.host,
                      "--port", str(s.rasa_port)],
