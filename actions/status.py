@@ -71,7 +71,7 @@ class ValidateStatusForm(FormValidationAction):
         if latest_intent(tracker) == "deny" or (len(words) > 2 and changed_topic(tracker)):
             return {"verificatiecode": None, "requested_slot": None}
         dispatcher.utter_message(
-            text="Dat lijkt geen verificatiecode. De code staat in de ontvangstbevestiging en "
+            text="Dat lijkt geen verificatiecode. Je kreeg de code van onze backoffice; hij "
                  "ziet eruit als ABCD-1234.")
         return {"verificatiecode": None}
 
@@ -111,7 +111,7 @@ class ActionStatusList(Action):
         if not gemeente:
             dispatcher.utter_message(
                 text="Een overzicht van alle aanvragen van je gemeente kan ik alleen geven als je "
-                     "bent ingelogd in het aanvragersportaal. Hier op de website zoek ik één "
+                     "bent ingelogd in ons aanvragersportaal. Hier op de website zoek ik één "
                      "aanvraag op met het aanvraagnummer en de verificatiecode.",
                 buttons=[{"title": "Status opzoeken", "payload": "/status_aanvraag"}])
             return []

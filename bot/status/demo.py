@@ -1,6 +1,8 @@
 """Demo applications for the default (demo) run, so a new user can try a status lookup.
 
-The data is fictional. Numbers and verificatiecodes are fixed, so they stay the same on every
+The data is fictional, and every chat reply that shows a demo application says so
+(``ApplicationView.demo``): its amounts per gemeente and its dates are not facts about the
+regeling. Numbers and verificatiecodes are fixed, so they stay the same on every
 run; loading twice changes nothing (status changes are idempotent by change_id, and an existing
 demo application only gets its demo code back if someone changed it). Dates of status changes
 and next steps are set relative to the first load, so they look current.
@@ -44,7 +46,7 @@ DEMO: Sequence[Dict[str, Any]] = (
     },
     {
         "number": "KW-2025-0043", "code": "3HPM-TPHP",
-        "fields": {"gemeente": "Utrecht", "gebied": "Overvecht",
+        "fields": {"gemeente": "Utrecht", "gebied": "Utrecht Overvecht",
                    "submitted_at": dt.date(2025, 10, 13),
                    "requested": _amounts(("ontwikkeling van het jonge kind", 2026, 350_000),
                                          ("maatschappelijke samenhang", 2026, 150_000))},
@@ -124,6 +126,10 @@ def _load(session: Session) -> List[DemoApplication]:
         if app is not None:
             if not verify_code(code, app.code_hash):
                 apply_change(session, number, source=SOURCE_DEMO, code=code)
+            if app.gebied != demo["fields"]["gebied"]:
+                # Area names follow the knowledge base (older demo runs stored "Overvecht").
+                apply_change(session, number, source=SOURCE_DEMO, gebied=demo["fields"]["gebied"])
+                app = get_application(session, number)
         else:
             for index, (change_id, status, days_ago, extra) in enumerate(demo["changes"]):
                 extra = dict(extra)
