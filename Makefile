@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 NL_MODEL_URL := https://github.com/explosion/spacy-models/releases/download/nl_core_news_sm-3.4.0/nl_core_news_sm-3.4.0-py3-none-any.whl
 
-.PHONY: run test setup train validate clean
+.PHONY: run test setup train validate clean nlu-report
 
 $(STAMP): requirements.lock scripts/python310.sh
 	@PY310=$$(scripts/python310.sh) && echo "Python 3.10: $$PY310" && \
@@ -39,6 +39,10 @@ test: setup
 	scripts/ensure-browser.sh
 	$(PY) -m bot train
 	$(PY) -m pytest tests
+
+# Held-out NLU sets and 5-fold cross-validation into docs/nlu-report/ (5 extra trainings: slow).
+nlu-report: setup
+	$(PY) scripts/nlu_report.py
 
 clean:
 	rm -rf $(VENV) models var results .pytest_cache

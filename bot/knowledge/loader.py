@@ -45,6 +45,8 @@ class Answer:
     checked: dt.date
     known: bool = True
     followups: Tuple[str, ...] = ()
+    #: Extra words for the second-chance retrieval (bot.knowledge.retrieval).
+    keywords: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,13 @@ def _aliases(data: dict, where: str) -> Tuple[str, ...]:
     return tuple(normalise(a) for a in value)
 
 
+def _keyword_list(data: dict, where: str) -> Tuple[str, ...]:
+    value = data.get("keywords", [])
+    if not isinstance(value, list) or not all(isinstance(k, str) and k.strip() for k in value):
+        raise KnowledgeBaseError(f"{where}: field 'keywords' must be a list of words")
+    return tuple(k.strip() for k in value)
+
+
 def _bool(data: dict, key: str, where: str, default: bool) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
@@ -272,7 +281,7 @@ def parse(raw: Any) -> KnowledgeBase:
         answers[key] = Answer(
             key=key, intent=intent, text=text, button=_req(entry, "button", where),
             sources=_sources(entry, where, sources), checked=_date(entry, where),
-            known=known, followups=tuple(followups),
+            known=known, followups=tuple(followups), keywords=_keyword_list(entry, where),
         )
     for answer in answers.values():
         for ref in answer.followups:
