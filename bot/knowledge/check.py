@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, List, Optional, Set
 
 import yaml
 
-from bot.knowledge.loader import MAX_ANSWER_WORDS, KnowledgeBase, load
+from bot.knowledge.loader import MAX_ANSWER_WORDS, KnowledgeBase, KnowledgeBaseError, load
 from bot.settings import ROOT
 
 DEFAULT_MAX_AGE_DAYS = 180
@@ -110,8 +111,17 @@ def format_report(report: Report) -> str:
 
 
 def cmd_kb_check(args: argparse.Namespace, settings=None) -> int:
-    today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
-    report = build(load(args.file) if args.file else load(), today, args.max_age)
+    try:
+        today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    except ValueError:
+        print(f"Ongeldige datum {args.today!r}: gebruik JJJJ-MM-DD.", file=sys.stderr)
+        return 2
+    try:
+        kb = load(args.file) if args.file else load()
+    except (KnowledgeBaseError, OSError) as exc:
+        print(f"De kennisbank kan niet worden gelezen: {exc}", file=sys.stderr)
+        return 2
+    report = build(kb, today, args.max_age)
     print(format_report(report))
     if args.strict and (report.overdue or report.untested):
         return 1

@@ -45,3 +45,13 @@ def test_an_intent_without_a_test_question_is_reported(tmp_path):
     report = build(get_knowledge_base(), dt.date(2026, 12, 1), tested=intents_with_test_questions([tmp_path]))
     untested = {r.key for r in report.untested}
     assert "wat_is" not in untested and "deadline" in untested
+
+
+def test_a_broken_file_or_date_gets_a_clear_message(tmp_path):
+    broken = tmp_path / "kennisbank.yml"
+    broken.write_text("version: 1\nsources: {}\n", encoding="utf-8")
+    result = run("--file", str(broken))
+    assert result.returncode == 2 and "De kennisbank kan niet worden gelezen: sources" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run("--today", "gisteren")
+    assert result.returncode == 2 and "Ongeldige datum" in result.stderr
