@@ -26,9 +26,11 @@ NLU_DIR = ROOT / "data" / "nlu"
 # Paths, as logged and stored for the editors.
 PLACE, ANSWER, CHOICES, NONE = "plaats", "kennisbank", "keuze", "geen"
 ANSWERED = (PLACE, ANSWER)
+PLACE_KEYS = ("gebieden", "wie_aanvragen", "inwoners")
 MIN_SCORE = 4.0     # below this nothing is similar enough to offer
 CLEAR_RATIO = 1.35  # the best must beat the second by this factor to be answered directly
 MAX_CHOICES = 3
+CHOICE_SHARE = 0.7  # a candidate is offered when it scores at least this share of the best
 
 STOPWORDS = frozenset("""de het een en of van voor in op aan met bij uit over naar om te tot is
     zijn was waren ben bent wordt worden word kan kun kunnen mag mogen moet moeten wil willen
@@ -104,6 +106,12 @@ def _keywords(kb: KnowledgeBase, key: str) -> List[str]:
     return words
 
 
+# Intents that are no knowledge-base answer (asking for a person, small talk, out of scope) get
+# a document too: when one of them matches best, the message is not about the regeling and the
+# second chance stays silent instead of answering something else.
+OTHER_PREFIX = "intent:"
+
+
 def build_index(kb: KnowledgeBase, examples: Optional[Dict[str, List[str]]] = None) -> Index:
     examples = training_examples() if examples is None else examples
     keys, docs = [], []
@@ -115,6 +123,11 @@ def build_index(kb: KnowledgeBase, examples: Optional[Dict[str, List[str]]] = No
             doc += tokens(sentence)
         keys.append(key)
         docs.append(doc)
+    faq_intents = {a.intent for a in kb.answers.values()}
+    for intent, sentences in sorted(examples.items()):
+        if intent not in faq_intents and intent not in ("inform_aanvraagnummer",):
+            keys.append(OTHER_PREFIX + intent)
+            docs.append([t for sentence in sentences for t in tokens(sentence)])
     return Index(keys, BM25(docs))
 
 
@@ -143,20 +156,31 @@ class SecondChance:
     candidates: List[Tuple[str, float]] = field(default_factory=list)
 
 
-def _only_places(kb: KnowledgeBase, text: str) -> bool:
-    """The message is a place name and little else: "Arnhem?", "en Lelystad", "Overvecht dan"."""
-    m = find(kb, text)
-    if not m.any_place:
-        return False
-    rest = f" {normalise(text)} "
+def _place_names(kb: KnowledgeBase, text: str) -> List[str]:
     names = [n for g in kb.gemeenten for n in (normalise(g.name), *g.aliases)]
     names += [n for a in kb.areas for n in (normalise(a.name), *a.aliases)]
-    names += [normalise(p) for p in m.others]
-    for name in sorted(names, key=len, reverse=True):
+    return names + [normalise(p) for p in find(kb, text).others]
+
+
+def _only_places(kb: KnowledgeBase, text: str) -> bool:
+    """The message is a place name and little else: "Arnhem?", "en Lelystad", "Overvecht dan"."""
+    if not find(kb, text).any_place:
+        return False
+    rest = f" {normalise(text)} "
+    for name in sorted(_place_names(kb, text), key=len, reverse=True):
         rest = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w])", " ", rest)
     filler = {"dan", "en", "of", "eens", "zit", "met", "hoe", "wat", "over", "ook", "nou", "de",
               "het", "in", "gemeente", "gebied", "wijk", "stad", "the", "about", "and"}
     return all(w in filler for w in re.findall(r"[a-z0-9']+", rest))
+
+
+def _about_areas(kb: KnowledgeBase, text: str, index: Optional[Index]) -> bool:
+    """Without its place names, the message still looks most like a question about areas."""
+    rest = f" {normalise(text)} "
+    for name in sorted(_place_names(kb, text), key=len, reverse=True):
+        rest = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w])", " ", rest)
+    best = ranked(kb, rest, index)[:1]
+    return bool(best) and best[0][0] in PLACE_KEYS
 
 
 def second_chance(kb: KnowledgeBase, text: str, entities=None,
@@ -168,13 +192,21 @@ def second_chance(kb: KnowledgeBase, text: str, entities=None,
         return SecondChance(PLACE, answer_for(kb, "faq_gebieden", text, entities), "gebieden")
     candidates = ranked(kb, text, index)[:MAX_CHOICES]
     if not candidates or candidates[0][1] < MIN_SCORE:
+        if find(kb, text, entities).any_place and _about_areas(kb, text, index):
+            # Weakly about areas, and a place is named: what we know about it beats "begrijp je
+            # niet". (Not for any place: "het weer in Utrecht" is no question about areas.)
+            return SecondChance(PLACE, answer_for(kb, "faq_gebieden", text, entities), "gebieden",
+                                candidates)
         return SecondChance(NONE, candidates=candidates)
     best, score = candidates[0]
+    if best.startswith(OTHER_PREFIX):
+        return SecondChance(NONE, candidates=candidates)
     runner_up = candidates[1][1] if len(candidates) > 1 else 0.0
     if score >= CLEAR_RATIO * runner_up:
         reply = answer_for(kb, kb.answers[best].intent, text, entities)
         return SecondChance(ANSWER, reply, best, candidates)
-    options = [k for k, s in candidates if s >= MIN_SCORE]
+    options = [k for k, s in candidates
+               if s >= CHOICE_SHARE * score and not k.startswith(OTHER_PREFIX)]
     buttons = [{"title": kb.answers[k].button, "payload": f"/{kb.answers[k].intent}"} for k in options]
     reply = Reply("Bedoel je een van deze vragen?", buttons)
     return SecondChance(CHOICES, reply, None, candidates)

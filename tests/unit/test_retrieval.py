@@ -88,3 +88,22 @@ def test_answers_it_gives_on_the_held_out_set_are_right(kb):
                 right += got == block["intent"] or (
                     chance.path == R.PLACE and block["intent"] in ("faq_gebieden", "faq_wie_aanvragen"))
     assert answered >= 100 and right / answered >= 0.95, (right, answered)
+
+
+def test_messages_about_something_else_get_no_knowledge_base_answer(kb):
+    """Asking for a person, small talk and questions outside the regeling match their own intent's
+    document best, so the second chance stays silent instead of answering something else."""
+    other = ("out_of_scope", "human_handoff", "capabilities", "bot_challenge", "greet", "goodbye", "thank")
+    answered, total = [], 0
+    for name in ("test_nlu.yml", "test_nlu_unseen.yml"):
+        data = yaml.safe_load((ROOT / "tests" / "nlu" / name).read_text(encoding="utf-8"))
+        for block in data["nlu"]:
+            if block.get("intent") not in other:
+                continue
+            for line in block["examples"].splitlines():
+                if line.strip().startswith("- "):
+                    total += 1
+                    text = re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:])
+                    if R.second_chance(kb, text).path in R.ANSWERED:
+                        answered.append(text)
+    assert total >= 50 and len(answered) <= 0.03 * total, answered
