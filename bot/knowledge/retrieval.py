@@ -3,8 +3,10 @@
 When the NLU is not confident, the message is matched with BM25 against a small document per
 answer (its button title, its keywords and the example questions of its intent in data/nlu) and
 against the gemeente/area tables. One clear winner is answered; close candidates are offered as
-"Bedoel je …?" buttons; a gemeente or area name on its own gets the area answer. Pure functions
-over the knowledge base: the action only logs which path answered.
+"Bedoel je …?" buttons; a gemeente or area name on its own gets the area answer. The other
+intents (small talk, a person, out of scope) have documents too, so a message that looks most
+like one of them gets no answer from here. Pure functions over the knowledge base: the action
+only logs which path answered.
 """
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def tokens(text: str) -> List[str]:
 
 
 class BM25:
-    """Okapi BM25 over a few dozen documents; small enough to build at import."""
+    """Okapi BM25 over a few dozen documents (one per answer or other intent)."""
 
     def __init__(self, docs: Sequence[List[str]], k1: float = 1.2, b: float = 0.5):
         self.k1, self.b = k1, b
