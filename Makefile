@@ -19,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 NL_MODEL_URL := https://github.com/explosion/spacy-models/releases/download/nl_core_news_sm-3.4.0/nl_core_news_sm-3.4.0-py3-none-any.whl
 
-.PHONY: run test setup train validate clean docs
+.PHONY: run test setup train validate clean docs nlu-report
 
 $(RASA_STAMP): requirements/rasa.lock scripts/find-python.sh
 	@PY310=$$(scripts/find-python.sh 3.10) && echo "Rasa-runtime, Python 3.10: $$PY310" && \
@@ -62,6 +62,10 @@ test: setup
 .PHONY: bench
 bench: setup
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Held-out NLU sets and 5-fold cross-validation into docs/nlu-report/ (5 extra trainings: slow).
+nlu-report: setup
+	$(PY) scripts/nlu_report.py
 
 clean:
 	rm -rf $(RASA_VENV) $(APP_VENV) models var results .pytest_cache

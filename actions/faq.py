@@ -1,14 +1,21 @@
-"""Answers from the knowledge base: the rendering lives in bot.knowledge."""
+"""Answers from the knowledge base: the rendering and the second chance live in bot.knowledge."""
+import json
+import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
 from bot import texts
-from bot.conversation import consecutive_fallbacks, rephrase_reply
+from bot.conversation import SECOND_CHANCE_SLOT, choices_reply, consecutive_fallbacks, rephrase_reply
+from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for, helpdesk_reply
+from bot.knowledge.retrieval import ANSWERED, CHOICES, second_chance
+
+log = logging.getLogger(__name__)
 
 
 class ActionAnswerFaq(KwAction):
@@ -26,13 +33,27 @@ class ActionAnswerFaq(KwAction):
 
 
 class ActionRephrase(KwAction):
-    """Low confidence: suggest topics the first time, offer the helpdesk the second time."""
+    """Low confidence: a second chance from the knowledge base, else suggest topics the first
+    time and offer the helpdesk the second time."""
 
     NAME = "action_rephrase"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
-        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-        reply = rephrase_reply(kb, ranking, consecutive_fallbacks(tracker.events))
+        message = tracker.latest_message or {}
+        text = message.get("text") or ""
+        chance = second_chance(kb, text, message.get("entities") or [])
+        misunderstood = consecutive_fallbacks(tracker.events, ANSWERED)
+        if chance.path in ANSWERED:
+            reply = chance.reply
+        elif chance.path == CHOICES and misunderstood < 2:
+            reply = choices_reply(kb, chance.reply)
+        else:
+            reply = rephrase_reply(kb, message.get("intent_ranking") or [], misunderstood)
+        # For the editors: which path answered, with the message masked (no personal data).
+        log.info("second chance %s", json.dumps({
+            "path": chance.path, "answer": chance.key, "misunderstood": misunderstood,
+            "candidates": [[k, round(s, 2)] for k, s in chance.candidates],
+            "text": mask_text(text)[:200]}, ensure_ascii=False))
         utter(dispatcher, reply)
-        return []
+        return [SlotSet(SECOND_CHANCE_SLOT, chance.path)]

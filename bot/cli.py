@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         handoff_cli = None
     if handoff_cli is not None:
         handoff_cli.add_commands(sub)
+    from bot.knowledge import check as kb_check
+
+    kb_check.add_commands(sub)
     return parser
 
 

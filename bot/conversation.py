@@ -13,16 +13,27 @@ from bot.knowledge.render import answer_button, helpdesk_reply
 
 FALLBACK_INTENT = "nlu_fallback"
 DEFAULT_SUGGESTIONS = ("wat_is", "themas", "gebieden")
+#: The slot in which action_rephrase records which second-chance path answered a fallback turn.
+SECOND_CHANCE_SLOT = "tweede_kans"
 
 
-def consecutive_fallbacks(events: Iterable[Dict]) -> int:
-    """How many of the latest user messages in a row were not understood (incl. the last one)."""
+def consecutive_fallbacks(events: Iterable[Dict], answered: Sequence[str] = ()) -> int:
+    """How many of the latest user messages in a row were not understood (incl. the last one).
+
+    A fallback turn that the second chance answered (its slot event carries one of `answered`)
+    was understood after all, so it ends the run like any other understood turn.
+    """
     count = 0
+    turn_answered = False
     for event in reversed(list(events)):
+        if (event.get("event") == "slot" and event.get("name") == SECOND_CHANCE_SLOT
+                and event.get("value") in answered):
+            turn_answered = True
+            continue
         if event.get("event") != "user":
             continue
         intent = (event.get("parse_data") or {}).get("intent") or {}
-        if intent.get("name") != FALLBACK_INTENT:
+        if intent.get("name") != FALLBACK_INTENT or turn_answered:
             break
         count += 1
     return count
@@ -41,6 +52,12 @@ def suggestions(kb: KnowledgeBase, ranking: Sequence[Dict], limit: int = 3) -> T
         if key not in keys:
             keys.append(key)
     return tuple(answer_button(kb, k) for k in keys[:limit])
+
+
+def choices_reply(kb: KnowledgeBase, choices: Reply) -> Reply:
+    """Close candidates from the second chance, offered as "Bedoel je …?" buttons."""
+    text = "Ik weet niet zeker wat je bedoelt. Bedoel je een van deze vragen?"
+    return Reply(text, tuple(choices.buttons))
 
 
 def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[Dict], misunderstood: int) -> Reply:

@@ -24,10 +24,10 @@ HANDOFF_WAITING = ("Dank je, je vraag staat klaar voor een medewerker van de hel
                    "iemand je gesprek overneemt, zie je dat hier. Laat dit venster open.")
 STATUS_BAD_NUMBER = ("Dat herken ik niet als aanvraagnummer. Een aanvraagnummer ziet eruit als "
                      "KW-2025-0042 (KW, het jaar en vier cijfers).")
-STATUS_BAD_CODE = ("Dat lijkt geen verificatiecode. De code staat in de ontvangstbevestiging en "
+STATUS_BAD_CODE = ("Dat lijkt geen verificatiecode. Je kreeg de code van onze backoffice; hij "
                    "ziet eruit als ABCD-1234.")
 STATUS_LIST_PORTAL_ONLY = ("Een overzicht van alle aanvragen van je gemeente kan ik alleen geven als je "
-                           "bent ingelogd in het aanvragersportaal. Hier op de website zoek ik één "
+                           "bent ingelogd in ons aanvragersportaal. Hier op de website zoek ik één "
                            "aanvraag op met het aanvraagnummer en de verificatiecode.")
 STATUS_MISSING_UNKNOWN = ("Welke stukken er ontbreken, zie je bij de status van je aanvraag. "
                           "Zal ik die voor je opzoeken?")

@@ -18,6 +18,10 @@ import yaml
 DEFAULT_PATH = Path(__file__).with_name("kennisbank.yml")
 MAX_ANSWER_WORDS = 80
 URL_RE = re.compile(r"^https://[^\s]+$")
+# How a text says plainly that something is not known. An entry whose text uses one of these
+# must be `known: false` (so the helpdesk is offered), and a `known: false` entry must use one.
+UNKNOWN_MARKERS = ("niet bekend", "weet ik niet", "niet geverifieerd", "heb ik niet",
+                   "niet zeker")
 
 
 class KnowledgeBaseError(ValueError):
@@ -41,6 +45,8 @@ class Answer:
     checked: dt.date
     known: bool = True
     followups: Tuple[str, ...] = ()
+    #: Extra words for the second-chance retrieval (bot.knowledge.retrieval).
+    keywords: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,14 +80,19 @@ class Theme:
     sources: Tuple[str, ...]
     aliases: Tuple[str, ...]
     known: bool = True
+    #: Not a theme but a part of the budget (integraal budget, vast bedrag programmaorganisatie).
+    budget: bool = False
 
 
 @dataclass(frozen=True)
 class Ministry:
     key: str
     name: str
-    amount: str
+    #: Contribution to 2026-2028; None for a ministry of the first tranche only (then `text`).
+    amount: Optional[str]
     aliases: Tuple[str, ...]
+    text: Optional[str] = None
+    sources: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,11 +199,33 @@ def _aliases(data: dict, where: str) -> Tuple[str, ...]:
     return tuple(normalise(a) for a in value)
 
 
+def _keyword_list(data: dict, where: str) -> Tuple[str, ...]:
+    value = data.get("keywords", [])
+    if not isinstance(value, list) or not all(isinstance(k, str) and k.strip() for k in value):
+        raise KnowledgeBaseError(f"{where}: field 'keywords' must be a list of words")
+    return tuple(k.strip() for k in value)
+
+
 def _bool(data: dict, key: str, where: str, default: bool) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
         raise KnowledgeBaseError(f"{where}: field '{key}' must be true or false")
     return value
+
+
+def says_unknown(text: str) -> bool:
+    low = text.lower()
+    return any(marker in low for marker in UNKNOWN_MARKERS)
+
+
+def _check_known(text: str, known: bool, where: str) -> None:
+    if known and says_unknown(text):
+        raise KnowledgeBaseError(
+            f"{where}: field 'text' says something is not known, so set 'known: false'")
+    if not known and not says_unknown(text):
+        raise KnowledgeBaseError(
+            f"{where}: 'known: false' but field 'text' does not say plainly what is not known "
+            f"(use one of: {', '.join(UNKNOWN_MARKERS)})")
 
 
 def _list_section(raw: dict, name: str) -> list:
@@ -243,10 +276,12 @@ def parse(raw: Any) -> KnowledgeBase:
         followups = entry.get("followups", [])
         if not isinstance(followups, list):
             raise KnowledgeBaseError(f"{where}: field 'followups' must be a list")
+        known = _bool(entry, "known", where, True)
+        _check_known(text, known, where)
         answers[key] = Answer(
             key=key, intent=intent, text=text, button=_req(entry, "button", where),
             sources=_sources(entry, where, sources), checked=_date(entry, where),
-            known=_bool(entry, "known", where, True), followups=tuple(followups),
+            known=known, followups=tuple(followups), keywords=_keyword_list(entry, where),
         )
     for answer in answers.values():
         for ref in answer.followups:
@@ -289,15 +324,26 @@ def parse(raw: Any) -> KnowledgeBase:
     themes = []
     for i, entry in enumerate(_list_section(raw, "themes")):
         where = _where("themes", entry.get("key", i) if isinstance(entry, dict) else i)
-        themes.append(Theme(
+        theme = Theme(
             key=_req(entry, "key", where), name=_req(entry, "name", where),
             text=_text(entry, where), sources=_sources(entry, where, sources),
             aliases=_aliases(entry, where), known=_bool(entry, "known", where, True),
-        ))
+            budget=_bool(entry, "budget", where, False),
+        )
+        _check_known(theme.text, theme.known, where)
+        themes.append(theme)
 
     ministries = []
     for i, entry in enumerate(_list_section(raw, "ministries")):
         where = _where("ministries", entry.get("key", i) if isinstance(entry, dict) else i)
+        if isinstance(entry, dict) and entry.get("amount") is None:
+            # A ministry without a 2026-2028 amount must say in its own text what it did.
+            ministries.append(Ministry(
+                key=_req(entry, "key", where), name=_req(entry, "name", where), amount=None,
+                aliases=_aliases(entry, where), text=_text(entry, where),
+                sources=_sources(entry, where, sources),
+            ))
+            continue
         ministries.append(Ministry(
             key=_req(entry, "key", where), name=_req(entry, "name", where),
             amount=_req(entry, "amount", where), aliases=_aliases(entry, where),

@@ -28,10 +28,14 @@ class Mentions:
     others: List[str] = field(default_factory=list)  # Dutch places without an NPLV area
     themes: List[Theme] = field(default_factory=list)
     ministries: List[Ministry] = field(default_factory=list)
+    #: "<NPLV gemeente> <part of town>" that is not one of the 20 areas, e.g. "Utrecht Zuidwest".
+    districts: List[Tuple[Gemeente, str]] = field(default_factory=list)
+    #: The question is about which buurten or streets belong to an area (not published).
+    asks_boundary: bool = False
 
     @property
     def any_place(self) -> bool:
-        return bool(self.areas or self.gemeenten or self.others)
+        return bool(self.areas or self.gemeenten or self.others or self.districts)
 
 
 @lru_cache(maxsize=4)
@@ -62,6 +66,31 @@ def _contains(haystack: str, needle: str) -> bool:
     return bool(needle) and re.search(rf"(?<![\w']){re.escape(needle)}(?![\w])", haystack) is not None
 
 
+def _remove(haystack: str, needle: str) -> str:
+    return re.sub(rf"(?<![\w']){re.escape(needle)}(?![\w])", " ", haystack)
+
+
+# Parts of town that follow a gemeente's name ("Rotterdam West"); together with that name they
+# are not one of the 20 areas unless the areas table says so.
+COMPASS = ("noordoost", "noordwest", "zuidoost", "zuidwest", "noord", "oost", "zuid", "west",
+           "centrum", "nieuw west")
+BOUNDARY_WORDS = ("buurt", "buurten", "straat", "straten", "postcode", "postcodes", "grens",
+                  "grenzen", "wijkgrens", "wijkgrenzen", "adres", "welke wijken horen")
+
+
+# A named buurt or street ("Afrikaanderwijk", "Vreewijkstraat") that is not in the tables.
+STREETLIKE = re.compile(
+    r"\b(?!(?:kansrijke|focus|probleem|achterstands|kracht|nplv|aandachts)(?:wijk|buurt))"
+    r"\w+(?:wijk|buurt|straat|laan|weg|plein|kwartier|singel)\b")
+
+
+def _is_short(alias: str, gemeente: Gemeente) -> bool:
+    """An alias without its gemeente's name ("zuidwest", "westwijk"): other towns have such
+    parts too ("Utrecht Zuidwest", "Amstelveen Westwijk"), so it only counts in context."""
+    names = [normalise(gemeente.name), *gemeente.aliases]
+    return not any(len(n) >= 4 and n in alias for n in names)
+
+
 def _index(kb: KnowledgeBase) -> List[Tuple[str, object]]:
     """(normalised name, object) pairs, longest names first so 'Rotterdam-Zuid' beats 'Rotterdam'."""
     pairs: List[Tuple[str, object]] = []
@@ -76,36 +105,85 @@ def _index(kb: KnowledgeBase) -> List[Tuple[str, object]]:
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
+def _short_aliases(kb: KnowledgeBase) -> Dict[str, Area]:
+    return {alias: a for g in kb.gemeenten for a in g.areas for alias in a.aliases
+            if _is_short(alias, g)}
+
+
 def _add(m: Mentions, obj: object) -> None:
     target = {Area: m.areas, Gemeente: m.gemeenten, Theme: m.themes, Ministry: m.ministries}[type(obj)]
     if obj not in target:
         target.append(obj)
 
 
+# Which kinds of knowledge-base object an NLU entity may name.
+ENTITY_KINDS = {"gemeente": (Area, Gemeente), "gebied": (Area, Gemeente), "plaats": (Area, Gemeente),
+                "thema": (Theme,), "ministerie": (Ministry,)}
+
+
+def _raw_span(text: str, ent: dict) -> Optional[str]:
+    start, end = ent.get("start"), ent.get("end")
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text or ""):
+        return text[start:end]
+    return None
+
+
 def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None) -> Mentions:
     mentions = Mentions()
     index = _index(kb)
-    lookup = dict((name, obj) for name, obj in reversed(index))
+    short = _short_aliases(kb)
     places = other_places()
+    gemeente_of = {g.name: g for g in kb.gemeenten}
     for ent in entities or []:
         value = normalise(str(ent.get("value") or ""))
-        if not value:
-            continue
-        if value in lookup:
-            _add(mentions, lookup[value])
+        raw = _raw_span(text, ent)
+        if not value or (raw is not None and normalise(raw) in short):
+            continue  # a bare part of town: decided below, from the text around it
+        kinds = ENTITY_KINDS.get(ent.get("entity"), (Area, Gemeente, Theme, Ministry))
+        match = next((obj for name, obj in index if name == value and isinstance(obj, kinds)), None)
+        if match is not None:
+            _add(mentions, match)
         elif ent.get("entity") in ("plaats", "gemeente", "gebied") and value in places:
             if places[value] not in mentions.others:
                 mentions.others.append(places[value])
-    rest = f" {normalise(text or '')} "
+    norm = f" {normalise(text or '')} "
+    rest = norm
     for name, obj in index:
+        if name in short:
+            continue
         if _contains(rest, name):
             _add(mentions, obj)
-            rest = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w])", " ", rest)
+            rest = _remove(rest, name)
     for variant in sorted(places, key=len, reverse=True):
         if _contains(rest, variant) and places[variant] not in mentions.others:
             mentions.others.append(places[variant])
-            rest = rest.replace(variant, " ")
+            rest = _remove(rest, variant)
+    # "<gemeente> <part of town>" that is no area: a district of that gemeente, not an alias.
+    gemeente_names = sorted(((n, g) for g in kb.gemeenten for n in (normalise(g.name), *g.aliases)),
+                            key=lambda p: -len(p[0]))
+    for name, g in gemeente_names:
+        for word in sorted(set(COMPASS) | set(short), key=len, reverse=True):
+            phrase = f"{name} {word}"
+            if _contains(norm, phrase) and _contains(rest, word):
+                label = f"{g.name} " + " ".join(w.capitalize() for w in word.split())
+                if all(d[1] != label for d in mentions.districts):
+                    mentions.districts.append((g, label))
+                rest = _remove(rest, word)
+    # A bare part of town counts for its own area, unless another town's name comes right
+    # before it ("Amstelveen Westwijk"; NPLV gemeenten were handled as districts above).
+    town_names = [n for n, _ in gemeente_names] + list(places)
+    for alias, area in sorted(short.items(), key=lambda p: -len(p[0])):
+        if not _contains(rest, alias):
+            continue
+        owner = gemeente_of[area.gemeente]
+        qualified = [n for n in town_names if _contains(norm, f"{n} {alias}")]
+        if not qualified or any(gemeente_of.get(places.get(n, "")) is owner for n in qualified):
+            _add(mentions, area)
+        rest = _remove(rest, alias)
     # A gemeente that is only named as part of one of its areas is not a separate mention.
     mentions.gemeenten = [g for g in mentions.gemeenten
-                          if not any(a.gemeente == g.name for a in mentions.areas)]
+                          if not any(a.gemeente == g.name for a in mentions.areas)
+                          or any(d[0] is g for d in mentions.districts)]
+    mentions.asks_boundary = (any(_contains(norm, w) for w in BOUNDARY_WORDS)
+                              or STREETLIKE.search(rest) is not None)
     return mentions

@@ -6,10 +6,10 @@ are composed here from the tables, never from free text in the code.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply, Source
-from bot.knowledge.loader import Answer, KnowledgeBase
+from bot.knowledge.loader import Answer, Gemeente, KnowledgeBase, normalise
 from bot.knowledge.places import Mentions, find
 
 MAX_BUTTONS = 3
@@ -56,83 +56,155 @@ def helpdesk_reply(kb: KnowledgeBase, lead: str = "", handoff: bool = False) -> 
 
 # -- parameterised answers -------------------------------------------------------------------
 
+# A Dutch yes/no question starts with the finite verb ("Is …", "Hoort …", "Doet … mee?"); only
+# then may an answer start with "Ja," or "Nee,".
+YES_NO_VERBS = frozenset("""is zijn hoort horen behoort behoren valt vallen doet doen zit zitten
+    kan kunnen mag mogen heeft hebben krijgt krijgen komt komen staat staan geldt gelden ligt
+    liggen telt tellen wordt worden was waren zou zouden moet moeten gaat gaan""".split())
+PEILDATUM = "op 1 januari 2025"
+BOUNDARY = ("Welke buurten en straten precies bij een focusgebied horen, is bij mij niet bekend. "
+            "Dat staat in het programmadocument van het NPLV.")
 
-def _not_nplv(kb: KnowledgeBase, place: str) -> str:
+
+def is_yes_no(text: str) -> bool:
+    words = normalise(text or "").split()
+    return bool(words) and words[0] in YES_NO_VERBS
+
+
+def _not_nplv(kb: KnowledgeBase, place: str, yes_no: bool = True) -> str:
     names = ", ".join(g.name for g in kb.gemeenten[:-1]) + f" en {kb.gemeenten[-1].name}"
-    return (f"Nee, {place} heeft geen NPLV-focusgebied en valt niet onder de SPUK Kansrijke Wijk. "
+    lead = f"Nee, {place}" if yes_no else place
+    return (f"{lead} heeft geen NPLV-focusgebied en valt niet onder de SPUK Kansrijke Wijk. "
             f"Alleen deze 19 gemeenten kunnen aanvragen: {names}.")
 
 
-def _areas_text(kb: KnowledgeBase, m: Mentions) -> Optional[str]:
+def _area_names(g: Gemeente) -> str:
+    return " en ".join(f"**{a.name}**" for a in g.areas)
+
+
+def _districts_text(m: Mentions) -> List[str]:
     lines = []
+    for g, label in m.districts:
+        area = "het focusgebied" if len(g.areas) == 1 else "de focusgebieden"
+        lines.append(f"{label} staat niet in de lijst van de 20 NPLV-focusgebieden. In {g.name} is "
+                     f"{area} {_area_names(g)}.")
+    return lines
+
+
+def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
+    yes = "Ja, " if is_yes_no(text) else ""
+    lines = _districts_text(m)
+    district_gemeenten = [g for g, _ in m.districts]
     for area in m.areas:
-        lines.append(f"Ja, **{area.name}** (gemeente {area.gemeente}) is een van de 20 "
-                     f"NPLV-focusgebieden, met ongeveer {thousands(area.inhabitants)} inwoners.")
+        lines.append(f"{yes}**{area.name}** (gemeente {area.gemeente}) is een van de 20 "
+                     f"NPLV-focusgebieden, met ongeveer {thousands(area.inhabitants)} inwoners "
+                     f"{PEILDATUM}.")
+        yes = ""
     for g in m.gemeenten:
+        if g in district_gemeenten:
+            continue
         if len(g.areas) == 1:
-            lines.append(f"Ja, {g.name} doet mee met het focusgebied **{g.areas[0].name}** "
-                         f"(ongeveer {thousands(g.areas[0].inhabitants)} inwoners).")
+            lines.append(f"{yes}{g.name} doet mee met het focusgebied **{g.areas[0].name}** "
+                         f"(ongeveer {thousands(g.areas[0].inhabitants)} inwoners {PEILDATUM}).")
         else:
-            names = " en ".join(f"**{a.name}**" for a in g.areas)
-            lines.append(f"{g.name} heeft {len(g.areas)} focusgebieden: {names}.")
+            parts = " en ".join(f"**{a.name}** (ongeveer {thousands(a.inhabitants)} inwoners)"
+                                for a in g.areas)
+            lines.append(f"{yes}{g.name} heeft {len(g.areas)} focusgebieden: {parts}, {PEILDATUM}.")
+        yes = ""
     if m.others and not lines:
-        return _not_nplv(kb, m.others[0])
-    for place in m.others:
+        lines.append(_not_nplv(kb, m.others[0], bool(yes)))
+        others = m.others[1:]
+    else:
+        others = m.others
+    for place in others:
         lines.append(f"{place} heeft geen NPLV-focusgebied.")
-    return " ".join(lines) or None
+    if not lines:
+        return None
+    unknown = bool(m.districts) or (m.asks_boundary and bool(m.areas or m.gemeenten))
+    if unknown:
+        lines.append(BOUNDARY)
+    return " ".join(lines), not unknown
 
 
-def _inwoners_text(kb: KnowledgeBase, m: Mentions) -> Optional[str]:
+def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     areas = list(m.areas) + [a for g in m.gemeenten for a in g.areas]
+    areas += [a for g, _ in m.districts for a in g.areas if a not in areas]
     if not areas:
-        return _not_nplv(kb, m.others[0]) if m.others else None
-    parts = [f"In **{a.name}** wonen ongeveer {thousands(a.inhabitants)} mensen" for a in areas]
-    return "; ".join(parts) + " (1 januari 2025). In alle 20 gebieden samen zijn het er ongeveer 1,2 miljoen."
+        return (_not_nplv(kb, m.others[0], is_yes_no(text)), True) if m.others else None
+    parts = [f"in **{a.name}** wonen ongeveer {thousands(a.inhabitants)} mensen" for a in areas]
+    body = "; ".join(parts)
+    body = (f"{body[0].upper()}{body[1:]} ({PEILDATUM}). "
+            "In alle 20 gebieden samen zijn het er ongeveer 1,2 miljoen.")
+    lines = _districts_text(m) + [body]
+    unknown = bool(m.districts) or m.asks_boundary
+    if unknown:
+        lines.append(BOUNDARY)
+    return " ".join(lines), not unknown
 
 
-def _themes_text(kb: KnowledgeBase, m: Mentions):
+def _budget_part(m: Mentions):
+    part = next((t for t in m.themes if t.budget), None)
+    return (part.text, list(part.sources), part.known) if part else None
+
+
+def _themes_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     if not m.themes:
         return None
     theme = m.themes[0]
     return theme.text, list(theme.sources), theme.known
 
 
-def _ministry_text(kb: KnowledgeBase, m: Mentions) -> Optional[str]:
+def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     if not m.ministries:
         return None
-    parts = [f"{x.name[0].upper()}{x.name[1:]} draagt **{x.amount}** bij" for x in m.ministries]
-    return " en ".join(parts) + " aan de SPUK Kansrijke Wijk 2026-2028. In totaal is er ruim € 400 miljoen."
+    paying = [x for x in m.ministries if x.amount]
+    lines, sources = [], []
+    if paying:
+        parts = [f"{x.name} draagt **{x.amount}** bij" for x in paying]
+        sentence = " en ".join(parts)
+        lines.append(f"{sentence[0].upper()}{sentence[1:]} aan de SPUK Kansrijke Wijk 2026-2028. "
+                     "In totaal is er ruim € 400 miljoen.")
+        sources += ["S1", "S5"]
+    for x in m.ministries:
+        if not x.amount:
+            lines.append(x.text)
+            sources += [s for s in x.sources if s not in sources]
+    return " ".join(lines), sources, True
 
 
-def _example_text(kb: KnowledgeBase, m: Mentions):
+def _example_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     areas = list(m.areas) + [a for g in m.gemeenten for a in g.areas]
     for area in areas:
         example = kb.examples.get(area.name)
         if example:
-            text = example.text
+            body = example.text
             if not example.confirmed:
-                text += " (Dit staat in het persbericht van juli 2025; een tweede bron heb ik niet.)"
-            return text, list(example.sources), True
+                body += " (Dit staat in het persbericht van juli 2025; een tweede bron heb ik niet.)"
+            return body, list(example.sources), True
     if areas:
-        text = (f"Voor {areas[0].name} heb ik geen voorbeeld in mijn kennisbank. "
+        body = (f"Voor {areas[0].name} heb ik geen voorbeeld in mijn kennisbank. "
                 "Voorbeelden die ik wel heb, komen uit Groningen-Noord, Tilburg NoordWest, "
                 "Heerlen-Noord en Zaandam-Oost.")
-        return text, ["S11"], False
+        return body, ["S11"], False
     if m.others:
-        return _not_nplv(kb, m.others[0]), ["S15", "S16"], True
+        return _not_nplv(kb, m.others[0], is_yes_no(text)), ["S15", "S16"], True
     return None
 
 
-def _bedrag_text(kb: KnowledgeBase, m: Mentions) -> Optional[str]:
+def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     names = [a.name for a in m.areas] + [g.name for g in m.gemeenten]
     if not names:
-        return None
+        return _budget_part(m)
     return (f"Hoeveel {names[0]} krijgt, is bij mij niet bekend: bedragen per gemeente of gebied "
-            "en de verdeelsleutel heb ik niet. De gemeente vindt het bedrag in haar eigen "
-            "beschikking. In totaal is er voor 2026-2028 ruim € 400 miljoen.")
+            "en de verdeelsleutel heb ik niet. In totaal is er voor 2026-2028 ruim € 400 miljoen.",
+            ["S3", "S1"], False)
 
 
-# intent -> function(kb, mentions) returning text, or (text, sources, known), or None
+def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
+    return _budget_part(m)
+
+
+# intent -> function(kb, mentions, text) returning (text, sources, known) or None.
 SPECIAL: Dict[str, Callable] = {
     "faq_gebieden": _areas_text,
     "faq_wie_aanvragen": _areas_text,
@@ -141,10 +213,11 @@ SPECIAL: Dict[str, Callable] = {
     "faq_bijdrage_ministerie": _ministry_text,
     "faq_voorbeelden": _example_text,
     "faq_bedrag_gemeente": _bedrag_text,
+    "faq_budget_totaal": _budget_totaal_text,
 }
+# Sources of the place answers, which come from the areas table.
 PLACE_SOURCES = {"faq_gebieden": ["S15", "S16"], "faq_wie_aanvragen": ["S1", "S15"],
-                 "faq_inwoners": ["S16"], "faq_bedrag_gemeente": ["S3", "S1"],
-                 "faq_bijdrage_ministerie": ["S1", "S5"]}
+                 "faq_inwoners": ["S16"]}
 
 
 def answer_for(kb: KnowledgeBase, intent: str, text: str = "",
@@ -155,12 +228,11 @@ def answer_for(kb: KnowledgeBase, intent: str, text: str = "",
         return None
     special = SPECIAL.get(intent)
     if special is not None:
-        result = special(kb, find(kb, text, entities))
-        if isinstance(result, tuple):
+        result = special(kb, find(kb, text, entities), text)
+        if result is not None:
+            if len(result) == 2:  # place answers: (text, known), facts from the areas table
+                body, known = result
+                return compose(kb, answer, body, PLACE_SOURCES[intent], known)
             body, sources, known = result
             return compose(kb, answer, body, sources, known)
-        if result:
-            # Place answers are facts from the areas table: known, whatever the general entry says.
-            known = True if intent != "faq_bedrag_gemeente" else False
-            return compose(kb, answer, result, PLACE_SOURCES[intent], known)
     return compose(kb, answer)

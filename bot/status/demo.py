@@ -1,6 +1,8 @@
 """Demo applications for the default (demo) run, so a new user can try a status lookup.
 
-The data is fictional. Numbers and verificatiecodes are fixed, so they stay the same on every
+The data is fictional, and every chat reply that shows a demo application says so
+(``ApplicationView.demo``): its amounts per gemeente and its dates are not facts about the
+regeling. Numbers and verificatiecodes are fixed, so they stay the same on every
 run; loading twice changes nothing (status changes are idempotent by change_id, and an existing
 demo application only gets its demo code back if someone changed it). Dates of status changes
 and next steps are set relative to the first load, so they look current.
@@ -51,7 +53,7 @@ DEMO: Sequence[Dict[str, Any]] = (
     _demo("KW-2025-0042", "KPWE-W74V", "Rotterdam", "Rotterdam-Zuid", dt.date(2025, 10, 6),
           [(SCHOOL, 2026, 450_000), (GELDZORGEN, 2026, 300_000), (SCHOOL, 2027, 500_000)],
           [("ontvangen", 40), ("in_behandeling", 12)]),
-    _demo("KW-2025-0043", "3HPM-TPHP", "Utrecht", "Overvecht", dt.date(2025, 10, 13),
+    _demo("KW-2025-0043", "3HPM-TPHP", "Utrecht", "Utrecht Overvecht", dt.date(2025, 10, 13),
           [(JONGE_KIND, 2026, 350_000), (SAMENHANG, 2026, 150_000)],
           [("ontvangen", 35), ("in_behandeling", 20),
            ("aanvulling_nodig", 5, {"missing_items": "Een begroting per jaar voor het thema "
@@ -102,6 +104,10 @@ def _load(session: Session) -> List[DemoApplication]:
         if app is not None:
             if not verify_code(code, app.code_hash):
                 apply_change(session, number, source=SOURCE_DEMO, code=code)
+            if app.gebied != demo["fields"]["gebied"]:
+                # Area names follow the knowledge base (older demo runs stored "Overvecht").
+                apply_change(session, number, source=SOURCE_DEMO, gebied=demo["fields"]["gebied"])
+                app = get_application(session, number)
         else:
             for index, (change_id, status, days_ago, extra) in enumerate(demo["changes"]):
                 extra = dict(extra)

@@ -25,6 +25,11 @@ from bot.status.service import (
 PAYLOAD_MISSING_ITEMS = "/status_aanvulling"
 BUTTON_MISSING_ITEMS = "Wat moet ik aanleveren?"
 MAX_LIST_BUTTONS = 5
+#: Said with every demo application, so fictional amounts and dates are never taken as facts.
+DEMO_NOTE = ("Let op: dit is een fictieve demo-aanvraag. Het nummer, de bedragen, de data en de "
+             "status zijn verzonnen en zeggen niets over de echte verdeling van het geld.")
+DEMO_LIST_NOTE = ("Let op: demo-aanvragen zijn fictief. Hun nummers, bedragen, data en status zijn "
+                  "verzonnen en zeggen niets over de echte verdeling van het geld.")
 
 _MONTHS = (
     "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
@@ -76,7 +81,8 @@ def render_application(app: ApplicationView) -> Reply:
     where = f"gemeente {app.gemeente}"
     if app.gebied:
         where += f", gebied {app.gebied}"
-    lines = [f"Aanvraag {app.aanvraagnummer} ({where})"]
+    lines = [DEMO_NOTE, ""] if app.demo else []
+    lines.append(f"Aanvraag {app.aanvraagnummer} ({where})")
     label = status.label if status else app.status
     since = f" (sinds {format_date(app.status_since)})" if app.status_since else ""
     lines.append(f"Status: {label}{since}")
@@ -127,6 +133,8 @@ def render_missing_items(app: ApplicationView) -> Reply:
         f"Voor aanvraag {app.aanvraagnummer} ontbreekt nog:\n{app.missing_items}\n\n"
         f"{status.next_step}"
     )
+    if app.demo:
+        text = f"{DEMO_NOTE}\n\n{text}"
     if app.next_step_date:
         text += f"\nDe volgende stap wordt verwacht op {format_date(app.next_step_date)}."
     return Reply(text, (HANDOFF,))
@@ -144,7 +152,7 @@ def render_not_found(*, portal: bool = False, gemeente: Optional[str] = None) ->
     return Reply(
         "Ik kan geen aanvraag vinden met dit nummer en deze code. "
         "Controleer het aanvraagnummer (het ziet eruit als KW-2025-0042) en de "
-        "verificatiecode uit de ontvangstbevestiging. Probeer het daarna opnieuw.",
+        "verificatiecode die je van onze backoffice kreeg. Probeer het daarna opnieuw.",
         (HANDOFF,),
     )
 
@@ -189,7 +197,11 @@ def render_list(gemeente: Optional[str], apps: Sequence[ApplicationView]) -> Rep
         if app.gebied:
             line += f" ({app.gebied})"
         line += f": {_status_label(app.status)}"
+        if app.demo:
+            line += " (fictieve demo-aanvraag)"
         lines.append(line)
+    if any(app.demo for app in apps):
+        lines += ["", DEMO_LIST_NOTE]
     lines += ["", "Kies een aanvraag of typ het aanvraagnummer voor meer uitleg."]
     buttons = [
         Button(app.aanvraagnummer,

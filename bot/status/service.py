@@ -79,6 +79,8 @@ class ApplicationView:
     status_since: Optional[dt.datetime]
     updated_at: Optional[dt.datetime]
     history: Tuple[HistoryLine, ...] = ()
+    #: Fictional demo data (loaded by ``bot.status.demo``); replies must say so.
+    demo: bool = False
 
     @property
     def requested_total_cents(self) -> Optional[int]:
@@ -104,6 +106,7 @@ class ApplicationView:
             status_since=max((c.at for c in current), default=None),
             updated_at=app.updated_at,
             history=history,
+            demo=any(c.source == "demo" for c in app.changes),
         )
 
     def to_dict(self) -> Dict[str, Any]:

@@ -1,10 +1,12 @@
 """The statuses of an application (aanvraag): the one place that defines them.
 
 Every status has a code (stored in the database and used by the back-office feed), a short
-Dutch label, a plain-Dutch explanation (B1, je/jij) and "wat gebeurt er nu". The procedure of
-the real regeling (beslistermijn, betaalmomenten …) is not known here, so the "what next" texts
-stay generic on purpose: they never promise a term or a date. Concrete dates only come from the
-back office (``next_step_date``) and are shown next to these texts.
+Dutch label, a plain-Dutch explanation (B1, je/jij) and "wat gebeurt er nu". These statuses are
+the back office's own way of working, not facts about the regeling: FACTS.md lists the
+ontvangstbevestiging, beslistermijn, payment and vaststelling of 2026-2028 as not known. So every
+sentence about such a step says it is the back office's step ("onze backoffice"), and the texts
+never promise a term or a date. Concrete dates only come from the back office
+(``next_step_date``) and are shown next to these texts.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ _ALL: Tuple[Status, ...] = (
     Status(
         code="ontvangen",
         label="Ontvangen",
-        explanation="Je aanvraag is binnen. Er is nog niet naar de inhoud gekeken.",
+        explanation="Je aanvraag is binnen bij onze backoffice. Er is nog niet naar de inhoud "
+                    "gekeken.",
         next_step=(
             "Je aanvraag wordt in behandeling genomen. Je hoeft nu niets te doen. "
             "Zodra de status verandert, zie je dat hier."
@@ -63,8 +66,8 @@ _ALL: Tuple[Status, ...] = (
         label="Besluit genomen: toegekend",
         explanation="Er is een besluit over je aanvraag: je aanvraag is toegekend.",
         next_step=(
-            "De volgende stap is de betaling. Je krijgt bericht zodra er betaald is. "
-            "Ook hier zie je dat terug."
+            "In de werkwijze van onze backoffice is de volgende stap de betaling. Zodra de "
+            "backoffice een betaling registreert, zie je dat hier."
         ),
         group="besluit",
     ),
@@ -77,7 +80,8 @@ _ALL: Tuple[Status, ...] = (
         ),
         next_step=(
             "Lees het besluit goed. Ben je het er niet mee eens? In het besluit staat wat je "
-            "dan kunt doen. De volgende stap is de betaling van het toegekende deel."
+            "dan kunt doen. In de werkwijze van onze backoffice is de volgende stap de betaling "
+            "van het toegekende deel."
         ),
         group="besluit",
     ),
@@ -99,32 +103,35 @@ _ALL: Tuple[Status, ...] = (
         code="bevoorschot",
         label="Voorschot betaald",
         explanation=(
-            "Er is een voorschot betaald. Dat is geld dat je vooraf krijgt, "
-            "voordat het definitieve bedrag vaststaat."
+            "Volgens onze backoffice is er een voorschot betaald. Dat is geld dat je vooraf "
+            "krijgt, voordat het definitieve bedrag vaststaat."
         ),
         next_step=(
-            "Later wordt vastgesteld hoeveel geld je definitief krijgt. "
-            "Je krijgt bericht zodra daar iets over bekend is."
+            "In de werkwijze van onze backoffice wordt later vastgesteld hoeveel geld je "
+            "definitief krijgt. Zodra de backoffice dat registreert, zie je dat hier."
         ),
         group="betaling",
     ),
     Status(
         code="uitbetaald",
         label="Uitbetaald",
-        explanation="Het toegekende geld is betaald.",
+        explanation="Volgens onze backoffice is het toegekende geld betaald.",
         next_step=(
-            "Later volgt de vaststelling. Dan wordt bepaald hoeveel geld je definitief krijgt. "
-            "Je krijgt bericht zodra daar iets over bekend is."
+            "In de werkwijze van onze backoffice volgt later de vaststelling: dan wordt bepaald "
+            "hoeveel geld je definitief krijgt. Zodra de backoffice dat registreert, zie je dat hier."
         ),
         group="betaling",
     ),
     Status(
         code="wijziging_in_behandeling",
         label="Wijziging in behandeling",
-        explanation="Er is een wijziging van je aanvraag doorgegeven. Die wordt nu beoordeeld.",
+        explanation=(
+            "Volgens onze backoffice is er een wijziging van je aanvraag doorgegeven. Die wordt "
+            "nu beoordeeld."
+        ),
         next_step=(
-            "Je hoeft nu niets te doen. Je krijgt bericht zodra er een besluit over de "
-            "wijziging is. Ook hier zie je dat terug."
+            "Je hoeft nu niets te doen. Zodra de backoffice een besluit over de wijziging "
+            "registreert, zie je dat hier."
         ),
         group="wijziging",
     ),
@@ -132,11 +139,12 @@ _ALL: Tuple[Status, ...] = (
         code="vastgesteld",
         label="Vastgesteld",
         explanation=(
-            "Het definitieve bedrag is vastgesteld. Dit is de laatste stap van je aanvraag."
+            "Volgens onze backoffice is het definitieve bedrag vastgesteld. Dit is de laatste "
+            "stap in de werkwijze van de backoffice."
         ),
         next_step=(
-            "Er hoeft niets meer te gebeuren, tenzij in het besluit over de vaststelling "
-            "iets anders staat."
+            "Er hoeft niets meer te gebeuren, tenzij in het besluit van de backoffice over de "
+            "vaststelling iets anders staat."
         ),
         group="vastgesteld",
         final=True,

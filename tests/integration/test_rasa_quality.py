@@ -66,6 +66,20 @@ def test_held_out_nlu_quality(model):
     assert (REPORT_DIR / "intent_confusion_matrix.png").exists()
 
 
+def test_unseen_styles_nlu_quality(model):
+    """The second held-out set: one-word questions, bare place names, typos, spoken Dutch, long
+    questions, preambles and English mixed in (styles the training data has few of)."""
+    out = REPORT_DIR / "unseen"
+    out.mkdir(parents=True, exist_ok=True)
+    result = rasa("test", "nlu", "--model", str(model), "--nlu", "tests/nlu/test_nlu_unseen.yml",
+                  "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    intents = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
+    intent_f1 = intents["weighted avg"]["f1-score"]
+    print(f"unseen-styles intent F1 {intent_f1:.3f}")
+    assert intent_f1 >= 0.93, {k: v for k, v in intents.items() if isinstance(v, dict) and v.get("f1-score", 1) < 0.9}
+
+
 def test_shared_evaluation_sample(rasa_stack):
     result = subprocess.run(
         [sys.executable, str(SHARED_EVAL / "ask.py"), str(SHARED_EVAL / "sample.yml"),

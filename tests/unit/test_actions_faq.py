@@ -1,5 +1,7 @@
 """The FAQ, fallback and handoff actions, run with rasa-sdk trackers (no Rasa server)."""
 import asyncio
+import logging
+
 from actions.faq import ActionAnswerFaq, ActionRephrase
 from bot.conversation import consecutive_fallbacks
 
@@ -58,3 +60,37 @@ def test_fallback_count_resets_after_an_understood_message():
     events = [fallback_event("a"), {"event": "user", "parse_data": {"intent": {"name": "greet"}}},
               {"event": "bot", "text": "hallo"}, fallback_event("b")]
     assert consecutive_fallbacks(events) == 1
+
+
+def test_second_chance_answers_a_place_name_alone(make_tracker, dispatcher):
+    tracker = make_tracker("nlu_fallback", "Lelystad?")
+    events, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "Lelystad Oost" in messages[0]["text"] and "Bron:" in messages[0]["text"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "tweede_kans", "value": "plaats"}]
+
+
+def test_second_chance_answers_a_clear_match_and_logs_it_masked(make_tracker, dispatcher, caplog):
+    caplog.set_level(logging.INFO, logger="actions.faq")
+    tracker = make_tracker("nlu_fallback", "internetconsultatie?? (jan@example.nl)")
+    events, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "16 mei" in messages[0]["text"]
+    assert events[0]["value"] == "kennisbank"
+    logged = [r.getMessage() for r in caplog.records if "second chance" in r.getMessage()]
+    assert logged and '"path": "kennisbank"' in logged[0] and '"answer": "internetconsultatie"' in logged[0]
+    assert "jan@example.nl" not in logged[0] and "[e-mailadres]" in logged[0]
+
+
+def test_second_chance_offers_close_candidates(make_tracker, dispatcher):
+    tracker = make_tracker("nlu_fallback", "wie betaalt en wie beslist")
+    events, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert messages[0]["text"].startswith("Ik weet niet zeker wat je bedoelt. Bedoel je")
+    assert 2 <= len(messages[0]["buttons"]) <= 3 and events[0]["value"] == "keuze"
+
+
+def test_a_fallback_answered_by_the_second_chance_does_not_count(make_tracker, dispatcher):
+    answered = [fallback_event("Lelystad?"), {"event": "slot", "name": "tweede_kans", "value": "plaats"},
+                {"event": "bot", "text": "Lelystad doet mee"}]
+    tracker = make_tracker("nlu_fallback", "blabla", events=answered)
+    _, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "anders stellen" in messages[0]["text"]  # the first miss, not yet the helpdesk
+    assert consecutive_fallbacks(answered + [fallback_event("x")], ("plaats", "kennisbank")) == 1

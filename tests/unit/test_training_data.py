@@ -64,7 +64,8 @@ def test_domain_lists_exactly_the_trained_intents(nlu_intents, domain):
     assert set(domain["intents"]) == set(nlu_intents)
 
 
-def test_held_out_test_set_shares_no_sentence_with_training():
+@pytest.mark.parametrize("name, minimum", [("test_nlu.yml", 150), ("test_nlu_unseen.yml", 200)])
+def test_held_out_test_set_shares_no_sentence_with_training(name, minimum):
     def sentences(path):
         out = set()
         for block in load_yaml(path).get("nlu", []):
@@ -77,8 +78,8 @@ def test_held_out_test_set_shares_no_sentence_with_training():
         return out
 
     train = set().union(*(sentences(p) for p in (ROOT / "data" / "nlu").rglob("*.yml")))
-    test = sentences(ROOT / "tests" / "nlu" / "test_nlu.yml")
-    assert len(test) >= 150
+    test = sentences(ROOT / "tests" / "nlu" / name)
+    assert len(test) >= minimum
     assert not (train & test), sorted(train & test)[:10]
 
 
@@ -91,3 +92,15 @@ def test_every_button_to_a_person_is_the_one_handoff_button(domain):
                for b in v.get("buttons", []) if b["payload"].startswith(HANDOFF_BUTTON.payload)]
     assert handoff and all(b == HANDOFF_BUTTON.as_dict() for b in handoff)
     assert HANDOFF_BUTTON.as_dict() in STARTERS
+
+
+def test_the_two_held_out_sets_do_not_overlap():
+    def plain(name):
+        out = set()
+        for block in load_yaml(ROOT / "tests" / "nlu" / name).get("nlu", []):
+            for line in block.get("examples", "").splitlines():
+                if line.strip().startswith("- "):
+                    out.add(re.sub(r"\W+", " ", re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line.strip()[2:])).strip().lower())
+        return out
+
+    assert not (plain("test_nlu.yml") & plain("test_nlu_unseen.yml"))

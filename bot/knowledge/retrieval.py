@@ -1,0 +1,214 @@
+"""A second chance before "ik begrijp je niet": retrieval over the knowledge base.
+
+When the NLU is not confident, the message is matched with BM25 against a small document per
+answer (its button title, its keywords and the example questions of its intent in data/nlu) and
+against the gemeente/area tables. One clear winner is answered; close candidates are offered as
+"Bedoel je …?" buttons; a gemeente or area name on its own gets the area answer. The other
+intents (small talk, a person, out of scope) have documents too, so a message that looks most
+like one of them gets no answer from here. Pure functions over the knowledge base: the action
+only logs which path answered.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import yaml
+
+from bot.knowledge.loader import KnowledgeBase, normalise
+from bot.knowledge.places import find
+from bot.core.reply import Reply
+from bot.knowledge.render import answer_button, answer_for
+from bot.settings import ROOT
+
+NLU_DIR = ROOT / "data" / "nlu"
+# Paths, as logged and stored for the editors.
+PLACE, ANSWER, CHOICES, NONE = "plaats", "kennisbank", "keuze", "geen"
+ANSWERED = (PLACE, ANSWER)
+PLACE_KEYS = ("gebieden", "wie_aanvragen", "inwoners")
+MIN_SCORE = 4.0     # below this nothing is similar enough to offer
+CLEAR_RATIO = 1.35  # the best must beat the second by this factor to be answered directly
+MAX_CHOICES = 3
+CHOICE_SHARE = 0.7  # a candidate is offered when it scores at least this share of the best
+
+STOPWORDS = frozenset("""de het een en of van voor in op aan met bij uit over naar om te tot is
+    zijn was waren ben bent wordt worden word kan kun kunnen mag mogen moet moeten wil willen
+    ik je jij u we wij ze zij hij het dit dat die deze er hier daar wat wie waar hoe welk welke
+    wanneer waarom hoeveel niet geen ook nog al wel dan als maar zo even eens graag toch nou
+    eigenlijk precies ons onze mijn jullie jouw uw me mij hun haar zich iets alles heb hebt heeft
+    hebben had gaat gaan doe doet doen the what is how when where does do can i we our a an of
+    to for spuk kansrijke wijk regeling uitkering subsidie mensen""".split())
+
+
+def tokens(text: str) -> List[str]:
+    """Lower-case content words with a light Dutch suffix strip (aanvragen ~ aanvraag)."""
+    out = []
+    text = re.sub(r"\[[^\]]*\]", " ", text or "")  # the gateway's placeholders: [e-mailadres] …
+    for word in re.findall(r"[a-z0-9']+", normalise(text)):
+        if word in STOPWORDS or len(word) < 2:
+            continue
+        for suffix in ("ingen", "en", "s", "e"):
+            if len(word) > len(suffix) + 4 and word.endswith(suffix):
+                word = word[: -len(suffix)]
+                break
+        out.append(word.replace("aa", "a"))
+    return out
+
+
+class BM25:
+    """Okapi BM25 over a few dozen documents (one per answer or other intent)."""
+
+    def __init__(self, docs: Sequence[List[str]], k1: float = 1.2, b: float = 0.5):
+        self.k1, self.b = k1, b
+        self.tf = [Counter(d) for d in docs]
+        self.len = [len(d) for d in docs]
+        self.avg = sum(self.len) / max(1, len(docs))
+        df = Counter(t for d in docs for t in set(d))
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    def scores(self, query: List[str]) -> List[float]:
+        result = []
+        for tf, length in zip(self.tf, self.len):
+            norm = self.k1 * (1 - self.b + self.b * length / self.avg)
+            result.append(sum(self.idf.get(t, 0.0) * tf[t] * (self.k1 + 1) / (tf[t] + norm)
+                              for t in query if t in tf))
+        return result
+
+
+def training_examples(nlu_dir: Path = NLU_DIR) -> Dict[str, List[str]]:
+    """intent -> its example sentences in data/nlu, entity annotations removed."""
+    found: Dict[str, List[str]] = {}
+    for path in sorted(nlu_dir.rglob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            if "intent" in block:
+                for line in str(block.get("examples", "")).splitlines():
+                    if line.strip().startswith("- "):
+                        plain = re.sub(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})", r"\1", line.strip()[2:])
+                        found.setdefault(block["intent"], []).append(plain)
+    return found
+
+
+@dataclass
+class Index:
+    keys: List[str]
+    bm25: BM25
+
+
+def _keywords(kb: KnowledgeBase, key: str) -> List[str]:
+    answer = kb.answers[key]
+    words = [answer.button, *answer.keywords]
+    if answer.intent == "faq_themas":
+        words += [t.name for t in kb.themes if not t.budget] + [a for t in kb.themes for a in t.aliases]
+    if answer.intent == "faq_bijdrage_ministerie":
+        words += [m.name for m in kb.ministries]
+    return words
+
+
+# Intents that are no knowledge-base answer (asking for a person, small talk, out of scope) get
+# a document too: when one of them matches best, the message is not about the regeling and the
+# second chance stays silent instead of answering something else.
+OTHER_PREFIX = "intent:"
+
+
+def build_index(kb: KnowledgeBase, examples: Optional[Dict[str, List[str]]] = None) -> Index:
+    examples = training_examples() if examples is None else examples
+    keys, docs = [], []
+    for key, answer in kb.answers.items():
+        doc = []
+        for phrase in _keywords(kb, key):
+            doc += tokens(phrase) * 2  # the editor's own words count double
+        for sentence in examples.get(answer.intent, []):
+            doc += tokens(sentence)
+        keys.append(key)
+        docs.append(doc)
+    faq_intents = {a.intent for a in kb.answers.values()}
+    for intent, sentences in sorted(examples.items()):
+        if intent not in faq_intents and intent not in ("inform_aanvraagnummer",):
+            keys.append(OTHER_PREFIX + intent)
+            docs.append([t for sentence in sentences for t in tokens(sentence)])
+    return Index(keys, BM25(docs))
+
+
+_indexes: Dict[int, Index] = {}
+
+
+def index_for(kb: KnowledgeBase) -> Index:
+    """The index of this knowledge base, built once per process (like the knowledge base)."""
+    if id(kb) not in _indexes:
+        _indexes.clear()
+        _indexes[id(kb)] = build_index(kb)
+    return _indexes[id(kb)]
+
+
+def ranked(kb: KnowledgeBase, text: str, index: Optional[Index] = None) -> List[Tuple[str, float]]:
+    index = index or index_for(kb)
+    scores = index.bm25.scores(tokens(text))
+    return sorted(((k, s) for k, s in zip(index.keys, scores) if s > 0), key=lambda p: -p[1])
+
+
+@dataclass
+class SecondChance:
+    path: str                       # PLACE, ANSWER, CHOICES or NONE
+    reply: Optional[Reply] = None   # None for NONE: the caller asks to rephrase
+    key: Optional[str] = None       # the answer given (PLACE, ANSWER)
+    candidates: List[Tuple[str, float]] = field(default_factory=list)
+
+
+def _place_names(kb: KnowledgeBase, text: str) -> List[str]:
+    names = [n for g in kb.gemeenten for n in (normalise(g.name), *g.aliases)]
+    names += [n for a in kb.areas for n in (normalise(a.name), *a.aliases)]
+    return names + [normalise(p) for p in find(kb, text).others]
+
+
+def _only_places(kb: KnowledgeBase, text: str) -> bool:
+    """The message is a place name and little else: "Arnhem?", "en Lelystad", "Overvecht dan"."""
+    if not find(kb, text).any_place:
+        return False
+    rest = f" {normalise(text)} "
+    for name in sorted(_place_names(kb, text), key=len, reverse=True):
+        rest = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w])", " ", rest)
+    filler = {"dan", "en", "of", "eens", "zit", "met", "hoe", "wat", "over", "ook", "nou", "de",
+              "het", "in", "gemeente", "gebied", "wijk", "stad", "the", "about", "and"}
+    return all(w in filler for w in re.findall(r"[a-z0-9']+", rest))
+
+
+def _about_areas(kb: KnowledgeBase, text: str, index: Optional[Index]) -> bool:
+    """Without its place names, the message still looks most like a question about areas."""
+    rest = f" {normalise(text)} "
+    for name in sorted(_place_names(kb, text), key=len, reverse=True):
+        rest = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w])", " ", rest)
+    best = ranked(kb, rest, index)[:1]
+    return bool(best) and best[0][0] in PLACE_KEYS
+
+
+def second_chance(kb: KnowledgeBase, text: str, entities=None,
+                  index: Optional[Index] = None) -> SecondChance:
+    """What to do with a message the NLU did not understand well enough."""
+    if not (text or "").strip() or text.strip().startswith("/"):
+        return SecondChance(NONE)
+    if _only_places(kb, text):
+        return SecondChance(PLACE, answer_for(kb, "faq_gebieden", text, entities), "gebieden")
+    candidates = ranked(kb, text, index)[:MAX_CHOICES]
+    if not candidates or candidates[0][1] < MIN_SCORE:
+        if find(kb, text, entities).any_place and _about_areas(kb, text, index):
+            # Weakly about areas, and a place is named: what we know about it beats "begrijp je
+            # niet". (Not for any place: "het weer in Utrecht" is no question about areas.)
+            return SecondChance(PLACE, answer_for(kb, "faq_gebieden", text, entities), "gebieden",
+                                candidates)
+        return SecondChance(NONE, candidates=candidates)
+    best, score = candidates[0]
+    if best.startswith(OTHER_PREFIX):
+        return SecondChance(NONE, candidates=candidates)
+    runner_up = candidates[1][1] if len(candidates) > 1 else 0.0
+    if score >= CLEAR_RATIO * runner_up:
+        reply = answer_for(kb, kb.answers[best].intent, text, entities)
+        return SecondChance(ANSWER, reply, best, candidates)
+    options = [k for k, s in candidates
+               if s >= CHOICE_SHARE * score and not k.startswith(OTHER_PREFIX)]
+    reply = Reply("Bedoel je een van deze vragen?", tuple(answer_button(kb, k) for k in options))
+    return SecondChance(CHOICES, reply, None, candidates)

@@ -1,0 +1,62 @@
+"""The second chance through the real stack.
+
+The model is confident on nearly every message, so the fallback is hard to reach with text
+through Rasa; the second chance is therefore also driven on the real action server with a
+tracker whose message the NLU did not understand (what Rasa sends when it falls back)."""
+import json
+import urllib.request
+
+import pytest
+
+
+def reply_text(replies):
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("Lelystad?", "Lelystad Oost"),
+    ("Schiedam", "Schiedam Nieuwland en Oost"),
+    ("Emmen?", "Emmen heeft geen NPLV-focusgebied"),
+])
+def test_a_place_name_alone_gets_the_area_answer(rasa_stack, message, expected):
+    text = reply_text(rasa_stack.say(message))
+    assert expected in text and "Bron:" in text
+
+
+def rephrase_on_action_server(rasa_stack, text, events=()):
+    """action_rephrase on the real action server, as Rasa calls it after an nlu_fallback."""
+    latest = {"intent": {"name": "nlu_fallback", "confidence": 0.3}, "text": text, "entities": [],
+              "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3}]}
+    body = {"next_action": "action_rephrase", "sender_id": "second-chance", "version": "3.6.21",
+            "domain": {}, "tracker": {
+                "sender_id": "second-chance", "slots": {}, "latest_message": latest,
+                "events": list(events) + [{"event": "user", "text": text, "parse_data": latest}],
+                "paused": False, "followup_action": None, "active_loop": {},
+                "latest_action_name": "action_listen"}}
+    req = urllib.request.Request(rasa_stack.settings.actions_url, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read().decode("utf-8"))
+
+
+def test_the_action_server_answers_a_clear_match(rasa_stack):
+    result = rephrase_on_action_server(rasa_stack, "inspraak op de conceptregeling, wanneer?")
+    assert "16 mei" in result["responses"][0]["text"]
+    assert result["events"][0] == {"event": "slot", "timestamp": None, "name": "tweede_kans",
+                                   "value": "kennisbank"}
+
+
+def test_the_action_server_offers_choices_then_the_helpdesk(rasa_stack):
+    first = rephrase_on_action_server(rasa_stack, "wie betaalt en wie beslist")
+    assert first["responses"][0]["text"].startswith("Ik weet niet zeker wat je bedoelt")
+    assert first["events"][0]["value"] == "keuze"
+    earlier = [{"event": "user", "text": "wie betaalt en wie beslist",
+                "parse_data": {"intent": {"name": "nlu_fallback"}}}, first["events"][0]]
+    second = rephrase_on_action_server(rasa_stack, "qwrtz plofkip", earlier)
+    assert [b["payload"] for b in second["responses"][0]["buttons"]] == ["/human_handoff"]
+    assert second["events"][0]["value"] == "geen"
+
+
+def test_nonsense_through_rasa_never_gets_a_knowledge_base_answer(rasa_stack):
+    for message in ("qwrtz plofkip zonnebloem", "xkcd grmbl"):
+        assert "Bron:" not in reply_text(rasa_stack.say(message))

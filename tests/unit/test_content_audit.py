@@ -1,0 +1,299 @@
+"""The content audit against FACTS.md: one test (or more) per finding, so none comes back."""
+import copy
+import datetime as dt
+import re
+
+import pytest
+import yaml
+
+from bot.knowledge import loader
+from bot.knowledge.loader import KnowledgeBaseError, get_knowledge_base, parse
+from bot.knowledge.places import find
+from bot.knowledge.render import HANDOFF_PAYLOAD, answer_for
+from bot.settings import ROOT
+from bot.status import statuses
+from bot.status.demo import DEMO
+from bot.status.render import DEMO_LIST_NOTE, DEMO_NOTE, render_application, render_list, render_missing_items
+from bot.status.service import ApplicationView
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return get_knowledge_base()
+
+
+def all_texts(kb):
+    """Every text the knowledge base can say, with where it comes from."""
+    for a in kb.answers.values():
+        yield f"answers[{a.key}]", a.text, a.sources
+    for t in kb.themes:
+        yield f"themes[{t.key}]", t.text, t.sources
+    for e in kb.examples.values():
+        yield f"examples[{e.area}]", e.text, e.sources
+    for m in kb.ministries:
+        if m.text:
+            yield f"ministries[{m.key}]", m.text, m.sources
+
+
+def body(reply):
+    return reply.text.split("\n\nBron: ")[0]
+
+
+def handoff(reply):
+    return HANDOFF_PAYLOAD in [b["payload"] for b in reply.buttons]
+
+
+# -- unsourced claims --------------------------------------------------------------------------
+
+def test_no_answer_says_the_amount_is_in_a_beschikking(kb):
+    for where, text, _ in all_texts(kb):
+        assert "beschikking" not in text.lower(), where
+    for q in ("Hoeveel geld krijgt Rotterdam?", "hoeveel krijgt een gemeente", "bedrag voor Tilburg NoordWest"):
+        assert "beschikking" not in answer_for(kb, "faq_bedrag_gemeente", q).text.lower(), q
+
+
+def test_areas_list_does_not_claim_that_unnamed_wijken_are_excluded(kb):
+    text = kb.answers["gebieden"].text
+    assert "wijk hier niet bij" not in text and "valt die niet onder" not in text
+    assert "Welke buurten precies bij een gebied horen, staat niet in mijn bronnen" in text
+
+
+def test_a_buurt_question_gets_unknown_boundaries_and_the_helpdesk(kb):
+    reply = answer_for(kb, "faq_gebieden", "Valt mijn straat in Rotterdam-Zuid onder de regeling?")
+    assert "Rotterdam-Zuid" in reply.text and "is bij mij niet bekend" in reply.text
+    assert handoff(reply)
+
+
+def test_college_van_b_en_w_is_never_stated_flatly(kb):
+    for where, text, _ in all_texts(kb):
+        if "college van burgemeester en wethouders" in text:
+            assert "waarschijnlijk" in text and "leid ik af" in text, where
+
+
+def test_volkshuisvestingsfonds_is_not_credited_to_sources_that_lack_it(kb):
+    # FACTS.md has the Volkshuisvestingsfonds only as an inference, without a source id.
+    for where, text, _ in all_texts(kb):
+        if "Volkshuisvestingsfonds" in text:
+            assert "Dat staat niet in de bronnen hieronder" in text, where
+            assert "voor zover ik weet" in text, where
+
+
+# -- claims from the status texts --------------------------------------------------------------
+
+PROCESS_WORDS = re.compile(r"betaal|betaling|voorschot|vaststel|vastgesteld|ontvangstbevestiging|"
+                           r"portaal|wijziging", re.I)
+
+
+def sentences(text):
+    return [s for s in re.split(r"(?<=[.?!])\s+", text) if s]
+
+
+def test_status_texts_word_process_steps_as_the_back_office_s_own():
+    for status in statuses.all_statuses():
+        for text in (status.explanation, status.next_step):
+            for sentence in sentences(text):
+                if PROCESS_WORDS.search(sentence):
+                    assert "backoffice" in sentence, (status.code, sentence)
+
+
+def test_status_prompts_do_not_assume_an_ontvangstbevestiging():
+    files = [ROOT / "domain.yml", ROOT / "actions" / "status.py", ROOT / "bot" / "status" / "render.py",
+             ROOT / "bot" / "status" / "statuses.py"]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        code_lines = [l for l in text.splitlines() if not l.lstrip().startswith("#")]
+        said = "\n".join(code_lines).split('"""', 2)[-1] if path.suffix == ".py" else text
+        assert "ontvangstbevestiging" not in said, path.name
+    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    for name in ("utter_ask_aanvraagnummer", "utter_ask_verificatiecode"):
+        assert "backoffice" in responses[name][0]["text"], name
+
+
+# -- wrong matches -----------------------------------------------------------------------------
+
+def test_bzk_is_not_read_as_vro(kb):
+    reply = body(answer_for(kb, "faq_bijdrage_ministerie", "hoeveel betaalt BZK mee",
+                            [{"entity": "ministerie", "value": "BZK", "start": 16, "end": 19}]))
+    assert "€ 30 miljoen" not in reply and "eerste tranche" in reply and "BZK" in reply
+    assert "OCW, SZW en VRO" in reply
+
+
+def test_nlu_synonyms_do_not_map_bzk_to_vro():
+    data = yaml.safe_load((ROOT / "data" / "nlu" / "faq.yml").read_text(encoding="utf-8"))
+    for block in data["nlu"]:
+        if block.get("synonym") == "VRO":
+            variants = [l.strip()[2:].lower() for l in block["examples"].splitlines() if l.strip()]
+            assert not any("bzk" in v or "binnenlandse" in v for v in variants), variants
+
+
+@pytest.mark.parametrize("text, wrong, right", [
+    ("Is Utrecht Zuidwest een focusgebied?", "Den Haag", "Utrecht Overvecht"),
+    ("Doet Utrecht Noordwest mee?", "Tilburg", "Utrecht Overvecht"),
+    ("Hoort Rotterdam Zuidoost erbij?", "Amsterdam", "Rotterdam-Zuid"),
+    ("Is Amstelveen Westwijk een NPLV-gebied?", "Vlaardingen Westwijk", "Amstelveen"),
+])
+def test_a_fragment_after_another_town_is_not_an_alias(kb, text, wrong, right):
+    reply = answer_for(kb, "faq_gebieden", text)
+    assert wrong not in body(reply) and right in body(reply)
+
+
+def test_a_fragment_from_an_entity_is_judged_in_context(kb):
+    # DIET may tag "Zuidwest" and the synonym mapper turn it into "Den Haag Zuidwest".
+    m = find(kb, "Utrecht Zuidwest", [{"entity": "gebied", "value": "Den Haag Zuidwest", "start": 8, "end": 16}])
+    assert not m.areas and [d[1] for d in m.districts] == ["Utrecht Zuidwest"]
+
+
+def test_a_bare_fragment_alone_still_names_its_area(kb):
+    assert [a.name for a in find(kb, "hoeveel mensen wonen in zuidoost").areas] == ["Amsterdam Zuidoost"]
+    assert [a.name for a in find(kb, "overvecht en rotterdam zuid").areas] == ["Rotterdam-Zuid", "Utrecht Overvecht"]
+
+
+def test_a_district_reply_says_the_boundaries_are_unknown(kb):
+    reply = answer_for(kb, "faq_gebieden", "Utrecht Zuidwest?")
+    assert "Utrecht Zuidwest staat niet in de lijst" in reply.text and handoff(reply)
+
+
+# -- unknowns not said plainly -----------------------------------------------------------------
+
+def test_legal_basis_says_what_is_unknown(kb):
+    reply = answer_for(kb, "faq_wettelijke_basis", "wat is de wettelijke basis")
+    for item in ("datum van ondertekening", "kenmerk", "BWBR-nummer", "einddatum"):
+        assert item in reply.text
+    assert "niet bekend" in reply.text and handoff(reply)
+
+
+@pytest.mark.parametrize("intent, text", [
+    ("faq_ministerie_verantwoordelijk", "welk ministerie is verantwoordelijk"),
+    ("faq_themas", "wat valt onder financiële educatie"),
+])
+def test_partly_unknown_answers_offer_the_helpdesk(kb, intent, text):
+    reply = answer_for(kb, intent, text)
+    assert "niet" in body(reply) and kb.unknown_offer in reply.text and handoff(reply)
+
+
+def test_every_text_that_says_unknown_is_marked_unknown(kb):
+    for a in kb.answers.values():
+        assert loader.says_unknown(a.text) == (not a.known), a.key
+    for t in kb.themes:
+        assert loader.says_unknown(t.text) == (not t.known), t.key
+
+
+def test_loader_refuses_an_unknown_marked_known():
+    raw = yaml.safe_load(loader.DEFAULT_PATH.read_text(encoding="utf-8"))
+    broken = copy.deepcopy(raw)
+    entry = next(a for a in broken["answers"] if a["key"] == "ministerie_verantwoordelijk")
+    entry.pop("known")
+    with pytest.raises(KnowledgeBaseError, match=r"answers\[ministerie_verantwoordelijk\].*known: false"):
+        parse(broken)
+    broken = copy.deepcopy(raw)
+    entry = next(a for a in broken["answers"] if a["key"] == "alliantie")
+    entry["known"] = False
+    with pytest.raises(KnowledgeBaseError, match=r"answers\[alliantie\].*does not say plainly"):
+        parse(broken)
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+def test_two_ministries_in_one_sentence_keep_lower_case(kb):
+    text = body(answer_for(kb, "faq_bijdrage_ministerie", "hoeveel betalen OCW en SZW"))
+    assert " en het ministerie van Sociale Zaken" in text and " en Het " not in text
+    assert text.startswith("Het ministerie van Onderwijs")
+
+
+def test_two_areas_in_one_inhabitants_sentence_keep_lower_case(kb):
+    text = body(answer_for(kb, "faq_inwoners", "hoeveel inwoners hebben rotterdam zuid en overvecht"))
+    assert "; in **Utrecht Overvecht**" in text and "; In" not in text
+
+
+@pytest.mark.parametrize("intent, text, starts_with_nee", [
+    ("faq_gebieden", "Is Almere een NPLV-gebied?", True),
+    ("faq_wie_aanvragen", "Mag Zwolle aanvragen?", True),
+    ("faq_inwoners", "Hoeveel mensen wonen er in Almere?", False),
+    ("faq_gebieden", "Welke wijken in Almere doen mee?", False),
+    ("faq_gebieden", "Almere?", False),
+    ("faq_voorbeelden", "Wat doet Almere met het geld?", False),
+])
+def test_nee_only_answers_a_yes_no_question(kb, intent, text, starts_with_nee):
+    reply = body(answer_for(kb, intent, text))
+    assert reply.startswith("Nee, ") == starts_with_nee, reply
+    assert "Almere" in reply or "Zwolle" in reply
+
+
+def test_ja_only_answers_a_yes_no_question(kb):
+    assert body(answer_for(kb, "faq_gebieden", "Is Tilburg NoordWest een NPLV-gebied?")).startswith("Ja, ")
+    assert not body(answer_for(kb, "faq_gebieden", "Welk gebied in Utrecht doet mee?")).startswith("Ja")
+
+
+@pytest.mark.parametrize("intent, text", [
+    ("faq_gebieden", "is overvecht een focusgebied"),
+    ("faq_gebieden", "welke gebieden liggen in amsterdam"),
+    ("faq_gebieden", "Arnhem?"),
+    ("faq_inwoners", "hoeveel mensen wonen in rotterdam zuid"),
+    ("faq_inwoners", "hoeveel inwoners heeft het gebied in amsterdam"),
+    ("faq_wie_aanvragen", "mag breda aanvragen"),
+])
+def test_every_inhabitant_figure_has_its_date(kb, intent, text):
+    reply = body(answer_for(kb, intent, text))
+    assert re.search(r"\d\.\d{3} (inwoners|mensen)", reply), reply
+    assert "op 1 januari 2025" in reply, reply
+
+
+# -- demo data ---------------------------------------------------------------------------------
+
+def demo_view(demo, status="in_behandeling"):
+    return ApplicationView(
+        aanvraagnummer=demo["number"], gemeente=demo["fields"]["gemeente"], gebied=demo["fields"]["gebied"],
+        submitted_at=demo["fields"]["submitted_at"], status=status, requested=(),
+        granted_amount_cents=None, missing_items="Een begroting.", next_step=None, next_step_date=None,
+        status_since=dt.datetime(2026, 11, 1), updated_at=None, demo=True)
+
+
+def test_demo_areas_use_the_knowledge_base_names(kb):
+    names = {a.name for a in kb.areas}
+    for demo in DEMO:
+        assert demo["fields"]["gebied"] in names, demo["fields"]["gebied"]
+
+
+def test_every_chat_reply_about_a_demo_application_says_it_is_fictional():
+    views = [demo_view(d) for d in DEMO]
+    for view in views:
+        assert render_application(view).text.startswith(DEMO_NOTE)
+    assert render_missing_items(demo_view(DEMO[1], statuses.AANVULLING_NODIG)).text.startswith(DEMO_NOTE)
+    listing = render_list("Amsterdam", views).text
+    assert DEMO_LIST_NOTE in listing and listing.count("(fictieve demo-aanvraag)") == len(views)
+
+
+def test_a_real_application_has_no_demo_note():
+    real = demo_view(DEMO[0])
+    real = ApplicationView(**{**real.__dict__, "demo": False})
+    assert "fictie" not in render_application(real).text
+
+
+# -- citations ---------------------------------------------------------------------------------
+
+# Each claim, as it is worded in the knowledge base, and the sources FACTS.md gives for it.
+CLAIM_SOURCES = [
+    (r"specifieke uitkering", {"S1", "S6"}),
+    (r"19 gemeenten", {"S8", "S15"}),
+    (r"2026 tot en met 2028|tot en met 2028", {"S3", "S4"}),
+    (r"NPLV|Leefbaarheid en\s+Veiligheid", {"S1", "S8", "S15", "S16"}),
+    (r"7 juli 2025", {"S1"}),
+    (r"11 december 2025", {"S5"}),
+    (r"16 mei", {"S3"}),
+    (r"€ 327 miljoen|€ 51 miljoen|€ 30 miljoen", {"S1", "S5"}),
+    (r"256 miljoen", {"S3", "S14", "S8"}),
+    (r"1,2 miljoen", {"S16", "S20"}),
+    (r"20924", {"S6"}),
+    (r"32385", {"S7"}),
+]
+
+
+def test_every_claim_cites_a_source_that_carries_it(kb):
+    for where, text, sources in all_texts(kb):
+        for pattern, allowed in CLAIM_SOURCES:
+            if re.search(pattern, text):
+                assert set(sources) & allowed, f"{where}: '{pattern}' needs one of {sorted(allowed)}"
+
+
+def test_wat_is_cites_what_facts_gives(kb):
+    assert {"S8", "S15", "S3", "S4"} <= set(kb.answers["wat_is"].sources)
