@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from bot.knowledge.loader import says_unknown
-from bot.knowledge.render import HANDOFF_PAYLOAD
+from bot.core.reply import HANDOFF_BUTTON
 from bot.settings import ROOT
 
 QUESTIONS = yaml.safe_load((ROOT / "tests" / "data" / "unknowns.yml").read_text(encoding="utf-8"))
@@ -16,4 +16,4 @@ def test_unknown_fact_through_the_stack(rasa_stack, item):
     text = "\n".join(r.get("text") or "" for r in replies)
     payloads = [b.get("payload") for r in replies for b in r.get("buttons") or []]
     assert says_unknown(text), text
-    assert HANDOFF_PAYLOAD in payloads, (text, payloads)
+    assert HANDOFF_BUTTON.payload in payloads, (text, payloads)

@@ -65,7 +65,7 @@ def test_fallback_count_resets_after_an_understood_message():
 def test_second_chance_answers_a_place_name_alone(make_tracker, dispatcher):
     tracker = make_tracker("nlu_fallback", "Lelystad?")
     events, messages = run(ActionRephrase(), dispatcher, tracker)
-    assert "Lelystad Oost" in messages[0]["text"] and "Bron:" in messages[0]["text"]
+    assert "Lelystad Oost" in messages[0]["text"] and messages[0]["custom"]["kw_sources"]
     assert events == [{"event": "slot", "timestamp": None, "name": "tweede_kans", "value": "plaats"}]
 
 

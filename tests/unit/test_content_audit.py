@@ -9,7 +9,8 @@ import yaml
 from bot.knowledge import loader
 from bot.knowledge.loader import KnowledgeBaseError, get_knowledge_base, parse
 from bot.knowledge.places import find
-from bot.knowledge.render import HANDOFF_PAYLOAD, answer_for
+from bot.core.reply import HANDOFF_BUTTON
+from bot.knowledge.render import answer_for
 from bot.settings import ROOT
 from bot.status import statuses
 from bot.status.demo import DEMO
@@ -36,11 +37,11 @@ def all_texts(kb):
 
 
 def body(reply):
-    return reply.text.split("\n\nBron: ")[0]
+    return reply.text  # sources travel as data (Reply.sources), never in the text
 
 
 def handoff(reply):
-    return HANDOFF_PAYLOAD in [b["payload"] for b in reply.buttons]
+    return HANDOFF_BUTTON in reply.buttons
 
 
 # -- unsourced claims --------------------------------------------------------------------------
