@@ -42,7 +42,7 @@ from bot.status.verification import canonical_aanvraagnummer
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-_BODY_READ = "kw_api_body_read"
+_BODY_READ = web.RequestKey("kw_api_body_read", bool)
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 
 SETTINGS_KEY = web.AppKey("kw_api_settings", Settings)

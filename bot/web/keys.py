@@ -23,8 +23,8 @@ CONSOLE_COOKIES = web.AppKey("kw.console_cookies", object)  # SessionCookies
 CONSOLE_LOGIN_LIMITER = web.AppKey("kw.console_login_limiter", object)  # RateLimiter
 CONSOLE_HUB = web.AppKey("kw.console_hub", object)  # ConsoleHub
 
-# Request key (requests take plain strings).
-CSP_NONCE = "kw.csp_nonce"
+# Request keys.
+CSP_NONCE = web.RequestKey("kw.csp_nonce", str)
 
 __all__ = ["SETTINGS", "HTTP", "RASA", "CHAT", "HUB", "METRICS", "TEMPLATES", "LIVE", "CONSOLE_COOKIES",
            "CONSOLE_LOGIN_LIMITER", "CONSOLE_HUB", "CSP_NONCE", "Any"]

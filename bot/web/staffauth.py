@@ -45,8 +45,8 @@ RENEW_AFTER_S = 300
 MAX_COOKIE_CHARS = 4096
 
 # Request keys
-STAFF = "kw.staff"          # StaffView of the logged-in staff member
-SESSION = "kw.staff_session"  # StaffSession
+STAFF = web.RequestKey("kw.staff", StaffView)  # the logged-in staff member
+SESSION = web.RequestKey("kw.staff_session", object)  # StaffSession
 
 
 def _fernet(secret: str, purpose: str) -> Fernet:
@@ -157,7 +157,7 @@ def clear_cookie(response: web.StreamResponse, request: web.Request, settings: A
 #: Console forms are a few fields of text: anything larger is refused before it is read.
 MAX_FORM_BYTES = 8 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
-_FORM = "kw.form"
+_FORM = web.RequestKey("kw.form", MultiDictProxy)
 
 
 class FormRefused(Exception):
