@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -37,25 +36,12 @@ PRODUCT_OVERRIDES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = launcher.free_port
 
 
 def bench_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     """This process's environment without any KW_* of the developer's, plus a fresh var dir."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
-    env.update({
-        "KW_VAR_DIR": str(var_dir),
-        "KW_RASA_PORT": str(free_port()),
-        "KW_ACTIONS_PORT": str(free_port()),
-        "KW_GATEWAY_PORT": str(free_port()),
-        "KW_SPACY_MODEL_DIR": str(ROOT / "var" / "spacy" / "nl"),
-        "RASA_TELEMETRY_ENABLED": "false",
-    })
-    env.update(extra or {})
-    return env
+    return launcher.isolated_env(var_dir, dict({"RASA_TELEMETRY_ENABLED": "false"}, **(extra or {})))
 
 
 def fresh_var(var_dir: Path) -> None:
@@ -66,11 +52,9 @@ def fresh_var(var_dir: Path) -> None:
 
 def prepare_db(settings: Settings) -> None:
     """The app database's tables (the handoff question creates a helpdesk ticket)."""
-    from bot.handoff import db as handoff_db
-    from bot.status import db as status_db
+    from bot import migrations
 
-    status_db.upgrade(settings.database_url)
-    handoff_db.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
 
 
 def http_ok(url: str) -> bool:

@@ -13,6 +13,7 @@ import importlib.metadata
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,28 @@ TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
 MIN_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 STABLE_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def isolated_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """An environment for a stack of its own (tests, the bench): this process's environment
+    without the developer's KW_* settings, a fresh var dir, free ports, the shared Dutch
+    pipeline."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
+    env.update({
+        "KW_VAR_DIR": str(var_dir),
+        "KW_RASA_PORT": str(free_port()),
+        "KW_ACTIONS_PORT": str(free_port()),
+        "KW_GATEWAY_PORT": str(free_port()),
+        "KW_SPACY_MODEL_DIR": str(Path(__file__).resolve().parent.parent / "var" / "spacy" / "nl"),
+    })
+    env.update(extra or {})
+    return env
 
 
 def child_env(settings: Settings, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -19,13 +18,10 @@ from typing import Dict, List, Optional
 import pytest
 
 from bot import launcher
-from bot.settings import ROOT, Settings, load
+from bot.settings import Settings, load
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = launcher.free_port
 
 
 @dataclass
@@ -56,17 +52,7 @@ class RasaStack:
             return json.loads(resp.read().decode("utf-8") or "[]")
 
 
-def stack_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
-    env.update({
-        "KW_VAR_DIR": str(var_dir),
-        "KW_RASA_PORT": str(free_port()),
-        "KW_ACTIONS_PORT": str(free_port()),
-        "KW_GATEWAY_PORT": str(free_port()),
-        "KW_SPACY_MODEL_DIR": str(ROOT / "var" / "spacy" / "nl"),
-    })
-    env.update(extra or {})
-    return env
+stack_env = launcher.isolated_env
 
 
 def start_stack(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> RasaStack:

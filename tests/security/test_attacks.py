@@ -96,17 +96,21 @@ def test_deeply_nested_frames_and_bad_bytes_get_a_dutch_error_not_a_500(edge):
 
 # -- 2. limits keyed on the client's address ---------------------------------------------------
 
+async def look_up(chat: Chat, number: str, code_text: str) -> dict:
+    """The status form through the widget's socket: ask, give the number, then the code."""
+    await chat.hello()
+    await chat.say("Wat is de status van mijn aanvraag?")
+    await chat.say(number)
+    return await chat.say(code_text)
+
+
 def test_status_lockout_holds_whatever_user_agent_the_client_sends(edge):
     number, code = fresh_application(edge)
 
     async def attack():
         for attempt in range(6):
             async with Chat(edge, "203.0.113.50", user_agent=f"Browser/{attempt}") as chat:
-                await chat.hello()
-                await chat.say("Wat is de status van mijn aanvraag?")
-                await chat.say(number)
-                guess = code if attempt == 5 else "QQQQ-QQ3Q"
-                reply = reply_text(await chat.say(guess))
+                reply = reply_text(await look_up(chat, number, code if attempt == 5 else "QQQQ-QQ3Q"))
         return reply
 
     last = run(attack())
@@ -119,10 +123,7 @@ def test_another_address_is_not_locked_out_by_someone_else(edge):
 
     async def lookup():
         async with Chat(edge, "203.0.113.77") as chat:
-            await chat.hello()
-            await chat.say("status van mijn aanvraag")
-            await chat.say(number)
-            return reply_text(await chat.say(code))
+            return reply_text(await look_up(chat, number, code))
 
     text = run(lookup())
     assert number in text and "te vaak" not in text, text
@@ -149,10 +150,7 @@ def test_the_verificatiecode_never_reaches_the_tracker_or_the_history(edge):
 
     async def lookup():
         async with Chat(edge, "198.51.100.20") as chat:
-            await chat.hello()
-            await chat.say("Hoe staat het met onze aanvraag?")
-            await chat.say(number)
-            frame = await chat.say(f"de code is {code.lower()}")
+            frame = await look_up(chat, number, f"de code is {code.lower()}")
             assert number in reply_text(frame), reply_text(frame)
             assert code not in json.dumps(frame["ack"]) and "[verificatiecode]" in frame["ack"]["text"]
             session = chat.ready["session"]
