@@ -94,3 +94,32 @@ def test_a_fallback_answered_by_the_second_chance_does_not_count(make_tracker, d
     _, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "anders stellen" in messages[0]["text"]  # the first miss, not yet the helpdesk
     assert consecutive_fallbacks(answered + [fallback_event("x")], ("plaats", "kennisbank")) == 1
+
+
+def faq_tracker(intent, text, confidence):
+    from rasa_sdk import Tracker
+
+    latest = {"intent": {"name": intent, "confidence": confidence}, "text": text, "entities": [],
+              "intent_ranking": [], "metadata": {}}
+    return Tracker(sender_id="unit", slots={}, latest_message=latest,
+                   events=[{"event": "user", "text": text, "parse_data": latest}], paused=False,
+                   followup_action=None, active_loop={}, latest_action_name=None)
+
+
+def test_an_unsure_faq_guess_gets_a_second_opinion(dispatcher):
+    tracker = faq_tracker("faq_looptijd", "Is er iets voor kinderen van 0 tot 4 jaar?", 0.78)
+    events, messages = run(ActionAnswerFaq(), dispatcher, tracker)
+    assert "jonge kind" in messages[0]["text"] and "tot en met 2028" not in messages[0]["text"]
+    assert events[0]["name"] == "tweede_kans" and events[0]["value"] == "herzien"
+
+
+def test_a_confident_faq_answer_is_kept(dispatcher):
+    tracker = faq_tracker("faq_looptijd", "Is er iets voor kinderen van 0 tot 4 jaar?", 0.95)
+    events, messages = run(ActionAnswerFaq(), dispatcher, tracker)
+    assert "tot en met 2028" in messages[0]["text"] and events == []
+
+
+def test_an_unsure_guess_that_the_search_agrees_with_is_kept(dispatcher):
+    tracker = faq_tracker("faq_internetconsultatie", "consultatie van de regeling, wanneer", 0.6)
+    events, messages = run(ActionAnswerFaq(), dispatcher, tracker)
+    assert "16 mei" in messages[0]["text"] and events == []
