@@ -116,6 +116,8 @@ def wait_for_quiet(limit: Optional[float], max_s: float) -> None:
         print(f"Waiting (at most {max_s:.0f} s) for the load average to drop to {limit}…", flush=True)
     while loadavg()[0] > limit and time.monotonic() < deadline:
         time.sleep(10)  # the load average changes slowly
+    if loadavg()[0] > limit:
+        print(f"The load average is still {loadavg()[0]}: measuring anyway (noisy).", flush=True)
 
 
 def run_stack(kind: str, model: Path, questions: List[str], args: argparse.Namespace) -> Dict[str, Any]:

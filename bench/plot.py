@@ -46,14 +46,19 @@ def plot(result: Dict[str, Any], path: Path) -> Path:
     conv.set(title="One conversation: latency by turn number (1 user)", xlabel="turn", ylabel="ms")
     conv.legend(fontsize=8)
 
+    ticks = []
     for i, (name, s) in enumerate(stacks.items()):
-        bottom = 0.0
+        bottom, small = 0.0, []
         for proc, value in s["memory"]["peak_mb"].items():
             mem.bar(i, value, 0.6, bottom=bottom, color=COLOURS.get(name), edgecolor="white")
-            mem.text(i, bottom + value / 2, f"{proc}\n{value:.0f} MB", ha="center", va="center", fontsize=8,
-                     color="white")
+            if value >= 200:  # room for a label inside the bar
+                mem.text(i, bottom + value / 2, f"{proc}\n{value:.0f} MB", ha="center", va="center",
+                         fontsize=8, color="white")
+            else:
+                small.append(f"{proc} {value:.0f}")
             bottom += value
-    mem.set_xticks(range(len(stacks)), list(stacks))
+        ticks.append(name + (f"\n({', '.join(small)} MB)" if small else ""))
+    mem.set_xticks(range(len(stacks)), ticks)
     mem.set(title="Memory: peak RSS per process tree", ylabel="MB")
 
     meta = result["meta"]

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bench.load import Level
+from bench.load import Level, Turn
 
 # (key, label, how it is computed, comparison, target)
 TARGETS = [
@@ -39,9 +39,19 @@ def _ms(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value * 1000.0, 1)
 
 
+def failure(turn: Turn) -> str:
+    """Why a turn failed, or "" when the user got an answer.
+
+    Every question of the set has an answer, so an answer without any bot message is a failure
+    too: stock Rasa returns one when its call to the action server fails (it logs the error and
+    drops the action's events).
+    """
+    return turn.error or ("empty answer" if turn.messages == 0 else "")
+
+
 def summarize(level: Level) -> Dict[str, Any]:
-    ok = sorted(t.latency_s for t in level.turns if not t.error)
-    errors = Counter(t.error for t in level.turns if t.error)
+    ok = sorted(t.latency_s for t in level.turns if not failure(t))
+    errors = Counter(failure(t) for t in level.turns if failure(t))
     return {
         "users": level.users,
         "turns_per_user": level.turns_per_user,
@@ -49,8 +59,7 @@ def summarize(level: Level) -> Dict[str, Any]:
         "ok": len(ok),
         "errors": sum(errors.values()),
         "error_kinds": dict(errors.most_common(5)),
-        # Answered turns without any bot message (e.g. Rasa paused by a helpdesk ticket).
-        "empty_replies": sum(1 for t in level.turns if not t.error and t.messages == 0),
+        "empty_answers": errors.get("empty answer", 0),
         "wall_s": round(level.wall_s, 2),
         "turns_per_s": round(len(ok) / level.wall_s, 2) if level.wall_s > 0 else None,
         "p50_ms": _ms(percentile(ok, 50)),
@@ -63,7 +72,7 @@ def summarize(level: Level) -> Dict[str, Any]:
 
 def conversation(level: Level, window: int = 10) -> Dict[str, Any]:
     """Latency by turn number in one long conversation: first `window` turns vs last."""
-    by_turn = [None if t.error else round(t.latency_s * 1000.0, 1) for t in level.turns]
+    by_turn = [None if failure(t) else round(t.latency_s * 1000.0, 1) for t in level.turns]
     first = [v for v in by_turn[:window] if v is not None]
     last = [v for v in by_turn[-window:] if v is not None]
     first_med = statistics.median(first) if first else None
@@ -129,10 +138,13 @@ def table(result: Dict[str, Any]) -> str:
     for users in levels:
         for key, label, unit in (("turns_per_s", "turns/s", ""), ("p50_ms", "p50", " ms"),
                                  ("p95_ms", "p95", " ms"), ("p99_ms", "p99", " ms"),
-                                 ("errors", "errors", "")):
+                                 ("errors", "errors (of them empty answers)", "")):
             lv = [stacks[n]["levels"].get(users, {}) for n in names]
             head = f"{users} user{'s' if users != '1' else ''} × {lv[0].get('turns_per_user', '?')} turns"
-            rows.append([f"{head}: {label}", *[_fmt(x.get(key), unit) for x in lv]])
+            cells = [_fmt(x.get(key), unit) for x in lv]
+            if key == "errors":
+                cells = [f"{c} ({_fmt(x.get('empty_answers'))})" for c, x in zip(cells, lv)]
+            rows.append([f"{head}: {label}", *cells])
     rows.append(["memory, peak RSS of all processes",
                  *[_fmt(stacks[n]["memory"]["peak_total_mb"], " MB") for n in names]])
     rows.append(["memory, after start (idle)",

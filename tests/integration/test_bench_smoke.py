@@ -27,7 +27,7 @@ def test_bench_smoke_run(tmp_path):
         assert (level["turns"], level["ok"], level["errors"]) == (4, 4, 0), (name, level["error_kinds"])
         assert 0 < level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"] <= level["max_ms"]
         assert level["turns_per_s"] > 0
-        assert level["empty_replies"] < 4  # the assistant answered with text
+        assert level["empty_answers"] == 0  # the assistant answered every turn
         assert stack["conversation"]["turns"] == 3 and stack["conversation"]["errors"] == 0
         assert stack["ready_s"] > 0
         # Rasa alone holds a few hundred MB (TensorFlow, the model): real processes were measured.

@@ -26,18 +26,19 @@ def test_percentile_interpolates_between_ranks():
     assert report.percentile([], 50) is None
 
 
-def test_summarize_leaves_failed_turns_out_of_latency_and_throughput():
-    summary = report.summarize(level([0.1, 0.2, 0.3, 9.0], errors={3}, empty={1}))
-    assert summary["turns"] == 4 and summary["ok"] == 3 and summary["errors"] == 1
-    assert summary["error_kinds"] == {"boom": 1}
-    assert summary["empty_replies"] == 1
-    assert summary["p50_ms"] == pytest.approx(200.0)
-    assert summary["max_ms"] == pytest.approx(300.0)
+def test_summarize_leaves_failed_and_empty_turns_out_of_latency_and_throughput():
+    summary = report.summarize(level([0.1, 0.2, 0.3, 0.4, 9.0], errors={4}, empty={1}))
+    assert summary["turns"] == 5 and summary["ok"] == 3 and summary["errors"] == 2
+    assert summary["error_kinds"] == {"boom": 1, "empty answer": 1}
+    assert summary["empty_answers"] == 1
+    assert summary["p50_ms"] == pytest.approx(300.0)
+    assert summary["max_ms"] == pytest.approx(400.0)
     assert summary["turns_per_s"] == pytest.approx(0.3)
 
 
 def test_conversation_compares_first_and_last_ten_turns():
-    conv = report.conversation(level([0.1] * 10 + [0.5] * 130 + [0.2] * 10))
+    conv = report.conversation(level([0.1] * 10 + [0.5] * 130 + [0.2] * 9 + [0.01], empty={149}))
+    assert conv["errors"] == 1
     assert conv["first_window"] == "1-10" and conv["last_window"] == "141-150"
     assert conv["first_median_ms"] == pytest.approx(100.0)
     assert conv["last_median_ms"] == pytest.approx(200.0)
