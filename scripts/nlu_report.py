@@ -106,6 +106,9 @@ def main() -> int:
         spread = f" (mean of the folds {fold['mean']:.3f} ± {fold['std']:.3f})" if fold else ""
         lines.append(f"| {FOLDS}-fold cross-validation | `data/nlu` | "
                      f"{scores['cross-validation']:.3f}{spread} | [cross-validation/](cross-validation/) |")
+    else:
+        lines.append(f"| {FOLDS}-fold cross-validation | `data/nlu` | not run yet "
+                     "(`make nlu-report` without `--skip-cv`) | |")
     lines += ["", "Each folder has `intent_report.json`, `intent_errors.json` and the confusion "
               "matrix `intent_confusion_matrix.png`. The second held-out set is never used for "
               "training (`tests/unit/test_training_data.py` checks that no sentence is shared)."]
