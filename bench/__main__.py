@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -161,7 +160,7 @@ def run(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             "product_env_overrides": PRODUCT_OVERRIDES,
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
-            "rasa": version("rasa"),
+            "rasa": launcher.rasa_version(load(bench_env(args.out / "var-product"))),
             "loadavg_before": loadavg(),
         },
         "stacks": {},
