@@ -101,7 +101,7 @@ def extract_code(text: str, expecting: bool) -> Tuple[Optional[str], str]:
 
     ``expecting``: the assistant just asked for the code, so a short answer that can be a code
     (one or two words, letters and digits) is taken whole. Otherwise only a code in the form
-    the back office issues (XXXX-XXXX from the code alphabet) is taken out of a sentence.
+    the back office issues (four and four characters of the code alphabet, e.g. K7QM-WX3D) is taken out of a sentence.
     Words such as "annuleren" or "stop" are never a code."""
     from bot.status.coderefs import PLACEHOLDER
 
