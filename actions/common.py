@@ -61,6 +61,45 @@ def latest_intent(tracker: Tracker) -> str:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
 
 
+def latest_confidence(tracker: Tracker) -> float:
+    return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+#: Intents that end any form at any step: they are never read as the value the form asked for.
+EXITS = frozenset({"stop", "deny", "geen_aanvraagnummer", "human_handoff", "handoff_intrekken"})
+#: Below this confidence a message inside a form is read as an attempt at the form's answer,
+#: not as another question.
+DETOUR_CONFIDENCE = 0.6
+#: Small talk inside a form: a response from domain.yml, then the form asks its question again.
+DETOUR_RESPONSES = {"bot_challenge": "utter_bot_challenge", "capabilities": "utter_capabilities",
+                    "out_of_scope": "utter_out_of_scope", "meer_vragen": "utter_meer_vragen"}
+
+
+def answer_detour(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A form is waiting for a value, but the user asked something else: answer it here (the
+    form then asks its question again). False when the message is no clear other question."""
+    intent = latest_intent(tracker)
+    if latest_confidence(tracker) < DETOUR_CONFIDENCE:
+        return False
+    if intent.startswith("faq_"):
+        message = tracker.latest_message or {}
+        reply = answer_for(get_knowledge_base(), intent, latest_text(tracker),
+                           message.get("entities") or [])
+        if reply is not None:
+            utter(dispatcher, reply)
+            return True
+    if intent in DETOUR_RESPONSES:
+        dispatcher.utter_message(response=DETOUR_RESPONSES[intent])
+        return True
+    if intent in ("greet", "thank", "herhaal"):
+        return True  # nothing to add: the form's question again is the answer
+    return False
+
+
 def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """The user left a form with another question: answer that question."""
     kb = get_knowledge_base()

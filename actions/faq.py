@@ -1,6 +1,7 @@
 """Answers from the knowledge base: the rendering and the second chance live in bot.knowledge."""
 import json
 import logging
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
@@ -9,10 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
 from bot import texts
-from bot.conversation import SECOND_CHANCE_SLOT, choices_reply, consecutive_fallbacks, rephrase_reply
+from bot.conversation import (
+    SECOND_CHANCE_SLOT, choices_reply, consecutive_fallbacks, helpdesk_shown, rephrase_reply,
+)
 from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
-from bot.knowledge.render import answer_for, helpdesk_reply
+from bot.core.reply import Reply
+from bot.knowledge.render import answer_button, answer_for, helpdesk_reply
 from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, second_chance
 
 log = logging.getLogger(__name__)
@@ -20,6 +24,30 @@ log = logging.getLogger(__name__)
 # held-out sets this changed no right answer (see tests/unit/test_actions_faq.py).
 SECOND_OPINION_BELOW = 0.9
 REVISED = "herzien"
+#: The last answered knowledge-base intent, for "en voor Rotterdam?" (intent inform_plaats).
+TOPIC_SLOT = "onderwerp"
+#: Answers that depend on the place named; a follow-up about another place keeps the topic.
+PLACE_TOPICS = ("faq_gebieden", "faq_bedrag_gemeente", "faq_inwoners", "faq_wie_aanvragen",
+                "faq_voorbeelden")
+FOLLOW_UP = "inform_plaats"
+# Where a message holds a second question: "…? En …", "… en hoeveel …".
+_SPLIT_RE = re.compile(r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:wanneer|hoeveel|hoe|wat|welke|wie|waar|"
+                       r"kan|kunnen|mag|mogen|is|zijn|moet|moeten)\b)", re.IGNORECASE)
+
+
+def other_question(kb, text: str, answered_intent: str):
+    """A second question in the same message that the knowledge base clearly answers (and that
+    is not the one answered): its button, or None."""
+    parts = [p for p in _SPLIT_RE.split(text or "") if p and len(p.split()) >= 3]
+    for part in parts[1:] if len(parts) > 1 else ():
+        chance = second_chance(kb, part, [])
+        if chance.path == ANSWER and kb.answers[chance.key].intent != answered_intent:
+            return answer_button(kb, chance.key)
+    if len(parts) > 1:  # the NLU may have answered the second part: look at the first as well
+        chance = second_chance(kb, parts[0], [])
+        if chance.path == ANSWER and kb.answers[chance.key].intent != answered_intent:
+            return answer_button(kb, chance.key)
+    return None
 
 
 class ActionAnswerFaq(KwAction):
@@ -31,6 +59,9 @@ class ActionAnswerFaq(KwAction):
         intent = (message.get("intent") or {}).get("name", "")
         text, entities = message.get("text") or "", message.get("entities") or []
         events: List[Dict[Text, Any]] = []
+        if intent == FOLLOW_UP:  # "en voor Rotterdam?": the last topic, for another place
+            topic = tracker.get_slot(TOPIC_SLOT)
+            intent = topic if topic in PLACE_TOPICS else "faq_gebieden"
         reply = answer_for(kb, intent, text, entities)
         confidence = (message.get("intent") or {}).get("confidence") or 0.0
         if reply is not None and confidence < SECOND_OPINION_BELOW:
@@ -46,6 +77,11 @@ class ActionAnswerFaq(KwAction):
         if reply is None:
             reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
+        also = other_question(kb, text, intent)
+        if also is not None:
+            utter(dispatcher, Reply(texts.ALSO_ASKED, (also,)))
+        if intent in kb.by_intent:
+            events.append(SlotSet(TOPIC_SLOT, intent))
         return events
 
 
@@ -63,10 +99,11 @@ class ActionRephrase(KwAction):
         misunderstood = consecutive_fallbacks(tracker.events, ANSWERED)
         if chance.path in ANSWERED:
             reply = chance.reply
-        elif chance.path == CHOICES and misunderstood < 2:
+        elif chance.path == CHOICES and misunderstood < 3:
             reply = choices_reply(kb, chance.reply)
         else:
-            reply = rephrase_reply(kb, message.get("intent_ranking") or [], misunderstood)
+            reply = rephrase_reply(kb, message.get("intent_ranking") or [], misunderstood,
+                                   helpdesk_shown(tracker.events, kb))
         # For the editors: which path answered, with the message masked (no personal data).
         log.info("second chance %s", json.dumps({
             "path": chance.path, "answer": chance.key, "misunderstood": misunderstood,

@@ -12,15 +12,19 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente, utter
+from actions.common import (
+    KwAction, answer_detour, answer_instead, latest_intent, latest_text, portal_gemeente, utter,
+)
 from bot import texts
-from bot.core.reply import sources_of
-from bot.handoff import hours
+from bot.core.masking import EMAIL, PHONE, mask_personal_data
+from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Reply, sources_of
+from bot.handoff import hours, states
 from bot.handoff.privacy import InvalidContact, normalize_contact
-from bot.handoff.service import HandoffService
+from bot.handoff.service import HandoffService, TicketView
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import helpdesk_reply
 from bot.core.runner import run_db
+from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,58 +59,124 @@ def usable_contact(typed: Optional[str]) -> Optional[str]:
         return None
 
 
+def _clear_yes(text: str) -> bool:
+    """"ja" without a "but": "ja maar eerst een vraag" is no consent yet."""
+    words = text.lower().replace(",", " ").split()
+    return "?" not in text and not {"maar", "eerst"} & set(words)
+
+
 class ValidateHandoffForm(FormValidationAction):
+    """Consent (yes: share the conversation; no: a ticket without it), the question, and an
+    optional contact that must be an e-mail address or phone number. Stop or withdraw ends it
+    at any step; a question about the step gets an explanation and the step again."""
+
     def name(self) -> Text:
         return "validate_handoff_form"
 
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("requested_slot") is None and await waiting_ticket(tracker, get_settings()):
+            return []  # a question already waits: action_handoff_create says so
+        return list(SLOTS)
+
     def validate_handoff_toestemming(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        intent = latest_intent(tracker)
-        if intent == "affirm":
+        intent, text = latest_intent(tracker), latest_text(tracker)
+        if intent == "human_handoff" or (intent == "affirm" and _clear_yes(text)):
             return {"handoff_toestemming": True}
-        # "nee", or a different question: no sharing, leave the form.
-        return {"handoff_toestemming": False, "requested_slot": None}
+        if intent == "deny":
+            dispatcher.utter_message(text=texts.HANDOFF_NO_TRANSCRIPT)
+            return {"handoff_toestemming": False}
+        if intent in ("stop", "handoff_intrekken"):
+            return {"handoff_toestemming": None, "requested_slot": None}
+        if intent == "affirm":
+            dispatcher.utter_message(text=texts.HANDOFF_ASK_FIRST)
+        elif intent == "vraag_uitleg":
+            dispatcher.utter_message(text=texts.HANDOFF_CONSENT_EXPLAIN)
+        elif not answer_detour(dispatcher, tracker):
+            dispatcher.utter_message(text=texts.HANDOFF_CONSENT_UNCLEAR)
+        return {"handoff_toestemming": None}
 
     def validate_handoff_vraag(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        intent = latest_intent(tracker)
+        if intent in ("stop", "handoff_intrekken"):
+            return {"handoff_vraag": None, "requested_slot": None}
         text = " ".join(str(value or "").split())
-        if len(text) < 3:
-            dispatcher.utter_message(text=texts.HANDOFF_QUESTION_TOO_SHORT)
+        if intent in ("deny", "affirm") or len(text) < 3:
+            dispatcher.utter_message(text=texts.HANDOFF_QUESTION_NEEDED)
             return {"handoff_vraag": None}
         return {"handoff_vraag": text[:MAX_QUESTION_CHARS]}
 
     def validate_handoff_contact(self, value: Any, dispatcher: CollectingDispatcher,
                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        intent = latest_intent(tracker)
         text = " ".join(str(value or "").split())
-        if latest_intent(tracker) == "deny" or text.lower().strip(".!") in NO_CONTACT:
+        if intent in ("stop", "handoff_intrekken"):
+            return {"handoff_contact": None, "requested_slot": None}
+        if text.lower().strip(".!") in NO_CONTACT or (intent == "deny" and not has_contact(text)):
             return {"handoff_contact": "-"}
-        return {"handoff_contact": text[:200]}
+        if has_contact(text):
+            return {"handoff_contact": text[:200]}
+        if intent == "vraag_uitleg" or "waarom" in text.lower():
+            dispatcher.utter_message(text=texts.HANDOFF_CONTACT_WHY)
+        else:
+            dispatcher.utter_message(text=texts.HANDOFF_BAD_CONTACT)
+        return {"handoff_contact": None}
+
+
+def has_contact(text: str) -> bool:
+    """An e-mail address or phone number: masked by the gateway, or as typed (Rasa's tools)."""
+    if EMAIL in text or PHONE in text:
+        return True
+    return bool({"email", "phone"} & set(mask_personal_data(text).kinds))
+
+
+async def waiting_ticket(tracker: Tracker, settings: Settings) -> Optional[TicketView]:
+    """The conversation's active helpdesk ticket, or None (also when the database is down)."""
+    service = HandoffService.from_settings(settings)
+    try:
+        return await run_db(lambda: service.active_ticket_for_conversation(tracker.sender_id),
+                            settings.db_timeout_s)
+    except Exception as exc:  # noqa: BLE001 - no database: as if there were none
+        log.warning("ticket check failed (%s)", type(exc).__name__)
+        return None
+
+
+def waiting_text(settings: Settings) -> str:
+    """When a waiting question will be answered: now (open) or from the next opening."""
+    return hours.closed_message(settings) or texts.HANDOFF_STILL_WAITING
 
 
 class ActionHandoffCreate(KwAction):
-    """The form is done: create the ticket and pause the assistant, or explain why not."""
+    """The form is done: create the ticket, or explain why not."""
 
     NAME = "action_handoff_create"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
-        if not tracker.get_slot("handoff_toestemming") or not tracker.get_slot("handoff_vraag"):
-            if latest_intent(tracker).startswith("faq_"):
-                answer_instead(dispatcher, tracker)  # they asked something else instead
-                return RESET
-            reply = helpdesk_reply(kb, texts.HANDOFF_NOT_SHARED)
-            utter(dispatcher, reply)
-            return RESET
         settings = self.settings
+        consent = tracker.get_slot("handoff_toestemming")
+        if consent is None or not tracker.get_slot("handoff_vraag"):
+            waiting = await waiting_ticket(tracker, settings)
+            if waiting is not None:
+                utter(dispatcher, Reply(texts.HANDOFF_ALREADY_WAITING.format(waiting=waiting_text(settings)),
+                                        (WITHDRAW_BUTTON,), about_handoff=True))
+            elif latest_intent(tracker).startswith("faq_"):
+                answer_instead(dispatcher, tracker)  # they asked something else instead
+            else:
+                dispatcher.utter_message(text=texts.HANDOFF_STOPPED)
+            return RESET
         # Through the gateway a typed e-mail address or phone number arrives masked; the
         # gateway then stores it on the ticket itself (HandoffService.set_contact).
         contact = usable_contact(tracker.get_slot("handoff_contact"))
         service = HandoffService.from_settings(settings)
+        shared = transcript(tracker) if consent else []
+        consent_at = dt.datetime.now(dt.timezone.utc) if consent else None
         try:
             await run_db(lambda: service.create_ticket(
                 tracker.sender_id, tracker.get_slot("handoff_vraag"), contact,
-                portal_gemeente(tracker), transcript(tracker),
-                consent_at=dt.datetime.now(dt.timezone.utc)), settings.db_timeout_s * 2)
+                portal_gemeente(tracker), shared, consent_at=consent_at), settings.db_timeout_s * 2)
         except Exception as exc:  # noqa: BLE001 - any failure: tell the user, keep the bot
             log.warning("handoff ticket not created (%s)", type(exc).__name__)
             reply = helpdesk_reply(kb, texts.HANDOFF_FAILED)
@@ -118,13 +188,58 @@ class ActionHandoffCreate(KwAction):
                 closed=closed, contact=texts.HANDOFF_WAITING_CLOSED_CONTACT if contact else ".")
         else:
             text = texts.HANDOFF_WAITING
-        dispatcher.utter_message(text=text)
-        return RESET + [ConversationPaused()]
+        # The assistant keeps answering while the question waits; Rasa pauses only when a
+        # medewerker takes the conversation over (bot/handoff/live.py).
+        utter(dispatcher, Reply(text, (WITHDRAW_BUTTON,), about_handoff=True))
+        return RESET
+
+
+class ActionHandoffStatus(KwAction):
+    """"Is er al iemand?": where the conversation's helpdesk question stands."""
+
+    NAME = "action_handoff_status"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        ticket = await waiting_ticket(tracker, self.settings)
+        if ticket is None:
+            utter(dispatcher, Reply(texts.HANDOFF_NONE_OPEN, (HANDOFF_BUTTON,), about_handoff=True))
+        elif ticket.state == states.WACHTRIJ:
+            utter(dispatcher, Reply(waiting_text(self.settings), (WITHDRAW_BUTTON,), about_handoff=True))
+        else:
+            utter(dispatcher, Reply(texts.HANDOFF_IN_PROGRESS, about_handoff=True))
+        return []
+
+
+class ActionHandoffWithdraw(KwAction):
+    """"Vraag intrekken": the waiting question is closed; the console shows why."""
+
+    NAME = "action_handoff_withdraw"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        settings = self.settings
+        ticket = await waiting_ticket(tracker, settings)
+        if ticket is None:
+            dispatcher.utter_message(text=texts.HANDOFF_NONE_OPEN)
+            return []
+        service = HandoffService.from_settings(settings)
+
+        def withdraw() -> None:
+            service.close(ticket, "gebruiker", reason=texts.TEXT_WITHDRAWN_REASON)
+            service.add_message(ticket, "systeem", None, texts.TEXT_WITHDRAWN_REASON, mask=False)
+
+        try:
+            await run_db(withdraw, settings.db_timeout_s * 2)
+        except Exception as exc:  # noqa: BLE001 - e.g. a medewerker took it at this moment
+            log.warning("ticket not withdrawn (%s)", type(exc).__name__)
+            utter(dispatcher, Reply(texts.HANDOFF_IN_PROGRESS, about_handoff=True))
+            return []
+        utter(dispatcher, Reply(texts.HANDOFF_WITHDRAWN, about_handoff=True))
+        return []
 
 
 class ActionSessionStart(KwAction):
-    """A new Rasa session (after an hour of silence) stays paused while a helpdesk ticket of
-    this conversation is open: the helpdesk, not the assistant, answers it."""
+    """A new Rasa session (after an hour of silence) stays paused while a medewerker has this
+    conversation's helpdesk ticket: the helpdesk, not the assistant, answers it."""
 
     NAME = "action_session_start"
 
@@ -138,7 +253,7 @@ class ActionSessionStart(KwAction):
         except Exception as exc:  # noqa: BLE001 - no database: the assistant answers
             log.warning("session start: ticket check failed (%s)", type(exc).__name__)
             open_ticket = None
-        if open_ticket is not None:
+        if open_ticket is not None and open_ticket.state in states.ASSIGNED_STATES:
             events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))
         return events

@@ -4,29 +4,34 @@ Identity: a verified portal user's gemeente arrives as message metadata from the
 (the only client that can reach Rasa); anything else is the public website, which needs the
 verificatiecode. Lookups, rate limits and audit live in bot.status.service.
 """
+import dataclasses
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import KwAction, answer_instead, latest_intent, portal_gemeente, utter
+from actions.common import (
+    EXITS, KwAction, answer_detour, answer_instead, latest_intent, latest_text, portal_gemeente, utter,
+)
 from bot import texts
-from bot.core.reply import Button, Reply
+from bot.core.reply import HANDOFF_BUTTON, Button, Reply
 from bot.core.runner import run_db
 from bot.settings import Settings
 from bot.status import coderefs, service
 from bot.status.render import render_missing_items, render_result
 from bot.status.verification import normalize_code, parse_aanvraagnummer
 
-# Intents that mean "I am answering your question" while the form asks for something.
-ANSWERING = {"status_aanvraag", "inform_aanvraagnummer", "affirm", "nlu_fallback", "status_overzicht"}
 RESET = [SlotSet("aanvraagnummer", None), SlotSet("verificatiecode", None)]
 # After a successful lookup the "Wat moet ik aanleveren?" answer is kept for this session only
 # (slots never carry over to a new session), so the follow-up button needs no second lookup.
 MISSING_SLOT = "ontbrekende_stukken"
+#: The status code of the application shown last, for "waarom?" (actions/dialogue.py).
+STATUS_SLOT = "laatste_status"
 LOOKUP_BUTTON = Button(texts.STATUS_LOOKUP_BUTTON, "/status_aanvraag")
+#: Messages that may hold an aanvraagnummer or a code, even when NLU is unsure what they are.
+ANSWERING = {"status_aanvraag", "inform_aanvraagnummer", "inform_code", "nlu_fallback"}
 
 
 def _metadata(tracker: Tracker, key: str) -> Optional[str]:
@@ -50,12 +55,16 @@ async def resolve_code(slot_value: Optional[str], settings: Settings) -> Optiona
         return None
 
 
-def changed_topic(tracker: Tracker) -> bool:
-    """The user asked something else instead of answering the form's question."""
-    return latest_intent(tracker) not in ANSWERING
+def _code_ref_value(tracker: Tracker) -> Optional[Dict[Text, Any]]:
+    ref = _metadata(tracker, "code_ref")
+    return {"verificatiecode": coderefs.REF_PREFIX + ref} if ref else None
 
 
 class ValidateStatusForm(FormValidationAction):
+    """Number and code, bare or inside a sentence, in either order or in one message. Another
+    question gets its answer and the form asks again; stop, "I don't have it" and asking for a
+    person end the form (action_status_lookup then says what to do instead)."""
+
     def name(self) -> Text:
         return "validate_status_form"
 
@@ -65,31 +74,71 @@ class ValidateStatusForm(FormValidationAction):
             return ["aanvraagnummer"]  # the portal token already proves who is asking
         return ["aanvraagnummer", "verificatiecode"]
 
+    async def extract_verificatiecode(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> Dict[Text, Any]:
+        """A code the gateway took out of any message of the form (at any step) is kept."""
+        return _code_ref_value(tracker) or {}
+
     def validate_aanvraagnummer(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        text = (tracker.latest_message or {}).get("text") or ""
+        text = latest_text(tracker)
         number = parse_aanvraagnummer(value if isinstance(value, str) else "") or parse_aanvraagnummer(text)
         if number:
             return {"aanvraagnummer": number}
-        if latest_intent(tracker) == "deny" or changed_topic(tracker):
+        if latest_intent(tracker) in EXITS:
             return {"aanvraagnummer": None, "requested_slot": None}
+        if _code_ref_value(tracker):
+            dispatcher.utter_message(text=texts.STATUS_CODE_FIRST)
+            return {"aanvraagnummer": None}
+        if latest_intent(tracker) == "vraag_uitleg":
+            dispatcher.utter_message(text=texts.STATUS_WHY_NUMBER)
+            return {"aanvraagnummer": None}
+        if latest_intent(tracker) not in ANSWERING and answer_detour(dispatcher, tracker):
+            return {"aanvraagnummer": None}
         dispatcher.utter_message(text=texts.STATUS_BAD_NUMBER)
         return {"aanvraagnummer": None}
 
     def validate_verificatiecode(self, value: Any, dispatcher: CollectingDispatcher,
                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        ref = _metadata(tracker, "code_ref")
-        if ref:  # the gateway took the code out of the message: only its reference is kept
-            return {"verificatiecode": coderefs.REF_PREFIX + ref}
+        found = _code_ref_value(tracker)
+        if found:  # the gateway took the code out of the message: only its reference is kept
+            return found
         text = value if isinstance(value, str) else ""
+        if text.startswith(coderefs.REF_PREFIX):
+            return {"verificatiecode": text}
+        intent = latest_intent(tracker)
+        number = parse_aanvraagnummer(text)
+        if number:  # a (corrected) number at the code step
+            if number != tracker.get_slot("aanvraagnummer"):
+                dispatcher.utter_message(text=texts.STATUS_NEW_NUMBER.format(number=number))
+            return {"aanvraagnummer": number, "verificatiecode": None}
         words = text.split()
-        code = normalize_code(text) if 0 < len(words) <= 2 else None
-        if code:
+        code = normalize_code(text) if 0 < len(words) <= 2 and intent not in EXITS else None
+        if code:  # Rasa reached without the gateway (its test tools): the code as typed
             return {"verificatiecode": code}
-        if latest_intent(tracker) == "deny" or (len(words) > 2 and changed_topic(tracker)):
+        if intent in EXITS:
             return {"verificatiecode": None, "requested_slot": None}
+        if intent == "vraag_uitleg":
+            dispatcher.utter_message(text=texts.STATUS_WHY_NUMBER)
+            return {"verificatiecode": None}
+        if intent not in ANSWERING and answer_detour(dispatcher, tracker):
+            return {"verificatiecode": None}
         dispatcher.utter_message(text=texts.STATUS_BAD_CODE)
         return {"verificatiecode": None}
+
+
+def leave_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """The status form ended without a lookup: say what to do instead, or start the handoff."""
+    intent = latest_intent(tracker)
+    if intent == "human_handoff":
+        return [FollowupAction("handoff_form")]
+    if intent == "geen_aanvraagnummer":
+        utter(dispatcher, Reply(texts.STATUS_WHERE_NUMBER, (HANDOFF_BUTTON,)))
+    elif intent in ("stop", "deny", "handoff_intrekken"):
+        dispatcher.utter_message(text=texts.STATUS_STOPPED)
+    else:
+        answer_instead(dispatcher, tracker)
+    return []
 
 
 class ActionStatusLookup(KwAction):
@@ -109,11 +158,16 @@ class ActionStatusLookup(KwAction):
             result = await service.lookup_public_async(number, code, tracker.sender_id, client_id(tracker),
                                                        settings=self.settings)
         else:
-            answer_instead(dispatcher, tracker)
-            return RESET
-        utter(dispatcher, render_result(result, portal=bool(gemeente), gemeente=gemeente))
+            return RESET + leave_form(dispatcher, tracker)
+        reply = render_result(result, portal=bool(gemeente), gemeente=gemeente)
+        if result.kind == service.NOT_FOUND and not gemeente:
+            # Wrong number or code: keep the number, and read a code in the next message.
+            utter(dispatcher, dataclasses.replace(reply, expect=coderefs.EXPECT))
+            return [SlotSet("verificatiecode", None), SlotSet("aanvraagnummer", number)]
+        utter(dispatcher, reply)
         missing = render_missing_items(result.application).text if result.application else None
-        return RESET + [SlotSet(MISSING_SLOT, missing)]
+        status = result.application.status if result.application else None
+        return RESET + [SlotSet(MISSING_SLOT, missing), SlotSet(STATUS_SLOT, status)]
 
 
 class ActionStatusList(KwAction):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 from bot import texts
-from bot.core.reply import Button, Reply
+from bot.core.reply import HANDOFF_BUTTON, Button, Reply
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.render import answer_button, helpdesk_reply
 
@@ -60,7 +60,19 @@ def choices_reply(kb: KnowledgeBase, choices: Reply) -> Reply:
     return Reply(text, tuple(choices.buttons))
 
 
-def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[Dict], misunderstood: int) -> Reply:
-    if misunderstood >= 2:
-        return helpdesk_reply(kb, texts.NOT_UNDERSTOOD_AGAIN, handoff=True)
-    return Reply(texts.NOT_UNDERSTOOD, suggestions(kb, ranking))
+def helpdesk_shown(events: Iterable[Dict], kb: KnowledgeBase) -> bool:
+    """Whether the full helpdesk text was already shown in this conversation."""
+    return any(e.get("event") == "bot" and kb.helpdesk.text in (e.get("text") or "") for e in events)
+
+
+def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[Dict], misunderstood: int,
+                   helpdesk_seen: bool = False) -> Reply:
+    """Escalating: first ask to rephrase, then suggest topics, then offer the helpdesk (its full
+    text only once per conversation)."""
+    if misunderstood <= 1:
+        return Reply(texts.NOT_UNDERSTOOD_FIRST)
+    if misunderstood == 2:
+        return Reply(texts.NOT_UNDERSTOOD, suggestions(kb, ranking))
+    if helpdesk_seen:
+        return Reply(texts.NOT_UNDERSTOOD_SHORT, (HANDOFF_BUTTON,))
+    return helpdesk_reply(kb, texts.NOT_UNDERSTOOD_AGAIN, handoff=True)

@@ -16,12 +16,12 @@ NOT_UNDERSTOOD = ("Sorry, ik begrijp je vraag niet goed. Kun je hem anders stell
 NOT_UNDERSTOOD_AGAIN = "Het lukt me niet om je vraag te begrijpen, sorry."
 NO_ANSWER = "Op deze vraag heb ik geen antwoord."
 HANDOFF_QUESTION_TOO_SHORT = "Wil je je vraag in een paar woorden typen?"
-HANDOFF_NOT_SHARED = "Oké, dan deel ik ons gesprek niet."
 HANDOFF_FAILED = "Het lukt nu niet om je door te verbinden, sorry."
-HANDOFF_WAITING_CLOSED = "Dank je, je vraag staat klaar voor de helpdesk. {closed} Het antwoord verschijnt hier in dit gesprek{contact}"
+HANDOFF_WAITING_CLOSED = "Dank je, je vraag staat klaar voor de helpdesk. {closed} Het antwoord verschijnt hier in dit gesprek{contact} Tot die tijd kun je mij gewoon vragen blijven stellen."
 HANDOFF_WAITING_CLOSED_CONTACT = " of we nemen contact met je op."
 HANDOFF_WAITING = ("Dank je, je vraag staat klaar voor een medewerker van de helpdesk. Zodra "
-                   "iemand je gesprek overneemt, zie je dat hier. Laat dit venster open.")
+                   "iemand je gesprek overneemt, zie je dat hier. Tot die tijd kun je mij gewoon "
+                   "vragen blijven stellen.")
 STATUS_BAD_NUMBER = ("Dat herken ik niet als aanvraagnummer. Een aanvraagnummer ziet eruit als "
                      "KW-2025-0042 (KW, het jaar en vier cijfers).")
 STATUS_BAD_CODE = ("Dat lijkt geen verificatiecode. Je kreeg de code van onze backoffice; hij "
@@ -32,6 +32,67 @@ STATUS_LIST_PORTAL_ONLY = ("Een overzicht van alle aanvragen van je gemeente kan
 STATUS_MISSING_UNKNOWN = ("Welke stukken er ontbreken, zie je bij de status van je aanvraag. "
                           "Zal ik die voor je opzoeken?")
 STATUS_LOOKUP_BUTTON = "Status opzoeken"
+STATUS_STOPPED = ("Oké, dan zoek ik niets op. Heb je het aanvraagnummer en de verificatiecode bij "
+                  "de hand, vraag dan gerust opnieuw naar de status.")
+STATUS_WHERE_NUMBER = ("Het aanvraagnummer en de verificatiecode staan in de berichten van onze "
+                       "backoffice over je aanvraag. Het aanvraagnummer ziet eruit als "
+                       "KW-2025-0042, de code als ABCD-1234. Kun je ze niet vinden? Een "
+                       "medewerker van de helpdesk kan je verder helpen.")
+STATUS_CODE_FIRST = ("Dat is de verificatiecode, dank je. Die bewaar ik even. Ik heb ook het "
+                     "aanvraagnummer nodig.")
+STATUS_WHY_NUMBER = ("Met het aanvraagnummer vind ik je aanvraag. De verificatiecode laat zien dat "
+                     "jij die aanvraag mag inzien. Zo ziet niemand anders jouw gegevens.")
+STATUS_NEW_NUMBER = "Ik gebruik nu aanvraagnummer {number}."
+STATUS_EXPLAIN = "De status '{label}' betekent: {explanation} {next_step}"
+STATUS_EXPLAIN_WHY = ("Waarom jouw aanvraag deze status heeft, kan ik niet zien. Een medewerker van "
+                      "de helpdesk kan met je meekijken.")
+
+# -- leaving, repeating, explaining ----------------------------------------------------------------
+
+OFFER_NONE = "Waarmee kan ik je helpen? Stel gerust je vraag over de SPUK Kansrijke Wijk."
+OFFER_PICK = "Kies een van de knoppen hierboven, of typ je vraag."
+OFFER_DECLINED = "Oké, geen probleem. Waarmee kan ik je nog helpen?"
+NOTHING_TO_REPEAT = "Ik heb nog niets gezegd om te herhalen. Wat wil je weten?"
+EXPLAIN_NOTHING = ("Wat wil je precies weten? Stel je vraag gerust in andere woorden. Je kunt ook "
+                   "een medewerker van de helpdesk vragen.")
+ALSO_ASKED = "Je stelde ook een andere vraag. Klik op de knop, dan beantwoord ik die ook:"
+NOT_UNDERSTOOD_FIRST = ("Sorry, dat begrijp ik niet. Kun je het anders zeggen? Bijvoorbeeld: "
+                        "'Welke gebieden doen mee?' of 'Wanneer is de deadline?'")
+NOT_UNDERSTOOD_SHORT = ("Het lukt me niet om je vraag te begrijpen, sorry. Een medewerker van de "
+                        "helpdesk kan je verder helpen.")
+ENGLISH_NOTICE = "I can only answer in Dutch, so here is my answer in Dutch."
+
+# -- the handoff form ------------------------------------------------------------------------------
+
+HANDOFF_STOPPED = "Oké, ik verbind je niet door. Waarmee kan ik je verder helpen?"
+HANDOFF_NO_TRANSCRIPT = ("Prima, dan deel ik ons gesprek niet. De medewerker ziet alleen de vraag "
+                         "die je zo typt.")
+HANDOFF_CONSENT_EXPLAIN = ("Als je 'ja' zegt, ziet de medewerker van de helpdesk ons gesprek tot nu "
+                           "toe: jouw berichten en mijn antwoorden. Persoonlijke gegevens zoals "
+                           "e-mailadressen en telefoonnummers zijn daarin afgeschermd. Alleen de "
+                           "helpdesk ziet het. Zeg je 'nee', dan krijgt de medewerker alleen je vraag.")
+HANDOFF_CONSENT_UNCLEAR = ("Ik heb een 'ja' of 'nee' nodig. Bij 'nee' krijgt de medewerker ook je "
+                           "vraag, maar niet ons gesprek. Wil je toch geen medewerker, typ dan 'stop'.")
+HANDOFF_ASK_FIRST = "Stel je vraag maar. Daarna vraag ik nog een keer of ik ons gesprek mag delen."
+HANDOFF_QUESTION_NEEDED = ("Wat wil je de medewerker vragen? Typ je vraag in een paar woorden, of "
+                           "'stop' als je toch geen medewerker wilt.")
+HANDOFF_CONTACT_WHY = ("Is er niemand van de helpdesk online, dan kan een medewerker je zo later "
+                       "antwoord geven. We gebruiken je gegevens alleen voor deze vraag. Je hoeft "
+                       "ze niet te geven: typ dan 'nee'.")
+HANDOFF_BAD_CONTACT = ("Dat lijkt geen e-mailadres of telefoonnummer. Typ bijvoorbeeld "
+                       "naam@gemeente.nl of 06 12345678. Wil je geen gegevens geven, typ dan 'nee'.")
+HANDOFF_ALREADY_WAITING = "Je vraag staat al klaar voor de helpdesk. {waiting}"
+HANDOFF_STILL_WAITING = ("Je vraag staat in de wachtrij van de helpdesk. De helpdesk is nu open: een "
+                         "medewerker neemt je gesprek zo snel mogelijk over.")
+HANDOFF_IN_PROGRESS = "Een medewerker van de helpdesk is met je vraag bezig."
+HANDOFF_NONE_OPEN = ("Je hebt nu geen vraag open staan bij de helpdesk. Wil je een medewerker "
+                     "spreken?")
+HANDOFF_WITHDRAWN = ("Je vraag aan de helpdesk is ingetrokken. Je praat weer alleen met mij, de "
+                     "digitale assistent.")
+HANDOFF_WAITING_REMINDER = ("Je vraag aan de helpdesk staat nog in de wachtrij. Zodra een medewerker "
+                            "je gesprek overneemt, zie je dat hier.")
+#: The reason on the ticket, and the line in its transcript, when the user withdrew it.
+TEXT_WITHDRAWN_REASON = "De gebruiker heeft de vraag ingetrokken."
 
 
 # -- the chat ------------------------------------------------------------------------------------

@@ -15,6 +15,10 @@ from typing import Any, Dict, List, Optional, Tuple
 #: Keys of the custom data an answer carries (read by bot.web.protocol and the console).
 SOURCES_KEY = "kw_sources"
 CHECKED_KEY = "kw_checked"
+#: What the next user message is expected to hold (the gateway takes a verificatiecode out of it).
+EXPECT_KEY = "kw_expect"
+#: The message is about the conversation's helpdesk question: the gateway adds no reminder.
+HANDOFF_KEY = "kw_handoff"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Source(_Titled):
 #: The one way to ask for a person; domain.yml's responses use the same title and payload
 #: (tests/unit/test_training_data.py checks that).
 HANDOFF_BUTTON = Button("Medewerker spreken", "/human_handoff")
+#: Withdraws the conversation's waiting helpdesk question.
+WITHDRAW_BUTTON = Button("Vraag intrekken", "/handoff_intrekken")
 
 
 @dataclass(frozen=True)
@@ -48,18 +54,26 @@ class Reply:
     sources: Tuple[Source, ...] = ()
     #: When the facts were last checked against the sources.
     checked: Optional[dt.date] = None
+    #: See EXPECT_KEY, e.g. "verificatiecode".
+    expect: Optional[str] = None
+    #: See HANDOFF_KEY.
+    about_handoff: bool = False
 
     def button_dicts(self) -> List[Dict[str, str]]:
         return [b.as_dict() for b in self.buttons]
 
     def custom(self) -> Optional[Dict[str, Any]]:
-        """The message's custom data: its sources, or None when it has none."""
-        if not self.sources:
-            return None
-        data: Dict[str, Any] = {SOURCES_KEY: [s.as_dict() for s in self.sources]}
-        if self.checked is not None:
-            data[CHECKED_KEY] = self.checked.isoformat()
-        return data
+        """The message's custom data (sources and markers), or None when it has none."""
+        data: Dict[str, Any] = {}
+        if self.sources:
+            data[SOURCES_KEY] = [s.as_dict() for s in self.sources]
+            if self.checked is not None:
+                data[CHECKED_KEY] = self.checked.isoformat()
+        if self.expect:
+            data[EXPECT_KEY] = self.expect
+        if self.about_handoff:
+            data[HANDOFF_KEY] = True
+        return data or None
 
     def message(self) -> Dict[str, Any]:
         """Keyword arguments for rasa-sdk's ``dispatcher.utter_message``."""

@@ -142,13 +142,17 @@ class LiveHandoff:
                    for e in events or ())
 
     async def _say(self, ticket: TicketView, hid: str, text: str, *,
-                   agent: Optional[str] = None, resume: bool = False, fresh: bool = True) -> bool:
-        """Put one message in the user's conversation: the tracker (for history) and a push."""
+                   agent: Optional[str] = None, resume: bool = False, pause: bool = False,
+                   fresh: bool = True) -> bool:
+        """Put one message in the user's conversation: the tracker (for history) and a push.
+        ``pause``: from now on Rasa answers nothing (a medewerker took over); ``resume``: again."""
         sid = ticket.conversation_id
         meta: Dict[str, Any] = {"handoff_id": hid}
         if agent:
             meta["agent"] = agent
         events: List[Dict[str, Any]] = [{"event": "resume"}] if resume else []
+        if pause:
+            events.append({"event": "pause"})
         delivered = True
         if fresh or not await self._tracker_has(sid, hid):
             events.append({"event": "bot", "text": text, "metadata": meta})
@@ -214,12 +218,17 @@ class LiveHandoff:
         ``contact_text``: the unmasked message that completed the handoff form (its last
         question asks how to reach the user). Rasa only saw it masked, so the gateway stores
         the contact on the ticket itself, encrypted."""
-        if had_ticket:
-            return None
         try:
             ticket = await self._active(sid)
         except Exception:  # noqa: BLE001
             return None
+        if had_ticket:
+            if ticket is not None:
+                return None
+            # The user withdrew the waiting question ("vraag intrekken", action server).
+            _log("handoff_withdrawn")
+            await self.queue_changed()
+            return {"type": "handoff", "handoff": None}
         if ticket is None:
             return None
         self._count("handoff_tickets_seen")
@@ -294,7 +303,7 @@ class LiveHandoff:
         await self._note(ticket, text)
         await self._push(ticket.conversation_id, {"type": "handoff",
                                                   "handoff": widget_state_of(ticket)})
-        await self._say(ticket, handoff_id(ticket, "live"), text)
+        await self._say(ticket, handoff_id(ticket, "live"), text, pause=True)
         _log("handoff_live", ticket=ticket.id)
 
     async def reply(self, ref: Any, staff: StaffView, text: str,

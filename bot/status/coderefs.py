@@ -24,6 +24,9 @@ from bot.core.clock import utcnow
 from bot.status.models import CodeRef
 
 PLACEHOLDER = "[verificatiecode]"
+#: The marker (custom ``kw_expect``) of a message that asks for the code: the gateway then
+#: takes the code out of the next message (domain.yml's utter_ask_verificatiecode carries it too).
+EXPECT = "verificatiecode"
 REF_PREFIX = "ref:"
 TTL = dt.timedelta(minutes=15)
 _REF_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")

@@ -23,7 +23,8 @@ MAX_TEXT_CHARS = 10_000
 _SEP = r"[\s.\-_/\u2010-\u2015\u2212]*"
 _NUMBER_RE = re.compile(
     r"(?<![A-Za-z0-9])[Kk]" + r"[\s.\-]?" + r"[Ww]" + _SEP + r"(20[0-9]{2})" + _SEP
-    + r"([0-9]{4})(?![0-9])"
+    # Four digits, or fewer after a separator ("KW-2025-42" is KW-2025-0042).
+    + r"([0-9]{4}|(?<=[\s.\-_/\u2010-\u2015\u2212])[0-9]{1,3})(?![0-9])"
 )
 _CANONICAL_RE = re.compile(r"^KW-20[0-9]{2}-[0-9]{4}$")
 
@@ -51,7 +52,7 @@ def parse_aanvraagnummer(text: Optional[str]) -> Optional[str]:
     if not text or not isinstance(text, str):
         return None
     found = {
-        f"KW-{m.group(1)}-{m.group(2)}" for m in _NUMBER_RE.finditer(_normalize_text(text))
+        f"KW-{m.group(1)}-{int(m.group(2)):04d}" for m in _NUMBER_RE.finditer(_normalize_text(text))
     }
     if len(found) != 1:
         return None
@@ -69,7 +70,7 @@ def canonical_aanvraagnummer(text: Optional[str]) -> Optional[str]:
     match = _NUMBER_RE.fullmatch(normalized)
     if not match:
         return None
-    return f"KW-{match.group(1)}-{match.group(2)}"
+    return f"KW-{match.group(1)}-{int(match.group(2)):04d}"
 
 
 def is_canonical(number: Optional[str]) -> bool:
@@ -108,9 +109,14 @@ def extract_code(text: str, expecting: bool) -> Tuple[Optional[str], str]:
     if not isinstance(text, str) or not text:
         return None, text
     normalized = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS])
+    short = len(normalized.split()) <= 2
     for m in _CODE_IN_TEXT_RE.finditer(normalized):
         raw = (m.group(1) + m.group(2)).upper()
-        if _looks_generated(raw, need_digit=not expecting) and not parse_aanvraagnummer(m.group(0)):
+        # Inside a longer sentence a code without digits must look typed as a code (split in
+        # two, or in capitals): "gemeente" or "deadline" in "hoeveel krijgt de gemeente?" is no code.
+        written_as_code = m.group(0) != m.group(1) + m.group(2) or m.group(0).isupper()
+        need_digit = not expecting or (not short and not written_as_code)
+        if _looks_generated(raw, need_digit=need_digit) and not parse_aanvraagnummer(m.group(0)):
             return f"{raw[:4]}-{raw[4:]}", normalized[:m.start()] + PLACEHOLDER + normalized[m.end():]
     if expecting:
         words = normalized.split()

@@ -10,7 +10,8 @@ import re
 import unicodedata
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from bot.core.reply import HANDOFF_BUTTON, sources_of
+from bot.core.reply import EXPECT_KEY, HANDOFF_BUTTON, HANDOFF_KEY, sources_of
+from bot.status import coderefs
 from bot.texts import CHAT_ERRORS
 
 # Largest WebSocket frame or HTTP body the chat endpoints read (bytes). A message of
@@ -148,11 +149,11 @@ def bot_message(text: Any, buttons: Any = None, image: Any = None,
 
 #: A marker the assistant sends (domain.yml, ``custom: {kw_expect: …}``) when it asks for the
 #: verificatiecode: the gateway then takes the code out of the next message.
-EXPECT_CODE = "verificatiecode"
+EXPECT_CODE = coderefs.EXPECT
 
 
 def _expect_of(custom: Any) -> Optional[str]:
-    if isinstance(custom, dict) and custom.get("kw_expect") == EXPECT_CODE:
+    if isinstance(custom, dict) and custom.get(EXPECT_KEY) == EXPECT_CODE:
         return EXPECT_CODE
     return None
 
@@ -163,6 +164,11 @@ def expectation(messages: Iterable[Dict[str, Any]]) -> Optional[str]:
     for m in messages:
         found = _expect_of(m.get("custom")) or found
     return found
+
+
+def about_handoff(messages: Iterable[Dict[str, Any]]) -> bool:
+    """Whether the answer itself is about the conversation's helpdesk question."""
+    return any(isinstance(m.get("custom"), dict) and m["custom"].get(HANDOFF_KEY) for m in messages)
 
 
 def from_webhook(messages: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:

@@ -39,21 +39,38 @@ def fallback_event(text):
     return {"event": "user", "text": text, "parse_data": {"intent": {"name": "nlu_fallback"}}}
 
 
-def test_first_fallback_suggests_topics(make_tracker, dispatcher):
+def test_first_fallback_asks_to_rephrase(make_tracker, dispatcher):
+    tracker = make_tracker("nlu_fallback", "blabla")
+    _, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "anders zeggen" in messages[0]["text"] and not messages[0]["buttons"]
+    assert "helpdesk" not in messages[0]["text"]
+
+
+def test_second_fallback_in_a_row_suggests_topics(make_tracker, dispatcher):
     ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq_looptijd", "confidence": 0.3},
                {"name": "greet", "confidence": 0.2}]
-    tracker = make_tracker("nlu_fallback", "blabla", ranking=ranking)
+    tracker = make_tracker("nlu_fallback", "blabla", events=[fallback_event("blabla")], ranking=ranking)
     _, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "anders stellen" in messages[0]["text"]
     titles = [b["title"] for b in messages[0]["buttons"]]
     assert titles[0] == "Voor welke jaren is het geld?" and len(titles) == 3
 
 
-def test_second_fallback_in_a_row_offers_helpdesk(make_tracker, dispatcher):
-    tracker = make_tracker("nlu_fallback", "nog steeds blabla", events=[fallback_event("blabla")])
+def test_third_fallback_in_a_row_offers_helpdesk_with_its_full_text_once(make_tracker, dispatcher):
+    from bot.knowledge.loader import get_knowledge_base
+
+    helpdesk_text = get_knowledge_base().helpdesk.text
+    misses = [fallback_event("blabla"), fallback_event("nog steeds blabla")]
+    tracker = make_tracker("nlu_fallback", "weer blabla", events=misses)
     _, messages = run(ActionRephrase(), dispatcher, tracker)
-    assert "medewerker" in messages[0]["text"]
+    assert helpdesk_text in messages[0]["text"]
     assert messages[0]["buttons"][0]["payload"] == "/human_handoff"
+    # Shown before in this conversation: a short line and the button, not the whole text again.
+    shown = misses + [{"event": "bot", "text": messages[0]["text"]}, fallback_event("x")]
+    dispatcher.messages.clear()
+    _, again = run(ActionRephrase(), dispatcher, make_tracker("nlu_fallback", "y", events=shown))
+    assert helpdesk_text not in again[0]["text"] and "medewerker" in again[0]["text"]
+    assert again[0]["buttons"][0]["payload"] == "/human_handoff"
 
 
 def test_fallback_count_resets_after_an_understood_message():
@@ -92,7 +109,7 @@ def test_a_fallback_answered_by_the_second_chance_does_not_count(make_tracker, d
                 {"event": "bot", "text": "Lelystad doet mee"}]
     tracker = make_tracker("nlu_fallback", "blabla", events=answered)
     _, messages = run(ActionRephrase(), dispatcher, tracker)
-    assert "anders stellen" in messages[0]["text"]  # the first miss, not yet the helpdesk
+    assert "anders zeggen" in messages[0]["text"]  # the first miss, not yet the helpdesk
     assert consecutive_fallbacks(answered + [fallback_event("x")], ("plaats", "kennisbank")) == 1
 
 
@@ -116,10 +133,28 @@ def test_an_unsure_faq_guess_gets_a_second_opinion(dispatcher):
 def test_a_confident_faq_answer_is_kept(dispatcher):
     tracker = faq_tracker("faq_looptijd", "Is er iets voor kinderen van 0 tot 4 jaar?", 0.95)
     events, messages = run(ActionAnswerFaq(), dispatcher, tracker)
-    assert "tot en met 2028" in messages[0]["text"] and events == []
+    assert "tot en met 2028" in messages[0]["text"]
+    assert [(e["name"], e["value"]) for e in events] == [("onderwerp", "faq_looptijd")]
 
 
 def test_an_unsure_guess_that_the_search_agrees_with_is_kept(dispatcher):
     tracker = faq_tracker("faq_internetconsultatie", "consultatie van de regeling, wanneer", 0.6)
     events, messages = run(ActionAnswerFaq(), dispatcher, tracker)
-    assert "16 mei" in messages[0]["text"] and events == []
+    assert "16 mei" in messages[0]["text"]
+    assert not any(e["name"] == "tweede_kans" for e in events)
+
+
+def test_en_voor_another_place_keeps_the_last_topic(make_tracker, dispatcher):
+    entities = [{"entity": "gemeente", "value": "Rotterdam", "start": 9, "end": 18}]
+    tracker = make_tracker("inform_plaats", "en voor Rotterdam?", entities=entities,
+                           slots={"onderwerp": "faq_inwoners"})
+    events, messages = run(ActionAnswerFaq(), dispatcher, tracker)
+    assert "Rotterdam" in messages[0]["text"] and "1 januari 2025" in messages[0]["text"]
+    assert events[-1]["value"] == "faq_inwoners"
+
+
+def test_a_second_question_in_the_message_is_offered_as_a_button(make_tracker, dispatcher):
+    tracker = make_tracker("faq_deadline", "Wanneer is de deadline? En welke thema's zijn er?")
+    _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
+    assert len(messages) == 2 and "andere vraag" in messages[1]["text"]
+    assert messages[1]["buttons"][0]["payload"] == "/faq_themas"

@@ -18,13 +18,33 @@ def handoff_settings(tmp_path):
     return settings
 
 
-def test_consent_yes_no_and_other_topic(make_tracker, dispatcher):
-    form = ValidateHandoffForm()
-    assert form.validate_handoff_toestemming("ja", dispatcher, make_tracker("affirm", "ja"), {}) == \
+def consent(dispatcher, make_tracker, intent, text):
+    dispatcher.messages.clear()
+    return ValidateHandoffForm().validate_handoff_toestemming(text, dispatcher, make_tracker(intent, text), {})
+
+
+def test_consent_has_three_outcomes(make_tracker, dispatcher):
+    assert consent(dispatcher, make_tracker, "affirm", "ja") == {"handoff_toestemming": True}
+    # Asking for a person again is a wish for the handoff.
+    assert consent(dispatcher, make_tracker, "human_handoff", "ik wil een medewerker spreken") == \
         {"handoff_toestemming": True}
-    for intent in ("deny", "faq_looptijd"):
-        assert form.validate_handoff_toestemming("x", dispatcher, make_tracker(intent, "x"), {}) == \
-            {"handoff_toestemming": False, "requested_slot": None}
+    # "nee": a ticket all the same, without the conversation.
+    assert consent(dispatcher, make_tracker, "deny", "nee") == {"handoff_toestemming": False}
+    assert "deel ik ons gesprek niet" in dispatcher.messages[0]["text"]
+    # Stop leaves the form: no ticket.
+    assert consent(dispatcher, make_tracker, "stop", "laat maar") == \
+        {"handoff_toestemming": None, "requested_slot": None}
+
+
+@pytest.mark.parametrize("intent, text, says", [
+    ("vraag_uitleg", "wat deel je dan precies?", "ziet de medewerker van de helpdesk ons gesprek"),
+    ("affirm", "ja maar eerst een vraag", "Stel je vraag maar"),
+    ("nlu_fallback", "weet ik niet", "'ja' of 'nee'"),
+    ("faq_looptijd", "voor welke jaren is het geld eigenlijk?", "2026 tot en met 2028"),
+])
+def test_anything_else_at_consent_is_answered_and_asked_again(make_tracker, dispatcher, intent, text, says):
+    assert consent(dispatcher, make_tracker, intent, text) == {"handoff_toestemming": None}
+    assert says in dispatcher.messages[0]["text"]
 
 
 def test_contact_can_be_skipped(make_tracker, dispatcher):
@@ -33,23 +53,88 @@ def test_contact_can_be_skipped(make_tracker, dispatcher):
         {"handoff_contact": "-"}
 
 
-def test_declined_consent_gives_the_helpdesk_line(make_tracker, dispatcher):
-    events = asyncio.run(ActionHandoffCreate().run(dispatcher, make_tracker("deny", "nee", slots={"handoff_toestemming": False}), {}))
-    assert "deel ik ons gesprek niet" in dispatcher.messages[0]["text"]
+@pytest.mark.parametrize("text", ["[e-mailadres]", "bel me op [telefoonnummer]", "jan@gemeente.nl",
+                                  "06 12345678"])
+def test_contact_takes_an_email_address_or_phone_number(make_tracker, dispatcher, text):
+    form = ValidateHandoffForm()
+    assert form.validate_handoff_contact(text, dispatcher, make_tracker("nlu_fallback", text), {}) == \
+        {"handoff_contact": text}
+
+
+@pytest.mark.parametrize("intent, text, says", [
+    ("nlu_fallback", "jan@gemeente", "geen e-mailadres of telefoonnummer"),
+    ("nlu_fallback", "0612", "geen e-mailadres of telefoonnummer"),
+    ("vraag_uitleg", "waarom wil je dat weten?", "alleen voor deze vraag"),
+])
+def test_contact_refuses_anything_else(make_tracker, dispatcher, intent, text, says):
+    form = ValidateHandoffForm()
+    assert form.validate_handoff_contact(text, dispatcher, make_tracker(intent, text), {}) == \
+        {"handoff_contact": None}
+    assert says in dispatcher.messages[0]["text"]
+
+
+def test_stop_at_the_question_or_contact_step_leaves_the_form(make_tracker, dispatcher):
+    form = ValidateHandoffForm()
+    tracker = make_tracker("stop", "laat maar, toch niet")
+    assert form.validate_handoff_vraag("laat maar, toch niet", dispatcher, tracker, {}) == \
+        {"handoff_vraag": None, "requested_slot": None}
+    assert form.validate_handoff_contact("laat maar, toch niet", dispatcher, tracker, {}) == \
+        {"handoff_contact": None, "requested_slot": None}
+
+
+def test_leaving_the_form_makes_no_ticket(handoff_settings, make_tracker, dispatcher):
+    tracker = make_tracker("stop", "laat maar", slots={"handoff_toestemming": None})
+    events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
+    assert "niet door" in dispatcher.messages[0]["text"]
+    assert HandoffService.from_settings(handoff_settings).active_ticket_for_conversation("unit") is None
     assert not any(e.get("event") == "pause" for e in events)
 
 
-def test_ticket_is_created_and_conversation_paused(handoff_settings, make_tracker, dispatcher):
+def test_declined_consent_still_makes_a_ticket_without_the_conversation(handoff_settings, make_tracker,
+                                                                         dispatcher):
+    earlier = [{"event": "user", "text": "hoeveel krijgt Breda", "timestamp": 1_700_000_000},
+               {"event": "bot", "text": "Dat is niet bekend.", "timestamp": 1_700_000_001}]
+    tracker = make_tracker("deny", "nee", events=earlier, slots={
+        "handoff_toestemming": False, "handoff_vraag": "Bedrag voor Breda?", "handoff_contact": "-"})
+    asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
+    service = HandoffService.from_settings(handoff_settings)
+    ticket = service.active_ticket_for_conversation("unit")
+    assert ticket is not None and ticket.question == "Bedrag voor Breda?"
+    texts = [m.text for m in service.ticket_detail(ticket.id).messages]
+    assert not any("hoeveel krijgt Breda" in t for t in texts)
+
+
+def test_ticket_is_created_and_the_assistant_keeps_answering(handoff_settings, make_tracker, dispatcher):
     earlier = [{"event": "user", "text": "hoeveel krijgt Breda", "timestamp": 1_700_000_000},
                {"event": "bot", "text": "Dat is niet bekend.", "timestamp": 1_700_000_001}]
     tracker = make_tracker("deny", "nee", events=earlier, metadata={"portal": {"gemeente": "Breda"}},
                            slots={"handoff_toestemming": True, "handoff_vraag": "Bedrag voor Breda?",
                                   "handoff_contact": "-"})
     events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
-    assert any(e.get("event") == "pause" for e in events)
+    # Rasa pauses only when a medewerker takes over (bot/handoff/live.py).
+    assert not any(e.get("event") == "pause" for e in events)
     assert "helpdesk" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["buttons"] == [{"title": "Vraag intrekken", "payload": "/handoff_intrekken"}]
     ticket = HandoffService.from_settings(handoff_settings).active_ticket_for_conversation("unit")
     assert ticket is not None and ticket.gemeente == "Breda"
+
+
+def test_waiting_question_status_and_withdrawal(handoff_settings, make_tracker, dispatcher):
+    from actions.handoff import ActionHandoffStatus, ActionHandoffWithdraw
+
+    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, make_tracker("handoff_wachten", "is er al iemand?"), {}))
+    assert "geen vraag open" in dispatcher.messages[-1]["text"]
+    service = HandoffService.from_settings(handoff_settings)
+    ticket = service.create_ticket("unit", "Een open vraag")
+    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, make_tracker("handoff_wachten", "is er al iemand?"), {}))
+    assert "wachtrij" in dispatcher.messages[-1]["text"]
+    assert dispatcher.messages[-1]["custom"] == {"kw_handoff": True}
+    asyncio.run(ActionHandoffWithdraw(handoff_settings).run(dispatcher, make_tracker("handoff_intrekken", "vraag intrekken"), {}))
+    assert "ingetrokken" in dispatcher.messages[-1]["text"]
+    assert service.active_ticket_for_conversation("unit") is None
+    closed = service.ticket_detail(ticket.id)
+    assert closed.ticket.state == "afgerond"
+    assert any("ingetrokken" in m.text for m in closed.messages)
 
 
 def test_database_down_keeps_the_assistant(tmp_path, make_tracker, dispatcher):
@@ -64,8 +149,7 @@ def test_database_down_keeps_the_assistant(tmp_path, make_tracker, dispatcher):
 def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker, dispatcher):
     tracker = make_tracker("inform", "[e-mailadres]", slots={
         "handoff_toestemming": True, "handoff_vraag": "Vraag over Breda", "handoff_contact": "[e-mailadres]"})
-    events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
-    assert any(e.get("event") == "pause" for e in events)
+    asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
     service = HandoffService.from_settings(handoff_settings)
     ticket = service.active_ticket_for_conversation("unit")
     assert ticket.contact_kind is None
@@ -78,11 +162,17 @@ def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker
     assert service.active_ticket_for_conversation("unit").contact_masked != "aanvrager@gemeente.nl"
 
 
-def test_new_session_stays_paused_while_a_ticket_is_open(handoff_settings, make_tracker, dispatcher):
+def test_new_session_stays_paused_while_a_medewerker_has_the_ticket(handoff_settings, make_tracker,
+                                                                     dispatcher):
     from actions.handoff import ActionSessionStart
 
     fresh = asyncio.run(ActionSessionStart(handoff_settings).run(dispatcher, make_tracker("greet", "hallo"), {}))
     assert [e["event"] for e in fresh] == ["session_started", "action"]
-    HandoffService.from_settings(handoff_settings).create_ticket("unit", "Een open vraag")
+    service = HandoffService.from_settings(handoff_settings)
+    ticket = service.create_ticket("unit", "Een open vraag")
+    waiting = asyncio.run(ActionSessionStart(handoff_settings).run(dispatcher, make_tracker("greet", "hallo"), {}))
+    assert [e["event"] for e in waiting] == ["session_started", "action"]  # the assistant answers
+    staff = StaffService.from_settings(handoff_settings).create_user("mw", "Mia", "correct horse battery")
+    service.go_live(service.claim(ticket, staff), staff)
     paused = asyncio.run(ActionSessionStart(handoff_settings).run(dispatcher, make_tracker("greet", "hallo"), {}))
     assert [e["event"] for e in paused] == ["session_started", "pause", "action"]

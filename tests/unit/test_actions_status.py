@@ -54,12 +54,62 @@ def test_not_a_number_explains_the_format(make_tracker, dispatcher):
     assert "KW-2025-0042" in dispatcher.messages[0]["text"]
 
 
-def test_another_question_leaves_the_form(make_tracker, dispatcher):
+def test_another_question_is_answered_and_the_form_stays(make_tracker, dispatcher):
     tracker = make_tracker("faq_looptijd", "voor welke jaren is het geld")
     result = ValidateStatusForm().validate_aanvraagnummer("voor welke jaren is het geld", dispatcher, tracker, {})
-    assert result == {"aanvraagnummer": None, "requested_slot": None}
-    asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
+    assert result == {"aanvraagnummer": None}  # the form asks for the number again
     assert "2028" in dispatcher.messages[-1]["text"]
+
+
+@pytest.mark.parametrize("intent, text, says", [
+    ("stop", "laat maar", "zoek ik niets op"),
+    ("deny", "nee", "zoek ik niets op"),
+    ("geen_aanvraagnummer", "ik heb geen aanvraagnummer", "backoffice"),
+])
+def test_leaving_the_form_at_any_step(make_tracker, dispatcher, intent, text, says):
+    form = ValidateStatusForm()
+    tracker = make_tracker(intent, text)
+    assert form.validate_aanvraagnummer(text, dispatcher, tracker, {}) == \
+        {"aanvraagnummer": None, "requested_slot": None}
+    assert form.validate_verificatiecode(text, dispatcher, tracker, {}) == \
+        {"verificatiecode": None, "requested_slot": None}
+    assert not dispatcher.messages  # never read as a number or a code
+    events = asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
+    assert says in dispatcher.messages[-1]["text"]
+    assert {e["name"]: e["value"] for e in events} == {"aanvraagnummer": None, "verificatiecode": None}
+
+
+def test_asking_for_a_person_in_the_form_starts_the_handoff(make_tracker, dispatcher):
+    tracker = make_tracker("human_handoff", "ik wil een medewerker spreken")
+    assert ValidateStatusForm().validate_aanvraagnummer("ik wil een medewerker spreken", dispatcher, tracker, {}) \
+        == {"aanvraagnummer": None, "requested_slot": None}
+    events = asyncio.run(ActionStatusLookup().run(dispatcher, tracker, {}))
+    assert {"event": "followup", "timestamp": None, "name": "handoff_form"} in events
+
+
+def test_number_and_code_in_either_order(make_tracker, dispatcher):
+    form = ValidateStatusForm()
+    with_code = {"code_ref": "abcdefghijklmnopqrstuvwxyz"}
+    # The code first: kept (as the gateway's reference), and the number is asked for.
+    tracker = make_tracker("inform_code", "de code is [verificatiecode]", metadata=with_code)
+    assert asyncio.run(form.extract_verificatiecode(dispatcher, tracker, {})) == \
+        {"verificatiecode": "ref:abcdefghijklmnopqrstuvwxyz"}
+    assert form.validate_aanvraagnummer("de code is [verificatiecode]", dispatcher, tracker, {}) == \
+        {"aanvraagnummer": None}
+    assert "verificatiecode" in dispatcher.messages[-1]["text"]
+    # Both in one message, number inside a sentence, lenient: KW-2025-42.
+    tracker = make_tracker("inform_aanvraagnummer", "mijn nummer is KW-2025-42 en de code [verificatiecode]",
+                           metadata=with_code)
+    assert form.validate_aanvraagnummer("mijn nummer is KW-2025-42", dispatcher, tracker, {}) == \
+        {"aanvraagnummer": "KW-2025-0042"}
+    assert asyncio.run(form.extract_verificatiecode(dispatcher, tracker, {}))
+
+
+def test_a_number_at_the_code_step_replaces_the_number(make_tracker, dispatcher):
+    tracker = make_tracker("inform_aanvraagnummer", "sorry, het is KW-2025-0043",
+                           slots={"aanvraagnummer": "KW-2025-0042"})
+    assert ValidateStatusForm().validate_verificatiecode("sorry, het is KW-2025-0043", dispatcher, tracker, {}) \
+        == {"aanvraagnummer": "KW-2025-0043", "verificatiecode": None}
 
 
 def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, dispatcher):
@@ -70,7 +120,7 @@ def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, disp
     assert app.aanvraagnummer in dispatcher.messages[0]["text"]
     missing = next(e["value"] for e in events if e["name"] == "ontbrekende_stukken")
     assert "begroting" in missing
-    assert {"aanvraagnummer": None, "verificatiecode": None} == {
+    assert {"aanvraagnummer": None, "verificatiecode": None, "laatste_status": "aanvulling_nodig"} == {
         e["name"]: e["value"] for e in events if e["name"] != "ontbrekende_stukken"}
     asyncio.run(ActionStatusMissing().run(dispatcher, make_tracker("status_aanvulling", slots={"ontbrekende_stukken": missing}), {}))
     assert "begroting" in dispatcher.messages[-1]["text"]
@@ -82,7 +132,11 @@ def test_wrong_code_reveals_nothing(store, settings, make_tracker, dispatcher):
                            slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": "AAAA-AAAA"})
     events = asyncio.run(ActionStatusLookup(settings).run(dispatcher, tracker, {}))
     assert app.aanvraagnummer not in dispatcher.messages[0]["text"]
-    assert next(e["value"] for e in events if e["name"] == "ontbrekende_stukken") is None
+    assert not any(e["name"] == "ontbrekende_stukken" for e in events)
+    # The number is kept and the gateway reads a code in the next message.
+    assert {e["name"]: e["value"] for e in events} == {"verificatiecode": None,
+                                                      "aanvraagnummer": app.aanvraagnummer}
+    assert dispatcher.messages[0]["custom"]["kw_expect"] == "verificatiecode"
 
 
 def test_portal_list_is_scoped(store, settings, make_tracker, dispatcher):

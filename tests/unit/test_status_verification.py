@@ -5,6 +5,7 @@ import pytest
 
 from bot.status import statuses
 from bot.status.verification import (
+    extract_code,
     canonical_aanvraagnummer,
     generate_code,
     hash_code,
@@ -36,11 +37,28 @@ def test_parse_finds_the_number(text):
     assert parse_aanvraagnummer(text) == "KW-2025-0042"
 
 
+@pytest.mark.parametrize("text", ["KW-2025-42", "kw 2025 042", "het is kw-2025-42.", "KW/2025/42"])
+def test_parse_pads_a_short_number_after_a_separator(text):
+    assert parse_aanvraagnummer(text) == "KW-2025-0042"
+
+
+@pytest.mark.parametrize("text, expecting, code", [
+    ("De code is KPWE-W74V.", False, "KPWE-W74V"),
+    ("de code is kpwe w74v", True, "KPWE-W74V"),
+    ("mijn code is KPWEWXYV", True, "KPWE-WXYV"),
+    ("hoeveel krijgt de gemeente?", True, None),   # a Dutch word of code letters
+    ("wat is de deadline?", True, None),
+    ("annuleren", True, None),
+])
+def test_extract_code_in_sentences(text, expecting, code):
+    assert extract_code(text, expecting)[0] == code
+
+
 @pytest.mark.parametrize("text", [
     None,
     "",
     "hoe staat het met onze aanvraag?",
-    "KW-2025-042",
+    "KW-202542",
     "KW-2025-00421",
     "KW-25-0042",
     "XKW-2025-0042",

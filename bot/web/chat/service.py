@@ -25,9 +25,13 @@ from bot.retention import delete_conversation
 from bot.status import coderefs
 from bot.status.verification import extract_code
 from bot.web import portal as portal_mod
+from bot.core.language import looks_english
+from bot.core.reply import WITHDRAW_BUTTON
+from bot.handoff.states import ASSIGNED_STATES
+from bot.texts import ENGLISH_NOTICE, HANDOFF_WAITING_REMINDER
 from bot.web.protocol import (
-    EXPECT_CODE, STARTER_PAYLOADS, STARTERS, FrameError, History, button_payload, error_frame,
-    expectation, from_webhook, message_id, user_text,
+    EXPECT_CODE, STARTER_PAYLOADS, STARTERS, FrameError, History, about_handoff, bot_message,
+    button_payload, error_frame, expectation, from_webhook, message_id, user_text,
 )
 from bot.web.rasa import RasaClient, RasaUnavailable
 from bot.web.ratelimit import RateLimiter
@@ -293,10 +297,12 @@ class ChatService:
                     masked_kinds = summary(masked.kinds)
             await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
                         "duplicate": False})
-            # With an active helpdesk ticket the message also goes to the console; Rasa (paused)
-            # records it and answers nothing, so there is no "typing".
+            # With an active helpdesk ticket the message also goes to the console. While the
+            # ticket waits the assistant still answers; once a medewerker has it, Rasa is paused
+            # (records the message, answers nothing), so there is no "typing".
             ticket = await self.handoff.user_message(session.sid, mid, display)
-            if ticket is None:
+            staffed = ticket is not None and ticket.state in ASSIGNED_STATES
+            if not staffed:
                 await emit({"type": "typing"})
             metadata: Dict[str, Any] = {"client_id": client, "msg_id": mid}
             if code_ref is not None:
@@ -310,6 +316,10 @@ class ChatService:
                 log_event("rasa_unavailable", session=session.log_id, reason=str(exc))
                 raise FrameError("unavailable", msg_id=mid) from None
             messages = from_webhook(answer)
+            if ticket is not None and not staffed and messages and not about_handoff(answer):
+                messages.append(bot_message(HANDOFF_WAITING_REMINDER, [WITHDRAW_BUTTON.as_dict()]))
+            if raw is not None and messages and looks_english(raw):
+                messages.insert(0, bot_message(ENGLISH_NOTICE, []))
             state.expect = expectation(answer)
             state.remember(mid, messages)
         self.metrics[f"messages_{kind}"] += 1

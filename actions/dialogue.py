@@ -1,0 +1,135 @@
+"""Conversation moves that refer to what was said before: "ja" or "nee" to an offer, "waarom?",
+"kun je dat herhalen?", and "waar vind ik mijn aanvraagnummer?".
+
+What the assistant offered, said or showed is read back from the tracker's events, so these
+actions need no state of their own.
+"""
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import KwAction, utter
+from actions.faq import TOPIC_SLOT
+from actions.status import STATUS_SLOT
+from bot import texts
+from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Reply
+from bot.knowledge.loader import get_knowledge_base
+from bot.knowledge.render import answer_for
+from bot.status import statuses
+
+#: A "ja" to one of these buttons starts its form.
+FORM_OF_PAYLOAD = {HANDOFF_BUTTON.payload: "handoff_form", "/status_aanvraag": "status_form"}
+
+
+def previous_turn(events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    """The events of the assistant's turn before the latest user message (oldest first)."""
+    seen_latest_user = False
+    turn: List[Dict[Text, Any]] = []
+    for event in reversed(events):
+        if event.get("event") == "user":
+            if seen_latest_user:
+                break
+            seen_latest_user = True
+            continue
+        if seen_latest_user:
+            turn.append(event)
+    return list(reversed(turn))
+
+
+def bot_messages(turn: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    return [e for e in turn if e.get("event") == "bot" and (e.get("text") or "").strip()]
+
+
+def offered_payloads(turn: List[Dict[Text, Any]]) -> List[str]:
+    """The buttons of the previous turn, without "Vraag intrekken" (never accepted by a "ja")."""
+    payloads: List[str] = []
+    for message in bot_messages(turn):
+        for button in (message.get("data") or {}).get("buttons") or []:
+            payload = button.get("payload") if isinstance(button, dict) else None
+            if isinstance(payload, str) and payload != WITHDRAW_BUTTON.payload and payload not in payloads:
+                payloads.append(payload)
+    return payloads
+
+
+def last_action(turn: List[Dict[Text, Any]]) -> Optional[str]:
+    names = [e.get("name") for e in turn if e.get("event") == "action" and e.get("name") != "action_listen"]
+    return names[-1] if names else None
+
+
+class ActionAffirm(KwAction):
+    """"ja" after an offer accepts it: the helpdesk, a status lookup or the one answer offered."""
+
+    NAME = "action_affirm"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        offered = offered_payloads(previous_turn(tracker.events))
+        if HANDOFF_BUTTON.payload in offered:
+            return [FollowupAction(FORM_OF_PAYLOAD[HANDOFF_BUTTON.payload])]
+        if len(offered) == 1:
+            payload = offered[0]
+            if payload in FORM_OF_PAYLOAD:
+                return [FollowupAction(FORM_OF_PAYLOAD[payload])]
+            intent = payload.lstrip("/")
+            reply = answer_for(get_knowledge_base(), intent)
+            if reply is not None:
+                utter(dispatcher, reply)
+                return [SlotSet(TOPIC_SLOT, intent)]
+        dispatcher.utter_message(text=texts.OFFER_PICK if offered else texts.OFFER_NONE)
+        return []
+
+
+class ActionDeny(KwAction):
+    NAME = "action_deny"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=texts.OFFER_DECLINED)
+        return []
+
+
+class ActionExplain(KwAction):
+    """"waarom?" / "wat betekent dat?": after a status, that status explained; otherwise ask
+    what the user wants to know."""
+
+    NAME = "action_explain"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        turn = previous_turn(tracker.events)
+        status = statuses.find(tracker.get_slot(STATUS_SLOT))
+        if status is not None and last_action(turn) == "action_status_lookup":
+            text = texts.STATUS_EXPLAIN.format(label=status.label, explanation=status.explanation,
+                                               next_step=status.next_step)
+            utter(dispatcher, Reply(f"{text}\n\n{texts.STATUS_EXPLAIN_WHY}", (HANDOFF_BUTTON,)))
+            return []
+        utter(dispatcher, Reply(texts.EXPLAIN_NOTHING, (HANDOFF_BUTTON,)))
+        return []
+
+
+class ActionRepeat(KwAction):
+    """"Kun je dat herhalen?": the assistant's previous turn again, with its buttons and sources."""
+
+    NAME = "action_repeat"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        messages = bot_messages(previous_turn(tracker.events))
+        if not messages:
+            dispatcher.utter_message(text=texts.NOTHING_TO_REPEAT)
+            return []
+        for message in messages:
+            data = message.get("data") or {}
+            kwargs: Dict[str, Any] = {"text": message.get("text"), "buttons": data.get("buttons") or []}
+            if isinstance(data.get("custom"), dict):
+                kwargs["json_message"] = data["custom"]
+            dispatcher.utter_message(**kwargs)
+        return []
+
+
+class ActionGeenAanvraagnummer(KwAction):
+    """"Ik heb geen aanvraagnummer" outside the status form: where to find it, or the helpdesk."""
+
+    NAME = "action_geen_aanvraagnummer"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        utter(dispatcher, Reply(texts.STATUS_WHERE_NUMBER, (HANDOFF_BUTTON,)))
+        return []
