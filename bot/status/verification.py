@@ -97,6 +97,17 @@ def _looks_generated(raw: str, need_digit: bool) -> bool:
             and (not need_digit or any(c.isdigit() for c in raw)))
 
 
+def _candidates(text: str):
+    """Every 4+4 match, overlapping ones too ("code kpwe w74v" holds "code kpwe" and "kpwe w74v")."""
+    pos = 0
+    while True:
+        m = _CODE_IN_TEXT_RE.search(text, pos)
+        if m is None:
+            return
+        yield m
+        pos = m.start() + 1
+
+
 def extract_code(text: str, expecting: bool) -> Tuple[Optional[str], str]:
     """(code, text with the code replaced by ``placeholder``) or (None, text).
 
@@ -110,12 +121,14 @@ def extract_code(text: str, expecting: bool) -> Tuple[Optional[str], str]:
         return None, text
     normalized = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS])
     short = len(normalized.split()) <= 2
-    for m in _CODE_IN_TEXT_RE.finditer(normalized):
+    for m in _candidates(normalized):
         raw = (m.group(1) + m.group(2)).upper()
         # Inside a longer sentence a code without digits must look typed as a code (split in
         # two, or in capitals): "gemeente" or "deadline" in "hoeveel krijgt de gemeente?" is no code.
         written_as_code = m.group(0) != m.group(1) + m.group(2) or m.group(0).isupper()
-        need_digit = not expecting or (not short and not written_as_code)
+        # Not asked for, a code needs a digit or the back office's form "ABCD-EFGH".
+        split = m.group(0) != m.group(1) + m.group(2)
+        need_digit = (not expecting and not split) or (not short and not written_as_code)
         if _looks_generated(raw, need_digit=need_digit) and not parse_aanvraagnummer(m.group(0)):
             return f"{raw[:4]}-{raw[4:]}", normalized[:m.start()] + PLACEHOLDER + normalized[m.end():]
     if expecting:

@@ -1,0 +1,155 @@
+"""Off-path conversations (issue 12), played through the real gateway process and the real Rasa
+stack. The conversations and what each reply must hold are data: tests/data/conversations.yml
+(its header explains the checks)."""
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+import zlib
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+
+from bot.core import db
+from bot.handoff.service import HandoffService
+from bot.settings import ROOT
+from bot.status.feed import SOURCE_API, apply_change
+from bot.status.verification import generate_code
+from tests.fixtures.chat import Chat, reply_text
+from tests.fixtures.gateway import GatewayProcess, gateway_for
+
+CONVERSATIONS: List[Dict[str, Any]] = yaml.safe_load(
+    (ROOT / "tests" / "data" / "conversations.yml").read_text(encoding="utf-8"))
+FAMILIES = ("detour", "exit", "person", "consent", "contact", "waiting", "offer", "context",
+            "audience", "repetition", "language")
+
+
+def test_the_suite_covers_every_family_with_80_conversations():
+    assert len(CONVERSATIONS) >= 80
+    assert len({c["id"] for c in CONVERSATIONS}) == len(CONVERSATIONS)
+    assert {c["family"] for c in CONVERSATIONS} == set(FAMILIES)
+
+
+@pytest.fixture(scope="module")
+def talk_edge(rasa_stack, tmp_path_factory) -> GatewayProcess:
+    # Each conversation speaks from its own address (through the trusted proxy), so the
+    # per-client rate limits see many users, as in production.
+    proc = gateway_for(rasa_stack, tmp_path_factory.mktemp("talk"), KW_TRUSTED_PROXIES="127.0.0.1/32")
+    yield proc
+    proc.stop()
+
+
+def application(edge: GatewayProcess, status: str, short: bool) -> Dict[str, str]:
+    """A new application of this conversation alone; its code has a digit, so it is found in
+    any sentence (a code of letters only is taken from a sentence only when asked for)."""
+    settings = edge.rasa_stack.settings
+    number = f"KW-2026-00{random.randrange(10, 99)}" if short else f"KW-2026-{random.randrange(1000, 9999)}"
+    code = generate_code()
+    while not any(c.isdigit() for c in code):
+        code = generate_code()
+    with db.session_scope(db.get_engine(settings.database_url, 10.0)) as session:
+        apply_change(session, number, source=SOURCE_API, change_id=f"talk-{uuid.uuid4().hex}",
+                     status=status, code=code, gemeente="Breda")
+    year, digits = number.rsplit("-", 1)
+    return {"number": number, "code": code, "number_short": f"{year}-{int(digits)}"}
+
+
+def uses(conv: Dict[str, Any], name: str) -> bool:
+    return any("{" + name + "}" in str(turn.get("say", "")) for turn in conv["turns"])
+
+
+class Transcript(list):
+    def __str__(self) -> str:
+        return "\n".join(self)
+
+
+async def press(chat: Chat, payload: str, title: str) -> Dict[str, Any]:
+    mid = uuid.uuid4().hex
+    await chat.ws.send_json({"type": "button", "id": mid, "payload": payload, "title": title})
+    return await chat.until(lambda f: (f.get("id") == mid and f["type"] != "ack") or f["type"] == "error")
+
+
+def ticket_of(edge: GatewayProcess, sid: str):
+    service = HandoffService.from_settings(edge.rasa_stack.settings)
+    tickets = service.tickets_for_conversation(sid)
+    return tickets[-1] if tickets else None
+
+
+async def play(edge: GatewayProcess, conv: Dict[str, Any]) -> None:
+    values: Dict[str, str] = {}
+    if uses(conv, "number") or uses(conv, "code") or uses(conv, "number_short"):
+        values = application(edge, conv.get("status", "ontvangen"), uses(conv, "number_short"))
+    ip = "10.{}.{}.{}".format(*zlib.crc32(conv["id"].encode()).to_bytes(4, "big")[1:])
+    log = Transcript()
+    try:
+        await converse(edge, conv, values, ip, log)
+    finally:
+        # For docs/conversations.md and for reading a failure: results/ is ignored by git.
+        out = ROOT / "results" / "conversations"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{conv['id']}.txt").write_text(str(log) + "\n", encoding="utf-8")
+
+
+async def converse(edge: GatewayProcess, conv: Dict[str, Any], values: Dict[str, str], ip: str,
+                   log: Transcript) -> None:
+    async with Chat(edge, ip) as chat:
+        ready = await chat.hello()
+        assert ready["type"] == "ready", ready
+        offered: Dict[str, str] = {}
+        for turn in conv["turns"]:
+            if "say" in turn:
+                text = turn["say"].format(**values)
+                log.append(f"U: {text}")
+                frame = await chat.say(text)
+            else:
+                payload = turn["press"]
+                assert payload in offered, f"{payload} was not offered\n{log}"
+                log.append(f"U: [{offered[payload]}]")
+                frame = await press(chat, payload, offered[payload])
+            assert frame["type"] == "reply", f"{frame}\n{log}"
+            said = reply_text(frame)
+            log.append("B: " + said.replace("\n", " "))
+            offered = {b["payload"]: b["title"] for m in frame["messages"] for b in m.get("buttons", [])}
+            check(turn, said, offered, log)
+            if "handoff" in turn:
+                state = await chat.until(lambda f: f["type"] == "handoff", timeout=10)
+                got = (state["handoff"] or {}).get("state") or "none"
+                assert got == turn["handoff"], f"handoff {got}\n{log}"
+            if "ticket" in turn or "shared" in turn or "ticket_has" in turn:
+                check_ticket(edge, chat.sid, turn, log)
+
+
+def check(turn: Dict[str, Any], said: str, offered: Dict[str, str], log: Transcript) -> None:
+    low = said.lower()
+    for text in turn.get("expect", []):
+        assert text.lower() in low, f"missing {text!r}\n{log}"
+    for group in turn.get("expect_any", []):
+        assert any(t.lower() in low for t in group), f"none of {group!r}\n{log}"
+    for text in turn.get("absent", []):
+        assert text.lower() not in low, f"unexpected {text!r}\n{log}"
+    for payload in turn.get("buttons", []):
+        assert payload in offered, f"button {payload} not offered ({list(offered)})\n{log}"
+
+
+def check_ticket(edge: GatewayProcess, sid: str, turn: Dict[str, Any], log: Transcript) -> None:
+    ticket = ticket_of(edge, sid)
+    if "ticket" in turn:
+        got = ticket.state if ticket is not None else "none"
+        assert got == turn["ticket"], f"ticket {got}\n{log}"
+    if ticket is None:
+        return
+    detail = HandoffService.from_settings(edge.rasa_stack.settings).ticket_detail(ticket.id)
+    texts = [m.text for m in detail.messages]
+    if "shared" in turn:
+        # The conversation before the handoff: the user's first message is in it when shared.
+        first = log[0][3:]
+        assert any(first in t for t in texts) == turn["shared"], f"shared: {texts}\n{log}"
+    for text in turn.get("ticket_has", []):
+        assert any(text in t for t in texts), f"ticket lacks {text!r}: {texts}\n{log}"
+
+
+@pytest.mark.parametrize("conv", CONVERSATIONS, ids=[c["id"] for c in CONVERSATIONS])
+def test_conversation(talk_edge, conv):
+    asyncio.run(play(talk_edge, conv))
