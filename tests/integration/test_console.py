@@ -444,7 +444,6 @@ async def test_a_handoff_from_the_widget_to_the_console_and_back(console):
     def action(sender: str, text: str):
         if "medewerker" in text:  # what action_handoff_create does, in short
             console.tickets.create_ticket(sender, "Vraag over mijn budget", transcript=[("gebruiker", text, None)])
-            fake.paused[sender] = True
             return "Dank je, je vraag staat klaar voor een medewerker van de helpdesk."
         return None
 
@@ -463,12 +462,17 @@ async def test_a_handoff_from_the_widget_to_the_console_and_back(console):
     await staff_ws.send_json({"type": "hello", "csrf": csrf, "ticket": ticket.public_id, "after": 0})
     await frames_until(staff_ws, lambda f: f["type"] == "messages")
 
-    # While waiting: the user's message (masked) goes to the ticket and the console; Rasa is
-    # paused, so no typing and an empty reply. A resend is stored once.
-    for _ in range(2):
+    # While waiting: the user's message (masked) goes to the ticket and the console, and the
+    # assistant still answers, with a reminder that the question waits. A resend is stored once.
+    for attempt in range(2):
         await widget.send_json({"type": "message", "id": "bericht-0002", "text": "Mijn mail is jan@example.nl"})
         frames = await frames_until(widget, lambda f: f["type"] == "reply")
-        assert "typing" not in [f["type"] for f in frames] and frames[-1]["messages"] == []
+        if attempt == 0:
+            assert "typing" in [f["type"] for f in frames]
+        texts = [m["text"] for m in frames[-1]["messages"]]
+        assert texts[0].startswith("Je schreef") and "staat nog in de wachtrij" in texts[-1]
+        assert frames[-1]["messages"][-1]["buttons"] == [{"title": "Vraag intrekken",
+                                                          "payload": "/handoff_intrekken"}]
     stored = [m for m in console.tickets.messages_after(ticket.id) if m.client_msg_id == "bericht-0002"]
     assert len(stored) == 1 and stored[0].text == "Mijn mail is [e-mailadres]"
     frame = await frames_until(staff_ws, lambda f: f["type"] == "messages")
@@ -480,6 +484,10 @@ async def test_a_handoff_from_the_widget_to_the_console_and_back(console):
     handoff = next(f for f in frames if f["type"] == "handoff")["handoff"]
     assert handoff == {"state": "live", "label": "In gesprek", "agent": "Mo Medewerker"}
     assert frames[-1]["messages"][0]["text"] == "Je praat nu met Mo Medewerker, medewerker van de helpdesk."
+    assert fake.paused[sid] is True  # from now on Rasa answers nothing; the medewerker does
+    await widget.send_json({"type": "message", "id": "bericht-0004", "text": "Fijn, dank je."})
+    frames = await frames_until(widget, lambda f: f["type"] == "reply")
+    assert "typing" not in [f["type"] for f in frames] and frames[-1]["messages"] == []
     resp = await console.post(f"/helpdesk/vraag/{ticket.public_id}/bericht",
                               {"csrf": csrf, "tekst": "Ik kijk even mee."}, json_reply=True)
     seq = (await resp.json())["bericht"]["seq"]
