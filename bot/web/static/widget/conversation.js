@@ -58,7 +58,7 @@ function onFrame(f) {
   if (!f || typeof f.type !== 'string') { return; }
   if (f.type === 'ready') { onReady(f); }
   else if (f.type === 'ack') { onAck(f); }
-  else if (f.type === 'typing') { if (!store.handoff) { typingEl.hidden = false; scrollDown(); } }
+  else if (f.type === 'typing') { if (!staffed()) { typingEl.hidden = false; scrollDown(); } }
   else if (f.type === 'reply') { onReply(f); }
   else if (f.type === 'error') { onError(f); }
   else if (f.type === 'agent') { onAgent(f); }

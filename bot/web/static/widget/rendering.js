@@ -143,9 +143,13 @@ function setHandoff(h) {
   handoffEl.classList.toggle('kw-handoff--live', !!live);
   subtitleEl.textContent = live ? fmt(T.subtitleLive, { name: store.handoff.agent }) : T.subtitle;
 }
+function staffed() {
+  return !!store.handoff && store.handoff.state !== 'wachtrij';
+}
 function setTyping() {
-  // While the helpdesk has the conversation, the assistant does not answer: no "typing".
-  var waiting = conn.ready && store.outbox.length > 0 && !store.handoff;
+  // While a medewerker has the conversation, the assistant does not answer: no "typing". While
+  // the question waits for the helpdesk the assistant still answers.
+  var waiting = conn.ready && store.outbox.length > 0 && !staffed();
   typingEl.hidden = !waiting;
   if (waiting) { scrollDown(); }
 }

@@ -22,7 +22,7 @@ var T = {
   bot: 'Assistent: ',
   agent: 'Medewerker',
   handoffLive: 'Je praat nu met {name}, medewerker van de helpdesk. Dit is een mens, geen digitale assistent.',
-  handoffWaiting: 'Je vraag staat klaar voor de helpdesk. Een medewerker neemt het gesprek over zodra dat kan. Je kunt dit venster sluiten: het antwoord staat hier als je terugkomt.',
+  handoffWaiting: 'Je vraag staat klaar voor de helpdesk. Een medewerker neemt het gesprek over zodra dat kan. Tot die tijd beantwoord ik je vragen. Je kunt dit venster sluiten: het antwoord staat hier als je terugkomt.',
   subtitleLive: 'Medewerker: {name}',
   choices: 'Kies een vervolgvraag',
   typing: 'De assistent typt een antwoord\u2026',
