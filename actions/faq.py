@@ -17,7 +17,7 @@ from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
 from bot.core.reply import Reply
 from bot.knowledge.render import answer_button, answer_for, helpdesk_reply
-from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, second_chance
+from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, PLACE, second_chance
 
 log = logging.getLogger(__name__)
 # Below this NLU confidence a FAQ answer is checked against the knowledge-base search; on the
@@ -97,7 +97,11 @@ class ActionRephrase(KwAction):
         text = message.get("text") or ""
         chance = second_chance(kb, text, message.get("entities") or [])
         misunderstood = consecutive_fallbacks(tracker.events, ANSWERED)
-        if chance.path in ANSWERED:
+        topic = tracker.get_slot(TOPIC_SLOT)
+        if chance.path == PLACE and topic in PLACE_TOPICS:
+            # "en voor Rotterdam?" after an amount or inhabitants answer: the same topic.
+            reply = answer_for(kb, topic, text, message.get("entities") or []) or chance.reply
+        elif chance.path in ANSWERED:
             reply = chance.reply
         elif chance.path == CHOICES and misunderstood < 3:
             reply = choices_reply(kb, chance.reply)

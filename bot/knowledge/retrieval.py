@@ -173,7 +173,7 @@ def _only_places(kb: KnowledgeBase, text: str) -> bool:
     for name in sorted(_place_names(kb, text), key=len, reverse=True):
         rest = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w])", " ", rest)
     filler = {"dan", "en", "of", "eens", "zit", "met", "hoe", "wat", "over", "ook", "nou", "de",
-              "het", "in", "gemeente", "gebied", "wijk", "stad", "the", "about", "and"}
+              "het", "in", "voor", "bij", "gemeente", "gebied", "wijk", "stad", "the", "about", "and"}
     return all(w in filler for w in re.findall(r"[a-z0-9']+", rest))
 
 

@@ -158,3 +158,9 @@ def test_a_second_question_in_the_message_is_offered_as_a_button(make_tracker, d
     _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert len(messages) == 2 and "andere vraag" in messages[1]["text"]
     assert messages[1]["buttons"][0]["payload"] == "/faq_themas"
+
+
+def test_a_place_alone_after_a_place_answer_keeps_the_topic(make_tracker, dispatcher):
+    tracker = make_tracker("nlu_fallback", "en voor Heerlen?", slots={"onderwerp": "faq_inwoners"})
+    _, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "Heerlen-Noord" in messages[0]["text"] and "1 januari 2025" in messages[0]["text"]
