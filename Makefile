@@ -77,4 +77,5 @@ docs:
 	mkdir -p docs/nlu-report docs/screenshots
 	cp results/nlu-report/*.json results/nlu-report/*.png docs/nlu-report/
 	cp results/screenshots/*.png docs/screenshots/
+	$(PY) scripts/conversation_docs.py
 
