@@ -14,6 +14,7 @@ from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for, helpdesk_reply
 from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, second_chance
+from bot.insights.record import note_faq, note_rephrase
 
 log = logging.getLogger(__name__)
 # Below this NLU confidence a FAQ answer is checked against the knowledge-base search; on the
@@ -43,6 +44,7 @@ class ActionAnswerFaq(KwAction):
                     "answer": chance.key, "text": mask_text(text)[:200]}, ensure_ascii=False))
                 reply = chance.reply
                 events.append(SlotSet(SECOND_CHANCE_SLOT, REVISED))
+        await note_faq(self.settings, message, reply, chance.key if events else intent, revised=bool(events))
         if reply is None:
             reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
@@ -72,5 +74,6 @@ class ActionRephrase(KwAction):
             "path": chance.path, "answer": chance.key, "misunderstood": misunderstood,
             "candidates": [[k, round(s, 2)] for k, s in chance.candidates],
             "text": mask_text(text)[:200]}, ensure_ascii=False))
+        await note_rephrase(self.settings, message, chance, reply)
         utter(dispatcher, reply)
         return [SlotSet(SECOND_CHANCE_SLOT, chance.path)]

@@ -134,14 +134,20 @@ async def note_faq(settings: Any, message: Optional[Mapping[str, Any]], reply: A
     await note(settings, kind, message, topic)
 
 
+def _payloads(reply: Any) -> set:
+    return {getattr(b, "payload", None) for b in getattr(reply, "buttons", ()) or ()} - {None}
+
+
 async def note_rephrase(settings: Any, message: Optional[Mapping[str, Any]], chance: Any,
-                        misunderstood: int = 0) -> None:
-    """ActionRephrase: the second chance answered, offered choices, or the user was asked to
-    rephrase / offered the helpdesk (``chance`` is bot.knowledge.retrieval.SecondChance)."""
+                        reply: Any = None) -> None:
+    """ActionRephrase: the second chance answered, offered its choices ("Bedoel je …?": the
+    ``reply`` sent carries the candidates' buttons), or the user was asked to rephrase or
+    offered the helpdesk (``chance`` is bot.knowledge.retrieval.SecondChance)."""
     path = getattr(chance, "path", None)
+    offered = _payloads(getattr(chance, "reply", None))
     if path in ANSWERED_PATHS:
         kind = SECOND_CHANCE
-    elif path == CHOICES_PATH and misunderstood < 2:
+    elif path == CHOICES_PATH and offered and offered <= _payloads(reply):
         kind = CHOICES
     else:
         kind = FALLBACK
