@@ -17,7 +17,7 @@ from bot.knowledge.loader import normalise
 from bot.knowledge.retrieval import tokens
 
 #: Share of content words two questions must have in common to be grouped.
-SIMILAR = 0.6
+SIMILAR = 0.5
 MAX_VARIANTS = 3
 
 

@@ -62,12 +62,13 @@ class Chart:
 
 
 def nice_top(value: int, ticks: int = 4) -> int:
-    """The axis maximum: a multiple of ``ticks`` steps of 1, 2 or 5 × 10ⁿ, at least ``value``."""
+    """The axis maximum: ``ticks`` steps of 1, 2, (2.5,) or 5 × 10ⁿ, at least ``value``; whole
+    numbers at every tick."""
     if value <= 0:
         return ticks
     raw = value / ticks
     power = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
-    for step in (1, 2, 5, 10):
+    for step in ((1, 2, 2.5, 5, 10) if power >= 10 else (1, 2, 5, 10)):
         if step * power >= raw:
             return int(step * power * ticks)
     return int(10 * power * ticks)  # pragma: no cover - the loop always returns
