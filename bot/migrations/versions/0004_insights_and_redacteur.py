@@ -1,13 +1,13 @@
 """Question events for the editors' page (bot/insights) and the staff role ``redacteur``.
 
-Revision ID: 0004_question_events_and_redacteur
+Revision ID: 0004_insights_and_redacteur
 Revises: 0003_sessions_and_code_refs
 Create Date: 2026-11-30
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0004_question_events_and_redacteur"
+revision = "0004_insights_and_redacteur"
 down_revision = "0003_sessions_and_code_refs"
 branch_labels = None
 depends_on = None
