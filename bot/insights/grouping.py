@@ -16,8 +16,9 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 from bot.knowledge.loader import normalise
 from bot.knowledge.retrieval import tokens
 
-#: Share of content words two questions must have in common to be grouped.
-SIMILAR = 0.5
+#: Share of content words two questions must have in common to be grouped. Above one half: "geld
+#: voor een speeltuin in de buurt" and "… een bibliotheek …" (2 of 4 words) are two questions.
+SIMILAR = 0.6
 MAX_VARIANTS = 3
 
 

@@ -28,7 +28,7 @@ def test_equal_and_similar_questions_form_one_group_with_count_and_last_date():
         ("Wanneer kan ik aanvragen?", at(0), "fallback"),
         ("wanneer kan ik aanvragen", at(5), "fallback"),
         ("Wanneer kan ik  AANVRAGEN!", at(1), "choices"),
-        ("Wanneer kan ik de aanvraag indienen?", at(30), "fallback"),  # other words, same content
+        ("Wanneer kan ik nou mijn aanvraag doen?", at(30), "fallback"),  # other words, same content
         ("Hoe hoog is het budget voor Delft?", at(2), "fallback"),
         ("Wat is het weer morgen", at(3), "low_confidence"),
     ]
@@ -38,7 +38,7 @@ def test_equal_and_similar_questions_form_one_group_with_count_and_last_date():
     assert first.label == "Wanneer kan ik aanvragen?"  # the commonest wording … (tie: first seen)
     assert first.last == at(30)  # … and the latest of all members
     assert first.tags == {"fallback": 3, "choices": 1}
-    assert "Wanneer kan ik de aanvraag indienen?" in first.variants
+    assert "Wanneer kan ik nou mijn aanvraag doen?" in first.variants
     assert sorted(g.count for g in groups) == [1, 1, 4]
     assert {g.label for g in groups[1:]} == {"Hoe hoog is het budget voor Delft?", "Wat is het weer morgen"}
 
@@ -48,6 +48,15 @@ def test_different_questions_sharing_one_word_stay_apart():
                             ("Welke wijken in Rotterdam doen mee?", at(1), None),
                             ("", at(2), None), ("   ", at(3), None)])
     assert len(groups) == 2 and all(g.count == 1 for g in groups)
+
+
+def test_questions_about_different_things_stay_apart_even_in_the_same_mould():
+    groups = group_similar([("Is er geld voor een speeltuin in onze buurt?", at(0), None),
+                            ("Is er geld voor een bibliotheek in onze buurt?", at(1), None),
+                            ("is er geld voor een speeltuin in de buurt", at(2), None)])
+    assert sorted((g.count, g.label) for g in groups) == [
+        (1, "Is er geld voor een bibliotheek in onze buurt?"),
+        (2, "is er geld voor een speeltuin in de buurt")]  # equal weight: the newest wording leads
 
 
 def test_biggest_group_first_then_most_recent():
