@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from bot.core import db
-from bot.handoff.service import HandoffService
+from bot.handoff.service import HandoffService, PermissionDenied
 from bot.handoff.staff import StaffService
 from bot.insights import record as rec
 from bot.insights.models import ANSWERED, CHOICES, FALLBACK, REVISED, SECOND_CHANCE, TEXT_MAX
@@ -154,7 +154,16 @@ def test_the_role_redacteur_is_allowed_by_the_schema_and_others_are_not(app_db):
     staff = StaffService(app_db)
     user = staff.create_user("rita", "Rita Redactie", "een-lang-wachtwoord", "redacteur")
     assert user.role == "redacteur" and user.reads_insights and not user.works_helpdesk
+    # The handoff library refuses a redacteur too, not only the console.
+    service = HandoffService(app_db, contact_key=TEST_CONTACT_KEY)
+    ticket = service.create_ticket("c-rita", "Een vraag")
+    for act in (lambda: service.claim(ticket.id, user), lambda: service.add_note(ticket.id, user, "x"),
+                lambda: service.close(ticket.id, user)):
+        with pytest.raises(PermissionDenied):
+            act()
+    assert service.get_ticket(ticket.id).state == "wachtrij"
     assert staff.change_role("rita", "medewerker").works_helpdesk
+    assert service.claim(ticket.id, staff.get_by_username("rita")).state == "opgepakt"
     with pytest.raises(IntegrityError):
         with db.session_scope(app_db) as s:
             s.execute(text("UPDATE handoff_staff_users SET role = 'baas' WHERE username = 'rita'"))

@@ -24,7 +24,6 @@ from bot.web.staffauth import STAFF
 
 log = logging.getLogger("bot.web.console")
 
-EDITORS_PATH = "/helpdesk/redactie"
 #: A report reads up to MAX_ROWS rows per table: more time than a ticket lookup.
 REPORT_TIMEOUT_S = 30.0
 #: Download name → what the link says.
