@@ -167,3 +167,18 @@ def test_the_role_redacteur_is_allowed_by_the_schema_and_others_are_not(app_db):
     with pytest.raises(IntegrityError):
         with db.session_scope(app_db) as s:
             s.execute(text("UPDATE handoff_staff_users SET role = 'baas' WHERE username = 'rita'"))
+
+
+def test_the_cli_offers_the_role_redacteur(tmp_path, monkeypatch, capsys):
+    from bot.cli import build_parser
+
+    settings = make_status_settings(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
+    monkeypatch.setenv("KW_NEW_STAFF_PASSWORD", "een-lang-wachtwoord")
+    args = build_parser().parse_args(["staff-create", "rita", "Rita Redactie", "--role", "redacteur"])
+    assert args.func(args, settings) == 0
+    assert "rol redacteur" in capsys.readouterr().out
+    args = build_parser().parse_args(["staff-role", "rita", "beheerder"])
+    assert args.func(args, settings) == 0
+    assert StaffService(settings.database_url).get_by_username("rita").role == "beheerder"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["staff-role", "rita", "baas"])
