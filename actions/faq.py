@@ -8,13 +8,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
+from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
 from bot import texts
 from bot.conversation import SECOND_CHANCE_SLOT, choices_reply, consecutive_fallbacks, rephrase_reply
 from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for, helpdesk_reply
 from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, second_chance
-from bot.insights.record import note_faq, note_rephrase
 
 log = logging.getLogger(__name__)
 # Below this NLU confidence a FAQ answer is checked against the knowledge-base search; on the
