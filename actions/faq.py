@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
+from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
 from bot import texts
 from bot.conversation import (
     SECOND_CHANCE_SLOT, choices_reply, consecutive_fallbacks, helpdesk_shown, rephrase_reply,
@@ -74,6 +75,7 @@ class ActionAnswerFaq(KwAction):
                     "answer": chance.key, "text": mask_text(text)[:200]}, ensure_ascii=False))
                 reply = chance.reply
                 events.append(SlotSet(SECOND_CHANCE_SLOT, REVISED))
+        await note_faq(self.settings, message, reply, chance.key if events else intent, revised=bool(events))
         if reply is None:
             reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
@@ -113,5 +115,6 @@ class ActionRephrase(KwAction):
             "path": chance.path, "answer": chance.key, "misunderstood": misunderstood,
             "candidates": [[k, round(s, 2)] for k, s in chance.candidates],
             "text": mask_text(text)[:200]}, ensure_ascii=False))
+        await note_rephrase(self.settings, message, chance, reply)
         utter(dispatcher, reply)
         return [SlotSet(SECOND_CHANCE_SLOT, chance.path)]

@@ -49,7 +49,7 @@ def _prepare_data(settings: Settings) -> None:
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     report = retention.purge(settings)
     print(f"Verwijderd (ouder dan {settings.retention_days} dagen): {report.conversations} "
-          f"gesprekken, {report.tickets} afgeronde tickets.")
+          f"gesprekken, {report.tickets} afgeronde tickets, {report.questions} vragen voor de redactie.")
     return 0
 
 

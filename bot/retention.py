@@ -2,7 +2,8 @@
 
 Rasa's SQL tracker store keeps every event in one table, `events`, with a UNIX `timestamp`; a
 conversation whose newest event is older than the cut-off is deleted whole, so no half
-conversation remains. Finished helpdesk tickets older than the cut-off go too. Run by
+conversation remains. Finished helpdesk tickets older than the cut-off go too, and so do the editors' question
+events (bot/insights). Run by
 `python -m bot purge` and at every `python -m bot run`. A user can also delete their own
 conversation at once from the widget (`delete_conversation`, called by the gateway).
 """
@@ -20,6 +21,8 @@ from bot.settings import Settings
 class PurgeReport:
     conversations: int
     tickets: int
+    #: Rows of kw_question_events (masked questions for the editors' page).
+    questions: int = 0
 
 
 def purge_trackers(tracker_store_url: str, before: dt.datetime) -> int:
@@ -54,9 +57,11 @@ def delete_conversation(tracker_store_url: str, sender_id: str) -> int:
 
 def purge(settings: Settings, now: dt.datetime | None = None) -> PurgeReport:
     from bot.handoff.service import HandoffService
+    from bot.insights import record as insights
 
     now = now or dt.datetime.now(dt.timezone.utc)
     before = now - dt.timedelta(days=settings.retention_days)
     conversations = purge_trackers(settings.tracker_store_url, before)
     tickets = HandoffService.from_settings(settings).purge_finished(before)
-    return PurgeReport(conversations, tickets)
+    questions = insights.purge(settings.database_url, before)
+    return PurgeReport(conversations, tickets, questions)

@@ -178,3 +178,19 @@ TITLE_FORM_REFUSED = "Formulier geweigerd"
 #: Who wrote a line of the transcript, as the console shows it.
 SENDER_LABELS = {"gebruiker": "Gebruiker", "assistent": "Assistent", "medewerker": "Medewerker",
                  "systeem": "Systeem"}
+
+# -- the editors' page (helpdesk console, role redacteur or beheerder) ---------------------------
+
+EDITORS_ONLY = "Deze pagina is alleen voor redacteuren en beheerders."
+EXPORT_NOT_FOUND = "Deze download bestaat niet."
+HELPDESK_ONLY = ("Deze pagina is voor de medewerkers van de helpdesk. Als redacteur gebruik je "
+                 "de pagina Redactie.")
+#: How the assistant handled a question, as the editors' page and its CSV say it.
+INSIGHT_KIND_LABELS = {
+    "fallback": "niet begrepen",
+    "choices": "keuze aangeboden",
+    "second_chance": "tweede kans",
+    "revised": "antwoord herzien",
+    "low_confidence": "onzeker beantwoord",
+    "answered": "beantwoord",
+}

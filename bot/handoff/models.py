@@ -37,7 +37,13 @@ Base = declarative_base()
 
 ROLE_MEDEWERKER = "medewerker"
 ROLE_BEHEERDER = "beheerder"
-ROLES = (ROLE_MEDEWERKER, ROLE_BEHEERDER)
+#: Editors of the knowledge base: only the console's editors' page (bot/web/console/editors.py).
+ROLE_REDACTEUR = "redacteur"
+ROLES = (ROLE_MEDEWERKER, ROLE_BEHEERDER, ROLE_REDACTEUR)
+#: Who works the helpdesk (queue, tickets, canned replies, console socket).
+HELPDESK_ROLES = (ROLE_MEDEWERKER, ROLE_BEHEERDER)
+#: Who reads the editors' page.
+EDITOR_ROLES = (ROLE_REDACTEUR, ROLE_BEHEERDER)
 
 SENDER_GEBRUIKER = "gebruiker"
 SENDER_MEDEWERKER = "medewerker"

@@ -34,6 +34,8 @@ from bot.handoff.models import (
     ROLE_BEHEERDER,
     ROLE_MEDEWERKER,
     ROLES,
+    EDITOR_ROLES,
+    HELPDESK_ROLES,
     USERNAME_MAX,
     StaffUser,
 )
@@ -107,6 +109,16 @@ class StaffView:
     @property
     def is_beheerder(self) -> bool:
         return self.role == ROLE_BEHEERDER
+
+    @property
+    def works_helpdesk(self) -> bool:
+        """Queue, tickets and canned replies: medewerker and beheerder."""
+        return self.role in HELPDESK_ROLES
+
+    @property
+    def reads_insights(self) -> bool:
+        """The editors' page: redacteur and beheerder."""
+        return self.role in EDITOR_ROLES
 
     @classmethod
     def from_model(cls, user: StaffUser) -> "StaffView":

@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.core import db
-from bot.handoff.errors import TicketNotFound, UnknownStaff
+from bot.handoff.errors import PermissionDenied, TicketNotFound, UnknownStaff
 from bot.handoff.models import (
-    SENDER_ASSISTENT, SENDER_GEBRUIKER, SENDER_MEDEWERKER, SENDER_SYSTEEM, StaffUser, Ticket,
+    HELPDESK_ROLES, SENDER_ASSISTENT, SENDER_GEBRUIKER, SENDER_MEDEWERKER, SENDER_SYSTEEM, StaffUser, Ticket,
     TicketEvent,
 )
 from bot.handoff.privacy import ContactCipher
@@ -73,6 +73,8 @@ class Store:
         user = session.get(StaffUser, staff_id) if isinstance(staff_id, int) else None
         if user is None or not user.is_active:
             raise UnknownStaff("Onbekende of uitgeschakelde medewerker.")
+        if user.role not in HELPDESK_ROLES:  # a redacteur reads the editors' page, no tickets
+            raise PermissionDenied("Alleen medewerkers en beheerders behandelen vragen.")
         return user
 
     def _actor(self, session: Session, actor: Actor) -> Tuple[str, Optional[StaffUser]]:

@@ -31,12 +31,27 @@ def _run(url: str, action: str, revision: str, timeout_s: float) -> None:
     from alembic import command
 
     engine = make_engine(url, timeout_s)
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.begin() as connection:
-            _adopt_old_histories(connection)
-            cfg = alembic_config(url)
-            cfg.attributes["connection"] = connection
-            getattr(command, action)(cfg, revision)
+        with engine.connect() as connection:
+            if sqlite:
+                # A batch migration copies a table and drops the old one; with foreign keys on,
+                # that drop would first run the children's ON DELETE actions (SET NULL,
+                # CASCADE) on live rows. SQLite only changes this outside a transaction.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                _adopt_old_histories(connection)
+                cfg = alembic_config(url)
+                cfg.attributes["connection"] = connection
+                getattr(command, action)(cfg, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
     finally:
         engine.dispose()
 

@@ -4,13 +4,14 @@ from sqlalchemy import MetaData
 
 from bot.core.db import make_engine
 from bot.handoff.models import Base as HandoffBase
+from bot.insights.models import TABLE_PREFIX as INSIGHTS_PREFIX, Base as InsightsBase
 from bot.migrations import VERSION_TABLE
 from bot.status.models import Base as StatusBase
 
 
 def _metadata() -> MetaData:
     combined = MetaData()
-    for base in (StatusBase, HandoffBase):
+    for base in (StatusBase, HandoffBase, InsightsBase):
         for table in base.metadata.tables.values():
             table.to_metadata(combined)
     return combined
@@ -19,7 +20,7 @@ def _metadata() -> MetaData:
 def _include(obj, name, type_, reflected, compare_to) -> bool:
     # Rasa's tracker tables may share the database; autogenerate only looks at ours.
     if type_ == "table":
-        return bool(name) and name.startswith(("status_", "handoff_"))
+        return bool(name) and name.startswith(("status_", "handoff_", INSIGHTS_PREFIX))
     return True
 
 

@@ -66,7 +66,7 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
             try:
                 report = await run_db(lambda: retention.purge(settings), PURGE_TIMEOUT_S)
                 log.info(json.dumps({"event": "retention_purge", "conversations": report.conversations,
-                                     "tickets": report.tickets}))
+                                     "tickets": report.tickets, "questions": report.questions}))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - try again next interval

@@ -287,7 +287,8 @@ def test_long_console_pages_pass_axe_and_the_transcript_scrolls_by_keyboard(new_
         page.get_by_role("link", name="Medewerkers").click()
         expect(page.get_by_role("heading", name="Medewerkers", exact=True)).to_be_visible()
         accessible_at_both_widths(page, "console staff accounts")
-        # A new console page (the editors' page, say) belongs in this walk, filled past the viewport.
+        # A new console page belongs in this walk, filled past the viewport. The editors' page
+        # (Redactie) has its own walk in test_editors.py, with seeded data and no Rasa.
     finally:  # the other tests share this queue and these replies
         for t in [long_ticket, *fillers]:
             tickets.close(t.id, "systeem", reason="einde browsertest")

@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 from bot import migrations
 from bot.core import db as status_db
 from bot.handoff.models import Base as HandoffBase
+from bot.insights.models import TABLE_PREFIX as INSIGHTS_PREFIX, Base as InsightsBase
 from bot.status.models import Base as StatusBase
 from tests.fixtures.databases import BACKENDS, fresh_database
 
@@ -17,12 +18,12 @@ def test_one_migration_history_matches_the_models(backend, tmp_path):
         migrations.upgrade(db_url)
         migrations.upgrade(db_url)  # idempotent
         head = migrations.current_revision(db_url)
-        assert head == "0003_sessions_and_code_refs"
+        assert head == "0004_insights_and_redacteur"
         engine = status_db.make_engine(db_url, 10.0)
         try:
             with engine.connect() as conn:
-                for base in (StatusBase, HandoffBase):
-                    prefix = "status_" if base is StatusBase else "handoff_"
+                prefixes = {StatusBase: "status_", HandoffBase: "handoff_", InsightsBase: INSIGHTS_PREFIX}
+                for base, prefix in prefixes.items():
                     ctx = MigrationContext.configure(conn, opts={
                         "compare_type": True, "version_table": migrations.VERSION_TABLE,
                         "include_object": lambda o, n, t, r, c, p=prefix: t != "table" or n.startswith(p)})
@@ -30,10 +31,11 @@ def test_one_migration_history_matches_the_models(backend, tmp_path):
                 tables = set(inspect(conn).get_table_names())
             assert {t.name for t in HandoffBase.metadata.sorted_tables} <= tables
             assert {t.name for t in StatusBase.metadata.sorted_tables} <= tables
+            assert {t.name for t in InsightsBase.metadata.sorted_tables} <= tables
             migrations.downgrade(db_url)
             with engine.connect() as conn:
                 left = set(inspect(conn).get_table_names())
-            assert not {t for t in left if t.startswith(("status_", "handoff_"))}
+            assert not {t for t in left if t.startswith(("status_", "handoff_", INSIGHTS_PREFIX))}
             migrations.upgrade(db_url)
             assert migrations.current_revision(db_url) == head
         finally:
@@ -55,7 +57,7 @@ def test_databases_of_the_two_old_histories_are_adopted(tmp_path):
                 conn.execute(text(f"CREATE TABLE {table} (version_num VARCHAR(32) NOT NULL)"))
                 conn.execute(text(f"INSERT INTO {table} VALUES ('{rev}')"))
         migrations.upgrade(db_url)
-        assert migrations.current_revision(db_url) == "0003_sessions_and_code_refs"
+        assert migrations.current_revision(db_url) == "0004_insights_and_redacteur"
         with engine.connect() as conn:
             names = set(inspect(conn).get_table_names())
         assert "status_alembic_version" not in names and "handoff_alembic_version" not in names

@@ -1,10 +1,12 @@
 """The helpdesk console under /helpdesk, a sub-app of the gateway: login, queue, ticket view,
-canned replies, staff.
+canned replies, staff, and the editors' page.
 
 * :mod:`~bot.web.console.routes`   every console route in one table; ``create_console_app``
 * :mod:`~bot.web.console.auth`     staff session, the ``staff_page`` guard, login and logout
 * :mod:`~bot.web.console.tickets`  queue and ticket pages; take / hand back / close, reply, note
 * :mod:`~bot.web.console.admin`    canned replies and staff accounts (beheerder)
+* :mod:`~bot.web.console.editors`  the editors' page and its CSV downloads (redacteur, beheerder)
+* :mod:`~bot.web.console.chart`    the editors' day chart as SVG geometry
 * :mod:`~bot.web.console.socket`   the console WebSocket
 * :mod:`~bot.web.console.hub`      open console sockets and what they are told
 * :mod:`~bot.web.console.render`   pages, redirects with fixed notices, error pages

@@ -11,12 +11,12 @@ import functools
 import json
 import logging
 import re
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Optional, Tuple
 
 from aiohttp import web
 
 from bot import texts
-from bot.handoff.models import ROLE_BEHEERDER
+from bot.handoff.models import HELPDESK_ROLES, ROLE_BEHEERDER, ROLES
 from bot.handoff.staff import LOCKOUT, MAX_FAILED_LOGINS, StaffView
 from bot.web.console.render import (
     form_refused, forbidden, json_error, notice_from, redirect, render, wants_json,
@@ -35,6 +35,12 @@ log = logging.getLogger("bot.web.console")
 NEXT_RE = re.compile(r"^/helpdesk(/[A-Za-z0-9_/-]{0,200})?$")
 QUEUE_PATH = "/helpdesk/wachtrij"
 LOGIN_PATH = "/helpdesk/inloggen"
+EDITORS_PATH = "/helpdesk/redactie"
+
+
+def home_path(staff: StaffView) -> str:
+    """Where a login lands: the queue for the helpdesk, the editors' page for a redacteur."""
+    return QUEUE_PATH if staff.works_helpdesk else EDITORS_PATH
 
 
 async def current_staff(request: web.Request) -> Optional[StaffView]:
@@ -69,9 +75,11 @@ def _renew_cookie(request: web.Request, response: web.StreamResponse) -> None:
                    cookies.issue(cookies.renew(session)), cookies.idle_s)
 
 
-def staff_page(*, role: Optional[str] = None, post: bool = False):
-    """Decorator: a console handler that needs a logged-in staff member (of ``role``), and for
-    POSTs a valid CSRF token and the gateway's own origin."""
+def staff_page(*, role: Optional[str] = None, post: bool = False,
+               roles: Tuple[str, ...] = HELPDESK_ROLES, refused: str = texts.HELPDESK_ONLY):
+    """Decorator: a console handler that needs a logged-in staff member (of ``role``; by default
+    one of ``roles``, the helpdesk: a redacteur only has the editors' page), and for POSTs a
+    valid CSRF token and the gateway's own origin. ``refused`` is the 403 page's sentence."""
 
     def wrap(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
         @functools.wraps(handler)
@@ -96,6 +104,8 @@ def staff_page(*, role: Optional[str] = None, post: bool = False):
                     return forbidden(request, texts.FORM_INVALID)
             if role == ROLE_BEHEERDER and not staff.is_beheerder:
                 return forbidden(request, texts.BEHEERDER_ONLY)
+            if staff.role not in roles:
+                return forbidden(request, refused)
             response = await handler(request)
             _renew_cookie(request, response)
             return response
@@ -107,8 +117,8 @@ def staff_page(*, role: Optional[str] = None, post: bool = False):
 
 async def login_page(request: web.Request, error: Optional[str] = None, status: int = 200,
                      username: str = "") -> web.Response:
-    if error is None and await current_staff(request) is not None:
-        return redirect(QUEUE_PATH)
+    if error is None and (staff := await current_staff(request)) is not None:
+        return redirect(home_path(staff))
     request.pop(STAFF, None)
     request.pop(SESSION, None)
     cookies: SessionCookies = request.config_dict[CONSOLE_COOKIES]
@@ -160,7 +170,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     log.info(json.dumps({"event": "helpdesk_login", "staff": user.id}))
     target = str(form.get("volgende") or "")
     if not NEXT_RE.match(target) or target.startswith(LOGIN_PATH):
-        target = QUEUE_PATH
+        target = home_path(user)
     resp = redirect(target)
     settings = request.config_dict[SETTINGS]
     set_cookie(resp, request, settings, COOKIE, cookies.issue(cookies.new(user)), cookies.idle_s)
@@ -168,7 +178,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-@staff_page(post=True)
+@staff_page(post=True, roles=ROLES)
 async def logout_post(request: web.Request) -> web.StreamResponse:
     live = request.config_dict[LIVE]
     staff = request[STAFF]
@@ -182,6 +192,7 @@ async def logout_post(request: web.Request) -> web.StreamResponse:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    if await current_staff(request) is None:
+    staff = await current_staff(request)
+    if staff is None:
         return redirect(LOGIN_PATH)
-    return redirect(QUEUE_PATH)
+    return redirect(home_path(staff))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.handoff.models import ROLE_BEHEERDER, ROLE_MEDEWERKER
+from bot.handoff.models import ROLE_BEHEERDER, ROLE_MEDEWERKER, ROLE_REDACTEUR
 from bot.handoff.staff import StaffView
 from bot import texts
 from bot.texts import CONSOLE_NOTICES as NOTICES
@@ -17,7 +17,7 @@ from bot.web import pages
 from bot.web.keys import SETTINGS
 from bot.web.staffauth import SESSION, STAFF, StaffSession
 
-ROLE_LABELS = {ROLE_MEDEWERKER: "medewerker", ROLE_BEHEERDER: "beheerder"}
+ROLE_LABELS = {ROLE_MEDEWERKER: "medewerker", ROLE_BEHEERDER: "beheerder", ROLE_REDACTEUR: "redacteur"}
 NO_STORE = {"Cache-Control": "no-store"}
 
 

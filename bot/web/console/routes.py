@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator
 from aiohttp import web
 
 from bot.handoff.live import LiveHandoff
-from bot.web.console import admin, auth, socket, tickets
+from bot.web.console import admin, auth, editors, socket, tickets
 from bot.web.console.hub import ConsoleHub
 from bot.web.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER
 from bot.web.ratelimit import RateLimiter
@@ -19,7 +19,8 @@ from bot.web.staffauth import SessionCookies
 
 PREFIX = "/helpdesk"
 
-#: Path under /helpdesk → what each method does there. Beheerder-only handlers say so themselves.
+#: Path under /helpdesk → what each method does there. Handlers for a role other than the
+#: helpdesk's (medewerker, beheerder) say so themselves: beheerder-only, and the editors' page.
 ROUTES = {
     "": {"GET": auth.index},
     "/": {"GET": auth.index},
@@ -38,6 +39,9 @@ ROUTES = {
     "/medewerkers": {"GET": admin.staff_list, "POST": admin.staff_create},
     "/medewerkers/{naam}/ontgrendelen": {"POST": admin.staff_unlock},
     "/medewerkers/{naam}/rol": {"POST": admin.staff_role},
+    # Redactie (redacteur and beheerder): what people ask, and CSV downloads of it
+    "/redactie": {"GET": editors.editors_page},
+    "/redactie/{soort:[a-z]+}.csv": {"GET": editors.editors_csv},
     # Live updates (console.js), and the same data as JSON
     "/ws": {"GET": socket.console_ws},
     "/api/wachtrij": {"GET": tickets.queue_api},

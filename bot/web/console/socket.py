@@ -53,6 +53,8 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     staff = await current_staff(request)
     if staff is None:
         return json_error(401, texts.LOG_IN_FIRST)
+    if not staff.works_helpdesk:  # a redacteur: no queue, no conversations
+        return json_error(403, texts.HELPDESK_ONLY)
     live: LiveHandoff = request.config_dict[LIVE]
     hub: ConsoleHub = request.config_dict[CONSOLE_HUB]
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MSG_SIZE)

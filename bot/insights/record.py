@@ -1,0 +1,154 @@
+"""The one writer of ``kw_question_events``, and its retention purge.
+
+``record`` is the plain, synchronous insert (tests, the CLI, seeding). The actions call
+``note_faq`` / ``note_rephrase``: they work out what happened, mask the text, and write through
+the bounded DB runner; a failing or slow database is logged (by type only) and never breaks or
+holds up an answer for longer than the DB timeout.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from typing import Any, Dict, Mapping, Optional, Union
+
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Engine
+
+from bot.core import db
+from bot.core.masking import mask_text
+from bot.core.runner import run_db
+from bot.handoff.values import utc
+from bot.knowledge.retrieval import ANSWERED as ANSWERED_PATHS, CHOICES as CHOICES_PATH
+from bot.insights.models import (
+    ANSWERED, CHOICES, FALLBACK, KINDS, REVISED, SECOND_CHANCE, TEXT_MAX, TOPIC_MAX, QuestionEvent,
+)
+
+log = logging.getLogger("bot.insights")
+
+#: Below this NLU confidence a question counts as "low confidence" for the editors, and its
+#: (masked) text is kept even when it was answered.
+LOW_CONFIDENCE = 0.7
+_FALLBACK_INTENT = "nlu_fallback"
+
+Database = Union[str, Engine]
+
+
+def _engine(database: Database, timeout_s: float) -> Engine:
+    return db.get_engine(database, timeout_s) if isinstance(database, str) else database
+
+
+def clean_text(text: Optional[str]) -> Optional[str]:
+    """What may be stored of a question: masked, one line, at most TEXT_MAX characters; None for
+    nothing or a button payload ("/faq_…")."""
+    if not isinstance(text, str):
+        return None
+    flat = re.sub(r"\s+", " ", mask_text(text)).strip()
+    if not flat or flat.startswith("/"):
+        return None
+    return flat if len(flat) <= TEXT_MAX else flat[:TEXT_MAX - 1].rstrip() + "…"
+
+
+def needs_text(kind: str, confidence: Optional[float]) -> bool:
+    """Only questions an editor should read keep their text (data minimisation)."""
+    return kind != ANSWERED or (confidence is not None and confidence < LOW_CONFIDENCE)
+
+
+def record(database: Database, kind: str, *, topic: Optional[str] = None,
+           confidence: Optional[float] = None, text: Optional[str] = None,
+           at: Optional[dt.datetime] = None, timeout_s: float = 1.5) -> None:
+    """Store one question event. ``text`` is masked and capped here (also when a caller already
+    did); it is dropped for confident answers."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    if confidence is not None:
+        confidence = min(1.0, max(0.0, float(confidence)))
+    row: Dict[str, Any] = {
+        "at": utc(at), "kind": kind, "confidence": confidence,
+        "topic": (topic or None) and str(topic)[:TOPIC_MAX],
+        "text": clean_text(text) if needs_text(kind, confidence) else None,
+    }
+    with db.session_scope(_engine(database, timeout_s)) as session:
+        session.execute(insert(QuestionEvent).values(**row))
+
+
+def purge(database: Database, before: dt.datetime, timeout_s: float = 30.0) -> int:
+    """Delete question events from before ``before``; returns how many."""
+    with db.session_scope(_engine(database, timeout_s)) as session:
+        result = session.execute(delete(QuestionEvent).where(QuestionEvent.at < utc(before)))
+    count = result.rowcount or 0
+    log.info(json.dumps({"event": "question_events_purged", "rows": count}))
+    return count
+
+
+# -- what the actions call ------------------------------------------------------------------
+
+def best_confidence(message: Mapping[str, Any]) -> Optional[float]:
+    """The NLU confidence of the best real intent: after a fallback, the ranking's best guess."""
+    intent = message.get("intent") or {}
+    if intent.get("name") != _FALLBACK_INTENT and isinstance(intent.get("confidence"), (int, float)):
+        return float(intent["confidence"])
+    ranked = [r.get("confidence") for r in message.get("intent_ranking") or []
+              if isinstance(r, dict) and r.get("name") != _FALLBACK_INTENT]
+    ranked = [c for c in ranked if isinstance(c, (int, float))]
+    return float(max(ranked)) if ranked else None
+
+
+def topic_key(topic: Optional[str]) -> Optional[str]:
+    """An answer key for an answer key or an intent; the intent itself when no answer has it."""
+    if not topic:
+        return None
+    try:
+        from bot.knowledge.loader import get_knowledge_base
+
+        kb = get_knowledge_base()
+    except Exception:  # noqa: BLE001 - a broken knowledge base is reported elsewhere
+        return topic
+    if topic in kb.answers:
+        return topic
+    answer = kb.by_intent.get(topic)
+    return answer.key if answer is not None else topic
+
+
+async def note(settings: Any, kind: str, message: Optional[Mapping[str, Any]],
+               topic: Optional[str] = None) -> None:
+    """Record one event for the latest message, bounded by the DB timeout; never raises."""
+    message = message or {}
+    try:
+        confidence = best_confidence(message)
+        key = topic_key(topic)
+        text = message.get("text")
+        await run_db(lambda: record(settings.database_url, kind, topic=key, confidence=confidence,
+                                    text=text, timeout_s=settings.db_timeout_s),
+                     settings.db_timeout_s)
+    except Exception as exc:  # noqa: BLE001 - an answer never fails for the statistics
+        log.warning(json.dumps({"event": "question_event_failed", "reason": type(exc).__name__}))
+
+
+async def note_faq(settings: Any, message: Optional[Mapping[str, Any]], reply: Any,
+                   topic: Optional[str], revised: bool = False) -> None:
+    """ActionAnswerFaq: answered (``topic`` the intent), revised by the knowledge-base search
+    (``topic`` the answer key), or no answer for the intent (``reply`` None)."""
+    kind = FALLBACK if reply is None else REVISED if revised else ANSWERED
+    await note(settings, kind, message, topic)
+
+
+def _payloads(reply: Any) -> set:
+    return {getattr(b, "payload", None) for b in getattr(reply, "buttons", ()) or ()} - {None}
+
+
+async def note_rephrase(settings: Any, message: Optional[Mapping[str, Any]], chance: Any,
+                        reply: Any = None) -> None:
+    """ActionRephrase: the second chance answered, offered its choices ("Bedoel je …?": the
+    ``reply`` sent carries the candidates' buttons), or the user was asked to rephrase or
+    offered the helpdesk (``chance`` is bot.knowledge.retrieval.SecondChance)."""
+    path = getattr(chance, "path", None)
+    offered = _payloads(getattr(chance, "reply", None))
+    if path in ANSWERED_PATHS:
+        kind = SECOND_CHANCE
+    elif path == CHOICES_PATH and offered and offered <= _payloads(reply):
+        kind = CHOICES
+    else:
+        kind = FALLBACK
+    await note(settings, kind, message, getattr(chance, "key", None))
