@@ -79,11 +79,12 @@ class ActionAnswerFaq(KwAction):
         if reply is None:
             reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
-        also = other_question(kb, text, intent)
+        answered = kb.answers[chance.key].intent if events else intent
+        also = other_question(kb, text, answered)
         if also is not None:
             utter(dispatcher, Reply(texts.ALSO_ASKED, (also,)))
-        if intent in kb.by_intent:
-            events.append(SlotSet(TOPIC_SLOT, intent))
+        if answered in kb.by_intent:
+            events.append(SlotSet(TOPIC_SLOT, answered))
         return events
 
 
