@@ -37,17 +37,17 @@ _SPLIT_RE = re.compile(r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:wanneer|hoeveel|hoe|wa
 
 
 def other_question(kb, text: str, answered_intent: str):
-    """A second question in the same message that the knowledge base clearly answers (and that
-    is not the one answered): its button, or None."""
+    """A second question in the same message (and not the one answered) that the knowledge base
+    answers: its button, or None. The NLU may have answered either part."""
     parts = [p for p in _SPLIT_RE.split(text or "") if p and len(p.split()) >= 3]
-    for part in parts[1:] if len(parts) > 1 else ():
+    if len(parts) < 2:
+        return None
+    for part in parts[1:] + parts[:1]:
         chance = second_chance(kb, part, [])
-        if chance.path == ANSWER and kb.answers[chance.key].intent != answered_intent:
-            return answer_button(kb, chance.key)
-    if len(parts) > 1:  # the NLU may have answered the second part: look at the first as well
-        chance = second_chance(kb, parts[0], [])
-        if chance.path == ANSWER and kb.answers[chance.key].intent != answered_intent:
-            return answer_button(kb, chance.key)
+        key = chance.key if chance.path == ANSWER else (
+            chance.candidates[0][0] if chance.path == CHOICES and chance.candidates else None)
+        if key in kb.answers and kb.answers[key].intent != answered_intent:
+            return answer_button(kb, key)
     return None
 
 

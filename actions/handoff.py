@@ -59,6 +59,19 @@ def usable_contact(typed: Optional[str]) -> Optional[str]:
         return None
 
 
+#: Intents that leave the handoff form at any step, without a ticket.
+LEAVE = ("stop", "handoff_intrekken")
+#: A plain yes, whatever the NLU made of it ("oké" is no clear affirm to the model).
+YES_WORDS = frozenset({"ja", "oké", "oke", "ok", "okay", "okee", "prima", "goed", "is goed", "akkoord",
+                       "ja hoor", "ja graag", "graag", "dat mag", "ja, dat mag", "mag"})
+#: Doubt is not a no: the question comes again, explained.
+UNSURE = ("weet ik niet", "weet niet", "geen idee", "twijfel", "misschien", "hmm")
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().strip(" .!").split())
+
+
 def _clear_yes(text: str) -> bool:
     """"ja" without a "but": "ja maar eerst een vraag" is no consent yet."""
     words = text.lower().replace(",", " ").split()
@@ -82,12 +95,15 @@ class ValidateHandoffForm(FormValidationAction):
     def validate_handoff_toestemming(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         intent, text = latest_intent(tracker), latest_text(tracker)
-        if intent == "human_handoff" or (intent == "affirm" and _clear_yes(text)):
+        if intent == "human_handoff" or _plain(text) in YES_WORDS or (intent == "affirm" and _clear_yes(text)):
             return {"handoff_toestemming": True}
+        if any(doubt in _plain(text) for doubt in UNSURE):
+            dispatcher.utter_message(text=texts.HANDOFF_CONSENT_UNCLEAR)
+            return {"handoff_toestemming": None}
         if intent == "deny":
             dispatcher.utter_message(text=texts.HANDOFF_NO_TRANSCRIPT)
             return {"handoff_toestemming": False}
-        if intent in ("stop", "handoff_intrekken"):
+        if intent in LEAVE:
             return {"handoff_toestemming": None, "requested_slot": None}
         if intent == "affirm":
             dispatcher.utter_message(text=texts.HANDOFF_ASK_FIRST)
@@ -100,7 +116,7 @@ class ValidateHandoffForm(FormValidationAction):
     def validate_handoff_vraag(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         intent = latest_intent(tracker)
-        if intent in ("stop", "handoff_intrekken"):
+        if intent in LEAVE:
             return {"handoff_vraag": None, "requested_slot": None}
         text = " ".join(str(value or "").split())
         if intent in ("deny", "affirm") or len(text) < 3:
@@ -112,7 +128,7 @@ class ValidateHandoffForm(FormValidationAction):
                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         intent = latest_intent(tracker)
         text = " ".join(str(value or "").split())
-        if intent in ("stop", "handoff_intrekken"):
+        if intent in LEAVE:
             return {"handoff_contact": None, "requested_slot": None}
         if text.lower().strip(".!") in NO_CONTACT or (intent == "deny" and not has_contact(text)):
             return {"handoff_contact": "-"}
@@ -157,9 +173,10 @@ class ActionHandoffCreate(KwAction):
         kb = get_knowledge_base()
         settings = self.settings
         consent = tracker.get_slot("handoff_toestemming")
-        if consent is None or not tracker.get_slot("handoff_vraag"):
+        left = latest_intent(tracker) in LEAVE
+        if left or consent is None or not tracker.get_slot("handoff_vraag"):
             waiting = await waiting_ticket(tracker, settings)
-            if waiting is not None:
+            if waiting is not None and not left:
                 utter(dispatcher, Reply(texts.HANDOFF_ALREADY_WAITING.format(waiting=waiting_text(settings)),
                                         (WITHDRAW_BUTTON,), about_handoff=True))
             elif latest_intent(tracker).startswith("faq_"):

@@ -49,9 +49,10 @@ def application(edge: GatewayProcess, status: str, short: bool) -> Dict[str, str
     code = generate_code()
     while not any(c.isdigit() for c in code):
         code = generate_code()
+    extra = {"ontbrekende_stukken": "De begroting voor 2027."} if status == "aanvulling_nodig" else {}
     with db.session_scope(db.get_engine(settings.database_url, 10.0)) as session:
         apply_change(session, number, source=SOURCE_API, change_id=f"talk-{uuid.uuid4().hex}",
-                     status=status, code=code, gemeente="Breda")
+                     status=status, code=code, gemeente="Breda", **extra)
     year, digits = number.rsplit("-", 1)
     return {"number": number, "code": code, "number_short": f"{year}-{int(digits)}"}
 
@@ -131,6 +132,8 @@ def check(turn: Dict[str, Any], said: str, offered: Dict[str, str], log: Transcr
         assert text.lower() not in low, f"unexpected {text!r}\n{log}"
     for payload in turn.get("buttons", []):
         assert payload in offered, f"button {payload} not offered ({list(offered)})\n{log}"
+    for group in turn.get("buttons_any", []):
+        assert set(group) & set(offered), f"none of the buttons {group} offered ({list(offered)})\n{log}"
 
 
 def check_ticket(edge: GatewayProcess, sid: str, turn: Dict[str, Any], log: Transcript) -> None:

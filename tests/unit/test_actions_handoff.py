@@ -31,6 +31,10 @@ def test_consent_has_three_outcomes(make_tracker, dispatcher):
     # "nee": a ticket all the same, without the conversation.
     assert consent(dispatcher, make_tracker, "deny", "nee") == {"handoff_toestemming": False}
     assert "deel ik ons gesprek niet" in dispatcher.messages[0]["text"]
+    # A plain "oké" is a yes, whatever the NLU made of it; doubt is not a no.
+    assert consent(dispatcher, make_tracker, "nlu_fallback", "Oké.") == {"handoff_toestemming": True}
+    assert consent(dispatcher, make_tracker, "deny", "weet ik niet") == {"handoff_toestemming": None}
+    assert "'ja' of 'nee'" in dispatcher.messages[0]["text"]
     # Stop leaves the form: no ticket.
     assert consent(dispatcher, make_tracker, "stop", "laat maar") == \
         {"handoff_toestemming": None, "requested_slot": None}
@@ -82,8 +86,11 @@ def test_stop_at_the_question_or_contact_step_leaves_the_form(make_tracker, disp
         {"handoff_contact": None, "requested_slot": None}
 
 
-def test_leaving_the_form_makes_no_ticket(handoff_settings, make_tracker, dispatcher):
-    tracker = make_tracker("stop", "laat maar", slots={"handoff_toestemming": None})
+@pytest.mark.parametrize("slots", [{"handoff_toestemming": None},
+                                   {"handoff_toestemming": True, "handoff_vraag": "Een vraag"}])
+def test_leaving_the_form_makes_no_ticket(handoff_settings, make_tracker, dispatcher, slots):
+    # Also when consent and question were given: "laat maar" at the contact step.
+    tracker = make_tracker("stop", "laat maar", slots=slots)
     events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
     assert "niet door" in dispatcher.messages[0]["text"]
     assert HandoffService.from_settings(handoff_settings).active_ticket_for_conversation("unit") is None
