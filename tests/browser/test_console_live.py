@@ -113,7 +113,7 @@ def no_markup_from_text(page) -> None:
 
 
 def test_queue_follows_live_and_keeps_the_focus(console_page, stack):
-    gateway, tickets, _ = stack
+    gateway, tickets, staff = stack
     run = str(time.time_ns())
     first = tickets.create_ticket(f"live-q1-{run}", "Eerste vraag in de wachtrij")
     page = console_page
@@ -132,9 +132,20 @@ def test_queue_follows_live_and_keeps_the_focus(console_page, stack):
     expect(link).to_be_focused()  # the unchanged row is the same element: the focus stayed
     no_markup_from_text(page)
 
+    # Taken by a colleague: the row moves to "In behandeling"; a changed row that had the focus
+    # passes it to its new link.
+    mo = staff.get_by_username("mo")
+    tickets.claim(first.id, mo)
+    expect(link).to_have_count(1, timeout=LIVE_MS)  # now only in the other table
+    expect(page.locator("#wachtrij-aantal")).to_have_text(str(count))
+    row = page.locator(f'#actief-rijen tr[data-id="{first.public_id}"]')
+    expect(row.locator("td").nth(1)).to_have_text("Opgepakt")
+    row.get_by_role("link").focus()
+    tickets.go_live(first.id, mo)
+    expect(row.locator("td").nth(1)).to_have_text("In gesprek", timeout=LIVE_MS)
+    expect(row.get_by_role("link")).to_be_focused()
     tickets.close(first.id, "systeem", reason="einde browsertest")
     expect(link).to_have_count(0, timeout=LIVE_MS)
-    expect(page.locator("#wachtrij-aantal")).to_have_text(str(count))
     tickets.close(second.id, "systeem", reason="einde browsertest")
     expect(new_link).to_have_count(0, timeout=LIVE_MS)
     assert page.problems == []

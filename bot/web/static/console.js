@@ -98,7 +98,8 @@
   }
 
   // Make a table body show the server's rows (<tr data-id>) in the server's order. A row that
-  // did not change stays the same element, so focus on its link is kept. Returns the ids.
+  // did not change stays the same element, so focus on its link is kept; a focused row that
+  // changed passes the focus to its new link. Returns the ids.
   function syncRows(body, html) {
     var rows = elements(html);
     var ids = rows.map(function (r) { return r.getAttribute('data-id'); });
@@ -109,11 +110,14 @@
     rows.forEach(function (row) {
       var old = rowById(body, row.getAttribute('data-id'));
       if (old && old === cursor && rowKey(old) === rowKey(row)) { cursor = old.nextElementSibling; return; }
+      var focused = old && old.contains(document.activeElement);
       if (old) {
         if (old === cursor) { cursor = old.nextElementSibling; }
         body.removeChild(old);
       }
       body.insertBefore(row, cursor);
+      var link = focused && row.querySelector('a');
+      if (link) { link.focus({ preventScroll: true }); }
     });
     return ids;
   }
