@@ -2,9 +2,10 @@
 what the widget user reads from the gateway, and what helpdesk staff read in the console.
 
 Where the other sentences live: Rasa's own responses are in domain.yml; answers composed from
-data in bot/knowledge/render.py (the knowledge base's texts are in kennisbank.yml) and
-bot/status/render.py; the widget's own interface texts in bot/web/static/widget/texts.js; the
-back-office API's error messages, for developers, in bot/web/api.py.
+data in bot/knowledge/render.py (the knowledge base's texts are in kennisbank.yml; the status
+replies' templates are here, ``STATUS_REPLY``); the helpdesk console's page texts in its
+templates; the widget's own interface texts in bot/web/static/widget/texts.js; the back-office
+API's error messages, for developers, in bot/web/api.py.
 """
 from __future__ import annotations
 
@@ -193,4 +194,62 @@ INSIGHT_KIND_LABELS = {
     "revised": "antwoord herzien",
     "low_confidence": "onzeker beantwoord",
     "answered": "beantwoord",
+}
+
+# -- status replies: bot/status/render.py picks and fills these from an application's data ------
+
+#: Said with every demo application, so fictional amounts and dates are never taken as facts.
+STATUS_DEMO_NOTE = ("Let op: dit is een fictieve demo-aanvraag. Het nummer, de bedragen, de data en "
+                    "de status zijn verzonnen en zeggen niets over de echte verdeling van het geld.")
+STATUS_DEMO_LIST_NOTE = ("Let op: demo-aanvragen zijn fictief. Hun nummers, bedragen, data en status "
+                         "zijn verzonnen en zeggen niets over de echte verdeling van het geld.")
+STATUS_MISSING_ITEMS_BUTTON = "Wat moet ik aanleveren?"
+STATUS_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+                 "september", "oktober", "november", "december")
+#: Named templates of the status replies; ``{…}`` are filled in by bot/status/render.py.
+STATUS_REPLY = {
+    "unknown_value": "onbekend",
+    "where": "gemeente {gemeente}",
+    "where_area": "gemeente {gemeente}, gebied {gebied}",
+    "application": "Aanvraag {number} ({where})",
+    "status": "Status: {label}",
+    "status_since": "Status: {label} (sinds {since})",
+    "meaning_heading": "Wat betekent dit?",
+    "missing_heading": "Wat ontbreekt er?",
+    "next_heading": "Wat gebeurt er nu?",
+    "next_step_on": "Volgende stap: {step} (verwacht op {date}).",
+    "next_step": "Volgende stap: {step}.",
+    "next_on": "De volgende stap wordt verwacht op {date}.",
+    "submitted": "Ingediend op {date}.",
+    "requested": "Aangevraagd: {amount}.",
+    "requested_part": "- {thema} {jaar}: {amount}",
+    "granted": "Toegekend: {amount}.",
+    "nothing_missing": "Voor aanvraag {number} hoef je nu niets aan te leveren. De status is: {label}.",
+    "missing": "Voor aanvraag {number} ontbreekt nog:\n{items}\n\n{next_step}",
+    # The same words for an unknown number and a wrong code (no enumeration).
+    "not_found_portal": ("Ik kan geen aanvraag vinden met dit nummer{where}. Controleer het "
+                         "aanvraagnummer. Het ziet eruit als KW-2025-0042."),
+    "not_found_portal_where": " voor gemeente {gemeente}",
+    "not_found": ("Ik kan geen aanvraag vinden met dit nummer en deze code. Controleer het "
+                  "aanvraagnummer (het ziet eruit als KW-2025-0042) en de verificatiecode die je "
+                  "van onze backoffice kreeg. Probeer het daarna opnieuw."),
+    "locked": ("Er is te vaak een verkeerd aanvraagnummer of een verkeerde code ingevuld. Daarom "
+               "kun je nu even geen status opvragen. Probeer het {wait} opnieuw. Wil je niet "
+               "wachten? Dan helpt een medewerker je."),
+    "wait_later": "later",
+    "wait_minute": "over ongeveer 1 minuut",
+    "wait_minutes": "over ongeveer {n} minuten",
+    "wait_hour": "over ongeveer 1 uur",
+    "wait_hours": "over ongeveer {n} uur",
+    "unavailable": ("Het lukt me nu niet om de status van je aanvraag op te zoeken. Dat ligt niet "
+                    "aan jou. Probeer het later nog eens, of laat een medewerker van de helpdesk "
+                    "je helpen."),
+    "list_who": "gemeente {name}",
+    "list_who_unknown": "je gemeente",
+    "list_none": "Ik zie geen aanvragen van {who}. Klopt dat niet? Dan helpt een medewerker je.",
+    "list_count_one": "1 aanvraag",
+    "list_count": "{n} aanvragen",
+    "list_head": "Dit zijn de aanvragen van {who} ({count}):",
+    "list_demo": " (fictieve demo-aanvraag)",
+    "list_pick": "Kies een aanvraag of typ het aanvraagnummer voor meer uitleg.",
 }
