@@ -1,11 +1,14 @@
 """The fixed Dutch sentences (B1, je/jij) of our code, by name: what the assistant's actions say,
 what the widget user reads from the gateway, and what helpdesk staff read in the console.
 
-Where the other sentences live: Rasa's own responses are in domain.yml; answers composed from
-data in bot/knowledge/render.py (the knowledge base's texts are in kennisbank.yml; the status
-replies' templates are here, ``STATUS_REPLY``); the helpdesk console's page texts in its
-templates; the widget's own interface texts in bot/web/static/widget/texts.js; the back-office
-API's error messages, for developers, in bot/web/api.py.
+Also here: the named templates from which bot/status/render.py (``STATUS_REPLY``) and
+bot/knowledge/render.py (``KNOWLEDGE_REPLY``) compose answers out of data.
+
+Where the other sentences live: Rasa's own responses are in domain.yml; the knowledge base's
+texts in bot/knowledge/kennisbank.yml; the helpdesk console's page texts in its templates
+(bot/web/templates/console/); the widget's own interface texts in
+bot/web/static/widget/texts.js; the back-office API's error messages, for developers, in
+bot/web/api.py.
 """
 from __future__ import annotations
 
@@ -252,4 +255,40 @@ STATUS_REPLY = {
     "list_head": "Dit zijn de aanvragen van {who} ({count}):",
     "list_demo": " (fictieve demo-aanvraag)",
     "list_pick": "Kies een aanvraag of typ het aanvraagnummer voor meer uitleg.",
+}
+
+# -- answers composed from the knowledge base's tables (areas, ministries, examples) -------------
+
+#: Named templates of bot/knowledge/render.py; ``{…}`` are filled in from kennisbank.yml's tables.
+#: Place names in ``**…**`` are shown bold by the widget.
+KNOWLEDGE_REPLY = {
+    "peildatum": "op 1 januari 2025",
+    "boundary": ("Welke buurten en straten precies bij een focusgebied horen, is bij mij niet "
+                 "bekend. Dat staat in het programmadocument van het NPLV."),
+    "yes": "Ja, ",
+    "no_lead": "Nee, {place}",
+    "not_nplv": ("{lead} heeft geen NPLV-focusgebied en valt niet onder de SPUK Kansrijke Wijk. "
+                 "Alleen deze 19 gemeenten kunnen aanvragen: {names}."),
+    "no_area": "{place} heeft geen NPLV-focusgebied.",
+    "one_area": "het focusgebied",
+    "more_areas": "de focusgebieden",
+    "district": ("{label} staat niet in de lijst van de 20 NPLV-focusgebieden. In {gemeente} is "
+                 "{area} {names}."),
+    "area": ("{yes}**{area}** (gemeente {gemeente}) is een van de 20 NPLV-focusgebieden, met "
+             "ongeveer {inhabitants} inwoners {peildatum}."),
+    "gemeente_one_area": ("{yes}{gemeente} doet mee met het focusgebied **{area}** (ongeveer "
+                          "{inhabitants} inwoners {peildatum})."),
+    "gemeente_areas": "{yes}{gemeente} heeft {count} focusgebieden: {parts}, {peildatum}.",
+    "gemeente_areas_part": "**{area}** (ongeveer {inhabitants} inwoners)",
+    "inhabitants_part": "in **{area}** wonen ongeveer {inhabitants} mensen",
+    "inhabitants": "{parts} ({peildatum}). In alle 20 gebieden samen zijn het er ongeveer 1,2 miljoen.",
+    "ministry_part": "{ministry} draagt **{amount}** bij",
+    "ministries": "{parts} aan de SPUK Kansrijke Wijk 2026-2028. In totaal is er ruim € 400 miljoen.",
+    "example_unconfirmed": " (Dit staat in het persbericht van juli 2025; een tweede bron heb ik niet.)",
+    "no_example": ("Voor {area} heb ik geen voorbeeld in mijn kennisbank. Voorbeelden die ik wel "
+                   "heb, komen uit Groningen-Noord, Tilburg NoordWest, Heerlen-Noord en Zaandam-Oost."),
+    "amount_unknown": ("Hoeveel {name} krijgt, is bij mij niet bekend: bedragen per gemeente of "
+                       "gebied en de verdeelsleutel heb ik niet. In totaal is er voor 2026-2028 "
+                       "ruim € 400 miljoen."),
+    "and": " en ",
 }
