@@ -7,7 +7,9 @@
  *    are sent with fetch; standard replies can be inserted.
  * The server renders every piece of the page that changes (bot/web/console/fragments.py: the
  * pages' own partial templates, all text escaped by Jinja2); this script only parses those
- * fragments inert and inserts or replaces them. It builds no markup of its own.
+ * fragments inert and inserts or replaces them. It builds no markup of its own, and its few
+ * status texts are data-* attributes in the templates (only the ticking waiting time's words
+ * are here, in duration()).
  */
 (function () {
   'use strict';
@@ -15,18 +17,10 @@
   var csrf = document.body.getAttribute('data-csrf') || '';
   if (!csrf) { return; }
 
-  var T = {
-    live: 'Deze pagina wordt live bijgewerkt.',
-    reconnecting: 'Verbinding herstellen\u2026',
-    newQuestion: 'Er is een nieuwe vraag in de wachtrij.',
-    empty: 'Je bericht is leeg. Typ eerst een tekst.',
-    sending: 'Versturen\u2026',
-    sent: 'Verstuurd.',
-    failed: 'Versturen is niet gelukt. Probeer het opnieuw.',
-    noteSaved: 'Je notitie is opgeslagen.'
-  };
-
   function $(id) { return document.getElementById(id); }
+  // The script's own status texts are in the page, on the element they are shown in
+  // (data-* attributes in the templates), so that all Dutch lives in the templates.
+  function word(el, name) { return (el && el.getAttribute('data-' + name)) || ''; }
   function newId() {
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
@@ -134,7 +128,7 @@
     $('actief-aantal').textContent = String(active.length);
     $('actief-leeg').hidden = active.length > 0;
     if (knownWaiting !== null && ids.some(function (id) { return knownWaiting.indexOf(id) === -1; })) {
-      say(T.newQuestion);
+      say(word(liveEl, 'new-question'));
     }
     knownWaiting = ids;
     fill($('open-status'), f.html.open);
@@ -227,24 +221,24 @@
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       var value = text.value.replace(/^\s+|\s+$/g, '');
-      if (!value) { status.textContent = T.empty; text.focus(); return; }
+      if (!value) { status.textContent = word(status, 'empty'); text.focus(); return; }
       if (pendingText !== value) { pendingId = newId(); pendingText = value; }  // a retry keeps its id
       button.disabled = true;
-      status.textContent = T.sending;
+      status.textContent = word(status, 'sending');
       post(form, { client_id: pendingId, tekst: value }).then(function (r) {
         button.disabled = false;
         if (r.status === 200 && r.body.ok) {
           addMessages(r.body.html, true);  // your own reply: show it, and follow it
           text.value = '';
           pendingId = pendingText = null;
-          status.textContent = r.body.afgeleverd === false ? r.body.melding : T.sent;
+          status.textContent = r.body.afgeleverd === false ? r.body.melding : word(status, 'sent');
           text.focus();
         } else {
-          status.textContent = r.body.melding || r.body.fout || T.failed;
+          status.textContent = r.body.melding || r.body.fout || word(status, 'failed');
         }
       }).catch(function () {
         button.disabled = false;
-        status.textContent = T.failed;
+        status.textContent = word(status, 'failed');
       });
     });
     text.addEventListener('keydown', function (e) {
@@ -276,11 +270,11 @@
         if (r.status === 200 && r.body.ok) {
           addNotes(r.body.html);
           text.value = '';
-          status.textContent = T.noteSaved;
+          status.textContent = word(status, 'saved');
         } else {
-          status.textContent = r.body.melding || r.body.fout || T.failed;
+          status.textContent = r.body.melding || r.body.fout || word(status, 'failed');
         }
-      }).catch(function () { status.textContent = T.failed; });
+      }).catch(function () { status.textContent = word(status, 'failed'); });
     });
   }
 
@@ -302,7 +296,7 @@
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (!f || typeof f.type !== 'string') { return; }
-      if (f.type === 'ready') { attempts = 0; everOpen = true; say(T.live); }
+      if (f.type === 'ready') { attempts = 0; everOpen = true; say(word(liveEl, 'live')); }
       else if (f.type === 'queue') { onQueue(f); }
       else if (f.type === 'messages' && f.ticket === ticketId) { addMessages(f.html, false); }
       else if (f.type === 'ticket') { onTicket(f); }
@@ -319,7 +313,7 @@
   }
 
   function retry() {
-    say(T.reconnecting);
+    say(word(liveEl, 'reconnecting'));
     var delay = Math.min(8000, 300 * Math.pow(2, attempts));
     attempts += 1;
     window.setTimeout(connect, delay * (0.8 + Math.random() * 0.4));
