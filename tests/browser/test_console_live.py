@@ -7,7 +7,8 @@ with the ticket library, as the action server and the chat do; the console sees 
 its socket (the poll). Checked: the queue follows live and keeps the focus on a row that did not
 change; a message with HTML in it arrives as text; a reply is sent and shown without a page load;
 a note and a status change arrive; live messages move neither the focus nor the place of a
-reader; no CSP violation; axe after the updates. The full handoff with Rasa is test_handoff.py.
+reader; no CSP violation; axe after the updates; after a gateway restart the console reconnects
+and gets what it missed. The full handoff with Rasa is test_handoff.py.
 """
 from __future__ import annotations
 
@@ -226,3 +227,26 @@ def test_ticket_page_live_messages_reply_note_and_status(console_page, stack):
         "href", f"/helpdesk/vraag/{t.public_id}")
     assert page.evaluate("() => window.__sameDocument === true")
     assert page.problems == []
+
+
+def test_console_reconnects_after_a_gateway_restart_and_misses_nothing(console_page, stack):
+    gateway, tickets, _ = stack
+    t = tickets.create_ticket(f"live-r-{time.time_ns()}", "Komt mijn bericht nog aan?",
+                              transcript=[("gebruiker", "Eerste bericht.", None)])
+    page = console_page
+    staff_login(page, gateway.url, "mo")
+    page.goto(f"{gateway.url}/helpdesk/vraag/{t.public_id}")
+    expect(page.locator("#live-status")).to_have_text("Deze pagina wordt live bijgewerkt.")
+    gateway.stop()
+    try:
+        expect(page.locator("#live-status")).to_have_text("Verbinding herstellen\u2026", timeout=LIVE_MS)
+        tickets.add_message(t.id, "gebruiker", None, f"Terwijl de console weg was {HTML_TEXT}")
+    finally:
+        gateway.start()
+    expect(page.locator("#live-status")).to_have_text("Deze pagina wordt live bijgewerkt.", timeout=LIVE_MS)
+    expect(console_messages(page)).to_have_text(["Eerste bericht.", f"Terwijl de console weg was {HTML_TEXT}"],
+                                                timeout=LIVE_MS)
+    no_markup_from_text(page)
+    tickets.close(t.id, "systeem", reason="einde browsertest")
+    # The closed socket and the failed reconnects are logged by the browser; nothing else is.
+    assert [p for p in page.problems if "WebSocket" not in p and "ERR_CONNECTION_REFUSED" not in p] == []
