@@ -122,6 +122,8 @@ def test_queue_follows_live_and_keeps_the_focus(console_page, stack):
     expect(page.locator("#live-status")).to_have_text("Deze pagina wordt live bijgewerkt.")
     link = page.get_by_role("link", name="Bekijken: Eerste vraag in de wachtrij")
     link.focus()
+    first_row = f'#wachtrij-rijen tr[data-id="{first.public_id}"]'
+    page.eval_on_selector(first_row, "row => { row.kept = true; }")
     count = int(page.locator("#wachtrij-aantal").inner_text())
 
     second = tickets.create_ticket(f"live-q2-{run}", f"Tweede vraag {HTML_TEXT} {XSS}", gemeente="Breda")
@@ -131,6 +133,7 @@ def test_queue_follows_live_and_keeps_the_focus(console_page, stack):
     expect(page.locator(f'#wachtrij-rijen tr[data-id="{second.public_id}"] td').nth(1)).to_have_text("Breda")
     expect(page.locator("#live-status")).to_have_text("Er is een nieuwe vraag in de wachtrij.")
     expect(link).to_be_focused()  # the unchanged row is the same element: the focus stayed
+    assert page.eval_on_selector(first_row, "row => row.kept === true")
     no_markup_from_text(page)
 
     # Taken by a colleague: the row moves to "In behandeling"; a changed row that had the focus

@@ -4,7 +4,7 @@ The pages include the same partial templates (``templates/console/parts/``), so 
 line, a note or a queue row looks the same on a fresh page and after a live update, and there is
 one renderer: Jinja2 with autoescaping. Fragments travel in the console socket's frames and in
 the JSON answers to a reply or a note (docs/console.md, "Fragments"); console.js parses them
-inert (a ``<template>`` element) and inserts or replaces whole elements, never text of its own.
+inert (DOMParser) and inserts or replaces whole elements, never markup of its own.
 """
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ class Fragments:
         return self.render("notes.html", notes=list(notes))
 
     def queue(self, snapshot: Mapping[str, Any], closed: Optional[str]) -> Dict[str, str]:
-        """The queue page's live parts: the rows of both tables (``<tr data-id>``) and the
-        opening status; ``closed`` is the sentence for a closed helpdesk, None while open."""
+        """The queue page's live parts: both tables (console.js takes their rows, ``<tr
+        data-id>``) and the opening status; ``closed`` is the sentence for a closed helpdesk,
+        None while open."""
         return {
             "wachtrij": self.render("queue_waiting.html", rows=snapshot["wachtrij"]),
             "actief": self.render("queue_active.html", rows=snapshot["actief"]),

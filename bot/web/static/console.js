@@ -43,18 +43,19 @@
 
   // ---- server-rendered fragments --------------------------------------------------------
 
-  // A fragment from the server as a DocumentFragment. A <template> element parses it inert:
-  // nothing in it runs or loads while it is parsed, and the page's CSP applies once it is in
-  // the page. Its text was escaped by the server; nothing is added to it here.
+  // A fragment from the server, parsed by DOMParser into a document of its own: inert (no
+  // script runs, nothing loads), and the page's CSP applies to what is moved into the page.
+  // Its text was escaped by the server; nothing is added to it here. Returns the <body>.
+  var parser = new DOMParser();
   function parse(html) {
-    var t = document.createElement('template');
-    t.innerHTML = typeof html === 'string' ? html : '';
-    return t.content;
+    return parser.parseFromString(typeof html === 'string' ? html : '', 'text/html').body;
   }
   function elements(html) { return Array.prototype.slice.call(parse(html).children); }
   function fill(target, html) {
-    var content = parse(html);
-    if (target && target.textContent !== content.textContent) { target.replaceChildren(content); }
+    var body = parse(html);
+    if (target && target.textContent !== body.textContent) {
+      target.replaceChildren.apply(target, Array.prototype.slice.call(body.childNodes));
+    }
   }
 
   var liveEl = $('live-status');
@@ -91,11 +92,11 @@
     return null;
   }
 
-  // Make a table body show the server's rows (<tr data-id>) in the server's order. A row that
-  // did not change stays the same element, so focus on its link is kept; a focused row that
-  // changed passes the focus to its new link. Returns the ids.
+  // Make a table body show the rows (<tr data-id>) of the server's table, in its order. A row
+  // that did not change stays the same element, so focus on its link is kept; a focused row
+  // that changed passes the focus to its new link. Returns the ids.
   function syncRows(body, html) {
-    var rows = elements(html);
+    var rows = Array.prototype.slice.call(parse(html).querySelectorAll('tbody > tr[data-id]'));
     var ids = rows.map(function (r) { return r.getAttribute('data-id'); });
     Array.prototype.slice.call(body.children).forEach(function (old) {
       if (ids.indexOf(old.getAttribute('data-id')) === -1) { body.removeChild(old); }
