@@ -1,10 +1,14 @@
 """The fixed Dutch sentences (B1, je/jij) of our code, by name: what the assistant's actions say,
 what the widget user reads from the gateway, and what helpdesk staff read in the console.
 
-Where the other sentences live: Rasa's own responses are in domain.yml; answers composed from
-data in bot/knowledge/render.py (the knowledge base's texts are in kennisbank.yml) and
-bot/status/render.py; the widget's own interface texts in bot/web/static/widget/texts.js; the
-back-office API's error messages, for developers, in bot/web/api.py.
+Also here: the named templates from which bot/status/render.py (``STATUS_REPLY``) and
+bot/knowledge/render.py (``KNOWLEDGE_REPLY``) compose answers out of data.
+
+Where the other sentences live: Rasa's own responses are in domain.yml; the knowledge base's
+texts in bot/knowledge/kennisbank.yml; the helpdesk console's page texts in its templates
+(bot/web/templates/console/); the widget's own interface texts in
+bot/web/static/widget/texts.js; the back-office API's error messages, for developers, in
+bot/web/api.py.
 """
 from __future__ import annotations
 
@@ -193,4 +197,98 @@ INSIGHT_KIND_LABELS = {
     "revised": "antwoord herzien",
     "low_confidence": "onzeker beantwoord",
     "answered": "beantwoord",
+}
+
+# -- status replies: bot/status/render.py picks and fills these from an application's data ------
+
+#: Said with every demo application, so fictional amounts and dates are never taken as facts.
+STATUS_DEMO_NOTE = ("Let op: dit is een fictieve demo-aanvraag. Het nummer, de bedragen, de data en "
+                    "de status zijn verzonnen en zeggen niets over de echte verdeling van het geld.")
+STATUS_DEMO_LIST_NOTE = ("Let op: demo-aanvragen zijn fictief. Hun nummers, bedragen, data en status "
+                         "zijn verzonnen en zeggen niets over de echte verdeling van het geld.")
+STATUS_MISSING_ITEMS_BUTTON = "Wat moet ik aanleveren?"
+STATUS_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+                 "september", "oktober", "november", "december")
+#: Named templates of the status replies; ``{…}`` are filled in by bot/status/render.py.
+STATUS_REPLY = {
+    "unknown_value": "onbekend",
+    "where": "gemeente {gemeente}",
+    "where_area": "gemeente {gemeente}, gebied {gebied}",
+    "application": "Aanvraag {number} ({where})",
+    "status": "Status: {label}",
+    "status_since": "Status: {label} (sinds {since})",
+    "meaning_heading": "Wat betekent dit?",
+    "missing_heading": "Wat ontbreekt er?",
+    "next_heading": "Wat gebeurt er nu?",
+    "next_step_on": "Volgende stap: {step} (verwacht op {date}).",
+    "next_step": "Volgende stap: {step}.",
+    "next_on": "De volgende stap wordt verwacht op {date}.",
+    "submitted": "Ingediend op {date}.",
+    "requested": "Aangevraagd: {amount}.",
+    "requested_part": "- {thema} {jaar}: {amount}",
+    "granted": "Toegekend: {amount}.",
+    "nothing_missing": "Voor aanvraag {number} hoef je nu niets aan te leveren. De status is: {label}.",
+    "missing": "Voor aanvraag {number} ontbreekt nog:\n{items}\n\n{next_step}",
+    # The same words for an unknown number and a wrong code (no enumeration).
+    "not_found_portal": ("Ik kan geen aanvraag vinden met dit nummer{where}. Controleer het "
+                         "aanvraagnummer. Het ziet eruit als KW-2025-0042."),
+    "not_found_portal_where": " voor gemeente {gemeente}",
+    "not_found": ("Ik kan geen aanvraag vinden met dit nummer en deze code. Controleer het "
+                  "aanvraagnummer (het ziet eruit als KW-2025-0042) en de verificatiecode die je "
+                  "van onze backoffice kreeg. Probeer het daarna opnieuw."),
+    "locked": ("Er is te vaak een verkeerd aanvraagnummer of een verkeerde code ingevuld. Daarom "
+               "kun je nu even geen status opvragen. Probeer het {wait} opnieuw. Wil je niet "
+               "wachten? Dan helpt een medewerker je."),
+    "wait_later": "later",
+    "wait_minute": "over ongeveer 1 minuut",
+    "wait_minutes": "over ongeveer {n} minuten",
+    "wait_hour": "over ongeveer 1 uur",
+    "wait_hours": "over ongeveer {n} uur",
+    "unavailable": ("Het lukt me nu niet om de status van je aanvraag op te zoeken. Dat ligt niet "
+                    "aan jou. Probeer het later nog eens, of laat een medewerker van de helpdesk "
+                    "je helpen."),
+    "list_who": "gemeente {name}",
+    "list_who_unknown": "je gemeente",
+    "list_none": "Ik zie geen aanvragen van {who}. Klopt dat niet? Dan helpt een medewerker je.",
+    "list_count_one": "1 aanvraag",
+    "list_count": "{n} aanvragen",
+    "list_head": "Dit zijn de aanvragen van {who} ({count}):",
+    "list_demo": " (fictieve demo-aanvraag)",
+    "list_pick": "Kies een aanvraag of typ het aanvraagnummer voor meer uitleg.",
+}
+
+# -- answers composed from the knowledge base's tables (areas, ministries, examples) -------------
+
+#: Named templates of bot/knowledge/render.py; ``{…}`` are filled in from kennisbank.yml's tables.
+#: Place names in ``**…**`` are shown bold by the widget.
+KNOWLEDGE_REPLY = {
+    "peildatum": "op 1 januari 2025",
+    "boundary": ("Welke buurten en straten precies bij een focusgebied horen, is bij mij niet "
+                 "bekend. Dat staat in het programmadocument van het NPLV."),
+    "yes": "Ja, ",
+    "no_lead": "Nee, {place}",
+    "not_nplv": ("{lead} heeft geen NPLV-focusgebied en valt niet onder de SPUK Kansrijke Wijk. "
+                 "Alleen deze 19 gemeenten kunnen aanvragen: {names}."),
+    "no_area": "{place} heeft geen NPLV-focusgebied.",
+    "one_area": "het focusgebied",
+    "more_areas": "de focusgebieden",
+    "district": ("{label} staat niet in de lijst van de 20 NPLV-focusgebieden. In {gemeente} is "
+                 "{area} {names}."),
+    "area": ("{yes}**{area}** (gemeente {gemeente}) is een van de 20 NPLV-focusgebieden, met "
+             "ongeveer {inhabitants} inwoners {peildatum}."),
+    "gemeente_one_area": ("{yes}{gemeente} doet mee met het focusgebied **{area}** (ongeveer "
+                          "{inhabitants} inwoners {peildatum})."),
+    "gemeente_areas": "{yes}{gemeente} heeft {count} focusgebieden: {parts}, {peildatum}.",
+    "gemeente_areas_part": "**{area}** (ongeveer {inhabitants} inwoners)",
+    "inhabitants_part": "in **{area}** wonen ongeveer {inhabitants} mensen",
+    "inhabitants": "{parts} ({peildatum}). In alle 20 gebieden samen zijn het er ongeveer 1,2 miljoen.",
+    "ministry_part": "{ministry} draagt **{amount}** bij",
+    "ministries": "{parts} aan de SPUK Kansrijke Wijk 2026-2028. In totaal is er ruim € 400 miljoen.",
+    "example_unconfirmed": " (Dit staat in het persbericht van juli 2025; een tweede bron heb ik niet.)",
+    "no_example": ("Voor {area} heb ik geen voorbeeld in mijn kennisbank. Voorbeelden die ik wel "
+                   "heb, komen uit Groningen-Noord, Tilburg NoordWest, Heerlen-Noord en Zaandam-Oost."),
+    "amount_unknown": ("Hoeveel {name} krijgt, is bij mij niet bekend: bedragen per gemeente of "
+                       "gebied en de verdeelsleutel heb ik niet. In totaal is er voor 2026-2028 "
+                       "ruim € 400 miljoen."),
+    "and": " en ",
 }

@@ -2,7 +2,8 @@
 
 Every reply about the regeling carries its sources (as data, :class:`bot.core.reply.Reply`);
 answers the knowledge base marks as unknown always offer the helpdesk. Parameterised answers (areas, themes, ministries, examples)
-are composed here from the tables, never from free text in the code.
+are composed here from the tables, never from free text in the code: their sentences are named
+templates in bot/texts.py (``KNOWLEDGE_REPLY``), which this module picks and fills.
 """
 from __future__ import annotations
 
@@ -11,8 +12,18 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply, Source
 from bot.knowledge.loader import Answer, Gemeente, KnowledgeBase, normalise
 from bot.knowledge.places import Mentions, find
+from bot.texts import KNOWLEDGE_REPLY
 
 MAX_BUTTONS = 3
+
+
+def say(key: str, /, **values: object) -> str:
+    """The named template ``key`` of :data:`bot.texts.KNOWLEDGE_REPLY`, filled in."""
+    return KNOWLEDGE_REPLY[key].format(**values)
+
+
+def capitalised(text: str) -> str:
+    return f"{text[0].upper()}{text[1:]}"
 
 
 def thousands(n: int) -> str:
@@ -61,9 +72,9 @@ def helpdesk_reply(kb: KnowledgeBase, lead: str = "", handoff: bool = False) -> 
 YES_NO_VERBS = frozenset("""is zijn hoort horen behoort behoren valt vallen doet doen zit zitten
     kan kunnen mag mogen heeft hebben krijgt krijgen komt komen staat staan geldt gelden ligt
     liggen telt tellen wordt worden was waren zou zouden moet moeten gaat gaan""".split())
-PEILDATUM = "op 1 januari 2025"
-BOUNDARY = ("Welke buurten en straten precies bij een focusgebied horen, is bij mij niet bekend. "
-            "Dat staat in het programmadocument van het NPLV.")
+PEILDATUM = KNOWLEDGE_REPLY["peildatum"]
+BOUNDARY = KNOWLEDGE_REPLY["boundary"]
+AND = KNOWLEDGE_REPLY["and"]
 
 
 def is_yes_no(text: str) -> bool:
@@ -72,44 +83,42 @@ def is_yes_no(text: str) -> bool:
 
 
 def _not_nplv(kb: KnowledgeBase, place: str, yes_no: bool = True) -> str:
-    names = ", ".join(g.name for g in kb.gemeenten[:-1]) + f" en {kb.gemeenten[-1].name}"
-    lead = f"Nee, {place}" if yes_no else place
-    return (f"{lead} heeft geen NPLV-focusgebied en valt niet onder de SPUK Kansrijke Wijk. "
-            f"Alleen deze 19 gemeenten kunnen aanvragen: {names}.")
+    names = ", ".join(g.name for g in kb.gemeenten[:-1]) + AND + kb.gemeenten[-1].name
+    lead = say("no_lead", place=place) if yes_no else place
+    return say("not_nplv", lead=lead, names=names)
 
 
 def _area_names(g: Gemeente) -> str:
-    return " en ".join(f"**{a.name}**" for a in g.areas)
+    return AND.join(f"**{a.name}**" for a in g.areas)
 
 
 def _districts_text(m: Mentions) -> List[str]:
     lines = []
     for g, label in m.districts:
-        area = "het focusgebied" if len(g.areas) == 1 else "de focusgebieden"
-        lines.append(f"{label} staat niet in de lijst van de 20 NPLV-focusgebieden. In {g.name} is "
-                     f"{area} {_area_names(g)}.")
+        area = say("one_area") if len(g.areas) == 1 else say("more_areas")
+        lines.append(say("district", label=label, gemeente=g.name, area=area, names=_area_names(g)))
     return lines
 
 
 def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
-    yes = "Ja, " if is_yes_no(text) else ""
+    yes = say("yes") if is_yes_no(text) else ""
     lines = _districts_text(m)
     district_gemeenten = [g for g, _ in m.districts]
     for area in m.areas:
-        lines.append(f"{yes}**{area.name}** (gemeente {area.gemeente}) is een van de 20 "
-                     f"NPLV-focusgebieden, met ongeveer {thousands(area.inhabitants)} inwoners "
-                     f"{PEILDATUM}.")
+        lines.append(say("area", yes=yes, area=area.name, gemeente=area.gemeente,
+                         inhabitants=thousands(area.inhabitants), peildatum=PEILDATUM))
         yes = ""
     for g in m.gemeenten:
         if g in district_gemeenten:
             continue
         if len(g.areas) == 1:
-            lines.append(f"{yes}{g.name} doet mee met het focusgebied **{g.areas[0].name}** "
-                         f"(ongeveer {thousands(g.areas[0].inhabitants)} inwoners {PEILDATUM}).")
+            lines.append(say("gemeente_one_area", yes=yes, gemeente=g.name, area=g.areas[0].name,
+                             inhabitants=thousands(g.areas[0].inhabitants), peildatum=PEILDATUM))
         else:
-            parts = " en ".join(f"**{a.name}** (ongeveer {thousands(a.inhabitants)} inwoners)"
-                                for a in g.areas)
-            lines.append(f"{yes}{g.name} heeft {len(g.areas)} focusgebieden: {parts}, {PEILDATUM}.")
+            parts = AND.join(say("gemeente_areas_part", area=a.name, inhabitants=thousands(a.inhabitants))
+                             for a in g.areas)
+            lines.append(say("gemeente_areas", yes=yes, gemeente=g.name, count=len(g.areas),
+                             parts=parts, peildatum=PEILDATUM))
         yes = ""
     if m.others and not lines:
         lines.append(_not_nplv(kb, m.others[0], bool(yes)))
@@ -117,7 +126,7 @@ def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     else:
         others = m.others
     for place in others:
-        lines.append(f"{place} heeft geen NPLV-focusgebied.")
+        lines.append(say("no_area", place=place))
     if not lines:
         return None
     unknown = bool(m.districts) or (m.asks_boundary and bool(m.areas or m.gemeenten))
@@ -131,10 +140,9 @@ def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     areas += [a for g, _ in m.districts for a in g.areas if a not in areas]
     if not areas:
         return (_not_nplv(kb, m.others[0], is_yes_no(text)), True) if m.others else None
-    parts = [f"in **{a.name}** wonen ongeveer {thousands(a.inhabitants)} mensen" for a in areas]
-    body = "; ".join(parts)
-    body = (f"{body[0].upper()}{body[1:]} ({PEILDATUM}). "
-            "In alle 20 gebieden samen zijn het er ongeveer 1,2 miljoen.")
+    parts = "; ".join(say("inhabitants_part", area=a.name, inhabitants=thousands(a.inhabitants))
+                      for a in areas)
+    body = say("inhabitants", parts=capitalised(parts), peildatum=PEILDATUM)
     lines = _districts_text(m) + [body]
     unknown = bool(m.districts) or m.asks_boundary
     if unknown:
@@ -160,10 +168,8 @@ def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     paying = [x for x in m.ministries if x.amount]
     lines, sources = [], []
     if paying:
-        parts = [f"{x.name} draagt **{x.amount}** bij" for x in paying]
-        sentence = " en ".join(parts)
-        lines.append(f"{sentence[0].upper()}{sentence[1:]} aan de SPUK Kansrijke Wijk 2026-2028. "
-                     "In totaal is er ruim € 400 miljoen.")
+        parts = AND.join(say("ministry_part", ministry=x.name, amount=x.amount) for x in paying)
+        lines.append(say("ministries", parts=capitalised(parts)))
         sources += ["S1", "S5"]
     for x in m.ministries:
         if not x.amount:
@@ -179,13 +185,10 @@ def _example_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
         if example:
             body = example.text
             if not example.confirmed:
-                body += " (Dit staat in het persbericht van juli 2025; een tweede bron heb ik niet.)"
+                body += say("example_unconfirmed")
             return body, list(example.sources), True
     if areas:
-        body = (f"Voor {areas[0].name} heb ik geen voorbeeld in mijn kennisbank. "
-                "Voorbeelden die ik wel heb, komen uit Groningen-Noord, Tilburg NoordWest, "
-                "Heerlen-Noord en Zaandam-Oost.")
-        return body, ["S11"], False
+        return say("no_example", area=areas[0].name), ["S11"], False
     if m.others:
         return _not_nplv(kb, m.others[0], is_yes_no(text)), ["S15", "S16"], True
     return None
@@ -195,9 +198,7 @@ def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     names = [a.name for a in m.areas] + [g.name for g in m.gemeenten]
     if not names:
         return _budget_part(m)
-    return (f"Hoeveel {names[0]} krijgt, is bij mij niet bekend: bedragen per gemeente of gebied "
-            "en de verdeelsleutel heb ik niet. In totaal is er voor 2026-2028 ruim € 400 miljoen.",
-            ["S3", "S1"], False)
+    return say("amount_unknown", name=names[0]), ["S3", "S1"], False
 
 
 def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = ""):

@@ -2,6 +2,7 @@
 
 ``render_result(result)`` gives a :class:`bot.core.reply.Reply` (text + buttons) for every kind
 of ``service.LookupResult``; the action sends it with ``dispatcher.utter_message(**reply.message())``.
+The words are named templates in bot/texts.py (``STATUS_REPLY``); this module picks and fills them.
 """
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import json
 from typing import List, Optional, Sequence
 
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply
+from bot.texts import (
+    STATUS_DEMO_LIST_NOTE as DEMO_LIST_NOTE,
+    STATUS_DEMO_NOTE as DEMO_NOTE,
+    STATUS_MISSING_ITEMS_BUTTON as BUTTON_MISSING_ITEMS,
+    STATUS_MONTHS as _MONTHS,
+    STATUS_REPLY,
+)
 from bot.status import statuses
 from bot.status.models import LOCAL_TZ, to_local
 from bot.status.service import (
@@ -23,19 +31,7 @@ from bot.status.service import (
 
 #: Button payloads (Rasa intents). The domain must define these intents.
 PAYLOAD_MISSING_ITEMS = "/status_aanvulling"
-BUTTON_MISSING_ITEMS = "Wat moet ik aanleveren?"
 MAX_LIST_BUTTONS = 5
-#: Said with every demo application, so fictional amounts and dates are never taken as facts.
-DEMO_NOTE = ("Let op: dit is een fictieve demo-aanvraag. Het nummer, de bedragen, de data en de "
-             "status zijn verzonnen en zeggen niets over de echte verdeling van het geld.")
-DEMO_LIST_NOTE = ("Let op: demo-aanvragen zijn fictief. Hun nummers, bedragen, data en status zijn "
-                  "verzonnen en zeggen niets over de echte verdeling van het geld.")
-
-_MONTHS = (
-    "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-    "oktober", "november", "december",
-)
-
 
 HANDOFF = HANDOFF_BUTTON
 MISSING_ITEMS = Button(BUTTON_MISSING_ITEMS, PAYLOAD_MISSING_ITEMS)
@@ -45,10 +41,15 @@ MISSING_ITEMS = Button(BUTTON_MISSING_ITEMS, PAYLOAD_MISSING_ITEMS)
 # Formatting
 # ---------------------------------------------------------------------------------------------
 
+def say(key: str, /, **values: object) -> str:
+    """The named template ``key`` of :data:`bot.texts.STATUS_REPLY`, filled in."""
+    return STATUS_REPLY[key].format(**values)
+
+
 def format_amount(cents: Optional[int]) -> str:
     """``125000000`` → ``€ 1.250.000``; with cents ``€ 1.250.000,50``."""
     if cents is None:
-        return "onbekend"
+        return say("unknown_value")
     sign = "-" if cents < 0 else ""
     cents = abs(int(cents))
     euros, rest = divmod(cents, 100)
@@ -61,7 +62,7 @@ def format_amount(cents: Optional[int]) -> str:
 def format_date(value: Optional[dt.date]) -> str:
     """``2025-03-14`` → ``14 maart 2025``. A datetime is naive UTC and shown in local time."""
     if value is None:
-        return "onbekend"
+        return say("unknown_value")
     if isinstance(value, dt.datetime):
         value = to_local(value, LOCAL_TZ).date()
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
@@ -78,39 +79,41 @@ def _status_label(code: str) -> str:
 
 def render_application(app: ApplicationView) -> Reply:
     status = statuses.find(app.status)
-    where = f"gemeente {app.gemeente}"
     if app.gebied:
-        where += f", gebied {app.gebied}"
+        where = say("where_area", gemeente=app.gemeente, gebied=app.gebied)
+    else:
+        where = say("where", gemeente=app.gemeente)
     lines = [DEMO_NOTE, ""] if app.demo else []
-    lines.append(f"Aanvraag {app.aanvraagnummer} ({where})")
+    lines.append(say("application", number=app.aanvraagnummer, where=where))
     label = status.label if status else app.status
-    since = f" (sinds {format_date(app.status_since)})" if app.status_since else ""
-    lines.append(f"Status: {label}{since}")
+    if app.status_since:
+        lines.append(say("status_since", label=label, since=format_date(app.status_since)))
+    else:
+        lines.append(say("status", label=label))
     if status:
-        lines += ["", "Wat betekent dit?", status.explanation]
+        lines += ["", say("meaning_heading"), status.explanation]
     if app.status == statuses.AANVULLING_NODIG and app.missing_items:
-        lines += ["", "Wat ontbreekt er?", app.missing_items]
-    lines += ["", "Wat gebeurt er nu?"]
+        lines += ["", say("missing_heading"), app.missing_items]
+    lines += ["", say("next_heading")]
     if status:
         lines.append(status.next_step)
     if app.next_step and app.next_step_date:
-        lines.append(f"Volgende stap: {app.next_step} (verwacht op {format_date(app.next_step_date)}).")
+        lines.append(say("next_step_on", step=app.next_step, date=format_date(app.next_step_date)))
     elif app.next_step:
-        lines.append(f"Volgende stap: {app.next_step}.")
+        lines.append(say("next_step", step=app.next_step))
     elif app.next_step_date:
-        lines.append(f"De volgende stap wordt verwacht op {format_date(app.next_step_date)}.")
+        lines.append(say("next_on", date=format_date(app.next_step_date)))
     facts = []
     if app.submitted_at:
-        facts.append(f"Ingediend op {format_date(app.submitted_at)}.")
+        facts.append(say("submitted", date=format_date(app.submitted_at)))
     total = app.requested_total_cents
     if total is not None:
-        facts.append(f"Aangevraagd: {format_amount(total)}.")
+        facts.append(say("requested", amount=format_amount(total)))
         if len(app.requested) > 1:
-            facts += [
-                f"- {r.thema} {r.jaar}: {format_amount(r.amount_cents)}" for r in app.requested
-            ]
+            facts += [say("requested_part", thema=r.thema, jaar=r.jaar, amount=format_amount(r.amount_cents))
+                      for r in app.requested]
     if app.granted_amount_cents is not None:
-        facts.append(f"Toegekend: {format_amount(app.granted_amount_cents)}.")
+        facts.append(say("granted", amount=format_amount(app.granted_amount_cents)))
     if facts:
         lines += [""] + facts
     buttons: List[Button] = []
@@ -123,86 +126,59 @@ def render_application(app: ApplicationView) -> Reply:
 def render_missing_items(app: ApplicationView) -> Reply:
     """Answer to "Wat moet ik aanleveren?" for an application already shown."""
     if app.status != statuses.AANVULLING_NODIG or not app.missing_items:
-        return Reply(
-            f"Voor aanvraag {app.aanvraagnummer} hoef je nu niets aan te leveren. "
-            f"De status is: {_status_label(app.status)}.",
-            (HANDOFF,),
-        )
+        return Reply(say("nothing_missing", number=app.aanvraagnummer, label=_status_label(app.status)),
+                     (HANDOFF,))
     status = statuses.get(statuses.AANVULLING_NODIG)
-    text = (
-        f"Voor aanvraag {app.aanvraagnummer} ontbreekt nog:\n{app.missing_items}\n\n"
-        f"{status.next_step}"
-    )
+    text = say("missing", number=app.aanvraagnummer, items=app.missing_items, next_step=status.next_step)
     if app.demo:
         text = f"{DEMO_NOTE}\n\n{text}"
     if app.next_step_date:
-        text += f"\nDe volgende stap wordt verwacht op {format_date(app.next_step_date)}."
+        text += "\n" + say("next_on", date=format_date(app.next_step_date))
     return Reply(text, (HANDOFF,))
 
 
 def render_not_found(*, portal: bool = False, gemeente: Optional[str] = None) -> Reply:
     """The same words for an unknown number and a wrong code (no enumeration)."""
     if portal:
-        where = f" voor gemeente {gemeente}" if gemeente else ""
-        return Reply(
-            f"Ik kan geen aanvraag vinden met dit nummer{where}. "
-            "Controleer het aanvraagnummer. Het ziet eruit als KW-2025-0042.",
-            (HANDOFF,),
-        )
-    return Reply(
-        "Ik kan geen aanvraag vinden met dit nummer en deze code. "
-        "Controleer het aanvraagnummer (het ziet eruit als KW-2025-0042) en de "
-        "verificatiecode die je van onze backoffice kreeg. Probeer het daarna opnieuw.",
-        (HANDOFF,),
-    )
+        where = say("not_found_portal_where", gemeente=gemeente) if gemeente else ""
+        return Reply(say("not_found_portal", where=where), (HANDOFF,))
+    return Reply(say("not_found"), (HANDOFF,))
 
 
 def render_locked(retry_after_s: Optional[int] = None) -> Reply:
     if retry_after_s:
         minutes = max(1, -(-int(retry_after_s) // 60))
-        wait = "over ongeveer 1 minuut" if minutes == 1 else f"over ongeveer {minutes} minuten"
+        wait = say("wait_minute") if minutes == 1 else say("wait_minutes", n=minutes)
         if minutes >= 90:
             hours = round(minutes / 60)
-            wait = "over ongeveer 1 uur" if hours == 1 else f"over ongeveer {hours} uur"
+            wait = say("wait_hour") if hours == 1 else say("wait_hours", n=hours)
     else:
-        wait = "later"
-    return Reply(
-        "Er is te vaak een verkeerd aanvraagnummer of een verkeerde code ingevuld. "
-        "Daarom kun je nu even geen status opvragen. "
-        f"Probeer het {wait} opnieuw. Wil je niet wachten? Dan helpt een medewerker je.",
-        (HANDOFF,),
-    )
+        wait = say("wait_later")
+    return Reply(say("locked", wait=wait), (HANDOFF,))
 
 
 def render_unavailable() -> Reply:
-    return Reply(
-        "Het lukt me nu niet om de status van je aanvraag op te zoeken. Dat ligt niet aan jou. "
-        "Probeer het later nog eens, of laat een medewerker van de helpdesk je helpen.",
-        (HANDOFF,),
-    )
+    return Reply(say("unavailable"), (HANDOFF,))
 
 
 def render_list(gemeente: Optional[str], apps: Sequence[ApplicationView]) -> Reply:
     name = apps[0].gemeente if apps else gemeente
-    who = f"gemeente {name}" if name else "je gemeente"
+    who = say("list_who", name=name) if name else say("list_who_unknown")
     if not apps:
-        return Reply(
-            f"Ik zie geen aanvragen van {who}. Klopt dat niet? Dan helpt een medewerker je.",
-            (HANDOFF,),
-        )
-    count = "1 aanvraag" if len(apps) == 1 else f"{len(apps)} aanvragen"
-    lines = [f"Dit zijn de aanvragen van {who} ({count}):"]
+        return Reply(say("list_none", who=who), (HANDOFF,))
+    count = say("list_count_one") if len(apps) == 1 else say("list_count", n=len(apps))
+    lines = [say("list_head", who=who, count=count)]
     for app in apps:
         line = f"- {app.aanvraagnummer}"
         if app.gebied:
             line += f" ({app.gebied})"
         line += f": {_status_label(app.status)}"
         if app.demo:
-            line += " (fictieve demo-aanvraag)"
+            line += say("list_demo")
         lines.append(line)
     if any(app.demo for app in apps):
         lines += ["", DEMO_LIST_NOTE]
-    lines += ["", "Kies een aanvraag of typ het aanvraagnummer voor meer uitleg."]
+    lines += ["", say("list_pick")]
     buttons = [
         Button(app.aanvraagnummer,
                "/inform_aanvraagnummer" + json.dumps({"aanvraagnummer": app.aanvraagnummer}))

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.web import chat, pages
-from bot.web.keys import LIVE
+from bot.web.keys import LIVE, TEMPLATES
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -35,4 +35,4 @@ def setup_routes(app: web.Application, settings: Any) -> None:
     from bot.web.console import PREFIX, create_console_app
 
     app.add_subapp("/api/v1", create_api_app(settings))
-    app.add_subapp(PREFIX, create_console_app(settings, app[LIVE]))
+    app.add_subapp(PREFIX, create_console_app(settings, app[LIVE], app[TEMPLATES]))

@@ -127,7 +127,7 @@ def test_console_pages_are_accessible_and_render_stored_text_inert(new_page, gat
         "href", "https://wetten.overheid.nl/")
     expect(console_messages(page).filter(has_text="Mijn vraag <img src=x")).to_be_visible()
     expect(page.locator("#notities")).to_contain_text("Notitie <img src=x")
-    # A message that arrives while the page is open goes through console.js (textContent).
+    # A message that arrives while the page is open comes as a server fragment (escaped by Jinja2).
     tickets.add_message(t.id, "gebruiker", None, f"Later {XSS}")
     expect(console_messages(page).filter(has_text="Later <img src=x")).to_be_visible(timeout=LIVE_MS)
     assert page.evaluate("() => document.querySelectorAll('main img, main script').length") == 0

@@ -286,7 +286,7 @@ async def test_stored_xss_in_messages_notes_and_names_renders_inert(console):
         assert_inert(html, path)
     detail = await (await console.client.get(f"/helpdesk/vraag/{t.public_id}")).text()
     assert detail.count("&lt;script&gt;") >= 5
-    # The JSON API carries the text as data (console.js renders it with textContent).
+    # The JSON API carries the text as data (console.js gets escaped fragments: test_console_fragments.py).
     api = await (await console.client.get(f"/helpdesk/api/vraag/{t.public_id}")).json()
     assert any(XSS in m["tekst"] for m in api["berichten"])
 

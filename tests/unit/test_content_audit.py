@@ -99,7 +99,7 @@ def test_status_texts_word_process_steps_as_the_back_office_s_own():
 
 def test_status_prompts_do_not_assume_an_ontvangstbevestiging():
     files = [ROOT / "domain.yml", ROOT / "actions" / "status.py", ROOT / "bot" / "status" / "render.py",
-             ROOT / "bot" / "status" / "statuses.py"]
+             ROOT / "bot" / "status" / "statuses.py", ROOT / "bot" / "texts.py"]
     for path in files:
         text = path.read_text(encoding="utf-8")
         code_lines = [l for l in text.splitlines() if not l.lstrip().startswith("#")]

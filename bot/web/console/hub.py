@@ -1,5 +1,7 @@
 """The console's open sockets and what they are told: the queue when it changes and, for the
-ticket a socket shows, every message after the last seq it has.
+ticket a socket shows, its status when it changes and every message after the last seq it has.
+Each frame carries its data and the server-rendered HTML that console.js puts in the page
+(bot/web/console/fragments.py).
 
 Changes made in this process reach the hub at once (it listens to the live handoff); a poller
 (every ``poll_s`` seconds while a console is open) picks up what other processes did (tickets
@@ -18,7 +20,9 @@ from aiohttp import web
 
 from bot.core.clock import utcnow
 from bot.handoff.live import LiveHandoff
-from bot.handoff.views import TicketView
+from bot.handoff.views import NoteView, TicketView
+from bot.web.console.fragments import Fragments
+from bot.web.console.render import iso
 from bot.web.staffauth import session_stamp
 
 log = logging.getLogger("bot.web.console")
@@ -29,6 +33,10 @@ def ticket_frame(t: TicketView, now: Optional[dt.datetime] = None) -> Dict[str, 
     data["wachttijd_s"] = t.waiting_s(now)
     data["onderwerp"] = t.topic
     return data
+
+
+def note_dict(note: NoteView) -> Dict[str, Any]:
+    return {"id": note.id, "auteur": note.author, "tekst": note.text, "tijd": iso(note.at)}
 
 
 @dataclass(eq=False)
@@ -46,9 +54,10 @@ class ConsoleConn:
 class ConsoleHub:
     """Open console sockets; frames are sent as JSON, errors of one socket are ignored."""
 
-    def __init__(self, live: LiveHandoff, poll_s: float) -> None:
+    def __init__(self, live: LiveHandoff, poll_s: float, fragments: Fragments) -> None:
         self.live = live
         self.poll_s = poll_s
+        self.fragments = fragments
         self.conns: Dict[web.WebSocketResponse, ConsoleConn] = {}
         self._queue_sig: Optional[str] = None
         self._poller: Optional[asyncio.Task] = None
@@ -98,6 +107,7 @@ class ConsoleHub:
     # -- what the sockets are told ---------------------------------------------------------------
 
     async def queue_snapshot(self) -> Dict[str, Any]:
+        """The queue as data (the queue page, /helpdesk/api/wachtrij)."""
         live = self.live
         now = utcnow()
         waiting = await live.run(live.tickets.queue, now)
@@ -110,6 +120,13 @@ class ConsoleHub:
             "actief": [ticket_frame(t, now) for t in active],
         }
 
+    async def queue_frame(self) -> Dict[str, Any]:
+        """The queue snapshot with its rows rendered, for the sockets."""
+        frame = await self.queue_snapshot()
+        closed = None if frame["open"] else self.live.hours.closed_message()
+        frame["html"] = self.fragments.queue(frame, closed)
+        return frame
+
     @staticmethod
     def _queue_signature(frame: Dict[str, Any]) -> str:
         return json.dumps([[q["id"] for q in frame["wachtrij"]],
@@ -120,7 +137,7 @@ class ConsoleHub:
         if not self.conns:
             return
         try:
-            frame = await self.queue_snapshot()
+            frame = await self.queue_frame()
         except Exception:  # noqa: BLE001
             log.exception("queue snapshot failed")
             return
@@ -144,13 +161,15 @@ class ConsoleHub:
             sig = (ticket.state, ticket.assigned_to, ticket.assigned_name)
             if sig != conn.ticket_sig:
                 conn.ticket_sig = sig
-                await self.send(conn, {"type": "ticket", "ticket": ticket_frame(ticket)})
+                await self.send(conn, {"type": "ticket", "ticket": ticket_frame(ticket),
+                                       "html": self.fragments.ticket(ticket)})
             if ticket.last_seq > conn.after:
                 messages = await live.run(live.tickets.messages_after, conn.ticket_id, conn.after)
                 if messages:
                     sent = await self.send(conn, {
                         "type": "messages", "ticket": ticket.public_id,
-                        "messages": [m.to_dict() for m in messages]})
+                        "messages": [m.to_dict() for m in messages],
+                        "html": self.fragments.messages(messages)})
                     if sent:
                         conn.after = messages[-1].seq
 
@@ -171,9 +190,11 @@ class ConsoleHub:
             except Exception:  # noqa: BLE001
                 log.exception("console catch-up failed")
 
-    async def note_added(self, ticket: TicketView, note: Dict[str, Any]) -> None:
+    async def note_added(self, ticket: TicketView, note: NoteView) -> None:
+        frame = {"type": "note", "ticket": ticket.public_id, "note": note_dict(note),
+                 "html": self.fragments.notes([note])}
         for conn in self.watching(ticket.id):
-            await self.send(conn, {"type": "note", "ticket": ticket.public_id, "note": note})
+            await self.send(conn, frame)
 
     # -- polling ---------------------------------------------------------------------------------
 

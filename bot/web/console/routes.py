@@ -2,16 +2,19 @@
 
 The gateway mounts it under /helpdesk (bot/web/routes.py); paths here are relative to that.
 Pages are server-rendered and work without JavaScript; console.js adds live updates over the
-console WebSocket and sends replies without a page load (docs/console.md).
+console WebSocket (server-rendered fragments of the same pages) and sends replies without a page
+load (docs/console.md).
 """
 from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
+import jinja2
 from aiohttp import web
 
 from bot.handoff.live import LiveHandoff
 from bot.web.console import admin, auth, editors, socket, tickets
+from bot.web.console.fragments import Fragments
 from bot.web.console.hub import ConsoleHub
 from bot.web.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER
 from bot.web.ratelimit import RateLimiter
@@ -49,14 +52,15 @@ ROUTES = {
 }
 
 
-def create_console_app(settings: Any, live: LiveHandoff) -> web.Application:
+def create_console_app(settings: Any, live: LiveHandoff, templates: jinja2.Environment) -> web.Application:
     """The console, for ``app.add_subapp(PREFIX, …)``; ``live`` is the gateway's live handoff
-    (the console's hub listens to it)."""
+    (the console's hub listens to it), ``templates`` the gateway's templates (the hub renders
+    fragments of the pages with them)."""
     app = web.Application()
     app[CONSOLE_COOKIES] = SessionCookies(settings.cookie_secret, settings.staff_idle_timeout_s,
                                           settings.staff_absolute_timeout_s)
     app[CONSOLE_LOGIN_LIMITER] = RateLimiter(settings.helpdesk_login_rate_per_minute)
-    hub = ConsoleHub(live, settings.helpdesk_poll_s)
+    hub = ConsoleHub(live, settings.helpdesk_poll_s, Fragments(templates, settings))
     app[CONSOLE_HUB] = hub
     live.listeners.append(hub)
     for path, methods in ROUTES.items():

@@ -74,7 +74,7 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     metrics["helpdesk_ws_connections"] += 1
     try:
         await ws.send_json({"type": "ready"})
-        await ws.send_json(await hub.queue_snapshot())
+        await ws.send_json(await hub.queue_frame())
         await hub.catch_up(conn)
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:

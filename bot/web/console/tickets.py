@@ -10,7 +10,6 @@ from typing import Any, Awaitable, Callable, Dict, List
 
 from aiohttp import web
 
-from bot import texts
 from bot.core.reply import sources_of
 from bot.handoff import states
 from bot.handoff.errors import (
@@ -22,9 +21,9 @@ from bot.handoff.models import MESSAGE_MAX
 from bot.handoff.staff import StaffView
 from bot.handoff.views import TicketView
 from bot.web.console.auth import staff_page
-from bot.web.console.hub import ticket_frame
+from bot.web.console.hub import note_dict, ticket_frame
 from bot.web.console.render import (
-    NOTICES, forbidden, iso, json_ok, not_found, notice_from, notice_text, redirect, render,
+    NOTICES, forbidden, json_ok, not_found, notice_from, notice_text, redirect, render,
     wants_json,
 )
 from bot.web.keys import CONSOLE_HUB, LIVE, RASA
@@ -71,8 +70,8 @@ async def queue_page(request: web.Request) -> web.Response:
     staff: StaffView = request[STAFF]
     mine = [t for t in snapshot["actief"] if t.get("medewerker") == staff.display_name]
     return render(request, "console/queue.html", snapshot=snapshot, mine=mine,
-                  hours=live.hours.describe(), is_open=live.hours.is_open(),
-                  closed=live.hours.closed_message(), notice=notice_from(request))
+                  hours=live.hours.describe(), closed=live.hours.closed_message(),
+                  notice=notice_from(request))
 
 
 @staff_page()
@@ -109,7 +108,7 @@ async def _ticket_context(request: web.Request, ticket: TicketView) -> Dict[str,
     return dict(
         ticket=ticket, messages=detail.messages, events=detail.events, notes=detail.notes,
         answers=knowledge_answers(tracker or []), tracker_ok=tracker is not None, canned=canned,
-        sender_labels=texts.SENDER_LABELS, state_label=states.label,
+        state_label=states.label,
         mine=ticket.assigned_to == staff.id, may_act=may_act,
         can_take=ticket.state in (states.WACHTRIJ, states.OPGEPAKT) and may_act,
         can_reply=ticket.state == states.LIVE and may_act,
@@ -138,10 +137,6 @@ async def ticket_api(request: web.Request, ticket: TicketView) -> web.Response:
         "berichten": [m.to_dict() for m in detail.messages],
         "notities": [note_dict(n) for n in detail.notes],
     })
-
-
-def note_dict(note: Any) -> Dict[str, Any]:
-    return {"id": note.id, "auteur": note.author, "tekst": note.text, "tijd": iso(note.at)}
 
 
 # ------------------------------------------------------------------------------ actions
@@ -223,7 +218,8 @@ async def reply_post(request: web.Request, ticket: TicketView, form: Any, text: 
     except (HandoffError, states.InvalidTransition) as exc:
         return _handoff_error(request, ticket.public_id, exc)
     return _done(request, ticket, "verstuurd" if delivered else "niet_afgeleverd",
-                 afgeleverd=delivered, bericht=message.to_dict())
+                 afgeleverd=delivered, bericht=message.to_dict(),
+                 html=request.config_dict[CONSOLE_HUB].fragments.messages([message]))
 
 
 @staff_page(post=True)
@@ -231,9 +227,10 @@ async def reply_post(request: web.Request, ticket: TicketView, form: Any, text: 
 @with_text(NOTE_MAX)
 async def note_post(request: web.Request, ticket: TicketView, form: Any, text: str) -> web.StreamResponse:
     live: LiveHandoff = request.config_dict[LIVE]
-    note = note_dict(await live.run(live.tickets.add_note, ticket, request[STAFF], text))
-    await request.config_dict[CONSOLE_HUB].note_added(ticket, note)
-    return _done(request, ticket, "notitie", notitie=note)
+    hub = request.config_dict[CONSOLE_HUB]
+    note = await live.run(live.tickets.add_note, ticket, request[STAFF], text)
+    await hub.note_added(ticket, note)
+    return _done(request, ticket, "notitie", notitie=note_dict(note), html=hub.fragments.notes([note]))
 
 
 @staff_page(post=True)

@@ -5,7 +5,11 @@
  *  - the queue page: the tables follow the queue live, waiting times tick;
  *  - the ticket page: new messages, notes and status changes appear live; replies and notes
  *    are sent with fetch; standard replies can be inserted.
- * All text from the server is put in the page with textContent, never as HTML.
+ * The server renders every piece of the page that changes (bot/web/console/fragments.py: the
+ * pages' own partial templates, all text escaped by Jinja2); this script only parses those
+ * fragments inert and inserts or replaces them. It builds no markup of its own, and its few
+ * status texts are data-* attributes in the templates (only the ticking waiting time's words
+ * are here, in duration()).
  */
 (function () {
   'use strict';
@@ -13,32 +17,10 @@
   var csrf = document.body.getAttribute('data-csrf') || '';
   if (!csrf) { return; }
 
-  var LABELS = { gebruiker: 'Gebruiker', assistent: 'Assistent', medewerker: 'Medewerker', systeem: 'Systeem' };
-  var T = {
-    live: 'Deze pagina wordt live bijgewerkt.',
-    reconnecting: 'Verbinding herstellen\u2026',
-    newQuestion: 'Er is een nieuwe vraag in de wachtrij.',
-    sending: 'Versturen\u2026',
-    sent: 'Verstuurd.',
-    failed: 'Versturen is niet gelukt. Probeer het opnieuw.',
-    stateChanged: 'De status is gewijzigd: {s}. ',
-    reload: 'Vernieuw de pagina',
-    reloadAfter: ' om de acties bij te werken.',
-    notKnown: 'Niet bekend',
-    yes: 'Ja', no: 'Nee',
-    open: 'Bekijken',
-    noteSaved: 'Je notitie is opgeslagen.',
-    helpdeskOpen: 'De helpdesk is nu open.',
-    helpdeskClosed: 'De helpdesk is nu gesloten.'
-  };
-
   function $(id) { return document.getElementById(id); }
-  function el(tag, cls, text) {
-    var n = document.createElement(tag);
-    if (cls) { n.className = cls; }
-    if (text !== undefined && text !== null) { n.textContent = String(text); }
-    return n;
-  }
+  // The script's own status texts are in the page, on the element they are shown in
+  // (data-* attributes in the templates), so that all Dutch lives in the templates.
+  function word(el, name) { return (el && el.getAttribute('data-' + name)) || ''; }
   function newId() {
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
@@ -46,15 +28,8 @@
     for (var i = 0; i < bytes.length; i++) { out += ('0' + bytes[i].toString(16)).slice(-2); }
     return out;
   }
-  var timeFmt = null;
-  try {
-    timeFmt = new Intl.DateTimeFormat('nl-NL', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Amsterdam' });
-  } catch (e) { timeFmt = null; }
-  function clock(isoText) {
-    var d = new Date(isoText);
-    if (isNaN(d.getTime())) { return ''; }
-    return timeFmt ? timeFmt.format(d) : d.toTimeString().slice(0, 5);
-  }
+  // The same words as the server's duration() (bot/web/console/render.py), for the ticking
+  // waiting times between two queue updates.
   function duration(seconds) {
     seconds = Math.max(0, Math.floor(seconds));
     if (seconds < 60) { return 'minder dan 1 minuut'; }
@@ -64,6 +39,23 @@
     minutes = minutes % 60;
     if (hours < 24) { return minutes ? hours + ' uur ' + minutes + ' min' : hours + ' uur'; }
     return Math.floor(hours / 24) + ' d ' + (hours % 24) + ' uur';
+  }
+
+  // ---- server-rendered fragments --------------------------------------------------------
+
+  // A fragment from the server, parsed by DOMParser into a document of its own: inert (no
+  // script runs, nothing loads), and the page's CSP applies to what is moved into the page.
+  // Its text was escaped by the server; nothing is added to it here. Returns the <body>.
+  var parser = new DOMParser();
+  function parse(html) {
+    return parser.parseFromString(typeof html === 'string' ? html : '', 'text/html').body;
+  }
+  function elements(html) { return Array.prototype.slice.call(parse(html).children); }
+  function fill(target, html) {
+    var body = parse(html);
+    if (target && target.textContent !== body.textContent) {
+      target.replaceChildren.apply(target, Array.prototype.slice.call(body.childNodes));
+    }
   }
 
   var liveEl = $('live-status');
@@ -86,57 +78,62 @@
 
   var knownWaiting = null;
 
-  function cell(row, text) { var td = el('td', null, text); row.appendChild(td); return td; }
-  function openLink(row, id, topic) {
-    var td = el('td');
-    var a = el('a', null, T.open);
-    a.href = '/helpdesk/vraag/' + encodeURIComponent(id);
-    a.setAttribute('aria-label', T.open + ': ' + topic);
-    td.appendChild(a);
-    row.appendChild(td);
+  // A row compared without its waiting time, which ticks in the page.
+  function rowKey(row) {
+    var copy = row.cloneNode(true);
+    var cells = copy.querySelectorAll('[data-sinds]');
+    for (var i = 0; i < cells.length; i++) { cells[i].textContent = ''; }
+    return copy.outerHTML;
+  }
+  function rowById(body, id) {
+    for (var row = body.firstElementChild; row; row = row.nextElementSibling) {
+      if (row.getAttribute('data-id') === id) { return row; }
+    }
+    return null;
   }
 
-  function renderQueue(f) {
+  // Make a table body show the rows (<tr data-id>) of the server's table, in its order. A row
+  // that did not change stays the same element, so focus on its link is kept; a focused row
+  // that changed passes the focus to its new link. Returns the ids.
+  function syncRows(body, html) {
+    var rows = Array.prototype.slice.call(parse(html).querySelectorAll('tbody > tr[data-id]'));
+    var ids = rows.map(function (r) { return r.getAttribute('data-id'); });
+    Array.prototype.slice.call(body.children).forEach(function (old) {
+      if (ids.indexOf(old.getAttribute('data-id')) === -1) { body.removeChild(old); }
+    });
+    var cursor = body.firstElementChild;
+    rows.forEach(function (row) {
+      var old = rowById(body, row.getAttribute('data-id'));
+      if (old && old === cursor && rowKey(old) === rowKey(row)) { cursor = old.nextElementSibling; return; }
+      var focused = old && old.contains(document.activeElement);
+      if (old) {
+        if (old === cursor) { cursor = old.nextElementSibling; }
+        body.removeChild(old);
+      }
+      body.insertBefore(row, cursor);
+      var link = focused && row.querySelector('a');
+      if (link) { link.focus({ preventScroll: true }); }
+    });
+    return ids;
+  }
+
+  function onQueue(f) {
     var body = $('wachtrij-rijen');
-    if (!body) { return; }
-    if (f.nu) { serverOffset = new Date(f.nu).getTime() - Date.now(); }
-    var waiting = Array.isArray(f.wachtrij) ? f.wachtrij : [];
-    var active = Array.isArray(f.actief) ? f.actief : [];
-    while (body.firstChild) { body.removeChild(body.firstChild); }
-    waiting.forEach(function (q) {
-      var tr = el('tr');
-      tr.setAttribute('data-id', q.id);
-      cell(tr, q.onderwerp);
-      cell(tr, q.gemeente || T.notKnown);
-      var wait = cell(tr, duration(q.wachttijd_s || 0));
-      wait.setAttribute('data-sinds', q.aangemaakt || '');
-      cell(tr, q.contact ? T.yes : T.no);
-      openLink(tr, q.id, q.onderwerp);
-      body.appendChild(tr);
-    });
-    $('wachtrij-aantal').textContent = String(waiting.length);
-    $('wachtrij-leeg').hidden = waiting.length > 0;
     var abody = $('actief-rijen');
-    while (abody.firstChild) { abody.removeChild(abody.firstChild); }
-    active.forEach(function (t) {
-      var tr = el('tr');
-      tr.setAttribute('data-id', t.id);
-      cell(tr, t.onderwerp);
-      cell(tr, t.status_label);
-      cell(tr, t.medewerker || '');
-      cell(tr, t.gemeente || T.notKnown);
-      openLink(tr, t.id, t.onderwerp);
-      abody.appendChild(tr);
-    });
+    if (!body || !abody || !f.html) { return; }
+    if (f.nu) { serverOffset = new Date(f.nu).getTime() - Date.now(); }
+    var ids = syncRows(body, f.html.wachtrij);
+    $('wachtrij-aantal').textContent = String(ids.length);
+    $('wachtrij-leeg').hidden = ids.length > 0;
+    var active = syncRows(abody, f.html.actief);
     $('actief-aantal').textContent = String(active.length);
     $('actief-leeg').hidden = active.length > 0;
-    var ids = waiting.map(function (q) { return q.id; });
     if (knownWaiting !== null && ids.some(function (id) { return knownWaiting.indexOf(id) === -1; })) {
-      say(T.newQuestion);
+      say(word(liveEl, 'new-question'));
     }
     knownWaiting = ids;
-    var openEl = $('open-status');
-    if (openEl && typeof f.open === 'boolean' && f.open) { openEl.textContent = T.helpdeskOpen; }
+    fill($('open-status'), f.html.open);
+    tick();
   }
 
   function tick() {
@@ -154,65 +151,46 @@
   // ---- ticket page --------------------------------------------------------------------
 
   // The transcript scrolls inside #gesprek (a tab stop, so keyboard users can scroll it).
-  // A new message only scrolls it along when the reader was already at the end: someone
+  // New messages only scroll it along when the reader was already at the end: someone
   // reading back, with the mouse or the keyboard, keeps their place. Focus is never moved.
   function atEnd(log) { return log.scrollHeight - log.scrollTop - log.clientHeight < 24; }
 
-  function appendMessage(m, follow) {
+  // Transcript lines (<li data-seq>) in seq order, each once.
+  function addMessages(html, follow) {
     var list = $('berichten');
-    if (!list || typeof m.seq !== 'number') { return; }
-    if (list.querySelector('[data-seq="' + m.seq + '"]')) { return; }  // already shown
+    if (!list) { return; }
     var log = $('gesprek');
     follow = follow || (log && atEnd(log));
-    var li = el('li', 'c-msg c-msg--' + (LABELS[m.afzender] ? m.afzender : 'systeem'));
-    li.setAttribute('data-seq', String(m.seq));
-    var who = el('p', 'c-msg__who', (LABELS[m.afzender] || m.afzender) + (m.auteur ? ' ' + m.auteur : '') + ' ');
-    var time = el('time', null, clock(m.tijd));
-    time.setAttribute('datetime', m.tijd || '');
-    who.appendChild(time);
-    li.appendChild(who);
-    li.appendChild(el('p', 'c-msg__text', m.tekst));
-    // Keep seq order even if frames arrive out of order.
-    var after = null;
-    var items = list.children;
-    for (var i = 0; i < items.length; i++) {
-      if (parseInt(items[i].getAttribute('data-seq'), 10) > m.seq) { after = items[i]; break; }
-    }
-    list.insertBefore(li, after);
+    elements(html).forEach(function (li) {
+      var seq = parseInt(li.getAttribute('data-seq'), 10);
+      if (isNaN(seq) || list.querySelector('[data-seq="' + seq + '"]')) { return; }  // already shown
+      var after = null;
+      for (var item = list.firstElementChild; item; item = item.nextElementSibling) {
+        if (parseInt(item.getAttribute('data-seq'), 10) > seq) { after = item; break; }
+      }
+      list.insertBefore(li, after);
+    });
     if (log && follow) { log.scrollTop = log.scrollHeight; }
   }
 
-  function appendNote(n) {
+  // Internal notes (<li data-note>), each once.
+  function addNotes(html) {
     var list = $('notities');
-    if (!list || list.querySelector('[data-note="' + n.id + '"]')) { return; }
-    var li = el('li');
-    li.setAttribute('data-note', String(n.id));
-    var who = el('p', 'c-msg__who', (n.auteur || '') + ' ');
-    var time = el('time', null, clock(n.tijd));
-    time.setAttribute('datetime', n.tijd || '');
-    who.appendChild(time);
-    li.appendChild(who);
-    li.appendChild(el('p', 'c-msg__text', n.tekst));
-    list.appendChild(li);
+    if (!list) { return; }
+    elements(html).forEach(function (li) {
+      var id = parseInt(li.getAttribute('data-note'), 10);
+      if (isNaN(id) || list.querySelector('[data-note="' + id + '"]')) { return; }
+      list.appendChild(li);
+    });
     var none = $('geen-notities');
-    if (none) { none.hidden = true; }
+    if (none) { none.hidden = list.children.length > 0; }
   }
 
-  function onTicket(t) {
-    if (!t || t.id !== ticketId) { return; }
-    var status = $('ticket-status');
-    if (status) { status.textContent = t.status_label + (t.medewerker ? ' (' + t.medewerker + ')' : ''); }
-    if (t.status !== state) {
-      var box = $('ticket-melding');
-      if (box) {
-        while (box.firstChild) { box.removeChild(box.firstChild); }
-        box.appendChild(document.createTextNode(T.stateChanged.replace('{s}', t.status_label)));
-        var a = el('a', null, T.reload);
-        a.href = location.pathname;
-        box.appendChild(a);
-        box.appendChild(document.createTextNode(T.reloadAfter));
-      }
-    }
+  function onTicket(f) {
+    if (!f.ticket || f.ticket.id !== ticketId || !f.html) { return; }
+    fill($('ticket-status'), f.html.status);
+    // The page's buttons belong to the status it was loaded with: say so, with a reload link.
+    if (f.ticket.status !== state) { fill($('ticket-melding'), f.html.gewijzigd); }
   }
 
   // ---- forms (fetch) --------------------------------------------------------------------
@@ -244,24 +222,24 @@
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       var value = text.value.replace(/^\s+|\s+$/g, '');
-      if (!value) { status.textContent = 'Je bericht is leeg. Typ eerst een tekst.'; text.focus(); return; }
+      if (!value) { status.textContent = word(status, 'empty'); text.focus(); return; }
       if (pendingText !== value) { pendingId = newId(); pendingText = value; }  // a retry keeps its id
       button.disabled = true;
-      status.textContent = T.sending;
+      status.textContent = word(status, 'sending');
       post(form, { client_id: pendingId, tekst: value }).then(function (r) {
         button.disabled = false;
         if (r.status === 200 && r.body.ok) {
-          if (r.body.bericht) { appendMessage(r.body.bericht, true); }  // your own reply: show it
+          addMessages(r.body.html, true);  // your own reply: show it, and follow it
           text.value = '';
           pendingId = pendingText = null;
-          status.textContent = r.body.afgeleverd === false ? r.body.melding : T.sent;
+          status.textContent = r.body.afgeleverd === false ? r.body.melding : word(status, 'sent');
           text.focus();
         } else {
-          status.textContent = r.body.melding || r.body.fout || T.failed;
+          status.textContent = r.body.melding || r.body.fout || word(status, 'failed');
         }
       }).catch(function () {
         button.disabled = false;
-        status.textContent = T.failed;
+        status.textContent = word(status, 'failed');
       });
     });
     text.addEventListener('keydown', function (e) {
@@ -291,13 +269,13 @@
       if (!text.value.replace(/\s+/g, '')) { text.focus(); return; }
       post(form).then(function (r) {
         if (r.status === 200 && r.body.ok) {
-          if (r.body.notitie) { appendNote(r.body.notitie); }
+          addNotes(r.body.html);
           text.value = '';
-          status.textContent = T.noteSaved;
+          status.textContent = word(status, 'saved');
         } else {
-          status.textContent = r.body.melding || r.body.fout || T.failed;
+          status.textContent = r.body.melding || r.body.fout || word(status, 'failed');
         }
-      }).catch(function () { status.textContent = T.failed; });
+      }).catch(function () { status.textContent = word(status, 'failed'); });
     });
   }
 
@@ -319,13 +297,11 @@
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (!f || typeof f.type !== 'string') { return; }
-      if (f.type === 'ready') { attempts = 0; everOpen = true; say(T.live); }
-      else if (f.type === 'queue') { renderQueue(f); }
-      else if (f.type === 'messages' && f.ticket === ticketId) {
-        (f.messages || []).forEach(function (m) { appendMessage(m, false); });
-      }
-      else if (f.type === 'ticket') { onTicket(f.ticket); }
-      else if (f.type === 'note' && f.ticket === ticketId) { appendNote(f.note); }
+      if (f.type === 'ready') { attempts = 0; everOpen = true; say(word(liveEl, 'live')); }
+      else if (f.type === 'queue') { onQueue(f); }
+      else if (f.type === 'messages' && f.ticket === ticketId) { addMessages(f.html, false); }
+      else if (f.type === 'ticket') { onTicket(f); }
+      else if (f.type === 'note' && f.ticket === ticketId) { addNotes(f.html); }
     };
     ws.onclose = function (ev) {
       ws = null;
@@ -338,7 +314,7 @@
   }
 
   function retry() {
-    say(T.reconnecting);
+    say(word(liveEl, 'reconnecting'));
     var delay = Math.min(8000, 300 * Math.pow(2, attempts));
     attempts += 1;
     window.setTimeout(connect, delay * (0.8 + Math.random() * 0.4));
