@@ -1,0 +1,18 @@
+"""English or Dutch: one English sentence is added to answers of English questions only."""
+import pytest
+
+from bot.core.language import looks_english
+
+
+@pytest.mark.parametrize("text", ["When is the deadline for the application?", "How much money is there?",
+                                  "Which areas are eligible?", "Can I talk to a person?",
+                                  "Is Arnhem part of this?"])
+def test_english(text):
+    assert looks_english(text)
+
+
+@pytest.mark.parametrize("text", ["wanneer is de deadline?", "hallo", "hello", "Is Arnhem een NPLV-gebied?",
+                                  "kan ik een meeting plannen met the team", "ik wil de status van mijn application",
+                                  "", "KW-2025-0042", "ok"])
+def test_dutch_or_too_short_to_tell(text):
+    assert not looks_english(text)
