@@ -11,7 +11,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
-from actions.faq import TOPIC_SLOT
+from actions.faq import TOPIC_SLOT, ActionRephrase, misread
 from actions.status import STATUS_SLOT
 from bot import texts
 from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Reply
@@ -64,6 +64,8 @@ class ActionAffirm(KwAction):
     NAME = "action_affirm"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        if misread(tracker):
+            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         offered = offered_payloads(previous_turn(tracker.events))
         if HANDOFF_BUTTON.payload in offered:
             return [FollowupAction(FORM_OF_PAYLOAD[HANDOFF_BUTTON.payload])]
@@ -84,6 +86,8 @@ class ActionDeny(KwAction):
     NAME = "action_deny"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        if misread(tracker):
+            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         dispatcher.utter_message(text=texts.OFFER_DECLINED)
         return []
 
@@ -95,6 +99,8 @@ class ActionExplain(KwAction):
     NAME = "action_explain"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        if misread(tracker):
+            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         turn = previous_turn(tracker.events)
         status = statuses.find(tracker.get_slot(STATUS_SLOT))
         if status is not None and last_action(turn) == "action_status_lookup":
@@ -112,6 +118,8 @@ class ActionRepeat(KwAction):
     NAME = "action_repeat"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        if misread(tracker):
+            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         messages = bot_messages(previous_turn(tracker.events))
         if not messages:
             dispatcher.utter_message(text=texts.NOTHING_TO_REPEAT)

@@ -18,7 +18,7 @@ from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
 from bot.core.reply import Reply
 from bot.knowledge.render import answer_button, answer_for, helpdesk_reply
-from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, PLACE, second_chance
+from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, PLACE, looks_like_nonsense, second_chance
 
 log = logging.getLogger(__name__)
 # Below this NLU confidence a FAQ answer is checked against the knowledge-base search; on the
@@ -51,11 +51,24 @@ def other_question(kb, text: str, answered_intent: str):
     return None
 
 
+def misread(tracker: Tracker, below: float = 1.01) -> bool:
+    """The NLU chose an intent (with a confidence under ``below``) for a message without one
+    known word: treat it as not understood (the rephrase path), so "grmbl" gets no answer, no
+    "ja" and counts as a miss."""
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    confidence = (message.get("intent") or {}).get("confidence") or 0.0
+    return (not text.startswith("/") and confidence < below
+            and looks_like_nonsense(get_knowledge_base(), text))
+
+
 class ActionAnswerFaq(KwAction):
     NAME = "action_answer_faq"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
+        if misread(tracker, below=SECOND_OPINION_BELOW):  # a sure guess at an unknown word stands
+            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name", "")
         text, entities = message.get("text") or "", message.get("entities") or []
@@ -99,7 +112,8 @@ class ActionRephrase(KwAction):
         message = tracker.latest_message or {}
         text = message.get("text") or ""
         chance = second_chance(kb, text, message.get("entities") or [])
-        misunderstood = consecutive_fallbacks(tracker.events, ANSWERED)
+        misunderstood = consecutive_fallbacks(tracker.events, ANSWERED,
+                                              lambda said: looks_like_nonsense(kb, said))
         topic = tracker.get_slot(TOPIC_SLOT)
         if chance.path == PLACE and topic in PLACE_TOPICS:
             # "en voor Rotterdam?" after an amount or inhabitants answer: the same topic.

@@ -4,7 +4,7 @@ Kept apart from actions/ so they are unit-testable with plain event lists.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 
 from bot import texts
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply
@@ -17,7 +17,8 @@ DEFAULT_SUGGESTIONS = ("wat_is", "themas", "gebieden")
 SECOND_CHANCE_SLOT = "tweede_kans"
 
 
-def consecutive_fallbacks(events: Iterable[Dict], answered: Sequence[str] = ()) -> int:
+def consecutive_fallbacks(events: Iterable[Dict], answered: Sequence[str] = (),
+                          misread: Callable[[str], bool] = lambda text: False) -> int:
     """How many of the latest user messages in a row were not understood (incl. the last one).
 
     A fallback turn that the second chance answered (its slot event carries one of `answered`)
@@ -33,7 +34,8 @@ def consecutive_fallbacks(events: Iterable[Dict], answered: Sequence[str] = ()) 
         if event.get("event") != "user":
             continue
         intent = (event.get("parse_data") or {}).get("intent") or {}
-        if intent.get("name") != FALLBACK_INTENT or turn_answered:
+        missed = intent.get("name") == FALLBACK_INTENT or misread(event.get("text") or "")
+        if not missed or turn_answered:
             break
         count += 1
     return count

@@ -212,3 +212,32 @@ def second_chance(kb: KnowledgeBase, text: str, entities=None,
                if s >= CHOICE_SHARE * score and not k.startswith(OTHER_PREFIX)]
     reply = Reply("Bedoel je een van deze vragen?", tuple(answer_button(kb, k) for k in options))
     return SecondChance(CHOICES, reply, None, candidates)
+
+
+_vocabularies: Dict[int, frozenset] = {}
+
+
+def vocabulary(kb: KnowledgeBase) -> frozenset:
+    """Every word the assistant knows: of the training examples, the keywords and the places."""
+    vocab = _vocabularies.get(id(kb))
+    if vocab is None:
+        words = set()
+        for key in kb.answers:
+            for phrase in _keywords(kb, key):
+                words.update(tokens(phrase))
+        for sentences in training_examples().values():
+            for sentence in sentences:
+                words.update(tokens(sentence))
+        vocab = _vocabularies[id(kb)] = frozenset(words)
+    return vocab
+
+
+def looks_like_nonsense(kb: KnowledgeBase, text: str) -> bool:
+    """A short message without one word the assistant knows ("grmbl fnaaf"): whatever the NLU
+    made of it, it was not understood. Numbers, codes and place names are never nonsense."""
+    if not text or any(c.isdigit() for c in text) or "[" in text or len(text.split()) > 6:
+        return False
+    content = tokens(text)
+    if not content or find(kb, text).any_place:
+        return False
+    return not set(content) & vocabulary(kb)

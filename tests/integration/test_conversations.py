@@ -49,7 +49,7 @@ def application(edge: GatewayProcess, status: str, short: bool) -> Dict[str, str
     code = generate_code()
     while not any(c.isdigit() for c in code):
         code = generate_code()
-    extra = {"ontbrekende_stukken": "De begroting voor 2027."} if status == "aanvulling_nodig" else {}
+    extra = {"missing_items": "De begroting voor 2027."} if status == "aanvulling_nodig" else {}
     with db.session_scope(db.get_engine(settings.database_url, 10.0)) as session:
         apply_change(session, number, source=SOURCE_API, change_id=f"talk-{uuid.uuid4().hex}",
                      status=status, code=code, gemeente="Breda", **extra)

@@ -68,3 +68,22 @@ def test_repeat_sends_the_previous_turn_again(make_tracker, dispatcher):
     assert dispatcher.messages[-1]["buttons"] == [{"title": "Thema's", "payload": "/faq_themas"}]
     run(ActionRepeat(), dispatcher, make_tracker("herhaal", "wat zei je?"))
     assert "nog niets gezegd" in dispatcher.messages[-1]["text"]
+
+
+def test_nonsense_read_as_yes_or_repeat_is_not_understood(make_tracker, dispatcher):
+    from bot.conversation import consecutive_fallbacks
+    from bot.knowledge.loader import get_knowledge_base
+    from bot.knowledge.retrieval import looks_like_nonsense
+
+    events = turn(("Wil je dit navragen?", [HANDOFF]))
+    result = run(ActionAffirm(), dispatcher, make_tracker("affirm", "grmbl fnaaf", events=events))
+    assert "anders zeggen" in dispatcher.messages[-1]["text"]
+    assert result == [{"event": "slot", "timestamp": None, "name": "tweede_kans", "value": "geen"}]
+    run(ActionRepeat(), dispatcher, make_tracker("herhaal", "snorkel pijp", events=events))
+    assert "anders zeggen" in dispatcher.messages[-1]["text"]
+    # Such a turn counts as a miss, so the helpdesk comes after three.
+    kb = get_knowledge_base()
+    misses = [{"event": "user", "text": t, "parse_data": {"intent": {"name": "affirm"}}}
+              for t in ("grmbl fnaaf", "snorkel pijp", "xqzt vlorp")]
+    assert consecutive_fallbacks(misses, (), lambda t: looks_like_nonsense(kb, t)) == 3
+    assert not looks_like_nonsense(kb, "oké") and not looks_like_nonsense(kb, "Emmen")
