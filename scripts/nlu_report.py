@@ -111,7 +111,10 @@ def main() -> int:
                      "(`make nlu-report` without `--skip-cv`) | |")
     lines += ["", "Each folder has `intent_report.json`, `intent_errors.json` and the confusion "
               "matrix `intent_confusion_matrix.png`. The second held-out set is never used for "
-              "training (`tests/unit/test_training_data.py` checks that no sentence is shared)."]
+              "training (`tests/unit/test_training_data.py` checks that no sentence is shared).",
+              "", "Since issue 12 an elliptical follow-up such as \"en Haarlem?\" has its own intent, "
+              "`inform_plaats` (answered with the last place topic, or the areas answer); the one "
+              "such line of the second set was relabelled from `faq_gebieden` accordingly."]
     (REPORT / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for name, score in scores.items():
         print(f"{name}: intent F1 {score:.3f}")
