@@ -5,7 +5,7 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
@@ -17,6 +17,7 @@ from bot.conversation import (
 from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
 from bot.core.reply import Reply
+from bot.status.verification import parse_aanvraagnummer
 from bot.knowledge.render import answer_button, answer_for, helpdesk_reply
 from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, PLACE, looks_like_nonsense, second_chance
 
@@ -67,7 +68,7 @@ class ActionAnswerFaq(KwAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         kb = get_knowledge_base()
-        if misread(tracker, below=SECOND_OPINION_BELOW):  # a sure guess at an unknown word stands
+        if misread(tracker):
             return await ActionRephrase(self._settings).act(dispatcher, tracker)
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name", "")
@@ -111,6 +112,9 @@ class ActionRephrase(KwAction):
         kb = get_knowledge_base()
         message = tracker.latest_message or {}
         text = message.get("text") or ""
+        if parse_aanvraagnummer(text) or (message.get("metadata") or {}).get("code_ref"):
+            # Not understood, but it holds an aanvraagnummer or a verificatiecode: the status.
+            return [FollowupAction("status_form")]
         chance = second_chance(kb, text, message.get("entities") or [])
         misunderstood = consecutive_fallbacks(tracker.events, ANSWERED,
                                               lambda said: looks_like_nonsense(kb, said))

@@ -74,6 +74,15 @@ class ValidateStatusForm(FormValidationAction):
             return ["aanvraagnummer"]  # the portal token already proves who is asking
         return ["aanvraagnummer", "verificatiecode"]
 
+    async def extract_aanvraagnummer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Dict[Text, Any]:
+        """A number in the message that started the form, which the NLU did not mark as an
+        entity (later messages are read whole by the form's own from_text mapping)."""
+        if tracker.get_slot("requested_slot") or tracker.get_slot("aanvraagnummer"):
+            return {}
+        number = parse_aanvraagnummer(latest_text(tracker))
+        return {"aanvraagnummer": number} if number else {}
+
     async def extract_verificatiecode(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> Dict[Text, Any]:
         """A code the gateway took out of any message of the form (at any step) is kept."""

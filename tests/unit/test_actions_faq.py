@@ -164,3 +164,10 @@ def test_a_place_alone_after_a_place_answer_keeps_the_topic(make_tracker, dispat
     tracker = make_tracker("nlu_fallback", "en voor Heerlen?", slots={"onderwerp": "faq_inwoners"})
     _, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "Heerlen-Noord" in messages[0]["text"] and "1 januari 2025" in messages[0]["text"]
+
+
+def test_a_misunderstood_message_with_a_number_or_code_starts_the_status_form(make_tracker, dispatcher):
+    for tracker in (make_tracker("nlu_fallback", "hoe zit het met KW-2026-0042 eigenlijk"),
+                    make_tracker("nlu_fallback", "en dan [verificatiecode]", metadata={"code_ref": "x" * 22})):
+        events, messages = run(ActionRephrase(), dispatcher, tracker)
+        assert events == [{"event": "followup", "timestamp": None, "name": "status_form"}] and not messages
