@@ -19,7 +19,6 @@ NOT_UNDERSTOOD = ("Sorry, ik begrijp je vraag niet goed. Kun je hem anders stell
                   "Of kies een van deze onderwerpen:")
 NOT_UNDERSTOOD_AGAIN = "Het lukt me niet om je vraag te begrijpen, sorry."
 NO_ANSWER = "Op deze vraag heb ik geen antwoord."
-HANDOFF_QUESTION_TOO_SHORT = "Wil je je vraag in een paar woorden typen?"
 HANDOFF_FAILED = "Het lukt nu niet om je door te verbinden, sorry."
 HANDOFF_WAITING_CLOSED = "Dank je, je vraag staat klaar voor de helpdesk. {closed} Het antwoord verschijnt hier in dit gesprek{contact} Tot die tijd kun je mij gewoon vragen blijven stellen."
 HANDOFF_WAITING_CLOSED_CONTACT = " of we nemen contact met je op."
