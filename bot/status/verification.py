@@ -68,7 +68,7 @@ def canonical_aanvraagnummer(text: Optional[str]) -> Optional[str]:
         return None
     normalized = _normalize_text(text).strip()
     match = _NUMBER_RE.fullmatch(normalized)
-    if not match:
+    if not match or len(match.group(2)) != 4:  # the back office writes all four digits
         return None
     return f"KW-{match.group(1)}-{int(match.group(2)):04d}"
 

@@ -57,9 +57,14 @@ def test_the_action_server_offers_choices_then_the_helpdesk(rasa_stack):
     assert first["events"][0]["value"] == "keuze"
     earlier = [{"event": "user", "text": "wie betaalt en wie beslist",
                 "parse_data": {"intent": {"name": "nlu_fallback"}}}, first["events"][0]]
+    # Escalating: the second miss in a row suggests topics, the third offers the helpdesk.
     second = rephrase_on_action_server(rasa_stack, "qwrtz plofkip", earlier)
-    assert [b["payload"] for b in second["responses"][0]["buttons"]] == ["/human_handoff"]
-    assert second["events"][0]["value"] == "geen"
+    assert "/human_handoff" not in [b["payload"] for b in second["responses"][0]["buttons"]]
+    assert len(second["responses"][0]["buttons"]) == 3 and second["events"][0]["value"] == "geen"
+    earlier += [{"event": "user", "text": "qwrtz plofkip", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+                second["events"][0]]
+    third = rephrase_on_action_server(rasa_stack, "zwiep knarp", earlier)
+    assert [b["payload"] for b in third["responses"][0]["buttons"]] == ["/human_handoff"]
 
 
 def test_nonsense_through_rasa_never_gets_a_knowledge_base_answer(rasa_stack):
