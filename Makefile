@@ -76,6 +76,8 @@ docs:
 	@test -d results/nlu-report || { echo "Eerst make test draaien (results/ ontbreekt)."; exit 1; }
 	mkdir -p docs/nlu-report docs/screenshots
 	cp results/nlu-report/*.json results/nlu-report/*.png docs/nlu-report/
+	mkdir -p docs/nlu-report/unseen
+	cp results/nlu-report/unseen/*.json results/nlu-report/unseen/*.png docs/nlu-report/unseen/
 	cp results/screenshots/*.png docs/screenshots/
 	$(PY) scripts/conversation_docs.py
 
