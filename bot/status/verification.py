@@ -125,10 +125,11 @@ def extract_code(text: str, expecting: bool) -> Tuple[Optional[str], str]:
         raw = (m.group(1) + m.group(2)).upper()
         # Inside a longer sentence a code without digits must look typed as a code (split in
         # two, or in capitals): "gemeente" or "deadline" in "hoeveel krijgt de gemeente?" is no code.
-        written_as_code = m.group(0) != m.group(1) + m.group(2) or m.group(0).isupper()
+        # Two words ("waar gaat") are no code: only a dash or dot between the halves counts.
+        dashed = bool(m.group(0)[4:-4].strip())
+        written_as_code = dashed or m.group(0).isupper()
         # Not asked for, a code needs a digit or the back office's form "ABCD-EFGH".
-        split = m.group(0) != m.group(1) + m.group(2)
-        need_digit = (not expecting and not split) or (not short and not written_as_code)
+        need_digit = (not expecting and not dashed) or (not short and not written_as_code)
         if _looks_generated(raw, need_digit=need_digit) and not parse_aanvraagnummer(m.group(0)):
             return f"{raw[:4]}-{raw[4:]}", normalized[:m.start()] + PLACEHOLDER + normalized[m.end():]
     if expecting:

@@ -49,6 +49,9 @@ def test_parse_pads_a_short_number_after_a_separator(text):
     ("hoeveel krijgt de gemeente?", True, None),   # a Dutch word of code letters
     ("wat is de deadline?", True, None),
     ("annuleren", True, None),
+    ("waar gaat het geld naartoe?", False, None),  # two words of code letters
+    ("waar gaat het geld naartoe?", True, None),
+    ("de code is KPWE-WXYV", False, "KPWE-WXYV"),
 ])
 def test_extract_code_in_sentences(text, expecting, code):
     assert extract_code(text, expecting)[0] == code
