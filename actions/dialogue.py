@@ -58,14 +58,23 @@ def last_action(turn: List[Dict[Text, Any]]) -> Optional[str]:
     return names[-1] if names else None
 
 
-class ActionAffirm(KwAction):
+class ReplyMove(KwAction):
+    """A move that refers back to the conversation ("ja", "nee", "waarom?", "herhaal"). Short
+    nonsense that the NLU read as such a move was not understood: the rephrase path answers."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if misread(tracker):
+            return await ActionRephrase(self._settings).act(dispatcher, tracker)
+        return await self.act(dispatcher, tracker)
+
+
+class ActionAffirm(ReplyMove):
     """"ja" after an offer accepts it: the helpdesk, a status lookup or the one answer offered."""
 
     NAME = "action_affirm"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-        if misread(tracker):
-            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         offered = offered_payloads(previous_turn(tracker.events))
         if HANDOFF_BUTTON.payload in offered:
             return [FollowupAction(FORM_OF_PAYLOAD[HANDOFF_BUTTON.payload])]
@@ -82,25 +91,21 @@ class ActionAffirm(KwAction):
         return []
 
 
-class ActionDeny(KwAction):
+class ActionDeny(ReplyMove):
     NAME = "action_deny"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-        if misread(tracker):
-            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         dispatcher.utter_message(text=texts.OFFER_DECLINED)
         return []
 
 
-class ActionExplain(KwAction):
+class ActionExplain(ReplyMove):
     """"waarom?" / "wat betekent dat?": after a status, that status explained; otherwise ask
     what the user wants to know."""
 
     NAME = "action_explain"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-        if misread(tracker):
-            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         turn = previous_turn(tracker.events)
         status = statuses.find(tracker.get_slot(STATUS_SLOT))
         if status is not None and last_action(turn) == "action_status_lookup":
@@ -112,14 +117,12 @@ class ActionExplain(KwAction):
         return []
 
 
-class ActionRepeat(KwAction):
+class ActionRepeat(ReplyMove):
     """"Kun je dat herhalen?": the assistant's previous turn again, with its buttons and sources."""
 
     NAME = "action_repeat"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-        if misread(tracker):
-            return await ActionRephrase(self._settings).act(dispatcher, tracker)
         messages = bot_messages(previous_turn(tracker.events))
         if not messages:
             dispatcher.utter_message(text=texts.NOTHING_TO_REPEAT)
