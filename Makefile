@@ -47,11 +47,20 @@ setup: $(RASA_STAMP) $(APP_STAMP)
 run: setup
 	$(PY) -m bot run
 
+# The production topology on this machine: two gateways, two Rasa replicas and two action
+# servers behind HAProxy, PostgreSQL and Redis (bot/cluster.py; deploy/ for containers).
+.PHONY: run-cluster
+run-cluster: setup
+	scripts/ensure-haproxy.sh
+	scripts/ensure-services.sh
+	$(PY) -m bot run-cluster
+
 train: setup
 	$(PY) -m bot train
 
 test: setup
 	scripts/ensure-browser.sh
+	scripts/ensure-haproxy.sh
 	scripts/ensure-services.sh
 	$(PY) -m bot train
 	$(PY) -m pytest tests

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
@@ -83,12 +84,42 @@ Stoppen: Ctrl-C.""", flush=True)
     return stack.wait()
 
 
+def cmd_run_cluster(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import cluster
+
+    for name, value in cluster.defaults().items():
+        os.environ.setdefault(name, value)  # child_env() starts from os.environ
+    settings = load()
+    cluster.ensure_databases(settings)
+    model = launcher.ensure_model(settings)
+    _prepare_data(settings)
+    stack = cluster.Cluster(settings, model)
+    print("Cluster starten (twee gateways, twee Rasa-replica's, twee actieservers, HAProxy)…", flush=True)
+    launcher.stop_on_signals()
+    try:
+        stack.start(timeout_s=600)
+    except KeyboardInterrupt:
+        stack.stop()
+        return 0
+    print(f"""
+Het cluster draait.
+  Website met widget:    {settings.gateway_url}/   (HAProxy, verdeelt over {stack.ports.gateways})
+  Helpdesk-console:      {settings.gateway_url}/helpdesk
+  Rasa via HAProxy:      {settings.rasa_url}   (replica's op {stack.ports.rasas})
+  Actieservers:          http://{settings.host}:{settings.actions_port}   (replica's op {stack.ports.action_servers})
+  Opslag:                PostgreSQL (gesprekken, app-database), Redis (locks, pub/sub)
+Stoppen: Ctrl-C.""", flush=True)
+    return stack.wait()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Kansrijke Wijk Assistent")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="alles starten (traint eerst als dat nodig is)")
     p.add_argument("--no-gateway", action="store_true", help="zonder web-gateway")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("run-cluster", help="de productie-opstelling op deze machine: alles dubbel achter HAProxy")
+    p.set_defaults(func=cmd_run_cluster)
     p = sub.add_parser("train", help="model trainen als data of configuratie veranderde")
     p.add_argument("--force", action="store_true", help="altijd trainen")
     p.set_defaults(func=cmd_train)

@@ -173,6 +173,8 @@ class Service:
     name: str
     cmd: List[str]
     ready_url: str
+    #: Settings of this process only (a replica's own port), on top of the stack's.
+    env: Dict[str, str] = field(default_factory=dict)
     proc: Optional[subprocess.Popen] = None
     log: Optional[Path] = None
     backoff: float = 1.0
@@ -261,7 +263,7 @@ class Stack:
 
     def _spawn(self, svc: Service) -> None:
         out = open(svc.log, "ab")
-        svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=child_env(self.settings),
+        svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=child_env(self.settings, svc.env),
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         out.close()
 

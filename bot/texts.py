@@ -112,6 +112,7 @@ CHAT_ERRORS = {
     "invalid": "Dit bericht kon ik niet lezen. Probeer het opnieuw.",
     "unknown_choice": "Deze keuze ken ik niet. Typ je vraag liever zelf.",
     "unavailable": "De assistent is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
+    "incomplete": "Het lukte me nu niet om je vraag te beantwoorden. Probeer het zo opnieuw.",
     "hello_required": "Het gesprek is nog niet gestart. Ververs de pagina en probeer het opnieuw.",
     "session_expired": "Je gesprek is verlopen. Je kunt een nieuw gesprek beginnen.",
     "portal_expired": "Je bent niet meer ingelogd in het aanvragersportaal. Ververs de pagina en "

@@ -10,6 +10,12 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   schema itself against the metaschema and builds a new validator: about 40 % of Rasa's time
   under load (py-spy, docs/performance.md). ``install_fast_validation`` builds the validator
   once; the same responses are accepted and refused, with the same error.
+- Rasa's SQL tracker store keeps PostgreSQL connections in a pool without checking them: after a
+  database restart each pooled connection fails one turn. ``install_pool_pre_ping`` makes the
+  pool test a connection before use (SQLAlchemy's ``pool_pre_ping``), so turns recover at once.
+- Rasa's Redis lock store gives up on the first failed command: after a Redis restart one turn
+  per conversation would fail. ``install_redis_retry`` lets redis-py reconnect and retry a few
+  times with backoff (about 2.5 s in all) before a turn fails.
 """
 from __future__ import annotations
 
@@ -41,6 +47,39 @@ def install_fast_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result
 
 
+def install_pool_pre_ping() -> None:
+    from rasa.core import tracker_store
+
+    plain = tracker_store.create_engine_kwargs
+
+    def create_engine_kwargs(url):
+        kwargs = plain(url)
+        if tracker_store.is_postgresql_url(url):
+            kwargs["pool_pre_ping"] = True
+        return kwargs
+
+    tracker_store.create_engine_kwargs = create_engine_kwargs
+
+
+def install_redis_retry() -> None:
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+    from rasa.core.lock_store import RedisLockStore
+
+    plain_init = RedisLockStore.__init__
+
+    def __init__(self, *args, **kwargs):
+        plain_init(self, *args, **kwargs)
+        pool = self.red.connection_pool
+        settings = dict(pool.connection_kwargs, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 6),
+                        retry_on_error=[redis.ConnectionError, redis.TimeoutError])
+        self.red = redis.StrictRedis(connection_pool=redis.ConnectionPool(
+            connection_class=pool.connection_class, **settings))
+
+    RedisLockStore.__init__ = __init__
+
+
 def main() -> None:
     token = os.environ.pop("KW_RASA_TOKEN", "")
     if not token:
@@ -48,6 +87,8 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     install_fast_validation()
+    install_pool_pre_ping()
+    install_redis_retry()
     # "--auth-token=…" in one word: a token may start with "-", which argparse would take for
     # an option if it came as its own argument.
     sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]

@@ -26,13 +26,50 @@ READY_TIMEOUT_S = 3.0
 RETRY_PAUSE_S = 0.5
 
 
+# How long the gateway keeps trying to get one message answered after a replica failed
+# (under the widget's patience; a dead replica's conversation lock lives 15 s in the cluster).
+RECOVER_S = 25.0
+# The balancer's answers that say a replica failed (502) or none was up (503): the message may
+# be sent again once the tracker shows it was not processed.
+RESEND_STATUSES = (502, 503)
+
+
 class RasaUnavailable(Exception):
     """Rasa did not answer (down, timeout, or an error status)."""
 
-    def __init__(self, reason: str, refused: bool = False):
+    def __init__(self, reason: str, refused: bool = False, resendable: bool = False):
         super().__init__(reason)
         #: No connection was made (Rasa restarting): nothing can have been stored.
         self.refused = refused
+        #: The request failed without a timeout: whether it was processed can be read from the
+        #: tracker, so it may be sent again. After a timeout Rasa may still be working on it.
+        self.resendable = resendable or refused
+
+
+def answer_in_tracker(events: Any, msg_id: str) -> Optional[List[Dict[str, Any]]]:
+    """The bot's answer to the user message ``msg_id`` as the REST channel would have sent it,
+    or None when the tracker does not hold that message. Rasa stores a turn's events together
+    at its end, so a stored message comes with its whole answer."""
+    if not isinstance(events, list):
+        return None
+    answer: Optional[List[Dict[str, Any]]] = None
+    for ev in events:
+        if not isinstance(ev, dict):
+            continue
+        if ev.get("event") == "user":
+            if answer is not None:
+                break
+            meta = ev.get("metadata")
+            if isinstance(meta, dict) and meta.get("msg_id") == msg_id:
+                answer = []
+        elif ev.get("event") == "bot" and answer is not None:
+            data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+            meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
+            if meta.get("handoff_id"):
+                continue  # a helpdesk message, not part of the answer
+            answer.append({"text": ev.get("text"), "buttons": data.get("buttons"),
+                           "image": data.get("image"), "custom": data.get("custom")})
+    return answer
 
 
 def _log(event: str, **fields: Any) -> None:
@@ -60,21 +97,62 @@ class RasaClient:
                 method, url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s)
             ) as resp:
                 if resp.status != 200:
-                    raise RasaUnavailable(f"{what} status {resp.status}")
+                    raise RasaUnavailable(f"{what} status {resp.status}",
+                                          resendable=resp.status in RESEND_STATUSES)
                 return await resp.json(content_type=None) if answer else await resp.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            refused = isinstance(exc, aiohttp.ClientConnectionError) \
+            refused = isinstance(exc, aiohttp.ClientConnectorError)
+            lost = isinstance(exc, aiohttp.ClientConnectionError) \
                 and not isinstance(exc, asyncio.TimeoutError)
-            raise RasaUnavailable(type(exc).__name__, refused) from None
+            raise RasaUnavailable(type(exc).__name__, refused, resendable=lost) from None
 
-    async def send(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
-        """One user message through the REST channel; the bot's answers."""
+    async def _post_message(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
         url = self._base / "webhooks" / "rest" / "webhook"
         body = {"sender": sender, "message": text, "metadata": metadata}
         data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
         if not isinstance(data, list):
             raise RasaUnavailable("webhook answer is not a list")
         return [m for m in data if isinstance(m, dict)]
+
+    async def send(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """One user message through the REST channel; the bot's answers, exactly once.
+
+        When the request fails without a timeout (a replica died, none was up), the tracker
+        tells whether the message was processed: if so its answer is read from there, if not
+        the message is sent again (to a replica that is up), until ``RECOVER_S`` has passed.
+        A message without ``msg_id`` cannot be found again and is never sent twice."""
+        try:
+            return await self._post_message(sender, text, metadata)
+        except RasaUnavailable as exc:
+            msg_id = metadata.get("msg_id")
+            if not exc.resendable or not isinstance(msg_id, str):
+                raise
+            failure = exc
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECOVER_S
+        pause = RETRY_PAUSE_S / 2
+        while loop.time() + pause < deadline:
+            await asyncio.sleep(pause)  # back off while the balancer takes the replica out
+            pause = min(pause * 2, 2.0)
+            try:
+                events = (await self.tracker(sender)).get("events")
+            except RasaUnavailable as exc:
+                failure = exc
+                continue
+            found = answer_in_tracker(events, msg_id)
+            if found is not None:
+                _log("rasa_recovered", how="tracker", reason=str(failure))
+                return found
+            try:
+                answer = await self._post_message(sender, text, metadata)
+            except RasaUnavailable as exc:
+                failure = exc
+                if not exc.resendable:
+                    raise
+                continue
+            _log("rasa_recovered", how="resent", reason=str(failure))
+            return answer
+        raise failure
 
     async def tracker(self, sender: str) -> Dict[str, Any]:
         """The conversation's tracker; RasaUnavailable when it cannot be read now."""

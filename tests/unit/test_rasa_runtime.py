@@ -34,3 +34,52 @@ def test_fast_validation_still_refuses_malformed_action_responses(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out == {"good": True, "refused": [True, True, True, True]}
+
+
+PRE_PING = r"""
+import json, sys
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.core import tracker_store
+
+serve.install_pool_pre_ping()
+pg = tracker_store.create_engine_kwargs("postgresql://postgres@127.0.0.1:5432/x")
+lite = tracker_store.create_engine_kwargs("sqlite:///x.db")
+print(json.dumps({"pg": pg.get("pool_pre_ping"), "pool": "pool_size" in pg, "sqlite": lite}))
+"""
+
+
+def test_the_tracker_store_checks_pooled_postgres_connections(tmp_path):
+    """After a PostgreSQL restart no turn fails on a dead pooled connection."""
+    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
+    result = subprocess.run([str(python), "-c", PRE_PING], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out == {"pg": True, "pool": True, "sqlite": {}}
+
+
+REDIS_RETRY = r"""
+import json, sys
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.core.lock_store import RedisLockStore
+
+serve.install_redis_retry()
+store = RedisLockStore(host="127.0.0.1", port=6379, db=0, key_prefix="kwtest")
+conn = store.red.connection_pool.make_connection()
+store.red.set("kwtest:retry", "1", ex=5)
+print(json.dumps({"retries": conn.retry._retries, "errors": sorted(e.__name__ for e in conn.retry._supported_errors),
+                  "works": store.red.get("kwtest:retry").decode(), "prefix": store.key_prefix}))
+"""
+
+
+def test_the_lock_store_retries_after_a_redis_restart(tmp_path):
+    """The lock store reconnects instead of failing a turn (a real restart: tests/integration/test_cluster_faults.py)."""
+    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
+    result = subprocess.run([str(python), "-c", REDIS_RETRY], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["retries"] == 6 and "ConnectionError" in out["errors"] and out["works"] == "1"
+    assert out["prefix"].startswith("kwtest:")

@@ -316,6 +316,13 @@ class ChatService:
                 log_event("rasa_unavailable", session=session.log_id, reason=str(exc))
                 raise FrameError("unavailable", msg_id=mid) from None
             messages = from_webhook(answer)
+            if not messages and not staffed:
+                # Rasa answers with nothing when an action failed (the action server down or
+                # restarting: Rasa logs it and drops the action's events). Say so; the widget
+                # offers to send the message again.
+                self.metrics["rasa_empty_answers"] += 1
+                log_event("rasa_empty_answer", session=session.log_id)
+                raise FrameError("incomplete", msg_id=mid)
             if ticket is not None and not staffed and messages and not about_handoff(answer):
                 messages.append(bot_message(HANDOFF_WAITING_REMINDER, [WITHDRAW_BUTTON.as_dict()]))
             if raw is not None and messages and looks_english(raw):

@@ -208,7 +208,7 @@ function onError(f) {
     if (item) {
       item.status = 'failed';
       item.error = message;
-      if (f.code === 'unavailable' || f.code === 'rate_limited') { item.retry = frame; }
+      if (f.code === 'unavailable' || f.code === 'incomplete' || f.code === 'rate_limited') { item.retry = frame; }
       updateUser(item);
     }
     save();

@@ -1,0 +1,217 @@
+"""The production topology on one machine: ``python -m bot run-cluster`` (``make run-cluster``).
+
+Two of each of our processes behind HAProxy (Debian's package), all on loopback:
+
+    users ──► HAProxy :public ──► gateway 1, gateway 2          (WebSockets: leastconn)
+    gateways ──► HAProxy :rasa ──► Rasa 1, Rasa 2                (any replica, any conversation)
+    Rasa ──► HAProxy :actions ──► action server 1, action server 2
+
+Shared state lives outside the processes, so a replica can die at any time: PostgreSQL holds
+Rasa's trackers and the app database, Redis holds Rasa's conversation locks and carries the
+gateways' pub/sub (a helpdesk message reaches the widget whichever gateway holds its socket).
+``deploy/`` has the same topology as docker compose and Kubernetes manifests.
+
+HAProxy retries a request on another replica only when no connection was made
+(``retry-on conn-failure``): a request that reached a replica which then died may have been
+processed, and only the gateway can tell (it looks the message up in the tracker before it
+sends it again; bot/web/rasa.py).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bot import launcher
+from bot.settings import Settings
+
+#: Seconds a dead Rasa replica's conversation lock lives on in Redis. Rasa's default is 60 s;
+#: a turn takes well under a second, and the next message of that conversation waits this long.
+LOCK_LIFETIME_S = 15
+REPLICAS = 2
+
+
+def haproxy_bin() -> str:
+    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if not found:
+        raise RuntimeError("HAProxy ontbreekt: draai scripts/ensure-haproxy.sh (Debian-pakket haproxy).")
+    return found
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The balancer's three frontends (the ports in the settings) and every replica's own."""
+
+    public: int
+    rasa: int
+    actions: int
+    gateways: List[int]
+    rasas: List[int]
+    action_servers: List[int]
+
+    @classmethod
+    def after(cls, settings: Settings) -> "Ports":
+        """Replica ports right after the frontends' (8081-8082, 5006-5007, 5056-5057)."""
+        def follow(port: int) -> List[int]:
+            return [port + i + 1 for i in range(REPLICAS)]
+
+        return cls(settings.gateway_port, settings.rasa_port, settings.actions_port,
+                   follow(settings.gateway_port), follow(settings.rasa_port), follow(settings.actions_port))
+
+    @classmethod
+    def free(cls, settings: Settings) -> "Ports":
+        """Free replica ports (tests and the bench run beside other stacks)."""
+        def pick() -> List[int]:
+            return [launcher.free_port() for _ in range(REPLICAS)]
+
+        return cls(settings.gateway_port, settings.rasa_port, settings.actions_port, pick(), pick(), pick())
+
+
+def _servers(name: str, host: str, ports: List[int]) -> str:
+    # Health checks every second; two failures take a replica out, two successes bring it back.
+    return "\n".join(f"    server {name}{i + 1} {host}:{port} check inter 1s fall 2 rise 2"
+                     for i, port in enumerate(ports))
+
+
+def haproxy_config(settings: Settings, ports: Ports) -> str:
+    host = settings.host
+    public_host = settings.gateway_host
+    return f"""# Written by bot/cluster.py for this run; deploy/ has the production equivalent.
+global
+    maxconn 4096
+    log stderr format raw local0 warning
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    # An open WebSocket (widget, console) is a tunnel: it may stay quiet this long between
+    # the gateway's heartbeats.
+    timeout tunnel 1h
+    timeout http-request 10s
+    timeout queue 30s
+    # Only a failed connect is retried elsewhere: nothing can have been processed.
+    retries 3
+    retry-on conn-failure
+    option redispatch
+
+frontend public
+    bind {public_host}:{ports.public}
+    option forwardfor
+    default_backend gateways
+
+backend gateways
+    balance leastconn
+    option httpchk GET /healthz
+    http-check expect status 200
+{_servers("gateway", host, ports.gateways)}
+
+frontend rasa
+    bind {host}:{ports.rasa}
+    default_backend rasa_replicas
+
+backend rasa_replicas
+    balance roundrobin
+    # "/" needs no token and answers once the server runs; a replica still loading its model
+    # does not listen yet.
+    option httpchk GET /
+    http-check expect status 200
+{_servers("rasa", host, ports.rasas)}
+
+frontend actions
+    bind {host}:{ports.actions}
+    default_backend action_servers
+
+backend action_servers
+    balance roundrobin
+    option httpchk GET /health
+    http-check expect status 200
+{_servers("actions", host, ports.action_servers)}
+"""
+
+
+class Cluster(launcher.Stack):
+    """Two action servers, two Rasa replicas, two gateways and HAProxy, supervised like
+    ``make run``'s stack (a crashed child comes back with backoff; SIGTERM stops them all)."""
+
+    def __init__(self, settings: Settings, model: Path, ports: Optional[Ports] = None):
+        super().__init__(settings, model)
+        self.ports = ports or Ports.after(settings)
+
+    def build(self) -> None:
+        s, ports = self.settings, self.ports
+        if not s.lock_store_url or s.tracker_store_url.startswith("sqlite"):
+            raise RuntimeError("Het cluster heeft PostgreSQL (KW_TRACKER_STORE_URL) en Redis "
+                               "(KW_LOCK_STORE_URL) nodig: replica's delen daar hun gesprekken.")
+        # Rasa's action endpoint is the balancer (settings.actions_port is its frontend).
+        endpoints = launcher.write_endpoints(s)
+        cluster_dir = s.var_dir / "cluster"
+        cluster_dir.mkdir(parents=True, exist_ok=True)
+        config = cluster_dir / "haproxy.cfg"
+        config.write_text(haproxy_config(s, ports), encoding="utf-8")
+        services: List[launcher.Service] = []
+        for i, port in enumerate(ports.action_servers, 1):
+            services.append(launcher.Service(
+                f"actieserver-{i}", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+                f"http://{s.host}:{port}/health"))
+        for i, port in enumerate(ports.rasas, 1):
+            services.append(launcher.Service(
+                f"rasa-{i}", [str(launcher.rasa_python(s)), str(s.root / "rasa_runtime" / "serve.py"),
+                              "run", "--model", str(self.model), "--enable-api", "--interface", s.host,
+                              "--port", str(port), "--endpoints", str(endpoints),
+                              "--credentials", "credentials.yml"],
+                f"http://{s.host}:{port}/status?token={s.rasa_token}",
+                env={"TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S)}))
+        for i, port in enumerate(ports.gateways, 1):
+            # The gateway believes HAProxy's X-Forwarded-For (rate limits per real client).
+            services.append(launcher.Service(
+                f"gateway-{i}", [sys.executable, "-m", "bot.web"], f"http://{s.host}:{port}/healthz",
+                env={"KW_GATEWAY_PORT": str(port), "KW_GATEWAY_HOST": s.host,
+                     "KW_TRUSTED_PROXIES": _trusted(s)}))
+        services.append(launcher.Service(
+            "haproxy", [haproxy_bin(), "-db", "-f", str(config)], f"{s.gateway_url}/readyz"))
+        self.services = services
+
+
+def _trusted(settings: Settings) -> str:
+    return ",".join(dict.fromkeys([*settings.trusted_proxies, "127.0.0.1/32"]))
+
+
+def defaults() -> Dict[str, str]:
+    """What ``make run-cluster`` uses when the environment says nothing: the machine's
+    PostgreSQL and Redis, a database per store."""
+    pg = os.environ.get("KW_CLUSTER_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+    redis = os.environ.get("KW_CLUSTER_REDIS_URL", "redis://127.0.0.1:6379/0")
+    return {
+        "KW_DATABASE_URL": f"{pg}/kw_cluster_app",
+        "KW_TRACKER_STORE_URL": f"{pg}/kw_cluster_tracker",
+        "KW_LOCK_STORE_URL": redis,
+        "KW_PUBSUB_URL": redis,
+    }
+
+
+def ensure_databases(settings: Settings) -> None:
+    """Create the PostgreSQL databases of the app and the tracker store when missing."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    for url in (settings.database_url, settings.tracker_store_url):
+        parsed = make_url(url)
+        if not parsed.get_backend_name().startswith("postgresql"):
+            continue
+        admin = parsed.set(drivername="postgresql", database="postgres")
+        conn = psycopg2.connect(admin.render_as_string(hide_password=False), connect_timeout=5)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,))
+                if cur.fetchone() is None:
+                    cur.execute(f'CREATE DATABASE "{parsed.database}"')
+        finally:
+            conn.close()
