@@ -129,6 +129,10 @@ class Settings:
     tracker_store_url: str
     lock_store_url: str
     db_timeout_s: float
+    # Several gateways (a cluster): the Redis whose pub/sub carries pushes to widgets and console
+    # changes between them; empty: this process only. The prefix of its channel.
+    pubsub_url: str
+    pubsub_prefix: str
     # NLU
     spacy_model_dir: Path
     rasa_venv: Path
@@ -204,6 +208,14 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _redis_url(env: Mapping[str, str], name: str) -> str:
+    """A Redis URL or empty, checked here so a typo fails at start, not at the first push."""
+    value = env.get(name, "").strip()
+    if value and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"{name} must be a redis://, rediss:// or unix:// URL")
+    return value
+
+
 def _origins(env: Mapping[str, str], gateway_port: int, production: bool) -> Tuple[str, ...]:
     default = () if production else (f"http://127.0.0.1:{gateway_port}", f"http://localhost:{gateway_port}")
     origins = _list(env, "KW_ALLOWED_ORIGINS", default)
@@ -258,6 +270,8 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         tracker_store_url=env.get("KW_TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),
         lock_store_url=env.get("KW_LOCK_STORE_URL", ""),
         db_timeout_s=_float(env, "KW_DB_TIMEOUT_S", 1.5),
+        pubsub_url=_redis_url(env, "KW_PUBSUB_URL"),
+        pubsub_prefix=env.get("KW_PUBSUB_PREFIX") or "kw:",
         spacy_model_dir=Path(env.get("KW_SPACY_MODEL_DIR", str(ROOT / "var" / "spacy" / "nl"))),
         rasa_venv=Path(env.get("KW_RASA_VENV", str(ROOT / ".venv-rasa"))),
         status_max_failures=_int(env, "KW_STATUS_MAX_FAILURES", 5),

@@ -40,6 +40,9 @@ from bot.handoff.views import MessageView, TicketView
 
 log = logging.getLogger("bot.handoff.live")
 
+#: Sends a frame to a conversation's open widget sockets and returns how many of this process's
+#: sockets got it (in a cluster the gateway's bus also hands it to the others, uncounted). Nothing
+#: here relies on the count: a push is best effort, the tracker has every message.
 Push = Callable[[str, Dict[str, Any]], Awaitable[int]]
 
 

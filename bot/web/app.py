@@ -7,7 +7,8 @@ fallback (/chat/http), the privacy notice, /healthz, /readyz, /metrics, and moun
 back-office API under /api/v1 and the helpdesk console under /helpdesk (bot/web/routes.py).
 
 The factory makes the parts and hands them to each other here, explicitly: the Rasa client, the
-chat, the live handoff (bot/handoff/live.py) that both the chat and the console use.
+chat, the live handoff (bot/handoff/live.py) that both the chat and the console use, and the bus
+(bot/web/bus.py) that carries its pushes and changes to the other gateways of a cluster.
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ from bot import retention
 from bot.core.runner import run_db
 from bot.handoff.live import LiveHandoff
 from bot.web import pages, widget_build
+from bot.web.bus import Bus
 from bot.web.chat import ChatHub, ChatService
-from bot.web.keys import CHAT, HTTP, HUB, LIVE, METRICS, RASA, SETTINGS, TEMPLATES
+from bot.web.keys import BUS, CHAT, HTTP, HUB, LIVE, METRICS, RASA, SETTINGS, TEMPLATES
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
 from bot.web.security import nonce_middleware, security_headers
@@ -51,9 +53,17 @@ async def _rasa_session(app: web.Application) -> AsyncIterator[None]:
         app[HTTP] = http
         app[RASA] = RasaClient(http, settings.rasa_url, settings.rasa_token,
                                actions_health_url=_actions_health_url(settings))
-        app[LIVE].connect(app[RASA], app[HUB].push)
+        # Pushes go through the bus: to this gateway's sockets and, in a cluster, the others'.
+        app[LIVE].connect(app[RASA], app[BUS].push)
         app[CHAT] = ChatService(settings, app[RASA], app[METRICS], app[LIVE])
         yield
+
+
+async def _pubsub(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the bus's Redis publisher and subscriber (only with KW_PUBSUB_URL)."""
+    await app[BUS].start()
+    yield
+    await app[BUS].stop()
 
 
 async def _retention(app: web.Application) -> AsyncIterator[None]:
@@ -110,6 +120,12 @@ def create_app(settings: Any) -> web.Application:
     # The live handoff: the chat routes messages of conversations with a helpdesk ticket to
     # it, the console drives it and listens to it. Made here, handed to both.
     app[LIVE] = LiveHandoff.from_settings(settings, app[METRICS])
+    # Changes made here go to the other gateways through the bus (a listener like the console
+    # hub); what they publish reaches the live handoff's other listeners here.
+    app[BUS] = Bus(app[HUB], settings.pubsub_url, prefix=settings.pubsub_prefix,
+                   metrics=app[METRICS], listeners=app[LIVE].listeners)
+    app[LIVE].listeners.append(app[BUS])
+    app.cleanup_ctx.append(_pubsub)
     app.cleanup_ctx.append(_rasa_session)
     app.cleanup_ctx.append(_retention)
     app.on_shutdown.append(_close_sockets)

@@ -15,6 +15,7 @@ HTTP = web.AppKey("kw.http", aiohttp.ClientSession)
 RASA = web.AppKey("kw.rasa", object)  # RasaClient
 CHAT = web.AppKey("kw.chat", object)  # ChatService
 HUB = web.AppKey("kw.hub", object)  # ChatHub: open sockets per conversation
+BUS = web.AppKey("kw.bus", object)  # bot.web.bus.Bus: pushes and console news to every gateway
 METRICS = web.AppKey("kw.metrics", Counter)
 TEMPLATES = web.AppKey("kw.templates", object)  # jinja2.Environment
 LIVE = web.AppKey("kw.live", object)  # bot.handoff.live.LiveHandoff: made by the app factory
@@ -26,5 +27,5 @@ CONSOLE_HUB = web.AppKey("kw.console_hub", object)  # ConsoleHub
 # Request keys.
 CSP_NONCE = web.RequestKey("kw.csp_nonce", str)
 
-__all__ = ["SETTINGS", "HTTP", "RASA", "CHAT", "HUB", "METRICS", "TEMPLATES", "LIVE", "CONSOLE_COOKIES",
+__all__ = ["SETTINGS", "HTTP", "RASA", "CHAT", "HUB", "BUS", "METRICS", "TEMPLATES", "LIVE", "CONSOLE_COOKIES",
            "CONSOLE_LOGIN_LIMITER", "CONSOLE_HUB", "CSP_NONCE", "Any"]

@@ -12,7 +12,7 @@ import jinja2
 from aiohttp import web
 
 from bot.core.runner import run_db
-from bot.web.keys import CSP_NONCE, HUB, METRICS, RASA, SETTINGS, TEMPLATES
+from bot.web.keys import BUS, CSP_NONCE, HUB, METRICS, RASA, SETTINGS, TEMPLATES
 from bot.web.security import client_ip
 from bot.web.portal import DEMO_TOKEN_LIFETIME_S, issue_portal_token
 
@@ -135,6 +135,10 @@ async def metrics(request: web.Request) -> web.Response:
         lines.append(f'kw_gateway_events_total{{event="{name}"}} {counts[name]}')
     lines.append("# TYPE kw_gateway_open_websockets gauge")
     lines.append(f"kw_gateway_open_websockets {len(request.app[HUB].all)}")
+    bus = request.app[BUS]
+    if bus.url:  # a cluster: whether this gateway hears the others
+        lines.append("# TYPE kw_gateway_pubsub_subscribed gauge")
+        lines.append(f"kw_gateway_pubsub_subscribed {int(bus.subscribed)}")
     try:
         failed = await run_db(lambda: global_failures(settings), settings.db_timeout_s)
     except Exception:  # noqa: BLE001 - the metric is left out, the endpoint still answers
