@@ -55,6 +55,13 @@ run-cluster: setup
 	scripts/ensure-services.sh
 	$(PY) -m bot run-cluster
 
+# The cluster's fault tests alone (they are part of `make test` too).
+.PHONY: chaos
+chaos: setup
+	scripts/ensure-haproxy.sh
+	$(PY) -m bot train
+	$(PY) -m pytest tests/integration/test_cluster_faults.py
+
 train: setup
 	$(PY) -m bot train
 
