@@ -1,0 +1,98 @@
+"""Start of a Rasa replica in a container: write endpoints.yml from the KW_* settings, then
+become ``rasa_runtime/serve.py run`` (exec, so Rasa is PID 1 and gets SIGTERM directly).
+
+Why this file: on one machine ``bot/launcher.py`` (``write_endpoints``) writes Rasa's
+endpoints.yml from the settings, but it runs in the app runtime and imports ``bot/``, which the
+Rasa image does not contain (Rasa's runtime runs nothing of ours but ``rasa_runtime/``; see
+../shared/DESIGN.md, "Two runtimes") and which would demand every secret of the app in
+production. This script does the same with the standard library and PyYAML (both in
+requirements/rasa.lock) and needs only what Rasa needs: the tracker store, the lock store and
+where the action server is. tests/unit/test_deploy_manifests.py checks that it writes what
+``write_endpoints`` writes for the same settings.
+
+Settings read (the same names and meaning as bot/settings.py):
+  KW_TRACKER_STORE_URL  PostgreSQL URL of the tracker store (required: replicas share trackers)
+  KW_LOCK_STORE_URL     Redis URL of the lock store (required: replicas share conversation locks)
+  KW_HOST, KW_ACTIONS_PORT  where the action server is: http://KW_HOST:KW_ACTIONS_PORT/webhook
+                        (in the cluster, the balancer / the kw-backend Service)
+  KW_RASA_PORT          the port Rasa listens on (all interfaces: it is a container)
+  KW_VAR_DIR            where endpoints.yml is written
+  KW_RASA_TOKEN         not read here: serve.py takes it from the environment
+Every other argument goes to ``rasa run`` unchanged (the image's default: ``--model …``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List, Mapping
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent.parent  # /app in the image: deploy/rasa/ is two down
+
+
+def _sql_store(url: str) -> Dict[str, object]:
+    # The same fields as bot/launcher.py's _sql_store.
+    parsed = urlparse(url)
+    if parsed.scheme.startswith("sqlite"):
+        return {"type": "SQL", "dialect": "sqlite", "db": url.split(":///", 1)[1]}
+    store: Dict[str, object] = {"type": "SQL", "dialect": parsed.scheme.split("+")[0],
+                                "url": parsed.hostname, "db": parsed.path.lstrip("/")}
+    if parsed.port:
+        store["port"] = parsed.port
+    if parsed.username:
+        store["username"] = parsed.username
+    if parsed.password:
+        store["password"] = parsed.password
+    return store
+
+
+def endpoints(env: Mapping[str, str]) -> Dict[str, object]:
+    """Rasa's endpoints for these settings; refuses a replica that would keep its trackers or
+    locks to itself (SQLite, in-memory locks), which would break every other replica."""
+    tracker = env.get("KW_TRACKER_STORE_URL", "")
+    lock = env.get("KW_LOCK_STORE_URL", "")
+    if not tracker or tracker.startswith("sqlite") or not lock:
+        raise SystemExit("A Rasa replica needs KW_TRACKER_STORE_URL (PostgreSQL) and KW_LOCK_STORE_URL "
+                         "(Redis): the replicas share conversations there.")
+    host = env.get("KW_HOST", "127.0.0.1")
+    actions_port = int(env.get("KW_ACTIONS_PORT") or 5055)
+    result: Dict[str, object] = {
+        "action_endpoint": {"url": f"http://{host}:{actions_port}/webhook"},
+        "tracker_store": _sql_store(tracker),
+    }
+    parsed = urlparse(lock)
+    result["lock_store"] = {"type": "redis", "url": parsed.hostname, "port": parsed.port or 6379,
+                            "db": int((parsed.path or "/0").lstrip("/") or 0)}
+    return result
+
+
+def write(env: Mapping[str, str]) -> Path:
+    import yaml
+
+    var_dir = Path(env.get("KW_VAR_DIR", str(ROOT / "var")))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "endpoints.yml"
+    # Created 0600 from the first byte: it may hold the database password.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(yaml.safe_dump(endpoints(env), sort_keys=False))
+    return path
+
+
+def command(env: Mapping[str, str], args: List[str], path: Path) -> List[str]:
+    port = str(int(env.get("KW_RASA_PORT") or 5005))
+    return [sys.executable, str(ROOT / "rasa_runtime" / "serve.py"), "run", *args,
+            "--enable-api", "--interface", "0.0.0.0", "--port", port,
+            "--endpoints", str(path), "--credentials", str(ROOT / "credentials.yml")]
+
+
+def main() -> None:
+    path = write(os.environ)
+    cmd = command(os.environ, sys.argv[1:], path)
+    os.chdir(ROOT)
+    os.execv(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main()
