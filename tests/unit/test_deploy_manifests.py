@@ -451,10 +451,15 @@ def test_the_ports_agree_everywhere(tmp_path):
 # -- the Rasa image ---------------------------------------------------------------------------------
 
 
-def test_the_rasa_entrypoint_writes_what_the_launcher_writes(tmp_path):
-    env = {"KW_VAR_DIR": str(tmp_path), "KW_HOST": "kw-backend", "KW_ACTIONS_PORT": "5055",
-           "KW_TRACKER_STORE_URL": "postgresql://kw:geheim@db.internal:5433/kw_tracker",
-           "KW_LOCK_STORE_URL": "redis://redis.internal:6380/2"}
+@pytest.mark.parametrize("stores", [
+    {"KW_HOST": "kw-backend", "KW_ACTIONS_PORT": "5056",
+     "KW_TRACKER_STORE_URL": "postgresql+psycopg2://kw:geheim@db.internal:5433/kw_tracker",
+     "KW_LOCK_STORE_URL": "redis://redis.internal:6380/2"},
+    # Every default: no ports, user, password or database number.
+    {"KW_TRACKER_STORE_URL": "postgresql://db.internal/kw_tracker", "KW_LOCK_STORE_URL": "redis://redis"},
+])
+def test_the_rasa_entrypoint_writes_what_the_launcher_writes(stores, tmp_path):
+    env = {"KW_VAR_DIR": str(tmp_path), **stores}
     from_launcher = yaml.safe_load(launcher.write_endpoints(load(env)).read_text(encoding="utf-8"))
     assert entrypoint.endpoints(env) == from_launcher
     path = entrypoint.write(env)
@@ -534,7 +539,10 @@ def test_the_dockerfiles_install_their_lock_and_copy_only_what_the_context_holds
                if line.startswith("!")]
     for source in copy_sources(dockerfile):
         source = source.rstrip("/")
-        assert any(source == pattern or source.startswith(pattern + "/") or pattern.startswith(source + "/")
+        # The source itself, or inside an allowed folder, or the folder of allowed globs
+        # (models/*.tar.gz for the models mount).
+        assert any(source == pattern or source.startswith(pattern + "/")
+                   or ("*" in pattern and pattern.rsplit("/", 1)[0] == source)
                    for pattern in allowed), f"{name}: COPY {source} is not in {name}.dockerignore"
         if not source.startswith(("var/", "models")):  # made by make setup / make train
             assert (ROOT / source).exists(), f"{name}: {source} does not exist"
