@@ -31,9 +31,6 @@ SETTINGS_SOURCE = (ROOT / "bot" / "settings.py").read_text(encoding="utf-8")
 
 PORTS = {"gateway": 8080, "rasa": 5005, "actions": 5055}
 KW_NAME = re.compile(r"\bKW_[A-Z0-9_]*[A-Z0-9]\b")
-#: Being added in parallel (the gateways' Redis pub/sub). Allowed until bot/settings.py reads it;
-#: from then on it is simply one of the names found there.
-PENDING = {"KW_PUBSUB_URL"}
 #: Settings deploy/README.md proposes (separate Rasa and action-server URLs); no configuration
 #: file may use them while bot/settings.py does not read them.
 PROPOSED = {"KW_RASA_URL", "KW_ACTIONS_URL"}
@@ -239,12 +236,12 @@ def test_the_migration_job_runs_db_upgrade_and_the_pods_wait_for_it():
 
 def test_every_kw_name_in_deploy_is_a_setting():
     known = settings_names()
-    assert {"KW_HOST", "KW_TRUSTED_PROXIES", "KW_CONTACT_KEY"} <= known
+    assert {"KW_HOST", "KW_TRUSTED_PROXIES", "KW_CONTACT_KEY", "KW_PUBSUB_URL"} <= known
     seen = set()
     for path in sorted(p for p in DEPLOY.rglob("*") if p.is_file()):
         names = set(KW_NAME.findall(path.read_text(encoding="utf-8")))
         seen |= names
-        allowed = known | PENDING | (PROPOSED if path.name == "README.md" else set())
+        allowed = known | (PROPOSED if path.name == "README.md" else set())
         assert names <= allowed, f"{path.relative_to(ROOT)}: not read in bot/settings.py: {sorted(names - allowed)}"
     assert secret_names() <= seen  # the scan found the names it should
 
@@ -305,7 +302,7 @@ def test_production_settings_load_once_the_placeholders_are_replaced(source, tmp
     assert settings.database_url.startswith("postgresql://")
     assert settings.tracker_store_url.startswith("postgresql://")
     assert settings.lock_store_url.startswith("redis://")
-    assert env["KW_PUBSUB_URL"].startswith("redis://")
+    assert settings.pubsub_url.startswith("redis://")  # the gateways share live events
 
 
 def test_the_gateways_trust_only_the_balancers_network():
