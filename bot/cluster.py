@@ -103,6 +103,9 @@ defaults
 
 frontend public
     bind {public_host}:{ports.public}
+    # The client's own X-Forwarded-For is a forgery waiting to happen: the gateways trust this
+    # balancer's, so it is the only one they get.
+    http-request del-header X-Forwarded-For
     option forwardfor
     default_backend gateways
 

@@ -70,6 +70,10 @@ def cluster_run(tmp_path_factory):
         "KW_TRACKER_STORE_URL": pg.create_database("kw_tracker"),
         "KW_LOCK_STORE_URL": red.url,
         "KW_PUBSUB_URL": red.url,
+        # Every test user comes from 127.0.0.1 through HAProxy (which replaces any
+        # X-Forwarded-For): to the gateways they are one client, as in the bench.
+        "KW_RATE_LIMIT_PER_MINUTE": "1000000",
+        "KW_CONNECT_RATE_PER_MINUTE": "1000000",
     })
     settings = load(env)
     model = launcher.ensure_model(settings)
@@ -118,9 +122,7 @@ class Widget:
 
     def __init__(self, run, n: int):
         self.url = run.url
-        # A client address per conversation, as HAProxy's X-Forwarded-For would carry it.
-        self.headers = {"Origin": run.url, "X-Forwarded-For": f"10.7.{n // 250}.{n % 250 + 1}",
-                        "User-Agent": "Mozilla/5.0 (cluster test)"}
+        self.headers = {"Origin": run.url, "User-Agent": f"Mozilla/5.0 (cluster test {n})"}
         self.frames: List[dict] = []
         self.sent: List[str] = []
 

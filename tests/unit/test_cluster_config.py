@@ -26,6 +26,8 @@ def test_haproxy_accepts_the_configuration(tmp_path):
     # A request that reached a replica is never replayed by the balancer: only the gateway
     # knows (from the tracker) whether it was processed.
     assert "retry-on conn-failure\n" in text and "empty-response" not in text
+    # A client cannot forge the address the gateways rate-limit by.
+    assert text.index("http-request del-header X-Forwarded-For") < text.index("option forwardfor")
 
 
 def test_the_cluster_needs_shared_stores(tmp_path):
