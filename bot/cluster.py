@@ -174,11 +174,13 @@ class Cluster(launcher.Stack):
         for i, port in enumerate(ports.gateways, 1):
             # The gateway believes HAProxy's X-Forwarded-For (rate limits per real client).
             services.append(launcher.Service(
-                f"gateway-{i}", [sys.executable, "-m", "bot.web"], f"http://{s.host}:{port}/healthz",
+                # Ready when it reaches Rasa through the balancer (asked directly: a forwarded
+                # /readyz needs the operations token).
+                f"gateway-{i}", [sys.executable, "-m", "bot.web"], f"http://{s.host}:{port}/readyz",
                 env={"KW_GATEWAY_PORT": str(port), "KW_GATEWAY_HOST": s.host,
                      "KW_TRUSTED_PROXIES": _trusted(s)}))
         services.append(launcher.Service(
-            "haproxy", [haproxy_bin(), "-db", "-f", str(config)], f"{s.gateway_url}/readyz"))
+            "haproxy", [haproxy_bin(), "-db", "-f", str(config)], f"{s.gateway_url}/healthz"))
         self.services = services
 
 
