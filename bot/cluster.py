@@ -71,8 +71,9 @@ class Ports:
 
 
 def _servers(name: str, host: str, ports: List[int]) -> str:
-    # Health checks every second; two failures take a replica out, two successes bring it back.
-    return "\n".join(f"    server {name}{i + 1} {host}:{port} check inter 1s fall 2 rise 2"
+    # Health checks every second; three failures take a replica out, two bring it back. A dead
+    # replica refuses connections at once (and a refused connect is retried elsewhere anyway).
+    return "\n".join(f"    server {name}{i + 1} {host}:{port} check inter 1s fall 3 rise 2"
                      for i, port in enumerate(ports))
 
 
@@ -95,6 +96,8 @@ defaults
     # the gateway's heartbeats.
     timeout tunnel 1h
     timeout http-request 10s
+    # A replica busy with a burst answers its health check late, not never.
+    timeout check 3s
     timeout queue 30s
     # Only a failed connect is retried elsewhere: nothing can have been processed.
     retries 3
@@ -161,7 +164,7 @@ class Cluster(launcher.Stack):
         services: List[launcher.Service] = []
         for i, port in enumerate(ports.action_servers, 1):
             services.append(launcher.Service(
-                f"actieserver-{i}", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+                f"actieserver-{i}", [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
                 f"http://{s.host}:{port}/health"))
         for i, port in enumerate(ports.rasas, 1):
             services.append(launcher.Service(

@@ -194,7 +194,7 @@ class Stack:
         s = self.settings
         endpoints = write_endpoints(s)
         self.services = [
-            Service("actieserver", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+            Service("actieserver", [sys.executable, "-m", "bot.action_server", "--actions", "actions",
                                     "--port", str(s.actions_port)],
                     f"http://{s.host}:{s.actions_port}/health"),
             # The token reaches Rasa through the environment (rasa_runtime/serve.py), never
@@ -273,6 +273,11 @@ class Stack:
             if svc.proc is None or svc.proc.poll() is None:
                 continue
             if svc.restart_at is None:
+                # Whatever the child had started dies with it, so nothing of it keeps the port.
+                try:
+                    os.killpg(svc.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
                 svc.restarts += 1
                 svc.restart_at = now + svc.backoff
                 print(f"{svc.name} is gestopt (code {svc.proc.returncode}); opnieuw starten over "
