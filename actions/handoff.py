@@ -5,6 +5,7 @@ paused conversation to the helpdesk console and resumes it when staff hand it ba
 """
 import datetime as dt
 import logging
+import time
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -254,11 +255,32 @@ class ActionHandoffWithdraw(KwAction):
         return []
 
 
+def carried_slots(tracker: Tracker, expiration_min: float, now: Optional[float] = None) -> List[Dict[Text, Any]]:
+    """The slots a new session keeps: all of them when the last session did not expire (Rasa
+    starts a new one after ``KW_SESSION_MAX_TURNS`` user turns, rasa_runtime/serve.py, so
+    the tracker stays short), none after an hour of silence or in a new conversation."""
+    last = next((e for e in reversed(tracker.events) if e.get("event") == "user"), None)
+    if last is None or not expiration_min:
+        return []
+    if (now if now is not None else time.time()) - float(last.get("timestamp") or 0) > expiration_min * 60:
+        return []
+    return [SlotSet(name, value) for name, value in tracker.slots.items()
+            if value is not None and name != "session_started_metadata"]
+
+
 class ActionSessionStart(KwAction):
     """A new Rasa session (after an hour of silence) stays paused while a medewerker has this
-    conversation's helpdesk ticket: the helpdesk, not the assistant, answers it."""
+    conversation's helpdesk ticket: the helpdesk, not the assistant, answers it. A session that
+    only rolled over because it grew long keeps the conversation's slots."""
 
     NAME = "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        events = await self.act(dispatcher, tracker)
+        minutes = float((domain.get("session_config") or {}).get("session_expiration_time") or 0)
+        # After SessionStarted, which clears every slot.
+        return events[:1] + carried_slots(tracker, minutes) + events[1:]
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         events: List[Dict[Text, Any]] = [SessionStarted()]

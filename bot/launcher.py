@@ -65,6 +65,7 @@ def child_env(settings: Settings, extra: Optional[Dict[str, str]] = None) -> Dic
         "SANIC_HOST": settings.host,  # rasa-sdk binds to this interface
         "KW_VAR_DIR": str(settings.var_dir),
         "KW_RASA_TOKEN": settings.rasa_token,
+        "KW_SESSION_MAX_TURNS": str(settings.session_max_turns),
         "TF_CPP_MIN_LOG_LEVEL": "2",
     })
     env.update(extra or {})

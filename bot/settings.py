@@ -178,6 +178,9 @@ class Settings:
     # The demo page's portal login (never in production).
     demo_portal: bool
     log_level: str
+    # Rasa starts a new session (slots kept) after this many user turns, so a turn's cost does
+    # not grow with the conversation (rasa_runtime/serve.py); 0 turns it off.
+    session_max_turns: int = 25
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -302,6 +305,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         portal_jwt_public_key=env.get("KW_PORTAL_JWT_PUBLIC_KEY", ""),
         demo_portal=not production and env.get("KW_DEMO_PORTAL", "1") not in ("0", "false", "nee"),
         log_level=_choice(env, "KW_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        session_max_turns=_int(env, "KW_SESSION_MAX_TURNS", 25),
     )
 
 

@@ -16,11 +16,21 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
 - Rasa's Redis lock store gives up on the first failed command: after a Redis restart one turn
   per conversation would fail. ``install_redis_retry`` lets redis-py reconnect and retry a few
   times with backoff (about 2.5 s in all) before a turn fails.
+- Every turn costs more as the conversation grows: Rasa loads, replays and featurises all events
+  of the current session. ``install_session_rollover`` starts a new session after
+  ``KW_SESSION_MAX_TURNS`` user turns (between turns, never inside a form or a paused
+  conversation); our ``action_session_start`` carries the slots over, and the tracker store
+  loads only the current session. The whole conversation stays in the tracker store (history,
+  the helpdesk transcript).
 """
 from __future__ import annotations
 
 import os
 import sys
+
+#: The default of KW_SESSION_MAX_TURNS (bot/settings.py), for a Rasa started without our
+#: launcher (deploy/rasa/entrypoint.py); "0" turns the rollover off.
+DEFAULT_SESSION_MAX_TURNS = 25
 
 
 def install_fast_validation() -> None:
@@ -80,6 +90,31 @@ def install_redis_retry() -> None:
     RedisLockStore.__init__ = __init__
 
 
+def install_session_rollover(max_turns: int) -> None:
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import SessionStarted, UserUttered
+
+    if max_turns <= 0:
+        return
+    plain = MessageProcessor._has_session_expired
+
+    def _has_session_expired(self, tracker) -> bool:
+        if plain(self, tracker):
+            return True
+        if not self.domain.session_config.are_sessions_enabled() or tracker.active_loop_name \
+                or tracker.is_paused():
+            return False
+        turns = 0
+        for event in reversed(tracker.events):
+            if isinstance(event, SessionStarted):
+                break
+            if isinstance(event, UserUttered):
+                turns += 1
+        return turns >= max_turns
+
+    MessageProcessor._has_session_expired = _has_session_expired
+
+
 def main() -> None:
     token = os.environ.pop("KW_RASA_TOKEN", "")
     if not token:
@@ -89,6 +124,7 @@ def main() -> None:
     install_fast_validation()
     install_pool_pre_ping()
     install_redis_retry()
+    install_session_rollover(int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
     # "--auth-token=…" in one word: a token may start with "-", which argparse would take for
     # an option if it came as its own argument.
     sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]

@@ -83,3 +83,14 @@ def test_the_lock_store_retries_after_a_redis_restart(tmp_path):
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["retries"] == 6 and "ConnectionError" in out["errors"] and out["works"] == "1"
     assert out["prefix"].startswith("kwtest:")
+
+
+def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings_say(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("serve", ROOT / "rasa_runtime" / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)
+    settings = load({"KW_VAR_DIR": str(tmp_path)})
+    assert serve.DEFAULT_SESSION_MAX_TURNS == settings.session_max_turns
+    assert launcher.child_env(settings)["KW_SESSION_MAX_TURNS"] == str(settings.session_max_turns)
