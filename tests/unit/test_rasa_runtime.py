@@ -94,3 +94,45 @@ def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings
     settings = load({"KW_VAR_DIR": str(tmp_path)})
     assert serve.DEFAULT_SESSION_MAX_TURNS == settings.session_max_turns
     assert launcher.child_env(settings)["KW_SESSION_MAX_TURNS"] == str(settings.session_max_turns)
+
+
+EVENTS = r"""
+import json, sys, tempfile, os
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.shared.core import events
+from rasa.shared.utils.common import all_subclasses
+
+names = sorted({c.type_name for c in all_subclasses(events.Event) if isinstance(getattr(c, "type_name", None), str)})
+before = {n: events.Event.resolve_by_type(n).__name__ for n in names}
+serve.install_event_type_cache()
+after = {n: events.Event.resolve_by_type(n).__name__ for n in names}
+again = {n: events.Event.resolve_by_type(n).__name__ for n in names}
+try:
+    events.Event.resolve_by_type("geen-event")
+    unknown = "accepted"
+except ValueError:
+    unknown = "refused"
+default = events.Event.resolve_by_type("geen-event", events.UserUttered).__name__
+
+serve.install_tracker_store_tuning()
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+path = os.path.join(tempfile.mkdtemp(), "tracker.db")
+store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=path)
+with store.engine.connect() as conn:
+    mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+    sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+print(json.dumps({"n": len(names), "same": before == after == again, "unknown": unknown,
+                  "default": default, "mode": mode, "sync": sync}))
+"""
+
+
+def test_event_classes_and_the_sqlite_tracker_store_after_the_tuning(tmp_path):
+    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
+    result = subprocess.run([str(python), "-c", EVENTS], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["n"] > 20 and out["same"] and out["unknown"] == "refused" and out["default"] == "UserUttered"
+    assert out["mode"] == "wal" and out["sync"] == 1  # NORMAL
