@@ -23,7 +23,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from bot import launcher
 from bot.settings import Settings
@@ -161,30 +161,27 @@ class Cluster(launcher.Stack):
         cluster_dir.mkdir(parents=True, exist_ok=True)
         config = cluster_dir / "haproxy.cfg"
         config.write_text(haproxy_config(s, ports), encoding="utf-8")
-        services: List[launcher.Service] = []
-        for i, port in enumerate(ports.action_servers, 1):
-            services.append(launcher.Service(
-                f"actieserver-{i}", [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
-                f"http://{s.host}:{port}/health"))
-        for i, port in enumerate(ports.rasas, 1):
-            services.append(launcher.Service(
-                f"rasa-{i}", [str(launcher.rasa_python(s)), str(s.root / "rasa_runtime" / "serve.py"),
-                              "run", "--model", str(self.model), "--enable-api", "--interface", s.host,
-                              "--port", str(port), "--endpoints", str(endpoints),
-                              "--credentials", "credentials.yml"],
-                f"http://{s.host}:{port}/status?token={s.rasa_token}",
-                env={"TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S)}))
-        for i, port in enumerate(ports.gateways, 1):
-            # The gateway believes HAProxy's X-Forwarded-For (rate limits per real client).
-            services.append(launcher.Service(
-                # Ready when it reaches Rasa through the balancer (asked directly: a forwarded
-                # /readyz needs the operations token).
-                f"gateway-{i}", [sys.executable, "-m", "bot.web"], f"http://{s.host}:{port}/readyz",
-                env={"KW_GATEWAY_PORT": str(port), "KW_GATEWAY_HOST": s.host,
-                     "KW_TRUSTED_PROXIES": _trusted(s)}))
+        services = (
+            self._replicas("actieserver", ports.action_servers, "/health", launcher.actions_command)
+            + self._replicas("rasa", ports.rasas, f"/status?token={s.rasa_token}",
+                             lambda port: launcher.rasa_command(s, self.model, endpoints, port),
+                             lambda port: {"TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S)})
+            # Ready when it reaches Rasa through the balancer (asked directly: a forwarded
+            # /readyz needs the operations token). It believes HAProxy's X-Forwarded-For.
+            + self._replicas("gateway", ports.gateways, "/readyz",
+                             lambda port: [sys.executable, "-m", "bot.web"],
+                             lambda port: {"KW_GATEWAY_PORT": str(port), "KW_GATEWAY_HOST": s.host,
+                                           "KW_TRUSTED_PROXIES": _trusted(s)}))
         services.append(launcher.Service(
             "haproxy", [haproxy_bin(), "-db", "-f", str(config)], f"{s.gateway_url}/healthz"))
         self.services = services
+
+    def _replicas(self, name: str, ports: List[int], ready_path: str,
+                  command: Callable[[int], List[str]],
+                  env: Callable[[int], Dict[str, str]] = lambda port: {}) -> List[launcher.Service]:
+        return [launcher.Service(f"{name}-{i}", command(port), f"http://{self.settings.host}:{port}{ready_path}",
+                                 env=env(port))
+                for i, port in enumerate(ports, 1)]
 
 
 def _trusted(settings: Settings) -> str:

@@ -22,10 +22,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
-from urllib.parse import urlparse
 
 from bot import nlp_pipeline
 from bot.settings import Settings
+from rasa_runtime import endpoints as endpoints_file
 
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
 # Restart backoff of a crashed child; it resets once the child has run STABLE_S seconds.
@@ -133,40 +133,24 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
 # -- endpoints -----------------------------------------------------------------------------
 
 
-def _sql_store(url: str) -> Dict[str, object]:
-    parsed = urlparse(url)
-    if parsed.scheme.startswith("sqlite"):
-        return {"type": "SQL", "dialect": "sqlite", "db": url.split(":///", 1)[1]}
-    store: Dict[str, object] = {"type": "SQL", "dialect": parsed.scheme.split("+")[0],
-                                "url": parsed.hostname, "db": parsed.path.lstrip("/")}
-    if parsed.port:
-        store["port"] = parsed.port
-    if parsed.username:
-        store["username"] = parsed.username
-    if parsed.password:
-        store["password"] = parsed.password
-    return store
-
-
 def write_endpoints(settings: Settings) -> Path:
-    import yaml
-
-    endpoints: Dict[str, object] = {
-        "action_endpoint": {"url": settings.actions_url},
-        "tracker_store": _sql_store(settings.tracker_store_url),
-    }
-    if settings.lock_store_url:
-        parsed = urlparse(settings.lock_store_url)
-        endpoints["lock_store"] = {"type": "redis", "url": parsed.hostname, "port": parsed.port or 6379,
-                                   "db": int((parsed.path or "/0").lstrip("/") or 0)}
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.var_dir / "endpoints.yml"
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
-    os.chmod(path, 0o600)  # may hold a database password
-    return path
+    return endpoints_file.write(settings.var_dir, endpoints_file.endpoints(
+        settings.actions_url, settings.tracker_store_url, settings.lock_store_url))
 
 
 # -- processes -----------------------------------------------------------------------------
+
+
+def actions_command(port: int) -> List[str]:
+    return [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_command(settings: Settings, model: Path, endpoints: Path, port: int) -> List[str]:
+    # The token reaches Rasa through the environment (rasa_runtime/serve.py), never on a
+    # command line, where `ps` shows it to every local user.
+    return [str(rasa_python(settings)), str(settings.root / "rasa_runtime" / "serve.py"), "run",
+            "--model", str(model), "--enable-api", "--interface", settings.host, "--port", str(port),
+            "--endpoints", str(endpoints), "--credentials", "credentials.yml"]
 
 
 @dataclass
@@ -195,15 +179,8 @@ class Stack:
         s = self.settings
         endpoints = write_endpoints(s)
         self.services = [
-            Service("actieserver", [sys.executable, "-m", "bot.action_server", "--actions", "actions",
-                                    "--port", str(s.actions_port)],
-                    f"http://{s.host}:{s.actions_port}/health"),
-            # The token reaches Rasa through the environment (rasa_runtime/serve.py), never
-            # on a command line, where `ps` shows it to every local user.
-            Service("rasa", [str(rasa_python(s)), str(s.root / "rasa_runtime" / "serve.py"),
-                             "run", "--model", str(self.model), "--enable-api", "--interface", s.host,
-                             "--port", str(s.rasa_port), "--endpoints", str(endpoints),
-                             "--credentials", "credentials.yml"],
+            Service("actieserver", actions_command(s.actions_port), f"http://{s.host}:{s.actions_port}/health"),
+            Service("rasa", rasa_command(s, self.model, endpoints, s.rasa_port),
                     f"{s.rasa_url}/status?token={s.rasa_token}"),
         ]
         if self.gateway and (s.root / "bot" / "web" / "__main__.py").exists():

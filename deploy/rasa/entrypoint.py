@@ -5,8 +5,8 @@ Why this file: on one machine ``bot/launcher.py`` (``write_endpoints``) writes R
 endpoints.yml from the settings, but it runs in the app runtime and imports ``bot/``, which the
 Rasa image does not contain (Rasa's runtime runs nothing of ours but ``rasa_runtime/``; see
 ../shared/DESIGN.md, "Two runtimes") and which would demand every secret of the app in
-production. This script does the same with the standard library and PyYAML (both in
-requirements/rasa.lock) and needs only what Rasa needs: the tracker store, the lock store and
+production. This script uses the launcher's own writer, rasa_runtime/endpoints.py (standard library and
+PyYAML, in both runtimes), and needs only what Rasa needs: the tracker store, the lock store and
 where the action server is. tests/unit/test_deploy_manifests.py checks that it writes what
 ``write_endpoints`` writes for the same settings.
 
@@ -26,25 +26,10 @@ import os
 import sys
 from pathlib import Path
 from typing import Dict, List, Mapping
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # /app in the image: deploy/rasa/ is two down
-
-
-def _sql_store(url: str) -> Dict[str, object]:
-    # The same fields as bot/launcher.py's _sql_store.
-    parsed = urlparse(url)
-    if parsed.scheme.startswith("sqlite"):
-        return {"type": "SQL", "dialect": "sqlite", "db": url.split(":///", 1)[1]}
-    store: Dict[str, object] = {"type": "SQL", "dialect": parsed.scheme.split("+")[0],
-                                "url": parsed.hostname, "db": parsed.path.lstrip("/")}
-    if parsed.port:
-        store["port"] = parsed.port
-    if parsed.username:
-        store["username"] = parsed.username
-    if parsed.password:
-        store["password"] = parsed.password
-    return store
+sys.path.insert(0, str(ROOT))
+from rasa_runtime import endpoints as endpoints_file  # noqa: E402 - the launcher's writer too
 
 
 def endpoints(env: Mapping[str, str]) -> Dict[str, object]:
@@ -57,27 +42,11 @@ def endpoints(env: Mapping[str, str]) -> Dict[str, object]:
                          "(Redis): the replicas share conversations there.")
     host = env.get("KW_HOST", "127.0.0.1")
     actions_port = int(env.get("KW_ACTIONS_PORT") or 5055)
-    result: Dict[str, object] = {
-        "action_endpoint": {"url": f"http://{host}:{actions_port}/webhook"},
-        "tracker_store": _sql_store(tracker),
-    }
-    parsed = urlparse(lock)
-    result["lock_store"] = {"type": "redis", "url": parsed.hostname, "port": parsed.port or 6379,
-                            "db": int((parsed.path or "/0").lstrip("/") or 0)}
-    return result
+    return endpoints_file.endpoints(f"http://{host}:{actions_port}/webhook", tracker, lock)
 
 
 def write(env: Mapping[str, str]) -> Path:
-    import yaml
-
-    var_dir = Path(env.get("KW_VAR_DIR", str(ROOT / "var")))
-    var_dir.mkdir(parents=True, exist_ok=True)
-    path = var_dir / "endpoints.yml"
-    # Created 0600 from the first byte: it may hold the database password.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(yaml.safe_dump(endpoints(env), sort_keys=False))
-    return path
+    return endpoints_file.write(Path(env.get("KW_VAR_DIR", str(ROOT / "var"))), endpoints(env))
 
 
 def command(env: Mapping[str, str], args: List[str], path: Path) -> List[str]:

@@ -5,6 +5,15 @@ import subprocess
 from bot import launcher
 from bot.settings import ROOT, load
 
+def run_in_rasa(script: str, tmp_path) -> dict:
+    """Run a script in the real Rasa runtime; the JSON it printed last."""
+    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
+    result = subprocess.run([str(python), "-c", script], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 CHECK = r"""
 import json, sys
 sys.path.insert(0, "rasa_runtime")
@@ -28,11 +37,7 @@ print(json.dumps(out))
 
 
 def test_fast_validation_still_refuses_malformed_action_responses(tmp_path):
-    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
-    result = subprocess.run([str(python), "-c", CHECK], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_rasa(CHECK, tmp_path)
     assert out == {"good": True, "refused": [True, True, True, True]}
 
 
@@ -51,11 +56,7 @@ print(json.dumps({"pg": pg.get("pool_pre_ping"), "pool": "pool_size" in pg, "sql
 
 def test_the_tracker_store_checks_pooled_postgres_connections(tmp_path):
     """After a PostgreSQL restart no turn fails on a dead pooled connection."""
-    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
-    result = subprocess.run([str(python), "-c", PRE_PING], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_rasa(PRE_PING, tmp_path)
     assert out == {"pg": True, "pool": True, "sqlite": {}}
 
 
@@ -76,11 +77,7 @@ print(json.dumps({"retries": conn.retry._retries, "errors": sorted(e.__name__ fo
 
 def test_the_lock_store_retries_after_a_redis_restart(tmp_path):
     """The lock store reconnects instead of failing a turn (a real restart: tests/integration/test_cluster_faults.py)."""
-    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
-    result = subprocess.run([str(python), "-c", REDIS_RETRY], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_rasa(REDIS_RETRY, tmp_path)
     assert out["retries"] == 6 and "ConnectionError" in out["errors"] and out["works"] == "1"
     assert out["prefix"].startswith("kwtest:")
 
@@ -129,10 +126,6 @@ print(json.dumps({"n": len(names), "same": before == after == again, "unknown": 
 
 
 def test_event_classes_and_the_sqlite_tracker_store_after_the_tuning(tmp_path):
-    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
-    result = subprocess.run([str(python), "-c", EVENTS], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_rasa(EVENTS, tmp_path)
     assert out["n"] > 20 and out["same"] and out["unknown"] == "refused" and out["default"] == "UserUttered"
     assert out["mode"] == "wal" and out["sync"] == 1  # NORMAL
