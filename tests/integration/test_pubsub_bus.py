@@ -28,33 +28,10 @@ from bot.web.chat.ws import ChatHub
 from bot.web.console import prepare_database
 from bot.web.keys import BUS, METRICS
 from tests.fixtures.gateway import poll_async
+from tests.fixtures.bus import FakeSocket, Recorder
 
 REDIS_URL = os.environ.get("KW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "een-lang-wachtwoord-2026"
-
-
-class FakeSocket:
-    """Stands in for an aiohttp WebSocketResponse in a ChatHub: records what it is sent."""
-
-    def __init__(self) -> None:
-        self.closed = False
-        self.sent: List[Dict[str, Any]] = []
-
-    async def send_json(self, frame: Dict[str, Any]) -> None:
-        self.sent.append(frame)
-
-
-class Recorder:
-    """A console hub's stand-in: a listener of ticket and queue changes."""
-
-    def __init__(self) -> None:
-        self.heard: List[Any] = []
-
-    async def ticket_changed(self, ticket_id: int) -> None:
-        self.heard.append(ticket_id)
-
-    async def queue_changed(self) -> None:
-        self.heard.append("queue")
 
 
 @pytest.fixture

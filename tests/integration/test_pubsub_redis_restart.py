@@ -26,6 +26,7 @@ from bot.web import bus as bus_mod
 from bot.web.bus import Bus
 from bot.web.chat.ws import ChatHub
 from tests.fixtures.gateway import free_port, poll_async
+from tests.fixtures.bus import FakeSocket, Recorder
 
 pytestmark = pytest.mark.asyncio
 
@@ -64,26 +65,6 @@ class RedisServer:
 
     def signal(self, sig: int) -> None:
         os.kill(self.proc.pid, sig)
-
-
-class FakeSocket:
-    def __init__(self) -> None:
-        self.closed = False
-        self.sent: List[Dict[str, Any]] = []
-
-    async def send_json(self, frame: Dict[str, Any]) -> None:
-        self.sent.append(frame)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.heard: List[Any] = []
-
-    async def ticket_changed(self, ticket_id: int) -> None:
-        self.heard.append(ticket_id)
-
-    async def queue_changed(self) -> None:
-        self.heard.append("queue")
 
 
 @pytest_asyncio.fixture
