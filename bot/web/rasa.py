@@ -29,6 +29,9 @@ RETRY_PAUSE_S = 0.5
 # How long the gateway keeps trying to get one message answered after a replica failed
 # (under the widget's patience; a dead replica's conversation lock lives 15 s in the cluster).
 RECOVER_S = 25.0
+# Tracker look-ups that may fail in a row before the gateway gives up: then no Rasa is up at
+# all (a single stack restarting), and the user hears so at once rather than after RECOVER_S.
+MAX_LOOKUP_FAILURES = 3
 # The balancer's answers that say a replica failed (502) or none was up (503): the message may
 # be sent again once the tracker shows it was not processed.
 RESEND_STATUSES = (502, 503)
@@ -131,14 +134,17 @@ class RasaClient:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RECOVER_S
         pause = RETRY_PAUSE_S / 2
-        while loop.time() + pause < deadline:
+        lookups_failed = 0
+        while loop.time() + pause < deadline and lookups_failed < MAX_LOOKUP_FAILURES:
             await asyncio.sleep(pause)  # back off while the balancer takes the replica out
             pause = min(pause * 2, 2.0)
             try:
                 events = (await self.tracker(sender)).get("events")
             except RasaUnavailable as exc:
                 failure = exc
+                lookups_failed += 1
                 continue
+            lookups_failed = 0
             found = answer_in_tracker(events, msg_id)
             if found is not None:
                 _log("rasa_recovered", how="tracker", reason=str(failure))

@@ -40,6 +40,10 @@ class FakeRasa:
         self.posted: List[Dict[str, Any]] = []
         #: Seconds the webhook waits before answering (a slow assistant).
         self.delay = 0.0
+        #: Failures of the next webhook calls, oldest first: "before" answers 502 without
+        #: processing (a replica that died on receipt), "after" processes and then answers 502
+        #: (one that died before answering), "empty" answers [] (an action that failed).
+        self.failures: List[str] = []
         #: callable(sender, text) -> answer text or None: e.g. the handoff action making a ticket.
         self.on_message: Optional[Callable[[str, str], Optional[str]]] = None
         self.port = 0
@@ -67,13 +71,16 @@ class FakeRasa:
     async def webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.webhook_calls.append(body)
+        failure = self.failures.pop(0) if self.failures else None
+        if failure == "before":
+            return web.json_response({"message": "bad gateway"}, status=502)
         if self.delay:
             await asyncio.sleep(self.delay)
         sender = body["sender"]
         events = self.trackers.setdefault(sender, [])
         events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {},
                        "timestamp": time.time()})
-        if self.paused.get(sender):
+        if self.paused.get(sender) or failure == "empty":
             return web.json_response([])
         special = self.on_message(sender, body["message"]) if self.on_message else None
         answers = [{"text": special}] if special else self.answer(body["message"])
@@ -85,6 +92,8 @@ class FakeRasa:
             out.append({k: v for k, v in m.items() if k != "custom"})
             if "custom" in m:
                 out.append({"custom": m["custom"]})
+        if failure == "after":
+            return web.json_response({"message": "bad gateway"}, status=502)
         return web.json_response([dict(m, recipient_id=sender) for m in out])
 
     async def tracker(self, request: web.Request) -> web.Response:

@@ -353,6 +353,38 @@ async def test_rasa_down_gives_a_dutch_error_for_that_message(gateway):
     await ws.close()
 
 
+async def test_a_turn_lost_after_rasa_processed_it_is_read_from_the_tracker(gateway, fake_rasa):
+    client = await gateway()
+    ws, _ = await chat(client)
+    fake_rasa.failures = ["after"]
+    frames = await say(ws, "msg-lost-after", "hallo")
+    assert frames[-1]["type"] == "reply" and frames[-1]["messages"][0]["text"] == "Je schreef: hallo"
+    assert len(fake_rasa.webhook_calls) == 1  # not processed twice
+    await ws.close()
+
+
+async def test_a_turn_lost_before_rasa_processed_it_is_sent_again(gateway, fake_rasa):
+    client = await gateway()
+    ws, _ = await chat(client)
+    fake_rasa.failures = ["before"]
+    frames = await say(ws, "msg-lost-before", "hallo")
+    assert frames[-1]["type"] == "reply" and frames[-1]["messages"][0]["text"] == "Je schreef: hallo"
+    assert len(fake_rasa.webhook_calls) == 2
+    sender = fake_rasa.webhook_calls[0]["sender"]
+    assert [e["metadata"]["msg_id"] for e in fake_rasa.trackers[sender] if e["event"] == "user"] == ["msg-lost-before"]
+    await ws.close()
+
+
+async def test_an_empty_answer_says_try_again(gateway, fake_rasa):
+    client = await gateway()
+    ws, _ = await chat(client)
+    fake_rasa.failures = ["empty"]
+    err = (await say(ws, "msg-empty-001", "hallo"))[-1]
+    assert err == {"type": "error", "code": "incomplete", "id": "msg-empty-001",
+                   "message": "Het lukte me nu niet om je vraag te beantwoorden. Probeer het zo opnieuw."}
+    await ws.close()
+
+
 # -- bad input ------------------------------------------------------------------------------
 
 
