@@ -26,8 +26,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     utils.update_sanic_log_level()
     executor = ActionExecutor()
     executor.register_package(args.actions)
-    # Only Rasa calls this server, from this machine: no browser origin needs CORS.
-    app = create_app_for_serve(executor, cors_origins=None)
+    # Only Rasa calls this server: no browser origin needs CORS. No endpoints file: rasa-sdk
+    # reads only tracing settings from it, and we trace nothing.
+    app = create_app_for_serve(executor, cors_origins=None, endpoints="")
     app.run(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, single_process=True,
             access_log=False, motd=False)
 

@@ -2,7 +2,7 @@
 # The app runtime (../shared/DESIGN.md, "Two runtimes"): everything of ours on Python 3.12 with
 # current libraries. One image, three uses, chosen by the command:
 #   python -m bot.web                                   the gateway (the only public process)
-#   python -m rasa_sdk --actions actions --port 5055    the action server
+#   python -m bot.action_server --port 5055             the action server (rasa-sdk, one process)
 #   python -m bot db-upgrade                            the migration (one-shot, before the rest)
 # Build from the repository root (BuildKit reads deploy/Dockerfile.app.dockerignore):
 #   docker build -f deploy/Dockerfile.app -t kw-app:$(git rev-parse --short HEAD) .
