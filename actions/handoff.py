@@ -9,7 +9,7 @@ import time
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -255,17 +255,22 @@ class ActionHandoffWithdraw(KwAction):
         return []
 
 
-def carried_slots(tracker: Tracker, expiration_min: float, now: Optional[float] = None) -> List[Dict[Text, Any]]:
-    """The slots a new session keeps: all of them when the last session did not expire (Rasa
-    starts a new one after ``KW_SESSION_MAX_TURNS`` user turns, rasa_runtime/serve.py, so
-    the tracker stays short), none after an hour of silence or in a new conversation."""
+def carried_over(tracker: Tracker, expiration_min: float, now: Optional[float] = None) -> List[Dict[Text, Any]]:
+    """What a new session keeps: every slot and an active form when the last session did not
+    expire (Rasa starts a new one after ``KW_SESSION_MAX_TURNS`` user turns,
+    rasa_runtime/serve.py, so the tracker stays short); nothing after an hour of silence or in
+    a new conversation."""
     last = next((e for e in reversed(tracker.events) if e.get("event") == "user"), None)
     if last is None or not expiration_min:
         return []
     if (now if now is not None else time.time()) - float(last.get("timestamp") or 0) > expiration_min * 60:
         return []
-    return [SlotSet(name, value) for name, value in tracker.slots.items()
-            if value is not None and name != "session_started_metadata"]
+    carried = [SlotSet(name, value) for name, value in tracker.slots.items()
+               if value is not None and name != "session_started_metadata"]
+    loop = (tracker.active_loop or {}).get("name")
+    if loop:
+        carried.append(ActiveLoop(loop))  # a form in progress goes on where it was
+    return carried
 
 
 class ActionSessionStart(KwAction):
@@ -280,7 +285,7 @@ class ActionSessionStart(KwAction):
         events = await self.act(dispatcher, tracker)
         minutes = float((domain.get("session_config") or {}).get("session_expiration_time") or 0)
         # After SessionStarted, which clears every slot.
-        return events[:1] + carried_slots(tracker, minutes) + events[1:]
+        return events[:1] + carried_over(tracker, minutes) + events[1:]
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         events: List[Dict[Text, Any]] = [SessionStarted()]

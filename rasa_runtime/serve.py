@@ -18,8 +18,8 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   times with backoff (about 2.5 s in all) before a turn fails.
 - Every turn costs more as the conversation grows: Rasa loads, replays and featurises all events
   of the current session. ``install_session_rollover`` starts a new session after
-  ``KW_SESSION_MAX_TURNS`` user turns (between turns, never inside a form or a paused
-  conversation); our ``action_session_start`` carries the slots over, and the tracker store
+  ``KW_SESSION_MAX_TURNS`` user turns (between turns, never in a paused conversation); our
+  ``action_session_start`` carries the slots and an active form over, and the tracker store
   loads only the current session. The whole conversation stays in the tracker store (history,
   the helpdesk transcript).
 - Reading a tracker resolves every event's class by its name through ``all_subclasses(Event)``,
@@ -146,8 +146,7 @@ def install_session_rollover(max_turns: int) -> None:
     def _has_session_expired(self, tracker) -> bool:
         if plain(self, tracker):
             return True
-        if not self.domain.session_config.are_sessions_enabled() or tracker.active_loop_name \
-                or tracker.is_paused():
+        if not self.domain.session_config.are_sessions_enabled() or tracker.is_paused():
             return False
         turns = 0
         for event in reversed(tracker.events):

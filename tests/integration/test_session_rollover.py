@@ -28,3 +28,18 @@ def test_a_long_conversation_keeps_its_context_across_the_rollover(rasa_stack):
     # The next turn is read from the new session only, and still knows the topic.
     answer = text_of(rasa_stack.say("en in Heerlen?", sender))
     assert "Heerlen-Noord" in answer and "1 januari 2025" in answer
+
+
+def test_a_form_in_progress_goes_on_across_the_rollover(rasa_stack):
+    limit = rasa_stack.settings.session_max_turns
+    sender = f"long-form-{uuid.uuid4().hex}"
+    assert "aanvraagnummer" in text_of(rasa_stack.say("hoe staat het met onze aanvraag?", sender))
+    for turn in range(limit):  # detours: each answered, and the form asks again
+        answer = text_of(rasa_stack.say("welke thema's zijn er?", sender))
+        assert "aanvraagnummer" in answer, (turn, answer)
+    url = f"{rasa_stack.rasa_url}/conversations/{sender}/tracker?token={rasa_stack.settings.rasa_token}"
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        events = json.loads(resp.read())["events"]
+    assert sum(e["event"] == "session_started" for e in events) == 2
+    number = rasa_stack.demo[0].aanvraagnummer
+    assert "verificatiecode" in text_of(rasa_stack.say(number, sender))

@@ -185,21 +185,26 @@ def test_new_session_stays_paused_while_a_medewerker_has_the_ticket(handoff_sett
     assert [e["event"] for e in paused] == ["session_started", "pause", "action"]
 
 
-def test_a_session_that_grew_long_keeps_its_slots_an_expired_one_does_not():
+def test_a_session_that_grew_long_keeps_its_slots_and_form_an_expired_one_does_not():
     import time as clock
 
     from rasa_sdk import Tracker
 
-    from actions.handoff import carried_slots
+    from actions.handoff import carried_over
 
     now = clock.time()
     events = [{"event": "user", "text": "hoeveel krijgt Rotterdam?", "timestamp": now - 30}]
     slots = {"onderwerp": "bedrag", "plaats": "Rotterdam", "session_started_metadata": {"x": 1},
              "aanvraagnummer": None}
     tracker = Tracker("s", slots, {}, events, False, None, {}, None)
-    assert carried_slots(tracker, 60, now) == [
+    assert carried_over(tracker, 60, now) == [
         {"event": "slot", "timestamp": None, "name": "onderwerp", "value": "bedrag"},
         {"event": "slot", "timestamp": None, "name": "plaats", "value": "Rotterdam"}]
-    assert carried_slots(tracker, 60, now + 3600) == []  # an hour of silence: a fresh start
-    assert carried_slots(tracker, 0, now) == []  # sessions off
-    assert carried_slots(Tracker("s", slots, {}, [], False, None, {}, None), 60, now) == []  # new
+    assert carried_over(tracker, 60, now + 3600) == []  # an hour of silence: a fresh start
+    assert carried_over(tracker, 0, now) == []  # sessions off
+    assert carried_over(Tracker("s", slots, {}, [], False, None, {}, None), 60, now) == []  # new
+    in_form = Tracker("s", {"requested_slot": "handoff_toestemming"}, {}, events, False, None,
+                      {"name": "handoff_form"}, None)
+    assert carried_over(in_form, 60, now) == [
+        {"event": "slot", "timestamp": None, "name": "requested_slot", "value": "handoff_toestemming"},
+        {"event": "active_loop", "timestamp": None, "name": "handoff_form"}]
