@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from bot.knowledge.loader import KnowledgeBase, normalise
-from bot.knowledge.places import find
+from bot.knowledge.places import find, remove_word
 from bot.core.reply import Reply
 from bot.knowledge.render import answer_button, answer_for
 from bot.settings import ROOT
@@ -165,13 +165,18 @@ def _place_names(kb: KnowledgeBase, text: str) -> List[str]:
     return names + [normalise(p) for p in find(kb, text).others]
 
 
+def _without_places(kb: KnowledgeBase, text: str) -> str:
+    rest = f" {normalise(text)} "
+    for name in sorted(_place_names(kb, text), key=len, reverse=True):
+        rest = remove_word(rest, name)
+    return rest
+
+
 def _only_places(kb: KnowledgeBase, text: str) -> bool:
     """The message is a place name and little else: "Arnhem?", "en Lelystad", "Overvecht dan"."""
     if not find(kb, text).any_place:
         return False
-    rest = f" {normalise(text)} "
-    for name in sorted(_place_names(kb, text), key=len, reverse=True):
-        rest = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w])", " ", rest)
+    rest = _without_places(kb, text)
     filler = {"dan", "en", "of", "eens", "zit", "met", "hoe", "wat", "over", "ook", "nou", "de",
               "het", "in", "voor", "bij", "gemeente", "gebied", "wijk", "stad", "the", "about", "and"}
     return all(w in filler for w in re.findall(r"[a-z0-9']+", rest))
@@ -179,9 +184,7 @@ def _only_places(kb: KnowledgeBase, text: str) -> bool:
 
 def _about_areas(kb: KnowledgeBase, text: str, index: Optional[Index]) -> bool:
     """Without its place names, the message still looks most like a question about areas."""
-    rest = f" {normalise(text)} "
-    for name in sorted(_place_names(kb, text), key=len, reverse=True):
-        rest = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w])", " ", rest)
+    rest = _without_places(kb, text)
     best = ranked(kb, rest, index)[:1]
     return bool(best) and best[0][0] in PLACE_KEYS
 
