@@ -107,6 +107,9 @@ def main() -> int:
         spread = f" (mean of the folds {fold['mean']:.3f} ± {fold['std']:.3f})" if fold else ""
         lines.append(f"| {FOLDS}-fold cross-validation | `data/nlu` | "
                      f"{scores['cross-validation']:.3f}{spread} | [cross-validation/](cross-validation/) |")
+        if (CV_DIR / "README.md").exists():
+            lines += ["", "Why the cross-validation differs from the held-out sets, and what would raise "
+                      "it: [cross-validation/README.md](cross-validation/README.md)."]
     else:
         lines.append(f"| {FOLDS}-fold cross-validation | `data/nlu` | not run yet "
                      "(`make nlu-report` without `--skip-cv`) | |")
