@@ -77,6 +77,20 @@ def _servers(name: str, host: str, ports: List[int]) -> str:
                      for i, port in enumerate(ports))
 
 
+def _private(name: str, host: str, port: int, backend: str, check: str, replicas: List[int]) -> str:
+    """A loopback frontend and its round-robin backend of replicas."""
+    return f"""frontend {name}
+    bind {host}:{port}
+    default_backend {backend}
+
+backend {backend}
+    balance roundrobin
+    option httpchk GET {check}
+    http-check expect status 200
+{_servers(name, host, replicas)}
+"""
+
+
 def haproxy_config(settings: Settings, ports: Ports) -> str:
     host = settings.host
     public_host = settings.gateway_host
@@ -118,27 +132,10 @@ backend gateways
     http-check expect status 200
 {_servers("gateway", host, ports.gateways)}
 
-frontend rasa
-    bind {host}:{ports.rasa}
-    default_backend rasa_replicas
-
-backend rasa_replicas
-    balance roundrobin
-    # "/" needs no token and answers once the server runs; a replica still loading its model
-    # does not listen yet.
-    option httpchk GET /
-    http-check expect status 200
-{_servers("rasa", host, ports.rasas)}
-
-frontend actions
-    bind {host}:{ports.actions}
-    default_backend action_servers
-
-backend action_servers
-    balance roundrobin
-    option httpchk GET /health
-    http-check expect status 200
-{_servers("actions", host, ports.action_servers)}
+# "/" needs no token and answers once Rasa runs; a replica still loading its model does
+# not listen yet.
+{_private("rasa", host, ports.rasa, "rasa_replicas", "/", ports.rasas)}
+{_private("actions", host, ports.actions, "action_servers", "/health", ports.action_servers)}
 """
 
 

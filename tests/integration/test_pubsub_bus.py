@@ -28,7 +28,7 @@ from bot.web.chat.ws import ChatHub
 from bot.web.console import prepare_database
 from bot.web.keys import BUS, METRICS
 from tests.fixtures.gateway import poll_async
-from tests.fixtures.bus import FakeSocket, Recorder
+from tests.fixtures.bus import Recorder, bound, started_buses
 
 REDIS_URL = os.environ.get("KW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "een-lang-wachtwoord-2026"
@@ -51,24 +51,12 @@ async def redis_up():
 @pytest_asyncio.fixture
 async def two_buses(redis_up, prefix):
     """Two buses on one channel, as two gateways make them (each in its own listener list)."""
-    buses = []
-    for _ in range(2):
-        listeners: List[Any] = [Recorder()]
-        bus = Bus(ChatHub(), REDIS_URL, prefix=prefix, listeners=listeners)
-        listeners.append(bus)
-        await bus.start()
-        buses.append(bus)
-    await poll_async(lambda: all(b.subscribed for b in buses), 10, "both subscriptions")
+    buses = await started_buses(REDIS_URL, prefix)
     yield buses
     for bus in buses:
         await bus.stop()
 
 
-def bound(bus: Bus, sid: str) -> FakeSocket:
-    ws = FakeSocket()
-    bus.hub.add(ws)
-    bus.hub.bind(sid, ws)
-    return ws
 
 
 # -- the bus -----------------------------------------------------------------------------------

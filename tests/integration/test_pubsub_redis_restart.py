@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import pytest
 import pytest_asyncio
@@ -24,9 +24,8 @@ import redis.asyncio as aioredis
 
 from bot.web import bus as bus_mod
 from bot.web.bus import Bus
-from bot.web.chat.ws import ChatHub
 from tests.fixtures.gateway import free_port, poll_async
-from tests.fixtures.bus import FakeSocket, Recorder
+from tests.fixtures.bus import FakeSocket, bound, started_buses
 
 pytestmark = pytest.mark.asyncio
 
@@ -79,24 +78,12 @@ async def server(tmp_path):
 
 @pytest_asyncio.fixture
 async def buses(server):
-    made = []
-    for _ in range(2):
-        listeners: List[Any] = [Recorder()]
-        bus = Bus(ChatHub(), server.url, prefix="kw-restart:", listeners=listeners)
-        listeners.append(bus)
-        await bus.start()
-        made.append(bus)
-    await poll_async(lambda: all(b.subscribed for b in made), 10, "both subscriptions")
+    made = await started_buses(server.url, "kw-restart:")
     yield made
     for bus in made:
         await bus.stop()
 
 
-def bound(bus: Bus, sid: str) -> FakeSocket:
-    ws = FakeSocket()
-    bus.hub.add(ws)
-    bus.hub.bind(sid, ws)
-    return ws
 
 
 async def across(sender: Bus, receiver: FakeSocket, frame: Dict[str, Any], what: str) -> None:
