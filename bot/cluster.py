@@ -63,7 +63,7 @@ class Ports:
 
     @classmethod
     def free(cls, settings: Settings) -> "Ports":
-        """Free replica ports (tests and the bench run beside other stacks)."""
+        """Free replica ports, for a cluster beside other stacks (the fault tests)."""
         def pick() -> List[int]:
             return [launcher.free_port() for _ in range(REPLICAS)]
 

@@ -40,13 +40,18 @@ RESEND_STATUSES = (502, 503)
 class RasaUnavailable(Exception):
     """Rasa did not answer (down, timeout, or an error status)."""
 
-    def __init__(self, reason: str, refused: bool = False, resendable: bool = False):
+    def __init__(self, reason: str, refused: bool = False, resendable: bool = False,
+                 timed_out: bool = False):
         super().__init__(reason)
         #: No connection was made (Rasa restarting): nothing can have been stored.
         self.refused = refused
         #: The request failed without a timeout: whether it was processed can be read from the
-        #: tracker, so it may be sent again. After a timeout Rasa may still be working on it.
+        #: tracker, so it may be sent again.
         self.resendable = resendable or refused
+        #: No answer in time. Rasa's server (Sanic) cancels a turn whose connection closes, and
+        #: stores a turn's events only at its very end, so after the gateway gave up the turn
+        #: is either stored whole or not at all: the tracker tells, as after a lost connection.
+        self.timed_out = timed_out
 
 
 def answer_in_tracker(events: Any, msg_id: str) -> Optional[List[Dict[str, Any]]]:
@@ -105,9 +110,9 @@ class RasaClient:
                 return await resp.json(content_type=None) if answer else await resp.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             refused = isinstance(exc, aiohttp.ClientConnectorError)
-            lost = isinstance(exc, aiohttp.ClientConnectionError) \
-                and not isinstance(exc, asyncio.TimeoutError)
-            raise RasaUnavailable(type(exc).__name__, refused, resendable=lost) from None
+            timed_out = isinstance(exc, asyncio.TimeoutError)
+            lost = isinstance(exc, aiohttp.ClientConnectionError) and not timed_out
+            raise RasaUnavailable(type(exc).__name__, refused, resendable=lost, timed_out=timed_out) from None
 
     async def _post_message(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
         url = self._base / "webhooks" / "rest" / "webhook"
@@ -120,15 +125,16 @@ class RasaClient:
     async def send(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
         """One user message through the REST channel; the bot's answers, exactly once.
 
-        When the request fails without a timeout (a replica died, none was up), the tracker
+        When the request fails (a replica died, none was up, no answer in time), the tracker
         tells whether the message was processed: if so its answer is read from there, if not
         the message is sent again (to a replica that is up), until ``RECOVER_S`` has passed.
-        A message without ``msg_id`` cannot be found again and is never sent twice."""
+        A timeout is handled the same way (see ``RasaUnavailable.timed_out``). A message without
+        ``msg_id`` cannot be found again and is never sent twice."""
         try:
             return await self._post_message(sender, text, metadata)
         except RasaUnavailable as exc:
             msg_id = metadata.get("msg_id")
-            if not exc.resendable or not isinstance(msg_id, str):
+            if not isinstance(msg_id, str) or not (exc.resendable or exc.timed_out):
                 raise
             failure = exc
         loop = asyncio.get_running_loop()

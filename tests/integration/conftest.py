@@ -42,7 +42,8 @@ class FakeRasa:
         self.delay = 0.0
         #: Failures of the next webhook calls, oldest first: "before" answers 502 without
         #: processing (a replica that died on receipt), "after" processes and then answers 502
-        #: (one that died before answering), "empty" answers [] (an action that failed).
+        #: (one that died before answering), "empty" answers [] (an action that failed),
+        #: "slow" waits a second first (longer than a test's gateway waits).
         self.failures: List[str] = []
         #: callable(sender, text) -> answer text or None: e.g. the handoff action making a ticket.
         self.on_message: Optional[Callable[[str, str], Optional[str]]] = None
@@ -74,8 +75,8 @@ class FakeRasa:
         failure = self.failures.pop(0) if self.failures else None
         if failure == "before":
             return web.json_response({"message": "bad gateway"}, status=502)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.delay or failure == "slow":
+            await asyncio.sleep(self.delay or 1.0)
         sender = body["sender"]
         events = self.trackers.setdefault(sender, [])
         events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {},

@@ -375,6 +375,23 @@ async def test_a_turn_lost_before_rasa_processed_it_is_sent_again(gateway, fake_
     await ws.close()
 
 
+async def test_a_turn_that_timed_out_is_sent_again_once(gateway, fake_rasa, monkeypatch):
+    from bot.web import rasa as rasa_client
+
+    monkeypatch.setattr(rasa_client, "RASA_TIMEOUT_S", 0.3)
+    client = await gateway()
+    ws, _ = await chat(client)
+    # The first call outlasts the gateway's wait; the closed connection cancels it (as Rasa's
+    # server does), so the tracker does not have it and the gateway sends it again.
+    fake_rasa.failures = ["slow"]
+    frames = await say(ws, "msg-slow-001", "hallo")
+    assert frames[-1]["type"] == "reply" and frames[-1]["messages"][0]["text"] == "Je schreef: hallo"
+    assert len(fake_rasa.webhook_calls) == 2
+    sender = fake_rasa.webhook_calls[0]["sender"]
+    assert [e["metadata"]["msg_id"] for e in fake_rasa.trackers[sender] if e["event"] == "user"] == ["msg-slow-001"]
+    await ws.close()
+
+
 async def test_an_empty_answer_says_try_again(gateway, fake_rasa):
     client = await gateway()
     ws, _ = await chat(client)
