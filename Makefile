@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make run    set up, train when needed, start all processes (Ctrl-C stops them)
-#   make test   set up, train once, run every test (CI: .ci/run)
+#   make test   set up, train once, run every test but the chaos-marked one (CI: .ci/run)
 SHELL := /bin/bash
 # Two runtimes (../shared/DESIGN.md, "Two runtimes"): Rasa 3.6.21 alone on Python 3.10 in
 # .venv-rasa; everything of ours (gateway, console, API, actions, CLI, tests) on Python 3.12+
