@@ -159,7 +159,7 @@ class RasaClient:
                 answer = await self._post_message(sender, text, metadata)
             except RasaUnavailable as exc:
                 failure = exc
-                if not exc.resendable:
+                if not (exc.resendable or exc.timed_out):
                     raise
                 continue
             _log("rasa_recovered", how="resent", reason=str(failure))
