@@ -162,8 +162,8 @@ def answered(frame: dict) -> bool:
     return frame["type"] == "reply" and any(m.get("text") for m in frame["messages"])
 
 
-# Not in `make test` (only `make chaos`): on this 2-core machine it failed in two of its last
-# four runs with a few turns that hung for the gateway's 30 s after the kill (docs/cluster.md,
+# Not in `make test` (only `make chaos`): on this 2-core machine it failed in four runs in a
+# row with a few turns that hung for the gateway's 30 s after the kill (docs/cluster.md,
 # "Open problem"), so it would make CI flaky rather than tell us something new each run.
 @pytest.mark.chaos
 def test_killing_a_rasa_replica_loses_and_repeats_no_reply(cluster_run):
