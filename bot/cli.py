@@ -87,7 +87,7 @@ Stoppen: Ctrl-C.""", flush=True)
 def cmd_run_cluster(args: argparse.Namespace, settings: Settings) -> int:
     from bot import cluster
 
-    for name, value in cluster.defaults().items():
+    for name, value in cluster.DEFAULTS.items():
         os.environ.setdefault(name, value)  # child_env() starts from os.environ
     settings = load()
     cluster.ensure_databases(settings)

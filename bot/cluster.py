@@ -18,7 +18,6 @@ sends it again; bot/web/rasa.py).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -185,17 +184,15 @@ def _trusted(settings: Settings) -> str:
     return ",".join(dict.fromkeys([*settings.trusted_proxies, "127.0.0.1/32"]))
 
 
-def defaults() -> Dict[str, str]:
-    """What ``make run-cluster`` uses when the environment says nothing: the machine's
-    PostgreSQL and Redis, a database per store."""
-    pg = os.environ.get("KW_CLUSTER_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
-    redis = os.environ.get("KW_CLUSTER_REDIS_URL", "redis://127.0.0.1:6379/0")
-    return {
-        "KW_DATABASE_URL": f"{pg}/kw_cluster_app",
-        "KW_TRACKER_STORE_URL": f"{pg}/kw_cluster_tracker",
-        "KW_LOCK_STORE_URL": redis,
-        "KW_PUBSUB_URL": redis,
-    }
+#: What ``make run-cluster`` uses for a store the environment does not name (KW_DATABASE_URL,
+#: KW_TRACKER_STORE_URL, KW_LOCK_STORE_URL, KW_PUBSUB_URL win): the machine's PostgreSQL and
+#: Redis, a database per store.
+DEFAULTS = {
+    "KW_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/kw_cluster_app",
+    "KW_TRACKER_STORE_URL": "postgresql://postgres@127.0.0.1:5432/kw_cluster_tracker",
+    "KW_LOCK_STORE_URL": "redis://127.0.0.1:6379/0",
+    "KW_PUBSUB_URL": "redis://127.0.0.1:6379/0",
+}
 
 
 def ensure_databases(settings: Settings) -> None:

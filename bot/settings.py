@@ -180,7 +180,7 @@ class Settings:
     log_level: str
     # Rasa starts a new session (slots kept) after this many user turns, so a turn's cost does
     # not grow with the conversation (rasa_runtime/serve.py); 0 turns it off.
-    session_max_turns: int = 25
+    session_max_turns: int
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -43,7 +43,7 @@ class FakeRasa:
         #: Failures of the next webhook calls, oldest first: "before" answers 502 without
         #: processing (a replica that died on receipt), "after" processes and then answers 502
         #: (one that died before answering), "empty" answers [] (an action that failed),
-        #: "slow" waits a second first (longer than a test's gateway waits).
+        #: "slow" never answers (until the gateway gives up and closes the connection).
         self.failures: List[str] = []
         #: callable(sender, text) -> answer text or None: e.g. the handoff action making a ticket.
         self.on_message: Optional[Callable[[str, str], Optional[str]]] = None
@@ -75,8 +75,12 @@ class FakeRasa:
         failure = self.failures.pop(0) if self.failures else None
         if failure == "before":
             return web.json_response({"message": "bad gateway"}, status=502)
-        if self.delay or failure == "slow":
-            await asyncio.sleep(self.delay or 1.0)
+        if failure == "slow":
+            # Still working when the gateway stops waiting: the closed connection cancels this
+            # handler, as Rasa's server (Sanic) cancels a turn, so nothing is stored.
+            await asyncio.Event().wait()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         sender = body["sender"]
         events = self.trackers.setdefault(sender, [])
         events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {},

@@ -28,6 +28,7 @@ import pytest
 
 from bot import cluster, launcher, migrations
 from bot.settings import load
+from tests.fixtures.chat import sid_of
 from tests.fixtures.gateway import poll
 from tests.fixtures.services import OwnPostgres, OwnRedis
 
@@ -132,10 +133,7 @@ class Widget:
         await self.ws.send_json({"type": "hello"})
         ready = await self.next(lambda f: f["type"] in ("ready", "error"))
         assert ready["type"] == "ready", ready
-        body = ready["session"].split(".")[1]
-        import base64
-
-        self.sid = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["sid"]
+        self.sid = sid_of(ready["session"])
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -11,7 +11,6 @@ on the ticket and reach the console socket. The real stack is in tests/browser/t
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from html.parser import HTMLParser
 from typing import Any, Dict, List
@@ -24,6 +23,8 @@ from bot import settings as settings_mod
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.web.console import prepare_database
+from tests.fixtures.chat import sid_of
+from tests.fixtures.console import frames_until
 
 pytestmark = pytest.mark.asyncio
 
@@ -421,21 +422,6 @@ async def chat_hello(console, session=None):
     ready = await ws.receive_json(timeout=5)
     assert ready["type"] == "ready"
     return ws, ready
-
-
-def sid_of(token: str) -> str:
-    import base64
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["sid"]
-
-
-async def frames_until(ws, predicate, timeout: float = 5.0) -> List[Dict[str, Any]]:
-    frames = []
-    while True:
-        frame = await ws.receive_json(timeout=timeout)
-        frames.append(frame)
-        if predicate(frame):
-            return frames
 
 
 async def test_a_handoff_from_the_widget_to_the_console_and_back(console):

@@ -8,7 +8,6 @@ staff session gets any. The browser side is tests/browser/test_console_live.py.
 """
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 from typing import Any, Callable, Dict, List
 
@@ -18,6 +17,7 @@ import pytest_asyncio
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.web.console import prepare_database
+from tests.fixtures.console import login as console_login
 
 pytestmark = pytest.mark.asyncio
 
@@ -66,17 +66,6 @@ async def console(gateway):
     return client
 
 
-async def login(client) -> str:
-    """Log in as mo; returns the session's CSRF token."""
-    page = await (await client.get("/helpdesk/inloggen")).text()
-    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    resp = await client.post("/helpdesk/inloggen", allow_redirects=False,
-                             data={"csrf": token, "gebruikersnaam": "mo", "wachtwoord": PASSWORD})
-    assert resp.status == 303, await resp.text()
-    queue = await (await client.get("/helpdesk/wachtrij")).text()
-    return re.search(r'data-csrf="([^"]+)"', queue).group(1)
-
-
 async def post_json(client, path: str, csrf: str, **data: str):
     return await client.post(path, data={"csrf": csrf, **data}, allow_redirects=False,
                              headers={"Origin": client.origin, "Accept": "application/json"})
@@ -93,7 +82,7 @@ async def frame_until(ws, match: Callable[[Dict[str, Any]], bool]) -> Dict[str, 
 async def test_socket_frames_carry_the_pages_own_escaped_markup(console):
     t = console.tickets.create_ticket("gesprek-frag", f"Vraag {HTML_TEXT}", gemeente="Utrecht",
                                       transcript=[("gebruiker", f"Eerst {HTML_TEXT}", None)])
-    csrf = await login(console)
+    csrf = await console_login(console, "mo", PASSWORD)
     queue_page = await (await console.get("/helpdesk/wachtrij")).text()
     ticket_page = await (await console.get(f"/helpdesk/vraag/{t.public_id}")).text()
     ws = await console.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
@@ -130,7 +119,7 @@ async def test_socket_frames_carry_the_pages_own_escaped_markup(console):
 
 async def test_replies_and_notes_answer_with_their_fragment(console):
     t = console.tickets.create_ticket("gesprek-antwoord", "Hoe vraag ik aan?")
-    csrf = await login(console)
+    csrf = await console_login(console, "mo", PASSWORD)
     base = f"/helpdesk/vraag/{t.public_id}"
     ws = await console.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
     await ws.send_json({"type": "hello", "csrf": csrf, "ticket": t.public_id, "after": 0})
@@ -173,7 +162,7 @@ async def test_no_fragments_without_a_staff_session(console):
         assert resp.status == 401 and body == {"ok": False, "fout": "Log eerst in."}, path
     assert console.tickets.ticket_detail(t.id).messages == ()
     # Logged in, but the socket's hello without the session's token: closed before any frame.
-    await login(console)
+    await console_login(console, "mo", PASSWORD)
     ws = await console.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
     await ws.send_json({"type": "hello", "csrf": "fout", "ticket": t.public_id, "after": 0})
     await ws.receive(timeout=5)

@@ -21,6 +21,7 @@ from aiohttp import WSMsgType
 from bot.web.chat import ws as chat_ws_mod
 from bot.web.portal import issue_portal_token
 from bot.web.protocol import MAX_FRAME_BYTES, WS_MAX_MSG_SIZE
+from tests.fixtures.chat import sid_of
 
 pytestmark = pytest.mark.asyncio
 
@@ -60,12 +61,6 @@ async def until(ws, kind: str, timeout: float = 5.0) -> List[Dict[str, Any]]:
         frames.append(frame)
         if frame["type"] in (kind, "error"):
             return frames
-
-
-def sid_of(token: str) -> str:
-    import base64
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["sid"]
 
 
 # -- pages and headers ----------------------------------------------------------------------

@@ -6,8 +6,6 @@ restarted gateway.
 """
 from __future__ import annotations
 
-import base64
-import json
 import time
 
 import jwt
@@ -15,13 +13,9 @@ import pytest
 import pytest_asyncio
 
 from bot.web.app import create_app
+from tests.fixtures.chat import sid_of
 
 pytestmark = pytest.mark.asyncio
-
-
-def sid_of(token: str) -> str:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["sid"]
 
 
 @pytest_asyncio.fixture

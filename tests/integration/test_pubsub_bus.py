@@ -9,12 +9,10 @@ test_pubsub_redis_restart.py.
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
-import re
 import secrets
-from typing import Any, Dict, List
+from typing import Any, List
 
 import pytest
 import pytest_asyncio
@@ -27,8 +25,11 @@ from bot.web.bus import Bus
 from bot.web.chat.ws import ChatHub
 from bot.web.console import prepare_database
 from bot.web.keys import BUS, METRICS
-from tests.fixtures.gateway import poll_async
 from tests.fixtures.bus import Recorder, bound, started_buses
+from tests.fixtures.chat import sid_of
+from tests.fixtures.console import frames_until
+from tests.fixtures.console import login as console_login
+from tests.fixtures.gateway import poll_async
 
 REDIS_URL = os.environ.get("KW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "een-lang-wachtwoord-2026"
@@ -146,37 +147,12 @@ def test_the_setting(tmp_path):
 # -- two real gateways -------------------------------------------------------------------------
 
 
-def sid_of(token: str) -> str:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["sid"]
-
-
-async def frames_until(ws, predicate, timeout: float = 10.0) -> List[Dict[str, Any]]:
-    frames = []
-    while True:
-        frame = await ws.receive_json(timeout=timeout)
-        frames.append(frame)
-        if predicate(frame):
-            return frames
-
-
 async def widget(client, session=None):
     ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
     await ws.send_json({"type": "hello", "session": session})
     ready = await ws.receive_json(timeout=10)
     assert ready["type"] == "ready"
     return ws, ready["session"]
-
-
-async def login(client) -> str:
-    """Log in as the medewerker; returns the session's CSRF token."""
-    page = await (await client.get("/helpdesk/inloggen")).text()
-    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    resp = await client.post("/helpdesk/inloggen", allow_redirects=False,
-                             data={"csrf": token, "gebruikersnaam": "mo", "wachtwoord": PASSWORD})
-    assert resp.status == 303, await resp.text()
-    queue = await (await client.get("/helpdesk/wachtrij")).text()
-    return re.search(r'data-csrf="([^"]+)"', queue).group(1)
 
 
 @pytest.mark.asyncio
@@ -198,7 +174,7 @@ async def test_a_medewerker_on_gateway_1_reaches_a_widget_on_gateway_2(redis_up,
         return None
 
     fake_rasa.on_message = handoff_action
-    csrf = await login(one)
+    csrf = await console_login(one, "mo", PASSWORD)
     queue_ws = await one.ws_connect("/helpdesk/ws", headers={"Origin": one.origin})
     await queue_ws.send_json({"type": "hello", "csrf": csrf, "ticket": None, "after": 0})
     frames = await frames_until(queue_ws, lambda f: f["type"] == "queue")
