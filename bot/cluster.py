@@ -96,7 +96,9 @@ def haproxy_config(settings: Settings, ports: Ports) -> str:
     return f"""# Written by bot/cluster.py for this run; deploy/ has the production equivalent.
 global
     maxconn 4096
-    log stderr format raw local0 warning
+    # Every request, with its replica, timings and retries (logs/haproxy.log): a turn that
+    # hangs after a fault shows where it hangs.
+    log stderr format raw local0 info
 
 defaults
     mode http

@@ -29,6 +29,14 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   ``synchronous=FULL``). ``install_tracker_store_tuning`` puts it in WAL mode with
   ``synchronous=NORMAL``, as the app database already is: a crashed process loses nothing,
   and a turn no longer waits for the disk. PostgreSQL gets the pre-ping above.
+- Rasa's ticket lock lets a waiting request's own ticket expire: a replica killed while holding
+  a conversation's lock leaves its ticket until it expires (``TICKET_LOCK_LIFETIME``), but the
+  ticket of the request waiting behind it, issued a moment later, expires a moment later too.
+  Rasa looks once a second; when it misses that moment the lock has no ticket left that it
+  could match and the request waits for ever (found by the replica-kill fault test: a few
+  conversations hung after every kill). ``install_ticket_keepalive`` renews the ticket of a
+  request on each look while it waits, so only a dead process's ticket expires; a request whose
+  ticket was removed anyway (stalled longer than the lifetime) takes its place in line again.
 """
 from __future__ import annotations
 
@@ -135,6 +143,33 @@ def install_redis_retry() -> None:
     RedisLockStore.__init__ = __init__
 
 
+def install_ticket_keepalive() -> None:
+    import asyncio
+    import time
+    from collections import deque
+
+    from rasa.core import lock_store
+    from rasa.core.lock import Ticket
+    from rasa.core.lock_store import LockStore
+
+    async def _acquire_lock(self, conversation_id, ticket, wait_time_in_seconds):
+        while True:
+            lock = self.get_or_create_lock(conversation_id)
+            own = lock._ticket_for_ticket_number(ticket)  # drops expired tickets first
+            expires = time.time() + lock_store.LOCK_LIFETIME
+            if own is None:
+                lock.tickets = deque(sorted([*lock.tickets, Ticket(ticket, expires)],
+                                            key=lambda t: t.number))
+            else:
+                own.expires = expires
+            self.save_lock(lock)
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+
+    LockStore._acquire_lock = _acquire_lock
+
+
 def install_session_rollover(max_turns: int) -> None:
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import SessionStarted, UserUttered
@@ -168,6 +203,7 @@ def main() -> None:
     install_fast_validation()
     install_pool_pre_ping()
     install_redis_retry()
+    install_ticket_keepalive()
     install_event_type_cache()
     install_tracker_store_tuning()
     install_session_rollover(int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))

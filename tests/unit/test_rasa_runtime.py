@@ -82,6 +82,50 @@ def test_the_lock_store_retries_after_a_redis_restart(tmp_path):
     assert out["prefix"].startswith("kwtest:")
 
 
+TICKETS = r"""
+import asyncio, json, sys, time, uuid
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.core import lock_store
+from rasa.core.lock_store import RedisLockStore
+
+LIFETIME = 1.0
+lock_store.LOCK_LIFETIME = LIFETIME
+store = RedisLockStore(host="127.0.0.1", port=6379, db=0, key_prefix="kwtest")
+
+
+async def behind_a_dead_holder():
+    cid = uuid.uuid4().hex
+    store.issue_ticket(cid, LIFETIME)  # a replica took the lock and was killed: never cleaned up
+    start = time.monotonic()
+    try:
+        async with store.lock(cid, lock_lifetime=LIFETIME, wait_time_in_seconds=0.4):
+            return round(time.monotonic() - start, 2)
+    finally:
+        store.delete_lock(cid)
+
+
+async def attempt():
+    try:
+        return await asyncio.wait_for(behind_a_dead_holder(), 4 * LIFETIME)
+    except asyncio.TimeoutError:
+        return None
+
+out = {"plain": asyncio.run(attempt())}
+serve.install_ticket_keepalive()
+out["keepalive"] = asyncio.run(attempt())
+print(json.dumps(out))
+"""
+
+
+def test_a_request_waiting_behind_a_killed_replica_gets_the_lock(tmp_path):
+    """Rasa's own ticket lock leaves the waiting request behind a dead holder for ever (both
+    tickets expire together); with the keep-alive it gets the lock once the dead one expires."""
+    out = run_in_rasa(TICKETS, tmp_path)
+    assert out["plain"] is None  # the bug the patch is for, so this test can fail
+    assert out["keepalive"] is not None and out["keepalive"] >= 0.9  # not before the dead ticket expired
+
+
 def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings_say(tmp_path):
     import importlib.util
 
