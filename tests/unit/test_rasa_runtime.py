@@ -126,6 +126,48 @@ def test_a_request_waiting_behind_a_killed_replica_gets_the_lock(tmp_path):
     assert out["keepalive"] is not None and out["keepalive"] >= 0.9  # not before the dead ticket expired
 
 
+APPLIED = r"""
+import json, sys
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (ActionExecuted, ActionReverted, ActiveLoop, BotUttered,
+    Restarted, SessionStarted, SlotSet, UserUttered, UserUtteranceReverted)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+plain = DialogueStateTracker.applied_events
+serve.install_applied_events_cache()
+domain = Domain.from_path("domain.yml")
+steps = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+         UserUttered("hoi", {"name": "greet"}), ActionExecuted("utter_greet"), BotUttered("hallo"),
+         ActionExecuted("action_listen"), UserUttered("status", {"name": "status_aanvraag"}),
+         ActionExecuted("status_form"), ActiveLoop("status_form"), SlotSet("requested_slot", "aanvraagnummer"),
+         ActionExecuted("action_listen"), UserUttered("KW-2025-0001", {"name": "inform_aanvraagnummer"}),
+         ActionExecuted("status_form"), ActionReverted(), UserUtteranceReverted(),
+         ActionExecuted("action_listen"), UserUttered("stop", {"name": "stop"}), ActionExecuted("status_form"),
+         ActiveLoop(None), Restarted(), ActionExecuted("action_listen"), UserUttered("hoi", {"name": "greet"})]
+tracker = DialogueStateTracker.from_events("kwtest", [], domain.slots)
+same = []
+for event in steps:
+    tracker.update(event)
+    first = tracker.applied_events()
+    first.append("garbage")  # a caller changing its list must not change the next answer
+    same.append([e for e in tracker.applied_events()] == plain(tracker) and tracker.applied_events() == plain(tracker))
+copy = tracker.copy()
+copy.update(ActionExecuted("utter_greet"))
+print(json.dumps({"same": same, "copy": copy.applied_events() == plain(copy),
+                  "original": tracker.applied_events() == plain(tracker), "n": len(plain(tracker))}))
+"""
+
+
+def test_the_applied_events_cache_answers_what_rasa_would(tmp_path):
+    """After every event (forms, rewinds, a restart) the cached replay equals Rasa's own, a
+    caller's change to its copy does not leak, and a copied tracker has its own answer."""
+    out = run_in_rasa(APPLIED, tmp_path)
+    assert out["same"] and all(out["same"]) and out["copy"] and out["original"]
+    assert out["n"] == 2  # a restart leaves only what came after it
+
+
 def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings_say(tmp_path):
     import importlib.util
 
