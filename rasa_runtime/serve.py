@@ -42,6 +42,14 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   slot look-ups; 16 % of Rasa's time under load, py-spy). ``install_applied_events_cache`` keeps
   the last result per tracker while its event list is the same list with the same length and
   last event (events are only ever appended; a reset makes a new list), and hands out copies.
+- DIET gives some intent to anything, gibberish too ("blorp fnerk" came out as ``goodbye``), and
+  a model trained on many short and informal phrasings does so with confidence above the
+  fallback threshold. ``install_unknown_words_fallback`` makes a message ``nlu_fallback`` (the
+  "kun je het anders zeggen?" path with the knowledge-base search) when none of its words occurs
+  in the training data: the word-level ``CountVectorsFeaturizer``'s vocabulary (lemmas) decides.
+  Not when the message has an entity (a place name from the lookup tables) or could be a
+  verification code (8 characters of the code alphabet, ``bot/status/verification.py``), and
+  only words of letters count (numbers and aanvraagnummers are not words).
 """
 from __future__ import annotations
 
@@ -192,6 +200,48 @@ def install_applied_events_cache() -> None:
     DialogueStateTracker.applied_events = applied_events
 
 
+#: bot/status/verification.py's CODE_ALPHABET and length: such a message is an answer to the
+#: code question, not gibberish (the Rasa runtime cannot import bot/).
+CODE_ALPHABET = frozenset("ACDEFGHJKMNPQRTUVWXY34679")
+CODE_LENGTH = 8
+KNOWN_WORDS = "kw_known_words"
+
+
+def install_unknown_words_fallback() -> None:
+    import re
+
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.shared.nlu.constants import ENTITIES, TEXT
+
+    plain_process = CountVectorsFeaturizer.process
+    plain_should_fallback = FallbackClassifier._should_fallback
+
+    def process(self, messages):
+        vectorizer = (self.vectorizers or {}).get(TEXT) if self.analyzer == "word" else None
+        vocabulary = getattr(vectorizer, "vocabulary_", None)
+        if vocabulary:
+            for message in messages:
+                tokens = self._get_processed_message_tokens_by_attribute(message, TEXT)
+                words = [token for token in tokens if token.isalpha()]
+                if words:
+                    message.set(KNOWN_WORDS, sum(1 for word in words if word in vocabulary))
+        return plain_process(self, messages)
+
+    def could_be_code(text: str) -> bool:
+        cleaned = re.sub(r"[\s\-.]", "", text or "").upper()
+        return len(cleaned) == CODE_LENGTH and set(cleaned) <= CODE_ALPHABET
+
+    def _should_fallback(self, message) -> bool:
+        if message.get(KNOWN_WORDS) == 0 and not message.get(ENTITIES) \
+                and not could_be_code(message.get(TEXT)):
+            return True
+        return plain_should_fallback(self, message)
+
+    CountVectorsFeaturizer.process = process
+    FallbackClassifier._should_fallback = _should_fallback
+
+
 def install_session_rollover(max_turns: int) -> None:
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import SessionStarted, UserUttered
@@ -228,6 +278,7 @@ def main() -> None:
     install_ticket_keepalive()
     install_event_type_cache()
     install_applied_events_cache()
+    install_unknown_words_fallback()
     install_tracker_store_tuning()
     install_session_rollover(int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
     # "--auth-token=…" in one word: a token may start with "-", which argparse would take for

@@ -152,7 +152,7 @@ for event in steps:
     tracker.update(event)
     first = tracker.applied_events()
     first.append("garbage")  # a caller changing its list must not change the next answer
-    same.append([e for e in tracker.applied_events()] == plain(tracker) and tracker.applied_events() == plain(tracker))
+    same.append(tracker.applied_events() == plain(tracker))
 copy = tracker.copy()
 copy.update(ActionExecuted("utter_greet"))
 print(json.dumps({"same": same, "copy": copy.applied_events() == plain(copy),
