@@ -168,6 +168,48 @@ def test_the_applied_events_cache_answers_what_rasa_would(tmp_path):
     assert out["n"] == 2  # a restart leaves only what came after it
 
 
+UNKNOWN_WORDS = r"""
+import asyncio, json, sys
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.core.agent import Agent
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.shared.nlu.training_data.message import Message
+
+serve.install_unknown_words_fallback()
+agent = Agent.load(sys.argv[1])
+texts = ["blorp fnerk", "xqzt vlorp", "zzzz", "Arnhem?", "hoi", "wat is de deadline", "KW-2025-0047"]
+
+async def intents():
+    return {t: (await agent.parse_message(t))["intent"]["name"] for t in texts}
+
+# The guard alone, on a message whose words are all unknown and whose intent is confident.
+classifier = FallbackClassifier({"threshold": 0.45, "ambiguity_threshold": 0.05})
+def forced(text):
+    message = Message({"text": text, "intent": {"name": "greet", "confidence": 0.99},
+                       "intent_ranking": [{"name": "greet", "confidence": 0.99}], serve.KNOWN_WORDS: 0})
+    return classifier._should_fallback(message)
+
+print(json.dumps({"intents": asyncio.run(intents()),
+                  "forced": {t: forced(t) for t in ["blorp fnerk", "KPWE-W7TV", "kpwe w7tv"]}}))
+"""
+
+
+def test_a_message_without_a_known_word_is_not_understood(tmp_path):
+    """Gibberish gets the fallback however confident DIET is; real words, a place name and an
+    aanvraagnummer keep their intent; something shaped like a verification code is left to
+    the form that asked for it."""
+    model = launcher.model_path(load())
+    assert model.exists(), "make test trains the model first"
+    out = run_in_rasa(UNKNOWN_WORDS.replace("sys.argv[1]", repr(str(model))), tmp_path)
+    intents = out["intents"]
+    assert [intents[t] for t in ("blorp fnerk", "xqzt vlorp", "zzzz")] == ["nlu_fallback"] * 3
+    assert intents["Arnhem?"] == "faq_gebieden" and intents["hoi"] == "greet"
+    assert intents["wat is de deadline"] == "faq_deadline"
+    assert intents["KW-2025-0047"] == "inform_aanvraagnummer"
+    assert out["forced"] == {"blorp fnerk": True, "KPWE-W7TV": False, "kpwe w7tv": False}
+
+
 def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings_say(tmp_path):
     import importlib.util
 
