@@ -49,7 +49,8 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   in the training data: the word-level ``CountVectorsFeaturizer``'s vocabulary (lemmas) decides.
   Not when the message has an entity (a place name from the lookup tables) or could be a
   verification code (8 characters of the code alphabet, ``bot/status/verification.py``), and
-  only words of letters count (numbers and aanvraagnummers are not words).
+  only words of three letters or more count ("blubber de blub" is gibberish; numbers and
+  aanvraagnummers are not words).
 """
 from __future__ import annotations
 
@@ -223,7 +224,8 @@ def install_unknown_words_fallback() -> None:
         if vocabulary:
             for message in messages:
                 tokens = self._get_processed_message_tokens_by_attribute(message, TEXT)
-                words = [token for token in tokens if token.isalpha()]
+                # Two-letter words (de, en, ik) occur everywhere and say nothing.
+                words = [token for token in tokens if token.isalpha() and len(token) > 2]
                 if words:
                     message.set(KNOWN_WORDS, sum(1 for word in words if word in vocabulary))
         return plain_process(self, messages)
