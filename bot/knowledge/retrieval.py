@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
+from bot.core.masking import mask_text
 from bot.knowledge.loader import KnowledgeBase, normalise
 from bot.knowledge.places import find, remove_word
 from bot.core.reply import Reply
@@ -147,7 +148,9 @@ def index_for(kb: KnowledgeBase) -> Index:
 
 def ranked(kb: KnowledgeBase, text: str, index: Optional[Index] = None) -> List[Tuple[str, float]]:
     index = index or index_for(kb)
-    scores = index.bm25.scores(tokens(text))
+    # An e-mail address or phone number says nothing about the need, but its parts ("example",
+    # "nl") would match answers whose examples contain addresses.
+    scores = index.bm25.scores(tokens(mask_text(text)))
     return sorted(((k, s) for k, s in zip(index.keys, scores) if s > 0), key=lambda p: -p[1])
 
 

@@ -145,12 +145,16 @@ def test_reload_and_navigation_keep_history_and_wissen_starts_over(page, gateway
     ask(page, html)
     expect(page.locator(".kw-msg").last).to_have_class(re.compile("kw-msg--bot"), timeout=ANSWER_TIMEOUT_MS)
     before = page.locator(".kw-msg .kw-bubble").all_inner_texts()
+    # The start-date answer once, plus once more if the search behind "Kun je het anders
+    # zeggen?" took the HTML for a question about it: a reload must not add a copy.
+    starts = bot(page).filter(has_text=A_START).count()
+    assert starts >= 1
     token = session_token(page)
 
     page.reload()
     expect(panel(page)).to_be_visible()  # the open state survives too
     expect(mine(page)).to_have_count(2)
-    expect(bot(page).filter(has_text=A_START)).to_have_count(1)
+    expect(bot(page).filter(has_text=A_START)).to_have_count(starts)
     assert page.locator(".kw-msg .kw-bubble").all_inner_texts() == before
     # HTML the user typed is shown as text, also when it comes back from the tracker.
     expect(mine(page).last).to_contain_text(html)
@@ -160,7 +164,7 @@ def test_reload_and_navigation_keep_history_and_wissen_starts_over(page, gateway
     page.goto(gateway.url + "/privacy")
     page.goto(gateway.url + "/")
     expect(mine(page)).to_have_count(2)
-    expect(bot(page).filter(has_text=A_START)).to_have_count(1)
+    expect(bot(page).filter(has_text=A_START)).to_have_count(starts)
 
     old_sid = sender_id(page)
     assert user_events(gateway.rasa_stack, old_sid)
