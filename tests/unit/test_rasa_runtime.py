@@ -213,6 +213,20 @@ def test_a_message_without_a_known_word_is_not_understood(tmp_path):
     assert out["forced"] == {"blorp fnerk": True, "KPWE-W7TV": False, "kpwe w7tv": False}
 
 
+def test_the_runtime_knows_the_codes_the_status_lookup_hands_out():
+    """rasa_runtime/serve.py cannot import bot/: its copy of the code alphabet and length must
+    not drift from the one that generates the codes, or a code would be taken for gibberish."""
+    import importlib.util
+
+    from bot.status import verification
+
+    spec = importlib.util.spec_from_file_location("kw_serve", ROOT / "rasa_runtime" / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)
+    assert serve.CODE_ALPHABET == frozenset(verification.CODE_ALPHABET)
+    assert serve.CODE_LENGTH == verification.CODE_LENGTH
+
+
 def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings_say(tmp_path):
     import importlib.util
 
