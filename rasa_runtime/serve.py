@@ -51,6 +51,16 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   verification code (8 characters of the code alphabet, ``bot/status/verification.py``), and
   only words of three letters or more count ("blubber de blub" is gibberish; numbers and
   aanvraagnummers are not words).
+- Loading a trained DIET model, Rasa first *trains it for one step* on an example, only to
+  create its variables, and then overwrites them with the trained weights
+  (``RasaModel.load``). That step traces TensorFlow's whole training graph (gradients, Adam),
+  which stays in memory for the life of the process: about 30 of Rasa's 45 s to start and
+  570 MB of its 1.4 GB, for nothing a served model uses. ``install_fast_model_load`` creates the
+  variables with one prediction on the same example, restores the trained weights into them
+  (refusing to serve if any variable was left out of the checkpoint), and computes what the
+  prediction precomputes (the label embeddings) again from the restored weights. The served
+  model answers exactly as Rasa's own load does: a test compares every intent ranking and
+  entity on the held-out sets. Fine-tuning (``--finetune``) keeps Rasa's own load.
 """
 from __future__ import annotations
 
@@ -201,6 +211,32 @@ def install_applied_events_cache() -> None:
     DialogueStateTracker.applied_events = applied_events
 
 
+def install_fast_model_load() -> None:
+    from rasa.utils import train_utils
+    from rasa.utils.tensorflow.models import RasaModel
+
+    plain = RasaModel.load.__func__
+
+    def load(cls, model_file_name, model_data_example, predict_data_example=None,
+             finetune_mode=False, *args, **kwargs):
+        if finetune_mode or not predict_data_example:
+            return plain(cls, model_file_name, model_data_example, predict_data_example,
+                         finetune_mode, *args, **kwargs)
+        model = cls(*args, **kwargs)
+        generator, _ = train_utils.create_data_generators(
+            model_data=predict_data_example, batch_sizes=1, epochs=1, shuffle=False)
+        model.predict_step(next(iter(generator))[0])  # eager: creates the variables
+        status = model.load_weights(model_file_name)
+        # Every variable the prediction uses must come from the checkpoint; the optimizer's
+        # state in it is what training left and is not needed.
+        status.assert_existing_objects_matched().expect_partial()
+        model.prepared_for_prediction = False  # label embeddings again, now from trained weights
+        model.run_inference(predict_data_example)  # traces the prediction graph, as Rasa does
+        return model
+
+    RasaModel.load = classmethod(load)
+
+
 #: bot/status/verification.py's CODE_ALPHABET and length: such a message is an answer to the
 #: code question, not gibberish (the Rasa runtime cannot import bot/).
 CODE_ALPHABET = frozenset("ACDEFGHJKMNPQRTUVWXY34679")
@@ -275,6 +311,7 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     install_fast_validation()
+    install_fast_model_load()
     install_pool_pre_ping()
     install_redis_retry()
     install_ticket_keepalive()

@@ -213,6 +213,55 @@ def test_a_message_without_a_known_word_is_not_understood(tmp_path):
     assert out["forced"] == {"blorp fnerk": True, "KPWE-W7TV": False, "kpwe w7tv": False}
 
 
+FAST_LOAD = r"""
+import asyncio, json, sys, time
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.core.agent import Agent
+from rasa.shared.nlu.training_data.loading import load_data
+
+model, fast, held_out = sys.argv[1], sys.argv[2] == "fast", sys.argv[3:]
+if fast:
+    serve.install_fast_model_load()
+texts = [m.get("text") for path in held_out for m in load_data(path).intent_examples]
+texts += ["blorp fnerk", "<b>vet?</b>", "x" * 3000, "KW-2025-0047 en code KPWE-W7TV", "Arnhem?"]
+agent = Agent.load(model)
+
+async def parses():
+    out = []
+    for text in texts:
+        parse = await agent.parse_message(text)
+        out.append([text, parse["intent"], parse.get("intent_ranking"),
+                    [[e["entity"], e["value"], e["start"], e["end"]] for e in parse["entities"]]])
+    return out
+
+rss_mb = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
+print(json.dumps({"parses": asyncio.run(parses()), "rss_mb": rss_mb}))
+"""
+
+
+def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
+    """The served DIET model, loaded without Rasa's one-step training, gives every held-out
+    message the same intent ranking (to the last bit) and the same entities, and the process
+    holds less memory."""
+    model = launcher.model_path(load())
+    assert model.exists(), "make test trains the model first"
+    held_out = [str(ROOT / "tests" / "nlu" / name) for name in ("test_nlu.yml", "test_nlu_unseen.yml")]
+
+    def run(mode):
+        python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
+        result = subprocess.run([str(python), "-c", FAST_LOAD, str(model), mode, *held_out], cwd=ROOT,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    rasa_own, fast = run("plain"), run("fast")
+    assert len(fast["parses"]) == len(rasa_own["parses"]) > 500
+    assert fast["parses"] == rasa_own["parses"]
+    # Rasa's own load keeps the traced training graph; the fast one does not.
+    assert fast["rss_mb"] < rasa_own["rss_mb"] - 200, (fast["rss_mb"], rasa_own["rss_mb"])
+
+
 def test_the_runtime_knows_the_codes_the_status_lookup_hands_out():
     """rasa_runtime/serve.py cannot import bot/: its copy of the code alphabet and length must
     not drift from the one that generates the codes, or a code would be taken for gibberish."""
