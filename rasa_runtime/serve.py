@@ -13,6 +13,8 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
 - Rasa's SQL tracker store keeps PostgreSQL connections in a pool without checking them: after a
   database restart each pooled connection fails one turn. ``install_pool_pre_ping`` makes the
   pool test a connection before use (SQLAlchemy's ``pool_pre_ping``), so turns recover at once.
+  A SQLite tracker store gets a pool at all (SQLAlchemy 1.4 opens a file database anew for
+  every session).
 - Rasa's Redis lock store gives up on the first failed command: after a Redis restart one turn
   per conversation would fail. ``install_redis_retry`` lets redis-py reconnect and retry a few
   times with backoff (about 2.5 s in all) before a turn fails.
@@ -51,6 +53,20 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   verification code (8 characters of the code alphabet, ``bot/status/verification.py``), and
   only words of three letters or more count ("blubber de blub" is gibberish; numbers and
   aanvraagnummers are not words).
+- Every turn reads the conversation back from the tracker store and rebuilds the tracker by
+  replaying its events, then counts the stored events again to know which to write (reading
+  20 % and saving 13 % of Rasa's time under load, py-spy). ``install_tracker_cache`` keeps
+  the trackers of the conversations active now in memory (``TRACKER_CACHE_SIZE``) with the id
+  of the newest stored event. A read asks the store only for that id: when it is the same,
+  nobody (no other replica, no deletion) wrote since, and a copy of the kept tracker is the
+  answer. A write stores the events after the kept count, as Rasa's own ``save`` does with
+  the count it asks for. Anything else (another id, a new session, a tracker not kept) goes
+  Rasa's own way.
+- Rasa runs its model graph (the NLU pipeline once and the policies twice a turn) through
+  dask's scheduler, and first works out again which nodes the targets need, walking the schema
+  recursively: 5 % of Rasa's time at 50 users with nothing to schedule in parallel.
+  ``install_sequential_graph_runner`` works the order out once per target list and calls the
+  nodes in it, with dask's conventions for inputs and errors.
 - Loading a trained DIET model, Rasa first *trains it for one step* on an example, only to
   create its variables, and then overwrites them with the trained weights
   (``RasaModel.load``). That step traces TensorFlow's whole training graph (gradients, Adam),
@@ -96,8 +112,60 @@ def install_fast_validation() -> None:
     RemoteAction._validate_action_result = _validate_action_result
 
 
+def install_sequential_graph_runner() -> None:
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    def plan(self, targets):
+        """The nodes the targets need, each after its inputs; worked out once per target list
+        (Rasa walks the schema again on every run)."""
+        plans = self.__dict__.setdefault("_kw_plans", {})
+        key = tuple(targets)
+        if key not in plans:
+            nodes = self._graph_schema.minimal_graph_schema(list(targets)).nodes
+            order, done = [], set()
+
+            def visit(name):
+                if name in done or name not in nodes:
+                    return
+                done.add(name)
+                for need in nodes[name].needs.values():
+                    visit(need)
+                order.append((name, tuple(nodes[name].needs.values())))
+
+            for name in nodes:
+                visit(name)
+            plans[key] = order
+        return plans[key]
+
+    def run(self, inputs=None, targets=None):
+        run_targets = targets if targets else self._graph_schema.target_names
+        order = plan(self, run_targets)
+        # As dask does: an input is the pair (name, value), a need that nothing provides is
+        # passed as its name (the node then complains), and an input may not shadow a node.
+        values = {}
+        for name, value in (inputs or {}).items():
+            if isinstance(value, str) and any(value == node for node, _ in order):
+                raise GraphRunError(
+                    f"Input value '{value}' clashes with a node name. Make sure that none of "
+                    f"the input names passed to the `run` method are the same as node names "
+                    f"in the graph schema.")
+            values[name] = (name, value)
+        try:
+            for name, needs in order:
+                if name in values:
+                    continue  # an input given for a node replaces it, as in dask
+                values[name] = self._instantiated_nodes[name](*(values.get(n, n) for n in needs))
+        except RuntimeError as e:
+            raise GraphRunError("Error running runner.") from e
+        return dict(values[target] for target in run_targets)
+
+    DaskGraphRunner.run = run
+
+
 def install_pool_pre_ping() -> None:
     from rasa.core import tracker_store
+    from sqlalchemy.pool import QueuePool
 
     plain = tracker_store.create_engine_kwargs
 
@@ -105,6 +173,12 @@ def install_pool_pre_ping() -> None:
         kwargs = plain(url)
         if tracker_store.is_postgresql_url(url):
             kwargs["pool_pre_ping"] = True
+        elif str(url).startswith("sqlite") and ":memory:" not in str(url):
+            # SQLAlchemy 1.4 opens and closes a file database's connection for every session
+            # (NullPool): three times a turn, each with the WAL pragmas. Keep them instead;
+            # the pool hands a connection to one session at a time.
+            kwargs["poolclass"] = QueuePool
+            kwargs["connect_args"] = {"check_same_thread": False}
         return kwargs
 
     tracker_store.create_engine_kwargs = create_engine_kwargs
@@ -194,6 +268,10 @@ def install_ticket_keepalive() -> None:
     LockStore._acquire_lock = _acquire_lock
 
 
+#: Where a tracker keeps its last ``applied_events`` answer.
+APPLIED = "_kw_applied"
+
+
 def install_applied_events_cache() -> None:
     from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -202,10 +280,10 @@ def install_applied_events_cache() -> None:
     def applied_events(self):
         events = self.events
         last = events[-1] if events else None
-        cached = self.__dict__.get("_kw_applied")
+        cached = self.__dict__.get(APPLIED)
         if cached is None or cached[0] is not events or cached[1] != len(events) or cached[2] is not last:
             cached = (events, len(events), last, plain(self))
-            self.__dict__["_kw_applied"] = cached
+            self.__dict__[APPLIED] = cached
         return list(cached[3])
 
     DialogueStateTracker.applied_events = applied_events
@@ -235,6 +313,116 @@ def install_fast_model_load() -> None:
         return model
 
     RasaModel.load = classmethod(load)
+
+
+#: Conversations whose tracker stays in memory between turns (the ones active now; a tracker of
+#: a 25-turn session is some 100-300 kB).
+TRACKER_CACHE_SIZE = 256
+
+
+def copy_tracker(tracker):
+    """A copy of ``tracker`` that its caller may change: the event list, the slots and the loop
+    state are its own; events themselves are never changed once logged, so they are shared.
+    Rasa's own ``tracker.copy()`` replays every event instead."""
+    import copy
+    from collections import deque
+
+    new = object.__new__(type(tracker))
+    new.__dict__.update(tracker.__dict__)
+    new.events = deque(tracker.events, maxlen=tracker.events.maxlen)
+    new.slots = type(tracker.slots)((name, copy.copy(slot)) for name, slot in tracker.slots.items())
+    for name in ("active_loop", "latest_action"):
+        value = getattr(tracker, name)
+        if isinstance(value, dict):
+            setattr(new, name, dict(value))
+    applied = tracker.__dict__.get(APPLIED)
+    if applied is not None and applied[0] is tracker.events:
+        new.__dict__[APPLIED] = (new.events, *applied[1:])  # same events: same answer
+    else:
+        new.__dict__.pop(APPLIED, None)
+    return new
+
+
+def install_tracker_cache(size: int = TRACKER_CACHE_SIZE) -> None:
+    from collections import OrderedDict
+
+    import json
+
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SessionStarted
+    from rasa.shared.nlu.constants import INTENT_NAME_KEY as INTENT_NAME
+
+    plain_retrieve = SQLTrackerStore._retrieve
+    plain_save = SQLTrackerStore.save
+
+    def cache_of(store) -> "OrderedDict":
+        found = store.__dict__.get("_kw_cache")
+        if found is None:
+            found = store.__dict__["_kw_cache"] = OrderedDict()
+        return found
+
+    def stamp(store, session, sender_id):
+        # The newest stored event's id: it changes with every write by any replica and with
+        # every deletion of the conversation.
+        return session.query(sa.func.max(store.SQLEvent.id)).filter(
+            store.SQLEvent.sender_id == sender_id).scalar()
+
+    def remember(store, sender_id, mark, tracker) -> None:
+        cache = cache_of(store)
+        cache[sender_id] = (mark, len(tracker.events), copy_tracker(tracker))
+        cache.move_to_end(sender_id)
+        while len(cache) > size:
+            cache.popitem(last=False)
+
+    async def _retrieve(self, sender_id, fetch_events_from_all_sessions):
+        if fetch_events_from_all_sessions:
+            return await plain_retrieve(self, sender_id, fetch_events_from_all_sessions)
+        with self.session_scope() as session:
+            mark = stamp(self, session, sender_id)
+        entry = cache_of(self).get(sender_id)
+        if entry is not None and mark is not None and entry[0] == mark:
+            cache_of(self).move_to_end(sender_id)
+            return copy_tracker(entry[2])
+        cache_of(self).pop(sender_id, None)
+        tracker = await plain_retrieve(self, sender_id, False)
+        if tracker is not None and mark is not None:
+            # Read after the mark: a write in between makes the next look-up miss, never hit
+            # on a stale tracker.
+            remember(self, sender_id, mark, tracker)
+        return tracker
+
+    async def save(self, tracker):
+        sender_id = tracker.sender_id
+        entry = cache_of(self).pop(sender_id, None)
+        if entry is None:
+            await plain_save(self, tracker)
+            return
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            if stamp(self, session, sender_id) != entry[0]:
+                stored = None  # written or deleted elsewhere since: count as Rasa does
+            else:
+                stored = entry[1]
+            if stored is None:
+                new_events = list(self._additional_events(session, tracker))
+            else:
+                new_events = list(tracker.events)[stored:]
+            rows = [self.SQLEvent(
+                sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME),
+                action_name=data.get("name"), data=json.dumps(data))
+                for event, data in ((event, event.as_dict()) for event in new_events)]
+            session.add_all(rows)
+            session.flush()
+            mark = rows[-1].id if rows else entry[0]
+            session.commit()
+        # A new session: the store now hands out only its events; let it load them.
+        if stored is not None and not any(isinstance(e, SessionStarted) for e in new_events):
+            remember(self, sender_id, mark, tracker)
+
+    SQLTrackerStore._retrieve = _retrieve
+    SQLTrackerStore.save = save
 
 
 #: bot/status/verification.py's CODE_ALPHABET and length: such a message is an answer to the
@@ -312,6 +500,7 @@ def main() -> None:
 
     install_fast_validation()
     install_fast_model_load()
+    install_sequential_graph_runner()
     install_pool_pre_ping()
     install_redis_retry()
     install_ticket_keepalive()
@@ -319,6 +508,7 @@ def main() -> None:
     install_applied_events_cache()
     install_unknown_words_fallback()
     install_tracker_store_tuning()
+    install_tracker_cache()
     install_session_rollover(int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
     # "--auth-token=…" in one word: a token may start with "-", which argparse would take for
     # an option if it came as its own argument.

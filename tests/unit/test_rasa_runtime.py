@@ -50,14 +50,15 @@ from rasa.core import tracker_store
 serve.install_pool_pre_ping()
 pg = tracker_store.create_engine_kwargs("postgresql://postgres@127.0.0.1:5432/x")
 lite = tracker_store.create_engine_kwargs("sqlite:///x.db")
-print(json.dumps({"pg": pg.get("pool_pre_ping"), "pool": "pool_size" in pg, "sqlite": lite}))
+print(json.dumps({"pg": pg.get("pool_pre_ping"), "pool": "pool_size" in pg,
+                  "sqlite": [lite["poolclass"].__name__, lite["connect_args"]]}))
 """
 
 
 def test_the_tracker_store_checks_pooled_postgres_connections(tmp_path):
     """After a PostgreSQL restart no turn fails on a dead pooled connection."""
     out = run_in_rasa(PRE_PING, tmp_path)
-    assert out == {"pg": True, "pool": True, "sqlite": {}}
+    assert out == {"pg": True, "pool": True, "sqlite": ["QueuePool", {"check_same_thread": False}]}
 
 
 REDIS_RETRY = r"""
@@ -218,11 +219,14 @@ import asyncio, json, sys, time
 sys.path.insert(0, "rasa_runtime")
 import serve
 from rasa.core.agent import Agent
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.loading import load_data
 
 model, fast, held_out = sys.argv[1], sys.argv[2] == "fast", sys.argv[3:]
 if fast:
     serve.install_fast_model_load()
+    serve.install_sequential_graph_runner()
 texts = [m.get("text") for path in held_out for m in load_data(path).intent_examples]
 texts += ["blorp fnerk", "<b>vet?</b>", "x" * 3000, "KW-2025-0047 en code KPWE-W7TV", "Arnhem?"]
 agent = Agent.load(model)
@@ -235,15 +239,34 @@ async def parses():
                     [[e["entity"], e["value"], e["start"], e["end"]] for e in parse["entities"]]])
     return out
 
+async def dialogue():
+    # The policies' graph too: the actions predicted along a conversation, with the policy
+    # and confidence of each (actions are not run: there is no action server here).
+    tracker = DialogueStateTracker.from_events("d", [ActionExecuted("action_session_start"), SessionStarted(),
+                                                     ActionExecuted("action_listen")], agent.domain.slots)
+    out = []
+    for text in ["hoi", "wanneer is de deadline", "welke gebieden doen mee", "Arnhem", "ik wil een mens spreken",
+                 "wat is de status van mijn aanvraag", "KW-2025-0047", "stop", "blorp fnerk", "dank je"]:
+        parse = await agent.parse_message(text)
+        tracker.update(UserUttered(text, parse["intent"], parse["entities"], parse), agent.domain)
+        for _ in range(4):
+            prediction = agent.processor._predict_next_with_tracker(tracker)
+            name = agent.domain.action_names_or_texts[prediction.max_confidence_index]
+            out.append([name, prediction.policy_name, prediction.max_confidence])
+            tracker.update(ActionExecuted(name, prediction.policy_name, prediction.max_confidence), agent.domain)
+            if name == "action_listen":
+                break
+    return out
+
 rss_mb = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
-print(json.dumps({"parses": asyncio.run(parses()), "rss_mb": rss_mb}))
+print(json.dumps({"parses": asyncio.run(parses()), "dialogue": asyncio.run(dialogue()), "rss_mb": rss_mb}))
 """
 
 
 def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
-    """The served DIET model, loaded without Rasa's one-step training, gives every held-out
-    message the same intent ranking (to the last bit) and the same entities, and the process
-    holds less memory."""
+    """The served DIET model, loaded without Rasa's one-step training and run without dask,
+    gives every held-out message the same intent ranking (to the last bit) and the same
+    entities, a conversation gets the same actions, and the process holds less memory."""
     model = launcher.model_path(load())
     assert model.exists(), "make test trains the model first"
     held_out = [str(ROOT / "tests" / "nlu" / name) for name in ("test_nlu.yml", "test_nlu_unseen.yml")]
@@ -258,8 +281,98 @@ def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
     rasa_own, fast = run("plain"), run("fast")
     assert len(fast["parses"]) == len(rasa_own["parses"]) > 500
     assert fast["parses"] == rasa_own["parses"]
+    assert fast["dialogue"] == rasa_own["dialogue"] and len(fast["dialogue"]) > 20
     # Rasa's own load keeps the traced training graph; the fast one does not.
     assert fast["rss_mb"] < rasa_own["rss_mb"] - 200, (fast["rss_mb"], rasa_own["rss_mb"])
+
+
+TRACKER_CACHE = r"""
+import asyncio, json, sys
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet,
+                                     UserUttered)
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+plain_retrieve = SQLTrackerStore._retrieve
+serve.install_applied_events_cache()
+serve.install_tracker_cache(size=2)
+domain = Domain.load("domain.yml")
+db = sys.argv[1]
+a, b = (SQLTrackerStore(domain, dialect="sqlite", db=db) for _ in range(2))  # two replicas
+
+def turn(text, slot=None):
+    events = [UserUttered(text, {"name": "faq_deadline", "confidence": 0.9}), ActionExecuted("utter_x"),
+              BotUttered(text.upper()), ActionExecuted("action_listen")]
+    if slot:
+        events.insert(1, SlotSet(*slot))
+    return events
+
+async def plain(sender):
+    return await plain_retrieve(a, sender, False)
+
+def state(tracker):
+    return None if tracker is None else tracker.current_state(EventVerbosity.ALL)
+
+async def main():
+    out = {}
+    tracker = DialogueStateTracker.from_events("s1", [ActionExecuted("action_session_start"), SessionStarted(),
+                                                      ActionExecuted("action_listen")], domain.slots)
+    await a.save(tracker)
+    checks = []
+    for i, replica in enumerate([a, a, b, a, a, b, b, a]):
+        tracker = await replica.retrieve("s1")
+        assert tracker is not None
+        for event in turn(f"vraag {i}", ("onderwerp", f"onderwerp {i}") if i % 2 else None):
+            tracker.update(event, domain)
+        if i == 3:
+            tracker.update(ActiveLoop("status_form"), domain)
+        await replica.save(tracker)
+        for reader in (a, b):
+            checks.append(state(await reader.retrieve("s1")) == state(await plain("s1")))
+    out["same_as_a_fresh_load"] = checks
+    # A turn that failed after changing its copy leaves the stored conversation as it was.
+    broken = await a.retrieve("s1")
+    broken.update(SlotSet("onderwerp", "kapot"), domain)
+    out["failed_turn_not_kept"] = (broken.get_slot("onderwerp") == "kapot"
+                                    and (await a.retrieve("s1")).get_slot("onderwerp") == "onderwerp 7")
+    out["hits"] = a.__dict__["_kw_cache"].get("s1") is not None
+    # A new session: the store hands out only its events, with or without the cache.
+    tracker = await a.retrieve("s1")
+    for event in [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]:
+        tracker.update(event, domain)
+    await a.save(tracker)
+    out["new_session"] = [state(await a.retrieve("s1")) == state(await plain("s1")),
+                          len((await a.retrieve("s1")).events)]
+    # More conversations than the cache holds: the oldest is forgotten, still answered right.
+    for sender in ("s2", "s3", "s4"):
+        await a.save(DialogueStateTracker.from_events(sender, turn("hoi"), domain.slots))
+        await a.retrieve(sender)
+    out["bounded"] = sorted(a.__dict__["_kw_cache"])
+    out["evicted_still_loads"] = state(await a.retrieve("s1")) == state(await plain("s1"))
+    # A conversation deleted from the store (the retention job) is gone for the cache too.
+    with a.session_scope() as session:
+        session.query(a.SQLEvent).filter(a.SQLEvent.sender_id == "s1").delete()
+        session.commit()
+    out["deleted"] = [await a.retrieve("s1") is None, await b.retrieve("s1") is None]
+    print(json.dumps(out))
+
+asyncio.run(main())
+"""
+
+
+def test_the_tracker_cache_answers_what_the_store_holds(tmp_path):
+    """Trackers kept in memory between turns: every read equals a fresh load from the store,
+    whichever of two replicas wrote last; a failed turn's changes, a new session, eviction and
+    a deleted conversation are all seen."""
+    out = run_in_rasa(TRACKER_CACHE.replace("sys.argv[1]", repr(str(tmp_path / "trackers.db"))), tmp_path)
+    assert out["same_as_a_fresh_load"] == [True] * 16
+    assert out["failed_turn_not_kept"] and out["hits"]
+    assert out["new_session"][0] and out["new_session"][1] <= 3
+    assert out["bounded"] == ["s3", "s4"] and out["evicted_still_loads"]
+    assert out["deleted"] == [True, True]
 
 
 def test_the_runtime_knows_the_codes_the_status_lookup_hands_out():
@@ -307,6 +420,7 @@ except ValueError:
 default = events.Event.resolve_by_type("geen-event", events.UserUttered).__name__
 
 serve.install_tracker_store_tuning()
+serve.install_pool_pre_ping()
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 path = os.path.join(tempfile.mkdtemp(), "tracker.db")
@@ -314,8 +428,13 @@ store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=path)
 with store.engine.connect() as conn:
     mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+dbapi = []
+for _ in range(3):
+    with store.session_scope() as session:
+        dbapi.append(id(session.connection().connection.connection))
 print(json.dumps({"n": len(names), "same": before == after == again, "unknown": unknown,
-                  "default": default, "mode": mode, "sync": sync}))
+                  "default": default, "mode": mode, "sync": sync, "pool": type(store.engine.pool).__name__,
+                  "reused": len(set(dbapi)) == 1}))
 """
 
 
@@ -323,3 +442,5 @@ def test_event_classes_and_the_sqlite_tracker_store_after_the_tuning(tmp_path):
     out = run_in_rasa(EVENTS, tmp_path)
     assert out["n"] > 20 and out["same"] and out["unknown"] == "refused" and out["default"] == "UserUttered"
     assert out["mode"] == "wal" and out["sync"] == 1  # NORMAL
+    # One connection kept for the sessions of a turn, not one opened per session.
+    assert out["pool"] == "QueuePool" and out["reused"]
