@@ -362,11 +362,14 @@ def install_tracker_cache(size: int = TRACKER_CACHE_SIZE) -> None:
             found = store.__dict__["_kw_cache"] = OrderedDict()
         return found
 
+    newest = sa.text(f"SELECT max(id) FROM {SQLTrackerStore.SQLEvent.__tablename__} "
+                     "WHERE sender_id = :sender_id")
+
     def stamp(store, session, sender_id):
         # The newest stored event's id: it changes with every write by any replica and with
-        # every deletion of the conversation.
-        return session.query(sa.func.max(store.SQLEvent.id)).filter(
-            store.SQLEvent.sender_id == sender_id).scalar()
+        # every deletion of the conversation. (Plain SQL: the ORM query cost more than the
+        # look-up itself.)
+        return session.execute(newest, {"sender_id": sender_id}).scalar()
 
     def remember(store, sender_id, mark, tracker) -> None:
         cache = cache_of(store)
