@@ -163,6 +163,46 @@ def install_sequential_graph_runner() -> None:
     DaskGraphRunner.run = run
 
 
+#: Seconds an idle connection to the action server is kept: under Sanic's 5 s keep-alive, so
+#: the client always lets go first and never sends on a connection the server is closing.
+ACTION_KEEPALIVE_S = 2.0
+
+
+def install_action_keepalive() -> None:
+    import asyncio
+
+    import aiohttp
+    from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+    from rasa.utils.endpoints import EndpointConfig
+
+    class Borrowed:
+        """``async with`` on a kept session: Rasa's ``request`` closes its session on exit."""
+
+        def __init__(self, session):
+            self.session = session
+
+        async def __aenter__(self):
+            return self.session
+
+        async def __aexit__(self, *exc):
+            return False
+
+    def session(self):
+        loop = asyncio.get_running_loop()
+        kept = self.__dict__.get("_kw_session")
+        if kept is None or kept[0] is not loop or kept[1].closed:
+            auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) \
+                if self.basic_auth else None
+            kept = (loop, aiohttp.ClientSession(
+                headers=self.headers, auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=ACTION_KEEPALIVE_S)))
+            self.__dict__["_kw_session"] = kept
+        return Borrowed(kept[1])
+
+    EndpointConfig.session = session
+
+
 def install_pool_pre_ping() -> None:
     from rasa.core import tracker_store
     from sqlalchemy.pool import QueuePool
@@ -504,6 +544,7 @@ def main() -> None:
     install_fast_validation()
     install_fast_model_load()
     install_sequential_graph_runner()
+    install_action_keepalive()
     install_pool_pre_ping()
     install_redis_retry()
     install_ticket_keepalive()

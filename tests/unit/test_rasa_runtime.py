@@ -375,6 +375,64 @@ def test_the_tracker_cache_answers_what_the_store_holds(tmp_path):
     assert out["deleted"] == [True, True]
 
 
+KEEPALIVE = r"""
+import asyncio, json, sys
+sys.path.insert(0, "rasa_runtime")
+import serve
+from aiohttp import web
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+serve.install_action_keepalive()
+peers = []
+
+async def webhook(request):
+    peers.append(request.transport.get_extra_info("peername")[1])
+    if (await request.json()).get("fail"):
+        return web.json_response({"error": "kapot"}, status=500)
+    return web.json_response({"events": [], "responses": [{"text": "hoi"}]})
+
+async def server(port=0):
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+async def main():
+    runner, port = await server()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    answers = [await endpoint.request(json={"next_action": "x"}, method="post") for _ in range(3)]
+    try:
+        await endpoint.request(json={"fail": True}, method="post")
+        error = None
+    except ClientResponseError as exc:
+        error = exc.status
+    after_error = await endpoint.request(json={}, method="post")
+    # The action server restarts (the supervisor): the kept connection is gone, the next call
+    # opens a new one.
+    await runner.cleanup()
+    runner, _ = await server(port)
+    restarted = await endpoint.request(json={}, method="post")
+    await runner.cleanup()
+    print(json.dumps({"answers": answers, "error": error, "after_error": after_error,
+                      "restarted": restarted, "connections": len(set(peers[:5])), "total": len(set(peers))}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_action_server_connection_is_kept_between_calls(tmp_path):
+    """Rasa opened a new connection (and client session) for every action call; now one is
+    kept, errors still come through as before, and a restarted action server is reached."""
+    out = run_in_rasa(KEEPALIVE, tmp_path)
+    hoi = {"events": [], "responses": [{"text": "hoi"}]}
+    assert out["answers"] == [hoi] * 3 and out["after_error"] == hoi and out["restarted"] == hoi
+    assert out["error"] == 500
+    assert out["connections"] == 1 and out["total"] == 2
+
+
 def test_the_runtime_knows_the_codes_the_status_lookup_hands_out():
     """rasa_runtime/serve.py cannot import bot/: its copy of the code alphabet and length must
     not drift from the one that generates the codes, or a code would be taken for gibberish."""
