@@ -37,6 +37,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return _number(env, name, default, int)
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float)
 
@@ -157,6 +164,8 @@ class Settings:
     max_message_chars: int
     rate_limit_per_minute: int
     connect_rate_per_minute: int
+    # Messages one gateway has at Rasa at once (bot/web/rasa.py).
+    rasa_max_in_flight: int
     # Status lookups: failures per aanvraagnummer, and over all numbers, within the window.
     status_number_max_failures: int
     status_global_max_failures: int
@@ -292,6 +301,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         max_message_chars=_int(env, "KW_MAX_MESSAGE_CHARS", 1000),
         rate_limit_per_minute=_int(env, "KW_RATE_LIMIT_PER_MINUTE", 30),
         connect_rate_per_minute=_int(env, "KW_CONNECT_RATE_PER_MINUTE", 60),
+        rasa_max_in_flight=_positive_int(env, "KW_RASA_MAX_IN_FLIGHT", 6),
         status_number_max_failures=_int(env, "KW_STATUS_NUMBER_MAX_FAILURES", 10),
         status_global_max_failures=_int(env, "KW_STATUS_GLOBAL_MAX_FAILURES", 200),
         staff_idle_timeout_s=_int(env, "KW_STAFF_IDLE_TIMEOUT_S", 30 * 60),

@@ -52,7 +52,8 @@ async def _rasa_session(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as http:
         app[HTTP] = http
         app[RASA] = RasaClient(http, settings.rasa_url, settings.rasa_token,
-                               actions_health_url=_actions_health_url(settings))
+                               actions_health_url=_actions_health_url(settings),
+                               max_in_flight=settings.rasa_max_in_flight)
         # Pushes go through the bus: to this gateway's sockets and, in a cluster, the others'.
         app[LIVE].connect(app[RASA], app[BUS].push)
         app[CHAT] = ChatService(settings, app[RASA], app[METRICS], app[LIVE])

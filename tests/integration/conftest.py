@@ -47,6 +47,9 @@ class FakeRasa:
         self.failures: List[str] = []
         #: callable(sender, text) -> answer text or None: e.g. the handoff action making a ticket.
         self.on_message: Optional[Callable[[str, str], Optional[str]]] = None
+        #: Webhook calls being answered now, and the most there were at once.
+        self.in_flight = 0
+        self.most_in_flight = 0
         self.port = 0
         self.app = web.Application()
         self.app.router.add_post("/webhooks/rest/webhook", self.webhook)
@@ -70,6 +73,14 @@ class FakeRasa:
         return request.query.get("token") == RASA_TOKEN
 
     async def webhook(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._webhook(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.webhook_calls.append(body)
         failure = self.failures.pop(0) if self.failures else None

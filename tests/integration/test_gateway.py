@@ -7,6 +7,7 @@ fallback. The real Rasa stack is exercised in test_gateway_rasa.py and tests/bro
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import WSMsgType
 
+from bot import settings as settings_mod
 from bot.web.chat import ws as chat_ws_mod
 from bot.web.portal import issue_portal_token
 from bot.web.protocol import MAX_FRAME_BYTES, WS_MAX_MSG_SIZE
@@ -386,6 +388,24 @@ async def test_a_turn_that_timed_out_is_sent_again_once(gateway, fake_rasa, monk
     assert [e["metadata"]["msg_id"] for e in fake_rasa.trackers[sender] if e["event"] == "user"] == ["msg-slow-001"]
     await ws.close()
 
+
+async def test_messages_wait_their_turn_beyond_the_in_flight_bound(gateway, fake_rasa):
+    """Eight widgets ask at once; Rasa gets two messages at a time and every widget its own
+    answer."""
+    client = await gateway(KW_RASA_MAX_IN_FLIGHT="2")
+    fake_rasa.delay = 0.2
+    sockets = [(await chat(client))[0] for _ in range(8)]
+    replies = await asyncio.gather(*(say(ws, f"msg-bound-{i:03d}", f"vraag {i}") for i, ws in enumerate(sockets)))
+    assert [frames[-1]["messages"][0]["text"] for frames in replies] == [f"Je schreef: vraag {i}" for i in range(8)]
+    assert fake_rasa.most_in_flight == 2 and len(fake_rasa.webhook_calls) == 8
+    for ws in sockets:
+        await ws.close()
+
+
+def test_the_in_flight_bound_must_be_positive(make_settings):
+    with pytest.raises(settings_mod.SettingsError, match="KW_RASA_MAX_IN_FLIGHT"):
+        make_settings(KW_RASA_MAX_IN_FLIGHT="0")
+    assert make_settings().rasa_max_in_flight == 6
 
 async def test_an_empty_answer_says_try_again(gateway, fake_rasa):
     client = await gateway()
