@@ -40,10 +40,12 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   request on each look while it waits, so only a dead process's ticket expires; a request whose
   ticket was removed anyway (stalled longer than the lifetime) takes its place in line again.
 - ``DialogueStateTracker.applied_events`` replays the whole session (rewinds, forms) on every
-  call, and one turn calls it many times between two new events (policies, featurisers, forms,
-  slot look-ups; 16 % of Rasa's time under load, py-spy). ``install_applied_events_cache`` keeps
-  the last result per tracker while its event list is the same list with the same length and
-  last event (events are only ever appended; a reset makes a new list), and hands out copies.
+  call, and one turn calls it many times (policies, featurisers, forms, slot look-ups; 16 % of
+  Rasa's time under load, py-spy). ``install_applied_events_cache`` keeps the last result per
+  tracker with the event list it came from (events are only ever appended; a reset makes a
+  new list) and hands out copies. When events were appended since, it goes on from the kept
+  result with just those (Rasa's own loop, which depends only on the list so far and on the
+  names of the tracker's loops), unless they bring a loop name not seen before.
 - DIET gives some intent to anything, gibberish too ("blorp fnerk" came out as ``goodbye``), and
   a model trained on many short and informal phrasings does so with confidence above the
   fallback threshold. ``install_unknown_words_fallback`` makes a message ``nlu_fallback`` (the
@@ -313,17 +315,52 @@ APPLIED = "_kw_applied"
 
 
 def install_applied_events_cache() -> None:
+    import itertools
+
+    from rasa.shared.core.events import (ActionExecuted, ActionReverted, ActiveLoop, Restarted,
+                                         SessionStarted, UserUttered, UserUtteranceReverted)
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    plain = DialogueStateTracker.applied_events
+    def loop_names(events) -> frozenset:
+        return frozenset(e.name for e in events if isinstance(e, ActiveLoop) and e.name)
+
+    def fold(tracker, applied, events, loops):
+        """Rasa 3.6.21's ``applied_events`` loop, from a given start: what it does with each
+        event depends only on the list so far and on the loop names of the whole tracker."""
+        for event in events:
+            if isinstance(event, (Restarted, SessionStarted)):
+                applied = []
+            elif isinstance(event, ActionReverted):
+                tracker._undo_till_previous(ActionExecuted, applied)
+            elif isinstance(event, UserUtteranceReverted):
+                tracker._undo_till_previous(UserUttered, applied)
+                tracker._undo_till_previous(ActionExecuted, applied)
+            elif (isinstance(event, ActionExecuted) and event.action_name in loops
+                  and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)):
+                tracker._undo_till_previous_loop_execution(event.action_name, applied)
+            else:
+                applied.append(event)
+        return applied
 
     def applied_events(self):
         events = self.events
-        last = events[-1] if events else None
+        length = len(events)
+        last = events[-1] if length else None
         cached = self.__dict__.get(APPLIED)
-        if cached is None or cached[0] is not events or cached[1] != len(events) or cached[2] is not last:
-            cached = (events, len(events), last, plain(self))
-            self.__dict__[APPLIED] = cached
+        if cached is not None and cached[0] is events and cached[1] == length and cached[2] is last:
+            return list(cached[3])
+        if cached is not None and cached[0] is events and 0 < cached[1] < length \
+                and events[cached[1] - 1] is cached[2]:
+            # Events were appended since: go on from the last answer, unless a new loop name
+            # came with them (that changes how earlier events count).
+            added = list(itertools.islice(events, cached[1], length))
+            if loop_names(added) <= cached[4]:
+                cached = (events, length, last, fold(self, list(cached[3]), added, cached[4]), cached[4])
+                self.__dict__[APPLIED] = cached
+                return list(cached[3])
+        loops = loop_names(events)
+        cached = (events, length, last, fold(self, [], events, loops), loops)
+        self.__dict__[APPLIED] = cached
         return list(cached[3])
 
     DialogueStateTracker.applied_events = applied_events

@@ -132,8 +132,8 @@ import json, sys
 sys.path.insert(0, "rasa_runtime")
 import serve
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import (ActionExecuted, ActionReverted, ActiveLoop, BotUttered,
-    Restarted, SessionStarted, SlotSet, UserUttered, UserUtteranceReverted)
+from rasa.shared.core.events import (ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop,
+    BotUttered, Restarted, SessionStarted, SlotSet, UserUttered, UserUtteranceReverted)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 plain = DialogueStateTracker.applied_events
@@ -156,7 +156,26 @@ for event in steps:
     same.append(tracker.applied_events() == plain(tracker))
 copy = tracker.copy()
 copy.update(ActionExecuted("utter_greet"))
-print(json.dumps({"same": same, "copy": copy.applied_events() == plain(copy),
+# Events appended several at a time between two questions, in every split; a loop's action
+# run before the loop's name first appears (an unhappy path), and a rejected loop.
+more = [ActionExecuted("action_listen"), UserUttered("mens", {"name": "handoff"}), ActionExecuted("handoff_form"),
+        ActionExecutionRejected("handoff_form"), ActionExecuted("utter_x"), ActionExecuted("action_listen"),
+        UserUttered("ja", {"name": "affirm"}), ActionExecuted("handoff_form"), ActiveLoop("handoff_form"),
+        SlotSet("requested_slot", "handoff_vraag"), ActionExecuted("action_listen"),
+        UserUttered("vraag", {"name": "inform"}), ActionExecuted("handoff_form"), ActiveLoop(None),
+        ActionExecuted("action_listen"), UserUttered("nog een", {"name": "greet"}), ActionExecuted("utter_greet")]
+batches = []
+for size in (1, 2, 3, 5):
+    batched = DialogueStateTracker.from_events("batched", steps[:4], domain.slots)
+    batched.applied_events()
+    for start in range(0, len(more), size):
+        for event in more[start:start + size]:
+            batched.update(event)
+        batches.append(batched.applied_events() == plain(batched))
+        kept = serve.copy_tracker(batched)  # the tracker cache's copy goes on from the same answer
+        kept.update(ActionExecuted("action_listen"))
+        batches.append(kept.applied_events() == plain(kept) and batched.applied_events() == plain(batched))
+print(json.dumps({"same": same, "copy": copy.applied_events() == plain(copy), "batches": batches,
                   "original": tracker.applied_events() == plain(tracker), "n": len(plain(tracker))}))
 """
 
@@ -166,6 +185,7 @@ def test_the_applied_events_cache_answers_what_rasa_would(tmp_path):
     caller's change to its copy does not leak, and a copied tracker has its own answer."""
     out = run_in_rasa(APPLIED, tmp_path)
     assert out["same"] and all(out["same"]) and out["copy"] and out["original"]
+    assert len(out["batches"]) > 40 and all(out["batches"])
     assert out["n"] == 2  # a restart leaves only what came after it
 
 
