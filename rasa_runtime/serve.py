@@ -421,9 +421,8 @@ def copy_tracker(tracker):
 
 
 def install_tracker_cache(size: int = TRACKER_CACHE_SIZE) -> None:
-    from collections import OrderedDict
-
     import json
+    from collections import OrderedDict
 
     import sqlalchemy as sa
     from rasa.core.tracker_store import SQLTrackerStore
