@@ -21,7 +21,7 @@ from bot.core.runner import run_db
 from bot.settings import Settings
 from bot.status import coderefs, service
 from bot.status.render import render_missing_items, render_result
-from bot.status.verification import normalize_code, parse_aanvraagnummer
+from bot.status.verification import extract_code, normalize_code, parse_aanvraagnummer
 
 RESET = [SlotSet("aanvraagnummer", None), SlotSet("verificatiecode", None)]
 # After a successful lookup the "Wat moet ik aanleveren?" answer is kept for this session only
@@ -122,7 +122,11 @@ class ValidateStatusForm(FormValidationAction):
                 dispatcher.utter_message(text=texts.STATUS_NEW_NUMBER.format(number=number))
             return {"aanvraagnummer": number, "verificatiecode": None}
         words = text.split()
-        code = normalize_code(text) if 0 < len(words) <= 2 and intent not in EXITS else None
+        # An exit word ("stoppen") is no code, but a code as the back office writes it
+        # ("3hpm-tphp") is one, whatever intent the NLU gave it: a random code can look like
+        # anything to DIET.
+        issued = extract_code(text, expecting=False)[0] is not None
+        code = normalize_code(text) if 0 < len(words) <= 2 and (intent not in EXITS or issued) else None
         if code:  # Rasa reached without the gateway (its test tools): the code as typed
             return {"verificatiecode": code}
         if intent in EXITS:

@@ -8,6 +8,7 @@ from bot import migrations
 from bot.core import db
 from bot.settings import load
 from bot.status import demo
+from bot.status.verification import normalize_code
 
 
 @pytest.fixture
@@ -111,6 +112,21 @@ def test_a_number_at_the_code_step_replaces_the_number(make_tracker, dispatcher)
     assert ValidateStatusForm().validate_verificatiecode("sorry, het is KW-2025-0043", dispatcher, tracker, {}) \
         == {"aanvraagnummer": "KW-2025-0043", "verificatiecode": None}
 
+
+def test_a_code_is_a_code_whatever_intent_the_nlu_gave_it(make_tracker, dispatcher):
+    """Found by the conversation suite: the random demo code "3hpm-tphp" came out of the NLU as
+    an exit intent, and the form stopped. A code in the issued form is taken; exit words at the
+    code step still leave the form."""
+    form = ValidateStatusForm()
+    for intent in ("stop", "deny", "geen_aanvraagnummer"):
+        for typed in ("3hpm-tphp", "kpwe-wxtv", "K7QM.WX3D"):
+            tracker = make_tracker(intent, typed, slots={"aanvraagnummer": "KW-2025-0043"})
+            assert form.validate_verificatiecode(typed, dispatcher, tracker, {}) == \
+                {"verificatiecode": normalize_code(typed)}, (intent, typed)
+        for word in ("stoppen", "vergeten", "laat maar"):
+            tracker = make_tracker(intent, word, slots={"aanvraagnummer": "KW-2025-0043"})
+            assert form.validate_verificatiecode(word, dispatcher, tracker, {}) == \
+                {"verificatiecode": None, "requested_slot": None}, (intent, word)
 
 def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, dispatcher):
     app = store["aanvulling_nodig"]
