@@ -402,7 +402,7 @@ async def test_messages_wait_their_turn_beyond_the_in_flight_bound(gateway, fake
         await ws.close()
 
 
-def test_the_in_flight_bound_must_be_positive(make_settings):
+async def test_the_in_flight_bound_must_be_positive(make_settings):
     with pytest.raises(settings_mod.SettingsError, match="KW_RASA_MAX_IN_FLIGHT"):
         make_settings(KW_RASA_MAX_IN_FLIGHT="0")
     assert make_settings().rasa_max_in_flight == 6
