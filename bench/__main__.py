@@ -95,10 +95,14 @@ async def measure(stack: Any, questions: List[str], args: argparse.Namespace) ->
             await sampling
     sampler.sample()
     out["memory"] = {
-        "idle_mb": {k: mb([v]) for k, v in idle.items()},
-        "idle_total_mb": mb(idle.values()),
+        "idle_mb": {k: mb([rss]) for k, (rss, _) in idle.items()},
+        "idle_total_mb": mb(rss for rss, _ in idle.values()),
         "peak_mb": {k: mb([v]) for k, v in sampler.peak.items()},
         "peak_total_mb": mb([sampler.peak_total]),
+        "idle_pss_mb": {k: mb([pss]) for k, (_, pss) in idle.items()},
+        "idle_pss_total_mb": mb(pss for _, pss in idle.values()),
+        "peak_pss_mb": {k: mb([v]) for k, v in sampler.peak_pss.items()},
+        "peak_pss_total_mb": mb([sampler.peak_pss_total]),
         "samples": sampler.samples,
     }
     shares = sampler.cpu_shares()

@@ -49,7 +49,7 @@ def plot(result: Dict[str, Any], path: Path) -> Path:
     ticks = []
     for i, (name, s) in enumerate(stacks.items()):
         bottom, small = 0.0, []
-        for proc, value in s["memory"]["peak_mb"].items():
+        for proc, value in s["memory"].get("peak_pss_mb", s["memory"]["peak_mb"]).items():
             mem.bar(i, value, 0.6, bottom=bottom, color=COLOURS.get(name), edgecolor="white")
             if value >= 200:  # room for a label inside the bar
                 mem.text(i, bottom + value / 2, f"{proc}\n{value:.0f} MB", ha="center", va="center",
@@ -59,7 +59,7 @@ def plot(result: Dict[str, Any], path: Path) -> Path:
             bottom += value
         ticks.append(name + (f"\n({', '.join(small)} MB)" if small else ""))
     mem.set_xticks(range(len(stacks)), ticks)
-    mem.set(title="Memory: peak RSS per process tree", ylabel="MB")
+    mem.set(title="Memory: peak PSS per process tree", ylabel="MB")
 
     meta = result["meta"]
     fig.suptitle(f"make bench, {meta['started_utc']} · commit {meta['commit'][:10]} · "

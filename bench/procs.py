@@ -1,7 +1,13 @@
 """Memory and CPU of process trees, read from /proc (Linux), so the bench needs no psutil.
 
-RSS is summed over each service's whole process tree; pages shared between processes of one
-tree are then counted more than once, which errs on the side of more memory, for both stacks.
+Memory is read two ways, for both stacks, and summed over each service's whole process tree:
+
+- PSS (proportional set size, /proc/PID/smaps_rollup): each page counts once in all, a page
+  shared by n processes 1/n in each. The sum over all processes is the memory the stack takes
+  from the machine, so the memory target is on PSS.
+- RSS: every page a process maps, shared or not. Summed, a page shared by n processes (libraries,
+  or a parent's pages its forked workers still share: rasa_runtime/workers.py) counts n times;
+  kept in the report for comparison with earlier runs.
 """
 from __future__ import annotations
 
@@ -53,18 +59,31 @@ def rss_bytes(pid: int) -> int:
     return pages * PAGE
 
 
+def pss_bytes(pid: int) -> int:
+    try:
+        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
 def cpu_ticks(pid: int) -> int:
     fields = _stat(pid)
     return int(fields[11]) + int(fields[12]) if fields else 0  # utime + stime
 
 
-def tree_usage(roots: Dict[str, int]) -> Dict[str, Tuple[int, int]]:
-    """Per service: (RSS bytes, CPU ticks) summed over its process tree."""
+def tree_usage(roots: Dict[str, int], memory: bool = True) -> Dict[str, Tuple[int, int, int]]:
+    """Per service: (RSS bytes, PSS bytes, CPU ticks) summed over its process tree (memory 0
+    when not asked for)."""
     kids = _children()
     out = {}
     for name, pid in roots.items():
         pids = tree(pid, kids)
-        out[name] = (sum(rss_bytes(p) for p in pids), sum(cpu_ticks(p) for p in pids))
+        out[name] = (sum(rss_bytes(p) for p in pids) if memory else 0,
+                     sum(pss_bytes(p) for p in pids) if memory else 0,
+                     sum(cpu_ticks(p) for p in pids))
     return out
 
 
@@ -80,7 +99,7 @@ def loadavg() -> List[float]:
 
 
 class Sampler:
-    """Samples the services' RSS and the machine's CPU while a stack is measured.
+    """Samples the services' memory (PSS and RSS) and the machine's CPU while a stack is measured.
 
     `other_cpu` is the share of the machine's CPU (all cores) used by processes that are
     neither the stack nor the bench: the load other work put on the machine during the run.
@@ -89,20 +108,25 @@ class Sampler:
     def __init__(self, roots: Dict[str, int], cores: Optional[int] = None) -> None:
         self.roots = roots
         self.cores = cores or os.cpu_count() or 1
-        self.peak: Dict[str, int] = {name: 0 for name in roots}
+        self.peak: Dict[str, int] = {name: 0 for name in roots}  # RSS
         self.peak_total = 0
+        self.peak_pss: Dict[str, int] = {name: 0 for name in roots}
+        self.peak_pss_total = 0
         self.samples = 0
         self._start = self._cpu_snapshot()
 
     def _cpu_snapshot(self) -> Tuple[float, int, int]:
-        own = sum(t for _, t in tree_usage(self.roots).values()) + cpu_ticks(os.getpid())
+        own = sum(t for _, _, t in tree_usage(self.roots, memory=False).values()) + cpu_ticks(os.getpid())
         return time.monotonic(), machine_busy_ticks(), own
 
-    def sample(self) -> Dict[str, int]:
-        usage = {name: rss for name, (rss, _) in tree_usage(self.roots).items()}
-        for name, rss in usage.items():
+    def sample(self) -> Dict[str, Tuple[int, int]]:
+        """Per service: (RSS, PSS) bytes now."""
+        usage = {name: (rss, pss) for name, (rss, pss, _) in tree_usage(self.roots).items()}
+        for name, (rss, pss) in usage.items():
             self.peak[name] = max(self.peak[name], rss)
-        self.peak_total = max(self.peak_total, sum(usage.values()))
+            self.peak_pss[name] = max(self.peak_pss[name], pss)
+        self.peak_total = max(self.peak_total, sum(rss for rss, _ in usage.values()))
+        self.peak_pss_total = max(self.peak_pss_total, sum(pss for _, pss in usage.values()))
         self.samples += 1
         return usage
 

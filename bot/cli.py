@@ -68,7 +68,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"""
 De assistent draait.
-  Rasa (alleen lokaal):  {settings.rasa_url}
+  Rasa (alleen lokaal):  {", ".join(settings.rasa_urls)}
   Actieserver:           http://{settings.host}:{settings.actions_port}""")
     if any(s.name == "gateway" for s in stack.services):
         print(f"  Website met widget:    {settings.gateway_url}/")

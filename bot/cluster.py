@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
@@ -145,7 +145,9 @@ class Cluster(launcher.Stack):
     ``make run``'s stack (a crashed child comes back with backoff; SIGTERM stops them all)."""
 
     def __init__(self, settings: Settings, model: Path, ports: Optional[Ports] = None):
-        super().__init__(settings, model)
+        # One worker per replica: the balancer spreads conversations over the replicas and
+        # Redis orders each conversation's turns, whichever replica takes them.
+        super().__init__(replace(settings, rasa_workers=1), model)
         self.ports = ports or Ports.after(settings)
 
     def build(self) -> None:

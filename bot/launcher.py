@@ -40,6 +40,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports (a Rasa server's workers)."""
+    while True:
+        base = free_port()
+        try:
+            for port in range(base + 1, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+
+
 def isolated_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     """An environment for a stack of its own (tests, the bench): this process's environment
     without the developer's KW_* settings, a fresh var dir, free ports, the shared Dutch
@@ -47,7 +60,7 @@ def isolated_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[
     env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
     env.update({
         "KW_VAR_DIR": str(var_dir),
-        "KW_RASA_PORT": str(free_port()),
+        "KW_RASA_PORT": str(free_ports(2)),  # room for two Rasa workers
         "KW_ACTIONS_PORT": str(free_port()),
         "KW_GATEWAY_PORT": str(free_port()),
         "KW_SPACY_MODEL_DIR": str(Path(__file__).resolve().parent.parent / "var" / "spacy" / "nl"),
@@ -65,6 +78,7 @@ def child_env(settings: Settings, extra: Optional[Dict[str, str]] = None) -> Dic
         "SANIC_HOST": settings.host,  # rasa-sdk binds to this interface
         "KW_VAR_DIR": str(settings.var_dir),
         "KW_RASA_TOKEN": settings.rasa_token,
+        "KW_RASA_WORKERS": str(settings.rasa_workers),
         "KW_SESSION_MAX_TURNS": str(settings.session_max_turns),
         "TF_CPP_MIN_LOG_LEVEL": "2",
     })
@@ -153,11 +167,21 @@ def rasa_command(settings: Settings, model: Path, endpoints: Path, port: int) ->
             "--endpoints", str(endpoints), "--credentials", "credentials.yml"]
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, ConnectionError, OSError):
+        return False
+
+
 @dataclass
 class Service:
     name: str
     cmd: List[str]
     ready_url: str
+    #: Further URLs that must answer 200 too (a Rasa server's other workers).
+    also_ready: List[str] = field(default_factory=list)
     #: Settings of this process only (a replica's own port), on top of the stack's.
     env: Dict[str, str] = field(default_factory=dict)
     proc: Optional[subprocess.Popen] = None
@@ -181,7 +205,8 @@ class Stack:
         self.services = [
             Service("actieserver", actions_command(s.actions_port), f"http://{s.host}:{s.actions_port}/health"),
             Service("rasa", rasa_command(s, self.model, endpoints, s.rasa_port),
-                    f"{s.rasa_url}/status?token={s.rasa_token}"),
+                    f"{s.rasa_url}/status?token={s.rasa_token}",
+                    also_ready=[f"{url}/status?token={s.rasa_token}" for url in s.rasa_urls[1:]]),
         ]
         if self.gateway and (s.root / "bot" / "web" / "__main__.py").exists():
             self.services.append(Service("gateway", [sys.executable, "-m", "bot.web"],
@@ -204,12 +229,8 @@ class Stack:
             if svc.proc is not None and svc.proc.poll() is not None:
                 self.stop()
                 raise RuntimeError(f"{svc.name} stopte tijdens het starten; zie {svc.log}")
-            try:
-                with urllib.request.urlopen(svc.ready_url, timeout=2) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
+            if all(map(_answers, [svc.ready_url, *svc.also_ready])):
+                return
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{svc.name} is niet op tijd klaar; zie {svc.log}")

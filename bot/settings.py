@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,6 +127,9 @@ class Settings:
     # Network: Rasa and the action server are never public; only the gateway is.
     host: str
     rasa_port: int
+    #: Rasa worker processes of one Rasa server, on rasa_port and the ports after it
+    #: (rasa_runtime/workers.py); the gateway picks one per conversation.
+    rasa_workers: int
     actions_port: int
     gateway_host: str
     gateway_port: int
@@ -199,6 +202,11 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> List[str]:
+        """One URL per Rasa worker; the first is ``rasa_url``."""
+        return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.rasa_workers)]
 
     @property
     def actions_url(self) -> str:
@@ -274,6 +282,10 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         var_dir=var_dir,
         host=env.get("KW_HOST", "127.0.0.1"),
         rasa_port=_int(env, "KW_RASA_PORT", 5005),
+        # One Rasa process uses one core (its Python runs on one event loop), so a second worker
+        # pays only from the second core on. A deployment scales by replicas behind a balancer
+        # instead (deploy/): there the gateway's one Rasa URL is the balancer's.
+        rasa_workers=_positive_int(env, "KW_RASA_WORKERS", 1 if production else min(2, os.cpu_count() or 1)),
         actions_port=_int(env, "KW_ACTIONS_PORT", 5055),
         gateway_host=gateway_host,
         gateway_port=gateway_port,

@@ -10,6 +10,8 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   ``connections_patches`` (the action server, the database pools, the Redis lock store),
   ``trackers_patches`` (reading, replaying, caching and storing conversations) and
   ``model_patches`` (loading the model, running its graph, the unknown-words fallback).
+- ``KW_RASA_WORKERS`` above 1 serves from that many worker processes, forked from one that
+  loaded the heavy parts once (``workers``), on ``--port`` and the ports after it.
 """
 from __future__ import annotations
 
@@ -52,8 +54,18 @@ def main() -> None:
     install_session_rollover(int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
     # "--auth-token=…" in one word: a token may start with "-", which argparse would take for
     # an option if it came as its own argument.
-    sys.argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]
-    rasa_main()
+    argv = ["rasa", *sys.argv[1:], f"--auth-token={token}"]
+    count = int(os.environ.get("KW_RASA_WORKERS") or 1)
+
+    def run(args):
+        sys.argv = args
+        rasa_main()
+
+    if count > 1:
+        import workers
+
+        sys.exit(workers.serve(argv, count, run))
+    run(argv)
 
 
 if __name__ == "__main__":

@@ -39,13 +39,19 @@ class RasaStack:
     def rest_url(self) -> str:
         return f"{self.settings.rasa_url}/webhooks/rest/webhook"
 
+    def url_for(self, sender: str) -> str:
+        """The Rasa worker the gateway sends this conversation to (bot/web/rasa.py)."""
+        from bot.web.rasa import worker_for
+
+        return self.settings.rasa_urls[worker_for(sender, self.settings.rasa_workers)]
+
     def say(self, message: str, sender: Optional[str] = None, metadata: Optional[dict] = None,
             timeout: float = 30) -> List[dict]:
         """One message through the REST channel; returns the bot's messages."""
         body = {"sender": sender or f"t-{uuid.uuid4().hex}", "message": message}
         if metadata is not None:
             body["metadata"] = metadata
-        req = urllib.request.Request(self.rest_url, data=json.dumps(body).encode("utf-8"),
+        req = urllib.request.Request(f"{self.url_for(body['sender'])}/webhooks/rest/webhook", data=json.dumps(body).encode("utf-8"),
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             assert resp.status == 200

@@ -51,7 +51,7 @@ async def _rasa_session(app: web.Application) -> AsyncIterator[None]:
     connector = aiohttp.TCPConnector(limit=100, limit_per_host=100)
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as http:
         app[HTTP] = http
-        app[RASA] = RasaClient(http, settings.rasa_url, settings.rasa_token,
+        app[RASA] = RasaClient(http, settings.rasa_urls, settings.rasa_token,
                                actions_health_url=_actions_health_url(settings),
                                max_in_flight=settings.rasa_max_in_flight)
         # Pushes go through the bus: to this gateway's sockets and, in a cluster, the others'.

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Dict, List, Optional
+import zlib
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import aiohttp
 from yarl import URL
@@ -84,21 +85,34 @@ def _log(event: str, **fields: Any) -> None:
     log.info(json.dumps({"event": event, **fields}, separators=(",", ":"), sort_keys=True))
 
 
+def worker_for(sender: str, workers: int) -> int:
+    """The Rasa worker that serves this conversation, the same in every gateway and after every
+    restart: one conversation's turns must all reach one worker, whose lock store orders them."""
+    return zlib.crc32(sender.encode("utf-8", "surrogatepass")) % workers
+
+
 class RasaClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str,
+    def __init__(self, session: aiohttp.ClientSession, base_urls: Union[str, Sequence[str]], token: str,
                  actions_health_url: Optional[str] = None, max_in_flight: int = 6):
         self._http = session
-        # Messages this gateway has at Rasa at once; the rest wait their turn in order. Rasa
-        # works on all it has at once, interleaved on one event loop, so without a bound every
-        # turn under load takes as long as the slowest (bench: p99 at 50 users 2.9-3.6 s
-        # unbounded, 2.0-2.3 s with 6 at a time, turns/s the same; docs/performance.md).
-        self._admission = asyncio.Semaphore(max_in_flight)
-        self._base = URL(base_url)
+        #: One URL per Rasa worker (rasa_runtime/workers.py), or one balancer's URL.
+        self._bases = [URL(u) for u in ([base_urls] if isinstance(base_urls, str) else base_urls)]
+        if not self._bases:
+            raise ValueError("no Rasa URL")
+        # Messages this gateway has at one Rasa worker at once; the rest wait their turn in
+        # order. A worker works on all it has at once, interleaved on one event loop, so without
+        # a bound every turn under load takes as long as the slowest (bench: p99 at 50 users
+        # 2.9-3.6 s unbounded, 2.0-2.3 s with 6 at a time, turns/s the same; performance.md).
+        self._admission = [asyncio.Semaphore(max_in_flight) for _ in self._bases]
         self._token = token
         self._actions_health = actions_health_url
 
+    def _worker(self, sender: str) -> int:
+        return worker_for(sender, len(self._bases)) if len(self._bases) > 1 else 0
+
     def _tracker_url(self, sender: str, *parts: str) -> URL:
-        return (self._base / "conversations" / sender / "tracker").joinpath(*parts) \
+        base = self._bases[self._worker(sender)]
+        return (base / "conversations" / sender / "tracker").joinpath(*parts) \
             .with_query(token=self._token)
 
     async def _json(self, method: str, url: URL, what: str, timeout_s: float,
@@ -120,9 +134,10 @@ class RasaClient:
             raise RasaUnavailable(type(exc).__name__, refused, resendable=lost, timed_out=timed_out) from None
 
     async def _post_message(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
-        url = self._base / "webhooks" / "rest" / "webhook"
+        worker = self._worker(sender)
+        url = self._bases[worker] / "webhooks" / "rest" / "webhook"
         body = {"sender": sender, "message": text, "metadata": metadata}
-        async with self._admission:
+        async with self._admission[worker]:
             data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
         if not isinstance(data, list):
             raise RasaUnavailable("webhook answer is not a list")
@@ -204,14 +219,17 @@ class RasaClient:
         return False
 
     async def ready(self) -> Dict[str, bool]:
-        """Readiness of Rasa (model loaded) and, when known, the action server."""
-        checks = {"rasa": False}
-        try:
-            data = await self._json("GET", (self._base / "status").with_query(token=self._token),
-                                    "status", READY_TIMEOUT_S)
-            checks["rasa"] = bool(isinstance(data, dict) and (data.get("model_id") or data.get("model_file")))
-        except RasaUnavailable:
-            pass
+        """Readiness of Rasa (every worker has its model loaded) and, when known, the action
+        server."""
+        async def loaded(base: URL) -> bool:
+            try:
+                data = await self._json("GET", (base / "status").with_query(token=self._token),
+                                        "status", READY_TIMEOUT_S)
+            except RasaUnavailable:
+                return False
+            return bool(isinstance(data, dict) and (data.get("model_id") or data.get("model_file")))
+
+        checks = {"rasa": all(await asyncio.gather(*map(loaded, self._bases)))}
         if self._actions_health:
             checks["actions"] = False
             try:

@@ -37,7 +37,7 @@ STAFF = {"bea": ("Bea Beheer", "beheerder"), "mo": ("Mo Medewerker", "medewerker
 
 
 def append_tracker_events(rasa_stack, sender: str, events: List[Dict]) -> None:
-    url = f"{rasa_stack.rasa_url}/conversations/{sender}/tracker/events?token={rasa_stack.settings.rasa_token}"
+    url = f"{rasa_stack.url_for(sender)}/conversations/{sender}/tracker/events?token={rasa_stack.settings.rasa_token}"
     req = urllib.request.Request(url, data=json.dumps(events).encode("utf-8"),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=20) as resp:

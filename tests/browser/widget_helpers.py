@@ -30,7 +30,7 @@ def sender_id(page) -> str:
 
 
 def tracker_events(rasa_stack, sender: str):
-    url = f"{rasa_stack.rasa_url}/conversations/{sender}/tracker?token={rasa_stack.settings.rasa_token}"
+    url = f"{rasa_stack.url_for(sender)}/conversations/{sender}/tracker?token={rasa_stack.settings.rasa_token}"
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.loads(resp.read().decode("utf-8"))["events"]
 

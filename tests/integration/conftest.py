@@ -163,6 +163,7 @@ def make_settings(tmp_path, fake_rasa) -> Callable[..., settings_mod.Settings]:
             "KW_CONTACT_KEY": TEST_CONTACT_KEY,
             "KW_COOKIE_SECRET": COOKIE_SECRET,
             "KW_RASA_PORT": str(fake_rasa.port),
+            "KW_RASA_WORKERS": "1",  # one fake; test_gateway.py has a test with two
             "KW_ACTIONS_PORT": str(fake_rasa.port),
             "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
         }

@@ -3,18 +3,10 @@ no turn fails, and every process the bench started is gone afterwards."""
 from __future__ import annotations
 
 import json
-import os
 
 from bench.__main__ import run
 from bench.report import TARGETS
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.fixtures.gateway import alive
 
 
 def test_bench_smoke_run(tmp_path):
@@ -33,6 +25,7 @@ def test_bench_smoke_run(tmp_path):
         # Rasa alone holds a few hundred MB (TensorFlow, the model): real processes were measured.
         assert stack["memory"]["peak_total_mb"] > 200
         assert stack["memory"]["peak_total_mb"] >= stack["memory"]["idle_total_mb"]
+        assert 200 < stack["memory"]["peak_pss_total_mb"] < stack["memory"]["peak_total_mb"]
         assert not [pid for pid in stack["pids"].values() if alive(pid)], f"{name} left processes"
     assert set(result["stacks"]["product"]["pids"]) == {"actieserver", "rasa", "gateway"}
 

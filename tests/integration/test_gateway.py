@@ -19,11 +19,14 @@ import pytest
 import pytest_asyncio
 from aiohttp import WSMsgType
 
+from bot import launcher
 from bot import settings as settings_mod
 from bot.web.chat import ws as chat_ws_mod
 from bot.web.portal import issue_portal_token
 from bot.web.protocol import MAX_FRAME_BYTES, WS_MAX_MSG_SIZE
+from bot.web.rasa import worker_for
 from tests.fixtures.chat import sid_of
+from tests.integration.conftest import FakeRasa
 
 pytestmark = pytest.mark.asyncio
 
@@ -398,6 +401,37 @@ async def test_messages_wait_their_turn_beyond_the_in_flight_bound(gateway, fake
     replies = await asyncio.gather(*(say(ws, f"msg-bound-{i:03d}", f"vraag {i}") for i, ws in enumerate(sockets)))
     assert [frames[-1]["messages"][0]["text"] for frames in replies] == [f"Je schreef: vraag {i}" for i in range(8)]
     assert fake_rasa.most_in_flight == 2 and len(fake_rasa.webhook_calls) == 8
+    for ws in sockets:
+        await ws.close()
+
+
+async def test_each_conversation_stays_with_one_rasa_worker(gateway, aiohttp_server):
+    """Two Rasa workers (KW_RASA_WORKERS=2: KW_RASA_PORT and the port after it): every message
+    and tracker look-up of a conversation reaches one worker, the conversations are spread over
+    both, and the gateway is ready only when both are."""
+    base = launcher.free_ports(2)
+    workers = [FakeRasa(), FakeRasa()]
+    servers = [await aiohttp_server(fake.app, port=base + i) for i, fake in enumerate(workers)]
+    client = await gateway(KW_RASA_PORT=str(base), KW_RASA_WORKERS="2", KW_ACTIONS_PORT=str(base))
+    assert (await client.get("/readyz")).status == 200
+    sockets = [(await chat(client))[0] for _ in range(12)]
+    for turn in range(2):
+        await asyncio.gather(*(say(ws, f"msg-w{i:02d}-{turn}", f"vraag {i}") for i, ws in enumerate(sockets)))
+    senders = [{call["sender"] for call in fake.webhook_calls} for fake in workers]
+    assert senders[0] and senders[1] and not senders[0] & senders[1]
+    assert len(senders[0]) + len(senders[1]) == 12
+    assert sum(len(fake.webhook_calls) for fake in workers) == 24
+    assert all(worker_for(sender, 2) == i for i, group in enumerate(senders) for sender in group)
+    # A worker that processed a message but failed to answer: the gateway reads the answer from
+    # that same worker's tracker instead of sending the message again.
+    for fake in workers:
+        fake.failures = ["after"]
+    frames = await say(sockets[0], "msg-w00-2", "nog een vraag")
+    assert frames[-1]["messages"][0]["text"] == "Je schreef: nog een vraag"
+    assert sum(len(fake.webhook_calls) for fake in workers) == 25
+    assert sum(fake.failures == [] for fake in workers) == 1
+    await servers[1].close()
+    assert (await client.get("/readyz")).status == 503
     for ws in sockets:
         await ws.close()
 

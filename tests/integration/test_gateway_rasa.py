@@ -37,7 +37,7 @@ async def exchange(ws, frame):
 
 
 async def tracker_users(client, rasa_stack, sid):
-    url = f"{rasa_stack.rasa_url}/conversations/{sid}/tracker"
+    url = f"{rasa_stack.url_for(sid)}/conversations/{sid}/tracker"
     async with client.session.get(url, params={"token": rasa_stack.settings.rasa_token}) as resp:
         events = (await resp.json())["events"]
     return [e for e in events if e.get("event") == "user"]

@@ -9,7 +9,7 @@ import sys
 import urllib.request
 
 from bot.settings import ROOT
-from tests.fixtures.gateway import free_port, poll
+from tests.fixtures.gateway import alive, free_port, poll
 
 SCRIPT = r"""
 import json, sys
@@ -40,14 +40,6 @@ def serving(port: int) -> bool:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as resp:
             return resp.status == 200
     except OSError:
-        return False
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
         return False
 
 

@@ -20,7 +20,7 @@ def test_a_long_conversation_keeps_its_context_across_the_rollover(rasa_stack):
     for turn in range(1, limit + 1):  # the last one starts the new session
         answer = text_of(rasa_stack.say(f"en in {places[turn % 3]}?", sender))
         assert "1 januari 2025" in answer and "begrijp" not in answer, (turn, answer)
-    url = f"{rasa_stack.rasa_url}/conversations/{sender}/tracker?token={rasa_stack.settings.rasa_token}"
+    url = f"{rasa_stack.url_for(sender)}/conversations/{sender}/tracker?token={rasa_stack.settings.rasa_token}"
     with urllib.request.urlopen(url, timeout=30) as resp:
         events = json.loads(resp.read())["events"]
     assert sum(e["event"] == "session_started" for e in events) == 2
@@ -37,7 +37,7 @@ def test_a_form_in_progress_goes_on_across_the_rollover(rasa_stack):
     for turn in range(limit):  # detours: each answered, and the form asks again
         answer = text_of(rasa_stack.say("welke thema's zijn er?", sender))
         assert "aanvraagnummer" in answer, (turn, answer)
-    url = f"{rasa_stack.rasa_url}/conversations/{sender}/tracker?token={rasa_stack.settings.rasa_token}"
+    url = f"{rasa_stack.url_for(sender)}/conversations/{sender}/tracker?token={rasa_stack.settings.rasa_token}"
     with urllib.request.urlopen(url, timeout=30) as resp:
         events = json.loads(resp.read())["events"]
     assert sum(e["event"] == "session_started" for e in events) == 2

@@ -434,6 +434,8 @@ def test_the_ports_agree_everywhere(tmp_path):
                 assert path["backend"]["service"] == {"name": "kw-gateway", "port": {"number": 8080}}
     data = k8s_objects("ConfigMap")["kw-settings"]["data"]
     assert (data["KW_GATEWAY_PORT"], data["KW_RASA_PORT"], data["KW_ACTIONS_PORT"]) == ("8080", "5005", "5055")
+    # One Rasa URL (the balancer's) for the gateways, in both manifests.
+    assert data["KW_RASA_WORKERS"] == "1" == compose()["x-app-settings"]["KW_RASA_WORKERS"]
     assert data["KW_HOST"] == "kw-backend" == services["kw-backend"]["metadata"]["name"]
     # compose
     services_c = compose()["services"]
