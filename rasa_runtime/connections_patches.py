@@ -40,6 +40,8 @@ def install_fast_validation() -> None:
     validator = cls(schema)
 
     def _validate_action_result(self, result):
+        if validator.is_valid(result):
+            return True
         error = best_match(validator.iter_errors(result))
         if error is None:
             return True
@@ -59,8 +61,10 @@ ACTION_KEEPALIVE_S = 2.0
 
 def install_action_keepalive() -> None:
     import asyncio
+    import json
 
     import aiohttp
+    import ujson
     from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
     from rasa.utils.endpoints import EndpointConfig
 
@@ -76,6 +80,15 @@ def install_action_keepalive() -> None:
         async def __aexit__(self, *exc):
             return False
 
+    def dumps(value) -> str:
+        """ujson (a dependency of Rasa's) encodes the conversation that goes with every action
+        call several times faster than ``json.dumps`` (5 % of a turn); what it cannot encode
+        (an integer beyond 64 bits) goes to ``json.dumps``."""
+        try:
+            return ujson.dumps(value)
+        except (OverflowError, TypeError, ValueError):
+            return json.dumps(value)
+
     def session(self):
         loop = asyncio.get_running_loop()
         kept = self.__dict__.get("_kw_session")
@@ -83,7 +96,7 @@ def install_action_keepalive() -> None:
             auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) \
                 if self.basic_auth else None
             kept = (loop, aiohttp.ClientSession(
-                headers=self.headers, auth=auth,
+                headers=self.headers, auth=auth, json_serialize=dumps,
                 timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
                 connector=aiohttp.TCPConnector(keepalive_timeout=ACTION_KEEPALIVE_S)))
             self.__dict__["_kw_session"] = kept

@@ -21,8 +21,8 @@ import sys
 from connections_patches import (install_action_keepalive, install_fast_validation,  # noqa: F401
                                  install_pool_pre_ping, install_redis_retry, install_ticket_keepalive)
 from model_patches import (CODE_ALPHABET, CODE_LENGTH, KNOWN_WORDS,  # noqa: F401
-                           install_fast_model_load, install_sequential_graph_runner,
-                           install_unknown_words_fallback)
+                           install_direct_predict, install_fast_model_load,
+                           install_sequential_graph_runner, install_unknown_words_fallback)
 from trackers_patches import (APPLIED, TRACKER_CACHE_SIZE, copy_tracker,  # noqa: F401
                               install_applied_events_cache, install_event_type_cache,
                               install_session_rollover, install_tracker_cache,
@@ -41,6 +41,7 @@ def main() -> None:
 
     install_fast_validation()
     install_fast_model_load()
+    install_direct_predict()
     install_sequential_graph_runner()
     install_action_keepalive()
     install_pool_pre_ping()

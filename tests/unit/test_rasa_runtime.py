@@ -246,6 +246,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 model, fast, out_path, held_out = sys.argv[1], sys.argv[2] == "fast", sys.argv[3], sys.argv[4:]
 if fast:
     serve.install_fast_model_load()
+    serve.install_direct_predict()
     serve.install_sequential_graph_runner()
 texts = [m.get("text") for path in held_out for m in load_data(path).intent_examples]
 texts += ["blorp fnerk", "<b>vet?</b>", "x" * 3000, "KW-2025-0047 en code KPWE-W7TV", "Arnhem?"]
@@ -278,17 +279,23 @@ async def dialogue():
                 break
     return out
 
-rss_mb = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
+result = {"parses": asyncio.run(parses()), "dialogue": asyncio.run(dialogue())}
+result["rss_mb"] = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
+import gc
+from rasa.utils.tensorflow.models import RasaModel
+# Whether DIET's predictions went straight to the traced graph (install_direct_predict).
+result["direct"] = any("_kw_direct" in o.__dict__ for o in gc.get_objects() if isinstance(o, RasaModel))
 # A file, not stdout: TensorFlow and Rasa write to the same pipe and can land inside a long line.
 with open(out_path, "w") as out:
-    json.dump({"parses": asyncio.run(parses()), "dialogue": asyncio.run(dialogue()), "rss_mb": rss_mb}, out)
+    json.dump(result, out)
 """
 
 
 def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
-    """The served DIET model, loaded without Rasa's one-step training and run without dask,
-    gives every held-out message the same intent ranking (to the last bit) and the same
-    entities, a conversation gets the same actions, and the process holds less memory."""
+    """The served DIET model, loaded without Rasa's one-step training, predicting straight
+    through its traced graph and run without dask, gives every held-out message the same
+    intent ranking (to the last bit) and the same entities, a conversation gets the same
+    actions, and the process holds less memory."""
     model = launcher.model_path(load())
     assert model.exists(), "make test trains the model first"
     held_out = [str(ROOT / "tests" / "nlu" / name) for name in ("test_nlu.yml", "test_nlu_unseen.yml")]
@@ -305,6 +312,7 @@ def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
     assert len(fast["parses"]) == len(rasa_own["parses"]) > 500
     assert fast["parses"] == rasa_own["parses"]
     assert fast["dialogue"] == rasa_own["dialogue"] and len(fast["dialogue"]) > 20
+    assert fast["direct"] and not rasa_own["direct"]
     # Rasa's own load keeps the traced training graph; the fast one does not.
     assert fast["rss_mb"] < rasa_own["rss_mb"] - 200, (fast["rss_mb"], rasa_own["rss_mb"])
 
@@ -407,9 +415,11 @@ from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
 serve.install_action_keepalive()
 peers = []
+received = []
 
 async def webhook(request):
     peers.append(request.transport.get_extra_info("peername")[1])
+    received.append(await request.text())
     if (await request.json()).get("fail"):
         return web.json_response({"error": "kapot"}, status=500)
     return web.json_response({"events": [], "responses": [{"text": "hoi"}]})
@@ -433,6 +443,13 @@ async def main():
     except ClientResponseError as exc:
         error = exc.status
     after_error = await endpoint.request(json={}, method="post")
+    # The body is JSON that reads back as what was sent, whatever it holds (ujson encodes it;
+    # an integer beyond 64 bits goes to json.dumps).
+    odd = [{"text": "één €/m² <b>\u2028 \"x\"", "confidence": 0.1 + 0.2, "n": None, "t": True},
+           {"big": 2 ** 70, "nested": [[1.5e-300], {"": "/"}]}]
+    for body in odd:
+        await endpoint.request(json=body, method="post")
+    same = [json.loads(text) == body for text, body in zip(received[-2:], odd)]
     # The action server restarts (the supervisor): the kept connection is gone, the next call
     # opens a new one.
     await runner.cleanup()
@@ -440,7 +457,8 @@ async def main():
     restarted = await endpoint.request(json={}, method="post")
     await runner.cleanup()
     print(json.dumps({"answers": answers, "error": error, "after_error": after_error,
-                      "restarted": restarted, "connections": len(set(peers[:5])), "total": len(set(peers))}))
+                      "restarted": restarted, "connections": len(set(peers[:5])), "total": len(set(peers)),
+                      "same": same}))
 
 asyncio.run(main())
 """
@@ -448,12 +466,14 @@ asyncio.run(main())
 
 def test_the_action_server_connection_is_kept_between_calls(tmp_path):
     """Rasa opened a new connection (and client session) for every action call; now one is
-    kept, errors still come through as before, and a restarted action server is reached."""
+    kept, errors still come through as before, a restarted action server is reached, and the
+    body (now encoded by ujson) reads back as what was sent."""
     out = run_in_rasa(KEEPALIVE, tmp_path)
     hoi = {"events": [], "responses": [{"text": "hoi"}]}
     assert out["answers"] == [hoi] * 3 and out["after_error"] == hoi and out["restarted"] == hoi
     assert out["error"] == 500
     assert out["connections"] == 1 and out["total"] == 2
+    assert out["same"] == [True, True]
 
 
 def test_the_runtime_knows_the_codes_the_status_lookup_hands_out():
