@@ -37,6 +37,12 @@ def run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
         raise TimeoutError(f"database call took longer than {timeout_s} s") from None
 
 
+def submit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` in the pool without waiting for it (work behind an answer: ``fn`` handles
+    its own errors and bounds)."""
+    _executor.submit(fn)
+
+
 async def run_db(fn: Callable[[], T], timeout_s: float) -> T:
     """``run_bounded`` for async code: the event loop keeps serving while the pool works."""
     future = _executor.submit(fn)

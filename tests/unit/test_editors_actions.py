@@ -11,6 +11,7 @@ from sqlalchemy import text
 from actions.faq import ActionAnswerFaq, ActionRephrase
 from bot import migrations
 from bot.core import db
+from bot.insights import record as rec
 from bot.settings import load
 
 
@@ -36,6 +37,7 @@ def run(action, t):
 
 
 def stored(settings):
+    assert rec.flush(10)  # the rows are written behind the answers
     with db.session_scope(settings.database_url) as s:
         return [tuple(r) for r in s.execute(text(
             "SELECT kind, topic, round(confidence, 2), text FROM kw_question_events ORDER BY id"))]
@@ -84,3 +86,24 @@ def test_a_database_that_is_down_costs_no_answer(tmp_path):
     _, rephrased = run(ActionRephrase(down), tracker("nlu_fallback", "blabla", 0.4))
     assert "7 juli 2025" in answered[0]["text"] and rephrased[0]["text"]
     assert time.monotonic() - started < 10
+
+
+def test_a_burst_of_answers_is_written_whole_and_in_order(settings):
+    """Fifty answers in a row: none waits for the database, and every row arrives, in order."""
+    for i in range(50):
+        run(ActionAnswerFaq(settings), tracker("faq_onbekend", f"vraag {i}"))
+    rows = stored(settings)
+    assert [r[3] for r in rows] == [f"vraag {i}" for i in range(50)]
+
+
+def test_the_write_behind_queue_is_bounded(settings):
+    """While a write is under way (a slow database) at most MAX_QUEUED rows wait; the rest are
+    dropped rather than held without end, and the queued ones are written after."""
+    writer = rec._WriteBehind()
+    writer.MAX_QUEUED = 3
+    writer._busy = True  # a drain is running
+    for i in range(5):
+        writer.add(settings.database_url, 1.5, rec.event_row("fallback", text=f"vraag {i}"))
+    writer._drain()
+    assert writer.flush(1)
+    assert [r[3] for r in stored(settings)] == ["vraag 0", "vraag 1", "vraag 2"]
