@@ -104,6 +104,8 @@ class ChatService:
         # The live handoff: routes messages of conversations with an active helpdesk ticket.
         self.handoff = handoff
         self._wipes: Set["asyncio.Task[None]"] = set()
+        #: Ticket look-ups running beside Rasa's turn, kept until done (see ``message``).
+        self._routings: Set["asyncio.Task[Any]"] = set()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -238,6 +240,15 @@ class ChatService:
         self._wipes.add(task)
         task.add_done_callback(self._wipes.discard)
 
+    async def _route(self, sid: str, mid: str, display: str, emit: Emit) -> Optional[Any]:
+        """With an active helpdesk ticket the message also goes to the console; the ticket, or
+        None. While the ticket waits the assistant still answers; once a medewerker has it, Rasa
+        is paused (records the message, answers nothing), so there is no "typing"."""
+        ticket = await self.handoff.user_message(sid, mid, display)
+        if ticket is None or ticket.state not in ASSIGNED_STATES:
+            await emit({"type": "typing"})
+        return ticket
+
     async def message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit) -> None:
         """A user message or button click: validate, mask, relay to Rasa, emit ack and reply."""
         started = time.monotonic()
@@ -297,13 +308,12 @@ class ChatService:
                     masked_kinds = summary(masked.kinds)
             await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
                         "duplicate": False})
-            # With an active helpdesk ticket the message also goes to the console. While the
-            # ticket waits the assistant still answers; once a medewerker has it, Rasa is paused
-            # (records the message, answers nothing), so there is no "typing".
-            ticket = await self.handoff.user_message(session.sid, mid, display)
-            staffed = ticket is not None and ticket.state in ASSIGNED_STATES
-            if not staffed:
-                await emit({"type": "typing"})
+            # The ticket look-up runs beside Rasa's turn (it was a database round trip before
+            # every turn); the reply waits for both. Rasa needs nothing from it: a conversation
+            # a medewerker has is paused in Rasa itself.
+            routing = asyncio.ensure_future(self._route(session.sid, mid, display, emit))
+            self._routings.add(routing)
+            routing.add_done_callback(self._routings.discard)
             metadata: Dict[str, Any] = {"client_id": client, "msg_id": mid}
             if code_ref is not None:
                 metadata["code_ref"] = code_ref
@@ -312,9 +322,12 @@ class ChatService:
             try:
                 answer = await self.rasa.send(session.sid, text, metadata)
             except RasaUnavailable as exc:
+                await routing  # the message still reaches its ticket
                 self.metrics["rasa_errors"] += 1
                 log_event("rasa_unavailable", session=session.log_id, reason=str(exc))
                 raise FrameError("unavailable", msg_id=mid) from None
+            ticket = await routing
+            staffed = ticket is not None and ticket.state in ASSIGNED_STATES
             messages = from_webhook(answer)
             if not messages and not staffed:
                 # Rasa answers with nothing when an action failed (the action server down or
