@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import uvloop
 from aiohttp import web
 
 from bot import settings as settings_mod
@@ -40,6 +41,9 @@ def main() -> int:
 
     web.run_app(
         create_app(settings),
+        # uvloop (already installed with Sanic for the action server): the gateway is mostly
+        # socket work, which it does in C.
+        loop=uvloop.new_event_loop(),
         host=settings.gateway_host,
         port=settings.gateway_port,
         print=announce,
