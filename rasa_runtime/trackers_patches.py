@@ -176,14 +176,30 @@ def install_tracker_cache(size: int = TRACKER_CACHE_SIZE) -> None:
             found = store.__dict__["_kw_cache"] = OrderedDict()
         return found
 
-    newest = sa.text(f"SELECT max(id) FROM {SQLTrackerStore.SQLEvent.__tablename__} "
-                     "WHERE sender_id = :sender_id")
+    table = SQLTrackerStore.SQLEvent.__tablename__
+    newest = sa.text(f"SELECT max(id) FROM {table} WHERE sender_id = :sender_id")
+    NEWEST = f"SELECT max(id) FROM {table} WHERE sender_id = ?"
+    INSERT = (f"INSERT INTO {table} (sender_id, type_name, timestamp, intent_name, action_name, data) "
+              "VALUES (?, ?, ?, ?, ?, ?)")
+
+    def driver_sql(store, sql):
+        """``sql`` (``?`` placeholders) in the database driver's own style, or None for a
+        driver not known here. Run on the driver directly: SQLAlchemy's compiler and statement
+        cache (cache keys, deep copies) cost more than these statements themselves."""
+        style = store.engine.dialect.paramstyle
+        if style == "qmark":
+            return sql
+        if style in ("format", "pyformat"):
+            return sql.replace("?", "%s")
+        return None
 
     def stamp(store, session, sender_id):
         # The newest stored event's id: it changes with every write by any replica and with
-        # every deletion of the conversation. (Plain SQL: the ORM query cost more than the
-        # look-up itself.)
-        return session.execute(newest, {"sender_id": sender_id}).scalar()
+        # every deletion of the conversation.
+        sql = driver_sql(store, NEWEST)
+        if sql is None:
+            return session.execute(newest, {"sender_id": sender_id}).scalar()
+        return session.connection().exec_driver_sql(sql, (sender_id,)).scalar()
 
     def remember(store, sender_id, mark, tracker) -> None:
         cache = cache_of(store)
@@ -225,14 +241,23 @@ def install_tracker_cache(size: int = TRACKER_CACHE_SIZE) -> None:
                 new_events = list(self._additional_events(session, tracker))
             else:
                 new_events = list(tracker.events)[stored:]
-            rows = [self.SQLEvent(
-                sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
-                intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME),
-                action_name=data.get("name"), data=json.dumps(data))
-                for event, data in ((event, event.as_dict()) for event in new_events)]
-            session.add_all(rows)
-            session.flush()
-            mark = rows[-1].id if rows else entry[0]
+            rows = [(sender_id, event.type_name, data.get("timestamp"),
+                     data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME),
+                     data.get("name"), json.dumps(data))
+                    for event, data in ((event, event.as_dict()) for event in new_events)]
+            insert = driver_sql(self, INSERT)
+            if not rows:
+                mark = entry[0]
+            elif insert is not None:
+                session.connection().exec_driver_sql(insert, rows)
+                # Under the conversation's lock no one else adds to it: the newest id is ours.
+                mark = stamp(self, session, sender_id)
+            else:
+                objects = [self.SQLEvent(sender_id=r[0], type_name=r[1], timestamp=r[2], intent_name=r[3],
+                                         action_name=r[4], data=r[5]) for r in rows]
+                session.add_all(objects)
+                session.flush()
+                mark = objects[-1].id
             session.commit()
         # A new session: the store now hands out only its events; let it load them.
         if stored is not None and not any(isinstance(e, SessionStarted) for e in new_events):

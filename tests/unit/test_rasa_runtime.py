@@ -2,8 +2,12 @@
 import json
 import subprocess
 
+import pytest
+from sqlalchemy.engine import make_url
+
 from bot import launcher
 from bot.settings import ROOT, load
+from tests.fixtures.databases import BACKENDS, create_pg_database, drop_pg_database
 
 def run_in_rasa(script: str, tmp_path) -> dict:
     """Run a script in the real Rasa runtime; the JSON it printed last."""
@@ -331,8 +335,8 @@ plain_retrieve = SQLTrackerStore._retrieve
 serve.install_applied_events_cache()
 serve.install_tracker_cache(size=2)
 domain = Domain.load("domain.yml")
-db = sys.argv[1]
-a, b = (SQLTrackerStore(domain, dialect="sqlite", db=db) for _ in range(2))  # two replicas
+store = dict(json.loads(sys.argv[2]), db=sys.argv[1])  # SQLite or PostgreSQL
+a, b = (SQLTrackerStore(domain, **store) for _ in range(2))  # two replicas
 
 def turn(text, slot=None):
     events = [UserUttered(text, {"name": "faq_deadline", "confidence": 0.9}), ActionExecuted("utter_x"),
@@ -394,16 +398,31 @@ asyncio.run(main())
 """
 
 
-def test_the_tracker_cache_answers_what_the_store_holds(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_tracker_cache_answers_what_the_store_holds(tmp_path, backend):
     """Trackers kept in memory between turns: every read equals a fresh load from the store,
     whichever of two replicas wrote last; a failed turn's changes, a new session, eviction and
-    a deleted conversation are all seen."""
-    out = run_in_rasa(TRACKER_CACHE.replace("sys.argv[1]", repr(str(tmp_path / "trackers.db"))), tmp_path)
+    a deleted conversation are all seen. On SQLite and on PostgreSQL (the cache writes and reads
+    below SQLAlchemy's compiler, in each driver's own parameter style)."""
+    if backend == "sqlite":
+        out = run_in_rasa(_with_store(str(tmp_path / "trackers.db"), {"dialect": "sqlite"}), tmp_path)
+    else:
+        url = make_url(create_pg_database())
+        try:
+            out = run_in_rasa(_with_store(url.database, {
+                "dialect": "postgresql", "host": url.host, "port": url.port or 5432,
+                "username": url.username, "password": url.password}), tmp_path)
+        finally:
+            drop_pg_database(url.render_as_string(hide_password=False))
     assert out["same_as_a_fresh_load"] == [True] * 16
     assert out["failed_turn_not_kept"] and out["hits"]
     assert out["new_session"][0] and out["new_session"][1] <= 3
     assert out["bounded"] == ["s3", "s4"] and out["evicted_still_loads"]
     assert out["deleted"] == [True, True]
+
+
+def _with_store(db: str, store: dict) -> str:
+    return TRACKER_CACHE.replace("sys.argv[1]", repr(db)).replace("sys.argv[2]", repr(json.dumps(store)))
 
 
 KEEPALIVE = r"""
