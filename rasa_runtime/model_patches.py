@@ -119,8 +119,19 @@ def install_fast_model_load() -> None:
 def install_direct_predict() -> None:
     import tensorflow as tf
     from rasa.utils.tensorflow import models
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework.constant_op import convert_to_eager_tensor
 
     plain = models.RasaModel._rasa_predict
+
+    def to_tensor(value, dtype, ctx):
+        # What tf.convert_to_tensor(value, dtype_hint=dtype) does for an array, without its
+        # dispatch and registry look-ups (61 inputs a prediction): the hinted type if the
+        # value converts to it, else the value's own.
+        try:
+            return convert_to_eager_tensor(value, ctx, dtype)
+        except (TypeError, ValueError):
+            return convert_to_eager_tensor(value, ctx)
 
     def direct(self):
         """The traced graph and its input specs, once Rasa's own path has traced it."""
@@ -137,8 +148,9 @@ def install_direct_predict() -> None:
             return plain(self, batch_in)  # traces on the first call, as before
         concrete, specs = found
         tensors = []
+        ctx = context.context()
         for value, spec in zip(batch_in, specs):
-            tensor = tf.convert_to_tensor(value, dtype_hint=spec.dtype)
+            tensor = to_tensor(value, spec.dtype, ctx)
             if tensor.dtype != spec.dtype or not spec.shape.is_compatible_with(tensor.shape):
                 return plain(self, batch_in)
             tensors.append(tensor)
