@@ -25,8 +25,8 @@ from model_patches import (CODE_ALPHABET, CODE_LENGTH, KNOWN_WORDS,  # noqa: F40
                            install_sequential_graph_runner, install_unknown_words_fallback)
 from trackers_patches import (APPLIED, TRACKER_CACHE_SIZE, copy_tracker,  # noqa: F401
                               install_applied_events_cache, install_event_type_cache,
-                              install_session_rollover, install_tracker_cache,
-                              install_tracker_store_tuning)
+                              install_form_tracker_copy, install_session_rollover,
+                              install_tracker_cache, install_tracker_store_tuning)
 
 #: The default of KW_SESSION_MAX_TURNS (bot/settings.py), for a Rasa started without our
 #: launcher (deploy/rasa/entrypoint.py); "0" turns the rollover off.
@@ -52,6 +52,7 @@ def main() -> None:
     install_unknown_words_fallback()
     install_tracker_store_tuning()
     install_tracker_cache()
+    install_form_tracker_copy()
     install_session_rollover(int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
     # "--auth-token=…" in one word: a token may start with "-", which argparse would take for
     # an option if it came as its own argument.

@@ -425,6 +425,83 @@ def _with_store(db: str, store: dict) -> str:
     return TRACKER_CACHE.replace("sys.argv[1]", repr(db)).replace("sys.argv[2]", repr(json.dumps(store)))
 
 
+FORM_TRACKER = r"""
+import json, sys, time
+sys.path.insert(0, "rasa_runtime")
+import serve
+from rasa.core.actions.forms import FormAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, Restarted, SessionStarted,
+                                     SlotSet, UserUttered)
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+domain = Domain.load("domain.yml")
+plain = FormAction._temporary_tracker
+serve.install_applied_events_cache()
+serve.install_form_tracker_copy()
+fast = FormAction._temporary_tracker
+
+def user(text, intent, entities=()):
+    return UserUttered(text, {"name": intent, "confidence": 0.9}, list(entities))
+
+def untimed(value, made):
+    # The events a form adds are new on each call: their times differ, nothing else may.
+    if isinstance(value, dict):
+        return {k: None if k in ("timestamp", "latest_event_time") and isinstance(v, float) and v >= made
+                else untimed(v, made) for k, v in value.items()}
+    if isinstance(value, list):
+        return [untimed(v, made) for v in value]
+    return value
+
+start = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
+faq = [user("wanneer sluit het", "faq_deadline"), ActionExecuted("action_answer_faq"), BotUttered("1 juni"),
+       ActionExecuted("action_listen")]
+handoff = [user("mens graag", "human_handoff"), ActionExecuted("handoff_form"), ActiveLoop("handoff_form"),
+           SlotSet("requested_slot", "handoff_toestemming"), BotUttered("Mag dat?"), ActionExecuted("action_listen"),
+           user("ja", "affirm")]
+status = [user("status KW-2025-0047", "status_vraag", [{"entity": "aanvraagnummer", "value": "KW-2025-0047"}]),
+          SlotSet("aanvraagnummer", "KW-2025-0047"), ActionExecuted("status_form"), ActiveLoop("status_form"),
+          SlotSet("requested_slot", "verificatiecode"), ActionExecuted("action_listen"), user("KPWE-W7TV", "inform")]
+cases = {
+    "handoff": start + faq + faq + handoff,
+    "status": start + faq + status,
+    "new session": start + faq + start + [SlotSet("onderwerp", "x")] + handoff,
+    "restarted": start + faq + [Restarted()] + start + handoff,
+    "paused": start + faq + handoff[:-1] + [user("nog een vraag", "faq_deadline")],
+}
+out = {}
+for name, events in cases.items():
+    form = "status_form" if name == "status" else "handoff_form"
+    action = FormAction(form, None)
+    current = DialogueStateTracker.from_events("s", events, domain.slots)
+    current.model_id = "kw-model"
+    made = time.time()
+    slot = "handoff_toestemming" if form == "handoff_form" else "verificatiecode"
+    results = []
+    for make in (plain, fast):
+        tracker = make(action, current, [SlotSet(slot, "ja")], domain)
+        results.append(untimed([tracker.current_state(EventVerbosity.ALL), tracker.current_slot_values(),
+                                tracker.active_loop_name, [e.as_dict() for e in tracker.applied_events()],
+                                tracker.model_id, tracker.is_paused(), tracker.followup_action], made))
+    before = current.current_state(EventVerbosity.ALL)
+    out[name] = {"same": json.dumps(results[0], sort_keys=True, default=str)
+                         == json.dumps(results[1], sort_keys=True, default=str),
+                 "events": len(results[1][0]["events"]),
+                 "current_unchanged": len(before["events"]) == len(events)}
+print(json.dumps(out))
+"""
+
+
+def test_a_form_s_temporary_tracker_is_the_same_made_by_copying(tmp_path):
+    """Forms' temporary trackers, copied from the current tracker instead of replayed from
+    every event: the same state, events, slots, loop and applied events in every case (a form
+    mid-flight, a new session, a restart), and the current tracker is left as it was."""
+    out = run_in_rasa(FORM_TRACKER, tmp_path)
+    assert set(out) == {"handoff", "status", "new session", "restarted", "paused"}
+    for name, case in out.items():
+        assert case["same"] and case["current_unchanged"] and case["events"] > 10, (name, case)
+
+
 KEEPALIVE = r"""
 import asyncio, json, sys
 sys.path.insert(0, "rasa_runtime")
