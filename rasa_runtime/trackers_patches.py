@@ -1,7 +1,7 @@
 """Rasa runtime patches for conversation trackers: reading, replaying, caching and storing them.
 
 Installed by ``serve.py`` before Rasa starts; each has a test against the real part in
-tests/unit/test_rasa_runtime.py.
+tests/unit/test_rasa_trackers.py.
 
 - Every turn costs more as the conversation grows: Rasa loads, replays and featurises all events
   of the current session. ``install_session_rollover`` starts a new session after

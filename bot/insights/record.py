@@ -105,7 +105,13 @@ class _WriteBehind:
             if self._busy:
                 return  # the running task takes it along
             self._busy = True
-        submit(self._drain)
+        try:
+            submit(self._drain)
+        except RuntimeError:  # the pool is shut down: the process is ending
+            with self._idle:
+                self._busy = False
+                self._idle.notify_all()
+            raise
 
     def _drain(self) -> None:
         while True:

@@ -41,18 +41,24 @@ def workers_of(parent: int) -> List[int]:
     return sorted(tree(parent) - {parent})
 
 
-def test_two_forked_rasa_workers_serve_share_and_are_supervised(tmp_path):
+def start(tmp_path):
+    """Rasa with two workers, as the launcher starts it: (process, settings)."""
     settings = load(launcher.isolated_env(tmp_path, {"KW_RASA_WORKERS": "2"}))
     model = launcher.model_path(settings)
     assert model.exists(), "make test trains the model first"
-    urls, token = settings.rasa_urls, settings.rasa_token
-    assert len(urls) == 2
+    assert len(settings.rasa_urls) == 2
     endpoints = launcher.write_endpoints(settings)
     log = open(tmp_path / "rasa.log", "wb")
     proc = subprocess.Popen(launcher.rasa_command(settings, model, endpoints, settings.rasa_port), cwd=ROOT,
                             env=launcher.child_env(settings), stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     log.close()
+    return proc, settings
+
+
+def test_two_forked_rasa_workers_serve_share_and_are_supervised(tmp_path):
+    proc, settings = start(tmp_path)
+    urls, token = settings.rasa_urls, settings.rasa_token
     try:
         poll(lambda: all(status(u, token) for u in urls), 240, "both workers to load the model")
         assert all(status(u, token)["model_id"] == status(urls[0], token)["model_id"] for u in urls)
@@ -84,3 +90,25 @@ def test_two_forked_rasa_workers_serve_share_and_are_supervised(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_the_workers_stop_when_their_parent_is_killed(tmp_path):
+    """kill -9 of the parent (no chance to stop its workers): the workers stop by themselves and
+    free their ports, so a restarted Rasa can bind them again."""
+    proc, settings = start(tmp_path)
+    urls, token = settings.rasa_urls, settings.rasa_token
+    try:
+        poll(lambda: all(status(u, token) for u in urls), 240, "both workers to load the model")
+        workers = workers_of(proc.pid)
+        assert len(workers) == 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        poll(lambda: not any(alive(pid) for pid in workers), 30, "the workers to stop")
+        assert not any(status(u, token) for u in urls)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group
+        except ProcessLookupError:
+            pass
