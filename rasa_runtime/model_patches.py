@@ -35,6 +35,10 @@ tests/unit/test_rasa_runtime.py.
   that traced (concrete) function once and calls it with the converted inputs. Inputs that do
   not fit the signature go the usual way (which would raise); the graph, and so every output,
   is the same: the fast-load test compares all held-out parses.
+- Before DIET sees a message, Rasa joins the sparse features of the four featurisers: it
+  deep-copies the first (matrix included) and then stacks the others onto it one by one, a
+  new matrix each time (15 % of a parse, py-spy). ``install_one_step_feature_join`` stacks
+  them in one ``hstack``: the same entries in the same order, the same types, no copy.
 """
 from __future__ import annotations
 
@@ -164,6 +168,34 @@ def install_direct_predict() -> None:
         return outputs
 
     models.RasaModel._rasa_predict = _rasa_predict
+
+
+def install_one_step_feature_join() -> None:
+    import numpy as np
+    import scipy.sparse
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+
+    plain = Message._combine_features
+
+    def _combine_features(features, featurizers):
+        if len(features) < 2:
+            return plain(features, featurizers)
+        matrices = [f.features for f in features]
+        if all(scipy.sparse.issparse(m) for m in matrices):
+            if len({m.shape[0] for m in matrices}) != 1:
+                return plain(features, featurizers)  # raises Rasa's own error
+            joined = scipy.sparse.hstack(matrices)
+        elif all(isinstance(m, np.ndarray) for m in matrices):
+            if len({m.ndim for m in matrices}) != 1:
+                return plain(features, featurizers)
+            joined = np.concatenate(matrices, axis=-1)
+        else:
+            return plain(features, featurizers)
+        first = features[0]
+        return Features(joined, first.type, first.attribute, featurizers)
+
+    Message._combine_features = staticmethod(_combine_features)
 
 
 #: bot/status/verification.py's CODE_ALPHABET and length: such a message is an answer to the

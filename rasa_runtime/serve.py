@@ -22,7 +22,8 @@ from connections_patches import (install_action_keepalive, install_fast_validati
                                  install_pool_pre_ping, install_redis_retry, install_ticket_keepalive)
 from model_patches import (CODE_ALPHABET, CODE_LENGTH, KNOWN_WORDS,  # noqa: F401
                            install_direct_predict, install_fast_model_load,
-                           install_sequential_graph_runner, install_unknown_words_fallback)
+                           install_one_step_feature_join, install_sequential_graph_runner,
+                           install_unknown_words_fallback)
 from trackers_patches import (APPLIED, TRACKER_CACHE_SIZE, copy_tracker,  # noqa: F401
                               install_applied_events_cache, install_event_type_cache,
                               install_form_tracker_copy, install_session_rollover,
@@ -42,6 +43,7 @@ def main() -> None:
     install_fast_validation()
     install_fast_model_load()
     install_direct_predict()
+    install_one_step_feature_join()
     install_sequential_graph_runner()
     install_action_keepalive()
     install_pool_pre_ping()

@@ -179,6 +179,7 @@ model, fast, out_path, held_out = sys.argv[1], sys.argv[2] == "fast", sys.argv[3
 if fast:
     serve.install_fast_model_load()
     serve.install_direct_predict()
+    serve.install_one_step_feature_join()
     serve.install_sequential_graph_runner()
 texts = [m.get("text") for path in held_out for m in load_data(path).intent_examples]
 texts += ["blorp fnerk", "<b>vet?</b>", "x" * 3000, "KW-2025-0047 en code KPWE-W7TV", "Arnhem?"]
@@ -224,10 +225,10 @@ with open(out_path, "w") as out:
 
 
 def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
-    """The served DIET model, loaded without Rasa's one-step training, predicting straight
-    through its traced graph and run without dask, gives every held-out message the same
-    intent ranking (to the last bit) and the same entities, a conversation gets the same
-    actions, and the process holds less memory."""
+    """The served DIET model, loaded without Rasa's one-step training, fed features joined in
+    one step, predicting straight through its traced graph and run without dask, gives every
+    held-out message the same intent ranking (to the last bit) and the same entities, a
+    conversation gets the same actions, and the process holds less memory."""
     model = launcher.model_path(load())
     assert model.exists(), "make test trains the model first"
     held_out = [str(ROOT / "tests" / "nlu" / name) for name in ("test_nlu.yml", "test_nlu_unseen.yml")]
