@@ -75,7 +75,8 @@ def stack(tmp_path_factory):
     env: Dict[str, str] = {
         "KW_VAR_DIR": str(var), "KW_DATABASE_URL": f"sqlite:///{var / 'app.db'}",
         "KW_RASA_TOKEN": RASA_TOKEN, "KW_COOKIE_SECRET": COOKIE_SECRET, "KW_CONTACT_KEY": TEST_CONTACT_KEY,
-        "KW_RASA_PORT": str(rasa.port), "KW_ACTIONS_PORT": str(rasa.port),
+        "KW_RASA_PORT": str(rasa.port), "KW_RASA_WORKERS": "1",  # one fake Rasa
+        "KW_ACTIONS_PORT": str(rasa.port),
         "KW_HELPDESK_HOURS": "ma-zo 00:00-24:00", "KW_HELPDESK_POLL_S": "0.5",
         "KW_GATEWAY_HOST": "127.0.0.1", "KW_GATEWAY_PORT": str(free_port()),
     }

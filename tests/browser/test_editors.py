@@ -114,7 +114,8 @@ def editors_gateway(tmp_path_factory):
     fake.start()
     var = tmp_path_factory.mktemp("editors")
     env = launcher.isolated_env(var, {
-        "KW_RASA_PORT": str(fake.port), "KW_ACTIONS_PORT": str(fake.port), "KW_RASA_TOKEN": RASA_TOKEN,
+        "KW_RASA_PORT": str(fake.port), "KW_RASA_WORKERS": "1",  # one fake Rasa
+        "KW_ACTIONS_PORT": str(fake.port), "KW_RASA_TOKEN": RASA_TOKEN,
         "KW_COOKIE_SECRET": COOKIE_SECRET, "KW_CONTACT_KEY": TEST_CONTACT_KEY,
         "KW_GATEWAY_HOST": "127.0.0.1", "KW_RATE_LIMIT_PER_MINUTE": "600",
         "PYTHONPATH": str(ROOT),
