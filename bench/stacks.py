@@ -16,8 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -37,6 +35,7 @@ PRODUCT_OVERRIDES = {
 
 
 free_port = launcher.free_port
+http_ok = launcher.http_ok
 
 
 def bench_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -55,14 +54,6 @@ def prepare_db(settings: Settings) -> None:
     from bot import migrations
 
     migrations.upgrade(settings.database_url)
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return False
 
 
 def wait_ready(urls: List[str], procs: List[subprocess.Popen], deadline: float, what: str) -> None:

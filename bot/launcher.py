@@ -167,7 +167,8 @@ def rasa_command(settings: Settings, model: Path, endpoints: Path, port: int) ->
             "--endpoints", str(endpoints), "--credentials", "credentials.yml"]
 
 
-def _answers(url: str) -> bool:
+def http_ok(url: str) -> bool:
+    """Whether ``url`` answers 200 within 2 s (a readiness probe)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
             return resp.status == 200
@@ -229,7 +230,7 @@ class Stack:
             if svc.proc is not None and svc.proc.poll() is not None:
                 self.stop()
                 raise RuntimeError(f"{svc.name} stopte tijdens het starten; zie {svc.log}")
-            if all(map(_answers, [svc.ready_url, *svc.also_ready])):
+            if all(map(http_ok, [svc.ready_url, *svc.also_ready])):
                 return
             if time.monotonic() > deadline:
                 self.stop()

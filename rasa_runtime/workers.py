@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 #: Seconds before a dead worker is forked again; doubled after each quick death up to the max.
+#: The launcher's values (bot/launcher.py), which this runtime cannot import.
 MIN_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 30.0
 #: A worker that ran this long starts its backoff anew.
@@ -152,7 +153,6 @@ class Workers:
     def __init__(self, argv: List[str], count: int, run: Callable[[List[str]], None]):
         self.base_port = int(option(argv, "--port") or 5005)
         self.argv = argv
-        self.count = count
         self.run = run
         self.pids: Dict[int, int] = {}  # pid -> worker index
         self.started: Dict[int, float] = {}

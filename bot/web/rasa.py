@@ -108,7 +108,7 @@ class RasaClient:
         self._actions_health = actions_health_url
 
     def _worker(self, sender: str) -> int:
-        return worker_for(sender, len(self._bases)) if len(self._bases) > 1 else 0
+        return worker_for(sender, len(self._bases))
 
     def _tracker_url(self, sender: str, *parts: str) -> URL:
         base = self._bases[self._worker(sender)]

@@ -103,9 +103,9 @@ class ChatService:
         self._states: "OrderedDict[str, SessionState]" = OrderedDict()
         # The live handoff: routes messages of conversations with an active helpdesk ticket.
         self.handoff = handoff
-        self._wipes: Set["asyncio.Task[None]"] = set()
-        #: Ticket look-ups running beside Rasa's turn, kept until done (see ``message``).
-        self._routings: Set["asyncio.Task[Any]"] = set()
+        #: Work running beside or after a turn (wipes, ticket look-ups), kept until done: the
+        #: event loop holds tasks only weakly.
+        self._tasks: Set["asyncio.Task[Any]"] = set()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -236,9 +236,13 @@ class ChatService:
             except Exception as exc:  # noqa: BLE001 - the retention purge deletes it later
                 log_event("wipe_failed", session=session.log_id, reason=type(exc).__name__)
 
-        task = asyncio.ensure_future(wipe())
-        self._wipes.add(task)
-        task.add_done_callback(self._wipes.discard)
+        self._spawn(wipe())
+
+    def _spawn(self, coro: Awaitable[Any]) -> "asyncio.Task[Any]":
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _route(self, sid: str, mid: str, display: str, emit: Emit) -> Optional[Any]:
         """With an active helpdesk ticket the message also goes to the console; the ticket, or
@@ -311,9 +315,7 @@ class ChatService:
             # The ticket look-up runs beside Rasa's turn (it was a database round trip before
             # every turn); the reply waits for both. Rasa needs nothing from it: a conversation
             # a medewerker has is paused in Rasa itself.
-            routing = asyncio.ensure_future(self._route(session.sid, mid, display, emit))
-            self._routings.add(routing)
-            routing.add_done_callback(self._routings.discard)
+            routing = self._spawn(self._route(session.sid, mid, display, emit))
             metadata: Dict[str, Any] = {"client_id": client, "msg_id": mid}
             if code_ref is not None:
                 metadata["code_ref"] = code_ref
