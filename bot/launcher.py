@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot import nlp_pipeline
-from bot.settings import Settings
+from bot.settings import Settings, dev_model
 from rasa_runtime import endpoints as endpoints_file
 
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
@@ -123,6 +123,9 @@ def fingerprint(settings: Settings) -> str:
 
 
 def model_path(settings: Settings) -> Path:
+    pinned = dev_model()
+    if pinned is not None:
+        return pinned
     return settings.root / "models" / f"kw-{fingerprint(settings)}.tar.gz"
 
 
@@ -131,6 +134,11 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
     ident = nlp_pipeline.prepare(settings.spacy_model_dir, rasa_python(settings))
     print(f"Nederlandse pijplijn: {nlp_pipeline.describe(ident)}", flush=True)
     path = model_path(settings)
+    if dev_model() is not None:
+        if not path.exists():
+            raise RuntimeError(f"KW_DEV_MODEL={path} bestaat niet")
+        print(f"Model vastgezet met KW_DEV_MODEL: {path}", flush=True)
+        return path
     if path.exists() and not force:
         print(f"Model is actueel: {path.relative_to(settings.root)}", flush=True)
         return path

@@ -331,6 +331,17 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     )
 
 
+def dev_model() -> Optional[Path]:
+    """KW_DEV_MODEL: a trained model to serve instead of the one for the current training data.
+
+    For development only: while one person edits data/ or domain.yml, others can run the Rasa
+    tests against the last trained model instead of each starting a training. Read from this
+    process's environment (isolated test environments drop the other KW_* settings).
+    """
+    raw = os.environ.get("KW_DEV_MODEL", "").strip()
+    return Path(raw).resolve() if raw else None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load()
