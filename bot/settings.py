@@ -247,6 +247,10 @@ def _origins(env: Mapping[str, str], gateway_port: int, production: bool) -> Tup
 
 
 def _check_fernet_keys(keys: Tuple[str, ...]) -> None:
+    """Each origin checked and written one way (bot/core/origins.py: the default port left out),
+    so ``https://kw.example:443`` and ``https://kw.example`` are the same site."""
+    from bot.core import origins as parsed
+
     import base64
     import binascii
 

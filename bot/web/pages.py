@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.core.runner import run_db
 from bot.web.keys import BUS, CSP_NONCE, HUB, METRICS, RASA, SETTINGS, TEMPLATES
-from bot.web.security import client_ip
+from bot.web.security import client_ip, own_origin
 from bot.web.portal import DEMO_TOKEN_LIFETIME_S, issue_portal_token
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
@@ -61,7 +61,7 @@ def demo_portal_enabled(settings: Any) -> bool:
 async def demo_page(request: web.Request) -> web.Response:
     return render(request, "demo.html", mode="website", token="", gemeente="", gemeenten=GEMEENTEN,
                   questions=EXAMPLE_QUESTIONS, demo_portal=demo_portal_enabled(request.app[SETTINGS]),
-                  lifetime_min=DEMO_TOKEN_LIFETIME_S // 60, gateway=f"{request.scheme}://{request.host}")
+                  lifetime_min=DEMO_TOKEN_LIFETIME_S // 60, gateway=str(own_origin(request) or ""))
 
 
 async def demo_portal_page(request: web.Request) -> web.Response:
@@ -74,7 +74,7 @@ async def demo_portal_page(request: web.Request) -> web.Response:
     token = issue_portal_token(settings, gemeente, DEMO_USER)
     return render(request, "demo.html", mode="portaal", token=token, gemeente=gemeente,
                   gemeenten=GEMEENTEN, questions=EXAMPLE_QUESTIONS, demo_portal=True,
-                  lifetime_min=DEMO_TOKEN_LIFETIME_S // 60, gateway=f"{request.scheme}://{request.host}")
+                  lifetime_min=DEMO_TOKEN_LIFETIME_S // 60, gateway=str(own_origin(request) or ""))
 
 
 async def privacy_page(request: web.Request) -> web.Response:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import functools
 import ipaddress
 import secrets
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 from aiohttp import web
-from yarl import URL
 
+from bot.core import origins
 from bot.web.keys import CSP_NONCE, SETTINGS
 
 # Headers a client could send to look like another client; only a trusted proxy may set them.
@@ -71,32 +71,45 @@ def request_scheme(request: web.Request) -> str:
     return request.scheme
 
 
-def _normal(origin: str) -> str:
-    try:
-        url = URL(origin)
-    except ValueError:
-        return ""
-    if url.scheme not in ("http", "https") or not url.host or url.path not in ("", "/"):
-        return ""
-    return str(url.origin()).lower()
+@functools.lru_cache(maxsize=16)
+def _allowed(items: Tuple[str, ...]) -> FrozenSet[origins.Origin]:
+    return frozenset(o for o in map(origins.parse, items) if o is not None)
+
+
+def own_origin(request: web.Request) -> Optional[origins.Origin]:
+    """The gateway's origin as the browser addressed it: the scheme it used (through a trusted
+    TLS-terminating proxy: X-Forwarded-Proto) and the Host header, default port filled in."""
+    return origins.from_authority(request_scheme(request), request.headers.get("Host", ""))
+
+
+def is_own_origin(request: web.Request, value: Optional[str], *, url: bool = False) -> bool:
+    """The one same-origin test (console, widget socket, chat API): ``value`` (an Origin
+    header, or with ``url`` a Referer) is the gateway itself, compared as (scheme, host, port)."""
+    sent = origins.parse(value or "", url=url)
+    return sent is not None and sent == own_origin(request)
+
+
+def same_origin(request: web.Request, *, required: bool = False) -> bool:
+    """The console's check: the request's Origin (or, without one, its Referer) is the gateway.
+
+    Browsers send Origin with every POST and WebSocket handshake; ``required`` refuses requests
+    that carry neither header (used for the WebSocket)."""
+    origin = request.headers.get("Origin")
+    if origin:
+        return is_own_origin(request, origin)
+    referer = request.headers.get("Referer")
+    if not referer:
+        return not required
+    return is_own_origin(request, referer, url=True)
 
 
 def origin_allowed(request: web.Request, settings: Any) -> bool:
-    """True for the gateway's own pages and the configured embedding sites (exact origins)."""
-    origin = request.headers.get("Origin")
-    if not origin or origin == "null":
+    """The widget's check: the gateway's own pages and the configured embedding sites
+    (``KW_ALLOWED_ORIGINS``, exact origins)."""
+    origin = origins.parse(request.headers.get("Origin") or "")
+    if origin is None:
         return False
-    normal = _normal(origin)
-    if not normal:
-        return False
-    if normal in {_normal(o) for o in settings.allowed_origins}:
-        return True
-    # Same origin as the page the gateway serves itself (the Host header, as the browser sent it).
-    try:
-        own = URL(origin)
-        return own.authority.lower() == request.host.lower()
-    except ValueError:
-        return False
+    return origin in _allowed(tuple(settings.allowed_origins)) or origin == own_origin(request)
 
 
 def cors_headers(request: web.Request, settings: Any, preflight: bool = False) -> Dict[str, str]:

@@ -1,4 +1,5 @@
-"""Helpdesk staff sessions: an encrypted cookie, CSRF tokens, origin checks, role checks.
+"""Helpdesk staff sessions: an encrypted cookie, CSRF tokens, role checks (the origin check is
+``same_origin`` in bot/web/security.py).
 
 The session lives in one cookie, encrypted and authenticated with Fernet (AES-CBC + HMAC-SHA256)
 under a key derived from ``KW_COOKIE_SECRET``; there is no server-side session store, so several
@@ -32,9 +33,9 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from cryptography.fernet import Fernet, InvalidToken
 from multidict import MultiDict, MultiDictProxy
-from yarl import URL
 
 from bot.handoff.staff import StaffView
+from bot.web.security import request_scheme
 
 COOKIE = "kw_helpdesk"
 LOGIN_COOKIE = "kw_helpdesk_login"
@@ -139,7 +140,7 @@ class SessionCookies:
 
 
 def secure_cookies(request: web.Request, settings: Any) -> bool:
-    return bool(request.secure or getattr(settings, "production", False))
+    return bool(request_scheme(request) == "https" or getattr(settings, "production", False))
 
 
 def set_cookie(response: web.StreamResponse, request: web.Request, settings: Any, name: str,
@@ -196,28 +197,6 @@ def csrf_matches(session: Optional[StaffSession], token: Any) -> bool:
     return hmac.compare_digest(session.csrf.encode("ascii"), token.encode("utf-8", "replace"))
 
 
-def same_origin(request: web.Request, *, required: bool = False) -> bool:
-    """The request's Origin (or, without one, its Referer) is the gateway itself.
-
-    Browsers send Origin with every POST and WebSocket handshake; ``required`` refuses requests
-    that carry neither header (used for the WebSocket)."""
-    origin = request.headers.get("Origin")
-    if origin is None or origin == "":
-        referer = request.headers.get("Referer")
-        if not referer:
-            return not required
-        origin = referer
-    if origin == "null":
-        return False
-    try:
-        url = URL(origin)
-    except ValueError:
-        return False
-    if url.scheme not in ("http", "https") or not url.host:
-        return False
-    return url.authority.lower() == request.host.lower()
-
-
 def stamp_matches(session: StaffSession, user: StaffView) -> bool:
     return hmac.compare_digest(session.stamp.encode("utf-8"), session_stamp(user).encode("utf-8"))
 
@@ -225,6 +204,6 @@ def stamp_matches(session: StaffSession, user: StaffView) -> bool:
 __all__ = [
     "COOKIE", "LOGIN_COOKIE", "COOKIE_PATH", "RENEW_AFTER_S", "STAFF",
     "SESSION", "SessionCookies", "StaffSession", "set_cookie", "clear_cookie", "csrf_matches",
-    "same_origin", "stamp_matches", "secure_cookies", "session_stamp", "read_form", "FormRefused",
+    "stamp_matches", "secure_cookies", "session_stamp", "read_form", "FormRefused",
     "MAX_FORM_BYTES",
 ]

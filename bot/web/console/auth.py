@@ -23,10 +23,10 @@ from bot.web.console.render import (
 )
 from bot.web.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER, LIVE, METRICS, SETTINGS
 from bot.web.ratelimit import RateLimiter
-from bot.web.security import client_ip, rate_key
+from bot.web.security import client_ip, rate_key, same_origin
 from bot.web.staffauth import (
     COOKIE, LOGIN_COOKIE, RENEW_AFTER_S, SESSION, STAFF, FormRefused, SessionCookies, StaffSession,
-    clear_cookie, csrf_matches, read_form, same_origin, set_cookie, stamp_matches,
+    clear_cookie, csrf_matches, read_form, set_cookie, stamp_matches,
 )
 
 log = logging.getLogger("bot.web.console")

@@ -18,7 +18,8 @@ from bot.web.console.hub import ConsoleConn, ConsoleHub
 from bot.web.console.render import json_error
 from bot.web.console.tickets import ID_RE
 from bot.web.keys import CONSOLE_HUB, LIVE, METRICS
-from bot.web.staffauth import SESSION, csrf_matches, same_origin
+from bot.web.security import same_origin
+from bot.web.staffauth import SESSION, csrf_matches
 
 HELLO_TIMEOUT_S = 10.0
 HEARTBEAT_S = 25.0
