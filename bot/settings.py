@@ -237,20 +237,23 @@ def _redis_url(env: Mapping[str, str], name: str) -> str:
 
 
 def _origins(env: Mapping[str, str], gateway_port: int, production: bool) -> Tuple[str, ...]:
-    default = () if production else (f"http://127.0.0.1:{gateway_port}", f"http://localhost:{gateway_port}")
-    origins = _list(env, "KW_ALLOWED_ORIGINS", default)
-    if production:
-        local = [o for o in origins if any(h in o for h in ("//localhost", "//127.", "//[::1]"))]
-        if local:
-            raise SettingsError(f"KW_ALLOWED_ORIGINS: no localhost origins in production ({local[0]})")
-    return origins
-
-
-def _check_fernet_keys(keys: Tuple[str, ...]) -> None:
     """Each origin checked and written one way (bot/core/origins.py: the default port left out),
     so ``https://kw.example:443`` and ``https://kw.example`` are the same site."""
     from bot.core import origins as parsed
 
+    default = () if production else (f"http://127.0.0.1:{gateway_port}", f"http://localhost:{gateway_port}")
+    result = []
+    for item in _list(env, "KW_ALLOWED_ORIGINS", default):
+        origin = parsed.parse(item)
+        if origin is None:
+            raise SettingsError(f"KW_ALLOWED_ORIGINS: {item!r} is not an origin (http(s)://host[:port])")
+        if production and parsed.is_local(origin):
+            raise SettingsError(f"KW_ALLOWED_ORIGINS: no localhost origins in production ({item})")
+        result.append(str(origin))
+    return tuple(dict.fromkeys(result))
+
+
+def _check_fernet_keys(keys: Tuple[str, ...]) -> None:
     import base64
     import binascii
 
