@@ -1,5 +1,6 @@
 """Conversation moves that refer to what was said before: "ja" or "nee" to an offer, "waarom?",
-"kun je dat herhalen?", and "waar vind ik mijn aanvraagnummer?".
+"kun je dat herhalen?", "waar vind ik mijn aanvraagnummer?", questions about the status just
+shown ("hoeveel hebben we gekregen?"), "laat maar" and the helpdesk's opening hours.
 
 What the assistant offered, said or showed is read back from the tracker's events, so these
 actions need no state of their own.
@@ -10,14 +11,16 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import KwAction, utter
+from actions.common import KwAction, latest_intent, latest_text, utter
 from actions.faq import TOPIC_SLOT, ActionRephrase, misread
-from actions.status import STATUS_SLOT
+from actions.handoff import waiting_ticket
+from actions.status import LOOKUP_BUTTON, STATUS_CONTEXT_SLOT, STATUS_SLOT
 from bot import texts
-from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Reply
+from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Button, Reply
+from bot.handoff import hours, states
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for
-from bot.status import statuses
+from bot.status import followup, statuses
 
 #: A "ja" to one of these buttons starts its form.
 FORM_OF_PAYLOAD = {HANDOFF_BUTTON.payload: "handoff_form", "/status_aanvraag": "status_form"}
@@ -53,6 +56,11 @@ def offered_payloads(turn: List[Dict[Text, Any]]) -> List[str]:
     return payloads
 
 
+def withdraw_offered(turn: List[Dict[Text, Any]]) -> bool:
+    return any(isinstance(b, dict) and b.get("payload") == WITHDRAW_BUTTON.payload
+               for m in bot_messages(turn) for b in (m.get("data") or {}).get("buttons") or [])
+
+
 def last_action(turn: List[Dict[Text, Any]]) -> Optional[str]:
     names = [e.get("name") for e in turn if e.get("event") == "action" and e.get("name") != "action_listen"]
     return names[-1] if names else None
@@ -75,7 +83,11 @@ class ActionAffirm(ReplyMove):
     NAME = "action_affirm"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-        offered = offered_payloads(previous_turn(tracker.events))
+        turn = previous_turn(tracker.events)
+        if last_action(turn) == ActionStop.NAME and withdraw_offered(turn):
+            # "ja" to "Wil je die vraag intrekken?": the one place a yes withdraws.
+            return [FollowupAction("action_handoff_withdraw")]
+        offered = offered_payloads(turn)
         if HANDOFF_BUTTON.payload in offered:
             return [FollowupAction(FORM_OF_PAYLOAD[HANDOFF_BUTTON.payload])]
         if len(offered) == 1:
@@ -143,4 +155,57 @@ class ActionGeenAanvraagnummer(KwAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         utter(dispatcher, Reply(texts.STATUS_WHERE_NUMBER, (HANDOFF_BUTTON,)))
+        return []
+
+
+class ActionStatusVervolg(KwAction):
+    """"Hoeveel hebben we gekregen?", "wanneer krijgen we het geld?": answered from the status
+    shown in this session; without one, the lookup is offered."""
+
+    NAME = "action_status_vervolg"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        reply = followup.answer(tracker.get_slot(STATUS_CONTEXT_SLOT), latest_text(tracker),
+                                latest_intent(tracker), get_knowledge_base().unknown_offer)
+        if reply is None:
+            reply = Reply(texts.STATUS_FOLLOWUP["none"], (LOOKUP_BUTTON,))
+        utter(dispatcher, reply)
+        return []
+
+
+class ActionHelpdeskOpeningstijden(KwAction):
+    """"Wanneer is de helpdesk open?": the opening hours, whether or not a question waits."""
+
+    NAME = "action_helpdesk_openingstijden"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        schedule = hours.for_settings(self.settings)
+        text = texts.HOURS.format(schedule=schedule.describe())
+        if schedule.is_open():
+            text += texts.HOURS_OPEN_NOW
+        else:
+            text += texts.HOURS_CLOSED_NOW.format(when=schedule.when_text(schedule.next_opening()))
+        ticket = await waiting_ticket(tracker, self.settings)
+        if ticket is not None and ticket.state == states.WACHTRIJ:
+            utter(dispatcher, Reply(text + texts.HOURS_WAITING, (WITHDRAW_BUTTON,), about_handoff=True))
+        elif ticket is not None:
+            utter(dispatcher, Reply(f"{text} {texts.HANDOFF_IN_PROGRESS}", about_handoff=True))
+        else:
+            utter(dispatcher, Reply(text + texts.HOURS_ASK, (HANDOFF_BUTTON,)))
+        return []
+
+
+class ActionStop(KwAction):
+    """"Laat maar" outside a form. With a question waiting at the helpdesk, ask whether to
+    withdraw it: stopping here must not leave it queued without the user knowing."""
+
+    NAME = "action_stop"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+        ticket = await waiting_ticket(tracker, self.settings)
+        if ticket is not None and ticket.state == states.WACHTRIJ:
+            keep = Button(texts.STOP_KEEP_BUTTON, "/deny")
+            utter(dispatcher, Reply(texts.STOP_WITHDRAW_CONFIRM, (WITHDRAW_BUTTON, keep), about_handoff=True))
+            return []
+        dispatcher.utter_message(text=texts.STOP)
         return []

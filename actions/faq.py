@@ -2,13 +2,14 @@
 import json
 import logging
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
+from actions.status import STATUS_CONTEXT_SLOT
 from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
 from bot import texts
 from bot.conversation import (
@@ -16,9 +17,10 @@ from bot.conversation import (
 )
 from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
-from bot.core.reply import Reply
 from bot.status.verification import parse_aanvraagnummer
-from bot.knowledge.render import answer_button, answer_for, helpdesk_reply
+from bot.knowledge.places import find
+from bot.knowledge.render import answer_for, helpdesk_reply
+from bot.status import followup
 from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, PLACE, looks_like_nonsense, second_chance
 
 log = logging.getLogger(__name__)
@@ -37,9 +39,10 @@ _SPLIT_RE = re.compile(r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:wanneer|hoeveel|hoe|wa
                        r"kan|kunnen|mag|mogen|is|zijn|moet|moeten)\b)", re.IGNORECASE)
 
 
-def other_question(kb, text: str, answered_intent: str):
+def other_question(kb, text: str, answered_intent: str) -> Optional[Tuple[str, str]]:
     """A second question in the same message (and not the one answered) that the knowledge base
-    answers: its button, or None. The NLU may have answered either part."""
+    answers: (its intent, the part of the message that asks it), or None. The NLU may have
+    answered either part."""
     parts = [p for p in _SPLIT_RE.split(text or "") if p and len(p.split()) >= 3]
     if len(parts) < 2:
         return None
@@ -48,8 +51,30 @@ def other_question(kb, text: str, answered_intent: str):
         key = chance.key if chance.path == ANSWER else (
             chance.candidates[0][0] if chance.path == CHOICES and chance.candidates else None)
         if key in kb.answers and kb.answers[key].intent != answered_intent:
-            return answer_button(kb, key)
+            return kb.answers[key].intent, part
     return None
+
+
+#: Words that make a money or date question one about the regeling, not about "our" application.
+_GENERAL_RE = re.compile(r"\b(?:totaal|alle|elke|iedere?|per gemeente|per gebied|gemeenten|gemeentes|"
+                         r"een gemeente|de gemeenten|regeling in)\b", re.IGNORECASE)
+_OWN_RE = re.compile(r"\b(?:we|wij|ons|onze|mijn|jullie|ik)\b", re.IGNORECASE)
+#: Intents that after a status are as likely about that application as about the regeling.
+_SHORT_ABOUT_STATUS = ("faq_bedrag_gemeente", "faq_betaling", "faq_toekenning")
+
+
+def about_status(kb, tracker: Tracker, intent: str, text: str, entities) -> bool:
+    """After a status was shown, "hoeveel hebben we gekregen?" or "wanneer wordt er betaald?"
+    is about that application: no place, theme or ministry named, nothing about all gemeenten,
+    and said of "we/ons" (or short enough to be a follow-up)."""
+    if not tracker.get_slot(STATUS_CONTEXT_SLOT) or intent not in followup.TOPIC_OF_INTENT:
+        return False
+    mentions = find(kb, text, entities)
+    if mentions.any_place or mentions.themes or mentions.ministries or _GENERAL_RE.search(text):
+        return False
+    if _OWN_RE.search(text):
+        return True
+    return intent in _SHORT_ABOUT_STATUS and len(text.split()) <= 5
 
 
 def misread(tracker: Tracker, below: float = 1.01) -> bool:
@@ -77,6 +102,11 @@ class ActionAnswerFaq(KwAction):
         if intent == FOLLOW_UP:  # "en voor Rotterdam?": the last topic, for another place
             topic = tracker.get_slot(TOPIC_SLOT)
             intent = topic if topic in PLACE_TOPICS else "faq_gebieden"
+        if about_status(kb, tracker, intent, text, entities):
+            reply = followup.answer(tracker.get_slot(STATUS_CONTEXT_SLOT), text, intent, kb.unknown_offer)
+            if reply is not None:
+                utter(dispatcher, reply)
+                return []
         reply = answer_for(kb, intent, text, entities)
         confidence = (message.get("intent") or {}).get("confidence") or 0.0
         if reply is not None and confidence < SECOND_OPINION_BELOW:
@@ -95,8 +125,9 @@ class ActionAnswerFaq(KwAction):
         utter(dispatcher, reply)
         answered = kb.answers[chance.key].intent if events else intent
         also = other_question(kb, text, answered)
-        if also is not None:
-            utter(dispatcher, Reply(texts.ALSO_ASKED, (also,)))
+        second = answer_for(kb, also[0], also[1]) if also is not None else None
+        if second is not None:  # "… en …?": both halves get their answer
+            utter(dispatcher, second)
         if answered in kb.by_intent:
             events.append(SlotSet(TOPIC_SLOT, answered))
         return events

@@ -19,7 +19,7 @@ from bot import texts
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply
 from bot.core.runner import run_db
 from bot.settings import Settings
-from bot.status import coderefs, service
+from bot.status import coderefs, followup, service
 from bot.status.render import render_missing_items, render_result
 from bot.status.verification import extract_code, normalize_code, parse_aanvraagnummer
 
@@ -29,6 +29,8 @@ RESET = [SlotSet("aanvraagnummer", None), SlotSet("verificatiecode", None)]
 MISSING_SLOT = "ontbrekende_stukken"
 #: The status code of the application shown last, for "waarom?" (actions/dialogue.py).
 STATUS_SLOT = "laatste_status"
+#: What that status said (amounts, dates, next step), for "hoeveel hebben we gekregen?" after it.
+STATUS_CONTEXT_SLOT = "status_gegevens"
 LOOKUP_BUTTON = Button(texts.STATUS_LOOKUP_BUTTON, "/status_aanvraag")
 #: Messages that may hold an aanvraagnummer or a code, even when NLU is unsure what they are.
 ANSWERING = {"status_aanvraag", "inform_aanvraagnummer", "inform_code", "nlu_fallback"}
@@ -180,7 +182,9 @@ class ActionStatusLookup(KwAction):
         utter(dispatcher, reply)
         missing = render_missing_items(result.application).text if result.application else None
         status = result.application.status if result.application else None
-        return RESET + [SlotSet(MISSING_SLOT, missing), SlotSet(STATUS_SLOT, status)]
+        shown = followup.snapshot(result.application) if result.application else None
+        return RESET + [SlotSet(MISSING_SLOT, missing), SlotSet(STATUS_SLOT, status),
+                        SlotSet(STATUS_CONTEXT_SLOT, shown)]
 
 
 class ActionStatusList(KwAction):

@@ -49,6 +49,56 @@ STATUS_NEW_NUMBER = "Ik gebruik nu aanvraagnummer {number}."
 STATUS_EXPLAIN = "De status '{label}' betekent: {explanation} {next_step}"
 STATUS_EXPLAIN_WHY = ("Waarom jouw aanvraag deze status heeft, kan ik niet zien. Een medewerker van "
                       "de helpdesk kan met je meekijken.")
+#: Questions about the application shown last ("hoeveel hebben we gekregen?"), composed by
+#: bot/status/followup.py from that status only. Nothing here may say more than the status does.
+STATUS_FOLLOWUP = {
+    "granted": "Volgens de status van aanvraag {number} is er {amount} toegekend.",
+    "requested_was": " Aangevraagd was {amount}.",
+    "requested_is": " Aangevraagd is {amount}.",
+    "no_decision": "Over aanvraag {number} is nog geen besluit (status: {label}).",
+    "no_amount_yet": " Er is dus nog geen bedrag toegekend.",
+    "rejected": ("Aanvraag {number} is afgewezen (status: {label}), dus er is geen bedrag "
+                 "toegekend. In het besluit staat waarom."),
+    "withdrawn": "Aanvraag {number} is ingetrokken (status: {label}). Er gebeurt niets meer mee.",
+    "amount_unknown": ("Welk bedrag er voor aanvraag {number} is toegekend, staat niet in de "
+                       "status die ik kan zien (status: {label}). Dat is bij mij dus niet bekend."),
+    "paid": "Volgens de status is het toegekende geld van aanvraag {number} betaald{since}.",
+    "advance": ("Volgens de status is er voor aanvraag {number} een voorschot betaald{since}. "
+                "Wanneer het definitieve bedrag wordt vastgesteld, is bij mij niet bekend."),
+    "settled": ("Het definitieve bedrag van aanvraag {number} is vastgesteld{since}. Of er nog "
+                "een betaling volgt en wanneer, is bij mij niet bekend."),
+    "not_paid_yet": ("Aanvraag {number} is toegekend (status: {label}), maar een betaling staat "
+                     "nog niet in de status. Wanneer het geld komt, is bij mij niet bekend."),
+    "no_payment": " Er is dus ook nog niets betaald. Wanneer er betaald wordt, is bij mij niet bekend.",
+    "rejected_no_payment": ("Aanvraag {number} is afgewezen (status: {label}), dus er volgt geen "
+                            "betaling."),
+    "decided": "Over aanvraag {number} is een besluit genomen: {label}{since}.",
+    "decided_why": " In het besluit staat waarom.",
+    "past_decision": ("Over aanvraag {number} is al besloten. De status is nu: {label}{since}."),
+    "decision_when_unknown": " Wanneer het besluit komt, is bij mij niet bekend.",
+    "next_step_on": " Volgende stap volgens de gegevens: {step}, op {date}.",
+    "next_step": " Volgende stap volgens de gegevens: {step}.",
+    "next_on": " De volgende stap staat gepland op {date}.",
+    "next_general": "Status van aanvraag {number}: {label}. {next_step}",
+    "next_when_unknown": " Een datum voor de volgende stap is bij mij niet bekend.",
+    "since": " (sinds {date})",
+    "demo": " Let op: dit is een fictieve demo-aanvraag.",
+    "none": ("Dat zie je in de status van jullie aanvraag. Zal ik die voor je opzoeken? Dan heb ik "
+             "het aanvraagnummer en de verificatiecode nodig."),
+}
+
+# -- the helpdesk's opening hours ------------------------------------------------------------------
+
+HOURS = "De helpdesk is open op {schedule}."
+HOURS_OPEN_NOW = " Nu is de helpdesk open."
+HOURS_CLOSED_NOW = " Nu is de helpdesk gesloten. Vanaf {when} is er weer een medewerker."
+HOURS_WAITING = " Je vraag staat al in de wachtrij; het antwoord verschijnt hier in dit gesprek."
+HOURS_ASK = " Wil je een vraag aan een medewerker stellen? Dat kan ook buiten openingstijden."
+#: "laat maar" while a question waits at the helpdesk: withdraw it, or only stop here?
+STOP = "Oké, ik stop ermee. Waarmee kan ik je verder helpen?"
+STOP_WITHDRAW_CONFIRM = ("Je hebt nog een vraag in de wachtrij van de helpdesk. Wil je die vraag "
+                         "intrekken?")
+STOP_KEEP_BUTTON = "Nee, laat staan"
 
 # -- leaving, repeating, explaining ----------------------------------------------------------------
 
@@ -58,7 +108,6 @@ OFFER_DECLINED = "Oké, geen probleem. Waarmee kan ik je nog helpen?"
 NOTHING_TO_REPEAT = "Ik heb nog niets gezegd om te herhalen. Wat wil je weten?"
 EXPLAIN_NOTHING = ("Wat wil je precies weten? Stel je vraag gerust in andere woorden. Je kunt ook "
                    "een medewerker van de helpdesk vragen.")
-ALSO_ASKED = "Je stelde ook een andere vraag. Klik op de knop, dan beantwoord ik die ook:"
 NOT_UNDERSTOOD_FIRST = ("Sorry, dat begrijp ik niet. Kun je het anders zeggen? Bijvoorbeeld: "
                         "'Welke gebieden doen mee?' of 'Wanneer is de deadline?'")
 NOT_UNDERSTOOD_SHORT = ("Het lukt me niet om je vraag te begrijpen, sorry. Een medewerker van de "
@@ -163,7 +212,7 @@ CONSOLE_NOTICES = {
     "rol": ("status", "De rol is aangepast."),
 }
 LOGIN_FAILED = ("Inloggen is niet gelukt. Controleer je gebruikersnaam en wachtwoord. Na "
-                "{tries} mislukte pogingen wordt een account {minutes} minuten geblokkeerd.")
+                "{tries} mislukte pogingen wordt het account vanaf dit adres {minutes} minuten geblokkeerd.")
 LOGIN_THROTTLED = "Er wordt te vaak geprobeerd in te loggen. Wacht {wait} seconden en probeer het opnieuw."
 FORM_EXPIRED = "Het formulier is verlopen. Probeer het opnieuw."
 FORM_INVALID = "Het formulier is verlopen of ongeldig. Ververs de pagina en probeer het opnieuw."
