@@ -172,6 +172,16 @@ class Settings:
     # Status lookups: failures per aanvraagnummer, and over all numbers, within the window.
     status_number_max_failures: int
     status_global_max_failures: int
+    # The longest a lookup waits while the per-number or global throttle slows lookups down.
+    status_throttle_max_delay_s: float
+    # Key of the HMAC over the identity (sender, client id, portal scope) the gateway passes to
+    # Rasa; actions trust that metadata only when it verifies (bot/core/identity.py).
+    identity_key: str
+    # Open sockets (widget and console WebSockets) per client address and in all, per gateway;
+    # seconds a client may take to send a request's headers.
+    max_sockets_per_client: int
+    max_sockets: int
+    header_timeout_s: float
     # Helpdesk staff sessions
     staff_idle_timeout_s: int
     staff_absolute_timeout_s: int
@@ -323,6 +333,11 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         rasa_max_in_flight=_positive_int(env, "KW_RASA_MAX_IN_FLIGHT", 6),
         status_number_max_failures=_int(env, "KW_STATUS_NUMBER_MAX_FAILURES", 10),
         status_global_max_failures=_int(env, "KW_STATUS_GLOBAL_MAX_FAILURES", 200),
+        status_throttle_max_delay_s=_float(env, "KW_STATUS_THROTTLE_MAX_DELAY_S", 8.0),
+        identity_key=_secret(env, "KW_IDENTITY_KEY", var_dir, production),
+        max_sockets_per_client=_positive_int(env, "KW_MAX_SOCKETS_PER_CLIENT", 20),
+        max_sockets=_positive_int(env, "KW_MAX_SOCKETS", 2000),
+        header_timeout_s=_float(env, "KW_HEADER_TIMEOUT_S", 10.0),
         staff_idle_timeout_s=_int(env, "KW_STAFF_IDLE_TIMEOUT_S", 30 * 60),
         staff_absolute_timeout_s=_int(env, "KW_STAFF_ABSOLUTE_TIMEOUT_S", 12 * 3600),
         retention_days=_int(env, "KW_RETENTION_DAYS", 30),

@@ -5,8 +5,12 @@
   the parameters change. Never logged, never in an
   exception message, never in a repr.
 * Login: one Argon2 verification per attempt whatever happens (unknown user, locked, inactive),
-  so timing does not reveal which accounts exist. Five failures in a row lock the account for
-  15 minutes; the counter is raised with an atomic UPDATE, so parallel attempts all count.
+  so timing does not reveal which accounts exist. Five failures in a row *from one client
+  address* lock the account for that address only, for 15 minutes, then twice as long after
+  each further series (:class:`LoginThrottle`): failures from other addresses never refuse the
+  right password from a new one, so nobody can lock a colleague out from outside. The
+  account's own counter (an atomic UPDATE, shared by all gateways) only raises an alarm
+  (``staff_login_attack`` in the log) every ``ALERT_EVERY`` failures.
 * Demo: :func:`ensure_demo_user` makes (or resets) the ``demo`` medewerker of a demo run and
   prints its password, marked demo-only; it refuses when ``settings.production``.
   :func:`check_production` raises when a production start finds a demo account.
@@ -14,13 +18,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import secrets
 import sys
+import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import List, Optional, TextIO, Union
+from typing import List, Optional, TextIO, Tuple, Union
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -48,6 +55,12 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
+#: The longest lockout of one address for one account (the doubling stops here).
+MAX_LOCKOUT = dt.timedelta(hours=24)
+#: Failures of one account (from any address) between two alarms in the log.
+ALERT_EVERY = 20
+#: (account, address) pairs kept in memory at most; the oldest go first.
+MAX_TRACKED = 10_000
 DEMO_USERNAME = "demo"
 DEMO_DISPLAY_NAME = "Demo-medewerker"
 #: Environment variable read by ``python -m bot staff-create`` for non-interactive use.
@@ -79,6 +92,10 @@ class UserExists(StaffError):
 
 class UnknownUser(StaffError, LookupError):
     pass
+
+
+class LastBeheerder(StaffError):
+    """The change would leave no active beheerder."""
 
 
 class PermissionDenied(PermissionError):
@@ -209,6 +226,51 @@ def check_password(password: Optional[str], username: Optional[str] = None) -> N
         raise PasswordPolicyError("Het wachtwoord mag niet gelijk zijn aan de gebruikersnaam.")
 
 
+# ------------------------------------------------------------------------------ throttle
+
+class LoginThrottle:
+    """Failed logins per (account, client address), in this process: ``max_failures`` in a
+    row lock that pair for ``lockout``, each further series for twice as long as the one before
+    (up to ``MAX_LOCKOUT``). A success from that address clears it. Like the gateway's other
+    rate limits it is per process; the account's counter in the database is shared."""
+
+    def __init__(self, max_failures: int = MAX_FAILED_LOGINS, lockout: dt.timedelta = LOCKOUT):
+        self.max_failures = max(1, int(max_failures))
+        self.lockout = lockout
+        self._lock = threading.Lock()
+        # (account id, address) -> [failures in a row, locked until or None, series locked]
+        self._pairs: "OrderedDict[Tuple[int, str], list]" = OrderedDict()
+
+    def locked_until(self, user_id: int, client: str, now: dt.datetime) -> Optional[dt.datetime]:
+        with self._lock:
+            entry = self._pairs.get((user_id, client))
+            until = entry[1] if entry else None
+            return until if until is not None and until > now else None
+
+    def failed(self, user_id: int, client: str, now: dt.datetime) -> Optional[dt.datetime]:
+        """Count a failure; the end of the lockout it starts, or None."""
+        with self._lock:
+            entry = self._pairs.pop((user_id, client), None) or [0, None, 0]
+            self._pairs[(user_id, client)] = entry  # most recent last
+            while len(self._pairs) > MAX_TRACKED:
+                self._pairs.popitem(last=False)
+            entry[0] += 1
+            if entry[0] < self.max_failures:
+                return None
+            until = now + min(MAX_LOCKOUT, self.lockout * 2 ** min(entry[2], 16))
+            entry[:] = [0, until, entry[2] + 1]
+            return until
+
+    def succeeded(self, user_id: int, client: str) -> None:
+        with self._lock:
+            self._pairs.pop((user_id, client), None)
+
+    def clear(self, user_id: int) -> None:
+        with self._lock:
+            for key in [k for k in self._pairs if k[0] == user_id]:
+                del self._pairs[key]
+
+
 # ------------------------------------------------------------------------------ service
 
 class StaffService:
@@ -222,6 +284,7 @@ class StaffService:
         self.hasher = hasher or default_hasher()
         self.max_failed_logins = max(1, int(max_failed_logins))
         self.lockout = lockout
+        self.throttle = LoginThrottle(self.max_failed_logins, lockout)
         self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
 
     @classmethod
@@ -295,11 +358,38 @@ class StaffService:
             session.flush()
             return StaffView.from_model(user)
 
+    def _update_keeping_a_beheerder(self, username: str, by: Optional[StaffView], **values) -> StaffView:
+        """``_update`` that, for a change made in the console (``by``), refuses to leave no
+        active beheerder: the console could then no longer manage accounts, and only the CLI on
+        the server (which may, as the way back) would recover it. The count and
+        the change are one transaction; on PostgreSQL the beheerders' rows are locked, so two
+        beheerders demoting each other at once cannot both succeed."""
+        name = normalize_username(username)
+        with self._session() as session:
+            user = session.execute(
+                select(StaffUser).where(StaffUser.username == name)).scalars().first()
+            if user is None:
+                raise UnknownUser(f"Geen medewerker met gebruikersnaam {name}.")
+            stays = values.get("role", user.role) == ROLE_BEHEERDER and values.get("is_active", user.is_active)
+            if by is not None and user.role == ROLE_BEHEERDER and user.is_active and not stays:
+                others = session.execute(
+                    select(StaffUser.id).where(StaffUser.role == ROLE_BEHEERDER,
+                                               StaffUser.is_active.is_(True), StaffUser.id != user.id)
+                    .with_for_update()).scalars().all()
+                if not others:
+                    raise LastBeheerder("Er moet minstens één actieve beheerder blijven. Maak eerst "
+                                        "iemand anders beheerder.")
+            for key, value in values.items():
+                setattr(user, key, value)
+            session.flush()
+            return StaffView.from_model(user)
+
     def change_role(self, username: str, role: str, *, by: Optional[StaffView] = None) -> StaffView:
-        """Give ``username`` the role ``role``; ``by`` (when given) must be a beheerder."""
+        """Give ``username`` the role ``role``; ``by`` (when given) must be a beheerder. The last
+        active beheerder keeps its role in the console."""
         check_role(role)
         self._require_beheerder(by)
-        view = self._update(username, role=role)
+        view = self._update_keeping_a_beheerder(username, by, role=role)
         log.info("staff account %s: role set to %s", view.id, role)
         return view
 
@@ -310,16 +400,18 @@ class StaffService:
         if by is not None and by.username != name:
             self._require_beheerder(by)
         check_password(password, name)
-        return self._update(name, password_hash=self.hasher.hash(password),
+        view = self._update(name, password_hash=self.hasher.hash(password),
                             password_changed_at=utcnow(), failed_logins=0, locked_until=None)
+        self.throttle.clear(view.id)
+        return view
 
     def set_active(self, username: str, active: bool, *,
                    by: Optional[StaffView] = None) -> StaffView:
         self._require_beheerder(by)
         if active:
             return self._update(username, is_active=True)
-        return self._update(username, is_active=False,
-                            session_version=StaffUser.session_version + 1)
+        return self._update_keeping_a_beheerder(username, by, is_active=False,
+                                                session_version=StaffUser.session_version + 1)
 
     def end_sessions(self, user_id: int) -> None:
         """Log out everywhere: cookies carrying the old session version stop working."""
@@ -329,7 +421,9 @@ class StaffService:
 
     def unlock(self, username: str, *, by: Optional[StaffView] = None) -> StaffView:
         self._require_beheerder(by)
-        return self._update(username, failed_logins=0, locked_until=None)
+        view = self._update(username, failed_logins=0, locked_until=None)
+        self.throttle.clear(view.id)
+        return view
 
     def demo_users(self) -> List[StaffView]:
         with self._session() as session:
@@ -353,9 +447,10 @@ class StaffService:
         except Exception:  # noqa: BLE001 - a broken hash must not become an error path
             return False
 
-    def authenticate(self, username: str, password: str, *,
+    def authenticate(self, username: str, password: str, *, client: str = "",
                      now: Optional[dt.datetime] = None) -> AuthResult:
-        """Check a login. Exactly one Argon2 verification, whatever the outcome."""
+        """Check a login from ``client`` (the gateway's rate-limit key of the address; empty
+        for the CLI). Exactly one Argon2 verification, whatever the outcome."""
         now = now or utcnow()
         if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
             password = ""
@@ -374,15 +469,19 @@ class StaffService:
             self._verify(self._dummy_hash, password)
             return AuthResult(False, INVALID)
         matches = self._verify(stored_hash, password)  # also when locked or inactive
-        if user.locked_until is not None and user.locked_until > now:
-            return AuthResult(False, LOCKED, locked_until=user.locked_until)
+        locked = self.throttle.locked_until(user.id, client, now)
+        if locked is not None:
+            return AuthResult(False, LOCKED, locked_until=locked)
         if not user.is_active:
             return AuthResult(False, INVALID)
         if not matches:
-            return self._record_failure(user, now)
-        return self._record_success(user, password, stored_hash, now)
+            return self._record_failure(user, client, now)
+        result = self._record_success(user, password, stored_hash, now, client)
+        if result.ok:
+            self.throttle.succeeded(user.id, client)
+        return result
 
-    def _record_failure(self, user: StaffView, now: dt.datetime) -> AuthResult:
+    def _record_failure(self, user: StaffView, client: str, now: dt.datetime) -> AuthResult:
         with self._session() as session:
             # Atomic increment: parallel wrong attempts all count.
             session.execute(
@@ -392,36 +491,35 @@ class StaffService:
             )
             failed = session.execute(
                 select(StaffUser.failed_logins).where(StaffUser.id == user.id)).scalar() or 0
-            if failed >= self.max_failed_logins:
-                until = now + self.lockout
-                session.execute(
-                    update(StaffUser).where(StaffUser.id == user.id)
-                    .values(failed_logins=0, locked_until=until)
-                    .execution_options(synchronize_session=False)
-                )
-                log.warning("staff account %s locked after %d failed logins", user.id, failed)
-                return AuthResult(False, LOCKED, locked_until=until)
+        if failed and failed % ALERT_EVERY == 0:
+            # Many failures over all addresses: someone may be guessing. An alarm, never a lock
+            # (that would let anyone lock a colleague out).
+            log.warning(json.dumps({"event": "staff_login_attack", "staff": user.id,
+                                    "failures": failed}))
+        until = self.throttle.failed(user.id, client, now)
+        if until is not None:
+            log.warning("staff account %s locked for one address after %d failed logins",
+                        user.id, self.max_failed_logins)
+            return AuthResult(False, LOCKED, locked_until=until)
         return AuthResult(False, INVALID)
 
     def _record_success(self, user: StaffView, password: str, stored_hash: str,
-                        now: dt.datetime) -> AuthResult:
+                        now: dt.datetime, client: str = "") -> AuthResult:
         values = dict(failed_logins=0, locked_until=None, last_login_at=now)
         try:
             if self.hasher.check_needs_rehash(stored_hash):
                 values["password_hash"] = self.hasher.hash(password)
         except InvalidHashError:  # pragma: no cover - verify() succeeded, so it is valid
             pass
+        if self.throttle.locked_until(user.id, client, now) is not None:
+            return AuthResult(False, LOCKED)  # a parallel failed attempt locked it meanwhile
         with self._session() as session:
-            # A lockout set by a parallel failed attempt meanwhile wins.
             result = session.execute(
-                update(StaffUser)
-                .where(StaffUser.id == user.id,
-                       (StaffUser.locked_until.is_(None)) | (StaffUser.locked_until <= now))
-                .values(**values)
+                update(StaffUser).where(StaffUser.id == user.id).values(**values)
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:
-                return AuthResult(False, LOCKED)
+                return AuthResult(False, INVALID)
             row = session.get(StaffUser, user.id, populate_existing=True)
             return AuthResult(True, OK, user=StaffView.from_model(row))
 

@@ -7,16 +7,19 @@ quickly. ``lookup_public(...)`` is the synchronous form; ``lookup_public_async``
 others' ``_async``) the one for event loops.
 
 Kinds: ``ok`` · ``not_found`` (unknown number and wrong code alike: no enumeration) ·
-``locked`` (too many failed public tries) · ``unavailable`` (database down or slow).
+``locked`` (too many failed public tries from this conversation or address; failures aimed
+at one aanvraagnummer, or at all of them, only slow lookups down: ``extra['delay_s']``) · ``unavailable`` (database down or slow).
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import hashlib
 import hmac
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -194,6 +197,8 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
         except Exception as exc:  # noqa: BLE001 - any DB/driver failure means 'unavailable'
             result = _failed(settings, what, exc)
         log.info("status %s: %s", what, result.kind)
+        if result.extra.get("delay_s"):
+            time.sleep(result.extra["delay_s"])  # the throttle's delay, outside the DB runner
         return result
 
     async def aio(*args: Any, **kwargs: Any) -> LookupResult:
@@ -203,6 +208,8 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
         except Exception as exc:  # noqa: BLE001
             result = _failed(settings, what, exc)
         log.info("status %s: %s", what, result.kind)
+        if result.extra.get("delay_s"):
+            await asyncio.sleep(result.extra["delay_s"])
         return result
 
     sync.aio = aio
@@ -258,17 +265,29 @@ def _locked_until(session: Session, settings: Settings, key: str, now: dt.dateti
     return until
 
 
-def _window_full(session: Session, settings: Settings, now: dt.datetime, limit: int
-                 ) -> Optional[dt.datetime]:
-    """For the global key: ``limit`` failures inside the current window -> throttled until the
-    oldest of them leaves it."""
+def _recent_failures(session: Session, settings: Settings, key: str, now: dt.datetime,
+                     cap: int) -> int:
+    """Failures recorded for ``key`` in the current window (counted up to ``cap``)."""
     window = dt.timedelta(seconds=settings.status_failure_window_s)
-    times = list(session.execute(
-        select(LookupFailure.at).where(LookupFailure.key == GLOBAL_KEY, LookupFailure.at > now - window)
-        .order_by(LookupFailure.at.desc()).limit(max(1, limit))).scalars())
-    if len(times) < max(1, limit):
-        return None
-    return min(times) + window
+    return len(list(session.execute(
+        select(LookupFailure.id).where(LookupFailure.key == key, LookupFailure.at > now - window)
+        .limit(max(1, cap))).scalars()))
+
+
+#: The first delay of a throttle that slows (seconds); it doubles with every further quarter
+#: of the limit, up to ``settings.status_throttle_max_delay_s``.
+THROTTLE_BASE_DELAY_S = 0.5
+
+
+def throttle_delay(failures: int, limit: int, max_delay_s: float) -> float:
+    """Seconds a lookup waits while ``failures`` (in the window) reach ``limit``: 0 below it,
+    then a delay that grows with the excess. Throttles that anyone can aim at someone else (one
+    aanvraagnummer, all lookups) slow everyone down instead of locking the owner out."""
+    limit = max(1, limit)
+    if failures < limit:
+        return 0.0
+    steps = (failures - limit) // max(1, limit // 4)
+    return float(min(max_delay_s, THROTTLE_BASE_DELAY_S * 2 ** min(steps, 16)))
 
 
 def global_failures(settings: Settings) -> int:
@@ -332,32 +351,37 @@ def lookup_public(
     client_key = pseudonym(settings, "k", client_id)
     keys = [conv_key] + ([client_key] if client_key else [])
     actor = " ".join(keys)
-    # Guessing codes for one number from many addresses, or many numbers at once, is throttled
-    # too: per aanvraagnummer, and over all lookups (which also raises an alarm).
-    limits = {key: settings.status_max_failures for key in keys}
+    # Keys of the asker itself (its conversation, its address) lock it out. Keys anyone can
+    # aim at someone else (one aanvraagnummer, all lookups) never lock: failures there slow
+    # every lookup they cover down and raise an alarm, so a correct code always gets through
+    # (the code space and the asker's own limits protect the codes).
+    locks = {key: settings.status_max_failures for key in keys}
+    slows = {}
     if parsed:
-        limits[pseudonym(settings, "n", parsed)] = settings.status_number_max_failures
-    limits[GLOBAL_KEY] = settings.status_global_max_failures
+        slows[pseudonym(settings, "n", parsed)] = ("status_number_throttle",
+                                                    settings.status_number_max_failures)
+    slows[GLOBAL_KEY] = ("status_global_throttle", settings.status_global_max_failures)
     audit_number = parsed or INVALID_NUMBER_MARKER
 
     def work(session: Session) -> LookupResult:
         now = utcnow()
         until = None
-        for key, limit in limits.items():
-            # The global throttle holds only while the failures are in the window: a flood
-            # must not lock every applicant out for the full lockout period.
-            end = _locked_until(session, settings, key, now, limit,
-                                lockout_s=0 if key == GLOBAL_KEY else None)
-            if end is None and key == GLOBAL_KEY:
-                end = _window_full(session, settings, now, limit)
-            if end is not None and key == GLOBAL_KEY:
-                log.warning(json.dumps({"event": "status_global_throttle", "limit": limit}))
+        for key, limit in locks.items():
+            end = _locked_until(session, settings, key, now, limit)
             if end is not None and (until is None or end > until):
                 until = end
         if until is not None:
             _audit(session, channel="public", actor=actor, number=audit_number, result=LOCKED)
             retry = int((until - now).total_seconds())
             return LookupResult(LOCKED, retry_after_s=max(60, -(-retry // 60) * 60))
+        delay = 0.0
+        for key, (event, limit) in slows.items():
+            failures = _recent_failures(session, settings, key, now, limit * 8)
+            wait = throttle_delay(failures, limit, settings.status_throttle_max_delay_s)
+            if wait:
+                log.warning(json.dumps({"event": event, "limit": limit, "delay_s": wait}))
+            delay = max(delay, wait)
+        extra = {"delay_s": delay} if delay else {}
         app = _load(session, parsed) if parsed else None
         if app is None:
             dummy_verify()  # same timing as a wrong code
@@ -365,11 +389,11 @@ def lookup_public(
         else:
             matched = verify_code(code, app.code_hash)
         if not matched:
-            _record_failure(session, settings, list(limits), now)
+            _record_failure(session, settings, [*locks, *slows], now)
             _audit(session, channel="public", actor=actor, number=audit_number, result=NOT_FOUND)
-            return LookupResult(NOT_FOUND)
+            return LookupResult(NOT_FOUND, extra=extra)
         _audit(session, channel="public", actor=actor, number=audit_number, result=OK)
-        return LookupResult(OK, application=ApplicationView.from_model(app))
+        return LookupResult(OK, application=ApplicationView.from_model(app), extra=extra)
 
     return "lookup_public", settings, work
 

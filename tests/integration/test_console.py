@@ -533,7 +533,8 @@ async def test_the_gateway_refuses_to_start_in_production_with_a_demo_account(tm
     env.update({
         "KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
         "KW_RASA_TOKEN": "t" * 32, "KW_PORTAL_JWT_SECRET": "p" * 32, "KW_API_TOKEN": "a" * 32,
-        "KW_COOKIE_SECRET": "c" * 32, "KW_OPS_TOKEN": "o" * 32, "KW_GATEWAY_PORT": "1",
+        "KW_COOKIE_SECRET": "c" * 32, "KW_OPS_TOKEN": "o" * 32, "KW_IDENTITY_KEY": "i" * 32,
+        "KW_GATEWAY_PORT": "1",
         "KW_CONTACT_KEY": "dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
         "PYTHONPATH": str(settings_mod.ROOT),
     })

@@ -308,7 +308,7 @@ def test_demo_refuses_to_listen_on_a_network(tmp_path):
 
 def test_production_refuses_short_secrets_and_localhost_origins(tmp_path):
     strong = {name: "s" * 40 for name in ("KW_RASA_TOKEN", "KW_API_TOKEN", "KW_PORTAL_JWT_SECRET",
-                                           "KW_COOKIE_SECRET", "KW_OPS_TOKEN")}
+                                           "KW_COOKIE_SECRET", "KW_OPS_TOKEN", "KW_IDENTITY_KEY")}
     base = dict(strong, KW_ENV="production", KW_CONTACT_KEY="dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
                 KW_ALLOWED_ORIGINS="https://www.example.nl")
     short = run_gateway(dict(base, KW_COOKIE_SECRET="kort"), tmp_path)
@@ -325,7 +325,7 @@ def test_production_refuses_demo_applications(edge, tmp_path):
     migrations.upgrade(url)
     demo.load_demo_data(url)
     strong = {name: "s" * 40 for name in ("KW_RASA_TOKEN", "KW_API_TOKEN", "KW_PORTAL_JWT_SECRET",
-                                           "KW_COOKIE_SECRET", "KW_OPS_TOKEN")}
+                                           "KW_COOKIE_SECRET", "KW_OPS_TOKEN", "KW_IDENTITY_KEY")}
     result = run_gateway(dict(strong, KW_ENV="production", KW_DATABASE_URL=url,
                               KW_CONTACT_KEY="dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
                               KW_ALLOWED_ORIGINS="https://www.example.nl"), tmp_path)

@@ -353,3 +353,51 @@ def test_project_cli_registers_the_handoff_commands():
 
 def test_utcnow_is_naive_utc():
     assert utcnow().tzinfo is None
+
+
+# --------------------------------------------------------------------------- lockout per address
+
+def test_failures_from_other_addresses_never_refuse_the_right_password(directory, caplog):
+    directory.create_user("sanne", "Sanne", PASSWORD)
+    now = dt.datetime(2025, 6, 2, 10, 0)
+    for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4", "203.0.113.5"):
+        reasons = [directory.authenticate("sanne", "fout", client=address, now=now).reason
+                   for _ in range(MAX_FAILED_LOGINS)]
+        assert reasons[-1] == "locked"
+        assert directory.authenticate("sanne", PASSWORD, client=address, now=now).reason == "locked"
+    # 25 failures on the account: an alarm in the log, and the owner logs in from her own address.
+    assert "staff_login_attack" in caplog.text
+    assert directory.authenticate("sanne", PASSWORD, client="198.51.100.8", now=now).ok
+    assert directory.get_by_username("sanne").locked_until is None
+
+
+def test_each_further_series_from_one_address_locks_twice_as_long(directory):
+    directory.create_user("sanne", "Sanne", PASSWORD)
+    now = dt.datetime(2025, 6, 2, 10, 0)
+    expected = [LOCKOUT, LOCKOUT * 2, LOCKOUT * 4]
+    for length in expected:
+        for _ in range(MAX_FAILED_LOGINS - 1):
+            assert directory.authenticate("sanne", "fout", client="a", now=now).reason == "invalid"
+        locked = directory.authenticate("sanne", "fout", client="a", now=now)
+        assert locked.reason == "locked" and locked.locked_until == now + length
+        now = locked.locked_until
+    # A success from that address ends the series: the next lockout is the first one again.
+    assert directory.authenticate("sanne", PASSWORD, client="a", now=now).ok
+    for _ in range(MAX_FAILED_LOGINS):
+        last = directory.authenticate("sanne", "fout", client="a", now=now)
+    assert last.locked_until == now + LOCKOUT
+
+
+def test_the_last_active_beheerder_keeps_its_role_in_the_console(directory):
+    baas = directory.create_user("baas", "Bea", PASSWORD, "beheerder")
+    with pytest.raises(StaffError, match="minstens één actieve beheerder"):
+        directory.change_role("baas", "medewerker", by=baas)
+    with pytest.raises(StaffError, match="minstens één actieve beheerder"):
+        directory.set_active("baas", False, by=baas)
+    assert directory.get_by_username("baas").is_beheerder and directory.get_by_username("baas").is_active
+    # With a second beheerder the first may step down.
+    directory.create_user("tweede", "Tom", PASSWORD, "beheerder")
+    assert directory.change_role("baas", "medewerker", by=baas).role == "medewerker"
+    tom = directory.get_by_username("tweede")
+    with pytest.raises(StaffError):
+        directory.set_active("tweede", False, by=tom)

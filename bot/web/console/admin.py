@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.handoff.models import ROLE_BEHEERDER, ROLES
 from bot.handoff.live import LiveHandoff
-from bot.handoff.staff import PermissionDenied, StaffError
+from bot.handoff.staff import LastBeheerder, PermissionDenied, StaffError
 from bot.web.console.auth import staff_page
 from bot.web.console.render import forbidden, notice_from, redirect, render
 from bot.web.keys import LIVE
@@ -112,6 +112,8 @@ async def staff_role(request: web.Request) -> web.StreamResponse:
     live: LiveHandoff = request.config_dict[LIVE]
     try:
         await live.run(live.staff.change_role, request.match_info["naam"], role, by=request[STAFF])
+    except LastBeheerder as exc:
+        return await _staff_page(request, 409, str(exc))
     except (StaffError, PermissionDenied):
         return redirect(STAFF_PATH, "ongeldig")
     return redirect(STAFF_PATH, "rol")

@@ -156,7 +156,10 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         return await login_page(request, texts.LOGIN_THROTTLED.format(wait=wait), 429, username)
     live = request.config_dict[LIVE]
     metrics = request.config_dict[METRICS]
-    result = await live.run(live.staff.authenticate, username, password)
+    # The lockout counts per account *and* address: failures from elsewhere never refuse the
+    # right password from here (bot/handoff/staff.py, LoginThrottle).
+    result = await live.run(live.staff.authenticate, username, password,
+                            client=rate_key(client_ip(request)))
     if not result.ok or result.user is None:
         # One counter and one log reason for every failure: a separate "locked" figure would
         # tell an attacker which usernames exist.
