@@ -21,9 +21,10 @@ from sqlalchemy import delete, select
 
 from bot.core import db
 from bot.core.clock import utcnow
+from bot.core.extract import CODE_PLACEHOLDER
 from bot.status.models import CodeRef
 
-PLACEHOLDER = "[verificatiecode]"
+PLACEHOLDER = CODE_PLACEHOLDER
 #: The marker (custom ``kw_expect``) of a message that asks for the code: the gateway then
 #: takes the code out of the next message (domain.yml's utter_ask_verificatiecode carries it too).
 EXPECT = "verificatiecode"
