@@ -2,8 +2,13 @@
 
 NLU entities come first; scanning the message text against the knowledge base's names and
 aliases is the safety net for names the model missed, so a parameterised answer does not
-depend on entity extraction alone. Other Dutch places come from the NLU lookup table
-(data/nlu/lookups/plaatsen.yml), the one list of them.
+depend on entity extraction alone. Other Dutch places come from the CBS list of all 342
+gemeenten (gemeenten_nl.txt, next to this file) and the NLU lookup table
+(data/nlu/lookups/plaatsen.yml, which adds spellings and towns inside a gemeente).
+
+A part of town that is no area's own name ("Tilburg Reeshof", "de Schilderswijk in Den Haag")
+is a *district*: the answer names the gemeente's area and says that whether the district
+belongs to it is not in the sources (FACTS lists the areas, not their boundaries).
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from bot.knowledge.loader import Area, Gemeente, KnowledgeBase, Ministry, Theme,
 from bot.settings import ROOT
 
 PLACES_FILE = ROOT / "data" / "nlu" / "lookups" / "plaatsen.yml"
+GEMEENTEN_FILE = Path(__file__).with_name("gemeenten_nl.txt")
 
 
 @dataclass
@@ -28,7 +34,8 @@ class Mentions:
     others: List[str] = field(default_factory=list)  # Dutch places without an NPLV area
     themes: List[Theme] = field(default_factory=list)
     ministries: List[Ministry] = field(default_factory=list)
-    #: "<NPLV gemeente> <part of town>" that is not one of the 20 areas, e.g. "Utrecht Zuidwest".
+    #: "<NPLV gemeente> <part of town>" that is not one of the 20 areas, e.g. "Utrecht Zuidwest",
+    #: "Tilburg Reeshof", or "Schilderswijk" from "de Schilderswijk in Den Haag".
     districts: List[Tuple[Gemeente, str]] = field(default_factory=list)
     #: The question is about which buurten or streets belong to an area (not published).
     asks_boundary: bool = False
@@ -62,6 +69,41 @@ def other_places(path: Path = PLACES_FILE) -> Dict[str, str]:
     return names
 
 
+@lru_cache(maxsize=4)
+def national_gemeenten(path: Path = GEMEENTEN_FILE) -> Dict[str, str]:
+    """normalised variant -> name, for every gemeente of the Netherlands (CBS list)."""
+    names: Dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name = line.strip()
+        if not name or name.startswith("#"):
+            continue
+        names.setdefault(normalise(name), name)
+        plain = re.sub(r"\s*\(.*?\)\s*", " ", name).strip()  # "Bergen (L.)" -> "Bergen"
+        if plain != name:
+            names.setdefault(normalise(plain), plain)
+        if "," in name:  # "Nuenen, Gerwen en Nederwetten" -> "Nuenen"
+            names.setdefault(normalise(name.split(",")[0]), name)
+    return names
+
+
+# Gemeenten whose name is also an everyday word ("Best", "Huizen", "Buren", "Leiden"): they
+# count as a place only when written with a capital inside a sentence, or after "gemeente".
+COMMON_WORD_PLACES = frozenset("""best beek buren putten duiven huizen kampen laren sluis goes
+    stein borne bergen leiden weert assen losser kapelle hulst epe ede""".split())
+
+
+def _as_place(raw: str, variant: str) -> bool:
+    if variant not in COMMON_WORD_PLACES:
+        return True
+    if re.search(rf"\bgemeente\s+{re.escape(variant)}\b", normalise(raw)):
+        return True
+    for hit in re.finditer(rf"\b{re.escape(variant.capitalize())}\b", raw or ""):
+        before = raw[:hit.start()].rstrip()
+        if before and before[-1] not in ".?!:":
+            return True
+    return False
+
+
 @lru_cache(maxsize=None)
 def _word(needle: str) -> "re.Pattern[str]":
     # Compiled once per name: every answer looks for a few hundred names and variants, more
@@ -85,6 +127,7 @@ def remove_word(haystack: str, needle: str) -> str:
 # are not one of the 20 areas unless the areas table says so.
 COMPASS = ("noordoost", "noordwest", "zuidoost", "zuidwest", "noord", "oost", "zuid", "west",
            "centrum", "nieuw west")
+COMPASS_MARK = "compass"
 BOUNDARY_WORDS = ("buurt", "buurten", "straat", "straten", "postcode", "postcodes", "grens",
                   "grenzen", "wijkgrens", "wijkgrenzen", "adres", "welke wijken horen")
 
@@ -131,6 +174,21 @@ class _Tables:
     gemeente_names: List[Tuple[str, Gemeente]]
     district_words: List[str]
     short_longest_first: List[Tuple[str, Area]]
+    #: normalised variant -> name of every Dutch place without an NPLV area.
+    others: Dict[str, str]
+    others_longest_first: List[str]
+    #: Other places whose name holds an NPLV name ("Midden-Groningen"): looked for first.
+    shadowing: List[str]
+    #: Every known name by its normalised words, for reading a message word by word.
+    words: Dict[str, object]
+    longest_words: int
+
+
+def _others(kb: KnowledgeBase) -> Dict[str, str]:
+    own = {normalise(g.name) for g in kb.gemeenten} | {a for g in kb.gemeenten for a in g.aliases}
+    names = {v: n for v, n in national_gemeenten().items() if v not in own}
+    names.update(other_places())  # its synonyms ("den bosch") win
+    return names
 
 
 def _tables(kb: KnowledgeBase) -> _Tables:
@@ -141,19 +199,25 @@ def _tables(kb: KnowledgeBase) -> _Tables:
     if kept is not None and all(a is b for a, b in zip(kept[0], made_from)):
         return kept[1]
     short = _short_aliases(kb)
+    index = _index(kb)
+    others = _others(kb)
+    own_names = [name for name, obj in index if isinstance(obj, (Area, Gemeente))]
+    shadowing = sorted((v for v in others if any(_contains(f" {v} ", n) and n != v for n in own_names)),
+                       key=len, reverse=True)
+    words: Dict[str, object] = {v: others[v] for v in others}
+    words.update({w: COMPASS_MARK for w in COMPASS})
+    words.update({name: obj for name, obj in index})
     tables = _Tables(
-        index=_index(kb), short=short, gemeente_of={g.name: g for g in kb.gemeenten},
+        index=index, short=short, gemeente_of={g.name: g for g in kb.gemeenten},
         gemeente_names=sorted(((n, g) for g in kb.gemeenten for n in (normalise(g.name), *g.aliases)),
                               key=lambda p: -len(p[0])),
         district_words=sorted(set(COMPASS) | set(short), key=len, reverse=True),
-        short_longest_first=sorted(short.items(), key=lambda p: -len(p[0])))
+        short_longest_first=sorted(short.items(), key=lambda p: -len(p[0])),
+        others=others, others_longest_first=sorted(others, key=len, reverse=True),
+        shadowing=shadowing, words=words,
+        longest_words=max(len(w.split()) for w in words))
     kb.__dict__["_kw_place_tables"] = (made_from, tables)
     return tables
-
-
-@lru_cache(maxsize=4)
-def _places_longest_first(path: Path = PLACES_FILE) -> List[str]:
-    return sorted(other_places(path), key=len, reverse=True)
 
 
 def _add(m: Mentions, obj: object) -> None:
@@ -178,7 +242,7 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
     mentions = Mentions()
     tables = _tables(kb)
     index, short, gemeente_of = tables.index, tables.short, tables.gemeente_of
-    places = other_places()
+    places = tables.others
     for ent in entities or []:
         value = normalise(str(ent.get("value") or ""))
         raw = _raw_span(text, ent)
@@ -193,15 +257,22 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
                 mentions.others.append(places[value])
     norm = f" {normalise(text or '')} "
     rest = norm
+    # "Midden-Groningen" before "Groningen": a place whose name holds an NPLV name.
+    for variant in tables.shadowing:
+        if _contains(rest, variant):
+            if places[variant] not in mentions.others:
+                mentions.others.append(places[variant])
+            rest = remove_word(rest, variant)
     for name, obj in index:
         if name in short:
             continue
         if _contains(rest, name):
             _add(mentions, obj)
             rest = remove_word(rest, name)
-    for variant in _places_longest_first():
-        if _contains(rest, variant) and places[variant] not in mentions.others:
-            mentions.others.append(places[variant])
+    for variant in tables.others_longest_first:
+        if _contains(rest, variant):
+            if _as_place(text, variant) and places[variant] not in mentions.others:
+                mentions.others.append(places[variant])
             rest = remove_word(rest, variant)
     # "<gemeente> <part of town>" that is no area: a district of that gemeente, not an alias.
     gemeente_names = tables.gemeente_names
@@ -224,6 +295,10 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
         if not qualified or any(gemeente_of.get(places.get(n, "")) is owner for n in qualified):
             _add(mentions, area)
         rest = remove_word(rest, alias)
+    for g, label in named_districts(kb, text or "", tables):
+        if g in mentions.gemeenten and not any(_same_district(label, d) for h, d in mentions.districts
+                                               if h is g):
+            mentions.districts.append((g, label))
     # A gemeente that is only named as part of one of its areas is not a separate mention.
     mentions.gemeenten = [g for g in mentions.gemeenten
                           if not any(a.gemeente == g.name for a in mentions.areas)
@@ -231,3 +306,111 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
     mentions.asks_boundary = (any(_contains(norm, w) for w in BOUNDARY_WORDS)
                               or STREETLIKE.search(rest) is not None)
     return mentions
+
+
+# -- named districts ---------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+#: Words that never name a part of town, whatever the vocabulary says.
+NOT_A_DISTRICT = frozenset("""de het een en of in op bij van voor naar uit met over om te tot
+    aan als dan ook nog wel niet geen al toch nou maar die dat deze dit er hier daar zo mee
+    erbij eronder eraan ervoor is zijn was hoort horen valt vallen ligt liggen zit zitten doet
+    doen telt krijgt krijgen kan kunnen mag mogen wil willen gaat gaan heeft hebben wordt
+    gemeente gemeenten gemeentes stad wijk wijken buurt buurten stadsdeel gebied gebieden
+    focusgebied focusgebieden regio provincie centrum nplv spuk geld eigenlijk precies ook
+    the and of in is part this that area district city""".split())
+PREPOSITIONS = ("in", "bij", "uit")
+ARTICLES = ("de", "het", "t")
+MAX_DISTRICT_WORDS = 3
+
+
+def _display(name: str) -> str:
+    """A name as the user typed it, with capitals when they typed none ("reeshof")."""
+    if name != name.lower():
+        return name
+    return re.sub(r"(^|[\s-])(\w)", lambda m: m.group(1) + m.group(2).upper(), name)
+
+
+def _same_district(label: str, other: str) -> bool:
+    a, b = normalise(label), normalise(other)
+    return a == b or a.endswith(f" {b}") or b.endswith(f" {a}")
+
+
+def _known_word(kb: KnowledgeBase, word: str) -> bool:
+    """A word of the assistant's own vocabulary (training examples, keywords)."""
+    from bot.knowledge.retrieval import tokens, vocabulary  # retrieval imports this module
+
+    content = tokens(word)
+    return not content or all(t in vocabulary(kb) for t in content)
+
+
+def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = None) -> List[Tuple[Gemeente, str]]:
+    """Parts of town named next to an NPLV gemeente that are no area of the tables:
+    "Tilburg Reeshof", "Reeshof in Tilburg", "de Schilderswijk in Den Haag". A word counts when
+    it is written with a capital inside a sentence, looks like a street or buurt name, or (right
+    after the gemeente) is no word the assistant knows; compass words are handled by ``find``."""
+    tables = tables or _tables(kb)
+    found = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    if not found:
+        return []
+    norm = [normalise(w) for w, _, _ in found]
+    owner: List[object] = [None] * len(found)
+    i = 0
+    while i < len(found):  # longest known name first, word by word
+        for size in range(min(tables.longest_words, len(found) - i), 0, -1):
+            obj = tables.words.get(" ".join(norm[i:i + size]))
+            if obj is not None:
+                for k in range(i, i + size):
+                    owner[k] = (obj, i, i + size)
+                i += size
+                break
+        else:
+            i += 1
+
+    def starts_sentence(k: int) -> bool:
+        before = text[:found[k][1]].rstrip()
+        return not before or before[-1] in ".?!:\n"
+
+    def district_word(k: int, after_gemeente: bool) -> bool:
+        word = norm[k]
+        if owner[k] is not None or word in NOT_A_DISTRICT or len(word) < 3:
+            return False
+        if STREETLIKE.search(word):
+            return True
+        if found[k][0][0].isupper() and not starts_sentence(k):
+            return True
+        return after_gemeente and not _known_word(kb, word)
+
+    districts: List[Tuple[Gemeente, str]] = []
+    seen = set()
+    for k, own in enumerate(owner):
+        if own is None or not isinstance(own[0], Gemeente) or own[1] != k or own[1] in seen:
+            continue
+        g, start, end = own
+        seen.add(start)
+        # "<gemeente> <district>": "Tilburg Reeshof", "Amsterdam Oud-Zuid"
+        run, j = [], end
+        while j < len(found) and len(run) < MAX_DISTRICT_WORDS:
+            compass_next = owner[j] is not None and owner[j][0] == COMPASS_MARK
+            if (run and compass_next) or district_word(j, after_gemeente=True):
+                run.append(j)
+                j += 1
+            else:
+                break
+        if run:
+            districts.append((g, f"{g.name} {_display(text[found[run[0]][1]:found[run[-1]][2]])}"))
+        # "<district> in <gemeente>": "de Schilderswijk in Den Haag", "Oud-Zuid in Amsterdam"
+        j = start - 1
+        if j >= 0 and norm[j] in PREPOSITIONS:
+            j -= 1
+        run = []
+        while j >= 0 and len(run) < MAX_DISTRICT_WORDS:
+            compass = owner[j] is not None and owner[j][0] == COMPASS_MARK
+            if compass or district_word(j, after_gemeente=False):
+                run.insert(0, j)
+                j -= 1
+            else:
+                break
+        if run and any(owner[k2] is None for k2 in run):
+            districts.append((g, _display(text[found[run[0]][1]:found[run[-1]][2]])))
+    return districts
