@@ -28,7 +28,7 @@ HANDOFF_WAITING = ("Dank je, je vraag staat klaar voor een medewerker van de hel
 STATUS_BAD_NUMBER = ("Dat herken ik niet als aanvraagnummer. Een aanvraagnummer ziet eruit als "
                      "KW-2025-0042 (KW, het jaar en vier cijfers).")
 STATUS_BAD_CODE = ("Dat lijkt geen verificatiecode. Je kreeg de code van onze backoffice; hij "
-                   "ziet eruit als ABCD-1234.")
+                   "ziet eruit als K7QM-WX3D: acht letters en cijfers.")
 STATUS_LIST_PORTAL_ONLY = ("Een overzicht van alle aanvragen van je gemeente kan ik alleen geven als je "
                            "bent ingelogd in ons aanvragersportaal. Hier op de website zoek ik één "
                            "aanvraag op met het aanvraagnummer en de verificatiecode.")
@@ -39,7 +39,7 @@ STATUS_STOPPED = ("Oké, dan zoek ik niets op. Heb je het aanvraagnummer en de v
                   "de hand, vraag dan gerust opnieuw naar de status.")
 STATUS_WHERE_NUMBER = ("Het aanvraagnummer en de verificatiecode staan in de berichten van onze "
                        "backoffice over je aanvraag. Het aanvraagnummer ziet eruit als "
-                       "KW-2025-0042, de code als ABCD-1234. Kun je ze niet vinden? Een "
+                       "KW-2025-0042, de code als K7QM-WX3D. Kun je ze niet vinden? Een "
                        "medewerker van de helpdesk kan je verder helpen.")
 STATUS_CODE_FIRST = ("Dat is de verificatiecode, dank je. Die bewaar ik even. Ik heb ook het "
                      "aanvraagnummer nodig.")
@@ -143,6 +143,11 @@ HANDOFF_WITHDRAWN = ("Je vraag aan de helpdesk is ingetrokken. Je praat weer all
                      "digitale assistent.")
 HANDOFF_WAITING_REMINDER = ("Je vraag aan de helpdesk staat nog in de wachtrij. Zodra een medewerker "
                             "je gesprek overneemt, zie je dat hier.")
+#: Said back when the gateway stored a contact typed in any sentence on the ticket ({hint}: p…@…).
+HANDOFF_CONTACT_ADDED_EMAIL = ("Ik heb je e-mailadres {hint} bij je vraag gezet. Een medewerker kan je "
+                               "daarop bereiken.")
+HANDOFF_CONTACT_ADDED_PHONE = ("Ik heb je telefoonnummer {hint} bij je vraag gezet. Een medewerker "
+                               "kan je daarop bereiken.")
 #: The reason on the ticket, and the line in its transcript, when the user withdrew it.
 TEXT_WITHDRAWN_REASON = "De gebruiker heeft de vraag ingetrokken."
 

@@ -348,7 +348,8 @@ def _accept(text: str, w: _Window, expecting: bool, alone: bool) -> bool:
     if not (uniform or digit) or not (digit or caps or w.cased.islower()):
         return False
     if all(g == "strong" for g in w.gaps):
-        return digit or caps or expecting
+        # The back office's own form "abcd-efgh" counts in any case.
+        return digit or caps or expecting or w.lengths == (4, 4)
     # Parted by spaces: "waar gaat" is two words, "k7qm wx3d" a code.
     return uniform and (digit or (expecting and (caps or alone)))
 

@@ -35,7 +35,12 @@ from bot.handoff.errors import AlreadyClaimed, NotAssigned, TicketClosed
 from bot.handoff.hours import OpeningHours
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService, StaffView
-from bot.texts import TEXT_ABANDONED, TEXT_BACK, TEXT_CLOSED, TEXT_ERASED_REASON, TEXT_LIVE
+from bot.core.extract import ContactValue
+from bot.handoff.privacy import EMAIL as CONTACT_EMAIL, contact_hint
+from bot.texts import (
+    HANDOFF_CONTACT_ADDED_EMAIL, HANDOFF_CONTACT_ADDED_PHONE, TEXT_ABANDONED, TEXT_BACK, TEXT_CLOSED,
+    TEXT_ERASED_REASON, TEXT_LIVE,
+)
 from bot.handoff.views import MessageView, TicketView
 
 log = logging.getLogger("bot.handoff.live")
@@ -213,14 +218,9 @@ class LiveHandoff:
         await self.ticket_changed(ticket.id)
         return ticket
 
-    async def after_reply(self, sid: str, had_ticket: bool,
-                          contact_text: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    async def after_reply(self, sid: str, had_ticket: bool) -> Optional[Dict[str, Any]]:
         """After Rasa answered: a ticket the action server created just now goes to the queue
-        and the widget learns its state. Returns the widget's ``handoff`` frame when it changed.
-
-        ``contact_text``: the unmasked message that completed the handoff form (its last
-        question asks how to reach the user). Rasa only saw it masked, so the gateway stores
-        the contact on the ticket itself, encrypted."""
+        and the widget learns its state. Returns the widget's ``handoff`` frame when it changed."""
         try:
             ticket = await self._active(sid)
         except Exception:  # noqa: BLE001
@@ -236,13 +236,31 @@ class LiveHandoff:
             return None
         self._count("handoff_tickets_seen")
         _log("handoff_ticket_seen", ticket=ticket.id, state=ticket.state)
-        if contact_text:
-            try:
-                await self.run(self.tickets.set_contact, ticket, contact_text)
-            except Exception:  # noqa: BLE001 - the ticket stands without a contact
-                _log("handoff_contact_not_stored", ticket=ticket.id)
         await self.queue_changed()
         return {"type": "handoff", "handoff": widget_state_of(ticket)}
+
+    async def add_contact(self, sid: str, contact: ContactValue) -> Optional[str]:
+        """An e-mail address or phone number the user typed (in any sentence) while the
+        conversation has an active ticket: the one made this turn by the handoff form's contact
+        step, or one that already waits. Rasa only saw it masked, so the gateway stores it on the
+        ticket itself, encrypted. Returns the sentence that says it back masked, or None when
+        there is no ticket or it could not be stored."""
+        try:
+            ticket = await self._active(sid)
+            if ticket is None:
+                return None
+            stored = await self.run(self.tickets.set_contact, ticket, contact.value)
+        except Exception as exc:  # noqa: BLE001 - the ticket stands without a contact
+            _log("handoff_contact_not_stored", reason=type(exc).__name__)
+            return None
+        if not stored:
+            return None
+        self._count("handoff_contacts_added")
+        _log("handoff_contact_added", ticket=ticket.id, kind=contact.kind)
+        await self.ticket_changed(ticket.id)
+        template = HANDOFF_CONTACT_ADDED_EMAIL if contact.kind == "email" else HANDOFF_CONTACT_ADDED_PHONE
+        kind = CONTACT_EMAIL if contact.kind == "email" else "telefoon"
+        return template.format(hint=contact_hint(kind, contact.value))
 
     def conversation_reset(self, sid: str) -> None:
         """The user wiped the conversation ("gesprek wissen"): close its active ticket, so the

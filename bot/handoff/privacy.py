@@ -108,6 +108,16 @@ def mask_contact(kind: Optional[str], value: Optional[str]) -> Optional[str]:
     return DOT * 6
 
 
+def contact_hint(kind: Optional[str], value: Optional[str]) -> str:
+    """What the assistant says back to the user: enough to recognise, nothing to use
+    (``piet@gemeente.nl`` → ``p…@…``, ``0612345678`` → ``…678``)."""
+    if not value:
+        return "…"
+    if kind == EMAIL:
+        return f"{value[:1]}…@…"
+    return "…" + re.sub(r"\D", "", value)[-3:]
+
+
 class ContactCipher:
     """Fernet encryption (AES-128-CBC + HMAC-SHA256) of contact values at rest.
 

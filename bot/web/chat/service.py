@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional
 
 from aiohttp import web
 
+from bot.core.extract import first_contact
 from bot.core.masking import mask_personal_data, summary
 from bot.core.runner import run_db
 from bot.retention import delete_conversation
@@ -310,6 +311,8 @@ class ChatService:
                     masked = mask_personal_data(rest)
                     text = display = masked.text
                     masked_kinds = summary(masked.kinds)
+            # A contact typed in any sentence: stored on the conversation's ticket below.
+            contact = first_contact(raw) if raw is not None and {"email", "phone"} & set(masked_kinds) else None
             await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
                         "duplicate": False})
             # The ticket look-up runs beside Rasa's turn (it was a database round trip before
@@ -338,6 +341,12 @@ class ChatService:
                 self.metrics["rasa_empty_answers"] += 1
                 log_event("rasa_empty_answer", session=session.log_id)
                 raise FrameError("incomplete", msg_id=mid)
+            if contact is not None:
+                # The contact step's ticket (made this turn) or one that waits already gets the
+                # contact, encrypted; the user reads it back masked.
+                said_back = await self.handoff.add_contact(session.sid, contact)
+                if said_back:
+                    messages.append(bot_message(said_back, []))
             if ticket is not None and not staffed and messages and not about_handoff(answer):
                 messages.append(bot_message(HANDOFF_WAITING_REMINDER, [WITHDRAW_BUTTON.as_dict()]))
             if raw is not None and messages and looks_english(raw):
@@ -350,8 +359,7 @@ class ChatService:
                   ms=int((time.monotonic() - started) * 1000))
         await emit({"type": "reply", "id": mid, "messages": messages})
         # A ticket the action server made for this message: the widget shows the handoff.
-        changed = await self.handoff.after_reply(
-            session.sid, ticket is not None, contact_text=raw if masked_kinds else None)
+        changed = await self.handoff.after_reply(session.sid, ticket is not None)
         if changed:
             await emit(changed)
 
