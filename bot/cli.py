@@ -104,6 +104,7 @@ def cmd_run_cluster(args: argparse.Namespace, settings: Settings) -> int:
     print(f"""
 Het cluster draait.
   Website met widget:    {settings.gateway_url}/   (HAProxy, verdeelt over {stack.ports.gateways})
+  Via HTTPS:             https://localhost:{stack.ports.tls}/   (TLS eindigt in HAProxy; zelfondertekend certificaat)
   Helpdesk-console:      {settings.gateway_url}/helpdesk
   Rasa via HAProxy:      {settings.rasa_url}   (replica's op {stack.ports.rasas})
   Actieservers:          http://{settings.host}:{settings.actions_port}   (replica's op {stack.ports.action_servers})

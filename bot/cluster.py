@@ -2,7 +2,7 @@
 
 Two of each of our processes behind HAProxy (Debian's package), all on loopback:
 
-    users ──► HAProxy :public ──► gateway 1, gateway 2          (WebSockets: leastconn)
+    users ──► HAProxy :public, :tls ──► gateway 1, gateway 2    (WebSockets: leastconn)
     gateways ──► HAProxy :rasa ──► Rasa 1, Rasa 2                (any replica, any conversation)
     Rasa ──► HAProxy :actions ──► action server 1, action server 2
 
@@ -11,6 +11,12 @@ Rasa's trackers and the app database, Redis holds Rasa's conversation locks and 
 gateways' pub/sub (a helpdesk message reaches the widget whichever gateway holds its socket).
 ``deploy/`` has the same topology as docker compose and Kubernetes manifests.
 
+HAProxy terminates TLS as a production entry does (KW_TLS_PORT, 8443, standing in for 443),
+with a self-signed certificate made at every start (var/cluster/tls/, mode 0600), and tells the
+gateways the scheme in X-Forwarded-Proto: they trust it from the balancer only
+(KW_TRUSTED_PROXIES), and compare the browser's Origin with that scheme and the Host header
+(bot/web/security.py), so ``https://kw.example/`` on the default port is the console's own origin.
+
 HAProxy retries a request on another replica only when no connection was made
 (``retry-on conn-failure``): a request that reached a replica which then died may have been
 processed, and only the gateway can tell (it looks the message up in the tracker before it
@@ -18,11 +24,14 @@ sends it again; bot/web/rasa.py).
 """
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
+import os
 import shutil
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 from bot import launcher
 from bot.settings import Settings
@@ -31,6 +40,10 @@ from bot.settings import Settings
 #: a turn takes well under a second, and the next message of that conversation waits this long.
 LOCK_LIFETIME_S = 15
 REPLICAS = 2
+#: What the self-signed certificate names. Browsers still warn (no authority signed it): it
+#: shows the production path on one machine; a real certificate belongs at the real entry.
+CERT_NAMES = ("localhost", "127.0.0.1", "::1")
+CERT_DAYS = 30
 
 
 def haproxy_bin() -> str:
@@ -42,7 +55,7 @@ def haproxy_bin() -> str:
 
 @dataclass(frozen=True)
 class Ports:
-    """The balancer's three frontends (the ports in the settings) and every replica's own."""
+    """The balancer's frontends (the ports in the settings) and every replica's own."""
 
     public: int
     rasa: int
@@ -50,6 +63,7 @@ class Ports:
     gateways: List[int]
     rasas: List[int]
     action_servers: List[int]
+    tls: int  # the public frontend's HTTPS port
 
     @classmethod
     def after(cls, settings: Settings) -> "Ports":
@@ -58,7 +72,8 @@ class Ports:
             return [port + i + 1 for i in range(REPLICAS)]
 
         return cls(settings.gateway_port, settings.rasa_port, settings.actions_port,
-                   follow(settings.gateway_port), follow(settings.rasa_port), follow(settings.actions_port))
+                   follow(settings.gateway_port), follow(settings.rasa_port), follow(settings.actions_port),
+                   tls=settings.tls_port)
 
     @classmethod
     def free(cls, settings: Settings) -> "Ports":
@@ -66,7 +81,43 @@ class Ports:
         def pick() -> List[int]:
             return [launcher.free_port() for _ in range(REPLICAS)]
 
-        return cls(settings.gateway_port, settings.rasa_port, settings.actions_port, pick(), pick(), pick())
+        return cls(settings.gateway_port, settings.rasa_port, settings.actions_port, pick(), pick(), pick(),
+                   tls=launcher.free_port())
+
+
+def self_signed_pem(path: Path, names: Sequence[str] = CERT_NAMES, days: int = CERT_DAYS) -> Path:
+    """A new key and a self-signed certificate for ``names`` in one PEM file (HAProxy's ``crt``),
+    mode 0600 in a 0700 directory, replaced as a whole (never a half-written key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    alt: List[x509.GeneralName] = []
+    for name in names:
+        try:
+            alt.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            alt.append(x509.DNSName(name))
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+    os.replace(tmp, path)
+    return path
 
 
 def _servers(name: str, host: str, ports: List[int]) -> str:
@@ -90,12 +141,13 @@ backend {backend}
 """
 
 
-def haproxy_config(settings: Settings, ports: Ports) -> str:
+def haproxy_config(settings: Settings, ports: Ports, cert: Path) -> str:
     host = settings.host
     public_host = settings.gateway_host
     return f"""# Written by bot/cluster.py for this run; deploy/ has the production equivalent.
 global
     maxconn 4096
+    ssl-default-bind-options ssl-min-ver TLSv1.2
     # Every request, with its replica, timings and retries (logs/haproxy.log): a turn that
     # hangs after a fault shows where it hangs.
     log stderr format raw local0 info
@@ -121,10 +173,16 @@ defaults
 
 frontend public
     bind {public_host}:{ports.public}
+    # TLS ends here, as at a production entry; the gateways speak plain HTTP on loopback.
+    bind {public_host}:{ports.tls} ssl crt {cert} alpn h2,http/1.1
     # The client's own X-Forwarded-For is a forgery waiting to happen: the gateways trust this
     # balancer's, so it is the only one they get.
     http-request del-header X-Forwarded-For
     option forwardfor
+    # The scheme the browser used: the gateways compare its Origin with it and the Host header
+    # (a browser leaves :443 out of both), and mark cookies Secure and send HSTS on https.
+    http-request set-header X-Forwarded-Proto https if {{ ssl_fc }}
+    http-request set-header X-Forwarded-Proto http if !{{ ssl_fc }}
     default_backend gateways
 
 backend gateways
@@ -160,7 +218,8 @@ class Cluster(launcher.Stack):
         cluster_dir = s.var_dir / "cluster"
         cluster_dir.mkdir(parents=True, exist_ok=True)
         config = cluster_dir / "haproxy.cfg"
-        config.write_text(haproxy_config(s, ports), encoding="utf-8")
+        cert = self_signed_pem(cluster_dir / "tls" / "haproxy.pem")
+        config.write_text(haproxy_config(s, ports, cert), encoding="utf-8")
         services = (
             self._replicas("actieserver", ports.action_servers, "/health", launcher.actions_command)
             + self._replicas("rasa", ports.rasas, f"/status?token={s.rasa_token}",

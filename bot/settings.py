@@ -133,6 +133,8 @@ class Settings:
     actions_port: int
     gateway_host: str
     gateway_port: int
+    #: make run-cluster's HTTPS port: HAProxy terminates TLS there (bot/cluster.py).
+    tls_port: int
     rasa_token: str
     # Storage
     database_url: str
@@ -306,6 +308,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         actions_port=_int(env, "KW_ACTIONS_PORT", 5055),
         gateway_host=gateway_host,
         gateway_port=gateway_port,
+        tls_port=_int(env, "KW_TLS_PORT", 8443),
         rasa_token=_secret(env, "KW_RASA_TOKEN", var_dir, production),
         database_url=env.get("KW_DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}"),
         tracker_store_url=env.get("KW_TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.db'}"),

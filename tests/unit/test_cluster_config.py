@@ -17,7 +17,8 @@ def test_haproxy_accepts_the_configuration(tmp_path):
     ports = cluster.Ports.after(settings(tmp_path))
     assert (ports.gateways, ports.rasas, ports.action_servers) == ([18081, 18082], [15006, 15007], [15056, 15057])
     path = tmp_path / "haproxy.cfg"
-    text = cluster.haproxy_config(settings(tmp_path), ports)
+    cert = cluster.self_signed_pem(tmp_path / "tls" / "haproxy.pem")
+    text = cluster.haproxy_config(settings(tmp_path), ports, cert)
     path.write_text(text)
     result = subprocess.run([cluster.haproxy_bin(), "-c", "-f", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -28,6 +29,29 @@ def test_haproxy_accepts_the_configuration(tmp_path):
     assert "retry-on conn-failure\n" in text and "empty-response" not in text
     # A client cannot forge the address the gateways rate-limit by.
     assert text.index("http-request del-header X-Forwarded-For") < text.index("option forwardfor")
+
+
+def test_haproxy_terminates_tls_with_a_private_self_signed_certificate(tmp_path):
+    from cryptography import x509
+
+    cert = cluster.self_signed_pem(tmp_path / "tls" / "haproxy.pem")
+    assert cert.stat().st_mode & 0o777 == 0o600 and cert.parent.stat().st_mode & 0o777 == 0o700
+    pem = cert.read_bytes()
+    assert b"BEGIN PRIVATE KEY" in pem
+    names = x509.load_pem_x509_certificate(pem).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert "localhost" in names.value.get_values_for_type(x509.DNSName)
+    ports = cluster.Ports.after(load({"KW_VAR_DIR": str(tmp_path), "KW_TLS_PORT": "18443"}))
+    text = cluster.haproxy_config(settings(tmp_path), ports, cert)
+    assert f"bind 127.0.0.1:18443 ssl crt {cert} " in text
+    # The gateways learn the scheme from the balancer only; a client's own header is replaced.
+    assert "http-request set-header X-Forwarded-Proto https if { ssl_fc }" in text
+    assert "http-request set-header X-Forwarded-Proto http if !{ ssl_fc }" in text
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(text)
+    result = subprocess.run([cluster.haproxy_bin(), "-c", "-f", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # A second start makes a new key.
+    assert cluster.self_signed_pem(cert).read_bytes() != pem
 
 
 def test_the_cluster_needs_shared_stores(tmp_path):
