@@ -19,9 +19,12 @@ from bot.core.masking import mask_text
 from bot.knowledge.loader import get_knowledge_base
 from bot.status.verification import parse_aanvraagnummer
 from bot.knowledge.places import find
-from bot.knowledge.render import answer_for, helpdesk_reply
+from bot.core.reply import Reply
+from bot.knowledge.render import answer_button, answer_for, helpdesk_reply
 from bot.status import followup
-from bot.knowledge.retrieval import ANSWER, ANSWERED, CHOICES, PLACE, looks_like_nonsense, second_chance
+from bot.knowledge.retrieval import (
+    ANSWER, ANSWERED, CHOICES, PLACE, looks_like_nonsense, second_chance, tokens,
+)
 
 log = logging.getLogger(__name__)
 # Below this NLU confidence a FAQ answer is checked against the knowledge-base search; on the
@@ -39,19 +42,33 @@ _SPLIT_RE = re.compile(r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:wanneer|hoeveel|hoe|wa
                        r"kan|kunnen|mag|mogen|is|zijn|moet|moeten)\b)", re.IGNORECASE)
 
 
-def other_question(kb, text: str, answered_intent: str) -> Optional[Tuple[str, str]]:
+#: A part that points back ("wat houden ze in?") is about the first question, not a second one.
+_REFERRING_RE = re.compile(r"\b(?:ze|zij|die|dat|dit|het|hem|hun|daar\w*|ervan|erbij)\b", re.IGNORECASE)
+#: A second question is answered in full when its best match beats the next by this factor;
+#: a closer call is offered as a button.
+SECOND_CLEAR = 1.1
+
+
+def other_question(kb, text: str, answered_intent: str) -> Optional[Tuple[str, str, bool]]:
     """A second question in the same message (and not the one answered) that the knowledge base
-    answers: (its intent, the part of the message that asks it), or None. The NLU may have
-    answered either part."""
+    answers: (its intent, the part of the message that asks it, whether the match is clear
+    enough to answer it in full), or None. The NLU may have answered either part."""
     parts = [p for p in _SPLIT_RE.split(text or "") if p and len(p.split()) >= 3]
     if len(parts) < 2:
         return None
     for part in parts[1:] + parts[:1]:
+        if _REFERRING_RE.search(part) and len(tokens(part)) <= 1:
+            continue
         chance = second_chance(kb, part, [])
-        key = chance.key if chance.path == ANSWER else (
-            chance.candidates[0][0] if chance.path == CHOICES and chance.candidates else None)
+        if chance.path == ANSWER:
+            key, clear = chance.key, True
+        elif chance.path == CHOICES and chance.candidates:
+            (key, best), runner_up = chance.candidates[0], (chance.candidates[1:2] or [("", 0.0)])[0][1]
+            clear = best >= SECOND_CLEAR * runner_up
+        else:
+            continue
         if key in kb.answers and kb.answers[key].intent != answered_intent:
-            return kb.answers[key].intent, part
+            return kb.answers[key].intent, part, clear
     return None
 
 
@@ -125,9 +142,13 @@ class ActionAnswerFaq(KwAction):
         utter(dispatcher, reply)
         answered = kb.answers[chance.key].intent if events else intent
         also = other_question(kb, text, answered)
-        second = answer_for(kb, also[0], also[1]) if also is not None else None
-        if second is not None:  # "… en …?": both halves get their answer
-            utter(dispatcher, second)
+        if also is not None:  # "… en …?": both halves get their answer (or, unsure, a button)
+            intent_also, part, clear = also
+            second = answer_for(kb, intent_also, part) if clear else None
+            if second is not None:
+                utter(dispatcher, second)
+            else:
+                utter(dispatcher, Reply(texts.ALSO_ASKED, (answer_button(kb, kb.by_intent[intent_also].key),)))
         if answered in kb.by_intent:
             events.append(SlotSet(TOPIC_SLOT, answered))
         return events

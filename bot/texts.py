@@ -108,6 +108,7 @@ OFFER_DECLINED = "Oké, geen probleem. Waarmee kan ik je nog helpen?"
 NOTHING_TO_REPEAT = "Ik heb nog niets gezegd om te herhalen. Wat wil je weten?"
 EXPLAIN_NOTHING = ("Wat wil je precies weten? Stel je vraag gerust in andere woorden. Je kunt ook "
                    "een medewerker van de helpdesk vragen.")
+ALSO_ASKED = "Je stelde ook een andere vraag. Klik op de knop, dan beantwoord ik die ook:"
 NOT_UNDERSTOOD_FIRST = ("Sorry, dat begrijp ik niet. Kun je het anders zeggen? Bijvoorbeeld: "
                         "'Welke gebieden doen mee?' of 'Wanneer is de deadline?'")
 NOT_UNDERSTOOD_SHORT = ("Het lukt me niet om je vraag te begrijpen, sorry. Een medewerker van de "
@@ -324,10 +325,22 @@ KNOWLEDGE_REPLY = {
     "not_nplv": ("{lead} heeft geen NPLV-focusgebied en valt niet onder de SPUK Kansrijke Wijk. "
                  "Alleen deze 19 gemeenten kunnen aanvragen: {names}."),
     "no_area": "{place} heeft geen NPLV-focusgebied.",
-    "one_area": "het focusgebied",
-    "more_areas": "de focusgebieden",
-    "district": ("{label} staat niet in de lijst van de 20 NPLV-focusgebieden. In {gemeente} is "
-                 "{area} {names}."),
+    "one_area": "is het focusgebied",
+    "more_areas": "zijn de focusgebieden",
+    # A part of town that is no area's own name: FACTS lists the areas, not their boundaries.
+    "district": "In {gemeente} {area} {names}; of {label} daarbij hoort, staat niet in mijn bronnen.",
+    "area_short": "**{area}** (gemeente {gemeente}) is een van de 20 NPLV-focusgebieden.",
+    "gemeente_short": "{gemeente} doet mee met {names}.",
+    "joint_unknown": "Of gemeenten samen één aanvraag kunnen doen, staat niet in mijn bronnen.",
+    "no_lead_plain": "Nee, ",
+    "no_year_lead": "Nee, in {year} niet. ",
+    "after_period": ("{lead}Geld dat je niet uitgeeft in het jaar waarvoor het beschikbaar is, mag "
+                     "je in latere jaren nog gebruiken, maar **tot en met 2028**. {year} valt daar "
+                     "niet onder."),
+    "year_unknown": "Wat er in {years} geldt, staat niet in mijn bronnen.",
+    "amount_unknown_named": "Een bedrag van {amount} staat niet in mijn bronnen.",
+    "not_per_year": ("{lead}{amount} is het bedrag voor {period} samen, niet per jaar. Hoe het geld "
+                     "over de jaren is verdeeld, is bij mij niet bekend."),
     "area": ("{yes}**{area}** (gemeente {gemeente}) is een van de 20 NPLV-focusgebieden, met "
              "ongeveer {inhabitants} inwoners {peildatum}."),
     "gemeente_one_area": ("{yes}{gemeente} doet mee met het focusgebied **{area}** (ongeveer "
@@ -341,8 +354,10 @@ KNOWLEDGE_REPLY = {
     "example_unconfirmed": " (Dit staat in het persbericht van juli 2025; een tweede bron heb ik niet.)",
     "no_example": ("Voor {area} heb ik geen voorbeeld in mijn kennisbank. Voorbeelden die ik wel "
                    "heb, komen uit Groningen-Noord, Tilburg NoordWest, Heerlen-Noord en Zaandam-Oost."),
-    "amount_unknown": ("Hoeveel {name} krijgt, is bij mij niet bekend: bedragen per gemeente of "
+    "amount_unknown": ("Hoeveel {name} {verb}, is bij mij niet bekend: bedragen per gemeente of "
                        "gebied en de verdeelsleutel heb ik niet. In totaal is er voor 2026-2028 "
                        "ruim € 400 miljoen."),
+    "amount_verb_one": "krijgt",
+    "amount_verb_more": "krijgen",
     "and": " en ",
 }
