@@ -1,5 +1,8 @@
 """Turn knowledge-base entries into replies: short Dutch text, its sources, follow-up buttons.
 
+What a composed answer may claim about the places, years and amounts the user named is decided
+in bot/knowledge/grounding.py, which every answer passes through.
+
 Every reply about the regeling carries its sources (as data, :class:`bot.core.reply.Reply`);
 answers the knowledge base marks as unknown always offer the helpdesk. Parameterised answers (areas, themes, ministries, examples)
 are composed here from the tables, never from free text in the code: their sentences are named
@@ -10,6 +13,8 @@ from __future__ import annotations
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply, Source
+from bot.knowledge import grounding
+from bot.knowledge.grounding import Named
 from bot.knowledge.loader import Answer, Gemeente, KnowledgeBase, normalise
 from bot.knowledge.places import Mentions, find
 from bot.texts import KNOWLEDGE_REPLY
@@ -83,9 +88,7 @@ def is_yes_no(text: str) -> bool:
 
 
 def _not_nplv(kb: KnowledgeBase, place: str, yes_no: bool = True) -> str:
-    names = ", ".join(g.name for g in kb.gemeenten[:-1]) + AND + kb.gemeenten[-1].name
-    lead = say("no_lead", place=place) if yes_no else place
-    return say("not_nplv", lead=lead, names=names)
+    return grounding.not_nplv(kb, place, yes_no)
 
 
 def _area_names(g: Gemeente) -> str:
@@ -93,15 +96,12 @@ def _area_names(g: Gemeente) -> str:
 
 
 def _districts_text(m: Mentions) -> List[str]:
-    lines = []
-    for g, label in m.districts:
-        area = say("one_area") if len(g.areas) == 1 else say("more_areas")
-        lines.append(say("district", label=label, gemeente=g.name, area=area, names=_area_names(g)))
-    return lines
+    return [grounding.district_line(g, label) for g, label in m.districts]
 
 
-def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
-    yes = say("yes") if is_yes_no(text) else ""
+def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
+    yes_no = is_yes_no(text)
+    yes = say("yes") if yes_no and (named is None or grounding.yes_allowed(named)) else ""
     lines = _districts_text(m)
     district_gemeenten = [g for g, _ in m.districts]
     for area in m.areas:
@@ -121,7 +121,7 @@ def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
                              parts=parts, peildatum=PEILDATUM))
         yes = ""
     if m.others and not lines:
-        lines.append(_not_nplv(kb, m.others[0], bool(yes)))
+        lines.append(_not_nplv(kb, m.others[0], yes_no))
         others = m.others[1:]
     else:
         others = m.others
@@ -135,7 +135,7 @@ def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     return " ".join(lines), not unknown
 
 
-def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
+def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
     areas = list(m.areas) + [a for g in m.gemeenten for a in g.areas]
     areas += [a for g, _ in m.districts for a in g.areas if a not in areas]
     if not areas:
@@ -155,14 +155,14 @@ def _budget_part(m: Mentions):
     return (part.text, list(part.sources), part.known) if part else None
 
 
-def _themes_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
+def _themes_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
     if not m.themes:
         return None
     theme = m.themes[0]
     return theme.text, list(theme.sources), theme.known
 
 
-def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
+def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
     if not m.ministries:
         return None
     paying = [x for x in m.ministries if x.amount]
@@ -178,7 +178,7 @@ def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     return " ".join(lines), sources, True
 
 
-def _example_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
+def _example_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
     areas = list(m.areas) + [a for g in m.gemeenten for a in g.areas]
     for area in areas:
         example = kb.examples.get(area.name)
@@ -194,14 +194,17 @@ def _example_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
     return None
 
 
-def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
+def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
     names = [a.name for a in m.areas] + [g.name for g in m.gemeenten]
     if not names:
+        if m.others:  # a gemeente outside the 19 gets nothing: it does not take part
+            return _not_nplv(kb, m.others[0], is_yes_no(text)), ["S15", "S16"], True
         return _budget_part(m)
-    return say("amount_unknown", name=names[0]), ["S3", "S1"], False
+    verb = say("amount_verb_one") if len(names) == 1 else say("amount_verb_more")
+    return say("amount_unknown", name=AND.join(names), verb=verb), ["S3", "S1"], False
 
 
-def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = ""):
+def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
     return _budget_part(m)
 
 
@@ -227,13 +230,18 @@ def answer_for(kb: KnowledgeBase, intent: str, text: str = "",
     answer = kb.by_intent.get(intent)
     if answer is None:
         return None
+    if not (text or entities):
+        return compose(kb, answer)
+    mentions = find(kb, text, entities)
+    named = grounding.read(text, mentions, is_yes_no(text))
+    body, sources, known = answer.text, list(answer.sources), answer.known
     special = SPECIAL.get(intent)
-    if special is not None:
-        result = special(kb, find(kb, text, entities), text)
-        if result is not None:
-            if len(result) == 2:  # place answers: (text, known), facts from the areas table
-                body, known = result
-                return compose(kb, answer, body, PLACE_SOURCES[intent], known)
+    result = special(kb, mentions, text, named) if special is not None else None
+    if result is not None:
+        if len(result) == 2:  # place answers: (text, known), facts from the areas table
+            body, known = result
+            sources = PLACE_SOURCES[intent]
+        else:
             body, sources, known = result
-            return compose(kb, answer, body, sources, known)
-    return compose(kb, answer)
+    checked = grounding.ground(kb, named, body, known, sources)
+    return compose(kb, answer, checked.body, checked.sources, checked.known)
