@@ -9,5 +9,5 @@ if [ -z "$(haproxy_bin)" ]; then
 fi
 HAPROXY="$(haproxy_bin)"
 test -n "$HAPROXY" || { echo "haproxy is geïnstalleerd maar niet gevonden" >&2; exit 1; }
-"$HAPROXY" -vv 2>/dev/null | grep -q "Built with OpenSSL" \
+"$HAPROXY" -vv 2>/dev/null | grep "Built with OpenSSL" >/dev/null \
   || { echo "$HAPROXY is niet gebouwd met OpenSSL: het cluster kan geen TLS afhandelen" >&2; exit 1; }
