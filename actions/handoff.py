@@ -5,11 +5,14 @@ paused conversation to the helpdesk console and resumes it when staff hand it ba
 """
 import datetime as dt
 import logging
+import re
 import time
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, SessionStarted, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted, ActiveLoop, ConversationPaused, FollowupAction, SessionStarted, SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -73,6 +76,91 @@ def _plain(text: str) -> str:
     return " ".join(text.lower().strip(" .!").split())
 
 
+#: Never a question for the helpdesk: greetings, going back, bare yes/no.
+NOT_A_QUESTION = frozenset({
+    "hallo", "hoi", "hey", "hai", "hallo daar", "goedemorgen", "goedemiddag", "goedenavond", "dag",
+    "hallo?", "hoi?", "terug", "ga terug", "ga maar terug", "vorige", "ja", "nee", "ok", "oké", "oke",
+    "test", "?", "help", "bedankt", "dank je", "dank je wel", "dankjewel",
+})
+#: Intents of messages that are no question for the helpdesk (also when looking back for one).
+NO_QUESTION_INTENTS = frozenset({
+    "deny", "affirm", "greet", "thank", "goodbye", "stop", "human_handoff", "handoff_intrekken",
+    "handoff_wachten", "herhaal", "vraag_uitleg", "meer_vragen", "bot_challenge", "capabilities",
+})
+#: "vorige vraag", "dezelfde vraag", "wat ik net vroeg", "zie boven": the question asked before.
+_REFERS_BACK_RE = re.compile(
+    r"^(?:(?:mijn|de|die|m'n)\s+)?(?:vorige|zelfde|dezelfde|eerdere|laatste|bovenstaande)(?:\s+vraag)?(?:\s+graag)?$"
+    r"|^(?:zie\s+)?(?:hier)?boven(?:staand)?$"
+    r"|^(?:die|de)\s+vraag\s+(?:van\s+)?(?:net|eerder|hierboven|daarnet)$"
+    r"|^wat\s+ik\s+(?:net|eerder|al|daarnet|hiervoor)\s+(?:vroeg|zei|vraagde)$")
+#: A plain "nee" at the question step; the second in a row leaves the form.
+NO_WORDS = frozenset({"nee", "neen", "nope", "nee hoor", "nee dank je", "nee bedankt", "neuh", "nah"})
+#: Explicit words for withdrawing the waiting question, whatever intent the NLU gave them
+#: ("trek mijn vraag maar in", "laat maar, vraag intrekken", "annuleer mijn vraag").
+_WITHDRAW_RE = re.compile(
+    r"\bin\s?te?\s?trekken\b|\bintrek|\btrek\b.*\b(?:in|terug)\b|\bterug\s?(?:te\s)?trekken\b"
+    r"|\b(?:annuleer|annuleren|verwijder|verwijderen|schrap|schrappen|cancel)\b.*\b(?:vraag|verzoek|ticket)\b"
+    r"|\b(?:vraag|verzoek|ticket)\b.*\b(?:annuleren|verwijderen|schrappen|weghalen|intrekken|cancelen)\b",
+    re.IGNORECASE)
+
+
+def explicit_withdrawal(text: str) -> bool:
+    """The words themselves withdraw the helpdesk question (the button, or "trek mijn vraag in");
+    "hoeft niet meer" or a question about withdrawing ("kan ik … intrekken?") is not explicit."""
+    text = (text or "").strip()
+    if text == WITHDRAW_BUTTON.payload:
+        return True
+    return "?" not in text and bool(_WITHDRAW_RE.search(text))
+
+
+def refers_back(text: str) -> bool:
+    return bool(_REFERS_BACK_RE.match(_plain(text).rstrip("?")))
+
+
+def _intent_of(event: Dict[str, Any]) -> str:
+    return (((event.get("parse_data") or {}).get("intent") or {}).get("name")) or ""
+
+
+def previous_question(tracker: Tracker) -> Optional[str]:
+    """The user's last real question before this message (masked by the gateway), or None."""
+    users = [e for e in tracker.events if e.get("event") == "user"][:-1]
+    for event in reversed(users):
+        text = " ".join((event.get("text") or "").split())
+        if (len(text) >= 3 and not text.startswith("/") and _intent_of(event) not in NO_QUESTION_INTENTS
+                and _plain(text) not in NOT_A_QUESTION and not refers_back(text)):
+            return text
+    return None
+
+
+def _is_no(event: Dict[str, Any]) -> bool:
+    return _intent_of(event) == "deny" or _plain(event.get("text") or "") in NO_WORDS
+
+
+def nos_at_question_step(tracker: Tracker) -> int:
+    """How many "nee"s in a row the user gave since the question step was first asked."""
+    events = tracker.events
+    start = None
+    for i in range(len(events) - 1, -1, -1):
+        e = events[i]
+        if e.get("event") == "slot" and e.get("name") == "requested_slot":
+            if e.get("value") == "handoff_vraag":
+                start = i
+            else:
+                break
+        if e.get("event") == "active_loop" and not (e.get("name") or None) and start is not None:
+            break
+    if start is None:
+        users = [e for e in events if e.get("event") == "user"][-1:]
+    else:
+        users = [e for e in events[start:] if e.get("event") == "user"]
+    count = 0
+    for event in reversed(users):
+        if not _is_no(event):
+            break
+        count += 1
+    return count
+
+
 def _clear_yes(text: str) -> bool:
     """"ja" without a "but": "ja maar eerst een vraag" is no consent yet."""
     words = text.lower().replace(",", " ").split()
@@ -120,7 +208,19 @@ class ValidateHandoffForm(FormValidationAction):
         if intent in LEAVE:
             return {"handoff_vraag": None, "requested_slot": None}
         text = " ".join(str(value or "").split())
-        if intent in ("deny", "affirm") or len(text) < 3:
+        if refers_back(text):
+            previous = previous_question(tracker)
+            if previous:
+                question = previous[:MAX_QUESTION_CHARS]
+                dispatcher.utter_message(text=texts.HANDOFF_PREVIOUS_QUESTION.format(question=question))
+                return {"handoff_vraag": question}
+            dispatcher.utter_message(text=texts.HANDOFF_WHICH_QUESTION)
+            return {"handoff_vraag": None}
+        if nos_at_question_step(tracker) >= 2:
+            # The second "nee" in a row: no question is coming. action_handoff_create says
+            # politely that nobody is called in.
+            return {"handoff_vraag": None, "requested_slot": None}
+        if intent in NO_QUESTION_INTENTS or _plain(text) in NOT_A_QUESTION or len(text) < 3:
             dispatcher.utter_message(text=texts.HANDOFF_QUESTION_NEEDED)
             return {"handoff_vraag": None}
         return {"handoff_vraag": text[:MAX_QUESTION_CHARS]}
@@ -129,12 +229,14 @@ class ValidateHandoffForm(FormValidationAction):
                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         intent = latest_intent(tracker)
         text = " ".join(str(value or "").split())
-        if intent in LEAVE:
-            return {"handoff_contact": None, "requested_slot": None}
-        if text.lower().strip(".!") in NO_CONTACT or (intent == "deny" and not has_contact(text)):
-            return {"handoff_contact": "-"}
+        # A contact in the sentence wins over how the NLU read the rest ("stuur maar een mail
+        # naar …, liever geen telefoon" can come out as deny or stop); the gateway stores it.
         if has_contact(text):
             return {"handoff_contact": text[:200]}
+        if intent in LEAVE:
+            return {"handoff_contact": None, "requested_slot": None}
+        if text.lower().strip(".!") in NO_CONTACT or intent == "deny":
+            return {"handoff_contact": "-"}
         if intent == "vraag_uitleg" or "waarom" in text.lower():
             dispatcher.utter_message(text=texts.HANDOFF_CONTACT_WHY)
         else:
@@ -188,6 +290,8 @@ class ActionHandoffCreate(KwAction):
         # Through the gateway a typed e-mail address or phone number arrives masked; the
         # gateway then stores it on the ticket itself (HandoffService.set_contact).
         contact = usable_contact(tracker.get_slot("handoff_contact"))
+        # Typed in a sentence, the contact reaches Rasa masked; the gateway stores it.
+        contact_given = bool(contact) or has_contact(tracker.get_slot("handoff_contact") or "-")
         service = HandoffService.from_settings(settings)
         shared = transcript(tracker) if consent else []
         consent_at = dt.datetime.now(dt.timezone.utc) if consent else None
@@ -203,7 +307,7 @@ class ActionHandoffCreate(KwAction):
         closed = hours.closed_message(settings)
         if closed:
             text = texts.HANDOFF_WAITING_CLOSED.format(
-                closed=closed, contact=texts.HANDOFF_WAITING_CLOSED_CONTACT if contact else ".")
+                closed=closed, contact=texts.HANDOFF_WAITING_CLOSED_CONTACT if contact_given else ".")
         else:
             text = texts.HANDOFF_WAITING
         # The assistant keeps answering while the question waits; Rasa pauses only when a
@@ -239,6 +343,11 @@ class ActionHandoffWithdraw(KwAction):
         if ticket is None:
             dispatcher.utter_message(text=texts.HANDOFF_NONE_OPEN)
             return []
+        if ticket.state == states.WACHTRIJ and not explicit_withdrawal(latest_text(tracker)) \
+                and latest_intent(tracker) != "affirm":
+            # "hoeft niet meer, ik weet het al": first ask (action_stop offers the withdrawal;
+            # "ja" to that comes back here as an affirm).
+            return [FollowupAction("action_stop")]
         service = HandoffService.from_settings(settings)
 
         def withdraw() -> None:

@@ -5,6 +5,7 @@ Identity: a verified portal user's gemeente arrives as message metadata from the
 verificatiecode. Lookups, rate limits and audit live in bot.status.service.
 """
 import dataclasses
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -62,6 +63,53 @@ def _code_ref_value(tracker: Tracker) -> Optional[Dict[Text, Any]]:
     return {"verificatiecode": coderefs.REF_PREFIX + ref} if ref else None
 
 
+#: Saying goodbye inside the form leaves it; it is never read as a wrong number or code.
+_GOODBYE_RE = re.compile(r"\b(?:doei|dooei|doeg|tot\s+ziens|tot\s+later|fijne\s+dag|dat\s+was\s+(?:het|alles)"
+                         r"|ik\s+ga\s+(?:er\s+)?(?:nu\s+)?(?:mee\s+)?stoppen|bye)\b", re.IGNORECASE)
+#: What extract_verificatiecode sets at the code step, so that validate_verificatiecode reads the
+#: message; the slot itself only ever holds a code reference (or, without the gateway, the code).
+ASKED = "?"
+#: Wrong codes after which the assistant says where the code is and offers the helpdesk.
+WRONG_CODES_BEFORE_HELP = 3
+
+
+def saying_goodbye(tracker: Tracker) -> bool:
+    text = latest_text(tracker)
+    return latest_intent(tracker) == "goodbye" or (bool(_GOODBYE_RE.search(text)) and len(text.split()) <= 8)
+
+
+def via_gateway(tracker: Tracker) -> bool:
+    """The message came through the web gateway, which takes every code out of it."""
+    return _metadata(tracker, "msg_id") is not None
+
+
+def _since_form_start(tracker: Tracker) -> List[Dict[Text, Any]]:
+    events = tracker.events
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "active_loop" and events[i].get("name") == "status_form":
+            return events[i:]
+    return events
+
+
+def said_before(events: List[Dict[Text, Any]], text: str) -> int:
+    return sum(1 for e in events if e.get("event") == "bot" and e.get("text") == text)
+
+
+def failed_lookups(tracker: Tracker, not_found_text: str) -> int:
+    """NOT_FOUND answers since the last application shown (each one a wrong number or code)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == STATUS_SLOT and event.get("value"):
+            break
+        if event.get("event") == "bot" and event.get("text") == not_found_text:
+            count += 1
+    return count
+
+
+def code_help() -> Reply:
+    return Reply(texts.STATUS_CODE_HELP, (HANDOFF_BUTTON,))
+
+
 class ValidateStatusForm(FormValidationAction):
     """Number and code, bare or inside a sentence, in either order or in one message. Another
     question gets its answer and the form asks again; stop, "I don't have it" and asking for a
@@ -87,8 +135,16 @@ class ValidateStatusForm(FormValidationAction):
 
     async def extract_verificatiecode(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> Dict[Text, Any]:
-        """A code the gateway took out of any message of the form (at any step) is kept."""
-        return _code_ref_value(tracker) or {}
+        """A code the gateway took out of any message of the form (at any step) is kept. At the
+        code step anything else goes to validate_verificatiecode as a marker, never as the text
+        (domain.yml maps this slot as custom)."""
+        found = _code_ref_value(tracker)
+        if found:
+            return found
+        if tracker.get_slot("requested_slot") == "verificatiecode" \
+                and (tracker.active_loop or {}).get("name") == "status_form":
+            return {"verificatiecode": ASKED}
+        return {}
 
     def validate_aanvraagnummer(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
@@ -96,6 +152,8 @@ class ValidateStatusForm(FormValidationAction):
         number = parse_aanvraagnummer(value if isinstance(value, str) else "") or parse_aanvraagnummer(text)
         if number:
             return {"aanvraagnummer": number}
+        if saying_goodbye(tracker) and not _code_ref_value(tracker):
+            return {"aanvraagnummer": None, "requested_slot": None}
         if latest_intent(tracker) in EXITS:
             return {"aanvraagnummer": None, "requested_slot": None}
         if _code_ref_value(tracker):
@@ -114,23 +172,27 @@ class ValidateStatusForm(FormValidationAction):
         found = _code_ref_value(tracker)
         if found:  # the gateway took the code out of the message: only its reference is kept
             return found
-        text = value if isinstance(value, str) else ""
-        if text.startswith(coderefs.REF_PREFIX):
-            return {"verificatiecode": text}
+        if isinstance(value, str) and value.startswith(coderefs.REF_PREFIX):
+            return {"verificatiecode": value}
+        # The message itself (the slot only ever holds a reference): through the gateway a code
+        # in any spelling has become a placeholder and a reference already.
+        text = latest_text(tracker)
         intent = latest_intent(tracker)
         number = parse_aanvraagnummer(text)
         if number:  # a (corrected) number at the code step
             if number != tracker.get_slot("aanvraagnummer"):
                 dispatcher.utter_message(text=texts.STATUS_NEW_NUMBER.format(number=number))
             return {"aanvraagnummer": number, "verificatiecode": None}
-        words = text.split()
-        # An exit word ("stoppen") is no code, but a code as the back office writes it
-        # ("3hpm-tphp") is one, whatever intent the NLU gave it: a random code can look like
-        # anything to DIET.
-        issued = extract_code(text, expecting=False)[0] is not None
-        code = normalize_code(text) if 0 < len(words) <= 2 and (intent not in EXITS or issued) else None
-        if code:  # Rasa reached without the gateway (its test tools): the code as typed
-            return {"verificatiecode": code}
+        if saying_goodbye(tracker):
+            return {"verificatiecode": None, "requested_slot": None}
+        if not via_gateway(tracker):
+            # Rasa reached without the gateway (its test tools): the code as typed. An exit word
+            # ("stoppen") is no code, but a code as the back office writes it ("3hpm-tphp") is
+            # one, whatever intent the NLU gave it: a random code can look like anything to DIET.
+            issued = extract_code(text, expecting=False)[0] is not None
+            code = extract_code(text, expecting=True)[0] if (intent not in EXITS or issued) else None
+            if code:
+                return {"verificatiecode": normalize_code(code)}
         if intent in EXITS:
             return {"verificatiecode": None, "requested_slot": None}
         if intent == "vraag_uitleg":
@@ -138,6 +200,11 @@ class ValidateStatusForm(FormValidationAction):
             return {"verificatiecode": None}
         if intent not in ANSWERING and answer_detour(dispatcher, tracker):
             return {"verificatiecode": None}
+        if said_before(_since_form_start(tracker), texts.STATUS_BAD_CODE) >= WRONG_CODES_BEFORE_HELP - 1:
+            # The third wrong try: not the same message again, but where the code is and the
+            # helpdesk; the form ends (action_status_lookup adds nothing).
+            utter(dispatcher, code_help())
+            return {"verificatiecode": None, "requested_slot": None}
         dispatcher.utter_message(text=texts.STATUS_BAD_CODE)
         return {"verificatiecode": None}
 
@@ -147,6 +214,12 @@ def leave_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[
     intent = latest_intent(tracker)
     if intent == "human_handoff":
         return [FollowupAction("handoff_form")]
+    last_bot = next((e.get("text") for e in reversed(tracker.events) if e.get("event") == "bot"), None)
+    if last_bot == texts.STATUS_CODE_HELP:
+        return []  # the form ended after wrong codes and already said what to do
+    if saying_goodbye(tracker):
+        dispatcher.utter_message(response="utter_goodbye")
+        return []
     if intent == "geen_aanvraagnummer":
         utter(dispatcher, Reply(texts.STATUS_WHERE_NUMBER, (HANDOFF_BUTTON,)))
     elif intent in ("stop", "deny", "handoff_intrekken"):
@@ -176,6 +249,10 @@ class ActionStatusLookup(KwAction):
             return RESET + leave_form(dispatcher, tracker)
         reply = render_result(result, portal=bool(gemeente), gemeente=gemeente)
         if result.kind == service.NOT_FOUND and not gemeente:
+            if failed_lookups(tracker, reply.text) >= WRONG_CODES_BEFORE_HELP - 1:
+                # The third wrong combination: where the code is, and the helpdesk.
+                utter(dispatcher, code_help())
+                return RESET
             # Wrong number or code: keep the number, and read a code in the next message.
             utter(dispatcher, dataclasses.replace(reply, expect=coderefs.EXPECT))
             return [SlotSet("verificatiecode", None), SlotSet("aanvraagnummer", number)]

@@ -29,6 +29,11 @@ STATUS_BAD_NUMBER = ("Dat herken ik niet als aanvraagnummer. Een aanvraagnummer 
                      "KW-2025-0042 (KW, het jaar en vier cijfers).")
 STATUS_BAD_CODE = ("Dat lijkt geen verificatiecode. Je kreeg de code van onze backoffice; hij "
                    "ziet eruit als K7QM-WX3D: acht letters en cijfers.")
+#: After the third wrong code: where the code is, and the helpdesk (not the same message again).
+STATUS_CODE_HELP = ("Het lukt nog niet met de verificatiecode. De code staat in het bericht van onze "
+                    "backoffice waarin ook je aanvraagnummer staat: de bevestiging dat je aanvraag "
+                    "is ontvangen. Kun je de code niet vinden, of klopt hij niet? Een medewerker "
+                    "van de helpdesk helpt je verder.")
 STATUS_LIST_PORTAL_ONLY = ("Een overzicht van alle aanvragen van je gemeente kan ik alleen geven als je "
                            "bent ingelogd in ons aanvragersportaal. Hier op de website zoek ik één "
                            "aanvraag op met het aanvraagnummer en de verificatiecode.")
@@ -129,6 +134,9 @@ HANDOFF_CONSENT_UNCLEAR = ("Ik heb een 'ja' of 'nee' nodig. Bij 'nee' krijgt de 
 HANDOFF_ASK_FIRST = "Stel je vraag maar. Daarna vraag ik nog een keer of ik ons gesprek mag delen."
 HANDOFF_QUESTION_NEEDED = ("Wat wil je de medewerker vragen? Typ je vraag in een paar woorden, of "
                            "'stop' als je toch geen medewerker wilt.")
+HANDOFF_PREVIOUS_QUESTION = "Dan geef ik de medewerker je vorige vraag: \"{question}\""
+HANDOFF_WHICH_QUESTION = ("Welke vraag bedoel je? Typ hem hier nog een keer in een paar woorden, of "
+                          "'stop' als je toch geen medewerker wilt.")
 HANDOFF_CONTACT_WHY = ("Is er niemand van de helpdesk online, dan kan een medewerker je zo later "
                        "antwoord geven. We gebruiken je gegevens alleen voor deze vraag. Je hoeft "
                        "ze niet te geven: typ dan 'nee'.")
