@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.knowledge.loader import get_knowledge_base
 from bot import texts
+from bot.core import identity
 from bot.core.reply import Reply
 from bot.knowledge.render import answer_for, helpdesk_reply
 from bot.settings import Settings, get_settings
@@ -47,14 +48,28 @@ def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     dispatcher.utter_message(**reply.message())
 
 
-def portal_gemeente(tracker: Tracker) -> Optional[str]:
-    """The verified gemeente, or None on the public website."""
+def trusted_identity(tracker: Tracker) -> identity.Identity:
+    """Client id and portal scope of the latest user message, as far as the gateway signed
+    them for this conversation (bot/core/identity.py). The one place where actions decide what
+    to believe of a message's metadata: anything unsigned is the public website, from the one
+    shared unverified client."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            portal = (event.get("metadata") or {}).get("portal") or {}
-            gemeente = portal.get("gemeente") if isinstance(portal, dict) else None
-            return gemeente if isinstance(gemeente, str) and gemeente else None
-    return None
+            return identity.verified(get_settings().identity_key, tracker.sender_id,
+                                     event.get("metadata"))
+    return identity.Identity(identity.UNVERIFIED_CLIENT, None)
+
+
+def portal_gemeente(tracker: Tracker) -> Optional[str]:
+    """The verified gemeente, or None on the public website."""
+    portal = trusted_identity(tracker).portal or {}
+    gemeente = portal.get("gemeente")
+    return gemeente if isinstance(gemeente, str) and gemeente else None
+
+
+def client_id(tracker: Tracker) -> Optional[str]:
+    """The verified client id (for the per-address lockout)."""
+    return trusted_identity(tracker).client_id
 
 
 def latest_intent(tracker: Tracker) -> str:

@@ -136,7 +136,8 @@ class ActionAnswerFaq(KwAction):
                     "answer": chance.key, "text": mask_text(text)[:200]}, ensure_ascii=False))
                 reply = chance.reply
                 events.append(SlotSet(SECOND_CHANCE_SLOT, REVISED))
-        await note_faq(self.settings, message, reply, chance.key if events else intent, revised=bool(events))
+        await note_faq(self.settings, message, reply, chance.key if events else intent, revised=bool(events),
+                       conversation=tracker.sender_id)
         if reply is None:
             reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
@@ -186,6 +187,6 @@ class ActionRephrase(KwAction):
             "path": chance.path, "answer": chance.key, "misunderstood": misunderstood,
             "candidates": [[k, round(s, 2)] for k, s in chance.candidates],
             "text": mask_text(text)[:200]}, ensure_ascii=False))
-        await note_rephrase(self.settings, message, chance, reply)
+        await note_rephrase(self.settings, message, chance, reply, conversation=tracker.sender_id)
         utter(dispatcher, reply)
         return [SlotSet(SECOND_CHANCE_SLOT, chance.path)]

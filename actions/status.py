@@ -1,8 +1,8 @@
 """Application status: the form that collects number (+ code on the public site) and the lookup.
 
-Identity: a verified portal user's gemeente arrives as message metadata from the web gateway
-(the only client that can reach Rasa); anything else is the public website, which needs the
-verificatiecode. Lookups, rate limits and audit live in bot.status.service.
+Identity: a verified portal user's gemeente arrives as message metadata signed by the web
+gateway (actions/common.py, trusted_identity); anything else is the public website, which needs
+the verificatiecode. Lookups, rate limits and audit live in bot.status.service.
 """
 import dataclasses
 import re
@@ -14,7 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    EXITS, KwAction, answer_detour, answer_instead, latest_intent, latest_text, portal_gemeente, utter,
+    EXITS, KwAction, answer_detour, answer_instead, client_id, latest_intent, latest_text, portal_gemeente,
+    utter,
 )
 from bot import texts
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply
@@ -40,10 +41,6 @@ ANSWERING = {"status_aanvraag", "inform_aanvraagnummer", "inform_code", "nlu_fal
 def _metadata(tracker: Tracker, key: str) -> Optional[str]:
     value = ((tracker.latest_message or {}).get("metadata") or {}).get(key)
     return value if isinstance(value, str) else None
-
-
-def client_id(tracker: Tracker) -> Optional[str]:
-    return _metadata(tracker, "client_id")
 
 
 async def resolve_code(slot_value: Optional[str], settings: Settings) -> Optional[str]:

@@ -82,6 +82,9 @@ class StockStack:
         prepare_db(s)
         endpoints = self.var_dir / "endpoints.yml"
         endpoints.write_text(f'action_endpoint:\n  url: "{s.actions_url}"\n', encoding="utf-8")
+        # Stock Rasa's own REST channel (ours, behind a token, needs rasa_runtime/serve.py).
+        credentials = self.var_dir / "credentials.yml"
+        credentials.write_text("rest:\n", encoding="utf-8")
         # child_env: the same environment our launcher gives (repo importable, telemetry off,
         # rasa-sdk bound to 127.0.0.1); nothing in it changes how Rasa serves.
         env = launcher.child_env(s, self.env)
@@ -91,7 +94,7 @@ class StockStack:
             # the app runtime, so stock runs the same rasa-sdk server there, unchanged.
             "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.actions_port)],
             "rasa": [rasa, "run", "--enable-api", "--model", str(self.model), "--endpoints",
-                     str(endpoints), "--credentials", "credentials.yml", "--interface", s.host,
+                     str(endpoints), "--credentials", str(credentials), "--interface", s.host,
                      "--port", str(s.rasa_port)],
         }
         logs = self.var_dir / "logs"

@@ -75,11 +75,11 @@ De assistent draait.
         print(f"  Helpdesk-console:      {settings.gateway_url}/helpdesk")
     print(f"""
 Praten met de assistent:
-  curl -s -X POST {settings.rasa_url}/webhooks/rest/webhook \\
+  curl -s -X POST "{settings.rasa_url}/webhooks/rest/webhook?token=$KW_RASA_TOKEN" \\
        -H 'Content-Type: application/json' \\
        -d '{{"sender": "test", "message": "Welke gebieden doen mee?"}}'
-  .venv-rasa/bin/rasa shell --model {model.relative_to(settings.root)}   (in een tweede terminal, terwijl dit draait)
-HTTP-API-token van Rasa staat in var/secrets.json (nodig voor /conversations?token=…).
+Het token van Rasa (KW_RASA_TOKEN) staat in var/secrets.json; Rasa's REST-kanaal en HTTP-API
+weigeren elk verzoek zonder dat token, de actieserver elk verzoek zonder het token dat Rasa stuurt.
 Stoppen: Ctrl-C.""", flush=True)
     return stack.wait()
 

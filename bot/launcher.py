@@ -152,6 +152,33 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
     return path
 
 
+# -- private files -------------------------------------------------------------------------
+
+#: Files made by our processes are the user's alone (var/ holds conversations, contact details
+#: and secrets; other local users must not read them).
+PRIVATE_UMASK = 0o077
+
+
+def private_dir(var_dir: Path, *parts: str) -> Path:
+    """``var_dir`` (and the directory below it) 0700, made so when missing; files already in
+    them (from a run before this rule) set to 0600."""
+    path = var_dir.joinpath(*parts)
+    for directory in [var_dir, path] if parts else [var_dir]:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+        for child in directory.iterdir():
+            if child.is_file() and not child.is_symlink():
+                os.chmod(child, 0o600)
+    return path
+
+
+def open_private_log(path: Path):
+    """A log file for appending, created 0600 (an older one set to 0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")
+
+
 # -- endpoints -----------------------------------------------------------------------------
 
 
@@ -223,8 +250,7 @@ class Stack:
 
     def start(self, timeout_s: float = 240.0) -> None:
         self.build()
-        logs = self.settings.var_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
+        logs = private_dir(self.settings.var_dir, "logs")
         for svc in self.services:
             svc.log = logs / f"{svc.name}.log"
             self._spawn(svc)
@@ -270,9 +296,12 @@ class Stack:
             self._terminate(svc)
 
     def _spawn(self, svc: Service) -> None:
-        out = open(svc.log, "ab")
+        out = open_private_log(svc.log)
+        # umask 077: what the children create (Rasa's tracker database and its WAL files, their
+        # own files) is readable by this user only.
         svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=child_env(self.settings, svc.env),
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                    umask=PRIVATE_UMASK)
         out.close()
 
     def supervise_once(self, now: float) -> None:

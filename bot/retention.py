@@ -5,12 +5,14 @@ conversation whose newest event is older than the cut-off is deleted whole, so n
 conversation remains. Finished helpdesk tickets older than the cut-off go too, and so do the editors' question
 events (bot/insights). Run by
 `python -m bot purge` and at every `python -m bot run`. A user can also delete their own
-conversation at once from the widget (`delete_conversation`, called by the gateway).
+conversation at once from the widget (`forget_conversation`, called by the gateway): its
+tracker events and its question events (found by the conversation's pseudonym).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Tuple
 
 from sqlalchemy import create_engine, inspect, text
 
@@ -53,6 +55,15 @@ def delete_conversation(tracker_store_url: str, sender_id: str) -> int:
                                 {"s": sender_id}).rowcount
     finally:
         engine.dispose()
+
+
+def forget_conversation(settings: Settings, sender_id: str) -> Tuple[int, int]:
+    """"Gesprek wissen": the conversation's tracker events and its question events for the
+    editors (masked, but still what this user asked); returns how many of each."""
+    from bot.insights import record as insights
+
+    return (delete_conversation(settings.tracker_store_url, sender_id),
+            insights.delete_conversation(settings, sender_id))
 
 
 def purge(settings: Settings, now: dt.datetime | None = None) -> PurgeReport:

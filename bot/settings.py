@@ -95,7 +95,7 @@ def _secret(env: Mapping[str, str], name: str, var_dir: Path, production: bool,
         stored = json.loads(path.read_text(encoding="utf-8"))
     if name not in stored:
         stored[name] = generate()
-        var_dir.mkdir(parents=True, exist_ok=True)
+        var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         _write_private(path, json.dumps(stored, indent=2))
     return stored[name]
 

@@ -3,6 +3,8 @@
 Rasa runtime). Standard library and PyYAML only, which both runtimes have."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 from typing import Dict, Optional
@@ -32,8 +34,23 @@ def lock_store(url: str) -> Dict[str, object]:
             "db": int((parsed.path or "/0").lstrip("/") or 0)}
 
 
+#: Where Rasa's process finds the action server's token (set by serve.py, read by Rasa when it
+#: loads endpoints.yml): the file never holds it.
+ACTION_TOKEN_ENV = "KW_ACTION_TOKEN"
+#: The header the action server checks (bot/action_server.py).
+ACTION_TOKEN_HEADER = "Authorization"
+
+
+def action_token(rasa_token: str) -> str:
+    """The action server's token, derived from Rasa's: both processes have Rasa's token, so
+    no further secret needs distributing, and the derived one says nothing about Rasa's."""
+    return hmac.new(rasa_token.encode("utf-8"), b"kw-action-server-v1", hashlib.sha256).hexdigest()
+
+
 def endpoints(actions_url: str, tracker_store_url: str, lock_store_url: Optional[str]) -> Dict[str, object]:
-    result: Dict[str, object] = {"action_endpoint": {"url": actions_url},
+    action_endpoint = {"url": actions_url,
+                       "headers": {ACTION_TOKEN_HEADER: f"Bearer ${{{ACTION_TOKEN_ENV}}}"}}
+    result: Dict[str, object] = {"action_endpoint": action_endpoint,
                                  "tracker_store": sql_store(tracker_store_url)}
     if lock_store_url:
         result["lock_store"] = lock_store(lock_store_url)

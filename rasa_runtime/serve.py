@@ -10,6 +10,9 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
   ``connections_patches`` (the action server, the database pools, the Redis lock store),
   ``trackers_patches`` (reading, replaying, caching and storing conversations) and
   ``model_patches`` (loading the model, running its graph, the unknown-words fallback).
+- The REST channel is ``channels.TokenRestInput`` (credentials.yml): Rasa's token is required
+  there as well as on the HTTP API. The action server's token (derived from it) reaches
+  endpoints.yml's ``${KW_ACTION_TOKEN}`` through this process's environment.
 - ``KW_RASA_WORKERS`` above 1 serves from that many worker processes, forked from one that
   loaded the heavy parts once (``workers``), on ``--port`` and the ports after it.
 """
@@ -18,6 +21,8 @@ from __future__ import annotations
 import os
 import sys
 
+import channels
+import endpoints
 from connections_patches import (install_action_keepalive, install_fast_validation,  # noqa: F401
                                  install_pool_pre_ping, install_redis_retry, install_ticket_keepalive)
 from model_patches import (CODE_ALPHABET, CODE_LENGTH, KNOWN_WORDS,  # noqa: F401
@@ -38,6 +43,10 @@ def main() -> None:
     token = os.environ.pop("KW_RASA_TOKEN", "")
     if not token:
         sys.exit("KW_RASA_TOKEN ontbreekt: Rasa start niet zonder token.")
+    # The REST channel requires the token too (channels.py), and the action server a token
+    # derived from it, which endpoints.yml's action endpoint sends as a header (endpoints.py).
+    channels.TOKEN = token
+    os.environ[endpoints.ACTION_TOKEN_ENV] = endpoints.action_token(token)
     from rasa.__main__ import main as rasa_main
 
     install_fast_validation()

@@ -46,13 +46,22 @@ class RasaStack:
         return self.settings.rasa_urls[worker_for(sender, self.settings.rasa_workers)]
 
     def say(self, message: str, sender: Optional[str] = None, metadata: Optional[dict] = None,
-            timeout: float = 30) -> List[dict]:
-        """One message through the REST channel; returns the bot's messages."""
+            timeout: float = 30, signed: bool = True) -> List[dict]:
+        """One message through the REST channel, with Rasa's token; returns the bot's messages.
+        Metadata with a portal scope or client id is signed as the gateway signs it
+        (bot/core/identity.py) unless ``signed`` is False."""
+        from bot.core import identity
+
         body = {"sender": sender or f"t-{uuid.uuid4().hex}", "message": message}
         if metadata is not None:
+            if signed and ("portal" in metadata or "client_id" in metadata):
+                rest = {k: v for k, v in metadata.items() if k not in ("portal", "client_id")}
+                metadata = identity.signed_metadata(self.settings.identity_key, body["sender"],
+                                                    metadata.get("client_id"), metadata.get("portal"), **rest)
             body["metadata"] = metadata
         req = urllib.request.Request(f"{self.url_for(body['sender'])}/webhooks/rest/webhook", data=json.dumps(body).encode("utf-8"),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {self.settings.rasa_token}"})
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             assert resp.status == 200
             return json.loads(resp.read().decode("utf-8") or "[]")

@@ -8,6 +8,7 @@ a wall-clock bound on top (libpq's connect timeout cannot go below 2 s).
 from __future__ import annotations
 
 import math
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,22 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+def private_sqlite_file(path: Path) -> None:
+    """The database file (and its directory, when made here) readable by its owner only:
+    created 0600 before SQLite opens it, an older one set to 0600. SQLite gives the WAL and
+    shared-memory files the database file's mode; older ones are set here too."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def make_engine(url: str, timeout_s: float = 1.5) -> Engine:
     """An engine whose connects and statements are bounded by ``timeout_s`` seconds."""
     parsed = make_url(url)
@@ -25,7 +42,7 @@ def make_engine(url: str, timeout_s: float = 1.5) -> Engine:
     if backend == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(database).expanduser())
         engine = create_engine(
             url,
             connect_args={"timeout": timeout_s, "check_same_thread": False},

@@ -37,6 +37,7 @@ class QuestionEvent(Base):
         CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")",
                         name="ck_kw_question_events_kind"),
         Index("ix_kw_question_events_at", "at"),
+        Index("ix_kw_question_events_conversation", "conversation"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -49,6 +50,9 @@ class QuestionEvent(Base):
     confidence = Column(Float, nullable=True)
     #: The question, masked and at most TEXT_MAX characters; NULL for confident answers.
     text = Column(String(TEXT_MAX), nullable=True)
+    #: A keyed pseudonym of the conversation (``record.conversation_key``), never its id: what
+    #: lets "Gesprek wissen" delete the conversation's questions too.
+    conversation = Column(String(40), nullable=True)
 
     def __repr__(self) -> str:  # no text
         return f"<QuestionEvent {self.id} {self.kind} {self.topic}>"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -60,8 +62,30 @@ def needs_text(kind: str, confidence: Optional[float]) -> bool:
     return kind != ANSWERED or (confidence is not None and confidence < LOW_CONFIDENCE)
 
 
+def conversation_key(settings: Any, sender_id: Optional[str]) -> Optional[str]:
+    """The pseudonym a question event keeps of its conversation: a keyed hash (a key derived
+    from the cookie secret), so the editors' data cannot be joined to a conversation id without
+    the secret, but "Gesprek wissen" can find the conversation's questions."""
+    if not sender_id:
+        return None
+    key = hmac.new(settings.cookie_secret.encode("utf-8"), b"kw-question-conversation-v1",
+                   hashlib.sha256).digest()
+    return hmac.new(key, str(sender_id).encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:40]
+
+
+def delete_conversation(settings: Any, sender_id: str, timeout_s: float = 30.0) -> int:
+    """Delete the question events of one conversation ("Gesprek wissen"); returns how many."""
+    key = conversation_key(settings, sender_id)
+    if key is None:
+        return 0
+    with db.session_scope(_engine(settings.database_url, timeout_s)) as session:
+        result = session.execute(delete(QuestionEvent).where(QuestionEvent.conversation == key))
+    return result.rowcount or 0
+
+
 def event_row(kind: str, *, topic: Optional[str] = None, confidence: Optional[float] = None,
-              text: Optional[str] = None, at: Optional[dt.datetime] = None) -> Dict[str, Any]:
+              text: Optional[str] = None, at: Optional[dt.datetime] = None,
+              conversation: Optional[str] = None) -> Dict[str, Any]:
     """One question event as a row. ``text`` is masked and capped here (also when a caller
     already did); it is dropped for confident answers."""
     if kind not in KINDS:
@@ -72,6 +96,7 @@ def event_row(kind: str, *, topic: Optional[str] = None, confidence: Optional[fl
         "at": utc(at), "kind": kind, "confidence": confidence,
         "topic": (topic or None) and str(topic)[:TOPIC_MAX],
         "text": clean_text(text) if needs_text(kind, confidence) else None,
+        "conversation": conversation,
     }
 
 
@@ -182,23 +207,24 @@ def topic_key(topic: Optional[str]) -> Optional[str]:
 
 
 async def note(settings: Any, kind: str, message: Optional[Mapping[str, Any]],
-               topic: Optional[str] = None) -> None:
-    """Queue one event for the latest message (written behind the answer); never raises."""
+               topic: Optional[str] = None, conversation: Optional[str] = None) -> None:
+    """Queue one event for the latest message of the conversation ``conversation`` (its sender
+    id; kept as a pseudonym) (written behind the answer); never raises."""
     message = message or {}
     try:
         row = event_row(kind, topic=topic_key(topic), confidence=best_confidence(message),
-                        text=message.get("text"))
+                        text=message.get("text"), conversation=conversation_key(settings, conversation))
         _writer.add(settings.database_url, settings.db_timeout_s, row)
     except Exception as exc:  # noqa: BLE001 - an answer never fails for the statistics
         log.warning(json.dumps({"event": "question_event_failed", "reason": type(exc).__name__}))
 
 
 async def note_faq(settings: Any, message: Optional[Mapping[str, Any]], reply: Any,
-                   topic: Optional[str], revised: bool = False) -> None:
+                   topic: Optional[str], revised: bool = False, conversation: Optional[str] = None) -> None:
     """ActionAnswerFaq: answered (``topic`` the intent), revised by the knowledge-base search
     (``topic`` the answer key), or no answer for the intent (``reply`` None)."""
     kind = FALLBACK if reply is None else REVISED if revised else ANSWERED
-    await note(settings, kind, message, topic)
+    await note(settings, kind, message, topic, conversation)
 
 
 def _payloads(reply: Any) -> set:
@@ -206,7 +232,7 @@ def _payloads(reply: Any) -> set:
 
 
 async def note_rephrase(settings: Any, message: Optional[Mapping[str, Any]], chance: Any,
-                        reply: Any = None) -> None:
+                        reply: Any = None, conversation: Optional[str] = None) -> None:
     """ActionRephrase: the second chance answered, offered its choices ("Bedoel je …?": the
     ``reply`` sent carries the candidates' buttons), or the user was asked to rephrase or
     offered the helpdesk (``chance`` is bot.knowledge.retrieval.SecondChance)."""
@@ -218,4 +244,4 @@ async def note_rephrase(settings: Any, message: Optional[Mapping[str, Any]], cha
         kind = CHOICES
     else:
         kind = FALLBACK
-    await note(settings, kind, message, getattr(chance, "key", None))
+    await note(settings, kind, message, getattr(chance, "key", None), conversation)

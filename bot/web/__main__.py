@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import uvloop
@@ -16,6 +17,7 @@ SHUTDOWN_TIMEOUT_S = 5.0
 
 
 def main() -> int:
+    os.umask(0o077)  # what the gateway writes (SQLite files, widget build) is this user's alone
     try:
         settings = settings_mod.get_settings()
     except settings_mod.SettingsError as exc:

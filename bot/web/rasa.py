@@ -118,10 +118,12 @@ class RasaClient:
     async def _json(self, method: str, url: URL, what: str, timeout_s: float,
                     body: Any = None, answer: bool = True) -> Any:
         """One request; its JSON answer (when ``answer``), or RasaUnavailable (with no URL in
-        the message)."""
+        the message). Every request carries Rasa's token as a header: the REST channel requires
+        it too (rasa_runtime/channels.py)."""
         try:
             async with self._http.request(
-                method, url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s)
+                method, url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s),
+                headers={"Authorization": f"Bearer {self._token}"},
             ) as resp:
                 if resp.status != 200:
                     raise RasaUnavailable(f"{what} status {resp.status}",

@@ -8,6 +8,8 @@ import urllib.request
 
 import pytest
 
+from rasa_runtime.endpoints import action_token
+
 
 def reply_text(replies):
     return "\n".join(r.get("text") or "" for r in replies)
@@ -38,8 +40,9 @@ def rephrase_on_action_server(rasa_stack, text, events=()):
                 "events": list(events) + [{"event": "user", "text": text, "parse_data": latest}],
                 "paused": False, "followup_action": None, "active_loop": {},
                 "latest_action_name": "action_listen"}}
+    token = action_token(rasa_stack.settings.rasa_token)
     req = urllib.request.Request(rasa_stack.settings.actions_url, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read().decode("utf-8"))
 

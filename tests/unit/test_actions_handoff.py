@@ -6,7 +6,8 @@ from actions.handoff import ActionHandoffCreate, ValidateHandoffForm
 from bot import migrations
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
-from bot.settings import load
+from bot.core import identity
+from bot.settings import get_settings, load
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def test_declined_consent_still_makes_a_ticket_without_the_conversation(handoff_
 def test_ticket_is_created_and_the_assistant_keeps_answering(handoff_settings, make_tracker, dispatcher):
     earlier = [{"event": "user", "text": "hoeveel krijgt Breda", "timestamp": 1_700_000_000},
                {"event": "bot", "text": "Dat is niet bekend.", "timestamp": 1_700_000_001}]
-    tracker = make_tracker("deny", "nee", events=earlier, metadata={"portal": {"gemeente": "Breda"}},
+    tracker = make_tracker("deny", "nee", events=earlier, metadata=identity.signed_metadata(get_settings().identity_key, "unit", "k1", {"gemeente": "Breda"}),
                            slots={"handoff_toestemming": True, "handoff_vraag": "Bedrag voor Breda?",
                                   "handoff_contact": "-"})
     events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))

@@ -6,7 +6,8 @@ from actions.common import portal_gemeente
 from actions.status import ActionStatusList, ActionStatusLookup, ActionStatusMissing, ValidateStatusForm
 from bot import migrations
 from bot.core import db
-from bot.settings import load
+from bot.core import identity
+from bot.settings import get_settings, load
 from bot.status import demo
 from bot.status.verification import normalize_code
 
@@ -25,20 +26,28 @@ def store(settings):
     db.dispose_engines(settings.database_url)
 
 
-PORTAL = {"portal": {"gemeente": "Utrecht", "user": "u1"}}
+def portal_metadata(portal=None) -> dict:
+    """As the gateway sends it: signed for the conversation of make_tracker ("unit"), with the
+    key of this test's settings."""
+    return identity.signed_metadata(get_settings().identity_key, "unit", "k1",
+                                    portal or {"gemeente": "Utrecht", "user": "u1"})
 
 
 def test_portal_gemeente_only_from_metadata(make_tracker):
-    assert portal_gemeente(make_tracker("status_aanvraag", "x", metadata=PORTAL)) == "Utrecht"
+    assert portal_gemeente(make_tracker("status_aanvraag", "x", metadata=portal_metadata())) == "Utrecht"
     assert portal_gemeente(make_tracker("status_aanvraag", "x")) is None
     assert portal_gemeente(make_tracker("status_aanvraag", "x", metadata={"portal": "Utrecht"})) is None
+    # Unsigned, or signed for another scope: the public website.
+    assert portal_gemeente(make_tracker("status_aanvraag", "x", metadata={"portal": {"gemeente": "Utrecht"}})) is None
+    forged = dict(portal_metadata(), portal={"gemeente": "Rotterdam", "user": "u1"})
+    assert portal_gemeente(make_tracker("status_aanvraag", "x", metadata=forged)) is None
 
 
 @pytest.mark.asyncio
 async def test_required_slots_depend_on_portal(make_tracker, dispatcher):
     form = ValidateStatusForm()
     public = await form.required_slots([], dispatcher, make_tracker("status_aanvraag"), {})
-    portal = await form.required_slots([], dispatcher, make_tracker("status_aanvraag", metadata=PORTAL), {})
+    portal = await form.required_slots([], dispatcher, make_tracker("status_aanvraag", metadata=portal_metadata()), {})
     assert public == ["aanvraagnummer", "verificatiecode"] and portal == ["aanvraagnummer"]
 
 
@@ -156,7 +165,7 @@ def test_wrong_code_reveals_nothing(store, settings, make_tracker, dispatcher):
 
 
 def test_portal_list_is_scoped(store, settings, make_tracker, dispatcher):
-    asyncio.run(ActionStatusList(settings).run(dispatcher, make_tracker("status_overzicht", metadata=PORTAL), {}))
+    asyncio.run(ActionStatusList(settings).run(dispatcher, make_tracker("status_overzicht", metadata=portal_metadata()), {}))
     text = dispatcher.messages[0]["text"]
     assert store["aanvulling_nodig"].aanvraagnummer in text  # the Utrecht demo application
     assert store["besluit_toegekend"].aanvraagnummer not in text

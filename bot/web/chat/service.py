@@ -22,9 +22,10 @@ from aiohttp import web
 from bot.core.extract import first_contact
 from bot.core.masking import mask_personal_data, summary
 from bot.core.runner import run_db
-from bot.retention import delete_conversation
+from bot.retention import forget_conversation
 from bot.status import coderefs
 from bot.status.verification import extract_code
+from bot.core import identity
 from bot.web import portal as portal_mod
 from bot.core.language import looks_english
 from bot.core.reply import WITHDRAW_BUTTON
@@ -228,11 +229,11 @@ class ChatService:
             raise FrameError("unavailable", msg_id=mid) from None
 
     def _wipe(self, session: ChatSession) -> None:
-        """Delete the old conversation from Rasa's tracker store, in the background."""
+        """Delete the old conversation (Rasa's tracker events and its question events for the
+        editors), in the background."""
         async def wipe() -> None:
             try:
-                await run_db(lambda: delete_conversation(self.settings.tracker_store_url, session.sid),
-                             WIPE_TIMEOUT_S)
+                await run_db(lambda: forget_conversation(self.settings, session.sid), WIPE_TIMEOUT_S)
                 log_event("wiped", session=session.log_id)
             except Exception as exc:  # noqa: BLE001 - the retention purge deletes it later
                 log_event("wipe_failed", session=session.log_id, reason=type(exc).__name__)
@@ -319,11 +320,12 @@ class ChatService:
             # every turn); the reply waits for both. Rasa needs nothing from it: a conversation
             # a medewerker has is paused in Rasa itself.
             routing = self._spawn(self._route(session.sid, mid, display, emit))
-            metadata: Dict[str, Any] = {"client_id": client, "msg_id": mid}
+            # Client id and portal scope signed: the actions believe only what this gateway
+            # verified (bot/core/identity.py).
+            metadata: Dict[str, Any] = identity.signed_metadata(
+                self.settings.identity_key, session.sid, client, session.portal, msg_id=mid)
             if code_ref is not None:
                 metadata["code_ref"] = code_ref
-            if session.portal:
-                metadata["portal"] = dict(session.portal)
             try:
                 answer = await self.rasa.send(session.sid, text, metadata)
             except RasaUnavailable as exc:

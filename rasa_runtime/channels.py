@@ -1,0 +1,57 @@
+"""Rasa's REST channel behind a token (credentials.yml names ``channels.TokenRestInput``).
+
+Rasa 3.6's ``--auth-token`` protects only its HTTP API, not the channels: any local process
+could post to ``/webhooks/rest/webhook`` as any conversation. This channel is Rasa's own
+``RestInput`` (same URL, same body and answer) that first requires Rasa's token, as
+``Authorization: Bearer <token>`` (what the gateway sends: no token in a URL that might be
+logged) or ``?token=<token>`` (as for Rasa's HTTP API; tools such as eval/ask.py use it).
+
+``serve.py`` hands the token over (``TOKEN``) before Rasa loads its channels; without one every
+request is refused. Imported by Rasa as ``channels`` (serve.py's directory is first on its path),
+the same module object serve.py set the token on.
+"""
+from __future__ import annotations
+
+import hmac
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+
+#: Rasa's token, set by serve.py; empty refuses everything.
+TOKEN = ""
+
+
+def token_matches(request: Request, expected: str) -> bool:
+    if not expected:
+        return False
+    given: Optional[str] = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        given = header[len("Bearer "):].strip()
+    if not given:
+        given = request.args.get("token")
+    if not isinstance(given, str) or not given:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+class TokenRestInput(RestInput):
+    """``RestInput`` (channel name ``rest``) that refuses requests without Rasa's token."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
+
+        @webhook.middleware("request")
+        async def require_token(request: Request):
+            if not token_matches(request, TOKEN):
+                return response.json({"status": "failure", "reason": "token required"}, status=401)
+            return None
+
+        return webhook
