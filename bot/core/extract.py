@@ -366,6 +366,9 @@ def _words_outside(text: str, w: _Window) -> int:
     return len(_TOKEN_RE.findall(text[:w.start])) + len(_TOKEN_RE.findall(text[w.end:]))
 
 
+_CODE_CUE_RE = re.compile(r"\b(?:verificatie)?code\b", re.IGNORECASE)
+
+
 def find_code(text: Optional[str], expecting: bool) -> Optional[Tuple[str, int, int]]:
     """(code as ``ABCD-EFGH``, start, end) of a verificatiecode in ``normalize(text)``, or None.
 
@@ -375,9 +378,11 @@ def find_code(text: Optional[str], expecting: bool) -> Optional[Tuple[str, int, 
     if not isinstance(text, str) or not text:
         return None
     normalized = _bounded(text)
+    # "mijn code is kpwewxyv": when asked for it, a sentence about the code counts as the code alone.
+    cue = expecting and bool(_CODE_CUE_RE.search(normalized))
     accepted = [w for w in _windows(normalized)
                 if _accept(normalized, w, expecting,
-                           _words_outside(normalized, w) <= (1 if len(w.lengths) == 1 else 0))]
+                           cue or _words_outside(normalized, w) <= (1 if len(w.lengths) == 1 else 0))]
     if not accepted:
         return None
     w = max(accepted, key=lambda w: _score(normalized, w))
