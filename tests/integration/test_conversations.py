@@ -4,16 +4,19 @@ stack. The conversations and what each reply must hold are data: tests/data/conv
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import uuid
 import zlib
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 import yaml
 
 from bot.core import db
+from bot.handoff.models import ROLE_BEHEERDER
 from bot.handoff.service import HandoffService
+from bot.handoff.staff import StaffService, UserExists
 from bot.settings import ROOT
 from bot.status.feed import SOURCE_API, apply_change
 from bot.status.verification import generate_code
@@ -23,7 +26,9 @@ from tests.fixtures.gateway import GatewayProcess, gateway_for
 CONVERSATIONS: List[Dict[str, Any]] = yaml.safe_load(
     (ROOT / "tests" / "data" / "conversations.yml").read_text(encoding="utf-8"))
 FAMILIES = ("detour", "exit", "person", "consent", "contact", "waiting", "offer", "context",
-            "audience", "repetition", "language")
+            "audience", "repetition", "language",
+            # issue 20: composed answers, misread intents, status context, dead ends, preambles
+            "composed", "intent", "status-context", "dead-end", "preamble")
 
 
 def test_the_suite_covers_every_family_with_80_conversations():
@@ -41,15 +46,24 @@ def talk_edge(rasa_stack, tmp_path_factory) -> GatewayProcess:
     proc.stop()
 
 
-def application(edge: GatewayProcess, status: str, short: bool) -> Dict[str, str]:
+def application(edge: GatewayProcess, status: str, short: bool,
+                fields: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
     """A new application of this conversation alone; its code has a digit, so it is found in
-    any sentence (a code of letters only is taken from a sentence only when asked for)."""
+    any sentence (a code of letters only is taken from a sentence only when asked for).
+    ``fields``: the conversation's `application` (granted_amount_cents, requested as
+    [thema, jaar, cents] lists, next_step, next_step_date as YYYY-MM-DD)."""
     settings = edge.rasa_stack.settings
     number = f"KW-2026-00{random.randrange(10, 99)}" if short else f"KW-2026-{random.randrange(1000, 9999)}"
     code = generate_code()
     while not any(c.isdigit() for c in code):
         code = generate_code()
     extra = {"missing_items": "De begroting voor 2027."} if status == "aanvulling_nodig" else {}
+    for name, value in (fields or {}).items():
+        if name == "requested":
+            value = [tuple(item) for item in value]
+        elif name == "next_step_date":
+            value = dt.date.fromisoformat(value)
+        extra[name] = value
     with db.session_scope(db.get_engine(settings.database_url, 10.0)) as session:
         apply_change(session, number, source=SOURCE_API, change_id=f"talk-{uuid.uuid4().hex}",
                      status=status, code=code, gemeente="Breda", **extra)
@@ -81,7 +95,8 @@ def ticket_of(edge: GatewayProcess, sid: str):
 async def play(edge: GatewayProcess, conv: Dict[str, Any]) -> None:
     values: Dict[str, str] = {}
     if uses(conv, "number") or uses(conv, "code") or uses(conv, "number_short"):
-        values = application(edge, conv.get("status", "ontvangen"), uses(conv, "number_short"))
+        values = application(edge, conv.get("status", "ontvangen"), uses(conv, "number_short"),
+                             conv.get("application"))
     ip = "10.{}.{}.{}".format(*zlib.crc32(conv["id"].encode()).to_bytes(4, "big")[1:])
     log = Transcript()
     try:
@@ -118,7 +133,7 @@ async def converse(edge: GatewayProcess, conv: Dict[str, Any], values: Dict[str,
                 state = await chat.until(lambda f: f["type"] == "handoff", timeout=10)
                 got = (state["handoff"] or {}).get("state") or "none"
                 assert got == turn["handoff"], f"handoff {got}\n{log}"
-            if "ticket" in turn or "shared" in turn or "ticket_has" in turn:
+            if "ticket" in turn or "shared" in turn or "ticket_has" in turn or "contact" in turn:
                 check_ticket(edge, chat.sid, turn, log)
 
 
@@ -151,6 +166,22 @@ def check_ticket(edge: GatewayProcess, sid: str, turn: Dict[str, Any], log: Tran
         assert any(first in t for t in texts) == turn["shared"], f"shared: {texts}\n{log}"
     for text in turn.get("ticket_has", []):
         assert any(text in t for t in texts), f"ticket lacks {text!r}: {texts}\n{log}"
+    if "contact" in turn:
+        # What the medewerker will use to reach the user: decrypted, as a beheerder sees it.
+        want = turn["contact"]
+        got = stored_contact(edge, ticket)
+        assert got == (None if want == "none" else want), f"contact {got!r}\n{log}"
+
+
+def stored_contact(edge: GatewayProcess, ticket) -> Optional[str]:
+    settings = edge.rasa_stack.settings
+    staff = StaffService.from_settings(settings)
+    name = "talk-beheer"
+    try:
+        admin = staff.create_user(name, "Beheer Gesprekken", "talk-" + uuid.uuid4().hex, ROLE_BEHEERDER)
+    except UserExists:
+        admin = next(u for u in staff.list_users() if u.username == name)
+    return HandoffService.from_settings(settings).contact_for(ticket.id, admin)
 
 
 @pytest.mark.parametrize("conv", CONVERSATIONS, ids=[c["id"] for c in CONVERSATIONS])
