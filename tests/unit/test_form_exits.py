@@ -1,0 +1,238 @@
+"""Forms without dead ends (issue 20 item 4) and what is stored: the helpdesk question, the
+contact typed in a sentence (read back decrypted), withdrawal in other words, goodbye and wrong
+codes in the status form, and a verificatiecode slot that never holds the message."""
+import asyncio
+
+import pytest
+
+from actions.dialogue import ActionDeny, ActionStop
+from actions.handoff import ActionHandoffCreate, ActionHandoffWithdraw, ValidateHandoffForm
+from actions.status import ActionStatusLookup, ValidateStatusForm, leave_form
+from bot import migrations, texts
+from bot.core import db
+from bot.core.extract import first_contact
+from bot.handoff.hours import OpeningHours
+from bot.handoff.live import LiveHandoff
+from bot.handoff.service import HandoffService
+from bot.handoff.staff import StaffService
+from bot.settings import load
+from bot.status import demo, render
+
+
+@pytest.fixture
+def app_settings(tmp_path):
+    settings = load({"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+                     "KW_HELPDESK_HOURS": "ma-zo 00:00-24:00"})
+    migrations.upgrade(settings.database_url)
+    yield settings
+    db.dispose_engines(settings.database_url)
+
+
+def user(text, intent, **extra):
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}, **extra}
+
+
+def bot(text):
+    return {"event": "bot", "text": text}
+
+
+def asked(slot):
+    return {"event": "slot", "name": "requested_slot", "value": slot}
+
+
+# -- the handoff form's question step ---------------------------------------------------------------
+
+@pytest.mark.parametrize("intent, text", [("greet", "hallo"), ("nlu_fallback", "hallo"), ("nlu_fallback", "terug"),
+                                          ("greet", "Goedemorgen!"), ("thank", "bedankt"), ("nlu_fallback", "ok")])
+def test_greetings_and_going_back_are_never_the_question(make_tracker, dispatcher, intent, text):
+    result = ValidateHandoffForm().validate_handoff_vraag(text, dispatcher, make_tracker(intent, text), {})
+    assert result == {"handoff_vraag": None}
+    assert dispatcher.messages[-1]["text"] == texts.HANDOFF_QUESTION_NEEDED
+
+
+def test_vorige_vraag_takes_the_previous_real_question(make_tracker, dispatcher):
+    earlier = [user("hallo", "greet"), bot("Hallo!"),
+               user("Wanneer wordt het geld voor Breda overgemaakt?", "faq_betaling"), bot("Dat weet ik niet."),
+               user("ik wil een medewerker", "human_handoff"), asked("handoff_toestemming"),
+               user("ja", "affirm"), asked("handoff_vraag")]
+    for said in ("vorige vraag", "de vorige vraag", "dezelfde vraag", "wat ik net vroeg"):
+        dispatcher.messages.clear()
+        tracker = make_tracker("nlu_fallback", said, events=earlier)
+        assert ValidateHandoffForm().validate_handoff_vraag(said, dispatcher, tracker, {}) == \
+            {"handoff_vraag": "Wanneer wordt het geld voor Breda overgemaakt?"}
+        assert "Breda overgemaakt" in dispatcher.messages[-1]["text"]
+
+
+def test_vorige_vraag_without_one_asks_which(make_tracker, dispatcher):
+    earlier = [user("ik wil een medewerker", "human_handoff"), user("ja", "affirm"), asked("handoff_vraag")]
+    tracker = make_tracker("nlu_fallback", "vorige vraag", events=earlier)
+    assert ValidateHandoffForm().validate_handoff_vraag("vorige vraag", dispatcher, tracker, {}) == \
+        {"handoff_vraag": None}
+    assert dispatcher.messages[-1]["text"] == texts.HANDOFF_WHICH_QUESTION
+
+
+def test_the_second_nee_at_the_question_step_leaves_the_form(app_settings, make_tracker, dispatcher):
+    form = ValidateHandoffForm()
+    # The consent was "nee" too (no transcript): that one does not count.
+    start = [user("ik wil een medewerker", "human_handoff"), asked("handoff_toestemming"),
+             user("nee", "deny"), {"event": "slot", "name": "handoff_toestemming", "value": False},
+             asked("handoff_vraag")]
+    first = make_tracker("deny", "nee", events=start)
+    assert form.validate_handoff_vraag("nee", dispatcher, first, {}) == {"handoff_vraag": None}
+    again = start + [user("nee", "deny"), bot(texts.HANDOFF_QUESTION_NEEDED), asked("handoff_vraag")]
+    second = make_tracker("deny", "nee", events=again, slots={"handoff_toestemming": False})
+    assert form.validate_handoff_vraag("nee", dispatcher, second, {}) == \
+        {"handoff_vraag": None, "requested_slot": None}
+    # The form ended: a polite goodbye to the handoff, and no ticket.
+    dispatcher.messages.clear()
+    asyncio.run(ActionHandoffCreate(app_settings).run(dispatcher, second, {}))
+    assert dispatcher.messages[-1]["text"] == texts.HANDOFF_STOPPED
+    assert HandoffService.from_settings(app_settings).active_ticket_for_conversation("unit") is None
+
+
+@pytest.mark.parametrize("intent", ["deny", "stop", "nlu_fallback"])
+def test_a_contact_in_the_sentence_wins_over_its_intent(make_tracker, dispatcher, intent):
+    # As the gateway passes it on: masked.
+    text = "stuur maar een mail naar [e-mailadres], liever geen telefoon"
+    assert ValidateHandoffForm().validate_handoff_contact(text, dispatcher, make_tracker(intent, text), {}) == \
+        {"handoff_contact": text}
+
+
+# -- the contact, stored on the ticket by the gateway's live handoff --------------------------------
+
+def live_handoff(settings) -> LiveHandoff:
+    return LiveHandoff(HandoffService.from_settings(settings), StaffService.from_settings(settings),
+                       OpeningHours.from_settings(settings), timeout_s=10)
+
+
+@pytest.mark.parametrize("typed, stored, said", [
+    ("je kunt me bellen op 06-12345678", "0612345678", "telefoonnummer …678"),
+    ("stuur maar een mail naar piet@gemeente.nl, liever geen telefoon", "piet@gemeente.nl", "e-mailadres p…@…"),
+    ("tel: 010 123 4567", "0101234567", "telefoonnummer …567"),
+])
+def test_a_contact_in_a_sentence_is_stored_encrypted_and_said_back_masked(app_settings, typed, stored, said):
+    service = HandoffService.from_settings(app_settings)
+    ticket = service.create_ticket("conv-1", "Wanneer horen we iets?")
+    reply = asyncio.run(live_handoff(app_settings).add_contact("conv-1", first_contact(typed)))
+    assert said in reply and stored not in reply
+    boss = StaffService.from_settings(app_settings).create_user("baas", "Bea", "correct horse battery", "beheerder")
+    assert service.contact_for(ticket, boss) == stored
+    row = service.active_ticket_for_conversation("conv-1")
+    assert row.contact_masked and stored not in row.contact_masked
+
+
+def test_no_ticket_no_contact_stored(app_settings):
+    assert asyncio.run(live_handoff(app_settings).add_contact("nobody", first_contact("bel 0612345678"))) is None
+
+
+# -- withdrawing in other words ---------------------------------------------------------------------
+
+def waiting(settings):
+    service = HandoffService.from_settings(settings)
+    return service, service.create_ticket("unit", "Een open vraag")
+
+
+@pytest.mark.parametrize("intent, text", [("handoff_intrekken", "trek mijn vraag maar in"),
+                                          ("handoff_intrekken", "laat maar, vraag intrekken"),
+                                          ("handoff_intrekken", "/handoff_intrekken")])
+def test_explicit_withdrawal_withdraws(app_settings, make_tracker, dispatcher, intent, text):
+    service, ticket = waiting(app_settings)
+    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, make_tracker(intent, text), {}))
+    assert service.ticket_detail(ticket.id).ticket.state == "afgerond"
+    assert "ingetrokken" in dispatcher.messages[-1]["text"]
+
+
+@pytest.mark.parametrize("action", [ActionStop, ActionDeny])
+@pytest.mark.parametrize("text", ["trek mijn vraag maar in", "laat maar, vraag intrekken", "annuleer mijn vraag"])
+def test_explicit_withdrawal_read_as_stop_or_deny_goes_to_the_withdrawal(app_settings, make_tracker, dispatcher,
+                                                                         action, text):
+    waiting(app_settings)
+    intent = "stop" if action is ActionStop else "deny"
+    events = asyncio.run(action(app_settings).run(dispatcher, make_tracker(intent, text), {}))
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_handoff_withdraw"}]
+
+
+def test_withdrawal_in_vague_words_asks_first_and_yes_withdraws(app_settings, make_tracker, dispatcher):
+    service, ticket = waiting(app_settings)
+    tracker = make_tracker("handoff_intrekken", "hoeft niet meer, ik weet het al")
+    events = asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, tracker, {}))
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_stop"}]
+    assert service.ticket_detail(ticket.id).ticket.state == "wachtrij"
+    # action_stop asks; "ja" (ActionAffirm) comes back here as an affirm.
+    asyncio.run(ActionStop(app_settings).run(dispatcher, tracker, {}))
+    assert dispatcher.messages[-1]["text"] == texts.STOP_WITHDRAW_CONFIRM
+    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, make_tracker("affirm", "ja"), {}))
+    assert service.ticket_detail(ticket.id).ticket.state == "afgerond"
+
+
+# -- the status form ---------------------------------------------------------------------------------
+
+GATEWAY = {"msg_id": "m1", "client_id": "k1"}
+
+
+@pytest.mark.parametrize("intent, text", [("goodbye", "doei"), ("goodbye", "dat was het"),
+                                          ("thank", "bedankt, tot ziens"), ("inform_code", "tot ziens"),
+                                          ("nlu_fallback", "dat was het")])
+def test_goodbye_leaves_the_status_form(make_tracker, dispatcher, intent, text):
+    form = ValidateStatusForm()
+    tracker = make_tracker(intent, text, metadata=GATEWAY, slots={"aanvraagnummer": "KW-2025-0042"})
+    assert form.validate_verificatiecode(text, dispatcher, tracker, {}) == \
+        {"verificatiecode": None, "requested_slot": None}
+    assert form.validate_aanvraagnummer(text, dispatcher, tracker, {}) == \
+        {"aanvraagnummer": None, "requested_slot": None}
+    assert not any(texts.STATUS_BAD_CODE == m.get("text") for m in dispatcher.messages)
+    leave_form(dispatcher, tracker)
+    assert dispatcher.messages[-1]["response"] == "utter_goodbye"
+
+
+@pytest.mark.asyncio
+async def test_the_code_slot_never_holds_the_message(make_tracker, dispatcher):
+    form = ValidateStatusForm()
+    at_code = dict(requested_slot="verificatiecode", aanvraagnummer="KW-2025-0042")
+    tracker = make_tracker("nlu_fallback", "weet ik niet precies", metadata=GATEWAY, slots=at_code)
+    tracker.active_loop = {"name": "status_form"}
+    marker = await form.extract_verificatiecode(dispatcher, tracker, {})
+    assert marker == {"verificatiecode": "?"}
+    assert form.validate_verificatiecode("?", dispatcher, tracker, {}) == {"verificatiecode": None}
+    # Through the gateway a short word is never taken as the code itself (the gateway took every
+    # code out as a reference already).
+    for text in ("tot-ziens", "abcdefgh", "K7QMWX3D"):
+        tracker = make_tracker("inform_code", text, metadata=GATEWAY, slots=at_code)
+        assert form.validate_verificatiecode(text, dispatcher, tracker, {})["verificatiecode"] is None
+    with_ref = make_tracker("inform_code", "[verificatiecode]", metadata=dict(GATEWAY, code_ref="r" * 30),
+                            slots=at_code)
+    assert await form.extract_verificatiecode(dispatcher, with_ref, {}) == {"verificatiecode": "ref:" + "r" * 30}
+
+
+def test_the_third_wrong_code_says_where_the_code_is(make_tracker, dispatcher):
+    form = ValidateStatusForm()
+    events = [{"event": "active_loop", "name": "status_form"}, asked("verificatiecode")]
+    for attempt in range(3):
+        tracker = make_tracker("nlu_fallback", "weet niet", metadata=GATEWAY, events=list(events),
+                               slots={"aanvraagnummer": "KW-2025-0042", "requested_slot": "verificatiecode"})
+        dispatcher.messages.clear()
+        result = form.validate_verificatiecode("?", dispatcher, tracker, {})
+        if attempt < 2:
+            assert result == {"verificatiecode": None}
+            assert dispatcher.messages[-1]["text"] == texts.STATUS_BAD_CODE
+            events += [user("weet niet", "nlu_fallback"), bot(texts.STATUS_BAD_CODE)]
+    assert result == {"verificatiecode": None, "requested_slot": None}
+    assert dispatcher.messages[-1]["text"] == texts.STATUS_CODE_HELP
+    assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/human_handoff"
+    # action_status_lookup adds nothing after it.
+    after = make_tracker("nlu_fallback", "weet niet", events=events + [bot(texts.STATUS_CODE_HELP)])
+    dispatcher.messages.clear()
+    assert leave_form(dispatcher, after) == [] and dispatcher.messages == []
+
+
+def test_the_third_failed_lookup_says_where_the_code_is(app_settings, make_tracker, dispatcher):
+    demo.load_demo_data(app_settings.database_url)
+    not_found = render.render_not_found().text
+    slots = {"aanvraagnummer": "KW-2025-0042", "verificatiecode": "AAAA-AAAA"}
+    first = make_tracker("inform_code", "[verificatiecode]", slots=slots, events=[bot(not_found)])
+    asyncio.run(ActionStatusLookup(app_settings).run(dispatcher, first, {}))
+    assert dispatcher.messages[-1]["text"] == not_found
+    third = make_tracker("inform_code", "[verificatiecode]", slots=slots, events=[bot(not_found), bot(not_found)])
+    events = asyncio.run(ActionStatusLookup(app_settings).run(dispatcher, third, {}))
+    assert dispatcher.messages[-1]["text"] == texts.STATUS_CODE_HELP
+    assert {"event": "slot", "timestamp": None, "name": "verificatiecode", "value": None} in events
