@@ -27,23 +27,23 @@ HANDOFF_WAITING = ("Dank je, je vraag staat klaar voor een medewerker van de hel
                    "vragen blijven stellen.")
 STATUS_BAD_NUMBER = ("Dat herken ik niet als aanvraagnummer. Een aanvraagnummer ziet eruit als "
                      "KW-2025-0042 (KW, het jaar en vier cijfers).")
-STATUS_BAD_CODE = ("Dat lijkt geen verificatiecode. Je kreeg de code van onze backoffice; hij "
-                   "ziet eruit als K7QM-WX3D: acht letters en cijfers.")
+STATUS_BAD_CODE = ("Dat lijkt geen verificatiecode. De code staat in de berichten over je "
+                   "aanvraag; hij ziet eruit als K7QM-WX3D: acht letters en cijfers.")
 #: After the third wrong code: where the code is, and the helpdesk (not the same message again).
-STATUS_CODE_HELP = ("Het lukt nog niet met de verificatiecode. De code staat in het bericht van onze "
-                    "backoffice waarin ook je aanvraagnummer staat: de bevestiging dat je aanvraag "
+STATUS_CODE_HELP = ("Het lukt nog niet met de verificatiecode. De code staat in het bericht over je "
+                    "aanvraag waarin ook je aanvraagnummer staat: de bevestiging dat je aanvraag "
                     "is ontvangen. Kun je de code niet vinden, of klopt hij niet? Een medewerker "
                     "van de helpdesk helpt je verder.")
 STATUS_LIST_PORTAL_ONLY = ("Een overzicht van alle aanvragen van je gemeente kan ik alleen geven als je "
-                           "bent ingelogd in ons aanvragersportaal. Hier op de website zoek ik één "
-                           "aanvraag op met het aanvraagnummer en de verificatiecode.")
+                           "mij gebruikt in het portaal waarin je bent ingelogd. Hier op de website "
+                           "zoek ik één aanvraag op met het aanvraagnummer en de verificatiecode.")
 STATUS_MISSING_UNKNOWN = ("Welke stukken er ontbreken, zie je bij de status van je aanvraag. "
                           "Zal ik die voor je opzoeken?")
 STATUS_LOOKUP_BUTTON = "Status opzoeken"
 STATUS_STOPPED = ("Oké, dan zoek ik niets op. Heb je het aanvraagnummer en de verificatiecode bij "
                   "de hand, vraag dan gerust opnieuw naar de status.")
-STATUS_WHERE_NUMBER = ("Het aanvraagnummer en de verificatiecode staan in de berichten van onze "
-                       "backoffice over je aanvraag. Het aanvraagnummer ziet eruit als "
+STATUS_WHERE_NUMBER = ("Het aanvraagnummer en de verificatiecode staan in de berichten over je "
+                       "aanvraag. Het aanvraagnummer ziet eruit als "
                        "KW-2025-0042, de code als K7QM-WX3D. Kun je ze niet vinden? Een "
                        "medewerker van de helpdesk kan je verder helpen.")
 STATUS_CODE_FIRST = ("Dat is de verificatiecode, dank je. Die bewaar ik even. Ik heb ook het "
@@ -115,7 +115,7 @@ EXPLAIN_NOTHING = ("Wat wil je precies weten? Stel je vraag gerust in andere woo
                    "een medewerker van de helpdesk vragen.")
 ALSO_ASKED = "Je stelde ook een andere vraag. Klik op de knop, dan beantwoord ik die ook:"
 NOT_UNDERSTOOD_FIRST = ("Sorry, dat begrijp ik niet. Kun je het anders zeggen? Bijvoorbeeld: "
-                        "'Welke gebieden doen mee?' of 'Wanneer is de deadline?'")
+                        "'Welke gebieden doen mee?' of 'Voor welke jaren is het geld?'")
 NOT_UNDERSTOOD_SHORT = ("Het lukt me niet om je vraag te begrijpen, sorry. Een medewerker van de "
                         "helpdesk kan je verder helpen.")
 ENGLISH_NOTICE = "I can only answer in Dutch, so here is my answer in Dutch."
@@ -178,11 +178,13 @@ CHAT_ERRORS = {
     "incomplete": "Het lukte me nu niet om je vraag te beantwoorden. Probeer het zo opnieuw.",
     "hello_required": "Het gesprek is nog niet gestart. Ververs de pagina en probeer het opnieuw.",
     "session_expired": "Je gesprek is verlopen. Je kunt een nieuw gesprek beginnen.",
-    "portal_expired": "Je bent niet meer ingelogd in het aanvragersportaal. Ververs de pagina en "
+    "portal_expired": "Je bent niet meer ingelogd in het portaal. Ververs de pagina en "
                       "log opnieuw in om verder te gaan.",
     "forbidden_origin": "Deze website mag de assistent niet gebruiken.",
     "too_large": "Je bericht is te groot.",
     "too_many_connections": "Er worden te veel verbindingen gemaakt. Wacht even en probeer het opnieuw.",
+    "too_many_sockets": "Er zijn nu te veel open verbindingen. Sluit een ander venster met de "
+                        "assistent of probeer het over een minuut opnieuw.",
 }
 
 
@@ -297,8 +299,8 @@ STATUS_REPLY = {
                          "aanvraagnummer. Het ziet eruit als KW-2025-0042."),
     "not_found_portal_where": " voor gemeente {gemeente}",
     "not_found": ("Ik kan geen aanvraag vinden met dit nummer en deze code. Controleer het "
-                  "aanvraagnummer (het ziet eruit als KW-2025-0042) en de verificatiecode die je "
-                  "van onze backoffice kreeg. Probeer het daarna opnieuw."),
+                  "aanvraagnummer (het ziet eruit als KW-2025-0042) en de verificatiecode uit de "
+                  "berichten over je aanvraag. Probeer het daarna opnieuw."),
     "locked": ("Er is te vaak een verkeerd aanvraagnummer of een verkeerde code ingevuld. Daarom "
                "kun je nu even geen status opvragen. Probeer het {wait} opnieuw. Wil je niet "
                "wachten? Dan helpt een medewerker je."),

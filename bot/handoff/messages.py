@@ -42,7 +42,10 @@ class Messages(Store):
         """Store a message and return it with its seq. With a ``client_msg_id`` that this ticket
         already has, nothing is stored and the earlier message is returned (resends).
 
-        User messages are masked (``mask`` overrides). Raises :class:`TicketClosed` when the
+        User messages are masked (``mask`` overrides). A medewerker's reply is kept as typed:
+        it may rightly carry the gemeente's own phone number or e-mail address, which the user
+        must be able to read; the console warns under the reply box that what is typed there is
+        stored with the conversation (issue 21, L4). Raises :class:`TicketClosed` when the
         ticket's state does not take messages from ``sender`` (e.g. a medewerker in the
         wachtrij, anyone but 'systeem' after afgerond/teruggegeven).
         """
@@ -137,8 +140,9 @@ class Messages(Store):
 
     def add_note(self, ticket: TicketRef, staff: Union[StaffView, int], text: str, *,
                  now: Optional[dt.datetime] = None) -> NoteView:
-        """An internal note (never shown to the user); stored as typed (rendered escaped)."""
-        body = _clean_text(text)
+        """An internal note (never shown to the user); stored masked like every typed text (the
+        contact a user left is kept encrypted on the ticket instead), rendered escaped."""
+        body = mask_text(_clean_text(text))
         if not body:
             raise ValueError("een notitie mag niet leeg zijn")
         if len(body) > MESSAGE_MAX:

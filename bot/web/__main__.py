@@ -52,6 +52,9 @@ def main() -> int:
         access_log=logging.getLogger("aiohttp.access"),
         access_log_class=logs.JsonAccessLogger,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        # aiohttp arms this timer when a connection opens and after each request: a client
+        # that has not sent a whole request's headers by then is closed (slow-header floods).
+        keepalive_timeout=settings.header_timeout_s,
     )
     return 0
 

@@ -25,7 +25,7 @@ from aiohttp import web
 from bot import retention
 from bot.core.runner import run_db
 from bot.handoff.live import LiveHandoff
-from bot.web import pages, widget_build
+from bot.web import pages, sockets, widget_build
 from bot.web.bus import Bus
 from bot.web.chat import ChatHub, ChatService
 from bot.web.keys import BUS, CHAT, HTTP, HUB, LIVE, METRICS, RASA, SETTINGS, TEMPLATES
@@ -116,6 +116,8 @@ def create_app(settings: Any) -> web.Application:
     widget_build.ensure_built()
     app[SETTINGS] = settings
     app[METRICS] = Counter()
+    # Open WebSockets per client address and in all (KW_MAX_SOCKETS_PER_CLIENT, KW_MAX_SOCKETS).
+    sockets.install(app)
     app[HUB] = ChatHub()
     app[TEMPLATES] = pages.template_env()
     # The live handoff: the chat routes messages of conversations with a helpdesk ticket to
