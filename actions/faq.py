@@ -38,7 +38,9 @@ PLACE_TOPICS = ("faq_gebieden", "faq_bedrag_gemeente", "faq_inwoners", "faq_wie_
                 "faq_voorbeelden")
 FOLLOW_UP = "inform_plaats"
 # Where a message holds a second question: "…? En …", "… en hoeveel …".
-_SPLIT_RE = re.compile(r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:wanneer|hoeveel|hoe|wat|welke|wie|waar|"
+# The second question may start with a preposition: "… en voor welke jaren?".
+_SPLIT_RE = re.compile(r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:(?:voor|in|vanaf|tot|sinds|op|met|bij|naar|"
+                       r"van|aan)\s+)?(?:wanneer|hoeveel|hoe|wat|welke|wie|waar|"
                        r"kan|kunnen|mag|mogen|is|zijn|moet|moeten)\b)", re.IGNORECASE)
 
 

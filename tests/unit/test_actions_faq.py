@@ -163,6 +163,9 @@ def test_en_voor_another_place_keeps_the_last_topic(make_tracker, dispatcher):
      "Volkshuisvestingsfonds"),
     ("faq_cofinanciering", "is er cofinanciering nodig en welke kosten mogen?", "cofinancieringseis",
      "btw"),
+    # A second question that starts with a preposition, after a preamble.
+    ("faq_budget_totaal", "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
+     "400 miljoen", "2026 tot en met 2028"),
     ("faq_aanvragen_vanaf", "vanaf wanneer kon je aanvragen en hoeveel geld is er in totaal?",
      "7 juli 2025", "400 miljoen"),
 ])
