@@ -39,7 +39,7 @@ CHOICE_SHARE = 0.7  # a candidate is offered when it scores at least this share 
 STOPWORDS = frozenset("""de het een en of van voor in op aan met bij uit over naar om te tot is
     zijn was waren ben bent wordt worden word kan kun kunnen mag mogen moet moeten wil willen
     ik je jij u we wij ze zij hij het dit dat die deze er hier daar wat wie waar hoe welk welke
-    wanneer waarom hoeveel niet geen ook nog al wel dan als maar zo even eens graag toch nou
+    wanneer waarom niet geen ook nog al wel dan als maar zo even eens graag toch nou
     eigenlijk precies ons onze mijn jullie jouw uw me mij hun haar zich iets alles heb hebt heeft
     hebben had gaat gaan doe doet doen the what is how when where does do can i we our a an of
     to for spuk kansrijke wijk regeling uitkering subsidie mensen""".split())
@@ -98,6 +98,8 @@ def training_examples(nlu_dir: Path = NLU_DIR) -> Dict[str, List[str]]:
 class Index:
     keys: List[str]
     bm25: BM25
+    #: Words of place names, left out of the documents and the questions alike.
+    places: frozenset = frozenset()
 
 
 def _keywords(kb: KnowledgeBase, key: str) -> List[str]:
@@ -116,23 +118,35 @@ def _keywords(kb: KnowledgeBase, key: str) -> List[str]:
 OTHER_PREFIX = "intent:"
 
 
+def _place_tokens(kb: KnowledgeBase) -> frozenset:
+    """The words of the gemeente and area names and of compass points."""
+    names = [n for g in kb.gemeenten for n in (g.name, *g.aliases)]
+    names += [n for a in kb.areas for n in (a.name, *a.aliases)]
+    names += ["noord", "oost", "zuid", "west", "noordoost", "noordwest", "zuidoost", "zuidwest"]
+    return frozenset(t for n in names for t in tokens(n))
+
+
 def build_index(kb: KnowledgeBase, examples: Optional[Dict[str, List[str]]] = None) -> Index:
     examples = training_examples() if examples is None else examples
+    # Place names in an intent's examples say nothing about the need ("ik woon in Rotterdam"
+    # in the residents' examples pulled every question that names Rotterdam); the place
+    # answers come from the tables, not from these documents.
+    places = _place_tokens(kb)
     keys, docs = [], []
     for key, answer in kb.answers.items():
         doc = []
         for phrase in _keywords(kb, key):
             doc += tokens(phrase) * 2  # the editor's own words count double
         for sentence in examples.get(answer.intent, []):
-            doc += tokens(sentence)
+            doc += [t for t in tokens(sentence) if t not in places]
         keys.append(key)
         docs.append(doc)
     faq_intents = {a.intent for a in kb.answers.values()}
     for intent, sentences in sorted(examples.items()):
         if intent not in faq_intents and intent not in ("inform_aanvraagnummer",):
             keys.append(OTHER_PREFIX + intent)
-            docs.append([t for sentence in sentences for t in tokens(sentence)])
-    return Index(keys, BM25(docs))
+            docs.append([t for sentence in sentences for t in tokens(sentence) if t not in places])
+    return Index(keys, BM25(docs), places)
 
 
 _indexes: Dict[int, Index] = {}
@@ -150,7 +164,7 @@ def ranked(kb: KnowledgeBase, text: str, index: Optional[Index] = None) -> List[
     index = index or index_for(kb)
     # An e-mail address or phone number says nothing about the need, but its parts ("example",
     # "nl") would match answers whose examples contain addresses.
-    scores = index.bm25.scores(tokens(mask_text(text)))
+    scores = index.bm25.scores([t for t in tokens(mask_text(text)) if t not in index.places])
     return sorted(((k, s) for k, s in zip(index.keys, scores) if s > 0), key=lambda p: -p[1])
 
 

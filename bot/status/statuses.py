@@ -2,10 +2,12 @@
 
 Every status has a code (stored in the database and used by the back-office feed), a short
 Dutch label, a plain-Dutch explanation (B1, je/jij) and "wat gebeurt er nu". These statuses are
-the back office's own way of working, not facts about the regeling: FACTS.md lists the
-ontvangstbevestiging, beslistermijn, payment and vaststelling of 2026-2028 as not known. So every
-sentence about such a step says it is the back office's step ("onze backoffice"), and the texts
-never promise a term or a date. Concrete dates only come from the back office
+the way of working of whoever handles the application, not facts about the regeling: FACTS.md
+lists the ontvangstbevestiging, beslistermijn, payment and vaststelling of 2026-2028 as not
+known, and which body processes applications is not known either. So every sentence about such
+a step says it comes from the data of the organisation that handles the application ("volgens
+de gegevens van de behandelaar"), never names that body ("onze backoffice" is not the
+regeling's), never invents a procedure (bezwaar) and never promises a term or a date. Concrete dates only come from the back office
 (``next_step_date``) and are shown next to these texts.
 """
 from __future__ import annotations
@@ -30,8 +32,8 @@ _ALL: Tuple[Status, ...] = (
     Status(
         code="ontvangen",
         label="Ontvangen",
-        explanation="Je aanvraag is binnen bij onze backoffice. Er is nog niet naar de inhoud "
-                    "gekeken.",
+        explanation="Volgens de gegevens van de behandelaar is je aanvraag binnen. Er is nog niet "
+                    "naar de inhoud gekeken.",
         next_step=(
             "Je aanvraag wordt in behandeling genomen. Je hoeft nu niets te doen. "
             "Zodra de status verandert, zie je dat hier."
@@ -66,8 +68,8 @@ _ALL: Tuple[Status, ...] = (
         label="Besluit genomen: toegekend",
         explanation="Er is een besluit over je aanvraag: je aanvraag is toegekend.",
         next_step=(
-            "In de werkwijze van onze backoffice is de volgende stap de betaling. Zodra de "
-            "backoffice een betaling registreert, zie je dat hier."
+            "Volgens de gegevens van de behandelaar is de volgende stap de betaling. Zodra de "
+            "behandelaar een betaling registreert, zie je dat hier."
         ),
         group="besluit",
     ),
@@ -79,9 +81,9 @@ _ALL: Tuple[Status, ...] = (
             "je hebt aangevraagd. In het besluit staat waarom."
         ),
         next_step=(
-            "Lees het besluit goed. Ben je het er niet mee eens? In het besluit staat wat je "
-            "dan kunt doen. In de werkwijze van onze backoffice is de volgende stap de betaling "
-            "van het toegekende deel."
+            "Lees het besluit goed. Heb je vragen over het besluit? Vraag het dan een medewerker. "
+            "Volgens de gegevens van de behandelaar is de volgende stap de betaling van het "
+            "toegekende deel."
         ),
         group="besluit",
     ),
@@ -93,8 +95,8 @@ _ALL: Tuple[Status, ...] = (
             "In het besluit staat waarom."
         ),
         next_step=(
-            "Ben je het niet eens met het besluit? In het besluit staat hoe je bezwaar kunt "
-            "maken. Heb je vragen over het besluit, vraag het dan een medewerker."
+            "Heb je vragen over het besluit, of ben je het er niet mee eens? Vraag het dan een "
+            "medewerker."
         ),
         group="besluit",
         final=True,
@@ -103,22 +105,22 @@ _ALL: Tuple[Status, ...] = (
         code="bevoorschot",
         label="Voorschot betaald",
         explanation=(
-            "Volgens onze backoffice is er een voorschot betaald. Dat is geld dat je vooraf "
-            "krijgt, voordat het definitieve bedrag vaststaat."
+            "Volgens de gegevens van de behandelaar is er een voorschot betaald. Dat is geld dat "
+            "je vooraf krijgt, voordat het definitieve bedrag vaststaat."
         ),
         next_step=(
-            "In de werkwijze van onze backoffice wordt later vastgesteld hoeveel geld je "
-            "definitief krijgt. Zodra de backoffice dat registreert, zie je dat hier."
+            "Volgens de gegevens van de behandelaar wordt later vastgesteld hoeveel geld je "
+            "definitief krijgt. Zodra de behandelaar dat registreert, zie je dat hier."
         ),
         group="betaling",
     ),
     Status(
         code="uitbetaald",
         label="Uitbetaald",
-        explanation="Volgens onze backoffice is het toegekende geld betaald.",
+        explanation="Volgens de gegevens van de behandelaar is het toegekende geld betaald.",
         next_step=(
-            "In de werkwijze van onze backoffice volgt later de vaststelling: dan wordt bepaald "
-            "hoeveel geld je definitief krijgt. Zodra de backoffice dat registreert, zie je dat hier."
+            "Volgens de gegevens van de behandelaar volgt later de vaststelling: dan wordt bepaald "
+            "hoeveel geld je definitief krijgt. Zodra de behandelaar dat registreert, zie je dat hier."
         ),
         group="betaling",
     ),
@@ -126,11 +128,11 @@ _ALL: Tuple[Status, ...] = (
         code="wijziging_in_behandeling",
         label="Wijziging in behandeling",
         explanation=(
-            "Volgens onze backoffice is er een wijziging van je aanvraag doorgegeven. Die wordt "
-            "nu beoordeeld."
+            "Volgens de gegevens van de behandelaar is er een wijziging van je aanvraag "
+            "doorgegeven. Die wordt nu beoordeeld."
         ),
         next_step=(
-            "Je hoeft nu niets te doen. Zodra de backoffice een besluit over de wijziging "
+            "Je hoeft nu niets te doen. Zodra de behandelaar een besluit over de wijziging "
             "registreert, zie je dat hier."
         ),
         group="wijziging",
@@ -139,12 +141,12 @@ _ALL: Tuple[Status, ...] = (
         code="vastgesteld",
         label="Vastgesteld",
         explanation=(
-            "Volgens onze backoffice is het definitieve bedrag vastgesteld. Dit is de laatste "
-            "stap in de werkwijze van de backoffice."
+            "Volgens de gegevens van de behandelaar is het definitieve bedrag vastgesteld. Dit is "
+            "de laatste stap."
         ),
         next_step=(
-            "Er hoeft niets meer te gebeuren, tenzij in het besluit van de backoffice over de "
-            "vaststelling iets anders staat."
+            "Er hoeft niets meer te gebeuren, tenzij in het besluit dat de behandelaar over de "
+            "vaststelling nam iets anders staat."
         ),
         group="vastgesteld",
         final=True,

@@ -124,4 +124,4 @@ def test_portal_list_and_public_list(stack):
     others = [d.aanvraagnummer for d in stack.demo if d.gemeente != "Amsterdam"]
     assert all(n in listing for n in amsterdam) and not any(n in listing for n in others)
     public = text_of(stack.say("welke aanvragen hebben wij lopen?", f"pub-{uuid.uuid4().hex}"))
-    assert "aanvragersportaal" in public and not any(n in public for n in amsterdam)
+    assert "portaal waarin je bent ingelogd" in public and not any(n in public for n in amsterdam)

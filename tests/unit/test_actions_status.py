@@ -74,7 +74,7 @@ def test_another_question_is_answered_and_the_form_stays(make_tracker, dispatche
 @pytest.mark.parametrize("intent, text, says", [
     ("stop", "laat maar", "zoek ik niets op"),
     ("deny", "nee", "zoek ik niets op"),
-    ("geen_aanvraagnummer", "ik heb geen aanvraagnummer", "backoffice"),
+    ("geen_aanvraagnummer", "ik heb geen aanvraagnummer", "berichten over je aanvraag"),
 ])
 def test_leaving_the_form_at_any_step(make_tracker, dispatcher, intent, text, says):
     form = ValidateStatusForm()

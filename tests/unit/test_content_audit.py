@@ -11,6 +11,7 @@ from bot.knowledge.loader import KnowledgeBaseError, get_knowledge_base, parse
 from bot.knowledge.places import find
 from bot.core.reply import HANDOFF_BUTTON
 from bot.knowledge.render import answer_for
+from bot import texts
 from bot.settings import ROOT
 from bot.status import statuses
 from bot.status.demo import DEMO
@@ -89,12 +90,42 @@ def sentences(text):
     return [s for s in re.split(r"(?<=[.?!])\s+", text) if s]
 
 
-def test_status_texts_word_process_steps_as_the_back_office_s_own():
+def test_status_texts_word_process_steps_as_the_handling_organisation_s_data():
+    # FACTS: which body processes applications is not known, so no step is presented as a
+    # fact of the regeling: each says it comes from the data of whoever handles the application.
     for status in statuses.all_statuses():
         for text in (status.explanation, status.next_step):
             for sentence in sentences(text):
                 if PROCESS_WORDS.search(sentence):
-                    assert "backoffice" in sentence, (status.code, sentence)
+                    assert "behandelaar" in sentence, (status.code, sentence)
+
+
+def status_sentences():
+    for status in statuses.all_statuses():
+        yield status.code, f"{status.label} {status.explanation} {status.next_step}"
+    for name in dir(texts):
+        if name.startswith("STATUS_") and isinstance(getattr(texts, name), str):
+            yield name, getattr(texts, name)
+    for key, value in texts.STATUS_REPLY.items():
+        yield f"STATUS_REPLY[{key}]", value
+    yield "CHAT_ERRORS[portal_expired]", texts.CHAT_ERRORS["portal_expired"]
+
+
+def test_no_status_text_presents_our_back_office_as_the_deciding_body():
+    for where, text in status_sentences():
+        assert "backoffice" not in text.lower(), where
+        assert "aanvragersportaal" not in text.lower() and "ons portaal" not in text.lower(), where
+
+
+def test_the_rejected_status_invents_no_bezwaar_procedure():
+    for where, text in status_sentences():
+        assert "bezwaar" not in text.lower(), where
+    rejected = statuses.get("besluit_afgewezen")
+    assert "medewerker" in rejected.next_step
+
+
+def test_the_portal_is_the_one_the_user_is_logged_in_to():
+    assert "het portaal waarin je bent ingelogd" in texts.STATUS_LIST_PORTAL_ONLY
 
 
 def test_status_prompts_do_not_assume_an_ontvangstbevestiging():
@@ -105,9 +136,6 @@ def test_status_prompts_do_not_assume_an_ontvangstbevestiging():
         code_lines = [l for l in text.splitlines() if not l.lstrip().startswith("#")]
         said = "\n".join(code_lines).split('"""', 2)[-1] if path.suffix == ".py" else text
         assert "ontvangstbevestiging" not in said, path.name
-    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
-    for name in ("utter_ask_aanvraagnummer", "utter_ask_verificatiecode"):
-        assert "backoffice" in responses[name][0]["text"], name
 
 
 # -- wrong matches -----------------------------------------------------------------------------
