@@ -328,3 +328,51 @@ def test_every_claim_cites_a_source_that_carries_it(kb):
 
 def test_wat_is_cites_what_facts_gives(kb):
     assert {"S8", "S15", "S3", "S4"} <= set(kb.answers["wat_is"].sources)
+
+
+# -- wording slips (issue 20) ------------------------------------------------------------------
+
+def test_the_money_was_awarded_by_11_december_not_on_it(kb):
+    # FACTS: "By 11 December 2025 the funds for 2026-2028 had been awarded".
+    for where, text, _ in all_texts(kb):
+        for sentence in sentences(text.replace("\n", " ")):
+            if "11 december 2025" in sentence and "toegekend" in sentence:
+                assert re.search(r"[Uu]iterlijk op (\*\*)?11 december 2025", sentence), (where, sentence)
+
+
+def test_the_consultation_ran_up_to_and_including_2_june(kb):
+    text = kb.answers["internetconsultatie"].text
+    assert "16 mei tot en met 2 juni 2025" in text.replace("**", "")
+    for where, t, _ in all_texts(kb):
+        assert not re.search(r"16 mei tot 2 juni", t.replace("**", "")), where
+
+
+def test_the_residents_answer_claims_no_more_than_facts(kb):
+    text = kb.answers["bewoners"].text
+    # FACTS: gemeenten apply; residents take part through the gemeente and the alliance. Whether
+    # a resident gets anything from it is not in the sources.
+    for claim in ("geen geld uit krijgen", "niet voor inwoners", "niets uit krijgen"):
+        assert claim not in text
+    assert "aan gemeenten" in text and "alliantie" in text and "waarschijnlijk" in text
+
+
+def test_two_areas_of_one_gemeente_are_plural(kb):
+    reply = body(answer_for(kb, "faq_gebieden", "Is Amsterdam Oost een focusgebied?"))
+    assert reply.startswith("In Amsterdam zijn de focusgebieden **Amsterdam Nieuw-West** en "
+                            "**Amsterdam Zuidoost**; of Amsterdam Oost daarbij hoort"), reply
+    assert "is de focusgebieden" not in reply
+
+
+def test_the_privacy_page_does_not_promise_the_conversation_after_nee():
+    page = (ROOT / "bot" / "web" / "templates" / "privacy.html").read_text(encoding="utf-8")
+    assert "Dan ziet de medewerker van de helpdesk je gesprek" not in page
+    nee = page.split("Zeg je <q>nee</q>")[1].split("</li>")[0]
+    assert "ziet de medewerker ons gesprek niet" in nee and "alleen je vraag" in nee
+
+
+def test_the_rephrase_examples_have_a_known_answer(kb):
+    examples = re.findall(r"'([^']+\?)'", texts.NOT_UNDERSTOOD_FIRST)
+    assert len(examples) == 2
+    buttons = {a.button: a for a in kb.answers.values()}
+    for example in examples:
+        assert example in buttons and buttons[example].known, example
