@@ -48,16 +48,18 @@ class RasaStack:
     def say(self, message: str, sender: Optional[str] = None, metadata: Optional[dict] = None,
             timeout: float = 30, signed: bool = True) -> List[dict]:
         """One message through the REST channel, with Rasa's token; returns the bot's messages.
-        Metadata with a portal scope or client id is signed as the gateway signs it
-        (bot/core/identity.py) unless ``signed`` is False."""
+        Unless ``signed`` is False the metadata is signed as the gateway signs it
+        (bot/core/identity.py), with a client id of this conversation's own unless one is given:
+        unsigned messages all count as one unverified client."""
         from bot.core import identity
 
         body = {"sender": sender or f"t-{uuid.uuid4().hex}", "message": message}
+        if signed:
+            given = dict(metadata or {})
+            client, portal = given.pop("client_id", None), given.pop("portal", None)
+            metadata = identity.signed_metadata(self.settings.identity_key, body["sender"],
+                                                client or f"test-{body['sender']}", portal, **given)
         if metadata is not None:
-            if signed and ("portal" in metadata or "client_id" in metadata):
-                rest = {k: v for k, v in metadata.items() if k not in ("portal", "client_id")}
-                metadata = identity.signed_metadata(self.settings.identity_key, body["sender"],
-                                                    metadata.get("client_id"), metadata.get("portal"), **rest)
             body["metadata"] = metadata
         req = urllib.request.Request(f"{self.url_for(body['sender'])}/webhooks/rest/webhook", data=json.dumps(body).encode("utf-8"),
                                      headers={"Content-Type": "application/json",
