@@ -16,3 +16,15 @@ def test_english(text):
                                   "", "KW-2025-0042", "ok"])
 def test_dutch_or_too_short_to_tell(text):
     assert not looks_english(text)
+
+
+@pytest.mark.parametrize("text", ["what is this?", "how much money?", "who can apply?", "what is spuk?",
+                                  "who qualifies?", "english please", "the deadline?", "What about Rotterdam?"])
+def test_short_english_questions(text):
+    assert looks_english(text)
+
+
+@pytest.mark.parametrize("text", ["wat is spuk?", "ok thanks", "thanks man", "deadline?", "de deadline",
+                                  "welke area", "mag ik deadline", "Rotterdam?", "when?"])
+def test_short_dutch_or_mixed_stays_dutch(text):
+    assert not looks_english(text)
