@@ -107,3 +107,30 @@ def test_messages_about_something_else_get_no_knowledge_base_answer(kb):
                     if R.second_chance(kb, text).path in R.ANSWERED:
                         answered.append(text)
     assert total >= 50 and len(answered) <= 0.03 * total, answered
+
+
+@pytest.mark.parametrize("text, key", [
+    ("kunnen scholen zelf aanvragen", "scholen"),
+    ("kan een stichting zelf geld krijgen", "scholen"),
+    ("hoeveel inwoners heeft rotterdam zuid", "inwoners"),
+    ("hoeveel inwoners wonen in zuidoost", "inwoners"),
+    ("hoeveel inwoners telt het gebied", "inwoners"),
+])
+def test_unrelated_questions_are_not_pulled_to_the_residents_answer(kb, text, key):
+    chance = R.second_chance(kb, text)
+    assert chance.candidates[0][0] == key and chance.path == R.ANSWER and chance.key == key, chance.candidates
+
+
+def test_the_residents_answer_is_still_found_for_residents(kb):
+    for text in ("kan ik als bewoner geld krijgen", "mag ik als burger geld aanvragen"):
+        assert R.second_chance(kb, text).key == "bewoners", text
+    assert not {"zelf", "inwoner", "ik woon"} & set(kb.answers["bewoners"].keywords)
+
+
+def test_place_names_do_not_decide_the_answer(kb):
+    # "rotterdam" in a residents' example no longer pulls every question that names Rotterdam.
+    index = R.index_for(kb)
+    assert "rotterdam" in index.places and "overvecht" in index.places
+    with_place = R.ranked(kb, "hoeveel krijgt de gemeente rotterdam")
+    without = R.ranked(kb, "hoeveel krijgt de gemeente")
+    assert with_place == without
