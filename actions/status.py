@@ -247,9 +247,9 @@ class ActionStatusLookup(KwAction):
         reply = render_result(result, portal=bool(gemeente), gemeente=gemeente)
         if result.kind == service.NOT_FOUND and not gemeente:
             if failed_lookups(tracker, reply.text) >= WRONG_CODES_BEFORE_HELP - 1:
-                # The third wrong combination: where the code is, and the helpdesk.
-                utter(dispatcher, code_help())
-                return RESET
+                # From the third wrong combination on: where the code is, and the helpdesk,
+                # instead of the same message again (another try stays possible).
+                reply = code_help()
             # Wrong number or code: keep the number, and read a code in the next message.
             utter(dispatcher, dataclasses.replace(reply, expect=coderefs.EXPECT))
             return [SlotSet("verificatiecode", None), SlotSet("aanvraagnummer", number)]
