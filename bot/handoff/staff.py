@@ -500,6 +500,13 @@ class StaffService:
         if until is not None:
             log.warning("staff account %s locked for one address after %d failed logins",
                         user.id, self.max_failed_logins)
+            # Shown to beheerders (who can lift it); logins do not read it: the lock is the
+            # address's (LoginThrottle), not the account's.
+            with self._session() as session:
+                session.execute(
+                    update(StaffUser).where(StaffUser.id == user.id,
+                                            (StaffUser.locked_until.is_(None)) | (StaffUser.locked_until < until))
+                    .values(locked_until=until).execution_options(synchronize_session=False))
             return AuthResult(False, LOCKED, locked_until=until)
         return AuthResult(False, INVALID)
 

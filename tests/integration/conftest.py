@@ -160,6 +160,7 @@ def make_settings(tmp_path, fake_rasa) -> Callable[..., settings_mod.Settings]:
             "KW_PORTAL_JWT_SECRET": PORTAL_SECRET,
             "KW_API_TOKEN": "api-token-for-tests-0123456789abcdef",
             "KW_OPS_TOKEN": "ops-token-for-tests-0123456789abcdef",
+            "KW_IDENTITY_KEY": "identity-key-for-tests-0123456789abcdef",
             "KW_CONTACT_KEY": TEST_CONTACT_KEY,
             "KW_COOKIE_SECRET": COOKIE_SECRET,
             "KW_RASA_PORT": str(fake_rasa.port),

@@ -18,7 +18,9 @@ import pytest
 import pytest_asyncio
 from aiohttp import WSMsgType
 
+from bot.core import identity
 from bot.web.chat import ws as chat_ws_mod
+from bot.web.keys import SETTINGS
 from bot.web.portal import issue_portal_token
 from bot.web.protocol import MAX_FRAME_BYTES, WS_MAX_MSG_SIZE
 from tests.fixtures.chat import sid_of
@@ -130,7 +132,10 @@ async def test_message_round_trip_with_server_issued_sender_and_metadata(gateway
 
     call = fake_rasa.webhook_calls[-1]
     assert call["sender"] == sid_of(ready["session"]) and len(call["sender"]) == 32
-    assert set(call["metadata"]) == {"client_id", "msg_id"}  # nothing from the browser
+    assert set(call["metadata"]) == {"client_id", "msg_id", "kw_sig"}  # nothing from the browser
+    # Signed for this conversation (bot/core/identity.py): the actions believe the client id.
+    assert identity.verified(client.server.app[SETTINGS].identity_key, call["sender"],
+                             call["metadata"]).client_id == call["metadata"]["client_id"]
     assert call["metadata"]["msg_id"] == "msg-00000001"
     assert re.fullmatch(r"[0-9a-f]{32}", call["metadata"]["client_id"])
 
