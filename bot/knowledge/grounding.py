@@ -34,7 +34,8 @@ _YEAR_RE = re.compile(r"(?<![\d,.])(20\d\d)(?![\d,.]\d)")
 _YEAR_RANGE_RE = re.compile(r"(20\d\d)\s*(?:-|–|tot en met|t/m|tot)\s*(20\d\d)")
 _AMOUNT_RE = re.compile(
     r"(?P<euro>€|\beur(?:o)?\b)?\s*(?P<num>\d{1,3}(?:\.\d{3})+|\d+(?:,\d+)?)\s*"
-    r"(?P<unit>miljard|mld|miljoen|mln|mio|duizend|k\b)?\s*(?P<euro2>euro)?", re.I)
+    r"(?P<unit>miljard|mld|miljoen|mln|mio|duizend|k\b)?\s*(?P<euro2>euro)?"
+    r"(?!\s*(?:inwoners|mensen|bewoners|kinderen|leerlingen|huishoudens|woningen))", re.I)
 _UNITS = {"miljard": 1e9, "mld": 1e9, "miljoen": 1e6, "mln": 1e6, "mio": 1e6, "duizend": 1e3, "k": 1e3}
 _PER_YEAR_RE = re.compile(r"\b(per jaar|elk jaar|ieder jaar|jaarlijks|per kalenderjaar)\b")
 _JOINT_RE = re.compile(r"\b(samen|gezamenlijk\w*|met z'?n \w+|een aanvraag samen|samenwerk\w*|"
