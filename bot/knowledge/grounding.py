@@ -30,7 +30,8 @@ from bot.texts import KNOWLEDGE_REPLY
 FIRST_YEAR_AFTER = 2029  # FACTS: the money can be used up to and including 2028
 # An aanvraagnummer ("KW-2025-0042") holds a year that is not one the user asks about.
 _NUMBER_RE = re.compile(r"\b[a-z]{2}\s?-?\s?20\d\d\s?-?\s?\d{3,5}\b", re.I)
-_YEAR_RE = re.compile(r"(?<![\d,.])(20\d\d)(?![\d,.]\d)")
+# A postcode ("2031 AB") is no year.
+_YEAR_RE = re.compile(r"(?<![\d,.])(20\d\d)(?![\d,.]\d)(?!\s?[A-Z]{2}\b)")
 _YEAR_RANGE_RE = re.compile(r"(20\d\d)\s*(?:-|–|tot en met|t/m|tot)\s*(20\d\d)")
 _AMOUNT_RE = re.compile(
     r"(?P<euro>€|\beur(?:o)?\b)?\s*(?P<num>\d{1,3}(?:\.\d{3})+|\d+(?:,\d+)?)\s*"
