@@ -137,24 +137,23 @@ def _is_no(event: Dict[str, Any]) -> bool:
 
 
 def nos_at_question_step(tracker: Tracker) -> int:
-    """How many "nee"s in a row the user gave since the question step was first asked."""
+    """How many "nee"s in a row the user gave at the question step (the consent's "nee" before
+    it does not count)."""
     events = tracker.events
-    start = None
+    asked, start = None, 0
     for i in range(len(events) - 1, -1, -1):
         e = events[i]
         if e.get("event") == "slot" and e.get("name") == "requested_slot":
-            if e.get("value") == "handoff_vraag":
-                start = i
-            else:
+            if e.get("value") != "handoff_vraag":
+                start = i + 1
                 break
-        if e.get("event") == "active_loop" and not (e.get("name") or None) and start is not None:
+            asked = i  # the question step began here, or earlier
+        elif e.get("event") == "active_loop" and e.get("name") == "handoff_form":
+            start = i
             break
-    if start is None:
-        users = [e for e in events if e.get("event") == "user"][-1:]
-    else:
-        users = [e for e in events[start:] if e.get("event") == "user"]
+    start = asked if asked is not None else start
     count = 0
-    for event in reversed(users):
+    for event in reversed([e for e in events[start:] if e.get("event") == "user"]):
         if not _is_no(event):
             break
         count += 1

@@ -193,7 +193,8 @@ def _contact_value(found: Found) -> Optional[ContactValue]:
         return ContactValue(PHONE, number) if 9 <= len(number) <= 16 else None
     digits = _digits(raw)
     # Reachable Dutch numbers have ten digits; service numbers (0800-…) are nobody's contact.
-    return ContactValue(PHONE, digits) if len(digits) == 10 and not digits.startswith(("08", "09")) else None
+    service = digits.startswith(("0800", "0900", "0906", "0909"))
+    return ContactValue(PHONE, digits) if len(digits) == 10 and not service else None
 
 
 def contacts(text: Optional[str]) -> List[ContactValue]:

@@ -36,7 +36,7 @@ from bot.handoff.hours import OpeningHours
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService, StaffView
 from bot.core.extract import ContactValue
-from bot.handoff.privacy import EMAIL as CONTACT_EMAIL, contact_hint
+from bot.handoff.privacy import EMAIL, PHONE, contact_hint
 from bot.texts import (
     HANDOFF_CONTACT_ADDED_EMAIL, HANDOFF_CONTACT_ADDED_PHONE, TEXT_ABANDONED, TEXT_BACK, TEXT_CLOSED,
     TEXT_ERASED_REASON, TEXT_LIVE,
@@ -258,9 +258,9 @@ class LiveHandoff:
         self._count("handoff_contacts_added")
         _log("handoff_contact_added", ticket=ticket.id, kind=contact.kind)
         await self.ticket_changed(ticket.id)
-        template = HANDOFF_CONTACT_ADDED_EMAIL if contact.kind == "email" else HANDOFF_CONTACT_ADDED_PHONE
-        kind = CONTACT_EMAIL if contact.kind == "email" else "telefoon"
-        return template.format(hint=contact_hint(kind, contact.value))
+        email = contact.kind == "email"
+        template = HANDOFF_CONTACT_ADDED_EMAIL if email else HANDOFF_CONTACT_ADDED_PHONE
+        return template.format(hint=contact_hint(EMAIL if email else PHONE, contact.value))
 
     def conversation_reset(self, sid: str) -> None:
         """The user wiped the conversation ("gesprek wissen"): close its active ticket, so the
