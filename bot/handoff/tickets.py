@@ -52,9 +52,10 @@ class Tickets(Queries):
     def set_contact(self, ref: TicketRef, contact: Optional[str]) -> bool:
         """Store how to reach the user on an open ticket (masked for display, encrypted).
 
-        The gateway calls this with the text the user typed when asked for a contact: the
-        action server only ever sees that text masked. Returns False when the text is no
-        usable e-mail address or phone number (the ticket is left as it is).
+        The gateway calls this with the e-mail address or phone number it found in what the
+        user typed (bot/core/extract.py), at the contact step or later: the action server only
+        ever sees it masked. Returns False when the value is no usable e-mail address or phone
+        number or the ticket is closed (the ticket is left as it is).
         """
         try:
             parsed = normalize_contact(contact)
