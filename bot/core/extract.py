@@ -379,11 +379,15 @@ def find_code(text: Optional[str], expecting: bool) -> Optional[Tuple[str, int, 
     if not isinstance(text, str) or not text:
         return None
     normalized = _bounded(text)
-    # "mijn code is kpwewxyv": when asked for it, a sentence about the code counts as the code alone.
-    cue = expecting and bool(_CODE_CUE_RE.search(normalized))
-    accepted = [w for w in _windows(normalized)
-                if _accept(normalized, w, expecting,
-                           cue or _words_outside(normalized, w) <= (1 if len(w.lengths) == 1 else 0))]
+
+    def alone(w: _Window) -> bool:
+        # "mijn code is kpwewxyv": when asked for it, what follows the word "code" counts as the
+        # code alone ("waar gaat de code heen?" has no code).
+        if expecting and _CODE_CUE_RE.search(normalized[:w.start]):
+            return True
+        return _words_outside(normalized, w) <= (1 if len(w.lengths) == 1 else 0)
+
+    accepted = [w for w in _windows(normalized) if _accept(normalized, w, expecting, alone(w))]
     if not accepted:
         return None
     w = max(accepted, key=lambda w: _score(normalized, w))

@@ -98,7 +98,7 @@ def test_a_code_with_any_separator_is_found_and_taken_out(code, groups, sep, cas
     # A word of code letters in lower case ("kpwewxyv") is a code only in a sentence about the
     # code or alone: "hoeveel krijgt de gemeente?" holds no code.
     assume(any(ch.isdigit() for ch in code) or case is str.upper or len(groups) > 1
-           or "code" in sentence or sentence in ("{}", "ok {}"))
+           or sentence.find("code") in range(0, sentence.find("{}")) or sentence in ("{}", "ok {}"))
     found, rest = extract_code(text, expecting=True)
     assert found == f"{code[:4]}-{code[4:]}", (text, found)
     assert CODE_PLACEHOLDER in rest
@@ -132,7 +132,8 @@ def test_no_code_where_there_is_none(text):
 
 
 @pytest.mark.parametrize("text", ["doei", "dat was het", "bedankt, tot ziens", "weet ik niet", "stop",
-                                  "annuleren", "ik heb 2 keer"])
+                                  "annuleren", "ik heb 2 keer", "waar gaat de code heen?",
+                                  "hoeveel krijgt de gemeente?"])
 def test_words_at_the_code_step_are_no_code(text):
     assert extract_code(text, expecting=True)[0] is None, text
 
