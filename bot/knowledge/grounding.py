@@ -74,8 +74,9 @@ class Named:
     @property
     def places(self) -> int:
         m = self.mentions
+        named = {a.gemeente for a in m.areas} | {g.name for g in m.gemeenten}
         return len(m.areas) + len(m.gemeenten) + len(m.others) + len(
-            [d for d in m.districts if d[0] not in m.gemeenten])
+            {g.name for g, _ in m.districts} - named)
 
 
 def euros(value: float) -> str:
@@ -150,7 +151,7 @@ def not_nplv(kb: KnowledgeBase, place: str, yes_no: bool) -> str:
 
 
 def _mentioned(body: str, *names: str) -> bool:
-    low = normalise(body)
+    low = normalise(body.replace("*", " "))
     return any(normalise(n) and f" {normalise(n)} " in f" {low} " for n in names)
 
 

@@ -296,7 +296,8 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
             _add(mentions, area)
         rest = remove_word(rest, alias)
     for g, label in named_districts(kb, text or "", tables):
-        if g in mentions.gemeenten and not any(_same_district(label, d) for h, d in mentions.districts
+        named = g in mentions.gemeenten or any(a.gemeente == g.name for a in mentions.areas)
+        if named and not any(_same_district(label, d) for h, d in mentions.districts
                                                if h is g):
             mentions.districts.append((g, label))
     # A gemeente that is only named as part of one of its areas is not a separate mention.
@@ -384,21 +385,26 @@ def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = No
     districts: List[Tuple[Gemeente, str]] = []
     seen = set()
     for k, own in enumerate(owner):
-        if own is None or not isinstance(own[0], Gemeente) or own[1] != k or own[1] in seen:
+        if own is None or not isinstance(own[0], (Gemeente, Area)) or own[1] != k or own[1] in seen:
             continue
-        g, start, end = own
+        place, start, end = own
         seen.add(start)
+        # A part of town named with an area ("Charlois in Rotterdam-Zuid") belongs to the
+        # area's gemeente; whether it lies in the area is just as unknown.
+        is_area = isinstance(place, Area)
+        g = tables.gemeente_of[place.gemeente] if is_area else place
         # "<gemeente> <district>": "Tilburg Reeshof", "Amsterdam Oud-Zuid"
         run, j = [], end
         while j < len(found) and len(run) < MAX_DISTRICT_WORDS:
             compass_next = owner[j] is not None and owner[j][0] == COMPASS_MARK
-            if (run and compass_next) or district_word(j, after_gemeente=True):
+            if (run and compass_next) or district_word(j, after_gemeente=not is_area):
                 run.append(j)
                 j += 1
             else:
                 break
         if run:
-            districts.append((g, f"{g.name} {_display(text[found[run[0]][1]:found[run[-1]][2]])}"))
+            label = _display(text[found[run[0]][1]:found[run[-1]][2]])
+            districts.append((g, label if is_area else f"{g.name} {label}"))
         # "<district> in <gemeente>": "de Schilderswijk in Den Haag", "Oud-Zuid in Amsterdam"
         j = start - 1
         if j >= 0 and norm[j] in PREPOSITIONS:

@@ -321,3 +321,14 @@ def test_common_words_that_are_gemeenten_count_only_as_names():
     assert find(KB, "Ik werk bij de gemeente huizen").others == ["Huizen"]
     assert find(KB, "Doet Midden-Groningen mee?").others == ["Midden-Groningen"]
     assert not find(KB, "Doet Midden-Groningen mee?").gemeenten
+
+
+@pytest.mark.parametrize("question, district, area", [
+    ("Is Charlois in Rotterdam-Zuid een focusgebied?", "Charlois", "Rotterdam-Zuid"),
+    ("hoort de Afrikaanderwijk bij Rotterdam-Zuid?", "Afrikaanderwijk", "Rotterdam-Zuid"),
+    ("Valt Kanaleneiland in Utrecht Overvecht?", "Kanaleneiland", "Utrecht Overvecht"),
+])
+def test_a_district_named_with_an_area_is_not_confirmed_either(question, district, area):
+    text = reply("faq_gebieden", question)
+    assert f"of {district} daarbij hoort, staat niet in mijn bronnen" in text and area in text, text
+    assert not says_yes(text) and text.count(f"**{area}** (gemeente") <= 1, text
