@@ -348,6 +348,9 @@ KNOWLEDGE_REPLY = {
                      "je in latere jaren nog gebruiken, maar **tot en met 2028**. {year} valt daar "
                      "niet onder."),
     "year_unknown": "Wat er in {years} geldt, staat niet in mijn bronnen.",
+    "year_unknown_past": "Wat er in {years} gold, staat niet in mijn bronnen.",
+    "year_first_tranche": ("In {years} liep de eerste tranche (2023 tot en met 2025). Wat er toen "
+                           "hierover gold, staat niet in mijn bronnen."),
     "amount_unknown_named": "Een bedrag van {amount} staat niet in mijn bronnen.",
     "not_per_year": ("{lead}{amount} is het bedrag voor {period} samen, niet per jaar. Hoe het geld "
                      "over de jaren is verdeeld, is bij mij niet bekend."),

@@ -28,6 +28,7 @@ from bot.knowledge.places import Mentions
 from bot.texts import KNOWLEDGE_REPLY
 
 FIRST_YEAR_AFTER = 2029  # FACTS: the money can be used up to and including 2028
+FIRST_TRANCHE = range(2023, 2026)  # FACTS: the first tranche, 2023-2025
 # An aanvraagnummer ("KW-2025-0042") holds a year that is not one the user asks about.
 _NUMBER_RE = re.compile(r"\b[a-z]{2}\s?-?\s?20\d\d\s?-?\s?\d{3,5}\b", re.I)
 # A postcode ("2031 AB") is no year.
@@ -226,9 +227,16 @@ def ground(kb: KnowledgeBase, named: Named, body: str, known: bool,
     else:
         covered = covered_years(body)
         missing = [y for y in named.years if y not in covered]
-        if missing:
-            tail.append(say("year_unknown", years=KNOWLEDGE_REPLY["and"].join(map(str, missing))))
-            unknown = True
+        earlier = [y for y in missing if y in FIRST_TRANCHE]
+        other = [y for y in missing if y not in FIRST_TRANCHE]
+        if earlier:  # FACTS: the first tranche covered 2023-2025
+            tail.append(say("year_first_tranche", years=KNOWLEDGE_REPLY["and"].join(map(str, earlier))))
+            extra += ["S8"]
+        for key, years in (("year_unknown_past", [y for y in other if y < 2026]),
+                           ("year_unknown", [y for y in other if y >= 2026])):
+            if years:
+                tail.append(say(key, years=KNOWLEDGE_REPLY["and"].join(map(str, years))))
+        unknown = unknown or bool(missing)
 
     # Amounts: confirmed only when the answer carries them; a period total is not per year.
     carried = {a.value for a in amounts_in(body)}
