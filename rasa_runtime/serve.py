@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import sys
 
-import channels
 import endpoints
 from connections_patches import (install_action_keepalive, install_fast_validation,  # noqa: F401
                                  install_pool_pre_ping, install_redis_retry, install_ticket_keepalive)
@@ -43,8 +42,11 @@ def main() -> None:
     token = os.environ.pop("KW_RASA_TOKEN", "")
     if not token:
         sys.exit("KW_RASA_TOKEN ontbreekt: Rasa start niet zonder token.")
-    # The REST channel requires the token too (channels.py), and the action server a token
-    # derived from it, which endpoints.yml's action endpoint sends as a header (endpoints.py).
+    # The REST channel requires the token too (channels.py; imported here, as it imports Rasa,
+    # and found again by Rasa under the same name), and the action server a token derived from
+    # it, which endpoints.yml's action endpoint sends as a header (endpoints.py).
+    import channels
+
     channels.TOKEN = token
     os.environ[endpoints.ACTION_TOKEN_ENV] = endpoints.action_token(token)
     from rasa.__main__ import main as rasa_main
