@@ -156,9 +156,9 @@ def _mentioned(body: str, *names: str) -> bool:
     return any(normalise(n) and f" {normalise(n)} " in f" {low} " for n in names)
 
 
-def _strip_yes(body: str) -> str:
+def _strip_yes(body: str, also_no: bool = False) -> str:
     """The answer without an opening "Ja" (the question named something not covered)."""
-    m = re.match(r"\s*Ja[.,!]?\s+(\S)", body)
+    m = re.match(r"\s*(?:Ja|Nee)[.,!]?\s+(\S)" if also_no else r"\s*Ja[.,!]?\s+(\S)", body)
     if not m:
         return body
     return m.group(1).upper() + body[m.end():]
@@ -253,6 +253,8 @@ def ground(kb: KnowledgeBase, named: Named, body: str, known: bool,
     if not yes_allowed(named) or unknown:
         body = _strip_yes(body)
         lead = [_strip_yes(line) for line in lead]
+    elif not named.yes_no:
+        body = _strip_yes(body, also_no=True)  # "Ja." / "Nee." answer only a yes/no question
     text = "\n\n".join(part for part in (" ".join(lead), body, " ".join(tail)) if part)
     ids = tuple(dict.fromkeys([*sources, *extra]))
     return Grounded(text, known and not unknown, ids)

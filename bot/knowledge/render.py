@@ -230,7 +230,7 @@ def answer_for(kb: KnowledgeBase, intent: str, text: str = "",
     answer = kb.by_intent.get(intent)
     if answer is None:
         return None
-    if not (text or entities):
+    if not entities and (not text or text.startswith("/")):  # no question, or a button
         return compose(kb, answer)
     mentions = find(kb, text, entities)
     named = grounding.read(text, mentions, is_yes_no(text))
