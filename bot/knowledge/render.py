@@ -15,7 +15,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply, Source
 from bot.knowledge import grounding
 from bot.knowledge.grounding import Named
-from bot.knowledge.loader import Answer, Gemeente, KnowledgeBase, normalise
+from bot.knowledge.loader import Answer, KnowledgeBase, normalise
 from bot.knowledge.places import Mentions, find
 from bot.texts import KNOWLEDGE_REPLY
 
@@ -89,10 +89,6 @@ def is_yes_no(text: str) -> bool:
 
 def _not_nplv(kb: KnowledgeBase, place: str, yes_no: bool = True) -> str:
     return grounding.not_nplv(kb, place, yes_no)
-
-
-def _area_names(g: Gemeente) -> str:
-    return AND.join(f"**{a.name}**" for a in g.areas)
 
 
 def _districts_text(m: Mentions) -> List[str]:
