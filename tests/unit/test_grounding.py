@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.knowledge import grounding
 from bot.knowledge.loader import get_knowledge_base, normalise
-from bot.knowledge.places import find, national_gemeenten
+from bot.knowledge.places import GEMEENTEN_FILE, find, national_gemeenten
 from bot.knowledge.render import answer_for
 from bot.texts import KNOWLEDGE_REPLY
 
@@ -101,14 +101,12 @@ PLACE_TEMPLATES = [
 
 def test_the_list_holds_every_gemeente_of_the_netherlands():
     assert len(CBS) >= 342  # plus plain forms of "Bergen (L.)" and "Bergen (NH.)"
-    names = [l for l in (KB_ROOT_FILE.read_text(encoding="utf-8").splitlines()) if l and not l.startswith("#")]
+    names = [l for l in GEMEENTEN_FILE.read_text(encoding="utf-8").splitlines() if l and not l.startswith("#")]
     assert len(names) == len(set(names)) == 342
     assert set(NPLV) - {"Den Haag"} <= set(names) and "'s-Gravenhage" in names
     for gone in ("Weesp", "Brielle", "Uden", "Heerhugowaard", "Appingedam"):
         assert gone not in names  # merged before 2025
 
-
-KB_ROOT_FILE = __import__("bot.knowledge.places", fromlist=["GEMEENTEN_FILE"]).GEMEENTEN_FILE
 
 
 @SETTINGS
