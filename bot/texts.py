@@ -339,6 +339,7 @@ KNOWLEDGE_REPLY = {
     "more_areas": "zijn de focusgebieden",
     # A part of town that is no area's own name: FACTS lists the areas, not their boundaries.
     "district": "In {gemeente} {area} {names}; of {label} daarbij hoort, staat niet in mijn bronnen.",
+    "unplaced": "Of {label} bij een van de 20 focusgebieden hoort, staat niet in mijn bronnen.",
     "area_short": "**{area}** (gemeente {gemeente}) is een van de 20 NPLV-focusgebieden.",
     "gemeente_short": "{gemeente} doet mee met {names}.",
     "joint_unknown": "Of gemeenten samen één aanvraag kunnen doen, staat niet in mijn bronnen.",

@@ -198,6 +198,10 @@ def ground(kb: KnowledgeBase, named: Named, body: str, known: bool,
             lead.append(district_line(g, label))
             extra += ["S15", "S16"]
         unknown = True
+    for name in m.unplaced:
+        lead.append(say("unplaced", label=name))
+        extra += ["S15", "S16"]
+        unknown = True
     if m.asks_boundary and (m.areas or m.gemeenten):
         unknown = True
         if "buurten" not in body:
@@ -264,5 +268,5 @@ def yes_allowed(named: Named) -> bool:
     """Whether an answer may open with "Ja": everything named is covered by the tables."""
     m = named.mentions
     late = _spending_after_period(named) is not None
-    return not (m.others or m.districts or m.asks_boundary or late
+    return not (m.others or m.districts or m.unplaced or m.asks_boundary or late
                 or (named.joint and named.places >= 2))

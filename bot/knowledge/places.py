@@ -39,6 +39,8 @@ class Mentions:
     districts: List[Tuple[Gemeente, str]] = field(default_factory=list)
     #: The question is about which buurten or streets belong to an area (not published).
     asks_boundary: bool = False
+    #: A part of town named without its gemeente ("de wijk Kanaleneiland").
+    unplaced: List[str] = field(default_factory=list)
 
     @property
     def any_place(self) -> bool:
@@ -300,6 +302,8 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
         if named and not any(_same_district(label, d) for h, d in mentions.districts
                                                if h is g):
             mentions.districts.append((g, label))
+    if not (mentions.areas or mentions.gemeenten or mentions.others):
+        mentions.unplaced = unplaced_districts(kb, text or "", tables)
     # A gemeente that is only named as part of one of its areas is not a separate mention.
     mentions.gemeenten = [g for g in mentions.gemeenten
                           if not any(a.gemeente == g.name for a in mentions.areas)
@@ -345,19 +349,14 @@ def _known_word(kb: KnowledgeBase, word: str) -> bool:
     return not content or all(t in vocabulary(kb) for t in content)
 
 
-def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = None) -> List[Tuple[Gemeente, str]]:
-    """Parts of town named next to an NPLV gemeente that are no area of the tables:
-    "Tilburg Reeshof", "Reeshof in Tilburg", "de Schilderswijk in Den Haag". A word counts when
-    it is written with a capital inside a sentence, looks like a street or buurt name, or (right
-    after the gemeente) is no word the assistant knows; compass words are handled by ``find``."""
-    tables = tables or _tables(kb)
+def _read(text: str, tables: _Tables):
+    """The words of ``text`` (word, start, end), normalised, and for each the known name it is
+    part of: (object, first word, end), longest name first."""
     found = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    if not found:
-        return []
     norm = [normalise(w) for w, _, _ in found]
     owner: List[object] = [None] * len(found)
     i = 0
-    while i < len(found):  # longest known name first, word by word
+    while i < len(found):
         for size in range(min(tables.longest_words, len(found) - i), 0, -1):
             obj = tables.words.get(" ".join(norm[i:i + size]))
             if obj is not None:
@@ -367,7 +366,10 @@ def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = No
                 break
         else:
             i += 1
+    return found, norm, owner
 
+
+def _district_word(kb: KnowledgeBase, text: str, found, norm, owner):
     def starts_sentence(k: int) -> bool:
         before = text[:found[k][1]].rstrip()
         return not before or before[-1] in ".?!:\n"
@@ -382,6 +384,38 @@ def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = No
             return True
         return after_gemeente and not _known_word(kb, word)
 
+    return district_word
+
+
+#: "de wijk Kanaleneiland", "buurt Het Zwin": a part of town named without its gemeente.
+DISTRICT_NOUNS = ("wijk", "buurt", "stadsdeel", "woonwijk", "dorp", "kern")
+
+
+def unplaced_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = None) -> List[str]:
+    """Parts of town named without a gemeente: after "wijk"/"buurt"/"stadsdeel", or shaped like
+    one ("de Afrikaanderwijk"). Whether they lie in an area is not in the sources either."""
+    tables = tables or _tables(kb)
+    found, norm, owner = _read(text, tables)
+    district_word = _district_word(kb, text, found, norm, owner)
+    names: List[str] = []
+    for k, (word, start, end) in enumerate(found):
+        if owner[k] is not None or "@" in text[max(0, start - 1):end + 1]:
+            continue  # a known name, or part of an e-mail address
+        after_noun = k > 0 and norm[k - 1] in DISTRICT_NOUNS
+        capital = word[0].isupper() and k > 0 and text[:start].rstrip()[-1:] not in ".?!:"
+        if (after_noun and district_word(k, True)) or (capital and STREETLIKE.search(norm[k])):
+            names.append(_display(word))
+    return names
+
+
+def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = None) -> List[Tuple[Gemeente, str]]:
+    """Parts of town named next to an NPLV gemeente that are no area of the tables:
+    "Tilburg Reeshof", "Reeshof in Tilburg", "de Schilderswijk in Den Haag". A word counts when
+    it is written with a capital inside a sentence, looks like a street or buurt name, or (right
+    after the gemeente) is no word the assistant knows; compass words are handled by ``find``."""
+    tables = tables or _tables(kb)
+    found, norm, owner = _read(text, tables)
+    district_word = _district_word(kb, text, found, norm, owner)
     districts: List[Tuple[Gemeente, str]] = []
     seen = set()
     for k, own in enumerate(owner):

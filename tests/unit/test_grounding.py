@@ -330,3 +330,21 @@ def test_a_district_named_with_an_area_is_not_confirmed_either(question, distric
     text = reply("faq_gebieden", question)
     assert f"of {district} daarbij hoort, staat niet in mijn bronnen" in text and area in text, text
     assert not says_yes(text) and text.count(f"**{area}** (gemeente") <= 1, text
+
+
+@pytest.mark.parametrize("question, district", [
+    ("Valt de wijk Kanaleneiland eronder?", "Kanaleneiland"),
+    ("valt de wijk kanaleneiland eronder", "Kanaleneiland"),
+    ("Is de Afrikaanderwijk een focusgebied?", "Afrikaanderwijk"),
+])
+def test_a_part_of_town_without_its_gemeente_is_not_confirmed(question, district):
+    text = reply("faq_gebieden", question)
+    assert text.startswith(f"Of {district} bij een van de 20 focusgebieden hoort, staat niet in mijn bronnen.")
+    assert not says_yes(text)
+
+
+@pytest.mark.parametrize("question", ["openingstijden milieustraat", "Welke wijken doen mee?",
+                                      "kunnen stoepen in de buurt opnieuw bestraat worden",
+                                      "klopt het mailadres spukkansrijkewijk@minbzk.nl nog"])
+def test_ordinary_words_are_no_part_of_town(question):
+    assert not find(KB, question).unplaced
