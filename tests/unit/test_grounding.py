@@ -7,6 +7,7 @@ says "Ja" to something the facts do not cover, carries a year or amount the know
 not carry (unless it says that one is not in the sources), or lets a gemeente outside the 19
 take part; both places of a two-place question are addressed.
 """
+import os
 import re
 
 import pytest
@@ -25,7 +26,9 @@ NPLV_NORM = {normalise(g.name) for g in KB.gemeenten} | {a for g in KB.gemeenten
 CBS = sorted(set(national_gemeenten().values()))
 OUTSIDE = [n for n in CBS if normalise(n) not in NPLV_NORM and "(" not in n]
 ALL_PLACES = sorted(NPLV) + OUTSIDE
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 60 generated questions per property in the suite; KW_HYPOTHESIS_EXAMPLES=1500 for a deeper run.
+SETTINGS = settings(max_examples=int(os.environ.get("KW_HYPOTHESIS_EXAMPLES", "60")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def kb_texts():
