@@ -382,6 +382,9 @@ def _district_word(kb: KnowledgeBase, text: str, found, norm, owner):
             return True
         if found[k][0][0].isupper() and not starts_sentence(k):
             return True
+        _, start, end = found[k]
+        if text[end:end + 1] == "-" or text[start - 1:start] == "-":
+            return True  # part of a compound name: "oud-zuid", "tilburg-reeshof"
         return after_gemeente and not _known_word(kb, word)
 
     return district_word
@@ -441,12 +444,16 @@ def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = No
             districts.append((g, label if is_area else f"{g.name} {label}"))
         # "<district> in <gemeente>": "de Schilderswijk in Den Haag", "Oud-Zuid in Amsterdam"
         j = start - 1
-        if j >= 0 and norm[j] in PREPOSITIONS:
+        preposition = j >= 0 and norm[j] in PREPOSITIONS
+        if preposition:
             j -= 1
         run = []
         while j >= 0 and len(run) < MAX_DISTRICT_WORDS:
             compass = owner[j] is not None and owner[j][0] == COMPASS_MARK
-            if compass or district_word(j, after_gemeente=False):
+            # Typed in lower case, the word right before "in <gemeente>" counts when the
+            # assistant does not know it ("hoort reeshof in tilburg erbij").
+            unknown_ok = preposition and all(owner[r] is not None for r in run)
+            if compass or district_word(j, after_gemeente=unknown_ok):
                 run.insert(0, j)
                 j -= 1
             else:

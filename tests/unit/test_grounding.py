@@ -151,6 +151,8 @@ def test_an_nplv_gemeente_is_answered_with_its_own_areas(g, template):
 
 DISTRICT = st.from_regex(r"\A[BDFHKLMPRTVWZ][aeiou][bdfklmnprstvz][aeiou][bdfklmnprst](hof|dorp|veld|kwartier|hoek|park|akker)\Z")
 DISTRICT_TEMPLATES = [
+    ("faq_gebieden", "is {g_low} {d_low} een focusgebied"),
+    ("faq_gebieden", "hoort {d_low} in {g_low} erbij"),
     ("faq_gebieden", "Is {g} {d} een focusgebied?"),
     ("faq_gebieden", "Hoort {d} in {g} erbij?"),
     ("faq_gebieden", "Is {d} in {g} een NPLV-gebied?"),
@@ -174,7 +176,7 @@ def _invented(name):
 @given(st.sampled_from(sorted(NPLV)), DISTRICT.filter(_invented), st.sampled_from(DISTRICT_TEMPLATES))
 def test_a_district_is_never_confirmed(g, district, template):
     intent, question = template
-    text = reply(intent, question.format(g=g, d=district))
+    text = reply(intent, question.format(g=g, d=district, g_low=g.lower(), d_low=district.lower()))
     assert district in text and "niet in mijn bronnen" in text, text
     assert not says_yes(text), text
     assert any(a.name in text for a in NPLV[g].areas), text  # the gemeente's own area is named
@@ -187,6 +189,10 @@ def test_a_district_is_never_confirmed(g, district, template):
     ("Hoort de Schilderswijk in Den Haag erbij?", "Den Haag", "Schilderswijk"),
     ("Is Oud-Zuid in Amsterdam een focusgebied?", "Amsterdam", "Oud-Zuid"),
     ("is tilburg reeshof een focusgebied", "Tilburg", "Reeshof"),
+    ("hoort reeshof in tilburg erbij", "Tilburg", "Reeshof"),
+    ("is oud-zuid in amsterdam een focusgebied", "Amsterdam", "Oud-Zuid"),
+    ("doet amsterdam oud-zuid mee", "Amsterdam", "Oud-Zuid"),
+    ("is tilburg-reeshof een nplv gebied", "Tilburg", "Reeshof"),
 ])
 def test_named_districts_of_the_issue(question, gemeente, district):
     text = reply("faq_gebieden", question)
