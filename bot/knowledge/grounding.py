@@ -1,4 +1,4 @@
-"""What a composed answer may claim: the one place that holds an answer to what the user named.
+"""What a composed answer may claim, held to everything the user named in the question.
 
 An answer is composed from what was recognised in the question (places, years, amounts) and a
 text of the knowledge base. Every place, year and amount the user named is either covered by
