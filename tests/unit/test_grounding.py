@@ -367,3 +367,21 @@ def test_a_part_of_town_without_its_gemeente_is_not_confirmed(question, district
                                       "klopt het mailadres spukkansrijkewijk@minbzk.nl nog"])
 def test_ordinary_words_are_no_part_of_town(question):
     assert not find(KB, question).unplaced
+
+
+def _area_spellings():
+    for g in KB.gemeenten:
+        for area in g.areas:
+            for name in (area.name, *area.aliases):
+                yield area, name
+
+
+@pytest.mark.parametrize("template", ["Is {n} een focusgebied?", "hoeveel mensen wonen in {n}",
+                                      "Hoort {n} bij de regeling?", "wat doet {n} met het geld"])
+def test_every_area_name_and_alias_stays_an_area(template):
+    for area, name in _area_spellings():
+        for spelled in (name, name.title(), name.lower()):
+            m = find(KB, template.format(n=spelled))
+            assert not m.districts and not m.unplaced and not m.others, (spelled, m)
+            if len(normalise(spelled).split()) > 1 or normalise(spelled) in {normalise(area.name)}:
+                assert area in m.areas, (spelled, m)
