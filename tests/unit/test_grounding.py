@@ -385,3 +385,13 @@ def test_every_area_name_and_alias_stays_an_area(template):
             assert not m.districts and not m.unplaced and not m.others, (spelled, m)
             if len(normalise(spelled).split()) > 1 or normalise(spelled) in {normalise(area.name)}:
                 assert area in m.areas, (spelled, m)
+
+
+@pytest.mark.parametrize("template", ["Doet {n} mee?", "hoeveel krijgt {n} precies", "Mag {n} aanvragen?",
+                                      "welke wijken in {n} doen mee", "Hoeveel mensen wonen er in {n}?"])
+def test_every_nplv_gemeente_name_and_alias_stays_the_gemeente(template):
+    for g in KB.gemeenten:
+        for name in (g.name, *g.aliases):
+            m = find(KB, template.format(n=name))
+            assert not m.districts and not m.others, (name, m)
+            assert g in m.gemeenten, (name, m)
