@@ -146,7 +146,10 @@ def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, disp
     missing = next(e["value"] for e in events if e["name"] == "ontbrekende_stukken")
     assert "begroting" in missing
     assert {"aanvraagnummer": None, "verificatiecode": None, "laatste_status": "aanvulling_nodig"} == {
-        e["name"]: e["value"] for e in events if e["name"] != "ontbrekende_stukken"}
+        e["name"]: e["value"] for e in events if e["name"] not in ("ontbrekende_stukken", "status_gegevens")}
+    # What was shown is kept for "hoeveel hebben we gekregen?" (bot/status/followup.py).
+    shown = next(e["value"] for e in events if e["name"] == "status_gegevens")
+    assert shown["number"] == app.aanvraagnummer and shown["status"] == "aanvulling_nodig"
     asyncio.run(ActionStatusMissing().run(dispatcher, make_tracker("status_aanvulling", slots={"ontbrekende_stukken": missing}), {}))
     assert "begroting" in dispatcher.messages[-1]["text"]
 
