@@ -8,7 +8,8 @@ others' ``_async``) the one for event loops.
 
 Kinds: ``ok`` · ``not_found`` (unknown number and wrong code alike: no enumeration) ·
 ``locked`` (too many failed public tries from this conversation or address; failures aimed
-at one aanvraagnummer, or at all of them, only slow lookups down: ``extra['delay_s']``) · ``unavailable`` (database down or slow).
+at one aanvraagnummer, or at all of them, only slow lookups down: ``extra['delay_s']``) ·
+``unavailable`` (database down or slow).
 """
 from __future__ import annotations
 
