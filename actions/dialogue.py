@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, latest_intent, latest_text, utter
 from actions.faq import TOPIC_SLOT, ActionRephrase, misread
-from actions.handoff import explicit_withdrawal, waiting_ticket
+from actions.handoff import explicit_withdrawal, waiting_ticket, withdrawal_followup
 from actions.status import LOOKUP_BUTTON, STATUS_CONTEXT_SLOT, STATUS_SLOT
 from bot import texts
 from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Button, Reply
@@ -107,8 +107,9 @@ class ActionDeny(ReplyMove):
     NAME = "action_deny"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-        if explicit_withdrawal(latest_text(tracker)) and await waiting_ticket(tracker, self.settings):
-            return [FollowupAction("action_handoff_withdraw")]  # "nee, trek mijn vraag maar in"
+        withdraw = await withdrawal_followup(tracker, self.settings)  # "nee, trek mijn vraag in"
+        if withdraw:
+            return withdraw
         dispatcher.utter_message(text=texts.OFFER_DECLINED)
         return []
 

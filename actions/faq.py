@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
 from actions.status import STATUS_CONTEXT_SLOT
+from actions.handoff import withdrawal_followup
 from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
 from bot import texts
 from bot.conversation import (
@@ -170,6 +171,9 @@ class ActionRephrase(KwAction):
         if parse_aanvraagnummer(text) or (message.get("metadata") or {}).get("code_ref"):
             # Not understood, but it holds an aanvraagnummer or a verificatiecode: the status.
             return [FollowupAction("status_form")]
+        withdraw = await withdrawal_followup(tracker, self.settings)
+        if withdraw:  # "hoeft niet meer, ik weet het al" while a helpdesk question waits
+            return withdraw
         chance = second_chance(kb, text, message.get("entities") or [])
         misunderstood = consecutive_fallbacks(tracker.events, ANSWERED,
                                               lambda said: looks_like_nonsense(kb, said))

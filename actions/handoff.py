@@ -113,6 +113,27 @@ def explicit_withdrawal(text: str) -> bool:
     return "?" not in text and bool(_WITHDRAW_RE.search(text))
 
 
+#: Vaguer words that may mean withdrawing the waiting question: the assistant asks first.
+_VAGUE_WITHDRAW_RE = re.compile(
+    r"\bhoef(?:t)?\b.*\bniet\s+meer\b|\bniet\s+meer\s+nodig\b|\bik\s+weet\s+het\s+(?:al|nu)\b"
+    r"|\blaat\s+(?:ook\s+)?maar\b|\btoch\s+niet\s+meer\b|\bvraag\s+is\s+(?:al\s+)?beantwoord\b",
+    re.IGNORECASE)
+
+
+async def withdrawal_followup(tracker: Tracker, settings: Settings) -> Optional[List[Dict[Text, Any]]]:
+    """Withdrawal in other words, whatever intent the NLU gave it (stop, deny, not understood):
+    with a question waiting, explicit words withdraw it and vaguer ones ("hoeft niet meer, ik
+    weet het al") ask first (action_stop). None when it is no withdrawal or nothing waits."""
+    text = latest_text(tracker)
+    explicit = explicit_withdrawal(text)
+    if not explicit and not _VAGUE_WITHDRAW_RE.search(text):
+        return None
+    ticket = await waiting_ticket(tracker, settings)
+    if ticket is None or ticket.state != states.WACHTRIJ:
+        return None
+    return [FollowupAction("action_handoff_withdraw" if explicit else "action_stop")]
+
+
 def refers_back(text: str) -> bool:
     return bool(_REFERS_BACK_RE.match(_plain(text).rstrip("?")))
 

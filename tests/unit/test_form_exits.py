@@ -238,3 +238,19 @@ def test_the_third_failed_lookup_says_where_the_code_is(app_settings, make_track
     # Another try stays possible: the number is kept and the next message read for a code.
     assert dispatcher.messages[-1]["custom"]["kw_expect"] == "verificatiecode"
     assert {"event": "slot", "timestamp": None, "name": "aanvraagnummer", "value": "KW-2025-0042"} in events
+
+
+@pytest.mark.parametrize("intent, text", [("nlu_fallback", "hoeft niet meer, ik weet het al"),
+                                          ("deny", "nee hoor, laat maar"),
+                                          ("nlu_fallback", "mijn vraag is al beantwoord")])
+def test_vague_withdrawal_not_understood_or_denied_asks_first(app_settings, make_tracker, dispatcher, intent, text):
+    from actions.faq import ActionRephrase
+
+    action = ActionRephrase if intent == "nlu_fallback" else ActionDeny
+    # Without a waiting question it is an ordinary message.
+    assert asyncio.run(action(app_settings).act(dispatcher, make_tracker(intent, text))) != \
+        [{"event": "followup", "timestamp": None, "name": "action_stop"}]
+    service, ticket = waiting(app_settings)
+    events = asyncio.run(action(app_settings).act(dispatcher, make_tracker(intent, text)))
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_stop"}]
+    assert service.ticket_detail(ticket.id).ticket.state == "wachtrij"
