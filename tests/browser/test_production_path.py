@@ -114,7 +114,7 @@ def test_console_and_widget_through_https_on_the_default_port(production_cluster
     # The medewerker logs in at https://kw.test/helpdesk (403 before the fix).
     staff_login(staff, SITE, USERNAME, PASSWORD)
     assert staff.evaluate("() => [location.protocol, location.host, location.port]") == ["https:", "kw.test", ""]
-    session = next(c for c in staff.context.cookies(SITE) if c["name"] == "kw_helpdesk")
+    session = next(c for c in staff.context.cookies(SITE + "/helpdesk") if c["name"] == "kw_helpdesk")
     assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Strict"
 
     # The applicant's widget on the same site, through the same entry, asks for a medewerker.
