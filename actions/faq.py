@@ -45,6 +45,7 @@ _SPLIT_RE = re.compile(r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:(?:voor|in|vanaf|tot|s
                        r"kan|kunnen|mag|mogen|is|zijn|moet|moeten)\b)", re.IGNORECASE)
 
 
+_SENTENCE_RE = re.compile(r"(?<=[.!:;])\s+")
 #: A part that points back ("wat houden ze in?") is about the first question, not a second one.
 _REFERRING_RE = re.compile(r"\b(?:ze|zij|die|dat|dit|het|hem|hun|daar\w*|ervan|erbij)\b", re.IGNORECASE)
 #: A second question is answered in full when its best match beats the next by this factor;
@@ -52,29 +53,79 @@ _REFERRING_RE = re.compile(r"\b(?:ze|zij|die|dat|dit|het|hem|hun|daar\w*|ervan|e
 SECOND_CLEAR = 1.1
 
 
-def other_question(kb, text: str, answered_intent: str) -> Optional[Tuple[str, str, bool]]:
+def other_question(kb, text: str, answered_intent: str,
+                   ranking: Optional[List[Dict[str, Any]]] = None) -> Optional[Tuple[str, str, bool]]:
     """A second question in the same message (and not the one answered) that the knowledge base
     answers: (its intent, the part of the message that asks it, whether the match is clear
     enough to answer it in full), or None. The NLU may have answered either part."""
-    parts = [p for p in _SPLIT_RE.split(text or "") if p and len(p.split()) >= 3]
+    parts = question_parts(text)
     if len(parts) < 2:
         return None
     for part in parts[1:] + parts[:1]:
-        if _REFERRING_RE.search(part) and len(tokens(part)) <= 1:
-            continue
-        chance = second_chance(kb, part, [])
-        if chance.path == ANSWER:
-            key, clear = chance.key, True
-        elif chance.path == CHOICES and chance.candidates:
-            (key, best), runner_up = chance.candidates[0], (chance.candidates[1:2] or [("", 0.0)])[0][1]
-            clear = best >= SECOND_CLEAR * runner_up
-        else:
-            continue
-        if key in kb.answers and kb.answers[key].intent != answered_intent:
-            return kb.answers[key].intent, part, clear
+        found = _match(kb, part) or _ranked_match(kb, part, ranking or [], answered_intent)
+        if found is not None and found[0] != answered_intent:
+            return found[0], part, found[1]
     return None
 
 
+def _ranked_match(kb, part: str, ranking: List[Dict[str, Any]], answered_intent: str
+                  ) -> Optional[Tuple[str, bool]]:
+    """A part too short for the search alone ("Hoeveel geld is er"): the intent the NLU ranked
+    highest after the answered one, when the search also has it among the part's candidates."""
+    if _REFERRING_RE.search(part) and len(tokens(part)) <= 1:
+        return None
+    candidates = {kb.answers[key].intent for key, _ in second_chance(kb, part, []).candidates
+                  if key in kb.answers}
+    for entry in ranking:
+        name = entry.get("name") or ""
+        if name != answered_intent and name in kb.by_intent and (entry.get("confidence") or 0) >= 0.02:
+            return (name, True) if name in candidates else None
+    return None
+
+
+def question_parts(text: str) -> List[str]:
+    """The questions of a message, each without a preamble sentence before it ("Ik ben
+    journalist bij …. Hoeveel geld is er" -> "Hoeveel geld is er")."""
+    parts = []
+    for part in _SPLIT_RE.split(text or ""):
+        last = _SENTENCE_RE.split(part.strip())[-1]
+        part = last if len(last.split()) >= 3 else part
+        if part and len(part.split()) >= 3:
+            parts.append(part)
+    return parts
+
+
+def _match(kb, part: str) -> Optional[Tuple[str, bool]]:
+    """The intent whose answer the knowledge-base search finds for one question, and whether
+    the match is clear; None for no match or a part that only points back."""
+    if _REFERRING_RE.search(part) and len(tokens(part)) <= 1:
+        return None
+    chance = second_chance(kb, part, [])
+    if chance.path == ANSWER:
+        key, clear = chance.key, True
+    elif chance.path == CHOICES and chance.candidates:
+        (key, best), runner_up = chance.candidates[0], (chance.candidates[1:2] or [("", 0.0)])[0][1]
+        clear = best >= SECOND_CLEAR * runner_up
+    else:
+        return None
+    return (kb.answers[key].intent, clear) if key in kb.answers else None
+
+
+def all_questions(kb, text: str) -> List[Tuple[str, str]]:
+    """Two or more questions in a message the NLU did not understand as a whole, each clearly
+    matched to a different answer: (intent, part) for each; else an empty list."""
+    found: List[Tuple[str, str]] = []
+    for part in question_parts(text):
+        match = _match(kb, part)
+        if match is None or not match[1]:
+            return []
+        if match[0] not in (intent for intent, _ in found):
+            found.append((match[0], part))
+    return found if len(found) >= 2 else []
+
+
+#: The second-chance path of a question answered from the status just shown.
+STATUS_PATH = "status"
 #: Words that make a money or date question one about the regeling, not about "our" application.
 _GENERAL_RE = re.compile(r"\b(?:totaal|alle|elke|iedere?|per gemeente|per gebied|gemeenten|gemeentes|"
                          r"een gemeente|de gemeenten|regeling in)\b", re.IGNORECASE)
@@ -87,14 +138,15 @@ def about_status(kb, tracker: Tracker, intent: str, text: str, entities) -> bool
     """After a status was shown, "hoeveel hebben we gekregen?" or "wanneer wordt er betaald?"
     is about that application: no place, theme or ministry named, nothing about all gemeenten,
     and said of "we/ons" (or short enough to be a follow-up)."""
-    if not tracker.get_slot(STATUS_CONTEXT_SLOT) or intent not in followup.TOPIC_OF_INTENT:
+    if not tracker.get_slot(STATUS_CONTEXT_SLOT) or (
+            intent not in followup.TOPIC_OF_INTENT and intent != "status_vervolg"):
         return False
     mentions = find(kb, text, entities)
     if mentions.any_place or mentions.themes or mentions.ministries or _GENERAL_RE.search(text):
         return False
     if _OWN_RE.search(text):
         return True
-    return intent in _SHORT_ABOUT_STATUS and len(text.split()) <= 5
+    return intent in _SHORT_ABOUT_STATUS + ("status_vervolg",) and len(text.split()) <= 5
 
 
 def misread(tracker: Tracker, below: float = 1.01) -> bool:
@@ -145,7 +197,7 @@ class ActionAnswerFaq(KwAction):
             reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
         answered = kb.answers[chance.key].intent if events else intent
-        also = other_question(kb, text, answered)
+        also = other_question(kb, text, answered, message.get("intent_ranking") or [])
         if also is not None:  # "… en …?": both halves get their answer (or, unsure, a button)
             intent_also, part, clear = also
             second = answer_for(kb, intent_also, part) if clear else None
@@ -174,8 +226,19 @@ class ActionRephrase(KwAction):
         withdraw = await withdrawal_followup(tracker, self.settings)
         if withdraw:  # "hoeft niet meer, ik weet het al" while a helpdesk question waits
             return withdraw
+        shown = tracker.get_slot(STATUS_CONTEXT_SLOT)
+        if shown and followup.mentions_topic(text) and about_status(kb, tracker, "status_vervolg", text,
+                                                                    message.get("entities") or []):
+            # "hoeveel krijgen wij?" after a status, which the NLU did not place: that status.
+            utter(dispatcher, followup.answer(shown, text, "", kb.unknown_offer))
+            return [SlotSet(SECOND_CHANCE_SLOT, STATUS_PATH)]
+        both = all_questions(kb, text)
+        if both:  # "Wat was de deadline? En hoeveel geld is er?": each clear half its answer
+            for intent, part in both:
+                utter(dispatcher, answer_for(kb, intent, part))
+            return [SlotSet(SECOND_CHANCE_SLOT, ANSWER)]
         chance = second_chance(kb, text, message.get("entities") or [])
-        misunderstood = consecutive_fallbacks(tracker.events, ANSWERED,
+        misunderstood = consecutive_fallbacks(tracker.events, ANSWERED + (STATUS_PATH,),
                                               lambda said: looks_like_nonsense(kb, said))
         topic = tracker.get_slot(TOPIC_SLOT)
         if chance.path == PLACE and topic in PLACE_TOPICS:

@@ -35,6 +35,12 @@ _DECISION = re.compile(r"besluit|beslis|besloten|afgewez|afwijz|toegekend|toeken
 _NEXT = re.compile(r"volgende stap|wat nu|gebeurt er|horen we|hoe lang|vaststell|next")
 
 
+def mentions_topic(text: str) -> bool:
+    """The words ask about an amount, a payment, a decision or the next step."""
+    low = " ".join((text or "").lower().split())
+    return any(r.search(low) for r in (_PAYMENT, _AMOUNT, _DECISION, _NEXT))
+
+
 def snapshot(app: ApplicationView) -> Dict[str, Any]:
     """What a later question may be answered from, as plain JSON for the slot."""
     status = statuses.find(app.status)

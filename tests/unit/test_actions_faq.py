@@ -251,3 +251,35 @@ def test_a_misunderstood_message_with_a_number_or_code_starts_the_status_form(ma
                     make_tracker("nlu_fallback", "en dan [verificatiecode]", metadata={"code_ref": "x" * 22})):
         events, messages = run(ActionRephrase(), dispatcher, tracker)
         assert events == [{"event": "followup", "timestamp": None, "name": "status_form"}] and not messages
+
+
+def test_not_understood_after_a_status_a_money_question_is_about_that_status(make_tracker, dispatcher):
+    tracker = make_tracker("nlu_fallback", "hoeveel krijgen wij?", slots={"status_gegevens": SHOWN})
+    events, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "€ 1.250.000" in messages[0]["text"] and "KW-2026-0042" in messages[0]["text"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "tweede_kans", "value": "status"}]
+    # Without a status shown, the same words are no status answer.
+    dispatcher.messages.clear()
+    _, messages = run(ActionRephrase(), dispatcher, make_tracker("nlu_fallback", "hoeveel krijgen wij?"))
+    assert "KW-2026-0042" not in messages[0]["text"]
+
+
+def test_not_understood_as_a_whole_two_clear_questions_get_both_answers(make_tracker, dispatcher):
+    tracker = make_tracker("nlu_fallback", "Wat was de deadline? En hoeveel geld is er in totaal?")
+    events, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert len(messages) == 2
+    assert "7 juli 2025" in messages[0]["text"] and "400 miljoen" in messages[1]["text"]
+    assert events[0]["value"] == "kennisbank"
+
+
+def test_a_preamble_sentence_is_not_part_of_the_second_question(make_tracker, dispatcher):
+    from actions.faq import question_parts
+
+    assert question_parts("Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?") == \
+        ["Hoeveel geld is er", "voor welke jaren?"]
+    ranking = [{"name": "faq_looptijd", "confidence": 0.6}, {"name": "faq_budget_totaal", "confidence": 0.3},
+               {"name": "faq_bedrag_gemeente", "confidence": 0.05}]
+    tracker = make_tracker("faq_looptijd", "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
+                           ranking=ranking)
+    _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
+    assert "2026 tot en met 2028" in messages[0]["text"] and "400 miljoen" in messages[1]["text"]
