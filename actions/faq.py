@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
 from actions.status import STATUS_CONTEXT_SLOT
-from actions.handoff import withdrawal_followup
+from actions.handoff import withdraw_in_other_words
 from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
 from bot import texts
 from bot.conversation import (
@@ -78,7 +78,7 @@ def _ranked_match(kb, part: str, ranking: List[Dict[str, Any]], answered_intent:
                   if key in kb.answers}
     for entry in ranking:
         name = entry.get("name") or ""
-        if name != answered_intent and name in kb.by_intent and (entry.get("confidence") or 0) >= 0.02:
+        if name != answered_intent and name in kb.by_intent:
             return (name, True) if name in candidates else None
     return None
 
@@ -223,9 +223,8 @@ class ActionRephrase(KwAction):
         if parse_aanvraagnummer(text) or (message.get("metadata") or {}).get("code_ref"):
             # Not understood, but it holds an aanvraagnummer or a verificatiecode: the status.
             return [FollowupAction("status_form")]
-        withdraw = await withdrawal_followup(tracker, self.settings)
-        if withdraw:  # "hoeft niet meer, ik weet het al" while a helpdesk question waits
-            return withdraw
+        if await withdraw_in_other_words(dispatcher, tracker, self.settings):
+            return []  # "hoeft niet meer, ik weet het al" while a helpdesk question waits
         shown = tracker.get_slot(STATUS_CONTEXT_SLOT)
         if shown and followup.mentions_topic(text) and about_status(kb, tracker, "status_vervolg", text,
                                                                     message.get("entities") or []):
