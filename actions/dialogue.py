@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, latest_intent, latest_text, utter
 from actions.faq import TOPIC_SLOT, ActionRephrase, misread
-from actions.handoff import explicit_withdrawal, waiting_ticket, withdrawal_followup
+from actions.handoff import explicit_withdrawal, waiting_ticket, withdraw_in_other_words, withdraw_ticket
 from actions.status import LOOKUP_BUTTON, STATUS_CONTEXT_SLOT, STATUS_SLOT
 from bot import texts
 from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Button, Reply
@@ -84,8 +84,11 @@ class ActionAffirm(ReplyMove):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         turn = previous_turn(tracker.events)
-        if last_action(turn) == ActionStop.NAME and withdraw_offered(turn):
-            # "ja" to "Wil je die vraag intrekken?": the one place a yes withdraws.
+        asked = last_action(turn) == ActionStop.NAME or any(
+            m.get("text") == texts.STOP_WITHDRAW_CONFIRM for m in bot_messages(turn))
+        if asked and withdraw_offered(turn):
+            # "ja" to "Wil je die vraag intrekken?" (asked by action_stop, or by the withdrawal,
+            # deny or rephrase path for vaguer words): the one place a yes withdraws.
             return [FollowupAction("action_handoff_withdraw")]
         offered = offered_payloads(turn)
         if HANDOFF_BUTTON.payload in offered:
@@ -107,9 +110,8 @@ class ActionDeny(ReplyMove):
     NAME = "action_deny"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-        withdraw = await withdrawal_followup(tracker, self.settings)  # "nee, trek mijn vraag in"
-        if withdraw:
-            return withdraw
+        if await withdraw_in_other_words(dispatcher, tracker, self.settings):  # "nee, trek mijn vraag in"
+            return []
         dispatcher.utter_message(text=texts.OFFER_DECLINED)
         return []
 
@@ -207,7 +209,8 @@ class ActionStop(KwAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         ticket = await waiting_ticket(tracker, self.settings)
         if ticket is not None and ticket.state == states.WACHTRIJ and explicit_withdrawal(latest_text(tracker)):
-            return [FollowupAction("action_handoff_withdraw")]  # "laat maar, vraag intrekken"
+            await withdraw_ticket(dispatcher, ticket, self.settings)  # "laat maar, vraag intrekken"
+            return []
         if ticket is not None and ticket.state == states.WACHTRIJ:
             keep = Button(texts.STOP_KEEP_BUTTON, "/deny")
             utter(dispatcher, Reply(texts.STOP_WITHDRAW_CONFIRM, (WITHDRAW_BUTTON, keep), about_handoff=True))

@@ -21,7 +21,7 @@ from actions.common import (
 )
 from bot import texts
 from bot.core.masking import EMAIL, PHONE, mask_personal_data
-from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Reply, sources_of
+from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Button, Reply, sources_of
 from bot.handoff import hours, states
 from bot.handoff.privacy import InvalidContact, normalize_contact
 from bot.handoff.service import HandoffService, TicketView
@@ -120,18 +120,46 @@ _VAGUE_WITHDRAW_RE = re.compile(
     re.IGNORECASE)
 
 
-async def withdrawal_followup(tracker: Tracker, settings: Settings) -> Optional[List[Dict[Text, Any]]]:
+def ask_to_withdraw(dispatcher: CollectingDispatcher) -> None:
+    """"Wil je je vraag intrekken?" with both answers as buttons; a "ja" to it withdraws
+    (actions/dialogue.py, ActionAffirm)."""
+    keep = Button(texts.STOP_KEEP_BUTTON, "/deny")
+    utter(dispatcher, Reply(texts.STOP_WITHDRAW_CONFIRM, (WITHDRAW_BUTTON, keep), about_handoff=True))
+
+
+async def withdraw_ticket(dispatcher: CollectingDispatcher, ticket: TicketView, settings: Settings) -> None:
+    """Close the waiting question on the user's word; the console shows why."""
+    service = HandoffService.from_settings(settings)
+
+    def withdraw() -> None:
+        service.close(ticket, "gebruiker", reason=texts.TEXT_WITHDRAWN_REASON)
+        service.add_message(ticket, "systeem", None, texts.TEXT_WITHDRAWN_REASON, mask=False)
+
+    try:
+        await run_db(withdraw, settings.db_timeout_s * 2)
+    except Exception as exc:  # noqa: BLE001 - e.g. a medewerker took it at this moment
+        log.warning("ticket not withdrawn (%s)", type(exc).__name__)
+        utter(dispatcher, Reply(texts.HANDOFF_IN_PROGRESS, about_handoff=True))
+        return
+    utter(dispatcher, Reply(texts.HANDOFF_WITHDRAWN, about_handoff=True))
+
+
+async def withdraw_in_other_words(dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings) -> bool:
     """Withdrawal in other words, whatever intent the NLU gave it (stop, deny, not understood):
     with a question waiting, explicit words withdraw it and vaguer ones ("hoeft niet meer, ik
-    weet het al") ask first (action_stop). None when it is no withdrawal or nothing waits."""
+    weet het al") ask first. False (nothing said) when it is no withdrawal or nothing waits."""
     text = latest_text(tracker)
     explicit = explicit_withdrawal(text)
     if not explicit and not _VAGUE_WITHDRAW_RE.search(text):
-        return None
+        return False
     ticket = await waiting_ticket(tracker, settings)
     if ticket is None or ticket.state != states.WACHTRIJ:
-        return None
-    return [FollowupAction("action_handoff_withdraw" if explicit else "action_stop")]
+        return False
+    if explicit:
+        await withdraw_ticket(dispatcher, ticket, settings)
+    else:
+        ask_to_withdraw(dispatcher)
+    return True
 
 
 def refers_back(text: str) -> bool:
@@ -365,23 +393,14 @@ class ActionHandoffWithdraw(KwAction):
             return []
         if ticket.state == states.WACHTRIJ and not explicit_withdrawal(latest_text(tracker)) \
                 and latest_intent(tracker) != "affirm":
-            # "hoeft niet meer, ik weet het al": first ask (action_stop offers the withdrawal;
-            # "ja" to that comes back here as an affirm).
-            return [FollowupAction("action_stop")]
-        service = HandoffService.from_settings(settings)
-
-        def withdraw() -> None:
-            service.close(ticket, "gebruiker", reason=texts.TEXT_WITHDRAWN_REASON)
-            service.add_message(ticket, "systeem", None, texts.TEXT_WITHDRAWN_REASON, mask=False)
-
-        try:
-            await run_db(withdraw, settings.db_timeout_s * 2)
-        except Exception as exc:  # noqa: BLE001 - e.g. a medewerker took it at this moment
-            log.warning("ticket not withdrawn (%s)", type(exc).__name__)
-            utter(dispatcher, Reply(texts.HANDOFF_IN_PROGRESS, about_handoff=True))
+            # "hoeft niet meer, ik weet het al": first ask; "ja" to that comes back here as an
+            # affirm (ActionAffirm).
+            ask_to_withdraw(dispatcher)
             return []
-        utter(dispatcher, Reply(texts.HANDOFF_WITHDRAWN, about_handoff=True))
-        return []
+        await withdraw_ticket(dispatcher, ticket, settings)
+        # The turn ends here, also when a "ja" got here as a follow-up of action_affirm (the
+        # policies would otherwise go on predicting for that "ja").
+        return [FollowupAction("action_listen")]
 
 
 def carried_over(tracker: Tracker, expiration_min: float, now: Optional[float] = None) -> List[Dict[Text, Any]]:

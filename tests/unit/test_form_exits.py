@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from actions.dialogue import ActionDeny, ActionStop
+from actions.dialogue import ActionAffirm, ActionDeny, ActionStop
 from actions.handoff import ActionHandoffCreate, ActionHandoffWithdraw, ValidateHandoffForm
 from actions.status import ActionStatusLookup, ValidateStatusForm, leave_form
 from bot import migrations, texts
@@ -133,6 +133,7 @@ def waiting(settings):
 
 
 @pytest.mark.parametrize("intent, text", [("handoff_intrekken", "trek mijn vraag maar in"),
+                                          ("stop", "laat maar, trek mijn vraag in"),
                                           ("handoff_intrekken", "laat maar, vraag intrekken"),
                                           ("handoff_intrekken", "/handoff_intrekken")])
 def test_explicit_withdrawal_withdraws(app_settings, make_tracker, dispatcher, intent, text):
@@ -144,25 +145,33 @@ def test_explicit_withdrawal_withdraws(app_settings, make_tracker, dispatcher, i
 
 @pytest.mark.parametrize("action", [ActionStop, ActionDeny])
 @pytest.mark.parametrize("text", ["trek mijn vraag maar in", "laat maar, vraag intrekken", "annuleer mijn vraag"])
-def test_explicit_withdrawal_read_as_stop_or_deny_goes_to_the_withdrawal(app_settings, make_tracker, dispatcher,
-                                                                         action, text):
-    waiting(app_settings)
+def test_explicit_withdrawal_read_as_stop_or_deny_withdraws(app_settings, make_tracker, dispatcher, action, text):
+    service, ticket = waiting(app_settings)
     intent = "stop" if action is ActionStop else "deny"
-    events = asyncio.run(action(app_settings).run(dispatcher, make_tracker(intent, text), {}))
-    assert events == [{"event": "followup", "timestamp": None, "name": "action_handoff_withdraw"}]
+    assert asyncio.run(action(app_settings).run(dispatcher, make_tracker(intent, text), {})) == []
+    assert service.ticket_detail(ticket.id).ticket.state == "afgerond"
+    assert "ingetrokken" in dispatcher.messages[-1]["text"]
 
 
 def test_withdrawal_in_vague_words_asks_first_and_yes_withdraws(app_settings, make_tracker, dispatcher):
     service, ticket = waiting(app_settings)
     tracker = make_tracker("handoff_intrekken", "hoeft niet meer, ik weet het al")
-    events = asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, tracker, {}))
-    assert events == [{"event": "followup", "timestamp": None, "name": "action_stop"}]
+    assert asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, tracker, {})) == []
+    asked = dispatcher.messages[-1]
+    assert asked["text"] == texts.STOP_WITHDRAW_CONFIRM
+    assert [b["payload"] for b in asked["buttons"]] == ["/handoff_intrekken", "/deny"]
     assert service.ticket_detail(ticket.id).ticket.state == "wachtrij"
-    # action_stop asks; "ja" (ActionAffirm) comes back here as an affirm.
-    asyncio.run(ActionStop(app_settings).run(dispatcher, tracker, {}))
-    assert dispatcher.messages[-1]["text"] == texts.STOP_WITHDRAW_CONFIRM
-    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, make_tracker("affirm", "ja"), {}))
+    # "ja" to that question withdraws.
+    before = [user("hoeft niet meer, ik weet het al", "handoff_intrekken"),
+              {"event": "action", "name": "action_handoff_withdraw"},
+              {"event": "bot", "text": asked["text"], "data": {"buttons": asked["buttons"]}},
+              {"event": "action", "name": "action_listen"}]
+    yes = make_tracker("affirm", "ja", events=before)
+    assert asyncio.run(ActionAffirm(app_settings).run(dispatcher, yes, {})) == \
+        [{"event": "followup", "timestamp": None, "name": "action_handoff_withdraw"}]
+    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, yes, {}))
     assert service.ticket_detail(ticket.id).ticket.state == "afgerond"
+    assert "ingetrokken" in dispatcher.messages[-1]["text"]
 
 
 # -- the status form ---------------------------------------------------------------------------------
@@ -248,9 +257,9 @@ def test_vague_withdrawal_not_understood_or_denied_asks_first(app_settings, make
 
     action = ActionRephrase if intent == "nlu_fallback" else ActionDeny
     # Without a waiting question it is an ordinary message.
-    assert asyncio.run(action(app_settings).act(dispatcher, make_tracker(intent, text))) != \
-        [{"event": "followup", "timestamp": None, "name": "action_stop"}]
+    asyncio.run(action(app_settings).act(dispatcher, make_tracker(intent, text)))
+    assert dispatcher.messages[-1].get("text") != texts.STOP_WITHDRAW_CONFIRM
     service, ticket = waiting(app_settings)
-    events = asyncio.run(action(app_settings).act(dispatcher, make_tracker(intent, text)))
-    assert events == [{"event": "followup", "timestamp": None, "name": "action_stop"}]
+    assert asyncio.run(action(app_settings).act(dispatcher, make_tracker(intent, text))) == []
+    assert dispatcher.messages[-1]["text"] == texts.STOP_WITHDRAW_CONFIRM
     assert service.ticket_detail(ticket.id).ticket.state == "wachtrij"
