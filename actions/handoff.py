@@ -391,10 +391,13 @@ class ActionHandoffWithdraw(KwAction):
         if ticket is None:
             dispatcher.utter_message(text=texts.HANDOFF_NONE_OPEN)
             return []
-        if ticket.state == states.WACHTRIJ and not explicit_withdrawal(latest_text(tracker)) \
+        text = latest_text(tracker)
+        vague = "?" in text or bool(_VAGUE_WITHDRAW_RE.search(text))
+        if ticket.state == states.WACHTRIJ and vague and not explicit_withdrawal(text) \
                 and latest_intent(tracker) != "affirm":
-            # "hoeft niet meer, ik weet het al": first ask; "ja" to that comes back here as an
-            # affirm (ActionAffirm).
+            # "hoeft niet meer, ik weet het al" or "kan ik mijn vraag intrekken?": first ask;
+            # "ja" to that comes back here as an affirm (ActionAffirm). "ik hoef geen
+            # medewerker meer" withdraws.
             ask_to_withdraw(dispatcher)
             return []
         await withdraw_ticket(dispatcher, ticket, settings)

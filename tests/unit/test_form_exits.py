@@ -263,3 +263,13 @@ def test_vague_withdrawal_not_understood_or_denied_asks_first(app_settings, make
     assert asyncio.run(action(app_settings).act(dispatcher, make_tracker(intent, text))) == []
     assert dispatcher.messages[-1]["text"] == texts.STOP_WITHDRAW_CONFIRM
     assert service.ticket_detail(ticket.id).ticket.state == "wachtrij"
+
+
+@pytest.mark.parametrize("text, withdrawn", [("ik hoef geen medewerker meer", True),
+                                             ("kan ik mijn vraag intrekken?", False),
+                                             ("laat maar", False)])
+def test_the_withdrawal_intent_asks_only_for_vague_words(app_settings, make_tracker, dispatcher, text, withdrawn):
+    service, ticket = waiting(app_settings)
+    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, make_tracker("handoff_intrekken", text), {}))
+    assert (service.ticket_detail(ticket.id).ticket.state == "afgerond") is withdrawn
+    assert (dispatcher.messages[-1]["text"] == texts.STOP_WITHDRAW_CONFIRM) is not withdrawn
