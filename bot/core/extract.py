@@ -355,6 +355,14 @@ def _accept(text: str, w: _Window, expecting: bool, alone: bool) -> bool:
     return uniform and (digit or (expecting and (caps or alone)))
 
 
+def _mistyped(text: str, w: _Window) -> bool:
+    if not w.raw.isascii() or not any(c.isalpha() for c in w.raw) or parse_aanvraagnummer(text[w.start:w.end]):
+        return False
+    digit = any(c.isdigit() for c in w.raw)
+    strong = len(w.lengths) > 1 and all(g == "strong" for g in w.gaps)
+    return (digit and (len(w.lengths) == 1 or len(set(w.lengths)) == 1 or strong)) or (strong and w.lengths == (4, 4))
+
+
 def _score(text: str, w: _Window) -> Tuple[int, int]:
     """Of overlapping windows ("maar k7qm wxyd", "u k 7 q m w x 3 d") the one whose parts look
     most like a code's (digits, capitals) wins, then the later one: a code ends a sentence
@@ -388,6 +396,10 @@ def find_code(text: Optional[str], expecting: bool) -> Optional[Tuple[str, int, 
         return _words_outside(normalized, w) <= (1 if len(w.lengths) == 1 else 0)
 
     accepted = [w for w in _windows(normalized) if _accept(normalized, w, expecting, alone(w))]
+    if not accepted and expecting:
+        # Asked for the code, one typed with a look-alike ("BBBB-5555", "K7QM-WX3O") is a wrong
+        # code, never text to pass on.
+        accepted = [w for w in _windows(normalized) if _mistyped(normalized, w)]
     if not accepted:
         return None
     w = max(accepted, key=lambda w: _score(normalized, w))

@@ -138,10 +138,19 @@ def test_words_at_the_code_step_are_no_code(text):
     assert extract_code(text, expecting=True)[0] is None, text
 
 
+@pytest.mark.parametrize("text, code", [("of BBBB-5555", "BBBB-5555"), ("dan CCCC-6666", "CCCC-6666"),
+                                        ("de code is K7QM-WX3O", "K7QM-WX3O"), ("k7qm wx30 toch?", "K7QM-WX30")])
+def test_a_code_with_look_alikes_is_taken_out_when_asked_for(text, code):
+    found, rest = extract_code(text, expecting=True)
+    assert found == code and CODE_PLACEHOLDER in rest and code[:4] not in rest.upper()
+    assert extract_code("bel 06 12345678", expecting=True)[0] is None
+    assert extract_code("aanvraag KW-2026-4793", expecting=True)[0] is None
+
+
 def test_a_mistyped_code_is_taken_out_when_asked_for():
     # O is not in the code alphabet: a wrong code, but still never passed on as text.
     found, rest = extract_code("K 7 Q M W X 3 O", expecting=True)
-    assert found == "K7QMWX3O" and rest == CODE_PLACEHOLDER
+    assert found == "K7QM-WX3O" and rest == CODE_PLACEHOLDER
 
 
 def test_aanvraagnummer_in_a_sentence():
