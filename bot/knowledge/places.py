@@ -178,7 +178,7 @@ class _Tables:
     short_longest_first: List[Tuple[str, Area]]
     #: normalised variant -> name of every Dutch place without an NPLV area.
     others: Dict[str, str]
-    others_longest_first: List[str]
+    longest_other: int
     #: Other places whose name holds an NPLV name ("Midden-Groningen"): looked for first.
     shadowing: List[str]
     #: Every known name by its normalised words, for reading a message word by word.
@@ -215,7 +215,7 @@ def _tables(kb: KnowledgeBase) -> _Tables:
                               key=lambda p: -len(p[0])),
         district_words=sorted(set(COMPASS) | set(short), key=len, reverse=True),
         short_longest_first=sorted(short.items(), key=lambda p: -len(p[0])),
-        others=others, others_longest_first=sorted(others, key=len, reverse=True),
+        others=others, longest_other=max(len(v.split()) for v in others),
         shadowing=shadowing, words=words,
         longest_words=max(len(w.split()) for w in words))
     kb.__dict__["_kw_place_tables"] = (made_from, tables)
@@ -271,7 +271,12 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
         if _contains(rest, name):
             _add(mentions, obj)
             rest = remove_word(rest, name)
-    for variant in tables.others_longest_first:
+    # Looked up by the message's own word sequences: a few dozen look-ups instead of a test
+    # for each of the ~700 names and spellings.
+    words = rest.split()
+    grams = {" ".join(words[i:i + n]) for n in range(1, tables.longest_other + 1)
+             for i in range(len(words) - n + 1)}
+    for variant in sorted((g for g in grams if g in places), key=len, reverse=True):
         if _contains(rest, variant):
             if _as_place(text, variant) and places[variant] not in mentions.others:
                 mentions.others.append(places[variant])
@@ -297,12 +302,14 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
         if not qualified or any(gemeente_of.get(places.get(n, "")) is owner for n in qualified):
             _add(mentions, area)
         rest = remove_word(rest, alias)
-    for g, label in named_districts(kb, text or "", tables):
+    named_here = named_districts(kb, text or "", tables) if mentions.gemeenten or mentions.areas else []
+    for g, label in named_here:
         named = g in mentions.gemeenten or any(a.gemeente == g.name for a in mentions.areas)
         if named and not any(_same_district(label, d) for h, d in mentions.districts
                                                if h is g):
             mentions.districts.append((g, label))
-    if not (mentions.areas or mentions.gemeenten or mentions.others):
+    if not (mentions.areas or mentions.gemeenten or mentions.others) and (
+            STREETLIKE.search(norm) or any(f" {w} " in norm for w in DISTRICT_NOUNS)):
         mentions.unplaced = unplaced_districts(kb, text or "", tables)
     # A gemeente that is only named as part of one of its areas is not a separate mention.
     mentions.gemeenten = [g for g in mentions.gemeenten
