@@ -66,7 +66,8 @@ def request_handoff(page, question: str, contact: str = "") -> str:
     else:
         page.get_by_role("button", name="Nee, liever niet").last.click()
     expect_bot(page, "Dank je, je vraag staat klaar")
-    return bot_bubbles(page).last.inner_text()
+    # (A contact is said back in a bubble of its own after it.)
+    return bot_bubbles(page).filter(has_text="je vraag staat klaar").last.inner_text()
 
 
 def count_text(locator, text: str) -> int:
