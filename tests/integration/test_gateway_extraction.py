@@ -100,3 +100,16 @@ async def test_a_code_in_any_spelling_reaches_rasa_only_as_a_reference(gateway, 
     assert coderefs.take(client.settings, call["metadata"]["code_ref"]) == "K7QM-WX3D"
     assert coderefs.take(client.settings, call["metadata"]["code_ref"]) is None
     await ws.close()
+
+
+async def test_a_resent_message_echoes_no_code_either(gateway, fake_rasa):
+    client = await gateway()
+    prepare_database(client.settings)
+    ws, _ = await chat(client)
+    first = await say(ws, "code-0002", "mijn code is k7qm_wx3d")
+    again = await say(ws, "code-0002", "mijn code is k7qm_wx3d")
+    assert again[0]["duplicate"] is True
+    for ack in (first[0], again[0]):
+        assert "K7QMWX3D" not in compact(ack["text"]) and coderefs.PLACEHOLDER in ack["text"]
+    assert len(fake_rasa.webhook_calls) == 1
+    await ws.close()

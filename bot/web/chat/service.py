@@ -298,6 +298,9 @@ class ChatService:
             if mid in state.replies:
                 self.metrics["messages_duplicate"] += 1
                 log_event("duplicate", session=session.log_id)
+                if raw is not None:
+                    # A resend echoes no code either (as if it was asked for: nothing is sealed).
+                    display = mask_personal_data(extract_code(raw, True)[1]).text
                 await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
                             "duplicate": True})
                 await emit({"type": "reply", "id": mid, "messages": state.replies[mid]})
