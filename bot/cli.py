@@ -55,6 +55,12 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    # Before anything else: beside a running stack (or its orphans) a start changes no data and
+    # prints no demo credentials.
+    taken = launcher.check_ports(launcher.stack_ports(settings, gateway=not args.no_gateway))
+    if taken:
+        print(taken, file=sys.stderr, flush=True)
+        return 1
     model = launcher.ensure_model(settings)
     _prepare_data(settings)
     cmd_purge(args, settings)
@@ -66,6 +72,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         stack.stop()
         return 0
+    except RuntimeError as exc:  # a child that stopped or did not get ready; start() stopped the rest
+        print(f"De assistent start niet: {exc}", file=sys.stderr, flush=True)
+        return 1
     print(f"""
 De assistent draait.
   Rasa (alleen lokaal):  {", ".join(settings.rasa_urls)}
@@ -145,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.knowledge import check as kb_check
 
     kb_check.add_commands(sub)
+    from bot import backup
+
+    backup.add_commands(sub)
     return parser
 
 
