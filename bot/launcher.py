@@ -5,9 +5,18 @@ Processes: the action server (rasa-sdk), the Rasa server, and the web gateway. A
 dies is restarted with backoff (1 s, doubling to 30 s) while the others keep serving; SIGTERM,
 SIGHUP or Ctrl-C stop every child (each runs in its own process group, so nothing is left
 holding a port).
+
+A hard stop (kill -9, the OOM killer) runs no ``finally``: every child asks the kernel for
+SIGTERM when the launcher dies (``PR_SET_PDEATHSIG``) and stops its own children on it (Rasa's
+parent its workers). A start first checks that its ports are free and names the process that
+holds one (``check_ports``), and a readiness probe counts only when the listening socket
+belongs to the child this start spawned (``answered_by``), so a second start never reports
+ready on a predecessor's processes.
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import importlib.metadata
 import json
@@ -18,10 +27,11 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Set
 
 from bot import nlp_pipeline
 from bot.settings import Settings, dev_model
@@ -211,6 +221,189 @@ def http_ok(url: str) -> bool:
         return False
 
 
+# -- ports and whose process holds them ------------------------------------------------------
+#
+# Linux's /proc answers which process listens on a port: /proc/net/tcp{,6} maps a listening
+# port to a socket inode, /proc/<pid>/fd maps the inode to the processes that hold it. Where
+# /proc is missing, the functions say so (None) and the callers fall back to what HTTP tells.
+
+TCP_LISTEN = "0A"
+#: How much of a holder's command line a message shows.
+COMMAND_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port a start needs: for what (in the refusal), the setting that moves it, where."""
+
+    what: str
+    setting: str
+    host: str
+    port: int
+
+
+def stack_ports(settings: Settings, gateway: bool = True) -> List[Port]:
+    """The ports `python -m bot run` binds: the action server, each Rasa worker, the gateway."""
+    ports = [Port("de actieserver", "KW_ACTIONS_PORT", settings.host, settings.actions_port)]
+    for i in range(settings.rasa_workers):
+        what = "Rasa" if settings.rasa_workers == 1 else f"Rasa-worker {i + 1}"
+        ports.append(Port(what, "KW_RASA_PORT", settings.host, settings.rasa_port + i))
+    if gateway:
+        ports.append(Port("de gateway", "KW_GATEWAY_PORT", settings.gateway_host, settings.gateway_port))
+    return ports
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether a server could not bind ``host:port`` now. SO_REUSEADDR as the servers set it,
+    so a closed connection's TIME_WAIT does not count as in use."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE  # any other error is the child's to report
+    return False
+
+
+def listening_inodes(port: int) -> Optional[Set[str]]:
+    """Inodes of the TCP sockets listening on ``port`` (any address); None without /proc."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not any(t.exists() for t in tables):
+        return None
+    inodes: Set[str] = set()
+    for table in tables:
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == TCP_LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def port_holders(port: int) -> Optional[Set[int]]:
+    """Pids of the processes holding a socket that listens on ``port``; None without /proc.
+    Processes whose descriptors this user may not read are missing from the set."""
+    inodes = listening_inodes(port)
+    if inodes is None:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    pids: Set[int] = set()
+    if not wanted:
+        return pids
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fds = list(os.scandir(proc / "fd"))
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd.path) in wanted:
+                    pids.add(int(proc.name))
+                    break
+            except OSError:
+                continue
+    return pids
+
+
+def parent_pid(pid: int) -> Optional[int]:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rfind(")") + 2:].split()[1])
+
+
+def descends_from(pid: Optional[int], root: int) -> bool:
+    """Whether ``pid`` is ``root`` or one of its descendants (a Rasa worker of the Rasa parent)."""
+    while pid is not None and pid > 1:
+        if pid == root:
+            return True
+        pid = parent_pid(pid)
+    return pid == root
+
+
+def command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    # One line whatever the arguments hold (a `python -c` script spans several).
+    text = " ".join(raw.replace(b"\0", b" ").decode("utf-8", "replace").split())
+    return text if len(text) <= COMMAND_SHOWN else text[: COMMAND_SHOWN - 1] + "…"
+
+
+def holder(port: int) -> Optional[str]:
+    """Who holds ``port``, for a Dutch sentence ("proces 123 (its command line)"); None when
+    /proc does not tell."""
+    holders = sorted(port_holders(port) or ())
+    if not holders:
+        return None
+    cmd = command_line(holders[0])
+    return f"proces {holders[0]}" + (f" ({cmd})" if cmd else "")
+
+
+def check_ports(ports: List[Port]) -> Optional[str]:
+    """The refusal (one Dutch sentence) for the first port that is taken, or None when all are
+    free. Checked before anything starts, so a start beside a running stack (or its orphans)
+    changes nothing and prints no fresh demo data."""
+    for p in ports:
+        if port_in_use(p.host, p.port):
+            return (f"Poort {p.port} voor {p.what} is al in gebruik door {holder(p.port) or 'een ander proces'}; "
+                    f"stop dat proces of kies met {p.setting} een andere poort.")
+    return None
+
+
+def answered_by(port: int, root: int) -> bool:
+    """Whether every socket listening on ``port`` belongs to ``root`` or its descendants, so an
+    HTTP answer on it came from the process this start spawned. True without /proc (then the
+    answer is all there is to go on)."""
+    holders = port_holders(port)
+    if holders is None:
+        return True
+    return bool(holders) and all(descends_from(pid, root) for pid in holders)
+
+
+def url_port(url: str) -> Optional[int]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+# -- dying with the launcher -----------------------------------------------------------------
+
+PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Optional[Callable[..., int]]:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None  # not Linux
+
+
+#: Looked up here, in the launcher: the forked child, before exec, only calls it.
+_PRCTL = _prctl()
+
+
+def die_with(launcher_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn``: the child gets SIGTERM when the launcher dies, also by kill -9, and
+    stops its own children on it. The kernel sends it when the *thread* that forked the child
+    ends, so children are spawned from the launcher's main thread (or a thread that lives as
+    long as the stack); the setting survives exec and setsid."""
+    def preexec() -> None:
+        if _PRCTL is not None:
+            _PRCTL(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM))
+        if os.getppid() != launcher_pid:  # the launcher died before the line above
+            os._exit(1)
+
+    return preexec
+
+
 @dataclass
 class Service:
     name: str
@@ -260,16 +453,35 @@ class Stack:
             self.wait_ready(svc, deadline)
 
     def wait_ready(self, svc: Service, deadline: float) -> None:
+        urls = [svc.ready_url, *svc.also_ready]
         while True:
             if svc.proc is not None and svc.proc.poll() is not None:
                 self.stop()
                 raise RuntimeError(f"{svc.name} stopte tijdens het starten; zie {svc.log}")
-            if all(map(http_ok, [svc.ready_url, *svc.also_ready])):
-                return
+            stranger = None
+            if all(map(http_ok, urls)):
+                stranger = self._stranger(svc, urls)
+                if stranger is None:
+                    return
             if time.monotonic() > deadline:
                 self.stop()
+                if stranger is not None:
+                    raise RuntimeError(f"{svc.name} is niet klaar: op poort {stranger} luistert een proces dat "
+                                       f"deze start niet startte ({holder(stranger) or 'onbekend'}); zie {svc.log}")
                 raise RuntimeError(f"{svc.name} is niet op tijd klaar; zie {svc.log}")
             time.sleep(0.25)  # polling interval of a readiness probe, not synchronisation
+
+    @staticmethod
+    def _stranger(svc: Service, urls: List[str]) -> Optional[int]:
+        """The first probed port whose listener is not ``svc``'s process (or one of its own),
+        e.g. an orphan of an earlier start; None when they all are."""
+        if svc.proc is None:
+            return None
+        for url in urls:
+            port = url_port(url)
+            if port is not None and not answered_by(port, svc.proc.pid):
+                return port
+        return None
 
     def restart(self, name: str) -> None:
         svc = next(s for s in self.services if s.name == name)
@@ -298,10 +510,12 @@ class Stack:
     def _spawn(self, svc: Service) -> None:
         out = open_private_log(svc.log)
         # umask 077: what the children create (Rasa's tracker database and its WAL files, their
-        # own files) is readable by this user only.
+        # own files) is readable by this user only. A session of its own: Ctrl-C in the terminal
+        # reaches the launcher alone, which stops the children in order, and killpg stops a
+        # child with whatever it started. Dies with the launcher: ``die_with``.
         svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=child_env(self.settings, svc.env),
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                    umask=PRIVATE_UMASK)
+                                    umask=PRIVATE_UMASK, preexec_fn=die_with(os.getpid()))
         out.close()
 
     def supervise_once(self, now: float) -> None:

@@ -1,14 +1,20 @@
-"""The launcher supervises: a killed child is restarted with backoff, and SIGTERM to the
-launcher stops every child. Run with real processes (small HTTP servers stand in for Rasa,
-the action server and the gateway, so the test takes seconds, not minutes)."""
+"""The launcher supervises: a killed child is restarted with backoff, SIGTERM to the launcher
+stops every child, kill -9 of the launcher too, and a readiness probe answered by a process
+the launcher did not start does not count. Run with real processes (small HTTP servers stand
+in for Rasa, the action server and the gateway, so the tests take seconds, not minutes; the
+real stack: test_supervision.py)."""
 import json
 import os
 import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
-from bot.settings import ROOT
+import pytest
+
+from bot import launcher
+from bot.settings import ROOT, load
 from tests.fixtures.gateway import alive, free_port, poll
 
 SCRIPT = r"""
@@ -64,3 +70,50 @@ def test_a_killed_child_comes_back_and_sigterm_stops_everything(tmp_path):
     finally:
         if launcher_proc.poll() is None:
             os.killpg(launcher_proc.pid, signal.SIGKILL)
+
+
+def test_kill_9_of_the_launcher_takes_every_child_with_it(tmp_path):
+    ports = [free_port(), free_port()]
+    launcher_proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, json.dumps(ports), str(tmp_path)], cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    pids = []
+    try:
+        pids = json.loads(launcher_proc.stdout.readline())
+        assert all(serving(p) for p in ports)
+        # Each child runs in a session of its own (Ctrl-C reaches the launcher alone).
+        assert all(os.getsid(pid) == pid for pid in pids)
+        launcher_proc.kill()  # what the OOM killer does: no handler, no finally
+        launcher_proc.wait(timeout=10)
+        poll(lambda: not any(alive(pid) for pid in pids), 15, "the children to die with the launcher")
+        assert not any(launcher.port_in_use("127.0.0.1", p) for p in ports)
+    finally:
+        for pid in [launcher_proc.pid, *pids]:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_a_probe_answered_by_a_process_it_did_not_start_is_not_ready(tmp_path):
+    """An orphan of an earlier start answers the probe; the child of this start never listens."""
+    port = free_port()
+    stranger = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stack = launcher.Stack(load({"KW_VAR_DIR": str(tmp_path)}), Path("unused"), gateway=False)
+    child = launcher.Service("kind", [sys.executable, "-c", "import time; time.sleep(120)"],
+                             f"http://127.0.0.1:{port}/")
+    stack.build = lambda: setattr(stack, "services", [child])
+    try:
+        poll(lambda: serving(port), 15, "the stranger to serve")
+        with pytest.raises(RuntimeError) as refused:
+            stack.start(timeout_s=3)
+        assert f"op poort {port} luistert een proces dat deze start niet startte (proces {stranger.pid} " \
+            in str(refused.value)
+        assert not alive(child.proc.pid)  # start() stopped what it had started
+        assert stranger.poll() is None  # and left the stranger alone
+    finally:
+        stranger.kill()
+        stranger.wait()
+        stack.stop()
