@@ -111,6 +111,24 @@ def _match(kb, part: str) -> Optional[Tuple[str, bool]]:
     return (kb.answers[key].intent, clear) if key in kb.answers else None
 
 
+#: An intent the NLU gave at least this confidence (under its fallback threshold of 0.45) is
+#: answered when the knowledge-base search has it among its candidates as well.
+NEAR_MISS = 0.35
+
+
+def near_miss(kb, message: Dict[str, Any], chance) -> Optional[str]:
+    """The FAQ intent the NLU nearly chose, when the search agrees; else None."""
+    text = message.get("text") or ""
+    if looks_like_nonsense(kb, text):
+        return None
+    ranked = [e for e in message.get("intent_ranking") or [] if e.get("name") != "nlu_fallback"]
+    if not ranked or (ranked[0].get("confidence") or 0.0) < NEAR_MISS:
+        return None
+    intent = ranked[0].get("name") or ""
+    candidates = {kb.answers[key].intent for key, _ in chance.candidates if key in kb.answers}
+    return intent if intent in kb.by_intent and intent in candidates else None
+
+
 def all_questions(kb, text: str) -> List[Tuple[str, str]]:
     """Two or more questions in a message the NLU did not understand as a whole, each clearly
     matched to a different answer: (intent, part) for each; else an empty list."""
@@ -237,6 +255,14 @@ class ActionRephrase(KwAction):
                 utter(dispatcher, answer_for(kb, intent, part))
             return [SlotSet(SECOND_CHANCE_SLOT, ANSWER)]
         chance = second_chance(kb, text, message.get("entities") or [])
+        near = near_miss(kb, message, chance)
+        if near is not None and chance.path not in ANSWERED:
+            # Just under the NLU's threshold, and the search agrees: "mag het geld in 2031 nog op?"
+            reply = answer_for(kb, near, text, message.get("entities") or [])
+            if reply is not None:
+                await note_rephrase(self.settings, message, chance, reply, conversation=tracker.sender_id)
+                utter(dispatcher, reply)
+                return [SlotSet(SECOND_CHANCE_SLOT, ANSWER), SlotSet(TOPIC_SLOT, near)]
         misunderstood = consecutive_fallbacks(tracker.events, ANSWERED + (STATUS_PATH,),
                                               lambda said: looks_like_nonsense(kb, said))
         topic = tracker.get_slot(TOPIC_SLOT)

@@ -283,3 +283,21 @@ def test_a_preamble_sentence_is_not_part_of_the_second_question(make_tracker, di
                            ranking=ranking)
     _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert "2026 tot en met 2028" in messages[0]["text"] and "400 miljoen" in messages[1]["text"]
+
+
+def test_an_intent_just_under_the_threshold_is_answered_when_the_search_agrees(make_tracker, dispatcher):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "faq_budget_per_jaar", "confidence": 0.38},
+               {"name": "inform_plaats", "confidence": 0.11}]
+    tracker = make_tracker("nlu_fallback", "en is dat per jaar?", ranking=ranking)
+    events, messages = run(ActionRephrase(), dispatcher, tracker)
+    assert "niet per jaar" in messages[0]["text"] and events[0]["value"] == "kennisbank"
+    # The search does not know the nearly chosen answer: no answer from it.
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "faq_alliantie", "confidence": 0.4}]
+    dispatcher.messages.clear()
+    _, messages = run(ActionRephrase(), dispatcher, make_tracker("nlu_fallback", "en is dat per jaar?", ranking=ranking))
+    assert "alliantie" not in messages[0]["text"].lower()
+    # Too unsure: no answer either.
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "faq_budget_per_jaar", "confidence": 0.2}]
+    dispatcher.messages.clear()
+    _, messages = run(ActionRephrase(), dispatcher, make_tracker("nlu_fallback", "en is dat per jaar?", ranking=ranking))
+    assert "niet per jaar" not in messages[0]["text"]
