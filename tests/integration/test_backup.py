@@ -96,12 +96,10 @@ def backup_while_busy(stack: RasaStack, out: Path) -> Tuple[Path, str]:
     """`python -m bot backup` while another conversation keeps Rasa writing."""
     busy = f"busy-{uuid.uuid4().hex}"
     stop = threading.Event()
-    turns: List[int] = []
 
     def chat() -> None:
         while not stop.is_set():
             stack.say("Welke thema's zijn er?", busy)
-            turns.append(1)
 
     stack.say("Hallo", busy)
     writer = threading.Thread(target=chat, daemon=True)
