@@ -485,12 +485,24 @@ def restore(settings: Settings, backup_path: Path, force: bool = False) -> Resto
 
 # -- commands --------------------------------------------------------------------------------
 
+#: What a database or the disk can throw at a backup or restore: a Dutch line, not a traceback.
+_FAILURES = (sqlite3.Error, OSError, ImportError)
+try:
+    import psycopg2
+    from sqlalchemy.exc import SQLAlchemyError
+
+    _FAILURES = _FAILURES + (psycopg2.Error, SQLAlchemyError)
+except ImportError:  # pragma: no cover - both are in the app's lock
+    pass
+
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     try:
         target = backup(settings, Path(args.out) if args.out else None)
     except BackupError as exc:
         return refused(exc)
+    except _FAILURES as exc:
+        return refused(f"De backup is mislukt ({type(exc).__name__}: {exc}); er is geen backup gemaakt.")
     manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
     say(f"Backup gemaakt: {target}")
     for entry in manifest["stores"]:
@@ -506,6 +518,9 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         report = restore(settings, Path(args.backup), force=args.force)
     except BackupError as exc:
         return refused(exc)
+    except _FAILURES as exc:
+        return refused(f"Terugzetten is mislukt ({type(exc).__name__}: {exc}). Controleer de "
+                       "databases en zet de backup opnieuw terug met --force.")
     say(f"Backup van {report.created_at} teruggezet ({', '.join(_STORE_NAMES[s] for s in report.stores)}); "
         f"app-database bijgewerkt tot versie {report.revision}.")
     if not report.contact_key_known:
