@@ -418,9 +418,12 @@ def _listening(settings: Settings) -> List[int]:
 def check_stopped(settings: Settings, targets: List[Store]) -> None:
     busy = _listening(settings)
     if busy:
+        from bot import launcher
+
+        who = launcher.holder(busy[0])
         raise BackupError(f"De assistent lijkt nog te draaien: poort {', '.join(map(str, busy))} "
-                          "is in gebruik. Stop eerst alle processen (Ctrl-C bij make run) en "
-                          "probeer het dan opnieuw.")
+                          f"is in gebruik{f' (door {who})' if who else ''}. Stop eerst alle "
+                          "processen (Ctrl-C bij make run) en probeer het dan opnieuw.")
     for store in targets:
         if store.backend == "postgresql":
             sessions = _pg_other_sessions(store.url)

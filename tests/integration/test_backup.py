@@ -285,13 +285,18 @@ def test_an_older_backup_is_migrated_after_the_restore(tmp_path):
 
 
 def test_a_listening_port_of_the_target_stack_is_refused(tmp_path):
-    settings, env, _name = seeded(tmp_path / "var")
+    settings, env, name = seeded(tmp_path / "var")
     made = backup.backup(settings, tmp_path / "backups")
+    StaffService.from_settings(settings).create_user("na-de-backup", "Na Backup", PASSWORD)
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", settings.actions_port))
         listener.listen()
-        with pytest.raises(backup.BackupError, match=f"poort {settings.actions_port}"):
+        with pytest.raises(backup.BackupError) as refusal:
             backup.restore(settings, made, force=True)
+    message = str(refusal.value)
+    assert f"poort {settings.actions_port} is in gebruik (door proces {os.getpid()}" in message
+    assert staff_names(settings.database_url) == [name, "na-de-backup"]  # untouched
+    db.dispose_engines()
 
 
 def test_a_different_contact_key_is_reported(tmp_path):
