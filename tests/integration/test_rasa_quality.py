@@ -83,7 +83,7 @@ def test_unseen_styles_nlu_quality(model):
 def test_shared_evaluation_sample(rasa_stack):
     result = subprocess.run(
         [sys.executable, str(SHARED_EVAL / "ask.py"), str(SHARED_EVAL / "sample.yml"),
-         "--url", rasa_stack.rest_url, "--min", "0.95"],
+         "--url", rasa_stack.rest_url, "--token", rasa_stack.settings.rasa_token, "--min", "0.95"],
         capture_output=True, text=True, timeout=900)
     print(result.stdout)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
