@@ -103,12 +103,25 @@ def _match(kb, part: str) -> Optional[Tuple[str, bool]]:
     chance = second_chance(kb, part, [])
     if chance.path == ANSWER:
         key, clear = chance.key, True
+    elif _total_not_share(kb, part, chance.candidates):
+        key, clear = "budget_totaal", True
     elif chance.path == CHOICES and chance.candidates:
         (key, best), runner_up = chance.candidates[0], (chance.candidates[1:2] or [("", 0.0)])[0][1]
         clear = best >= SECOND_CLEAR * runner_up
     else:
         return None
     return (kb.answers[key].intent, clear) if key in kb.answers else None
+
+
+def _total_not_share(kb, part: str, candidates) -> bool:
+    """ "Hoeveel geld is er" scores alike for the total and a gemeente's share; without a place
+    named it asks for the total (a gemeente's share needs a gemeente)."""
+    if not candidates:
+        return False
+    best = candidates[0][1]
+    close = {key for key, score in candidates if score >= best / SECOND_CLEAR}
+    return ({"budget_totaal", "bedrag_gemeente"} <= close and "budget_totaal" in kb.answers
+            and not find(kb, part).any_place)
 
 
 #: An intent the NLU gave at least this confidence (under its fallback threshold of 0.45) is

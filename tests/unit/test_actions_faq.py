@@ -166,6 +166,9 @@ def test_en_voor_another_place_keeps_the_last_topic(make_tracker, dispatcher):
     # A second question that starts with a preposition, after a preamble.
     ("faq_budget_totaal", "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
      "400 miljoen", "2026 tot en met 2028"),
+    # The NLU took the years; "Hoeveel geld is er" without a place asks for the total.
+    ("faq_looptijd", "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
+     "2026 tot en met 2028", "400 miljoen"),
     ("faq_aanvragen_vanaf", "vanaf wanneer kon je aanvragen en hoeveel geld is er in totaal?",
      "7 juli 2025", "400 miljoen"),
 ])
