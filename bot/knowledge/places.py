@@ -240,6 +240,14 @@ def _raw_span(text: str, ent: dict) -> Optional[str]:
     return None
 
 
+def _names_other_part(raw: str, area: Area) -> bool:
+    """The words typed for ``area`` share none with its name or aliases: another name for a
+    part of town (a typo or spelling of the area's own name keeps at least one word)."""
+    typed = set(normalise(raw).split())
+    own = set(normalise(area.name).split()).union(*(set(a.split()) for a in area.aliases))
+    return bool(typed) and not typed & own
+
+
 def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None) -> Mentions:
     mentions = Mentions()
     tables = _tables(kb)
@@ -252,6 +260,13 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
             continue  # a bare part of town: decided below, from the text around it
         kinds = ENTITY_KINDS.get(ent.get("entity"), (Area, Gemeente, Theme, Ministry))
         match = next((obj for name, obj in index if name == value and isinstance(obj, kinds)), None)
+        if isinstance(match, Area) and raw is not None and _names_other_part(raw, match):
+            # An NLU synonym for a part of town ("de Bijlmer" -> Amsterdam Zuidoost) is no fact
+            # of ours: FACTS lists the areas, not which buurten they hold.
+            district = (gemeente_of[match.gemeente], " ".join(w.capitalize() for w in raw.split()))
+            if all(d[1] != district[1] for d in mentions.districts):
+                mentions.districts.append(district)
+            continue
         if match is not None:
             _add(mentions, match)
         elif ent.get("entity") in ("plaats", "gemeente", "gebied") and value in places:
@@ -287,6 +302,13 @@ def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None
         for word in tables.district_words:
             phrase = f"{name} {word}"
             if _contains(norm, phrase) and _contains(rest, word):
+                own = tables.short.get(word)
+                if own is not None and own.gemeente == g.name:
+                    # "a'dam zuidoost": another spelling of the gemeente before its own area's
+                    # short name is that area, not a district of it.
+                    _add(mentions, own)
+                    rest = remove_word(rest, word)
+                    continue
                 label = f"{g.name} " + " ".join(w.capitalize() for w in word.split())
                 if all(d[1] != label for d in mentions.districts):
                     mentions.districts.append((g, label))

@@ -395,3 +395,23 @@ def test_every_nplv_gemeente_name_and_alias_stays_the_gemeente(template):
             m = find(KB, template.format(n=name))
             assert not m.districts and not m.others, (name, m)
             assert g in m.gemeenten, (name, m)
+
+
+def _entity(text: str, raw: str, value: str) -> dict:
+    start = text.lower().index(raw)
+    return {"entity": "gebied", "value": value, "start": start, "end": start + len(raw)}
+
+
+@pytest.mark.parametrize("text, raw", [("Hoort de Bijlmer bij het focusgebied?", "bijlmer"),
+                                       ("Valt de Bijlmermeer onder het NPLV?", "bijlmermeer")])
+def test_an_nlu_synonym_for_a_part_of_town_is_no_area(text, raw):
+    # The NLU maps these to Amsterdam Zuidoost; FACTS lists the areas, not their buurten.
+    reply = answer_for(KB, "faq_gebieden", text, [_entity(text, raw, "Amsterdam Zuidoost")])
+    assert not reply.text.startswith("Ja")
+    assert f"of {raw.capitalize()} daarbij hoort, staat niet in mijn bronnen" in reply.text
+
+
+def test_a_spelling_of_the_gemeente_before_its_own_area_is_that_area():
+    text = "is a'dam zuidoost een focusgebied?"
+    mentions = find(KB, text, [_entity(text, "a'dam zuidoost", "Amsterdam Zuidoost")])
+    assert [a.name for a in mentions.areas] == ["Amsterdam Zuidoost"] and not mentions.districts
