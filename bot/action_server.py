@@ -8,18 +8,36 @@ out of the supervisor's sight, and the pair cost two interpreters' memory. Here 
 rasa-sdk has no authentication of its own; ``require_token`` refuses every call but ``/health``
 without the token Rasa sends (derived from Rasa's, rasa_runtime/endpoints.py), so a local
 process cannot run our actions (a status lookup, a ticket) by posting to this port.
+
+``/metrics`` (Prometheus text, bot/core/metrics.py: actions by name, database calls, status
+lookups) answers with the token, or without it to a client on loopback whose request no proxy
+forwarded (the gateway's rule for its own /metrics), so a Prometheus on the same machine can
+scrape it.
 """
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import hmac
-from typing import List, Optional
+import time
+from typing import Any, Dict, List, Optional
 
 from rasa_runtime.endpoints import ACTION_TOKEN_HEADER, action_token
 
 #: What answers without the token: the readiness probes.
 OPEN_PATHS = ("/health",)
+#: Answers without the token from loopback only (not forwarded by a proxy).
+METRICS_PATH = "/metrics"
+
+
+def _from_loopback(request) -> bool:
+    if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(request.conn_info.client_ip if request.conn_info else "").is_loopback
+    except ValueError:
+        return False
 
 
 def require_token(app, token: str) -> None:
@@ -33,9 +51,55 @@ def require_token(app, token: str) -> None:
         if request.path in OPEN_PATHS:
             return None
         given = request.headers.get(ACTION_TOKEN_HEADER, "").encode("utf-8", "replace")
-        if not token or not hmac.compare_digest(given, expected):
-            return response.json({"error": "token required"}, status=401)
-        return None
+        if token and hmac.compare_digest(given, expected):
+            return None
+        if request.path == METRICS_PATH and _from_loopback(request):
+            return None
+        return response.json({"error": "token required"}, status=401)
+
+
+def add_metrics(app) -> None:
+    """``GET /metrics``: the process's registry (bot/core/metrics.py) in Prometheus' format."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from sanic import response
+
+    from bot.core.metrics import REGISTRY
+
+    @app.get(METRICS_PATH)
+    async def metrics(_request):
+        return response.raw(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST,
+                            headers={"Cache-Control": "no-store"})
+
+
+def measured_executor():
+    """rasa-sdk's executor, timing every action call (forms' validation actions too) by its
+    registered name; a name it does not know counts as ``unknown`` (the label set stays fixed)."""
+    from rasa_sdk.executor import ActionExecutor
+    from rasa_sdk.interfaces import ActionExecutionRejection
+
+    from bot.core.metrics import ACTION_DURATION, ACTION_ERRORS, UNKNOWN_ACTION
+
+    class MeasuredExecutor(ActionExecutor):
+        async def run(self, action_call: Dict[str, Any], *args: Any, **kwargs: Any):
+            name = action_call.get("next_action")
+            label = name if isinstance(name, str) and name in self.actions else UNKNOWN_ACTION
+            started = time.monotonic()
+            try:
+                return await super().run(action_call, *args, **kwargs)
+            except ActionExecutionRejection:
+                raise  # a form declining a value: Rasa goes on with another policy, no failure
+            except Exception:
+                ACTION_ERRORS.labels(action=label).inc()
+                raise
+            finally:
+                ACTION_DURATION.labels(action=label).observe(time.monotonic() - started)
+
+        def register_package(self, package: Any) -> None:
+            super().register_package(package)
+            for action in self.actions:  # every action's series exists from the start, at 0
+                ACTION_ERRORS.labels(action=action)
+
+    return MeasuredExecutor()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -47,11 +111,10 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     from rasa_sdk import utils
     from rasa_sdk.endpoint import create_app_for_serve
-    from rasa_sdk.executor import ActionExecutor
 
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
-    executor = ActionExecutor()
+    executor = measured_executor()
     executor.register_package(args.actions)
     # Only Rasa calls this server: no browser origin needs CORS. No endpoints file: rasa-sdk
     # reads only tracing settings from it, and we trace nothing.
@@ -59,6 +122,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     from bot.settings import get_settings
 
     require_token(app, action_token(get_settings().rasa_token))
+    add_metrics(app)
     app.run(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, single_process=True,
             access_log=False, motd=False)
 

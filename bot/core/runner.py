@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Callable, TypeVar
+
+from bot.core.metrics import DB_CALL_DURATION, DB_TIMEOUTS
 
 T = TypeVar("T")
 
@@ -29,12 +32,16 @@ def run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
     A timed-out call keeps running in its thread until the driver's own timeouts end it; its
     result is dropped. A call still queued is cancelled.
     """
+    started = time.monotonic()
     future = _executor.submit(fn)
     try:
         return future.result(timeout=timeout_s)
     except FutureTimeout:
         future.cancel()
+        DB_TIMEOUTS.inc()
         raise TimeoutError(f"database call took longer than {timeout_s} s") from None
+    finally:
+        DB_CALL_DURATION.observe(time.monotonic() - started)
 
 
 def submit(fn: Callable[[], None]) -> None:
@@ -45,9 +52,13 @@ def submit(fn: Callable[[], None]) -> None:
 
 async def run_db(fn: Callable[[], T], timeout_s: float) -> T:
     """``run_bounded`` for async code: the event loop keeps serving while the pool works."""
+    started = time.monotonic()
     future = _executor.submit(fn)
     try:
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
     except asyncio.TimeoutError:
         future.cancel()
+        DB_TIMEOUTS.inc()
         raise TimeoutError(f"database call took longer than {timeout_s} s") from None
+    finally:
+        DB_CALL_DURATION.observe(time.monotonic() - started)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings, get_settings
 from bot.core import db
+from bot.core.metrics import count_lookup
 from bot.core.runner import run_bounded, run_db
 from bot.status.models import (
     Application,
@@ -185,6 +186,24 @@ def _failed(settings: Settings, what: str, exc: BaseException) -> "LookupResult"
     return LookupResult(UNAVAILABLE)
 
 
+#: ``LookupResult.extra`` key set when the number exists but the code did not match: only for
+#: the metrics (the user hears "not found" either way).
+BAD_CODE_MARK = "bad_code"
+
+
+def metric_outcome(result: "LookupResult") -> str:
+    """The result as one of bot.core.metrics.LOOKUP_OUTCOMES."""
+    if result.kind == LOCKED:
+        return "locked"
+    if result.kind == UNAVAILABLE:
+        return "error"
+    if result.extra.get("delay_s"):
+        return "throttled"
+    if result.kind == OK:
+        return "found"
+    return "bad_code" if result.extra.get(BAD_CODE_MARK) else "not_found"
+
+
 def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
     """A lookup from its builder (which returns what, settings, work): the sync function for
     the CLI and tests, with ``.aio``, its async twin for actions and the API. Both run the work
@@ -198,6 +217,7 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
         except Exception as exc:  # noqa: BLE001 - any DB/driver failure means 'unavailable'
             result = _failed(settings, what, exc)
         log.info("status %s: %s", what, result.kind)
+        count_lookup(metric_outcome(result))
         if result.extra.get("delay_s"):
             time.sleep(result.extra["delay_s"])  # the throttle's delay, outside the DB runner
         return result
@@ -209,6 +229,7 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
         except Exception as exc:  # noqa: BLE001
             result = _failed(settings, what, exc)
         log.info("status %s: %s", what, result.kind)
+        count_lookup(metric_outcome(result))
         if result.extra.get("delay_s"):
             await asyncio.sleep(result.extra["delay_s"])
         return result
@@ -392,6 +413,8 @@ def lookup_public(
         if not matched:
             _record_failure(session, settings, [*locks, *slows], now)
             _audit(session, channel="public", actor=actor, number=audit_number, result=NOT_FOUND)
+            if app is not None:
+                extra[BAD_CODE_MARK] = True
             return LookupResult(NOT_FOUND, extra=extra)
         _audit(session, channel="public", actor=actor, number=audit_number, result=OK)
         return LookupResult(OK, application=ApplicationView.from_model(app), extra=extra)
@@ -466,6 +489,25 @@ def list_for_gemeente(
 lookup_public_async = lookup_public.aio
 lookup_portal_async = lookup_portal.aio
 list_for_gemeente_async = list_for_gemeente.aio
+
+
+def active_throttles(settings: Settings) -> Dict[str, bool]:
+    """Whether the global throttle and any aanvraagnummer's throttle slow lookups now (for
+    /metrics): their failures in the current window reach their limits."""
+    def job() -> Dict[str, bool]:
+        now = utcnow()
+        window = now - dt.timedelta(seconds=settings.status_failure_window_s)
+        with db.session_scope(db.get_engine(settings.database_url, settings.db_timeout_s)) as session:
+            global_count = int(session.execute(
+                select(func.count()).select_from(LookupFailure)
+                .where(LookupFailure.key == GLOBAL_KEY, LookupFailure.at > window)).scalar() or 0)
+            busiest = session.execute(
+                select(func.count()).select_from(LookupFailure)
+                .where(LookupFailure.key.like("n:%"), LookupFailure.at > window)
+                .group_by(LookupFailure.key).order_by(func.count().desc()).limit(1)).scalar()
+        return {"global": global_count >= max(1, settings.status_global_max_failures),
+                "number": int(busiest or 0) >= max(1, settings.status_number_max_failures)}
+    return job()
 
 
 def count_failures(key: str, *, settings: Optional[Settings] = None) -> int:
