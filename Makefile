@@ -69,6 +69,7 @@ train: setup
 test: setup
 	scripts/ensure-browser.sh
 	scripts/ensure-haproxy.sh
+	scripts/ensure-prometheus.sh
 	scripts/ensure-services.sh
 	$(PY) -m bot train
 	$(PY) -m pytest tests
