@@ -1,0 +1,143 @@
+"""A real Prometheus (Debian's, scripts/ensure-prometheus.sh) scrapes a running gateway's
+/metrics with the scrape settings of deploy/prometheus/prometheus.yml and evaluates a rule.
+
+The gateway is the real app in front of the fake Rasa of conftest.py (this test is about the
+scrape, not the answers). The configuration is deploy/prometheus/prometheus.yml with only what
+cannot be the same here replaced: the targets (a static address instead of DNS), the token
+file, the intervals (1 s) and the rule file (one recording rule). A second job sends a wrong
+token and must be refused: the gateway answers loopback without a token, so only a refusal
+shows that Prometheus really sends the token from the file.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+
+from bot.launcher import free_port
+from tests.fixtures.gateway import poll_async
+
+pytestmark = pytest.mark.asyncio
+
+ROOT = Path(__file__).resolve().parents[2]
+PROM = ROOT / "deploy" / "prometheus"
+OPS_TOKEN = "ops-token-for-tests-0123456789abcdef"  # conftest.make_settings' KW_OPS_TOKEN
+MESSAGES = 3
+#: The one rule: what the gateway reports as user messages relayed, summed over gateways.
+RULE = "kw:messages:sum"
+RULE_EXPR = 'sum(kw_gateway_events_total{event="messages_message"})'
+
+
+def scrape_config(tmp_path: Path, target: str) -> Path:
+    good, bad = tmp_path / "ops_token", tmp_path / "wrong_token"
+    good.write_text(OPS_TOKEN + "\n")
+    bad.write_text("not-the-ops-token-0123456789abcdef\n")
+    config = yaml.safe_load((PROM / "prometheus.yml").read_text(encoding="utf-8"))
+    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+    config["rule_files"] = ["rules.yml"]
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "kw-gateway")
+    del job["dns_sd_configs"]
+    job["static_configs"] = [{"targets": [target]}]
+    job["authorization"]["credentials_file"] = str(good)
+    wrong = copy.deepcopy(job)
+    wrong["job_name"] = "kw-gateway-wrong-token"
+    wrong["authorization"]["credentials_file"] = str(bad)
+    config["scrape_configs"] = [job, wrong]
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(
+        {"groups": [{"name": "kw-test", "rules": [{"record": RULE, "expr": RULE_EXPR}]}]}))
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def prometheus(tmp_path):
+    """Start Prometheus on a free port with a generated configuration; yields its URL."""
+    procs = []
+
+    def start(target: str) -> str:
+        config = scrape_config(tmp_path, target)
+        port = free_port()
+        binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+        assert Path(binary).exists(), "prometheus ontbreekt: draai scripts/ensure-prometheus.sh"
+        log = open(tmp_path / "prometheus.log", "ab")
+        procs.append(subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        log.close()
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+async def api(session: aiohttp.ClientSession, url: str, path: str, **params):
+    try:
+        async with session.get(f"{url}/api/v1/{path}", params=params) as resp:
+            if resp.status != 200:
+                return None
+            body = await resp.json()
+    except aiohttp.ClientError:
+        return None  # not listening yet
+    return body["data"] if body.get("status") == "success" else None
+
+
+async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, prometheus, tmp_path):
+    client = await gateway()
+    ready = await (await client.post("/chat/http", json={"type": "hello"},
+                                     headers={"Origin": client.origin})).json()
+    session_token = ready["frames"][0]["session"]
+    for n in range(MESSAGES):
+        resp = await client.post("/chat/http", headers={"Origin": client.origin}, json={
+            "type": "message", "id": f"msg-prom-{n:03d}", "text": "hallo", "session": session_token})
+        assert resp.status == 200 and (await resp.json())["frames"][-1]["type"] == "reply"
+
+    target = f"127.0.0.1:{client.server.port}"
+    url = prometheus(target)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+        async def targets_scraped():
+            data = await api(http, url, "targets")
+            if not data:
+                return None
+            found = {t["labels"]["job"]: t for t in data["activeTargets"]}
+            if set(found) == {"kw-gateway", "kw-gateway-wrong-token"} and all(
+                    t["health"] != "unknown" for t in found.values()):
+                return found
+            return None
+
+        found = await poll_async(targets_scraped, 60, "Prometheus scraped both jobs", interval=0.2)
+        assert found["kw-gateway"]["health"] == "up", found["kw-gateway"]["lastError"]
+        assert found["kw-gateway"]["labels"]["instance"] == target
+        assert found["kw-gateway-wrong-token"]["health"] == "down"
+        assert "403" in found["kw-gateway-wrong-token"]["lastError"]
+
+        async def rule_value():
+            data = await api(http, url, "query", query=RULE)
+            return data["result"] if data and data["result"] else None
+
+        result = await poll_async(rule_value, 60, f"the rule {RULE} evaluated", interval=0.2)
+        assert [float(r["value"][1]) for r in result] == [MESSAGES]
+
+        groups = (await api(http, url, "rules"))["groups"]
+        rule = groups[0]["rules"][0]
+        assert rule["name"] == RULE and rule["health"] == "ok", rule
+
+        # `up` as the alert rules see it: 1 for the gateway, 0 for the job with the wrong token.
+        up = await api(http, url, "query", query="up")
+        assert {r["metric"]["job"]: r["value"][1] for r in up["result"]} == {
+            "kw-gateway": "1", "kw-gateway-wrong-token": "0"}
