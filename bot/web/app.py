@@ -28,7 +28,9 @@ from bot.handoff.live import LiveHandoff
 from bot.web import pages, sockets, widget_build
 from bot.web.bus import Bus
 from bot.web.chat import ChatHub, ChatService
-from bot.web.keys import BUS, CHAT, HTTP, HUB, LIVE, METRICS, RASA, SETTINGS, TEMPLATES
+from bot.web.keys import (BUS, CHAT, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER, HTTP, HUB, LIVE, METRICS, RASA,
+                          SETTINGS, TEMPLATES)
+from bot.web.metrics import PROM, GatewayMetrics
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
 from bot.web.security import nonce_middleware, security_headers
@@ -53,10 +55,10 @@ async def _rasa_session(app: web.Application) -> AsyncIterator[None]:
         app[HTTP] = http
         app[RASA] = RasaClient(http, settings.rasa_urls, settings.rasa_token,
                                actions_health_url=_actions_health_url(settings),
-                               max_in_flight=settings.rasa_max_in_flight)
+                               max_in_flight=settings.rasa_max_in_flight, metrics=app[PROM])
         # Pushes go through the bus: to this gateway's sockets and, in a cluster, the others'.
         app[LIVE].connect(app[RASA], app[BUS].push)
-        app[CHAT] = ChatService(settings, app[RASA], app[METRICS], app[LIVE])
+        app[CHAT] = ChatService(settings, app[RASA], app[METRICS], app[LIVE], prom=app[PROM])
         yield
 
 
@@ -116,6 +118,7 @@ def create_app(settings: Any) -> web.Application:
     widget_build.ensure_built()
     app[SETTINGS] = settings
     app[METRICS] = Counter()
+    app[PROM] = GatewayMetrics()
     # Open WebSockets per client address and in all (KW_MAX_SOCKETS_PER_CLIENT, KW_MAX_SOCKETS).
     sockets.install(app)
     app[HUB] = ChatHub()
@@ -134,7 +137,17 @@ def create_app(settings: Any) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(security_headers)
     setup_routes(app, settings)
+    _measure_console(app)
     return app
+
+
+def _measure_console(app: web.Application) -> None:
+    """The console sub-app's login limiter and open sockets, for /metrics."""
+    for resource in app.router.resources():
+        sub = resource.get_info().get("app")
+        if isinstance(sub, web.Application) and CONSOLE_LOGIN_LIMITER in sub:
+            sub[CONSOLE_LOGIN_LIMITER].on_refused = app[PROM].refusal("login")
+            app[PROM].console_hub = sub.get(CONSOLE_HUB)
 
 
 __all__ = ["create_app"]

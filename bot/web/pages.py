@@ -13,10 +13,13 @@ from aiohttp import web
 
 from bot.core.runner import run_db
 from bot.web.keys import BUS, CSP_NONCE, HUB, METRICS, RASA, SETTINGS, TEMPLATES
+from bot.web.metrics import PROM, GatewayMetrics, tickets_waiting
 from bot.web.security import client_ip, own_origin
 from bot.web.portal import DEMO_TOKEN_LIFETIME_S, issue_portal_token
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
+#: Prometheus' text format 0.0.4, which the hand-written lines and prometheus-client's both are.
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 # The 19 gemeenten of the regeling (docs/intents.md), for the demo login.
 GEMEENTEN = (
     "Amsterdam", "Arnhem", "Breda", "Delft", "Den Haag", "Dordrecht", "Eindhoven", "Groningen",
@@ -123,9 +126,38 @@ async def readyz(request: web.Request) -> web.Response:
                              status=200 if ready else 503, headers={"Cache-Control": "no-store"})
 
 
+async def _refresh(request: web.Request, prom: GatewayMetrics) -> None:
+    """The figures read at scrape time (bot/web/metrics.py); a database that does not answer
+    leaves them as they were and counts a scrape error."""
+    from bot.handoff.hours import is_open
+    from bot.status.service import active_throttles
+
+    settings = request.app[SETTINGS]
+    hub = prom.console_hub
+    prom.refresh_sockets(len(request.app[HUB].all), len(hub.conns) if hub is not None else 0)
+    bus = request.app[BUS]
+    prom.pubsub_connected.set(int(bool(bus.subscribed) or not bus.url))
+    prom.helpdesk_open.set(int(is_open(settings)))
+    try:
+        waiting = await run_db(lambda: tickets_waiting(settings), settings.db_timeout_s)
+    except Exception:  # noqa: BLE001 - the endpoint still answers
+        waiting = None
+    prom.refresh_tickets(waiting)
+    try:
+        throttles = await run_db(lambda: active_throttles(settings), settings.db_timeout_s)
+    except Exception:  # noqa: BLE001
+        throttles = None
+    prom.refresh_throttles(throttles)
+
+
 @ops_only
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text format; counters only, nothing personal."""
+    """Prometheus text format, nothing personal: the gateway's metrics (bot/web/metrics.py),
+    the process's database and lookup metrics (bot/core/metrics.py) and the older event
+    counters."""
+    from prometheus_client import generate_latest
+
+    from bot.core.metrics import REGISTRY
     from bot.status.service import global_failures
 
     settings = request.app[SETTINGS]
@@ -151,8 +183,12 @@ async def metrics(request: web.Request) -> web.Response:
         lines.append(f"kw_status_global_throttle {int(failed >= settings.status_global_max_failures)}")
     lines.append("# TYPE kw_gateway_time_seconds gauge")
     lines.append(f"kw_gateway_time_seconds {int(time.time())}")
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain",
-                        headers={"Cache-Control": "no-store"})
+    prom: GatewayMetrics = request.app[PROM]
+    await _refresh(request, prom)
+    body = ("\n".join(lines) + "\n").encode("utf-8") + generate_latest(prom.registry) \
+        + generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": TEXT_FORMAT,
+                                            "Cache-Control": "no-store"})
 
 
 async def not_found(request: web.Request) -> web.Response:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import zlib
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 import aiohttp
 from yarl import URL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.web.metrics import GatewayMetrics
 
 log = logging.getLogger("bot.web.rasa")
 
@@ -42,8 +46,10 @@ class RasaUnavailable(Exception):
     """Rasa did not answer (down, timeout, or an error status)."""
 
     def __init__(self, reason: str, refused: bool = False, resendable: bool = False,
-                 timed_out: bool = False):
+                 timed_out: bool = False, status: Optional[int] = None):
         super().__init__(reason)
+        #: Rasa's HTTP status when it answered with an error status.
+        self.status = status
         #: No connection was made (Rasa restarting): nothing can have been stored.
         self.refused = refused
         #: The request failed without a timeout: whether it was processed can be read from the
@@ -93,8 +99,10 @@ def worker_for(sender: str, workers: int) -> int:
 
 class RasaClient:
     def __init__(self, session: aiohttp.ClientSession, base_urls: Union[str, Sequence[str]], token: str,
-                 actions_health_url: Optional[str] = None, max_in_flight: int = 6):
+                 actions_health_url: Optional[str] = None, max_in_flight: int = 6,
+                 metrics: Optional["GatewayMetrics"] = None):
         self._http = session
+        self._metrics = metrics
         #: One URL per Rasa worker (rasa_runtime/workers.py), or one balancer's URL.
         self._bases = [URL(u) for u in ([base_urls] if isinstance(base_urls, str) else base_urls)]
         if not self._bases:
@@ -121,13 +129,24 @@ class RasaClient:
         the message). Every request carries Rasa's token as a header: the REST channel requires
         it too (rasa_runtime/channels.py)."""
         try:
+            return await self._request(method, url, what, timeout_s, body, answer)
+        except RasaUnavailable as exc:
+            # Readiness probes ("status") are not turns' calls: a down Rasa is counted there.
+            if self._metrics is not None and what != "status":
+                self._metrics.rasa_error(exc.timed_out, exc.status)
+            raise
+
+    async def _request(self, method: str, url: URL, what: str, timeout_s: float,
+                       body: Any, answer: bool) -> Any:
+        try:
             async with self._http.request(
                 method, url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s),
                 headers={"Authorization": f"Bearer {self._token}"},
             ) as resp:
                 if resp.status != 200:
                     raise RasaUnavailable(f"{what} status {resp.status}",
-                                          resendable=resp.status in RESEND_STATUSES)
+                                          resendable=resp.status in RESEND_STATUSES,
+                                          status=resp.status)
                 return await resp.json(content_type=None) if answer else await resp.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             refused = isinstance(exc, aiohttp.ClientConnectorError)
@@ -139,8 +158,21 @@ class RasaClient:
         worker = self._worker(sender)
         url = self._bases[worker] / "webhooks" / "rest" / "webhook"
         body = {"sender": sender, "message": text, "metadata": metadata}
-        async with self._admission[worker]:
-            data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
+        metrics = self._metrics
+        if metrics is None:
+            async with self._admission[worker]:
+                data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
+        else:
+            queued = time.monotonic()
+            async with self._admission[worker]:
+                started = time.monotonic()
+                metrics.rasa_wait.observe(started - queued)
+                metrics.rasa_in_flight.inc()
+                try:
+                    data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
+                finally:
+                    metrics.rasa_in_flight.dec()
+                    metrics.rasa_duration.observe(time.monotonic() - started)
         if not isinstance(data, list):
             raise RasaUnavailable("webhook answer is not a list")
         return [m for m in data if isinstance(m, dict)]

@@ -8,13 +8,16 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 MAX_KEYS = 50_000
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, burst: Optional[int] = None, max_keys: int = MAX_KEYS):
+    def __init__(self, per_minute: int, burst: Optional[int] = None, max_keys: int = MAX_KEYS,
+                 on_refused: Optional[Callable[[], None]] = None):
+        #: Called on every refusal (the gateway's /metrics counts them, bot/web/metrics.py).
+        self.on_refused = on_refused
         self.per_minute = max(1, int(per_minute))
         self.capacity = float(burst if burst is not None else self.per_minute)
         self.rate = self.per_minute / 60.0  # tokens per second
@@ -34,4 +37,6 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         if allowed:
             return True, 0
+        if self.on_refused is not None:
+            self.on_refused()
         return False, max(1, math.ceil((cost - tokens) / self.rate))

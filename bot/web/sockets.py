@@ -14,6 +14,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from bot.web.keys import METRICS, SETTINGS
+from bot.web.metrics import PROM
 from bot.web.protocol import error_frame
 from bot.web.security import client_ip, rate_key
 
@@ -59,6 +60,8 @@ async def socket_caps(request: web.Request, handler: Callable[[web.Request], Awa
     client = rate_key(client_ip(request))
     if not caps.acquire(client):
         request.config_dict[METRICS]["ws_socket_cap"] += 1
+        if PROM in request.config_dict:
+            request.config_dict[PROM].refusals.labels(limit="sockets").inc()
         full = caps.count >= caps.total
         return web.json_response(error_frame("too_many_sockets"), status=503 if full else 429,
                                  headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -74,7 +74,7 @@ async def chat_http(request: web.Request) -> web.Response:
                 _, ready = service.reset(session, client)
                 frames.append(ready)
             else:
-                await service.message(frame, session, client, emit)
+                await service.message(frame, session, client, emit, transport="http")
         else:
             raise FrameError("invalid")
     except FrameError as exc:

@@ -35,6 +35,7 @@ from bot.web.protocol import (
     EXPECT_CODE, STARTER_PAYLOADS, STARTERS, FrameError, History, about_handoff, bot_message,
     button_payload, error_frame, expectation, from_webhook, message_id, user_text,
 )
+from bot.web.metrics import GatewayMetrics, turn_outcome
 from bot.web.rasa import RasaClient, RasaUnavailable
 from bot.web.ratelimit import RateLimiter
 from bot.web.security import client_ip, rate_key
@@ -93,14 +94,19 @@ class SessionState:
 
 
 class ChatService:
-    def __init__(self, settings: Any, rasa: RasaClient, metrics: Counter, handoff: "LiveHandoff"):
+    def __init__(self, settings: Any, rasa: RasaClient, metrics: Counter, handoff: "LiveHandoff",
+                 prom: Optional[GatewayMetrics] = None):
         self.settings = settings
         self.rasa = rasa
         self.metrics = metrics
+        #: Turn latency and outcomes for /metrics (bot/web/metrics.py).
+        self.prom = prom
         self.codec = SessionCodec(settings.cookie_secret)
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.connect_limiter = RateLimiter(settings.connect_rate_per_minute)
-        self.socket_limiter = RateLimiter(SOCKET_SESSION_FRAMES_PER_MINUTE)
+        message_refused = prom.refusal("message") if prom else None
+        connect_refused = prom.refusal("connect") if prom else None
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, on_refused=message_refused)
+        self.connect_limiter = RateLimiter(settings.connect_rate_per_minute, on_refused=connect_refused)
+        self.socket_limiter = RateLimiter(SOCKET_SESSION_FRAMES_PER_MINUTE, on_refused=connect_refused)
         self.max_chars = settings.max_message_chars
         self._states: "OrderedDict[str, SessionState]" = OrderedDict()
         # The live handoff: routes messages of conversations with an active helpdesk ticket.
@@ -255,9 +261,23 @@ class ChatService:
             await emit({"type": "typing"})
         return ticket
 
-    async def message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit) -> None:
-        """A user message or button click: validate, mask, relay to Rasa, emit ack and reply."""
+    async def message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit,
+                      transport: str = "ws") -> None:
+        """A user message or button click: validate, mask, relay to Rasa, emit ack and reply.
+
+        A turn is measured (bot/web/metrics.py) once it passed validation and the rate limit
+        and is no resend: from the frame's receipt to the reply sent, with its outcome."""
+        turn: Dict[str, Any] = {"outcome": None, "replied": None}
         started = time.monotonic()
+        try:
+            await self._message(frame, session, client, emit, turn, started)
+        finally:
+            if self.prom is not None and turn["outcome"] is not None:
+                ended = turn["replied"] if turn["replied"] is not None else time.monotonic()
+                self.prom.turn(transport, turn["outcome"], ended - started)
+
+    async def _message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit,
+                       turn: Dict[str, Any], started: float) -> None:
         kind = frame["type"]
         mid = message_id(frame)
         masked_kinds: tuple = ()
@@ -305,6 +325,7 @@ class ChatService:
                             "duplicate": True})
                 await emit({"type": "reply", "id": mid, "messages": state.replies[mid]})
                 return
+            turn["outcome"] = "error"  # until the reply is sent
             code_ref: Optional[str] = None
             if raw is not None:
                 code, rest = extract_code(raw, state.expect == EXPECT_CODE)
@@ -363,9 +384,12 @@ class ChatService:
                   chars=len(text), masked=list(masked_kinds), replies=len(messages),
                   ms=int((time.monotonic() - started) * 1000))
         await emit({"type": "reply", "id": mid, "messages": messages})
+        turn["replied"] = time.monotonic()
+        turn["outcome"] = turn_outcome(answer, staffed or about_handoff(answer))
         # A ticket the action server made for this message: the widget shows the handoff.
         changed = await self.handoff.after_reply(session.sid, ticket is not None)
         if changed:
+            turn["outcome"] = "handoff"
             await emit(changed)
 
 

@@ -1,0 +1,173 @@
+"""The gateway's Prometheus metrics (prometheus-client), served on /metrics (bot/web/pages.py).
+
+One ``GatewayMetrics`` per app, each with a private ``CollectorRegistry``: tests build several
+apps in one process. The gateway is one process (no forked workers), so no multiprocess mode.
+What is measured where:
+
+- turns (``kw_turn_duration_seconds``, ``kw_turns_total``): ChatService.message, from a user
+  message's receipt to its reply sent;
+- the Rasa hop (request time, waits for the in-flight limit, in flight, errors): RasaClient;
+- rate-limit refusals: the limiters' ``on_refused`` and the socket caps;
+- tickets waiting, the helpdesk's hours, pub/sub, open sockets and the status throttles: read
+  at scrape time (``refresh``).
+
+Labels are small fixed sets; nothing personal (no ids, numbers, texts, addresses).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: Seconds: a turn is usually under a second; Rasa's own bound is 30 s, recovery up to 25 s more.
+TURN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
+#: Seconds waited for a free place at Rasa (the in-flight limit).
+WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+TRANSPORTS = ("ws", "http")
+#: answered: the assistant answered; fallback: it did not understand (bot/conversation.py's
+#: rephrase texts); handoff: the turn concerns a helpdesk question (a ticket made or its
+#: state); error: no answer (Rasa down or too slow, an action failed, an internal error).
+OUTCOMES = ("answered", "fallback", "handoff", "error")
+RASA_ERROR_KINDS = ("timeout", "connection", "http")
+LIMITS = ("message", "connect", "login", "sockets")
+SOCKET_KINDS = ("widget", "console")
+THROTTLE_SCOPES = ("number", "global")
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.turn_duration = Histogram(
+            "kw_turn_duration_seconds", "A user message from its receipt in the gateway to the "
+            "reply sent, by transport.", ["transport"], registry=r, buckets=TURN_BUCKETS)
+        self.turns = Counter("kw_turns", "User messages by outcome.", ["outcome"], registry=r)
+        self.rasa_duration = Histogram(
+            "kw_rasa_request_duration_seconds", "One message's HTTP call to Rasa (the REST "
+            "channel), without the wait for the in-flight limit.", registry=r, buckets=TURN_BUCKETS)
+        self.rasa_wait = Histogram(
+            "kw_rasa_queue_wait_seconds", "Time a message waited for the in-flight limit "
+            "(KW_RASA_MAX_IN_FLIGHT).", registry=r, buckets=WAIT_BUCKETS)
+        self.rasa_in_flight = Gauge("kw_rasa_in_flight", "Messages this gateway has at Rasa now.",
+                                    registry=r)
+        self.rasa_errors = Counter("kw_rasa_errors", "Failed calls to Rasa by kind.", ["kind"],
+                                   registry=r)
+        self.refusals = Counter("kw_rate_limit_refusals", "Requests refused by a rate limit or "
+                                "the socket caps.", ["limit"], registry=r)
+        self.open_sockets = Gauge("kw_open_sockets", "Open WebSockets by kind.", ["kind"], registry=r)
+        self.tickets_waiting = Gauge("kw_tickets_waiting", "Helpdesk tickets waiting for a "
+                                     "medewerker (wachtrij).", registry=r)
+        self.ticket_oldest_wait = Gauge("kw_ticket_oldest_wait_seconds", "How long the oldest "
+                                        "waiting ticket has waited (0 when none waits).", registry=r)
+        self.helpdesk_open = Gauge("kw_helpdesk_open", "1 inside the helpdesk's opening hours.",
+                                   registry=r)
+        self.pubsub_connected = Gauge("kw_pubsub_connected", "1 when the pub/sub bus is "
+                                      "subscribed or not configured, 0 when lost.", registry=r)
+        self.throttle_active = Gauge("kw_status_throttle_active", "1 while that status-lookup "
+                                     "throttle slows lookups.", ["scope"], registry=r)
+        self.scrape_errors = Counter("kw_metrics_scrape_errors", "Figures /metrics could not "
+                                     "read (the database did not answer).", ["part"], registry=r)
+        # Every label's series exists from the start (at 0): rates and alerts need no gap-filling.
+        for t in TRANSPORTS:
+            self.turn_duration.labels(transport=t)
+        for o in OUTCOMES:
+            self.turns.labels(outcome=o)
+        for k in RASA_ERROR_KINDS:
+            self.rasa_errors.labels(kind=k)
+        for limit in LIMITS:
+            self.refusals.labels(limit=limit)
+        for kind in SOCKET_KINDS:
+            self.open_sockets.labels(kind=kind)
+        for scope in THROTTLE_SCOPES:
+            self.throttle_active.labels(scope=scope)
+        for part in ("tickets", "throttles"):
+            self.scrape_errors.labels(part=part)
+        self.pubsub_connected.set(1)
+        #: The console's ConsoleHub (its open sockets), set by the app factory.
+        self.console_hub: Optional[Any] = None
+
+    # -- hooks for the parts that count --------------------------------------------------
+
+    def refusal(self, limit: str) -> Callable[[], None]:
+        """A callback for a RateLimiter's ``on_refused``."""
+        child = self.refusals.labels(limit=limit)
+        return child.inc
+
+    def turn(self, transport: str, outcome: str, seconds: float) -> None:
+        self.turn_duration.labels(transport=transport if transport in TRANSPORTS else "ws").observe(seconds)
+        self.turns.labels(outcome=outcome if outcome in OUTCOMES else "error").inc()
+
+    def rasa_error(self, timed_out: bool, status: Optional[int]) -> None:
+        kind = "timeout" if timed_out else "http" if status is not None else "connection"
+        self.rasa_errors.labels(kind=kind).inc()
+
+    # -- figures read at scrape time -----------------------------------------------------
+
+    def refresh_sockets(self, widget: int, console: int) -> None:
+        self.open_sockets.labels(kind="widget").set(widget)
+        self.open_sockets.labels(kind="console").set(console)
+
+    def refresh_tickets(self, waiting: Optional[Tuple[int, float]]) -> None:
+        if waiting is None:
+            self.scrape_errors.labels(part="tickets").inc()
+            return
+        self.tickets_waiting.set(waiting[0])
+        self.ticket_oldest_wait.set(waiting[1])
+
+    def refresh_throttles(self, active: Optional[Dict[str, bool]]) -> None:
+        if active is None:
+            self.scrape_errors.labels(part="throttles").inc()
+            return
+        for scope in THROTTLE_SCOPES:
+            self.throttle_active.labels(scope=scope).set(int(bool(active.get(scope))))
+
+
+def tickets_waiting(settings: Any, now: Optional[dt.datetime] = None) -> Tuple[int, float]:
+    """(tickets in the wachtrij, seconds the oldest has waited); blocking, for run_db."""
+    from sqlalchemy import func, select
+
+    from bot.core import db
+    from bot.core.clock import utcnow
+    from bot.handoff import states
+    from bot.handoff.models import Ticket
+
+    with db.session_scope(db.get_engine(settings.database_url, settings.db_timeout_s)) as session:
+        count, oldest = session.execute(
+            select(func.count(), func.min(Ticket.created_at)).where(Ticket.state == states.WACHTRIJ)
+        ).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    now = now or utcnow()
+    if oldest.tzinfo is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    elif oldest.tzinfo is None and now.tzinfo is not None:
+        now = now.replace(tzinfo=None)
+    return int(count), max(0.0, (now - oldest).total_seconds())
+
+
+PROM = web.AppKey("kw.prom", GatewayMetrics)
+
+__all__ = ["GatewayMetrics", "PROM", "tickets_waiting", "OUTCOMES", "TRANSPORTS"]
+
+
+def _fallback_leads() -> Tuple[str, ...]:
+    from bot import texts
+
+    # bot/conversation.py's rephrase replies (NOT_UNDERSTOOD_SHORT starts like _AGAIN).
+    return (texts.NOT_UNDERSTOOD_FIRST, texts.NOT_UNDERSTOOD, texts.NOT_UNDERSTOOD_AGAIN)
+
+
+def turn_outcome(answer: Any, handoff: bool) -> str:
+    """answered, fallback or handoff for a turn Rasa answered (``answer``: the REST channel's
+    messages); ``handoff`` when the turn concerns a helpdesk question."""
+    if handoff:
+        return "handoff"
+    leads = _fallback_leads()
+    for m in answer or ():
+        text = m.get("text") if isinstance(m, dict) else None
+        if isinstance(text, str) and text:
+            return "fallback" if text.startswith(leads) else "answered"
+    return "answered"
