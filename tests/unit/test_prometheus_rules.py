@@ -35,9 +35,11 @@ def test_scrape_config_is_valid(tmp_path):
     config = yaml.safe_load((PROM / "prometheus.yml").read_text(encoding="utf-8"))
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == {"kw-gateway", "kw-actions"}  # the names the alert rules use
-    for job in jobs.values():
+    files = {"kw-gateway": "kw_ops_token", "kw-actions": "kw_actions_token"}
+    for name, job in jobs.items():
         assert job["metrics_path"] == "/metrics"
-        assert job["authorization"]["credentials_file"] == "/etc/prometheus/secrets/kw_ops_token"
+        assert job["authorization"] == {"type": "Bearer",
+                                        "credentials_file": f"/etc/prometheus/secrets/{files[name]}"}
         job["authorization"]["credentials_file"] = str(token)
     assert [sd["port"] for sd in jobs["kw-gateway"]["dns_sd_configs"]] == [8080]
     assert [sd["port"] for sd in jobs["kw-actions"]["dns_sd_configs"]] == [5055]
