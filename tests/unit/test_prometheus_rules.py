@@ -88,3 +88,63 @@ def test_every_alert_has_severity_for_summary_and_a_runbook_section():
         runbook = rule["annotations"]["runbook"]
         assert runbook == f"docs/operations.md#{name.lower()}", name
         assert name.lower() in anchors, f"docs/operations.md has no section '{name}'"
+
+
+# -- the dashboard and the metric names --------------------------------------------------------
+
+DASHBOARD = ROOT / "deploy" / "grafana" / "kw-dashboard.json"
+METRIC = re.compile(r"\bkw_[a-z_]+[a-z]\b")
+SUFFIXES = ("_bucket", "_count", "_sum")
+
+
+def dashboard_exprs():
+    import json
+
+    panels = json.loads(DASHBOARD.read_text(encoding="utf-8"))["panels"]
+    return [(p["title"], t["expr"]) for p in panels if p["type"] != "row" for t in p["targets"]]
+
+
+def exposed_name(name: str) -> str:
+    """The name as written in the code: histograms without their series suffix, counters
+    without ``_total`` (prometheus-client adds it)."""
+    for suffix in SUFFIXES + ("_total",):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def test_dashboard_queries_are_valid_promql(tmp_path):
+    """Grafana's variables replaced by what they stand for, each query becomes a recording
+    rule that promtool parses."""
+    exprs = dashboard_exprs()
+    assert len(exprs) >= 20
+    rules = [{"record": f"kw:dashboard_{n}", "expr": expr.replace("$__rate_interval", "5m")
+              .replace("$instance", ".*")} for n, (_, expr) in enumerate(exprs)]
+    (tmp_path / "dashboard_rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "d", "rules": rules}]}))
+    result = promtool("check", "rules", "dashboard_rules.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboard_shows_the_golden_signals_and_the_helpdesk_queue():
+    import json
+
+    dash = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    rows = [p["title"] for p in dash["panels"] if p["type"] == "row"]
+    assert rows == ["Overview", "Traffic", "Errors", "Latency", "Saturation", "Helpdesk"]
+    used = " ".join(expr for _, expr in dashboard_exprs())
+    for needed in ("kw_turns_total", "kw_turn_duration_seconds_bucket", "kw_rasa_in_flight",
+                   "kw_rasa_queue_wait_seconds_bucket", "kw_open_sockets", "kw_tickets_waiting",
+                   "kw_ticket_oldest_wait_seconds", "histogram_quantile(0.5,", "histogram_quantile(0.95,"):
+        assert needed in used, needed
+
+
+def test_alerts_and_dashboard_use_only_metrics_the_code_exports_and_the_docs_explain():
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py"))
+    docs = OPERATIONS.read_text(encoding="utf-8")
+    used = set(METRIC.findall((PROM / "alerts.yml").read_text(encoding="utf-8")))
+    used |= {m for _, expr in dashboard_exprs() for m in METRIC.findall(expr)}
+    for name in sorted(used):
+        base = exposed_name(name)
+        assert f'"{base}"' in source, f"{name}: no metric {base!r} in bot/"
+        documented = base + "_total" if name.endswith("_total") else base
+        assert f"`{documented}`" in docs, f"{name}: not in docs/operations.md"
