@@ -1,0 +1,163 @@
+"""/metrics of the gateway and the action server (prometheus-client) with the real Rasa stack:
+real turns move the turn, outcome and Rasa-hop series by exactly their number, the action
+server counts the action that ran, nothing personal the user typed is in either scrape, and
+neither endpoint answers a forwarded or outside client without its token.
+"""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.web.app import create_app
+from rasa_runtime.endpoints import action_token
+from tests.fixtures.chat import sid_of
+
+pytestmark = pytest.mark.asyncio
+
+EMAIL = "piet.jansen@example.nl"
+PHONE = "0612345678"
+#: Typed by the user: none of it (nor the conversation id) may reach a scrape.
+PERSONAL_TEXT = f"mijn mail is {EMAIL} en mijn nummer {PHONE}"
+FAQ = "Vanaf wanneer kon je aanvragen?"
+GIBBERISH = "blorp kwadrafonie zwiebel"
+
+Samples = Dict[Tuple[str, Tuple[Tuple[str, str], ...]], float]
+
+
+def samples(text: str) -> Samples:
+    out: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def value(scrape: Samples, name: str, **labels: str) -> float:
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
+@pytest_asyncio.fixture
+async def gateway(aiohttp_client, rasa_stack):
+    client = await aiohttp_client(create_app(rasa_stack.settings))
+    client.origin = str(client.make_url("/").origin())
+    return client
+
+
+def actions_url(rasa_stack) -> str:
+    s = rasa_stack.settings
+    return f"http://{s.host}:{s.actions_port}/metrics"
+
+
+async def scrape_gateway(client) -> str:
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    return await resp.text()
+
+
+async def scrape_actions(rasa_stack) -> str:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(actions_url(rasa_stack)) as resp:
+            assert resp.status == 200
+            return await resp.text()
+
+
+async def exchange(ws, frame):
+    await ws.send_json(frame)
+    while True:
+        out = await ws.receive_json(timeout=60)
+        if out["type"] in ("reply", "error"):
+            return out
+
+
+async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(gateway, rasa_stack):
+    client = gateway
+    before, actions_before = samples(await scrape_gateway(client)), samples(await scrape_actions(rasa_stack))
+
+    ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
+    await ws.send_json({"type": "hello"})
+    ready = await ws.receive_json(timeout=10)
+    for i, text in enumerate((FAQ, PERSONAL_TEXT, GIBBERISH)):
+        reply = await exchange(ws, {"type": "message", "id": f"metrics-msg-{i:04d}", "text": text})
+        assert reply["type"] == "reply" and reply["messages"], reply
+    await ws.close()
+    # One turn over the HTTP transport, in its own conversation.
+    hello = await client.post("/chat/http", json={"type": "hello"}, headers={"Origin": client.origin})
+    session = (await hello.json())["frames"][0]["session"]
+    resp = await client.post("/chat/http", json={"type": "message", "id": "metrics-http-0001", "text": FAQ,
+                                                 "session": session}, headers={"Origin": client.origin})
+    assert resp.status == 200, await resp.text()
+
+    text = await scrape_gateway(client)
+    after = samples(text)
+    assert moved(before, after, "kw_turn_duration_seconds_count", transport="ws") == 3
+    assert moved(before, after, "kw_turn_duration_seconds_count", transport="http") == 1
+    outcomes = {o: moved(before, after, "kw_turns_total", outcome=o)
+                for o in ("answered", "fallback", "handoff", "error")}
+    # The FAQ twice answered, the gibberish not understood; the contact sentence either.
+    assert sum(outcomes.values()) == 4 and outcomes["error"] == 0 and outcomes["handoff"] == 0, outcomes
+    assert outcomes["answered"] >= 2 and outcomes["fallback"] >= 1, outcomes
+    # Each turn one call to Rasa, each waited (briefly) for the in-flight limit; none left.
+    assert moved(before, after, "kw_rasa_request_duration_seconds_count") == 4
+    assert moved(before, after, "kw_rasa_queue_wait_seconds_count") == 4
+    assert value(after, "kw_rasa_in_flight") == 0
+    assert sum(moved(before, after, "kw_rasa_errors_total", kind=k) for k in ("timeout", "connection", "http")) == 0
+    # A turn lasts at least its Rasa call.
+    assert (moved(before, after, "kw_turn_duration_seconds_sum", transport="ws")
+            + moved(before, after, "kw_turn_duration_seconds_sum", transport="http")
+            >= moved(before, after, "kw_rasa_request_duration_seconds_sum"))
+    # Scrape-time figures are there (values depend on the clock and the stack's database).
+    assert ("kw_helpdesk_open", ()) in after and ("kw_tickets_waiting", ()) in after
+    assert value(after, "kw_pubsub_connected") == 1  # no pub/sub configured
+    assert value(after, "kw_status_throttle_active", scope="global") == 0
+    assert value(after, "kw_open_sockets", kind="widget") == 0  # the socket was closed
+
+    # The action server counted the FAQ answers (two turns) and the gateway's status
+    # look-ups nothing; its database calls are measured.
+    actions_text = await scrape_actions(rasa_stack)
+    actions_after = samples(actions_text)
+    assert moved(actions_before, actions_after, "kw_action_duration_seconds_count",
+                 action="action_answer_faq") >= 2
+    assert moved(actions_before, actions_after, "kw_action_errors_total", action="action_answer_faq") == 0
+    assert ("kw_status_lookups_total", (("outcome", "found"),)) in actions_after
+
+    # Nothing the user typed, nor the conversation id, in either scrape.
+    sid = sid_of(ready["session"])
+    for scraped in (text, actions_text):
+        for secret in (EMAIL, PHONE, "piet", PERSONAL_TEXT, FAQ, GIBBERISH, "blorp", sid):
+            assert secret.lower() not in scraped.lower(), secret
+
+
+async def test_metrics_refused_to_forwarded_and_outside_clients_without_token(gateway, rasa_stack):
+    client = gateway
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    assert (await client.get("/metrics", headers=forwarded)).status == 403
+    assert (await client.get("/metrics", headers={"Forwarded": "for=203.0.113.7"})).status == 403
+    assert (await client.get("/metrics", headers={**forwarded, "Authorization": "Bearer verkeerd"})).status == 403
+    ok = await client.get("/metrics", headers={
+        **forwarded, "Authorization": f"Bearer {rasa_stack.settings.ops_token}"})
+    assert ok.status == 200 and "kw_turns_total" in await ok.text()
+
+    token = action_token(rasa_stack.settings.rasa_token)
+    async with aiohttp.ClientSession() as http:
+        url = actions_url(rasa_stack)
+        async with http.get(url, headers=forwarded) as resp:
+            assert resp.status == 401
+            assert "kw_action" not in await resp.text()
+        async with http.get(url, headers={"Forwarded": "for=203.0.113.7"}) as resp:
+            assert resp.status == 401
+        async with http.get(url, headers={**forwarded, "Authorization": "Bearer verkeerd"}) as resp:
+            assert resp.status == 401
+        async with http.get(url, headers={**forwarded, "Authorization": f"Bearer {token}"}) as resp:
+            assert resp.status == 200 and "kw_action_duration_seconds" in await resp.text()
+        # The action server's other routes still want the token, even from loopback.
+        async with http.get(url.replace("/metrics", "/actions")) as resp:
+            assert resp.status == 401
