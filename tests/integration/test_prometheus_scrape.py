@@ -2,7 +2,7 @@
 /metrics with the scrape settings of deploy/prometheus/prometheus.yml and evaluates a rule.
 
 The gateway is the real app in front of the fake Rasa of conftest.py (this test is about the
-scrape, not the answers). The configuration is deploy/prometheus/prometheus.yml with only what
+scrape, not the answers; its "empty" failure makes one turn an error). The configuration is deploy/prometheus/prometheus.yml with only what
 cannot be the same here replaced: the targets (a static address instead of DNS), the token
 file, the intervals (1 s) and the rule file (one recording rule). A second job sends a wrong
 token and must be refused: the gateway answers loopback without a token, so only a refusal
@@ -29,10 +29,11 @@ pytestmark = pytest.mark.asyncio
 ROOT = Path(__file__).resolve().parents[2]
 PROM = ROOT / "deploy" / "prometheus"
 OPS_TOKEN = "ops-token-for-tests-0123456789abcdef"  # conftest.make_settings' KW_OPS_TOKEN
-MESSAGES = 3
-#: The one rule: what the gateway reports as user messages relayed, summed over gateways.
-RULE = "kw:messages:sum"
-RULE_EXPR = 'sum(kw_gateway_events_total{event="messages_message"})'
+ANSWERED = 3
+#: The one rule: turns by outcome over all gateways (what KwNoAnswers and KwHighErrorRate
+#: build on).
+RULE = "kw:turns:by_outcome"
+RULE_EXPR = "sum by (outcome) (kw_turns_total)"
 
 
 def scrape_config(tmp_path: Path, target: str) -> Path:
@@ -97,15 +98,21 @@ async def api(session: aiohttp.ClientSession, url: str, path: str, **params):
     return body["data"] if body.get("status") == "success" else None
 
 
-async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, prometheus, tmp_path):
+async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, fake_rasa, prometheus):
     client = await gateway()
     ready = await (await client.post("/chat/http", json={"type": "hello"},
                                      headers={"Origin": client.origin})).json()
     session_token = ready["frames"][0]["session"]
-    for n in range(MESSAGES):
+
+    async def turn(n: int) -> str:
         resp = await client.post("/chat/http", headers={"Origin": client.origin}, json={
             "type": "message", "id": f"msg-prom-{n:03d}", "text": "hallo", "session": session_token})
-        assert resp.status == 200 and (await resp.json())["frames"][-1]["type"] == "reply"
+        return (await resp.json())["frames"][-1]["type"]
+
+    for n in range(ANSWERED):
+        assert await turn(n) == "reply"
+    fake_rasa.failures = ["empty"]  # an action failed: Rasa answers nothing
+    assert await turn(ANSWERED) == "error"
 
     target = f"127.0.0.1:{client.server.port}"
     url = prometheus(target)
@@ -130,8 +137,21 @@ async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, prom
             data = await api(http, url, "query", query=RULE)
             return data["result"] if data and data["result"] else None
 
-        result = await poll_async(rule_value, 60, f"the rule {RULE} evaluated", interval=0.2)
-        assert [float(r["value"][1]) for r in result] == [MESSAGES]
+        async def rule_evaluated_on_all_turns():
+            result = await rule_value()
+            if result and sum(float(r["value"][1]) for r in result) == ANSWERED + 1:
+                return result
+            return None
+
+        result = await poll_async(rule_evaluated_on_all_turns, 60, f"the rule {RULE} evaluated",
+                                  interval=0.2)
+        assert {r["metric"]["outcome"]: float(r["value"][1]) for r in result} == {
+            "answered": ANSWERED, "error": 1, "fallback": 0, "handoff": 0}
+
+        latency = await api(http, url, "query",
+                            query='kw_turn_duration_seconds_count{job="kw-gateway"}')
+        assert {r["metric"]["transport"]: float(r["value"][1]) for r in latency["result"]} == {
+            "http": ANSWERED + 1, "ws": 0}
 
         groups = (await api(http, url, "rules"))["groups"]
         rule = groups[0]["rules"][0]
