@@ -1,10 +1,12 @@
-"""A real Prometheus (Debian's, scripts/ensure-prometheus.sh) scrapes a running gateway's
-/metrics with the scrape settings of deploy/prometheus/prometheus.yml and evaluates a rule.
+"""A real Prometheus (Debian's, scripts/ensure-prometheus.sh) scrapes a running gateway's and
+a running action server's /metrics with the scrape settings of deploy/prometheus/prometheus.yml
+and evaluates a rule.
 
 The gateway is the real app in front of the fake Rasa of conftest.py (this test is about the
-scrape, not the answers; its "empty" failure makes one turn an error). The configuration is deploy/prometheus/prometheus.yml with only what
+scrape, not the answers; its "empty" failure makes one turn an error); the action server is the
+real process (`python -m bot.action_server`) on the same settings. The configuration is deploy/prometheus/prometheus.yml with only what
 cannot be the same here replaced: the targets (a static address instead of DNS), the token
-file, the intervals (1 s) and the rule file (one recording rule). A second job sends a wrong
+files, the intervals (1 s) and the rule file (one recording rule). A second job sends a wrong
 token and must be refused: the gateway answers loopback without a token, so only a refusal
 shows that Prometheus really sends the token from the file.
 """
@@ -17,11 +19,14 @@ import signal
 import subprocess
 from pathlib import Path
 
+
 import aiohttp
 import pytest
 import yaml
 
-from bot.launcher import free_port
+from bot.launcher import actions_command, free_port
+from bot.settings import ROOT as APP_ROOT
+from rasa_runtime.endpoints import action_token
 from tests.fixtures.gateway import poll_async
 
 pytestmark = pytest.mark.asyncio
@@ -36,10 +41,12 @@ RULE = "kw:turns:by_outcome"
 RULE_EXPR = "sum by (outcome) (kw_turns_total)"
 
 
-def scrape_config(tmp_path: Path, target: str) -> Path:
+def scrape_config(tmp_path: Path, target: str, actions_target: str, actions_secret: str) -> Path:
     good, bad = tmp_path / "ops_token", tmp_path / "wrong_token"
     good.write_text(OPS_TOKEN + "\n")
     bad.write_text("not-the-ops-token-0123456789abcdef\n")
+    actions_file = tmp_path / "actions_token"
+    actions_file.write_text(actions_secret + "\n")
     config = yaml.safe_load((PROM / "prometheus.yml").read_text(encoding="utf-8"))
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     config["rule_files"] = ["rules.yml"]
@@ -50,7 +57,11 @@ def scrape_config(tmp_path: Path, target: str) -> Path:
     wrong = copy.deepcopy(job)
     wrong["job_name"] = "kw-gateway-wrong-token"
     wrong["authorization"]["credentials_file"] = str(bad)
-    config["scrape_configs"] = [job, wrong]
+    actions = next(j for j in config["scrape_configs"] if j["job_name"] == "kw-actions")
+    del actions["dns_sd_configs"]
+    actions["static_configs"] = [{"targets": [actions_target]}]
+    actions["authorization"]["credentials_file"] = str(actions_file)
+    config["scrape_configs"] = [job, wrong, actions]
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(
         {"groups": [{"name": "kw-test", "rules": [{"record": RULE, "expr": RULE_EXPR}]}]}))
     path = tmp_path / "prometheus.yml"
@@ -63,8 +74,8 @@ def prometheus(tmp_path):
     """Start Prometheus on a free port with a generated configuration; yields its URL."""
     procs = []
 
-    def start(target: str) -> str:
-        config = scrape_config(tmp_path, target)
+    def start(*args: str) -> str:
+        config = scrape_config(tmp_path, *args)
         port = free_port()
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
         assert Path(binary).exists(), "prometheus ontbreekt: draai scripts/ensure-prometheus.sh"
@@ -77,6 +88,10 @@ def prometheus(tmp_path):
         return f"http://127.0.0.1:{port}"
 
     yield start
+    stop(procs)
+
+
+def stop(procs) -> None:
     for proc in procs:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -85,6 +100,42 @@ def prometheus(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@pytest.fixture
+def action_server(tmp_path):
+    """The real action server on a free port with the gateway's settings; yields a starter."""
+    procs = []
+
+    async def start(settings) -> str:
+        port = free_port()
+        env = dict(os.environ)
+        env.update({
+            "KW_VAR_DIR": str(settings.var_dir), "KW_RASA_TOKEN": settings.rasa_token,
+            "KW_DATABASE_URL": settings.database_url, "KW_OPS_TOKEN": OPS_TOKEN,
+            "SANIC_HOST": "127.0.0.1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(APP_ROOT), env.get("PYTHONPATH")])),
+        })
+        log = open(tmp_path / "actions.log", "ab")
+        proc = subprocess.Popen(actions_command(port), cwd=APP_ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        procs.append(proc)
+
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+            async def healthy():
+                assert proc.poll() is None, (tmp_path / "actions.log").read_text()[-3000:]
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/health") as resp:
+                        return resp.status == 200
+                except (aiohttp.ClientError, OSError):
+                    return False
+
+            await poll_async(healthy, 90, "action server /health", interval=0.2)
+        return f"127.0.0.1:{port}"
+
+    yield start
+    stop(procs)
 
 
 async def api(session: aiohttp.ClientSession, url: str, path: str, **params):
@@ -98,8 +149,10 @@ async def api(session: aiohttp.ClientSession, url: str, path: str, **params):
     return body["data"] if body.get("status") == "success" else None
 
 
-async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, fake_rasa, prometheus):
+async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, fake_rasa, prometheus,
+                                                                   action_server):
     client = await gateway()
+    actions_target = await action_server(client.settings)
     ready = await (await client.post("/chat/http", json={"type": "hello"},
                                      headers={"Origin": client.origin})).json()
     session_token = ready["frames"][0]["session"]
@@ -115,19 +168,20 @@ async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, fake
     assert await turn(ANSWERED) == "error"
 
     target = f"127.0.0.1:{client.server.port}"
-    url = prometheus(target)
+    url = prometheus(target, actions_target, action_token(client.settings.rasa_token))
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
         async def targets_scraped():
             data = await api(http, url, "targets")
             if not data:
                 return None
             found = {t["labels"]["job"]: t for t in data["activeTargets"]}
-            if set(found) == {"kw-gateway", "kw-gateway-wrong-token"} and all(
+            if set(found) == {"kw-gateway", "kw-gateway-wrong-token", "kw-actions"} and all(
                     t["health"] != "unknown" for t in found.values()):
                 return found
             return None
 
-        found = await poll_async(targets_scraped, 60, "Prometheus scraped both jobs", interval=0.2)
+        found = await poll_async(targets_scraped, 60, "Prometheus scraped every job", interval=0.2)
+        assert found["kw-actions"]["health"] == "up", found["kw-actions"]["lastError"]
         assert found["kw-gateway"]["health"] == "up", found["kw-gateway"]["lastError"]
         assert found["kw-gateway"]["labels"]["instance"] == target
         assert found["kw-gateway-wrong-token"]["health"] == "down"
@@ -160,4 +214,10 @@ async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, fake
         # `up` as the alert rules see it: 1 for the gateway, 0 for the job with the wrong token.
         up = await api(http, url, "query", query="up")
         assert {r["metric"]["job"]: r["value"][1] for r in up["result"]} == {
-            "kw-gateway": "1", "kw-gateway-wrong-token": "0"}
+            "kw-gateway": "1", "kw-gateway-wrong-token": "0", "kw-actions": "1"}
+        # The action server's own series, at 0 from its start (every registered action).
+        errors = await api(http, url, "query", query='kw_action_errors_total{job="kw-actions"}')
+        actions = {r["metric"]["action"] for r in errors["result"]}
+        assert {"action_answer_faq", "action_rephrase", "action_status_lookup",
+                "action_handoff_create"} <= actions, actions
+        assert all(r["value"][1] == "0" for r in errors["result"])
