@@ -8,7 +8,9 @@ real process (`python -m bot.action_server`) on the same settings. The configura
 cannot be the same here replaced: the targets (a static address instead of DNS), the token
 files, the intervals (1 s) and the rule file (one recording rule). A second job sends a wrong
 token and must be refused: the gateway answers loopback without a token, so only a refusal
-shows that Prometheus really sends the token from the file.
+shows that Prometheus really sends the token from the file. (The action server lets a loopback
+scrape through whatever token it carries, so here its job shows the scrape and the series, not
+the token; tests/integration/test_metrics.py checks its token.)
 """
 from __future__ import annotations
 
