@@ -186,12 +186,12 @@ def _failed(settings: Settings, what: str, exc: BaseException) -> "LookupResult"
     return LookupResult(UNAVAILABLE)
 
 
-#: ``LookupResult.extra`` key set when the number exists but the code did not match: only for
-#: the metrics (the user hears "not found" either way).
+#: Attribute a lookup's work function sets when the number exists but the code did not match:
+#: only for the metrics. The result itself stays identical to an unknown number's.
 BAD_CODE_MARK = "bad_code"
 
 
-def metric_outcome(result: "LookupResult") -> str:
+def metric_outcome(result: "LookupResult", work: Optional[Work] = None) -> str:
     """The result as one of bot.core.metrics.LOOKUP_OUTCOMES."""
     if result.kind == LOCKED:
         return "locked"
@@ -201,7 +201,7 @@ def metric_outcome(result: "LookupResult") -> str:
         return "throttled"
     if result.kind == OK:
         return "found"
-    return "bad_code" if result.extra.get(BAD_CODE_MARK) else "not_found"
+    return "bad_code" if getattr(work, BAD_CODE_MARK, False) else "not_found"
 
 
 def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
@@ -217,7 +217,7 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
         except Exception as exc:  # noqa: BLE001 - any DB/driver failure means 'unavailable'
             result = _failed(settings, what, exc)
         log.info("status %s: %s", what, result.kind)
-        count_lookup(metric_outcome(result))
+        count_lookup(metric_outcome(result, work))
         if result.extra.get("delay_s"):
             time.sleep(result.extra["delay_s"])  # the throttle's delay, outside the DB runner
         return result
@@ -229,7 +229,7 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
         except Exception as exc:  # noqa: BLE001
             result = _failed(settings, what, exc)
         log.info("status %s: %s", what, result.kind)
-        count_lookup(metric_outcome(result))
+        count_lookup(metric_outcome(result, work))
         if result.extra.get("delay_s"):
             await asyncio.sleep(result.extra["delay_s"])
         return result
@@ -414,7 +414,7 @@ def lookup_public(
             _record_failure(session, settings, [*locks, *slows], now)
             _audit(session, channel="public", actor=actor, number=audit_number, result=NOT_FOUND)
             if app is not None:
-                extra[BAD_CODE_MARK] = True
+                setattr(work, BAD_CODE_MARK, True)
             return LookupResult(NOT_FOUND, extra=extra)
         _audit(session, channel="public", actor=actor, number=audit_number, result=OK)
         return LookupResult(OK, application=ApplicationView.from_model(app), extra=extra)

@@ -124,8 +124,11 @@ async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(ga
     # look-ups nothing; its database calls are measured.
     actions_text = await scrape_actions(rasa_stack)
     actions_after = samples(actions_text)
-    assert moved(actions_before, actions_after, "kw_action_duration_seconds_count",
-                 action="action_answer_faq") >= 2
+    ran = {a: moved(actions_before, actions_after, "kw_action_duration_seconds_count", action=a)
+           for a in ("action_answer_faq", "action_rephrase")}
+    # Every message was answered by one of the two; each misunderstood one by the rephrase.
+    assert ran["action_answer_faq"] >= 2 and sum(ran.values()) == 4, ran
+    assert ran["action_rephrase"] == outcomes["fallback"], (ran, outcomes)
     assert moved(actions_before, actions_after, "kw_action_errors_total", action="action_answer_faq") == 0
     assert ("kw_status_lookups_total", (("outcome", "found"),)) in actions_after
 
@@ -161,3 +164,39 @@ async def test_metrics_refused_to_forwarded_and_outside_clients_without_token(ga
         # The action server's other routes still want the token, even from loopback.
         async with http.get(url.replace("/metrics", "/actions")) as resp:
             assert resp.status == 401
+
+
+async def test_status_lookups_are_counted_by_outcome_and_throttles_seen(status_settings):
+    """The status service's outcomes as the action server's /metrics counts them; a wrong code
+    for an existing number is told apart there only (the user's answer stays the same)."""
+    import dataclasses
+
+    from prometheus_client import generate_latest
+
+    from bot.core.metrics import REGISTRY
+    from bot.status import service
+    from bot.status.demo import load_demo_data
+
+    load_demo_data(status_settings.database_url)
+    settings = dataclasses.replace(status_settings, status_number_max_failures=2, status_max_failures=3,
+                                   status_throttle_max_delay_s=0.01)
+    number, code = "KW-2025-0043", "3HPM-TPHP"
+    before = samples(generate_latest(REGISTRY).decode())
+    assert service.active_throttles(settings) == {"global": False, "number": False}
+    assert service.lookup_public(number, code, "c-1", settings=settings).kind == "ok"
+    unknown = service.lookup_public("KW-2025-9999", code, "c-2", settings=settings)
+    wrong = service.lookup_public(number, "AAAA-AAAA", "c-3", settings=settings)
+    assert unknown == wrong == service.LookupResult("not_found")
+    # The number's second failure reaches its limit: from now on its lookups are slowed.
+    service.lookup_public(number, "BBBB-BBBB", "c-4", settings=settings)
+    assert service.active_throttles(settings) == {"global": False, "number": True}
+    assert service.lookup_public(number, code, "c-5", settings=settings).kind == "ok"
+    # c-6 locks itself out; the unknown number's throttle slows its second and third try.
+    for _ in range(3):
+        service.lookup_public("KW-2025-9999", code, "c-6", settings=settings)
+    assert service.lookup_public(number, code, "c-6", settings=settings).kind == "locked"
+    after = samples(generate_latest(REGISTRY).decode())
+    counted = {o: moved(before, after, "kw_status_lookups_total", outcome=o)
+               for o in ("found", "not_found", "bad_code", "locked", "throttled", "error")}
+    assert counted == {"found": 1, "not_found": 2, "bad_code": 2, "locked": 1, "throttled": 3,
+                       "error": 0}, counted
