@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.web.app import create_app
 from rasa_runtime.endpoints import action_token
 from tests.fixtures.chat import sid_of
+from tests.fixtures.widget_socket import chat, say
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,7 +46,7 @@ def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
 
 
 @pytest_asyncio.fixture
-async def gateway(aiohttp_client, rasa_stack):
+async def real_gateway(aiohttp_client, rasa_stack):
     client = await aiohttp_client(create_app(rasa_stack.settings))
     client.origin = str(client.make_url("/").origin())
     return client
@@ -78,8 +79,8 @@ async def exchange(ws, frame):
             return out
 
 
-async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(gateway, rasa_stack):
-    client = gateway
+async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(real_gateway, rasa_stack):
+    client = real_gateway
     before, actions_before = samples(await scrape_gateway(client)), samples(await scrape_actions(rasa_stack))
 
     ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
@@ -139,8 +140,8 @@ async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(ga
             assert secret.lower() not in scraped.lower(), secret
 
 
-async def test_metrics_refused_to_forwarded_and_outside_clients_without_token(gateway, rasa_stack):
-    client = gateway
+async def test_metrics_refused_to_forwarded_and_outside_clients_without_token(real_gateway, rasa_stack):
+    client = real_gateway
     forwarded = {"X-Forwarded-For": "203.0.113.7"}
     assert (await client.get("/metrics", headers=forwarded)).status == 403
     assert (await client.get("/metrics", headers={"Forwarded": "for=203.0.113.7"})).status == 403
@@ -200,3 +201,29 @@ async def test_status_lookups_are_counted_by_outcome_and_throttles_seen(status_s
                for o in ("found", "not_found", "bad_code", "locked", "throttled", "error")}
     assert counted == {"found": 1, "not_found": 2, "bad_code": 2, "locked": 1, "throttled": 3,
                        "error": 0}, counted
+
+
+async def test_refusals_rasa_errors_error_turns_and_open_sockets_with_a_fake_rasa(gateway, fake_rasa):
+    """With tests/integration/conftest.py's fake Rasa: a Rasa error the gateway recovers from,
+    an empty answer (an action failed: an error turn), a message over the rate limit (a refusal,
+    no turn), and the open socket."""
+    client = await gateway(KW_RATE_LIMIT_PER_MINUTE="3")
+    before = samples(await scrape_gateway(client))
+    ws, _ = await chat(client)
+    assert value(samples(await scrape_gateway(client)), "kw_open_sockets", kind="widget") == 1
+    fake_rasa.failures = ["before"]
+    assert (await say(ws, "metrics-fake-0001", "vraag een"))[-1]["type"] == "reply"  # after a 502
+    fake_rasa.failures = ["empty"]
+    assert (await say(ws, "metrics-fake-0002", "vraag twee"))[-1]["code"] == "incomplete"
+    assert (await say(ws, "metrics-fake-0003", "vraag drie"))[-1]["type"] == "reply"
+    assert (await say(ws, "metrics-fake-0004", "vraag vier"))[-1]["code"] == "rate_limited"
+    after = samples(await scrape_gateway(client))
+    assert moved(before, after, "kw_rate_limit_refusals_total", limit="message") == 1
+    assert moved(before, after, "kw_rasa_errors_total", kind="http") == 1
+    assert moved(before, after, "kw_rasa_errors_total", kind="timeout") == 0
+    assert moved(before, after, "kw_turns_total", outcome="answered") == 2
+    assert moved(before, after, "kw_turns_total", outcome="error") == 1
+    assert moved(before, after, "kw_turn_duration_seconds_count", transport="ws") == 3
+    # Every call to Rasa's webhook measured, the failed one and the one sent again too.
+    assert moved(before, after, "kw_rasa_request_duration_seconds_count") == len(fake_rasa.webhook_calls) == 4
+    await ws.close()
