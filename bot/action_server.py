@@ -10,9 +10,9 @@ without the token Rasa sends (derived from Rasa's, rasa_runtime/endpoints.py), s
 process cannot run our actions (a status lookup, a ticket) by posting to this port.
 
 ``/metrics`` (Prometheus text, bot/core/metrics.py: actions by name, database calls, status
-lookups) answers with the token, or without it to a client on loopback whose request no proxy
-forwarded (the gateway's rule for its own /metrics), so a Prometheus on the same machine can
-scrape it.
+lookups) answers with ``KW_OPS_TOKEN`` (as the gateway's /metrics does: Prometheus needs no token
+that can run actions), or without a token to a client on loopback whose request no proxy
+forwarded, so a Prometheus on the same machine can scrape it.
 """
 from __future__ import annotations
 
@@ -40,11 +40,13 @@ def _from_loopback(request) -> bool:
         return False
 
 
-def require_token(app, token: str) -> None:
-    """A request middleware: 401 without ``Authorization: Bearer <token>``."""
+def require_token(app, token: str, ops_token: str = "") -> None:
+    """A request middleware: 401 without ``Authorization: Bearer <token>``; ``/metrics`` also
+    takes ``ops_token``."""
     from sanic import response
 
     expected = f"Bearer {token}".encode("utf-8")
+    ops_expected = f"Bearer {ops_token}".encode("utf-8")
 
     @app.on_request
     async def check(request):
@@ -53,7 +55,8 @@ def require_token(app, token: str) -> None:
         given = request.headers.get(ACTION_TOKEN_HEADER, "").encode("utf-8", "replace")
         if token and hmac.compare_digest(given, expected):
             return None
-        if request.path == METRICS_PATH and _from_loopback(request):
+        if request.path == METRICS_PATH and (
+                (ops_token and hmac.compare_digest(given, ops_expected)) or _from_loopback(request)):
             return None
         return response.json({"error": "token required"}, status=401)
 
@@ -121,7 +124,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     app = create_app_for_serve(executor, cors_origins=None, endpoints="")
     from bot.settings import get_settings
 
-    require_token(app, action_token(get_settings().rasa_token))
+    settings = get_settings()
+    require_token(app, action_token(settings.rasa_token), settings.ops_token)
     add_metrics(app)
     app.run(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, single_process=True,
             access_log=False, motd=False)

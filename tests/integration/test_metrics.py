@@ -162,6 +162,11 @@ async def test_metrics_refused_to_forwarded_and_outside_clients_without_token(re
             assert resp.status == 401
         async with http.get(url, headers={**forwarded, "Authorization": f"Bearer {token}"}) as resp:
             assert resp.status == 200 and "kw_action_duration_seconds" in await resp.text()
+        ops = {**forwarded, "Authorization": f"Bearer {rasa_stack.settings.ops_token}"}
+        async with http.get(url, headers=ops) as resp:  # Prometheus' token, as on the gateway
+            assert resp.status == 200 and "kw_action_duration_seconds" in await resp.text()
+        async with http.post(url.replace("/metrics", "/webhook"), headers=ops, json={}) as resp:
+            assert resp.status == 401  # ... which runs no action
         # The action server's other routes still want the token, even from loopback.
         async with http.get(url.replace("/metrics", "/actions")) as resp:
             assert resp.status == 401

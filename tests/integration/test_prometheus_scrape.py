@@ -10,7 +10,7 @@ files, the intervals (1 s) and the rule file (one recording rule). A second job 
 token and must be refused: the gateway answers loopback without a token, so only a refusal
 shows that Prometheus really sends the token from the file. (The action server lets a loopback
 scrape through whatever token it carries, so here its job shows the scrape and the series, not
-the token; tests/integration/test_metrics.py checks its token.)
+the token; tests/integration/test_metrics.py checks that it takes KW_OPS_TOKEN.)
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ import yaml
 
 from bot.launcher import actions_command, free_port
 from bot.settings import ROOT as APP_ROOT
-from rasa_runtime.endpoints import action_token
 from tests.fixtures.gateway import poll_async
 
 pytestmark = pytest.mark.asyncio
@@ -170,7 +169,7 @@ async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, fake
     assert await turn(ANSWERED) == "error"
 
     target = f"127.0.0.1:{client.server.port}"
-    url = prometheus(target, actions_target, action_token(client.settings.rasa_token))
+    url = prometheus(target, actions_target, OPS_TOKEN)  # both jobs send KW_OPS_TOKEN
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
         async def targets_scraped():
             data = await api(http, url, "targets")
