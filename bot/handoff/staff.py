@@ -273,6 +273,17 @@ class LoginThrottle:
 
 # ------------------------------------------------------------------------------ service
 
+def _find_user(session, name: str) -> Optional[StaffUser]:
+    return session.execute(select(StaffUser).where(StaffUser.username == name)).scalars().first()
+
+
+def _user(session, name: str) -> StaffUser:
+    user = _find_user(session, name)
+    if user is None:
+        raise UnknownUser(f"Geen medewerker met gebruikersnaam {name}.")
+    return user
+
+
 class StaffService:
     """Staff accounts in the app database (tables made by :func:`bot.migrations.upgrade`)."""
 
@@ -330,8 +341,7 @@ class StaffService:
         except StaffError:
             return None
         with self._session() as session:
-            user = session.execute(
-                select(StaffUser).where(StaffUser.username == name)).scalars().first()
+            user = _find_user(session, name)
             return StaffView.from_model(user) if user else None
 
     def list_users(self) -> List[StaffView]:
@@ -349,10 +359,7 @@ class StaffService:
     def _update(self, username: str, **values) -> StaffView:
         name = normalize_username(username)
         with self._session() as session:
-            user = session.execute(
-                select(StaffUser).where(StaffUser.username == name)).scalars().first()
-            if user is None:
-                raise UnknownUser(f"Geen medewerker met gebruikersnaam {name}.")
+            user = _user(session, name)
             for key, value in values.items():
                 setattr(user, key, value)
             session.flush()
@@ -366,10 +373,7 @@ class StaffService:
         beheerders demoting each other at once cannot both succeed."""
         name = normalize_username(username)
         with self._session() as session:
-            user = session.execute(
-                select(StaffUser).where(StaffUser.username == name)).scalars().first()
-            if user is None:
-                raise UnknownUser(f"Geen medewerker met gebruikersnaam {name}.")
+            user = _user(session, name)
             stays = values.get("role", user.role) == ROLE_BEHEERDER and values.get("is_active", user.is_active)
             if by is not None and user.role == ROLE_BEHEERDER and user.is_active and not stays:
                 others = session.execute(
@@ -461,8 +465,7 @@ class StaffService:
         user = None
         if name is not None:
             with self._session() as session:
-                row = session.execute(
-                    select(StaffUser).where(StaffUser.username == name)).scalars().first()
+                row = _find_user(session, name)
                 user = StaffView.from_model(row) if row else None
                 stored_hash = row.password_hash if row else None
         if user is None:
