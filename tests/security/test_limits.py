@@ -173,22 +173,29 @@ def test_gesprek_wissen_also_deletes_the_question_events(edge):
         with db.session_scope(engine) as session:
             return list(session.execute(select(QuestionEvent.kind).where(QuestionEvent.conversation == key)).scalars())
 
+    async def recorded(sid):
+        poll_started = time.monotonic()
+        while not questions(sid) and time.monotonic() - poll_started < 30:
+            await asyncio.sleep(0.1)  # polling interval: the action server writes behind
+        return questions(sid)
+
     async def conversation():
+        async with Chat(edge, "198.51.100.96") as other:  # a conversation nobody wipes
+            await other.hello()
+            await other.say("Wat is een alliantie?")
+            other_sid = other.sid
+            assert await recorded(other_sid), "the other conversation's question was recorded"
         async with Chat(edge, "198.51.100.95") as chat:
             await chat.hello()
             await chat.say("Welke gebieden doen mee?")
             await chat.say("Hoeveel geld krijgt een gebied?")
             sid = chat.sid
-            poll_started = time.monotonic()
-            while not questions(sid) and time.monotonic() - poll_started < 30:
-                await asyncio.sleep(0.1)  # polling interval: the action server writes behind
-            before = questions(sid)
+            before = await recorded(sid)
             await chat.ws.send_json({"type": "reset"})
             await chat.until(lambda f: f["type"] == "ready")
-            return sid, before
+            return sid, before, other_sid
 
-    sid, before = run(conversation())
+    sid, before, other_sid = run(conversation())
     assert before, "the questions were recorded with their conversation"
     poll(lambda: not questions(sid), 30, "the question events of the wiped conversation to go")
-    with db.session_scope(engine) as session:
-        assert session.execute(select(QuestionEvent.id)).first() is not None  # others stay
+    assert questions(other_sid), "another conversation's question events stay"
