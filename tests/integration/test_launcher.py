@@ -102,7 +102,7 @@ def test_a_probe_answered_by_a_process_it_did_not_start_is_not_ready(tmp_path):
     stranger = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stack = launcher.Stack(load({"KW_VAR_DIR": str(tmp_path)}), Path("unused"), gateway=False)
-    child = launcher.Service("kind", [sys.executable, "-c", "import time; time.sleep(120)"],
+    child = launcher.Service("kind", [sys.executable, "-c", "import signal; signal.pause()"],
                              f"http://127.0.0.1:{port}/")
     stack.build = lambda: setattr(stack, "services", [child])
     try:

@@ -7,7 +7,6 @@ failed on the code before the fix.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import stat
@@ -24,7 +23,7 @@ from bot.handoff.staff import StaffService
 from bot.insights import record as insights
 from bot.insights.models import QuestionEvent
 from tests.fixtures.chat import Chat, run
-from tests.fixtures.gateway import gateway_for, poll
+from tests.fixtures.gateway import gateway_for, poll, poll_async
 from tests.security.test_attacks import Console, staff_http, staff_user
 
 
@@ -104,15 +103,14 @@ def test_open_sockets_are_capped_per_client_and_in_all(tight):
             return [s for _, s, _ in first], other[1], third[1], resp.status, refusal, again
 
     async def poll_connect(http):
-        deadline = time.monotonic() + 10
-        while True:
+        async def opened():
             ws, status, _ = await connect(http, "203.0.113.202")
-            if ws is not None:
-                await ws.close()
-                return status
-            if time.monotonic() > deadline:
-                return status
-            await asyncio.sleep(0.1)  # polling interval
+            if ws is None:
+                return None
+            await ws.close()
+            return status
+
+        return await poll_async(opened, 10, "a freed socket place", interval=0.1)
 
     statuses, other, third, refused_status, refusal, again = run(attack())
     assert statuses == [101, 101, 429]  # two per client
@@ -173,11 +171,8 @@ def test_gesprek_wissen_also_deletes_the_question_events(edge):
         with db.session_scope(engine) as session:
             return list(session.execute(select(QuestionEvent.kind).where(QuestionEvent.conversation == key)).scalars())
 
-    async def recorded(sid):
-        poll_started = time.monotonic()
-        while not questions(sid) and time.monotonic() - poll_started < 30:
-            await asyncio.sleep(0.1)  # polling interval: the action server writes behind
-        return questions(sid)
+    async def recorded(sid):  # the action server writes question events behind the answer
+        return await poll_async(lambda: questions(sid), 30, "the question events", interval=0.1)
 
     async def conversation():
         async with Chat(edge, "198.51.100.96") as other:  # a conversation nobody wipes
