@@ -32,19 +32,19 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 def _prepare_data(settings: Settings) -> None:
     """Schema upgrades; demo applications and the demo medewerker in a demo run only."""
     from bot import migrations
-    from bot.handoff import staff
+    from bot.handoff import demo as demo_staff
     from bot.status import demo
 
     migrations.upgrade(settings.database_url)
     if settings.production:
-        staff.check_production(settings)  # refuses to start with a demo account
+        demo_staff.check_production(settings)  # refuses to start with a demo account
         demo.check_production(settings)  # or with demo applications
         return
     rows = demo.load_demo_data(settings.database_url)
     print("\nDemo-aanvragen (alleen voor de demo; aanvraagnummer / verificatiecode / gemeente / status):")
     for row in rows:
         print("  " + " / ".join(str(x) for x in row))
-    staff.ensure_demo_user(settings)
+    demo_staff.ensure_demo_user(settings)
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,7 +16,8 @@ from typing import Dict, Iterator, Tuple, Union
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
+
 
 def private_sqlite_file(path: Path) -> None:
     """The database file (and its directory, when made here) readable by its owner only:
@@ -101,10 +102,6 @@ def dispose_engines(url: Union[str, None] = None) -> None:
         for key in list(_engines):
             if url is None or key[0] == url:
                 _engines.pop(key).dispose()
-
-
-def make_sessionmaker(engine: Engine) -> sessionmaker:
-    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
 
 
 @contextmanager

@@ -1,68 +1,54 @@
-"""Helpdesk staff accounts: creation, login with lockout, roles, the demo account.
+"""Helpdesk staff accounts: creation, login, roles.
 
 * Passwords: at least 12 characters, hashed with Argon2id (argon2-cffi) at OWASP's parameters
-  (m=19 MiB, t=2, p=1 — the same as the status store's codes, ~20 ms), rehashed on login when
-  the parameters change. Never logged, never in an
-  exception message, never in a repr.
+  (m=19 MiB, t=2, p=1 — the same as the status store's codes), rehashed on login when the
+  parameters change. Never logged, never in an exception message, never in a repr.
 * Login: one Argon2 verification per attempt whatever happens (unknown user, locked, inactive),
-  so timing does not reveal which accounts exist. Five failures in a row *from one client
-  address* lock the account for that address only, for 15 minutes, then twice as long after
-  each further series (:class:`LoginThrottle`): failures from other addresses never refuse the
-  right password from a new one, so nobody can lock a colleague out from outside. The
-  account's own counter (an atomic UPDATE, shared by all gateways) only raises an alarm
-  (``staff_login_attack`` in the log) every ``ALERT_EVERY`` failures.
-* Demo: :func:`ensure_demo_user` makes (or resets) the ``demo`` medewerker of a demo run and
-  prints its password, marked demo-only; it refuses when ``settings.production``.
-  :func:`check_production` raises when a production start finds a demo account.
+  so timing does not reveal which accounts exist. Failures in a row from one client address
+  lock the account for that address only (:class:`~bot.handoff.login_throttle.LoginThrottle`),
+  so nobody can lock a colleague out from outside. The account's own counter (an atomic
+  UPDATE, shared by all gateways) only raises an alarm (``staff_login_attack`` in the log)
+  every ``ALERT_EVERY`` failures.
+* The demo account of a demo run, and its refusal in production: :mod:`bot.handoff.demo`.
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import secrets
-import sys
-import threading
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import List, Optional, TextIO, Tuple, Union
+from typing import List, Optional, Union
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, inspect, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.core import db
+from bot.core.clock import utcnow
+from bot.core.logs import log_event
+from bot.handoff.login_throttle import LOCKOUT, MAX_FAILED_LOGINS, LoginThrottle
 from bot.handoff.models import (
     DISPLAY_NAME_MAX,
+    EDITOR_ROLES,
+    HELPDESK_ROLES,
     ROLE_BEHEERDER,
     ROLE_MEDEWERKER,
     ROLES,
-    EDITOR_ROLES,
-    HELPDESK_ROLES,
     USERNAME_MAX,
     StaffUser,
 )
-from bot.core.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 12
 #: Upper bound so a huge "password" cannot be used to burn CPU.
 MAX_PASSWORD_LENGTH = 1024
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
-#: The longest lockout of one address for one account (the doubling stops here).
-MAX_LOCKOUT = dt.timedelta(hours=24)
 #: Failures of one account (from any address) between two alarms in the log.
 ALERT_EVERY = 20
-#: (account, address) pairs kept in memory at most; the oldest go first.
-MAX_TRACKED = 10_000
-DEMO_USERNAME = "demo"
-DEMO_DISPLAY_NAME = "Demo-medewerker"
 #: Environment variable read by ``python -m bot staff-create`` for non-interactive use.
 PASSWORD_ENV = "KW_NEW_STAFF_PASSWORD"
 
@@ -100,10 +86,6 @@ class LastBeheerder(StaffError):
 
 class PermissionDenied(PermissionError):
     """The acting staff member may not do this (a medewerker doing a beheerder action)."""
-
-
-class DemoUserInProduction(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -162,27 +144,6 @@ class AuthResult:
         return self.ok
 
 
-@dataclass(frozen=True)
-class DemoLogin:
-    username: str
-    password: str
-    display_name: str
-    created: bool
-
-    def banner(self, console_url: str = "") -> str:
-        where = f" ({console_url})" if console_url else ""
-        return (
-            f"\nHelpdesk-console{where} — ALLEEN VOOR DE DEMO:\n"
-            f"  gebruikersnaam: {self.username}\n"
-            f"  wachtwoord:     {self.password}\n"
-            f"  Dit demo-account wordt bij elke demo-start opnieuw ingesteld; met "
-            f"KW_ENV=production weigert de assistent te starten zolang het bestaat."
-        )
-
-    def __repr__(self) -> str:  # the password is for the banner only
-        return f"DemoLogin({self.username!r}, created={self.created})"
-
-
 # ------------------------------------------------------------------------------ validation
 
 def normalize_username(username: Optional[str]) -> str:
@@ -224,51 +185,6 @@ def check_password(password: Optional[str], username: Optional[str] = None) -> N
         raise PasswordPolicyError("Het wachtwoord mag niet alleen uit spaties bestaan.")
     if username and password.strip().lower() == username.strip().lower():
         raise PasswordPolicyError("Het wachtwoord mag niet gelijk zijn aan de gebruikersnaam.")
-
-
-# ------------------------------------------------------------------------------ throttle
-
-class LoginThrottle:
-    """Failed logins per (account, client address), in this process: ``max_failures`` in a
-    row lock that pair for ``lockout``, each further series for twice as long as the one before
-    (up to ``MAX_LOCKOUT``). A success from that address clears it. Like the gateway's other
-    rate limits it is per process; the account's counter in the database is shared."""
-
-    def __init__(self, max_failures: int = MAX_FAILED_LOGINS, lockout: dt.timedelta = LOCKOUT):
-        self.max_failures = max(1, int(max_failures))
-        self.lockout = lockout
-        self._lock = threading.Lock()
-        # (account id, address) -> [failures in a row, locked until or None, series locked]
-        self._pairs: "OrderedDict[Tuple[int, str], list]" = OrderedDict()
-
-    def locked_until(self, user_id: int, client: str, now: dt.datetime) -> Optional[dt.datetime]:
-        with self._lock:
-            entry = self._pairs.get((user_id, client))
-            until = entry[1] if entry else None
-            return until if until is not None and until > now else None
-
-    def failed(self, user_id: int, client: str, now: dt.datetime) -> Optional[dt.datetime]:
-        """Count a failure; the end of the lockout it starts, or None."""
-        with self._lock:
-            entry = self._pairs.pop((user_id, client), None) or [0, None, 0]
-            self._pairs[(user_id, client)] = entry  # most recent last
-            while len(self._pairs) > MAX_TRACKED:
-                self._pairs.popitem(last=False)
-            entry[0] += 1
-            if entry[0] < self.max_failures:
-                return None
-            until = now + min(MAX_LOCKOUT, self.lockout * 2 ** min(entry[2], 16))
-            entry[:] = [0, until, entry[2] + 1]
-            return until
-
-    def succeeded(self, user_id: int, client: str) -> None:
-        with self._lock:
-            self._pairs.pop((user_id, client), None)
-
-    def clear(self, user_id: int) -> None:
-        with self._lock:
-            for key in [k for k in self._pairs if k[0] == user_id]:
-                del self._pairs[key]
 
 
 # ------------------------------------------------------------------------------ service
@@ -497,8 +413,7 @@ class StaffService:
         if failed and failed % ALERT_EVERY == 0:
             # Many failures over all addresses: someone may be guessing. An alarm, never a lock
             # (that would let anyone lock a colleague out).
-            log.warning(json.dumps({"event": "staff_login_attack", "staff": user.id,
-                                    "failures": failed}))
+            log_event(log, "staff_login_attack", level=logging.WARNING, staff=user.id, failures=failed)
         until = self.throttle.failed(user.id, client, now)
         if until is not None:
             log.warning("staff account %s locked for one address after %d failed logins",
@@ -532,60 +447,3 @@ class StaffService:
                 return AuthResult(False, INVALID)
             row = session.get(StaffUser, user.id, populate_existing=True)
             return AuthResult(True, OK, user=StaffView.from_model(row))
-
-
-# ------------------------------------------------------------------------------ demo account
-
-def ensure_demo_user(settings, out: Optional[TextIO] = sys.stdout,
-                     service: Optional[StaffService] = None) -> DemoLogin:
-    """Create (or reset) the demo medewerker with a fresh random password and print its login.
-
-    Refuses (:class:`DemoUserInProduction`) when ``settings.production``. The handoff tables
-    must exist (:func:`bot.migrations.upgrade`).
-    """
-    if settings.production:
-        raise DemoUserInProduction(
-            "Een demo-medewerker aanmaken kan niet als KW_ENV=production."
-        )
-    staff = service or StaffService.from_settings(settings)
-    password = secrets.token_urlsafe(12)  # 16 characters
-    existing = staff.get_by_username(DEMO_USERNAME)
-    if existing is not None and not existing.is_demo:
-        raise StaffError(f"De gebruikersnaam {DEMO_USERNAME} is al in gebruik door een echt account.")
-    if existing is None:
-        try:
-            staff.create_user(DEMO_USERNAME, DEMO_DISPLAY_NAME, password, ROLE_MEDEWERKER,
-                              is_demo=True)
-            created = True
-        except UserExists:  # another process created it just now
-            created = False
-            staff.set_password(DEMO_USERNAME, password)
-    else:
-        created = False
-        staff.set_password(DEMO_USERNAME, password)
-        staff._update(DEMO_USERNAME, is_active=True, role=ROLE_MEDEWERKER)
-    login = DemoLogin(DEMO_USERNAME, password, DEMO_DISPLAY_NAME, created)
-    if out is not None:
-        console = f"{settings.gateway_url}/helpdesk" if hasattr(settings, "gateway_url") else ""
-        print(login.banner(console), file=out, flush=True)
-    return login
-
-
-def check_production(settings, service: Optional[StaffService] = None) -> None:
-    """Raise :class:`DemoUserInProduction` when ``settings.production`` and a demo account exists.
-
-    Does nothing outside production, or when the handoff tables do not exist yet.
-    """
-    if not settings.production:
-        return
-    staff = service or StaffService.from_settings(settings)
-    with staff.engine.connect() as conn:
-        if not inspect(conn).has_table(StaffUser.__tablename__):
-            return
-    demo = staff.demo_users()
-    if demo:
-        names = ", ".join(u.username for u in demo)
-        raise DemoUserInProduction(
-            f"Er bestaat een demo-medewerker ({names}) terwijl KW_ENV=production. "
-            f"Verwijder het met: python -m bot staff-remove-demo"
-        )

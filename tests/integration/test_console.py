@@ -25,6 +25,7 @@ from bot.handoff.staff import StaffService
 from bot.web.console import prepare_database
 from tests.fixtures.chat import sid_of
 from tests.fixtures.console import frames_until
+from tests.fixtures.gateway import poll_async
 
 pytestmark = pytest.mark.asyncio
 
@@ -76,16 +77,26 @@ class Console:
 
 
 @pytest_asyncio.fixture
-async def console(gateway, fake_rasa):
-    client = await gateway(KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
+async def console(start_gateway, fake_rasa):
+    client = await start_gateway(KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
     settings = client.settings
     prepare_database(settings)
-    prepare_database(settings)  # idempotent: the launcher may have done it already
     c = Console(client, settings, fake_rasa)
     c.staff.create_user("bea", "Bea Beheer", PASSWORD, "beheerder")
     c.staff.create_user("mo", "Mo Medewerker", PASSWORD, "medewerker")
     c.staff.create_user("sam", "Sam Collega", PASSWORD, "medewerker")
     return c
+
+
+# -- start-up -----------------------------------------------------------------------------------
+
+
+async def test_preparing_the_database_again_keeps_its_accounts_and_tickets(console):
+    # `python -m bot run` prepares the database, then the gateway does it again at its start.
+    t = console.ticket()
+    prepare_database(console.settings)
+    assert console.tickets.get_ticket(t.id).state == "wachtrij"
+    assert await console.login("mo")
 
 
 # -- anonymous users --------------------------------------------------------------------------
@@ -511,14 +522,7 @@ async def test_wiping_the_conversation_closes_its_ticket(console):
     fresh = await frames_until(widget, lambda f: f["type"] == "ready")
     assert sid_of(fresh[-1]["session"]) != sid and fresh[-1].get("handoff") is None
 
-    async def closed() -> bool:
-        for _ in range(50):
-            if console.tickets.get_ticket(t.id).state == "afgerond":
-                return True
-            await asyncio.sleep(0.1)  # polling interval
-        return False
-
-    assert await closed()
+    await poll_async(lambda: console.tickets.get_ticket(t.id).state == "afgerond", 5, "the ticket closed")
     assert console.tickets.events(t.id)[-1].actor == "gebruiker"
     await widget.close()
 
@@ -527,7 +531,7 @@ async def test_the_gateway_refuses_to_start_in_production_with_a_demo_account(tm
     import os
     import sys
 
-    from bot.handoff.staff import ensure_demo_user
+    from bot.handoff.demo import ensure_demo_user
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
     env.update({

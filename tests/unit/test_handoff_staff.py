@@ -10,11 +10,9 @@ from sqlalchemy import inspect, select
 
 from bot.handoff import cli as handoff_cli
 from bot.handoff.models import StaffUser
+from bot.handoff.demo import DEMO_USERNAME, DemoUserInProduction, check_production, ensure_demo_user
+from bot.handoff.login_throttle import LOCKOUT, MAX_FAILED_LOGINS
 from bot.handoff.staff import (
-    DEMO_USERNAME,
-    LOCKOUT,
-    MAX_FAILED_LOGINS,
-    DemoUserInProduction,
     PasswordPolicyError,
     PermissionDenied,
     StaffError,
@@ -22,9 +20,7 @@ from bot.handoff.staff import (
     UnknownUser,
     UserExists,
     check_password,
-    check_production,
     default_hasher,
-    ensure_demo_user,
 )
 from bot.core import db as status_db
 from bot.core.clock import utcnow
