@@ -1,6 +1,9 @@
 # Two commands do everything on a fresh machine:
 #   make run    set up, train when needed, start all processes (Ctrl-C stops them)
-#   make test   set up, train once, run every test (CI: .ci/run)
+#   make test   set up, check, train once, run every test (CI: .ci/run)
+# and two are the inner loop (README, "Checks and test tiers"):
+#   make check      lint, format and types (ruff, mypy; settings in pyproject.toml)
+#   make test-fast  every test that needs no trained model, browser or cluster
 SHELL := /bin/bash
 # Two runtimes (../shared/DESIGN.md, "Two runtimes"): Rasa 3.6.21 alone on Python 3.10 in
 # .venv-rasa; everything of ours (gateway, console, API, actions, CLI, tests) on Python 3.12+
@@ -19,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 NL_MODEL_URL := https://github.com/explosion/spacy-models/releases/download/nl_core_news_sm-3.4.0/nl_core_news_sm-3.4.0-py3-none-any.whl
 
-.PHONY: run test setup train validate clean docs nlu-report
+.PHONY: run test test-fast check setup train validate clean docs nlu-report
 
 $(RASA_STAMP): requirements/rasa.lock scripts/find-python.sh
 	@PY310=$$(scripts/find-python.sh 3.10) && echo "Rasa-runtime, Python 3.10: $$PY310" && \
@@ -66,13 +69,36 @@ chaos: setup
 train: setup
 	$(PY) -m bot train
 
-test: setup
+# The static checks need only the app runtime. ruff reads every Python file (rasa_runtime/ as
+# Python 3.10); mypy our runtime's code (pyproject.toml says which parts are strict). All three
+# run, so one pass shows every finding; any finding fails the target.
+check: $(APP_STAMP)
+	@ok=0; \
+	echo "ruff check ."; $(APP_VENV)/bin/ruff check . || ok=1; \
+	echo "ruff format --check ."; $(APP_VENV)/bin/ruff format --check . || ok=1; \
+	echo "mypy"; $(APP_VENV)/bin/mypy || ok=1; \
+	exit $$ok
+
+# The whole suite, after the checks: a change that does not pass them is not tested further.
+test: setup check
 	scripts/ensure-browser.sh
 	scripts/ensure-haproxy.sh
 	scripts/ensure-prometheus.sh
 	scripts/ensure-services.sh
 	$(PY) -m bot train
 	$(PY) -m pytest tests
+
+# The inner loop: every test that needs no trained model, no browser and no cluster (markers set
+# by conftest.py from what a test uses; pytest.ini lists them). It still uses PostgreSQL and
+# Redis on 127.0.0.1, HAProxy's and promtool's config checks and the Rasa runtime (no model).
+# It never trains: KW_DEV_MODEL names a model that does not exist, so a test that needs one and
+# is not marked fails at once, naming that file, instead of starting a 20-minute training.
+FAST_TIER := not rasa and not browser and not cluster and not slow
+test-fast: setup
+	scripts/ensure-haproxy.sh
+	scripts/ensure-prometheus.sh
+	scripts/ensure-services.sh
+	KW_DEV_MODEL=$(CURDIR)/models/geen-model-in-test-fast.tar.gz $(PY) -m pytest -m "$(FAST_TIER)" tests
 
 # Product against stock Rasa on the same model, one stack after the other (about 10 minutes on
 # 2 cores; not part of `make test`). Figures: docs/performance.md; output: results/bench/.
