@@ -1,9 +1,10 @@
 """The live handoff: what happens to a conversation while a helpdesk ticket is open.
 
 The ticket library (:class:`bot.handoff.service.HandoffService`) is synchronous; every call runs
-in the one bounded database runner (bot.core.runner). The gateway connects this object to Rasa
-and to the widgets' sockets (:meth:`LiveHandoff.connect`) and to the console (``listeners``);
-nothing here knows about HTTP or sockets.
+in the one bounded database runner (bot.core.runner). The gateway makes this object with what it
+talks to: Rasa (:class:`Tracker`) and the bus (:class:`Bus`), which carries frames to the widgets'
+sockets and ticket and queue changes to the consoles, on every gateway. Nothing here knows about
+HTTP or sockets.
 
 Widget → console. On each user message the chat asks :meth:`LiveHandoff.user_message`. When
 the conversation has an active ticket (wachtrij/opgepakt/live) the masked text is stored with
@@ -23,12 +24,13 @@ reloads or reconnects rebuilds them from the history, once each.
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, Tuple
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from bot.core.clock import utcnow
+from bot.core.logs import log_event
 from bot.core.runner import run_db
 from bot.handoff import states
 from bot.handoff.errors import AlreadyClaimed, NotAssigned, TicketClosed
@@ -42,33 +44,38 @@ from bot.texts import (
     TEXT_ERASED_REASON, TEXT_LIVE,
 )
 from bot.handoff.views import MessageView, TicketView
+from bot.settings import Settings
 
 log = logging.getLogger("bot.handoff.live")
 
-#: Sends a frame to a conversation's open widget sockets and returns how many of this process's
-#: sockets got it (in a cluster the gateway's bus also hands it to the others, uncounted). Nothing
-#: here relies on the count: a push is best effort, the tracker has every message.
-Push = Callable[[str, Dict[str, Any]], Awaitable[int]]
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class Tracker(Protocol):
     """What the live handoff needs of Rasa (bot.web.rasa.RasaClient)."""
 
-    async def append_events(self, sender: str, events: List[Dict[str, Any]]) -> bool: ...
+    async def append_events(self, sender: str, events: list[dict[str, Any]]) -> bool: ...
 
-    async def tracker_events(self, sender: str) -> Optional[List[Dict[str, Any]]]: ...
-
-
-class Listener(Protocol):
-    """Who wants to know when tickets change (the console's sockets)."""
-
-    async def ticket_changed(self, ticket_id: int) -> None: ...
-
-    async def queue_changed(self) -> None: ...
+    async def tracker_events(self, sender: str) -> list[dict[str, Any]] | None: ...
 
 
-def _log(event: str, **fields: Any) -> None:
-    log.info(json.dumps({"event": event, **fields}, separators=(",", ":"), sort_keys=True))
+class Bus(Protocol):
+    """Where the live handoff's news goes (bot.web.bus.Bus), on this gateway and the others."""
+
+    async def push(self, sid: str, frame: dict[str, Any]) -> int:
+        """Send a frame to a conversation's open widget sockets; how many of this process's
+        sockets got it. Nothing here relies on the count: a push is best effort, the tracker has
+        every message."""
+        ...
+
+    async def ticket_changed(self, ticket_id: int) -> None:
+        """Tell the consoles that a ticket changed (its state, messages or contact)."""
+        ...
+
+    async def queue_changed(self) -> None:
+        """Tell the consoles that the queue changed."""
+        ...
 
 
 def handoff_id(ticket: TicketView, suffix: Any) -> str:
@@ -85,67 +92,51 @@ def widget_state_of(ticket: Optional[TicketView]) -> Optional[Dict[str, Any]]:
 
 
 class LiveHandoff:
-    def __init__(self, tickets: HandoffService, staff: StaffService, hours: OpeningHours, *,
-                 timeout_s: float, metrics: Optional[Any] = None):
+    def __init__(self, tickets: HandoffService, staff: StaffService, hours: OpeningHours,
+                 rasa: Tracker, bus: Bus, *, timeout_s: float, metrics: Counter[str]) -> None:
         self.tickets = tickets
         self.staff = staff
         self.hours = hours
+        self.rasa = rasa
+        self.bus = bus
         #: Every ticket call may take a few statements; the runner bounds the whole call.
         self.timeout_s = timeout_s
-        self.metrics = metrics if metrics is not None else {}
-        self.rasa: Optional[Tracker] = None
-        self.push: Optional[Push] = None
-        self.listeners: List[Listener] = []
-        self._background: set = set()
+        self.metrics = metrics
+        self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
-    def from_settings(cls, settings: Any, metrics: Optional[Any] = None) -> "LiveHandoff":
+    def from_settings(cls, settings: Settings, rasa: Tracker, bus: Bus, metrics: Counter[str]) -> LiveHandoff:
         return cls(HandoffService.from_settings(settings), StaffService.from_settings(settings),
-                   OpeningHours.from_settings(settings), timeout_s=settings.db_timeout_s * 4 + 2,
-                   metrics=metrics)
-
-    def connect(self, rasa: Tracker, push: Push) -> None:
-        """The gateway's Rasa client and its push to a conversation's open sockets."""
-        self.rasa = rasa
-        self.push = push
+                   OpeningHours.from_settings(settings), rasa, bus,
+                   timeout_s=settings.db_timeout_s * 4 + 2, metrics=metrics)
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    async def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Blocking ticket/staff work in the one bounded database runner."""
-        return await run_db(functools.partial(fn, *args, **kwargs), self.timeout_s)
-
-    def _count(self, name: str) -> None:
-        try:
-            self.metrics[name] += 1
-        except (TypeError, KeyError):
-            pass
+        return await run_db(lambda: fn(*args, **kwargs), self.timeout_s)
 
     async def ticket_changed(self, ticket_id: int) -> None:
-        for listener in self.listeners:
-            await listener.ticket_changed(ticket_id)
+        await self.bus.ticket_changed(ticket_id)
 
     async def queue_changed(self) -> None:
-        for listener in self.listeners:
-            await listener.queue_changed()
+        await self.bus.queue_changed()
 
-    async def _push(self, sid: str, frame: Dict[str, Any]) -> int:
-        if self.push is None:
-            return 0
+    async def _push(self, sid: str, frame: dict[str, Any]) -> int:
         try:
-            return await self.push(sid, frame)
+            return await self.bus.push(sid, frame)
         except Exception:  # noqa: BLE001 - a push is best effort; the tracker has it
             log.exception("push to widget failed")
             return 0
 
-    async def _append(self, sid: str, events: List[Dict[str, Any]]) -> bool:
-        if self.rasa is None or not await self.rasa.append_events(sid, events):
-            self._count("handoff_rasa_errors")
+    async def _append(self, sid: str, events: list[dict[str, Any]]) -> bool:
+        if not await self.rasa.append_events(sid, events):
+            self.metrics["handoff_rasa_errors"] += 1
             return False
         return True
 
     async def _tracker_has(self, sid: str, hid: str) -> bool:
-        events = await self.rasa.tracker_events(sid) if self.rasa is not None else None
+        events = await self.rasa.tracker_events(sid)
         return any(isinstance(e.get("metadata"), dict) and e["metadata"].get("handoff_id") == hid
                    for e in events or ())
 
@@ -213,8 +204,8 @@ class LiveHandoff:
         except Exception:  # noqa: BLE001
             log.exception("handoff message not stored")
             return ticket
-        self._count("handoff_user_messages")
-        _log("handoff_user_message", ticket=ticket.id, state=ticket.state)
+        self.metrics["handoff_user_messages"] += 1
+        log_event(log, "handoff_user_message", ticket=ticket.id, state=ticket.state)
         await self.ticket_changed(ticket.id)
         return ticket
 
@@ -229,13 +220,13 @@ class LiveHandoff:
             if ticket is not None:
                 return None
             # The user withdrew the waiting question ("vraag intrekken", action server).
-            _log("handoff_withdrawn")
+            log_event(log, "handoff_withdrawn")
             await self.queue_changed()
             return {"type": "handoff", "handoff": None}
         if ticket is None:
             return None
-        self._count("handoff_tickets_seen")
-        _log("handoff_ticket_seen", ticket=ticket.id, state=ticket.state)
+        self.metrics["handoff_tickets_seen"] += 1
+        log_event(log, "handoff_ticket_seen", ticket=ticket.id, state=ticket.state)
         await self.queue_changed()
         return {"type": "handoff", "handoff": widget_state_of(ticket)}
 
@@ -251,12 +242,12 @@ class LiveHandoff:
                 return None
             stored = await self.run(self.tickets.set_contact, ticket, contact.value)
         except Exception as exc:  # noqa: BLE001 - the ticket stands without a contact
-            _log("handoff_contact_not_stored", reason=type(exc).__name__)
+            log_event(log, "handoff_contact_not_stored", reason=type(exc).__name__)
             return None
         if not stored:
             return None
-        self._count("handoff_contacts_added")
-        _log("handoff_contact_added", ticket=ticket.id, kind=contact.kind)
+        self.metrics["handoff_contacts_added"] += 1
+        log_event(log, "handoff_contact_added", ticket=ticket.id, kind=contact.kind)
         await self.ticket_changed(ticket.id)
         email = contact.kind == "email"
         template = HANDOFF_CONTACT_ADDED_EMAIL if email else HANDOFF_CONTACT_ADDED_PHONE
@@ -278,11 +269,11 @@ class LiveHandoff:
             erased = await self.run(self.tickets.erase_conversation, sid)
             if ticket is not None:
                 await self._note(ticket, TEXT_ABANDONED)
-                _log("handoff_abandoned", ticket=ticket.id)
+                log_event(log, "handoff_abandoned", ticket=ticket.id)
                 await self.ticket_changed(ticket.id)
                 await self.queue_changed()
             elif erased:
-                _log("handoff_erased", tickets=erased)
+                log_event(log, "handoff_erased", tickets=erased)
         except Exception as exc:  # noqa: BLE001 - e.g. staff finished it at the same moment
             log.warning("abandoned ticket not closed (%s)", type(exc).__name__)
 
@@ -325,7 +316,7 @@ class LiveHandoff:
         await self._push(ticket.conversation_id, {"type": "handoff",
                                                   "handoff": widget_state_of(ticket)})
         await self._say(ticket, handoff_id(ticket, "live"), text, pause=True)
-        _log("handoff_live", ticket=ticket.id)
+        log_event(log, "handoff_live", ticket=ticket.id)
 
     async def reply(self, ref: Any, staff: StaffView, text: str,
                     client_msg_id: Optional[str] = None) -> Tuple[MessageView, bool]:
@@ -343,8 +334,8 @@ class LiveHandoff:
         fresh = message.at >= started
         delivered = await self._say(ticket, handoff_id(ticket, message.seq), message.text,
                                     agent=message.author or staff.display_name, fresh=fresh)
-        self._count("handoff_staff_messages")
-        _log("handoff_staff_message", ticket=ticket.id, staff=staff.id, seq=message.seq,
+        self.metrics["handoff_staff_messages"] += 1
+        log_event(log, "handoff_staff_message", ticket=ticket.id, staff=staff.id, seq=message.seq,
              delivered=delivered)
         await self.ticket_changed(ticket.id)
         return message, delivered
@@ -357,7 +348,7 @@ class LiveHandoff:
         """Afronden."""
         return await self._finish(ref, staff, self.tickets.close, TEXT_CLOSED, reason)
 
-    async def _finish(self, ref: Any, staff: StaffView, transition: Callable, text: str,
+    async def _finish(self, ref: Any, staff: StaffView, transition: Callable[..., TicketView], text: str,
                       reason: Optional[str]) -> TicketView:
         """Resume Rasa and tell the user who they talk to now."""
         ticket = await self.run(transition, ref, staff, reason=reason)
@@ -367,10 +358,10 @@ class LiveHandoff:
             log.exception("handoff system message not stored")
         await self._push(ticket.conversation_id, {"type": "handoff", "handoff": None})
         await self._say(ticket, handoff_id(ticket, "einde"), text, resume=True)
-        _log("handoff_finished", ticket=ticket.id, state=ticket.state, staff=staff.id)
+        log_event(log, "handoff_finished", ticket=ticket.id, state=ticket.state, staff=staff.id)
         await self.ticket_changed(ticket.id)
         await self.queue_changed()
         return ticket
 
 
-__all__ = ["LiveHandoff", "handoff_id", "widget_state_of", "Tracker", "Listener"]
+__all__ = ["Bus", "LiveHandoff", "Tracker", "handoff_id", "widget_state_of"]

@@ -26,7 +26,7 @@ def main() -> int:
     logs.configure(settings.log_level)
     # The handoff tables (idempotent; `python -m bot run` does it too) and, in production, no
     # demo helpdesk account.
-    from bot.handoff.staff import DemoUserInProduction
+    from bot.handoff.demo import DemoUserInProduction
     from bot.status.demo import DemoDataInProduction
     from bot.web.console import prepare_database
 

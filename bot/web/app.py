@@ -6,31 +6,33 @@ serves the embeddable widget and the demo portal page, the chat socket (/chat/ws
 fallback (/chat/http), the privacy notice, /healthz, /readyz, /metrics, and mounts the
 back-office API under /api/v1 and the helpdesk console under /helpdesk (bot/web/routes.py).
 
-The factory makes the parts and hands them to each other here, explicitly: the Rasa client, the
-chat, the live handoff (bot/handoff/live.py) that both the chat and the console use, and the bus
-(bot/web/bus.py) that carries its pushes and changes to the other gateways of a cluster.
+The factory makes the parts and hands them to each other here, explicitly, once: the Rasa client,
+the bus (bot/web/bus.py) that carries pushes and console news to this gateway's sockets and to the
+other gateways of a cluster, the live handoff (bot/handoff/live.py) that both the chat and the
+console use, and the chat. What needs the running event loop (the Rasa client's HTTP session,
+the bus's Redis connections, the purge) starts and stops in cleanup_ctx.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import Counter
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-import aiohttp
 from aiohttp import web
 
 from bot import retention
+from bot.core.logs import log_event
 from bot.core.runner import run_db
 from bot.handoff.live import LiveHandoff
+from bot.settings import Settings
 from bot.web import pages, sockets, widget_build
 from bot.web.bus import Bus
-from bot.web.chat import ChatHub, ChatService
-from bot.web.keys import (BUS, CHAT, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER, HTTP, HUB, LIVE, METRICS, RASA,
-                          SETTINGS, TEMPLATES)
-from bot.web.metrics import PROM, GatewayMetrics
+from bot.web.chat.hub import ChatHub
+from bot.web.chat.service import ChatService
+from bot.web.keys import BUS, CHAT, HUB, LIVE, METRICS, PROM, RASA, SETTINGS, TEMPLATES
+from bot.web.metrics import GatewayMetrics
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
 from bot.web.security import nonce_middleware, security_headers
@@ -42,24 +44,15 @@ PURGE_TIMEOUT_S = 600.0
 log = logging.getLogger("bot.web.app")
 
 
-def _actions_health_url(settings: Any) -> str:
+def _actions_health_url(settings: Settings) -> str:
     return f"http://{settings.host}:{settings.actions_port}/health"
 
 
 async def _rasa_session(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: one ClientSession to Rasa for the app's lifetime, the one Rasa client on
-    it, and what needs that client: the chat and the live handoff."""
-    settings = app[SETTINGS]
-    connector = aiohttp.TCPConnector(limit=100, limit_per_host=100)
-    async with aiohttp.ClientSession(connector=connector, trust_env=False) as http:
-        app[HTTP] = http
-        app[RASA] = RasaClient(http, settings.rasa_urls, settings.rasa_token,
-                               actions_health_url=_actions_health_url(settings),
-                               max_in_flight=settings.rasa_max_in_flight, metrics=app[PROM])
-        # Pushes go through the bus: to this gateway's sockets and, in a cluster, the others'.
-        app[LIVE].connect(app[RASA], app[BUS].push)
-        app[CHAT] = ChatService(settings, app[RASA], app[METRICS], app[LIVE], prom=app[PROM])
-        yield
+    """cleanup_ctx: the Rasa client's one HTTP session, for the app's lifetime."""
+    await app[RASA].start()
+    yield
+    await app[RASA].close()
 
 
 async def _pubsub(app: web.Application) -> AsyncIterator[None]:
@@ -78,12 +71,12 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
         while True:
             try:
                 report = await run_db(lambda: retention.purge(settings), PURGE_TIMEOUT_S)
-                log.info(json.dumps({"event": "retention_purge", "conversations": report.conversations,
-                                     "tickets": report.tickets, "questions": report.questions}))
+                log_event(log, "retention_purge", conversations=report.conversations,
+                          tickets=report.tickets, questions=report.questions)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - try again next interval
-                log.warning(json.dumps({"event": "retention_purge_failed", "reason": type(exc).__name__}))
+                log_event(log, "retention_purge_failed", reason=type(exc).__name__)
             await asyncio.sleep(settings.purge_interval_s)
 
     task = asyncio.create_task(every_interval())
@@ -99,7 +92,8 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 @web.middleware
-async def html_errors(request: web.Request, handler):
+async def html_errors(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
     """A Dutch 404 page for browsers; API and chat paths keep their own error bodies."""
     try:
         return await handler(request)
@@ -110,44 +104,36 @@ async def html_errors(request: web.Request, handler):
         raise
 
 
-def create_app(settings: Any) -> web.Application:
+def create_app(settings: Settings) -> web.Application:
     # No route reads more than this; every handler also checks its own smaller limit before
     # reading (the chat frame, the console form, the API body).
     app = web.Application(middlewares=[nonce_middleware, html_errors], client_max_size=MAX_REQUEST_BYTES)
     # The served widget.js is built from its modules (bot/web/static/widget/) when missing or stale.
     widget_build.ensure_built()
     app[SETTINGS] = settings
-    app[METRICS] = Counter()
-    app[PROM] = GatewayMetrics()
+    app[METRICS] = metrics = Counter()
+    app[PROM] = prom = GatewayMetrics()
     # Open WebSockets per client address and in all (KW_MAX_SOCKETS_PER_CLIENT, KW_MAX_SOCKETS).
     sockets.install(app)
-    app[HUB] = ChatHub()
     app[TEMPLATES] = pages.template_env()
-    # The live handoff: the chat routes messages of conversations with a helpdesk ticket to
-    # it, the console drives it and listens to it. Made here, handed to both.
-    app[LIVE] = LiveHandoff.from_settings(settings, app[METRICS])
-    # Changes made here go to the other gateways through the bus (a listener like the console
-    # hub); what they publish reaches the live handoff's other listeners here.
-    app[BUS] = Bus(app[HUB], settings.pubsub_url, prefix=settings.pubsub_prefix,
-                   metrics=app[METRICS], listeners=app[LIVE].listeners)
-    app[LIVE].listeners.append(app[BUS])
+    app[RASA] = rasa = RasaClient(settings.rasa_urls, settings.rasa_token, metrics=prom,
+                                  actions_health_url=_actions_health_url(settings),
+                                  max_in_flight=settings.rasa_max_in_flight)
+    app[HUB] = hub = ChatHub()
+    # Pushes to widget sockets and ticket/queue news for consoles: here, and through Redis to the
+    # other gateways (with KW_PUBSUB_URL). The console's hub subscribes (bot/web/console/routes.py).
+    app[BUS] = bus = Bus(hub, settings.pubsub_url, prefix=settings.pubsub_prefix, metrics=metrics)
+    # The live handoff: the chat routes messages of conversations with a helpdesk ticket to it,
+    # the console drives it; it tells Rasa and the bus.
+    app[LIVE] = live = LiveHandoff.from_settings(settings, rasa, bus, metrics)
+    app[CHAT] = ChatService(settings, rasa, metrics, live, prom)
     app.cleanup_ctx.append(_pubsub)
     app.cleanup_ctx.append(_rasa_session)
     app.cleanup_ctx.append(_retention)
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(security_headers)
     setup_routes(app, settings)
-    _measure_console(app)
     return app
-
-
-def _measure_console(app: web.Application) -> None:
-    """The console sub-app's login limiter and open sockets, for /metrics."""
-    for resource in app.router.resources():
-        sub = resource.get_info().get("app")
-        if isinstance(sub, web.Application) and CONSOLE_LOGIN_LIMITER in sub:
-            sub[CONSOLE_LOGIN_LIMITER].on_refused = app[PROM].refusal("login")
-            app[PROM].console_hub = sub.get(CONSOLE_HUB)
 
 
 __all__ = ["create_app"]

@@ -1,13 +1,15 @@
 """Frames for a conversation's widget sockets, and news for the helpdesk consoles, wherever in a
 cluster of gateways those sockets are (docs/console.md, "Several gateways").
 
-Without ``KW_PUBSUB_URL`` (the demo: one gateway) the bus is this process's ChatHub and nothing
-else. With it, every push and every ticket/queue change is also published as one JSON message on
-the Redis channel ``<prefix>gateway``; each gateway runs one subscriber (:meth:`Bus.start`, from
-the app's cleanup_ctx) that hands what the others published to its own ChatHub and console hub.
+The live handoff (bot/handoff/live.py) tells the bus; whoever wants ticket and queue news on this
+gateway (the console hub) registers with :meth:`Bus.subscribe`. Without ``KW_PUBSUB_URL`` (the
+demo: one gateway) the bus delivers to this process's ChatHub and subscribers and nothing else.
+With it, every push and every ticket/queue change is also published as one JSON message on the
+Redis channel ``<prefix>gateway``; each gateway runs one subscriber (:meth:`Bus.start`, from the
+app's cleanup_ctx) that hands what the others published to its own ChatHub and subscribers.
 
-Exactly once per gateway: the gateway that makes a change delivers it to its own sockets itself,
-without waiting for Redis, and publishes it with its node id; subscribers skip their own node's
+Exactly once per gateway: the gateway that makes a change delivers it here itself, without
+waiting for Redis, and publishes it with its node id; subscribers skip their own node's
 messages. When Redis is down the local delivery has happened anyway; the failed publish is
 counted (``pubsub_publish_errors``) and the other gateways fall back to what they had before:
 consoles poll the database (KW_HELPDESK_POLL_S), widgets rebuild from the tracker when they
@@ -25,7 +27,7 @@ import json
 import logging
 import secrets
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -33,7 +35,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeout
 
-from bot.web.chat.ws import ChatHub
+from bot.core.logs import log_event
+from bot.web.chat.hub import ChatHub
 
 log = logging.getLogger("bot.web.bus")
 
@@ -54,39 +57,46 @@ PING_S = 5.0
 SILENT_S = 3 * PING_S
 
 
-def _log(event: str, **fields: Any) -> None:
-    log.info(json.dumps({"event": event, **fields}, separators=(",", ":"), sort_keys=True))
+class Listener(Protocol):
+    """Who wants to know when tickets change (the console hub): on any gateway of the cluster."""
+
+    async def ticket_changed(self, ticket_id: int) -> None: ...
+
+    async def queue_changed(self) -> None: ...
 
 
 class Bus:
     """Deliver a frame to a conversation's sockets and tell consoles of changes, on every gateway.
 
-    ``hub``: this gateway's ChatHub. ``listeners``: who on this gateway hears of ticket and queue
-    changes made on other gateways; the app passes the live handoff's own list, so the console hub
-    registers once. The bus is itself a listener in that list (it publishes what this gateway
-    changed) and skips itself when delivering."""
+    ``hub``: this gateway's ChatHub. The subscribers hear of every ticket and queue change, made
+    here (at once) or on another gateway (through Redis)."""
 
     def __init__(self, hub: ChatHub, url: str = "", *, prefix: str = DEFAULT_PREFIX,
-                 metrics: Optional[Counter] = None, listeners: Optional[List[Any]] = None) -> None:
+                 metrics: Counter[str] | None = None) -> None:
         self.hub = hub
         self.url = url
         self.channel = f"{prefix}gateway"
-        self.metrics = metrics if metrics is not None else Counter()
-        self.listeners = listeners if listeners is not None else []
+        self.metrics: Counter[str] = metrics if metrics is not None else Counter()
+        #: Who hears of ticket and queue changes on this gateway (:meth:`subscribe`).
+        self.listeners: list[Listener] = []
         #: Marks this process's messages, so its own subscriber skips them.
         self.node = secrets.token_hex(8)
         #: True while Redis has confirmed the subscription (for /metrics and tests).
         self.subscribed = False
-        self._redis: Optional[aioredis.Redis] = None
-        self._task: Optional[asyncio.Task] = None
+        self._redis: aioredis.Redis | None = None
+        self._task: asyncio.Task[None] | None = None
         self._quiet_until = 0.0
         self._publish_ok = True
         self._confirmed = 0  # subscriptions Redis confirmed, over this bus's life
         self._down_logged = False
 
+    def subscribe(self, listener: Listener) -> None:
+        """``listener`` hears of every ticket and queue change from now on, wherever made."""
+        self.listeners.append(listener)
+
     # -- what the live handoff calls -----------------------------------------------------------
 
-    async def push(self, sid: str, frame: Dict[str, Any]) -> int:
+    async def push(self, sid: str, frame: dict[str, Any]) -> int:
         """Send a frame to the conversation's open sockets on every gateway. Returns how many
         sockets of this gateway got it; sockets elsewhere are not counted (Redis does not say),
         and callers treat a push as best effort anyway (the tracker has every message)."""
@@ -95,10 +105,20 @@ class Bus:
         return sent
 
     async def ticket_changed(self, ticket_id: int) -> None:
+        await self._ticket_here(ticket_id)
         await self._publish({"kind": "ticket", "ticket": ticket_id})
 
     async def queue_changed(self) -> None:
+        await self._queue_here()
         await self._publish({"kind": "queue"})
+
+    async def _ticket_here(self, ticket_id: int) -> None:
+        for listener in self.listeners:
+            await listener.ticket_changed(ticket_id)
+
+    async def _queue_here(self) -> None:
+        for listener in self.listeners:
+            await listener.queue_changed()
 
     # -- publishing ----------------------------------------------------------------------------
 
@@ -110,7 +130,7 @@ class Bus:
         return aioredis.Redis.from_url(self.url, socket_connect_timeout=CONNECT_TIMEOUT_S,
                                        socket_timeout=COMMAND_TIMEOUT_S, retry=retry)
 
-    async def _publish(self, message: Dict[str, Any]) -> bool:
+    async def _publish(self, message: dict[str, Any]) -> bool:
         if self._redis is None:  # no KW_PUBSUB_URL (or not started): this gateway only
             return False
         loop = asyncio.get_running_loop()
@@ -125,11 +145,11 @@ class Bus:
             if isinstance(exc, (RedisTimeout, asyncio.TimeoutError)):
                 self._quiet_until = loop.time() + QUIET_AFTER_TIMEOUT_S
             if self._publish_ok:  # once per outage, not once per push
-                _log("pubsub_publish_failed", reason=type(exc).__name__)
+                log_event(log, "pubsub_publish_failed", reason=type(exc).__name__)
             self._publish_ok = False
             return False
         if not self._publish_ok:
-            _log("pubsub_publish_recovered")
+            log_event(log, "pubsub_publish_recovered")
             self._publish_ok = True
         self.metrics["pubsub_published"] += 1
         return True
@@ -152,7 +172,7 @@ class Bus:
                         self.subscribed = True
                         self._confirmed += 1
                         self._down_logged = False
-                        _log("pubsub_subscribed")
+                        log_event(log, "pubsub_subscribed")
                     elif message["type"] == "message":
                         await self._deliver(message["data"])
                     # After the delivery: a slow console update is no silence of Redis.
@@ -181,7 +201,7 @@ class Bus:
             except Exception as exc:  # noqa: BLE001 - reconnect, never give up
                 self.metrics["pubsub_subscribe_errors"] += 1
                 if not self._down_logged:  # once per outage, not once per attempt
-                    _log("pubsub_subscriber_down", reason=type(exc).__name__)
+                    log_event(log, "pubsub_subscriber_down", reason=type(exc).__name__)
                     self._down_logged = True
             if self._confirmed != confirmed:
                 delay = BACKOFF_FIRST_S  # it worked until now: try again soon
@@ -199,16 +219,13 @@ class Bus:
         if origin == self.node:
             return  # delivered here already, when it was published
         sid, frame, ticket = message.get("sid"), message.get("frame"), message.get("ticket")
-        others = [listener for listener in self.listeners if listener is not self]
         try:
             if kind == "frame" and isinstance(sid, str) and isinstance(frame, dict):
                 await self.hub.push(sid, frame)
             elif kind == "ticket" and type(ticket) is int:
-                for listener in others:
-                    await listener.ticket_changed(ticket)
+                await self._ticket_here(ticket)
             elif kind == "queue":
-                for listener in others:
-                    await listener.queue_changed()
+                await self._queue_here()
             else:
                 self.metrics["pubsub_bad_messages"] += 1
                 return
@@ -239,4 +256,4 @@ class Bus:
                 await client.aclose()
 
 
-__all__ = ["Bus", "DEFAULT_PREFIX"]
+__all__ = ["Bus", "DEFAULT_PREFIX", "Listener"]

@@ -1,31 +1,38 @@
-"""Typed keys for what the gateway keeps on the aiohttp Application and Request."""
+"""Typed keys for what the gateway keeps on the aiohttp Application and Request.
+
+The app factory (bot/web/app.py) makes each of these once; handlers read them with their real
+type. The console sub-app's own keys are in bot/web/console/keys.py. No module imported here
+may import this one (security.py, sockets.py and the handlers do; the classes below do not)."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
 
-import aiohttp
+import jinja2
 from aiohttp import web
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+from bot.handoff.live import LiveHandoff
+from bot.settings import Settings
+from bot.web.bus import Bus
+from bot.web.chat.hub import ChatHub
+from bot.web.chat.service import ChatService
+from bot.web.metrics import GatewayMetrics
+from bot.web.rasa import RasaClient
 
-SETTINGS = web.AppKey("kw.settings", object)
-HTTP = web.AppKey("kw.http", aiohttp.ClientSession)
-RASA = web.AppKey("kw.rasa", object)  # RasaClient
-CHAT = web.AppKey("kw.chat", object)  # ChatService
-HUB = web.AppKey("kw.hub", object)  # ChatHub: open sockets per conversation
-BUS = web.AppKey("kw.bus", object)  # bot.web.bus.Bus: pushes and console news to every gateway
-METRICS = web.AppKey("kw.metrics", Counter)
-TEMPLATES = web.AppKey("kw.templates", object)  # jinja2.Environment
-LIVE = web.AppKey("kw.live", object)  # bot.handoff.live.LiveHandoff: made by the app factory
-# The console sub-app's own keys (bot/web/console/routes.py)
-CONSOLE_COOKIES = web.AppKey("kw.console_cookies", object)  # SessionCookies
-CONSOLE_LOGIN_LIMITER = web.AppKey("kw.console_login_limiter", object)  # RateLimiter
-CONSOLE_HUB = web.AppKey("kw.console_hub", object)  # ConsoleHub
+SETTINGS = web.AppKey("kw.settings", Settings)
+#: Plain counters by name, for /metrics' own lines and the tests (bot/web/pages.py).
+METRICS = web.AppKey("kw.metrics", Counter[str])
+#: The Prometheus metrics (bot/web/metrics.py).
+PROM = web.AppKey("kw.prom", GatewayMetrics)
+RASA = web.AppKey("kw.rasa", RasaClient)
+CHAT = web.AppKey("kw.chat", ChatService)
+#: Open widget sockets per conversation.
+HUB = web.AppKey("kw.hub", ChatHub)
+#: Pushes and console news to every gateway.
+BUS = web.AppKey("kw.bus", Bus)
+TEMPLATES = web.AppKey("kw.templates", jinja2.Environment)
+LIVE = web.AppKey("kw.live", LiveHandoff)
 
 # Request keys.
 CSP_NONCE = web.RequestKey("kw.csp_nonce", str)
 
-__all__ = ["SETTINGS", "HTTP", "RASA", "CHAT", "HUB", "BUS", "METRICS", "TEMPLATES", "LIVE", "CONSOLE_COOKIES",
-           "CONSOLE_LOGIN_LIMITER", "CONSOLE_HUB", "CSP_NONCE", "Any"]
+__all__ = ["BUS", "CHAT", "CSP_NONCE", "HUB", "LIVE", "METRICS", "PROM", "RASA", "SETTINGS", "TEMPLATES"]

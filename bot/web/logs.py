@@ -18,6 +18,7 @@ from aiohttp.web import BaseRequest, StreamResponse
 from bot.web.sessions import client_id
 
 
+
 class JsonAccessLogger(AbstractAccessLogger):
     secret: str = ""  # set by __main__ from settings.cookie_secret
 

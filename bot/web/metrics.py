@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 #: Seconds: a turn is usually under a second; Rasa's own bound is 30 s, recovery up to 25 s more.
@@ -86,8 +85,9 @@ class GatewayMetrics:
         for part in ("tickets", "throttles"):
             self.scrape_errors.labels(part=part)
         self.pubsub_connected.set(1)
-        #: The console's ConsoleHub (its open sockets), set by the app factory.
-        self.console_hub: Optional[Any] = None
+        #: How many console sockets are open now: the console sub-app (bot/web/console/routes.py)
+        #: sets this to its hub's count when it is made.
+        self.console_sockets: Callable[[], int] = lambda: 0
 
     # -- hooks for the parts that count --------------------------------------------------
 
@@ -148,9 +148,7 @@ def tickets_waiting(settings: Any, now: Optional[dt.datetime] = None) -> Tuple[i
     return int(count), max(0.0, (now - oldest).total_seconds())
 
 
-PROM = web.AppKey("kw.prom", GatewayMetrics)
-
-__all__ = ["GatewayMetrics", "PROM", "tickets_waiting", "OUTCOMES", "TRANSPORTS"]
+__all__ = ["OUTCOMES", "TRANSPORTS", "GatewayMetrics", "tickets_waiting"]
 
 
 def _fallback_leads() -> Tuple[str, ...]:

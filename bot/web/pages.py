@@ -12,8 +12,8 @@ import jinja2
 from aiohttp import web
 
 from bot.core.runner import run_db
-from bot.web.keys import BUS, CSP_NONCE, HUB, METRICS, RASA, SETTINGS, TEMPLATES
-from bot.web.metrics import PROM, GatewayMetrics, tickets_waiting
+from bot.web.keys import BUS, CSP_NONCE, HUB, METRICS, PROM, RASA, SETTINGS, TEMPLATES
+from bot.web.metrics import GatewayMetrics, tickets_waiting
 from bot.web.security import client_ip, own_origin
 from bot.web.portal import DEMO_TOKEN_LIFETIME_S, issue_portal_token
 
@@ -45,7 +45,7 @@ def template_env() -> jinja2.Environment:
 
 
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
-    env: jinja2.Environment = request.config_dict[TEMPLATES]
+    env = request.config_dict[TEMPLATES]
     settings = request.config_dict[SETTINGS]
     body = env.get_template(name).render(
         nonce=request[CSP_NONCE], production=settings.production, path=request.path, **context
@@ -133,8 +133,7 @@ async def _refresh(request: web.Request, prom: GatewayMetrics) -> None:
     from bot.status.service import active_throttles
 
     settings = request.app[SETTINGS]
-    hub = prom.console_hub
-    prom.refresh_sockets(len(request.app[HUB].all), len(hub.conns) if hub is not None else 0)
+    prom.refresh_sockets(len(request.app[HUB].all), prom.console_sockets())
     bus = request.app[BUS]
     prom.pubsub_connected.set(int(bool(bus.subscribed) or not bus.url))
     prom.helpdesk_open.set(int(is_open(settings)))
@@ -161,7 +160,7 @@ async def metrics(request: web.Request) -> web.Response:
     from bot.status.service import global_failures
 
     settings = request.app[SETTINGS]
-    counts: Dict[str, int] = request.app[METRICS]
+    counts = request.app[METRICS]
     lines = ["# TYPE kw_gateway_events_total counter"]
     for name in sorted(counts):
         lines.append(f'kw_gateway_events_total{{event="{name}"}} {counts[name]}')
@@ -183,7 +182,7 @@ async def metrics(request: web.Request) -> web.Response:
         lines.append(f"kw_status_global_throttle {int(failed >= settings.status_global_max_failures)}")
     lines.append("# TYPE kw_gateway_time_seconds gauge")
     lines.append(f"kw_gateway_time_seconds {int(time.time())}")
-    prom: GatewayMetrics = request.app[PROM]
+    prom = request.app[PROM]
     await _refresh(request, prom)
     body = ("\n".join(lines) + "\n").encode("utf-8") + generate_latest(prom.registry) \
         + generate_latest(REGISTRY)

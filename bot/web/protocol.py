@@ -35,11 +35,21 @@ STARTERS: Tuple[Dict[str, str], ...] = (
 )
 STARTER_PAYLOADS = {b["payload"]: b["title"] for b in STARTERS}
 
+
 class FrameError(Exception):
-    def __init__(self, code: str, **params: Any):
+    """A client frame refused: ``code`` names the error (bot.texts.CHAT_ERRORS), ``params`` fill
+    its text; a ``msg_id`` param names the message it answers."""
+
+    def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)
         self.code = code
         self.params = params
+
+    def as_frame(self) -> dict[str, Any]:
+        """The error frame for the client (its msg_id, when it has one, becomes the frame's id)."""
+        params = dict(self.params)
+        mid = params.pop("msg_id", None)
+        return error_frame(self.code, mid, **params)
 
 
 def error_frame(code: str, msg_id: Optional[str] = None, **params: Any) -> Dict[str, Any]:

@@ -7,17 +7,17 @@ are never logged.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import zlib
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 from yarl import URL
 
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.web.metrics import GatewayMetrics
+from bot.core.logs import log_event
+from bot.web.metrics import GatewayMetrics
 
 log = logging.getLogger("bot.web.rasa")
 
@@ -29,6 +29,8 @@ RASA_LOOKUP_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 3.0
 # A refused connection to Rasa (a restart) is tried once more after this pause.
 RETRY_PAUSE_S = 0.5
+# Connections to Rasa kept open at once (all workers together, and to one).
+MAX_CONNECTIONS = 100
 
 
 # How long the gateway keeps trying to get one message answered after a replica failed
@@ -87,10 +89,6 @@ def answer_in_tracker(events: Any, msg_id: str) -> Optional[List[Dict[str, Any]]
     return answer
 
 
-def _log(event: str, **fields: Any) -> None:
-    log.info(json.dumps({"event": event, **fields}, separators=(",", ":"), sort_keys=True))
-
-
 def worker_for(sender: str, workers: int) -> int:
     """The Rasa worker that serves this conversation, the same in every gateway and after every
     restart: one conversation's turns must all reach one worker, whose lock store orders them."""
@@ -98,10 +96,12 @@ def worker_for(sender: str, workers: int) -> int:
 
 
 class RasaClient:
-    def __init__(self, session: aiohttp.ClientSession, base_urls: Union[str, Sequence[str]], token: str,
-                 actions_health_url: Optional[str] = None, max_in_flight: int = 6,
-                 metrics: Optional["GatewayMetrics"] = None):
-        self._http = session
+    """Made with the app, started and closed by its cleanup_ctx (bot/web/app.py): ``start()``
+    opens the one HTTP session to Rasa, ``close()`` closes it."""
+
+    def __init__(self, base_urls: str | Sequence[str], token: str, *, metrics: GatewayMetrics,
+                 actions_health_url: str | None = None, max_in_flight: int = 6) -> None:
+        self._session: aiohttp.ClientSession | None = None
         self._metrics = metrics
         #: One URL per Rasa worker (rasa_runtime/workers.py), or one balancer's URL.
         self._bases = [URL(u) for u in ([base_urls] if isinstance(base_urls, str) else base_urls)]
@@ -109,11 +109,28 @@ class RasaClient:
             raise ValueError("no Rasa URL")
         # Messages this gateway has at one Rasa worker at once; the rest wait their turn in
         # order. A worker works on all it has at once, interleaved on one event loop, so without
-        # a bound every turn under load takes as long as the slowest (bench: p99 at 50 users
-        # 2.9-3.6 s unbounded, 2.0-2.3 s with 6 at a time, turns/s the same; performance.md).
+        # a bound every turn under load takes as long as the slowest (measured in
+        # docs/performance.md, "What each change bought").
         self._admission = [asyncio.Semaphore(max_in_flight) for _ in self._bases]
         self._token = token
         self._actions_health = actions_health_url
+
+    async def start(self) -> None:
+        """Open the HTTP session (on the running event loop)."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    @property
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("RasaClient used before start() or after close()")
+        return self._session
 
     def _worker(self, sender: str) -> int:
         return worker_for(sender, len(self._bases))
@@ -132,7 +149,7 @@ class RasaClient:
             return await self._request(method, url, what, timeout_s, body, answer)
         except RasaUnavailable as exc:
             # Readiness probes ("status") are not turns' calls: a down Rasa is counted there.
-            if self._metrics is not None and what != "status":
+            if what != "status":
                 self._metrics.rasa_error(exc.timed_out, exc.status)
             raise
 
@@ -159,20 +176,16 @@ class RasaClient:
         url = self._bases[worker] / "webhooks" / "rest" / "webhook"
         body = {"sender": sender, "message": text, "metadata": metadata}
         metrics = self._metrics
-        if metrics is None:
-            async with self._admission[worker]:
+        queued = time.monotonic()
+        async with self._admission[worker]:
+            started = time.monotonic()
+            metrics.rasa_wait.observe(started - queued)
+            metrics.rasa_in_flight.inc()
+            try:
                 data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
-        else:
-            queued = time.monotonic()
-            async with self._admission[worker]:
-                started = time.monotonic()
-                metrics.rasa_wait.observe(started - queued)
-                metrics.rasa_in_flight.inc()
-                try:
-                    data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
-                finally:
-                    metrics.rasa_in_flight.dec()
-                    metrics.rasa_duration.observe(time.monotonic() - started)
+            finally:
+                metrics.rasa_in_flight.dec()
+                metrics.rasa_duration.observe(time.monotonic() - started)
         if not isinstance(data, list):
             raise RasaUnavailable("webhook answer is not a list")
         return [m for m in data if isinstance(m, dict)]
@@ -208,7 +221,7 @@ class RasaClient:
             lookups_failed = 0
             found = answer_in_tracker(events, msg_id)
             if found is not None:
-                _log("rasa_recovered", how="tracker", reason=str(failure))
+                log_event(log, "rasa_recovered", how="tracker", reason=str(failure))
                 return found
             try:
                 answer = await self._post_message(sender, text, metadata)
@@ -217,7 +230,7 @@ class RasaClient:
                 if not (exc.resendable or exc.timed_out):
                     raise
                 continue
-            _log("rasa_recovered", how="resent", reason=str(failure))
+            log_event(log, "rasa_recovered", how="resent", reason=str(failure))
             return answer
         raise failure
 
@@ -248,7 +261,7 @@ class RasaClient:
                 if exc.refused and attempt == 1:
                     await asyncio.sleep(RETRY_PAUSE_S)
                     continue
-                _log("rasa_events_failed", reason=str(exc))
+                log_event(log, "rasa_events_failed", reason=str(exc))
                 return False
         return False
 

@@ -4,26 +4,28 @@ bot/web/api.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
-from bot.web import chat, pages
-from bot.web.keys import LIVE, TEMPLATES
+from bot.settings import Settings
+from bot.web import pages
+from bot.web.chat.http import chat_http, chat_http_options
+from bot.web.chat.ws import chat_ws
+from bot.web.keys import BUS, LIVE, PROM, TEMPLATES
 
 STATIC_DIR = Path(__file__).with_name("static")
 
 
-def setup_routes(app: web.Application, settings: Any) -> None:
+def setup_routes(app: web.Application, settings: Settings) -> None:
     r = app.router
     # Pages
     r.add_get("/", pages.demo_page, name="demo")
     r.add_get("/portaal", pages.demo_portal_page, name="demo_portal")
     r.add_get("/privacy", pages.privacy_page, name="privacy")
     # Chat: WebSocket, and the plain HTTP fallback speaking the same frames
-    r.add_get("/chat/ws", chat.chat_ws, name="chat_ws")
-    r.add_post("/chat/http", chat.chat_http, name="chat_http")
-    r.add_route("OPTIONS", "/chat/http", chat.chat_http_options)
+    r.add_get("/chat/ws", chat_ws, name="chat_ws")
+    r.add_post("/chat/http", chat_http, name="chat_http")
+    r.add_route("OPTIONS", "/chat/http", chat_http_options)
     # Operations
     r.add_get("/healthz", pages.healthz, name="healthz")
     r.add_get("/readyz", pages.readyz, name="readyz")
@@ -35,4 +37,4 @@ def setup_routes(app: web.Application, settings: Any) -> None:
     from bot.web.console import PREFIX, create_console_app
 
     app.add_subapp("/api/v1", create_api_app(settings))
-    app.add_subapp(PREFIX, create_console_app(settings, app[LIVE], app[TEMPLATES]))
+    app.add_subapp(PREFIX, create_console_app(settings, app[LIVE], app[BUS], app[TEMPLATES], app[PROM]))

@@ -13,8 +13,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.web.keys import METRICS, SETTINGS
-from bot.web.metrics import PROM
+from bot.web.keys import METRICS, PROM, SETTINGS
 from bot.web.protocol import error_frame
 from bot.web.security import client_ip, rate_key
 

@@ -197,15 +197,14 @@ def test_json_formatter_never_prints_exception_text():
     assert "jan@example.nl" not in line and json.loads(line)["exc"] == "ValueError"
 
 
-def test_session_states_are_bounded(monkeypatch):
-    from collections import Counter
-
+def test_session_states_are_bounded(monkeypatch, tmp_path):
+    from bot.settings import load
+    from bot.web.app import create_app
     from bot.web.chat import service as chat
+    from bot.web.keys import CHAT
 
     monkeypatch.setattr(chat, "MAX_SESSION_STATES", 3)
-    settings = SimpleNamespace(cookie_secret="c" * 40, rate_limit_per_minute=10, max_message_chars=100,
-                               connect_rate_per_minute=10)
-    service = chat.ChatService(settings, rasa=None, metrics=Counter(), handoff=None)
+    service = create_app(load({"KW_VAR_DIR": str(tmp_path)}))[CHAT]
     for sid in "abcde":
         service.state(sid, new=True)
     assert list(service._states) == ["c", "d", "e"]

@@ -11,7 +11,6 @@ from actions.status import ActionStatusLookup, ValidateStatusForm, leave_form
 from bot import migrations, texts
 from bot.core import db
 from bot.core.extract import first_contact
-from bot.handoff.hours import OpeningHours
 from bot.handoff.live import LiveHandoff
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
@@ -101,8 +100,11 @@ def test_a_contact_in_the_sentence_wins_over_its_intent(make_tracker, dispatcher
 # -- the contact, stored on the ticket by the gateway's live handoff --------------------------------
 
 def live_handoff(settings) -> LiveHandoff:
-    return LiveHandoff(HandoffService.from_settings(settings), StaffService.from_settings(settings),
-                       OpeningHours.from_settings(settings), timeout_s=10)
+    """The gateway's own live handoff (storing a contact tells only the consoles, through the bus)."""
+    from bot.web.app import create_app
+    from bot.web.keys import LIVE
+
+    return create_app(settings)[LIVE]
 
 
 @pytest.mark.parametrize("typed, stored, said", [

@@ -1,9 +1,6 @@
-"""The chat: one service (service.py) behind two transports, the WebSocket (ws.py) and its plain
-HTTP fallback (http.py)."""
-from __future__ import annotations
+"""The chat: one service (service.py: every frame's meaning) behind two transports that only read
+and write frames, the WebSocket (ws.py) and its plain HTTP fallback (http.py); hub.py keeps the
+open sockets per conversation.
 
-from bot.web.chat.http import chat_http, chat_http_options
-from bot.web.chat.service import ChatService
-from bot.web.chat.ws import ChatHub, chat_ws
-
-__all__ = ["ChatHub", "ChatService", "chat_http", "chat_http_options", "chat_ws"]
+Nothing is imported here, so that a module may import the hub or the service without loading
+the transports (bot/web/keys.py imports both)."""

@@ -11,42 +11,41 @@ Frames are described in docs/widget.md.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import Counter, OrderedDict
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Set
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from aiohttp import web
-
+from bot.core.logs import log_event
+from bot.core import identity
 from bot.core.extract import first_contact
+from bot.core.language import looks_english
 from bot.core.masking import mask_personal_data, summary
+from bot.core.reply import WITHDRAW_BUTTON
 from bot.core.runner import run_db
+from bot.handoff.live import LiveHandoff
+from bot.handoff.states import ASSIGNED_STATES
+from bot.handoff.views import TicketView
 from bot.retention import forget_conversation
+from bot.settings import Settings
 from bot.status import coderefs
 from bot.status.verification import extract_code
-from bot.core import identity
-from bot.web import portal as portal_mod
-from bot.core.language import looks_english
-from bot.core.reply import WITHDRAW_BUTTON
-from bot.handoff.states import ASSIGNED_STATES
 from bot.texts import ENGLISH_NOTICE, HANDOFF_WAITING_REMINDER
+from bot.web import portal as portal_mod
+from bot.web.metrics import GatewayMetrics, turn_outcome
 from bot.web.protocol import (
     EXPECT_CODE, STARTER_PAYLOADS, STARTERS, FrameError, History, about_handoff, bot_message,
-    button_payload, error_frame, expectation, from_webhook, message_id, user_text,
+    button_payload, expectation, from_webhook, message_id, user_text,
 )
-from bot.web.metrics import GatewayMetrics, turn_outcome
 from bot.web.rasa import RasaClient, RasaUnavailable
 from bot.web.ratelimit import RateLimiter
-from bot.web.security import client_ip, rate_key
 from bot.web.sessions import ChatSession, SessionCodec, client_id
-
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.handoff.live import LiveHandoff
 
 log = logging.getLogger("bot.web.chat")
 
-Emit = Callable[[Dict[str, Any]], Awaitable[None]]
+Emit = Callable[[dict[str, Any]], Awaitable[None]]
 
 # hello and reset frames one socket may send per minute (per client: KW_CONNECT_RATE_PER_MINUTE).
 SOCKET_SESSION_FRAMES_PER_MINUTE = 10
@@ -57,9 +56,25 @@ REPLY_CACHE = 50
 WIPE_TIMEOUT_S = 60.0
 
 
-def log_event(event: str, **fields: Any) -> None:
-    """One JSON line per chat event; never message contents, ids are hashed."""
-    log.info(json.dumps({"event": event, **fields}, separators=(",", ":"), sort_keys=True))
+@dataclass
+class Conversation:
+    """One client's chat as the service sees it, whatever carries the frames."""
+
+    #: The pseudonymous client id (:meth:`ChatService.client_id`): what the limits count.
+    client: str
+    #: Sends a server frame to the client.
+    emit: Emit
+    #: "ws" or "http", for the turn metrics.
+    transport: str
+    #: A WebSocket's own key: one socket carries many frames, its handshake was limited already
+    #: (so its first hello is not limited again), and its session stays with it. None for the
+    #: HTTP fallback, where each frame comes alone and carries its session token.
+    socket_key: str | None = None
+    session: ChatSession | None = None
+    #: Called with the new session and the old one before the ``ready`` frame goes out (the
+    #: socket transport binds the socket to its conversation there, for pushes).
+    on_session: Callable[[ChatSession, ChatSession | None], None] = lambda new, old: None
+    hellos: int = 0
 
 
 class SessionState:
@@ -91,36 +106,43 @@ class SessionState:
         self.warm = True
 
 
-
-
 class ChatService:
-    def __init__(self, settings: Any, rasa: RasaClient, metrics: Counter, handoff: "LiveHandoff",
-                 prom: Optional[GatewayMetrics] = None):
+    def __init__(self, settings: Settings, rasa: RasaClient, metrics: Counter[str], handoff: LiveHandoff,
+                 prom: GatewayMetrics) -> None:
         self.settings = settings
         self.rasa = rasa
         self.metrics = metrics
         #: Turn latency and outcomes for /metrics (bot/web/metrics.py).
         self.prom = prom
         self.codec = SessionCodec(settings.cookie_secret)
-        message_refused = prom.refusal("message") if prom else None
-        connect_refused = prom.refusal("connect") if prom else None
+        message_refused = prom.refusal("message")
+        connect_refused = prom.refusal("connect")
         self.limiter = RateLimiter(settings.rate_limit_per_minute, on_refused=message_refused)
         self.connect_limiter = RateLimiter(settings.connect_rate_per_minute, on_refused=connect_refused)
         self.socket_limiter = RateLimiter(SOCKET_SESSION_FRAMES_PER_MINUTE, on_refused=connect_refused)
         self.max_chars = settings.max_message_chars
-        self._states: "OrderedDict[str, SessionState]" = OrderedDict()
+        self._states: OrderedDict[str, SessionState] = OrderedDict()
         # The live handoff: routes messages of conversations with an active helpdesk ticket.
         self.handoff = handoff
         #: Work running beside or after a turn (wipes, ticket look-ups), kept until done: the
         #: event loop holds tasks only weakly.
-        self._tasks: Set["asyncio.Task[Any]"] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def client(self, request: web.Request) -> str:
-        return client_id(self.settings.cookie_secret, rate_key(client_ip(request)))
+    def client_id(self, address: str) -> str:
+        """The pseudonymous id of a client address (its rate-limit key, bot.web.security):
+        what limits count and logs show, never the address itself."""
+        return client_id(self.settings.cookie_secret, address)
 
-    def limit_session_frame(self, client: str, socket_key: Optional[str] = None) -> None:
+    def limit_socket(self, client: str) -> None:
+        """A new WebSocket counts as a hello (its first hello is not limited again)."""
+        allowed, wait = self.connect_limiter.hit(client)
+        if not allowed:
+            self.metrics["ws_rate_limited"] += 1
+            raise FrameError("too_many_connections", wait=wait)
+
+    def limit_session_frame(self, client: str, socket_key: str | None = None) -> None:
         """hello and reset make sessions and tracker work: limited per client and per socket."""
         allowed, wait = self.connect_limiter.hit(client)
         if allowed and socket_key is not None:
@@ -164,7 +186,7 @@ class ChatService:
         try:
             tracker = await self.rasa.tracker(session.sid)
         except RasaUnavailable as exc:
-            log_event("history_unavailable", session=session.log_id, reason=str(exc))
+            log_event(log, "history_unavailable", session=session.log_id, reason=str(exc))
             return None
         history = History.from_tracker(tracker)
         self.state(session.sid).absorb(history)
@@ -172,7 +194,41 @@ class ChatService:
 
     # -- frames ----------------------------------------------------------------------------
 
-    async def hello(self, frame: Dict[str, Any], client: str) -> (ChatSession, Dict[str, Any]):
+    async def dispatch(self, frame: dict[str, Any], conv: Conversation) -> None:
+        """One client frame (parsed, with a ``type``), from either transport: its answers go to
+        ``conv.emit``; a refused frame raises FrameError (the transport sends its error frame)."""
+        kind = frame["type"]
+        on_socket = conv.socket_key is not None
+        if kind in ("hello", "reset") and not (on_socket and conv.hellos == 0):
+            self.limit_session_frame(conv.client, conv.socket_key)
+        if kind == "hello":
+            conv.hellos += 1
+            session, ready = await self.hello(frame, conv.client)
+            self._switch(conv, session)
+            await conv.emit(ready)
+            return
+        if kind == "ping":
+            await conv.emit({"type": "pong"})
+            return
+        if kind not in ("message", "button", "reset"):
+            raise FrameError("invalid")
+        if not on_socket:
+            conv.session = self.codec.parse(frame.get("session"))
+        if conv.session is None:
+            raise FrameError("hello_required" if on_socket else "session_expired")
+        if kind == "reset":
+            session, ready = self.reset(conv.session, conv.client)
+            self._switch(conv, session)
+            await conv.emit(ready)
+        else:
+            await self.message(frame, conv.session, conv.client, conv.emit, conv.transport)
+
+    @staticmethod
+    def _switch(conv: Conversation, session: ChatSession) -> None:
+        old, conv.session = conv.session, session
+        conv.on_session(session, old)
+
+    async def hello(self, frame: dict[str, Any], client: str) -> tuple[ChatSession, dict[str, Any]]:
         """Start or resume a conversation. Returns the session and the `ready` frame."""
         token, portal_token = frame.get("session"), frame.get("portal_token")
         if portal_token is not None and not isinstance(portal_token, str):
@@ -187,20 +243,20 @@ class ChatService:
         else:
             if portal_token:
                 check = portal_mod.verify_portal_token(portal_token, self.settings)
-                identity = check.identity if check.status == portal_mod.OK else None
+                claims = check.identity if check.status == portal_mod.OK else None
                 status, portal_exp = check.status, check.expires
                 if check.status != portal_mod.OK:
                     self.metrics[f"portal_token_{check.status}"] += 1
-                    log_event("portal_token_rejected", status=check.status, reason=check.reason,
+                    log_event(log, "portal_token_rejected", status=check.status, reason=check.reason,
                               client=client[:12])
             else:
-                identity, status, portal_exp = None, portal_mod.NONE, 0
-            if previous is not None and previous.portal == identity:
+                claims, status, portal_exp = None, portal_mod.NONE, 0
+            if previous is not None and previous.portal == claims:
                 session, resumed = self.codec.renew(previous, portal_status=status, portal_fp=fingerprint,
                                                     portal_exp=portal_exp), True
             else:
                 # Another identity (or none before): never mix it into the old conversation.
-                session, resumed = self.codec.new(identity, status, fingerprint, portal_exp), False
+                session, resumed = self.codec.new(claims, status, fingerprint, portal_exp), False
         history, history_ok = None, True
         if resumed:
             history = await self._load_history(session)
@@ -208,18 +264,18 @@ class ChatService:
         else:
             self.state(session.sid, new=True)
         self.metrics["sessions_resumed" if resumed else "sessions_started"] += 1
-        log_event("hello", session=session.log_id, client=client[:12], resumed=resumed,
+        log_event(log, "hello", session=session.log_id, client=client[:12], resumed=resumed,
                   portal=session.portal_status)
         ready = self._ready(session, resumed, history, history_ok)
         if resumed:
             ready["handoff"] = await self.handoff.widget_state(session.sid)
         return session, ready
 
-    def reset(self, session: ChatSession, client: str) -> (ChatSession, Dict[str, Any]):
+    def reset(self, session: ChatSession, client: str) -> tuple[ChatSession, dict[str, Any]]:
         fresh = self.codec.new(session.portal, session.portal_status, session.portal_fp, session.portal_exp)
         self.state(fresh.sid, new=True)
         self.metrics["sessions_reset"] += 1
-        log_event("reset", session=session.log_id, new_session=fresh.log_id, client=client[:12])
+        log_event(log, "reset", session=session.log_id, new_session=fresh.log_id, client=client[:12])
         # "Gesprek wissen" during a handoff: the helpdesk ticket of the old conversation ends.
         self.handoff.conversation_reset(session.sid)
         self._wipe(session)
@@ -231,7 +287,7 @@ class ChatService:
             return await run_db(lambda: coderefs.put(settings, code), settings.db_timeout_s)
         except Exception as exc:  # noqa: BLE001 - never pass the code on instead
             self.metrics["code_seal_errors"] += 1
-            log_event("code_seal_failed", reason=type(exc).__name__)
+            log_event(log, "code_seal_failed", reason=type(exc).__name__)
             raise FrameError("unavailable", msg_id=mid) from None
 
     def _wipe(self, session: ChatSession) -> None:
@@ -240,9 +296,9 @@ class ChatService:
         async def wipe() -> None:
             try:
                 await run_db(lambda: forget_conversation(self.settings, session.sid), WIPE_TIMEOUT_S)
-                log_event("wiped", session=session.log_id)
+                log_event(log, "wiped", session=session.log_id)
             except Exception as exc:  # noqa: BLE001 - the retention purge deletes it later
-                log_event("wipe_failed", session=session.log_id, reason=type(exc).__name__)
+                log_event(log, "wipe_failed", session=session.log_id, reason=type(exc).__name__)
 
         self._spawn(wipe())
 
@@ -272,7 +328,7 @@ class ChatService:
         try:
             await self._message(frame, session, client, emit, turn, started)
         finally:
-            if self.prom is not None and turn["outcome"] is not None:
+            if turn["outcome"] is not None:
                 ended = turn["replied"] if turn["replied"] is not None else time.monotonic()
                 self.prom.turn(transport, turn["outcome"], ended - started)
 
@@ -301,7 +357,7 @@ class ChatService:
         allowed, wait = self.limiter.hit(client)
         if not allowed:
             self.metrics["messages_rate_limited"] += 1
-            log_event("rate_limited", session=session.log_id, client=client[:12])
+            log_event(log, "rate_limited", session=session.log_id, client=client[:12])
             raise FrameError("rate_limited", wait=wait, msg_id=mid)
         state = self.state(session.sid)
         async with state.lock:
@@ -317,7 +373,7 @@ class ChatService:
                 display = title
             if mid in state.replies:
                 self.metrics["messages_duplicate"] += 1
-                log_event("duplicate", session=session.log_id)
+                log_event(log, "duplicate", session=session.log_id)
                 if raw is not None:
                     # A resend echoes no code either (as if it was asked for: nothing is sealed).
                     display = mask_personal_data(extract_code(raw, True)[1]).text
@@ -355,7 +411,7 @@ class ChatService:
             except RasaUnavailable as exc:
                 await routing  # the message still reaches its ticket
                 self.metrics["rasa_errors"] += 1
-                log_event("rasa_unavailable", session=session.log_id, reason=str(exc))
+                log_event(log, "rasa_unavailable", session=session.log_id, reason=str(exc))
                 raise FrameError("unavailable", msg_id=mid) from None
             ticket = await routing
             staffed = ticket is not None and ticket.state in ASSIGNED_STATES
@@ -365,7 +421,7 @@ class ChatService:
                 # restarting: Rasa logs it and drops the action's events). Say so; the widget
                 # offers to send the message again.
                 self.metrics["rasa_empty_answers"] += 1
-                log_event("rasa_empty_answer", session=session.log_id)
+                log_event(log, "rasa_empty_answer", session=session.log_id)
                 raise FrameError("incomplete", msg_id=mid)
             if contact is not None:
                 # The contact step's ticket (made this turn) or one that waits already gets the
@@ -380,7 +436,7 @@ class ChatService:
             state.expect = expectation(answer)
             state.remember(mid, messages)
         self.metrics[f"messages_{kind}"] += 1
-        log_event("message", session=session.log_id, client=client[:12], kind=kind,
+        log_event(log, "message", session=session.log_id, client=client[:12], kind=kind,
                   chars=len(text), masked=list(masked_kinds), replies=len(messages),
                   ms=int((time.monotonic() - started) * 1000))
         await emit({"type": "reply", "id": mid, "messages": messages})
@@ -392,15 +448,3 @@ class ChatService:
             turn["outcome"] = "handoff"
             await emit(changed)
 
-
-def _error_from(exc: FrameError) -> Dict[str, Any]:
-    params = dict(exc.params)
-    mid = params.pop("msg_id", None)
-    return error_frame(exc.code, mid, **params)
-
-
-def error_from(exc: FrameError) -> Dict[str, Any]:
-    """The error frame for a FrameError (its msg_id, when it has one, becomes the frame's id)."""
-    params = dict(exc.params)
-    mid = params.pop("msg_id", None)
-    return error_frame(exc.code, mid, **params)

@@ -26,7 +26,7 @@ def prepare_database(settings: Any) -> None:
     """Start-up: create/upgrade the app database (idempotent, also done by ``python -m bot
     run``) and, in production, refuse to start while a demo account or demo data exists."""
     from bot import migrations
-    from bot.handoff.staff import check_production
+    from bot.handoff.demo import check_production
     from bot.status import demo
 
     migrations.upgrade(settings.database_url)

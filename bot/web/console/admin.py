@@ -27,7 +27,7 @@ STAFF_PATH = "/helpdesk/medewerkers"
 
 @staff_page()
 async def canned_page(request: web.Request) -> web.Response:
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     replies = await live.run(live.tickets.canned_replies)
     return render(request, "console/canned.html", replies=replies, notice=notice_from(request))
 
@@ -38,7 +38,7 @@ async def canned_post(request: web.Request) -> web.StreamResponse:
     title, text = form.get("titel"), form.get("tekst")
     if not isinstance(title, str) or not isinstance(text, str) or not title.strip() or not text.strip():
         return redirect(CANNED_PATH, "ongeldig")
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     try:
         await live.run(live.tickets.save_canned_reply, title, text, by=request[STAFF])
     except PermissionDenied as exc:
@@ -54,7 +54,7 @@ async def canned_delete(request: web.Request) -> web.StreamResponse:
         reply_id = int(request.match_info["rid"])
     except ValueError:
         return redirect(CANNED_PATH, "niet_gevonden")
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     try:
         deleted = await live.run(live.tickets.delete_canned_reply, reply_id, by=request[STAFF])
     except PermissionDenied as exc:
@@ -66,7 +66,7 @@ async def canned_delete(request: web.Request) -> web.StreamResponse:
 
 async def _staff_page(request: web.Request, status: int = 200, error: Optional[str] = None,
                       notice=None) -> web.Response:
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     users = await live.run(live.staff.list_users)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     return render(request, "console/staff.html", status=status, users=users, roles=ROLES, now=now,
@@ -84,7 +84,7 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
     values = [form.get(k) for k in ("gebruikersnaam", "naam", "wachtwoord", "rol")]
     if not all(isinstance(v, str) for v in values) or values[3] not in ROLES:
         return redirect(STAFF_PATH, "ongeldig")
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     try:
         await live.run(live.staff.create_user, *values)
     except StaffError as exc:
@@ -95,7 +95,7 @@ async def staff_create(request: web.Request) -> web.StreamResponse:
 
 @staff_page(post=True, role=ROLE_BEHEERDER)
 async def staff_unlock(request: web.Request) -> web.StreamResponse:
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     try:
         await live.run(live.staff.unlock, request.match_info["naam"], by=request[STAFF])
     except (StaffError, PermissionDenied):
@@ -109,7 +109,7 @@ async def staff_role(request: web.Request) -> web.StreamResponse:
     role = form.get("rol")
     if role not in ROLES:
         return redirect(STAFF_PATH, "ongeldig")
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     try:
         await live.run(live.staff.change_role, request.match_info["naam"], role, by=request[STAFF])
     except LastBeheerder as exc:

@@ -17,11 +17,13 @@ from aiohttp import web
 
 from bot import texts
 from bot.handoff.models import HELPDESK_ROLES, ROLE_BEHEERDER, ROLES
-from bot.handoff.staff import LOCKOUT, MAX_FAILED_LOGINS, StaffView
+from bot.handoff.login_throttle import LOCKOUT, MAX_FAILED_LOGINS
+from bot.handoff.staff import StaffView
 from bot.web.console.render import (
     form_refused, forbidden, json_error, notice_from, redirect, render, wants_json,
 )
-from bot.web.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER, LIVE, METRICS, SETTINGS
+from bot.web.console.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER
+from bot.web.keys import LIVE, METRICS, SETTINGS
 from bot.web.ratelimit import RateLimiter
 from bot.web.security import client_ip, rate_key, same_origin
 from bot.web.staffauth import (
@@ -47,7 +49,7 @@ async def current_staff(request: web.Request) -> Optional[StaffView]:
     """The logged-in staff member (also sets request[STAFF], request[SESSION]), or None."""
     if STAFF in request:
         return request[STAFF]
-    cookies: SessionCookies = request.config_dict[CONSOLE_COOKIES]
+    cookies = request.config_dict[CONSOLE_COOKIES]
     session = cookies.parse(request.cookies.get(COOKIE))
     if session is None:
         return None
@@ -70,7 +72,7 @@ def _renew_cookie(request: web.Request, response: web.StreamResponse) -> None:
         return
     now = int(dt.datetime.now(dt.timezone.utc).timestamp())
     if now - session.issued_at >= RENEW_AFTER_S:
-        cookies: SessionCookies = request.config_dict[CONSOLE_COOKIES]
+        cookies = request.config_dict[CONSOLE_COOKIES]
         set_cookie(response, request, request.config_dict[SETTINGS], COOKIE,
                    cookies.issue(cookies.renew(session)), cookies.idle_s)
 
@@ -121,7 +123,7 @@ async def login_page(request: web.Request, error: Optional[str] = None, status: 
         return redirect(home_path(staff))
     request.pop(STAFF, None)
     request.pop(SESSION, None)
-    cookies: SessionCookies = request.config_dict[CONSOLE_COOKIES]
+    cookies = request.config_dict[CONSOLE_COOKIES]
     cookie_value, form_token = cookies.login_token()
     target = request.query.get("volgende", "")
     if not NEXT_RE.match(target):
@@ -140,7 +142,7 @@ async def login_get(request: web.Request) -> web.Response:
 async def login_post(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         return forbidden(request, texts.FOREIGN_ORIGIN)
-    cookies: SessionCookies = request.config_dict[CONSOLE_COOKIES]
+    cookies = request.config_dict[CONSOLE_COOKIES]
     try:
         form = await read_form(request)
     except FormRefused as exc:
@@ -150,14 +152,14 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     username = str(form.get("gebruikersnaam") or "")[:100]
     password = form.get("wachtwoord")
     password = password if isinstance(password, str) else ""
-    limiter: RateLimiter = request.config_dict[CONSOLE_LOGIN_LIMITER]
+    limiter = request.config_dict[CONSOLE_LOGIN_LIMITER]
     allowed, wait = limiter.hit(rate_key(client_ip(request)))
     if not allowed:
         return await login_page(request, texts.LOGIN_THROTTLED.format(wait=wait), 429, username)
     live = request.config_dict[LIVE]
     metrics = request.config_dict[METRICS]
     # The lockout counts per account *and* address: failures from elsewhere never refuse the
-    # right password from here (bot/handoff/staff.py, LoginThrottle).
+    # right password from here (bot/handoff/login_throttle.py).
     result = await live.run(live.staff.authenticate, username, password,
                             client=rate_key(client_ip(request)))
     if not result.ok or result.user is None:

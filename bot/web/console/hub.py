@@ -70,6 +70,9 @@ class ConsoleHub:
     def remove(self, ws: web.WebSocketResponse) -> None:
         self.conns.pop(ws, None)
 
+    def open_sockets(self) -> int:
+        return len(self.conns)
+
     def watching(self, ticket_id: int) -> List[ConsoleConn]:
         return [c for c in list(self.conns.values()) if c.ticket_id == ticket_id]
 

@@ -7,16 +7,19 @@ load (docs/console.md).
 """
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
 
 import jinja2
 from aiohttp import web
 
 from bot.handoff.live import LiveHandoff
+from bot.settings import Settings
+from bot.web.bus import Bus
 from bot.web.console import admin, auth, editors, socket, tickets
 from bot.web.console.fragments import Fragments
 from bot.web.console.hub import ConsoleHub
-from bot.web.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER
+from bot.web.console.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER
+from bot.web.metrics import GatewayMetrics
 from bot.web.ratelimit import RateLimiter
 from bot.web.staffauth import SessionCookies
 
@@ -52,17 +55,21 @@ ROUTES = {
 }
 
 
-def create_console_app(settings: Any, live: LiveHandoff, templates: jinja2.Environment) -> web.Application:
-    """The console, for ``app.add_subapp(PREFIX, …)``; ``live`` is the gateway's live handoff
-    (the console's hub listens to it), ``templates`` the gateway's templates (the hub renders
-    fragments of the pages with them)."""
+def create_console_app(settings: Settings, live: LiveHandoff, bus: Bus, templates: jinja2.Environment,
+                       prom: GatewayMetrics) -> web.Application:
+    """The console, for ``app.add_subapp(PREFIX, …)``. ``live``: the gateway's live handoff
+    (what console actions do); ``bus``: where its hub hears of ticket and queue changes on every
+    gateway; ``templates``: the gateway's templates (the hub renders fragments of the pages with
+    them); ``prom``: the gateway's metrics (refused logins, open console sockets)."""
     app = web.Application()
     app[CONSOLE_COOKIES] = SessionCookies(settings.cookie_secret, settings.staff_idle_timeout_s,
                                           settings.staff_absolute_timeout_s)
-    app[CONSOLE_LOGIN_LIMITER] = RateLimiter(settings.helpdesk_login_rate_per_minute)
+    app[CONSOLE_LOGIN_LIMITER] = RateLimiter(settings.helpdesk_login_rate_per_minute,
+                                             on_refused=prom.refusal("login"))
     hub = ConsoleHub(live, settings.helpdesk_poll_s, Fragments(templates, settings))
     app[CONSOLE_HUB] = hub
-    live.listeners.append(hub)
+    bus.subscribe(hub)
+    prom.console_sockets = hub.open_sockets
     for path, methods in ROUTES.items():
         resource = app.router.add_resource(path)
         for method, handler in methods.items():

@@ -17,7 +17,8 @@ from bot.web.console.auth import current_staff
 from bot.web.console.hub import ConsoleConn, ConsoleHub
 from bot.web.console.render import json_error
 from bot.web.console.tickets import ID_RE
-from bot.web.keys import CONSOLE_HUB, LIVE, METRICS
+from bot.web.console.keys import CONSOLE_HUB
+from bot.web.keys import LIVE, METRICS
 from bot.web.security import same_origin
 from bot.web.staffauth import SESSION, csrf_matches
 
@@ -56,8 +57,8 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
         return json_error(401, texts.LOG_IN_FIRST)
     if not staff.works_helpdesk:  # a redacteur: no queue, no conversations
         return json_error(403, texts.HELPDESK_ONLY)
-    live: LiveHandoff = request.config_dict[LIVE]
-    hub: ConsoleHub = request.config_dict[CONSOLE_HUB]
+    live = request.config_dict[LIVE]
+    hub = request.config_dict[CONSOLE_HUB]
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MSG_SIZE)
     await ws.prepare(request)
     hello = await _hello(ws, request)

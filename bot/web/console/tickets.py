@@ -26,7 +26,8 @@ from bot.web.console.render import (
     NOTICES, forbidden, json_ok, not_found, notice_from, notice_text, redirect, render,
     wants_json,
 )
-from bot.web.keys import CONSOLE_HUB, LIVE, RASA
+from bot.web.console.keys import CONSOLE_HUB
+from bot.web.keys import LIVE, RASA
 from bot.web.staffauth import STAFF, read_form
 
 log = logging.getLogger("bot.web.console")
@@ -65,7 +66,7 @@ def knowledge_answers(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 @staff_page()
 async def queue_page(request: web.Request) -> web.Response:
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     snapshot = await request.config_dict[CONSOLE_HUB].queue_snapshot()
     staff: StaffView = request[STAFF]
     mine = [t for t in snapshot["actief"] if t.get("medewerker") == staff.display_name]
@@ -86,7 +87,7 @@ def with_ticket(handler: Callable[[web.Request, TicketView], Awaitable[web.Strea
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         ref = request.match_info.get("id", "")
-        live: LiveHandoff = request.config_dict[LIVE]
+        live = request.config_dict[LIVE]
         ticket = await live.run(live.tickets.find_ticket, ref) if ID_RE.match(ref) else None
         if ticket is None:
             return not_found(request)
@@ -96,7 +97,7 @@ def with_ticket(handler: Callable[[web.Request, TicketView], Awaitable[web.Strea
 
 
 async def _ticket_context(request: web.Request, ticket: TicketView) -> Dict[str, Any]:
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     staff: StaffView = request[STAFF]
     detail = await live.run(live.tickets.ticket_detail, ticket.id)
     ticket = detail.ticket
@@ -130,7 +131,7 @@ async def ticket_page(request: web.Request, ticket: TicketView) -> web.Response:
 @staff_page()
 @with_ticket
 async def ticket_api(request: web.Request, ticket: TicketView) -> web.Response:
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     detail = await live.run(live.tickets.ticket_detail, ticket.id)
     return json_ok({
         "ticket": ticket_frame(detail.ticket),
@@ -212,7 +213,7 @@ def with_text(limit: int):
 async def reply_post(request: web.Request, ticket: TicketView, form: Any, text: str) -> web.StreamResponse:
     client_id = form.get("client_id")
     client_id = client_id if isinstance(client_id, str) and _CLIENT_ID_RE.match(client_id) else None
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     try:
         message, delivered = await live.reply(ticket, request[STAFF], text, client_id)
     except (HandoffError, states.InvalidTransition) as exc:
@@ -226,7 +227,7 @@ async def reply_post(request: web.Request, ticket: TicketView, form: Any, text: 
 @with_ticket
 @with_text(NOTE_MAX)
 async def note_post(request: web.Request, ticket: TicketView, form: Any, text: str) -> web.StreamResponse:
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     hub = request.config_dict[CONSOLE_HUB]
     note = await live.run(live.tickets.add_note, ticket, request[STAFF], text)
     await hub.note_added(ticket, note)
@@ -237,7 +238,7 @@ async def note_post(request: web.Request, ticket: TicketView, form: Any, text: s
 @with_ticket
 async def contact_post(request: web.Request, ticket: TicketView) -> web.StreamResponse:
     """Show the decrypted contact (a POST, so it is never in a URL or a cached page)."""
-    live: LiveHandoff = request.config_dict[LIVE]
+    live = request.config_dict[LIVE]
     try:
         contact = await live.run(live.tickets.contact_for, ticket, request[STAFF])
     except PermissionDenied as exc:
