@@ -30,21 +30,26 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from bot.core.clock import utcnow
+from bot.core.extract import ContactValue
 from bot.core.logs import log_event
 from bot.core.runner import run_db
 from bot.handoff import states
 from bot.handoff.errors import AlreadyClaimed, NotAssigned, TicketClosed
 from bot.handoff.hours import OpeningHours
+from bot.handoff.privacy import EMAIL, PHONE, contact_hint
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService, StaffView
-from bot.core.extract import ContactValue
-from bot.handoff.privacy import EMAIL, PHONE, contact_hint
-from bot.texts import (
-    HANDOFF_CONTACT_ADDED_EMAIL, HANDOFF_CONTACT_ADDED_PHONE, TEXT_ABANDONED, TEXT_BACK, TEXT_CLOSED,
-    TEXT_ERASED_REASON, TEXT_LIVE,
-)
 from bot.handoff.views import MessageView, TicketView
 from bot.settings import Settings
+from bot.texts import (
+    HANDOFF_CONTACT_ADDED_EMAIL,
+    HANDOFF_CONTACT_ADDED_PHONE,
+    TEXT_ABANDONED,
+    TEXT_BACK,
+    TEXT_CLOSED,
+    TEXT_ERASED_REASON,
+    TEXT_LIVE,
+)
 
 log = logging.getLogger("bot.handoff.live")
 
@@ -83,7 +88,7 @@ def handoff_id(ticket: TicketView, suffix: Any) -> str:
     return f"h-{ticket.public_id}-{suffix}"
 
 
-def widget_state_of(ticket: Optional[TicketView]) -> Optional[Dict[str, Any]]:
+def widget_state_of(ticket: TicketView | None) -> dict[str, Any] | None:
     """The handoff as the widget shows it, or None when there is none."""
     if ticket is None or not ticket.is_active:
         return None
@@ -125,7 +130,7 @@ class LiveHandoff:
     async def _push(self, sid: str, frame: dict[str, Any]) -> int:
         try:
             return await self.bus.push(sid, frame)
-        except Exception:  # noqa: BLE001 - a push is best effort; the tracker has it
+        except Exception:
             log.exception("push to widget failed")
             return 0
 
@@ -141,15 +146,15 @@ class LiveHandoff:
                    for e in events or ())
 
     async def _say(self, ticket: TicketView, hid: str, text: str, *,
-                   agent: Optional[str] = None, resume: bool = False, pause: bool = False,
+                   agent: str | None = None, resume: bool = False, pause: bool = False,
                    fresh: bool = True) -> bool:
         """Put one message in the user's conversation: the tracker (for history) and a push.
         ``pause``: from now on Rasa answers nothing (a medewerker took over); ``resume``: again."""
         sid = ticket.conversation_id
-        meta: Dict[str, Any] = {"handoff_id": hid}
+        meta: dict[str, Any] = {"handoff_id": hid}
         if agent:
             meta["agent"] = agent
-        events: List[Dict[str, Any]] = [{"event": "resume"}] if resume else []
+        events: list[dict[str, Any]] = [{"event": "resume"}] if resume else []
         if pause:
             events.append({"event": "pause"})
         delivered = True
@@ -162,7 +167,7 @@ class LiveHandoff:
             events.append({"event": "action", "name": "action_listen"})
         if events:
             delivered = await self._append(sid, events)
-        message: Dict[str, Any] = {"id": hid, "text": text, "buttons": []}
+        message: dict[str, Any] = {"id": hid, "text": text, "buttons": []}
         if agent:
             message["agent"] = agent
         await self._push(sid, {"type": "agent", "messages": [message]})
@@ -174,24 +179,24 @@ class LiveHandoff:
 
     # -- the widget side ---------------------------------------------------------------------------
 
-    async def _active(self, sid: str) -> Optional[TicketView]:
+    async def _active(self, sid: str) -> TicketView | None:
         return await self.run(self.tickets.active_ticket_for_conversation, sid)
 
-    async def widget_state(self, sid: str) -> Optional[Dict[str, Any]]:
+    async def widget_state(self, sid: str) -> dict[str, Any] | None:
         """For the widget's ``ready`` frame: the conversation's handoff, or None."""
         try:
             return widget_state_of(await self._active(sid))
-        except Exception as exc:  # noqa: BLE001 - the chat must work without the app database
+        except Exception as exc:
             log.warning("handoff state unavailable (%s)", type(exc).__name__)
             return None
 
-    async def user_message(self, sid: str, msg_id: str, text: str) -> Optional[TicketView]:
+    async def user_message(self, sid: str, msg_id: str, text: str) -> TicketView | None:
         """A user message (already masked): route it to the conversation's active ticket.
 
         Returns the ticket when there is one (the message then also goes to Rasa, paused)."""
         try:
             ticket = await self._active(sid)
-        except Exception as exc:  # noqa: BLE001 - the chat must work without the app database
+        except Exception as exc:
             log.warning("handoff lookup failed (%s)", type(exc).__name__)
             return None
         if ticket is None:
@@ -201,7 +206,7 @@ class LiveHandoff:
                            client_msg_id=msg_id)
         except TicketClosed:
             return None  # handed back at this very moment: the assistant answers
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("handoff message not stored")
             return ticket
         self.metrics["handoff_user_messages"] += 1
@@ -209,12 +214,12 @@ class LiveHandoff:
         await self.ticket_changed(ticket.id)
         return ticket
 
-    async def after_reply(self, sid: str, had_ticket: bool) -> Optional[Dict[str, Any]]:
+    async def after_reply(self, sid: str, had_ticket: bool) -> dict[str, Any] | None:
         """After Rasa answered: a ticket the action server created just now goes to the queue
         and the widget learns its state. Returns the widget's ``handoff`` frame when it changed."""
         try:
             ticket = await self._active(sid)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return None
         if had_ticket:
             if ticket is not None:
@@ -230,7 +235,7 @@ class LiveHandoff:
         await self.queue_changed()
         return {"type": "handoff", "handoff": widget_state_of(ticket)}
 
-    async def add_contact(self, sid: str, contact: ContactValue) -> Optional[str]:
+    async def add_contact(self, sid: str, contact: ContactValue) -> str | None:
         """An e-mail address or phone number the user typed (in any sentence) while the
         conversation has an active ticket: the one made this turn by the handoff form's contact
         step, or one that already waits. Rasa only saw it masked, so the gateway stores it on the
@@ -241,7 +246,7 @@ class LiveHandoff:
             if ticket is None:
                 return None
             stored = await self.run(self.tickets.set_contact, ticket, contact.value)
-        except Exception as exc:  # noqa: BLE001 - the ticket stands without a contact
+        except Exception as exc:
             log_event(log, "handoff_contact_not_stored", reason=type(exc).__name__)
             return None
         if not stored:
@@ -274,7 +279,7 @@ class LiveHandoff:
                 await self.queue_changed()
             elif erased:
                 log_event(log, "handoff_erased", tickets=erased)
-        except Exception as exc:  # noqa: BLE001 - e.g. staff finished it at the same moment
+        except Exception as exc:
             log.warning("abandoned ticket not closed (%s)", type(exc).__name__)
 
     # -- the staff side ----------------------------------------------------------------------------
@@ -319,7 +324,7 @@ class LiveHandoff:
         log_event(log, "handoff_live", ticket=ticket.id)
 
     async def reply(self, ref: Any, staff: StaffView, text: str,
-                    client_msg_id: Optional[str] = None) -> Tuple[MessageView, bool]:
+                    client_msg_id: str | None = None) -> tuple[MessageView, bool]:
         """A staff message to the user. Returns the stored message and whether Rasa's tracker
         took it (the push to open widgets happens either way)."""
         ticket = await self.run(self.tickets.get_ticket, ref)
@@ -340,21 +345,21 @@ class LiveHandoff:
         await self.ticket_changed(ticket.id)
         return message, delivered
 
-    async def hand_back(self, ref: Any, staff: StaffView, reason: Optional[str] = None) -> TicketView:
+    async def hand_back(self, ref: Any, staff: StaffView, reason: str | None = None) -> TicketView:
         """Terug naar de assistent."""
         return await self._finish(ref, staff, self.tickets.hand_back, TEXT_BACK, reason)
 
-    async def close(self, ref: Any, staff: StaffView, reason: Optional[str] = None) -> TicketView:
+    async def close(self, ref: Any, staff: StaffView, reason: str | None = None) -> TicketView:
         """Afronden."""
         return await self._finish(ref, staff, self.tickets.close, TEXT_CLOSED, reason)
 
     async def _finish(self, ref: Any, staff: StaffView, transition: Callable[..., TicketView], text: str,
-                      reason: Optional[str]) -> TicketView:
+                      reason: str | None) -> TicketView:
         """Resume Rasa and tell the user who they talk to now."""
         ticket = await self.run(transition, ref, staff, reason=reason)
         try:
             await self._note(ticket, text)
-        except Exception:  # noqa: BLE001 - the transition happened; the note is secondary
+        except Exception:
             log.exception("handoff system message not stored")
         await self._push(ticket.conversation_id, {"type": "handoff", "handoff": None})
         await self._say(ticket, handoff_id(ticket, "einde"), text, resume=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from bot.handoff import states
 from bot.handoff.models import Note, Ticket, TicketEvent, TicketMessage
 from bot.handoff.values import utc as _utc
 
 
-def _iso(value: Optional[dt.datetime]) -> Optional[str]:
+def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
@@ -22,18 +22,18 @@ class TicketView:
     conversation_id: str
     state: str
     question: str
-    contact_kind: Optional[str]
-    contact_masked: Optional[str]
-    gemeente: Optional[str]
+    contact_kind: str | None
+    contact_masked: str | None
+    gemeente: str | None
     consent_at: dt.datetime
     created_at: dt.datetime
     updated_at: dt.datetime
-    assigned_to: Optional[int]
-    assigned_name: Optional[str]
-    claimed_at: Optional[dt.datetime]
-    live_at: Optional[dt.datetime]
-    returned_at: Optional[dt.datetime]
-    closed_at: Optional[dt.datetime]
+    assigned_to: int | None
+    assigned_name: str | None
+    claimed_at: dt.datetime | None
+    live_at: dt.datetime | None
+    returned_at: dt.datetime | None
+    closed_at: dt.datetime | None
     last_seq: int
 
     @property
@@ -56,13 +56,13 @@ class TicketView:
     def has_contact(self) -> bool:
         return self.contact_kind is not None
 
-    def waiting_s(self, now: Optional[dt.datetime] = None) -> int:
+    def waiting_s(self, now: dt.datetime | None = None) -> int:
         """Seconds since creation (until claimed, when it was)."""
         end = self.claimed_at or _utc(now)
         return max(0, int((end - self.created_at).total_seconds()))
 
     @classmethod
-    def from_model(cls, t: Ticket) -> "TicketView":
+    def from_model(cls, t: Ticket) -> TicketView:
         return cls(
             id=t.id, public_id=t.public_id, conversation_id=t.conversation_id, state=t.state,
             question=t.question, contact_kind=t.contact_kind, contact_masked=t.contact_masked,
@@ -73,7 +73,7 @@ class TicketView:
             closed_at=t.closed_at, last_seq=t.last_seq or 0,
         )
 
-    def to_dict(self, internal: bool = False) -> Dict[str, Any]:
+    def to_dict(self, internal: bool = False) -> dict[str, Any]:
         """JSON-ready; without the internal id and the conversation id unless ``internal``."""
         out = {
             "id": self.public_id, "status": self.state, "status_label": self.state_label,
@@ -98,33 +98,33 @@ class MessageView:
     ticket_id: int
     seq: int
     sender: str
-    author: Optional[str]
+    author: str | None
     text: str
-    client_msg_id: Optional[str]
+    client_msg_id: str | None
     at: dt.datetime
 
     @classmethod
-    def from_model(cls, m: TicketMessage) -> "MessageView":
+    def from_model(cls, m: TicketMessage) -> MessageView:
         return cls(ticket_id=m.ticket_id, seq=m.seq, sender=m.sender, author=m.author,
                    text=m.text, client_msg_id=m.client_msg_id, at=m.at)
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "afzender": self.sender, "auteur": self.author,
                 "tekst": self.text, "client_msg_id": self.client_msg_id, "tijd": _iso(self.at)}
 
 
 @dataclass(frozen=True)
 class EventView:
-    from_state: Optional[str]
+    from_state: str | None
     to_state: str
     at: dt.datetime
     actor: str
-    staff_id: Optional[int]
-    actor_name: Optional[str]
-    reason: Optional[str]
+    staff_id: int | None
+    actor_name: str | None
+    reason: str | None
 
     @classmethod
-    def from_model(cls, e: TicketEvent) -> "EventView":
+    def from_model(cls, e: TicketEvent) -> EventView:
         return cls(from_state=e.from_state, to_state=e.to_state, at=e.at, actor=e.actor,
                    staff_id=e.staff_id, actor_name=e.actor_name, reason=e.reason)
 
@@ -132,13 +132,13 @@ class EventView:
 @dataclass(frozen=True)
 class NoteView:
     id: int
-    staff_id: Optional[int]
-    author: Optional[str]
+    staff_id: int | None
+    author: str | None
     text: str
     at: dt.datetime
 
     @classmethod
-    def from_model(cls, n: Note) -> "NoteView":
+    def from_model(cls, n: Note) -> NoteView:
         return cls(id=n.id, staff_id=n.staff_id, author=n.author, text=n.text, at=n.at)
 
 
@@ -148,13 +148,13 @@ class QueueItem:
 
     public_id: str
     topic: str
-    gemeente: Optional[str]
+    gemeente: str | None
     created_at: dt.datetime
     waiting_s: int
     has_contact: bool
     ticket_id: int
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"id": self.public_id, "onderwerp": self.topic, "gemeente": self.gemeente,
                 "aangemaakt": _iso(self.created_at), "wachttijd_s": self.waiting_s,
                 "contact": self.has_contact}
@@ -170,6 +170,6 @@ class CannedReplyView:
 @dataclass(frozen=True)
 class TicketDetail:
     ticket: TicketView
-    messages: Tuple[MessageView, ...]
-    events: Tuple[EventView, ...]
-    notes: Tuple[NoteView, ...] = field(default=())
+    messages: tuple[MessageView, ...]
+    events: tuple[EventView, ...]
+    notes: tuple[NoteView, ...] = field(default=())

@@ -18,16 +18,19 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.settings import Settings, get_settings
 from bot.core import db
+from bot.core.extract import canonical_aanvraagnummer
 from bot.core.runner import run_db
+from bot.settings import Settings, get_settings
 from bot.status.feed import (
     SOURCE_API,
     ChangeOutcome,
@@ -37,7 +40,6 @@ from bot.status.feed import (
     validate_fields,
 )
 from bot.status.service import ApplicationView
-from bot.status.verification import canonical_aanvraagnummer
 
 log = logging.getLogger(__name__)
 
@@ -62,24 +64,24 @@ _STATUS_MESSAGES = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: Optional[str] = None,
-                 details: Optional[List[str]] = None):
+    def __init__(self, status: int, message: str | None = None,
+                 details: list[str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message or _STATUS_MESSAGES.get(status, "Het verzoek is geweigerd.")
         self.details = details or []
 
 
-def _error_response(status: int, message: str, details: Optional[List[str]] = None,
-                    headers: Optional[Dict[str, str]] = None) -> web.Response:
-    body: Dict[str, Any] = {"fout": message}
+def _error_response(status: int, message: str, details: list[str] | None = None,
+                    headers: dict[str, str] | None = None) -> web.Response:
+    body: dict[str, Any] = {"fout": message}
     if details:
         body["details"] = details
     return web.json_response(body, status=status, headers=headers)
 
 
 @web.middleware
-async def _error_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
+async def _error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
@@ -93,7 +95,7 @@ async def _error_middleware(request: web.Request, handler: Callable) -> web.Stre
         response = _error_response(exc.status, message, headers=headers)
     except asyncio.CancelledError:
         raise
-    except Exception:  # noqa: BLE001 - never an HTML 500 page; details only in the log
+    except Exception:
         log.exception("back-office API: unexpected error on %s %s", request.method, request.path)
         response = _error_response(500, "Er ging iets mis op de server. Probeer het later opnieuw.")
     if request.body_exists and not request.get(_BODY_READ):
@@ -115,7 +117,7 @@ def _check_token(request: web.Request, expected: str) -> bool:
 
 
 @web.middleware
-async def _auth_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
+async def _auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     route_handler = getattr(request.match_info.route, "handler", None)
     if request.method == "GET" and route_handler in _PUBLIC_HANDLERS:
         return await handler(request)
@@ -150,7 +152,7 @@ async def _read_limited(request: web.Request, limit: int = MAX_BODY_BYTES) -> by
             raise ApiError(413)
 
 
-async def _json_object(request: web.Request) -> Dict[str, Any]:
+async def _json_object(request: web.Request) -> dict[str, Any]:
     if request.content_type not in ("application/json", "application/octet-stream"):
         raise ApiError(415)
     raw = await _read_limited(request)
@@ -185,8 +187,8 @@ async def _in_thread(request: web.Request, fn: Callable[[], Any]) -> Any:
         raise ApiError(503) from None
 
 
-def _write(engine: Engine, number: str, values: Dict[str, Any], create: bool
-           ) -> Tuple[ChangeOutcome, Dict[str, Any]]:
+def _write(engine: Engine, number: str, values: dict[str, Any], create: bool
+           ) -> tuple[ChangeOutcome, dict[str, Any]]:
     """Apply in one transaction; one retry when a concurrent request won a unique race."""
     for attempt in (1, 2):
         try:
@@ -194,6 +196,7 @@ def _write(engine: Engine, number: str, values: Dict[str, Any], create: bool
                 outcome = apply_change(session, number, source=SOURCE_API, create=create,
                                        **values)
                 app = get_application(session, number)
+                assert app is not None  # apply_change made or kept it, in this transaction
                 view = ApplicationView.from_model(app).to_dict()
             return outcome, view
         except IntegrityError:
@@ -202,13 +205,13 @@ def _write(engine: Engine, number: str, values: Dict[str, Any], create: bool
     raise AssertionError("unreachable")
 
 
-def _read(engine: Engine, number: str) -> Optional[Dict[str, Any]]:
+def _read(engine: Engine, number: str) -> dict[str, Any] | None:
     with db.session_scope(engine) as session:
         app = get_application(session, number)
         return None if app is None else ApplicationView.from_model(app).to_dict()
 
 
-def _validated(body: Dict[str, Any], number: str) -> Dict[str, Any]:
+def _validated(body: dict[str, Any], number: str) -> dict[str, Any]:
     body = dict(body)
     given = body.pop("aanvraagnummer", None)
     if given is not None and canonical_aanvraagnummer(str(given)) != number:
@@ -219,7 +222,7 @@ def _validated(body: Dict[str, Any], number: str) -> Dict[str, Any]:
     return values
 
 
-def _outcome_json(outcome: ChangeOutcome, view: Dict[str, Any]) -> Dict[str, Any]:
+def _outcome_json(outcome: ChangeOutcome, view: dict[str, Any]) -> dict[str, Any]:
     if outcome.duplicate:
         result = "al_ontvangen"
     elif outcome.created:
@@ -270,7 +273,7 @@ async def get_openapi(request: web.Request) -> web.Response:
 _PUBLIC_HANDLERS = (get_openapi,)
 
 
-def create_api_app(settings: Optional[Settings] = None) -> web.Application:
+def create_api_app(settings: Settings | None = None) -> web.Application:
     """The back-office API as a sub-application (mount at ``/api/v1``)."""
     settings = settings or get_settings()
     app = web.Application(
@@ -279,7 +282,7 @@ def create_api_app(settings: Optional[Settings] = None) -> web.Application:
     )
     app[SETTINGS_KEY] = settings
 
-    async def database(app: web.Application):
+    async def database(app: web.Application) -> AsyncIterator[None]:
         engine = db.make_engine(settings.database_url, settings.db_timeout_s)
         app[ENGINE_KEY] = engine
         yield

@@ -18,9 +18,10 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot import retention
 from bot.core.logs import log_event
@@ -36,7 +37,6 @@ from bot.web.metrics import GatewayMetrics
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
 from bot.web.security import nonce_middleware, security_headers
-
 
 MAX_REQUEST_BYTES = 64 * 1024
 # A purge of a large tracker store may take a while; it runs off the event loop.
@@ -75,7 +75,7 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
                           tickets=report.tickets, questions=report.questions)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - try again next interval
+            except Exception as exc:
                 log_event(log, "retention_purge_failed", reason=type(exc).__name__)
             await asyncio.sleep(settings.purge_interval_s)
 
@@ -92,8 +92,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 @web.middleware
-async def html_errors(request: web.Request,
-                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def html_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A Dutch 404 page for browsers; API and chat paths keep their own error bodies."""
     try:
         return await handler(request)
@@ -111,7 +110,7 @@ def create_app(settings: Settings) -> web.Application:
     # The served widget.js is built from its modules (bot/web/static/widget/) when missing or stale.
     widget_build.ensure_built()
     app[SETTINGS] = settings
-    app[METRICS] = metrics = Counter()
+    app[METRICS] = metrics = Counter[str]()
     app[PROM] = prom = GatewayMetrics()
     # Open WebSockets per client address and in all (KW_MAX_SOCKETS_PER_CLIENT, KW_MAX_SOCKETS).
     sockets.install(app)

@@ -11,12 +11,12 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 from bot.web.sessions import client_id
-
 
 
 class JsonAccessLogger(AbstractAccessLogger):
@@ -46,7 +46,7 @@ class JsonFormatter(logging.Formatter):
             payload = json.loads(message) if message.startswith("{") else {"msg": message}
         except ValueError:
             payload = {"msg": message}
-        out = {
+        out: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,

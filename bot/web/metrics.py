@@ -16,7 +16,8 @@ Labels are small fixed sets; nothing personal (no ids, numbers, texts, addresses
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Dict, Optional, Tuple
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -100,7 +101,7 @@ class GatewayMetrics:
         self.turn_duration.labels(transport=transport if transport in TRANSPORTS else "ws").observe(seconds)
         self.turns.labels(outcome=outcome if outcome in OUTCOMES else "error").inc()
 
-    def rasa_error(self, timed_out: bool, status: Optional[int]) -> None:
+    def rasa_error(self, timed_out: bool, status: int | None) -> None:
         kind = "timeout" if timed_out else "http" if status is not None else "connection"
         self.rasa_errors.labels(kind=kind).inc()
 
@@ -110,14 +111,14 @@ class GatewayMetrics:
         self.open_sockets.labels(kind="widget").set(widget)
         self.open_sockets.labels(kind="console").set(console)
 
-    def refresh_tickets(self, waiting: Optional[Tuple[int, float]]) -> None:
+    def refresh_tickets(self, waiting: tuple[int, float] | None) -> None:
         if waiting is None:
             self.scrape_errors.labels(part="tickets").inc()
             return
         self.tickets_waiting.set(waiting[0])
         self.ticket_oldest_wait.set(waiting[1])
 
-    def refresh_throttles(self, active: Optional[Dict[str, bool]]) -> None:
+    def refresh_throttles(self, active: dict[str, bool] | None) -> None:
         if active is None:
             self.scrape_errors.labels(part="throttles").inc()
             return
@@ -125,7 +126,7 @@ class GatewayMetrics:
             self.throttle_active.labels(scope=scope).set(int(bool(active.get(scope))))
 
 
-def tickets_waiting(settings: Any, now: Optional[dt.datetime] = None) -> Tuple[int, float]:
+def tickets_waiting(settings: Any, now: dt.datetime | None = None) -> tuple[int, float]:
     """(tickets in the wachtrij, seconds the oldest has waited); blocking, for run_db."""
     from sqlalchemy import func, select
 
@@ -142,7 +143,7 @@ def tickets_waiting(settings: Any, now: Optional[dt.datetime] = None) -> Tuple[i
         return 0, 0.0
     now = now or utcnow()
     if oldest.tzinfo is not None and now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
+        now = now.replace(tzinfo=dt.UTC)
     elif oldest.tzinfo is None and now.tzinfo is not None:
         now = now.replace(tzinfo=None)
     return int(count), max(0.0, (now - oldest).total_seconds())
@@ -151,7 +152,7 @@ def tickets_waiting(settings: Any, now: Optional[dt.datetime] = None) -> Tuple[i
 __all__ = ["OUTCOMES", "TRANSPORTS", "GatewayMetrics", "tickets_waiting"]
 
 
-def _fallback_leads() -> Tuple[str, ...]:
+def _fallback_leads() -> tuple[str, ...]:
     from bot import texts
 
     # bot/conversation.py's rephrase replies (NOT_UNDERSTOOD_SHORT starts like _AGAIN).

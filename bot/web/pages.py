@@ -5,8 +5,9 @@ import functools
 import hmac
 import ipaddress
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -14,8 +15,8 @@ from aiohttp import web
 from bot.core.runner import run_db
 from bot.web.keys import BUS, CSP_NONCE, HUB, METRICS, PROM, RASA, SETTINGS, TEMPLATES
 from bot.web.metrics import GatewayMetrics, tickets_waiting
-from bot.web.security import client_ip, own_origin
 from bot.web.portal import DEMO_TOKEN_LIFETIME_S, issue_portal_token
+from bot.web.security import client_ip, own_origin
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 #: Prometheus' text format 0.0.4, which the hand-written lines and prometheus-client's both are.
@@ -106,7 +107,10 @@ def ops_allowed(request: web.Request) -> bool:
         return False
 
 
-def ops_only(handler):
+def ops_only(handler: Callable[[web.Request], Awaitable[web.Response]]
+             ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Only for operations (a loopback address, or the ops token): /readyz and /metrics."""
+
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.Response:
         if not ops_allowed(request):
@@ -139,12 +143,12 @@ async def _refresh(request: web.Request, prom: GatewayMetrics) -> None:
     prom.helpdesk_open.set(int(is_open(settings)))
     try:
         waiting = await run_db(lambda: tickets_waiting(settings), settings.db_timeout_s)
-    except Exception:  # noqa: BLE001 - the endpoint still answers
+    except Exception:
         waiting = None
     prom.refresh_tickets(waiting)
     try:
         throttles = await run_db(lambda: active_throttles(settings), settings.db_timeout_s)
-    except Exception:  # noqa: BLE001
+    except Exception:
         throttles = None
     prom.refresh_throttles(throttles)
 
@@ -172,7 +176,7 @@ async def metrics(request: web.Request) -> web.Response:
         lines.append(f"kw_gateway_pubsub_subscribed {int(bus.subscribed)}")
     try:
         failed = await run_db(lambda: global_failures(settings), settings.db_timeout_s)
-    except Exception:  # noqa: BLE001 - the metric is left out, the endpoint still answers
+    except Exception:
         failed = None
     if failed is not None:
         # An alarm can watch this against KW_STATUS_GLOBAL_MAX_FAILURES (the global throttle).

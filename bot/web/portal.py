@@ -12,9 +12,10 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any
 
 import jwt
+from jwt.types import Options
 
 # Maximum accepted token length (a JWT with two claims is a few hundred characters).
 MAX_TOKEN_CHARS = 4096
@@ -36,7 +37,7 @@ NONE = "none"
 @dataclass(frozen=True)
 class PortalCheck:
     status: str  # ok | expired | invalid
-    identity: Optional[Dict[str, str]] = None  # {"gemeente", "user"} when ok
+    identity: dict[str, str] | None = None  # {"gemeente", "user"} when ok
     reason: str = ""  # for logs only, never shown to the user
     expires: int = 0  # the token's exp: the portal scope of a chat session ends with it
 
@@ -47,7 +48,7 @@ def public_key(settings: Any) -> str:
     return getattr(settings, "portal_jwt_public_key", "")
 
 
-def token_fingerprint(token: Optional[str]) -> str:
+def token_fingerprint(token: str | None) -> str:
     """A short hash of a token, to notice that the page now carries another token."""
     if not token:
         return ""
@@ -63,7 +64,7 @@ def verify_portal_token(token: Any, settings: Any) -> PortalCheck:
         verify_key, algorithms = key, ["RS256", "ES256"]
     else:
         verify_key, algorithms = settings.portal_jwt_secret, ["HS256"]
-    options = {"require": ["exp", "iat", "sub", "aud", "iss"]}
+    options: Options = {"require": ["exp", "iat", "sub", "aud", "iss"]}
     try:
         claims = jwt.decode(
             token,
@@ -93,8 +94,8 @@ def verify_portal_token(token: Any, settings: Any) -> PortalCheck:
 
 
 def issue_portal_token(settings: Any, gemeente: str, user: str,
-                       lifetime_s: int = DEMO_TOKEN_LIFETIME_S, now: Optional[float] = None,
-                       secret: Optional[str] = None) -> str:
+                       lifetime_s: int = DEMO_TOKEN_LIFETIME_S, now: float | None = None,
+                       secret: str | None = None) -> str:
     """A portal token as the portal would make it (demo page and tests; HS256)."""
     issued = int(time.time() if now is None else now)
     claims = {

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from collections.abc import Iterable
+from typing import Any
 
 from bot.core.reply import EXPECT_KEY, HANDOFF_BUTTON, HANDOFF_KEY, sources_of
 from bot.status import coderefs
@@ -28,12 +29,23 @@ PAYLOAD_RE = re.compile(r"^/[A-Za-z][A-Za-z0-9_]{0,63}(\{.{0,500}\})?$", re.DOTA
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 # Topics the widget offers before the first message (payloads the gateway always accepts).
-STARTERS: Tuple[Dict[str, str], ...] = (
+STARTERS: tuple[dict[str, str], ...] = (
     {"title": "Wat is de regeling?", "payload": "/faq_wat_is"},
     {"title": "Wie kan aanvragen?", "payload": "/faq_wie_aanvragen"},
     HANDOFF_BUTTON.as_dict(),
 )
 STARTER_PAYLOADS = {b["payload"]: b["title"] for b in STARTERS}
+
+
+def json_object(value: object) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one: frames and tracker events are read
+    field by field, trusting no shape."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_str(value: object, default: str = "") -> str:
+    """``value`` when it is a string, else ``default``."""
+    return value if isinstance(value, str) else default
 
 
 class FrameError(Exception):
@@ -52,8 +64,8 @@ class FrameError(Exception):
         return error_frame(self.code, mid, **params)
 
 
-def error_frame(code: str, msg_id: Optional[str] = None, **params: Any) -> Dict[str, Any]:
-    frame: Dict[str, Any] = {"type": "error", "code": code, "message": CHAT_ERRORS[code].format(**params)}
+def error_frame(code: str, msg_id: str | None = None, **params: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": CHAT_ERRORS[code].format(**params)}
     if msg_id:
         frame["id"] = msg_id
     if "wait" in params:
@@ -61,7 +73,7 @@ def error_frame(code: str, msg_id: Optional[str] = None, **params: Any) -> Dict[
     return frame
 
 
-def parse_frame(raw: str) -> Dict[str, Any]:
+def parse_frame(raw: str) -> dict[str, Any]:
     if len(raw.encode("utf-8", "replace")) > MAX_FRAME_BYTES:
         raise FrameError("too_large")
     try:
@@ -82,14 +94,14 @@ def clean_text(text: str) -> str:
     return text.strip()
 
 
-def message_id(frame: Dict[str, Any]) -> str:
+def message_id(frame: dict[str, Any]) -> str:
     mid = frame.get("id")
     if not isinstance(mid, str) or not MSG_ID_RE.match(mid):
         raise FrameError("invalid")
     return mid
 
 
-def user_text(frame: Dict[str, Any], max_chars: int) -> str:
+def user_text(frame: dict[str, Any], max_chars: int) -> str:
     text = frame.get("text")
     if not isinstance(text, str):
         raise FrameError("invalid")
@@ -103,7 +115,7 @@ def user_text(frame: Dict[str, Any], max_chars: int) -> str:
     return text
 
 
-def button_payload(frame: Dict[str, Any]) -> str:
+def button_payload(frame: dict[str, Any]) -> str:
     payload = frame.get("payload")
     if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD_CHARS or not PAYLOAD_RE.match(payload):
         raise FrameError("unknown_choice")
@@ -123,7 +135,7 @@ def button_payload(frame: Dict[str, Any]) -> str:
 # -- bot messages ---------------------------------------------------------------------------
 
 
-def _buttons(raw: Any) -> List[Dict[str, str]]:
+def _buttons(raw: Any) -> list[dict[str, str]]:
     buttons = []
     if isinstance(raw, list):
         for b in raw[:MAX_BUTTONS]:
@@ -135,7 +147,7 @@ def _buttons(raw: Any) -> List[Dict[str, str]]:
     return buttons
 
 
-def _sources(custom: Any) -> Dict[str, Any]:
+def _sources(custom: Any) -> dict[str, Any]:
     """A message's sources (custom data, bot/core/reply.py) as the widget gets them."""
     found = sources_of(custom)
     if found is None:
@@ -143,10 +155,15 @@ def _sources(custom: Any) -> Dict[str, Any]:
     return {k: v for k, v in found.items() if v}
 
 
+def own_message(text: str, buttons: Any = None) -> dict[str, Any]:
+    """A message of the gateway's own (a fixed sentence, bot/texts.py), as the widget renders it."""
+    return {"text": text, "buttons": _buttons(buttons)}
+
+
 def bot_message(text: Any, buttons: Any = None, image: Any = None,
-                agent: Any = None, custom: Any = None) -> Optional[Dict[str, Any]]:
+                agent: Any = None, custom: Any = None) -> dict[str, Any] | None:
     """One bot message as the widget renders it, or None when there is nothing to show."""
-    out: Dict[str, Any] = {"text": text if isinstance(text, str) else "", "buttons": _buttons(buttons)}
+    out: dict[str, Any] = {"text": text if isinstance(text, str) else "", "buttons": _buttons(buttons)}
     if isinstance(image, str) and re.match(r"^https?://", image):
         out["image"] = image
     if isinstance(agent, str) and agent.strip():
@@ -162,13 +179,13 @@ def bot_message(text: Any, buttons: Any = None, image: Any = None,
 EXPECT_CODE = coderefs.EXPECT
 
 
-def _expect_of(custom: Any) -> Optional[str]:
+def _expect_of(custom: Any) -> str | None:
     if isinstance(custom, dict) and custom.get(EXPECT_KEY) == EXPECT_CODE:
         return EXPECT_CODE
     return None
 
 
-def expectation(messages: Iterable[Dict[str, Any]]) -> Optional[str]:
+def expectation(messages: Iterable[dict[str, Any]]) -> str | None:
     """What the assistant's answer asks for, from its markers (never shown to the user)."""
     found = None
     for m in messages:
@@ -176,15 +193,15 @@ def expectation(messages: Iterable[Dict[str, Any]]) -> Optional[str]:
     return found
 
 
-def about_handoff(messages: Iterable[Dict[str, Any]]) -> bool:
+def about_handoff(messages: Iterable[dict[str, Any]]) -> bool:
     """Whether the answer itself is about the conversation's helpdesk question."""
     return any(isinstance(m.get("custom"), dict) and m["custom"].get(HANDOFF_KEY) for m in messages)
 
 
-def from_webhook(messages: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def from_webhook(messages: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rasa REST channel answers -> bot messages. The REST channel sends a message's custom data
     (its sources) as a message of its own, right after the text: it goes back onto that text."""
-    out: List[Dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
     for m in messages:
         msg = bot_message(m.get("text"), m.get("buttons"), m.get("image"), custom=m.get("custom"))
         if msg is not None:
@@ -198,27 +215,27 @@ class History:
     """What a conversation looks like to the user, rebuilt from the Rasa tracker."""
 
     def __init__(self) -> None:
-        self.entries: List[Dict[str, Any]] = []
-        self.replies: Dict[str, List[Dict[str, Any]]] = {}  # msg_id -> bot messages after it
-        self.offered: Dict[str, str] = {}  # payload -> title of every button the bot offered
-        self.expect: Optional[str] = None  # what the last answer asked for (a code)
+        self.entries: list[dict[str, Any]] = []
+        self.replies: dict[str, list[dict[str, Any]]] = {}  # msg_id -> bot messages after it
+        self.offered: dict[str, str] = {}  # payload -> title of every button the bot offered
+        self.expect: str | None = None  # what the last answer asked for (a code)
 
     @classmethod
-    def from_tracker(cls, tracker: Dict[str, Any]) -> "History":
+    def from_tracker(cls, tracker: dict[str, Any]) -> History:
         h = cls()
-        current: Optional[str] = None
+        current: str | None = None
         for index, ev in enumerate(tracker.get("events") or []):
             if not isinstance(ev, dict):
                 continue
             kind = ev.get("event")
             if kind == "user":
                 h.expect = None
-                meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
-                mid = meta.get("msg_id") if isinstance(meta.get("msg_id"), str) else None
+                meta = json_object(ev.get("metadata"))
+                mid = json_str(meta.get("msg_id")) or None
                 if mid and mid in h.replies:
                     current = None  # the same message twice (a resend race): show it once
                     continue
-                text = ev.get("text") if isinstance(ev.get("text"), str) else ""
+                text = json_str(ev.get("text"))
                 if text.startswith("/"):
                     text = h.offered.get(text) or STARTER_PAYLOADS.get(text) or _pretty_payload(text)
                 h.entries.append({"from": "user", "id": mid or f"e{index}", "text": text})
@@ -226,9 +243,9 @@ class History:
                 if mid:
                     h.replies[mid] = []
             elif kind == "bot":
-                data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+                data = json_object(ev.get("data"))
                 h.expect = _expect_of(data.get("custom")) or h.expect
-                meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
+                meta = json_object(ev.get("metadata"))
                 agent = meta.get("agent_name") or meta.get("agent")
                 msg = bot_message(ev.get("text"), data.get("buttons"), data.get("image"), agent,
                                   data.get("custom"))
@@ -238,7 +255,7 @@ class History:
                     h.offered[b["payload"]] = b["title"]
                 # Helpdesk messages (bot/handoff/live.py) keep the id they were pushed with, so
                 # the widget shows each once; they are no answer to the user message before them.
-                handoff_id = meta.get("handoff_id") if isinstance(meta.get("handoff_id"), str) else None
+                handoff_id = json_str(meta.get("handoff_id")) or None
                 h.entries.append(dict(msg, **{"from": "bot", "id": handoff_id or f"e{index}"}))
                 if current and not handoff_id:
                     h.replies[current].append(msg)

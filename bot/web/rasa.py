@@ -18,6 +18,7 @@ from yarl import URL
 
 from bot.core.logs import log_event
 from bot.web.metrics import GatewayMetrics
+from bot.web.protocol import json_object
 
 log = logging.getLogger("bot.web.rasa")
 
@@ -48,7 +49,7 @@ class RasaUnavailable(Exception):
     """Rasa did not answer (down, timeout, or an error status)."""
 
     def __init__(self, reason: str, refused: bool = False, resendable: bool = False,
-                 timed_out: bool = False, status: Optional[int] = None):
+                 timed_out: bool = False, status: int | None = None):
         super().__init__(reason)
         #: Rasa's HTTP status when it answered with an error status.
         self.status = status
@@ -63,13 +64,13 @@ class RasaUnavailable(Exception):
         self.timed_out = timed_out
 
 
-def answer_in_tracker(events: Any, msg_id: str) -> Optional[List[Dict[str, Any]]]:
+def answer_in_tracker(events: Any, msg_id: str) -> list[dict[str, Any]] | None:
     """The bot's answer to the user message ``msg_id`` as the REST channel would have sent it,
     or None when the tracker does not hold that message. Rasa stores a turn's events together
     at its end, so a stored message comes with its whole answer."""
     if not isinstance(events, list):
         return None
-    answer: Optional[List[Dict[str, Any]]] = None
+    answer: list[dict[str, Any]] | None = None
     for ev in events:
         if not isinstance(ev, dict):
             continue
@@ -80,8 +81,7 @@ def answer_in_tracker(events: Any, msg_id: str) -> Optional[List[Dict[str, Any]]
             if isinstance(meta, dict) and meta.get("msg_id") == msg_id:
                 answer = []
         elif ev.get("event") == "bot" and answer is not None:
-            data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
-            meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
+            data, meta = json_object(ev.get("data")), json_object(ev.get("metadata"))
             if meta.get("handoff_id"):
                 continue  # a helpdesk message, not part of the answer
             answer.append({"text": ev.get("text"), "buttons": data.get("buttons"),
@@ -165,13 +165,13 @@ class RasaClient:
                                           resendable=resp.status in RESEND_STATUSES,
                                           status=resp.status)
                 return await resp.json(content_type=None) if answer else await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             refused = isinstance(exc, aiohttp.ClientConnectorError)
             timed_out = isinstance(exc, asyncio.TimeoutError)
             lost = isinstance(exc, aiohttp.ClientConnectionError) and not timed_out
             raise RasaUnavailable(type(exc).__name__, refused, resendable=lost, timed_out=timed_out) from None
 
-    async def _post_message(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def _post_message(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         worker = self._worker(sender)
         url = self._bases[worker] / "webhooks" / "rest" / "webhook"
         body = {"sender": sender, "message": text, "metadata": metadata}
@@ -190,7 +190,7 @@ class RasaClient:
             raise RasaUnavailable("webhook answer is not a list")
         return [m for m in data if isinstance(m, dict)]
 
-    async def send(self, sender: str, text: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """One user message through the REST channel; the bot's answers, exactly once.
 
         When the request fails (a replica died, none was up, no answer in time), the tracker
@@ -234,14 +234,14 @@ class RasaClient:
             return answer
         raise failure
 
-    async def tracker(self, sender: str) -> Dict[str, Any]:
+    async def tracker(self, sender: str) -> dict[str, Any]:
         """The conversation's tracker; RasaUnavailable when it cannot be read now."""
         data = await self._json("GET", self._tracker_url(sender), "tracker", RASA_LOOKUP_TIMEOUT_S)
         if not isinstance(data, dict):
             raise RasaUnavailable("tracker is not an object")
         return data
 
-    async def tracker_events(self, sender: str) -> Optional[List[Dict[str, Any]]]:
+    async def tracker_events(self, sender: str) -> list[dict[str, Any]] | None:
         """The tracker's events, or None when Rasa cannot tell now."""
         try:
             events = (await self.tracker(sender)).get("events")
@@ -249,7 +249,7 @@ class RasaClient:
             return None
         return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else None
 
-    async def append_events(self, sender: str, events: List[Dict[str, Any]]) -> bool:
+    async def append_events(self, sender: str, events: list[dict[str, Any]]) -> bool:
         """Append events to the conversation's tracker. A refused connection is tried once
         more; a timeout is not (the events may have been stored)."""
         url = self._tracker_url(sender, "events")
@@ -265,7 +265,7 @@ class RasaClient:
                 return False
         return False
 
-    async def ready(self) -> Dict[str, bool]:
+    async def ready(self) -> dict[str, bool]:
         """Readiness of Rasa (every worker has its model loaded) and, when known, the action
         server."""
         async def loaded(base: URL) -> bool:
@@ -283,6 +283,6 @@ class RasaClient:
                 async with self._http.get(self._actions_health,
                                           timeout=aiohttp.ClientTimeout(total=READY_TIMEOUT_S)) as resp:
                     checks["actions"] = resp.status == 200
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
         return checks

@@ -8,23 +8,23 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from typing import Callable, Optional, Tuple
+from collections.abc import Callable
 
 MAX_KEYS = 50_000
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, burst: Optional[int] = None, max_keys: int = MAX_KEYS,
-                 on_refused: Optional[Callable[[], None]] = None):
+    def __init__(self, per_minute: int, burst: int | None = None, max_keys: int = MAX_KEYS,
+                 on_refused: Callable[[], None] | None = None):
         #: Called on every refusal (the gateway's /metrics counts them, bot/web/metrics.py).
         self.on_refused = on_refused
         self.per_minute = max(1, int(per_minute))
         self.capacity = float(burst if burst is not None else self.per_minute)
         self.rate = self.per_minute / 60.0  # tokens per second
         self.max_keys = max_keys
-        self._buckets: "OrderedDict[str, Tuple[float, float]]" = OrderedDict()
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def hit(self, key: str, now: Optional[float] = None, cost: float = 1.0) -> Tuple[bool, int]:
+    def hit(self, key: str, now: float | None = None, cost: float = 1.0) -> tuple[bool, int]:
         """Take `cost` tokens for `key`: (allowed, seconds to wait when not allowed)."""
         current = time.monotonic() if now is None else now
         tokens, last = self._buckets.pop(key, (self.capacity, current))

@@ -4,9 +4,10 @@ from __future__ import annotations
 import functools
 import ipaddress
 import secrets
-from typing import Any, Dict, FrozenSet, Optional, Tuple
+from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.core import origins
 from bot.web.keys import CSP_NONCE, SETTINGS
@@ -16,18 +17,18 @@ MAX_FORWARDED_HOPS = 20
 
 
 @functools.lru_cache(maxsize=16)
-def _networks(items: Tuple[str, ...]) -> Tuple[Any, ...]:
+def _networks(items: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple(ipaddress.ip_network(i, strict=False) for i in items)
 
 
-def _address(value: str) -> Optional[Any]:
+def _address(value: str) -> Any | None:
     try:
         return ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:
         return None
 
 
-def _trusted(addr: Optional[Any], settings: Any) -> bool:
+def _trusted(addr: Any | None, settings: Any) -> bool:
     return addr is not None and any(addr in net for net in _networks(tuple(settings.trusted_proxies)))
 
 
@@ -72,17 +73,17 @@ def request_scheme(request: web.Request) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _allowed(items: Tuple[str, ...]) -> FrozenSet[origins.Origin]:
+def _allowed(items: tuple[str, ...]) -> frozenset[origins.Origin]:
     return frozenset(o for o in map(origins.parse, items) if o is not None)
 
 
-def own_origin(request: web.Request) -> Optional[origins.Origin]:
+def own_origin(request: web.Request) -> origins.Origin | None:
     """The gateway's origin as the browser addressed it: the scheme it used (through a trusted
     TLS-terminating proxy: X-Forwarded-Proto) and the Host header, default port filled in."""
     return origins.from_authority(request_scheme(request), request.headers.get("Host", ""))
 
 
-def is_own_origin(request: web.Request, value: Optional[str], *, url: bool = False) -> bool:
+def is_own_origin(request: web.Request, value: str | None, *, url: bool = False) -> bool:
     """The one same-origin test (console, widget socket, chat API): ``value`` (an Origin
     header, or with ``url`` a Referer) is the gateway itself, compared as (scheme, host, port)."""
     sent = origins.parse(value or "", url=url)
@@ -112,7 +113,7 @@ def origin_allowed(request: web.Request, settings: Any) -> bool:
     return origin in _allowed(tuple(settings.allowed_origins)) or origin == own_origin(request)
 
 
-def cors_headers(request: web.Request, settings: Any, preflight: bool = False) -> Dict[str, str]:
+def cors_headers(request: web.Request, settings: Any, preflight: bool = False) -> dict[str, str]:
     origin = request.headers.get("Origin")
     if not origin or not origin_allowed(request, settings):
         return {}
@@ -143,7 +144,7 @@ def page_csp(nonce: str) -> str:
 
 
 @web.middleware
-async def nonce_middleware(request: web.Request, handler):
+async def nonce_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[CSP_NONCE] = secrets.token_urlsafe(18)
     return await handler(request)
 

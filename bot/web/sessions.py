@@ -10,6 +10,7 @@ restarted gateway (or another gateway behind the load balancer) continues the co
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -17,11 +18,13 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Any
 
 # How long a session token stays valid after it was (re)issued. Each hello renews it.
 SESSION_MAX_AGE_S = 24 * 3600
 MAX_SESSION_TOKEN_CHARS = 1024
+#: What the widget is told of the portal token (bot/web/portal.py).
+PORTAL_STATUSES = ("none", "ok", "expired", "invalid")
 SID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
@@ -44,13 +47,13 @@ def new_sid() -> str:
 @dataclass(frozen=True)
 class ChatSession:
     sid: str
-    portal: Optional[Dict[str, str]]  # verified {"gemeente", "user"}, or None
+    portal: dict[str, str] | None  # verified {"gemeente", "user"}, or None
     portal_status: str  # none | ok | expired | invalid (what the widget should tell the user)
     portal_fp: str  # fingerprint of the portal token the page presented ("" for none)
     issued: int
     portal_exp: int = 0  # the portal token's expiry: the portal scope ends with it
 
-    def portal_expired(self, now: Optional[float] = None) -> bool:
+    def portal_expired(self, now: float | None = None) -> bool:
         return self.portal is not None and (time.time() if now is None else now) >= self.portal_exp
 
     @property
@@ -79,11 +82,11 @@ class SessionCodec:
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
         return f"v1.{body}.{self._sign(body)}"
 
-    def new(self, portal: Optional[Dict[str, str]], portal_status: str, portal_fp: str,
+    def new(self, portal: dict[str, str] | None, portal_status: str, portal_fp: str,
             portal_exp: int = 0) -> ChatSession:
         return ChatSession(new_sid(), portal, portal_status, portal_fp, int(time.time()), portal_exp)
 
-    def parse(self, token: object, now: Optional[float] = None) -> Optional[ChatSession]:
+    def parse(self, token: object, now: float | None = None) -> ChatSession | None:
         """The session in a token, or None when it is malformed, forged or too old."""
         if not isinstance(token, str) or len(token) > MAX_SESSION_TOKEN_CHARS:
             return None
@@ -111,16 +114,14 @@ class SessionCodec:
             and all(isinstance(v, str) for v in portal.values())
         ):
             return None
-        status = payload.get("ps") if payload.get("ps") in ("none", "ok", "expired", "invalid") else "none"
-        fp = payload.get("pf") if isinstance(payload.get("pf"), str) else ""
-        portal_exp = payload.get("pe") if isinstance(payload.get("pe"), int) else 0
-        return ChatSession(sid, portal, status, fp, issued, portal_exp)
+        status, fp, portal_exp = payload.get("ps"), payload.get("pf"), payload.get("pe")
+        return ChatSession(sid, portal, status if status in PORTAL_STATUSES else "none",
+                           fp if isinstance(fp, str) else "", issued,
+                           portal_exp if isinstance(portal_exp, int) else 0)
 
-    def renew(self, session: ChatSession, **changes) -> ChatSession:
-        values = dict(sid=session.sid, portal=session.portal, portal_status=session.portal_status,
-                      portal_fp=session.portal_fp, issued=int(time.time()), portal_exp=session.portal_exp)
-        values.update(changes)
-        return ChatSession(**values)
+    def renew(self, session: ChatSession, **changes: Any) -> ChatSession:
+        """The session, issued now, with ``changes`` (portal_status, portal_fp, portal_exp)."""
+        return dataclasses.replace(session, issued=int(time.time()), **changes)
 
 
 def client_id(secret: str, ip_key: str) -> str:

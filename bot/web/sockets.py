@@ -7,11 +7,10 @@ bot/web/__main__.py): a connection that has not sent a whole request by then is 
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
-from typing import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.web.keys import METRICS, PROM, SETTINGS
 from bot.web.protocol import error_frame
@@ -25,7 +24,7 @@ class SocketCaps:
     def __init__(self, per_client: int, total: int):
         self.per_client = max(1, per_client)
         self.total = max(1, total)
-        self.open: Counter = Counter()
+        self.open: Counter[str] = Counter()
         self.count = 0
 
     def acquire(self, client: str) -> bool:
@@ -50,17 +49,15 @@ def _is_websocket(request: web.Request) -> bool:
 
 
 @web.middleware
-async def socket_caps(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                      ) -> web.StreamResponse:
+async def socket_caps(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Counts a WebSocket from its handshake until its handler returns (the socket closed)."""
     if not _is_websocket(request):
         return await handler(request)
-    caps: SocketCaps = request.config_dict[SOCKET_CAPS]
+    caps = request.config_dict[SOCKET_CAPS]
     client = rate_key(client_ip(request))
     if not caps.acquire(client):
         request.config_dict[METRICS]["ws_socket_cap"] += 1
-        if PROM in request.config_dict:
-            request.config_dict[PROM].refusals.labels(limit="sockets").inc()
+        request.config_dict[PROM].refusals.labels(limit="sockets").inc()
         full = caps.count >= caps.total
         return web.json_response(error_frame("too_many_sockets"), status=503 if full else 429,
                                  headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -26,8 +26,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
-
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -47,7 +46,6 @@ MAX_COOKIE_CHARS = 4096
 
 # Request keys
 STAFF = web.RequestKey("kw.staff", StaffView)  # the logged-in staff member
-SESSION = web.RequestKey("kw.staff_session", object)  # StaffSession
 
 
 def _fernet(secret: str, purpose: str) -> Fernet:
@@ -79,6 +77,9 @@ class StaffSession:
     issued_at: int
 
 
+SESSION = web.RequestKey("kw.staff_session", StaffSession)  # the staff member's session
+
+
 class SessionCookies:
     def __init__(self, secret: str, idle_s: int, absolute_s: int):
         self._session = _fernet(secret, "kw-helpdesk-session-v1")
@@ -101,7 +102,7 @@ class SessionCookies:
         return StaffSession(session.user_id, session.csrf, session.stamp, session.login_at,
                             int(time.time()))
 
-    def parse(self, value: Optional[str], now: Optional[float] = None) -> Optional[StaffSession]:
+    def parse(self, value: str | None, now: float | None = None) -> StaffSession | None:
         if not value or len(value) > MAX_COOKIE_CHARS:
             return None
         current = int(time.time() if now is None else now)
@@ -124,12 +125,12 @@ class SessionCookies:
 
     # -- the login form's pre-session token --------------------------------------------------
 
-    def login_token(self) -> tuple:
+    def login_token(self) -> tuple[str, str]:
         """(cookie value, form token) for the login form."""
         token = secrets.token_urlsafe(32)
         return _strip(self._login.encrypt(token.encode("ascii"))), token
 
-    def check_login_token(self, cookie: Optional[str], form_token: Any) -> bool:
+    def check_login_token(self, cookie: str | None, form_token: Any) -> bool:
         if not cookie or not isinstance(form_token, str) or len(cookie) > MAX_COOKIE_CHARS:
             return False
         try:
@@ -158,7 +159,7 @@ def clear_cookie(response: web.StreamResponse, request: web.Request, settings: A
 #: Console forms are a few fields of text: anything larger is refused before it is read.
 MAX_FORM_BYTES = 8 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
-_FORM = web.RequestKey("kw.form", MultiDictProxy)
+_FORM = web.RequestKey("kw.form", MultiDictProxy[str])
 
 
 class FormRefused(Exception):
@@ -169,7 +170,7 @@ class FormRefused(Exception):
         self.status = status
 
 
-async def read_form(request: web.Request) -> MultiDictProxy:
+async def read_form(request: web.Request) -> MultiDictProxy[str]:
     """The console's forms: urlencoded only, at most MAX_FORM_BYTES, checked before the body is
     read (a declared length first, then the bytes as they arrive, for chunked bodies)."""
     if _FORM in request:
@@ -191,7 +192,7 @@ async def read_form(request: web.Request) -> MultiDictProxy:
     return form
 
 
-def csrf_matches(session: Optional[StaffSession], token: Any) -> bool:
+def csrf_matches(session: StaffSession | None, token: Any) -> bool:
     if session is None or not isinstance(token, str) or not token:
         return False
     return hmac.compare_digest(session.csrf.encode("ascii"), token.encode("utf-8", "replace"))
@@ -202,8 +203,21 @@ def stamp_matches(session: StaffSession, user: StaffView) -> bool:
 
 
 __all__ = [
-    "COOKIE", "LOGIN_COOKIE", "COOKIE_PATH", "RENEW_AFTER_S", "STAFF",
-    "SESSION", "SessionCookies", "StaffSession", "set_cookie", "clear_cookie", "csrf_matches",
-    "stamp_matches", "secure_cookies", "session_stamp", "read_form", "FormRefused",
+    "COOKIE",
+    "COOKIE_PATH",
+    "LOGIN_COOKIE",
     "MAX_FORM_BYTES",
+    "RENEW_AFTER_S",
+    "SESSION",
+    "STAFF",
+    "FormRefused",
+    "SessionCookies",
+    "StaffSession",
+    "clear_cookie",
+    "csrf_matches",
+    "read_form",
+    "secure_cookies",
+    "session_stamp",
+    "set_cookie",
+    "stamp_matches",
 ]

@@ -13,7 +13,6 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Optional
 
 STATIC_DIR = Path(__file__).with_name("static")
 SOURCE_DIR = STATIC_DIR / "widget"
@@ -98,7 +97,7 @@ def build(source_dir: Path = SOURCE_DIR, target: Path = TARGET) -> bool:
     return True
 
 
-def ensure_built(source_dir: Path = SOURCE_DIR, target: Path = TARGET) -> Optional[bool]:
+def ensure_built(source_dir: Path = SOURCE_DIR, target: Path = TARGET) -> bool | None:
     """At gateway start: build when needed. Where the code is read-only (an installed image),
     an existing built file is served as it is; without one the gateway cannot serve the widget."""
     try:

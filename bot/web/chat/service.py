@@ -15,29 +15,38 @@ import logging
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from bot.core.logs import log_event
 from bot.core import identity
-from bot.core.extract import first_contact
+from bot.core.extract import extract_code, first_contact
 from bot.core.language import looks_english
+from bot.core.logs import log_event
 from bot.core.masking import mask_personal_data, summary
 from bot.core.reply import WITHDRAW_BUTTON
 from bot.core.runner import run_db
 from bot.handoff.live import LiveHandoff
 from bot.handoff.states import ASSIGNED_STATES
-from bot.handoff.views import TicketView
 from bot.retention import forget_conversation
 from bot.settings import Settings
 from bot.status import coderefs
-from bot.status.verification import extract_code
 from bot.texts import ENGLISH_NOTICE, HANDOFF_WAITING_REMINDER
 from bot.web import portal as portal_mod
 from bot.web.metrics import GatewayMetrics, turn_outcome
 from bot.web.protocol import (
-    EXPECT_CODE, STARTER_PAYLOADS, STARTERS, FrameError, History, about_handoff, bot_message,
-    button_payload, expectation, from_webhook, message_id, user_text,
+    EXPECT_CODE,
+    STARTER_PAYLOADS,
+    STARTERS,
+    FrameError,
+    History,
+    about_handoff,
+    button_payload,
+    expectation,
+    from_webhook,
+    json_str,
+    message_id,
+    own_message,
+    user_text,
 )
 from bot.web.rasa import RasaClient, RasaUnavailable
 from bot.web.ratelimit import RateLimiter
@@ -83,11 +92,11 @@ class SessionState:
     def __init__(self, warm: bool) -> None:
         self.lock = asyncio.Lock()
         self.warm = warm  # True when `replies`/`offered` reflect the whole tracker
-        self.replies: "OrderedDict[str, List[Dict[str, Any]]]" = OrderedDict()
-        self.offered: Dict[str, str] = {}
-        self.expect: Optional[str] = None  # what the assistant just asked for (a code)
+        self.replies: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.offered: dict[str, str] = {}
+        self.expect: str | None = None  # what the assistant just asked for (a code)
 
-    def remember(self, msg_id: str, messages: List[Dict[str, Any]]) -> None:
+    def remember(self, msg_id: str, messages: list[dict[str, Any]]) -> None:
         self.replies[msg_id] = messages
         self.replies.move_to_end(msg_id)
         while len(self.replies) > REPLY_CACHE:
@@ -167,8 +176,8 @@ class ChatService:
         return st
 
     def _ready(self, session: ChatSession, resumed: bool,
-               history: Optional[History], history_ok: bool) -> Dict[str, Any]:
-        portal_info: Dict[str, Any] = {"status": session.portal_status}
+               history: History | None, history_ok: bool) -> dict[str, Any]:
+        portal_info: dict[str, Any] = {"status": session.portal_status}
         if session.portal_status == portal_mod.OK and session.portal:
             portal_info["gemeente"] = session.portal["gemeente"]
         return {
@@ -182,7 +191,7 @@ class ChatService:
             "starters": list(STARTERS),
         }
 
-    async def _load_history(self, session: ChatSession) -> Optional[History]:
+    async def _load_history(self, session: ChatSession) -> History | None:
         try:
             tracker = await self.rasa.tracker(session.sid)
         except RasaUnavailable as exc:
@@ -285,7 +294,7 @@ class ChatService:
         settings = self.settings
         try:
             return await run_db(lambda: coderefs.put(settings, code), settings.db_timeout_s)
-        except Exception as exc:  # noqa: BLE001 - never pass the code on instead
+        except Exception as exc:
             self.metrics["code_seal_errors"] += 1
             log_event(log, "code_seal_failed", reason=type(exc).__name__)
             raise FrameError("unavailable", msg_id=mid) from None
@@ -297,18 +306,18 @@ class ChatService:
             try:
                 await run_db(lambda: forget_conversation(self.settings, session.sid), WIPE_TIMEOUT_S)
                 log_event(log, "wiped", session=session.log_id)
-            except Exception as exc:  # noqa: BLE001 - the retention purge deletes it later
+            except Exception as exc:
                 log_event(log, "wipe_failed", session=session.log_id, reason=type(exc).__name__)
 
         self._spawn(wipe())
 
-    def _spawn(self, coro: Awaitable[Any]) -> "asyncio.Task[Any]":
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _route(self, sid: str, mid: str, display: str, emit: Emit) -> Optional[Any]:
+    async def _route(self, sid: str, mid: str, display: str, emit: Emit) -> Any | None:
         """With an active helpdesk ticket the message also goes to the console; the ticket, or
         None. While the ticket waits the assistant still answers; once a medewerker has it, Rasa
         is paused (records the message, answers nothing), so there is no "typing"."""
@@ -317,13 +326,13 @@ class ChatService:
             await emit({"type": "typing"})
         return ticket
 
-    async def message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit,
+    async def message(self, frame: dict[str, Any], session: ChatSession, client: str, emit: Emit,
                       transport: str = "ws") -> None:
         """A user message or button click: validate, mask, relay to Rasa, emit ack and reply.
 
         A turn is measured (bot/web/metrics.py) once it passed validation and the rate limit
         and is no resend: from the frame's receipt to the reply sent, with its outcome."""
-        turn: Dict[str, Any] = {"outcome": None, "replied": None}
+        turn: dict[str, Any] = {"outcome": None, "replied": None}
         started = time.monotonic()
         try:
             await self._message(frame, session, client, emit, turn, started)
@@ -332,16 +341,16 @@ class ChatService:
                 ended = turn["replied"] if turn["replied"] is not None else time.monotonic()
                 self.prom.turn(transport, turn["outcome"], ended - started)
 
-    async def _message(self, frame: Dict[str, Any], session: ChatSession, client: str, emit: Emit,
-                       turn: Dict[str, Any], started: float) -> None:
+    async def _message(self, frame: dict[str, Any], session: ChatSession, client: str, emit: Emit,
+                       turn: dict[str, Any], started: float) -> None:
         kind = frame["type"]
         mid = message_id(frame)
-        masked_kinds: tuple = ()
-        raw: Optional[str] = None
+        masked_kinds: tuple[str, ...] = ()
+        raw: str | None = None
         try:
             if kind == "button":
                 text = button_payload(frame)
-                display = frame.get("title") if isinstance(frame.get("title"), str) else ""
+                display = json_str(frame.get("title"))
             else:
                 raw = user_text(frame, self.max_chars)
                 masked = mask_personal_data(raw)
@@ -382,7 +391,7 @@ class ChatService:
                 await emit({"type": "reply", "id": mid, "messages": state.replies[mid]})
                 return
             turn["outcome"] = "error"  # until the reply is sent
-            code_ref: Optional[str] = None
+            code_ref: str | None = None
             if raw is not None:
                 code, rest = extract_code(raw, state.expect == EXPECT_CODE)
                 if code is not None:
@@ -402,7 +411,7 @@ class ChatService:
             routing = self._spawn(self._route(session.sid, mid, display, emit))
             # Client id and portal scope signed: the actions believe only what this gateway
             # verified (bot/core/identity.py).
-            metadata: Dict[str, Any] = identity.signed_metadata(
+            metadata: dict[str, Any] = identity.signed_metadata(
                 self.settings.identity_key, session.sid, client, session.portal, msg_id=mid)
             if code_ref is not None:
                 metadata["code_ref"] = code_ref
@@ -428,11 +437,11 @@ class ChatService:
                 # contact, encrypted; the user reads it back masked.
                 said_back = await self.handoff.add_contact(session.sid, contact)
                 if said_back:
-                    messages.append(bot_message(said_back, []))
+                    messages.append(own_message(said_back))
             if ticket is not None and not staffed and messages and not about_handoff(answer):
-                messages.append(bot_message(HANDOFF_WAITING_REMINDER, [WITHDRAW_BUTTON.as_dict()]))
+                messages.append(own_message(HANDOFF_WAITING_REMINDER, [WITHDRAW_BUTTON.as_dict()]))
             if raw is not None and messages and looks_english(raw):
-                messages.insert(0, bot_message(ENGLISH_NOTICE, []))
+                messages.insert(0, own_message(ENGLISH_NOTICE))
             state.expect = expectation(answer)
             state.remember(mid, messages)
         self.metrics[f"messages_{kind}"] += 1

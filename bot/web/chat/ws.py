@@ -99,7 +99,7 @@ async def _work(queue: Frames, conv: Conversation, dispatch: Dispatch) -> None:
             await dispatch(frame, conv)
         except FrameError as exc:
             await conv.emit(exc.as_frame())
-        except Exception:  # noqa: BLE001 - never let one frame kill the socket
+        except Exception:
             log.exception("chat frame failed")
             await conv.emit(error_frame("unavailable", _frame_id(frame)))
 
@@ -137,7 +137,7 @@ async def _read(ws: web.WebSocketResponse, queue: Frames, emit: Emit, metrics: C
             if bad_frames > MAX_BAD_FRAMES:
                 await ws.close(code=1008, message=b"too many unreadable frames")
                 return
-    except asyncio.TimeoutError:
+    except TimeoutError:
         await ws.close(code=1008, message=b"no hello")
 
 
@@ -151,7 +151,7 @@ async def _drain(queue: Frames, task: asyncio.Task[None]) -> None:
         task.cancel()
     try:
         await asyncio.wait_for(task, timeout=DRAIN_S)
-    except (asyncio.TimeoutError, asyncio.CancelledError):
+    except (TimeoutError, asyncio.CancelledError):
         task.cancel()
 
 

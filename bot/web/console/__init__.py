@@ -34,4 +34,4 @@ def prepare_database(settings: Any) -> None:
     demo.check_production(settings)
 
 
-__all__ = ["create_console_app", "prepare_database", "NOTICES", "PREFIX"]
+__all__ = ["NOTICES", "PREFIX", "create_console_app", "prepare_database"]

@@ -3,14 +3,12 @@ accounts (beheerders only)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from typing import Optional
 
 from aiohttp import web
 
+from bot.core.logs import log_event
 from bot.handoff.models import ROLE_BEHEERDER, ROLES
-from bot.handoff.live import LiveHandoff
 from bot.handoff.staff import LastBeheerder, PermissionDenied, StaffError
 from bot.web.console.auth import staff_page
 from bot.web.console.render import forbidden, notice_from, redirect, render
@@ -64,11 +62,11 @@ async def canned_delete(request: web.Request) -> web.StreamResponse:
 
 # ------------------------------------------------------------------------------ staff accounts
 
-async def _staff_page(request: web.Request, status: int = 200, error: Optional[str] = None,
-                      notice=None) -> web.Response:
+async def _staff_page(request: web.Request, status: int = 200, error: str | None = None,
+                      notice: dict[str, str] | None = None) -> web.Response:
     live = request.config_dict[LIVE]
     users = await live.run(live.staff.list_users)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return render(request, "console/staff.html", status=status, users=users, roles=ROLES, now=now,
                   error=error, notice=notice)
 
@@ -81,15 +79,16 @@ async def staff_list(request: web.Request) -> web.Response:
 @staff_page(post=True, role=ROLE_BEHEERDER)
 async def staff_create(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
-    values = [form.get(k) for k in ("gebruikersnaam", "naam", "wachtwoord", "rol")]
-    if not all(isinstance(v, str) for v in values) or values[3] not in ROLES:
+    username, name, password, role = (form.get(k) for k in ("gebruikersnaam", "naam", "wachtwoord", "rol"))
+    if not (isinstance(username, str) and isinstance(name, str) and isinstance(password, str)
+            and role in ROLES):
         return redirect(STAFF_PATH, "ongeldig")
     live = request.config_dict[LIVE]
     try:
-        await live.run(live.staff.create_user, *values)
+        await live.run(live.staff.create_user, username, name, password, role)
     except StaffError as exc:
         return await _staff_page(request, 400, str(exc))
-    log.info(json.dumps({"event": "helpdesk_staff_created", "by": request[STAFF].id}))
+    log_event(log, "helpdesk_staff_created", by=request[STAFF].id)
     return redirect(STAFF_PATH, "aangemaakt")
 
 

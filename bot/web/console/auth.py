@@ -8,27 +8,42 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import logging
 import re
-from typing import Awaitable, Callable, Optional, Tuple
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot import texts
-from bot.handoff.models import HELPDESK_ROLES, ROLE_BEHEERDER, ROLES
+from bot.core.logs import log_event
 from bot.handoff.login_throttle import LOCKOUT, MAX_FAILED_LOGINS
+from bot.handoff.models import HELPDESK_ROLES, ROLE_BEHEERDER, ROLES
 from bot.handoff.staff import StaffView
-from bot.web.console.render import (
-    form_refused, forbidden, json_error, notice_from, redirect, render, wants_json,
-)
 from bot.web.console.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER
+from bot.web.console.render import (
+    forbidden,
+    form_refused,
+    json_error,
+    notice_from,
+    redirect,
+    render,
+    wants_json,
+)
 from bot.web.keys import LIVE, METRICS, SETTINGS
-from bot.web.ratelimit import RateLimiter
 from bot.web.security import client_ip, rate_key, same_origin
 from bot.web.staffauth import (
-    COOKIE, LOGIN_COOKIE, RENEW_AFTER_S, SESSION, STAFF, FormRefused, SessionCookies, StaffSession,
-    clear_cookie, csrf_matches, read_form, set_cookie, stamp_matches,
+    COOKIE,
+    LOGIN_COOKIE,
+    RENEW_AFTER_S,
+    SESSION,
+    STAFF,
+    FormRefused,
+    StaffSession,
+    clear_cookie,
+    csrf_matches,
+    read_form,
+    set_cookie,
+    stamp_matches,
 )
 
 log = logging.getLogger("bot.web.console")
@@ -45,7 +60,7 @@ def home_path(staff: StaffView) -> str:
     return QUEUE_PATH if staff.works_helpdesk else EDITORS_PATH
 
 
-async def current_staff(request: web.Request) -> Optional[StaffView]:
+async def current_staff(request: web.Request) -> StaffView | None:
     """The logged-in staff member (also sets request[STAFF], request[SESSION]), or None."""
     if STAFF in request:
         return request[STAFF]
@@ -56,7 +71,7 @@ async def current_staff(request: web.Request) -> Optional[StaffView]:
     live = request.config_dict[LIVE]
     try:
         user = await live.run(live.staff.get, session.user_id)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("staff lookup failed")
         raise web.HTTPServiceUnavailable(text=texts.DATABASE_DOWN)
     if user is None or not user.is_active or not stamp_matches(session, user):
@@ -67,23 +82,26 @@ async def current_staff(request: web.Request) -> Optional[StaffView]:
 
 
 def _renew_cookie(request: web.Request, response: web.StreamResponse) -> None:
-    session: Optional[StaffSession] = request.get(SESSION)
+    session: StaffSession | None = request.get(SESSION)
     if session is None or isinstance(response, web.WebSocketResponse) or response.prepared:
         return
-    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    now = int(dt.datetime.now(dt.UTC).timestamp())
     if now - session.issued_at >= RENEW_AFTER_S:
         cookies = request.config_dict[CONSOLE_COOKIES]
         set_cookie(response, request, request.config_dict[SETTINGS], COOKIE,
                    cookies.issue(cookies.renew(session)), cookies.idle_s)
 
 
-def staff_page(*, role: Optional[str] = None, post: bool = False,
-               roles: Tuple[str, ...] = HELPDESK_ROLES, refused: str = texts.HELPDESK_ONLY):
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def staff_page(*, role: str | None = None, post: bool = False, roles: tuple[str, ...] = HELPDESK_ROLES,
+               refused: str = texts.HELPDESK_ONLY) -> Callable[[Handler], Handler]:
     """Decorator: a console handler that needs a logged-in staff member (of ``role``; by default
     one of ``roles``, the helpdesk: a redacteur only has the editors' page), and for POSTs a
     valid CSRF token and the gateway's own origin. ``refused`` is the 403 page's sentence."""
 
-    def wrap(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapped(request: web.Request) -> web.StreamResponse:
             staff = await current_staff(request)
@@ -117,7 +135,7 @@ def staff_page(*, role: Optional[str] = None, post: bool = False,
     return wrap
 
 
-async def login_page(request: web.Request, error: Optional[str] = None, status: int = 200,
+async def login_page(request: web.Request, error: str | None = None, status: int = 200,
                      username: str = "") -> web.Response:
     if error is None and (staff := await current_staff(request)) is not None:
         return redirect(home_path(staff))
@@ -166,13 +184,13 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         # One counter and one log reason for every failure: a separate "locked" figure would
         # tell an attacker which usernames exist.
         metrics["helpdesk_login_failed"] += 1
-        log.info(json.dumps({"event": "helpdesk_login_failed"}))
+        log_event(log, "helpdesk_login_failed")
         failed = texts.LOGIN_FAILED.format(tries=MAX_FAILED_LOGINS,
                                            minutes=int(LOCKOUT.total_seconds() // 60))
         return await login_page(request, failed, 401, username)
     user = result.user
     metrics["helpdesk_logins"] += 1
-    log.info(json.dumps({"event": "helpdesk_login", "staff": user.id}))
+    log_event(log, "helpdesk_login", staff=user.id)
     target = str(form.get("volgende") or "")
     if not NEXT_RE.match(target) or target.startswith(LOGIN_PATH):
         target = home_path(user)

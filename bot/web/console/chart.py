@@ -3,9 +3,10 @@ console's CSP allows neither). Lines differ by colour, dash pattern and marker s
 chart does not rely on colour alone; the page shows the same numbers as a table."""
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import List, Sequence, Tuple
 
 from bot.insights.report import DayRow
 
@@ -31,7 +32,8 @@ class Marker:
     @property
     def diamond(self) -> str:
         r = 5
-        return f"{self.x:.1f},{self.y - r:.1f} {self.x + r:.1f},{self.y:.1f} {self.x:.1f},{self.y + r:.1f} {self.x - r:.1f},{self.y:.1f}"
+        x, y = self.x, self.y
+        return f"{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},{y + r:.1f} {x - r:.1f},{y:.1f}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Line:
     modifier: str
     shape: str
     points: str
-    markers: Tuple[Marker, ...]
+    markers: tuple[Marker, ...]
     total: int
 
 
@@ -54,11 +56,11 @@ class Chart:
     top: int = TOP
     bottom: int = HEIGHT - BOTTOM
     top_value: int = 0
-    y_ticks: List[Tuple[float, int]] = field(default_factory=list)
-    x_ticks: List[Tuple[float, str]] = field(default_factory=list)
-    lines: List[Line] = field(default_factory=list)
+    y_ticks: list[tuple[float, int]] = field(default_factory=list)
+    x_ticks: list[tuple[float, str]] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
     #: For the SVG's description: the busiest day and its number of questions.
-    busiest: Tuple[str, int] = ("", 0)
+    busiest: tuple[str, int] = ("", 0)
 
 
 def nice_top(value: int, ticks: int = 4) -> int:
@@ -74,7 +76,7 @@ def nice_top(value: int, ticks: int = 4) -> int:
     return int(10 * power * ticks)  # pragma: no cover - the loop always returns
 
 
-def day_label(day) -> str:
+def day_label(day: dt.date) -> str:
     return f"{day.day}-{day.month}"
 
 

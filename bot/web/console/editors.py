@@ -4,12 +4,12 @@ their check date, a chart per day, and CSV downloads. The figures are bot.insigh
 only reads the period from the URL and shows or sends them."""
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
 
 from bot import texts
+from bot.core.logs import log_event
 from bot.core.runner import run_db
 from bot.handoff.models import EDITOR_ROLES
 from bot.handoff.states import LABELS as STATE_LABELS
@@ -70,7 +70,7 @@ async def editors_csv(request: web.Request) -> web.StreamResponse:
         return not_found(request, texts.EXPORT_NOT_FOUND)
     report = await _report(request, period(request))
     filename, body = export(report, name)
-    log.info(json.dumps({"event": "editors_export", "export": name, "staff": request[STAFF].id}))
+    log_event(log, "editors_export", export=name, staff=request[STAFF].id)
     return web.Response(body=body, headers={
         **NO_STORE,
         "Content-Type": "text/csv; charset=utf-8",

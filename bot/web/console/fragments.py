@@ -8,7 +8,8 @@ inert (DOMParser) and inserts or replaces whole elements, never markup of its ow
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import jinja2
 
@@ -36,7 +37,7 @@ class Fragments:
         """``<li data-note>`` internal notes, for ``<ul id="notities">``."""
         return self.render("notes.html", notes=list(notes))
 
-    def queue(self, snapshot: Mapping[str, Any], closed: Optional[str]) -> Dict[str, str]:
+    def queue(self, snapshot: Mapping[str, Any], closed: str | None) -> dict[str, str]:
         """The queue page's live parts: both tables (console.js takes their rows, ``<tr
         data-id>``) and the opening status; ``closed`` is the sentence for a closed helpdesk,
         None while open."""
@@ -46,7 +47,7 @@ class Fragments:
             "open": self.render("open_status.html", closed=closed),
         }
 
-    def ticket(self, ticket: TicketView) -> Dict[str, str]:
+    def ticket(self, ticket: TicketView) -> dict[str, str]:
         """A ticket page's status line, and the notice shown when the status changed elsewhere."""
         return {
             "status": self.render("ticket_status.html", ticket=ticket),

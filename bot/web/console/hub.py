@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from aiohttp import web
 
@@ -28,14 +28,14 @@ from bot.web.staffauth import session_stamp
 log = logging.getLogger("bot.web.console")
 
 
-def ticket_frame(t: TicketView, now: Optional[dt.datetime] = None) -> Dict[str, Any]:
+def ticket_frame(t: TicketView, now: dt.datetime | None = None) -> dict[str, Any]:
     data = t.to_dict()
     data["wachttijd_s"] = t.waiting_s(now)
     data["onderwerp"] = t.topic
     return data
 
 
-def note_dict(note: NoteView) -> Dict[str, Any]:
+def note_dict(note: NoteView) -> dict[str, Any]:
     return {"id": note.id, "auteur": note.author, "tekst": note.text, "tijd": iso(note.at)}
 
 
@@ -45,9 +45,9 @@ class ConsoleConn:
     staff_id: int
     #: The session stamp (password change + session version) the socket was opened with.
     stamp: str = ""
-    ticket_id: Optional[int] = None
+    ticket_id: int | None = None
     after: int = 0
-    ticket_sig: Optional[Tuple] = None
+    ticket_sig: tuple[str, int | None, str | None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -58,9 +58,9 @@ class ConsoleHub:
         self.live = live
         self.poll_s = poll_s
         self.fragments = fragments
-        self.conns: Dict[web.WebSocketResponse, ConsoleConn] = {}
-        self._queue_sig: Optional[str] = None
-        self._poller: Optional[asyncio.Task] = None
+        self.conns: dict[web.WebSocketResponse, ConsoleConn] = {}
+        self._queue_sig: str | None = None
+        self._poller: asyncio.Task[None] | None = None
 
     # -- sockets -------------------------------------------------------------------------------
 
@@ -73,14 +73,14 @@ class ConsoleHub:
     def open_sockets(self) -> int:
         return len(self.conns)
 
-    def watching(self, ticket_id: int) -> List[ConsoleConn]:
+    def watching(self, ticket_id: int) -> list[ConsoleConn]:
         return [c for c in list(self.conns.values()) if c.ticket_id == ticket_id]
 
-    def ticket_ids(self) -> List[int]:
+    def ticket_ids(self) -> list[int]:
         return sorted({c.ticket_id for c in self.conns.values() if c.ticket_id is not None})
 
     @staticmethod
-    async def send(conn: ConsoleConn, frame: Dict[str, Any]) -> bool:
+    async def send(conn: ConsoleConn, frame: dict[str, Any]) -> bool:
         if conn.ws.closed:
             return False
         try:
@@ -89,7 +89,7 @@ class ConsoleHub:
         except (ConnectionError, RuntimeError):
             return False
 
-    async def broadcast(self, frame: Dict[str, Any]) -> None:
+    async def broadcast(self, frame: dict[str, Any]) -> None:
         for conn in list(self.conns.values()):
             await self.send(conn, frame)
 
@@ -109,7 +109,7 @@ class ConsoleHub:
 
     # -- what the sockets are told ---------------------------------------------------------------
 
-    async def queue_snapshot(self) -> Dict[str, Any]:
+    async def queue_snapshot(self) -> dict[str, Any]:
         """The queue as data (the queue page, /helpdesk/api/wachtrij)."""
         live = self.live
         now = utcnow()
@@ -123,7 +123,7 @@ class ConsoleHub:
             "actief": [ticket_frame(t, now) for t in active],
         }
 
-    async def queue_frame(self) -> Dict[str, Any]:
+    async def queue_frame(self) -> dict[str, Any]:
         """The queue snapshot with its rows rendered, for the sockets."""
         frame = await self.queue_snapshot()
         closed = None if frame["open"] else self.live.hours.closed_message()
@@ -131,7 +131,7 @@ class ConsoleHub:
         return frame
 
     @staticmethod
-    def _queue_signature(frame: Dict[str, Any]) -> str:
+    def _queue_signature(frame: dict[str, Any]) -> str:
         return json.dumps([[q["id"] for q in frame["wachtrij"]],
                            [(t["id"], t["status"], t["medewerker"]) for t in frame["actief"]],
                            frame["open"]])
@@ -141,7 +141,7 @@ class ConsoleHub:
             return
         try:
             frame = await self.queue_frame()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("queue snapshot failed")
             return
         sig = self._queue_signature(frame)
@@ -150,7 +150,7 @@ class ConsoleHub:
         self._queue_sig = sig
         await self.broadcast(frame)
 
-    async def catch_up(self, conn: ConsoleConn, ticket: Optional[TicketView] = None) -> None:
+    async def catch_up(self, conn: ConsoleConn, ticket: TicketView | None = None) -> None:
         """Send a console socket its ticket's state (when changed) and the messages after the
         last seq it has."""
         if conn.ticket_id is None:
@@ -182,7 +182,7 @@ class ConsoleHub:
             return
         try:
             ticket = await self.live.run(self.live.tickets.find_ticket, ticket_id)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("ticket lookup failed")
             return
         if ticket is None:
@@ -190,7 +190,7 @@ class ConsoleHub:
         for conn in conns:
             try:
                 await self.catch_up(conn, ticket)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("console catch-up failed")
 
     async def note_added(self, ticket: TicketView, note: NoteView) -> None:
@@ -222,7 +222,7 @@ class ConsoleHub:
                     await self.ticket_changed(ticket_id)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep polling
+            except Exception:
                 log.exception("handoff poll failed")
 
     def start(self) -> None:
@@ -233,6 +233,6 @@ class ConsoleHub:
             self._poller.cancel()
             try:
                 await self._poller
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            except (asyncio.CancelledError, Exception):
                 pass
             self._poller = None

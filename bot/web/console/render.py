@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any, Dict, Optional
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot import texts
 from bot.handoff.models import ROLE_BEHEERDER, ROLE_MEDEWERKER, ROLE_REDACTEUR
 from bot.handoff.staff import StaffView
-from bot import texts
 from bot.texts import CONSOLE_NOTICES as NOTICES
 from bot.web import pages
 from bot.web.keys import SETTINGS
@@ -26,14 +26,15 @@ def wants_json(request: web.Request) -> bool:
     return "application/json" in request.headers.get("Accept", "") or request.path.startswith("/helpdesk/api/")
 
 
-def local_time(settings: Any, value: Optional[dt.datetime], with_date: bool = False) -> str:
+def local_time(settings: Any, value: dt.datetime | None, with_date: bool = False) -> str:
     if value is None:
         return ""
+    tz: dt.tzinfo
     try:
         tz = ZoneInfo(settings.timezone)
-    except Exception:  # noqa: BLE001
-        tz = dt.timezone.utc
-    local = value.replace(tzinfo=dt.timezone.utc).astimezone(tz)
+    except Exception:
+        tz = dt.UTC
+    local = value.replace(tzinfo=dt.UTC).astimezone(tz)
     return local.strftime("%d-%m-%Y %H:%M") if with_date else local.strftime("%H:%M")
 
 
@@ -51,11 +52,11 @@ def duration(seconds: int) -> str:
     return f"{days} d {hours} uur"
 
 
-def iso(value: Optional[dt.datetime]) -> str:
+def iso(value: dt.datetime | None) -> str:
     return "" if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
-def json_ok(body: Dict[str, Any], status: int = 200) -> web.Response:
+def json_ok(body: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response(body, status=status, headers=NO_STORE)
 
 
@@ -72,7 +73,7 @@ def notice_text(code: str, **values: Any) -> str:
         return text.replace("{wie}", "een collega")
 
 
-def notice_from(request: web.Request, **values: Any) -> Optional[Dict[str, str]]:
+def notice_from(request: web.Request, **values: Any) -> dict[str, str] | None:
     """The notice a redirect asked for (?melding=code). Fixed texts: nothing from the URL is shown."""
     code = request.query.get("melding", "")
     if code not in NOTICES:
@@ -80,22 +81,22 @@ def notice_from(request: web.Request, **values: Any) -> Optional[Dict[str, str]]
     return {"kind": NOTICES[code][0], "text": notice_text(code, **values)}
 
 
-def redirect(location: str, code: Optional[str] = None) -> web.Response:
+def redirect(location: str, code: str | None = None) -> web.Response:
     """303 See Other (post/redirect/get); ``code`` names a fixed notice for the next page."""
     if code:
         location += ("&" if "?" in location else "?") + "melding=" + code
     return web.Response(status=303, headers={"Location": location, **NO_STORE})
 
 
-def helpers(settings: Any) -> Dict[str, Any]:
+def helpers(settings: Any) -> dict[str, Any]:
     """What every console template may use, on pages and in fragments (bot/web/console/fragments.py)."""
     return dict(fmt_time=functools.partial(local_time, settings), duration=duration, iso=iso,
                 sender_labels=texts.SENDER_LABELS)
 
 
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
-    staff: Optional[StaffView] = request.get(STAFF)
-    session: Optional[StaffSession] = request.get(SESSION)
+    staff: StaffView | None = request.get(STAFF)
+    session: StaffSession | None = request.get(SESSION)
     context.setdefault("notice", None)
     context = {**helpers(request.config_dict[SETTINGS]), **context}
     resp = pages.render(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.handoff.live import LiveHandoff
 from bot.settings import Settings
@@ -27,7 +28,7 @@ PREFIX = "/helpdesk"
 
 #: Path under /helpdesk → what each method does there. Handlers for a role other than the
 #: helpdesk's (medewerker, beheerder) say so themselves: beheerder-only, and the editors' page.
-ROUTES = {
+ROUTES: dict[str, dict[str, Handler]] = {
     "": {"GET": auth.index},
     "/": {"GET": auth.index},
     "/inloggen": {"GET": auth.login_get, "POST": auth.login_post},

@@ -5,19 +5,17 @@ Handshake: the gateway's own Origin and a staff session; the first frame is
 """
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from bot import texts
-from bot.handoff.live import LiveHandoff
 from bot.web.console.auth import current_staff
-from bot.web.console.hub import ConsoleConn, ConsoleHub
+from bot.web.console.hub import ConsoleConn
+from bot.web.console.keys import CONSOLE_HUB
 from bot.web.console.render import json_error
 from bot.web.console.tickets import ID_RE
-from bot.web.console.keys import CONSOLE_HUB
 from bot.web.keys import LIVE, METRICS
 from bot.web.security import same_origin
 from bot.web.staffauth import SESSION, csrf_matches
@@ -31,7 +29,7 @@ async def _hello(ws: web.WebSocketResponse, request: web.Request) -> Any:
     """The first frame, when it is a hello with the session's CSRF token; else None."""
     try:
         msg = await ws.receive(timeout=HELLO_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         await ws.close(code=1008, message=b"no hello")
         return None
     hello: Any = None

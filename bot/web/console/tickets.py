@@ -3,30 +3,46 @@ staff do with a ticket: take / hand back / close (one table), reply, note, show 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, List
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
+from multidict import MultiDictProxy
 
+from bot.core.logs import log_event
 from bot.core.reply import sources_of
 from bot.handoff import states
 from bot.handoff.errors import (
-    AlreadyClaimed, HandoffError, NotAssigned, PermissionDenied, TicketClosed, TicketConflict,
-    TicketNotFound, UnknownStaff,
+    AlreadyClaimed,
+    HandoffError,
+    NotAssigned,
+    PermissionDenied,
+    TicketClosed,
+    TicketConflict,
+    TicketNotFound,
+    UnknownStaff,
 )
 from bot.handoff.live import LiveHandoff
 from bot.handoff.models import MESSAGE_MAX
 from bot.handoff.staff import StaffView
 from bot.handoff.views import TicketView
+from bot.texts import CONSOLE_NOTICES as NOTICES
 from bot.web.console.auth import staff_page
 from bot.web.console.hub import note_dict, ticket_frame
+from bot.web.console.keys import CONSOLE_HUB
 from bot.web.console.render import (
-    NOTICES, forbidden, json_ok, not_found, notice_from, notice_text, redirect, render,
+    forbidden,
+    json_ok,
+    not_found,
+    notice_from,
+    notice_text,
+    redirect,
+    render,
     wants_json,
 )
-from bot.web.console.keys import CONSOLE_HUB
 from bot.web.keys import LIVE, RASA
 from bot.web.staffauth import STAFF, read_form
 
@@ -44,10 +60,10 @@ TRANSITIONS = {
 }
 
 
-def knowledge_answers(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def knowledge_answers(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The knowledge-base answers in a conversation's tracker: every bot message that carries
     its sources as data (bot/core/reply.py), the same answer once."""
-    out: List[Dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
     seen = set()
     for event in events:
         data = event.get("data") if event.get("event") == "bot" else None
@@ -82,7 +98,11 @@ async def queue_api(request: web.Request) -> web.Response:
 
 # ------------------------------------------------------------------------------ ticket
 
-def with_ticket(handler: Callable[[web.Request, TicketView], Awaitable[web.StreamResponse]]):
+TicketHandler = Callable[[web.Request, TicketView], Awaitable[web.StreamResponse]]
+TextHandler = Callable[[web.Request, TicketView, MultiDictProxy[str], str], Awaitable[web.StreamResponse]]
+
+
+def with_ticket(handler: TicketHandler) -> Handler:
     """Decorator: the handler gets the ticket named in the URL; an unknown one is a 404."""
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -96,7 +116,7 @@ def with_ticket(handler: Callable[[web.Request, TicketView], Awaitable[web.Strea
     return wrapped
 
 
-async def _ticket_context(request: web.Request, ticket: TicketView) -> Dict[str, Any]:
+async def _ticket_context(request: web.Request, ticket: TicketView) -> dict[str, Any]:
     live = request.config_dict[LIVE]
     staff: StaffView = request[STAFF]
     detail = await live.run(live.tickets.ticket_detail, ticket.id)
@@ -188,10 +208,10 @@ async def transition_post(request: web.Request, ticket: TicketView) -> web.Strea
     return _action_result(request, ticket.public_id, code)
 
 
-def with_text(limit: int):
+def with_text(limit: int) -> Callable[[TextHandler], TicketHandler]:
     """Decorator under :func:`with_ticket`: the handler also gets the form and its ``tekst``
     (stripped); an empty or too long text is refused with a notice."""
-    def wrap(handler):
+    def wrap(handler: TextHandler) -> TicketHandler:
         @functools.wraps(handler)
         async def wrapped(request: web.Request, ticket: TicketView) -> web.StreamResponse:
             form = await read_form(request)
@@ -210,7 +230,8 @@ def with_text(limit: int):
 @staff_page(post=True)
 @with_ticket
 @with_text(MESSAGE_MAX)
-async def reply_post(request: web.Request, ticket: TicketView, form: Any, text: str) -> web.StreamResponse:
+async def reply_post(request: web.Request, ticket: TicketView, form: MultiDictProxy[str],
+                     text: str) -> web.StreamResponse:
     client_id = form.get("client_id")
     client_id = client_id if isinstance(client_id, str) and _CLIENT_ID_RE.match(client_id) else None
     live = request.config_dict[LIVE]
@@ -226,7 +247,8 @@ async def reply_post(request: web.Request, ticket: TicketView, form: Any, text: 
 @staff_page(post=True)
 @with_ticket
 @with_text(NOTE_MAX)
-async def note_post(request: web.Request, ticket: TicketView, form: Any, text: str) -> web.StreamResponse:
+async def note_post(request: web.Request, ticket: TicketView, form: MultiDictProxy[str],
+                    text: str) -> web.StreamResponse:
     live = request.config_dict[LIVE]
     hub = request.config_dict[CONSOLE_HUB]
     note = await live.run(live.tickets.add_note, ticket, request[STAFF], text)
@@ -243,7 +265,6 @@ async def contact_post(request: web.Request, ticket: TicketView) -> web.StreamRe
         contact = await live.run(live.tickets.contact_for, ticket, request[STAFF])
     except PermissionDenied as exc:
         return forbidden(request, str(exc))
-    log.info(json.dumps({"event": "helpdesk_contact_shown", "ticket": ticket.id,
-                         "staff": request[STAFF].id}))
+    log_event(log, "helpdesk_contact_shown", ticket=ticket.id, staff=request[STAFF].id)
     context = await _ticket_context(request, ticket)
     return render(request, "console/ticket.html", contact=contact or "", **context)
