@@ -13,7 +13,8 @@ the same module object serve.py set the token on.
 from __future__ import annotations
 
 import hmac
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -27,7 +28,7 @@ TOKEN = ""
 def token_matches(request: Request, expected: str) -> bool:
     if not expected:
         return False
-    given: Optional[str] = None
+    given: str | None = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         given = header[len("Bearer "):].strip()

@@ -1,22 +1,31 @@
 """Rasa's endpoints.yml from our settings' URLs, written by both runtimes: the launcher
 (bot/launcher.py, app runtime) and a Rasa container's entrypoint (deploy/rasa/entrypoint.py,
-Rasa runtime). Standard library and PyYAML only, which both runtimes have."""
+Rasa runtime). Standard library and PyYAML only, which both runtimes have.
+
+The stores are our classes (rasa_runtime/stores.py), named by module path as Rasa allows; Rasa
+imports them as ``stores`` because ``serve.py``'s directory is first on its path. Rasa falls
+back to an in-memory tracker store, with no more than a warning, when it cannot import a named
+class: a test builds the stores from this file in the Rasa runtime."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
 from pathlib import Path
-from typing import Dict, Optional
 from urllib.parse import urlparse
 
+#: The classes Rasa builds the stores from (rasa_runtime/stores.py).
+TRACKER_STORE = "stores.CachingSQLTrackerStore"
+REDIS_LOCK_STORE = "stores.RedisLockStore"
+IN_MEMORY_LOCK_STORE = "stores.InMemoryLockStore"
 
-def sql_store(url: str) -> Dict[str, object]:
-    """Rasa's SQL tracker store for a SQLAlchemy URL (sqlite:///path or postgresql://…)."""
+
+def sql_store(url: str) -> dict[str, object]:
+    """Our SQL tracker store for a SQLAlchemy URL (sqlite:///path or postgresql://…)."""
     parsed = urlparse(url)
     if parsed.scheme.startswith("sqlite"):
-        return {"type": "SQL", "dialect": "sqlite", "db": url.split(":///", 1)[1]}
-    store: Dict[str, object] = {"type": "SQL", "dialect": parsed.scheme.split("+")[0],
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.split(":///", 1)[1]}
+    store: dict[str, object] = {"type": TRACKER_STORE, "dialect": parsed.scheme.split("+")[0],
                                 "url": parsed.hostname, "db": parsed.path.lstrip("/")}
     if parsed.port:
         store["port"] = parsed.port
@@ -27,10 +36,12 @@ def sql_store(url: str) -> Dict[str, object]:
     return store
 
 
-def lock_store(url: str) -> Dict[str, object]:
-    """Rasa's Redis lock store for redis://host:port/db."""
+def lock_store(url: str | None) -> dict[str, object]:
+    """Our Redis lock store for redis://host:port/db, or the in-memory one without a URL."""
+    if not url:
+        return {"type": IN_MEMORY_LOCK_STORE}
     parsed = urlparse(url)
-    return {"type": "redis", "url": parsed.hostname, "port": parsed.port or 6379,
+    return {"type": REDIS_LOCK_STORE, "url": parsed.hostname, "port": parsed.port or 6379,
             "db": int((parsed.path or "/0").lstrip("/") or 0)}
 
 
@@ -47,17 +58,14 @@ def action_token(rasa_token: str) -> str:
     return hmac.new(rasa_token.encode("utf-8"), b"kw-action-server-v1", hashlib.sha256).hexdigest()
 
 
-def endpoints(actions_url: str, tracker_store_url: str, lock_store_url: Optional[str]) -> Dict[str, object]:
+def endpoints(actions_url: str, tracker_store_url: str, lock_store_url: str | None) -> dict[str, object]:
     action_endpoint = {"url": actions_url,
                        "headers": {ACTION_TOKEN_HEADER: f"Bearer ${{{ACTION_TOKEN_ENV}}}"}}
-    result: Dict[str, object] = {"action_endpoint": action_endpoint,
-                                 "tracker_store": sql_store(tracker_store_url)}
-    if lock_store_url:
-        result["lock_store"] = lock_store(lock_store_url)
-    return result
+    return {"action_endpoint": action_endpoint, "tracker_store": sql_store(tracker_store_url),
+            "lock_store": lock_store(lock_store_url)}
 
 
-def write(var_dir: Path, data: Dict[str, object]) -> Path:
+def write(var_dir: Path, data: dict[str, object]) -> Path:
     """``var_dir/endpoints.yml``, readable by its owner only from the first byte on: it may
     hold a database password."""
     import yaml

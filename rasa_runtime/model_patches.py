@@ -1,8 +1,8 @@
 """Rasa runtime patches for the trained model: loading it for serving, running its graph, and
 the fallback for messages without a known word.
 
-Installed by ``serve.py`` before Rasa starts; each has a test against the real part in
-tests/unit/test_rasa_runtime.py.
+Installed by ``serve.py`` before Rasa starts; each has a test against the real part
+(rasa_runtime/tests/, run from tests/unit/test_rasa_runtime.py).
 
 - DIET gives some intent to anything, gibberish too ("blorp fnerk" came out as ``goodbye``), and
   a model trained on many short and informal phrasings does so with confidence above the
@@ -39,6 +39,13 @@ tests/unit/test_rasa_runtime.py.
   deep-copies the first (matrix included) and then stacks the others onto it one by one, a
   new matrix each time (15 % of a parse, py-spy). ``install_one_step_feature_join`` stacks
   them in one ``hstack``: the same entries in the same order, the same types, no copy.
+
+Rasa's and TensorFlow's names replaced or used here (rasa_runtime/versions.py refuses other
+versions): ``DaskGraphRunner.run``, ``._graph_schema``, ``._instantiated_nodes``;
+``RasaModel.load``, ``._rasa_predict``, ``._tf_predict_step``, ``._run_eagerly``, ``._training``,
+``._empty_lists_to_none_in_dict``; ``Message._combine_features``; ``CountVectorsFeaturizer.process``,
+``._get_processed_message_tokens_by_attribute``; ``FallbackClassifier._should_fallback``;
+TensorFlow's ``convert_to_eager_tensor``, ``context.context`` and ``ConcreteFunction._call_flat``.
 """
 from __future__ import annotations
 
@@ -153,7 +160,7 @@ def install_direct_predict() -> None:
         concrete, specs = found
         tensors = []
         ctx = context.context()
-        for value, spec in zip(batch_in, specs):
+        for value, spec in zip(batch_in, specs, strict=True):  # lengths checked above
             tensor = to_tensor(value, spec.dtype, ctx)
             if tensor.dtype != spec.dtype or not spec.shape.is_compatible_with(tensor.shape):
                 return plain(self, batch_in)

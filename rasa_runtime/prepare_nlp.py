@@ -13,13 +13,12 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Dict
 
 OFFICIAL = "nl_core_news_sm"
 FALLBACK = "nl_kw_lookup"
 
 
-def identity(target: Path) -> Dict[str, str]:
+def identity(target: Path) -> dict[str, str]:
     meta = Path(target) / "meta.json"
     if not meta.exists():
         return {}
@@ -52,7 +51,7 @@ def _build_fallback():
     return nlp
 
 
-def prepare(target: Path) -> Dict[str, str]:
+def prepare(target: Path) -> dict[str, str]:
     """(Re)build the pipeline at `target` when the best available one differs from it."""
     target = Path(target)
     nlp = _build_official() or _build_fallback()

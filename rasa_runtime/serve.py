@@ -5,11 +5,16 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
 - Rasa 3.6 takes its token only as ``--auth-token``; a token on a command line is visible to
   every local user in ``ps``. This shim reads ``KW_RASA_TOKEN``, drops it from the environment
   and hands it to Rasa's own CLI in-process, so the process's command line never holds it.
-- Before Rasa starts, the patches of the sibling modules are installed; each module says what
-  it changes and why, with what it cost before (py-spy, docs/performance.md):
-  ``connections_patches`` (the action server, the database pools, the Redis lock store),
-  ``trackers_patches`` (reading, replaying, caching and storing conversations) and
-  ``model_patches`` (loading the model, running its graph, the unknown-words fallback).
+- Before anything else, the installed Rasa, rasa-sdk and TensorFlow must be the versions the
+  patches were written for (``versions``, from requirements/rasa.lock); any other refuses the
+  start with the reason, on stderr, and exit status 1.
+- Before Rasa starts, the patches of the sibling modules are installed where Rasa has no
+  extension point; each module says what it changes and why, with what it cost before (py-spy,
+  docs/performance.md): ``connections_patches`` (the action server), ``trackers_patches``
+  (replaying and copying conversations, sessions) and ``model_patches`` (loading the model,
+  running its graph, the unknown-words fallback). The tracker store and the lock stores are
+  classes of ours that endpoints.yml names (``stores``); they are imported here first, so a
+  broken one stops the start instead of Rasa quietly keeping trackers in memory.
 - The REST channel is ``channels.TokenRestInput`` (credentials.yml): Rasa's token is required
   there as well as on the HTTP API. The action server's token (derived from it) reaches
   endpoints.yml's ``${KW_ACTION_TOKEN}`` through this process's environment.
@@ -22,16 +27,7 @@ import os
 import sys
 
 import endpoints
-from connections_patches import (install_action_keepalive, install_fast_validation,  # noqa: F401
-                                 install_pool_pre_ping, install_redis_retry, install_ticket_keepalive)
-from model_patches import (CODE_ALPHABET, CODE_LENGTH, KNOWN_WORDS,  # noqa: F401
-                           install_direct_predict, install_fast_model_load,
-                           install_one_step_feature_join, install_sequential_graph_runner,
-                           install_unknown_words_fallback)
-from trackers_patches import (APPLIED, TRACKER_CACHE_SIZE, copy_tracker,  # noqa: F401
-                              install_applied_events_cache, install_event_type_cache,
-                              install_form_tracker_copy, install_session_rollover,
-                              install_tracker_cache, install_tracker_store_tuning)
+import versions
 
 #: The default of KW_SESSION_MAX_TURNS (bot/settings.py), for a Rasa started without our
 #: launcher (deploy/rasa/entrypoint.py); "0" turns the rollover off.
@@ -39,6 +35,7 @@ DEFAULT_SESSION_MAX_TURNS = 25
 
 
 def main() -> None:
+    versions.check()
     token = os.environ.pop("KW_RASA_TOKEN", "")
     if not token:
         sys.exit("KW_RASA_TOKEN ontbreekt: Rasa start niet zonder token.")
@@ -49,24 +46,24 @@ def main() -> None:
 
     channels.TOKEN = token
     os.environ[endpoints.ACTION_TOKEN_ENV] = endpoints.action_token(token)
+    import connections_patches
+    import model_patches
+    import stores  # noqa: F401 (named in endpoints.yml; an error in it must stop the start)
+    import trackers_patches
     from rasa.__main__ import main as rasa_main
 
-    install_fast_validation()
-    install_fast_model_load()
-    install_direct_predict()
-    install_one_step_feature_join()
-    install_sequential_graph_runner()
-    install_action_keepalive()
-    install_pool_pre_ping()
-    install_redis_retry()
-    install_ticket_keepalive()
-    install_event_type_cache()
-    install_applied_events_cache()
-    install_unknown_words_fallback()
-    install_tracker_store_tuning()
-    install_tracker_cache()
-    install_form_tracker_copy()
-    install_session_rollover(int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
+    connections_patches.install_fast_validation()
+    connections_patches.install_action_keepalive()
+    model_patches.install_fast_model_load()
+    model_patches.install_direct_predict()
+    model_patches.install_one_step_feature_join()
+    model_patches.install_sequential_graph_runner()
+    model_patches.install_unknown_words_fallback()
+    trackers_patches.install_event_type_cache()
+    trackers_patches.install_applied_events_cache()
+    trackers_patches.install_form_tracker_copy()
+    trackers_patches.install_session_rollover(
+        int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
     # "--auth-token=…" in one word: a token may start with "-", which argparse would take for
     # an option if it came as its own argument.
     # TensorFlow's thread pools: DIET's operations are small, so handing them to other threads

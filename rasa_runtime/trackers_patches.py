@@ -1,7 +1,8 @@
-"""Rasa runtime patches for conversation trackers: reading, replaying, caching and storing them.
+"""Rasa runtime patches for conversation trackers: reading, replaying and copying them, and
+their sessions. (Storing and caching them is our tracker store, stores.py.)
 
-Installed by ``serve.py`` before Rasa starts; each has a test against the real part in
-tests/unit/test_rasa_trackers.py.
+Installed by ``serve.py`` before Rasa starts; each has a test against the real part
+(rasa_runtime/tests/, run from tests/unit/test_rasa_trackers.py).
 
 - Every turn costs more as the conversation grows: Rasa loads, replays and featurises all events
   of the current session. ``install_session_rollover`` starts a new session after
@@ -12,26 +13,18 @@ tests/unit/test_rasa_trackers.py.
 - Reading a tracker resolves every event's class by its name through ``all_subclasses(Event)``,
   walked anew for each event (about 8 % of Rasa's time under load, py-spy).
   ``install_event_type_cache`` remembers each name's class after the first look-up.
-- The demo's SQLite tracker store commits every turn with two fsyncs (rollback journal,
-  ``synchronous=FULL``). ``install_tracker_store_tuning`` puts it in WAL mode with
-  ``synchronous=NORMAL``, as the app database already is: a crashed process loses nothing,
-  and a turn no longer waits for the disk. PostgreSQL gets the pre-ping above.
 - ``DialogueStateTracker.applied_events`` replays the whole session (rewinds, forms) on every
   call, and one turn calls it many times (policies, featurisers, forms, slot look-ups; 16 % of
   Rasa's time under load, py-spy). ``install_applied_events_cache`` keeps the last result per
   tracker with the event list it came from (events are only ever appended; a reset makes a
   new list) and hands out copies. When events were appended since, it goes on from the kept
-  result with just those (Rasa's own loop, which depends only on the list so far and on the
-  names of the tracker's loops), unless they bring a loop name not seen before.
-- Every turn reads the conversation back from the tracker store and rebuilds the tracker by
-  replaying its events, then counts the stored events again to know which to write (reading
-  20 % and saving 13 % of Rasa's time under load, py-spy). ``install_tracker_cache`` keeps
-  the trackers of the conversations active now in memory (``TRACKER_CACHE_SIZE``) with the id
-  of the newest stored event. A read asks the store only for that id: when it is the same,
-  nobody (no other replica, no deletion) wrote since, and a copy of the kept tracker is the
-  answer. A write stores the events after the kept count, as Rasa's own ``save`` does with
-  the count it asks for. Anything else (another id, a new session, a tracker not kept) goes
-  Rasa's own way.
+  result with just those, unless they bring a loop name not seen before. Going on needs Rasa's
+  loop (what it does with each event depends only on the list so far and on the names of the
+  tracker's loops) started from a given list, which Rasa's method cannot be: ``fold`` is that
+  loop, copied from Rasa 3.6.21. Feeding the kept result back through Rasa's own method instead
+  (as events it appends unchanged) was measured too: it costs a pass over the whole session at
+  every step, nearly what a plain replay costs, so a turn's cost would grow with the session
+  again.
 - A form builds a temporary tracker twice a turn (to validate, and to ask for the next slot)
   by replaying every event of the session from a fresh tracker (``FormAction._temporary_tracker``):
   the turns of a long conversation with a form open cost more and more.
@@ -39,7 +32,14 @@ tests/unit/test_rasa_trackers.py.
   applies the form's few events to it. Replaying a tracker's events gives that tracker's
   state, so the result is the same; not when the session holds a restart (Rasa's temporary
   tracker starts after it), which keeps Rasa's way. A test compares both on real dialogues.
+
+Rasa's names replaced or used here (rasa_runtime/versions.py refuses any other Rasa):
+``Event.resolve_by_type``; ``DialogueStateTracker.applied_events`` and the private
+``_undo_till_previous``, ``_first_loop_execution_or_unhappy_path``,
+``_undo_till_previous_loop_execution``, ``_max_event_history``; ``FormAction._temporary_tracker``;
+``MessageProcessor._has_session_expired``.
 """
+
 from __future__ import annotations
 
 
@@ -60,27 +60,6 @@ def install_event_type_cache() -> None:
     events.Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
-def install_tracker_store_tuning() -> None:
-    from rasa.core.tracker_store import SQLTrackerStore
-    from sqlalchemy import event
-
-    plain_init = SQLTrackerStore.__init__
-
-    def _pragmas(dbapi_connection, _record) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    def __init__(self, *args, **kwargs):
-        plain_init(self, *args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _pragmas)
-            self.engine.dispose()  # connections opened while creating the tables get them too
-
-    SQLTrackerStore.__init__ = __init__
-
-
 #: Where a tracker keeps its last ``applied_events`` answer.
 APPLIED = "_kw_applied"
 
@@ -88,8 +67,15 @@ APPLIED = "_kw_applied"
 def install_applied_events_cache() -> None:
     import itertools
 
-    from rasa.shared.core.events import (ActionExecuted, ActionReverted, ActiveLoop, Restarted,
-                                         SessionStarted, UserUttered, UserUtteranceReverted)
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        UserUtteranceReverted,
+        UserUttered,
+    )
     from rasa.shared.core.trackers import DialogueStateTracker
 
     def loop_names(events) -> frozenset:
@@ -137,11 +123,6 @@ def install_applied_events_cache() -> None:
     DialogueStateTracker.applied_events = applied_events
 
 
-#: Conversations whose tracker stays in memory between turns (the ones active now; a tracker of
-#: a 25-turn session is some 100-300 kB).
-TRACKER_CACHE_SIZE = 256
-
-
 def copy_tracker(tracker):
     """A copy of ``tracker`` that its caller may change: the event list, the slots and the loop
     state are its own; events themselves are never changed once logged, so they are shared.
@@ -163,115 +144,6 @@ def copy_tracker(tracker):
     else:
         new.__dict__.pop(APPLIED, None)
     return new
-
-
-def install_tracker_cache(size: int = TRACKER_CACHE_SIZE) -> None:
-    import json
-    from collections import OrderedDict
-
-    import sqlalchemy as sa
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.events import SessionStarted
-    from rasa.shared.nlu.constants import INTENT_NAME_KEY as INTENT_NAME
-
-    plain_retrieve = SQLTrackerStore._retrieve
-    plain_save = SQLTrackerStore.save
-
-    def cache_of(store) -> "OrderedDict":
-        found = store.__dict__.get("_kw_cache")
-        if found is None:
-            found = store.__dict__["_kw_cache"] = OrderedDict()
-        return found
-
-    table = SQLTrackerStore.SQLEvent.__tablename__
-    newest = sa.text(f"SELECT max(id) FROM {table} WHERE sender_id = :sender_id")
-    NEWEST = f"SELECT max(id) FROM {table} WHERE sender_id = ?"
-    INSERT = (f"INSERT INTO {table} (sender_id, type_name, timestamp, intent_name, action_name, data) "
-              "VALUES (?, ?, ?, ?, ?, ?)")
-
-    def driver_sql(store, sql):
-        """``sql`` (``?`` placeholders) in the database driver's own style, or None for a
-        driver not known here. Run on the driver directly: SQLAlchemy's compiler and statement
-        cache (cache keys, deep copies) cost more than these statements themselves."""
-        style = store.engine.dialect.paramstyle
-        if style == "qmark":
-            return sql
-        if style in ("format", "pyformat"):
-            return sql.replace("?", "%s")
-        return None
-
-    def stamp(store, session, sender_id):
-        # The newest stored event's id: it changes with every write by any replica and with
-        # every deletion of the conversation.
-        sql = driver_sql(store, NEWEST)
-        if sql is None:
-            return session.execute(newest, {"sender_id": sender_id}).scalar()
-        return session.connection().exec_driver_sql(sql, (sender_id,)).scalar()
-
-    def remember(store, sender_id, mark, tracker) -> None:
-        cache = cache_of(store)
-        cache[sender_id] = (mark, len(tracker.events), copy_tracker(tracker))
-        cache.move_to_end(sender_id)
-        while len(cache) > size:
-            cache.popitem(last=False)
-
-    async def _retrieve(self, sender_id, fetch_events_from_all_sessions):
-        if fetch_events_from_all_sessions:
-            return await plain_retrieve(self, sender_id, fetch_events_from_all_sessions)
-        with self.session_scope() as session:
-            mark = stamp(self, session, sender_id)
-        entry = cache_of(self).get(sender_id)
-        if entry is not None and mark is not None and entry[0] == mark:
-            cache_of(self).move_to_end(sender_id)
-            return copy_tracker(entry[2])
-        cache_of(self).pop(sender_id, None)
-        tracker = await plain_retrieve(self, sender_id, False)
-        if tracker is not None and mark is not None:
-            # Read after the mark: a write in between makes the next look-up miss, never hit
-            # on a stale tracker.
-            remember(self, sender_id, mark, tracker)
-        return tracker
-
-    async def save(self, tracker):
-        sender_id = tracker.sender_id
-        entry = cache_of(self).pop(sender_id, None)
-        if entry is None:
-            await plain_save(self, tracker)
-            return
-        await self.stream_events(tracker)
-        with self.session_scope() as session:
-            if stamp(self, session, sender_id) != entry[0]:
-                stored = None  # written or deleted elsewhere since: count as Rasa does
-            else:
-                stored = entry[1]
-            if stored is None:
-                new_events = list(self._additional_events(session, tracker))
-            else:
-                new_events = list(tracker.events)[stored:]
-            rows = [(sender_id, event.type_name, data.get("timestamp"),
-                     data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME),
-                     data.get("name"), json.dumps(data))
-                    for event, data in ((event, event.as_dict()) for event in new_events)]
-            insert = driver_sql(self, INSERT)
-            if not rows:
-                mark = entry[0]
-            elif insert is not None:
-                session.connection().exec_driver_sql(insert, rows)
-                # Under the conversation's lock no one else adds to it: the newest id is ours.
-                mark = stamp(self, session, sender_id)
-            else:
-                objects = [self.SQLEvent(sender_id=r[0], type_name=r[1], timestamp=r[2], intent_name=r[3],
-                                         action_name=r[4], data=r[5]) for r in rows]
-                session.add_all(objects)
-                session.flush()
-                mark = objects[-1].id
-            session.commit()
-        # A new session: the store now hands out only its events; let it load them.
-        if stored is not None and not any(isinstance(e, SessionStarted) for e in new_events):
-            remember(self, sender_id, mark, tracker)
-
-    SQLTrackerStore._retrieve = _retrieve
-    SQLTrackerStore.save = save
 
 
 def install_form_tracker_copy() -> None:

@@ -30,8 +30,8 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
 
 #: Seconds before a dead worker is forked again; doubled after each quick death up to the max.
 #: The launcher's values (bot/launcher.py), which this runtime cannot import.
@@ -51,7 +51,7 @@ class Stop(Exception):
     """SIGTERM or SIGINT reached the parent."""
 
 
-def option(argv: List[str], name: str) -> Optional[str]:
+def option(argv: list[str], name: str) -> str | None:
     """The value of ``--name value`` or ``--name=value`` in ``argv``."""
     for i, arg in enumerate(argv):
         if arg == name and i + 1 < len(argv):
@@ -61,9 +61,9 @@ def option(argv: List[str], name: str) -> Optional[str]:
     return None
 
 
-def with_port(argv: List[str], port: int) -> List[str]:
+def with_port(argv: list[str], port: int) -> list[str]:
     out, skip = [], False
-    for i, arg in enumerate(argv):
+    for arg in argv:
         if skip:
             skip = False
             continue
@@ -75,7 +75,7 @@ def with_port(argv: List[str], port: int) -> List[str]:
     return [*out, "--port", str(port)]
 
 
-def spacy_model_name(config: Path) -> Optional[str]:
+def spacy_model_name(config: Path) -> str | None:
     """The spaCy pipeline SpacyNLP loads, from the training config (None without one)."""
     import yaml
 
@@ -108,7 +108,7 @@ def preload_spacy(name: str) -> None:
     spacy.load = load
 
 
-def prepare_tracker_store(endpoints: Optional[str]) -> None:
+def prepare_tracker_store(endpoints: str | None) -> None:
     """Create the tracker store's tables once, so the workers do not race to create them."""
     from rasa.core.tracker_store import TrackerStore
     from rasa.core.utils import AvailableEndpoints
@@ -120,17 +120,20 @@ def prepare_tracker_store(endpoints: Optional[str]) -> None:
         engine.dispose()  # no connection may cross the fork
 
 
-def preload(argv: List[str]) -> None:
+def preload(argv: list[str]) -> None:
     """What every worker needs and nothing that starts TensorFlow's runtime."""
-    import rasa.__main__  # noqa: F401  (the CLI, Sanic and the server)
-    import rasa.core.agent  # noqa: F401
-    import rasa.core.run  # noqa: F401
-    import rasa.nlu.classifiers.diet_classifier  # noqa: F401  (imports TensorFlow)
-    import rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer  # noqa: F401
-    import rasa.nlu.featurizers.sparse_featurizer.lexical_syntactic_featurizer  # noqa: F401
-    import rasa.nlu.featurizers.sparse_featurizer.regex_featurizer  # noqa: F401
+    # Imported to be loaded once, here, and shared with every worker: Rasa's CLI (with Sanic and
+    # the server), the agent, the components of the pipeline and policies (DIET imports
+    # TensorFlow) and spaCy's wrapper.
+    import rasa.__main__
+    import rasa.core.agent
+    import rasa.core.policies.rule_policy
+    import rasa.core.run
+    import rasa.nlu.classifiers.diet_classifier
+    import rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer
+    import rasa.nlu.featurizers.sparse_featurizer.lexical_syntactic_featurizer
+    import rasa.nlu.featurizers.sparse_featurizer.regex_featurizer
     import rasa.nlu.utils.spacy_utils  # noqa: F401
-    import rasa.core.policies.rule_policy  # noqa: F401
 
     name = spacy_model_name(Path("config.yml"))
     if name:
@@ -150,14 +153,14 @@ def _die_with_parent() -> None:
 class Workers:
     """The parent's view of its workers: fork, reap, restart with backoff, stop."""
 
-    def __init__(self, argv: List[str], count: int, run: Callable[[List[str]], None]):
+    def __init__(self, argv: list[str], count: int, run: Callable[[list[str]], None]):
         self.base_port = int(option(argv, "--port") or 5005)
         self.argv = argv
         self.run = run
-        self.pids: Dict[int, int] = {}  # pid -> worker index
-        self.started: Dict[int, float] = {}
+        self.pids: dict[int, int] = {}  # pid -> worker index
+        self.started: dict[int, float] = {}
         self.backoff = [MIN_BACKOFF_S] * count
-        self.restart_at: Dict[int, float] = {}
+        self.restart_at: dict[int, float] = {}
 
     def spawn(self, index: int) -> None:
         parent = os.getpid()
@@ -174,7 +177,7 @@ class Workers:
                 code = 0
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:  # noqa: B902 (a worker must never return into the parent's code)
+            except BaseException:
                 traceback.print_exc()
             finally:
                 sys.stdout.flush()
@@ -227,7 +230,7 @@ class Workers:
         self.pids.clear()
 
 
-def serve(argv: List[str], count: int, run: Callable[[List[str]], None]) -> int:
+def serve(argv: list[str], count: int, run: Callable[[list[str]], None]) -> int:
     """Preload, fork ``count`` workers and supervise them until SIGTERM or SIGINT."""
     def stop(_signum, _frame):
         raise Stop()

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import urllib.error
 import urllib.request
-from typing import Dict, List, Optional
 
 from bench.procs import pss_bytes, rss_bytes, tree
 from bot import launcher
@@ -20,7 +19,7 @@ MESSAGES = ["wanneer sluit de aanvraag", "welke wijken doen mee", "hoeveel geld 
             "hallo", "ik wil een mens spreken"]
 
 
-def status(url: str, token: str) -> Optional[Dict]:
+def status(url: str, token: str) -> dict | None:
     try:
         with urllib.request.urlopen(f"{url}/status?token={token}", timeout=2) as resp:
             return json.load(resp)
@@ -28,7 +27,7 @@ def status(url: str, token: str) -> Optional[Dict]:
         return None
 
 
-def parse(url: str, token: str, text: str) -> List:
+def parse(url: str, token: str, text: str) -> list:
     req = urllib.request.Request(f"{url}/model/parse?token={token}", method="POST",
                                  data=json.dumps({"text": text}).encode(),
                                  headers={"Content-Type": "application/json"})
@@ -37,7 +36,7 @@ def parse(url: str, token: str, text: str) -> List:
     return [data["intent"]["name"], [(e["entity"], e["value"]) for e in data["entities"]]]
 
 
-def workers_of(parent: int) -> List[int]:
+def workers_of(parent: int) -> list[int]:
     return sorted(tree(parent) - {parent})
 
 
@@ -48,11 +47,10 @@ def start(tmp_path):
     assert model.exists(), "make test trains the model first"
     assert len(settings.rasa_urls) == 2
     endpoints = launcher.write_endpoints(settings)
-    log = open(tmp_path / "rasa.log", "wb")
-    proc = subprocess.Popen(launcher.rasa_command(settings, model, endpoints, settings.rasa_port), cwd=ROOT,
-                            env=launcher.child_env(settings), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    log.close()
+    with open(tmp_path / "rasa.log", "wb") as log:
+        proc = subprocess.Popen(launcher.rasa_command(settings, model, endpoints, settings.rasa_port), cwd=ROOT,
+                                env=launcher.child_env(settings), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     return proc, settings
 
 

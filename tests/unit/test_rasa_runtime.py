@@ -1,151 +1,108 @@
-"""rasa_runtime/: the start shim, its connections and the model, run in the real Rasa runtime
-(Python 3.10, Rasa 3.6). The tracker patches are in test_rasa_trackers.py."""
-import json
+"""rasa_runtime/: the start shim, its version guard, the stores, the connections and the model,
+run in the real Rasa runtime (Python 3.10, Rasa 3.6) by the scripts of rasa_runtime/tests/. The
+tracker patches are in test_rasa_trackers.py."""
 import subprocess
+from collections.abc import Iterator
+
+import pytest
 
 from bot import launcher
 from bot.settings import ROOT, load
-from tests.fixtures.rasa_runtime import run_in_rasa
+from tests.fixtures.databases import create_pg_database, drop_pg_database
+from tests.fixtures.rasa_runtime import rasa_env, run_in_rasa
+from tests.fixtures.services import OwnRedis
 
 
-CHECK = r"""
-import json, sys
-sys.path.insert(0, "rasa_runtime")
-import serve
-from jsonschema import ValidationError
-from rasa.core.actions.action import RemoteAction
-
-serve.install_fast_validation()
-action = RemoteAction("action_x", None)
-good = {"events": [{"event": "slot", "name": "a", "value": 1}], "responses": [{"text": "hoi"}]}
-bad = [{"events": "geen lijst"}, {"events": [{"geen": "event"}]}, {"responses": [1]}, []]
-out = {"good": action._validate_action_result(good), "refused": []}
-for response in bad:
+@pytest.fixture
+def redis_port() -> Iterator[int]:
+    """The port of a redis-server of the test's own (never the machine's on 6379)."""
+    server = OwnRedis().start()
     try:
-        action._validate_action_result(response)
-        out["refused"].append(False)
-    except ValidationError as exc:
-        out["refused"].append("Failed to validate Action server response" in exc.message)
-print(json.dumps(out))
-"""
+        yield server.port
+    finally:
+        server.stop()
+
+
+def serve(tmp_path, lock_text: str) -> subprocess.CompletedProcess:
+    """Rasa started as the launcher starts it, checked against a lock file with ``lock_text``."""
+    lock = tmp_path / "rasa.lock"
+    lock.write_text(lock_text, encoding="utf-8")
+    settings = load(launcher.isolated_env(tmp_path))
+    endpoints = launcher.write_endpoints(settings)
+    cmd = launcher.rasa_command(settings, tmp_path / "no-model.tar.gz", endpoints, settings.rasa_port)
+    return subprocess.run(cmd, cwd=ROOT, env=launcher.child_env(settings, {"KW_RASA_LOCK": str(lock)}),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_rasa_refuses_to_start_when_a_pinned_version_changed(tmp_path):
+    """The patches were written for the versions in requirements/rasa.lock; one pin changed (as
+    after an upgrade of the lock without porting them) and Rasa does not start, saying why."""
+    lock = (ROOT / "requirements" / "rasa.lock").read_text(encoding="utf-8")
+    assert "\ntensorflow==2.12.0\n" in lock
+    result = serve(tmp_path, lock.replace("\ntensorflow==2.12.0\n", "\ntensorflow==2.13.1\n"))
+    assert result.returncode == 1
+    assert "Refusing to start Rasa" in result.stderr
+    assert "tensorflow 2.12.0 is installed, but the patches were written for tensorflow 2.13.1" in result.stderr
+
+
+def test_the_version_guard_passes_the_installed_rasa_runtime(tmp_path):
+    """The Rasa runtime installed from requirements/rasa.lock passes the same guard: it reads the
+    real installed versions."""
+    python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
+    result = subprocess.run([str(python), str(ROOT / "rasa_runtime" / "versions.py")], cwd=ROOT,
+                            env=rasa_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "versions pinned in requirements/rasa.lock" in result.stdout
+
+
+def test_rasa_builds_our_stores_from_the_endpoints_we_write(tmp_path):
+    """Rasa falls back to an in-memory tracker store, with only a warning, when it cannot load a
+    named class: the endpoints.yml we write gives Rasa our classes, with Redis and without."""
+    out = run_in_rasa("stores_from_endpoints", tmp_path, str(tmp_path))
+    assert out == {
+        "redis": {"tracker_store": "stores.CachingSQLTrackerStore", "lock_store": "stores.RedisLockStore"},
+        "in_memory": {"tracker_store": "stores.CachingSQLTrackerStore", "lock_store": "stores.InMemoryLockStore"},
+    }
 
 
 def test_fast_validation_still_refuses_malformed_action_responses(tmp_path):
-    out = run_in_rasa(CHECK, tmp_path)
+    out = run_in_rasa("fast_validation", tmp_path)
     assert out == {"good": True, "refused": [True, True, True, True]}
 
 
-PRE_PING = r"""
-import json, sys
-sys.path.insert(0, "rasa_runtime")
-import serve
-from rasa.core import tracker_store
-
-serve.install_pool_pre_ping()
-pg = tracker_store.create_engine_kwargs("postgresql://postgres@127.0.0.1:5432/x")
-lite = tracker_store.create_engine_kwargs("sqlite:///x.db")
-print(json.dumps({"pg": pg.get("pool_pre_ping"), "pool": "pool_size" in pg,
-                  "sqlite": [lite["poolclass"].__name__, lite["connect_args"]]}))
-"""
-
-
-def test_the_tracker_store_checks_pooled_postgres_connections(tmp_path):
-    """After a PostgreSQL restart no turn fails on a dead pooled connection."""
-    out = run_in_rasa(PRE_PING, tmp_path)
-    assert out == {"pg": True, "pool": True, "sqlite": ["QueuePool", {"check_same_thread": False}]}
-
-
-REDIS_RETRY = r"""
-import json, sys
-sys.path.insert(0, "rasa_runtime")
-import serve
-from rasa.core.lock_store import RedisLockStore
-
-serve.install_redis_retry()
-store = RedisLockStore(host="127.0.0.1", port=6379, db=0, key_prefix="kwtest")
-conn = store.red.connection_pool.make_connection()
-store.red.set("kwtest:retry", "1", ex=5)
-print(json.dumps({"retries": conn.retry._retries, "errors": sorted(e.__name__ for e in conn.retry._supported_errors),
-                  "works": store.red.get("kwtest:retry").decode(), "prefix": store.key_prefix}))
-"""
-
-
-def test_the_lock_store_retries_after_a_redis_restart(tmp_path):
-    """The lock store reconnects instead of failing a turn (a real restart: tests/integration/test_cluster_faults.py)."""
-    out = run_in_rasa(REDIS_RETRY, tmp_path)
-    assert out["retries"] == 6 and "ConnectionError" in out["errors"] and out["works"] == "1"
-    assert out["prefix"].startswith("kwtest:")
-
-
-TICKETS = r"""
-import asyncio, json, sys, time, uuid
-sys.path.insert(0, "rasa_runtime")
-import serve
-from rasa.core import lock_store
-from rasa.core.lock_store import RedisLockStore
-
-LIFETIME = 1.0
-lock_store.LOCK_LIFETIME = LIFETIME
-store = RedisLockStore(host="127.0.0.1", port=6379, db=0, key_prefix="kwtest")
-
-
-async def behind_a_dead_holder():
-    cid = uuid.uuid4().hex
-    store.issue_ticket(cid, LIFETIME)  # a replica took the lock and was killed: never cleaned up
-    start = time.monotonic()
+@pytest.mark.postgres
+def test_a_turn_after_postgres_dropped_the_pooled_connections_is_answered(tmp_path):
+    """What a PostgreSQL restart does to the tracker store's pool: Rasa's own store fails the
+    next turn on a dead connection, ours tests the connection first and answers."""
+    url = create_pg_database()
     try:
-        async with store.lock(cid, lock_lifetime=LIFETIME, wait_time_in_seconds=0.4):
-            return round(time.monotonic() - start, 2)
+        out = run_in_rasa("postgres_restart", tmp_path, url)
     finally:
-        store.delete_lock(cid)
+        drop_pg_database(url)
+    assert out["store"] == "stores.CachingSQLTrackerStore"
+    assert out["before"] == ["answered", "answered"] and out["dropped"] >= 2
+    assert out["rasa"] == "failed"  # the situation is real: so this test can fail
+    assert out["ours"] == "answered"
 
 
-async def attempt():
-    try:
-        return await asyncio.wait_for(behind_a_dead_holder(), 4 * LIFETIME)
-    except asyncio.TimeoutError:
-        return None
-
-out = {"plain": asyncio.run(attempt())}
-serve.install_ticket_keepalive()
-out["keepalive"] = asyncio.run(attempt())
-print(json.dumps(out))
-"""
+@pytest.mark.redis
+def test_the_lock_store_works_across_a_redis_restart(tmp_path):
+    """A redis-server of the test's own stops and starts again: while it is down Rasa's lock
+    store fails a turn at once; ours waits for it, and the lock store works once it is back."""
+    out = run_in_rasa("redis_restart", tmp_path, str(launcher.free_port()))
+    assert out["store"] == "stores.RedisLockStore" and out["before"]
+    assert out["rasa_while_down"] == "failed"
+    assert out["ours_across_restart"] == {"granted": True}
+    assert out["after"]
 
 
-def test_a_request_waiting_behind_a_killed_replica_gets_the_lock(tmp_path):
+@pytest.mark.redis
+def test_a_request_waiting_behind_a_killed_replica_gets_the_lock(tmp_path, redis_port):
     """Rasa's own ticket lock leaves the waiting request behind a dead holder for ever (both
-    tickets expire together); with the keep-alive it gets the lock once the dead one expires."""
-    out = run_in_rasa(TICKETS, tmp_path)
-    assert out["plain"] is None  # the bug the patch is for, so this test can fail
-    assert out["keepalive"] is not None and out["keepalive"] >= 0.9  # not before the dead ticket expired
-
-
-UNKNOWN_WORDS = r"""
-import asyncio, json, sys
-sys.path.insert(0, "rasa_runtime")
-import serve
-from rasa.core.agent import Agent
-from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
-from rasa.shared.nlu.training_data.message import Message
-
-serve.install_unknown_words_fallback()
-agent = Agent.load(sys.argv[1])
-texts = ["blorp fnerk", "xqzt vlorp", "blubber de blub", "zzzz", "Arnhem?", "hoi", "wat is de deadline", "KW-2025-0047"]
-
-async def intents():
-    return {t: (await agent.parse_message(t))["intent"]["name"] for t in texts}
-
-# The guard alone, on a message whose words are all unknown and whose intent is confident.
-classifier = FallbackClassifier({"threshold": 0.45, "ambiguity_threshold": 0.05})
-def forced(text):
-    message = Message({"text": text, "intent": {"name": "greet", "confidence": 0.99},
-                       "intent_ranking": [{"name": "greet", "confidence": 0.99}], serve.KNOWN_WORDS: 0})
-    return classifier._should_fallback(message)
-
-print(json.dumps({"intents": asyncio.run(intents()),
-                  "forced": {t: forced(t) for t in ["blorp fnerk", "KPWE-W7TV", "kpwe w7tv"]}}))
-"""
+    tickets expire together); ours gives it the lock once the dead one expired."""
+    out = run_in_rasa("ticket_keepalive", tmp_path, str(redis_port))
+    assert out["rasa"] is None  # the bug the store is for, so this test can fail
+    assert out["ours"] is not None and out["ours"] >= 0.9  # not before the dead ticket expired
 
 
 def test_a_message_without_a_known_word_is_not_understood(tmp_path):
@@ -154,7 +111,7 @@ def test_a_message_without_a_known_word_is_not_understood(tmp_path):
     the form that asked for it."""
     model = launcher.model_path(load())
     assert model.exists(), "make test trains the model first"
-    out = run_in_rasa(UNKNOWN_WORDS.replace("sys.argv[1]", repr(str(model))), tmp_path)
+    out = run_in_rasa("unknown_words", tmp_path, str(model))
     intents = out["intents"]
     gibberish = ("blorp fnerk", "xqzt vlorp", "blubber de blub", "zzzz")
     assert [intents[t] for t in gibberish] == ["nlu_fallback"] * len(gibberish)
@@ -166,64 +123,6 @@ def test_a_message_without_a_known_word_is_not_understood(tmp_path):
     assert out["forced"] == {"blorp fnerk": True, "KPWE-W7TV": False, "kpwe w7tv": False}
 
 
-FAST_LOAD = r"""
-import asyncio, json, sys, time
-sys.path.insert(0, "rasa_runtime")
-import serve
-from rasa.core.agent import Agent
-from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.training_data.loading import load_data
-
-model, fast, out_path, held_out = sys.argv[1], sys.argv[2] == "fast", sys.argv[3], sys.argv[4:]
-if fast:
-    serve.install_fast_model_load()
-    serve.install_direct_predict()
-    serve.install_one_step_feature_join()
-    serve.install_sequential_graph_runner()
-texts = [m.get("text") for path in held_out for m in load_data(path).intent_examples]
-texts += ["blorp fnerk", "<b>vet?</b>", "x" * 3000, "KW-2025-0047 en code KPWE-W7TV", "Arnhem?"]
-agent = Agent.load(model)
-
-async def parses():
-    out = []
-    for text in texts:
-        parse = await agent.parse_message(text)
-        out.append([text, parse["intent"], parse.get("intent_ranking"),
-                    [[e["entity"], e["value"], e["start"], e["end"]] for e in parse["entities"]]])
-    return out
-
-async def dialogue():
-    # The policies' graph too: the actions predicted along a conversation, with the policy
-    # and confidence of each (actions are not run: there is no action server here).
-    tracker = DialogueStateTracker.from_events("d", [ActionExecuted("action_session_start"), SessionStarted(),
-                                                     ActionExecuted("action_listen")], agent.domain.slots)
-    out = []
-    for text in ["hoi", "wanneer is de deadline", "welke gebieden doen mee", "Arnhem", "ik wil een mens spreken",
-                 "wat is de status van mijn aanvraag", "KW-2025-0047", "stop", "blorp fnerk", "dank je"]:
-        parse = await agent.parse_message(text)
-        tracker.update(UserUttered(text, parse["intent"], parse["entities"], parse), agent.domain)
-        for _ in range(4):
-            prediction = agent.processor._predict_next_with_tracker(tracker)
-            name = agent.domain.action_names_or_texts[prediction.max_confidence_index]
-            out.append([name, prediction.policy_name, prediction.max_confidence])
-            tracker.update(ActionExecuted(name, prediction.policy_name, prediction.max_confidence), agent.domain)
-            if name == "action_listen":
-                break
-    return out
-
-result = {"parses": asyncio.run(parses()), "dialogue": asyncio.run(dialogue())}
-result["rss_mb"] = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) // 1024
-import gc
-from rasa.utils.tensorflow.models import RasaModel
-# Whether DIET's predictions went straight to the traced graph (install_direct_predict).
-result["direct"] = any("_kw_direct" in o.__dict__ for o in gc.get_objects() if isinstance(o, RasaModel))
-# A file, not stdout: TensorFlow and Rasa write to the same pipe and can land inside a long line.
-with open(out_path, "w") as out:
-    json.dump(result, out)
-"""
-
-
 def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
     """The served DIET model, loaded without Rasa's one-step training, fed features joined in
     one step, predicting straight through its traced graph and run without dask, gives every
@@ -232,16 +131,8 @@ def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
     model = launcher.model_path(load())
     assert model.exists(), "make test trains the model first"
     held_out = [str(ROOT / "tests" / "nlu" / name) for name in ("test_nlu.yml", "test_nlu_unseen.yml")]
-
-    def run(mode):
-        python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
-        out = tmp_path / f"{mode}.json"
-        result = subprocess.run([str(python), "-c", FAST_LOAD, str(model), mode, str(out), *held_out], cwd=ROOT,
-                                capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stderr[-3000:]
-        return json.loads(out.read_text())
-
-    rasa_own, fast = run("plain"), run("fast")
+    rasa_own, fast = (run_in_rasa("model_parses", tmp_path, str(model), mode, *held_out, timeout=600)
+                      for mode in ("plain", "fast"))
     assert len(fast["parses"]) == len(rasa_own["parses"]) > 500
     assert fast["parses"] == rasa_own["parses"]
     assert fast["dialogue"] == rasa_own["dialogue"] and len(fast["dialogue"]) > 20
@@ -250,69 +141,11 @@ def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
     assert fast["rss_mb"] < rasa_own["rss_mb"] - 200, (fast["rss_mb"], rasa_own["rss_mb"])
 
 
-KEEPALIVE = r"""
-import asyncio, json, sys
-sys.path.insert(0, "rasa_runtime")
-import serve
-from aiohttp import web
-from rasa.utils.endpoints import ClientResponseError, EndpointConfig
-
-serve.install_action_keepalive()
-peers = []
-received = []
-
-async def webhook(request):
-    peers.append(request.transport.get_extra_info("peername")[1])
-    received.append(await request.text())
-    if (await request.json()).get("fail"):
-        return web.json_response({"error": "kapot"}, status=500)
-    return web.json_response({"events": [], "responses": [{"text": "hoi"}]})
-
-async def server(port=0):
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]
-
-async def main():
-    runner, port = await server()
-    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
-    answers = [await endpoint.request(json={"next_action": "x"}, method="post") for _ in range(3)]
-    try:
-        await endpoint.request(json={"fail": True}, method="post")
-        error = None
-    except ClientResponseError as exc:
-        error = exc.status
-    after_error = await endpoint.request(json={}, method="post")
-    # The body is JSON that reads back as what was sent, whatever it holds (ujson encodes it;
-    # an integer beyond 64 bits goes to json.dumps).
-    odd = [{"text": "één €/m² <b>\u2028 \"x\"", "confidence": 0.1 + 0.2, "n": None, "t": True},
-           {"big": 2 ** 70, "nested": [[1.5e-300], {"": "/"}]}]
-    for body in odd:
-        await endpoint.request(json=body, method="post")
-    same = [json.loads(text) == body for text, body in zip(received[-2:], odd)]
-    # The action server restarts (the supervisor): the kept connection is gone, the next call
-    # opens a new one.
-    await runner.cleanup()
-    runner, _ = await server(port)
-    restarted = await endpoint.request(json={}, method="post")
-    await runner.cleanup()
-    print(json.dumps({"answers": answers, "error": error, "after_error": after_error,
-                      "restarted": restarted, "connections": len(set(peers[:5])), "total": len(set(peers)),
-                      "same": same}))
-
-asyncio.run(main())
-"""
-
-
 def test_the_action_server_connection_is_kept_between_calls(tmp_path):
     """Rasa opened a new connection (and client session) for every action call; now one is
     kept, errors still come through as before, a restarted action server is reached, and the
     body (now encoded by ujson) reads back as what was sent."""
-    out = run_in_rasa(KEEPALIVE, tmp_path)
+    out = run_in_rasa("action_keepalive", tmp_path)
     hoi = {"events": [], "responses": [{"text": "hoi"}]}
     assert out["answers"] == [hoi] * 3 and out["after_error"] == hoi and out["restarted"] == hoi
     assert out["error"] == 500
@@ -328,21 +161,21 @@ def test_the_runtime_knows_the_codes_the_status_lookup_hands_out():
     from bot.status import verification
 
     spec = importlib.util.spec_from_file_location("kw_model_patches", ROOT / "rasa_runtime" / "model_patches.py")
-    serve = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(serve)
-    assert serve.CODE_ALPHABET == frozenset(verification.CODE_ALPHABET)
-    assert serve.CODE_LENGTH == verification.CODE_LENGTH
+    assert spec is not None and spec.loader is not None
+    patches = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(patches)
+    assert frozenset(verification.CODE_ALPHABET) == patches.CODE_ALPHABET
+    assert patches.CODE_LENGTH == verification.CODE_LENGTH
 
 
 def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings_say(tmp_path, monkeypatch):
     import importlib.util
 
-    monkeypatch.syspath_prepend(str(ROOT / "rasa_runtime"))  # as when run as a script: its patch modules
+    monkeypatch.syspath_prepend(str(ROOT / "rasa_runtime"))  # as when run as a script: its sibling modules
     spec = importlib.util.spec_from_file_location("serve", ROOT / "rasa_runtime" / "serve.py")
-    serve = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(serve)
+    assert spec is not None and spec.loader is not None
+    serve_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve_module)
     settings = load({"KW_VAR_DIR": str(tmp_path)})
-    assert serve.DEFAULT_SESSION_MAX_TURNS == settings.session_max_turns
+    assert settings.session_max_turns == serve_module.DEFAULT_SESSION_MAX_TURNS
     assert launcher.child_env(settings)["KW_SESSION_MAX_TURNS"] == str(settings.session_max_turns)
-
-
