@@ -401,7 +401,7 @@ async def test_staff_actions_reach_the_tracker_and_the_console(console):
     again = await console.post(f"/helpdesk/vraag/{t.public_id}/bericht",
                                {"csrf": csrf, "tekst": "Hallo, ik help je.", "client_id": "abcdefgh12345678"},
                                json_reply=True)
-    assert (await again.json())["bericht"]["seq"] == body["bericht"]["seq"]
+    assert (await again.json())["bericht"]["volgnummer"] == body["bericht"]["volgnummer"]
     bots = [e for e in console.rasa.posted if e["event"] == "bot"]
     assert [b["text"] for b in bots] == ["Je praat nu met Mo Medewerker, medewerker van de helpdesk.",
                                          "Hallo, ik help je."]
@@ -412,7 +412,7 @@ async def test_staff_actions_reach_the_tracker_and_the_console(console):
         frame = await ws.receive_json(timeout=5)
         if frame["type"] == "messages":
             seen.extend(frame["messages"])
-    assert [m["seq"] for m in seen] == sorted({m["seq"] for m in seen})  # no doubles, in order
+    assert [m["volgnummer"] for m in seen] == sorted({m["volgnummer"] for m in seen})  # no doubles, in order
 
     resp = await console.post(f"/helpdesk/vraag/{t.public_id}/terug", {"csrf": csrf})
     assert resp.status == 303 and "teruggegeven" in resp.headers["Location"]
@@ -487,7 +487,7 @@ async def test_a_handoff_from_the_widget_to_the_console_and_back(console):
     assert "typing" not in [f["type"] for f in frames] and frames[-1]["messages"] == []
     resp = await console.post(f"/helpdesk/vraag/{ticket.public_id}/bericht",
                               {"csrf": csrf, "tekst": "Ik kijk even mee."}, json_reply=True)
-    seq = (await resp.json())["bericht"]["seq"]
+    seq = (await resp.json())["bericht"]["volgnummer"]
     frames = await frames_until(widget, lambda f: f["type"] == "agent")
     assert frames[-1]["messages"] == [{"id": f"h-{ticket.public_id}-{seq}", "text": "Ik kijk even mee.",
                                        "buttons": [], "agent": "Mo Medewerker"}]

@@ -103,7 +103,7 @@ async def test_socket_frames_carry_the_pages_own_escaped_markup(console):
     assert f'href="/helpdesk/vraag/{t.public_id}"' in ticket["html"]["gewijzigd"]
 
     messages = await ws.receive_json(timeout=5)
-    assert messages["type"] == "messages" and [m["seq"] for m in messages["messages"]] == [1]
+    assert messages["type"] == "messages" and [m["volgnummer"] for m in messages["messages"]] == [1]
     assert f"Eerst {ESCAPED}" in messages["html"] and "<b>" not in messages["html"]
     assert messages["html"] in ticket_page
     assert_inert(messages["html"], {"li", "p", "time"})
@@ -131,10 +131,10 @@ async def test_replies_and_notes_answer_with_their_fragment(console):
                            client_id="abcdefgh12345678")
     body = await resp.json()
     assert resp.status == 200 and body["ok"]
-    seq = body["bericht"]["seq"]
+    seq = body["bericht"]["volgnummer"]
     assert body["html"].startswith(f'<li class="c-msg c-msg--medewerker" data-seq="{seq}">')
     assert f"Antwoord {ESCAPED}" in body["html"] and "Mo Medewerker" in body["html"]
-    pushed = await frame_until(ws, lambda f: f["type"] == "messages" and seq in [m["seq"] for m in f["messages"]])
+    pushed = await frame_until(ws, lambda f: f["type"] == "messages" and seq in [m["volgnummer"] for m in f["messages"]])
     assert body["html"] in pushed["html"]  # the socket and the answer: the same markup
 
     resp = await post_json(console, f"{base}/notitie", csrf, tekst=f"Notitie {HTML_TEXT}")

@@ -205,7 +205,7 @@ async def test_a_medewerker_on_gateway_1_reaches_a_widget_on_gateway_2(redis_up,
     resp = await one.post(f"/helpdesk/vraag/{ticket.public_id}/bericht", allow_redirects=False,
                           data={"csrf": csrf, "tekst": "Ik kijk even mee."},
                           headers={**origin, "Accept": "application/json"})
-    seq = (await resp.json())["bericht"]["seq"]
+    seq = (await resp.json())["bericht"]["volgnummer"]
     assert (await one.post(f"/helpdesk/vraag/{ticket.public_id}/terug", data={"csrf": csrf},
                            headers=origin, allow_redirects=False)).status == 303
 

@@ -418,7 +418,7 @@ def test_notes_and_detail(svc, staff):
     assert all("dezelfde" not in m.text for m in svc.messages_after(t))
     public = detail.ticket.to_dict()
     assert "conversation_id" not in public and public["id"] == t.public_id
-    assert public["medewerker"] == "Sanne de Vries" and public["status_label"] == "Opgepakt"
+    assert public["medewerker"] == "Sanne de Vries" and public["status_tekst"] == "Opgepakt"
 
 
 def test_canned_replies_are_managed_by_a_beheerder(svc, staff):
