@@ -158,14 +158,14 @@ def test_the_runtime_knows_the_codes_the_status_lookup_hands_out():
     not drift from the one that generates the codes, or a code would be taken for gibberish."""
     import importlib.util
 
-    from bot.status import verification
+    from bot.core import extract  # the codes' alphabet and length (bot/status/verification.py makes them)
 
     spec = importlib.util.spec_from_file_location("kw_model_patches", ROOT / "rasa_runtime" / "model_patches.py")
     assert spec is not None and spec.loader is not None
     patches = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(patches)
-    assert frozenset(verification.CODE_ALPHABET) == patches.CODE_ALPHABET
-    assert patches.CODE_LENGTH == verification.CODE_LENGTH
+    assert frozenset(extract.CODE_ALPHABET) == patches.CODE_ALPHABET
+    assert patches.CODE_LENGTH == extract.CODE_LENGTH
 
 
 def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings_say(tmp_path, monkeypatch):
