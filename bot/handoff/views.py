@@ -73,21 +73,18 @@ class TicketView:
             closed_at=t.closed_at, last_seq=t.last_seq or 0,
         )
 
-    def to_dict(self, internal: bool = False) -> dict[str, Any]:
-        """JSON-ready; without the internal id and the conversation id unless ``internal``."""
-        out = {
-            "id": self.public_id, "status": self.state, "status_label": self.state_label,
+    def to_dict(self) -> dict[str, Any]:
+        """For the console's JSON and sockets, with Dutch keys like every view here (staff read
+        them; docs/console.md): never the internal id or the conversation id."""
+        return {
+            "id": self.public_id, "status": self.state, "status_tekst": self.state_label,
             "vraag": self.question, "contact": self.contact_masked,
             "contact_soort": self.contact_kind, "gemeente": self.gemeente,
             "aangemaakt": _iso(self.created_at), "toestemming": _iso(self.consent_at),
             "medewerker": self.assigned_name, "opgepakt": _iso(self.claimed_at),
             "live": _iso(self.live_at), "teruggegeven": _iso(self.returned_at),
-            "afgerond": _iso(self.closed_at), "laatste_seq": self.last_seq,
+            "afgerond": _iso(self.closed_at), "laatste_volgnummer": self.last_seq,
         }
-        if internal:
-            out.update(ticket_id=self.id, conversation_id=self.conversation_id,
-                       assigned_to=self.assigned_to)
-        return out
 
     def __repr__(self) -> str:
         return f"TicketView(id={self.id}, public_id={self.public_id!r}, state={self.state!r})"
@@ -109,8 +106,9 @@ class MessageView:
                    text=m.text, client_msg_id=m.client_msg_id, at=m.at)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "afzender": self.sender, "auteur": self.author,
-                "tekst": self.text, "client_msg_id": self.client_msg_id, "tijd": _iso(self.at)}
+        """``bericht_id``: the id the sender's browser gave the message (a resend has the same)."""
+        return {"volgnummer": self.seq, "afzender": self.sender, "auteur": self.author,
+                "tekst": self.text, "bericht_id": self.client_msg_id, "tijd": _iso(self.at)}
 
 
 @dataclass(frozen=True)

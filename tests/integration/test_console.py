@@ -405,7 +405,7 @@ async def test_staff_actions_reach_the_tracker_and_the_console(console):
     bots = [e for e in console.rasa.posted if e["event"] == "bot"]
     assert [b["text"] for b in bots] == ["Je praat nu met Mo Medewerker, medewerker van de helpdesk.",
                                          "Hallo, ik help je."]
-    assert bots[1]["metadata"] == {"agent": "Mo Medewerker", "handoff_id": f"h-{t.public_id}-{body['bericht']['seq']}"}
+    assert bots[1]["metadata"] == {"agent": "Mo Medewerker", "handoff_id": f"h-{t.public_id}-{body['bericht']['volgnummer']}"}
 
     seen: List[Dict[str, Any]] = []
     while not any(m["tekst"] == "Hallo, ik help je." for m in seen):
