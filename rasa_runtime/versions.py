@@ -20,8 +20,8 @@ import re
 import sys
 from pathlib import Path
 
-#: The packages whose private parts are patched. rasa-sdk is checked when it is installed
-#: (Rasa depends on it; its action protocol is what Rasa's responses are validated against).
+#: Rasa and TensorFlow, whose private parts are patched, and rasa-sdk, which comes with Rasa
+#: (checked when installed): the runtime must be exactly the one the tests ran against.
 GUARDED = ("rasa", "rasa-sdk", "tensorflow")
 OPTIONAL = frozenset({"rasa-sdk"})
 LOCK = Path(__file__).resolve().parent.parent / "requirements" / "rasa.lock"
@@ -55,8 +55,8 @@ def installed(name: str) -> str | None:
         return None
 
 
-def lock_path(env: dict[str, str] | None = None) -> Path:
-    override = (os.environ if env is None else env).get(LOCK_ENV)
+def lock_path() -> Path:
+    override = os.environ.get(LOCK_ENV)
     return Path(override) if override else LOCK
 
 
