@@ -11,12 +11,11 @@ SIGTERM when the launcher dies (``PR_SET_PDEATHSIG``) and stops its own children
 parent its workers). A start first checks that its ports are free and names the process that
 holds one (``check_ports``), and a readiness probe counts only when the listening socket
 belongs to the child this start spawned (``answered_by``), so a second start never reports
-ready on a predecessor's processes.
+ready on a predecessor's processes. Who holds a port is read from /proc (bot/ports.py).
 """
 from __future__ import annotations
 
 import ctypes
-import errno
 import hashlib
 import importlib.metadata
 import json
@@ -27,13 +26,13 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional
 
 from bot import nlp_pipeline
+from bot.ports import answered_by, holder, port_in_use, url_port
 from bot.settings import Settings, dev_model
 from rasa_runtime import endpoints as endpoints_file
 
@@ -221,15 +220,7 @@ def http_ok(url: str) -> bool:
         return False
 
 
-# -- ports and whose process holds them ------------------------------------------------------
-#
-# Linux's /proc answers which process listens on a port: /proc/net/tcp{,6} maps a listening
-# port to a socket inode, /proc/<pid>/fd maps the inode to the processes that hold it. Where
-# /proc is missing, the functions say so (None) and the callers fall back to what HTTP tells.
-
-TCP_LISTEN = "0A"
-#: How much of a holder's command line a message shows.
-COMMAND_SHOWN = 100
+# -- the ports a start needs ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -253,101 +244,6 @@ def stack_ports(settings: Settings, gateway: bool = True) -> List[Port]:
     return ports
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """Whether a server could not bind ``host:port`` now. SO_REUSEADDR as the servers set it,
-    so a closed connection's TIME_WAIT does not count as in use."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            return exc.errno == errno.EADDRINUSE  # any other error is the child's to report
-    return False
-
-
-def listening_inodes(port: int) -> Optional[Set[str]]:
-    """Inodes of the TCP sockets listening on ``port`` (any address); None without /proc."""
-    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
-    if not any(t.exists() for t in tables):
-        return None
-    inodes: Set[str] = set()
-    for table in tables:
-        try:
-            lines = table.read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 9 and fields[3] == TCP_LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
-    return inodes
-
-
-def port_holders(port: int) -> Optional[Set[int]]:
-    """Pids of the processes holding a socket that listens on ``port``; None without /proc.
-    Processes whose descriptors this user may not read are missing from the set."""
-    inodes = listening_inodes(port)
-    if inodes is None:
-        return None
-    wanted = {f"socket:[{inode}]" for inode in inodes}
-    pids: Set[int] = set()
-    if not wanted:
-        return pids
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            fds = list(os.scandir(proc / "fd"))
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(fd.path) in wanted:
-                    pids.add(int(proc.name))
-                    break
-            except OSError:
-                continue
-    return pids
-
-
-def parent_pid(pid: int) -> Optional[int]:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rfind(")") + 2:].split()[1])
-
-
-def descends_from(pid: Optional[int], root: int) -> bool:
-    """Whether ``pid`` is ``root`` or one of its descendants (a Rasa worker of the Rasa parent)."""
-    while pid is not None and pid > 1:
-        if pid == root:
-            return True
-        pid = parent_pid(pid)
-    return pid == root
-
-
-def command_line(pid: int) -> str:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return ""
-    # One line whatever the arguments hold (a `python -c` script spans several).
-    text = " ".join(raw.replace(b"\0", b" ").decode("utf-8", "replace").split())
-    return text if len(text) <= COMMAND_SHOWN else text[: COMMAND_SHOWN - 1] + "…"
-
-
-def holder(port: int) -> Optional[str]:
-    """Who holds ``port``, for a Dutch sentence ("proces 123 (its command line)"); None when
-    /proc does not tell."""
-    holders = sorted(port_holders(port) or ())
-    if not holders:
-        return None
-    cmd = command_line(holders[0])
-    return f"proces {holders[0]}" + (f" ({cmd})" if cmd else "")
-
-
 def check_ports(ports: List[Port]) -> Optional[str]:
     """The refusal (one Dutch sentence) for the first port that is taken, or None when all are
     free. Checked before anything starts, so a start beside a running stack (or its orphans)
@@ -357,21 +253,6 @@ def check_ports(ports: List[Port]) -> Optional[str]:
             return (f"Poort {p.port} voor {p.what} is al in gebruik door {holder(p.port) or 'een ander proces'}; "
                     f"stop dat proces of kies met {p.setting} een andere poort.")
     return None
-
-
-def answered_by(port: int, root: int) -> bool:
-    """Whether every socket listening on ``port`` belongs to ``root`` or its descendants, so an
-    HTTP answer on it came from the process this start spawned. True without /proc (then the
-    answer is all there is to go on)."""
-    holders = port_holders(port)
-    if holders is None:
-        return True
-    return bool(holders) and all(descends_from(pid, root) for pid in holders)
-
-
-def url_port(url: str) -> Optional[int]:
-    parts = urllib.parse.urlsplit(url)
-    return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 # -- dying with the launcher -----------------------------------------------------------------

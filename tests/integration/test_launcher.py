@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot import launcher
+from bot.ports import port_in_use
 from bot.settings import ROOT, load
 from tests.fixtures.gateway import alive, free_port, poll
 
@@ -87,7 +88,7 @@ def test_kill_9_of_the_launcher_takes_every_child_with_it(tmp_path):
         launcher_proc.kill()  # what the OOM killer does: no handler, no finally
         launcher_proc.wait(timeout=10)
         poll(lambda: not any(alive(pid) for pid in pids), 15, "the children to die with the launcher")
-        assert not any(launcher.port_in_use("127.0.0.1", p) for p in ports)
+        assert not any(port_in_use("127.0.0.1", p) for p in ports)
     finally:
         for pid in [launcher_proc.pid, *pids]:
             try:

@@ -19,6 +19,7 @@ from typing import Dict, List, Set
 import pytest
 
 from bot import launcher
+from bot.ports import command_line, parent_pid, port_holders, port_in_use
 from bot.settings import ROOT, load
 from tests.fixtures.gateway import alive, poll
 
@@ -39,7 +40,7 @@ def children_map() -> Dict[int, List[int]]:
     tree: Dict[int, List[int]] = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
-            ppid = launcher.parent_pid(int(proc.name))
+            ppid = parent_pid(int(proc.name))
             if ppid is not None:
                 tree.setdefault(ppid, []).append(int(proc.name))
     return tree
@@ -98,10 +99,10 @@ def test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused(tmp
         poll(ready, READY_TIMEOUT_S, "the stack to report ready", interval=0.5)
         stack = descendants(first.pid)
         # The action server, Rasa's parent and its two workers, the gateway.
-        assert len(stack) >= 5, [launcher.command_line(pid) for pid in stack]
+        assert len(stack) >= 5, [command_line(pid) for pid in stack]
         assert with_var_dir(var_dir) == {first.pid, *stack}
         for port in ports:  # every port is this start's own
-            holders = launcher.port_holders(port.port)
+            holders = port_holders(port.port)
             assert holders and holders <= stack, port
 
         # A second start beside it: refused by the first port (the action server's), naming the
@@ -109,10 +110,10 @@ def test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused(tmp
         second = subprocess.run(run_command(), cwd=ROOT, env=env, capture_output=True, text=True,
                                 timeout=120)
         assert second.returncode == 1
-        holder = min(launcher.port_holders(ports[0].port))
+        holder = min(port_holders(ports[0].port))
         assert second.stderr.strip() == (
             f"Poort {ports[0].port} voor de actieserver is al in gebruik door proces {holder} "
-            f"({launcher.command_line(holder)}); stop dat proces of kies met KW_ACTIONS_PORT een andere poort.")
+            f"({command_line(holder)}); stop dat proces of kies met KW_ACTIONS_PORT een andere poort.")
         assert second.stdout == ""  # no demo credentials, no "De assistent draait"
         assert with_var_dir(var_dir) == {first.pid, *stack}  # nothing started, nothing stopped
 
@@ -122,7 +123,7 @@ def test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused(tmp
         # but is not gone yet.
         poll(lambda: not with_var_dir(var_dir) and not any(alive(pid) for pid in stack),
              GONE_TIMEOUT_S, "every process of the stack to stop")
-        assert not [p.port for p in ports if launcher.port_in_use(p.host, p.port)]
+        assert not [p.port for p in ports if port_in_use(p.host, p.port)]
         assert "Traceback" not in read(err)
     finally:
         for pid in [first.pid, *stack, *with_var_dir(var_dir)]:
@@ -146,11 +147,11 @@ def test_a_port_held_by_a_foreign_program_is_refused_by_name(tmp_path, taken):
         assert result.returncode == 1
         assert result.stderr.strip() == (
             f"Poort {port.port} voor {port.what} is al in gebruik door proces {os.getpid()} "
-            f"({launcher.command_line(os.getpid())}); stop dat proces of kies met {port.setting} "
+            f"({command_line(os.getpid())}); stop dat proces of kies met {port.setting} "
             f"een andere poort.")
         assert "Traceback" not in result.stderr
         assert result.stdout == ""
     # Nothing else started: no child wrote a log, no other port is held, no process is left.
     assert not (var_dir / "logs").exists()
-    assert not [p.port for p in ports if launcher.port_in_use(p.host, p.port)]
+    assert not [p.port for p in ports if port_in_use(p.host, p.port)]
     assert not with_var_dir(var_dir)
