@@ -11,6 +11,8 @@ ports answer, or other sessions are connected to a PostgreSQL target), when a ch
 match, and when a target holds data, unless ``--force``. Afterwards it runs the migrations, so
 an older backup comes up to date.
 
+The two halves: bot/backup/sqlite.py and bot/backup/postgres.py.
+
 The secrets file (var/secrets.json) is not in a backup: the contact details of tickets are
 encrypted with KW_CONTACT_KEY, so a backup without that key cannot reveal them, and a restore
 needs the key to read them. The manifest carries only a fingerprint of the key (sha256), so a
@@ -27,24 +29,20 @@ import re
 import shutil
 import socket
 import sqlite3
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
+from bot.ports import holder
+from bot.backup import postgres, sqlite
+from bot.backup.common import BackupError, private_dir, private_file, sha256
 from bot.core.commands import add_table, refused, say
 from bot.settings import Settings
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-#: Tables that hold no user data: a target with rows only there counts as empty.
-_BOOKKEEPING_TABLES = {"kw_alembic_version"}
 _SUFFIX = {"sqlite": ".sqlite", "postgresql": ".pgdump"}
 _STORE_NAMES = {"app": "app-database", "tracker": "gesprekkenopslag (tracker store)"}
-
-
-class BackupError(Exception):
-    """A backup or restore that cannot be done; the message is Dutch and meant for the operator."""
 
 
 @dataclass(frozen=True)
@@ -77,220 +75,9 @@ def stores(settings: Settings) -> List[Store]:
 # -- files -----------------------------------------------------------------------------------
 
 
-def _private_dir(path: Path) -> Path:
-    """A new directory readable by its owner only (var/'s rule)."""
-    path.mkdir(mode=0o700)
-    os.chmod(path, 0o700)  # mkdir's mode is filtered through the umask; this is exact
-    return path
-
-
-def _private_file(path: Path) -> Path:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    return path
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def key_id(key: str) -> str:
     """A fingerprint of a contact key: tells keys apart, reveals nothing of the key."""
     return hashlib.sha256(b"kw-contact-key:" + key.encode("utf-8")).hexdigest()[:16]
-
-
-# -- SQLite ----------------------------------------------------------------------------------
-
-
-def _sqlite_path(url: str) -> Path:
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database or ""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        raise BackupError(f"{url!r} is geen SQLite-bestand; daarvan kan geen backup.")
-    return Path(database).expanduser().resolve()
-
-
-def _sqlite_dump(url: str, target: Path, timeout_s: float) -> bool:
-    """Copy the database at ``url`` into ``target``; False when it does not exist yet."""
-    source_path = _sqlite_path(url)
-    if not source_path.exists():
-        return False
-    # mode=ro: a backup never creates or changes the source; the read transaction of one
-    # backup step is a consistent snapshot while Rasa and the actions keep writing (WAL).
-    source = sqlite3.connect(f"{source_path.as_uri()}?mode=ro", uri=True, timeout=timeout_s)
-    _private_file(target)
-    copy = sqlite3.connect(target)
-    try:
-        source.backup(copy)
-        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
-        if copy.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise BackupError(f"De kopie van {source_path.name} is beschadigd; probeer het opnieuw.")
-    finally:
-        copy.close()
-        source.close()
-    return True
-
-
-def _sqlite_has_data(url: str) -> bool:
-    path = _sqlite_path(url)
-    if not path.exists() or path.stat().st_size == 0:
-        return False
-    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
-    try:
-        tables = [row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
-        return any(conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()
-                   for t in tables if t not in _BOOKKEEPING_TABLES)
-    finally:
-        conn.close()
-
-
-def _sqlite_restore(url: str, dump: Optional[Path]) -> None:
-    target = _sqlite_path(url)
-    if dump is None:
-        for side in ("", "-wal", "-shm", "-journal"):
-            target.with_name(target.name + side).unlink(missing_ok=True)
-        return
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    staged = target.with_name(f".{target.name}.restore-{os.getpid()}")
-    staged.unlink(missing_ok=True)
-    _private_file(staged)
-    # immutable=1: read the backup file as it is, without locks or side files next to it.
-    source = sqlite3.connect(f"{Path(dump).resolve().as_uri()}?immutable=1", uri=True)
-    copy = sqlite3.connect(staged)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
-    for side in ("-wal", "-shm", "-journal"):  # of the replaced database: stale once it goes
-        target.with_name(target.name + side).unlink(missing_ok=True)
-    os.replace(staged, target)
-
-
-# -- PostgreSQL ------------------------------------------------------------------------------
-
-
-def _libpq(url: str) -> Tuple[str, Dict[str, str]]:
-    """A libpq URI without the password, and the environment carrying the password: a command
-    line shows in `ps` to every local user."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"}
-    if parsed.password:
-        env["PGPASSWORD"] = str(parsed.password)
-    uri = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    return uri, env
-
-
-def _pg_connect(url: str):
-    import psycopg2
-
-    uri, env = _libpq(url)
-    try:
-        return psycopg2.connect(uri, password=env.get("PGPASSWORD"), connect_timeout=10)
-    except psycopg2.OperationalError as exc:
-        raise BackupError(f"PostgreSQL-database {_pg_name(url)} is niet bereikbaar: "
-                          f"{str(exc).strip().splitlines()[0]}") from None
-
-
-def _pg_name(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return str(make_url(url).database)
-
-
-def _pg_tool(name: str, url: str) -> str:
-    """``pg_dump``/``pg_restore`` of the server's major version when installed (Debian keeps
-    each version under /usr/lib/postgresql/N/bin): an older pg_dump refuses a newer server."""
-    conn = _pg_connect(url)
-    try:
-        major = conn.server_version // 10000
-    finally:
-        conn.close()
-    own = Path(f"/usr/lib/postgresql/{major}/bin/{name}")
-    if own.exists():
-        return str(own)
-    found = shutil.which(name)
-    if not found:
-        raise BackupError(f"{name} ontbreekt. Installeer de PostgreSQL-clientprogramma's "
-                          f"(Debian: apt-get install postgresql-client-{major}).")
-    return found
-
-
-def _run_tool(command: List[str], env: Dict[str, str], what: str) -> None:
-    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, umask=0o077, check=False)
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise BackupError(f"{what} mislukte: {detail[0] if detail else f'code {done.returncode}'}")
-
-
-def _pg_dump(url: str, target: Path) -> bool:
-    uri, env = _libpq(url)
-    _private_file(target)
-    _run_tool([_pg_tool("pg_dump", url), "--format=custom", "--no-owner", "--no-privileges",
-               f"--file={target}", f"--dbname={uri}"], env, f"pg_dump van {_pg_name(url)}")
-    os.chmod(target, 0o600)
-    return True
-
-
-def _pg_tables(conn) -> List[Tuple[str, str]]:
-    with conn.cursor() as cur:
-        cur.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                    "WHERE table_type = 'BASE TABLE' "
-                    "AND table_schema NOT IN ('pg_catalog', 'information_schema')")
-        return [(row[0], row[1]) for row in cur.fetchall()]
-
-
-def _pg_has_data(url: str) -> bool:
-    conn = _pg_connect(url)
-    try:
-        with conn.cursor() as cur:
-            for schema, table in _pg_tables(conn):
-                if table in _BOOKKEEPING_TABLES:
-                    continue
-                cur.execute(f'SELECT 1 FROM "{schema}"."{table}" LIMIT 1')
-                if cur.fetchone():
-                    return True
-        return False
-    finally:
-        conn.close()
-
-
-def _pg_other_sessions(url: str) -> int:
-    conn = _pg_connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()
-
-
-def _pg_restore(url: str, dump: Optional[Path]) -> None:
-    conn = _pg_connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            # pg_restore only creates: what is there (an empty schema made by a start, or the
-            # data --force replaces) goes first.
-            cur.execute("DROP SCHEMA IF EXISTS public CASCADE")
-            cur.execute("CREATE SCHEMA public")
-    finally:
-        conn.close()
-    if dump is None:
-        return
-    uri, env = _libpq(url)
-    _run_tool([_pg_tool("pg_restore", url), "--no-owner", "--no-privileges", "--exit-on-error",
-               "--single-transaction", f"--dbname={uri}", str(dump)],
-              env, f"pg_restore naar {_pg_name(url)}")
 
 
 # -- backup ----------------------------------------------------------------------------------
@@ -307,7 +94,7 @@ def _new_backup_dir(parent: Path, now: dt.datetime) -> Path:
     stem = f"kw-backup-{now.strftime('%Y%m%dT%H%M%SZ')}"
     for n in range(100):
         try:
-            return _private_dir(parent / (stem if n == 0 else f"{stem}-{n}"))
+            return private_dir(parent / (stem if n == 0 else f"{stem}-{n}"))
         except FileExistsError:
             continue
     raise BackupError(f"Kan geen nieuwe backupmap maken in {parent}.")
@@ -322,7 +109,7 @@ def _revision(dump: Optional[Path], store: Store) -> Optional[str]:
             return None
         conn = sqlite3.connect(f"{dump.as_uri()}?immutable=1", uri=True)
     else:
-        conn = _pg_connect(store.url)
+        conn = postgres.connect(store.url)
     try:
         cur = conn.cursor()
         cur.execute("SELECT version_num FROM kw_alembic_version")
@@ -344,9 +131,9 @@ def backup(settings: Settings, out: Optional[Path] = None) -> Path:
         for store in stores(settings):
             dump = target / f"{store.name}{_SUFFIX[store.backend]}"
             if store.backend == "sqlite":
-                made = _sqlite_dump(store.url, dump, max(settings.db_timeout_s, 10.0))
+                made = sqlite.dump(store.url, dump, max(settings.db_timeout_s, 10.0))
             else:
-                made = _pg_dump(store.url, dump)
+                made = postgres.dump(store.url, dump)
             if store.name == "app":
                 revision = _revision(dump if made else None, store)
             entry = {"store": store.name, "backend": store.backend, "file": None}
@@ -361,7 +148,7 @@ def backup(settings: Settings, out: Optional[Path] = None) -> Path:
             "contact_key_id": key_id(settings.contact_keys[0]) if settings.contact_keys else None,
             "stores": entries,
         }
-        path = _private_file(target / MANIFEST)
+        path = private_file(target / MANIFEST)
         path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # never leave half a backup that looks whole
@@ -418,23 +205,21 @@ def _listening(settings: Settings) -> List[int]:
 def check_stopped(settings: Settings, targets: List[Store]) -> None:
     busy = _listening(settings)
     if busy:
-        from bot import launcher
-
-        who = launcher.holder(busy[0])
+        who = holder(busy[0])
         raise BackupError(f"De assistent lijkt nog te draaien: poort {', '.join(map(str, busy))} "
                           f"is in gebruik{f' (door {who})' if who else ''}. Stop eerst alle "
                           "processen (Ctrl-C bij make run) en probeer het dan opnieuw.")
     for store in targets:
         if store.backend == "postgresql":
-            sessions = _pg_other_sessions(store.url)
+            sessions = postgres.other_sessions(store.url)
             if sessions:
-                raise BackupError(f"De {store.label} ({_pg_name(store.url)}) heeft nog {sessions} "
+                raise BackupError(f"De {store.label} ({postgres.db_name(store.url)}) heeft nog {sessions} "
                                   "andere verbinding(en): draait de assistent nog ergens? Stop "
                                   "alle processen en probeer het dan opnieuw.")
 
 
 def _has_data(store: Store) -> bool:
-    return _sqlite_has_data(store.url) if store.backend == "sqlite" else _pg_has_data(store.url)
+    return sqlite.has_data(store.url) if store.backend == "sqlite" else postgres.has_data(store.url)
 
 
 @dataclass(frozen=True)
@@ -476,9 +261,9 @@ def restore(settings: Settings, backup_path: Path, force: bool = False) -> Resto
         dump = directory / entry["file"] if entry.get("file") else None
         # No file: the store did not exist yet when the backup was made; nor does it after.
         if store.backend == "sqlite":
-            _sqlite_restore(store.url, dump)
+            sqlite.restore(store.url, dump)
         else:
-            _pg_restore(store.url, dump)
+            postgres.restore(store.url, dump)
     db.dispose_engines(settings.database_url)  # pooled connections to the replaced database
     migrations.upgrade(settings.database_url)
     known = manifest.get("contact_key_id") in {key_id(k) for k in settings.contact_keys}
