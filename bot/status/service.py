@@ -9,35 +9,29 @@ others' ``_async``) the one for event loops.
 Kinds: ``ok`` · ``not_found`` (unknown number and wrong code alike: no enumeration) ·
 ``locked`` (too many failed public tries from this conversation or address; failures aimed
 at one aanvraagnummer, or at all of them, only slow lookups down: ``extra['delay_s']``) ·
-``unavailable`` (database down or slow).
+``unavailable`` (database down or slow). The throttles behind ``locked`` and ``delay_s``:
+bot/status/throttle.py.
 """
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import functools
-import hashlib
-import hmac
-import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.settings import Settings, get_settings
 from bot.core import db
+from bot.core.logs import log_event
 from bot.core.metrics import count_lookup
 from bot.core.runner import run_bounded, run_db
-from bot.status.models import (
-    Application,
-    LookupAudit,
-    LookupFailure,
-    gemeente_key,
-    utcnow,
-)
+from bot.status.models import Application, LookupAudit, gemeente_key, utcnow
+from bot.status.throttle import GLOBAL_KEY, locked_until, pseudonym, recent_failures, record_failure, throttle_delay
 from bot.status.verification import dummy_verify, parse_aanvraagnummer, verify_code
 
 log = logging.getLogger(__name__)
@@ -239,99 +233,8 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
 
 
 # ---------------------------------------------------------------------------------------------
-# Pseudonyms and rate limiting
+# Audit and loading
 # ---------------------------------------------------------------------------------------------
-
-def pseudonym(settings: Settings, kind: str, raw_id: Optional[str]) -> Optional[str]:
-    """``kind:<16 hex>``: keyed hash of an id (conversation, client), never the id itself.
-
-    Keyed with a key derived from the cookie secret, so client ids such as IP addresses cannot
-    be recovered by hashing all candidates.
-    """
-    if not raw_id:
-        return None
-    key = hmac.new(settings.cookie_secret.encode(), b"kw-status-pseudonym-v1", hashlib.sha256).digest()
-    digest = hmac.new(key, str(raw_id).encode("utf-8", "replace"), hashlib.sha256).hexdigest()
-    return f"{kind}:{digest[:24]}"
-
-
-#: The key under which every failed public lookup is also counted (the global throttle).
-GLOBAL_KEY = "g:alle"
-
-
-def _locked_until(session: Session, settings: Settings, key: str, now: dt.datetime,
-                  limit: Optional[int] = None, lockout_s: Optional[int] = None
-                  ) -> Optional[dt.datetime]:
-    """End of the lockout for ``key``, or None when not locked.
-
-    Locked from the moment ``limit`` (``status_max_failures``) failures fall within one window
-    of ``status_failure_window_s``, until ``lockout_s`` (``status_lockout_s``) after the last.
-    """
-    window = dt.timedelta(seconds=settings.status_failure_window_s)
-    lockout = dt.timedelta(seconds=settings.status_lockout_s if lockout_s is None else lockout_s)
-    limit = max(1, settings.status_max_failures if limit is None else limit)
-    since = now - window - lockout
-    times: List[dt.datetime] = list(session.execute(
-        select(LookupFailure.at).where(LookupFailure.key == key, LookupFailure.at > since)
-        .order_by(LookupFailure.at.desc()).limit(1000)
-    ).scalars())
-    if len(times) < limit:
-        return None
-    times.sort()
-    until = None
-    for i in range(limit - 1, len(times)):
-        if times[i] - times[i - limit + 1] <= window:
-            end = times[i] + lockout
-            if end > now and (until is None or end > until):
-                until = end
-    return until
-
-
-def _recent_failures(session: Session, settings: Settings, key: str, now: dt.datetime,
-                     cap: int) -> int:
-    """Failures recorded for ``key`` in the current window (counted up to ``cap``)."""
-    window = dt.timedelta(seconds=settings.status_failure_window_s)
-    return len(list(session.execute(
-        select(LookupFailure.id).where(LookupFailure.key == key, LookupFailure.at > now - window)
-        .limit(max(1, cap))).scalars()))
-
-
-#: The first delay of a throttle that slows (seconds); it doubles with every further quarter
-#: of the limit, up to ``settings.status_throttle_max_delay_s``.
-THROTTLE_BASE_DELAY_S = 0.5
-
-
-def throttle_delay(failures: int, limit: int, max_delay_s: float) -> float:
-    """Seconds a lookup waits while ``failures`` (in the window) reach ``limit``: 0 below it,
-    then a delay that grows with the excess. Throttles that anyone can aim at someone else (one
-    aanvraagnummer, all lookups) slow everyone down instead of locking the owner out."""
-    limit = max(1, limit)
-    if failures < limit:
-        return 0.0
-    steps = (failures - limit) // max(1, limit // 4)
-    return float(min(max_delay_s, THROTTLE_BASE_DELAY_S * 2 ** min(steps, 16)))
-
-
-def global_failures(settings: Settings) -> int:
-    """Failed public lookups in the current window, over all numbers (for /metrics)."""
-    def job() -> int:
-        window = dt.timedelta(seconds=settings.status_failure_window_s)
-        with db.session_scope(db.get_engine(settings.database_url, settings.db_timeout_s)) as session:
-            return int(session.execute(
-                select(func.count()).select_from(LookupFailure)
-                .where(LookupFailure.key == GLOBAL_KEY, LookupFailure.at > utcnow() - window)).scalar() or 0)
-    return job()
-
-
-def _record_failure(session: Session, settings: Settings, keys: List[str], now: dt.datetime) -> None:
-    horizon = now - dt.timedelta(
-        seconds=settings.status_failure_window_s + settings.status_lockout_s
-    )
-    for key in keys:
-        session.add(LookupFailure(key=key, at=now))
-        session.execute(delete(LookupFailure).where(LookupFailure.key == key,
-                                                    LookupFailure.at < horizon))
-
 
 def _audit(session: Session, *, channel: str, actor: str, number: str, result: str,
            gemeente: Optional[str] = None) -> None:
@@ -389,7 +292,7 @@ def lookup_public(
         now = utcnow()
         until = None
         for key, limit in locks.items():
-            end = _locked_until(session, settings, key, now, limit)
+            end = locked_until(session, settings, key, now, limit)
             if end is not None and (until is None or end > until):
                 until = end
         if until is not None:
@@ -398,10 +301,10 @@ def lookup_public(
             return LookupResult(LOCKED, retry_after_s=max(60, -(-retry // 60) * 60))
         delay = 0.0
         for key, (event, limit) in slows.items():
-            failures = _recent_failures(session, settings, key, now, limit * 8)
+            failures = recent_failures(session, settings, key, now, limit * 8)
             wait = throttle_delay(failures, limit, settings.status_throttle_max_delay_s)
             if wait:
-                log.warning(json.dumps({"event": event, "limit": limit, "delay_s": wait}))
+                log_event(log, event, level=logging.WARNING, limit=limit, delay_s=wait)
             delay = max(delay, wait)
         extra = {"delay_s": delay} if delay else {}
         app = _load(session, parsed) if parsed else None
@@ -411,7 +314,7 @@ def lookup_public(
         else:
             matched = verify_code(code, app.code_hash)
         if not matched:
-            _record_failure(session, settings, [*locks, *slows], now)
+            record_failure(session, settings, [*locks, *slows], now)
             _audit(session, channel="public", actor=actor, number=audit_number, result=NOT_FOUND)
             if app is not None:
                 setattr(work, BAD_CODE_MARK, True)
@@ -489,31 +392,3 @@ def list_for_gemeente(
 lookup_public_async = lookup_public.aio
 lookup_portal_async = lookup_portal.aio
 list_for_gemeente_async = list_for_gemeente.aio
-
-
-def active_throttles(settings: Settings) -> Dict[str, bool]:
-    """Whether the global throttle and any aanvraagnummer's throttle slow lookups now (for
-    /metrics): their failures in the current window reach their limits."""
-    def job() -> Dict[str, bool]:
-        now = utcnow()
-        window = now - dt.timedelta(seconds=settings.status_failure_window_s)
-        with db.session_scope(db.get_engine(settings.database_url, settings.db_timeout_s)) as session:
-            global_count = int(session.execute(
-                select(func.count()).select_from(LookupFailure)
-                .where(LookupFailure.key == GLOBAL_KEY, LookupFailure.at > window)).scalar() or 0)
-            busiest = session.execute(
-                select(func.count()).select_from(LookupFailure)
-                .where(LookupFailure.key.like("n:%"), LookupFailure.at > window)
-                .group_by(LookupFailure.key).order_by(func.count().desc()).limit(1)).scalar()
-        return {"global": global_count >= max(1, settings.status_global_max_failures),
-                "number": int(busiest or 0) >= max(1, settings.status_number_max_failures)}
-    return job()
-
-
-def count_failures(key: str, *, settings: Optional[Settings] = None) -> int:
-    """Number of recorded failures for a rate-limit key (for operators and tests)."""
-    settings = settings or get_settings()
-    with db.session_scope(db.get_engine(settings.database_url, settings.db_timeout_s)) as session:
-        return int(session.execute(
-            select(func.count()).select_from(LookupFailure).where(LookupFailure.key == key)
-        ).scalar() or 0)

@@ -180,7 +180,7 @@ async def test_status_lookups_are_counted_by_outcome_and_throttles_seen(status_s
     from prometheus_client import generate_latest
 
     from bot.core.metrics import REGISTRY
-    from bot.status import service
+    from bot.status import service, throttle
     from bot.status.demo import load_demo_data
 
     load_demo_data(status_settings.database_url)
@@ -188,14 +188,14 @@ async def test_status_lookups_are_counted_by_outcome_and_throttles_seen(status_s
                                    status_throttle_max_delay_s=0.01)
     number, code = "KW-2025-0043", "3HPM-TPHP"
     before = samples(generate_latest(REGISTRY).decode())
-    assert service.active_throttles(settings) == {"global": False, "number": False}
+    assert throttle.active_throttles(settings) == {"global": False, "number": False}
     assert service.lookup_public(number, code, "c-1", settings=settings).kind == "ok"
     unknown = service.lookup_public("KW-2025-9999", code, "c-2", settings=settings)
     wrong = service.lookup_public(number, "AAAA-AAAA", "c-3", settings=settings)
     assert unknown == wrong == service.LookupResult("not_found")
     # The number's second failure reaches its limit: from now on its lookups are slowed.
     service.lookup_public(number, "BBBB-BBBB", "c-4", settings=settings)
-    assert service.active_throttles(settings) == {"global": False, "number": True}
+    assert throttle.active_throttles(settings) == {"global": False, "number": True}
     assert service.lookup_public(number, code, "c-5", settings=settings).kind == "ok"
     # c-6 locks itself out; the unknown number's throttle slows its second and third try.
     for _ in range(3):

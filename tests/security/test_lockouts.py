@@ -15,7 +15,7 @@ import time
 import aiohttp
 
 from bot.core import db
-from bot.status import service
+from bot.status import service, throttle
 from bot.status.models import LookupFailure
 from bot.status.demo import load_demo_data
 from tests.fixtures.chat import Chat, fresh_application, reply_text, run
@@ -42,7 +42,7 @@ def test_wrong_codes_from_many_addresses_do_not_lock_the_owner_out(edge):
     text = run(attack())
     # Before: "te vaak" (the number was locked for an hour, for its owner too).
     assert number in text and "te vaak" not in text, text
-    assert service.count_failures(service.pseudonym(settings, "n", number), settings=settings) \
+    assert throttle.count_failures(throttle.pseudonym(settings, "n", number), settings=settings) \
         >= settings.status_number_max_failures
 
 
@@ -67,7 +67,7 @@ def test_the_global_throttle_slows_down_and_alarms_but_lets_a_correct_code_throu
     # up to its maximum, and the correct code still gets through.
     now = dt.datetime.utcnow()
     with db.session_scope(db.get_engine(settings.database_url, 5.0)) as session:
-        session.add_all([LookupFailure(key=service.GLOBAL_KEY, at=now) for _ in range(12)])
+        session.add_all([LookupFailure(key=throttle.GLOBAL_KEY, at=now) for _ in range(12)])
     later = service.lookup_public("KW-2025-0043", "3HPM-TPHP", "eigenaar-2", "192.0.2.51", settings=settings)
     assert later.kind == "ok" and owner.extra["delay_s"] < later.extra["delay_s"] <= 3
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
 from bot.core import db
-from bot.status import render, service
+from bot.status import render, service, throttle
 from bot.status.demo import load_demo_data
 from bot.status.models import LookupAudit, LookupFailure
 from tests.fixtures.databases import make_status_settings
@@ -91,8 +91,8 @@ def test_lockout_per_conversation(settings):
     assert 0 < locked.retry_after_s <= settings.status_lockout_s + 60
     assert "te vaak" in render.render_result(locked).text
     # Locked lookups do not extend the lockout (no new failures recorded).
-    key = service.pseudonym(settings, "c", "conv-x")
-    assert service.count_failures(key, settings=settings) == settings.status_max_failures
+    key = throttle.pseudonym(settings, "c", "conv-x")
+    assert throttle.count_failures(key, settings=settings) == settings.status_max_failures
     # Another conversation from another client is not affected.
     assert service.lookup_public(NUMBER, CODE, "conv-y", "client-y", settings=settings).kind == "ok"
 
@@ -113,7 +113,7 @@ def test_lockout_ends_and_old_failures_expire(settings):
     for _ in range(limit):
         service.lookup_public(NUMBER, "WRONG-CODE", "conv-t", settings=settings)
     assert service.lookup_public(NUMBER, CODE, "conv-t", settings=settings).kind == "locked"
-    key = service.pseudonym(settings, "c", "conv-t")
+    key = throttle.pseudonym(settings, "c", "conv-t")
     engine = db.get_engine(settings.database_url, 5.0)
     # Move the failures back beyond the lockout: lookups work again.
     with db.session_scope(engine) as s:
