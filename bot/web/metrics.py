@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 #: Seconds: a turn is usually under a second; Rasa's own bound is 30 s, recovery up to 25 s more.
 TURN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
@@ -35,6 +36,8 @@ RASA_ERROR_KINDS = ("timeout", "connection", "http")
 LIMITS = ("message", "connect", "login", "sockets")
 SOCKET_KINDS = ("widget", "console")
 THROTTLE_SCOPES = ("number", "global")
+#: What a scrape reads from the database (kw_metrics_scrape_errors).
+SCRAPE_PARTS = ("tickets", "throttles")
 
 
 class GatewayMetrics:
@@ -71,20 +74,15 @@ class GatewayMetrics:
         self.scrape_errors = Counter("kw_metrics_scrape_errors", "Figures /metrics could not "
                                      "read (the database did not answer).", ["part"], registry=r)
         # Every label's series exists from the start (at 0): rates and alerts need no gap-filling.
-        for t in TRANSPORTS:
-            self.turn_duration.labels(transport=t)
-        for o in OUTCOMES:
-            self.turns.labels(outcome=o)
-        for k in RASA_ERROR_KINDS:
-            self.rasa_errors.labels(kind=k)
-        for limit in LIMITS:
-            self.refusals.labels(limit=limit)
-        for kind in SOCKET_KINDS:
-            self.open_sockets.labels(kind=kind)
-        for scope in THROTTLE_SCOPES:
-            self.throttle_active.labels(scope=scope)
-        for part in ("tickets", "throttles"):
-            self.scrape_errors.labels(part=part)
+        labelled: tuple[tuple[MetricWrapperBase, str, tuple[str, ...]], ...] = (
+            (self.turn_duration, "transport", TRANSPORTS), (self.turns, "outcome", OUTCOMES),
+            (self.rasa_errors, "kind", RASA_ERROR_KINDS), (self.refusals, "limit", LIMITS),
+            (self.open_sockets, "kind", SOCKET_KINDS), (self.throttle_active, "scope", THROTTLE_SCOPES),
+            (self.scrape_errors, "part", SCRAPE_PARTS),
+        )
+        for metric, label, values in labelled:
+            for value in values:
+                metric.labels(**{label: value})
         self.pubsub_connected.set(1)
         #: How many console sockets are open now: the console sub-app (bot/web/console/routes.py)
         #: sets this to its hub's count when it is made.

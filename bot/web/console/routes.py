@@ -26,33 +26,34 @@ from bot.web.staffauth import SessionCookies
 
 PREFIX = "/helpdesk"
 
-#: Path under /helpdesk → what each method does there. Handlers for a role other than the
-#: helpdesk's (medewerker, beheerder) say so themselves: beheerder-only, and the editors' page.
-ROUTES: dict[str, dict[str, Handler]] = {
-    "": {"GET": auth.index},
-    "/": {"GET": auth.index},
-    "/inloggen": {"GET": auth.login_get, "POST": auth.login_post},
-    "/uitloggen": {"POST": auth.logout_post},
+#: Path under /helpdesk → its GET and its POST handler (None: that method is not allowed there).
+#: Handlers for a role other than the helpdesk's (medewerker, beheerder) say so themselves:
+#: beheerder-only, and the editors' page.
+ROUTES: dict[str, tuple[Handler | None, Handler | None]] = {
+    "": (auth.index, None),
+    "/": (auth.index, None),
+    "/inloggen": (auth.login_get, auth.login_post),
+    "/uitloggen": (None, auth.logout_post),
     # The work: the queue, a ticket, and what staff do with it
-    "/wachtrij": {"GET": tickets.queue_page},
-    "/vraag/{id}": {"GET": tickets.ticket_page},
-    "/vraag/{id}/{actie:oppakken|terug|afronden}": {"POST": tickets.transition_post},
-    "/vraag/{id}/bericht": {"POST": tickets.reply_post},
-    "/vraag/{id}/notitie": {"POST": tickets.note_post},
-    "/vraag/{id}/contact": {"POST": tickets.contact_post},
+    "/wachtrij": (tickets.queue_page, None),
+    "/vraag/{id}": (tickets.ticket_page, None),
+    "/vraag/{id}/{actie:oppakken|terug|afronden}": (None, tickets.transition_post),
+    "/vraag/{id}/bericht": (None, tickets.reply_post),
+    "/vraag/{id}/notitie": (None, tickets.note_post),
+    "/vraag/{id}/contact": (None, tickets.contact_post),
     # Beheer
-    "/standaardantwoorden": {"GET": admin.canned_page, "POST": admin.canned_post},
-    "/standaardantwoorden/{rid}/verwijderen": {"POST": admin.canned_delete},
-    "/medewerkers": {"GET": admin.staff_list, "POST": admin.staff_create},
-    "/medewerkers/{naam}/ontgrendelen": {"POST": admin.staff_unlock},
-    "/medewerkers/{naam}/rol": {"POST": admin.staff_role},
+    "/standaardantwoorden": (admin.canned_page, admin.canned_post),
+    "/standaardantwoorden/{rid}/verwijderen": (None, admin.canned_delete),
+    "/medewerkers": (admin.staff_list, admin.staff_create),
+    "/medewerkers/{naam}/ontgrendelen": (None, admin.staff_unlock),
+    "/medewerkers/{naam}/rol": (None, admin.staff_role),
     # Redactie (redacteur and beheerder): what people ask, and CSV downloads of it
-    "/redactie": {"GET": editors.editors_page},
-    "/redactie/{soort:[a-z]+}.csv": {"GET": editors.editors_csv},
+    "/redactie": (editors.editors_page, None),
+    "/redactie/{soort:[a-z]+}.csv": (editors.editors_csv, None),
     # Live updates (console.js), and the same data as JSON
-    "/ws": {"GET": socket.console_ws},
-    "/api/wachtrij": {"GET": tickets.queue_api},
-    "/api/vraag/{id}": {"GET": tickets.ticket_api},
+    "/ws": (socket.console_ws, None),
+    "/api/wachtrij": (tickets.queue_api, None),
+    "/api/vraag/{id}": (tickets.ticket_api, None),
 }
 
 
@@ -71,10 +72,12 @@ def create_console_app(settings: Settings, live: LiveHandoff, bus: Bus, template
     app[CONSOLE_HUB] = hub
     bus.subscribe(hub)
     prom.console_sockets = hub.open_sockets
-    for path, methods in ROUTES.items():
+    for path, (get, post) in ROUTES.items():
         resource = app.router.add_resource(path)
-        for method, handler in methods.items():
-            resource.add_route(method, handler)
+        if get is not None:
+            resource.add_route("GET", get)
+        if post is not None:
+            resource.add_route("POST", post)
 
     async def poller(_app: web.Application) -> AsyncIterator[None]:
         hub.start()
