@@ -27,7 +27,6 @@ from bot.handoff.errors import (
 )
 from bot.handoff.live import LiveHandoff
 from bot.handoff.models import MESSAGE_MAX
-from bot.handoff.staff import StaffView
 from bot.handoff.views import TicketView
 from bot.texts import CONSOLE_NOTICES as NOTICES
 from bot.web.console.auth import staff_page
@@ -84,7 +83,7 @@ def knowledge_answers(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def queue_page(request: web.Request) -> web.Response:
     live = request.config_dict[LIVE]
     snapshot = await request.config_dict[CONSOLE_HUB].queue_snapshot()
-    staff: StaffView = request[STAFF]
+    staff = request[STAFF]
     mine = [t for t in snapshot["actief"] if t.get("medewerker") == staff.display_name]
     return render(request, "console/queue.html", snapshot=snapshot, mine=mine,
                   hours=live.hours.describe(), closed=live.hours.closed_message(),
@@ -118,7 +117,7 @@ def with_ticket(handler: TicketHandler) -> Handler:
 
 async def _ticket_context(request: web.Request, ticket: TicketView) -> dict[str, Any]:
     live = request.config_dict[LIVE]
-    staff: StaffView = request[STAFF]
+    staff = request[STAFF]
     detail = await live.run(live.tickets.ticket_detail, ticket.id)
     ticket = detail.ticket
     # The knowledge-base answers with their sources come from Rasa's tracker, where each answer
