@@ -1,15 +1,15 @@
 """What the status and handoff actions share: their settings, identity from metadata, the
 latest intent, and answering a question the user asked instead of filling a form."""
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.knowledge.loader import get_knowledge_base
 from bot import texts
 from bot.core import identity
 from bot.core.reply import Reply
+from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for, helpdesk_reply
 from bot.settings import Settings, get_settings
 
@@ -21,7 +21,7 @@ class KwAction(Action, ABC):
 
     NAME = ""
 
-    def __init__(self, settings: Optional[Settings] = None) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self._settings = settings
 
@@ -31,15 +31,15 @@ class KwAction(Action, ABC):
             self._settings = get_settings()
         return self._settings
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return self.NAME
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
         return await self.act(dispatcher, tracker)
 
     @abstractmethod  # also keeps rasa-sdk from registering this base class as an action
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         """Do the action's work; the events for the tracker."""
 
 
@@ -60,14 +60,14 @@ def trusted_identity(tracker: Tracker) -> identity.Identity:
     return identity.Identity(identity.UNVERIFIED_CLIENT, None)
 
 
-def portal_gemeente(tracker: Tracker) -> Optional[str]:
+def portal_gemeente(tracker: Tracker) -> str | None:
     """The verified gemeente, or None on the public website."""
     portal = trusted_identity(tracker).portal or {}
     gemeente = portal.get("gemeente")
     return gemeente if isinstance(gemeente, str) and gemeente else None
 
 
-def client_id(tracker: Tracker) -> Optional[str]:
+def client_id(tracker: Tracker) -> str | None:
     """The verified client id (for the per-address lockout)."""
     return trusted_identity(tracker).client_id
 
@@ -110,9 +110,8 @@ def answer_detour(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     if intent in DETOUR_RESPONSES:
         dispatcher.utter_message(response=DETOUR_RESPONSES[intent])
         return True
-    if intent in ("greet", "thank", "herhaal"):
-        return True  # nothing to add: the form's question again is the answer
-    return False
+    # Nothing to add for these: the form's question again is the answer.
+    return intent in ("greet", "thank", "herhaal")
 
 
 def answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

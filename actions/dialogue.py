@@ -5,7 +5,7 @@ shown ("hoeveel hebben we gekregen?"), "laat maar" and the helpdesk's opening ho
 What the assistant offered, said or showed is read back from the tracker's events, so these
 actions need no state of their own.
 """
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -26,10 +26,10 @@ from bot.status import followup, statuses
 FORM_OF_PAYLOAD = {HANDOFF_BUTTON.payload: "handoff_form", "/status_aanvraag": "status_form"}
 
 
-def previous_turn(events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+def previous_turn(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events of the assistant's turn before the latest user message (oldest first)."""
     seen_latest_user = False
-    turn: List[Dict[Text, Any]] = []
+    turn: list[dict[str, Any]] = []
     for event in reversed(events):
         if event.get("event") == "user":
             if seen_latest_user:
@@ -41,13 +41,13 @@ def previous_turn(events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
     return list(reversed(turn))
 
 
-def bot_messages(turn: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+def bot_messages(turn: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in turn if e.get("event") == "bot" and (e.get("text") or "").strip()]
 
 
-def offered_payloads(turn: List[Dict[Text, Any]]) -> List[str]:
+def offered_payloads(turn: list[dict[str, Any]]) -> list[str]:
     """The buttons of the previous turn, without "Vraag intrekken" (never accepted by a "ja")."""
-    payloads: List[str] = []
+    payloads: list[str] = []
     for message in bot_messages(turn):
         for button in (message.get("data") or {}).get("buttons") or []:
             payload = button.get("payload") if isinstance(button, dict) else None
@@ -56,12 +56,12 @@ def offered_payloads(turn: List[Dict[Text, Any]]) -> List[str]:
     return payloads
 
 
-def withdraw_offered(turn: List[Dict[Text, Any]]) -> bool:
+def withdraw_offered(turn: list[dict[str, Any]]) -> bool:
     return any(isinstance(b, dict) and b.get("payload") == WITHDRAW_BUTTON.payload
                for m in bot_messages(turn) for b in (m.get("data") or {}).get("buttons") or [])
 
 
-def last_action(turn: List[Dict[Text, Any]]) -> Optional[str]:
+def last_action(turn: list[dict[str, Any]]) -> str | None:
     names = [e.get("name") for e in turn if e.get("event") == "action" and e.get("name") != "action_listen"]
     return names[-1] if names else None
 
@@ -71,7 +71,7 @@ class ReplyMove(KwAction):
     nonsense that the NLU read as such a move was not understood: the rephrase path answers."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
         if misread(tracker):
             return await ActionRephrase(self._settings).act(dispatcher, tracker)
         return await self.act(dispatcher, tracker)
@@ -82,7 +82,7 @@ class ActionAffirm(ReplyMove):
 
     NAME = "action_affirm"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         turn = previous_turn(tracker.events)
         asked = last_action(turn) == ActionStop.NAME or any(
             m.get("text") == texts.STOP_WITHDRAW_CONFIRM for m in bot_messages(turn))
@@ -109,7 +109,7 @@ class ActionAffirm(ReplyMove):
 class ActionDeny(ReplyMove):
     NAME = "action_deny"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         if await withdraw_in_other_words(dispatcher, tracker, self.settings):  # "nee, trek mijn vraag in"
             return []
         dispatcher.utter_message(text=texts.OFFER_DECLINED)
@@ -122,7 +122,7 @@ class ActionExplain(ReplyMove):
 
     NAME = "action_explain"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         turn = previous_turn(tracker.events)
         status = statuses.find(tracker.get_slot(STATUS_SLOT))
         if status is not None and last_action(turn) == "action_status_lookup":
@@ -139,14 +139,14 @@ class ActionRepeat(ReplyMove):
 
     NAME = "action_repeat"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         messages = bot_messages(previous_turn(tracker.events))
         if not messages:
             dispatcher.utter_message(text=texts.NOTHING_TO_REPEAT)
             return []
         for message in messages:
             data = message.get("data") or {}
-            kwargs: Dict[str, Any] = {"text": message.get("text"), "buttons": data.get("buttons") or []}
+            kwargs: dict[str, Any] = {"text": message.get("text"), "buttons": data.get("buttons") or []}
             if isinstance(data.get("custom"), dict):
                 kwargs["json_message"] = data["custom"]
             dispatcher.utter_message(**kwargs)
@@ -158,7 +158,7 @@ class ActionGeenAanvraagnummer(KwAction):
 
     NAME = "action_geen_aanvraagnummer"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         utter(dispatcher, Reply(texts.STATUS_WHERE_NUMBER, (HANDOFF_BUTTON,)))
         return []
 
@@ -169,7 +169,7 @@ class ActionStatusVervolg(KwAction):
 
     NAME = "action_status_vervolg"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         reply = followup.answer(tracker.get_slot(STATUS_CONTEXT_SLOT), latest_text(tracker),
                                 latest_intent(tracker), get_knowledge_base().unknown_offer)
         if reply is None:
@@ -183,7 +183,7 @@ class ActionHelpdeskOpeningstijden(KwAction):
 
     NAME = "action_helpdesk_openingstijden"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         schedule = hours.for_settings(self.settings)
         text = texts.HOURS.format(schedule=schedule.describe())
         if schedule.is_open():
@@ -206,7 +206,7 @@ class ActionStop(KwAction):
 
     NAME = "action_stop"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         ticket = await waiting_ticket(tracker, self.settings)
         if ticket is not None and ticket.state == states.WACHTRIJ and explicit_withdrawal(latest_text(tracker)):
             await withdraw_ticket(dispatcher, ticket, self.settings)  # "laat maar, vraag intrekken"

@@ -2,30 +2,40 @@
 import json
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import KwAction, utter
-from actions.status import STATUS_CONTEXT_SLOT
 from actions.handoff import withdraw_in_other_words
-from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
+from actions.status import STATUS_CONTEXT_SLOT
 from bot import texts
 from bot.conversation import (
-    SECOND_CHANCE_SLOT, choices_reply, consecutive_fallbacks, helpdesk_shown, rephrase_reply,
+    SECOND_CHANCE_SLOT,
+    choices_reply,
+    consecutive_fallbacks,
+    helpdesk_shown,
+    rephrase_reply,
 )
 from bot.core.masking import mask_text
-from bot.knowledge.loader import get_knowledge_base
-from bot.status.verification import parse_aanvraagnummer
-from bot.knowledge.places import find
 from bot.core.reply import Reply
+from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
+from bot.knowledge.loader import get_knowledge_base
+from bot.knowledge.places import find
 from bot.knowledge.render import answer_button, answer_for, helpdesk_reply
-from bot.status import followup
 from bot.knowledge.retrieval import (
-    ANSWER, ANSWERED, CHOICES, PLACE, looks_like_nonsense, second_chance, tokens,
+    ANSWER,
+    ANSWERED,
+    CHOICES,
+    PLACE,
+    looks_like_nonsense,
+    second_chance,
+    tokens,
 )
+from bot.status import followup
+from bot.status.verification import parse_aanvraagnummer
 
 log = logging.getLogger(__name__)
 # Below this NLU confidence a FAQ answer is checked against the knowledge-base search; on the
@@ -54,7 +64,7 @@ SECOND_CLEAR = 1.1
 
 
 def other_question(kb, text: str, answered_intent: str,
-                   ranking: Optional[List[Dict[str, Any]]] = None) -> Optional[Tuple[str, str, bool]]:
+                   ranking: list[dict[str, Any]] | None = None) -> tuple[str, str, bool] | None:
     """A second question in the same message (and not the one answered) that the knowledge base
     answers: (its intent, the part of the message that asks it, whether the match is clear
     enough to answer it in full), or None. The NLU may have answered either part."""
@@ -68,8 +78,8 @@ def other_question(kb, text: str, answered_intent: str,
     return None
 
 
-def _ranked_match(kb, part: str, ranking: List[Dict[str, Any]], answered_intent: str
-                  ) -> Optional[Tuple[str, bool]]:
+def _ranked_match(kb, part: str, ranking: list[dict[str, Any]], answered_intent: str
+                  ) -> tuple[str, bool] | None:
     """A part too short for the search alone ("Hoeveel geld is er"): the intent the NLU ranked
     highest after the answered one, when the search also has it among the part's candidates."""
     if _REFERRING_RE.search(part) and len(tokens(part)) <= 1:
@@ -83,7 +93,7 @@ def _ranked_match(kb, part: str, ranking: List[Dict[str, Any]], answered_intent:
     return None
 
 
-def question_parts(text: str) -> List[str]:
+def question_parts(text: str) -> list[str]:
     """The questions of a message, each without a preamble sentence before it ("Ik ben
     journalist bij …. Hoeveel geld is er" -> "Hoeveel geld is er")."""
     parts = []
@@ -95,7 +105,7 @@ def question_parts(text: str) -> List[str]:
     return parts
 
 
-def _match(kb, part: str) -> Optional[Tuple[str, bool]]:
+def _match(kb, part: str) -> tuple[str, bool] | None:
     """The intent whose answer the knowledge-base search finds for one question, and whether
     the match is clear; None for no match or a part that only points back."""
     if _REFERRING_RE.search(part) and len(tokens(part)) <= 1:
@@ -129,7 +139,7 @@ def _total_not_share(kb, part: str, candidates) -> bool:
 NEAR_MISS = 0.35
 
 
-def near_miss(kb, message: Dict[str, Any], chance) -> Optional[str]:
+def near_miss(kb, message: dict[str, Any], chance) -> str | None:
     """The FAQ intent the NLU nearly chose, when the search agrees; else None."""
     text = message.get("text") or ""
     if looks_like_nonsense(kb, text):
@@ -142,10 +152,10 @@ def near_miss(kb, message: Dict[str, Any], chance) -> Optional[str]:
     return intent if intent in kb.by_intent and intent in candidates else None
 
 
-def all_questions(kb, text: str) -> List[Tuple[str, str]]:
+def all_questions(kb, text: str) -> list[tuple[str, str]]:
     """Two or more questions in a message the NLU did not understand as a whole, each clearly
     matched to a different answer: (intent, part) for each; else an empty list."""
-    found: List[Tuple[str, str]] = []
+    found: list[tuple[str, str]] = []
     for part in question_parts(text):
         match = _match(kb, part)
         if match is None or not match[1]:
@@ -177,7 +187,7 @@ def about_status(kb, tracker: Tracker, intent: str, text: str, entities) -> bool
         return False
     if _OWN_RE.search(text):
         return True
-    return intent in _SHORT_ABOUT_STATUS + ("status_vervolg",) and len(text.split()) <= 5
+    return intent in (*_SHORT_ABOUT_STATUS, "status_vervolg") and len(text.split()) <= 5
 
 
 def misread(tracker: Tracker, below: float = 1.01) -> bool:
@@ -194,14 +204,14 @@ def misread(tracker: Tracker, below: float = 1.01) -> bool:
 class ActionAnswerFaq(KwAction):
     NAME = "action_answer_faq"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         kb = get_knowledge_base()
         if misread(tracker):
             return await ActionRephrase(self._settings).act(dispatcher, tracker)
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name", "")
         text, entities = message.get("text") or "", message.get("entities") or []
-        events: List[Dict[Text, Any]] = []
+        events: list[dict[str, Any]] = []
         if intent == FOLLOW_UP:  # "en voor Rotterdam?": the last topic, for another place
             topic = tracker.get_slot(TOPIC_SLOT)
             intent = topic if topic in PLACE_TOPICS else "faq_gebieden"
@@ -247,7 +257,7 @@ class ActionRephrase(KwAction):
 
     NAME = "action_rephrase"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         kb = get_knowledge_base()
         message = tracker.latest_message or {}
         text = message.get("text") or ""
@@ -276,7 +286,7 @@ class ActionRephrase(KwAction):
                 await note_rephrase(self.settings, message, chance, reply, conversation=tracker.sender_id)
                 utter(dispatcher, reply)
                 return [SlotSet(SECOND_CHANCE_SLOT, ANSWER), SlotSet(TOPIC_SLOT, near)]
-        misunderstood = consecutive_fallbacks(tracker.events, ANSWERED + (STATUS_PATH,),
+        misunderstood = consecutive_fallbacks(tracker.events, (*ANSWERED, STATUS_PATH),
                                               lambda said: looks_like_nonsense(kb, said))
         topic = tracker.get_slot(TOPIC_SLOT)
         if chance.path == PLACE and topic in PLACE_TOPICS:

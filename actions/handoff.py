@@ -7,27 +7,38 @@ import datetime as dt
 import logging
 import re
 import time
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import (
-    ActionExecuted, ActiveLoop, ConversationPaused, FollowupAction, SessionStarted, SlotSet,
+    ActionExecuted,
+    ActiveLoop,
+    ConversationPaused,
+    FollowupAction,
+    SessionStarted,
+    SlotSet,
 )
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    KwAction, answer_detour, answer_instead, latest_intent, latest_text, portal_gemeente, utter,
+    KwAction,
+    answer_detour,
+    answer_instead,
+    latest_intent,
+    latest_text,
+    portal_gemeente,
+    utter,
 )
 from bot import texts
 from bot.core.masking import EMAIL, PHONE, mask_personal_data
 from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Button, Reply, sources_of
+from bot.core.runner import run_db
 from bot.handoff import hours, states
 from bot.handoff.privacy import InvalidContact, normalize_contact
 from bot.handoff.service import HandoffService, TicketView
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import helpdesk_reply
-from bot.core.runner import run_db
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -39,7 +50,7 @@ MAX_QUESTION_CHARS = 500
 TRANSCRIPT_TURNS = 40
 
 
-def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
+def transcript(tracker: Tracker) -> list[dict[str, Any]]:
     """The conversation so far, as the helpdesk should see it (already masked by the gateway).
     An answer's sources are written out after it, for staff reading the stored transcript."""
     lines = []
@@ -51,12 +62,12 @@ def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
         found = sources_of((event.get("data") or {}).get("custom")) if kind == "bot" else None
         if found:
             text += "\n\nBron: " + "; ".join(f"{s['title']} ({s['url']})" for s in found["sources"])
-        at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, tz=dt.timezone.utc)
+        at = dt.datetime.fromtimestamp(event.get("timestamp") or 0, tz=dt.UTC)
         lines.append({"sender": "gebruiker" if kind == "user" else "assistent", "text": text, "at": at})
     return lines[-TRANSCRIPT_TURNS:]
 
 
-def usable_contact(typed: Optional[str]) -> Optional[str]:
+def usable_contact(typed: str | None) -> str | None:
     try:
         return typed if typed and typed != "-" and normalize_contact(typed) else None
     except InvalidContact:
@@ -137,7 +148,7 @@ async def withdraw_ticket(dispatcher: CollectingDispatcher, ticket: TicketView, 
 
     try:
         await run_db(withdraw, settings.db_timeout_s * 2)
-    except Exception as exc:  # noqa: BLE001 - e.g. a medewerker took it at this moment
+    except Exception as exc:  # e.g. a medewerker took it at this moment
         log.warning("ticket not withdrawn (%s)", type(exc).__name__)
         utter(dispatcher, Reply(texts.HANDOFF_IN_PROGRESS, about_handoff=True))
         return
@@ -166,11 +177,11 @@ def refers_back(text: str) -> bool:
     return bool(_REFERS_BACK_RE.match(_plain(text).rstrip("?")))
 
 
-def _intent_of(event: Dict[str, Any]) -> str:
+def _intent_of(event: dict[str, Any]) -> str:
     return (((event.get("parse_data") or {}).get("intent") or {}).get("name")) or ""
 
 
-def previous_question(tracker: Tracker) -> Optional[str]:
+def previous_question(tracker: Tracker) -> str | None:
     """The user's last real question before this message (masked by the gateway), or None."""
     users = [e for e in tracker.events if e.get("event") == "user"][:-1]
     for event in reversed(users):
@@ -181,7 +192,7 @@ def previous_question(tracker: Tracker) -> Optional[str]:
     return None
 
 
-def _is_no(event: Dict[str, Any]) -> bool:
+def _is_no(event: dict[str, Any]) -> bool:
     return _intent_of(event) == "deny" or _plain(event.get("text") or "") in NO_WORDS
 
 
@@ -220,17 +231,17 @@ class ValidateHandoffForm(FormValidationAction):
     optional contact that must be an e-mail address or phone number. Stop or withdraw ends it
     at any step; a question about the step gets an explanation and the step again."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_handoff_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
         if tracker.get_slot("requested_slot") is None and await waiting_ticket(tracker, get_settings()):
             return []  # a question already waits: action_handoff_create says so
         return list(SLOTS)
 
     def validate_handoff_toestemming(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         intent, text = latest_intent(tracker), latest_text(tracker)
         if intent == "human_handoff" or _plain(text) in YES_WORDS or (intent == "affirm" and _clear_yes(text)):
             return {"handoff_toestemming": True}
@@ -251,7 +262,7 @@ class ValidateHandoffForm(FormValidationAction):
         return {"handoff_toestemming": None}
 
     def validate_handoff_vraag(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         intent = latest_intent(tracker)
         if intent in LEAVE:
             return {"handoff_vraag": None, "requested_slot": None}
@@ -274,7 +285,7 @@ class ValidateHandoffForm(FormValidationAction):
         return {"handoff_vraag": text[:MAX_QUESTION_CHARS]}
 
     def validate_handoff_contact(self, value: Any, dispatcher: CollectingDispatcher,
-                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         intent = latest_intent(tracker)
         text = " ".join(str(value or "").split())
         # A contact in the sentence wins over how the NLU read the rest ("stuur maar een mail
@@ -299,13 +310,13 @@ def has_contact(text: str) -> bool:
     return bool({"email", "phone"} & set(mask_personal_data(text).kinds))
 
 
-async def waiting_ticket(tracker: Tracker, settings: Settings) -> Optional[TicketView]:
+async def waiting_ticket(tracker: Tracker, settings: Settings) -> TicketView | None:
     """The conversation's active helpdesk ticket, or None (also when the database is down)."""
     service = HandoffService.from_settings(settings)
     try:
         return await run_db(lambda: service.active_ticket_for_conversation(tracker.sender_id),
                             settings.db_timeout_s)
-    except Exception as exc:  # noqa: BLE001 - no database: as if there were none
+    except Exception as exc:  # no database: as if there were none
         log.warning("ticket check failed (%s)", type(exc).__name__)
         return None
 
@@ -320,7 +331,7 @@ class ActionHandoffCreate(KwAction):
 
     NAME = "action_handoff_create"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         kb = get_knowledge_base()
         settings = self.settings
         consent = tracker.get_slot("handoff_toestemming")
@@ -342,12 +353,12 @@ class ActionHandoffCreate(KwAction):
         contact_given = bool(contact) or has_contact(tracker.get_slot("handoff_contact") or "-")
         service = HandoffService.from_settings(settings)
         shared = transcript(tracker) if consent else []
-        consent_at = dt.datetime.now(dt.timezone.utc) if consent else None
+        consent_at = dt.datetime.now(dt.UTC) if consent else None
         try:
             await run_db(lambda: service.create_ticket(
                 tracker.sender_id, tracker.get_slot("handoff_vraag"), contact,
                 portal_gemeente(tracker), shared, consent_at=consent_at), settings.db_timeout_s * 2)
-        except Exception as exc:  # noqa: BLE001 - any failure: tell the user, keep the bot
+        except Exception as exc:  # any failure: tell the user, keep the bot
             log.warning("handoff ticket not created (%s)", type(exc).__name__)
             reply = helpdesk_reply(kb, texts.HANDOFF_FAILED)
             utter(dispatcher, reply)
@@ -369,7 +380,7 @@ class ActionHandoffStatus(KwAction):
 
     NAME = "action_handoff_status"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         ticket = await waiting_ticket(tracker, self.settings)
         if ticket is None:
             utter(dispatcher, Reply(texts.HANDOFF_NONE_OPEN, (HANDOFF_BUTTON,), about_handoff=True))
@@ -385,7 +396,7 @@ class ActionHandoffWithdraw(KwAction):
 
     NAME = "action_handoff_withdraw"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         settings = self.settings
         ticket = await waiting_ticket(tracker, settings)
         if ticket is None:
@@ -406,7 +417,7 @@ class ActionHandoffWithdraw(KwAction):
         return [FollowupAction("action_listen")]
 
 
-def carried_over(tracker: Tracker, expiration_min: float, now: Optional[float] = None) -> List[Dict[Text, Any]]:
+def carried_over(tracker: Tracker, expiration_min: float, now: float | None = None) -> list[dict[str, Any]]:
     """What a new session keeps: every slot and an active form when the last session did not
     expire (Rasa starts a new one after ``KW_SESSION_MAX_TURNS`` user turns,
     rasa_runtime/serve.py, so the tracker stays short); nothing after an hour of silence or in
@@ -432,20 +443,20 @@ class ActionSessionStart(KwAction):
     NAME = "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
         events = await self.act(dispatcher, tracker)
         minutes = float((domain.get("session_config") or {}).get("session_expiration_time") or 0)
         # After SessionStarted, which clears every slot.
         return events[:1] + carried_over(tracker, minutes) + events[1:]
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
-        events: List[Dict[Text, Any]] = [SessionStarted()]
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = [SessionStarted()]
         settings = self.settings
         service = HandoffService.from_settings(settings)
         try:
             open_ticket = await run_db(lambda: service.active_ticket_for_conversation(tracker.sender_id),
                                        settings.db_timeout_s)
-        except Exception as exc:  # noqa: BLE001 - no database: the assistant answers
+        except Exception as exc:  # no database: the assistant answers
             log.warning("session start: ticket check failed (%s)", type(exc).__name__)
             open_ticket = None
         if open_ticket is not None and open_ticket.state in states.ASSIGNED_STATES:

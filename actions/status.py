@@ -6,7 +6,7 @@ the verificatiecode. Lookups, rate limits and audit live in bot.status.service.
 """
 import dataclasses
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -14,7 +14,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    EXITS, KwAction, answer_detour, answer_instead, client_id, latest_intent, latest_text, portal_gemeente,
+    EXITS,
+    KwAction,
+    answer_detour,
+    answer_instead,
+    client_id,
+    latest_intent,
+    latest_text,
+    portal_gemeente,
     utter,
 )
 from bot import texts
@@ -38,12 +45,12 @@ LOOKUP_BUTTON = Button(texts.STATUS_LOOKUP_BUTTON, "/status_aanvraag")
 ANSWERING = {"status_aanvraag", "inform_aanvraagnummer", "inform_code", "nlu_fallback"}
 
 
-def _metadata(tracker: Tracker, key: str) -> Optional[str]:
+def _metadata(tracker: Tracker, key: str) -> str | None:
     value = ((tracker.latest_message or {}).get("metadata") or {}).get(key)
     return value if isinstance(value, str) else None
 
 
-async def resolve_code(slot_value: Optional[str], settings: Settings) -> Optional[str]:
+async def resolve_code(slot_value: str | None, settings: Settings) -> str | None:
     """The code itself: redeemed from the gateway's one-time reference, or (Rasa reached without
     the gateway, as in Rasa's own test tools) the value typed."""
     if not slot_value or not slot_value.startswith(coderefs.REF_PREFIX):
@@ -51,11 +58,11 @@ async def resolve_code(slot_value: Optional[str], settings: Settings) -> Optiona
     ref = slot_value[len(coderefs.REF_PREFIX):]
     try:
         return await run_db(lambda: coderefs.take(settings, ref), settings.db_timeout_s)
-    except Exception:  # noqa: BLE001 - treated as a wrong code; the lookup says so
+    except Exception:  # treated as a wrong code; the lookup says so
         return None
 
 
-def _code_ref_value(tracker: Tracker) -> Optional[Dict[Text, Any]]:
+def _code_ref_value(tracker: Tracker) -> dict[str, Any] | None:
     ref = _metadata(tracker, "code_ref")
     return {"verificatiecode": coderefs.REF_PREFIX + ref} if ref else None
 
@@ -80,7 +87,7 @@ def via_gateway(tracker: Tracker) -> bool:
     return _metadata(tracker, "msg_id") is not None
 
 
-def _since_form_start(tracker: Tracker) -> List[Dict[Text, Any]]:
+def _since_form_start(tracker: Tracker) -> list[dict[str, Any]]:
     events = tracker.events
     for i in range(len(events) - 1, -1, -1):
         if events[i].get("event") == "active_loop" and events[i].get("name") == "status_form":
@@ -88,7 +95,7 @@ def _since_form_start(tracker: Tracker) -> List[Dict[Text, Any]]:
     return events
 
 
-def said_before(events: List[Dict[Text, Any]], text: str) -> int:
+def said_before(events: list[dict[str, Any]], text: str) -> int:
     return sum(1 for e in events if e.get("event") == "bot" and e.get("text") == text)
 
 
@@ -112,17 +119,17 @@ class ValidateStatusForm(FormValidationAction):
     question gets its answer and the form asks again; stop, "I don't have it" and asking for a
     person end the form (action_status_lookup then says what to do instead)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_status_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
         if portal_gemeente(tracker):
             return ["aanvraagnummer"]  # the portal token already proves who is asking
         return ["aanvraagnummer", "verificatiecode"]
 
     async def extract_aanvraagnummer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> Dict[Text, Any]:
+                                     domain: DomainDict) -> dict[str, Any]:
         """A number in the message that started the form, which the NLU did not mark as an
         entity (later messages are read whole by the form's own from_text mapping)."""
         if tracker.get_slot("requested_slot") or tracker.get_slot("aanvraagnummer"):
@@ -131,7 +138,7 @@ class ValidateStatusForm(FormValidationAction):
         return {"aanvraagnummer": number} if number else {}
 
     async def extract_verificatiecode(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> Dict[Text, Any]:
+                                      domain: DomainDict) -> dict[str, Any]:
         """A code the gateway took out of any message of the form (at any step) is kept. At the
         code step anything else goes to validate_verificatiecode as a marker, never as the text
         (domain.yml maps this slot as custom)."""
@@ -144,7 +151,7 @@ class ValidateStatusForm(FormValidationAction):
         return {}
 
     def validate_aanvraagnummer(self, value: Any, dispatcher: CollectingDispatcher,
-                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = latest_text(tracker)
         number = parse_aanvraagnummer(value if isinstance(value, str) else "") or parse_aanvraagnummer(text)
         if number:
@@ -165,7 +172,7 @@ class ValidateStatusForm(FormValidationAction):
         return {"aanvraagnummer": None}
 
     def validate_verificatiecode(self, value: Any, dispatcher: CollectingDispatcher,
-                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         found = _code_ref_value(tracker)
         if found:  # the gateway took the code out of the message: only its reference is kept
             return found
@@ -206,7 +213,7 @@ class ValidateStatusForm(FormValidationAction):
         return {"verificatiecode": None}
 
 
-def leave_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+def leave_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
     """The status form ended without a lookup: say what to do instead, or start the handoff."""
     intent = latest_intent(tracker)
     if intent == "human_handoff":
@@ -231,7 +238,7 @@ class ActionStatusLookup(KwAction):
 
     NAME = "action_status_lookup"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         number = tracker.get_slot("aanvraagnummer")
         code_slot = tracker.get_slot("verificatiecode")
         gemeente = portal_gemeente(tracker)
@@ -257,8 +264,8 @@ class ActionStatusLookup(KwAction):
         missing = render_missing_items(result.application).text if result.application else None
         status = result.application.status if result.application else None
         shown = followup.snapshot(result.application) if result.application else None
-        return RESET + [SlotSet(MISSING_SLOT, missing), SlotSet(STATUS_SLOT, status),
-                        SlotSet(STATUS_CONTEXT_SLOT, shown)]
+        return [*RESET, SlotSet(MISSING_SLOT, missing), SlotSet(STATUS_SLOT, status),
+                SlotSet(STATUS_CONTEXT_SLOT, shown)]
 
 
 class ActionStatusList(KwAction):
@@ -266,7 +273,7 @@ class ActionStatusList(KwAction):
 
     NAME = "action_status_list"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         gemeente = portal_gemeente(tracker)
         if not gemeente:
             utter(dispatcher, Reply(texts.STATUS_LIST_PORTAL_ONLY, (LOOKUP_BUTTON,)))
@@ -281,7 +288,7 @@ class ActionStatusMissing(KwAction):
 
     NAME = "action_status_missing"
 
-    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         missing = tracker.get_slot(MISSING_SLOT)
         if missing:
             dispatcher.utter_message(text=missing)

@@ -17,11 +17,11 @@ forwarded, so a Prometheus on the same machine can scrape it.
 from __future__ import annotations
 
 import argparse
+import hmac
 import ipaddress
 import os
-import hmac
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from rasa_runtime.endpoints import ACTION_TOKEN_HEADER, action_token
 
@@ -45,8 +45,8 @@ def require_token(app, token: str, ops_token: str = "") -> None:
     takes ``ops_token``."""
     from sanic import response
 
-    expected = f"Bearer {token}".encode("utf-8")
-    ops_expected = f"Bearer {ops_token}".encode("utf-8")
+    expected = f"Bearer {token}".encode()
+    ops_expected = f"Bearer {ops_token}".encode()
 
     @app.on_request
     async def check(request):
@@ -83,7 +83,7 @@ def measured_executor():
     from bot.core.metrics import ACTION_DURATION, ACTION_ERRORS, UNKNOWN_ACTION
 
     class MeasuredExecutor(ActionExecutor):
-        async def run(self, action_call: Dict[str, Any], *args: Any, **kwargs: Any):
+        async def run(self, action_call: dict[str, Any], *args: Any, **kwargs: Any):
             name = action_call.get("next_action")
             label = name if isinstance(name, str) and name in self.actions else UNKNOWN_ACTION
             started = time.monotonic()
@@ -105,7 +105,7 @@ def measured_executor():
     return MeasuredExecutor()
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.action_server", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions", help="the package with the actions")

@@ -29,9 +29,9 @@ import ipaddress
 import os
 import shutil
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
 
 from bot import launcher
 from bot.settings import Settings
@@ -60,15 +60,15 @@ class Ports:
     public: int
     rasa: int
     actions: int
-    gateways: List[int]
-    rasas: List[int]
-    action_servers: List[int]
+    gateways: list[int]
+    rasas: list[int]
+    action_servers: list[int]
     tls: int  # the public frontend's HTTPS port
 
     @classmethod
-    def after(cls, settings: Settings) -> "Ports":
+    def after(cls, settings: Settings) -> Ports:
         """Replica ports right after the frontends' (8081-8082, 5006-5007, 5056-5057)."""
-        def follow(port: int) -> List[int]:
+        def follow(port: int) -> list[int]:
             return [port + i + 1 for i in range(REPLICAS)]
 
         return cls(settings.gateway_port, settings.rasa_port, settings.actions_port,
@@ -76,9 +76,9 @@ class Ports:
                    tls=settings.tls_port)
 
     @classmethod
-    def free(cls, settings: Settings) -> "Ports":
+    def free(cls, settings: Settings) -> Ports:
         """Free replica ports, for a cluster beside other stacks (the fault tests)."""
-        def pick() -> List[int]:
+        def pick() -> list[int]:
             return [launcher.free_port() for _ in range(REPLICAS)]
 
         return cls(settings.gateway_port, settings.rasa_port, settings.actions_port, pick(), pick(), pick(),
@@ -95,13 +95,13 @@ def self_signed_pem(path: Path, names: Sequence[str] = CERT_NAMES, days: int = C
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    alt: List[x509.GeneralName] = []
+    alt: list[x509.GeneralName] = []
     for name in names:
         try:
             alt.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alt.append(x509.DNSName(name))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
@@ -120,14 +120,14 @@ def self_signed_pem(path: Path, names: Sequence[str] = CERT_NAMES, days: int = C
     return path
 
 
-def _servers(name: str, host: str, ports: List[int]) -> str:
+def _servers(name: str, host: str, ports: list[int]) -> str:
     # Health checks every second; three failures take a replica out, two bring it back. A dead
     # replica refuses connections at once (and a refused connect is retried elsewhere anyway).
     return "\n".join(f"    server {name}{i + 1} {host}:{port} check inter 1s fall 3 rise 2"
                      for i, port in enumerate(ports))
 
 
-def _private(name: str, host: str, port: int, backend: str, check: str, replicas: List[int]) -> str:
+def _private(name: str, host: str, port: int, backend: str, check: str, replicas: list[int]) -> str:
     """A loopback frontend and its round-robin backend of replicas."""
     return f"""frontend {name}
     bind {host}:{port}
@@ -202,7 +202,7 @@ class Cluster(launcher.Stack):
     """Two action servers, two Rasa replicas, two gateways and HAProxy, supervised like
     ``make run``'s stack (a crashed child comes back with backoff; SIGTERM stops them all)."""
 
-    def __init__(self, settings: Settings, model: Path, ports: Optional[Ports] = None):
+    def __init__(self, settings: Settings, model: Path, ports: Ports | None = None):
         # One worker per replica: the balancer spreads conversations over the replicas and
         # Redis orders each conversation's turns, whichever replica takes them.
         super().__init__(replace(settings, rasa_workers=1), model)
@@ -235,9 +235,9 @@ class Cluster(launcher.Stack):
             "haproxy", [haproxy_bin(), "-db", "-f", str(config)], f"{s.gateway_url}/healthz"))
         self.services = services
 
-    def _replicas(self, name: str, ports: List[int], ready_path: str,
-                  command: Callable[[int], List[str]],
-                  env: Callable[[int], Dict[str, str]] = lambda port: {}) -> List[launcher.Service]:
+    def _replicas(self, name: str, ports: list[int], ready_path: str,
+                  command: Callable[[int], list[str]],
+                  env: Callable[[int], dict[str, str]] = lambda port: {}) -> list[launcher.Service]:
         return [launcher.Service(f"{name}-{i}", command(port), f"http://{self.settings.host}:{port}{ready_path}",
                                  env=env(port))
                 for i, port in enumerate(ports, 1)]

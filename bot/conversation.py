@@ -4,7 +4,7 @@ Kept apart from actions/ so they are unit-testable with plain event lists.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple
+from collections.abc import Callable, Iterable, Sequence
 
 from bot import texts
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply
@@ -17,7 +17,7 @@ DEFAULT_SUGGESTIONS = ("wat_is", "themas", "gebieden")
 SECOND_CHANCE_SLOT = "tweede_kans"
 
 
-def consecutive_fallbacks(events: Iterable[Dict], answered: Sequence[str] = (),
+def consecutive_fallbacks(events: Iterable[dict], answered: Sequence[str] = (),
                           misread: Callable[[str], bool] = lambda text: False) -> int:
     """How many of the latest user messages in a row were not understood (incl. the last one).
 
@@ -41,9 +41,9 @@ def consecutive_fallbacks(events: Iterable[Dict], answered: Sequence[str] = (),
     return count
 
 
-def suggestions(kb: KnowledgeBase, ranking: Sequence[Dict], limit: int = 3) -> Tuple[Button, ...]:
+def suggestions(kb: KnowledgeBase, ranking: Sequence[dict], limit: int = 3) -> tuple[Button, ...]:
     """Buttons for the knowledge-base answers the model thought most likely."""
-    keys: List[str] = []
+    keys: list[str] = []
     for item in ranking:
         answer = kb.by_intent.get(item.get("name", ""))
         if answer and answer.key not in keys:
@@ -62,12 +62,12 @@ def choices_reply(kb: KnowledgeBase, choices: Reply) -> Reply:
     return Reply(text, tuple(choices.buttons))
 
 
-def helpdesk_shown(events: Iterable[Dict], kb: KnowledgeBase) -> bool:
+def helpdesk_shown(events: Iterable[dict], kb: KnowledgeBase) -> bool:
     """Whether the full helpdesk text was already shown in this conversation."""
     return any(e.get("event") == "bot" and kb.helpdesk.text in (e.get("text") or "") for e in events)
 
 
-def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[Dict], misunderstood: int,
+def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[dict], misunderstood: int,
                    helpdesk_seen: bool = False) -> Reply:
     """Escalating: first ask to rephrase, then suggest topics, then offer the helpdesk (its full
     text only once per conversation)."""

@@ -27,9 +27,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
 
 from bot import nlp_pipeline
 from bot.ports import answered_by, holder, port_in_use, url_port
@@ -62,7 +62,7 @@ def free_ports(count: int) -> int:
             continue
 
 
-def isolated_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def isolated_env(var_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """An environment for a stack of its own (tests, the bench): this process's environment
     without the developer's KW_* settings, a fresh var dir, free ports, the shared Dutch
     pipeline."""
@@ -78,7 +78,7 @@ def isolated_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[
     return env
 
 
-def child_env(settings: Settings, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def child_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for child processes: the same KW_* settings, telemetry off, repo importable."""
     env = dict(os.environ)
     env.update({
@@ -119,7 +119,7 @@ def fingerprint(settings: Settings) -> str:
     """Hash of everything training depends on, including which Dutch pipeline is in use."""
     h = hashlib.sha256()
     root = settings.root
-    files: List[Path] = []
+    files: list[Path] = []
     for name in TRAINING_INPUTS:
         path = root / name
         files += sorted(p for p in path.rglob("*.yml")) if path.is_dir() else [path]
@@ -199,11 +199,11 @@ def write_endpoints(settings: Settings) -> Path:
 # -- processes -----------------------------------------------------------------------------
 
 
-def actions_command(port: int) -> List[str]:
+def actions_command(port: int) -> list[str]:
     return [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)]
 
 
-def rasa_command(settings: Settings, model: Path, endpoints: Path, port: int) -> List[str]:
+def rasa_command(settings: Settings, model: Path, endpoints: Path, port: int) -> list[str]:
     # The token reaches Rasa through the environment (rasa_runtime/serve.py), never on a
     # command line, where `ps` shows it to every local user.
     return [str(rasa_python(settings)), str(settings.root / "rasa_runtime" / "serve.py"), "run",
@@ -233,7 +233,7 @@ class Port:
     port: int
 
 
-def stack_ports(settings: Settings, gateway: bool = True) -> List[Port]:
+def stack_ports(settings: Settings, gateway: bool = True) -> list[Port]:
     """The ports `python -m bot run` binds: the action server, each Rasa worker, the gateway."""
     ports = [Port("de actieserver", "KW_ACTIONS_PORT", settings.host, settings.actions_port)]
     for i in range(settings.rasa_workers):
@@ -244,7 +244,7 @@ def stack_ports(settings: Settings, gateway: bool = True) -> List[Port]:
     return ports
 
 
-def check_ports(ports: List[Port]) -> Optional[str]:
+def check_ports(ports: list[Port]) -> str | None:
     """The refusal (one Dutch sentence) for the first port that is taken, or None when all are
     free. Checked before anything starts, so a start beside a running stack (or its orphans)
     changes nothing and prints no fresh demo data."""
@@ -260,7 +260,7 @@ def check_ports(ports: List[Port]) -> Optional[str]:
 PR_SET_PDEATHSIG = 1
 
 
-def _prctl() -> Optional[Callable[..., int]]:
+def _prctl() -> Callable[..., int] | None:
     try:
         return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
@@ -288,17 +288,17 @@ def die_with(launcher_pid: int) -> Callable[[], None]:
 @dataclass
 class Service:
     name: str
-    cmd: List[str]
+    cmd: list[str]
     ready_url: str
     #: Further URLs that must answer 200 too (a Rasa server's other workers).
-    also_ready: List[str] = field(default_factory=list)
+    also_ready: list[str] = field(default_factory=list)
     #: Settings of this process only (a replica's own port), on top of the stack's.
-    env: Dict[str, str] = field(default_factory=dict)
-    proc: Optional[subprocess.Popen] = None
-    log: Optional[Path] = None
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    log: Path | None = None
     backoff: float = 1.0
     restarts: int = 0
-    restart_at: Optional[float] = None
+    restart_at: float | None = None
     started_at: float = 0.0
 
 
@@ -307,7 +307,7 @@ class Stack:
     settings: Settings
     model: Path
     gateway: bool = True
-    services: List[Service] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
 
     def build(self) -> None:
         s = self.settings
@@ -353,7 +353,7 @@ class Stack:
             time.sleep(0.25)  # polling interval of a readiness probe, not synchronisation
 
     @staticmethod
-    def _stranger(svc: Service, urls: List[str]) -> Optional[int]:
+    def _stranger(svc: Service, urls: list[str]) -> int | None:
         """The first probed port whose listener is not ``svc``'s process (or one of its own),
         e.g. an orphan of an earlier start; None when they all are."""
         if svc.proc is None:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Dict
 
 # The builder's module imports spaCy only inside its functions, so reading an identity here
 # needs no spaCy: one definition for both runtimes.
-from rasa_runtime.prepare_nlp import OFFICIAL, identity  # noqa: F401 - identity is this module's API
+from rasa_runtime.prepare_nlp import OFFICIAL, identity  # identity is this module's API
 
 SCRIPT = Path(__file__).resolve().parent.parent / "rasa_runtime" / "prepare_nlp.py"
 
 
-def describe(ident: Dict[str, str]) -> str:
+def describe(ident: dict[str, str]) -> str:
     if not ident:
         return "geen Nederlandse pijplijn voorbereid"
     if ident["name"] == OFFICIAL:
@@ -25,7 +24,7 @@ def describe(ident: Dict[str, str]) -> str:
     return f"lokale Nederlandse pijplijn {ident['name']} {ident['version']} (spaCy-taal nl + lookup-lemmatizer)"
 
 
-def prepare(target: Path, rasa_python: Path) -> Dict[str, str]:
+def prepare(target: Path, rasa_python: Path) -> dict[str, str]:
     """(Re)build the pipeline at `target` with the Rasa runtime's Python; returns its identity."""
     subprocess.run([str(rasa_python), str(SCRIPT), str(target)], check=True,
                    stdout=subprocess.DEVNULL)

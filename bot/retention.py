@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Tuple
 
 from sqlalchemy import create_engine, inspect, text
 
@@ -57,7 +56,7 @@ def delete_conversation(tracker_store_url: str, sender_id: str) -> int:
         engine.dispose()
 
 
-def forget_conversation(settings: Settings, sender_id: str) -> Tuple[int, int]:
+def forget_conversation(settings: Settings, sender_id: str) -> tuple[int, int]:
     """"Gesprek wissen": the conversation's tracker events and its question events for the
     editors (masked, but still what this user asked); returns how many of each."""
     from bot.insights import record as insights
@@ -70,7 +69,7 @@ def purge(settings: Settings, now: dt.datetime | None = None) -> PurgeReport:
     from bot.handoff.service import HandoffService
     from bot.insights import record as insights
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     before = now - dt.timedelta(days=settings.retention_days)
     conversations = purge_trackers(settings.tracker_store_url, before)
     tickets = HandoffService.from_settings(settings).purge_finished(before)

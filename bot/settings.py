@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Mapping, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,14 +48,14 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float)
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, choices: Tuple[str, ...]) -> str:
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     value = (env.get(name) or default).upper()
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 
-def _list(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
+def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     raw = env.get(name)
     if raw is None:
         return default
@@ -106,7 +106,7 @@ def _fernet_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
-def _networks(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """Comma-separated addresses or CIDR networks, checked here so a typo fails at start."""
     import ipaddress
 
@@ -159,12 +159,12 @@ class Settings:
     api_token: str
     cookie_secret: str
     # Fernet keys for helpdesk contact details, newest first (older ones only decrypt: rotation).
-    contact_keys: Tuple[str, ...]
+    contact_keys: tuple[str, ...]
     # Bearer token for /metrics and /readyz from outside loopback.
     ops_token: str
-    allowed_origins: Tuple[str, ...]
+    allowed_origins: tuple[str, ...]
     # Proxies (addresses or CIDR networks) whose X-Forwarded-For / -Proto the gateway believes.
-    trusted_proxies: Tuple[str, ...]
+    trusted_proxies: tuple[str, ...]
     # Gateway limits
     max_message_chars: int
     rate_limit_per_minute: int
@@ -216,7 +216,7 @@ class Settings:
         return f"http://{self.host}:{self.rasa_port}"
 
     @property
-    def rasa_urls(self) -> List[str]:
+    def rasa_urls(self) -> list[str]:
         """One URL per Rasa worker; the first is ``rasa_url``."""
         return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.rasa_workers)]
 
@@ -248,7 +248,7 @@ def _redis_url(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _origins(env: Mapping[str, str], gateway_port: int, production: bool) -> Tuple[str, ...]:
+def _origins(env: Mapping[str, str], gateway_port: int, production: bool) -> tuple[str, ...]:
     """Each origin checked and written one way (bot/core/origins.py: the default port left out),
     so ``https://kw.example:443`` and ``https://kw.example`` are the same site."""
     from bot.core import origins as parsed
@@ -265,7 +265,7 @@ def _origins(env: Mapping[str, str], gateway_port: int, production: bool) -> Tup
     return tuple(dict.fromkeys(result))
 
 
-def _check_fernet_keys(keys: Tuple[str, ...]) -> None:
+def _check_fernet_keys(keys: tuple[str, ...]) -> None:
     import base64
     import binascii
 
@@ -278,7 +278,7 @@ def _check_fernet_keys(keys: Tuple[str, ...]) -> None:
             raise SettingsError("KW_CONTACT_KEY: each key must be a Fernet key (urlsafe base64 of 32 bytes)")
 
 
-def load(env: Optional[Mapping[str, str]] = None) -> Settings:
+def load(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     kind = env.get("KW_ENV", "demo")
     if kind not in ("demo", "production"):
@@ -356,7 +356,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     )
 
 
-def dev_model() -> Optional[Path]:
+def dev_model() -> Path | None:
     """KW_DEV_MODEL: a trained model to serve instead of the one for the current training data.
 
     For development only: while one person edits data/ or domain.yml, others can run the Rasa

@@ -20,7 +20,8 @@ NOT_UNDERSTOOD = ("Sorry, ik begrijp je vraag niet goed. Kun je hem anders stell
 NOT_UNDERSTOOD_AGAIN = "Het lukt me niet om je vraag te begrijpen, sorry."
 NO_ANSWER = "Op deze vraag heb ik geen antwoord."
 HANDOFF_FAILED = "Het lukt nu niet om je door te verbinden, sorry."
-HANDOFF_WAITING_CLOSED = "Dank je, je vraag staat klaar voor de helpdesk. {closed} Het antwoord verschijnt hier in dit gesprek{contact} Tot die tijd kun je mij gewoon vragen blijven stellen."
+HANDOFF_WAITING_CLOSED = ("Dank je, je vraag staat klaar voor de helpdesk. {closed} Het antwoord verschijnt hier "
+                          "in dit gesprek{contact} Tot die tijd kun je mij gewoon vragen blijven stellen.")
 HANDOFF_WAITING_CLOSED_CONTACT = " of we nemen contact met je op."
 HANDOFF_WAITING = ("Dank je, je vraag staat klaar voor een medewerker van de helpdesk. Zodra "
                    "iemand je gesprek overneemt, zie je dat hier. Tot die tijd kun je mij gewoon "
@@ -212,10 +213,12 @@ CONSOLE_NOTICES = {
     "collega": ("alert", "Deze vraag wordt door een collega behandeld."),
     "gewijzigd": ("alert", "De vraag is intussen gewijzigd. Bekijk de nieuwe status."),
     "kan_niet": ("alert", "Dat kan niet bij de huidige status van deze vraag."),
-    "teruggegeven": ("status", "De vraag is teruggegeven aan de assistent. De gebruiker praat weer met de digitale assistent."),
+    "teruggegeven": ("status", "De vraag is teruggegeven aan de assistent. De gebruiker praat weer met de "
+                               "digitale assistent."),
     "afgerond": ("status", "De vraag is afgerond."),
     "verstuurd": ("status", "Je bericht is verstuurd."),
-    "niet_afgeleverd": ("alert", "Je bericht is opgeslagen, maar de assistent was niet bereikbaar. Als de gebruiker de chat open heeft, ziet hij het wel."),
+    "niet_afgeleverd": ("alert", "Je bericht is opgeslagen, maar de assistent was niet bereikbaar. Als de "
+                                 "gebruiker de chat open heeft, ziet hij het wel."),
     "leeg": ("alert", "Je bericht is leeg. Typ eerst een tekst."),
     "te_lang": ("alert", "Je tekst is te lang."),
     "notitie": ("status", "Je notitie is opgeslagen."),

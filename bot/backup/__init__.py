@@ -31,12 +31,11 @@ import socket
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
 
-from bot.ports import holder
 from bot.backup import postgres, sqlite
 from bot.backup.common import BackupError, private_dir, private_file, sha256
 from bot.core.commands import add_table, refused, say
+from bot.ports import holder
 from bot.settings import Settings
 
 MANIFEST = "manifest.json"
@@ -65,7 +64,7 @@ class Store:
         return _STORE_NAMES[self.name]
 
 
-def stores(settings: Settings) -> List[Store]:
+def stores(settings: Settings) -> list[Store]:
     found = [Store("app", settings.database_url)]
     if settings.tracker_store_url != settings.database_url:  # one database holds both: once
         found.append(Store("tracker", settings.tracker_store_url))
@@ -84,7 +83,7 @@ def key_id(key: str) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _new_backup_dir(parent: Path, now: dt.datetime) -> Path:
@@ -100,7 +99,7 @@ def _new_backup_dir(parent: Path, now: dt.datetime) -> Path:
     raise BackupError(f"Kan geen nieuwe backupmap maken in {parent}.")
 
 
-def _revision(dump: Optional[Path], store: Store) -> Optional[str]:
+def _revision(dump: Path | None, store: Store) -> str | None:
     """The app database's migration revision, read from the copy itself where it is a file."""
     import psycopg2
 
@@ -121,7 +120,7 @@ def _revision(dump: Optional[Path], store: Store) -> Optional[str]:
         conn.close()
 
 
-def backup(settings: Settings, out: Optional[Path] = None) -> Path:
+def backup(settings: Settings, out: Path | None = None) -> Path:
     """Make one backup under ``out`` (default var/backups); its directory."""
     now = _now()
     target = _new_backup_dir((Path(out) if out else settings.var_dir / "backups").resolve(), now)
@@ -159,7 +158,7 @@ def backup(settings: Settings, out: Optional[Path] = None) -> Path:
 # -- restore ---------------------------------------------------------------------------------
 
 
-def read_manifest(path: Path) -> Tuple[Path, dict]:
+def read_manifest(path: Path) -> tuple[Path, dict]:
     """The backup directory and its manifest, with every file's size and checksum verified."""
     path = Path(path)
     directory = path.parent if path.name == MANIFEST else path
@@ -189,7 +188,7 @@ def read_manifest(path: Path) -> Tuple[Path, dict]:
     return directory, manifest
 
 
-def _listening(settings: Settings) -> List[int]:
+def _listening(settings: Settings) -> list[int]:
     ports = [(settings.host, int(u.rsplit(":", 1)[1])) for u in settings.rasa_urls]
     ports += [(settings.host, settings.actions_port), (settings.gateway_host, settings.gateway_port)]
     busy = []
@@ -202,7 +201,7 @@ def _listening(settings: Settings) -> List[int]:
     return busy
 
 
-def check_stopped(settings: Settings, targets: List[Store]) -> None:
+def check_stopped(settings: Settings, targets: list[Store]) -> None:
     busy = _listening(settings)
     if busy:
         who = holder(busy[0])
@@ -226,8 +225,8 @@ def _has_data(store: Store) -> bool:
 class RestoreReport:
     directory: Path
     created_at: str
-    stores: List[str]
-    revision: Optional[str]
+    stores: list[str]
+    revision: str | None
     #: False when the backup's contact key is not among KW_CONTACT_KEY's keys.
     contact_key_known: bool
 
@@ -279,7 +278,7 @@ try:
     import psycopg2
     from sqlalchemy.exc import SQLAlchemyError
 
-    _FAILURES = _FAILURES + (psycopg2.Error, SQLAlchemyError)
+    _FAILURES = (*_FAILURES, psycopg2.Error, SQLAlchemyError)
 except ImportError:  # pragma: no cover - both are in the app's lock
     pass
 

@@ -60,8 +60,7 @@ def _tool(name: str, url: str) -> str:
 
 
 def _run_tool(command: list[str], env: dict[str, str], what: str) -> None:
-    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, umask=0o077, check=False)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, umask=0o077, check=False)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise BackupError(f"{what} mislukte: {detail[0] if detail else f'code {done.returncode}'}")

@@ -6,4 +6,4 @@ import datetime as dt
 
 def utcnow() -> dt.datetime:
     """Now in UTC, naive (the storage convention of the app database)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -4,12 +4,13 @@ function, arguments), added to the CLI's parser by :func:`add_table`. Every func
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Dict, Iterable, Sequence, Tuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 #: One argument: its flags or name, and add_argument's keyword arguments.
-Argument = Tuple[Sequence[str], Dict[str, Any]]
+Argument = tuple[Sequence[str], dict[str, Any]]
 #: One sub-command: name, help text, function, arguments.
-Command = Tuple[str, str, Callable[..., int], Sequence[Argument]]
+Command = tuple[str, str, Callable[..., int], Sequence[Argument]]
 
 
 def add_table(subparsers: Any, commands: Iterable[Command]) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, Tuple, Union
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -81,7 +81,7 @@ def make_engine(url: str, timeout_s: float = 1.5) -> Engine:
     return create_engine(url, future=True)
 
 
-_engines: Dict[Tuple[str, float], Engine] = {}
+_engines: dict[tuple[str, float], Engine] = {}
 _engines_lock = threading.Lock()
 
 
@@ -96,7 +96,7 @@ def get_engine(url: str, timeout_s: float = 1.5) -> Engine:
         return engine
 
 
-def dispose_engines(url: Union[str, None] = None) -> None:
+def dispose_engines(url: str | None = None) -> None:
     """Close pooled connections of the cached engines (all, or those for ``url``)."""
     with _engines_lock:
         for key in list(_engines):
@@ -105,7 +105,7 @@ def dispose_engines(url: Union[str, None] = None) -> None:
 
 
 @contextmanager
-def session_scope(engine_or_url: Union[Engine, str], timeout_s: float = 1.5) -> Iterator[Session]:
+def session_scope(engine_or_url: Engine | str, timeout_s: float = 1.5) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error."""
     engine = get_engine(engine_or_url, timeout_s) if isinstance(engine_or_url, str) else engine_or_url
     session = Session(bind=engine, future=True, expire_on_commit=False)

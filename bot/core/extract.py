@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
 
 #: Longest text that is searched (the gateway limits messages far below this).
 MAX_TEXT_CHARS = 10_000
@@ -75,7 +75,7 @@ def elfproef(digits: str) -> bool:
         digits = "0" + digits
     if len(digits) != 9 or not digits.isdigit() or digits == "000000000":
         return False
-    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1))) - int(digits[8])
+    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=False)) - int(digits[8])
     return total % 11 == 0
 
 
@@ -139,10 +139,10 @@ _PERSONAL = (
 )
 
 
-def scan_personal(text: str, placeholders: dict) -> Tuple[str, List[Found]]:
+def scan_personal(text: str, placeholders: dict) -> tuple[str, list[Found]]:
     """The text (normalised) with every piece of personal data replaced by
     ``placeholders[kind]``, and what was found, in the order it was replaced."""
-    found: List[Found] = []
+    found: list[Found] = []
     out = normalize(text)
     for pattern, kind, accept in _PERSONAL:
         current = out
@@ -178,7 +178,7 @@ class ContactValue:
     __str__ = __repr__
 
 
-def _contact_value(found: Found) -> Optional[ContactValue]:
+def _contact_value(found: Found) -> ContactValue | None:
     if found.kind == EMAIL:
         local, _, domain = found.text.rpartition("@")
         return ContactValue(EMAIL, f"{local}@{domain.lower()}")
@@ -197,7 +197,7 @@ def _contact_value(found: Found) -> Optional[ContactValue]:
     return ContactValue(PHONE, digits) if len(digits) == 10 and not service else None
 
 
-def contacts(text: Optional[str]) -> List[ContactValue]:
+def contacts(text: str | None) -> list[ContactValue]:
     """The e-mail addresses and phone numbers in ``text``, in the order they were typed."""
     if not isinstance(text, str) or not text:
         return []
@@ -206,7 +206,7 @@ def contacts(text: Optional[str]) -> List[ContactValue]:
     return [v for _, v in sorted(((pos, v) for pos, v in values if v is not None), key=lambda p: p[0])]
 
 
-def first_contact(text: Optional[str]) -> Optional[ContactValue]:
+def first_contact(text: str | None) -> ContactValue | None:
     """The first e-mail address or phone number in ``text``, or None."""
     found = contacts(text)
     return found[0] if found else None
@@ -227,7 +227,7 @@ def _bounded(text: str) -> str:
     return normalize(text[:MAX_TEXT_CHARS])
 
 
-def parse_aanvraagnummer(text: Optional[str]) -> Optional[str]:
+def parse_aanvraagnummer(text: str | None) -> str | None:
     """The canonical ``KW-YYYY-NNNN`` found in ``text``, or None.
 
     Tolerates case, spaces, dashes, dots and surrounding words. Returns None when there is no
@@ -241,7 +241,7 @@ def parse_aanvraagnummer(text: Optional[str]) -> Optional[str]:
     return found.pop()
 
 
-def canonical_aanvraagnummer(text: Optional[str]) -> Optional[str]:
+def canonical_aanvraagnummer(text: str | None) -> str | None:
     """Strict variant for the back-office feed: the whole text must be one number.
 
     ``" kw-2025-0042 "`` → ``"KW-2025-0042"``; ``"KW-2025-0042' OR 1=1"`` → None.
@@ -268,7 +268,7 @@ _TOKEN_RE = re.compile(r"[^\W_]+")
 _ALPHABET = set(CODE_ALPHABET)
 
 
-def normalize_code(code: Optional[str]) -> Optional[str]:
+def normalize_code(code: str | None) -> str | None:
     """Upper case, without separators; None when it cannot be a code at all."""
     if not code or not isinstance(code, str) or len(code) > 200:
         return None
@@ -299,8 +299,8 @@ class _Window:
     start: int
     end: int
     raw: str
-    lengths: Tuple[int, ...]
-    gaps: Tuple[str, ...]
+    lengths: tuple[int, ...]
+    gaps: tuple[str, ...]
     cased: str  # the letters as typed
 
 
@@ -363,7 +363,7 @@ def _mistyped(text: str, w: _Window) -> bool:
     return (digit and (len(w.lengths) == 1 or len(set(w.lengths)) == 1 or strong)) or (strong and w.lengths == (4, 4))
 
 
-def _score(text: str, w: _Window) -> Tuple[int, int]:
+def _score(text: str, w: _Window) -> tuple[int, int]:
     """Of overlapping windows ("maar k7qm wxyd", "u k 7 q m w x 3 d") the one whose parts look
     most like a code's (digits, capitals) wins, then the later one: a code ends a sentence
     more often than a word of code letters follows it."""
@@ -378,7 +378,7 @@ def _words_outside(text: str, w: _Window) -> int:
 _CODE_CUE_RE = re.compile(r"\b(?:verificatie)?code\b", re.IGNORECASE)
 
 
-def find_code(text: Optional[str], expecting: bool) -> Optional[Tuple[str, int, int]]:
+def find_code(text: str | None, expecting: bool) -> tuple[str, int, int] | None:
     """(code as ``ABCD-EFGH``, start, end) of a verificatiecode in ``normalize(text)``, or None.
 
     ``expecting``: the assistant just asked for the code, so a short answer that can be a code
@@ -406,7 +406,7 @@ def find_code(text: Optional[str], expecting: bool) -> Optional[Tuple[str, int, 
     return f"{w.raw[:4]}-{w.raw[4:]}", w.start, w.end
 
 
-def extract_code(text: str, expecting: bool) -> Tuple[Optional[str], str]:
+def extract_code(text: str, expecting: bool) -> tuple[str | None, str]:
     """(code, text with the code replaced by :data:`CODE_PLACEHOLDER`) or (None, text).
 
     When the assistant asked for the code (``expecting``), a short answer that can be a code
@@ -426,6 +426,6 @@ def extract_code(text: str, expecting: bool) -> Tuple[Optional[str], str]:
         code = normalize_code(normalized) if (0 < len(tokens) <= 2 or spaced) else None
         if code and len(code) <= 16 and not parse_aanvraagnummer(normalized) and (
                 any(c.isdigit() for c in code)
-                or set(code) <= _ALPHABET and len(code) == CODE_LENGTH):
+                or (set(code) <= _ALPHABET and len(code) == CODE_LENGTH)):
             return code, CODE_PLACEHOLDER
     return None, text

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 #: The metadata field that carries the signature.
 SIGNATURE_FIELD = "kw_sig"
@@ -25,27 +26,27 @@ UNVERIFIED_CLIENT = "niet-geverifieerd"
 
 @dataclass(frozen=True)
 class Identity:
-    client_id: Optional[str]
+    client_id: str | None
     #: The verified portal scope (at least ``gemeente``), or None on the public website.
-    portal: Optional[Mapping[str, Any]]
+    portal: Mapping[str, Any] | None
 
 
 def _key(secret: str) -> bytes:
     return hmac.new(secret.encode("utf-8"), b"kw-identity-metadata-v1", hashlib.sha256).digest()
 
 
-def _message(sender: str, client_id: Optional[str], portal: Optional[Mapping[str, Any]]) -> bytes:
+def _message(sender: str, client_id: str | None, portal: Mapping[str, Any] | None) -> bytes:
     return json.dumps([sender, client_id or "", dict(portal) if portal else None],
                       sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def sign(secret: str, sender: str, client_id: Optional[str],
-         portal: Optional[Mapping[str, Any]]) -> str:
+def sign(secret: str, sender: str, client_id: str | None,
+         portal: Mapping[str, Any] | None) -> str:
     return hmac.new(_key(secret), _message(sender, client_id, portal), hashlib.sha256).hexdigest()
 
 
-def signed_metadata(secret: str, sender: str, client_id: Optional[str],
-                    portal: Optional[Mapping[str, Any]], **extra: Any) -> dict:
+def signed_metadata(secret: str, sender: str, client_id: str | None,
+                    portal: Mapping[str, Any] | None, **extra: Any) -> dict:
     """Metadata for one message: client id, portal scope (when any), signature, and ``extra``
     (message id, code reference: not identity)."""
     metadata = dict(extra, client_id=client_id)

@@ -12,16 +12,16 @@ ENGLISH = frozenset("""the a an what when where which who whom why how is are wa
     can could would should will i you my your our we they it this that there of for to in on with
     about please apply application money grant get much many any have has be been am not no yes
     hello hi thanks thank help me us from who's what's i'm don't can't part these those
-    area areas funding eligible municipality municipalities neighbourhood neighborhood""".split())
+    area areas funding eligible municipality municipalities neighbourhood neighborhood""".split())  # noqa: SIM905
 DUTCH = frozenset("""de het een wat wanneer waar welke wie waarom hoe is zijn was ik je jij u mijn
     onze ons wij we ze zij van voor naar in op met over en of niet geen ja nee kan kun mag moet wil
     heb hebben er dit dat deze die hallo hoi dank bedankt graag geld aanvraag aanvragen gemeente
-    hoeveel krijgt krijgen doet doen""".split())
+    hoeveel krijgt krijgen doet doen""".split())  # noqa: SIM905
 #: Words no Dutch question uses; one is enough in a short message without Dutch words.
 CLEARLY_ENGLISH = frozenset("""what when where which who whom why how the can could would should
     does did you your this these those there apply applying application money grant funding
     eligible qualify qualifies municipality municipalities neighbourhood neighborhood area areas
-    much many get english speak who's what's how's it's""".split())
+    much many get english speak who's what's how's it's""".split())  # noqa: SIM905
 SHORT = 4
 _WORD_RE = re.compile(r"[a-z']+")
 

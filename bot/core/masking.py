@@ -18,7 +18,6 @@ dates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Tuple
 
 from bot.core import extract
 from bot.core.extract import elfproef, iban_valid, normalize  # noqa: F401 - part of this API
@@ -36,7 +35,7 @@ class Masked:
     """The text with personal data replaced, and the kinds that were found (for counters only)."""
 
     text: str
-    kinds: List[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -56,7 +55,7 @@ def mask_text(text: str | None) -> str:
     return mask_personal_data(text).text
 
 
-def summary(kinds: List[str]) -> Tuple[str, ...]:
+def summary(kinds: list[str]) -> tuple[str, ...]:
     """The distinct kinds, in a stable order (for the widget notice and counters)."""
     order = ("email", "phone", "bsn", "iban")
     return tuple(k for k in order if k in kinds)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -36,7 +36,7 @@ class Origin(NamedTuple):
         return f"{self.scheme}://{host}:{self.port}"
 
 
-def from_authority(scheme: str, authority: str) -> Optional[Origin]:
+def from_authority(scheme: str, authority: str) -> Origin | None:
     """The origin of ``host[:port]`` (a Host header) reached with ``scheme``; None if malformed."""
     scheme = scheme.lower()
     if scheme not in DEFAULT_PORTS:
@@ -59,7 +59,7 @@ def from_authority(scheme: str, authority: str) -> Optional[Origin]:
     return Origin(scheme, host, port)
 
 
-def parse(text: str, *, url: bool = False) -> Optional[Origin]:
+def parse(text: str, *, url: bool = False) -> Origin | None:
     """The origin of an Origin header or a configured origin (``scheme://host[:port]``, at most a
     trailing ``/``); with ``url``, of any http(s) URL such as a Referer (its path ignored).
     None for anything else, including ``null`` and URLs with user info."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 #: Keys of the custom data an answer carries (read by bot.web.protocol and the console).
 SOURCES_KEY = "kw_sources"
@@ -26,7 +26,7 @@ class _Titled:
     """Something the user sees by its title: a button, a source."""
     title: str
 
-    def as_dict(self) -> Dict[str, str]:
+    def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
 
@@ -50,21 +50,21 @@ WITHDRAW_BUTTON = Button("Vraag intrekken", "/handoff_intrekken")
 @dataclass(frozen=True)
 class Reply:
     text: str
-    buttons: Tuple[Button, ...] = ()
-    sources: Tuple[Source, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    sources: tuple[Source, ...] = ()
     #: When the facts were last checked against the sources.
-    checked: Optional[dt.date] = None
+    checked: dt.date | None = None
     #: See EXPECT_KEY, e.g. "verificatiecode".
-    expect: Optional[str] = None
+    expect: str | None = None
     #: See HANDOFF_KEY.
     about_handoff: bool = False
 
-    def button_dicts(self) -> List[Dict[str, str]]:
+    def button_dicts(self) -> list[dict[str, str]]:
         return [b.as_dict() for b in self.buttons]
 
-    def custom(self) -> Optional[Dict[str, Any]]:
+    def custom(self) -> dict[str, Any] | None:
         """The message's custom data (sources and markers), or None when it has none."""
-        data: Dict[str, Any] = {}
+        data: dict[str, Any] = {}
         if self.sources:
             data[SOURCES_KEY] = [s.as_dict() for s in self.sources]
             if self.checked is not None:
@@ -75,16 +75,16 @@ class Reply:
             data[HANDOFF_KEY] = True
         return data or None
 
-    def message(self) -> Dict[str, Any]:
+    def message(self) -> dict[str, Any]:
         """Keyword arguments for rasa-sdk's ``dispatcher.utter_message``."""
-        out: Dict[str, Any] = {"text": self.text, "buttons": self.button_dicts()}
+        out: dict[str, Any] = {"text": self.text, "buttons": self.button_dicts()}
         custom = self.custom()
         if custom is not None:
             out["json_message"] = custom
         return out
 
 
-def sources_of(custom: Any) -> Optional[Dict[str, Any]]:
+def sources_of(custom: Any) -> dict[str, Any] | None:
     """From a message's custom data: ``{"sources": [{"title", "url"}], "checked": "YYYY-MM-DD"
     or None}`` with http(s) links only, or None when it carries no sources."""
     if not isinstance(custom, dict) or not isinstance(custom.get(SOURCES_KEY), list):

@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import atexit
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Callable, TypeVar
 
 from bot.core.metrics import DB_CALL_DURATION, DB_TIMEOUTS
-
-T = TypeVar("T")
 
 # Enough for the action server's and the gateway's concurrency on a small machine; SQLAlchemy's
 # pool (5 + 10 overflow on PostgreSQL) bounds the connections anyway.
@@ -26,7 +24,7 @@ _executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="kw-db")
 atexit.register(_executor.shutdown, wait=False)
 
 
-def run_bounded(fn: Callable[[], T], timeout_s: float) -> T:
+def run_bounded[T](fn: Callable[[], T], timeout_s: float) -> T:
     """Run ``fn`` in the pool and wait; TimeoutError when it takes longer than ``timeout_s``.
 
     A timed-out call keeps running in its thread until the driver's own timeouts end it; its
@@ -50,13 +48,13 @@ def submit(fn: Callable[[], None]) -> None:
     _executor.submit(fn)
 
 
-async def run_db(fn: Callable[[], T], timeout_s: float) -> T:
+async def run_db[T](fn: Callable[[], T], timeout_s: float) -> T:
     """``run_bounded`` for async code: the event loop keeps serving while the pool works."""
     started = time.monotonic()
     future = _executor.submit(fn)
     try:
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         future.cancel()
         DB_TIMEOUTS.inc()
         raise TimeoutError(f"database call took longer than {timeout_s} s") from None

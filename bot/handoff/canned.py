@@ -1,8 +1,6 @@
 """Canned replies: the helpdesk's standard answers (beheerders manage them)."""
 from __future__ import annotations
 
-from typing import List, Optional, Union
-
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -11,24 +9,25 @@ from bot.handoff.errors import PermissionDenied
 from bot.handoff.models import MESSAGE_MAX, ROLE_BEHEERDER, CannedReply
 from bot.handoff.staff import StaffView
 from bot.handoff.store import Store
-from bot.handoff.values import clean_text as _clean_text, clip as _clip
+from bot.handoff.values import clean_text as _clean_text
+from bot.handoff.values import clip as _clip
 from bot.handoff.views import CannedReplyView
 
 
 class CannedReplies(Store):
-    def canned_replies(self) -> List[CannedReplyView]:
+    def canned_replies(self) -> list[CannedReplyView]:
         with self._session() as session:
             rows = session.execute(select(CannedReply).order_by(CannedReply.title)).scalars()
             return [CannedReplyView(r.id, r.title, r.text) for r in rows]
 
-    def _require_beheerder(self, session: Session, by: Optional[Union[StaffView, int]]) -> None:
+    def _require_beheerder(self, session: Session, by: StaffView | int | None) -> None:
         if by is None:
             return  # CLI / system
         if self._staff(session, by).role != ROLE_BEHEERDER:
             raise PermissionDenied("Alleen een beheerder mag standaardantwoorden beheren.")
 
     def save_canned_reply(self, title: str, text: str, *,
-                          by: Optional[Union[StaffView, int]] = None) -> CannedReplyView:
+                          by: StaffView | int | None = None) -> CannedReplyView:
         """Create or (same title) update a canned reply; ``by`` must be a beheerder when given."""
         title = _clip(" ".join(_clean_text(title).split()), 100)
         body = _clean_text(text)
@@ -50,7 +49,7 @@ class CannedReplies(Store):
             return CannedReplyView(row.id, row.title, row.text)
 
     def delete_canned_reply(self, reply_id: int, *,
-                            by: Optional[Union[StaffView, int]] = None) -> bool:
+                            by: StaffView | int | None = None) -> bool:
         with self._session() as session:
             self._require_beheerder(session, by)
             return bool(session.execute(

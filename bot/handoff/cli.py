@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from bot import migrations
 from bot.core.commands import add_table, refused, say
@@ -25,8 +26,8 @@ def add_commands(subparsers: Any) -> None:
     add_table(subparsers, COMMANDS)
 
 
-def read_password(env: Optional[Mapping[str, str]] = None,
-                  prompt: Optional[Callable[[str], str]] = None) -> Optional[str]:
+def read_password(env: Mapping[str, str] | None = None,
+                  prompt: Callable[[str], str] | None = None) -> str | None:
     """From ``KW_NEW_STAFF_PASSWORD`` when set, else asked twice; None when they differ."""
     env = os.environ if env is None else env
     prompt = prompt or getpass.getpass

@@ -1,10 +1,10 @@
 """The handoff's exceptions; messages are Dutch and contain no personal data."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
-from bot.handoff.staff import PermissionDenied  # noqa: F401 - raised by the service too
-from bot.handoff.states import InvalidTransition  # noqa: F401 - raised by the service too
+from bot.handoff.staff import PermissionDenied  # raised by the service too
+from bot.handoff.states import InvalidTransition  # raised by the service too
 
 if TYPE_CHECKING:  # pragma: no cover
     from bot.handoff.views import TicketView
@@ -22,7 +22,7 @@ class TicketNotFound(HandoffError, LookupError):
 class TicketConflict(HandoffError):
     """The ticket changed meanwhile (another staff member or process was first)."""
 
-    def __init__(self, message: str, ticket: Optional["TicketView"] = None):
+    def __init__(self, message: str, ticket: TicketView | None = None):
         super().__init__(message)
         self.ticket = ticket
 
@@ -44,5 +44,14 @@ class UnknownStaff(HandoffError, LookupError):
 
 
 
-__all__ = ["HandoffError", "TicketNotFound", "TicketConflict", "AlreadyClaimed", "NotAssigned",
-           "TicketClosed", "UnknownStaff", "PermissionDenied", "InvalidTransition"]
+__all__ = [
+    "AlreadyClaimed",
+    "HandoffError",
+    "InvalidTransition",
+    "NotAssigned",
+    "PermissionDenied",
+    "TicketClosed",
+    "TicketConflict",
+    "TicketNotFound",
+    "UnknownStaff",
+]

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY_ABBR = ("ma", "di", "wo", "do", "vr", "za", "zo")
@@ -39,7 +39,7 @@ _TIMES_RE = re.compile(
 _CLAUSE_RE = re.compile(r"^(?P<days>[^\d]+?)\s*(?P<times>\d.*)$")
 _DAY_RANGE_RE = re.compile(r"^(\w+)\s*(?:-|\u2013|t/m|tot en met)\s*(\w+)$")
 
-Interval = Tuple[int, int]  # minutes since local midnight, [start, end)
+Interval = tuple[int, int]  # minutes since local midnight, [start, end)
 
 
 def _fmt_minutes(minutes: int) -> str:
@@ -56,35 +56,35 @@ class OpeningHours:
     """A weekly schedule: for each weekday (0 = maandag) the open intervals, sorted, merged."""
 
     spec: str
-    week: Tuple[Tuple[Interval, ...], ...]
+    week: tuple[tuple[Interval, ...], ...]
     tz: dt.tzinfo
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def parse(cls, spec: str, timezone: str = "Europe/Amsterdam") -> "OpeningHours":
+    def parse(cls, spec: str, timezone: str = "Europe/Amsterdam") -> OpeningHours:
         return parse_hours(spec, timezone)
 
     @classmethod
-    def from_settings(cls, settings) -> "OpeningHours":
+    def from_settings(cls, settings) -> OpeningHours:
         """From ``settings.helpdesk_hours`` and ``settings.timezone`` (cached per value)."""
         return _cached(settings.helpdesk_hours, settings.timezone)
 
     # ------------------------------------------------------------------ queries
 
-    def _local(self, now: Optional[dt.datetime]) -> dt.datetime:
+    def _local(self, now: dt.datetime | None) -> dt.datetime:
         if now is None:
             return dt.datetime.now(self.tz)
         if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
             raise ValueError("now must be timezone-aware (or None for the current time)")
         return now.astimezone(self.tz)
 
-    def is_open(self, now: Optional[dt.datetime] = None) -> bool:
+    def is_open(self, now: dt.datetime | None = None) -> bool:
         local = self._local(now)
         minute = local.hour * 60 + local.minute
         return any(start <= minute < end for start, end in self.week[local.weekday()])
 
-    def next_opening(self, now: Optional[dt.datetime] = None) -> dt.datetime:
+    def next_opening(self, now: dt.datetime | None = None) -> dt.datetime:
         """``now`` (in the configured zone) when open, else the start of the next open period."""
         local = self._local(now)
         if self.is_open(local):
@@ -99,12 +99,12 @@ class OpeningHours:
                     day, dt.time(start // 60, start % 60), tzinfo=self.tz
                 )
                 # Normalise a wall-clock time skipped by a DST change.
-                candidate = candidate.astimezone(dt.timezone.utc).astimezone(self.tz)
+                candidate = candidate.astimezone(dt.UTC).astimezone(self.tz)
                 if candidate > local:
                     return candidate
         raise ValueError("opening hours without any open period")  # parse() prevents this
 
-    def when_text(self, moment: dt.datetime, now: Optional[dt.datetime] = None) -> str:
+    def when_text(self, moment: dt.datetime, now: dt.datetime | None = None) -> str:
         """``vandaag 13:00``, ``morgen 9:00``, ``maandag 9:00`` or ``maandag 6 januari 9:00``."""
         local_now = self._local(now)
         moment = moment.astimezone(self.tz)
@@ -120,7 +120,7 @@ class OpeningHours:
                    f"{MONTH_NAMES[moment.month - 1]}")
         return f"{day} {format_time(moment)}"
 
-    def closed_message(self, now: Optional[dt.datetime] = None) -> Optional[str]:
+    def closed_message(self, now: dt.datetime | None = None) -> str | None:
         """The sentence for the user when the helpdesk is closed, or None when it is open.
 
         ``De helpdesk is nu gesloten. We beantwoorden je vraag vanaf maandag 9:00.``
@@ -134,7 +134,7 @@ class OpeningHours:
 
     def describe(self) -> str:
         """The schedule in Dutch: ``maandag t/m vrijdag 9:00-17:00``."""
-        parts: List[str] = []
+        parts: list[str] = []
         day = 0
         while day < 7:
             intervals = self.week[day]
@@ -166,8 +166,8 @@ def _day(name: str, spec: str) -> int:
     return _DAYS[key]
 
 
-def _days(text: str, spec: str) -> List[int]:
-    days: List[int] = []
+def _days(text: str, spec: str) -> list[int]:
+    days: list[int] = []
     for item in text.split(","):
         item = item.strip()
         if not item:
@@ -194,8 +194,8 @@ def _minutes(hours: str, minutes: str, spec: str, end: bool) -> int:
     return h * 60 + m
 
 
-def _merge(intervals: Sequence[Interval]) -> Tuple[Interval, ...]:
-    merged: List[Interval] = []
+def _merge(intervals: Sequence[Interval]) -> tuple[Interval, ...]:
+    merged: list[Interval] = []
     for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
@@ -212,7 +212,7 @@ def parse_hours(spec: str, timezone: str = "Europe/Amsterdam") -> OpeningHours:
         tz = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {timezone!r} (example: 'Europe/Amsterdam')") from None
-    week: List[List[Interval]] = [[] for _ in range(7)]
+    week: list[list[Interval]] = [[] for _ in range(7)]
     for clause in re.split(r"[;\n]", spec):
         clause = clause.strip()
         if not clause:
@@ -255,13 +255,13 @@ def for_settings(settings) -> OpeningHours:
     return OpeningHours.from_settings(settings)
 
 
-def is_open(settings, now: Optional[dt.datetime] = None) -> bool:
+def is_open(settings, now: dt.datetime | None = None) -> bool:
     return for_settings(settings).is_open(now)
 
 
-def next_opening(settings, now: Optional[dt.datetime] = None) -> dt.datetime:
+def next_opening(settings, now: dt.datetime | None = None) -> dt.datetime:
     return for_settings(settings).next_opening(now)
 
 
-def closed_message(settings, now: Optional[dt.datetime] = None) -> Optional[str]:
+def closed_message(settings, now: dt.datetime | None = None) -> str | None:
     return for_settings(settings).closed_message(now)

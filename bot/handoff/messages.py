@@ -7,7 +7,6 @@ resent ``client_msg_id`` cannot race. User messages are masked before they are s
 from __future__ import annotations
 
 import datetime as dt
-from typing import List, Optional, Union
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,13 +14,23 @@ from sqlalchemy.exc import IntegrityError
 from bot.handoff import states
 from bot.handoff.errors import TicketClosed, TicketNotFound
 from bot.handoff.models import (
-    CLIENT_MSG_ID_MAX, MESSAGE_MAX, SENDER_ASSISTENT, SENDER_GEBRUIKER, SENDER_MEDEWERKER,
-    SENDER_SYSTEEM, Note, Ticket, TicketMessage,
+    CLIENT_MSG_ID_MAX,
+    MESSAGE_MAX,
+    SENDER_ASSISTENT,
+    SENDER_GEBRUIKER,
+    SENDER_MEDEWERKER,
+    SENDER_SYSTEEM,
+    Note,
+    Ticket,
+    TicketMessage,
 )
 from bot.handoff.privacy import mask_text
 from bot.handoff.staff import StaffView
 from bot.handoff.store import Store, TicketRef
-from bot.handoff.values import clean_text as _clean_text, clip as _clip, sender as _sender, utc as _utc
+from bot.handoff.values import clean_text as _clean_text
+from bot.handoff.values import clip as _clip
+from bot.handoff.values import sender as _sender
+from bot.handoff.values import utc as _utc
 from bot.handoff.views import MessageView, NoteView
 
 #: In which states a sender may add messages.
@@ -36,9 +45,9 @@ MAX_PAGE = 1000
 
 
 class Messages(Store):
-    def add_message(self, ticket: TicketRef, sender: str, author: Optional[str], text: str,
-                    client_msg_id: Optional[str] = None, *, mask: Optional[bool] = None,
-                    now: Optional[dt.datetime] = None) -> MessageView:
+    def add_message(self, ticket: TicketRef, sender: str, author: str | None, text: str,
+                    client_msg_id: str | None = None, *, mask: bool | None = None,
+                    now: dt.datetime | None = None) -> MessageView:
         """Store a message and return it with its seq. With a ``client_msg_id`` that this ticket
         already has, nothing is stored and the earlier message is returned (resends).
 
@@ -79,8 +88,8 @@ class Messages(Store):
         def __init__(self, message: MessageView):
             self.message = message
 
-    def _add_message(self, ref: TicketRef, sender: str, author: Optional[str], body: str,
-                     client_msg_id: Optional[str], now: dt.datetime) -> MessageView:
+    def _add_message(self, ref: TicketRef, sender: str, author: str | None, body: str,
+                     client_msg_id: str | None, now: dt.datetime) -> MessageView:
         try:
             with self._session() as session:
                 ticket_id = self._ticket_id(session, ref)
@@ -115,7 +124,7 @@ class Messages(Store):
         except self._Duplicate as dup:
             return dup.message
 
-    def _message_by_client_id(self, ref: TicketRef, client_msg_id: str) -> Optional[MessageView]:
+    def _message_by_client_id(self, ref: TicketRef, client_msg_id: str) -> MessageView | None:
         with self._session() as session:
             ticket_id = self._ticket_id(session, ref)
             found = session.execute(
@@ -125,7 +134,7 @@ class Messages(Store):
             return MessageView.from_model(found) if found else None
 
     def messages_after(self, ticket: TicketRef, seq: int = 0,
-                       limit: int = MAX_PAGE) -> List[MessageView]:
+                       limit: int = MAX_PAGE) -> list[MessageView]:
         """Messages with a seq greater than ``seq``, in seq order (reconnect: pass the last
         seq the client has; 0 for everything)."""
         limit = max(1, min(int(limit), MAX_PAGE))
@@ -138,8 +147,8 @@ class Messages(Store):
             ).scalars()
             return [MessageView.from_model(m) for m in rows]
 
-    def add_note(self, ticket: TicketRef, staff: Union[StaffView, int], text: str, *,
-                 now: Optional[dt.datetime] = None) -> NoteView:
+    def add_note(self, ticket: TicketRef, staff: StaffView | int, text: str, *,
+                 now: dt.datetime | None = None) -> NoteView:
         """An internal note (never shown to the user); stored masked like every typed text (the
         contact a user left is kept encrypted on the ticket instead), rendered escaped."""
         body = mask_text(_clean_text(text))
@@ -157,7 +166,7 @@ class Messages(Store):
             session.flush()
             return NoteView.from_model(note)
 
-    def notes(self, ticket: TicketRef) -> List[NoteView]:
+    def notes(self, ticket: TicketRef) -> list[NoteView]:
         with self._session() as session:
             ticket_id = self._ticket_id(session, ticket)
             rows = session.execute(

@@ -30,8 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-from bot.handoff import states
 from bot.core.clock import utcnow
+from bot.handoff import states
 
 Base = declarative_base()
 

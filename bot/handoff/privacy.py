@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from bot.core.masking import mask_text  # noqa: F401 - re-exported for the handoff service
 
@@ -47,7 +46,7 @@ class InvalidContact(ValueError):
     """Neither an e-mail address nor a phone number (the value is not in the message)."""
 
 
-def normalize_contact(value: Optional[str]) -> Optional[Contact]:
+def normalize_contact(value: str | None) -> Contact | None:
     """An e-mail address (lower-cased domain) or a phone number (digits, leading +), or None for
     an empty value. Raises :class:`InvalidContact` for anything else."""
     if value is None:
@@ -97,7 +96,7 @@ def mask_phone(value: str) -> str:
     return ("+" if plus else "") + DOT * max(0, len(digits) - len(shown)) + shown
 
 
-def mask_contact(kind: Optional[str], value: Optional[str]) -> Optional[str]:
+def mask_contact(kind: str | None, value: str | None) -> str | None:
     """Display form of a contact: enough to recognise it, not enough to use it."""
     if not value:
         return None
@@ -108,7 +107,7 @@ def mask_contact(kind: Optional[str], value: Optional[str]) -> Optional[str]:
     return DOT * 6
 
 
-def contact_hint(kind: Optional[str], value: Optional[str]) -> str:
+def contact_hint(kind: str | None, value: str | None) -> str:
     """What the assistant says back to the user: enough to recognise, nothing to use
     (``piet@gemeente.nl`` → ``p…@…``, ``0612345678`` → ``…678``)."""
     if not value:
@@ -138,7 +137,7 @@ class ContactCipher:
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
 
-    def decrypt(self, token: str) -> Optional[str]:
+    def decrypt(self, token: str) -> str | None:
         """The value, or None when the token was made with another key or is damaged."""
         from cryptography.fernet import InvalidToken
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import List, Optional, Union
 
 from sqlalchemy import select
 
@@ -26,7 +25,7 @@ class Queries(Store):
                 notes=tuple(NoteView.from_model(n) for n in ticket.notes),
             )
 
-    def active_ticket_for_conversation(self, conversation_id: str) -> Optional[TicketView]:
+    def active_ticket_for_conversation(self, conversation_id: str) -> TicketView | None:
         """The ticket of this conversation that is still waiting, assigned or live, if any."""
         if not conversation_id:
             return None
@@ -38,14 +37,14 @@ class Queries(Store):
             ).scalars().first()
             return TicketView.from_model(ticket) if ticket else None
 
-    def tickets_for_conversation(self, conversation_id: str) -> List[TicketView]:
+    def tickets_for_conversation(self, conversation_id: str) -> list[TicketView]:
         with self._session() as session:
             rows = session.execute(
                 select(Ticket).where(Ticket.conversation_id == conversation_id)
                 .order_by(Ticket.id)).scalars()
             return [TicketView.from_model(t) for t in rows]
 
-    def queue(self, now: Optional[dt.datetime] = None, limit: int = 200) -> List[QueueItem]:
+    def queue(self, now: dt.datetime | None = None, limit: int = 200) -> list[QueueItem]:
         """Waiting tickets, oldest first, with their waiting time and topic."""
         now = _utc(now)
         with self._session() as session:
@@ -63,7 +62,7 @@ class Queries(Store):
             for r in rows
         ]
 
-    def active_tickets(self, staff: Optional[Union[StaffView, int]] = None) -> List[TicketView]:
+    def active_tickets(self, staff: StaffView | int | None = None) -> list[TicketView]:
         """Tickets that are picked up or live (of one staff member when given), oldest first."""
         with self._session() as session:
             stmt = select(Ticket).where(Ticket.state.in_(states.ASSIGNED_STATES))
@@ -73,7 +72,7 @@ class Queries(Store):
             rows = session.execute(stmt.order_by(Ticket.created_at, Ticket.id)).scalars()
             return [TicketView.from_model(t) for t in rows]
 
-    def events(self, ref: TicketRef) -> List[EventView]:
+    def events(self, ref: TicketRef) -> list[EventView]:
         with self._session() as session:
             ticket_id = self._ticket_id(session, ref)
             rows = session.execute(

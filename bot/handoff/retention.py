@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import List
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -25,12 +24,12 @@ log = logging.getLogger("bot.handoff.service")
 
 
 
-def _delete_tickets(session: Session, ids: List[int]) -> None:
+def _delete_tickets(session: Session, ids: list[int]) -> None:
     session.execute(delete(Ticket).where(Ticket.id.in_(ids))
                     .execution_options(synchronize_session=False))
 
 
-def _conversation_ticket_ids(session: Session, conversation_id: str) -> List[int]:
+def _conversation_ticket_ids(session: Session, conversation_id: str) -> list[int]:
     return [i for (i,) in session.execute(
         select(Ticket.id).where(Ticket.conversation_id == conversation_id))]
 

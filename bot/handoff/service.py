@@ -22,8 +22,15 @@ from __future__ import annotations
 
 from bot.handoff.canned import CannedReplies
 from bot.handoff.errors import (
-    AlreadyClaimed, HandoffError, InvalidTransition, NotAssigned, PermissionDenied, TicketClosed,
-    TicketConflict, TicketNotFound, UnknownStaff,
+    AlreadyClaimed,
+    HandoffError,
+    InvalidTransition,
+    NotAssigned,
+    PermissionDenied,
+    TicketClosed,
+    TicketConflict,
+    TicketNotFound,
+    UnknownStaff,
 )
 from bot.handoff.messages import MAX_PAGE, Messages
 from bot.handoff.retention import ERASED_QUESTION, Retention
@@ -31,7 +38,13 @@ from bot.handoff.store import Actor, TicketRef
 from bot.handoff.tickets import Tickets
 from bot.handoff.values import MAX_TRANSCRIPT
 from bot.handoff.views import (
-    CannedReplyView, EventView, MessageView, NoteView, QueueItem, TicketDetail, TicketView,
+    CannedReplyView,
+    EventView,
+    MessageView,
+    NoteView,
+    QueueItem,
+    TicketDetail,
+    TicketView,
 )
 
 
@@ -45,8 +58,26 @@ class HandoffService(Tickets, Messages, CannedReplies, Retention):
 
 
 __all__ = [
-    "HandoffService", "TicketView", "MessageView", "EventView", "NoteView", "QueueItem",
-    "CannedReplyView", "TicketDetail", "HandoffError", "TicketNotFound", "TicketConflict",
-    "AlreadyClaimed", "NotAssigned", "TicketClosed", "UnknownStaff", "InvalidTransition",
-    "PermissionDenied", "TicketRef", "Actor", "ERASED_QUESTION", "MAX_PAGE", "MAX_TRANSCRIPT",
+    "ERASED_QUESTION",
+    "MAX_PAGE",
+    "MAX_TRANSCRIPT",
+    "Actor",
+    "AlreadyClaimed",
+    "CannedReplyView",
+    "EventView",
+    "HandoffError",
+    "HandoffService",
+    "InvalidTransition",
+    "MessageView",
+    "NotAssigned",
+    "NoteView",
+    "PermissionDenied",
+    "QueueItem",
+    "TicketClosed",
+    "TicketConflict",
+    "TicketDetail",
+    "TicketNotFound",
+    "TicketRef",
+    "TicketView",
+    "UnknownStaff",
 ]

@@ -19,7 +19,6 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from typing import List, Optional, Union
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -61,7 +60,7 @@ OK = "ok"
 INVALID = "invalid"
 LOCKED = "locked"
 
-_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,%d}$" % (USERNAME_MAX - 1))
+_USERNAME_RE = re.compile(rf"^[a-z0-9][a-z0-9._-]{{1,{USERNAME_MAX - 1}}}$")
 
 
 class StaffError(ValueError):
@@ -99,10 +98,10 @@ class StaffView:
     is_demo: bool
     is_active: bool
     failed_logins: int
-    locked_until: Optional[dt.datetime]
+    locked_until: dt.datetime | None
     created_at: dt.datetime
     password_changed_at: dt.datetime
-    last_login_at: Optional[dt.datetime]
+    last_login_at: dt.datetime | None
     session_version: int = 0
 
     @property
@@ -120,7 +119,7 @@ class StaffView:
         return self.role in EDITOR_ROLES
 
     @classmethod
-    def from_model(cls, user: StaffUser) -> "StaffView":
+    def from_model(cls, user: StaffUser) -> StaffView:
         return cls(
             id=user.id, username=user.username, display_name=user.display_name, role=user.role,
             is_demo=bool(user.is_demo), is_active=bool(user.is_active),
@@ -136,9 +135,9 @@ class AuthResult:
 
     ok: bool
     reason: str  # 'ok' | 'invalid' | 'locked'
-    user: Optional[StaffView] = None
+    user: StaffView | None = None
     #: For 'locked' on a known account: until when (naive UTC).
-    locked_until: Optional[dt.datetime] = None
+    locked_until: dt.datetime | None = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -146,7 +145,7 @@ class AuthResult:
 
 # ------------------------------------------------------------------------------ validation
 
-def normalize_username(username: Optional[str]) -> str:
+def normalize_username(username: str | None) -> str:
     value = unicodedata.normalize("NFKC", username or "").strip().lower()
     if not _USERNAME_RE.match(value):
         raise StaffError(
@@ -156,7 +155,7 @@ def normalize_username(username: Optional[str]) -> str:
     return value
 
 
-def clean_display_name(name: Optional[str]) -> str:
+def clean_display_name(name: str | None) -> str:
     value = " ".join(unicodedata.normalize("NFKC", name or "").split())
     if not value or len(value) > DISPLAY_NAME_MAX:
         raise StaffError(f"Een weergavenaam heeft 1 tot {DISPLAY_NAME_MAX} tekens.")
@@ -171,7 +170,7 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_password(password: Optional[str], username: Optional[str] = None) -> None:
+def check_password(password: str | None, username: str | None = None) -> None:
     """Raise :class:`PasswordPolicyError` unless the password meets the policy."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordPolicyError(
@@ -189,7 +188,7 @@ def check_password(password: Optional[str], username: Optional[str] = None) -> N
 
 # ------------------------------------------------------------------------------ service
 
-def _find_user(session, name: str) -> Optional[StaffUser]:
+def _find_user(session, name: str) -> StaffUser | None:
     return session.execute(select(StaffUser).where(StaffUser.username == name)).scalars().first()
 
 
@@ -203,8 +202,8 @@ def _user(session, name: str) -> StaffUser:
 class StaffService:
     """Staff accounts in the app database (tables made by :func:`bot.migrations.upgrade`)."""
 
-    def __init__(self, database: Union[str, Engine], timeout_s: float = 1.5, *,
-                 hasher: Optional[PasswordHasher] = None,
+    def __init__(self, database: str | Engine, timeout_s: float = 1.5, *,
+                 hasher: PasswordHasher | None = None,
                  max_failed_logins: int = MAX_FAILED_LOGINS,
                  lockout: dt.timedelta = LOCKOUT):
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
@@ -215,7 +214,7 @@ class StaffService:
         self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
 
     @classmethod
-    def from_settings(cls, settings) -> "StaffService":
+    def from_settings(cls, settings) -> StaffService:
         return cls(settings.database_url, settings.db_timeout_s)
 
     def _session(self):
@@ -246,12 +245,12 @@ class StaffService:
         log.info("staff account %s created (role %s%s)", view.id, role, ", demo" if is_demo else "")
         return view
 
-    def get(self, user_id: int) -> Optional[StaffView]:
+    def get(self, user_id: int) -> StaffView | None:
         with self._session() as session:
             user = session.get(StaffUser, user_id)
             return StaffView.from_model(user) if user else None
 
-    def get_by_username(self, username: str) -> Optional[StaffView]:
+    def get_by_username(self, username: str) -> StaffView | None:
         try:
             name = normalize_username(username)
         except StaffError:
@@ -260,12 +259,12 @@ class StaffService:
             user = _find_user(session, name)
             return StaffView.from_model(user) if user else None
 
-    def list_users(self) -> List[StaffView]:
+    def list_users(self) -> list[StaffView]:
         with self._session() as session:
             users = session.execute(select(StaffUser).order_by(StaffUser.username)).scalars()
             return [StaffView.from_model(u) for u in users]
 
-    def _require_beheerder(self, by: Optional[StaffView]) -> None:
+    def _require_beheerder(self, by: StaffView | None) -> None:
         if by is None:
             return  # CLI / system
         current = self.get(by.id)
@@ -281,7 +280,7 @@ class StaffService:
             session.flush()
             return StaffView.from_model(user)
 
-    def _update_keeping_a_beheerder(self, username: str, by: Optional[StaffView], **values) -> StaffView:
+    def _update_keeping_a_beheerder(self, username: str, by: StaffView | None, **values) -> StaffView:
         """``_update`` that, for a change made in the console (``by``), refuses to leave no
         active beheerder: the console could then no longer manage accounts, and only the CLI on
         the server (which may, as the way back) would recover it. The count and
@@ -304,7 +303,7 @@ class StaffService:
             session.flush()
             return StaffView.from_model(user)
 
-    def change_role(self, username: str, role: str, *, by: Optional[StaffView] = None) -> StaffView:
+    def change_role(self, username: str, role: str, *, by: StaffView | None = None) -> StaffView:
         """Give ``username`` the role ``role``; ``by`` (when given) must be a beheerder. The last
         active beheerder keeps its role in the console."""
         check_role(role)
@@ -314,7 +313,7 @@ class StaffService:
         return view
 
     def set_password(self, username: str, password: str, *,
-                     by: Optional[StaffView] = None) -> StaffView:
+                     by: StaffView | None = None) -> StaffView:
         """New password (and unlock); ``by`` must be the user or a beheerder when given."""
         name = normalize_username(username)
         if by is not None and by.username != name:
@@ -326,7 +325,7 @@ class StaffService:
         return view
 
     def set_active(self, username: str, active: bool, *,
-                   by: Optional[StaffView] = None) -> StaffView:
+                   by: StaffView | None = None) -> StaffView:
         self._require_beheerder(by)
         if active:
             return self._update(username, is_active=True)
@@ -339,13 +338,13 @@ class StaffService:
             session.execute(update(StaffUser).where(StaffUser.id == user_id)
                             .values(session_version=StaffUser.session_version + 1))
 
-    def unlock(self, username: str, *, by: Optional[StaffView] = None) -> StaffView:
+    def unlock(self, username: str, *, by: StaffView | None = None) -> StaffView:
         self._require_beheerder(by)
         view = self._update(username, failed_logins=0, locked_until=None)
         self.throttle.clear(view.id)
         return view
 
-    def demo_users(self) -> List[StaffView]:
+    def demo_users(self) -> list[StaffView]:
         with self._session() as session:
             users = session.execute(select(StaffUser).where(StaffUser.is_demo.is_(True))).scalars()
             return [StaffView.from_model(u) for u in users]
@@ -364,11 +363,11 @@ class StaffService:
             return bool(self.hasher.verify(password_hash, password))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
-        except Exception:  # noqa: BLE001 - a broken hash must not become an error path
+        except Exception:  # a broken hash must not become an error path
             return False
 
     def authenticate(self, username: str, password: str, *, client: str = "",
-                     now: Optional[dt.datetime] = None) -> AuthResult:
+                     now: dt.datetime | None = None) -> AuthResult:
         """Check a login from ``client`` (the gateway's rate-limit key of the address; empty
         for the CLI). Exactly one Argon2 verification, whatever the outcome."""
         now = now or utcnow()

@@ -15,8 +15,6 @@
 """
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Optional, Tuple
-
 WACHTRIJ = "wachtrij"          # waiting for a staff member
 OPGEPAKT = "opgepakt"          # assigned to a staff member, not yet talking
 LIVE = "live"                  # staff member talks with the user; Rasa is paused
@@ -24,15 +22,15 @@ AFGEROND = "afgerond"          # closed (with or without contact)
 TERUGGEGEVEN = "teruggegeven"  # handed back to the assistant; Rasa resumes
 
 #: All states, in the order of the normal flow.
-STATES: Tuple[str, ...] = (WACHTRIJ, OPGEPAKT, LIVE, AFGEROND, TERUGGEGEVEN)
+STATES: tuple[str, ...] = (WACHTRIJ, OPGEPAKT, LIVE, AFGEROND, TERUGGEGEVEN)
 #: States in which the ticket is still being handled (at most one per conversation).
-ACTIVE_STATES: Tuple[str, ...] = (WACHTRIJ, OPGEPAKT, LIVE)
+ACTIVE_STATES: tuple[str, ...] = (WACHTRIJ, OPGEPAKT, LIVE)
 #: States in which nothing happens any more.
-FINAL_STATES: Tuple[str, ...] = (AFGEROND, TERUGGEGEVEN)
+FINAL_STATES: tuple[str, ...] = (AFGEROND, TERUGGEGEVEN)
 #: States in which a staff member holds the ticket (the Rasa conversation is paused in ``live``).
-ASSIGNED_STATES: Tuple[str, ...] = (OPGEPAKT, LIVE)
+ASSIGNED_STATES: tuple[str, ...] = (OPGEPAKT, LIVE)
 
-TRANSITIONS: Dict[str, FrozenSet[str]] = {
+TRANSITIONS: dict[str, frozenset[str]] = {
     WACHTRIJ: frozenset({OPGEPAKT, AFGEROND}),
     OPGEPAKT: frozenset({LIVE, TERUGGEGEVEN, AFGEROND}),
     LIVE: frozenset({TERUGGEGEVEN, AFGEROND}),
@@ -41,7 +39,7 @@ TRANSITIONS: Dict[str, FrozenSet[str]] = {
 }
 
 #: Dutch labels for the console and the widget.
-LABELS: Dict[str, str] = {
+LABELS: dict[str, str] = {
     WACHTRIJ: "In de wachtrij",
     OPGEPAKT: "Opgepakt",
     LIVE: "In gesprek",
@@ -50,7 +48,7 @@ LABELS: Dict[str, str] = {
 }
 
 #: Dutch names of the actions that lead to a state (button texts in the console).
-ACTION_LABELS: Dict[str, str] = {
+ACTION_LABELS: dict[str, str] = {
     OPGEPAKT: "Oppakken",
     LIVE: "Gesprek overnemen",
     TERUGGEGEVEN: "Terug naar de assistent",
@@ -61,7 +59,7 @@ ACTION_LABELS: Dict[str, str] = {
 class InvalidTransition(ValueError):
     """A transition the state machine does not allow; the message is Dutch and names both states."""
 
-    def __init__(self, from_state: Optional[str], to_state: str, message: Optional[str] = None):
+    def __init__(self, from_state: str | None, to_state: str, message: str | None = None):
         self.from_state = from_state
         self.to_state = to_state
         super().__init__(message or (
@@ -69,7 +67,7 @@ class InvalidTransition(ValueError):
         ))
 
 
-def label(state: Optional[str]) -> str:
+def label(state: str | None) -> str:
     """The Dutch label of ``state`` (the raw value for an unknown one)."""
     if state is None:
         return "nieuw"
@@ -95,7 +93,7 @@ def validate_transition(from_state: str, to_state: str) -> None:
         raise InvalidTransition(from_state, to_state)
 
 
-def sources(to_state: str) -> Tuple[str, ...]:
+def sources(to_state: str) -> tuple[str, ...]:
     """The states from which ``to_state`` can be reached (in flow order)."""
     return tuple(s for s in STATES if to_state in TRANSITIONS[s])
 

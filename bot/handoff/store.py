@@ -3,7 +3,6 @@ call, and the lookups the service's parts share (ticket by reference, staff, act
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional, Tuple, Union
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -12,18 +11,25 @@ from sqlalchemy.orm import Session
 from bot.core import db
 from bot.handoff.errors import PermissionDenied, TicketNotFound, UnknownStaff
 from bot.handoff.models import (
-    HELPDESK_ROLES, SENDER_ASSISTENT, SENDER_GEBRUIKER, SENDER_MEDEWERKER, SENDER_SYSTEEM, StaffUser, Ticket,
+    HELPDESK_ROLES,
+    SENDER_ASSISTENT,
+    SENDER_GEBRUIKER,
+    SENDER_MEDEWERKER,
+    SENDER_SYSTEEM,
+    StaffUser,
+    Ticket,
     TicketEvent,
 )
 from bot.handoff.privacy import ContactCipher
 from bot.handoff.staff import StaffView
-from bot.handoff.values import clean_text as _clean_text, clip as _clip
+from bot.handoff.values import clean_text as _clean_text
+from bot.handoff.values import clip as _clip
 from bot.handoff.views import TicketView
 
 #: A ticket: its public id (str), its internal id (int) or a view.
-TicketRef = Union[str, int, TicketView]
+TicketRef = str | int | TicketView
 #: Who acts: a staff member (view or id) or 'gebruiker' / 'assistent' / 'systeem'.
-Actor = Union[StaffView, int, str]
+Actor = StaffView | int | str
 
 
 class Store:
@@ -33,7 +39,7 @@ class Store:
     ``create_ticket`` refuses a contact.
     """
 
-    def __init__(self, database: Union[str, Engine], timeout_s: float = 1.5, *,
+    def __init__(self, database: str | Engine, timeout_s: float = 1.5, *,
                  contact_key=None):
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
         self._cipher = ContactCipher(contact_key) if contact_key else None
@@ -68,7 +74,7 @@ class Store:
         return ticket
 
     @staticmethod
-    def _staff(session: Session, ref: Union[StaffView, int]) -> StaffUser:
+    def _staff(session: Session, ref: StaffView | int) -> StaffUser:
         staff_id = ref.id if isinstance(ref, StaffView) else ref
         user = session.get(StaffUser, staff_id) if isinstance(staff_id, int) else None
         if user is None or not user.is_active:
@@ -77,7 +83,7 @@ class Store:
             raise PermissionDenied("Alleen medewerkers en beheerders behandelen vragen.")
         return user
 
-    def _actor(self, session: Session, actor: Actor) -> Tuple[str, Optional[StaffUser]]:
+    def _actor(self, session: Session, actor: Actor) -> tuple[str, StaffUser | None]:
         if isinstance(actor, (StaffView, int)) and not isinstance(actor, bool):
             return SENDER_MEDEWERKER, self._staff(session, actor)
         if actor in (SENDER_GEBRUIKER, SENDER_ASSISTENT, SENDER_SYSTEEM):
@@ -85,9 +91,9 @@ class Store:
         raise ValueError(f"onbekende actor {actor!r}")
 
     @staticmethod
-    def _event(session: Session, ticket_id: int, from_state: Optional[str], to_state: str,
-               actor: str, staff: Optional[StaffUser], at: dt.datetime,
-               reason: Optional[str] = None) -> None:
+    def _event(session: Session, ticket_id: int, from_state: str | None, to_state: str,
+               actor: str, staff: StaffUser | None, at: dt.datetime,
+               reason: str | None = None) -> None:
         session.add(TicketEvent(
             ticket_id=ticket_id, from_state=from_state, to_state=to_state, at=at, actor=actor,
             staff_id=staff.id if staff is not None else None,
@@ -99,7 +105,7 @@ class Store:
         with self._session() as session:
             return TicketView.from_model(self._load(session, self._ticket_id(session, ref)))
 
-    def find_ticket(self, ref: TicketRef) -> Optional[TicketView]:
+    def find_ticket(self, ref: TicketRef) -> TicketView | None:
         try:
             return self.get_ticket(ref)
         except TicketNotFound:

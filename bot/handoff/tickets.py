@@ -17,24 +17,40 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from typing import Any, Dict, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from bot.handoff import states
 from bot.handoff.errors import (
-    AlreadyClaimed, InvalidTransition, NotAssigned, PermissionDenied, TicketConflict, TicketNotFound,
+    AlreadyClaimed,
+    InvalidTransition,
+    NotAssigned,
+    PermissionDenied,
+    TicketConflict,
+    TicketNotFound,
 )
 from bot.handoff.models import (
-    CONVERSATION_ID_MAX, MESSAGE_MAX, QUESTION_MAX, ROLE_BEHEERDER, SENDER_GEBRUIKER,
-    SENDER_MEDEWERKER, StaffUser, Ticket, TicketMessage,
+    CONVERSATION_ID_MAX,
+    MESSAGE_MAX,
+    QUESTION_MAX,
+    ROLE_BEHEERDER,
+    SENDER_GEBRUIKER,
+    SENDER_MEDEWERKER,
+    StaffUser,
+    Ticket,
+    TicketMessage,
 )
 from bot.handoff.privacy import mask_text, normalize_contact
 from bot.handoff.queries import Queries
 from bot.handoff.staff import StaffView
 from bot.handoff.store import Actor, TicketRef
-from bot.handoff.values import clean_text as _clean_text, clip as _clip, transcript_rows, utc as _utc
+from bot.handoff.values import clean_text as _clean_text
+from bot.handoff.values import clip as _clip
+from bot.handoff.values import transcript_rows
+from bot.handoff.values import utc as _utc
 from bot.handoff.views import TicketView
 
 log = logging.getLogger("bot.handoff.service")
@@ -49,7 +65,7 @@ _STAMP = {
 
 
 class Tickets(Queries):
-    def set_contact(self, ref: TicketRef, contact: Optional[str]) -> bool:
+    def set_contact(self, ref: TicketRef, contact: str | None) -> bool:
         """Store how to reach the user on an open ticket (masked for display, encrypted).
 
         The gateway calls this with the e-mail address or phone number it found in what the
@@ -72,10 +88,10 @@ class Tickets(Queries):
             ticket.contact_encrypted = self._cipher.encrypt(parsed.value)
         return True
 
-    def create_ticket(self, conversation_id: str, question: str, contact: Optional[str] = None,
-                      gemeente: Optional[str] = None, transcript: Sequence[Any] = (), *,
-                      consent_at: Optional[dt.datetime] = None,
-                      now: Optional[dt.datetime] = None) -> TicketView:
+    def create_ticket(self, conversation_id: str, question: str, contact: str | None = None,
+                      gemeente: str | None = None, transcript: Sequence[Any] = (), *,
+                      consent_at: dt.datetime | None = None,
+                      now: dt.datetime | None = None) -> TicketView:
         """A new ticket in the wachtrij, with the transcript stored as its first messages.
 
         ``transcript``: ``(sender, text, at)`` tuples (or dicts with those keys), oldest first;
@@ -133,8 +149,8 @@ class Tickets(Queries):
 
     # ------------------------------------------------------------------ transitions
 
-    def claim(self, ticket: TicketRef, staff: Union[StaffView, int], *,
-              now: Optional[dt.datetime] = None) -> TicketView:
+    def claim(self, ticket: TicketRef, staff: StaffView | int, *,
+              now: dt.datetime | None = None) -> TicketView:
         """Pick up a waiting ticket. Race-safe: of simultaneous claims exactly one wins; the
         others get :class:`AlreadyClaimed` (with the winner in ``ticket.assigned_name``)."""
         now = _utc(now)
@@ -166,7 +182,7 @@ class Tickets(Queries):
         raise InvalidTransition(current.state, states.OPGEPAKT)
 
     def _transition(self, ref: TicketRef, to_state: str, actor: Actor, *,
-                    reason: Optional[str] = None, now: Optional[dt.datetime] = None
+                    reason: str | None = None, now: dt.datetime | None = None
                     ) -> TicketView:
         now = _utc(now)
         with self._session() as session:
@@ -180,7 +196,7 @@ class Tickets(Queries):
                 raise NotAssigned("Deze vraag wordt door een collega behandeld.")
             if kind == SENDER_GEBRUIKER and to_state == states.LIVE:
                 raise PermissionDenied("Alleen een medewerker kan het gesprek overnemen.")
-            values: Dict[str, Any] = {"state": to_state, "updated_at": now,
+            values: dict[str, Any] = {"state": to_state, "updated_at": now,
                                       _STAMP[to_state]: now}
             if to_state == states.LIVE and ticket.assigned_to is None and user is not None:
                 values["assigned_to"] = user.id
@@ -198,24 +214,24 @@ class Tickets(Queries):
         log.info("handoff ticket %s: %s -> %s (%s)", ticket_id, from_state, to_state, kind)
         return view
 
-    def go_live(self, ticket: TicketRef, staff: Union[StaffView, int], *,
-                now: Optional[dt.datetime] = None) -> TicketView:
+    def go_live(self, ticket: TicketRef, staff: StaffView | int, *,
+                now: dt.datetime | None = None) -> TicketView:
         """opgepakt → live: the staff member takes over the conversation (pause Rasa)."""
         if isinstance(staff, str):
             raise ValueError("go_live needs a staff member")
         return self._transition(ticket, states.LIVE, staff, now=now)
 
-    def hand_back(self, ticket: TicketRef, actor: Actor, *, reason: Optional[str] = None,
-                  now: Optional[dt.datetime] = None) -> TicketView:
+    def hand_back(self, ticket: TicketRef, actor: Actor, *, reason: str | None = None,
+                  now: dt.datetime | None = None) -> TicketView:
         """opgepakt/live → teruggegeven: back to the assistant (resume Rasa)."""
         return self._transition(ticket, states.TERUGGEGEVEN, actor, reason=reason, now=now)
 
-    def close(self, ticket: TicketRef, actor: Actor, *, reason: Optional[str] = None,
-              now: Optional[dt.datetime] = None) -> TicketView:
+    def close(self, ticket: TicketRef, actor: Actor, *, reason: str | None = None,
+              now: dt.datetime | None = None) -> TicketView:
         """wachtrij/opgepakt/live → afgerond (from wachtrij: closed without contact)."""
         return self._transition(ticket, states.AFGEROND, actor, reason=reason, now=now)
 
-    def contact_for(self, ref: TicketRef, staff: Union[StaffView, int]) -> Optional[str]:
+    def contact_for(self, ref: TicketRef, staff: StaffView | int) -> str | None:
         """The contact value to reach the user (decrypted), only for the medewerker the ticket
         is assigned to or a beheerder (PermissionDenied otherwise). Never log it."""
         with self._session() as session:

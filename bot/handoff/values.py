@@ -3,11 +3,16 @@ free text is cleaned and clipped before it is stored."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, List, Optional, Tuple, Union
+from collections.abc import Iterable
+from typing import Any
 
 from bot.core.clock import utcnow
 from bot.handoff.models import (
-    SENDER_ASSISTENT, SENDER_GEBRUIKER, SENDER_MEDEWERKER, SENDER_SYSTEEM, SENDERS,
+    SENDER_ASSISTENT,
+    SENDER_GEBRUIKER,
+    SENDER_MEDEWERKER,
+    SENDER_SYSTEEM,
+    SENDERS,
 )
 
 _SENDER_ALIASES = {
@@ -20,15 +25,15 @@ _SENDER_ALIASES = {
 MAX_TRANSCRIPT = 500
 
 
-def utc(value: Union[dt.datetime, float, int, None]) -> dt.datetime:
+def utc(value: dt.datetime | float | int | None) -> dt.datetime:
     """Naive UTC (the storage convention). Naive input is taken to be UTC already;
     numbers are Unix timestamps (as in Rasa tracker events)."""
     if value is None:
         return utcnow()
     if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None)
+        return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
     if value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
@@ -43,7 +48,7 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
-def clean_text(text: Optional[str]) -> str:
+def clean_text(text: str | None) -> str:
     """Strip, drop NULs and other control characters except newlines and tabs."""
     if text is None:
         return ""
@@ -51,8 +56,8 @@ def clean_text(text: Optional[str]) -> str:
     return cleaned.strip()
 
 
-def transcript_rows(transcript: Iterable[Any]) -> List[Tuple[str, str, Any]]:
-    rows: List[Tuple[str, str, Any]] = []
+def transcript_rows(transcript: Iterable[Any]) -> list[tuple[str, str, Any]]:
+    rows: list[tuple[str, str, Any]] = []
     for item in transcript or ():
         if isinstance(item, dict):
             who, text, at = item.get("sender"), item.get("text"), item.get("at")
@@ -60,7 +65,7 @@ def transcript_rows(transcript: Iterable[Any]) -> List[Tuple[str, str, Any]]:
             item = tuple(item)
             if len(item) not in (2, 3):
                 raise ValueError("transcriptregel: verwacht (afzender, tekst[, tijd])")
-            who, text, at = (item + (None,))[:3]
+            who, text, at = ((*item, None))[:3]
         text = clean_text(text)
         if text:
             rows.append((sender(who), text, at))

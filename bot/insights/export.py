@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from bot import texts
 from bot.handoff.states import LABELS as STATE_LABELS
@@ -51,41 +52,41 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return (BOM + out.getvalue()).encode("utf-8")
 
 
-def _tags(group: Group, labels: Dict[str, str]) -> str:
+def _tags(group: Group, labels: dict[str, str]) -> str:
     return ", ".join(f"{labels.get(k, k)} {n}" for k, n in group.tags.most_common())
 
 
-def _questions(report: Report) -> Tuple[List[str], List[List[Any]]]:
+def _questions(report: Report) -> tuple[list[str], list[list[Any]]]:
     header = ["vraag (gemaskeerd)", "aantal", "laatst (UTC)", "hoe", "andere woorden"]
     rows = [[g.label, g.count, g.last, _tags(g, texts.INSIGHT_KIND_LABELS), " | ".join(g.variants)]
             for g in report.questions]
     return header, rows
 
 
-def _reasons(report: Report) -> Tuple[List[str], List[List[Any]]]:
+def _reasons(report: Report) -> tuple[list[str], list[list[Any]]]:
     header = ["reden (gemaskeerd)", "aantal", "laatst (UTC)", "afloop", "andere woorden"]
     rows = [[g.label, g.count, g.last, _tags(g, STATE_LABELS), " | ".join(g.variants)]
             for g in report.reasons]
     return header, rows
 
 
-def _topics(report: Report) -> Tuple[List[str], List[List[Any]]]:
+def _topics(report: Report) -> tuple[list[str], list[list[Any]]]:
     header = ["jaar", "week", "maandag", "onderwerp", "antwoord", "aantal"]
     return header, [[t.year, t.week, t.monday, t.title, t.key, t.count] for t in report.topics]
 
 
-def _days(report: Report) -> Tuple[List[str], List[List[Any]]]:
+def _days(report: Report) -> tuple[list[str], list[list[Any]]]:
     header = ["dag", "vragen", "niet begrepen", "naar een medewerker"]
     return header, [[d.day, d.questions, d.fallbacks, d.handoffs] for d in report.per_day]
 
 
-def _overdue(report: Report) -> Tuple[List[str], List[List[Any]]]:
+def _overdue(report: Report) -> tuple[list[str], list[list[Any]]]:
     header = ["antwoord", "knop", "gecontroleerd", "dagen geleden"]
     return header, [[o.key, o.title, o.checked, o.age_days] for o in report.overdue]
 
 
 #: Download name (in the URL and the file name) → what it holds.
-EXPORTS: Dict[str, Callable[[Report], Tuple[List[str], List[List[Any]]]]] = {
+EXPORTS: dict[str, Callable[[Report], tuple[list[str], list[list[Any]]]]] = {
     "vragen": _questions,
     "overdrachten": _reasons,
     "onderwerpen": _topics,
@@ -94,7 +95,7 @@ EXPORTS: Dict[str, Callable[[Report], Tuple[List[str], List[List[Any]]]]] = {
 }
 
 
-def export(report: Report, name: str) -> Tuple[str, bytes]:
+def export(report: Report, name: str) -> tuple[str, bytes]:
     """(file name, CSV bytes) of one download; KeyError for an unknown name."""
     header, rows = EXPORTS[name](report)
     filename = f"redactie-{name}-{report.start.isoformat()}-{report.end.isoformat()}.csv"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from bot.knowledge.loader import normalise
 from bot.knowledge.retrieval import tokens
@@ -29,7 +29,7 @@ def group_key(text: str) -> str:
     return re.sub(r"\s+", " ", folded).strip()
 
 
-def similarity(a: FrozenSet[str], b: FrozenSet[str]) -> float:
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     """Jaccard: shared words over all words (0 when either has no content words)."""
     if not a or not b:
         return 0.0
@@ -42,14 +42,14 @@ class Group:
 
     label: str
     count: int = 0
-    last: Optional[dt.datetime] = None
+    last: dt.datetime | None = None
     #: Other wordings in the group, commonest first (at most MAX_VARIANTS).
-    variants: List[str] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)
     #: What happened, e.g. {"fallback": 3, "choices": 1} or ticket states.
     tags: Counter = field(default_factory=Counter)
-    words: FrozenSet[str] = frozenset()
+    words: frozenset[str] = frozenset()
 
-    def add(self, count: int, last: Optional[dt.datetime], tags: Counter) -> None:
+    def add(self, count: int, last: dt.datetime | None, tags: Counter) -> None:
         self.count += count
         if last is not None and (self.last is None or last > self.last):
             self.last = last
@@ -60,15 +60,15 @@ class Group:
 class _Exact:
     text: str
     count: int = 0
-    last: Optional[dt.datetime] = None
+    last: dt.datetime | None = None
     tags: Counter = field(default_factory=Counter)
     wordings: Counter = field(default_factory=Counter)
 
 
-def group_similar(items: Iterable[Tuple[str, Optional[dt.datetime], Optional[str]]],
-                  threshold: float = SIMILAR) -> List[Group]:
+def group_similar(items: Iterable[tuple[str, dt.datetime | None, str | None]],
+                  threshold: float = SIMILAR) -> list[Group]:
     """``items``: (text, when, tag). Groups, biggest first (then most recent)."""
-    exact: Dict[str, _Exact] = {}
+    exact: dict[str, _Exact] = {}
     for text, when, tag in items:
         if not text or not text.strip():
             continue
@@ -83,8 +83,8 @@ def group_similar(items: Iterable[Tuple[str, Optional[dt.datetime], Optional[str
         if tag:
             e.tags[tag] += 1
     ordered = sorted(exact.values(), key=lambda e: (-e.count, -(e.last.timestamp() if e.last else 0)))
-    groups: List[Group] = []
-    by_word: Dict[str, Set[int]] = {}
+    groups: list[Group] = []
+    by_word: dict[str, set[int]] = {}
     for e in ordered:
         label = e.wordings.most_common(1)[0][0]
         words = frozenset(tokens(label))

@@ -18,7 +18,8 @@ import json
 import logging
 import re
 import threading
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
@@ -27,10 +28,19 @@ from bot.core import db
 from bot.core.masking import mask_text
 from bot.core.runner import submit
 from bot.handoff.values import utc
-from bot.knowledge.retrieval import ANSWERED as ANSWERED_PATHS, CHOICES as CHOICES_PATH
 from bot.insights.models import (
-    ANSWERED, CHOICES, FALLBACK, KINDS, REVISED, SECOND_CHANCE, TEXT_MAX, TOPIC_MAX, QuestionEvent,
+    ANSWERED,
+    CHOICES,
+    FALLBACK,
+    KINDS,
+    REVISED,
+    SECOND_CHANCE,
+    TEXT_MAX,
+    TOPIC_MAX,
+    QuestionEvent,
 )
+from bot.knowledge.retrieval import ANSWERED as ANSWERED_PATHS
+from bot.knowledge.retrieval import CHOICES as CHOICES_PATH
 
 log = logging.getLogger("bot.insights")
 
@@ -39,14 +49,14 @@ log = logging.getLogger("bot.insights")
 LOW_CONFIDENCE = 0.7
 _FALLBACK_INTENT = "nlu_fallback"
 
-Database = Union[str, Engine]
+Database = str | Engine
 
 
 def _engine(database: Database, timeout_s: float) -> Engine:
     return db.get_engine(database, timeout_s) if isinstance(database, str) else database
 
 
-def clean_text(text: Optional[str]) -> Optional[str]:
+def clean_text(text: str | None) -> str | None:
     """What may be stored of a question: masked, one line, at most TEXT_MAX characters; None for
     nothing or a button payload ("/faq_…")."""
     if not isinstance(text, str):
@@ -57,12 +67,12 @@ def clean_text(text: Optional[str]) -> Optional[str]:
     return flat if len(flat) <= TEXT_MAX else flat[:TEXT_MAX - 1].rstrip() + "…"
 
 
-def needs_text(kind: str, confidence: Optional[float]) -> bool:
+def needs_text(kind: str, confidence: float | None) -> bool:
     """Only questions an editor should read keep their text (data minimisation)."""
     return kind != ANSWERED or (confidence is not None and confidence < LOW_CONFIDENCE)
 
 
-def conversation_key(settings: Any, sender_id: Optional[str]) -> Optional[str]:
+def conversation_key(settings: Any, sender_id: str | None) -> str | None:
     """The pseudonym a question event keeps of its conversation: a keyed hash (a key derived
     from the cookie secret), so the editors' data cannot be joined to a conversation id without
     the secret, but "Gesprek wissen" can find the conversation's questions."""
@@ -83,9 +93,9 @@ def delete_conversation(settings: Any, sender_id: str, timeout_s: float = 30.0) 
     return result.rowcount or 0
 
 
-def event_row(kind: str, *, topic: Optional[str] = None, confidence: Optional[float] = None,
-              text: Optional[str] = None, at: Optional[dt.datetime] = None,
-              conversation: Optional[str] = None) -> Dict[str, Any]:
+def event_row(kind: str, *, topic: str | None = None, confidence: float | None = None,
+              text: str | None = None, at: dt.datetime | None = None,
+              conversation: str | None = None) -> dict[str, Any]:
     """One question event as a row. ``text`` is masked and capped here (also when a caller
     already did); it is dropped for confident answers."""
     if kind not in KINDS:
@@ -100,9 +110,9 @@ def event_row(kind: str, *, topic: Optional[str] = None, confidence: Optional[fl
     }
 
 
-def record(database: Database, kind: str, *, topic: Optional[str] = None,
-           confidence: Optional[float] = None, text: Optional[str] = None,
-           at: Optional[dt.datetime] = None, timeout_s: float = 1.5) -> None:
+def record(database: Database, kind: str, *, topic: str | None = None,
+           confidence: float | None = None, text: str | None = None,
+           at: dt.datetime | None = None, timeout_s: float = 1.5) -> None:
     """Store one question event now (see ``event_row``)."""
     row = event_row(kind, topic=topic, confidence=confidence, text=text, at=at)
     with db.session_scope(_engine(database, timeout_s)) as session:
@@ -117,11 +127,11 @@ class _WriteBehind:
     MAX_QUEUED = 1000
 
     def __init__(self) -> None:
-        self._rows: List[Tuple[str, float, Dict[str, Any]]] = []
+        self._rows: list[tuple[str, float, dict[str, Any]]] = []
         self._busy = False
         self._idle = threading.Condition()
 
-    def add(self, database: str, timeout_s: float, row: Dict[str, Any]) -> None:
+    def add(self, database: str, timeout_s: float, row: dict[str, Any]) -> None:
         with self._idle:
             if len(self._rows) >= self.MAX_QUEUED:
                 log.warning(json.dumps({"event": "question_event_dropped", "reason": "queue_full"}))
@@ -146,14 +156,14 @@ class _WriteBehind:
                     self._busy = False
                     self._idle.notify_all()
                     return
-            batches: Dict[Tuple[str, float], List[Dict[str, Any]]] = {}
+            batches: dict[tuple[str, float], list[dict[str, Any]]] = {}
             for database, timeout_s, row in rows:
                 batches.setdefault((database, timeout_s), []).append(row)
             for (database, timeout_s), batch in batches.items():
                 try:
                     with db.session_scope(_engine(database, timeout_s)) as session:
                         session.execute(insert(QuestionEvent), batch)
-                except Exception as exc:  # noqa: BLE001 - statistics never break the assistant
+                except Exception as exc:  # statistics never break the assistant
                     log.warning(json.dumps({"event": "question_event_failed", "reason": type(exc).__name__,
                                             "rows": len(batch)}))
 
@@ -179,7 +189,7 @@ def purge(database: Database, before: dt.datetime, timeout_s: float = 30.0) -> i
 
 # -- what the actions call ------------------------------------------------------------------
 
-def best_confidence(message: Mapping[str, Any]) -> Optional[float]:
+def best_confidence(message: Mapping[str, Any]) -> float | None:
     """The NLU confidence of the best real intent: after a fallback, the ranking's best guess."""
     intent = message.get("intent") or {}
     if intent.get("name") != _FALLBACK_INTENT and isinstance(intent.get("confidence"), (int, float)):
@@ -190,7 +200,7 @@ def best_confidence(message: Mapping[str, Any]) -> Optional[float]:
     return float(max(ranked)) if ranked else None
 
 
-def topic_key(topic: Optional[str]) -> Optional[str]:
+def topic_key(topic: str | None) -> str | None:
     """An answer key for an answer key or an intent; the intent itself when no answer has it."""
     if not topic:
         return None
@@ -198,7 +208,7 @@ def topic_key(topic: Optional[str]) -> Optional[str]:
         from bot.knowledge.loader import get_knowledge_base
 
         kb = get_knowledge_base()
-    except Exception:  # noqa: BLE001 - a broken knowledge base is reported elsewhere
+    except Exception:  # a broken knowledge base is reported elsewhere
         return topic
     if topic in kb.answers:
         return topic
@@ -206,8 +216,8 @@ def topic_key(topic: Optional[str]) -> Optional[str]:
     return answer.key if answer is not None else topic
 
 
-async def note(settings: Any, kind: str, message: Optional[Mapping[str, Any]],
-               topic: Optional[str] = None, conversation: Optional[str] = None) -> None:
+async def note(settings: Any, kind: str, message: Mapping[str, Any] | None,
+               topic: str | None = None, conversation: str | None = None) -> None:
     """Queue one event for the latest message of the conversation ``conversation`` (its sender
     id; kept as a pseudonym) (written behind the answer); never raises."""
     message = message or {}
@@ -215,12 +225,12 @@ async def note(settings: Any, kind: str, message: Optional[Mapping[str, Any]],
         row = event_row(kind, topic=topic_key(topic), confidence=best_confidence(message),
                         text=message.get("text"), conversation=conversation_key(settings, conversation))
         _writer.add(settings.database_url, settings.db_timeout_s, row)
-    except Exception as exc:  # noqa: BLE001 - an answer never fails for the statistics
+    except Exception as exc:  # an answer never fails for the statistics
         log.warning(json.dumps({"event": "question_event_failed", "reason": type(exc).__name__}))
 
 
-async def note_faq(settings: Any, message: Optional[Mapping[str, Any]], reply: Any,
-                   topic: Optional[str], revised: bool = False, conversation: Optional[str] = None) -> None:
+async def note_faq(settings: Any, message: Mapping[str, Any] | None, reply: Any,
+                   topic: str | None, revised: bool = False, conversation: str | None = None) -> None:
     """ActionAnswerFaq: answered (``topic`` the intent), revised by the knowledge-base search
     (``topic`` the answer key), or no answer for the intent (``reply`` None)."""
     kind = FALLBACK if reply is None else REVISED if revised else ANSWERED
@@ -231,8 +241,8 @@ def _payloads(reply: Any) -> set:
     return {getattr(b, "payload", None) for b in getattr(reply, "buttons", ()) or ()} - {None}
 
 
-async def note_rephrase(settings: Any, message: Optional[Mapping[str, Any]], chance: Any,
-                        reply: Any = None, conversation: Optional[str] = None) -> None:
+async def note_rephrase(settings: Any, message: Mapping[str, Any] | None, chance: Any,
+                        reply: Any = None, conversation: str | None = None) -> None:
     """ActionRephrase: the second chance answered, offered its choices ("Bedoel je …?": the
     ``reply`` sent carries the candidates' buttons), or the user was asked to rephrase or
     offered the helpdesk (``chance`` is bot.knowledge.retrieval.SecondChance)."""

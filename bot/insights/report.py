@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -64,13 +63,13 @@ class Report:
     start: dt.date
     end: dt.date
     max_age_days: int
-    per_day: List[DayRow] = field(default_factory=list)
+    per_day: list[DayRow] = field(default_factory=list)
     #: Not understood, half understood, or answered with low confidence; masked, grouped.
-    questions: List[Group] = field(default_factory=list)
+    questions: list[Group] = field(default_factory=list)
     #: The questions people gave when they asked for a person; tags are the tickets' states.
-    reasons: List[Group] = field(default_factory=list)
-    topics: List[TopicRow] = field(default_factory=list)
-    overdue: List[OverdueRow] = field(default_factory=list)
+    reasons: list[Group] = field(default_factory=list)
+    topics: list[TopicRow] = field(default_factory=list)
+    overdue: list[OverdueRow] = field(default_factory=list)
     totals: Counter = field(default_factory=Counter)
     truncated: bool = False
 
@@ -82,20 +81,20 @@ class Report:
 def _tz(name: str) -> dt.tzinfo:
     try:
         return ZoneInfo(name)
-    except Exception:  # noqa: BLE001 - a bad zone name shows UTC days rather than nothing
-        return dt.timezone.utc
+    except Exception:  # a bad zone name shows UTC days rather than nothing
+        return dt.UTC
 
 
 def local_day(value: dt.datetime, tz: dt.tzinfo) -> dt.date:
     """The local date of a naive-UTC datetime."""
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).date()
+    return value.replace(tzinfo=dt.UTC).astimezone(tz).date()
 
 
-def window(end: dt.date, days: int, tz: dt.tzinfo) -> Tuple[dt.date, dt.datetime]:
+def window(end: dt.date, days: int, tz: dt.tzinfo) -> tuple[dt.date, dt.datetime]:
     """First local day of the period, and its start as naive UTC (the query's bound)."""
     start = end - dt.timedelta(days=max(1, days) - 1)
     midnight = dt.datetime.combine(start, dt.time(0), tzinfo=tz)
-    return start, midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return start, midnight.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _answer_title(kb: KnowledgeBase, key: str) -> str:
@@ -103,19 +102,19 @@ def _answer_title(kb: KnowledgeBase, key: str) -> str:
     return answer.button if answer is not None and answer.button else key
 
 
-def needs_attention(kind: str, confidence: Optional[float]) -> bool:
+def needs_attention(kind: str, confidence: float | None) -> bool:
     return kind != ANSWERED or (confidence is not None and confidence < LOW_CONFIDENCE)
 
 
-def topics_per_week(rows: List[Tuple[dt.date, Optional[str]]], kb: KnowledgeBase,
-                    top: int = TOPICS_PER_WEEK) -> List[TopicRow]:
+def topics_per_week(rows: list[tuple[dt.date, str | None]], kb: KnowledgeBase,
+                    top: int = TOPICS_PER_WEEK) -> list[TopicRow]:
     """The most asked topics of each ISO week, newest week first, commonest topic first."""
-    weeks: Dict[Tuple[int, int], Counter] = defaultdict(Counter)
+    weeks: dict[tuple[int, int], Counter] = defaultdict(Counter)
     for day, topic in rows:
         if topic:
             iso = day.isocalendar()
             weeks[(iso[0], iso[1])][topic] += 1
-    out: List[TopicRow] = []
+    out: list[TopicRow] = []
     for (year, week) in sorted(weeks, reverse=True):
         monday = dt.date.fromisocalendar(year, week, 1)
         ranked = sorted(weeks[(year, week)].items(), key=lambda kv: (-kv[1], kv[0]))[:top]
@@ -123,8 +122,8 @@ def topics_per_week(rows: List[Tuple[dt.date, Optional[str]]], kb: KnowledgeBase
     return out
 
 
-def per_day(start: dt.date, end: dt.date, events: List[Tuple[dt.date, str]],
-            handoffs: List[dt.date]) -> List[DayRow]:
+def per_day(start: dt.date, end: dt.date, events: list[tuple[dt.date, str]],
+            handoffs: list[dt.date]) -> list[DayRow]:
     """One row per day of the period, also for days without anything."""
     questions, fallbacks, tickets = Counter(), Counter(), Counter(handoffs)
     for day, kind in events:
@@ -136,15 +135,15 @@ def per_day(start: dt.date, end: dt.date, events: List[Tuple[dt.date, str]],
 
 
 def overdue_answers(kb: KnowledgeBase, today: dt.date,
-                    max_age_days: int = check.DEFAULT_MAX_AGE_DAYS) -> List[OverdueRow]:
+                    max_age_days: int = check.DEFAULT_MAX_AGE_DAYS) -> list[OverdueRow]:
     """Answers past the check age, oldest check first (the same rule as `kb check`)."""
     report = check.build(kb, today, max_age_days, tested=set())
     rows = [OverdueRow(r.key, _answer_title(kb, r.key), r.checked, r.age_days) for r in report.overdue]
     return sorted(rows, key=lambda r: (-r.age_days, r.key))
 
 
-def build(database: Union[str, Engine], kb: KnowledgeBase, *, days: int = DEFAULT_DAYS,
-          timezone: str = "Europe/Amsterdam", today: Optional[dt.date] = None,
+def build(database: str | Engine, kb: KnowledgeBase, *, days: int = DEFAULT_DAYS,
+          timezone: str = "Europe/Amsterdam", today: dt.date | None = None,
           max_age_days: int = check.DEFAULT_MAX_AGE_DAYS, timeout_s: float = 10.0,
           max_rows: int = MAX_ROWS) -> Report:
     """Read the period ending ``today`` (local) and aggregate it."""
@@ -187,5 +186,15 @@ def build(database: Union[str, Engine], kb: KnowledgeBase, *, days: int = DEFAUL
     return report
 
 
-__all__ = ["build", "Report", "DayRow", "TopicRow", "OverdueRow", "PERIODS", "DEFAULT_DAYS",
-           "KINDS", "LOW", "Group"]
+__all__ = [
+    "DEFAULT_DAYS",
+    "KINDS",
+    "LOW",
+    "PERIODS",
+    "DayRow",
+    "Group",
+    "OverdueRow",
+    "Report",
+    "TopicRow",
+    "build",
+]

@@ -11,10 +11,9 @@ import argparse
 import datetime as dt
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Optional, Set
-
 
 from bot.knowledge.loader import MAX_ANSWER_WORDS, KnowledgeBase, KnowledgeBaseError, load
 from bot.settings import ROOT
@@ -31,7 +30,7 @@ class AnswerRow:
     checked: dt.date
     age_days: int
     words: int
-    sources: List[str]
+    sources: list[str]
     known: bool
     tested: bool
 
@@ -40,27 +39,27 @@ class AnswerRow:
 class Report:
     today: dt.date
     max_age_days: int
-    rows: List[AnswerRow] = field(default_factory=list)
+    rows: list[AnswerRow] = field(default_factory=list)
     helpdesk_age_days: int = 0
     #: Themes and budget parts marked known: false (they have no check date of their own).
-    unknown_themes: List[str] = field(default_factory=list)
+    unknown_themes: list[str] = field(default_factory=list)
 
     @property
-    def overdue(self) -> List[AnswerRow]:
+    def overdue(self) -> list[AnswerRow]:
         return [r for r in self.rows if r.age_days > self.max_age_days]
 
     @property
-    def unknown(self) -> List[AnswerRow]:
+    def unknown(self) -> list[AnswerRow]:
         return [r for r in self.rows if not r.known]
 
     @property
-    def untested(self) -> List[AnswerRow]:
+    def untested(self) -> list[AnswerRow]:
         return [r for r in self.rows if not r.tested]
 
 
-def intents_with_test_questions(paths: Iterable[Path] = TEST_DIRS) -> Set[str]:
+def intents_with_test_questions(paths: Iterable[Path] = TEST_DIRS) -> set[str]:
     """Intents that a test question (held-out NLU sets, test stories) is labelled with."""
-    found: Set[str] = set()
+    found: set[str] = set()
     for base in paths:
         for path in sorted(Path(base).rglob("*.yml")):
             found.update(INTENT_LINE.findall(path.read_text(encoding="utf-8")))
@@ -68,7 +67,7 @@ def intents_with_test_questions(paths: Iterable[Path] = TEST_DIRS) -> Set[str]:
 
 
 def build(kb: KnowledgeBase, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS,
-          tested: Optional[Set[str]] = None) -> Report:
+          tested: set[str] | None = None) -> Report:
     tested = intents_with_test_questions() if tested is None else tested
     report = Report(today, max_age_days, helpdesk_age_days=(today - kb.helpdesk.checked).days)
     for a in kb.answers.values():
@@ -80,7 +79,7 @@ def build(kb: KnowledgeBase, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE
     return report
 
 
-def _keys(rows: List[AnswerRow]) -> str:
+def _keys(rows: list[AnswerRow]) -> str:
     return ", ".join(r.key for r in rows) if rows else "geen"
 
 

@@ -20,8 +20,8 @@ sentences are named templates in bot/texts.py (``KNOWLEDGE_REPLY``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Set, Tuple
 
 from bot.knowledge.loader import Gemeente, KnowledgeBase, normalise
 from bot.knowledge.places import Mentions
@@ -65,8 +65,8 @@ class Amount:
 class Named:
     """What the user named in one question."""
     mentions: Mentions
-    years: List[int] = field(default_factory=list)
-    amounts: List[Amount] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    amounts: list[Amount] = field(default_factory=list)
     per_year: bool = False
     joint: bool = False
     spending: bool = False
@@ -86,10 +86,10 @@ def euros(value: float) -> str:
         if value >= size:
             number = f"{value / size:.2f}".rstrip("0").rstrip(".").replace(".", ",")
             return f"€ {number} {unit}"
-    return "€ " + f"{int(round(value)):,}".replace(",", ".")
+    return "€ " + f"{round(value):,}".replace(",", ".")
 
 
-def amounts_in(text: str) -> List[Amount]:
+def amounts_in(text: str) -> list[Amount]:
     """Money in a text: a number with a euro sign, "euro" or a unit ("50 miljoen", "€ 2.000")."""
     found = []
     for m in _AMOUNT_RE.finditer(_NUMBER_RE.sub(" ", text or "")):
@@ -105,7 +105,7 @@ def amounts_in(text: str) -> List[Amount]:
     return found
 
 
-def years_in(text: str) -> List[int]:
+def years_in(text: str) -> list[int]:
     cleaned = _NUMBER_RE.sub(" ", text or "")
     years = []
     for m in _YEAR_RE.finditer(cleaned):
@@ -115,7 +115,7 @@ def years_in(text: str) -> List[int]:
     return years
 
 
-def covered_years(text: str) -> Set[int]:
+def covered_years(text: str) -> set[int]:
     """The years a text speaks about, a range ("2026 tot en met 2028") with the years inside."""
     years = set(years_in(text))
     for m in _YEAR_RANGE_RE.finditer(text or ""):
@@ -164,7 +164,7 @@ def _strip_yes(body: str, also_no: bool = False) -> str:
     return m.group(1).upper() + body[m.end():]
 
 
-def _spending_after_period(named: Named) -> Optional[int]:
+def _spending_after_period(named: Named) -> int | None:
     late = [y for y in named.years if y >= FIRST_YEAR_AFTER]
     return late[0] if late and named.spending else None
 
@@ -173,16 +173,16 @@ def _spending_after_period(named: Named) -> Optional[int]:
 class Grounded:
     body: str
     known: bool
-    sources: Tuple[str, ...]
+    sources: tuple[str, ...]
 
 
 def ground(kb: KnowledgeBase, named: Named, body: str, known: bool,
            sources: Sequence[str]) -> Grounded:
     """``body`` (the knowledge base's answer) checked against everything the user named."""
     m = named.mentions
-    lead: List[str] = []
-    tail: List[str] = []
-    extra: List[str] = []
+    lead: list[str] = []
+    tail: list[str] = []
+    extra: list[str] = []
     unknown = False  # something named is said to be not in the sources: offer the helpdesk
 
     # Places: a gemeente outside the 19 does not take part; a district is not an area.

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -41,12 +41,12 @@ class Answer:
     intent: str
     text: str
     button: str
-    sources: Tuple[str, ...]
+    sources: tuple[str, ...]
     checked: dt.date
     known: bool = True
-    followups: Tuple[str, ...] = ()
+    followups: tuple[str, ...] = ()
     #: Extra words for the second-chance retrieval (bot.knowledge.retrieval).
-    keywords: Tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,21 +54,21 @@ class Area:
     name: str
     gemeente: str
     inhabitants: int
-    aliases: Tuple[str, ...]
+    aliases: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Gemeente:
     name: str
-    aliases: Tuple[str, ...]
-    areas: Tuple[Area, ...]
+    aliases: tuple[str, ...]
+    areas: tuple[Area, ...]
 
 
 @dataclass(frozen=True)
 class Example:
     area: str
     text: str
-    sources: Tuple[str, ...]
+    sources: tuple[str, ...]
     confirmed: bool
 
 
@@ -77,8 +77,8 @@ class Theme:
     key: str
     name: str
     text: str
-    sources: Tuple[str, ...]
-    aliases: Tuple[str, ...]
+    sources: tuple[str, ...]
+    aliases: tuple[str, ...]
     known: bool = True
     #: Not a theme but a part of the budget (integraal budget, vast bedrag programmaorganisatie).
     budget: bool = False
@@ -89,36 +89,36 @@ class Ministry:
     key: str
     name: str
     #: Contribution to 2026-2028; None for a ministry of the first tranche only (then `text`).
-    amount: Optional[str]
-    aliases: Tuple[str, ...]
-    text: Optional[str] = None
-    sources: Tuple[str, ...] = ()
+    amount: str | None
+    aliases: tuple[str, ...]
+    text: str | None = None
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Helpdesk:
     text: str
-    sources: Tuple[str, ...]
+    sources: tuple[str, ...]
     checked: dt.date
 
 
 @dataclass
 class KnowledgeBase:
-    sources: Dict[str, Source]
-    answers: Dict[str, Answer]
-    gemeenten: Tuple[Gemeente, ...]
-    examples: Dict[str, Example]
-    themes: Tuple[Theme, ...]
-    ministries: Tuple[Ministry, ...]
+    sources: dict[str, Source]
+    answers: dict[str, Answer]
+    gemeenten: tuple[Gemeente, ...]
+    examples: dict[str, Example]
+    themes: tuple[Theme, ...]
+    ministries: tuple[Ministry, ...]
     helpdesk: Helpdesk
     unknown_offer: str
-    by_intent: Dict[str, Answer] = field(default_factory=dict)
+    by_intent: dict[str, Answer] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_intent = {a.intent: a for a in self.answers.values()}
 
     @property
-    def areas(self) -> Tuple[Area, ...]:
+    def areas(self) -> tuple[Area, ...]:
         return tuple(a for g in self.gemeenten for a in g.areas)
 
 
@@ -148,7 +148,7 @@ def _req(data: Any, key: str, where: str, kind: type = str) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise KnowledgeBaseError(f"{where}: field '{key}' must be non-empty text")
         return value.strip()
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise KnowledgeBaseError(f"{where}: field '{key}' must be {kind.__name__}")
     return value
 
@@ -156,7 +156,7 @@ def _req(data: Any, key: str, where: str, kind: type = str) -> Any:
 def _text(data: dict, where: str) -> str:
     """Answer text with paragraph lines folded and "- " list items kept on their own lines."""
     raw = _req(data, "text", where)
-    out: List[str] = []
+    out: list[str] = []
     for line in (part.strip() for part in raw.splitlines()):
         if not line:
             continue
@@ -170,7 +170,7 @@ def _text(data: dict, where: str) -> str:
     return text
 
 
-def _sources(data: dict, where: str, known: Dict[str, Source]) -> Tuple[str, ...]:
+def _sources(data: dict, where: str, known: dict[str, Source]) -> tuple[str, ...]:
     ids = _req(data, "sources", where, list)
     if not ids:
         raise KnowledgeBaseError(f"{where}: field 'sources' needs at least one source")
@@ -192,14 +192,14 @@ def _date(data: dict, where: str) -> dt.date:
     raise KnowledgeBaseError(f"{where}: field 'checked' must be a date YYYY-MM-DD")
 
 
-def _aliases(data: dict, where: str) -> Tuple[str, ...]:
+def _aliases(data: dict, where: str) -> tuple[str, ...]:
     value = data.get("aliases", [])
     if not isinstance(value, list) or not all(isinstance(a, str) and a.strip() for a in value):
         raise KnowledgeBaseError(f"{where}: field 'aliases' must be a list of names")
     return tuple(normalise(a) for a in value)
 
 
-def _keyword_list(data: dict, where: str) -> Tuple[str, ...]:
+def _keyword_list(data: dict, where: str) -> tuple[str, ...]:
     value = data.get("keywords", [])
     if not isinstance(value, list) or not all(isinstance(k, str) and k.strip() for k in value):
         raise KnowledgeBaseError(f"{where}: field 'keywords' must be a list of words")
@@ -247,7 +247,7 @@ def parse(raw: Any) -> KnowledgeBase:
     raw_sources = raw.get("sources")
     if not isinstance(raw_sources, dict) or not raw_sources:
         raise KnowledgeBaseError("sources: section is missing or empty")
-    sources: Dict[str, Source] = {}
+    sources: dict[str, Source] = {}
     for sid, entry in raw_sources.items():
         where = _where("sources", sid)
         url = _req(entry, "url", where)
@@ -255,8 +255,8 @@ def parse(raw: Any) -> KnowledgeBase:
             raise KnowledgeBaseError(f"{where}: field 'url' must be an https URL")
         sources[str(sid)] = Source(str(sid), _req(entry, "title", where), url)
 
-    answers: Dict[str, Answer] = {}
-    intents: Dict[str, str] = {}
+    answers: dict[str, Answer] = {}
+    intents: dict[str, str] = {}
     for i, entry in enumerate(_list_section(raw, "answers")):
         key = entry.get("key") if isinstance(entry, dict) else None
         where = _where("answers", key or i)
@@ -290,7 +290,7 @@ def parse(raw: Any) -> KnowledgeBase:
                     f"answers[{answer.key}]: field 'followups' names unknown answer {ref!r}")
 
     gemeenten = []
-    seen_names: Dict[str, str] = {}
+    seen_names: dict[str, str] = {}
     for i, entry in enumerate(_list_section(raw, "gemeenten")):
         where = _where("gemeenten", entry.get("name", i) if isinstance(entry, dict) else i)
         name = _req(entry, "name", where)
@@ -312,7 +312,7 @@ def parse(raw: Any) -> KnowledgeBase:
         gemeenten.append(g)
     area_names = {a.name for g in gemeenten for a in g.areas}
 
-    examples: Dict[str, Example] = {}
+    examples: dict[str, Example] = {}
     for i, entry in enumerate(raw.get("examples") or []):
         where = _where("examples", entry.get("area", i) if isinstance(entry, dict) else i)
         area = _req(entry, "area", where)
@@ -358,7 +358,7 @@ def parse(raw: Any) -> KnowledgeBase:
                          tuple(ministries), helpdesk, offer)
 
 
-def load(path: Optional[Path] = None) -> KnowledgeBase:
+def load(path: Path | None = None) -> KnowledgeBase:
     path = Path(path or DEFAULT_PATH)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -367,7 +367,7 @@ def load(path: Optional[Path] = None) -> KnowledgeBase:
     return parse(raw)
 
 
-_cached: Optional[KnowledgeBase] = None
+_cached: KnowledgeBase | None = None
 
 
 def get_knowledge_base() -> KnowledgeBase:

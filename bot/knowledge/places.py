@@ -13,10 +13,10 @@ belongs to it is not in the sources (FACTS lists the areas, not their boundaries
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
@@ -29,18 +29,18 @@ GEMEENTEN_FILE = Path(__file__).with_name("gemeenten_nl.txt")
 
 @dataclass
 class Mentions:
-    areas: List[Area] = field(default_factory=list)
-    gemeenten: List[Gemeente] = field(default_factory=list)
-    others: List[str] = field(default_factory=list)  # Dutch places without an NPLV area
-    themes: List[Theme] = field(default_factory=list)
-    ministries: List[Ministry] = field(default_factory=list)
+    areas: list[Area] = field(default_factory=list)
+    gemeenten: list[Gemeente] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)  # Dutch places without an NPLV area
+    themes: list[Theme] = field(default_factory=list)
+    ministries: list[Ministry] = field(default_factory=list)
     #: "<NPLV gemeente> <part of town>" that is not one of the 20 areas, e.g. "Utrecht Zuidwest",
     #: "Tilburg Reeshof", or "Schilderswijk" from "de Schilderswijk in Den Haag".
-    districts: List[Tuple[Gemeente, str]] = field(default_factory=list)
+    districts: list[tuple[Gemeente, str]] = field(default_factory=list)
     #: The question is about which buurten or streets belong to an area (not published).
     asks_boundary: bool = False
     #: A part of town named without its gemeente ("de wijk Kanaleneiland").
-    unplaced: List[str] = field(default_factory=list)
+    unplaced: list[str] = field(default_factory=list)
 
     @property
     def any_place(self) -> bool:
@@ -48,12 +48,12 @@ class Mentions:
 
 
 @lru_cache(maxsize=4)
-def other_places(path: Path = PLACES_FILE) -> Dict[str, str]:
+def other_places(path: Path = PLACES_FILE) -> dict[str, str]:
     """normalised variant -> official name, for Dutch places that have no NPLV area."""
     if not path.exists():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    names: Dict[str, str] = {}
+    names: dict[str, str] = {}
     for block in data.get("nlu", []):
         if block.get("lookup") == "plaats":
             for line in str(block.get("examples", "")).splitlines():
@@ -72,9 +72,9 @@ def other_places(path: Path = PLACES_FILE) -> Dict[str, str]:
 
 
 @lru_cache(maxsize=4)
-def national_gemeenten(path: Path = GEMEENTEN_FILE) -> Dict[str, str]:
+def national_gemeenten(path: Path = GEMEENTEN_FILE) -> dict[str, str]:
     """normalised variant -> name, for every gemeente of the Netherlands (CBS list)."""
-    names: Dict[str, str] = {}
+    names: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         name = line.strip()
         if not name or name.startswith("#"):
@@ -91,7 +91,7 @@ def national_gemeenten(path: Path = GEMEENTEN_FILE) -> Dict[str, str]:
 # Gemeenten whose name is also an everyday word ("Best", "Huizen", "Buren", "Leiden"): they
 # count as a place only when written with a capital inside a sentence, or after "gemeente".
 COMMON_WORD_PLACES = frozenset("""best beek buren putten duiven huizen kampen laren sluis goes
-    stein borne bergen leiden weert assen losser kapelle hulst epe ede""".split())
+    stein borne bergen leiden weert assen losser kapelle hulst epe ede""".split())  # noqa: SIM905
 
 
 def _as_place(raw: str, variant: str) -> bool:
@@ -106,8 +106,8 @@ def _as_place(raw: str, variant: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=None)
-def _word(needle: str) -> "re.Pattern[str]":
+@cache
+def _word(needle: str) -> re.Pattern[str]:
     # Compiled once per name: every answer looks for a few hundred names and variants, more
     # than re's own cache keeps, so without this each look-up compiled its pattern anew
     # (three quarters of the action server's time under load, py-spy).
@@ -147,9 +147,9 @@ def _is_short(alias: str, gemeente: Gemeente) -> bool:
     return not any(len(n) >= 4 and n in alias for n in names)
 
 
-def _index(kb: KnowledgeBase) -> List[Tuple[str, object]]:
+def _index(kb: KnowledgeBase) -> list[tuple[str, object]]:
     """(normalised name, object) pairs, longest names first so 'Rotterdam-Zuid' beats 'Rotterdam'."""
-    pairs: List[Tuple[str, object]] = []
+    pairs: list[tuple[str, object]] = []
     for g in kb.gemeenten:
         for a in g.areas:
             pairs += [(normalise(a.name), a)] + [(alias, a) for alias in a.aliases]
@@ -161,7 +161,7 @@ def _index(kb: KnowledgeBase) -> List[Tuple[str, object]]:
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
-def _short_aliases(kb: KnowledgeBase) -> Dict[str, Area]:
+def _short_aliases(kb: KnowledgeBase) -> dict[str, Area]:
     return {alias: a for g in kb.gemeenten for a in g.areas for alias in a.aliases
             if _is_short(alias, g)}
 
@@ -170,23 +170,23 @@ def _short_aliases(kb: KnowledgeBase) -> Dict[str, Area]:
 class _Tables:
     """What ``find`` looks for, worked out once per knowledge base (it was on every call:
     sorting a few thousand names per answer, py-spy under load)."""
-    index: List[Tuple[str, object]]
-    short: Dict[str, Area]
-    gemeente_of: Dict[str, Gemeente]
-    gemeente_names: List[Tuple[str, Gemeente]]
-    district_words: List[str]
-    short_longest_first: List[Tuple[str, Area]]
+    index: list[tuple[str, object]]
+    short: dict[str, Area]
+    gemeente_of: dict[str, Gemeente]
+    gemeente_names: list[tuple[str, Gemeente]]
+    district_words: list[str]
+    short_longest_first: list[tuple[str, Area]]
     #: normalised variant -> name of every Dutch place without an NPLV area.
-    others: Dict[str, str]
+    others: dict[str, str]
     longest_other: int
     #: Other places whose name holds an NPLV name ("Midden-Groningen"): looked for first.
-    shadowing: List[str]
+    shadowing: list[str]
     #: Every known name by its normalised words, for reading a message word by word.
-    words: Dict[str, object]
+    words: dict[str, object]
     longest_words: int
 
 
-def _others(kb: KnowledgeBase) -> Dict[str, str]:
+def _others(kb: KnowledgeBase) -> dict[str, str]:
     own = {normalise(g.name) for g in kb.gemeenten} | {a for g in kb.gemeenten for a in g.aliases}
     names = {v: n for v, n in national_gemeenten().items() if v not in own}
     names.update(other_places())  # its synonyms ("den bosch") win
@@ -198,7 +198,7 @@ def _tables(kb: KnowledgeBase) -> _Tables:
     # lists were replaced gets new tables.
     made_from = (kb.gemeenten, kb.themes, kb.ministries)
     kept = kb.__dict__.get("_kw_place_tables")
-    if kept is not None and all(a is b for a, b in zip(kept[0], made_from)):
+    if kept is not None and all(a is b for a, b in zip(kept[0], made_from, strict=False)):
         return kept[1]
     short = _short_aliases(kb)
     index = _index(kb)
@@ -206,7 +206,7 @@ def _tables(kb: KnowledgeBase) -> _Tables:
     own_names = [name for name, obj in index if isinstance(obj, (Area, Gemeente))]
     shadowing = sorted((v for v in others if any(_contains(f" {v} ", n) and n != v for n in own_names)),
                        key=len, reverse=True)
-    words: Dict[str, object] = {v: others[v] for v in others}
+    words: dict[str, object] = {v: others[v] for v in others}
     words.update({w: COMPASS_MARK for w in COMPASS})
     words.update({name: obj for name, obj in index})
     tables = _Tables(
@@ -233,7 +233,7 @@ ENTITY_KINDS = {"gemeente": (Area, Gemeente), "gebied": (Area, Gemeente), "plaat
                 "thema": (Theme,), "ministerie": (Ministry,)}
 
 
-def _raw_span(text: str, ent: dict) -> Optional[str]:
+def _raw_span(text: str, ent: dict) -> str | None:
     start, end = ent.get("start"), ent.get("end")
     if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text or ""):
         return text[start:end]
@@ -248,7 +248,7 @@ def _names_other_part(raw: str, area: Area) -> bool:
     return bool(typed) and not typed & own
 
 
-def find(kb: KnowledgeBase, text: str, entities: Optional[Iterable[dict]] = None) -> Mentions:
+def find(kb: KnowledgeBase, text: str, entities: Iterable[dict] | None = None) -> Mentions:
     mentions = Mentions()
     tables = _tables(kb)
     index, short, gemeente_of = tables.index, tables.short, tables.gemeente_of
@@ -352,7 +352,7 @@ NOT_A_DISTRICT = frozenset("""de het een en of in op bij van voor naar uit met o
     doen telt krijgt krijgen kan kunnen mag mogen wil willen gaat gaan heeft hebben wordt
     gemeente gemeenten gemeentes stad wijk wijken buurt buurten stadsdeel gebied gebieden
     focusgebied focusgebieden regio provincie centrum nplv spuk geld eigenlijk precies ook
-    the and of in is part this that area district city""".split())
+    the and of in is part this that area district city""".split())  # noqa: SIM905
 PREPOSITIONS = ("in", "bij", "uit")
 ARTICLES = ("de", "het", "t")
 MAX_DISTRICT_WORDS = 3
@@ -383,7 +383,7 @@ def _read(text: str, tables: _Tables):
     part of: (object, first word, end), longest name first."""
     found = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     norm = [normalise(w) for w, _, _ in found]
-    owner: List[object] = [None] * len(found)
+    owner: list[object] = [None] * len(found)
     i = 0
     while i < len(found):
         for size in range(min(tables.longest_words, len(found) - i), 0, -1):
@@ -423,13 +423,13 @@ def _district_word(kb: KnowledgeBase, text: str, found, norm, owner):
 DISTRICT_NOUNS = ("wijk", "buurt", "stadsdeel", "woonwijk", "dorp", "kern")
 
 
-def unplaced_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = None) -> List[str]:
+def unplaced_districts(kb: KnowledgeBase, text: str, tables: _Tables | None = None) -> list[str]:
     """Parts of town named without a gemeente: after "wijk"/"buurt"/"stadsdeel", or shaped like
     one ("de Afrikaanderwijk"). Whether they lie in an area is not in the sources either."""
     tables = tables or _tables(kb)
     found, norm, owner = _read(text, tables)
     district_word = _district_word(kb, text, found, norm, owner)
-    names: List[str] = []
+    names: list[str] = []
     for k, (word, start, end) in enumerate(found):
         if owner[k] is not None or "@" in text[max(0, start - 1):end + 1]:
             continue  # a known name, or part of an e-mail address
@@ -440,7 +440,7 @@ def unplaced_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] =
     return names
 
 
-def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = None) -> List[Tuple[Gemeente, str]]:
+def named_districts(kb: KnowledgeBase, text: str, tables: _Tables | None = None) -> list[tuple[Gemeente, str]]:
     """Parts of town named next to an NPLV gemeente that are no area of the tables:
     "Tilburg Reeshof", "Reeshof in Tilburg", "de Schilderswijk in Den Haag". A word counts when
     it is written with a capital inside a sentence, looks like a street or buurt name, or (right
@@ -448,7 +448,7 @@ def named_districts(kb: KnowledgeBase, text: str, tables: Optional[_Tables] = No
     tables = tables or _tables(kb)
     found, norm, owner = _read(text, tables)
     district_word = _district_word(kb, text, found, norm, owner)
-    districts: List[Tuple[Gemeente, str]] = []
+    districts: list[tuple[Gemeente, str]] = []
     seen = set()
     for k, own in enumerate(owner):
         if own is None or not isinstance(own[0], (Gemeente, Area)) or own[1] != k or own[1] in seen:

@@ -4,13 +4,14 @@ What a composed answer may claim about the places, years and amounts the user na
 in bot/knowledge/grounding.py, which every answer passes through.
 
 Every reply about the regeling carries its sources (as data, :class:`bot.core.reply.Reply`);
-answers the knowledge base marks as unknown always offer the helpdesk. Parameterised answers (areas, themes, ministries, examples)
-are composed here from the tables, never from free text in the code: their sentences are named
-templates in bot/texts.py (``KNOWLEDGE_REPLY``), which this module picks and fills.
+answers the knowledge base marks as unknown always offer the helpdesk. Parameterised answers
+(areas, themes, ministries, examples) are composed here from the tables, never from free text in
+the code: their sentences are named templates in bot/texts.py (``KNOWLEDGE_REPLY``), which this
+module picks and fills.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply, Source
 from bot.knowledge import grounding
@@ -35,7 +36,7 @@ def thousands(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
-def _sources(kb: KnowledgeBase, ids: Sequence[str]) -> Tuple[Source, ...]:
+def _sources(kb: KnowledgeBase, ids: Sequence[str]) -> tuple[Source, ...]:
     return tuple(Source(kb.sources[i].title, kb.sources[i].url) for i in dict.fromkeys(ids))
 
 
@@ -45,14 +46,14 @@ def answer_button(kb: KnowledgeBase, key: str) -> Button:
     return Button(answer.button, f"/{answer.intent}")
 
 
-def _buttons(kb: KnowledgeBase, keys: Iterable[str], handoff: bool = False) -> Tuple[Button, ...]:
+def _buttons(kb: KnowledgeBase, keys: Iterable[str], handoff: bool = False) -> tuple[Button, ...]:
     buttons = [HANDOFF_BUTTON] if handoff else []
     buttons += [answer_button(kb, key) for key in keys]
     return tuple(buttons[:MAX_BUTTONS])
 
 
-def compose(kb: KnowledgeBase, answer: Answer, text: Optional[str] = None,
-            sources: Optional[Sequence[str]] = None, known: Optional[bool] = None) -> Reply:
+def compose(kb: KnowledgeBase, answer: Answer, text: str | None = None,
+            sources: Sequence[str] | None = None, known: bool | None = None) -> Reply:
     """A reply in the shape of `answer` (its checked date, follow-ups), optionally with other text."""
     known = answer.known if known is None else known
     body = text if text is not None else answer.text
@@ -76,7 +77,7 @@ def helpdesk_reply(kb: KnowledgeBase, lead: str = "", handoff: bool = False) -> 
 # then may an answer start with "Ja," or "Nee,".
 YES_NO_VERBS = frozenset("""is zijn hoort horen behoort behoren valt vallen doet doen zit zitten
     kan kunnen mag mogen heeft hebben krijgt krijgen komt komen staat staan geldt gelden ligt
-    liggen telt tellen wordt worden was waren zou zouden moet moeten gaat gaan""".split())
+    liggen telt tellen wordt worden was waren zou zouden moet moeten gaat gaan""".split())  # noqa: SIM905
 PEILDATUM = KNOWLEDGE_REPLY["peildatum"]
 BOUNDARY = KNOWLEDGE_REPLY["boundary"]
 AND = KNOWLEDGE_REPLY["and"]
@@ -91,11 +92,11 @@ def _not_nplv(kb: KnowledgeBase, place: str, yes_no: bool = True) -> str:
     return grounding.not_nplv(kb, place, yes_no)
 
 
-def _districts_text(m: Mentions) -> List[str]:
+def _districts_text(m: Mentions) -> list[str]:
     return [grounding.district_line(g, label) for g, label in m.districts]
 
 
-def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
+def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
     yes_no = is_yes_no(text)
     yes = say("yes") if yes_no and (named is None or grounding.yes_allowed(named)) else ""
     lines = _districts_text(m)
@@ -131,7 +132,7 @@ def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[
     return " ".join(lines), not unknown
 
 
-def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
+def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
     areas = list(m.areas) + [a for g in m.gemeenten for a in g.areas]
     areas += [a for g, _ in m.districts for a in g.areas if a not in areas]
     if not areas:
@@ -139,7 +140,7 @@ def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Option
     parts = "; ".join(say("inhabitants_part", area=a.name, inhabitants=thousands(a.inhabitants))
                       for a in areas)
     body = say("inhabitants", parts=capitalised(parts), peildatum=PEILDATUM)
-    lines = _districts_text(m) + [body]
+    lines = [*_districts_text(m), body]
     unknown = bool(m.districts) or m.asks_boundary
     if unknown:
         lines.append(BOUNDARY)
@@ -151,14 +152,14 @@ def _budget_part(m: Mentions):
     return (part.text, list(part.sources), part.known) if part else None
 
 
-def _themes_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
+def _themes_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
     if not m.themes:
         return None
     theme = m.themes[0]
     return theme.text, list(theme.sources), theme.known
 
 
-def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
+def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
     if not m.ministries:
         return None
     paying = [x for x in m.ministries if x.amount]
@@ -174,7 +175,7 @@ def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Option
     return " ".join(lines), sources, True
 
 
-def _example_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
+def _example_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
     areas = list(m.areas) + [a for g in m.gemeenten for a in g.areas]
     for area in areas:
         example = kb.examples.get(area.name)
@@ -190,7 +191,7 @@ def _example_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optiona
     return None
 
 
-def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
+def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
     names = [a.name for a in m.areas] + [g.name for g in m.gemeenten]
     if not names:
         if m.others:  # a gemeente outside the 19 gets nothing: it does not take part
@@ -200,12 +201,12 @@ def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional
     return say("amount_unknown", name=AND.join(names), verb=verb), ["S3", "S1"], False
 
 
-def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Optional[Named] = None):
+def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
     return _budget_part(m)
 
 
 # intent -> function(kb, mentions, text) returning (text, sources, known) or None.
-SPECIAL: Dict[str, Callable] = {
+SPECIAL: dict[str, Callable] = {
     "faq_gebieden": _areas_text,
     "faq_wie_aanvragen": _areas_text,
     "faq_inwoners": _inwoners_text,
@@ -221,7 +222,7 @@ PLACE_SOURCES = {"faq_gebieden": ["S15", "S16"], "faq_wie_aanvragen": ["S1", "S1
 
 
 def answer_for(kb: KnowledgeBase, intent: str, text: str = "",
-               entities: Optional[Iterable[dict]] = None) -> Optional[Reply]:
+               entities: Iterable[dict] | None = None) -> Reply | None:
     """The reply to a faq_* intent, or None when the knowledge base has no such answer."""
     answer = kb.by_intent.get(intent)
     if answer is None:

@@ -13,16 +13,16 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
 from bot.core.masking import mask_text
+from bot.core.reply import Reply
 from bot.knowledge.loader import KnowledgeBase, normalise
 from bot.knowledge.places import find, remove_word
-from bot.core.reply import Reply
 from bot.knowledge.render import answer_button, answer_for
 from bot.settings import ROOT
 
@@ -42,10 +42,10 @@ STOPWORDS = frozenset("""de het een en of van voor in op aan met bij uit over na
     wanneer waarom niet geen ook nog al wel dan als maar zo even eens graag toch nou
     eigenlijk precies ons onze mijn jullie jouw uw me mij hun haar zich iets alles heb hebt heeft
     hebben had gaat gaan doe doet doen the what is how when where does do can i we our a an of
-    to for spuk kansrijke wijk regeling uitkering subsidie mensen""".split())
+    to for spuk kansrijke wijk regeling uitkering subsidie mensen""".split())  # noqa: SIM905
 
 
-def tokens(text: str) -> List[str]:
+def tokens(text: str) -> list[str]:
     """Lower-case content words with a light Dutch suffix strip (aanvragen ~ aanvraag)."""
     out = []
     text = re.sub(r"\[[^\]]*\]", " ", text or "")  # the gateway's placeholders: [e-mailadres] …
@@ -63,7 +63,7 @@ def tokens(text: str) -> List[str]:
 class BM25:
     """Okapi BM25 over a few dozen documents (one per answer or other intent)."""
 
-    def __init__(self, docs: Sequence[List[str]], k1: float = 1.2, b: float = 0.5):
+    def __init__(self, docs: Sequence[list[str]], k1: float = 1.2, b: float = 0.5):
         self.k1, self.b = k1, b
         self.tf = [Counter(d) for d in docs]
         self.len = [len(d) for d in docs]
@@ -72,18 +72,18 @@ class BM25:
         n = len(docs)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
 
-    def scores(self, query: List[str]) -> List[float]:
+    def scores(self, query: list[str]) -> list[float]:
         result = []
-        for tf, length in zip(self.tf, self.len):
+        for tf, length in zip(self.tf, self.len, strict=False):
             norm = self.k1 * (1 - self.b + self.b * length / self.avg)
             result.append(sum(self.idf.get(t, 0.0) * tf[t] * (self.k1 + 1) / (tf[t] + norm)
                               for t in query if t in tf))
         return result
 
 
-def training_examples(nlu_dir: Path = NLU_DIR) -> Dict[str, List[str]]:
+def training_examples(nlu_dir: Path = NLU_DIR) -> dict[str, list[str]]:
     """intent -> its example sentences in data/nlu, entity annotations removed."""
-    found: Dict[str, List[str]] = {}
+    found: dict[str, list[str]] = {}
     for path in sorted(nlu_dir.rglob("*.yml")):
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
             if "intent" in block:
@@ -96,13 +96,13 @@ def training_examples(nlu_dir: Path = NLU_DIR) -> Dict[str, List[str]]:
 
 @dataclass
 class Index:
-    keys: List[str]
+    keys: list[str]
     bm25: BM25
     #: Words of place names, left out of the documents and the questions alike.
     places: frozenset = frozenset()
 
 
-def _keywords(kb: KnowledgeBase, key: str) -> List[str]:
+def _keywords(kb: KnowledgeBase, key: str) -> list[str]:
     answer = kb.answers[key]
     words = [answer.button, *answer.keywords]
     if answer.intent == "faq_themas":
@@ -126,7 +126,7 @@ def _place_tokens(kb: KnowledgeBase) -> frozenset:
     return frozenset(t for n in names for t in tokens(n))
 
 
-def build_index(kb: KnowledgeBase, examples: Optional[Dict[str, List[str]]] = None) -> Index:
+def build_index(kb: KnowledgeBase, examples: dict[str, list[str]] | None = None) -> Index:
     examples = training_examples() if examples is None else examples
     # Place names in an intent's examples say nothing about the need ("ik woon in Rotterdam"
     # in the residents' examples pulled every question that names Rotterdam); the place
@@ -149,7 +149,7 @@ def build_index(kb: KnowledgeBase, examples: Optional[Dict[str, List[str]]] = No
     return Index(keys, BM25(docs), places)
 
 
-_indexes: Dict[int, Index] = {}
+_indexes: dict[int, Index] = {}
 
 
 def index_for(kb: KnowledgeBase) -> Index:
@@ -160,23 +160,23 @@ def index_for(kb: KnowledgeBase) -> Index:
     return _indexes[id(kb)]
 
 
-def ranked(kb: KnowledgeBase, text: str, index: Optional[Index] = None) -> List[Tuple[str, float]]:
+def ranked(kb: KnowledgeBase, text: str, index: Index | None = None) -> list[tuple[str, float]]:
     index = index or index_for(kb)
     # An e-mail address or phone number says nothing about the need, but its parts ("example",
     # "nl") would match answers whose examples contain addresses.
     scores = index.bm25.scores([t for t in tokens(mask_text(text)) if t not in index.places])
-    return sorted(((k, s) for k, s in zip(index.keys, scores) if s > 0), key=lambda p: -p[1])
+    return sorted(((k, s) for k, s in zip(index.keys, scores, strict=False) if s > 0), key=lambda p: -p[1])
 
 
 @dataclass
 class SecondChance:
     path: str                       # PLACE, ANSWER, CHOICES or NONE
-    reply: Optional[Reply] = None   # None for NONE: the caller asks to rephrase
-    key: Optional[str] = None       # the answer given (PLACE, ANSWER)
-    candidates: List[Tuple[str, float]] = field(default_factory=list)
+    reply: Reply | None = None   # None for NONE: the caller asks to rephrase
+    key: str | None = None       # the answer given (PLACE, ANSWER)
+    candidates: list[tuple[str, float]] = field(default_factory=list)
 
 
-def _place_names(kb: KnowledgeBase, text: str) -> List[str]:
+def _place_names(kb: KnowledgeBase, text: str) -> list[str]:
     names = [n for g in kb.gemeenten for n in (normalise(g.name), *g.aliases)]
     names += [n for a in kb.areas for n in (normalise(a.name), *a.aliases)]
     return names + [normalise(p) for p in find(kb, text).others]
@@ -199,7 +199,7 @@ def _only_places(kb: KnowledgeBase, text: str) -> bool:
     return all(w in filler for w in re.findall(r"[a-z0-9']+", rest))
 
 
-def _about_areas(kb: KnowledgeBase, text: str, index: Optional[Index]) -> bool:
+def _about_areas(kb: KnowledgeBase, text: str, index: Index | None) -> bool:
     """Without its place names, the message still looks most like a question about areas."""
     rest = _without_places(kb, text)
     best = ranked(kb, rest, index)[:1]
@@ -207,7 +207,7 @@ def _about_areas(kb: KnowledgeBase, text: str, index: Optional[Index]) -> bool:
 
 
 def second_chance(kb: KnowledgeBase, text: str, entities=None,
-                  index: Optional[Index] = None) -> SecondChance:
+                  index: Index | None = None) -> SecondChance:
     """What to do with a message the NLU did not understand well enough."""
     if not (text or "").strip() or text.strip().startswith("/"):
         return SecondChance(NONE)
@@ -234,7 +234,7 @@ def second_chance(kb: KnowledgeBase, text: str, entities=None,
     return SecondChance(CHOICES, reply, None, candidates)
 
 
-_vocabularies: Dict[int, frozenset] = {}
+_vocabularies: dict[int, frozenset] = {}
 
 
 def vocabulary(kb: KnowledgeBase) -> frozenset:

@@ -7,7 +7,6 @@ Databases made before the histories were merged carry ``status_alembic_version``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import inspect, text
 
@@ -82,7 +81,7 @@ def downgrade(url: str, revision: str = "base", timeout_s: float = 30.0) -> None
     _run(url, "downgrade", revision, timeout_s)
 
 
-def current_revision(url: str) -> Optional[str]:
+def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     engine = make_engine(url, 10.0)

@@ -4,7 +4,8 @@ from sqlalchemy import MetaData
 
 from bot.core.db import make_engine
 from bot.handoff.models import Base as HandoffBase
-from bot.insights.models import TABLE_PREFIX as INSIGHTS_PREFIX, Base as InsightsBase
+from bot.insights.models import TABLE_PREFIX as INSIGHTS_PREFIX
+from bot.insights.models import Base as InsightsBase
 from bot.migrations import VERSION_TABLE
 from bot.status.models import Base as StatusBase
 

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from typing import Any, Optional
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import delete, select
@@ -49,7 +49,7 @@ def put(settings: Any, code: str) -> str:
     return ref
 
 
-def take(settings: Any, ref: Optional[str]) -> Optional[str]:
+def take(settings: Any, ref: str | None) -> str | None:
     """The code behind ``ref``, once; None when unknown, spent or expired."""
     if not isinstance(ref, str) or not _REF_RE.match(ref):
         return None

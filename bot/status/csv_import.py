@@ -19,7 +19,6 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Union
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,8 +41,8 @@ MAX_ROWS = 100_000
 @dataclass
 class RejectedRow:
     line: int
-    aanvraagnummer: Optional[str]
-    reasons: List[str]
+    aanvraagnummer: str | None
+    reasons: list[str]
 
 
 @dataclass
@@ -52,8 +51,8 @@ class ImportReport:
     applied: int = 0
     duplicates: int = 0
     created: int = 0
-    rejected: List[RejectedRow] = field(default_factory=list)
-    file_errors: List[str] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    file_errors: list[str] = field(default_factory=list)
     dry_run: bool = False
     imported: bool = False
 
@@ -63,7 +62,7 @@ class ImportReport:
 
     def format(self) -> str:
         """The report in Dutch, for the CLI."""
-        lines: List[str] = []
+        lines: list[str] = []
         if self.file_errors:
             lines.append("Het bestand is niet geïmporteerd:")
             lines += [f"- {e}" for e in self.file_errors]
@@ -95,8 +94,8 @@ def _delimiter(header_line: str) -> str:
 
 
 def import_csv(
-    source: Union[str, Path, bytes],
-    target: Union[Session, Engine, str],
+    source: str | Path | bytes,
+    target: Session | Engine | str,
     *,
     dry_run: bool = False,
     timeout_s: float = 30.0,
@@ -207,17 +206,17 @@ def _import_text(text: str, session: Session, report: ImportReport, *, own_sessi
     return report
 
 
-def _import_row(session: Session, line: int, header: List[str], cells: List[str],
+def _import_row(session: Session, line: int, header: list[str], cells: list[str],
                 report: ImportReport) -> None:
     if len(cells) != len(header):
         report.rejected.append(RejectedRow(
             line, None, [f"verwacht {len(header)} kolommen, gevonden {len(cells)}"]
         ))
         return
-    row: Dict[str, str] = dict(zip(header, cells))
+    row: dict[str, str] = dict(zip(header, cells, strict=False))
     raw_number = row.pop("aanvraagnummer", "").strip()
     number = canonical_aanvraagnummer(raw_number)
-    reasons: List[str] = []
+    reasons: list[str] = []
     if not raw_number:
         reasons.append("aanvraagnummer ontbreekt")
     elif number is None:

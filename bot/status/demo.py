@@ -10,15 +10,16 @@ and next steps are set relative to the first load, so they look current.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, List, NamedTuple, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.core import db
+from bot.core.clock import utcnow
 from bot.status import statuses
 from bot.status.feed import SOURCE_DEMO, apply_change, get_application
-from bot.core.clock import utcnow
 from bot.status.verification import verify_code
 
 
@@ -34,7 +35,7 @@ def _amounts(*items):
 
 
 def _demo(number: str, code: str, gemeente: str, gebied: str, submitted_at: dt.date,
-          requested: Sequence[tuple], changes: Sequence[tuple]) -> Dict[str, Any]:
+          requested: Sequence[tuple], changes: Sequence[tuple]) -> dict[str, Any]:
     """One demo application: requested ``(thema, jaar, euros)``, changes ``(status, days ago[,
     extra fields])``; change ids are ``demo-<last four digits>-<n>`` (loading twice is a no-op)."""
     return {
@@ -49,7 +50,7 @@ def _demo(number: str, code: str, gemeente: str, gebied: str, submitted_at: dt.d
 SCHOOL, GELDZORGEN, JONGE_KIND, SAMENHANG = (
     "School en Omgeving", "re-integratie en preventie van geldzorgen",
     "ontwikkeling van het jonge kind", "maatschappelijke samenhang")
-DEMO: Sequence[Dict[str, Any]] = (
+DEMO: Sequence[dict[str, Any]] = (
     _demo("KW-2025-0042", "KPWE-W74V", "Rotterdam", "Rotterdam-Zuid", dt.date(2025, 10, 6),
           [(SCHOOL, 2026, 450_000), (GELDZORGEN, 2026, 300_000), (SCHOOL, 2027, 500_000)],
           [("ontvangen", 40), ("in_behandeling", 12)]),
@@ -76,8 +77,8 @@ DEMO: Sequence[Dict[str, Any]] = (
 )
 
 
-def load_demo_data(target: Union[Session, Engine, str], timeout_s: float = 30.0
-                   ) -> List[DemoApplication]:
+def load_demo_data(target: Session | Engine | str, timeout_s: float = 30.0
+                   ) -> list[DemoApplication]:
     """Load the demo applications into ``target`` (session, engine or URL); idempotent.
 
     Returns ``[(aanvraagnummer, code, gemeente, status)]`` for printing. With a session the
@@ -94,10 +95,10 @@ def load_demo_data(target: Union[Session, Engine, str], timeout_s: float = 30.0
             engine.dispose()
 
 
-def _load(session: Session) -> List[DemoApplication]:
+def _load(session: Session) -> list[DemoApplication]:
     now = utcnow()
     today = now.date()
-    rows: List[DemoApplication] = []
+    rows: list[DemoApplication] = []
     for demo in DEMO:
         number, code = demo["number"], demo["code"]
         app = get_application(session, number)
@@ -111,7 +112,7 @@ def _load(session: Session) -> List[DemoApplication]:
         else:
             for index, (change_id, status, days_ago, extra) in enumerate(demo["changes"]):
                 extra = dict(extra)
-                fields: Dict[str, Any] = dict(demo["fields"]) if index == 0 else {}
+                fields: dict[str, Any] = dict(demo["fields"]) if index == 0 else {}
                 if "next_step_days" in extra:
                     fields["next_step_date"] = today + dt.timedelta(days=extra.pop("next_step_days"))
                 fields.update(extra)
@@ -139,7 +140,7 @@ class DemoDataInProduction(RuntimeError):
     """Demo applications exist while KW_ENV=production (the message says how to remove them)."""
 
 
-def demo_numbers_present(target: Union[Engine, str], timeout_s: float = 30.0) -> List[str]:
+def demo_numbers_present(target: Engine | str, timeout_s: float = 30.0) -> list[str]:
     """Aanvraagnummers of demo applications in the database (loaded by a demo run)."""
     from sqlalchemy import inspect, select
 
@@ -155,7 +156,7 @@ def demo_numbers_present(target: Union[Engine, str], timeout_s: float = 30.0) ->
             .where(StatusChange.source == SOURCE_DEMO)).scalars()))
 
 
-def remove_demo_data(target: Union[Engine, str], timeout_s: float = 30.0) -> int:
+def remove_demo_data(target: Engine | str, timeout_s: float = 30.0) -> int:
     """Delete every application that came from the demo data; returns how many."""
     from sqlalchemy import select
 

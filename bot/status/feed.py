@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,7 +47,7 @@ from bot.status.models import (
 from bot.status.verification import canonical_aanvraagnummer, hash_code, normalize_code
 
 #: Internal name → external (API/CSV) name.
-FIELD_NAMES: Dict[str, str] = {
+FIELD_NAMES: dict[str, str] = {
     "change_id": "change_id",
     "status": "status",
     "at": "status_datum",
@@ -217,10 +218,10 @@ def parse_text(value: Any, name: str, max_len: int, multiline: bool = False) -> 
     return text
 
 
-def parse_requested(value: Any, name: str = "aangevraagd") -> List[Tuple[str, int, int]]:
+def parse_requested(value: Any, name: str = "aangevraagd") -> list[tuple[str, int, int]]:
     """Requested amounts: a JSON list of {thema, jaar, bedrag} or the CSV form
     ``thema:jaar:bedrag|thema:jaar:bedrag``. Returns [(thema, jaar, cents)]."""
-    items: List[Tuple[Any, Any, Any]] = []
+    items: list[tuple[Any, Any, Any]] = []
     if isinstance(value, str):
         for part in (p.strip() for p in value.split("|")):
             if not part:
@@ -238,7 +239,7 @@ def parse_requested(value: Any, name: str = "aangevraagd") -> List[Tuple[str, in
         raise ValueError(f"{name} moet een lijst zijn van thema, jaar en bedrag")
     if len(items) > 50:
         raise ValueError(f"{name}: hoogstens 50 onderdelen")
-    result: List[Tuple[str, int, int]] = []
+    result: list[tuple[str, int, int]] = []
     seen = set()
     for thema, jaar, bedrag in items:
         if thema is None or (isinstance(thema, str) and not thema.strip()):
@@ -270,15 +271,15 @@ def _show(value: Any, limit: int = 40) -> str:
 
 def validate_fields(
     raw: Mapping[str, Any], *, empty_is_unset: bool = False
-) -> Tuple[Dict[str, Any], List[str]]:
+) -> tuple[dict[str, Any], list[str]]:
     """Validate external fields (see module doc) → (values by internal name, Dutch errors).
 
     Absent fields are left out (unchanged). ``None`` clears a clearable field. With
     ``empty_is_unset`` (CSV) an empty value means "unchanged" instead.
     ``aanvraagnummer`` is not handled here (it is the URL or the row key).
     """
-    values: Dict[str, Any] = {}
-    errors: List[str] = []
+    values: dict[str, Any] = {}
+    errors: list[str] = []
     for external, value in raw.items():
         internal = EXTERNAL_TO_INTERNAL.get(external)
         if internal is None:
@@ -343,7 +344,7 @@ def _parse_one(internal: str, external: str, value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 def get_application(session: Session, aanvraagnummer: str, *, for_update: bool = False
-                    ) -> Optional[Application]:
+                    ) -> Application | None:
     query = select(Application).where(Application.aanvraagnummer == aanvraagnummer)
     if for_update:
         query = query.with_for_update()
@@ -356,12 +357,12 @@ def apply_change(
     *,
     source: str,
     create: bool = True,
-    change_id: Optional[str] = None,
-    status: Optional[str] = None,
-    at: Optional[dt.datetime] = None,
-    note: Optional[str] = None,
-    code: Optional[str] = None,
-    code_hash: Optional[str] = None,
+    change_id: str | None = None,
+    status: str | None = None,
+    at: dt.datetime | None = None,
+    note: str | None = None,
+    code: str | None = None,
+    code_hash: str | None = None,
     **fields: Any,
 ) -> ChangeOutcome:
     """Create/update the application ``aanvraagnummer`` and record a status change.
@@ -381,7 +382,7 @@ def apply_change(
     unknown = set(fields) - (set(FIELD_NAMES) - {"change_id", "status", "at", "note", "code"})
     if unknown:
         raise TypeError(f"unknown fields: {sorted(unknown)}")
-    errors: List[str] = []
+    errors: list[str] = []
     if status is not None and change_id is None:
         errors.append("change_id is verplicht bij een statuswijziging")
     if change_id is not None and status is None:
@@ -480,7 +481,7 @@ def apply_change(
                          duplicate=False, status=app.status)
 
 
-def _replace_amounts(session: Session, app: Application, items: List[Tuple[str, int, int]]) -> None:
+def _replace_amounts(session: Session, app: Application, items: list[tuple[str, int, int]]) -> None:
     app.amounts.clear()
     session.flush()  # delete old rows before inserting new ones with the same (thema, jaar)
     for thema, jaar, cents in items:

@@ -9,7 +9,7 @@ said to be not known, and the helpdesk is offered. Pure functions: no I/O.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional
+from typing import Any
 
 from bot.core.reply import HANDOFF_BUTTON, Reply
 from bot.status import statuses
@@ -41,7 +41,7 @@ def mentions_topic(text: str) -> bool:
     return any(r.search(low) for r in (_PAYMENT, _AMOUNT, _DECISION, _NEXT))
 
 
-def snapshot(app: ApplicationView) -> Dict[str, Any]:
+def snapshot(app: ApplicationView) -> dict[str, Any]:
     """What a later question may be answered from, as plain JSON for the slot."""
     status = statuses.find(app.status)
     total = app.requested_total_cents
@@ -76,11 +76,11 @@ def say(key: str, /, **values: object) -> str:
     return STATUS_FOLLOWUP[key].format(**values)
 
 
-def _since(shown: Dict[str, Any]) -> str:
+def _since(shown: dict[str, Any]) -> str:
     return say("since", date=shown["since"]) if shown.get("since") else ""
 
 
-def _next(shown: Dict[str, Any]) -> str:
+def _next(shown: dict[str, Any]) -> str:
     step, date = shown.get("next_step"), shown.get("next_date")
     if step and date:
         return say("next_step_on", step=step, date=date)
@@ -91,7 +91,7 @@ def _next(shown: Dict[str, Any]) -> str:
     return ""
 
 
-def _amount(shown: Dict[str, Any], code: str, v: Dict[str, Any]):
+def _amount(shown: dict[str, Any], code: str, v: dict[str, Any]):
     requested = shown.get("requested")
     if shown.get("granted"):
         text = say("granted", amount=shown["granted"], **v)
@@ -108,7 +108,7 @@ def _amount(shown: Dict[str, Any], code: str, v: Dict[str, Any]):
     return say("amount_unknown", **v), False
 
 
-def _payment(shown: Dict[str, Any], code: str, v: Dict[str, Any]):
+def _payment(shown: dict[str, Any], code: str, v: dict[str, Any]):
     since = _since(shown)
     if code == "uitbetaald":
         return say("paid", since=since, **v), True
@@ -125,7 +125,7 @@ def _payment(shown: Dict[str, Any], code: str, v: Dict[str, Any]):
     return say("no_decision", **v) + say("no_payment") + _next(shown), False
 
 
-def _decision(shown: Dict[str, Any], code: str, v: Dict[str, Any]):
+def _decision(shown: dict[str, Any], code: str, v: dict[str, Any]):
     status = statuses.find(code)
     if status is not None and status.group == "besluit":
         text = say("decided", since=_since(shown), **v)
@@ -142,7 +142,7 @@ def _decision(shown: Dict[str, Any], code: str, v: Dict[str, Any]):
     return say("past_decision", since=_since(shown), **v), True
 
 
-def _following(shown: Dict[str, Any], code: str, v: Dict[str, Any]):
+def _following(shown: dict[str, Any], code: str, v: dict[str, Any]):
     status = statuses.find(code)
     general = status.next_step if status else ""
     nxt = _next(shown)
@@ -153,8 +153,8 @@ def _following(shown: Dict[str, Any], code: str, v: Dict[str, Any]):
 ANSWERS = {AMOUNT: _amount, PAYMENT: _payment, DECISION: _decision, NEXT: _following}
 
 
-def answer(shown: Optional[Dict[str, Any]], text: str, intent: str = "",
-           unknown_offer: str = "") -> Optional[Reply]:
+def answer(shown: dict[str, Any] | None, text: str, intent: str = "",
+           unknown_offer: str = "") -> Reply | None:
     """The reply from the status ``shown`` (a :func:`snapshot`), or None without one. Where the
     status does not tell, the reply says so and ``unknown_offer`` (the helpdesk) follows."""
     if not isinstance(shown, dict) or not shown.get("number") or not shown.get("status"):

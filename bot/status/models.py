@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-from bot.core.clock import utcnow  # noqa: F401 - column defaults; re-exported for callers
+from bot.core.clock import utcnow  # column defaults; re-exported for callers
 
 Base = declarative_base()
 
@@ -40,12 +40,12 @@ def to_utc_naive(value: dt.datetime, local_tz: dt.tzinfo = LOCAL_TZ) -> dt.datet
     """Aware → UTC; naive → read as local (Europe/Amsterdam) time → UTC. Result is naive."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=local_tz)
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def to_local(value: dt.datetime, local_tz: dt.tzinfo = LOCAL_TZ) -> dt.datetime:
     """A stored (naive UTC) datetime in local time."""
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(local_tz)
+    return value.replace(tzinfo=dt.UTC).astimezone(local_tz)
 
 
 def gemeente_key(gemeente: str) -> str:

@@ -8,16 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
 
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply
-from bot.texts import (
-    STATUS_DEMO_LIST_NOTE as DEMO_LIST_NOTE,
-    STATUS_DEMO_NOTE as DEMO_NOTE,
-    STATUS_MISSING_ITEMS_BUTTON as BUTTON_MISSING_ITEMS,
-    STATUS_MONTHS as _MONTHS,
-    STATUS_REPLY,
-)
 from bot.status import statuses
 from bot.status.models import LOCAL_TZ, to_local
 from bot.status.service import (
@@ -27,6 +20,21 @@ from bot.status.service import (
     UNAVAILABLE,
     ApplicationView,
     LookupResult,
+)
+from bot.texts import (
+    STATUS_DEMO_LIST_NOTE as DEMO_LIST_NOTE,
+)
+from bot.texts import (
+    STATUS_DEMO_NOTE as DEMO_NOTE,
+)
+from bot.texts import (
+    STATUS_MISSING_ITEMS_BUTTON as BUTTON_MISSING_ITEMS,
+)
+from bot.texts import (
+    STATUS_MONTHS as _MONTHS,
+)
+from bot.texts import (
+    STATUS_REPLY,
 )
 
 #: Button payloads (Rasa intents). The domain must define these intents.
@@ -46,7 +54,7 @@ def say(key: str, /, **values: object) -> str:
     return STATUS_REPLY[key].format(**values)
 
 
-def format_amount(cents: Optional[int]) -> str:
+def format_amount(cents: int | None) -> str:
     """``125000000`` → ``€ 1.250.000``; with cents ``€ 1.250.000,50``."""
     if cents is None:
         return say("unknown_value")
@@ -59,7 +67,7 @@ def format_amount(cents: Optional[int]) -> str:
     return f"€ {sign}{text}"
 
 
-def format_date(value: Optional[dt.date]) -> str:
+def format_date(value: dt.date | None) -> str:
     """``2025-03-14`` → ``14 maart 2025``. A datetime is naive UTC and shown in local time."""
     if value is None:
         return say("unknown_value")
@@ -115,8 +123,8 @@ def render_application(app: ApplicationView) -> Reply:
     if app.granted_amount_cents is not None:
         facts.append(say("granted", amount=format_amount(app.granted_amount_cents)))
     if facts:
-        lines += [""] + facts
-    buttons: List[Button] = []
+        lines += ["", *facts]
+    buttons: list[Button] = []
     if app.status == statuses.AANVULLING_NODIG:
         buttons.append(MISSING_ITEMS)
     buttons.append(HANDOFF)
@@ -137,7 +145,7 @@ def render_missing_items(app: ApplicationView) -> Reply:
     return Reply(text, (HANDOFF,))
 
 
-def render_not_found(*, portal: bool = False, gemeente: Optional[str] = None) -> Reply:
+def render_not_found(*, portal: bool = False, gemeente: str | None = None) -> Reply:
     """The same words for an unknown number and a wrong code (no enumeration)."""
     if portal:
         where = say("not_found_portal_where", gemeente=gemeente) if gemeente else ""
@@ -145,7 +153,7 @@ def render_not_found(*, portal: bool = False, gemeente: Optional[str] = None) ->
     return Reply(say("not_found"), (HANDOFF,))
 
 
-def render_locked(retry_after_s: Optional[int] = None) -> Reply:
+def render_locked(retry_after_s: int | None = None) -> Reply:
     if retry_after_s:
         minutes = max(1, -(-int(retry_after_s) // 60))
         wait = say("wait_minute") if minutes == 1 else say("wait_minutes", n=minutes)
@@ -161,7 +169,7 @@ def render_unavailable() -> Reply:
     return Reply(say("unavailable"), (HANDOFF,))
 
 
-def render_list(gemeente: Optional[str], apps: Sequence[ApplicationView]) -> Reply:
+def render_list(gemeente: str | None, apps: Sequence[ApplicationView]) -> Reply:
     name = apps[0].gemeente if apps else gemeente
     who = say("list_who", name=name) if name else say("list_who_unknown")
     if not apps:
@@ -189,7 +197,7 @@ def render_list(gemeente: Optional[str], apps: Sequence[ApplicationView]) -> Rep
 
 
 def render_result(result: LookupResult, *, portal: bool = False,
-                  gemeente: Optional[str] = None) -> Reply:
+                  gemeente: str | None = None) -> Reply:
     """The reply for any lookup result (single application or list)."""
     if result.kind == OK:
         if result.application is not None:

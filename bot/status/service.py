@@ -19,17 +19,18 @@ import datetime as dt
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.settings import Settings, get_settings
 from bot.core import db
 from bot.core.logs import log_event
 from bot.core.metrics import count_lookup
 from bot.core.runner import run_bounded, run_db
+from bot.settings import Settings, get_settings
 from bot.status.models import Application, LookupAudit, gemeente_key, utcnow
 from bot.status.throttle import GLOBAL_KEY, locked_until, pseudonym, recent_failures, record_failure, throttle_delay
 from bot.status.verification import dummy_verify, parse_aanvraagnummer, verify_code
@@ -66,29 +67,29 @@ class ApplicationView:
 
     aanvraagnummer: str
     gemeente: str
-    gebied: Optional[str]
-    submitted_at: Optional[dt.date]
+    gebied: str | None
+    submitted_at: dt.date | None
     status: str
-    requested: Tuple[RequestedLine, ...]
-    granted_amount_cents: Optional[int]
-    missing_items: Optional[str]
-    next_step: Optional[str]
-    next_step_date: Optional[dt.date]
+    requested: tuple[RequestedLine, ...]
+    granted_amount_cents: int | None
+    missing_items: str | None
+    next_step: str | None
+    next_step_date: dt.date | None
     #: When the current status was set (naive UTC), if known.
-    status_since: Optional[dt.datetime]
-    updated_at: Optional[dt.datetime]
-    history: Tuple[HistoryLine, ...] = ()
+    status_since: dt.datetime | None
+    updated_at: dt.datetime | None
+    history: tuple[HistoryLine, ...] = ()
     #: Fictional demo data (loaded by ``bot.status.demo``); replies must say so.
     demo: bool = False
 
     @property
-    def requested_total_cents(self) -> Optional[int]:
+    def requested_total_cents(self) -> int | None:
         if not self.requested:
             return None
         return sum(line.amount_cents for line in self.requested)
 
     @classmethod
-    def from_model(cls, app: Application, with_history: bool = True) -> "ApplicationView":
+    def from_model(cls, app: Application, with_history: bool = True) -> ApplicationView:
         history = tuple(HistoryLine(c.status, c.at) for c in app.changes) if with_history else ()
         current = [c for c in app.changes if c.status == app.status]
         return cls(
@@ -108,15 +109,15 @@ class ApplicationView:
             demo=any(c.source == "demo" for c in app.changes),
         )
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (external field names, amounts in euros as strings)."""
-        def euros(cents: Optional[int]) -> Optional[str]:
+        def euros(cents: int | None) -> str | None:
             return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
 
-        def iso(value) -> Optional[str]:
+        def iso(value) -> str | None:
             return None if value is None else value.isoformat()
 
-        def iso_utc(value: Optional[dt.datetime]) -> Optional[str]:
+        def iso_utc(value: dt.datetime | None) -> str | None:
             return None if value is None else value.isoformat(timespec="seconds") + "Z"
 
         return {
@@ -142,13 +143,13 @@ class ApplicationView:
 @dataclass(frozen=True)
 class LookupResult:
     kind: str
-    application: Optional[ApplicationView] = None
-    applications: Tuple[ApplicationView, ...] = ()
+    application: ApplicationView | None = None
+    applications: tuple[ApplicationView, ...] = ()
     #: For 'locked': seconds until lookups are possible again (rounded up to a minute).
-    retry_after_s: Optional[int] = None
+    retry_after_s: int | None = None
     #: For list results: the gemeente as asked.
-    gemeente: Optional[str] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
+    gemeente: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -162,7 +163,7 @@ class LookupResult:
 Work = Callable[[Session], "LookupResult"]
 
 
-def _job(settings: Settings, work: Work) -> Callable[[], "LookupResult"]:
+def _job(settings: Settings, work: Work) -> Callable[[], LookupResult]:
     def job() -> LookupResult:
         engine = db.get_engine(settings.database_url, settings.db_timeout_s)
         with db.session_scope(engine) as session:
@@ -171,7 +172,7 @@ def _job(settings: Settings, work: Work) -> Callable[[], "LookupResult"]:
     return job
 
 
-def _failed(settings: Settings, what: str, exc: BaseException) -> "LookupResult":
+def _failed(settings: Settings, what: str, exc: BaseException) -> LookupResult:
     if isinstance(exc, TimeoutError):
         log.warning("status %s: database too slow (> %.1f s)", what, settings.db_timeout_s)
     else:
@@ -185,7 +186,7 @@ def _failed(settings: Settings, what: str, exc: BaseException) -> "LookupResult"
 BAD_CODE_MARK = "bad_code"
 
 
-def metric_outcome(result: "LookupResult", work: Optional[Work] = None) -> str:
+def metric_outcome(result: LookupResult, work: Work | None = None) -> str:
     """The result as one of bot.core.metrics.LOOKUP_OUTCOMES."""
     if result.kind == LOCKED:
         return "locked"
@@ -198,7 +199,7 @@ def metric_outcome(result: "LookupResult", work: Optional[Work] = None) -> str:
     return "bad_code" if getattr(work, BAD_CODE_MARK, False) else "not_found"
 
 
-def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
+def _lookup(builder: Callable[..., tuple[str, Settings, Work]]):
     """A lookup from its builder (which returns what, settings, work): the sync function for
     the CLI and tests, with ``.aio``, its async twin for actions and the API. Both run the work
     in the one bounded database runner (bot.core.runner); any failure is ``unavailable``."""
@@ -208,7 +209,7 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
         what, settings, work = builder(*args, **kwargs)
         try:
             result = run_bounded(_job(settings, work), settings.db_timeout_s)
-        except Exception as exc:  # noqa: BLE001 - any DB/driver failure means 'unavailable'
+        except Exception as exc:  # any DB/driver failure means 'unavailable'
             result = _failed(settings, what, exc)
         log.info("status %s: %s", what, result.kind)
         count_lookup(metric_outcome(result, work))
@@ -220,7 +221,7 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
         what, settings, work = builder(*args, **kwargs)
         try:
             result = await run_db(_job(settings, work), settings.db_timeout_s)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             result = _failed(settings, what, exc)
         log.info("status %s: %s", what, result.kind)
         count_lookup(metric_outcome(result, work))
@@ -237,13 +238,13 @@ def _lookup(builder: Callable[..., Tuple[str, Settings, Work]]):
 # ---------------------------------------------------------------------------------------------
 
 def _audit(session: Session, *, channel: str, actor: str, number: str, result: str,
-           gemeente: Optional[str] = None) -> None:
+           gemeente: str | None = None) -> None:
     session.add(LookupAudit(at=utcnow(), channel=channel, actor=actor[:80],
                             aanvraagnummer=number[:12], gemeente=gemeente and gemeente[:100],
                             result=result))
 
 
-def _load(session: Session, number: str) -> Optional[Application]:
+def _load(session: Session, number: str) -> Application | None:
     return session.execute(
         select(Application)
         .options(selectinload(Application.amounts), selectinload(Application.changes))
@@ -257,13 +258,13 @@ def _load(session: Session, number: str) -> Optional[Application]:
 
 @_lookup
 def lookup_public(
-    number: Optional[str],
-    code: Optional[str],
+    number: str | None,
+    code: str | None,
     conversation_id: str,
-    client_id: Optional[str] = None,
+    client_id: str | None = None,
     *,
-    settings: Optional[Settings] = None,
-) -> Tuple[str, Settings, Work]:
+    settings: Settings | None = None,
+) -> tuple[str, Settings, Work]:
     """Look up an application on the public website: number + verificatiecode.
 
     ``number`` may be free text; it is parsed. Unknown number, malformed number and wrong code
@@ -328,11 +329,11 @@ def lookup_public(
 @_lookup
 def lookup_portal(
     gemeente: str,
-    number: Optional[str],
+    number: str | None,
     conversation_id: str,
     *,
-    settings: Optional[Settings] = None,
-) -> Tuple[str, Settings, Work]:
+    settings: Settings | None = None,
+) -> tuple[str, Settings, Work]:
     """Look up an application for a verified portal user of ``gemeente`` (no code needed).
 
     An application of another gemeente is ``not_found``, exactly like an unknown number.
@@ -357,11 +358,11 @@ def lookup_portal(
 @_lookup
 def list_for_gemeente(
     gemeente: str,
-    conversation_id: Optional[str] = None,
+    conversation_id: str | None = None,
     *,
-    settings: Optional[Settings] = None,
+    settings: Settings | None = None,
     limit: int = MAX_LISTED,
-) -> Tuple[str, Settings, Work]:
+) -> tuple[str, Settings, Work]:
     """Applications of a (verified) gemeente, highest number (newest) first; ``ok`` also when
     there are none. At most ``limit``."""
     settings = settings or get_settings()

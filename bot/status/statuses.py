@@ -7,13 +7,12 @@ lists the ontvangstbevestiging, beslistermijn, payment and vaststelling of 2026-
 known, and which body processes applications is not known either. So every sentence about such
 a step says it comes from the data of the organisation that handles the application ("volgens
 de gegevens van de behandelaar"), never names that body ("onze backoffice" is not the
-regeling's), never invents a procedure (bezwaar) and never promises a term or a date. Concrete dates only come from the back office
-(``next_step_date``) and are shown next to these texts.
+regeling's), never invents a procedure (bezwaar) and never promises a term or a date. Concrete
+dates only come from the back office (``next_step_date``) and are shown next to these texts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Status:
     final: bool = False
 
 
-_ALL: Tuple[Status, ...] = (
+_ALL: tuple[Status, ...] = (
     Status(
         code="ontvangen",
         label="Ontvangen",
@@ -164,8 +163,8 @@ _ALL: Tuple[Status, ...] = (
     ),
 )
 
-STATUSES: Dict[str, Status] = {s.code: s for s in _ALL}
-CODES: Tuple[str, ...] = tuple(STATUSES)
+STATUSES: dict[str, Status] = {s.code: s for s in _ALL}
+CODES: tuple[str, ...] = tuple(STATUSES)
 AANVULLING_NODIG = "aanvulling_nodig"
 
 
@@ -174,7 +173,7 @@ def get(code: str) -> Status:
     return STATUSES[code]
 
 
-def find(code: Optional[str]) -> Optional[Status]:
+def find(code: str | None) -> Status | None:
     """The status for ``code`` (case and spaces tolerated), or None."""
     if not code:
         return None
@@ -182,9 +181,9 @@ def find(code: Optional[str]) -> Optional[Status]:
     return STATUSES.get(key)
 
 
-def is_valid(code: Optional[str]) -> bool:
+def is_valid(code: str | None) -> bool:
     return bool(code) and code in STATUSES
 
 
-def all_statuses() -> Tuple[Status, ...]:
+def all_statuses() -> tuple[Status, ...]:
     return _ALL

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,18 +17,24 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 # Finding numbers and codes in what people type is the extractor's (one place for every step
 # and for the gateway's masking); re-exported here, where the status code has always found them.
 from bot.core.extract import (  # noqa: F401
-    CODE_ALPHABET, CODE_LENGTH, MAX_TEXT_CHARS, canonical_aanvraagnummer, extract_code, find_code,
-    normalize_code, parse_aanvraagnummer,
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    MAX_TEXT_CHARS,
+    canonical_aanvraagnummer,
+    extract_code,
+    find_code,
+    normalize_code,
+    parse_aanvraagnummer,
 )
 
 _CANONICAL_RE = re.compile(r"^KW-20[0-9]{2}-[0-9]{4}$")
 
-# OWASP's Argon2id minimum (m=19 MiB, t=2, p=1): ~20 ms per verification.
+# OWASP's Argon2id minimum (m=19 MiB, t=2, p=1), as for the staff passwords (bot/handoff/staff.py).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
-def is_canonical(number: Optional[str]) -> bool:
+def is_canonical(number: str | None) -> bool:
     return bool(number) and bool(_CANONICAL_RE.match(number))
 
 
@@ -47,7 +52,7 @@ def hash_code(code: str) -> str:
     return _hasher.hash(normalized)
 
 
-def verify_code(code: Optional[str], code_hash: Optional[str]) -> bool:
+def verify_code(code: str | None, code_hash: str | None) -> bool:
     """True when ``code`` matches ``code_hash``. Never raises, never logs.
 
     Always performs one Argon2 verification (against a dummy hash when there is no stored hash
@@ -60,7 +65,7 @@ def verify_code(code: Optional[str], code_hash: Optional[str]) -> bool:
         ok = _hasher.verify(target, candidate)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-    except Exception:  # noqa: BLE001 - a broken hash must not become an error path
+    except Exception:  # a broken hash must not become an error path
         return False
     return bool(ok) and target is not _DUMMY_HASH
 

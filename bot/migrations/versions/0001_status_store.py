@@ -4,8 +4,8 @@ Revision ID: 0001_status_store
 Revises:
 Create Date: 2025-06-01
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0001_status_store"
 down_revision = None

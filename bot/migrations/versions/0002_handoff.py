@@ -4,8 +4,8 @@ Revision ID: 0002_handoff
 Revises: 0001_status_store
 Create Date: 2025-06-15
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002_handoff"
 down_revision = "0001_status_store"

@@ -5,8 +5,8 @@ Revision ID: 0003_sessions_and_code_refs
 Revises: 0002_handoff
 Create Date: 2026-11-30
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0003_sessions_and_code_refs"
 down_revision = "0002_handoff"

@@ -4,8 +4,8 @@ Revision ID: 0004_insights_and_redacteur
 Revises: 0003_sessions_and_code_refs
 Create Date: 2026-11-30
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0004_insights_and_redacteur"
 down_revision = "0003_sessions_and_code_refs"

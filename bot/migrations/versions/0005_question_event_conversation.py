@@ -5,8 +5,8 @@ Revision ID: 0005_question_event_conversation
 Revises: 0004_insights_and_redacteur
 Create Date: 2026-12-06
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005_question_event_conversation"
 down_revision = "0004_insights_and_redacteur"
