@@ -175,7 +175,7 @@ def make_settings(tmp_path, fake_rasa) -> Callable[..., settings_mod.Settings]:
 
 
 @pytest_asyncio.fixture
-async def gateway(aiohttp_client, make_settings):
+async def start_gateway(aiohttp_client, make_settings):
     """Start a gateway (create_app) with these settings overrides; returns its test client, with
     ``client.origin`` (the gateway's own origin) and ``client.settings``. Several calls give
     several gateways on the same databases, like a restart or a second process."""

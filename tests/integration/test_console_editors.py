@@ -24,8 +24,8 @@ WS_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Ve
 
 
 @pytest_asyncio.fixture
-async def site(gateway):
-    client = await gateway()
+async def site(start_gateway):
+    client = await start_gateway()
     prepare_database(client.settings)
     staff = StaffService.from_settings(client.settings)
     for username, role in (("bea", "beheerder"), ("mo", "medewerker"), ("rita", "redacteur")):

@@ -17,7 +17,7 @@ import pytest_asyncio
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.web.console import prepare_database
-from tests.fixtures.console import login as console_login
+from tests.fixtures.console import frames_until, login as console_login
 
 pytestmark = pytest.mark.asyncio
 
@@ -58,8 +58,8 @@ def assert_inert(html: str, allowed: set) -> None:
 
 
 @pytest_asyncio.fixture
-async def console(gateway):
-    client = await gateway(KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
+async def console_client(start_gateway):
+    client = await start_gateway(KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
     prepare_database(client.settings)
     client.tickets = HandoffService.from_settings(client.settings)
     StaffService.from_settings(client.settings).create_user("mo", "Mo Medewerker", PASSWORD, "medewerker")
@@ -71,21 +71,13 @@ async def post_json(client, path: str, csrf: str, **data: str):
                              headers={"Origin": client.origin, "Accept": "application/json"})
 
 
-async def frame_until(ws, match: Callable[[Dict[str, Any]], bool]) -> Dict[str, Any]:
-    for _ in range(50):
-        frame = await ws.receive_json(timeout=5)
-        if match(frame):
-            return frame
-    raise AssertionError("no such frame")
-
-
-async def test_socket_frames_carry_the_pages_own_escaped_markup(console):
-    t = console.tickets.create_ticket("gesprek-frag", f"Vraag {HTML_TEXT}", gemeente="Utrecht",
+async def test_socket_frames_carry_the_pages_own_escaped_markup(console_client):
+    t = console_client.tickets.create_ticket("gesprek-frag", f"Vraag {HTML_TEXT}", gemeente="Utrecht",
                                       transcript=[("gebruiker", f"Eerst {HTML_TEXT}", None)])
-    csrf = await console_login(console, "mo", PASSWORD)
-    queue_page = await (await console.get("/helpdesk/wachtrij")).text()
-    ticket_page = await (await console.get(f"/helpdesk/vraag/{t.public_id}")).text()
-    ws = await console.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
+    csrf = await console_login(console_client, "mo", PASSWORD)
+    queue_page = await (await console_client.get("/helpdesk/wachtrij")).text()
+    ticket_page = await (await console_client.get(f"/helpdesk/vraag/{t.public_id}")).text()
+    ws = await console_client.ws_connect("/helpdesk/ws", headers={"Origin": console_client.origin})
     await ws.send_json({"type": "hello", "csrf": csrf, "ticket": t.public_id, "after": 0})
     assert (await ws.receive_json(timeout=5))["type"] == "ready"
 
@@ -109,61 +101,61 @@ async def test_socket_frames_carry_the_pages_own_escaped_markup(console):
     assert_inert(messages["html"], {"li", "p", "time"})
 
     # A message stored elsewhere (the poll finds it) comes as a fragment of its own.
-    console.tickets.add_message(t.id, "gebruiker", None, f"Later {HTML_TEXT}")
-    later = await frame_until(ws, lambda f: f["type"] == "messages")
+    console_client.tickets.add_message(t.id, "gebruiker", None, f"Later {HTML_TEXT}")
+    later = (await frames_until(ws, lambda f: f["type"] == "messages"))[-1]
     items = parse(later["html"])
     assert [(tag, a.get("data-seq")) for tag, a in items.tags if tag == "li"] == [("li", "2")]
     assert f"Later {HTML_TEXT}" in "".join(items.text)  # what the browser shows: the text itself
     await ws.close()
 
 
-async def test_replies_and_notes_answer_with_their_fragment(console):
-    t = console.tickets.create_ticket("gesprek-antwoord", "Hoe vraag ik aan?")
-    csrf = await console_login(console, "mo", PASSWORD)
+async def test_replies_and_notes_answer_with_their_fragment(console_client):
+    t = console_client.tickets.create_ticket("gesprek-antwoord", "Hoe vraag ik aan?")
+    csrf = await console_login(console_client, "mo", PASSWORD)
     base = f"/helpdesk/vraag/{t.public_id}"
-    ws = await console.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
+    ws = await console_client.ws_connect("/helpdesk/ws", headers={"Origin": console_client.origin})
     await ws.send_json({"type": "hello", "csrf": csrf, "ticket": t.public_id, "after": 0})
-    assert (await post_json(console, f"{base}/oppakken", csrf)).status == 200
-    status = await frame_until(ws, lambda f: f["type"] == "ticket" and f["ticket"]["status"] == "live")
+    assert (await post_json(console_client, f"{base}/oppakken", csrf)).status == 200
+    status = (await frames_until(ws, lambda f: f["type"] == "ticket" and f["ticket"]["status"] == "live"))[-1]
     assert status["html"]["status"] == "In gesprek (Mo Medewerker)"
 
-    resp = await post_json(console, f"{base}/bericht", csrf, tekst=f"Antwoord {HTML_TEXT}",
+    resp = await post_json(console_client, f"{base}/bericht", csrf, tekst=f"Antwoord {HTML_TEXT}",
                            client_id="abcdefgh12345678")
     body = await resp.json()
     assert resp.status == 200 and body["ok"]
     seq = body["bericht"]["volgnummer"]
     assert body["html"].startswith(f'<li class="c-msg c-msg--medewerker" data-seq="{seq}">')
     assert f"Antwoord {ESCAPED}" in body["html"] and "Mo Medewerker" in body["html"]
-    pushed = await frame_until(ws, lambda f: f["type"] == "messages" and seq in [m["volgnummer"] for m in f["messages"]])
+    pushed = (await frames_until(ws, lambda f: f["type"] == "messages" and seq in [m["volgnummer"] for m in f["messages"]]))[-1]
     assert body["html"] in pushed["html"]  # the socket and the answer: the same markup
 
-    resp = await post_json(console, f"{base}/notitie", csrf, tekst=f"Notitie {HTML_TEXT}")
+    resp = await post_json(console_client, f"{base}/notitie", csrf, tekst=f"Notitie {HTML_TEXT}")
     body = await resp.json()
     note_id = body["notitie"]["id"]
     assert body["html"].startswith(f'<li data-note="{note_id}">') and f"Notitie {ESCAPED}" in body["html"]
-    note = await frame_until(ws, lambda f: f["type"] == "note")
+    note = (await frames_until(ws, lambda f: f["type"] == "note"))[-1]
     assert note["html"] == body["html"]
-    page = await (await console.get(base)).text()
+    page = await (await console_client.get(base)).text()
     assert body["html"] in page
     await ws.close()
 
 
-async def test_no_fragments_without_a_staff_session(console):
-    t = console.tickets.create_ticket("gesprek-anoniem", f"Vraag {HTML_TEXT}")
+async def test_no_fragments_without_a_staff_session(console_client):
+    t = console_client.tickets.create_ticket("gesprek-anoniem", f"Vraag {HTML_TEXT}")
     base = f"/helpdesk/vraag/{t.public_id}"
-    resp = await console.get("/helpdesk/ws", headers={"Origin": console.origin, "Connection": "Upgrade",
+    resp = await console_client.get("/helpdesk/ws", headers={"Origin": console_client.origin, "Connection": "Upgrade",
                                                       "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
                                                       "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
     assert resp.status == 401 and "Vraag" not in await resp.text()
     for path in (f"{base}/bericht", f"{base}/notitie"):
-        resp = await console.post(path, data={"tekst": "hallo", "csrf": "x"},
-                                  headers={"Origin": console.origin, "Accept": "application/json"})
+        resp = await console_client.post(path, data={"tekst": "hallo", "csrf": "x"},
+                                  headers={"Origin": console_client.origin, "Accept": "application/json"})
         body = await resp.json()
         assert resp.status == 401 and body == {"ok": False, "fout": "Log eerst in."}, path
-    assert console.tickets.ticket_detail(t.id).messages == ()
+    assert console_client.tickets.ticket_detail(t.id).messages == ()
     # Logged in, but the socket's hello without the session's token: closed before any frame.
-    await console_login(console, "mo", PASSWORD)
-    ws = await console.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
+    await console_login(console_client, "mo", PASSWORD)
+    ws = await console_client.ws_connect("/helpdesk/ws", headers={"Origin": console_client.origin})
     await ws.send_json({"type": "hello", "csrf": "fout", "ticket": t.public_id, "after": 0})
     await ws.receive(timeout=5)
     assert ws.closed and ws.close_code == 1008

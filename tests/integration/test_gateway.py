@@ -30,9 +30,9 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest_asyncio.fixture
-async def widget(gateway):
+async def widget(start_gateway):
     """A widget's socket on a fresh gateway, after its hello."""
-    ws, _ = await chat(await gateway())
+    ws, _ = await chat(await start_gateway())
     yield ws
     await ws.close()
 
@@ -40,8 +40,8 @@ async def widget(gateway):
 # -- pages and headers ----------------------------------------------------------------------
 
 
-async def test_pages_are_dutch_and_served_with_a_strict_csp(gateway):
-    client = await gateway()
+async def test_pages_are_dutch_and_served_with_a_strict_csp(start_gateway):
+    client = await start_gateway()
     resp = await client.get("/")
     html = await resp.text()
     assert resp.status == 200
@@ -75,8 +75,8 @@ async def test_pages_are_dutch_and_served_with_a_strict_csp(gateway):
     assert missing.status == 404 and "bestaat niet" in await missing.text()
 
 
-async def test_demo_portal_page_embeds_a_valid_portal_token(gateway):
-    client = await gateway()
+async def test_demo_portal_page_embeds_a_valid_portal_token(start_gateway):
+    client = await start_gateway()
     resp = await client.get("/portaal", params={"gemeente": "Breda"})
     html = await resp.text()
     token = re.search(r'data-portal-token="([^"]+)"', html).group(1)
@@ -88,26 +88,26 @@ async def test_demo_portal_page_embeds_a_valid_portal_token(gateway):
     assert "&lt;script&gt;" not in await resp.text()
 
 
-async def test_demo_portal_is_off_in_production(gateway):
-    client = await gateway(KW_ENV="production")
+async def test_demo_portal_is_off_in_production(start_gateway):
+    client = await start_gateway(KW_ENV="production")
     assert (await client.get("/portaal")).status == 404
     assert "data-portal-token" not in await (await client.get("/")).text()
 
 
-async def test_health_and_readiness(gateway, fake_rasa):
-    client = await gateway()
+async def test_health_and_readiness(start_gateway, fake_rasa):
+    client = await start_gateway()
     assert (await client.get("/healthz")).status == 200
     ready = await client.get("/readyz")
     assert ready.status == 200 and (await ready.json())["checks"] == {"rasa": True, "actions": True}
-    down = await gateway(KW_RASA_PORT="1", KW_ACTIONS_PORT="1")
+    down = await start_gateway(KW_RASA_PORT="1", KW_ACTIONS_PORT="1")
     resp = await down.get("/readyz")
     assert resp.status == 503 and (await resp.json())["status"] == "not_ready"
     metrics = await client.get("/metrics")
     assert "kw_gateway_open_websockets" in await metrics.text()
 
 
-async def test_back_office_api_is_mounted(gateway):
-    client = await gateway()
+async def test_back_office_api_is_mounted(start_gateway):
+    client = await start_gateway()
     resp = await client.get("/api/v1/openapi.yaml")
     assert resp.status == 200
 
@@ -115,8 +115,8 @@ async def test_back_office_api_is_mounted(gateway):
 # -- conversation ---------------------------------------------------------------------------
 
 
-async def test_message_round_trip_with_server_issued_sender_and_metadata(gateway, fake_rasa):
-    client = await gateway()
+async def test_message_round_trip_with_server_issued_sender_and_metadata(start_gateway, fake_rasa):
+    client = await start_gateway()
     ws, ready = await chat(client, metadata={"portal": {"gemeente": "Rotterdam", "user": "x"}}, sender="mine")
     assert ready["resumed"] is False and ready["portal"] == {"status": "none"}
     assert ready["history"] == [] and ready["limits"]["max_chars"] == 1000
@@ -193,9 +193,9 @@ def _token(settings, **claims):
     return jwt.encode(base, settings.portal_jwt_secret, algorithm="HS256")
 
 
-async def test_portal_tokens_valid_expired_forged(gateway, fake_rasa, make_settings):
+async def test_portal_tokens_valid_expired_forged(start_gateway, fake_rasa, make_settings):
     settings = make_settings()
-    client = await gateway()
+    client = await start_gateway()
     cases = {
         "valid": (_token(settings), "ok"),
         "expired": (_token(settings, iat=int(time.time()) - 900, exp=int(time.time()) - 600), "expired"),
@@ -224,11 +224,11 @@ async def test_portal_tokens_valid_expired_forged(gateway, fake_rasa, make_setti
         await ws.close()
 
 
-async def test_session_keeps_identity_on_reconnect_while_the_portal_token_is_valid(gateway, fake_rasa, make_settings):
+async def test_session_keeps_identity_on_reconnect_while_the_portal_token_is_valid(start_gateway, fake_rasa, make_settings):
     """The identity is bound to the session: a reconnect from the same page keeps it, until the
     portal token expires (tests/security: the scope ends with the token)."""
     settings = make_settings()
-    client = await gateway()
+    client = await start_gateway()
     token = issue_portal_token(settings, "Delft", "user-7", lifetime_s=300)
     ws, ready = await chat(client, portal_token=token)
     await ws.close()
@@ -243,8 +243,8 @@ async def test_session_keeps_identity_on_reconnect_while_the_portal_token_is_val
     await ws.close()
 
 
-async def test_forged_session_tokens_get_a_fresh_session(gateway):
-    client = await gateway()
+async def test_forged_session_tokens_get_a_fresh_session(start_gateway):
+    client = await start_gateway()
     ws, ready = await chat(client)
     head, body, sig = ready["session"].split(".")
     for forged in (f"{head}.{body}.{sig[:-2]}AA", "v1.e30.AAAA", "x" * 5000, 42, None):
@@ -257,8 +257,8 @@ async def test_forged_session_tokens_get_a_fresh_session(gateway):
 # -- history, reconnect, de-duplication -----------------------------------------------------
 
 
-async def test_history_resumes_and_resends_are_not_duplicated_after_restart(gateway, fake_rasa):
-    first = await gateway()
+async def test_history_resumes_and_resends_are_not_duplicated_after_restart(start_gateway, fake_rasa):
+    first = await start_gateway()
     ws, ready = await chat(first)
     reply1 = (await say(ws, "msg-hist-001", "Vanaf wanneer kon je aanvragen?"))[-1]
     await ws.send_json({"type": "button", "id": "msg-hist-002", "payload": "/faq_deadline",
@@ -268,7 +268,7 @@ async def test_history_resumes_and_resends_are_not_duplicated_after_restart(gate
     calls = len(fake_rasa.webhook_calls)
 
     # A new gateway process (same secrets): the session token and Rasa's tracker are enough.
-    second = await gateway()
+    second = await start_gateway()
     ws, resumed = await chat(second, session=ready["session"])
     assert resumed["resumed"] is True
     assert sid_of(resumed["session"]) == sid_of(ready["session"])
@@ -290,14 +290,14 @@ async def test_history_resumes_and_resends_are_not_duplicated_after_restart(gate
     await ws.close()
 
 
-async def test_resend_to_a_cold_gateway_without_hello_history(gateway, fake_rasa):
+async def test_resend_to_a_cold_gateway_without_hello_history(start_gateway, fake_rasa):
     """HTTP fallback after a restart: the first message checks the tracker before relaying."""
-    first = await gateway()
+    first = await start_gateway()
     ws, ready = await chat(first)
     await say(ws, "msg-cold-001", "hallo")
     await ws.close()
     calls = len(fake_rasa.webhook_calls)
-    second = await gateway()
+    second = await start_gateway()
     resp = await second.post("/chat/http", json={"type": "message", "id": "msg-cold-001", "text": "hallo",
                                                  "session": ready["session"]}, headers={"Origin": second.origin})
     frames = (await resp.json())["frames"]
@@ -305,8 +305,8 @@ async def test_resend_to_a_cold_gateway_without_hello_history(gateway, fake_rasa
     assert len(fake_rasa.webhook_calls) == calls
 
 
-async def test_reset_starts_a_fresh_conversation(gateway, fake_rasa):
-    client = await gateway()
+async def test_reset_starts_a_fresh_conversation(start_gateway, fake_rasa):
+    client = await start_gateway()
     ws, ready = await chat(client)
     await say(ws, "msg-reset-01", "hallo")
     await ws.send_json({"type": "reset"})
@@ -319,8 +319,8 @@ async def test_reset_starts_a_fresh_conversation(gateway, fake_rasa):
 # -- bad input ------------------------------------------------------------------------------
 
 
-async def test_oversized_binary_and_invalid_frames(gateway, fake_rasa):
-    client = await gateway()
+async def test_oversized_binary_and_invalid_frames(start_gateway, fake_rasa):
+    client = await start_gateway()
     ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
     await ws.send_json({"type": "message", "id": "msg-early-01", "text": "hallo"})
     assert (await ws.receive_json(timeout=5))["code"] == "hello_required"
@@ -363,16 +363,16 @@ async def test_oversized_binary_and_invalid_frames(gateway, fake_rasa):
     assert msg.type == WSMsgType.CLOSE and ws.close_code == 1009
 
 
-async def test_socket_without_hello_is_closed(gateway, monkeypatch):
+async def test_socket_without_hello_is_closed(start_gateway, monkeypatch):
     monkeypatch.setattr(chat_ws_mod, "HELLO_TIMEOUT_S", 0.2)
-    client = await gateway()
+    client = await start_gateway()
     ws = await client.ws_connect("/chat/ws", headers={"Origin": client.origin})
     msg = await ws.receive(timeout=5)
     assert msg.type == WSMsgType.CLOSE and ws.close_code == 1008
 
 
-async def test_flood_is_rate_limited_with_a_dutch_message(gateway, fake_rasa):
-    client = await gateway(KW_RATE_LIMIT_PER_MINUTE="5")
+async def test_flood_is_rate_limited_with_a_dutch_message(start_gateway, fake_rasa):
+    client = await start_gateway(KW_RATE_LIMIT_PER_MINUTE="5")
     ws, _ = await chat(client)
     results = []
     for i in range(8):
@@ -389,8 +389,8 @@ async def test_flood_is_rate_limited_with_a_dutch_message(gateway, fake_rasa):
     await ws.close()
 
 
-async def test_wrong_origin_is_refused(gateway):
-    client = await gateway(KW_ALLOWED_ORIGINS="https://www.gemeente.example")
+async def test_wrong_origin_is_refused(start_gateway):
+    client = await start_gateway(KW_ALLOWED_ORIGINS="https://www.gemeente.example")
     for headers in ({"Origin": "https://evil.example"}, {}, {"Origin": "null"},
                     {"Origin": "https://www.gemeente.example.evil.example"}):
         resp = await client.get("/chat/ws", headers={**headers, "Connection": "Upgrade", "Upgrade": "websocket",
@@ -417,8 +417,8 @@ async def test_wrong_origin_is_refused(gateway):
 # -- HTTP fallback --------------------------------------------------------------------------
 
 
-async def test_http_fallback_speaks_the_same_frames(gateway, fake_rasa):
-    client = await gateway()
+async def test_http_fallback_speaks_the_same_frames(start_gateway, fake_rasa):
+    client = await start_gateway()
     headers = {"Origin": client.origin}
     resp = await client.post("/chat/http", json={"type": "hello"}, headers=headers)
     ready = (await resp.json())["frames"][0]
@@ -447,9 +447,9 @@ async def test_http_fallback_speaks_the_same_frames(gateway, fake_rasa):
 # -- logs -----------------------------------------------------------------------------------
 
 
-async def test_logs_never_contain_message_contents(gateway, caplog):
+async def test_logs_never_contain_message_contents(start_gateway, caplog):
     caplog.set_level(logging.INFO)
-    client = await gateway()
+    client = await start_gateway()
     ws, ready = await chat(client)
     await say(ws, "msg-log-0001", "geheimwoord jan@example.nl")
     await ws.close()

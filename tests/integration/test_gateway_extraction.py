@@ -21,8 +21,8 @@ from tests.fixtures.widget_socket import chat, say
 pytestmark = pytest.mark.asyncio
 
 
-async def handoff_gateway(gateway, fake_rasa):
-    client = await gateway(KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
+async def handoff_gateway(start_gateway, fake_rasa):
+    client = await start_gateway(KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
     prepare_database(client.settings)
     tickets = HandoffService.from_settings(client.settings)
 
@@ -46,8 +46,8 @@ async def handoff_gateway(gateway, fake_rasa):
      "Ik heb je e-mailadres p…@… bij je vraag gezet"),
     ("tel: 010 123 4567", "0101234567", "Ik heb je telefoonnummer …567 bij je vraag gezet"),
 ])
-async def test_a_contact_in_a_sentence_is_stored_on_the_new_ticket(gateway, fake_rasa, typed, stored, said):
-    client, tickets, boss = await handoff_gateway(gateway, fake_rasa)
+async def test_a_contact_in_a_sentence_is_stored_on_the_new_ticket(start_gateway, fake_rasa, typed, stored, said):
+    client, tickets, boss = await handoff_gateway(start_gateway, fake_rasa)
     ws, ready = await chat(client)
     frames = await say(ws, "contact-0001", typed)
     reply = " ".join(m["text"] for m in frames[-1]["messages"])
@@ -60,8 +60,8 @@ async def test_a_contact_in_a_sentence_is_stored_on_the_new_ticket(gateway, fake
     await ws.close()
 
 
-async def test_a_contact_given_after_the_ticket_exists_is_added(gateway, fake_rasa):
-    client, tickets, boss = await handoff_gateway(gateway, fake_rasa)
+async def test_a_contact_given_after_the_ticket_exists_is_added(start_gateway, fake_rasa):
+    client, tickets, boss = await handoff_gateway(start_gateway, fake_rasa)
     ws, ready = await chat(client)
     sid = sid_of(ready["session"])
     tickets.create_ticket(sid, "Wanneer wordt het geld overgemaakt?")
@@ -86,8 +86,8 @@ def compact(text: str) -> str:
 
 @pytest.mark.parametrize("typed", ["K7QM_WX3D", "de code is K 7 Q M W X 3 D", "k7qm wx3d", "ｋ７ｑｍ－ｗｘ３ｄ",
                                    "code: k7qm.wx3d", "K7QM/WX3D graag", "K7 QM WX 3D"])
-async def test_a_code_in_any_spelling_reaches_rasa_only_as_a_reference(gateway, fake_rasa, typed):
-    client = await gateway()
+async def test_a_code_in_any_spelling_reaches_rasa_only_as_a_reference(start_gateway, fake_rasa, typed):
+    client = await start_gateway()
     prepare_database(client.settings)
     ws, _ = await chat(client)
     frames = await say(ws, "code-0001", typed)
@@ -102,8 +102,8 @@ async def test_a_code_in_any_spelling_reaches_rasa_only_as_a_reference(gateway, 
     await ws.close()
 
 
-async def test_a_resent_message_echoes_no_code_either(gateway, fake_rasa):
-    client = await gateway()
+async def test_a_resent_message_echoes_no_code_either(start_gateway, fake_rasa):
+    client = await start_gateway()
     prepare_database(client.settings)
     ws, _ = await chat(client)
     first = await say(ws, "code-0002", "mijn code is k7qm_wx3d")

@@ -16,8 +16,8 @@ from tests.integration.conftest import FakeRasa
 pytestmark = pytest.mark.asyncio
 
 
-async def test_rasa_down_gives_a_dutch_error_for_that_message(gateway):
-    client = await gateway(KW_RASA_PORT="1")
+async def test_rasa_down_gives_a_dutch_error_for_that_message(start_gateway):
+    client = await start_gateway(KW_RASA_PORT="1")
     ws, _ = await chat(client)
     err = (await say(ws, "msg-down-001", "hallo"))[-1]
     assert err == {"type": "error", "code": "unavailable", "id": "msg-down-001",
@@ -26,11 +26,11 @@ async def test_rasa_down_gives_a_dutch_error_for_that_message(gateway):
 
 
 @pytest.mark.parametrize("failure, calls", [("after", 1), ("before", 2)])
-async def test_a_lost_turn_is_answered_once(gateway, fake_rasa, failure, calls):
+async def test_a_lost_turn_is_answered_once(start_gateway, fake_rasa, failure, calls):
     """Rasa answered 502 after processing the message (the answer is read from the tracker, the
     message not processed twice) or before (the message is sent again): one answer, one stored
     message either way."""
-    ws, _ = await chat(await gateway())
+    ws, _ = await chat(await start_gateway())
     fake_rasa.failures = [failure]
     frames = await say(ws, f"msg-lost-{failure}", "hallo")
     assert frames[-1]["type"] == "reply" and frames[-1]["messages"][0]["text"] == "Je schreef: hallo"
@@ -40,11 +40,11 @@ async def test_a_lost_turn_is_answered_once(gateway, fake_rasa, failure, calls):
     await ws.close()
 
 
-async def test_a_turn_that_timed_out_is_sent_again_once(gateway, fake_rasa, monkeypatch):
+async def test_a_turn_that_timed_out_is_sent_again_once(start_gateway, fake_rasa, monkeypatch):
     from bot.web import rasa as rasa_client
 
     monkeypatch.setattr(rasa_client, "RASA_TIMEOUT_S", 0.3)
-    client = await gateway()
+    client = await start_gateway()
     ws, _ = await chat(client)
     # The first call outlasts the gateway's wait; the closed connection cancels it (as Rasa's
     # server does), so the tracker does not have it and the gateway sends it again.
@@ -57,10 +57,10 @@ async def test_a_turn_that_timed_out_is_sent_again_once(gateway, fake_rasa, monk
     await ws.close()
 
 
-async def test_messages_wait_their_turn_beyond_the_in_flight_bound(gateway, fake_rasa):
+async def test_messages_wait_their_turn_beyond_the_in_flight_bound(start_gateway, fake_rasa):
     """Eight widgets ask at once; Rasa gets two messages at a time and every widget its own
     answer."""
-    client = await gateway(KW_RASA_MAX_IN_FLIGHT="2")
+    client = await start_gateway(KW_RASA_MAX_IN_FLIGHT="2")
     fake_rasa.delay = 0.2
     sockets = [(await chat(client))[0] for _ in range(8)]
     replies = await asyncio.gather(*(say(ws, f"msg-bound-{i:03d}", f"vraag {i}") for i, ws in enumerate(sockets)))
@@ -70,14 +70,14 @@ async def test_messages_wait_their_turn_beyond_the_in_flight_bound(gateway, fake
         await ws.close()
 
 
-async def test_each_conversation_stays_with_one_rasa_worker(gateway, aiohttp_server):
+async def test_each_conversation_stays_with_one_rasa_worker(start_gateway, aiohttp_server):
     """Two Rasa workers (KW_RASA_WORKERS=2: KW_RASA_PORT and the port after it): every message
     and tracker look-up of a conversation reaches one worker, the conversations are spread over
     both, and the gateway is ready only when both are."""
     base = launcher.free_ports(2)
     workers = [FakeRasa(), FakeRasa()]
     servers = [await aiohttp_server(fake.app, port=base + i) for i, fake in enumerate(workers)]
-    client = await gateway(KW_RASA_PORT=str(base), KW_RASA_WORKERS="2", KW_ACTIONS_PORT=str(base))
+    client = await start_gateway(KW_RASA_PORT=str(base), KW_RASA_WORKERS="2", KW_ACTIONS_PORT=str(base))
     assert (await client.get("/readyz")).status == 200
     sockets = [(await chat(client))[0] for _ in range(12)]
     for turn in range(2):
@@ -106,8 +106,8 @@ async def test_the_in_flight_bound_must_be_positive(make_settings):
         make_settings(KW_RASA_MAX_IN_FLIGHT="0")
     assert make_settings().rasa_max_in_flight == 6
 
-async def test_an_empty_answer_says_try_again(gateway, fake_rasa):
-    client = await gateway()
+async def test_an_empty_answer_says_try_again(start_gateway, fake_rasa):
+    client = await start_gateway()
     ws, _ = await chat(client)
     fake_rasa.failures = ["empty"]
     err = (await say(ws, "msg-empty-001", "hallo"))[-1]

@@ -208,11 +208,11 @@ async def test_status_lookups_are_counted_by_outcome_and_throttles_seen(status_s
                        "error": 0}, counted
 
 
-async def test_refusals_rasa_errors_error_turns_and_open_sockets_with_a_fake_rasa(gateway, fake_rasa):
+async def test_refusals_rasa_errors_error_turns_and_open_sockets_with_a_fake_rasa(start_gateway, fake_rasa):
     """With tests/integration/conftest.py's fake Rasa: a Rasa error the gateway recovers from,
     an empty answer (an action failed: an error turn), a message over the rate limit (a refusal,
     no turn), and the open socket."""
-    client = await gateway(KW_RATE_LIMIT_PER_MINUTE="3")
+    client = await start_gateway(KW_RATE_LIMIT_PER_MINUTE="3")
     before = samples(await scrape_gateway(client))
     ws, _ = await chat(client)
     assert value(samples(await scrape_gateway(client)), "kw_open_sockets", kind="widget") == 1

@@ -150,9 +150,9 @@ async def api(session: aiohttp.ClientSession, url: str, path: str, **params):
     return body["data"] if body.get("status") == "success" else None
 
 
-async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(gateway, fake_rasa, prometheus,
+async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(start_gateway, fake_rasa, prometheus,
                                                                    action_server):
-    client = await gateway()
+    client = await start_gateway()
     actions_target = await action_server(client.settings)
     ready = await (await client.post("/chat/http", json={"type": "hello"},
                                      headers={"Origin": client.origin})).json()

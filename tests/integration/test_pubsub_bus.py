@@ -155,12 +155,12 @@ async def widget(client, session=None):
 
 
 @pytest.mark.asyncio
-async def test_a_medewerker_on_gateway_1_reaches_a_widget_on_gateway_2(redis_up, prefix, gateway, fake_rasa):
+async def test_a_medewerker_on_gateway_1_reaches_a_widget_on_gateway_2(redis_up, prefix, start_gateway, fake_rasa):
     # No console poll during the test: what reaches a console on the other gateway came by Redis.
     env = dict(KW_PUBSUB_URL=REDIS_URL, KW_PUBSUB_PREFIX=prefix, KW_HELPDESK_POLL_S="3600",
                KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
-    one = await gateway(**env)
-    two = await gateway(**env)
+    one = await start_gateway(**env)
+    two = await start_gateway(**env)
     await poll_async(lambda: one.app[BUS].subscribed and two.app[BUS].subscribed, 10, "both subscriptions")
     prepare_database(one.settings)
     StaffService.from_settings(one.settings).create_user("mo", "Mo Medewerker", PASSWORD, "medewerker")
