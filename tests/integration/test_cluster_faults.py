@@ -161,7 +161,7 @@ def answered(frame: dict) -> bool:
 
 
 # It found Rasa's ticket lock leaving a request behind the dead replica's ticket for ever
-# (rasa_runtime/serve.py, install_ticket_keepalive; docs/cluster.md).
+# (rasa_runtime/stores.py, TicketKeepalive; docs/cluster.md).
 def test_killing_a_rasa_replica_loses_and_repeats_no_reply(cluster_run):
     run = cluster_run
     victim = service(run, "rasa-1")

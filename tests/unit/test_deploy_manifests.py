@@ -472,7 +472,7 @@ def test_rasa_calls_the_action_servers_through_kw_backend(where):
     endpoints = entrypoint.endpoints(env)
     assert endpoints["action_endpoint"]["url"] == "http://kw-backend:5055/webhook"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
-    assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["lock_store"]["type"] == "stores.RedisLockStore"
     cmd = entrypoint.command(env, ["--model", "m.tar.gz"], Path("/tmp/endpoints.yml"))
     assert cmd[cmd.index("--port") + 1] == "5005" and cmd[cmd.index("--interface") + 1] == "0.0.0.0"
     assert "--enable-api" in cmd and not any("TOKEN" in part or "token" in part for part in cmd)
