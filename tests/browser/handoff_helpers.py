@@ -4,11 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Dict, List, Optional
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
-
 from widget_helpers import ANSWER_TIMEOUT_MS, ROOT, GatewayProcess, free_port
 
 PASSWORD = "helpdesk-wachtwoord-2026"
@@ -102,7 +100,7 @@ def staff_reply(page, text: str) -> None:
     expect(page.locator("#antwoord-status")).to_have_text("Verstuurd.")
 
 
-def closed_hours_spec(now: Optional[dt.datetime] = None) -> str:
+def closed_hours_spec(now: dt.datetime | None = None) -> str:
     """An opening-hours setting that is closed now: one hour, three days from today."""
     today = (now or dt.datetime.now(ZoneInfo("Europe/Amsterdam"))).weekday()
     day = ("ma", "di", "wo", "do", "vr", "za", "zo")[(today + 3) % 7]
@@ -111,7 +109,7 @@ def closed_hours_spec(now: Optional[dt.datetime] = None) -> str:
 
 def gateway_for(stack, log_dir: Path) -> GatewayProcess:
     """`python -m bot.web` in front of a given Rasa stack (as the `gateway` fixture does)."""
-    env: Dict[str, str] = dict(stack.env)
+    env: dict[str, str] = dict(stack.env)
     env.update({
         "KW_GATEWAY_PORT": str(free_port()),
         "KW_GATEWAY_HOST": "127.0.0.1",
@@ -140,11 +138,11 @@ _SCROLL_REGIONS_JS = """() => Array.from(document.querySelectorAll('body *:not(t
                name: el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || ''}))"""
 
 
-def scroll_regions(page) -> List[Dict]:
+def scroll_regions(page) -> list[dict]:
     return page.evaluate(_SCROLL_REGIONS_JS)
 
 
-def assert_scroll_regions_reachable(page, what: str) -> List[str]:
+def assert_scroll_regions_reachable(page, what: str) -> list[str]:
     """Each scrolling region is a tab stop with a name; returns their ids."""
     regions = scroll_regions(page)
     bad = [r for r in regions if r["tabindex"] < 0 or not r["name"]]
@@ -152,7 +150,7 @@ def assert_scroll_regions_reachable(page, what: str) -> List[str]:
     return [r["id"] for r in regions]
 
 
-def page_overflow(page) -> Dict[str, int]:
+def page_overflow(page) -> dict[str, int]:
     """How far the page itself reaches beyond the viewport (0 = it fits)."""
     return page.evaluate("""() => ({
         down: document.documentElement.scrollHeight - window.innerHeight,

@@ -17,21 +17,20 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Dict
 
 import pytest
 from aiohttp import web
 from axe_playwright_python.sync_playwright import Axe
+from handoff_helpers import LIVE_MS, PASSWORD, WCAG_21_AA, console_messages, staff_login
 from playwright.sync_api import expect
+from widget_helpers import ROOT
 
 from bot import settings as settings_mod
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
-from handoff_helpers import LIVE_MS, PASSWORD, WCAG_21_AA, console_messages, staff_login
+from tests.fixtures.databases import TEST_CONTACT_KEY
 from tests.fixtures.gateway import GatewayProcess, free_port
 from tests.integration.conftest import COOKIE_SECRET, RASA_TOKEN, FakeRasa
-from tests.fixtures.databases import TEST_CONTACT_KEY
-from widget_helpers import ROOT
 
 HTML_TEXT = "Hallo <b>vet</b> <img src=x onerror=alert(1)>"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -57,7 +56,7 @@ class FakeRasaThread:
         self.loop.run_until_complete(self._runner.cleanup())
         self.loop.close()
 
-    def start(self) -> "FakeRasaThread":
+    def start(self) -> FakeRasaThread:
         self._thread.start()
         assert self._ready.wait(10), "fake Rasa did not start"
         return self
@@ -72,7 +71,7 @@ def stack(tmp_path_factory):
     """Gateway process + fake Rasa on a fresh app database; yields (gateway, tickets, staff)."""
     var = tmp_path_factory.mktemp("console-live")
     rasa = FakeRasaThread().start()
-    env: Dict[str, str] = {
+    env: dict[str, str] = {
         "KW_VAR_DIR": str(var), "KW_DATABASE_URL": f"sqlite:///{var / 'app.db'}",
         "KW_RASA_TOKEN": RASA_TOKEN, "KW_COOKIE_SECRET": COOKIE_SECRET, "KW_CONTACT_KEY": TEST_CONTACT_KEY,
         "KW_RASA_PORT": str(rasa.port), "KW_RASA_WORKERS": "1",  # one fake Rasa

@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from axe_playwright_python.sync_playwright import Axe
+from handoff_helpers import NARROW, WCAG_21_AA, WIDE, assert_scroll_regions_reachable, page_overflow
 from playwright.sync_api import expect
+from widget_helpers import ROOT, SCREENSHOTS
 
 from bot import launcher, migrations
 from bot.handoff.service import HandoffService
@@ -29,11 +31,9 @@ from bot.handoff.staff import StaffService
 from bot.insights import record as rec
 from bot.knowledge.loader import load as load_kb
 from bot.settings import load
-from handoff_helpers import NARROW, WCAG_21_AA, WIDE, assert_scroll_regions_reachable, page_overflow
 from tests.fixtures.databases import TEST_CONTACT_KEY
 from tests.fixtures.gateway import GatewayProcess
 from tests.integration.conftest import COOKIE_SECRET, RASA_TOKEN, FakeRasa
-from widget_helpers import ROOT, SCREENSHOTS
 
 PASSWORD = "redactie-wachtwoord-2026"
 ACCOUNTS = {"rita": ("Rita Redactie", "redacteur"), "bea": ("Bea Beheer", "beheerder"),
@@ -42,12 +42,7 @@ XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 FORMULA = '=HYPERLINK("http://example.org";"klik hier")'
 #: Distinct not-understood questions (each asked twice, in two wordings): the page is several
 #: viewports long.
-SUBJECTS = """speeltuin buurthuis fietspad bibliotheek zwembad moestuin jongerenwerk straatverlichting
-    bankjes schoolplein sportveld voedselbank schuldhulp taalles huiswerkbegeleiding buurtbus wijkagent
-    ouderenzorg kinderopvang muziekles toneelclub buurtfeest groenstrook geveltuin zonnepanelen isolatie
-    speelplaats skatebaan wijkcentrum repaircafe kledingbank computerles fietsenstalling parkeerplaatsen
-    hondenuitlaatplek picknicktafels waterpunt bomen vuilnisbakken muurschildering jeugdhonk sportschool
-    dansles kookcursus verkeersdrempels""".split()
+SUBJECTS = ["speeltuin", "buurthuis", "fietspad", "bibliotheek", "zwembad", "moestuin", "jongerenwerk", "straatverlichting", "bankjes", "schoolplein", "sportveld", "voedselbank", "schuldhulp", "taalles", "huiswerkbegeleiding", "buurtbus", "wijkagent", "ouderenzorg", "kinderopvang", "muziekles", "toneelclub", "buurtfeest", "groenstrook", "geveltuin", "zonnepanelen", "isolatie", "speelplaats", "skatebaan", "wijkcentrum", "repaircafe", "kledingbank", "computerles", "fietsenstalling", "parkeerplaatsen", "hondenuitlaatplek", "picknicktafels", "waterpunt", "bomen", "vuilnisbakken", "muurschildering", "jeugdhonk", "sportschool", "dansles", "kookcursus", "verkeersdrempels"]
 QUESTIONS = len(SUBJECTS)
 TICKETS = 20
 
@@ -84,7 +79,7 @@ def seed(settings) -> None:
     """Four weeks of use: answered topics, not-understood questions (some with personal data, a
     formula, markup), and helpdesk tickets with several outcomes."""
     url = settings.database_url
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     keys = list(load_kb().answers)[:8]
     for day in range(27):
         at = now - dt.timedelta(days=day, minutes=5)

@@ -20,18 +20,26 @@ import sys
 import uuid
 
 import pytest
+from handoff_helpers import (
+    LIVE_MS,
+    agent_messages,
+    console_messages,
+    expect_bot,
+    handoff_bar,
+    open_ticket_from_queue,
+    open_widget,
+    request_handoff,
+    staff_login,
+    staff_reply,
+)
 from playwright.sync_api import expect
+from widget_helpers import CHROMIUM_ARGS, sender_id
 
 from bot import cluster, launcher
 from bot.handoff.service import HandoffService
 from bot.settings import ROOT, load
-from handoff_helpers import (
-    LIVE_MS, agent_messages, console_messages, expect_bot, handoff_bar, open_ticket_from_queue,
-    open_widget, request_handoff, staff_login, staff_reply,
-)
 from tests.fixtures.databases import create_pg_database, drop_pg_database
 from tests.fixtures.production import production_env
-from widget_helpers import CHROMIUM_ARGS, sender_id
 
 SITE = "https://kw.test"  # the default port: no ":443" anywhere
 USERNAME, DISPLAY_NAME, PASSWORD = "sanne", "Sanne de Vries", "productie-wachtwoord-2026"

@@ -6,8 +6,9 @@ import json
 import urllib.error
 import urllib.request
 
-from bot.settings import ROOT  # noqa: E402  (the repository root)
+from bot.settings import ROOT
 from tests.fixtures.gateway import GatewayProcess, free_port, poll  # noqa: F401 - re-exported
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]

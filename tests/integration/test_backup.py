@@ -19,7 +19,6 @@ import threading
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -39,19 +38,19 @@ CONTACT = "piet.jansen@example.nl"
 PASSWORD = "Herstel-wachtwoord-2026!"
 
 
-def cli(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=ROOT, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
 
 
-def kw_env(settings_env: Dict[str, str]) -> Dict[str, str]:
+def kw_env(settings_env: dict[str, str]) -> dict[str, str]:
     """This process's environment with exactly the given KW_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
     env.update({k: v for k, v in settings_env.items() if k.startswith("KW_")})
     return env
 
 
-def tracker_rows(url: str, sender: str) -> List[Tuple[str, str]]:
+def tracker_rows(url: str, sender: str) -> list[tuple[str, str]]:
     """A conversation's events in the tracker store, in the order Rasa wrote them."""
     engine = create_engine(url)
     try:
@@ -92,7 +91,7 @@ def fill(stack: RasaStack) -> dict:
             "rows": tracker_rows(settings.tracker_store_url, sender)}
 
 
-def backup_while_busy(stack: RasaStack, out: Path) -> Tuple[Path, str]:
+def backup_while_busy(stack: RasaStack, out: Path) -> tuple[Path, str]:
     """`python -m bot backup` while another conversation keeps Rasa writing."""
     busy = f"busy-{uuid.uuid4().hex}"
     stop = threading.Event()
@@ -130,7 +129,7 @@ def check_backup_files(made: Path, backend: str) -> dict:
     return manifest
 
 
-def assert_restored(source: dict, settings: Settings, busy: str, busy_final: List[Tuple[str, str]]) -> None:
+def assert_restored(source: dict, settings: Settings, busy: str, busy_final: list[tuple[str, str]]) -> None:
     """The restored databases hold what the source held, with the same content."""
     assert migrations.current_revision(settings.database_url) == HEAD
     assert tracker_rows(settings.tracker_store_url, source["sender"]) == source["rows"]
@@ -218,12 +217,12 @@ def test_postgres_backup_while_running_restores_into_fresh_databases(tmp_path):
 # -- refusals (no Rasa needed) ---------------------------------------------------------------
 
 
-def small_settings(var: Path, **env: str) -> Tuple[Settings, Dict[str, str]]:
+def small_settings(var: Path, **env: str) -> tuple[Settings, dict[str, str]]:
     full = stack_env(var, {"KW_CONTACT_KEY": TEST_CONTACT_KEY, **env})
     return load(full), full
 
 
-def seeded(var: Path, revision: str = "head") -> Tuple[Settings, Dict[str, str], str]:
+def seeded(var: Path, revision: str = "head") -> tuple[Settings, dict[str, str], str]:
     settings, env = small_settings(var)
     migrations.upgrade(settings.database_url, revision)
     name = f"staf-{uuid.uuid4().hex[:6]}"
@@ -232,7 +231,7 @@ def seeded(var: Path, revision: str = "head") -> Tuple[Settings, Dict[str, str],
     return settings, env, name
 
 
-def staff_names(url: str) -> List[str]:
+def staff_names(url: str) -> list[str]:
     conn = sqlite3.connect(make_path(url))
     try:
         return [r[0] for r in conn.execute("SELECT username FROM handoff_staff_users ORDER BY id")]

@@ -21,7 +21,6 @@ import time
 import urllib.request
 import uuid
 from types import SimpleNamespace
-from typing import Dict, List
 
 import aiohttp
 import pytest
@@ -107,11 +106,11 @@ def service(run, name: str) -> launcher.Service:
     return next(s for s in run.stack.services if s.name == name)
 
 
-def pids(run) -> Dict[str, int]:
+def pids(run) -> dict[str, int]:
     return {s.name: s.proc.pid for s in run.stack.services}
 
 
-def tracker_events(run, sid: str) -> List[dict]:
+def tracker_events(run, sid: str) -> list[dict]:
     s = run.settings
     url = f"{s.rasa_url}/conversations/{sid}/tracker?token={s.rasa_token}"
     with urllib.request.urlopen(url, timeout=30) as resp:
@@ -124,10 +123,10 @@ class Widget:
     def __init__(self, run, n: int):
         self.url = run.url
         self.headers = {"Origin": run.url, "User-Agent": f"Mozilla/5.0 (cluster test {n})"}
-        self.frames: List[dict] = []
-        self.sent: List[str] = []
+        self.frames: list[dict] = []
+        self.sent: list[str] = []
 
-    async def __aenter__(self) -> "Widget":
+    async def __aenter__(self) -> Widget:
         self.http = aiohttp.ClientSession()
         self.ws = await self.http.ws_connect(f"{self.url}/chat/ws", headers=self.headers)
         await self.ws.send_json({"type": "hello"})
@@ -184,7 +183,7 @@ def test_killing_a_rasa_replica_loses_and_repeats_no_reply(cluster_run):
                         killed.set()
             return widget
 
-    async def main() -> List[Widget]:
+    async def main() -> list[Widget]:
         return await asyncio.gather(*(conversation(n) for n in range(CONVERSATIONS)))
 
     # The supervisor waits until the conversations are done: a restarting replica loads
@@ -253,7 +252,7 @@ def test_a_restarted_store_is_survived_without_restarting_our_processes(cluster_
     before = pids(run)
     (run.pg if store == "postgres" else run.redis).restart()
 
-    async def conversation() -> List[dict]:
+    async def conversation() -> list[dict]:
         async with Widget(run, 200) as widget:
             return [await widget.say(q) for q in QUESTIONS[:3]]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from html.parser import HTMLParser
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -33,7 +33,7 @@ PASSWORD = "een-lang-wachtwoord-2026"
 XSS = '<script>alert("x")</script><img src=x onerror="alert(1)">'
 
 
-def answer_event(text: str, title: str, url: str) -> Dict[str, Any]:
+def answer_event(text: str, title: str, url: str) -> dict[str, Any]:
     """A knowledge-base answer as Rasa's tracker keeps it: its sources in the message's data."""
     return {"event": "bot", "text": text, "timestamp": 1.0,
             "data": {"custom": {"kw_sources": [{"title": title, "url": url}], "kw_checked": "2025-11-27"}}}
@@ -61,7 +61,7 @@ class Console:
         assert queue.status == 200
         return re.search(r'data-csrf="([^"]+)"', await queue.text()).group(1)
 
-    async def post(self, path: str, data: Dict[str, Any], *, json_reply: bool = False, **headers: str):
+    async def post(self, path: str, data: dict[str, Any], *, json_reply: bool = False, **headers: str):
         hdrs = {"Origin": self.origin}
         if json_reply:
             hdrs["Accept"] = "application/json"
@@ -257,7 +257,7 @@ async def test_console_websocket_needs_origin_session_and_token(console):
 class _Elements(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.tags: List[tuple] = []
+        self.tags: list[tuple] = []
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
@@ -407,7 +407,7 @@ async def test_staff_actions_reach_the_tracker_and_the_console(console):
                                          "Hallo, ik help je."]
     assert bots[1]["metadata"] == {"agent": "Mo Medewerker", "handoff_id": f"h-{t.public_id}-{body['bericht']['volgnummer']}"}
 
-    seen: List[Dict[str, Any]] = []
+    seen: list[dict[str, Any]] = []
     while not any(m["tekst"] == "Hallo, ik help je." for m in seen):
         frame = await ws.receive_json(timeout=5)
         if frame["type"] == "messages":

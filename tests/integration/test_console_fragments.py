@@ -9,7 +9,6 @@ staff session gets any. The browser side is tests/browser/test_console_live.py.
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Any, Callable, Dict, List
 
 import pytest
 import pytest_asyncio
@@ -17,7 +16,8 @@ import pytest_asyncio
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.web.console import prepare_database
-from tests.fixtures.console import frames_until, login as console_login
+from tests.fixtures.console import frames_until
+from tests.fixtures.console import login as console_login
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,8 +31,8 @@ class _Tags(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.tags: List[tuple] = []
-        self.text: List[str] = []
+        self.tags: list[tuple] = []
+        self.text: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))

@@ -8,7 +8,7 @@ import datetime as dt
 import random
 import uuid
 import zlib
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 import yaml
@@ -23,7 +23,7 @@ from bot.status.verification import generate_code
 from tests.fixtures.chat import Chat, reply_text
 from tests.fixtures.gateway import GatewayProcess, gateway_for
 
-CONVERSATIONS: List[Dict[str, Any]] = yaml.safe_load(
+CONVERSATIONS: list[dict[str, Any]] = yaml.safe_load(
     (ROOT / "tests" / "data" / "conversations.yml").read_text(encoding="utf-8"))
 #: What a conversation and a turn may hold (the data file's header explains each check). The
 #: player reads only these keys: a misspelt check would be skipped without a word.
@@ -60,7 +60,7 @@ def talk_edge(rasa_stack, tmp_path_factory) -> GatewayProcess:
 
 
 def application(edge: GatewayProcess, status: str, short: bool,
-                fields: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
+                fields: dict[str, Any] | None = None) -> dict[str, str]:
     """A new application of this conversation alone; its code has a digit, so it is found in
     any sentence (a code of letters only is taken from a sentence only when asked for).
     ``fields``: the conversation's `application` (granted_amount_cents, requested as
@@ -84,7 +84,7 @@ def application(edge: GatewayProcess, status: str, short: bool,
     return {"number": number, "code": code, "number_short": f"{year}-{int(digits)}"}
 
 
-def uses(conv: Dict[str, Any], name: str) -> bool:
+def uses(conv: dict[str, Any], name: str) -> bool:
     return any("{" + name + "}" in str(turn.get("say", "")) for turn in conv["turns"])
 
 
@@ -93,7 +93,7 @@ class Transcript(list):
         return "\n".join(self)
 
 
-async def press(chat: Chat, payload: str, title: str) -> Dict[str, Any]:
+async def press(chat: Chat, payload: str, title: str) -> dict[str, Any]:
     mid = uuid.uuid4().hex
     await chat.ws.send_json({"type": "button", "id": mid, "payload": payload, "title": title})
     return await chat.until(lambda f: (f.get("id") == mid and f["type"] != "ack") or f["type"] == "error")
@@ -105,8 +105,8 @@ def ticket_of(edge: GatewayProcess, sid: str):
     return tickets[-1] if tickets else None
 
 
-async def play(edge: GatewayProcess, conv: Dict[str, Any]) -> None:
-    values: Dict[str, str] = {}
+async def play(edge: GatewayProcess, conv: dict[str, Any]) -> None:
+    values: dict[str, str] = {}
     if uses(conv, "number") or uses(conv, "code") or uses(conv, "number_short"):
         values = application(edge, conv.get("status", "ontvangen"), uses(conv, "number_short"),
                              conv.get("application"))
@@ -121,12 +121,12 @@ async def play(edge: GatewayProcess, conv: Dict[str, Any]) -> None:
         (out / f"{conv['id']}.txt").write_text(str(log) + "\n", encoding="utf-8")
 
 
-async def converse(edge: GatewayProcess, conv: Dict[str, Any], values: Dict[str, str], ip: str,
+async def converse(edge: GatewayProcess, conv: dict[str, Any], values: dict[str, str], ip: str,
                    log: Transcript) -> None:
     async with Chat(edge, ip) as chat:
         ready = await chat.hello()
         assert ready["type"] == "ready", ready
-        offered: Dict[str, str] = {}
+        offered: dict[str, str] = {}
         for turn in conv["turns"]:
             if "say" in turn:
                 text = turn["say"].format(**values)
@@ -150,7 +150,7 @@ async def converse(edge: GatewayProcess, conv: Dict[str, Any], values: Dict[str,
                 check_ticket(edge, chat.sid, turn, log)
 
 
-def check(turn: Dict[str, Any], said: str, offered: Dict[str, str], log: Transcript) -> None:
+def check(turn: dict[str, Any], said: str, offered: dict[str, str], log: Transcript) -> None:
     low = said.lower()
     for text in turn.get("expect", []):
         assert text.lower() in low, f"missing {text!r}\n{log}"
@@ -164,7 +164,7 @@ def check(turn: Dict[str, Any], said: str, offered: Dict[str, str], log: Transcr
         assert set(group) & set(offered), f"none of the buttons {group} offered ({list(offered)})\n{log}"
 
 
-def check_ticket(edge: GatewayProcess, sid: str, turn: Dict[str, Any], log: Transcript) -> None:
+def check_ticket(edge: GatewayProcess, sid: str, turn: dict[str, Any], log: Transcript) -> None:
     ticket = ticket_of(edge, sid)
     if "ticket" in turn:
         got = ticket.state if ticket is not None else "none"
@@ -186,7 +186,7 @@ def check_ticket(edge: GatewayProcess, sid: str, turn: Dict[str, Any], log: Tran
         assert got == (None if want == "none" else want), f"contact {got!r}\n{log}"
 
 
-def stored_contact(edge: GatewayProcess, ticket) -> Optional[str]:
+def stored_contact(edge: GatewayProcess, ticket) -> str | None:
     settings = edge.rasa_stack.settings
     staff = StaffService.from_settings(settings)
     name = "talk-beheer"

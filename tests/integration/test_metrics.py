@@ -5,8 +5,6 @@ neither endpoint answers a forwarded or outside client without its token.
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple
-
 import aiohttp
 import pytest
 import pytest_asyncio
@@ -26,7 +24,7 @@ PERSONAL_TEXT = f"mijn mail is {EMAIL} en mijn nummer {PHONE}"
 FAQ = "Vanaf wanneer kon je aanvragen?"
 GIBBERISH = "blorp kwadrafonie zwiebel"
 
-Samples = Dict[Tuple[str, Tuple[Tuple[str, str], ...]], float]
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def samples(text: str) -> Samples:

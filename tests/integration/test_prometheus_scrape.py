@@ -21,7 +21,6 @@ import signal
 import subprocess
 from pathlib import Path
 
-
 import aiohttp
 import pytest
 import yaml

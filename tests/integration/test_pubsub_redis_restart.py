@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -24,8 +24,8 @@ import redis.asyncio as aioredis
 
 from bot.web import bus as bus_mod
 from bot.web.bus import Bus
-from tests.fixtures.gateway import free_port, poll_async
 from tests.fixtures.bus import FakeSocket, bound, started_buses
+from tests.fixtures.gateway import free_port, poll_async
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,13 +37,13 @@ class RedisServer:
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
         self.workdir = workdir
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: subprocess.Popen | None = None
 
     async def _answers(self) -> bool:
         client = aioredis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
         try:
             return bool(await client.ping())
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             return False
         finally:
             await client.aclose()
@@ -86,7 +86,7 @@ async def buses(server):
 
 
 
-async def across(sender: Bus, receiver: FakeSocket, frame: Dict[str, Any], what: str) -> None:
+async def across(sender: Bus, receiver: FakeSocket, frame: dict[str, Any], what: str) -> None:
     """Push ``frame`` and a marker through ``sender``; wait for the marker at ``receiver``."""
     marker = {"type": "marker", "after": frame}
     await sender.push("gesprek-x", frame)

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Set
 
 import pytest
 
@@ -27,17 +26,17 @@ READY_TIMEOUT_S = 600  # two Rasa workers load TensorFlow on a shared 2-core mac
 GONE_TIMEOUT_S = 30  # "within seconds": every child's graceful stop is bounded well below this
 
 
-def stack_env(var_dir: Path, extra: Dict[str, str] = None) -> Dict[str, str]:
+def stack_env(var_dir: Path, extra: dict[str, str] = None) -> dict[str, str]:
     pinned = {"KW_DEV_MODEL": os.environ["KW_DEV_MODEL"]} if os.environ.get("KW_DEV_MODEL") else {}
     return launcher.isolated_env(var_dir, {"KW_RASA_WORKERS": "2", **pinned, **(extra or {})})
 
 
-def run_command() -> List[str]:
+def run_command() -> list[str]:
     return [sys.executable, "-m", "bot", "run"]
 
 
-def children_map() -> Dict[int, List[int]]:
-    tree: Dict[int, List[int]] = {}
+def children_map() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             ppid = parent_pid(int(proc.name))
@@ -46,7 +45,7 @@ def children_map() -> Dict[int, List[int]]:
     return tree
 
 
-def descendants(root: int) -> Set[int]:
+def descendants(root: int) -> set[int]:
     tree, found, todo = children_map(), set(), [root]
     while todo:
         for child in tree.get(todo.pop(), []):
@@ -56,7 +55,7 @@ def descendants(root: int) -> Set[int]:
     return found
 
 
-def with_var_dir(var_dir: Path) -> Set[int]:
+def with_var_dir(var_dir: Path) -> set[int]:
     """Every live process started for this stack: the launcher gives each child KW_VAR_DIR,
     and a worker re-forked by an orphaned Rasa parent would inherit it."""
     marker = f"KW_VAR_DIR={var_dir}".encode()
@@ -73,7 +72,7 @@ def with_var_dir(var_dir: Path) -> Set[int]:
     return found
 
 
-def ports_of(env: Dict[str, str]) -> List[launcher.Port]:
+def ports_of(env: dict[str, str]) -> list[launcher.Port]:
     return launcher.stack_ports(load(env))
 
 
@@ -89,7 +88,7 @@ def test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused(tmp
     with out.open("wb") as stdout, err.open("wb") as stderr:
         first = subprocess.Popen(run_command(), cwd=ROOT, env=env, stdout=stdout, stderr=stderr,
                                  start_new_session=True)
-    stack: Set[int] = set()
+    stack: set[int] = set()
     try:
         def ready() -> bool:
             if first.poll() is not None:

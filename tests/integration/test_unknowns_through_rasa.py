@@ -3,8 +3,8 @@ Each answer says plainly that the fact is not known and offers the helpdesk."""
 import pytest
 import yaml
 
-from bot.knowledge.loader import says_unknown
 from bot.core.reply import HANDOFF_BUTTON
+from bot.knowledge.loader import says_unknown
 from bot.settings import ROOT
 
 QUESTIONS = yaml.safe_load((ROOT / "tests" / "data" / "unknowns.yml").read_text(encoding="utf-8"))

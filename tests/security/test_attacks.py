@@ -63,7 +63,7 @@ def test_login_accepts_only_small_urlencoded_forms(edge):
             f"Content-Length: {len(big)}\r\nConnection: close\r\n\r\n")
     answer = raw_request(edge, head, big)
     assert status_line(answer) == 413
-    assert "te groot".encode() in answer or b"413" in answer[:20]
+    assert b"te groot" in answer or b"413" in answer[:20]
 
 
 def test_deeply_nested_frames_and_bad_bytes_get_a_dutch_error_not_a_500(edge):

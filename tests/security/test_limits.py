@@ -7,7 +7,6 @@ failed on the code before the fix.
 """
 from __future__ import annotations
 
-import json
 import socket
 import stat
 import time
@@ -25,7 +24,6 @@ from bot.insights.models import QuestionEvent
 from tests.fixtures.chat import Chat, run
 from tests.fixtures.gateway import gateway_for, poll, poll_async
 from tests.security.test_attacks import Console, staff_http, staff_user
-
 
 # -- L2 --------------------------------------------------------------------------------------------
 

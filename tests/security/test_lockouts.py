@@ -16,8 +16,8 @@ import aiohttp
 
 from bot.core import db
 from bot.status import service, throttle
-from bot.status.models import LookupFailure
 from bot.status.demo import load_demo_data
+from bot.status.models import LookupFailure
 from tests.fixtures.chat import Chat, fresh_application, reply_text, run
 from tests.fixtures.databases import make_status_settings
 from tests.security.test_attacks import PASSWORD, look_up, staff_user

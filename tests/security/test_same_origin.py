@@ -13,7 +13,6 @@ import itertools
 import re
 import socket
 import urllib.parse
-from typing import Dict, Optional, Tuple
 
 import pytest
 
@@ -44,8 +43,8 @@ def behind_proxy(tmp_path_factory) -> GatewayProcess:
     proc.stop()
 
 
-def exchange(gw: GatewayProcess, method: str, path: str, headers: Dict[str, str], body: bytes = b"",
-             upgrade: bool = False) -> Tuple[int, Dict[str, list], bytes]:
+def exchange(gw: GatewayProcess, method: str, path: str, headers: dict[str, str], body: bytes = b"",
+             upgrade: bool = False) -> tuple[int, dict[str, list], bytes]:
     """One raw HTTP/1.1 request; the status, headers (lower-case name -> values) and body."""
     lines = [f"{method} {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
     if body:
@@ -65,21 +64,21 @@ def exchange(gw: GatewayProcess, method: str, path: str, headers: Dict[str, str]
                 break  # a 101 keeps the connection open
     head, _, rest = data.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    found: Dict[str, list] = {}
+    found: dict[str, list] = {}
     for line in header_lines:
         name, _, value = line.partition(":")
         found.setdefault(name.strip().lower(), []).append(value.strip())
     return int(status_line.split(" ")[1]), found, rest
 
 
-def cookie(headers: Dict[str, list], name: str) -> Optional[str]:
+def cookie(headers: dict[str, list], name: str) -> str | None:
     for value in headers.get("set-cookie", []):
         if value.startswith(f"{name}="):
             return value
     return None
 
 
-def browser_headers(host: str, origin: Optional[str], proto: Optional[str]) -> Dict[str, str]:
+def browser_headers(host: str, origin: str | None, proto: str | None) -> dict[str, str]:
     """What the TLS-terminating proxy passes on: the browser's Host and Origin, its own
     X-Forwarded-For and X-Forwarded-Proto."""
     headers = {"Host": host, "X-Forwarded-For": next(_addresses), "User-Agent": "Mozilla/5.0 (origins test)"}
@@ -90,7 +89,7 @@ def browser_headers(host: str, origin: Optional[str], proto: Optional[str]) -> D
     return headers
 
 
-def log_in(gw: GatewayProcess, host: str, origin: str, proto: Optional[str]) -> Tuple[int, Dict[str, list]]:
+def log_in(gw: GatewayProcess, host: str, origin: str, proto: str | None) -> tuple[int, dict[str, list]]:
     """The login form (GET) and its POST, as a browser at ``origin`` does through the proxy."""
     headers = browser_headers(host, None, proto)
     status, got, body = exchange(gw, "GET", "/helpdesk/inloggen", headers)

@@ -5,8 +5,13 @@ import asyncio
 import pytest
 
 from actions.dialogue import (
-    ActionAffirm, ActionDeny, ActionExplain, ActionHelpdeskOpeningstijden, ActionRepeat,
-    ActionStatusVervolg, ActionStop,
+    ActionAffirm,
+    ActionDeny,
+    ActionExplain,
+    ActionHelpdeskOpeningstijden,
+    ActionRepeat,
+    ActionStatusVervolg,
+    ActionStop,
 )
 from bot import migrations
 from bot.handoff.service import HandoffService

@@ -1,12 +1,13 @@
 """Handoff actions with rasa-sdk trackers against a real SQLite database."""
 import asyncio
+
 import pytest
 
 from actions.handoff import ActionHandoffCreate, ValidateHandoffForm
 from bot import migrations
+from bot.core import identity
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
-from bot.core import identity
 from bot.settings import get_settings, load
 
 

@@ -1,12 +1,12 @@
 """Status actions with rasa-sdk trackers against a real SQLite status store."""
 import asyncio
+
 import pytest
 
 from actions.common import portal_gemeente
 from actions.status import ActionStatusList, ActionStatusLookup, ActionStatusMissing, ValidateStatusForm
 from bot import migrations
-from bot.core import db
-from bot.core import identity
+from bot.core import db, identity
 from bot.settings import get_settings, load
 from bot.status import demo
 from bot.status.verification import normalize_code
@@ -145,8 +145,8 @@ def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, disp
     assert app.aanvraagnummer in dispatcher.messages[0]["text"]
     missing = next(e["value"] for e in events if e["name"] == "ontbrekende_stukken")
     assert "begroting" in missing
-    assert {"aanvraagnummer": None, "verificatiecode": None, "laatste_status": "aanvulling_nodig"} == {
-        e["name"]: e["value"] for e in events if e["name"] not in ("ontbrekende_stukken", "status_gegevens")}
+    assert {
+        e["name"]: e["value"] for e in events if e["name"] not in ("ontbrekende_stukken", "status_gegevens")} == {"aanvraagnummer": None, "verificatiecode": None, "laatste_status": "aanvulling_nodig"}
     # What was shown is kept for "hoeveel hebben we gekregen?" (bot/status/followup.py).
     shown = next(e["value"] for e in events if e["name"] == "status_gegevens")
     assert shown["number"] == app.aanvraagnummer and shown["status"] == "aanvulling_nodig"

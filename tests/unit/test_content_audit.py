@@ -6,12 +6,12 @@ import re
 import pytest
 import yaml
 
+from bot import texts
+from bot.core.reply import HANDOFF_BUTTON
 from bot.knowledge import loader
 from bot.knowledge.loader import KnowledgeBaseError, get_knowledge_base, parse
 from bot.knowledge.places import find
-from bot.core.reply import HANDOFF_BUTTON
 from bot.knowledge.render import answer_for
-from bot import texts
 from bot.settings import ROOT
 from bot.status import statuses
 from bot.status.demo import DEMO

@@ -16,7 +16,6 @@ import re
 import secrets
 import subprocess
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 import yaml
@@ -56,15 +55,15 @@ def secret_names() -> set:
     return names
 
 
-def yaml_files() -> List[Path]:
+def yaml_files() -> list[Path]:
     return sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yml", ".yaml"))
 
 
-def docs(path: Path) -> List[dict]:
+def docs(path: Path) -> list[dict]:
     return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
 
 
-def k8s_objects(kind: str) -> Dict[str, dict]:
+def k8s_objects(kind: str) -> dict[str, dict]:
     found = {}
     for path in sorted(K8S.glob("*.yaml")):
         for doc in docs(path):
@@ -77,7 +76,7 @@ def compose() -> dict:
     return docs(DEPLOY / "docker-compose.yml")[0]
 
 
-def env_file(path: Path) -> Dict[str, str]:
+def env_file(path: Path) -> dict[str, str]:
     """A dotenv file as docker compose reads it (KEY=VALUE lines, # comments)."""
     values = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -88,9 +87,9 @@ def env_file(path: Path) -> Dict[str, str]:
     return values
 
 
-def interpolate(value: str, variables: Dict[str, str]) -> str:
+def interpolate(value: str, variables: dict[str, str]) -> str:
     """Compose's ${NAME}, ${NAME:-default} and ${NAME:?error}."""
-    def one(match: "re.Match[str]") -> str:
+    def one(match: re.Match[str]) -> str:
         name, op, arg = match.group(1), match.group(2) or "", match.group(3) or ""
         if name in variables and variables[name] != "":
             return variables[name]
@@ -101,7 +100,7 @@ def interpolate(value: str, variables: Dict[str, str]) -> str:
     return re.sub(r"\$\{([A-Z0-9_]+)(?:(:-|:\?)([^}]*))?\}", one, str(value))
 
 
-def compose_env(service: str) -> Dict[str, str]:
+def compose_env(service: str) -> dict[str, str]:
     """The environment compose gives a service: its env_file (compose.env, from the example),
     then its interpolated `environment`."""
     svc = compose()["services"][service]
@@ -112,14 +111,14 @@ def compose_env(service: str) -> Dict[str, str]:
     return env
 
 
-def k8s_env(deployment: str, container: str) -> Dict[str, str]:
+def k8s_env(deployment: str, container: str) -> dict[str, str]:
     """The environment of a container: envFrom the ConfigMap/Secret, then env (secretKeyRef
     resolved from the Secret's placeholders)."""
     configmaps = k8s_objects("ConfigMap")
     secrets_ = k8s_objects("Secret")
     spec = pod_spec(k8s_objects("Deployment")[deployment])
     c = next(c for c in spec["containers"] + spec.get("initContainers", []) if c["name"] == container)
-    env: Dict[str, str] = {}
+    env: dict[str, str] = {}
     for source in c.get("envFrom", []):
         if "configMapRef" in source:
             env.update(configmaps[source["configMapRef"]["name"]]["data"])
@@ -138,7 +137,7 @@ def pod_spec(obj: dict) -> dict:
     return obj["spec"]["template"]["spec"]
 
 
-def real_secrets(env: Dict[str, str]) -> Dict[str, str]:
+def real_secrets(env: dict[str, str]) -> dict[str, str]:
     """The placeholders replaced by values production accepts."""
     env = dict(env)
     for name in secret_names():
@@ -148,9 +147,9 @@ def real_secrets(env: Dict[str, str]) -> Dict[str, str]:
     return env
 
 
-def haproxy_sections() -> Dict[str, List[str]]:
+def haproxy_sections() -> dict[str, list[str]]:
     """haproxy.cfg as {"frontend public": [lines], "backend gateways": [...], …}, comments out."""
-    sections: Dict[str, List[str]] = {}
+    sections: dict[str, list[str]] = {}
     current = None
     for raw in (DEPLOY / "haproxy" / "haproxy.cfg").read_text(encoding="utf-8").splitlines():
         line = raw.split("#", 1)[0].rstrip()
@@ -321,7 +320,7 @@ def test_the_gateways_trust_only_the_balancers_network():
 # -- HAProxy --------------------------------------------------------------------------------------
 
 
-def servers(lines: List[str]) -> List[tuple]:
+def servers(lines: list[str]) -> list[tuple]:
     """(count, host, port, line) of every server / server-template line."""
     found = []
     for line in lines:
@@ -516,7 +515,7 @@ def test_the_pods_wait_for_the_migration(tmp_path):
 # -- Dockerfiles ----------------------------------------------------------------------------------
 
 
-def copy_sources(dockerfile: Path) -> List[str]:
+def copy_sources(dockerfile: Path) -> list[str]:
     text = dockerfile.read_text(encoding="utf-8").replace("\\\n", " ")
     sources = []
     for line in text.splitlines():

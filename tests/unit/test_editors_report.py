@@ -58,7 +58,7 @@ def test_record_masks_caps_and_keeps_text_only_where_an_editor_needs_it(app_db):
 
 
 def test_days_are_local_days_with_empty_days_and_the_window_edge(app_db, kb):
-    start, since = window(TODAY, 7, dt.timezone.utc)
+    start, since = window(TODAY, 7, dt.UTC)
     assert start == dt.date(2026, 11, 24) and since == dt.datetime(2026, 11, 24)
     rec.record(app_db, ANSWERED, topic="looptijd", confidence=0.99, at=utc(2026, 11, 23, 22, 59))  # 23:59 local: out
     rec.record(app_db, ANSWERED, topic="looptijd", confidence=0.99, at=utc(2026, 11, 23, 23, 0))  # 00:00 local: in
@@ -142,7 +142,7 @@ def test_retention_purges_old_question_events(app_db, tmp_path):
 
     settings = make_status_settings(app_db, tmp_path, KW_RETENTION_DAYS="30",
                                     KW_TRACKER_STORE_URL=f"sqlite:///{tmp_path / 'tracker.db'}")
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rec.record(app_db, FALLBACK, text="oud", at=now - dt.timedelta(days=31))
     rec.record(app_db, FALLBACK, text="nieuw", at=now - dt.timedelta(days=29))
     report = purge(settings)

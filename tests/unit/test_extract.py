@@ -4,10 +4,17 @@ import re
 import unicodedata
 
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from bot.core.extract import (
-    CODE_ALPHABET, CODE_PLACEHOLDER, contacts, extract_code, find_code, first_contact, parse_aanvraagnummer,
+    CODE_ALPHABET,
+    CODE_PLACEHOLDER,
+    contacts,
+    extract_code,
+    find_code,
+    first_contact,
+    parse_aanvraagnummer,
 )
 from bot.core.masking import EMAIL, PHONE, mask_personal_data
 

@@ -191,7 +191,7 @@ def test_goodbye_leaves_the_status_form(make_tracker, dispatcher, intent, text):
         {"verificatiecode": None, "requested_slot": None}
     assert form.validate_aanvraagnummer(text, dispatcher, tracker, {}) == \
         {"aanvraagnummer": None, "requested_slot": None}
-    assert not any(texts.STATUS_BAD_CODE == m.get("text") for m in dispatcher.messages)
+    assert not any(m.get("text") == texts.STATUS_BAD_CODE for m in dispatcher.messages)
     leave_form(dispatcher, tracker)
     assert dispatcher.messages[-1]["response"] == "utter_goodbye"
 

@@ -35,10 +35,10 @@ def test_open_and_closed_on_weekdays(weekdays):
 
 def test_now_in_another_zone_is_converted(weekdays):
     # 07:30 UTC is 09:30 in Amsterdam in summer (CEST).
-    assert weekdays.is_open(dt.datetime(2025, 6, 2, 7, 30, tzinfo=dt.timezone.utc))
-    assert not weekdays.is_open(dt.datetime(2025, 6, 2, 6, 30, tzinfo=dt.timezone.utc))
+    assert weekdays.is_open(dt.datetime(2025, 6, 2, 7, 30, tzinfo=dt.UTC))
+    assert not weekdays.is_open(dt.datetime(2025, 6, 2, 6, 30, tzinfo=dt.UTC))
     # In winter (CET) 08:30 UTC is 09:30.
-    assert weekdays.is_open(dt.datetime(2025, 1, 6, 8, 30, tzinfo=dt.timezone.utc))
+    assert weekdays.is_open(dt.datetime(2025, 1, 6, 8, 30, tzinfo=dt.UTC))
 
 
 def test_naive_now_is_refused(weekdays):
@@ -72,7 +72,7 @@ def test_next_opening_returns_amsterdam_time_across_dst():
     nxt = oh.next_opening(at(2025, 3, 28, 18))
     assert nxt == at(2025, 3, 31, 9, 0)
     assert nxt.utcoffset() == dt.timedelta(hours=2)
-    assert nxt.astimezone(dt.timezone.utc).hour == 7
+    assert nxt.astimezone(dt.UTC).hour == 7
 
 
 def test_several_clauses_and_ranges():

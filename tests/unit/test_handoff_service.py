@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
+from bot.core import db as status_db
 from bot.handoff import states
 from bot.handoff.models import Ticket, TicketMessage
 from bot.handoff.privacy import InvalidContact
@@ -26,7 +27,6 @@ from bot.handoff.service import (
     TicketNotFound,
 )
 from bot.handoff.staff import StaffService
-from bot.core import db as status_db
 
 KEY = Fernet.generate_key()
 T0 = dt.datetime(2025, 6, 2, 8, 0)  # naive UTC
@@ -308,7 +308,7 @@ def test_concurrent_messages_get_unique_gapless_seqs(svc, staff):
                 # every other message is resent once, as after a reconnect
                 if i % 2:
                     own.add_message(t.public_id, sender, None, f"bericht {n}-{i}", f"c{n}-{i}")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]

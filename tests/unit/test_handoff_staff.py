@@ -8,10 +8,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import inspect, select
 
+from bot.core import db as status_db
+from bot.core.clock import utcnow
 from bot.handoff import cli as handoff_cli
-from bot.handoff.models import StaffUser
 from bot.handoff.demo import DEMO_USERNAME, DemoUserInProduction, check_production, ensure_demo_user
 from bot.handoff.login_throttle import LOCKOUT, MAX_FAILED_LOGINS
+from bot.handoff.models import StaffUser
 from bot.handoff.staff import (
     PasswordPolicyError,
     PermissionDenied,
@@ -22,8 +24,6 @@ from bot.handoff.staff import (
     check_password,
     default_hasher,
 )
-from bot.core import db as status_db
-from bot.core.clock import utcnow
 from tests.fixtures.databases import make_status_settings
 
 PASSWORD = "lang genoeg wachtwoord"
@@ -36,7 +36,7 @@ class CountingHasher(PasswordHasher):
         super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
         self.verifications = 0
 
-    def verify(self, hash, password):  # noqa: A002 - argon2's own parameter name
+    def verify(self, hash, password):
         self.verifications += 1
         return super().verify(hash, password)
 
@@ -140,7 +140,7 @@ def test_lockout_after_five_failures_and_its_end(directory, hasher):
         assert directory.authenticate("sanne", "fout", now=now).reason == "invalid"
     fifth = directory.authenticate("sanne", "fout", now=now)
     assert fifth.reason == "locked" and fifth.locked_until == now + LOCKOUT
-    assert LOCKOUT == dt.timedelta(minutes=15)
+    assert dt.timedelta(minutes=15) == LOCKOUT
     # Locked: even the right password is refused, and it still costs one verification.
     before = hasher.verifications
     during = directory.authenticate("sanne", PASSWORD, now=now + dt.timedelta(minutes=14))

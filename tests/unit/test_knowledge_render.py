@@ -1,9 +1,9 @@
 """Rendered answers: sources, follow-ups, unknown facts, and the parameterised answers."""
 import pytest
 
+from bot.core.reply import HANDOFF_BUTTON
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.places import find
-from bot.core.reply import HANDOFF_BUTTON
 from bot.knowledge.render import answer_for
 
 

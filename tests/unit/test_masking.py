@@ -1,7 +1,8 @@
 """Masking holds for the spellings people really use: property-based (hypothesis)."""
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.masking import BSN, EMAIL, IBAN, PHONE, elfproef, iban_valid, mask_personal_data
 

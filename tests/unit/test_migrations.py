@@ -7,7 +7,8 @@ from sqlalchemy import inspect
 from bot import migrations
 from bot.core import db as status_db
 from bot.handoff.models import Base as HandoffBase
-from bot.insights.models import TABLE_PREFIX as INSIGHTS_PREFIX, Base as InsightsBase
+from bot.insights.models import TABLE_PREFIX as INSIGHTS_PREFIX
+from bot.insights.models import Base as InsightsBase
 from bot.status.models import Base as StatusBase
 from tests.fixtures.databases import BACKENDS, fresh_database
 

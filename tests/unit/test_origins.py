@@ -3,13 +3,13 @@ the parser (bot/core/origins.py), the one same-origin decision for the console, 
 socket and the chat API (bot/web/security.py), and KW_ALLOWED_ORIGINS written one way."""
 from __future__ import annotations
 
-from typing import Dict, Optional
 from unittest import mock
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.core import origins
 from bot.core.origins import Origin
@@ -86,7 +86,7 @@ def settings(tmp_path, **env: str):
     return load({"KW_VAR_DIR": str(tmp_path), "KW_TRUSTED_PROXIES": PROXY, **env})
 
 
-def request(settings, headers: Dict[str, str], peer: str = PROXY, method: str = "POST",
+def request(settings, headers: dict[str, str], peer: str = PROXY, method: str = "POST",
             path: str = "/helpdesk/inloggen") -> web.Request:
     app = web.Application()
     app[SETTINGS] = settings
@@ -95,7 +95,7 @@ def request(settings, headers: Dict[str, str], peer: str = PROXY, method: str = 
     return make_mocked_request(method, path, headers=headers, app=app, transport=transport)
 
 
-def same(s, host: str, origin: Optional[str], proto: Optional[str] = None, peer: str = PROXY, **extra) -> bool:
+def same(s, host: str, origin: str | None, proto: str | None = None, peer: str = PROXY, **extra) -> bool:
     headers = {"Host": host, **extra}
     if origin is not None:
         headers["Origin"] = origin

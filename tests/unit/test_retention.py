@@ -21,7 +21,7 @@ def make_events(url, rows):
 
 def test_old_conversations_go_recent_stay(tmp_path):
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    now = dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
     old, recent = (now - dt.timedelta(days=40)).timestamp(), (now - dt.timedelta(days=2)).timestamp()
     engine = make_events(url, [("oud", old), ("oud", old + 1), ("lopend", old), ("lopend", recent)])
     assert purge_trackers(url, now - dt.timedelta(days=30)) == 1

@@ -1,7 +1,6 @@
 """CSV import (all rows or nothing) and the status CLI commands, on SQLite and PostgreSQL."""
 import argparse
 import re
-from typing import List
 
 import pytest
 from sqlalchemy import func, select
@@ -140,17 +139,17 @@ def doc_section(title: str) -> str:
     return STATUS_DOC.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def documented_columns() -> List[str]:
+def documented_columns() -> list[str]:
     """The field table's names: the CSV section says the column names come from it."""
     return re.findall(r"^\| `(\w+)` \|", doc_section("Fields (API JSON and CSV columns)"), re.M)
 
 
-def documented_required_columns() -> List[str]:
+def documented_required_columns() -> list[str]:
     sentence = re.search(r"Required columns: ([^.]+)\.", doc_section("CSV import")).group(1)
     return re.findall(r"`(\w+)`", sentence)
 
 
-def header_errors(columns: List[str], tmp_path) -> List[str]:
+def header_errors(columns: list[str], tmp_path) -> list[str]:
     """What the importer says of a file with this header line and no rows (it stops before the
     database, so an empty SQLite file will do)."""
     data = (";".join(columns) + "\n").encode("utf-8")

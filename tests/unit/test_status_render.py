@@ -4,7 +4,13 @@ import re
 
 from bot.status import render, statuses
 from bot.status.service import (
-    LOCKED, NOT_FOUND, OK, UNAVAILABLE, ApplicationView, LookupResult, RequestedLine,
+    LOCKED,
+    NOT_FOUND,
+    OK,
+    UNAVAILABLE,
+    ApplicationView,
+    LookupResult,
+    RequestedLine,
 )
 
 

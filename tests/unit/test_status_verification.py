@@ -5,8 +5,8 @@ import pytest
 
 from bot.status import statuses
 from bot.status.verification import (
-    extract_code,
     canonical_aanvraagnummer,
+    extract_code,
     generate_code,
     hash_code,
     is_canonical,

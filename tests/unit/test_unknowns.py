@@ -6,8 +6,8 @@ import re
 import pytest
 import yaml
 
-from bot.knowledge.loader import get_knowledge_base, says_unknown
 from bot.core.reply import HANDOFF_BUTTON
+from bot.knowledge.loader import get_knowledge_base, says_unknown
 from bot.knowledge.render import answer_for
 from bot.settings import ROOT
 
