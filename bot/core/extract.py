@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 #: Longest text that is searched (the gateway limits messages far below this).
@@ -96,12 +96,12 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-def _iban_accept(text: str, m: re.Match) -> bool:
+def _iban_accept(text: str, m: re.Match[str]) -> bool:
     compact = re.sub(r"[^A-Za-z0-9]", "", m.group(1)).upper()
     return bool(_NL_IBAN_RE.match(compact)) or iban_valid(compact)
 
 
-def _bsn_accept(text: str, m: re.Match) -> bool:
+def _bsn_accept(text: str, m: re.Match[str]) -> bool:
     if _CURRENCY_BEFORE_RE.search(text[max(0, m.start() - 6):m.start()]):
         return False
     if _CURRENCY_AFTER_RE.match(text[m.end():m.end() + 6]):
@@ -109,7 +109,7 @@ def _bsn_accept(text: str, m: re.Match) -> bool:
     return elfproef(_digits(m.group(1)))
 
 
-def _brackets_accept(text: str, m: re.Match) -> bool:
+def _brackets_accept(text: str, m: re.Match[str]) -> bool:
     return len(_digits(m.group(0))) == 10
 
 
@@ -125,9 +125,12 @@ class Found:
         return f"Found({self.kind!r})"
 
 
+#: Whether a match in a text is personal data after all (a checksum, no currency nearby).
+Accept = Callable[[str, "re.Match[str]"], bool]
+
 #: (pattern, kind, accept) in the order they are applied: e-mail first (its digits are no phone
 #: number), IBANs and "BSN: …" before phone numbers, plain nine digits last.
-_PERSONAL = (
+_PERSONAL: tuple[tuple[re.Pattern[str], str, Accept | None], ...] = (
     (EMAIL_RE, EMAIL, None),
     (IBAN_RE, IBAN, _iban_accept),
     (BSN_CONTEXT_RE, BSN, None),
@@ -139,7 +142,7 @@ _PERSONAL = (
 )
 
 
-def scan_personal(text: str, placeholders: dict) -> tuple[str, list[Found]]:
+def scan_personal(text: str, placeholders: Mapping[str, str]) -> tuple[str, list[Found]]:
     """The text (normalised) with every piece of personal data replaced by
     ``placeholders[kind]``, and what was found, in the order it was replaced."""
     found: list[Found] = []
@@ -147,7 +150,8 @@ def scan_personal(text: str, placeholders: dict) -> tuple[str, list[Found]]:
     for pattern, kind, accept in _PERSONAL:
         current = out
 
-        def repl(m: re.Match, pattern=pattern, kind=kind, accept=accept, current=current) -> str:
+        def repl(m: re.Match[str], pattern: re.Pattern[str] = pattern, kind: str = kind,
+                 accept: Accept | None = accept, current: str = current) -> str:
             if accept is not None and not accept(current, m):
                 return m.group(0)
             if pattern is BSN_CONTEXT_RE:
@@ -423,9 +427,9 @@ def extract_code(text: str, expecting: bool) -> tuple[str | None, str]:
     if expecting:
         tokens = _TOKEN_RE.findall(normalized)
         spaced = len(tokens) > 2 and all(len(t) <= 2 for t in tokens) and any(c.isdigit() for t in tokens for c in t)
-        code = normalize_code(normalized) if (0 < len(tokens) <= 2 or spaced) else None
-        if code and len(code) <= 16 and not parse_aanvraagnummer(normalized) and (
-                any(c.isdigit() for c in code)
-                or (set(code) <= _ALPHABET and len(code) == CODE_LENGTH)):
-            return code, CODE_PLACEHOLDER
+        typed = normalize_code(normalized) if (0 < len(tokens) <= 2 or spaced) else None
+        if typed and len(typed) <= 16 and not parse_aanvraagnummer(normalized) and (
+                any(c.isdigit() for c in typed)
+                or (set(typed) <= _ALPHABET and len(typed) == CODE_LENGTH)):
+            return typed, CODE_PLACEHOLDER
     return None, text

@@ -46,7 +46,7 @@ def sign(secret: str, sender: str, client_id: str | None,
 
 
 def signed_metadata(secret: str, sender: str, client_id: str | None,
-                    portal: Mapping[str, Any] | None, **extra: Any) -> dict:
+                    portal: Mapping[str, Any] | None, **extra: Any) -> dict[str, Any]:
     """Metadata for one message: client id, portal scope (when any), signature, and ``extra``
     (message id, code reference: not identity)."""
     metadata = dict(extra, client_id=client_id)

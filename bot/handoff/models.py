@@ -15,10 +15,11 @@ Personal data:
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Column,
     DateTime,
     ForeignKey,
     Index,
@@ -28,12 +29,14 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.core.clock import utcnow
 from bot.handoff import states
 
-Base = declarative_base()
+
+class Base(DeclarativeBase):
+    """The metadata of the handoff tables (each package has its own, and its own migrations)."""
 
 ROLE_MEDEWERKER = "medewerker"
 ROLE_BEHEERDER = "beheerder"
@@ -74,25 +77,25 @@ class StaffUser(Base):
         CheckConstraint(_in("role", ROLES), name="ck_handoff_staff_users_role"),
     )
 
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Lower case, ``[a-z0-9._-]``; what staff type to log in.
-    username = Column(String(USERNAME_MAX), nullable=False)
-    display_name = Column(String(DISPLAY_NAME_MAX), nullable=False)
+    username: Mapped[str] = mapped_column(String(USERNAME_MAX), nullable=False)
+    display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX), nullable=False)
     #: Argon2id (argon2-cffi), with its parameters in the hash string.
-    password_hash = Column(String(255), nullable=False)
-    role = Column(String(20), nullable=False, default=ROLE_MEDEWERKER)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False, default=ROLE_MEDEWERKER)
     #: Failed logins since the last success or lockout.
-    failed_logins = Column(Integer, nullable=False, default=0)
-    locked_until = Column(DateTime, nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     #: The demo account of a demo run; ``check_production`` refuses to start when one exists.
-    is_demo = Column(Boolean, nullable=False, default=False)
-    is_active = Column(Boolean, nullable=False, default=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    is_demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     #: Sessions issued before this moment should be refused by the console.
-    password_changed_at = Column(DateTime, nullable=False, default=utcnow)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     #: Raised by logout and deactivation: every session cookie issued before ends at once.
-    session_version = Column(Integer, nullable=False, default=0, server_default="0")
-    last_login_at = Column(DateTime, nullable=True)
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
     def __repr__(self) -> str:  # never the hash
         return f"<StaffUser {self.id} {self.username} {self.role}{' demo' if self.is_demo else ''}>"
@@ -114,46 +117,46 @@ class Ticket(Base):
         Index("ix_handoff_tickets_state_created", "state", "created_at"),
     )
 
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Random, unguessable id used in URLs and by the widget (``secrets.token_urlsafe(16)``).
-    public_id = Column(String(32), nullable=False)
+    public_id: Mapped[str] = mapped_column(String(32), nullable=False)
     #: Rasa sender id of the conversation.
-    conversation_id = Column(String(CONVERSATION_ID_MAX), nullable=False, index=True)
-    state = Column(String(20), nullable=False, default=states.WACHTRIJ)
+    conversation_id: Mapped[str] = mapped_column(String(CONVERSATION_ID_MAX), nullable=False, index=True)
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default=states.WACHTRIJ)
     #: The question in one sentence, as the user gave it (personal data masked).
-    question = Column(Text, nullable=False)
+    question: Mapped[str] = mapped_column(Text, nullable=False)
     #: 'email' or 'telefoon' when the user left a way to reach them.
-    contact_kind = Column(String(10), nullable=True)
+    contact_kind: Mapped[str | None] = mapped_column(String(10), nullable=True)
     #: For display: ``j•••@example.nl`` / ``06•••••678``.
-    contact_masked = Column(String(120), nullable=True)
+    contact_masked: Mapped[str | None] = mapped_column(String(120), nullable=True)
     #: The reachable value, Fernet-encrypted; read only through HandoffService.contact_for.
-    contact_encrypted = Column(Text, nullable=True)
+    contact_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: Verified gemeente (portal token), if any.
-    gemeente = Column(String(100), nullable=True)
-    consent_at = Column(DateTime, nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow)
-    assigned_to = Column(
+    gemeente: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    consent_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    assigned_to: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("handoff_staff_users.id", ondelete="SET NULL"), nullable=True,
         index=True,
     )
-    claimed_at = Column(DateTime, nullable=True)
-    live_at = Column(DateTime, nullable=True)
-    returned_at = Column(DateTime, nullable=True)
-    closed_at = Column(DateTime, nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    live_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     #: Highest message seq of this ticket; bumped under the row lock for every message.
-    last_seq = Column(Integer, nullable=False, default=0)
+    last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
-    assignee = relationship("StaffUser", lazy="joined")
-    events = relationship(
+    assignee: Mapped[StaffUser | None] = relationship("StaffUser", lazy="joined")
+    events: Mapped[list[TicketEvent]] = relationship(
         "TicketEvent", back_populates="ticket", cascade="all, delete-orphan",
         passive_deletes=True, order_by="TicketEvent.id",
     )
-    messages = relationship(
+    messages: Mapped[list[TicketMessage]] = relationship(
         "TicketMessage", back_populates="ticket", cascade="all, delete-orphan",
         passive_deletes=True, order_by="TicketMessage.seq",
     )
-    notes = relationship(
+    notes: Mapped[list[Note]] = relationship(
         "Note", back_populates="ticket", cascade="all, delete-orphan",
         passive_deletes=True, order_by="Note.id",
     )
@@ -170,23 +173,23 @@ class TicketEvent(Base):
         CheckConstraint(_in("actor", ACTORS), name="ck_handoff_ticket_events_actor"),
     )
 
-    id = Column(Integer, primary_key=True)
-    ticket_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    from_state = Column(String(20), nullable=True)
-    to_state = Column(String(20), nullable=False)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     #: 'medewerker' (then ``staff_id`` is set), 'gebruiker', 'assistent' or 'systeem'.
-    actor = Column(String(20), nullable=False)
-    staff_id = Column(
+    actor: Mapped[str] = mapped_column(String(20), nullable=False)
+    staff_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("handoff_staff_users.id", ondelete="SET NULL"), nullable=True
     )
     #: Display name at the time (history stays readable when an account is removed).
-    actor_name = Column(String(DISPLAY_NAME_MAX), nullable=True)
-    reason = Column(Text, nullable=True)
+    actor_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
-    ticket = relationship("Ticket", back_populates="events")
+    ticket: Mapped[Ticket] = relationship("Ticket", back_populates="events")
 
 
 class TicketMessage(Base):
@@ -199,21 +202,21 @@ class TicketMessage(Base):
         CheckConstraint(_in("sender", SENDERS), name="ck_handoff_messages_sender"),
     )
 
-    id = Column(Integer, primary_key=True)
-    ticket_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False
     )
     #: 1, 2, 3, … per ticket, without gaps: "everything after seq N" on reconnect.
-    seq = Column(Integer, nullable=False)
-    sender = Column(String(12), nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    sender: Mapped[str] = mapped_column(String(12), nullable=False)
     #: Display name of the author (staff name, 'Assistent', 'U' …).
-    author = Column(String(DISPLAY_NAME_MAX), nullable=True)
-    text = Column(Text, nullable=False)
+    author: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX), nullable=True)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
     #: Id chosen by the sending client; a resent message with the same id is stored once.
-    client_msg_id = Column(String(CLIENT_MSG_ID_MAX), nullable=True)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    client_msg_id: Mapped[str | None] = mapped_column(String(CLIENT_MSG_ID_MAX), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
-    ticket = relationship("Ticket", back_populates="messages")
+    ticket: Mapped[Ticket] = relationship("Ticket", back_populates="messages")
 
 
 class Note(Base):
@@ -221,18 +224,18 @@ class Note(Base):
 
     __tablename__ = "handoff_notes"
 
-    id = Column(Integer, primary_key=True)
-    ticket_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    staff_id = Column(
+    staff_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("handoff_staff_users.id", ondelete="SET NULL"), nullable=True
     )
-    author = Column(String(DISPLAY_NAME_MAX), nullable=True)
-    text = Column(Text, nullable=False)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    author: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX), nullable=True)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
-    ticket = relationship("Ticket", back_populates="notes")
+    ticket: Mapped[Ticket] = relationship("Ticket", back_populates="notes")
 
 
 class CannedReply(Base):
@@ -241,8 +244,8 @@ class CannedReply(Base):
     __tablename__ = "handoff_canned_replies"
     __table_args__ = (UniqueConstraint("title", name="uq_handoff_canned_replies_title"),)
 
-    id = Column(Integer, primary_key=True)
-    title = Column(String(100), nullable=False)
-    text = Column(Text, nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -7,12 +7,17 @@ confident answers store only their topic. Rows go after the retention period (bo
 """
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Float, Index, Integer, String
-from sqlalchemy.orm import declarative_base
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, DateTime, Float, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.core.clock import utcnow
 
-Base = declarative_base()
+
+class Base(DeclarativeBase):
+    """The metadata of the insights tables (each package has its own, and its own migrations)."""
+
 
 #: NLU understood it and the knowledge base answered.
 ANSWERED = "answered"
@@ -40,19 +45,19 @@ class QuestionEvent(Base):
         Index("ix_kw_question_events_conversation", "conversation"),
     )
 
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Naive UTC, like every datetime in the app database.
-    at = Column(DateTime, nullable=False, default=utcnow)
-    kind = Column(String(20), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
     #: The knowledge-base answer key (or the intent when no answer has one).
-    topic = Column(String(TOPIC_MAX), nullable=True)
+    topic: Mapped[str | None] = mapped_column(String(TOPIC_MAX), nullable=True)
     #: NLU confidence of the best real intent, 0..1.
-    confidence = Column(Float, nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: The question, masked and at most TEXT_MAX characters; NULL for confident answers.
-    text = Column(String(TEXT_MAX), nullable=True)
+    text: Mapped[str | None] = mapped_column(String(TEXT_MAX), nullable=True)
     #: A keyed pseudonym of the conversation (``record.conversation_key``), never its id: what
     #: lets "Gesprek wissen" delete the conversation's questions too.
-    conversation = Column(String(40), nullable=True)
+    conversation: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     def __repr__(self) -> str:  # no text
         return f"<QuestionEvent {self.id} {self.kind} {self.topic}>"

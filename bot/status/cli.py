@@ -15,19 +15,20 @@ from typing import Any
 
 from bot import migrations
 from bot.core.commands import add_table, refused, say
+from bot.settings import Settings
 
 
 def add_commands(subparsers: Any) -> None:
     add_table(subparsers, COMMANDS)
 
 
-def cmd_db_upgrade(args: argparse.Namespace, settings) -> int:
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     migrations.upgrade(settings.database_url)
     say(f"Database bijgewerkt tot de nieuwste versie ({migrations.current_revision(settings.database_url)}).")
     return 0
 
 
-def cmd_import_status(args: argparse.Namespace, settings) -> int:
+def cmd_import_status(args: argparse.Namespace, settings: Settings) -> int:
     from bot.status.csv_import import import_csv
 
     if not args.dry_run:  # a check changes nothing, not even the schema
@@ -37,7 +38,7 @@ def cmd_import_status(args: argparse.Namespace, settings) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_demo_data(args: argparse.Namespace, settings) -> int:
+def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     from bot.status.demo import format_demo_table, load_demo_data
 
     if settings.production:
@@ -47,7 +48,7 @@ def cmd_demo_data(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def cmd_demo_data_remove(args: argparse.Namespace, settings) -> int:
+def cmd_demo_data_remove(args: argparse.Namespace, settings: Settings) -> int:
     from bot.status.demo import remove_demo_data
 
     migrations.upgrade(settings.database_url)

@@ -226,7 +226,7 @@ def _import_row(session: Session, line: int, header: list[str], cells: list[str]
             reasons.append(f"{required} ontbreekt")
     values, errors = validate_fields(row, empty_is_unset=True)
     reasons += errors
-    if not reasons:
+    if not reasons and number is not None:
         try:
             outcome = apply_change(session, number, source=SOURCE_CSV, **values)
         except FeedError as exc:

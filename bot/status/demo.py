@@ -30,12 +30,12 @@ class DemoApplication(NamedTuple):
     status: str
 
 
-def _amounts(*items):
+def _amounts(*items: tuple[str, int, int]) -> list[tuple[str, int, int]]:
     return [(thema, jaar, euros * 100) for thema, jaar, euros in items]
 
 
 def _demo(number: str, code: str, gemeente: str, gebied: str, submitted_at: dt.date,
-          requested: Sequence[tuple], changes: Sequence[tuple]) -> dict[str, Any]:
+          requested: Sequence[tuple[str, int, int]], changes: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
     """One demo application: requested ``(thema, jaar, euros)``, changes ``(status, days ago[,
     extra fields])``; change ids are ``demo-<last four digits>-<n>`` (loading twice is a no-op)."""
     return {
@@ -122,6 +122,7 @@ def _load(session: Session) -> list[DemoApplication]:
                     code=code if index == 0 else None, **fields,
                 )
             app = get_application(session, number)
+        assert app is not None  # it existed, or apply_change just made it
         rows.append(DemoApplication(number, code, app.gemeente, app.status))
     session.flush()
     return rows
@@ -131,7 +132,8 @@ def format_demo_table(rows: Sequence[DemoApplication]) -> str:
     """A small table for the run command: number, code, gemeente and status label."""
     lines = ["Demo-aanvragen om de status op te vragen (aanvraagnummer, verificatiecode):"]
     for row in rows:
-        label = statuses.find(row.status).label if statuses.find(row.status) else row.status
+        status = statuses.find(row.status)
+        label = status.label if status else row.status
         lines.append(f"  {row.aanvraagnummer}  {row.code}  {row.gemeente:<10}  {label}")
     return "\n".join(lines)
 

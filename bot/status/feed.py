@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.clock import utcnow
 from bot.status import statuses
 from bot.status.models import (
     Application,
@@ -42,7 +43,6 @@ from bot.status.models import (
     StatusChange,
     gemeente_key,
     to_utc_naive,
-    utcnow,
 )
 from bot.status.verification import canonical_aanvraagnummer, hash_code, normalize_code
 
@@ -425,25 +425,30 @@ def apply_change(
     becomes_current = False
     if change_id is not None:
         latest = None
-        if not created:
+        if app is not None:
             latest = session.execute(
                 select(StatusChange.at).where(StatusChange.application_id == app.id)
                 .order_by(StatusChange.at.desc()).limit(1)
             ).scalar()
         becomes_current = latest is None or when >= latest
-    new_status = status if becomes_current else app.status
+    if becomes_current or app is None:
+        # A change_id comes with a status, and a new application needs both (checked above).
+        assert status is not None
+        new_status = status
+    else:
+        new_status = app.status
     if "missing_items" in fields:
         new_missing = fields["missing_items"]
     elif becomes_current and status != statuses.AANVULLING_NODIG:
         new_missing = None
     else:
-        new_missing = None if created else app.missing_items
+        new_missing = None if app is None else app.missing_items
     if new_status == statuses.AANVULLING_NODIG and not new_missing:
         raise FeedError(["ontbrekende_stukken is verplicht bij status aanvulling_nodig"])
     new_hash = code_hash or (hash_code(code) if code else None)
 
     now = utcnow()
-    if created:
+    if app is None:
         app = Application(
             aanvraagnummer=number,
             gemeente=fields["gemeente"],

@@ -91,7 +91,7 @@ def _next(shown: dict[str, Any]) -> str:
     return ""
 
 
-def _amount(shown: dict[str, Any], code: str, v: dict[str, Any]):
+def _amount(shown: dict[str, Any], code: str, v: dict[str, Any]) -> tuple[str, bool]:
     requested = shown.get("requested")
     if shown.get("granted"):
         text = say("granted", amount=shown["granted"], **v)
@@ -108,7 +108,7 @@ def _amount(shown: dict[str, Any], code: str, v: dict[str, Any]):
     return say("amount_unknown", **v), False
 
 
-def _payment(shown: dict[str, Any], code: str, v: dict[str, Any]):
+def _payment(shown: dict[str, Any], code: str, v: dict[str, Any]) -> tuple[str, bool]:
     since = _since(shown)
     if code == "uitbetaald":
         return say("paid", since=since, **v), True
@@ -125,7 +125,7 @@ def _payment(shown: dict[str, Any], code: str, v: dict[str, Any]):
     return say("no_decision", **v) + say("no_payment") + _next(shown), False
 
 
-def _decision(shown: dict[str, Any], code: str, v: dict[str, Any]):
+def _decision(shown: dict[str, Any], code: str, v: dict[str, Any]) -> tuple[str, bool]:
     status = statuses.find(code)
     if status is not None and status.group == "besluit":
         text = say("decided", since=_since(shown), **v)
@@ -142,7 +142,7 @@ def _decision(shown: dict[str, Any], code: str, v: dict[str, Any]):
     return say("past_decision", since=_since(shown), **v), True
 
 
-def _following(shown: dict[str, Any], code: str, v: dict[str, Any]):
+def _following(shown: dict[str, Any], code: str, v: dict[str, Any]) -> tuple[str, bool]:
     status = statuses.find(code)
     general = status.next_step if status else ""
     nxt = _next(shown)

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
-    Column,
     Date,
     DateTime,
     ForeignKey,
@@ -25,11 +24,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.core.clock import utcnow  # column defaults; re-exported for callers
+from bot.core.clock import utcnow
 
-Base = declarative_base()
+
+class Base(DeclarativeBase):
+    """The metadata of the status store tables (each package has its own, and its own migrations)."""
 
 
 #: Local time of the back office and of the users: naive input is read, and dates are shown, here.
@@ -60,34 +61,34 @@ class Application(Base):
         UniqueConstraint("aanvraagnummer", name="uq_status_applications_aanvraagnummer"),
     )
 
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Canonical form ``KW-2025-0042``.
-    aanvraagnummer = Column(String(12), nullable=False)
-    gemeente = Column(String(100), nullable=False)
+    aanvraagnummer: Mapped[str] = mapped_column(String(12), nullable=False)
+    gemeente: Mapped[str] = mapped_column(String(100), nullable=False)
     #: ``gemeente`` normalised (casefolded, single spaces) for portal scoping.
-    gemeente_key = Column(String(100), nullable=False, index=True)
-    gebied = Column(String(200), nullable=True)
+    gemeente_key: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    gebied: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: The date the application was submitted.
-    submitted_at = Column(Date, nullable=True)
-    granted_amount_cents = Column(BigInteger, nullable=True)
-    status = Column(String(40), nullable=False)
+    submitted_at: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    granted_amount_cents: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(40), nullable=False)
     #: What is missing, when the status is ``aanvulling_nodig``.
-    missing_items = Column(Text, nullable=True)
+    missing_items: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: A specific next step from the back office (the generic one lives in statuses.py).
-    next_step = Column(Text, nullable=True)
-    next_step_date = Column(Date, nullable=True)
+    next_step: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_step_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     #: Argon2id hash of the verificatiecode; the code itself is never stored.
-    code_hash = Column(String(255), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    code_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
-    amounts = relationship(
+    amounts: Mapped[list[RequestedAmount]] = relationship(
         "RequestedAmount",
         back_populates="application",
         cascade="all, delete-orphan",
         order_by="(RequestedAmount.jaar, RequestedAmount.thema)",
     )
-    changes = relationship(
+    changes: Mapped[list[StatusChange]] = relationship(
         "StatusChange",
         back_populates="application",
         cascade="all, delete-orphan",
@@ -104,15 +105,15 @@ class RequestedAmount(Base):
     __tablename__ = "status_requested_amounts"
     __table_args__ = (UniqueConstraint("application_id", "thema", "jaar", name="uq_status_amount"),)
 
-    id = Column(Integer, primary_key=True)
-    application_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("status_applications.id", ondelete="CASCADE"), nullable=False
     )
-    thema = Column(String(100), nullable=False)
-    jaar = Column(Integer, nullable=False)
-    amount_cents = Column(BigInteger, nullable=False)
+    thema: Mapped[str] = mapped_column(String(100), nullable=False)
+    jaar: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
-    application = relationship("Application", back_populates="amounts")
+    application: Mapped[Application] = relationship("Application", back_populates="amounts")
 
 
 class StatusChange(Base):
@@ -123,21 +124,21 @@ class StatusChange(Base):
         UniqueConstraint("application_id", "change_id", name="uq_status_change_id"),
     )
 
-    id = Column(Integer, primary_key=True)
-    application_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("status_applications.id", ondelete="CASCADE"), nullable=False,
         index=True,
     )
-    change_id = Column(String(100), nullable=False)
-    status = Column(String(40), nullable=False)
+    change_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    status: Mapped[str] = mapped_column(String(40), nullable=False)
     #: When the change happened in the back office (UTC).
-    at = Column(DateTime, nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     #: 'api', 'csv' or 'demo'.
-    source = Column(String(20), nullable=False)
-    note = Column(Text, nullable=True)
-    recorded_at = Column(DateTime, nullable=False, default=utcnow)
+    source: Mapped[str] = mapped_column(String(20), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
-    application = relationship("Application", back_populates="changes")
+    application: Mapped[Application] = relationship("Application", back_populates="changes")
 
 
 class LookupAudit(Base):
@@ -145,18 +146,18 @@ class LookupAudit(Base):
 
     __tablename__ = "status_lookup_audit"
 
-    id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
     #: 'public' or 'portal'.
-    channel = Column(String(10), nullable=False)
+    channel: Mapped[str] = mapped_column(String(10), nullable=False)
     #: Pseudonymous actor: ``c:<hash of conversation id>`` and optionally ``k:<hash of client>``.
-    actor = Column(String(80), nullable=False)
+    actor: Mapped[str] = mapped_column(String(80), nullable=False)
     #: The canonical number when well-formed, otherwise ``<ongeldig>``; ``*`` for a listing.
-    aanvraagnummer = Column(String(12), nullable=False)
+    aanvraagnummer: Mapped[str] = mapped_column(String(12), nullable=False)
     #: For the portal: the (verified) gemeente the lookup was scoped to.
-    gemeente = Column(String(100), nullable=True)
+    gemeente: Mapped[str | None] = mapped_column(String(100), nullable=True)
     #: 'ok', 'not_found' or 'locked'.
-    result = Column(String(12), nullable=False)
+    result: Mapped[str] = mapped_column(String(12), nullable=False)
 
 
 class LookupFailure(Base):
@@ -165,9 +166,9 @@ class LookupFailure(Base):
     __tablename__ = "status_lookup_failures"
     __table_args__ = (Index("ix_status_lookup_failures_key_at", "key", "at"),)
 
-    id = Column(Integer, primary_key=True)
-    key = Column(String(80), nullable=False)
-    at = Column(DateTime, nullable=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
 
 class CodeRef(Base):
@@ -178,6 +179,6 @@ class CodeRef(Base):
 
     __tablename__ = "status_code_refs"
 
-    ref = Column(String(64), primary_key=True)
-    sealed = Column(Text, nullable=False)
-    expires_at = Column(DateTime, nullable=False, index=True)
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, index=True)

@@ -27,11 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core import db
+from bot.core.clock import utcnow
 from bot.core.logs import log_event
 from bot.core.metrics import count_lookup
 from bot.core.runner import run_bounded, run_db
 from bot.settings import Settings, get_settings
-from bot.status.models import Application, LookupAudit, gemeente_key, utcnow
+from bot.status.models import Application, LookupAudit, gemeente_key
 from bot.status.throttle import GLOBAL_KEY, locked_until, pseudonym, recent_failures, record_failure, throttle_delay
 from bot.status.verification import dummy_verify, parse_aanvraagnummer, verify_code
 
@@ -114,7 +115,7 @@ class ApplicationView:
         def euros(cents: int | None) -> str | None:
             return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
 
-        def iso(value) -> str | None:
+        def iso(value: dt.date | None) -> str | None:
             return None if value is None else value.isoformat()
 
         def iso_utc(value: dt.datetime | None) -> str | None:
@@ -199,14 +200,17 @@ def metric_outcome(result: LookupResult, work: Work | None = None) -> str:
     return "bad_code" if getattr(work, BAD_CODE_MARK, False) else "not_found"
 
 
-def _lookup(builder: Callable[..., tuple[str, Settings, Work]]):
-    """A lookup from its builder (which returns what, settings, work): the sync function for
-    the CLI and tests, with ``.aio``, its async twin for actions and the API. Both run the work
-    in the one bounded database runner (bot.core.runner); any failure is ``unavailable``."""
+class _Lookup[**P]:
+    """A lookup from its builder (which returns what, settings, work): called, the sync form for
+    the CLI and tests; ``.aio``, its async twin for actions and the API. Both run the work in the
+    one bounded database runner (bot.core.runner); any failure is ``unavailable``."""
 
-    @functools.wraps(builder)
-    def sync(*args: Any, **kwargs: Any) -> LookupResult:
-        what, settings, work = builder(*args, **kwargs)
+    def __init__(self, builder: Callable[P, tuple[str, Settings, Work]]) -> None:
+        self._builder = builder
+        functools.update_wrapper(self, builder)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> LookupResult:
+        what, settings, work = self._builder(*args, **kwargs)
         try:
             result = run_bounded(_job(settings, work), settings.db_timeout_s)
         except Exception as exc:  # any DB/driver failure means 'unavailable'
@@ -217,8 +221,8 @@ def _lookup(builder: Callable[..., tuple[str, Settings, Work]]):
             time.sleep(result.extra["delay_s"])  # the throttle's delay, outside the DB runner
         return result
 
-    async def aio(*args: Any, **kwargs: Any) -> LookupResult:
-        what, settings, work = builder(*args, **kwargs)
+    async def aio(self, *args: P.args, **kwargs: P.kwargs) -> LookupResult:
+        what, settings, work = self._builder(*args, **kwargs)
         try:
             result = await run_db(_job(settings, work), settings.db_timeout_s)
         except Exception as exc:
@@ -228,9 +232,6 @@ def _lookup(builder: Callable[..., tuple[str, Settings, Work]]):
         if result.extra.get("delay_s"):
             await asyncio.sleep(result.extra["delay_s"])
         return result
-
-    sync.aio = aio
-    return sync
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,7 +257,7 @@ def _load(session: Session, number: str) -> Application | None:
 # Public API
 # ---------------------------------------------------------------------------------------------
 
-@_lookup
+@_Lookup
 def lookup_public(
     number: str | None,
     code: str | None,
@@ -282,10 +283,10 @@ def lookup_public(
     # every lookup they cover down and raise an alarm, so a correct code always gets through
     # (the code space and the asker's own limits protect the codes).
     locks = {key: settings.status_max_failures for key in keys}
-    slows = {}
-    if parsed:
-        slows[pseudonym(settings, "n", parsed)] = ("status_number_throttle",
-                                                    settings.status_number_max_failures)
+    slows: dict[str, tuple[str, int]] = {}
+    number_key = pseudonym(settings, "n", parsed)
+    if number_key is not None:
+        slows[number_key] = ("status_number_throttle", settings.status_number_max_failures)
     slows[GLOBAL_KEY] = ("status_global_throttle", settings.status_global_max_failures)
     audit_number = parsed or INVALID_NUMBER_MARKER
 
@@ -314,7 +315,7 @@ def lookup_public(
             matched = False
         else:
             matched = verify_code(code, app.code_hash)
-        if not matched:
+        if app is None or not matched:
             record_failure(session, settings, [*locks, *slows], now)
             _audit(session, channel="public", actor=actor, number=audit_number, result=NOT_FOUND)
             if app is not None:
@@ -326,7 +327,7 @@ def lookup_public(
     return "lookup_public", settings, work
 
 
-@_lookup
+@_Lookup
 def lookup_portal(
     gemeente: str,
     number: str | None,
@@ -349,13 +350,13 @@ def lookup_portal(
             _audit(session, channel="portal", actor=actor, number=parsed or INVALID_NUMBER_MARKER,
                    result=NOT_FOUND, gemeente=gemeente)
             return LookupResult(NOT_FOUND)
-        _audit(session, channel="portal", actor=actor, number=parsed, result=OK, gemeente=gemeente)
+        _audit(session, channel="portal", actor=actor, number=app.aanvraagnummer, result=OK, gemeente=gemeente)
         return LookupResult(OK, application=ApplicationView.from_model(app))
 
     return "lookup_portal", settings, work
 
 
-@_lookup
+@_Lookup
 def list_for_gemeente(
     gemeente: str,
     conversation_id: str | None = None,

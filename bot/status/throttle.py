@@ -15,8 +15,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.core import db
+from bot.core.clock import utcnow
 from bot.settings import Settings, get_settings
-from bot.status.models import LookupFailure, utcnow
+from bot.status.models import LookupFailure
 
 
 def pseudonym(settings: Settings, kind: str, raw_id: str | None) -> str | None:

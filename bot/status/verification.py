@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 # Finding numbers and codes in what people type is the extractor's (one place for every step
 # and for the gateway's masking); re-exported here, where the status code has always found them.
-from bot.core.extract import (  # noqa: F401
+from bot.core.extract import (
     CODE_ALPHABET,
     CODE_LENGTH,
     MAX_TEXT_CHARS,
@@ -27,6 +27,11 @@ from bot.core.extract import (  # noqa: F401
     parse_aanvraagnummer,
 )
 
+__all__ = [
+    "CODE_ALPHABET", "CODE_LENGTH", "MAX_TEXT_CHARS", "canonical_aanvraagnummer", "dummy_verify", "extract_code",
+    "find_code", "generate_code", "hash_code", "is_canonical", "normalize_code", "parse_aanvraagnummer", "verify_code",
+]
+
 _CANONICAL_RE = re.compile(r"^KW-20[0-9]{2}-[0-9]{4}$")
 
 # OWASP's Argon2id minimum (m=19 MiB, t=2, p=1), as for the staff passwords (bot/handoff/staff.py).
@@ -35,7 +40,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
 def is_canonical(number: str | None) -> bool:
-    return bool(number) and bool(_CANONICAL_RE.match(number))
+    return number is not None and bool(_CANONICAL_RE.match(number))
 
 
 def generate_code() -> str:
