@@ -130,7 +130,7 @@ class LiveHandoff:
     async def _push(self, sid: str, frame: dict[str, Any]) -> int:
         try:
             return await self.bus.push(sid, frame)
-        except Exception:
+        except Exception:  # a push is best effort; the tracker has it
             log.exception("push to widget failed")
             return 0
 
@@ -186,7 +186,7 @@ class LiveHandoff:
         """For the widget's ``ready`` frame: the conversation's handoff, or None."""
         try:
             return widget_state_of(await self._active(sid))
-        except Exception as exc:
+        except Exception as exc:  # the chat must work without the app database
             log.warning("handoff state unavailable (%s)", type(exc).__name__)
             return None
 
@@ -196,7 +196,7 @@ class LiveHandoff:
         Returns the ticket when there is one (the message then also goes to Rasa, paused)."""
         try:
             ticket = await self._active(sid)
-        except Exception as exc:
+        except Exception as exc:  # the chat must work without the app database
             log.warning("handoff lookup failed (%s)", type(exc).__name__)
             return None
         if ticket is None:
@@ -246,7 +246,7 @@ class LiveHandoff:
             if ticket is None:
                 return None
             stored = await self.run(self.tickets.set_contact, ticket, contact.value)
-        except Exception as exc:
+        except Exception as exc:  # the ticket stands without a contact
             log_event(log, "handoff_contact_not_stored", reason=type(exc).__name__)
             return None
         if not stored:
@@ -279,7 +279,7 @@ class LiveHandoff:
                 await self.queue_changed()
             elif erased:
                 log_event(log, "handoff_erased", tickets=erased)
-        except Exception as exc:
+        except Exception as exc:  # e.g. staff finished it at the same moment
             log.warning("abandoned ticket not closed (%s)", type(exc).__name__)
 
     # -- the staff side ----------------------------------------------------------------------------
@@ -359,7 +359,7 @@ class LiveHandoff:
         ticket = await self.run(transition, ref, staff, reason=reason)
         try:
             await self._note(ticket, text)
-        except Exception:
+        except Exception:  # the transition happened; the note is secondary
             log.exception("handoff system message not stored")
         await self._push(ticket.conversation_id, {"type": "handoff", "handoff": None})
         await self._say(ticket, handoff_id(ticket, "einde"), text, resume=True)

@@ -95,7 +95,7 @@ async def _error_middleware(request: web.Request, handler: Handler) -> web.Strea
         response = _error_response(exc.status, message, headers=headers)
     except asyncio.CancelledError:
         raise
-    except Exception:
+    except Exception:  # never an HTML 500 page; details only in the log
         log.exception("back-office API: unexpected error on %s %s", request.method, request.path)
         response = _error_response(500, "Er ging iets mis op de server. Probeer het later opnieuw.")
     if request.body_exists and not request.get(_BODY_READ):

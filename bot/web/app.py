@@ -75,7 +75,7 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
                           tickets=report.tickets, questions=report.questions)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # try again next interval
                 log_event(log, "retention_purge_failed", reason=type(exc).__name__)
             await asyncio.sleep(settings.purge_interval_s)
 

@@ -140,7 +140,7 @@ class Bus:
         data = json.dumps({"from": self.node, **message}, separators=(",", ":"))
         try:
             await self._redis.publish(self.channel, data)
-        except Exception as exc:
+        except Exception as exc:  # Redis down: this gateway's delivery stands
             self.metrics["pubsub_publish_errors"] += 1
             if isinstance(exc, (RedisTimeout, asyncio.TimeoutError)):
                 self._quiet_until = loop.time() + QUIET_AFTER_TIMEOUT_S
@@ -198,7 +198,7 @@ class Bus:
                 await self._listen()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # reconnect, never give up
                 self.metrics["pubsub_subscribe_errors"] += 1
                 if not self._down_logged:  # once per outage, not once per attempt
                     log_event(log, "pubsub_subscriber_down", reason=type(exc).__name__)
@@ -229,7 +229,7 @@ class Bus:
             else:
                 self.metrics["pubsub_bad_messages"] += 1
                 return
-        except Exception:
+        except Exception:  # one bad delivery must not end the subscription
             log.exception("pubsub delivery failed")
             return
         self.metrics["pubsub_received"] += 1

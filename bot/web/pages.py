@@ -134,7 +134,7 @@ async def _refresh(request: web.Request, prom: GatewayMetrics) -> None:
     """The figures read at scrape time (bot/web/metrics.py); a database that does not answer
     leaves them as they were and counts a scrape error."""
     from bot.handoff.hours import is_open
-    from bot.status.service import active_throttles
+    from bot.status.throttle import active_throttles
 
     settings = request.app[SETTINGS]
     prom.refresh_sockets(len(request.app[HUB].all), prom.console_sockets())
@@ -143,7 +143,7 @@ async def _refresh(request: web.Request, prom: GatewayMetrics) -> None:
     prom.helpdesk_open.set(int(is_open(settings)))
     try:
         waiting = await run_db(lambda: tickets_waiting(settings), settings.db_timeout_s)
-    except Exception:
+    except Exception:  # the endpoint still answers
         waiting = None
     prom.refresh_tickets(waiting)
     try:
@@ -161,7 +161,7 @@ async def metrics(request: web.Request) -> web.Response:
     from prometheus_client import generate_latest
 
     from bot.core.metrics import REGISTRY
-    from bot.status.service import global_failures
+    from bot.status.throttle import global_failures
 
     settings = request.app[SETTINGS]
     counts = request.app[METRICS]
@@ -176,7 +176,7 @@ async def metrics(request: web.Request) -> web.Response:
         lines.append(f"kw_gateway_pubsub_subscribed {int(bus.subscribed)}")
     try:
         failed = await run_db(lambda: global_failures(settings), settings.db_timeout_s)
-    except Exception:
+    except Exception:  # the metric is left out, the endpoint still answers
         failed = None
     if failed is not None:
         # An alarm can watch this against KW_STATUS_GLOBAL_MAX_FAILURES (the global throttle).

@@ -1,4 +1,5 @@
-"""The chat's logic, the same for both transports (bot/web/chat/ws.py and http.py):
+"""The chat's logic, the same for both transports (bot/web/chat/ws.py and http.py), which hand
+every client frame to :meth:`ChatService.dispatch` with the :class:`Conversation` it belongs to:
 
 - verifies the session token and the portal token (hello), and binds the identity to the session;
 - validates, masks and rate-limits user messages before they go to Rasa;
@@ -294,7 +295,7 @@ class ChatService:
         settings = self.settings
         try:
             return await run_db(lambda: coderefs.put(settings, code), settings.db_timeout_s)
-        except Exception as exc:
+        except Exception as exc:  # never pass the code on instead
             self.metrics["code_seal_errors"] += 1
             log_event(log, "code_seal_failed", reason=type(exc).__name__)
             raise FrameError("unavailable", msg_id=mid) from None
@@ -306,7 +307,7 @@ class ChatService:
             try:
                 await run_db(lambda: forget_conversation(self.settings, session.sid), WIPE_TIMEOUT_S)
                 log_event(log, "wiped", session=session.log_id)
-            except Exception as exc:
+            except Exception as exc:  # the retention purge deletes it later
                 log_event(log, "wipe_failed", session=session.log_id, reason=type(exc).__name__)
 
         self._spawn(wipe())

@@ -99,7 +99,7 @@ async def _work(queue: Frames, conv: Conversation, dispatch: Dispatch) -> None:
             await dispatch(frame, conv)
         except FrameError as exc:
             await conv.emit(exc.as_frame())
-        except Exception:
+        except Exception:  # never let one frame kill the socket
             log.exception("chat frame failed")
             await conv.emit(error_frame("unavailable", _frame_id(frame)))
 

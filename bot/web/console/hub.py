@@ -222,7 +222,7 @@ class ConsoleHub:
                     await self.ticket_changed(ticket_id)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception:  # keep polling
                 log.exception("handoff poll failed")
 
     def start(self) -> None:
