@@ -59,11 +59,14 @@ MODULE_FIXTURE_MARKS: dict[str, set[str]] = {
 #: them, mean it needs the trained model.
 MODEL_NAMES = frozenset({"model_path", "ensure_model", "start_stack"})
 
-#: Tests that start the whole product in a subprocess (`python -m bot run`), which neither their
-#: fixtures nor their names show. Keyed by nodeid without parameters.
+#: Tests that start the whole product through code of another module (`python -m bot run`, the
+#: bench), which neither their fixtures nor their own code show. Keyed by nodeid without
+#: parameters.
 TEST_MARKS: dict[str, set[str]] = {
     "tests/integration/test_supervision.py::test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused":
         {"rasa"},
+    # `make bench` in miniature: the stock and the product stack one after the other.
+    "tests/integration/test_bench_smoke.py::test_bench_smoke_run": {"rasa", "slow"},
 }
 
 
