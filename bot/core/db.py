@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import Session
 
 
@@ -118,3 +118,11 @@ def session_scope(engine_or_url: Engine | str, timeout_s: float = 1.5) -> Iterat
         raise
     finally:
         session.close()
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through ``Session.execute`` matched. The session
+    types its result as a plain ``Result``; for such statements it is a ``CursorResult``."""
+    if not isinstance(result, CursorResult):
+        raise TypeError("affected_rows: not the result of an UPDATE or DELETE")
+    return result.rowcount

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.core import db
 from bot.core.clock import utcnow
 from bot.handoff.errors import PermissionDenied
 from bot.handoff.models import MESSAGE_MAX, ROLE_BEHEERDER, CannedReply
@@ -52,6 +53,6 @@ class CannedReplies(Store):
                             by: StaffView | int | None = None) -> bool:
         with self._session() as session:
             self._require_beheerder(session, by)
-            return bool(session.execute(
+            return bool(db.affected_rows(session.execute(
                 delete(CannedReply).where(CannedReply.id == reply_id)
-                .execution_options(synchronize_session=False)).rowcount)
+                .execution_options(synchronize_session=False))))

@@ -20,6 +20,7 @@ from bot import migrations
 from bot.core.commands import add_table, refused, say
 from bot.handoff.models import ROLE_MEDEWERKER, ROLES
 from bot.handoff.staff import PASSWORD_ENV, StaffError, StaffService
+from bot.settings import Settings
 
 
 def add_commands(subparsers: Any) -> None:
@@ -41,7 +42,7 @@ def read_password(env: Mapping[str, str] | None = None,
     return first
 
 
-def cmd_staff_create(args: argparse.Namespace, settings) -> int:
+def cmd_staff_create(args: argparse.Namespace, settings: Settings) -> int:
     migrations.upgrade(settings.database_url)
     try:
         password = read_password()
@@ -58,7 +59,7 @@ def cmd_staff_create(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def cmd_staff_role(args: argparse.Namespace, settings) -> int:
+def cmd_staff_role(args: argparse.Namespace, settings: Settings) -> int:
     try:
         user = StaffService.from_settings(settings).change_role(args.username, args.role)
     except StaffError as exc:
@@ -67,7 +68,7 @@ def cmd_staff_role(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def cmd_staff_remove_demo(args: argparse.Namespace, settings) -> int:
+def cmd_staff_remove_demo(args: argparse.Namespace, settings: Settings) -> int:
     migrations.upgrade(settings.database_url)
     removed = StaffService.from_settings(settings).delete_demo_users()
     say(f"{removed} demo-account(s) verwijderd.")

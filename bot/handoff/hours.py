@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.settings import Settings
+
 DAY_ABBR = ("ma", "di", "wo", "do", "vr", "za", "zo")
 DAY_NAMES = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
 MONTH_NAMES = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
@@ -66,7 +68,7 @@ class OpeningHours:
         return parse_hours(spec, timezone)
 
     @classmethod
-    def from_settings(cls, settings) -> OpeningHours:
+    def from_settings(cls, settings: Settings) -> OpeningHours:
         """From ``settings.helpdesk_hours`` and ``settings.timezone`` (cached per value)."""
         return _cached(settings.helpdesk_hours, settings.timezone)
 
@@ -250,18 +252,18 @@ def _cached(spec: str, timezone: str) -> OpeningHours:
     return parse_hours(spec, timezone)
 
 
-def for_settings(settings) -> OpeningHours:
+def for_settings(settings: Settings) -> OpeningHours:
     """The helpdesk's opening hours from the settings (parsed once per value)."""
     return OpeningHours.from_settings(settings)
 
 
-def is_open(settings, now: dt.datetime | None = None) -> bool:
+def is_open(settings: Settings, now: dt.datetime | None = None) -> bool:
     return for_settings(settings).is_open(now)
 
 
-def next_opening(settings, now: dt.datetime | None = None) -> dt.datetime:
+def next_opening(settings: Settings, now: dt.datetime | None = None) -> dt.datetime:
     return for_settings(settings).next_opening(now)
 
 
-def closed_message(settings, now: dt.datetime | None = None) -> str | None:
+def closed_message(settings: Settings, now: dt.datetime | None = None) -> str | None:
     return for_settings(settings).closed_message(now)

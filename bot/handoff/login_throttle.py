@@ -57,7 +57,7 @@ class LoginThrottle:
             entry.failures += 1
             if entry.failures < self.max_failures:
                 return None
-            until = now + min(MAX_LOCKOUT, self.lockout * 2 ** min(entry.series, 16))
+            until = now + min(MAX_LOCKOUT, self.lockout * (1 << min(entry.series, 16)))
             entry.failures, entry.until, entry.series = 0, until, entry.series + 1
             return until
 

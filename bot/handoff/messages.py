@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.core import db
 from bot.handoff import states
 from bot.handoff.errors import TicketClosed, TicketNotFound
 from bot.handoff.models import (
@@ -100,7 +101,7 @@ class Messages(Store):
                     .values(last_seq=Ticket.last_seq + 1, updated_at=now)
                     .execution_options(synchronize_session=False)
                 )
-                if bumped.rowcount != 1:
+                if db.affected_rows(bumped) != 1:
                     raise TicketNotFound("Onbekend ticket.")
                 state, seq = session.execute(
                     select(Ticket.state, Ticket.last_seq).where(Ticket.id == ticket_id)).one()

@@ -16,6 +16,7 @@ Personal data:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import (
     Boolean,
@@ -66,7 +67,7 @@ CONVERSATION_ID_MAX = 255
 _ACTIVE_SQL = "state IN (" + ", ".join(f"'{s}'" for s in states.ACTIVE_STATES) + ")"
 
 
-def _in(column: str, values) -> str:
+def _in(column: str, values: Iterable[str]) -> str:
     return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.masking import mask_text  # noqa: F401 - re-exported for the handoff service
+from bot.core.masking import mask_text as mask_text  # re-exported: the handoff's masker is the core's
 
 EMAIL = "email"
 PHONE = "telefoon"
@@ -34,7 +35,9 @@ class Contact:
 
     @property
     def masked(self) -> str:
-        return mask_contact(self.kind, self.value)
+        masked = mask_contact(self.kind, self.value)
+        assert masked is not None  # a Contact's value is never empty
+        return masked
 
     def __repr__(self) -> str:
         return f"Contact({self.kind!r}, {self.masked!r})"
@@ -124,7 +127,7 @@ class ContactCipher:
     from another secret. The first key encrypts; all of them decrypt, so a key is rotated by
     putting a new one in front (MultiFernet) and re-encrypting with ``rotate``."""
 
-    def __init__(self, keys):
+    def __init__(self, keys: str | bytes | Sequence[str | bytes]) -> None:
         from cryptography.fernet import Fernet, MultiFernet
 
         if isinstance(keys, (bytes, str)):

@@ -33,7 +33,7 @@ from bot.handoff.errors import (
     UnknownStaff,
 )
 from bot.handoff.messages import MAX_PAGE, Messages
-from bot.handoff.retention import ERASED_QUESTION, Retention
+from bot.handoff.retention import Retention
 from bot.handoff.store import Actor, TicketRef
 from bot.handoff.tickets import Tickets
 from bot.handoff.values import MAX_TRANSCRIPT
@@ -46,6 +46,7 @@ from bot.handoff.views import (
     TicketDetail,
     TicketView,
 )
+from bot.texts import ERASED_QUESTION
 
 
 class HandoffService(Tickets, Messages, CannedReplies, Retention):

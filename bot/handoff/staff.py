@@ -18,13 +18,16 @@ import logging
 import re
 import secrets
 import unicodedata
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.core import db
 from bot.core.clock import utcnow
@@ -40,6 +43,7 @@ from bot.handoff.models import (
     USERNAME_MAX,
     StaffUser,
 )
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -188,11 +192,11 @@ def check_password(password: str | None, username: str | None = None) -> None:
 
 # ------------------------------------------------------------------------------ service
 
-def _find_user(session, name: str) -> StaffUser | None:
+def _find_user(session: Session, name: str) -> StaffUser | None:
     return session.execute(select(StaffUser).where(StaffUser.username == name)).scalars().first()
 
 
-def _user(session, name: str) -> StaffUser:
+def _user(session: Session, name: str) -> StaffUser:
     user = _find_user(session, name)
     if user is None:
         raise UnknownUser(f"Geen medewerker met gebruikersnaam {name}.")
@@ -205,7 +209,7 @@ class StaffService:
     def __init__(self, database: str | Engine, timeout_s: float = 1.5, *,
                  hasher: PasswordHasher | None = None,
                  max_failed_logins: int = MAX_FAILED_LOGINS,
-                 lockout: dt.timedelta = LOCKOUT):
+                 lockout: dt.timedelta = LOCKOUT) -> None:
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
         self.hasher = hasher or default_hasher()
         self.max_failed_logins = max(1, int(max_failed_logins))
@@ -214,10 +218,10 @@ class StaffService:
         self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
 
     @classmethod
-    def from_settings(cls, settings) -> StaffService:
+    def from_settings(cls, settings: Settings) -> StaffService:
         return cls(settings.database_url, settings.db_timeout_s)
 
-    def _session(self):
+    def _session(self) -> AbstractContextManager[Session]:
         return db.session_scope(self.engine)
 
     # ------------------------------------------------------------------ accounts
@@ -271,7 +275,7 @@ class StaffService:
         if current is None or not current.is_active or current.role != ROLE_BEHEERDER:
             raise PermissionDenied("Alleen een beheerder mag dit doen.")
 
-    def _update(self, username: str, **values) -> StaffView:
+    def _update(self, username: str, **values: Any) -> StaffView:
         name = normalize_username(username)
         with self._session() as session:
             user = _user(session, name)
@@ -280,7 +284,7 @@ class StaffService:
             session.flush()
             return StaffView.from_model(user)
 
-    def _update_keeping_a_beheerder(self, username: str, by: StaffView | None, **values) -> StaffView:
+    def _update_keeping_a_beheerder(self, username: str, by: StaffView | None, **values: Any) -> StaffView:
         """``_update`` that, for a change made in the console (``by``), refuses to leave no
         active beheerder: the console could then no longer manage accounts, and only the CLI on
         the server (which may, as the way back) would recover it. The count and
@@ -351,10 +355,10 @@ class StaffService:
 
     def delete_demo_users(self) -> int:
         with self._session() as session:
-            return session.execute(
+            return db.affected_rows(session.execute(
                 delete(StaffUser).where(StaffUser.is_demo.is_(True))
                 .execution_options(synchronize_session=False)
-            ).rowcount or 0
+            ))
 
     # ------------------------------------------------------------------ login
 
@@ -377,12 +381,14 @@ class StaffService:
             name = normalize_username(username)
         except StaffError:
             name = None
-        user = None
+        user: StaffView | None = None
+        stored_hash = ""
         if name is not None:
             with self._session() as session:
                 row = _find_user(session, name)
-                user = StaffView.from_model(row) if row else None
-                stored_hash = row.password_hash if row else None
+                if row is not None:
+                    user = StaffView.from_model(row)
+                    stored_hash = row.password_hash
         if user is None:
             self._verify(self._dummy_hash, password)
             return AuthResult(False, INVALID)
@@ -429,7 +435,7 @@ class StaffService:
 
     def _record_success(self, user: StaffView, password: str, stored_hash: str,
                         now: dt.datetime, client: str = "") -> AuthResult:
-        values = dict(failed_logins=0, locked_until=None, last_login_at=now)
+        values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
         try:
             if self.hasher.check_needs_rehash(stored_hash):
                 values["password_hash"] = self.hasher.hash(password)
@@ -442,7 +448,8 @@ class StaffService:
                 update(StaffUser).where(StaffUser.id == user.id).values(**values)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:
+            if db.affected_rows(result) != 1:
                 return AuthResult(False, INVALID)
             row = session.get(StaffUser, user.id, populate_existing=True)
+            assert row is not None  # the UPDATE above matched it, in this transaction
             return AuthResult(True, OK, user=StaffView.from_model(row))

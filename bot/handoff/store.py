@@ -3,6 +3,9 @@ call, and the lookups the service's parts share (ticket by reference, staff, act
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Self
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -25,6 +28,7 @@ from bot.handoff.staff import StaffView
 from bot.handoff.values import clean_text as _clean_text
 from bot.handoff.values import clip as _clip
 from bot.handoff.views import TicketView
+from bot.settings import Settings
 
 #: A ticket: its public id (str), its internal id (int) or a view.
 TicketRef = str | int | TicketView
@@ -40,15 +44,15 @@ class Store:
     """
 
     def __init__(self, database: str | Engine, timeout_s: float = 1.5, *,
-                 contact_key=None):
+                 contact_key: str | Sequence[str] | None = None) -> None:
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
         self._cipher = ContactCipher(contact_key) if contact_key else None
 
     @classmethod
-    def from_settings(cls, settings):
+    def from_settings(cls, settings: Settings) -> Self:
         return cls(settings.database_url, settings.db_timeout_s, contact_key=list(settings.contact_keys))
 
-    def _session(self):
+    def _session(self) -> AbstractContextManager[Session]:
         return db.session_scope(self.engine)
 
     @staticmethod

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from bot.core import db
 from bot.handoff import states
 from bot.handoff.errors import (
     AlreadyClaimed,
@@ -121,7 +122,7 @@ class Tickets(Queries):
                     state=states.WACHTRIJ, question=text,
                     contact_kind=parsed.kind if parsed else None,
                     contact_masked=parsed.masked if parsed else None,
-                    contact_encrypted=self._cipher.encrypt(parsed.value) if parsed else None,
+                    contact_encrypted=self._cipher.encrypt(parsed.value) if parsed and self._cipher else None,
                     gemeente=_clip(_clean_text(gemeente), 100) or None,
                     consent_at=_utc(consent_at) if consent_at is not None else now,
                     created_at=now, updated_at=now, last_seq=len(rows),
@@ -164,7 +165,7 @@ class Tickets(Queries):
                         updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:
+            if db.affected_rows(result) == 1:
                 self._event(session, ticket_id, states.WACHTRIJ, states.OPGEPAKT,
                             SENDER_MEDEWERKER, user, now)
                 session.flush()
@@ -204,7 +205,7 @@ class Tickets(Queries):
                 update(Ticket).where(Ticket.id == ticket_id, Ticket.state == from_state)
                 .values(**values).execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:
+            if db.affected_rows(result) != 1:
                 current = TicketView.from_model(self._load(session, ticket_id, fresh=True))
                 raise TicketConflict(
                     f"De vraag is intussen gewijzigd (nu: {current.state_label}).", current)

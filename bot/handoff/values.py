@@ -37,7 +37,7 @@ def utc(value: dt.datetime | float | int | None) -> dt.datetime:
     return value
 
 
-def sender(value: str) -> str:
+def sender(value: object) -> str:
     name = _SENDER_ALIASES.get(str(value).strip().lower()) if value is not None else None
     if name is None:
         raise ValueError(f"onbekende afzender {value!r}; kies uit {', '.join(SENDERS)}")

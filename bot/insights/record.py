@@ -90,7 +90,7 @@ def delete_conversation(settings: Any, sender_id: str, timeout_s: float = 30.0) 
         return 0
     with db.session_scope(_engine(settings.database_url, timeout_s)) as session:
         result = session.execute(delete(QuestionEvent).where(QuestionEvent.conversation == key))
-    return result.rowcount or 0
+    return db.affected_rows(result)
 
 
 def event_row(kind: str, *, topic: str | None = None, confidence: float | None = None,
@@ -182,7 +182,7 @@ def purge(database: Database, before: dt.datetime, timeout_s: float = 30.0) -> i
     """Delete question events from before ``before``; returns how many."""
     with db.session_scope(_engine(database, timeout_s)) as session:
         result = session.execute(delete(QuestionEvent).where(QuestionEvent.at < utc(before)))
-    count = result.rowcount or 0
+    count = db.affected_rows(result)
     log.info(json.dumps({"event": "question_events_purged", "rows": count}))
     return count
 
