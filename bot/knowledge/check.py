@@ -14,9 +14,10 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.knowledge.loader import MAX_ANSWER_WORDS, KnowledgeBase, KnowledgeBaseError, load
-from bot.settings import ROOT
+from bot.settings import ROOT, Settings
 
 DEFAULT_MAX_AGE_DAYS = 180
 TEST_DIRS = (ROOT / "tests" / "nlu", ROOT / "tests" / "stories")
@@ -108,7 +109,7 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-def cmd_kb_check(args: argparse.Namespace, settings=None) -> int:
+def cmd_kb_check(args: argparse.Namespace, settings: Settings | None = None) -> int:
     try:
         today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
     except ValueError:
@@ -126,7 +127,7 @@ def cmd_kb_check(args: argparse.Namespace, settings=None) -> int:
     return 0
 
 
-def add_commands(sub) -> None:
+def add_commands(sub: Any) -> None:
     kb = sub.add_parser("kb", help="kennisbank: controle voor redacteuren")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     p = kb_sub.add_parser("check", help="controledatum, woorden, bronnen, onbekende feiten, testvragen")

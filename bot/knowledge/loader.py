@@ -153,7 +153,7 @@ def _req(data: Any, key: str, where: str, kind: type = str) -> Any:
     return value
 
 
-def _text(data: dict, where: str) -> str:
+def _text(data: Any, where: str) -> str:
     """Answer text with paragraph lines folded and "- " list items kept on their own lines."""
     raw = _req(data, "text", where)
     out: list[str] = []
@@ -170,7 +170,7 @@ def _text(data: dict, where: str) -> str:
     return text
 
 
-def _sources(data: dict, where: str, known: dict[str, Source]) -> tuple[str, ...]:
+def _sources(data: Any, where: str, known: dict[str, Source]) -> tuple[str, ...]:
     ids = _req(data, "sources", where, list)
     if not ids:
         raise KnowledgeBaseError(f"{where}: field 'sources' needs at least one source")
@@ -180,7 +180,7 @@ def _sources(data: dict, where: str, known: dict[str, Source]) -> tuple[str, ...
     return tuple(ids)
 
 
-def _date(data: dict, where: str) -> dt.date:
+def _date(data: Any, where: str) -> dt.date:
     value = data.get("checked")
     if isinstance(value, dt.date):
         return value
@@ -192,21 +192,21 @@ def _date(data: dict, where: str) -> dt.date:
     raise KnowledgeBaseError(f"{where}: field 'checked' must be a date YYYY-MM-DD")
 
 
-def _aliases(data: dict, where: str) -> tuple[str, ...]:
+def _aliases(data: dict[str, Any], where: str) -> tuple[str, ...]:
     value = data.get("aliases", [])
     if not isinstance(value, list) or not all(isinstance(a, str) and a.strip() for a in value):
         raise KnowledgeBaseError(f"{where}: field 'aliases' must be a list of names")
     return tuple(normalise(a) for a in value)
 
 
-def _keyword_list(data: dict, where: str) -> tuple[str, ...]:
+def _keyword_list(data: dict[str, Any], where: str) -> tuple[str, ...]:
     value = data.get("keywords", [])
     if not isinstance(value, list) or not all(isinstance(k, str) and k.strip() for k in value):
         raise KnowledgeBaseError(f"{where}: field 'keywords' must be a list of words")
     return tuple(k.strip() for k in value)
 
 
-def _bool(data: dict, key: str, where: str, default: bool) -> bool:
+def _bool(data: dict[str, Any], key: str, where: str, default: bool) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
         raise KnowledgeBaseError(f"{where}: field '{key}' must be true or false")
@@ -228,7 +228,7 @@ def _check_known(text: str, known: bool, where: str) -> None:
             f"(use one of: {', '.join(UNKNOWN_MARKERS)})")
 
 
-def _list_section(raw: dict, name: str) -> list:
+def _list_section(raw: dict[str, Any], name: str) -> list[Any]:
     value = raw.get(name)
     if not isinstance(value, list) or not value:
         raise KnowledgeBaseError(f"{name}: section is missing or empty")

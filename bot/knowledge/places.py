@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any, Protocol
 
 import yaml
 
@@ -199,7 +200,8 @@ def _tables(kb: KnowledgeBase) -> _Tables:
     made_from = (kb.gemeenten, kb.themes, kb.ministries)
     kept = kb.__dict__.get("_kw_place_tables")
     if kept is not None and all(a is b for a, b in zip(kept[0], made_from, strict=False)):
-        return kept[1]
+        cached: _Tables = kept[1]
+        return cached
     short = _short_aliases(kb)
     index = _index(kb)
     others = _others(kb)
@@ -223,17 +225,21 @@ def _tables(kb: KnowledgeBase) -> _Tables:
 
 
 def _add(m: Mentions, obj: object) -> None:
-    target = {Area: m.areas, Gemeente: m.gemeenten, Theme: m.themes, Ministry: m.ministries}[type(obj)]
+    targets: dict[type, list[Any]] = {Area: m.areas, Gemeente: m.gemeenten, Theme: m.themes,
+                                      Ministry: m.ministries}
+    target = targets[type(obj)]
     if obj not in target:
         target.append(obj)
 
 
 # Which kinds of knowledge-base object an NLU entity may name.
-ENTITY_KINDS = {"gemeente": (Area, Gemeente), "gebied": (Area, Gemeente), "plaats": (Area, Gemeente),
-                "thema": (Theme,), "ministerie": (Ministry,)}
+ENTITY_KINDS: dict[str, tuple[type, ...]] = {
+    "gemeente": (Area, Gemeente), "gebied": (Area, Gemeente), "plaats": (Area, Gemeente),
+    "thema": (Theme,), "ministerie": (Ministry,)}
+_ANY_KIND = (Area, Gemeente, Theme, Ministry)
 
 
-def _raw_span(text: str, ent: dict) -> str | None:
+def _raw_span(text: str, ent: dict[str, Any]) -> str | None:
     start, end = ent.get("start"), ent.get("end")
     if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text or ""):
         return text[start:end]
@@ -248,7 +254,7 @@ def _names_other_part(raw: str, area: Area) -> bool:
     return bool(typed) and not typed & own
 
 
-def find(kb: KnowledgeBase, text: str, entities: Iterable[dict] | None = None) -> Mentions:
+def find(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any]] | None = None) -> Mentions:
     mentions = Mentions()
     tables = _tables(kb)
     index, short, gemeente_of = tables.index, tables.short, tables.gemeente_of
@@ -258,7 +264,8 @@ def find(kb: KnowledgeBase, text: str, entities: Iterable[dict] | None = None) -
         raw = _raw_span(text, ent)
         if not value or (raw is not None and normalise(raw) in short):
             continue  # a bare part of town: decided below, from the text around it
-        kinds = ENTITY_KINDS.get(ent.get("entity"), (Area, Gemeente, Theme, Ministry))
+        entity = ent.get("entity")
+        kinds = ENTITY_KINDS.get(entity, _ANY_KIND) if isinstance(entity, str) else _ANY_KIND
         match = next((obj for name, obj in index if name == value and isinstance(obj, kinds)), None)
         if isinstance(match, Area) and raw is not None and _names_other_part(raw, match):
             # An NLU synonym for a part of town ("de Bijlmer" -> Amsterdam Zuidoost) is no fact
@@ -378,12 +385,18 @@ def _known_word(kb: KnowledgeBase, word: str) -> bool:
     return not content or all(t in vocabulary(kb) for t in content)
 
 
-def _read(text: str, tables: _Tables):
+#: A word of the text: as typed, its start and end.
+_Word = tuple[str, int, int]
+#: The known name a word is part of: (object, its first word, the word after its last), or None.
+_Owner = tuple[object, int, int] | None
+
+
+def _read(text: str, tables: _Tables) -> tuple[list[_Word], list[str], list[_Owner]]:
     """The words of ``text`` (word, start, end), normalised, and for each the known name it is
     part of: (object, first word, end), longest name first."""
     found = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     norm = [normalise(w) for w, _, _ in found]
-    owner: list[object] = [None] * len(found)
+    owner: list[_Owner] = [None] * len(found)
     i = 0
     while i < len(found):
         for size in range(min(tables.longest_words, len(found) - i), 0, -1):
@@ -398,7 +411,12 @@ def _read(text: str, tables: _Tables):
     return found, norm, owner
 
 
-def _district_word(kb: KnowledgeBase, text: str, found, norm, owner):
+class _DistrictWord(Protocol):
+    def __call__(self, k: int, after_gemeente: bool) -> bool: ...
+
+
+def _district_word(kb: KnowledgeBase, text: str, found: list[_Word], norm: list[str],
+                   owner: list[_Owner]) -> _DistrictWord:
     def starts_sentence(k: int) -> bool:
         before = text[:found[k][1]].rstrip()
         return not before or before[-1] in ".?!:\n"
@@ -451,18 +469,21 @@ def named_districts(kb: KnowledgeBase, text: str, tables: _Tables | None = None)
     districts: list[tuple[Gemeente, str]] = []
     seen = set()
     for k, own in enumerate(owner):
-        if own is None or not isinstance(own[0], (Gemeente, Area)) or own[1] != k or own[1] in seen:
+        if own is None:
             continue
         place, start, end = own
+        if not isinstance(place, (Gemeente, Area)) or start != k or start in seen:
+            continue
         seen.add(start)
         # A part of town named with an area ("Charlois in Rotterdam-Zuid") belongs to the
         # area's gemeente; whether it lies in the area is just as unknown.
         is_area = isinstance(place, Area)
-        g = tables.gemeente_of[place.gemeente] if is_area else place
+        g = tables.gemeente_of[place.gemeente] if isinstance(place, Area) else place
         # "<gemeente> <district>": "Tilburg Reeshof", "Amsterdam Oud-Zuid"
-        run, j = [], end
+        run: list[int] = []
+        j = end
         while j < len(found) and len(run) < MAX_DISTRICT_WORDS:
-            compass_next = owner[j] is not None and owner[j][0] == COMPASS_MARK
+            compass_next = (o := owner[j]) is not None and o[0] == COMPASS_MARK
             if (run and compass_next) or district_word(j, after_gemeente=not is_area):
                 run.append(j)
                 j += 1
@@ -478,7 +499,7 @@ def named_districts(kb: KnowledgeBase, text: str, tables: _Tables | None = None)
             j -= 1
         run = []
         while j >= 0 and len(run) < MAX_DISTRICT_WORDS:
-            compass = owner[j] is not None and owner[j][0] == COMPASS_MARK
+            compass = (o := owner[j]) is not None and o[0] == COMPASS_MARK
             # Typed in lower case, the word right before "in <gemeente>" counts when the
             # assistant does not know it ("hoort reeshof in tilburg erbij").
             unknown_ok = preposition and all(owner[r] is not None for r in run)

@@ -12,6 +12,7 @@ module picks and fills.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from bot.core.reply import HANDOFF_BUTTON, Button, Reply, Source
 from bot.knowledge import grounding
@@ -92,11 +93,17 @@ def _not_nplv(kb: KnowledgeBase, place: str, yes_no: bool = True) -> str:
     return grounding.not_nplv(kb, place, yes_no)
 
 
+#: A place answer: (text, known); its sources are the areas table's (``PLACE_SOURCES``).
+PlaceResult = tuple[str, bool]
+#: Any other composed answer: (text, sources, known).
+FactResult = tuple[str, list[str], bool]
+
+
 def _districts_text(m: Mentions) -> list[str]:
     return [grounding.district_line(g, label) for g, label in m.districts]
 
 
-def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
+def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None) -> PlaceResult | None:
     yes_no = is_yes_no(text)
     yes = say("yes") if yes_no and (named is None or grounding.yes_allowed(named)) else ""
     lines = _districts_text(m)
@@ -132,7 +139,7 @@ def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | N
     return " ".join(lines), not unknown
 
 
-def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
+def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None) -> PlaceResult | None:
     areas = list(m.areas) + [a for g in m.gemeenten for a in g.areas]
     areas += [a for g, _ in m.districts for a in g.areas if a not in areas]
     if not areas:
@@ -147,35 +154,36 @@ def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named 
     return " ".join(lines), not unknown
 
 
-def _budget_part(m: Mentions):
+def _budget_part(m: Mentions) -> FactResult | None:
     part = next((t for t in m.themes if t.budget), None)
     return (part.text, list(part.sources), part.known) if part else None
 
 
-def _themes_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
+def _themes_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None) -> FactResult | None:
     if not m.themes:
         return None
     theme = m.themes[0]
     return theme.text, list(theme.sources), theme.known
 
 
-def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
+def _ministry_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None) -> FactResult | None:
     if not m.ministries:
         return None
     paying = [x for x in m.ministries if x.amount]
-    lines, sources = [], []
+    lines: list[str] = []
+    sources: list[str] = []
     if paying:
         parts = AND.join(say("ministry_part", ministry=x.name, amount=x.amount) for x in paying)
         lines.append(say("ministries", parts=capitalised(parts)))
         sources += ["S1", "S5"]
     for x in m.ministries:
-        if not x.amount:
+        if not x.amount and x.text:  # a ministry without an amount has a text (the loader checks)
             lines.append(x.text)
             sources += [s for s in x.sources if s not in sources]
     return " ".join(lines), sources, True
 
 
-def _example_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
+def _example_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None) -> FactResult | None:
     areas = list(m.areas) + [a for g in m.gemeenten for a in g.areas]
     for area in areas:
         example = kb.examples.get(area.name)
@@ -191,7 +199,7 @@ def _example_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named |
     return None
 
 
-def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
+def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None) -> FactResult | None:
     names = [a.name for a in m.areas] + [g.name for g in m.gemeenten]
     if not names:
         if m.others:  # a gemeente outside the 19 gets nothing: it does not take part
@@ -201,12 +209,13 @@ def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | 
     return say("amount_unknown", name=AND.join(names), verb=verb), ["S3", "S1"], False
 
 
-def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None):
+def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = "",
+                        named: Named | None = None) -> FactResult | None:
     return _budget_part(m)
 
 
-# intent -> function(kb, mentions, text) returning (text, sources, known) or None.
-SPECIAL: dict[str, Callable] = {
+# intent -> function(kb, mentions, text, named) returning (text, sources, known) or None.
+SPECIAL: dict[str, Callable[[KnowledgeBase, Mentions, str, Named | None], PlaceResult | FactResult | None]] = {
     "faq_gebieden": _areas_text,
     "faq_wie_aanvragen": _areas_text,
     "faq_inwoners": _inwoners_text,
@@ -222,7 +231,7 @@ PLACE_SOURCES = {"faq_gebieden": ["S15", "S16"], "faq_wie_aanvragen": ["S1", "S1
 
 
 def answer_for(kb: KnowledgeBase, intent: str, text: str = "",
-               entities: Iterable[dict] | None = None) -> Reply | None:
+               entities: Iterable[dict[str, Any]] | None = None) -> Reply | None:
     """The reply to a faq_* intent, or None when the knowledge base has no such answer."""
     answer = kb.by_intent.get(intent)
     if answer is None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -99,7 +100,7 @@ class Index:
     keys: list[str]
     bm25: BM25
     #: Words of place names, left out of the documents and the questions alike.
-    places: frozenset = frozenset()
+    places: frozenset[str] = frozenset()
 
 
 def _keywords(kb: KnowledgeBase, key: str) -> list[str]:
@@ -118,7 +119,7 @@ def _keywords(kb: KnowledgeBase, key: str) -> list[str]:
 OTHER_PREFIX = "intent:"
 
 
-def _place_tokens(kb: KnowledgeBase) -> frozenset:
+def _place_tokens(kb: KnowledgeBase) -> frozenset[str]:
     """The words of the gemeente and area names and of compass points."""
     names = [n for g in kb.gemeenten for n in (g.name, *g.aliases)]
     names += [n for a in kb.areas for n in (a.name, *a.aliases)]
@@ -206,7 +207,7 @@ def _about_areas(kb: KnowledgeBase, text: str, index: Index | None) -> bool:
     return bool(best) and best[0][0] in PLACE_KEYS
 
 
-def second_chance(kb: KnowledgeBase, text: str, entities=None,
+def second_chance(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any]] | None = None,
                   index: Index | None = None) -> SecondChance:
     """What to do with a message the NLU did not understand well enough."""
     if not (text or "").strip() or text.strip().startswith("/"):
@@ -234,10 +235,10 @@ def second_chance(kb: KnowledgeBase, text: str, entities=None,
     return SecondChance(CHOICES, reply, None, candidates)
 
 
-_vocabularies: dict[int, frozenset] = {}
+_vocabularies: dict[int, frozenset[str]] = {}
 
 
-def vocabulary(kb: KnowledgeBase) -> frozenset:
+def vocabulary(kb: KnowledgeBase) -> frozenset[str]:
     """Every word the assistant knows: of the training examples, the keywords and the places."""
     vocab = _vocabularies.get(id(kb))
     if vocab is None:
