@@ -42,7 +42,14 @@ XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 FORMULA = '=HYPERLINK("http://example.org";"klik hier")'
 #: Distinct not-understood questions (each asked twice, in two wordings): the page is several
 #: viewports long.
-SUBJECTS = ["speeltuin", "buurthuis", "fietspad", "bibliotheek", "zwembad", "moestuin", "jongerenwerk", "straatverlichting", "bankjes", "schoolplein", "sportveld", "voedselbank", "schuldhulp", "taalles", "huiswerkbegeleiding", "buurtbus", "wijkagent", "ouderenzorg", "kinderopvang", "muziekles", "toneelclub", "buurtfeest", "groenstrook", "geveltuin", "zonnepanelen", "isolatie", "speelplaats", "skatebaan", "wijkcentrum", "repaircafe", "kledingbank", "computerles", "fietsenstalling", "parkeerplaatsen", "hondenuitlaatplek", "picknicktafels", "waterpunt", "bomen", "vuilnisbakken", "muurschildering", "jeugdhonk", "sportschool", "dansles", "kookcursus", "verkeersdrempels"]
+SUBJECTS = ["speeltuin", "buurthuis", "fietspad", "bibliotheek", "zwembad", "moestuin", "jongerenwerk",
+            "straatverlichting", "bankjes", "schoolplein", "sportveld", "voedselbank", "schuldhulp",
+            "taalles", "huiswerkbegeleiding", "buurtbus", "wijkagent", "ouderenzorg", "kinderopvang",
+            "muziekles", "toneelclub", "buurtfeest", "groenstrook", "geveltuin", "zonnepanelen", "isolatie",
+            "speelplaats", "skatebaan", "wijkcentrum", "repaircafe", "kledingbank", "computerles",
+            "fietsenstalling", "parkeerplaatsen", "hondenuitlaatplek", "picknicktafels", "waterpunt",
+            "bomen", "vuilnisbakken", "muurschildering", "jeugdhonk", "sportschool", "dansles", "kookcursus",
+            "verkeersdrempels"]
 QUESTIONS = len(SUBJECTS)
 TICKETS = 20
 
@@ -96,8 +103,8 @@ def seed(settings) -> None:
     tickets = HandoffService(url, contact_key=TEST_CONTACT_KEY)
     bea = StaffService(url).get_by_username("bea")
     for i in range(TICKETS):
-        t = tickets.create_ticket(f"redactie-{i}", f"Ik wil weten waarom aanvraag {i % 6} nog loopt. Bel 06-1234567{i % 10}",
-                                  now=now - dt.timedelta(days=i % 14, hours=1))
+        question = f"Ik wil weten waarom aanvraag {i % 6} nog loopt. Bel 06-1234567{i % 10}"
+        t = tickets.create_ticket(f"redactie-{i}", question, now=now - dt.timedelta(days=i % 14, hours=1))
         if i % 3 == 0:
             tickets.close(t.id, bea, reason="test")
     tickets.create_ticket("redactie-xss", "-1 euro? " + XSS, now=now)

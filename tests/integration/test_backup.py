@@ -40,7 +40,7 @@ PASSWORD = "Herstel-wachtwoord-2026!"
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=ROOT, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+                          capture_output=True, timeout=300)
 
 
 def kw_env(settings_env: dict[str, str]) -> dict[str, str]:
@@ -244,7 +244,7 @@ def make_path(url: str) -> str:
 
 
 def test_a_corrupted_backup_is_refused_and_nothing_changes(tmp_path):
-    settings, env, _name = seeded(tmp_path / "var")
+    settings, _env, _name = seeded(tmp_path / "var")
     made = backup.backup(settings, tmp_path / "backups")
     dump = made / "app.sqlite"
     data = bytearray(dump.read_bytes())
@@ -284,7 +284,7 @@ def test_an_older_backup_is_migrated_after_the_restore(tmp_path):
 
 
 def test_a_listening_port_of_the_target_stack_is_refused(tmp_path):
-    settings, env, name = seeded(tmp_path / "var")
+    settings, _env, name = seeded(tmp_path / "var")
     made = backup.backup(settings, tmp_path / "backups")
     StaffService.from_settings(settings).create_user("na-de-backup", "Na Backup", PASSWORD)
     with socket.socket() as listener:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import WSMsgType
+from aiohttp import WSMsgType, WSServerHandshakeError
 
 from bot import settings as settings_mod
 from bot.handoff.service import HandoffService
@@ -235,7 +235,7 @@ async def test_console_websocket_needs_origin_session_and_token(console):
     t = console.ticket()
     csrf = await console.login("mo")
     c = console.client
-    with pytest.raises(Exception):
+    with pytest.raises(WSServerHandshakeError):
         await c.ws_connect("/helpdesk/ws", headers={"Origin": "https://evil.example"})
     ws = await c.ws_connect("/helpdesk/ws", headers={"Origin": console.origin})
     await ws.send_json({"type": "hello", "csrf": "fout", "ticket": t.public_id})
@@ -405,7 +405,8 @@ async def test_staff_actions_reach_the_tracker_and_the_console(console):
     bots = [e for e in console.rasa.posted if e["event"] == "bot"]
     assert [b["text"] for b in bots] == ["Je praat nu met Mo Medewerker, medewerker van de helpdesk.",
                                          "Hallo, ik help je."]
-    assert bots[1]["metadata"] == {"agent": "Mo Medewerker", "handoff_id": f"h-{t.public_id}-{body['bericht']['volgnummer']}"}
+    handoff_id = f"h-{t.public_id}-{body['bericht']['volgnummer']}"
+    assert bots[1]["metadata"] == {"agent": "Mo Medewerker", "handoff_id": handoff_id}
 
     seen: list[dict[str, Any]] = []
     while not any(m["tekst"] == "Hallo, ik help je." for m in seen):
@@ -548,6 +549,6 @@ async def test_the_gateway_refuses_to_start_in_production_with_a_demo_account(tm
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.web", cwd=str(settings_mod.ROOT), env=dict(env, KW_ENV="production"),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    _out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     assert proc.returncode == 2
     assert "demo-medewerker" in err.decode() and "staff-remove-demo" in err.decode()

@@ -126,7 +126,8 @@ async def test_replies_and_notes_answer_with_their_fragment(console_client):
     seq = body["bericht"]["volgnummer"]
     assert body["html"].startswith(f'<li class="c-msg c-msg--medewerker" data-seq="{seq}">')
     assert f"Antwoord {ESCAPED}" in body["html"] and "Mo Medewerker" in body["html"]
-    pushed = (await frames_until(ws, lambda f: f["type"] == "messages" and seq in [m["volgnummer"] for m in f["messages"]]))[-1]
+    pushed = (await frames_until(
+        ws, lambda f: f["type"] == "messages" and seq in [m["volgnummer"] for m in f["messages"]]))[-1]
     assert body["html"] in pushed["html"]  # the socket and the answer: the same markup
 
     resp = await post_json(console_client, f"{base}/notitie", csrf, tekst=f"Notitie {HTML_TEXT}")

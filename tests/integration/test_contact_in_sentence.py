@@ -73,7 +73,7 @@ START = ["ik wil een medewerker spreken", "ja", "Wanneer horen we iets over onze
     ("tel: 010 123 4567", "0101234567", "telefoonnummer …567"),
 ])
 def test_contact_in_a_sentence_at_the_contact_step_is_stored(edge, boss, typed, stored, said):
-    sid, replies = asyncio.run(talk(edge, f"contact-{typed}", START + [typed]))
+    sid, replies = asyncio.run(talk(edge, f"contact-{typed}", [*START, typed]))
     assert "bereiken" in replies[2]
     assert "staat klaar" in replies[3] and said in replies[3], replies[3]
     ticket = last_ticket(edge, sid)
@@ -87,8 +87,8 @@ def test_contact_in_a_sentence_at_the_contact_step_is_stored(edge, boss, typed, 
 
 
 def test_contact_given_after_the_ticket_exists_is_added(edge, boss):
-    sid, replies = asyncio.run(talk(edge, "contact-later", START + [
-        "nee", "o, je kunt me toch mailen: a.bakker@zaanstad.nl"]))
+    sid, replies = asyncio.run(talk(edge, "contact-later", [
+        *START, "nee", "o, je kunt me toch mailen: a.bakker@zaanstad.nl"]))
     assert "staat klaar" in replies[3]
     assert "Ik heb je e-mailadres a…@… bij je vraag gezet" in replies[4], replies[4]
     ticket = last_ticket(edge, sid)
@@ -113,7 +113,7 @@ def test_a_loop_of_nee_at_the_question_step_ends(edge):
 
 @pytest.mark.parametrize("withdraw", ["trek mijn vraag maar in", "laat maar, vraag intrekken"])
 def test_explicit_withdrawal_in_other_words(edge, withdraw):
-    sid, replies = asyncio.run(talk(edge, f"withdraw-{withdraw}", START + ["nee", withdraw]))
+    sid, replies = asyncio.run(talk(edge, f"withdraw-{withdraw}", [*START, "nee", withdraw]))
     assert "staat klaar" in replies[3]
     assert "ingetrokken" in replies[4] and "begrijp" not in replies[4], replies[4]
     assert last_ticket(edge, sid).state == "afgerond"
@@ -126,7 +126,7 @@ def test_vague_withdrawal_asks_first(edge):
         if n == 5:
             states["asked"] = last_ticket(edge, sid).state
 
-    sid, replies = asyncio.run(talk(edge, "withdraw-vague", START + ["nee", "hoeft niet meer, ik weet het al", "ja"],
+    sid, replies = asyncio.run(talk(edge, "withdraw-vague", [*START, "nee", "hoeft niet meer, ik weet het al", "ja"],
                                     check))
     assert "intrekken" in replies[4].lower() and states["asked"] == "wachtrij", replies[4]
     assert "ingetrokken" in replies[5] and "begrijp" not in replies[5], replies[5]
@@ -155,7 +155,7 @@ def test_a_code_in_any_spelling_is_used_and_never_stored(edge, spelled):
 
 def test_goodbye_in_the_status_form_leaves_it(edge):
     number, _ = fresh_application(edge)
-    sid, replies = asyncio.run(talk(edge, "status-doei", ["status van mijn aanvraag", number, "doei"]))
+    _sid, replies = asyncio.run(talk(edge, "status-doei", ["status van mijn aanvraag", number, "doei"]))
     assert "verificatiecode" in replies[1]
     assert "Dat lijkt geen verificatiecode" not in replies[2] and "Tot ziens" in replies[2], replies[2]
 
@@ -171,7 +171,7 @@ def test_the_third_wrong_code_says_where_the_code_is(edge):
 
 def test_the_third_failed_lookup_says_where_the_code_is(edge):
     number, _ = fresh_application(edge)
-    sid, replies = asyncio.run(talk(edge, "status-notfound", [
+    _sid, replies = asyncio.run(talk(edge, "status-notfound", [
         "status van mijn aanvraag", number, "AAAA-AAAA", "CCCC-CCCC", "DDDD-DDDD"]))
     assert "Ik kan geen aanvraag vinden" in replies[2] and "Ik kan geen aanvraag vinden" in replies[3]
     assert texts.STATUS_CODE_HELP in replies[4] and "Ik kan geen aanvraag vinden" not in replies[4], replies[4]

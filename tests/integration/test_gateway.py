@@ -80,8 +80,8 @@ async def test_demo_portal_page_embeds_a_valid_portal_token(start_gateway):
     resp = await client.get("/portaal", params={"gemeente": "Breda"})
     html = await resp.text()
     token = re.search(r'data-portal-token="([^"]+)"', html).group(1)
-    claims = jwt.decode(token, client.settings.portal_jwt_secret, algorithms=["HS256"], audience="kansrijke-wijk-assistent",
-                        issuer="aanvragersportaal")
+    claims = jwt.decode(token, client.settings.portal_jwt_secret, algorithms=["HS256"],
+                        audience="kansrijke-wijk-assistent", issuer="aanvragersportaal")
     assert claims["gemeente"] == "Breda" and claims["exp"] - claims["iat"] <= 3600
     # Unknown gemeente: falls back to a known one, never echoes input into the token.
     resp = await client.get("/portaal", params={"gemeente": "<script>"})
@@ -169,7 +169,8 @@ async def test_typed_text_cannot_trigger_intents_or_unknown_buttons(widget, fake
         assert err["type"] == "error" and err["code"] == "unknown_choice", err
     assert len(fake_rasa.webhook_calls) == calls
     # Starter topics are always allowed.
-    await widget.send_json({"type": "button", "id": "msg-btn-0002", "payload": "/faq_wat_is", "title": "Wat is de regeling?"})
+    await widget.send_json({"type": "button", "id": "msg-btn-0002", "payload": "/faq_wat_is",
+                            "title": "Wat is de regeling?"})
     assert (await until(widget, "reply"))[-1]["type"] == "reply"
 
 
@@ -224,7 +225,8 @@ async def test_portal_tokens_valid_expired_forged(start_gateway, fake_rasa, make
         await ws.close()
 
 
-async def test_session_keeps_identity_on_reconnect_while_the_portal_token_is_valid(start_gateway, fake_rasa, make_settings):
+async def test_session_keeps_identity_on_reconnect_while_the_portal_token_is_valid(start_gateway, fake_rasa,
+                                                                                     make_settings):
     """The identity is bound to the session: a reconnect from the same page keeps it, until the
     portal token expires (tests/security: the scope ends with the token)."""
     settings = make_settings()
@@ -425,7 +427,8 @@ async def test_http_fallback_speaks_the_same_frames(start_gateway, fake_rasa):
     assert resp.status == 200 and ready["type"] == "ready"
     assert resp.headers["Cache-Control"] == "no-store"
     resp = await client.post("/chat/http", headers=headers, json={
-        "type": "message", "id": "msg-http-001", "text": "Vanaf wanneer kon je aanvragen?", "session": ready["session"]})
+        "type": "message", "id": "msg-http-001", "text": "Vanaf wanneer kon je aanvragen?",
+        "session": ready["session"]})
     frames = (await resp.json())["frames"]
     assert [f["type"] for f in frames] == ["ack", "reply"]
     assert "7 juli 2025" in frames[1]["messages"][0]["text"]

@@ -4,13 +4,14 @@ and evaluates a rule.
 
 The gateway is the real app in front of the fake Rasa of conftest.py (this test is about the
 scrape, not the answers; its "empty" failure makes one turn an error); the action server is the
-real process (`python -m bot.action_server`) on the same settings. The configuration is deploy/prometheus/prometheus.yml with only what
-cannot be the same here replaced: the targets (a static address instead of DNS), the token
-files, the intervals (1 s) and the rule file (one recording rule). A second job sends a wrong
-token and must be refused: the gateway answers loopback without a token, so only a refusal
-shows that Prometheus really sends the token from the file. (The action server lets a loopback
-scrape through whatever token it carries, so here its job shows the scrape and the series, not
-the token; tests/integration/test_metrics.py checks that it takes KW_OPS_TOKEN.)
+real process (`python -m bot.action_server`) on the same settings. The configuration is
+deploy/prometheus/prometheus.yml with only what cannot be the same here replaced: the targets (a
+static address instead of DNS), the token files, the intervals (1 s) and the rule file (one
+recording rule). A second job sends a wrong token and must be refused: the gateway answers
+loopback without a token, so only a refusal shows that Prometheus really sends the token from
+the file. (The action server lets a loopback scrape through whatever token it carries, so here
+its job shows the scrape and the series, not the token; tests/integration/test_metrics.py checks
+that it takes KW_OPS_TOKEN.)
 """
 from __future__ import annotations
 
@@ -79,12 +80,11 @@ def prometheus(tmp_path):
         port = free_port()
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
         assert Path(binary).exists(), "prometheus ontbreekt: draai scripts/ensure-prometheus.sh"
-        log = open(tmp_path / "prometheus.log", "ab")
-        procs.append(subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        log.close()
+        with open(tmp_path / "prometheus.log", "ab") as log:  # the child keeps its own copy
+            procs.append(subprocess.Popen(
+                [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                 f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         return f"http://127.0.0.1:{port}"
 
     yield start
@@ -116,10 +116,9 @@ def action_server(tmp_path):
             "SANIC_HOST": "127.0.0.1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(APP_ROOT), env.get("PYTHONPATH")])),
         })
-        log = open(tmp_path / "actions.log", "ab")
-        proc = subprocess.Popen(actions_command(port), cwd=APP_ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        with open(tmp_path / "actions.log", "ab") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(actions_command(port), cwd=APP_ROOT, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         procs.append(proc)
 
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:

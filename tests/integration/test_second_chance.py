@@ -37,7 +37,7 @@ def rephrase_on_action_server(rasa_stack, text, events=()):
     body = {"next_action": "action_rephrase", "sender_id": "second-chance", "version": "3.6.21",
             "domain": {}, "tracker": {
                 "sender_id": "second-chance", "slots": {}, "latest_message": latest,
-                "events": list(events) + [{"event": "user", "text": text, "parse_data": latest}],
+                "events": [*events, {"event": "user", "text": text, "parse_data": latest}],
                 "paused": False, "followup_action": None, "active_loop": {},
                 "latest_action_name": "action_listen"}}
     token = action_token(rasa_stack.settings.rasa_token)

@@ -26,7 +26,7 @@ READY_TIMEOUT_S = 600  # two Rasa workers load TensorFlow on a shared 2-core mac
 GONE_TIMEOUT_S = 30  # "within seconds": every child's graceful stop is bounded well below this
 
 
-def stack_env(var_dir: Path, extra: dict[str, str] = None) -> dict[str, str]:
+def stack_env(var_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     pinned = {"KW_DEV_MODEL": os.environ["KW_DEV_MODEL"]} if os.environ.get("KW_DEV_MODEL") else {}
     return launcher.isolated_env(var_dir, {"KW_RASA_WORKERS": "2", **pinned, **(extra or {})})
 

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -381,10 +382,10 @@ def test_contact_details_only_for_the_assigned_medewerker_or_a_beheerder(edge):
 def test_no_secret_on_a_command_line_and_a_private_secrets_file(edge):
     settings = edge.rasa_stack.settings
     rasa = next(s for s in edge.rasa_stack.stack.services if s.name == "rasa")
-    cmdline = open(f"/proc/{rasa.proc.pid}/cmdline", "rb").read().decode("utf-8", "replace")
+    cmdline = Path(f"/proc/{rasa.proc.pid}/cmdline").read_bytes().decode("utf-8", "replace")
     assert settings.rasa_token not in cmdline and "--auth-token" not in cmdline
     for pid in (edge.proc.pid,):
-        assert settings.cookie_secret not in open(f"/proc/{pid}/cmdline", "rb").read().decode("utf-8", "replace")
+        assert settings.cookie_secret not in Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace")
     secrets_file = settings.var_dir / "secrets.json"
     if secrets_file.exists():
         assert secrets_file.stat().st_mode & 0o077 == 0

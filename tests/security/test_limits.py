@@ -93,7 +93,7 @@ def test_open_sockets_are_capped_per_client_and_in_all(tight):
                 "Origin": tight.url, "X-Forwarded-For": "203.0.113.202", "Connection": "Upgrade",
                 "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
             refusal = await resp.json()
-            for ws, _, _ in first + [other]:
+            for ws, _, _ in [*first, other]:
                 if ws is not None:
                     await ws.close()
             # Closed sockets free their places.
@@ -129,7 +129,8 @@ def test_internal_notes_are_stored_masked(edge):
         async with staff_http("192.0.2.91") as http:
             csrf = await Console(edge, http).login("noor")
             resp = await http.post(f"{edge.url}/helpdesk/vraag/{ticket.public_id}/notitie",
-                                   data={"csrf": csrf, "tekst": "Belde met 06-12345678, BSN 123456782, mail jan@example.nl"},
+                                   data={"csrf": csrf,
+                                         "tekst": "Belde met 06-12345678, BSN 123456782, mail jan@example.nl"},
                                    headers={"Origin": edge.url, "Accept": "application/json"})
             page = await http.get(f"{edge.url}/helpdesk/vraag/{ticket.public_id}")
             return resp.status, await page.text()

@@ -178,7 +178,8 @@ def test_x_forwarded_proto_counts_only_from_the_trusted_proxy(tmp_path):
     gw.start()
     try:
         ws = dict(browser_headers("kw.example", "https://kw.example", "https"), Upgrade="websocket",
-                  Connection="Upgrade", **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+                  Connection="Upgrade",
+                  **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
         assert exchange(gw, "GET", "/chat/ws", ws, upgrade=True)[0] == 403
         ws["Origin"] = "http://kw.example"
         assert exchange(gw, "GET", "/chat/ws", ws, upgrade=True)[0] == 101

@@ -20,7 +20,7 @@ from rasa_runtime.endpoints import action_token
 LIST_QUESTION = "welke aanvragen hebben wij lopen?"
 
 
-def post(url: str, body: dict, headers: dict = None) -> tuple:
+def post(url: str, body: dict, headers: dict | None = None) -> tuple:
     req = urllib.request.Request(url, data=json.dumps(body).encode("utf-8"),
                                  headers={"Content-Type": "application/json", **(headers or {})})
     try:

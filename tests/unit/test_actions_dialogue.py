@@ -24,7 +24,7 @@ def turn(*bot_messages, action="action_answer_faq"):
               {"event": "action", "name": action}]
     for text, buttons in bot_messages:
         events.append({"event": "bot", "text": text, "data": {"buttons": buttons}})
-    return events + [{"event": "action", "name": "action_listen"}]
+    return [*events, {"event": "action", "name": "action_listen"}]
 
 
 HANDOFF = {"title": "Medewerker spreken", "payload": "/human_handoff"}
@@ -139,7 +139,8 @@ def test_without_a_status_the_lookup_is_offered_and_a_yes_starts_it(make_tracker
 
 
 def test_opening_hours_without_a_question_waiting(desk, make_tracker, dispatcher):
-    run(ActionHelpdeskOpeningstijden(desk()), dispatcher, make_tracker("helpdesk_openingstijden", "wanneer is de helpdesk open?"))
+    run(ActionHelpdeskOpeningstijden(desk()), dispatcher,
+        make_tracker("helpdesk_openingstijden", "wanneer is de helpdesk open?"))
     message = dispatcher.messages[-1]
     assert "De helpdesk is open op maandag t/m vrijdag 9:00-17:00." in message["text"]
     assert ("Nu is de helpdesk open" in message["text"]) != ("Nu is de helpdesk gesloten" in message["text"])

@@ -68,7 +68,7 @@ def test_third_fallback_in_a_row_offers_helpdesk_with_its_full_text_once(make_tr
     assert helpdesk_text in messages[0]["text"]
     assert messages[0]["buttons"][0]["payload"] == "/human_handoff"
     # Shown before in this conversation: a short line and the button, not the whole text again.
-    shown = misses + [{"event": "bot", "text": messages[0]["text"]}, fallback_event("x")]
+    shown = [*misses, {"event": "bot", "text": messages[0]["text"]}, fallback_event("x")]
     dispatcher.messages.clear()
     _, again = run(ActionRephrase(), dispatcher, make_tracker("nlu_fallback", "y", events=shown))
     assert helpdesk_text not in again[0]["text"] and "medewerker" in again[0]["text"]
@@ -112,7 +112,7 @@ def test_a_fallback_answered_by_the_second_chance_does_not_count(make_tracker, d
     tracker = make_tracker("nlu_fallback", "blabla", events=answered)
     _, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "anders zeggen" in messages[0]["text"]  # the first miss, not yet the helpdesk
-    assert consecutive_fallbacks(answered + [fallback_event("x")], ("plaats", "kennisbank")) == 1
+    assert consecutive_fallbacks([*answered, fallback_event("x")], ("plaats", "kennisbank")) == 1
 
 
 def faq_tracker(intent, text, confidence):
@@ -188,7 +188,8 @@ def test_a_second_question_the_search_is_unsure_about_is_offered_as_a_button(mak
 
 
 def test_a_part_that_points_back_is_no_second_question(make_tracker, dispatcher):
-    _, messages = run(ActionAnswerFaq(), dispatcher, make_tracker("faq_themas", "welke thema's zijn er en wat houden ze in?"))
+    tracker = make_tracker("faq_themas", "welke thema's zijn er en wat houden ze in?")
+    _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert len(messages) == 1
 
 
@@ -233,7 +234,8 @@ def test_without_a_status_our_amount_is_the_regeling_answer(make_tracker, dispat
 
 
 def test_new_answers_for_the_misread_families(make_tracker, dispatcher):
-    _, messages = run(ActionAnswerFaq(), dispatcher, make_tracker("faq_budget_per_jaar", "is die 400 miljoen per jaar?"))
+    tracker = make_tracker("faq_budget_per_jaar", "is die 400 miljoen per jaar?")
+    _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert messages[0]["text"].startswith("Nee.") and "niet per jaar" in messages[0]["text"]
     assert "2026 tot en met 2028" in messages[0]["text"] and "niet bekend" in messages[0]["text"]
     dispatcher.messages.clear()
@@ -297,10 +299,12 @@ def test_an_intent_just_under_the_threshold_is_answered_when_the_search_agrees(m
     # The search does not know the nearly chosen answer: no answer from it.
     ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "faq_alliantie", "confidence": 0.4}]
     dispatcher.messages.clear()
-    _, messages = run(ActionRephrase(), dispatcher, make_tracker("nlu_fallback", "en is dat per jaar?", ranking=ranking))
+    tracker = make_tracker("nlu_fallback", "en is dat per jaar?", ranking=ranking)
+    _, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "alliantie" not in messages[0]["text"].lower()
     # Too unsure: no answer either.
     ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "faq_budget_per_jaar", "confidence": 0.2}]
     dispatcher.messages.clear()
-    _, messages = run(ActionRephrase(), dispatcher, make_tracker("nlu_fallback", "en is dat per jaar?", ranking=ranking))
+    tracker = make_tracker("nlu_fallback", "en is dat per jaar?", ranking=ranking)
+    _, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "niet per jaar" not in messages[0]["text"]

@@ -116,7 +116,8 @@ def test_declined_consent_still_makes_a_ticket_without_the_conversation(handoff_
 def test_ticket_is_created_and_the_assistant_keeps_answering(handoff_settings, make_tracker, dispatcher):
     earlier = [{"event": "user", "text": "hoeveel krijgt Breda", "timestamp": 1_700_000_000},
                {"event": "bot", "text": "Dat is niet bekend.", "timestamp": 1_700_000_001}]
-    tracker = make_tracker("deny", "nee", events=earlier, metadata=identity.signed_metadata(get_settings().identity_key, "unit", "k1", {"gemeente": "Breda"}),
+    metadata = identity.signed_metadata(get_settings().identity_key, "unit", "k1", {"gemeente": "Breda"})
+    tracker = make_tracker("deny", "nee", events=earlier, metadata=metadata,
                            slots={"handoff_toestemming": True, "handoff_vraag": "Bedrag voor Breda?",
                                   "handoff_contact": "-"})
     events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
@@ -131,14 +132,17 @@ def test_ticket_is_created_and_the_assistant_keeps_answering(handoff_settings, m
 def test_waiting_question_status_and_withdrawal(handoff_settings, make_tracker, dispatcher):
     from actions.handoff import ActionHandoffStatus, ActionHandoffWithdraw
 
-    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, make_tracker("handoff_wachten", "is er al iemand?"), {}))
+    waiting = make_tracker("handoff_wachten", "is er al iemand?")
+    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, waiting, {}))
     assert "geen vraag open" in dispatcher.messages[-1]["text"]
     service = HandoffService.from_settings(handoff_settings)
     ticket = service.create_ticket("unit", "Een open vraag")
-    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, make_tracker("handoff_wachten", "is er al iemand?"), {}))
+    waiting = make_tracker("handoff_wachten", "is er al iemand?")
+    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, waiting, {}))
     assert "wachtrij" in dispatcher.messages[-1]["text"]
     assert dispatcher.messages[-1]["custom"] == {"kw_handoff": True}
-    asyncio.run(ActionHandoffWithdraw(handoff_settings).run(dispatcher, make_tracker("handoff_intrekken", "vraag intrekken"), {}))
+    withdraw = make_tracker("handoff_intrekken", "vraag intrekken")
+    asyncio.run(ActionHandoffWithdraw(handoff_settings).run(dispatcher, withdraw, {}))
     assert "ingetrokken" in dispatcher.messages[-1]["text"]
     assert service.active_ticket_for_conversation("unit") is None
     closed = service.ticket_detail(ticket.id)

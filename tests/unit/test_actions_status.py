@@ -145,12 +145,13 @@ def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, disp
     assert app.aanvraagnummer in dispatcher.messages[0]["text"]
     missing = next(e["value"] for e in events if e["name"] == "ontbrekende_stukken")
     assert "begroting" in missing
-    assert {
-        e["name"]: e["value"] for e in events if e["name"] not in ("ontbrekende_stukken", "status_gegevens")} == {"aanvraagnummer": None, "verificatiecode": None, "laatste_status": "aanvulling_nodig"}
+    slots = {e["name"]: e["value"] for e in events if e["name"] not in ("ontbrekende_stukken", "status_gegevens")}
+    assert slots == {"aanvraagnummer": None, "verificatiecode": None, "laatste_status": "aanvulling_nodig"}
     # What was shown is kept for "hoeveel hebben we gekregen?" (bot/status/followup.py).
     shown = next(e["value"] for e in events if e["name"] == "status_gegevens")
     assert shown["number"] == app.aanvraagnummer and shown["status"] == "aanvulling_nodig"
-    asyncio.run(ActionStatusMissing().run(dispatcher, make_tracker("status_aanvulling", slots={"ontbrekende_stukken": missing}), {}))
+    asked = make_tracker("status_aanvulling", slots={"ontbrekende_stukken": missing})
+    asyncio.run(ActionStatusMissing().run(dispatcher, asked, {}))
     assert "begroting" in dispatcher.messages[-1]["text"]
 
 
@@ -168,7 +169,8 @@ def test_wrong_code_reveals_nothing(store, settings, make_tracker, dispatcher):
 
 
 def test_portal_list_is_scoped(store, settings, make_tracker, dispatcher):
-    asyncio.run(ActionStatusList(settings).run(dispatcher, make_tracker("status_overzicht", metadata=portal_metadata()), {}))
+    listing = make_tracker("status_overzicht", metadata=portal_metadata())
+    asyncio.run(ActionStatusList(settings).run(dispatcher, listing, {}))
     text = dispatcher.messages[0]["text"]
     assert store["aanvulling_nodig"].aanvraagnummer in text  # the Utrecht demo application
     assert store["besluit_toegekend"].aanvraagnummer not in text

@@ -133,7 +133,7 @@ def test_status_prompts_do_not_assume_an_ontvangstbevestiging():
              ROOT / "bot" / "status" / "statuses.py", ROOT / "bot" / "texts.py"]
     for path in files:
         text = path.read_text(encoding="utf-8")
-        code_lines = [l for l in text.splitlines() if not l.lstrip().startswith("#")]
+        code_lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
         said = "\n".join(code_lines).split('"""', 2)[-1] if path.suffix == ".py" else text
         assert "ontvangstbevestiging" not in said, path.name
 
@@ -151,7 +151,7 @@ def test_nlu_synonyms_do_not_map_bzk_to_vro():
     data = yaml.safe_load((ROOT / "data" / "nlu" / "faq.yml").read_text(encoding="utf-8"))
     for block in data["nlu"]:
         if block.get("synonym") == "VRO":
-            variants = [l.strip()[2:].lower() for l in block["examples"].splitlines() if l.strip()]
+            variants = [line.strip()[2:].lower() for line in block["examples"].splitlines() if line.strip()]
             assert not any("bzk" in v or "binnenlandse" in v for v in variants), variants
 
 

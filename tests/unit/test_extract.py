@@ -64,7 +64,8 @@ def test_what_the_masking_hides_is_what_the_extractor_returns(prefix, number):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.text("abcdefghijklmnopqrstuvwxyz.", min_size=1, max_size=10).filter(lambda s: s[0].isalpha() and s[-1].isalpha()),
+@given(st.text("abcdefghijklmnopqrstuvwxyz.", min_size=1, max_size=10)
+       .filter(lambda s: s[0].isalpha() and s[-1].isalpha()),
        st.sampled_from(["gemeente.nl", "example.com", "zaanstad.nl"]))
 def test_emails_masked_are_emails_found(local, domain):
     text = f"stuur maar een mail naar {local}@{domain}, liever geen telefoon"
@@ -113,7 +114,8 @@ def test_a_code_with_any_separator_is_found_and_taken_out(code, groups, sep, cas
 
 
 @settings(max_examples=300, deadline=None)
-@given(CODE.filter(lambda c: any(ch.isdigit() for ch in c)), GROUPS, st.sampled_from([" ", "  ", "\u3000", "\u00a0"] + ["-", "_", ".", "/"]),
+@given(CODE.filter(lambda c: any(ch.isdigit() for ch in c)), GROUPS,
+       st.sampled_from([" ", "  ", "\u3000", "\u00a0", "-", "_", ".", "/"]),
        CASE, st.booleans(), SENTENCES)
 def test_a_code_with_a_digit_is_found_in_a_sentence_also_when_not_asked(code, groups, sep, case, wide, sentence):
     text = sentence.format(spell(code, groups, sep, case, wide))

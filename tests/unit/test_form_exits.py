@@ -78,7 +78,7 @@ def test_the_second_nee_at_the_question_step_leaves_the_form(app_settings, make_
              asked("handoff_vraag")]
     first = make_tracker("deny", "nee", events=start)
     assert form.validate_handoff_vraag("nee", dispatcher, first, {}) == {"handoff_vraag": None}
-    again = start + [user("nee", "deny"), bot(texts.HANDOFF_QUESTION_NEEDED), asked("handoff_vraag")]
+    again = [*start, user("nee", "deny"), bot(texts.HANDOFF_QUESTION_NEEDED), asked("handoff_vraag")]
     second = make_tracker("deny", "nee", events=again, slots={"handoff_toestemming": False})
     assert form.validate_handoff_vraag("nee", dispatcher, second, {}) == \
         {"handoff_vraag": None, "requested_slot": None}
@@ -231,7 +231,7 @@ def test_the_third_wrong_code_says_where_the_code_is(make_tracker, dispatcher):
     assert dispatcher.messages[-1]["text"] == texts.STATUS_CODE_HELP
     assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/human_handoff"
     # action_status_lookup adds nothing after it.
-    after = make_tracker("nlu_fallback", "weet niet", events=events + [bot(texts.STATUS_CODE_HELP)])
+    after = make_tracker("nlu_fallback", "weet niet", events=[*events, bot(texts.STATUS_CODE_HELP)])
     dispatcher.messages.clear()
     assert leave_form(dispatcher, after) == [] and dispatcher.messages == []
 

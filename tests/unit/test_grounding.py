@@ -113,7 +113,8 @@ PLACE_TEMPLATES = [
 
 def test_the_list_holds_every_gemeente_of_the_netherlands():
     assert len(CBS) >= 342  # plus plain forms of "Bergen (L.)" and "Bergen (NH.)"
-    names = [l for l in GEMEENTEN_FILE.read_text(encoding="utf-8").splitlines() if l and not l.startswith("#")]
+    lines = GEMEENTEN_FILE.read_text(encoding="utf-8").splitlines()
+    names = [line for line in lines if line and not line.startswith("#")]
     assert len(names) == len(set(names)) == 342
     assert set(NPLV) - {"Den Haag"} <= set(names) and "'s-Gravenhage" in names
     for gone in ("Weesp", "Brielle", "Uden", "Heerhugowaard", "Appingedam"):
@@ -149,7 +150,8 @@ def test_an_nplv_gemeente_is_answered_with_its_own_areas(g, template):
 
 # -- invented districts ------------------------------------------------------------------------
 
-DISTRICT = st.from_regex(r"\A[BDFHKLMPRTVWZ][aeiou][bdfklmnprstvz][aeiou][bdfklmnprst](hof|dorp|veld|kwartier|hoek|park|akker)\Z")
+DISTRICT = st.from_regex(
+    r"\A[BDFHKLMPRTVWZ][aeiou][bdfklmnprstvz][aeiou][bdfklmnprst](hof|dorp|veld|kwartier|hoek|park|akker)\Z")
 DISTRICT_TEMPLATES = [
     ("faq_gebieden", "is {g_low} {d_low} een focusgebied"),
     ("faq_gebieden", "hoort {d_low} in {g_low} erbij"),

@@ -259,6 +259,28 @@ def url_of(svc):
 
 # --------------------------------------------------------------------------- the race
 
+def claim_at_once(url, ticket, people):
+    """Each person presses "oppakken" in a thread, session and connection of its own, all at the
+    same moment; returns the successful claims and the AlreadyClaimed refusals."""
+    barrier = threading.Barrier(len(people))
+    results, errors = [], []
+
+    def click(person):
+        own = HandoffService(url, 5.0)  # own session per click, shared engine pool
+        barrier.wait()
+        try:
+            results.append((person.id, own.claim(ticket.public_id, person)))
+        except AlreadyClaimed as exc:
+            errors.append((person.id, exc))
+
+    threads = [threading.Thread(target=click, args=(p,)) for p in people]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    return results, errors
+
+
 def test_claim_race_exactly_one_wins(url, staff):
     """Several staff members press "oppakken" at the same moment, each in its own thread,
     session and connection: exactly one claim succeeds, the rest get AlreadyClaimed."""
@@ -266,22 +288,7 @@ def test_claim_race_exactly_one_wins(url, staff):
     people = [staff["sanne"], staff["ahmed"], staff["baas"]]
     for round_no in range(6):
         ticket = svc.create_ticket(f"race-{round_no}", "Wie pakt mij op?")
-        barrier = threading.Barrier(len(people))
-        results, errors = [], []
-
-        def click(person):
-            own = HandoffService(url, 5.0)  # own session per click, shared engine pool
-            barrier.wait()
-            try:
-                results.append((person.id, own.claim(ticket.public_id, person)))
-            except AlreadyClaimed as exc:
-                errors.append((person.id, exc))
-
-        threads = [threading.Thread(target=click, args=(p,)) for p in people]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(30)
+        results, errors = claim_at_once(url, ticket, people)
         assert len(results) == 1, (results, errors)
         assert len(errors) == len(people) - 1
         winner_id, view = results[0]

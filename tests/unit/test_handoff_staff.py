@@ -136,7 +136,7 @@ def test_unknown_user_still_costs_one_verification(directory, hasher):
 def test_lockout_after_five_failures_and_its_end(directory, hasher):
     directory.create_user("sanne", "Sanne", PASSWORD)
     now = dt.datetime(2025, 6, 2, 10, 0)
-    for i in range(MAX_FAILED_LOGINS - 1):
+    for _ in range(MAX_FAILED_LOGINS - 1):
         assert directory.authenticate("sanne", "fout", now=now).reason == "invalid"
     fifth = directory.authenticate("sanne", "fout", now=now)
     assert fifth.reason == "locked" and fifth.locked_until == now + LOCKOUT
@@ -153,7 +153,7 @@ def test_lockout_after_five_failures_and_its_end(directory, hasher):
     assert state.locked_until is None and state.failed_logins == 0
     # A new series of failures counts from zero.
     later = now + LOCKOUT + dt.timedelta(minutes=1)
-    for i in range(MAX_FAILED_LOGINS - 1):
+    for _ in range(MAX_FAILED_LOGINS - 1):
         assert directory.authenticate("sanne", "fout", now=later).reason == "invalid"
     assert directory.authenticate("sanne", PASSWORD, now=later).ok
 

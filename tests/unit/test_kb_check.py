@@ -19,7 +19,7 @@ def test_the_command_lists_every_answer_with_its_facts():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for key, answer in kb.answers.items():
-        line = next(l for l in out.splitlines() if l.startswith(key + " "))
+        line = next(row for row in out.splitlines() if row.startswith(key + " "))
         assert answer.checked.isoformat() in line and ", ".join(answer.sources) in line
         assert f" {len(answer.text.split())} " in line
     assert "Over de controledatum (ouder dan 180 dagen): geen" in out

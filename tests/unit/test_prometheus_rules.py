@@ -106,7 +106,7 @@ def dashboard_exprs():
 def exposed_name(name: str) -> str:
     """The name as written in the code: histograms without their series suffix, counters
     without ``_total`` (prometheus-client adds it)."""
-    for suffix in SUFFIXES + ("_total",):
+    for suffix in (*SUFFIXES, "_total"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name

@@ -13,11 +13,15 @@ from bot.status.feed import get_application
 from bot.status.models import Application, StatusChange
 from bot.status.verification import verify_code
 
-GOOD = """aanvraagnummer;change_id;status;status_datum;gemeente;gebied;ingediend_op;aangevraagd;toegekend_bedrag;ontbrekende_stukken;volgende_stap;volgende_stap_datum;verificatiecode;toelichting
-KW-2025-0101;bo-1;ontvangen;2025-03-14;Breda;Breda-Noord;14-03-2025;School en Omgeving:2026:450.000|School en Omgeving:2027:€ 500.000,50;;;;;QYYG-WEJ4;eerste
-kw 2025 0101;bo-2;aanvulling_nodig;2025-04-01 10:30;;;;;;"Begroting per jaar; handtekening";Aanvullen;2025-05-01;;
-KW-2025-0102;bo-9;besluit_toegekend;2025-04-02;Delft;Delft-West;;;"1.000.000";;;;KPWE-W74V;
-"""
+GOOD = (  # an export as the back office writes it: two applications, three changes
+    "aanvraagnummer;change_id;status;status_datum;gemeente;gebied;ingediend_op;aangevraagd;toegekend_bedrag;"
+    "ontbrekende_stukken;volgende_stap;volgende_stap_datum;verificatiecode;toelichting\n"
+    "KW-2025-0101;bo-1;ontvangen;2025-03-14;Breda;Breda-Noord;14-03-2025;"
+    "School en Omgeving:2026:450.000|School en Omgeving:2027:€ 500.000,50;;;;;QYYG-WEJ4;eerste\n"
+    'kw 2025 0101;bo-2;aanvulling_nodig;2025-04-01 10:30;;;;;;"Begroting per jaar; handtekening";Aanvullen;'
+    "2025-05-01;;\n"
+    'KW-2025-0102;bo-9;besluit_toegekend;2025-04-02;Delft;Delft-West;;;"1.000.000";;;;KPWE-W74V;\n'
+)
 
 
 def counts(url):

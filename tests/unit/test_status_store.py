@@ -145,7 +145,7 @@ def test_validate_fields_messages_are_dutch():
                  "jaartal", "verificatiecode is ongeldig", "onbekend veld 'onbekend'",
                  "change_id mag alleen"):
         assert part in joined, part
-    assert "ab" not in [e for e in errors if "verificatiecode" in e][0].split("(")[0]
+    assert "ab" not in next(e for e in errors if "verificatiecode" in e).split("(")[0]
     assert values == {}
 
 
@@ -180,7 +180,7 @@ def test_demo_data_is_idempotent_with_stable_codes(status_db_url):
     assert len(first) >= 6
     assert len({row.gemeente for row in first}) >= 5
     assert len({row.status for row in first}) >= 5
-    number, code, gemeente, status = first[0]
+    number, code, _gemeente, _status = first[0]
     assert (number, code) == ("KW-2025-0042", "KPWE-W74V")
     engine = db.make_engine(status_db_url, 5.0)
     try:

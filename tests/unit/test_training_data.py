@@ -1,5 +1,6 @@
 """Knowledge base, domain, NLU data and rules agree: every answer is reachable and every
 intent the NLU can select has an answer."""
+import itertools
 import re
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def nlu_intents():
     for path in (ROOT / "data" / "nlu").rglob("*.yml"):
         for block in load_yaml(path).get("nlu", []):
             if "intent" in block:
-                n = len([l for l in block["examples"].splitlines() if l.strip().startswith("- ")])
+                n = len([line for line in block["examples"].splitlines() if line.strip().startswith("- ")])
                 counts[block["intent"]] = counts.get(block["intent"], 0) + n
     return counts
 
@@ -36,7 +37,7 @@ def rules():
     for path in (ROOT / "data" / "stories").rglob("*.yml"):
         for rule in load_yaml(path).get("rules", []):
             steps = rule["steps"]
-            for a, b in zip(steps, steps[1:]):
+            for a, b in itertools.pairwise(steps):
                 if "intent" in a and "action" in b:
                     pairs.append((a["intent"], b["action"]))
     return pairs
@@ -101,7 +102,8 @@ def test_the_two_held_out_sets_do_not_overlap():
         for block in load_yaml(ROOT / "tests" / "nlu" / name).get("nlu", []):
             for line in block.get("examples", "").splitlines():
                 if line.strip().startswith("- "):
-                    out.add(re.sub(r"\W+", " ", re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line.strip()[2:])).strip().lower())
+                    plain = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line.strip()[2:])  # [text](entity) -> text
+                    out.add(re.sub(r"\W+", " ", plain).strip().lower())
         return out
 
     assert not (plain("test_nlu.yml") & plain("test_nlu_unseen.yml"))

@@ -41,7 +41,7 @@ def test_rebuilt_only_when_stale(sources, tmp_path):
 
 def test_a_module_missing_from_the_order_is_refused(sources, tmp_path):
     (sources / "extra.js").write_text("var x = 1;\n")
-    with pytest.raises(ValueError, match="extra.js"):
+    with pytest.raises(ValueError, match=r"extra\.js"):
         widget_build.build(sources, tmp_path / "widget.js")
 
 
