@@ -13,13 +13,11 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import pytest
 
 from bot import launcher
 from bot.settings import Settings, load
-
 
 free_port = launcher.free_port
 
@@ -27,9 +25,9 @@ free_port = launcher.free_port
 @dataclass
 class RasaStack:
     settings: Settings
-    env: Dict[str, str]
+    env: dict[str, str]
     stack: launcher.Stack
-    demo: List[tuple]
+    demo: list[tuple]
 
     @property
     def rasa_url(self) -> str:
@@ -45,8 +43,8 @@ class RasaStack:
 
         return self.settings.rasa_urls[worker_for(sender, self.settings.rasa_workers)]
 
-    def say(self, message: str, sender: Optional[str] = None, metadata: Optional[dict] = None,
-            timeout: float = 30, signed: bool = True) -> List[dict]:
+    def say(self, message: str, sender: str | None = None, metadata: dict | None = None,
+            timeout: float = 30, signed: bool = True) -> list[dict]:
         """One message through the REST channel, with Rasa's token; returns the bot's messages.
         Unless ``signed`` is False the metadata is signed as the gateway signs it
         (bot/core/identity.py), with a client id of this conversation's own unless one is given:
@@ -61,7 +59,8 @@ class RasaStack:
                                                 client or f"test-{body['sender']}", portal, **given)
         if metadata is not None:
             body["metadata"] = metadata
-        req = urllib.request.Request(f"{self.url_for(body['sender'])}/webhooks/rest/webhook", data=json.dumps(body).encode("utf-8"),
+        req = urllib.request.Request(f"{self.url_for(body['sender'])}/webhooks/rest/webhook",
+                                     data=json.dumps(body).encode("utf-8"),
                                      headers={"Content-Type": "application/json",
                                               "Authorization": f"Bearer {self.settings.rasa_token}"})
         with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -72,7 +71,7 @@ class RasaStack:
 stack_env = launcher.isolated_env
 
 
-def start_stack(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> RasaStack:
+def start_stack(var_dir: Path, extra: dict[str, str] | None = None) -> RasaStack:
     env = stack_env(var_dir, extra)
     settings = load(env)
     model = launcher.ensure_model(settings)
@@ -106,13 +105,13 @@ def make_tracker():
     """A rasa-sdk Tracker whose latest message has the given intent, text and entities."""
     from rasa_sdk import Tracker
 
-    def make(intent: str, text: str = "", entities: Optional[list] = None, events: Optional[list] = None,
-             ranking: Optional[list] = None, metadata: Optional[dict] = None, slots: Optional[dict] = None):
+    def make(intent: str, text: str = "", entities: list | None = None, events: list | None = None,
+             ranking: list | None = None, metadata: dict | None = None, slots: dict | None = None):
         latest = {"intent": {"name": intent, "confidence": 0.9}, "text": text,
                   "entities": entities or [], "intent_ranking": ranking or [],
                   "metadata": metadata or {}}
-        evts = list(events or []) + [{"event": "user", "text": text, "parse_data": latest,
-                                      "metadata": metadata or {}}]
+        evts = [*(events or []), {"event": "user", "text": text, "parse_data": latest,
+                                  "metadata": metadata or {}}]
         return Tracker(sender_id="unit", slots=slots or {}, latest_message=latest, events=evts,
                        paused=False, followup_action=None, active_loop={}, latest_action_name=None)
 

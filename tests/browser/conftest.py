@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
+from tests.browser.widget_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
 from tests.fixtures.gateway import GatewayProcess, gateway_for
-from widget_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 
 @pytest.fixture(scope="session")

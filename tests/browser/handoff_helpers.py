@@ -7,7 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
-from widget_helpers import ANSWER_TIMEOUT_MS, ROOT, GatewayProcess, free_port
+
+from tests.browser.widget_helpers import ANSWER_TIMEOUT_MS, ROOT, GatewayProcess, free_port
 
 PASSWORD = "helpdesk-wachtwoord-2026"
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},

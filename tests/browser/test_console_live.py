@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from axe_playwright_python.sync_playwright import Axe
-from handoff_helpers import LIVE_MS, PASSWORD, WCAG_21_AA, console_messages, staff_login
 from playwright.sync_api import expect
-from widget_helpers import ROOT
 
 from bot import settings as settings_mod
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
+from tests.browser.handoff_helpers import LIVE_MS, PASSWORD, WCAG_21_AA, console_messages, staff_login
+from tests.browser.widget_helpers import ROOT
 from tests.fixtures.databases import TEST_CONTACT_KEY
 from tests.fixtures.gateway import GatewayProcess, free_port
 from tests.integration.conftest import COOKIE_SECRET, RASA_TOKEN, FakeRasa

@@ -21,9 +21,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from axe_playwright_python.sync_playwright import Axe
-from handoff_helpers import NARROW, WCAG_21_AA, WIDE, assert_scroll_regions_reachable, page_overflow
 from playwright.sync_api import expect
-from widget_helpers import ROOT, SCREENSHOTS
 
 from bot import launcher, migrations
 from bot.handoff.service import HandoffService
@@ -31,6 +29,8 @@ from bot.handoff.staff import StaffService
 from bot.insights import record as rec
 from bot.knowledge.loader import load as load_kb
 from bot.settings import load
+from tests.browser.handoff_helpers import NARROW, WCAG_21_AA, WIDE, assert_scroll_regions_reachable, page_overflow
+from tests.browser.widget_helpers import ROOT, SCREENSHOTS
 from tests.fixtures.databases import TEST_CONTACT_KEY
 from tests.fixtures.gateway import GatewayProcess
 from tests.integration.conftest import COOKIE_SECRET, RASA_TOKEN, FakeRasa

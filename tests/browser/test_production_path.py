@@ -20,7 +20,12 @@ import sys
 import uuid
 
 import pytest
-from handoff_helpers import (
+from playwright.sync_api import expect
+
+from bot import cluster, launcher
+from bot.handoff.service import HandoffService
+from bot.settings import ROOT, load
+from tests.browser.handoff_helpers import (
     LIVE_MS,
     agent_messages,
     console_messages,
@@ -32,12 +37,7 @@ from handoff_helpers import (
     staff_login,
     staff_reply,
 )
-from playwright.sync_api import expect
-from widget_helpers import CHROMIUM_ARGS, sender_id
-
-from bot import cluster, launcher
-from bot.handoff.service import HandoffService
-from bot.settings import ROOT, load
+from tests.browser.widget_helpers import CHROMIUM_ARGS, sender_id
 from tests.fixtures.databases import create_pg_database, drop_pg_database
 from tests.fixtures.production import production_env
 

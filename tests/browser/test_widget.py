@@ -16,7 +16,8 @@ import jwt
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
-from widget_helpers import ANSWER_TIMEOUT_MS, SCREENSHOTS, poll, sender_id, session_token, user_events
+
+from tests.browser.widget_helpers import ANSWER_TIMEOUT_MS, SCREENSHOTS, poll, sender_id, session_token, user_events
 
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
               "resultTypes": ["violations"]}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -33,20 +34,20 @@ class FakeRasa:
     """Rasa for the gateway: answers, trackers, pause/resume by appended events."""
 
     def __init__(self) -> None:
-        self.trackers: Dict[str, List[Dict[str, Any]]] = {}
-        self.paused: Dict[str, bool] = {}
+        self.trackers: dict[str, list[dict[str, Any]]] = {}
+        self.paused: dict[str, bool] = {}
         #: Every webhook body and every appended event, in order.
-        self.webhook_calls: List[Dict[str, Any]] = []
-        self.posted: List[Dict[str, Any]] = []
+        self.webhook_calls: list[dict[str, Any]] = []
+        self.posted: list[dict[str, Any]] = []
         #: Seconds the webhook waits before answering (a slow assistant).
         self.delay = 0.0
         #: Failures of the next webhook calls, oldest first: "before" answers 502 without
         #: processing (a replica that died on receipt), "after" processes and then answers 502
         #: (one that died before answering), "empty" answers [] (an action that failed),
         #: "slow" never answers (until the gateway gives up and closes the connection).
-        self.failures: List[str] = []
+        self.failures: list[str] = []
         #: callable(sender, text) -> answer text or None: e.g. the handoff action making a ticket.
-        self.on_message: Optional[Callable[[str, str], Optional[str]]] = None
+        self.on_message: Callable[[str, str], str | None] | None = None
         #: Webhook calls being answered now, and the most there were at once.
         self.in_flight = 0
         self.most_in_flight = 0
@@ -59,7 +60,7 @@ class FakeRasa:
         self.app.router.add_get("/health", self.health)
 
     @staticmethod
-    def answer(text: str) -> List[Dict[str, Any]]:
+    def answer(text: str) -> list[dict[str, Any]]:
         if "aanvragen" in text.lower() or text == "/faq_aanvragen_vanaf":
             return [{"text": FAQ_TEXT, "custom": FAQ_CUSTOM,
                      "buttons": [{"title": "Tot wanneer kon je aanvragen?", "payload": "/faq_deadline"}]}]

@@ -28,10 +28,10 @@ async def handoff_gateway(start_gateway, fake_rasa):
 
     def action(sender: str, text: str):
         # What the handoff form's contact step does with the masked sentence, in short.
-        if "[e-mailadres]" in text or "[telefoonnummer]" in text:
-            if tickets.active_ticket_for_conversation(sender) is None:
-                tickets.create_ticket(sender, "Wanneer horen we iets?")
-                return "Dank je, je vraag staat klaar voor een medewerker van de helpdesk."
+        masked = "[e-mailadres]" in text or "[telefoonnummer]" in text
+        if masked and tickets.active_ticket_for_conversation(sender) is None:
+            tickets.create_ticket(sender, "Wanneer horen we iets?")
+            return "Dank je, je vraag staat klaar voor een medewerker van de helpdesk."
         return None
 
     fake_rasa.on_message = action

@@ -63,10 +63,9 @@ async def scrape_gateway(client) -> str:
 
 
 async def scrape_actions(rasa_stack) -> str:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(actions_url(rasa_stack)) as resp:
-            assert resp.status == 200
-            return await resp.text()
+    async with aiohttp.ClientSession() as http, http.get(actions_url(rasa_stack)) as resp:
+        assert resp.status == 200
+        return await resp.text()
 
 
 async def exchange(ws, frame):

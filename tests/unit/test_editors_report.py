@@ -164,9 +164,8 @@ def test_the_role_redacteur_is_allowed_by_the_schema_and_others_are_not(app_db):
     assert service.get_ticket(ticket.id).state == "wachtrij"
     assert staff.change_role("rita", "medewerker").works_helpdesk
     assert service.claim(ticket.id, staff.get_by_username("rita")).state == "opgepakt"
-    with pytest.raises(IntegrityError):
-        with db.session_scope(app_db) as s:
-            s.execute(text("UPDATE handoff_staff_users SET role = 'baas' WHERE username = 'rita'"))
+    with pytest.raises(IntegrityError), db.session_scope(app_db) as s:
+        s.execute(text("UPDATE handoff_staff_users SET role = 'baas' WHERE username = 'rita'"))
 
 
 def test_the_cli_offers_the_role_redacteur(tmp_path, monkeypatch, capsys):
