@@ -13,21 +13,38 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from typing import Dict, List
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService, UserExists
-from handoff_helpers import (
-    LIVE_MS, NARROW, PASSWORD, WCAG_21_AA, WIDE, agent_messages, ask,
-    assert_scroll_regions_reachable, bot_bubbles, closed_hours_spec, console_messages, count_text,
-    expect_bot, gateway_for, handoff_bar, open_ticket_from_queue, open_widget, page_overflow,
-    request_handoff, staff_login, staff_reply,
+from tests.browser.handoff_helpers import (
+    LIVE_MS,
+    NARROW,
+    PASSWORD,
+    WCAG_21_AA,
+    WIDE,
+    agent_messages,
+    ask,
+    assert_scroll_regions_reachable,
+    bot_bubbles,
+    closed_hours_spec,
+    console_messages,
+    count_text,
+    expect_bot,
+    gateway_for,
+    handoff_bar,
+    open_ticket_from_queue,
+    open_widget,
+    page_overflow,
+    request_handoff,
+    staff_login,
+    staff_reply,
 )
-from widget_helpers import ANSWER_TIMEOUT_MS, poll, sender_id, tracker_events
+from tests.browser.widget_helpers import ANSWER_TIMEOUT_MS, poll, sender_id, tracker_events
 
 Q_START = "Vanaf wanneer kon je aanvragen?"
 A_START = "7 juli 2025"
@@ -36,7 +53,7 @@ STAFF = {"bea": ("Bea Beheer", "beheerder"), "mo": ("Mo Medewerker", "medewerker
          "sam": ("Sam Collega", "medewerker")}
 
 
-def append_tracker_events(rasa_stack, sender: str, events: List[Dict]) -> None:
+def append_tracker_events(rasa_stack, sender: str, events: list[dict]) -> None:
     url = f"{rasa_stack.url_for(sender)}/conversations/{sender}/tracker/events?token={rasa_stack.settings.rasa_token}"
     req = urllib.request.Request(url, data=json.dumps(events).encode("utf-8"),
                                  headers={"Content-Type": "application/json"})
@@ -156,7 +173,7 @@ FILLER_QUESTIONS = 20  # the queue table longer than a 1280 x 800 viewport
 FILLER_REPLIES = 12
 
 
-def accessible_at_both_widths(page, what: str) -> Dict[int, List[str]]:
+def accessible_at_both_widths(page, what: str) -> dict[int, list[str]]:
     """axe (WCAG 2.1 A/AA), every scrolling region a named tab stop, no sideways scrolling;
     at 1280 and at 320 px. Returns the scrolling regions' ids per width."""
     regions = {}
@@ -199,101 +216,131 @@ def wait_scrolled(page, log, condition: str) -> None:
         raise AssertionError(f"transcript not scrolled to `{condition}`: {where}") from None
 
 
-def test_long_console_pages_pass_axe_and_the_transcript_scrolls_by_keyboard(new_page, gateway, accounts,
-                                                                          tickets):
-    """A transcript longer than the viewport scrolls inside the ticket page: Tab reaches it, it has
-    a name and a visible focus ring, Home/PageDown/End scroll it, and live messages move neither
-    the focus nor the place of someone reading back. Every page passes axe at both widths."""
-    run = str(time.time_ns())
-    question = "Hoe lang duurt de beoordeling van mijn aanvraag?"
-    line = "over de aanvraag, de planning van de wijk en de verdeling van het budget."
-    long_ticket = tickets.create_ticket(
-        "browser-lang-" + run, question, gemeente="Utrecht",
-        transcript=[("gebruiker" if i % 2 == 0 else "assistent", f"Bericht {i + 1} {line}", None)
+LONG_QUESTION = "Hoe lang duurt de beoordeling van mijn aanvraag?"
+LONG_LINE = "over de aanvraag, de planning van de wijk en de verdeling van het budget."
+
+
+@pytest.fixture
+def long_ticket(tickets):
+    """A waiting ticket whose transcript is several viewport heights long."""
+    t = tickets.create_ticket(
+        "browser-lang-" + str(time.time_ns()), LONG_QUESTION, gemeente="Utrecht",
+        transcript=[("gebruiker" if i % 2 == 0 else "assistent", f"Bericht {i + 1} {LONG_LINE}", None)
                     for i in range(LONG_TRANSCRIPT)])
+    yield t
+    tickets.close(t.id, "systeem", reason="einde browsertest")  # the other tests share the queue
+
+
+@pytest.fixture
+def long_queue_and_replies(tickets):
+    """A queue and a list of canned replies, each longer than the viewport."""
+    run = str(time.time_ns())
     fillers = [tickets.create_ticket(f"browser-rij-{run}-{i}", f"Wachtrijvraag {i + 1} over de subsidie")
                for i in range(FILLER_QUESTIONS)]
     replies = [tickets.save_canned_reply(f"Voorbeeldantwoord {i + 1:02d}",
-                                         f"Dit is voorbeeldantwoord {i + 1}. Het gaat " + line)
+                                         f"Dit is voorbeeldantwoord {i + 1}. Het gaat " + LONG_LINE)
                for i in range(FILLER_REPLIES)]
+    yield
+    for t in fillers:  # the other tests share this queue and these replies
+        tickets.close(t.id, "systeem", reason="einde browsertest")
+    for r in replies:
+        tickets.delete_canned_reply(r.id)
+
+
+def open_long_transcript(page, url: str, ticket):
+    """Log in and open the long ticket; returns its transcript, which opens at the latest message."""
+    page.set_viewport_size(WIDE)
+    staff_login(page, url, "bea")
+    page.goto(url + f"/helpdesk/vraag/{ticket.public_id}")
+    expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT)
+    log = page.get_by_role("log", name="Gesprek met de gebruiker")
+    wait_scrolled(page, log, "end > 0 && el.scrollTop >= end - 1")
+    return log
+
+
+def test_long_console_pages_pass_axe_at_both_widths(new_page, gateway, accounts, long_ticket,
+                                                     long_queue_and_replies):
     page = new_page()
     page.set_viewport_size(WIDE)
-    try:
-        page.goto(gateway.url + "/helpdesk")
-        expect(page.get_by_role("heading", name="Inloggen bij de helpdesk")).to_be_visible()
-        accessible_at_both_widths(page, "console login")
+    page.goto(gateway.url + "/helpdesk")
+    expect(page.get_by_role("heading", name="Inloggen bij de helpdesk")).to_be_visible()
+    accessible_at_both_widths(page, "console login")
 
-        staff_login(page, gateway.url, "bea")
-        expect(page.get_by_role("link", name=f"Bekijken: Wachtrijvraag {FILLER_QUESTIONS} over")).to_be_visible()
-        assert page_overflow(page)["down"] > 0, "the queue should be longer than the viewport"
-        accessible_at_both_widths(page, "console queue, long")
+    staff_login(page, gateway.url, "bea")
+    expect(page.get_by_role("link", name=f"Bekijken: Wachtrijvraag {FILLER_QUESTIONS} over")).to_be_visible()
+    assert page_overflow(page)["down"] > 0, "the queue should be longer than the viewport"
+    accessible_at_both_widths(page, "console queue, long")
 
-        page.goto(gateway.url + f"/helpdesk/vraag/{long_ticket.public_id}")
-        expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT)
-        log = page.get_by_role("log", name="Gesprek met de gebruiker")
-        wait_scrolled(page, log, "end > 0 && el.scrollTop >= end - 1")  # opens at the latest message
-        regions = accessible_at_both_widths(page, "console ticket, long transcript")
-        assert all("gesprek" in ids for ids in regions.values()), regions  # it really scrolled
+    open_long_transcript(page, gateway.url, long_ticket)
+    regions = accessible_at_both_widths(page, "console ticket, long transcript")
+    assert all("gesprek" in ids for ids in regions.values()), regions  # it really scrolled
 
-        back = page.get_by_role("link", name="Terug naar de wachtrij")
-        for size in (WIDE, NARROW):
-            page.set_viewport_size(size)
-            assert log.evaluate("el => el.scrollHeight") > size["height"], "transcript shorter than the viewport"
-            back.focus()
-            for _ in range(5):  # the transcript is the next tab stops away, not behind the whole page
-                page.keyboard.press("Tab")
-                if log.evaluate("el => el === document.activeElement"):
-                    break
-            expect(log).to_be_focused()
-            ring = log.evaluate("""el => { const s = getComputedStyle(el);
-                return {visible: el.matches(':focus-visible'), style: s.outlineStyle,
-                        width: parseFloat(s.outlineWidth)}; }""")
-            assert ring["visible"] and ring["style"] != "none" and ring["width"] >= 2, ring
-            page.keyboard.press("Home")
-            wait_scrolled(page, log, "el.scrollTop === 0")
-            page.keyboard.press("PageDown")
-            wait_scrolled(page, log, "el.scrollTop > 0")
-            page.keyboard.press("End")
-            wait_scrolled(page, log, "el.scrollTop >= end - 1")
-            expect(log).to_be_focused()
+    page.get_by_role("link", name="Standaardantwoorden").click()
+    expect(page.get_by_role("heading", name=f"Voorbeeldantwoord {FILLER_REPLIES:02d}")).to_be_visible()
+    assert page_overflow(page)["down"] > 0, "the canned replies should be longer than the viewport"
+    accessible_at_both_widths(page, "console canned replies, long")
+    page.get_by_role("link", name="Medewerkers").click()
+    expect(page.get_by_role("heading", name="Medewerkers", exact=True)).to_be_visible()
+    accessible_at_both_widths(page, "console staff accounts")
+    # A new console page belongs in this walk, filled past the viewport. The editors' page
+    # (Redactie) has its own walk in test_editors.py, with seeded data and no Rasa.
 
-        # Live messages: reading back (at the top) keeps its place, at the end the log follows;
-        # the focus stays where it was, in the transcript or half-way through a note.
-        page.set_viewport_size(WIDE)
+
+def test_the_long_transcript_is_reached_and_scrolled_by_keyboard(new_page, gateway, accounts, long_ticket):
+    """Tab reaches the transcript, it shows a focus ring, and Home/PageDown/End scroll it inside
+    the page, at both widths."""
+    page = new_page()
+    log = open_long_transcript(page, gateway.url, long_ticket)
+    back = page.get_by_role("link", name="Terug naar de wachtrij")
+    for size in (WIDE, NARROW):
+        page.set_viewport_size(size)
+        assert log.evaluate("el => el.scrollHeight") > size["height"], "transcript shorter than the viewport"
+        back.focus()
+        for _ in range(5):  # the transcript is the next tab stops away, not behind the whole page
+            page.keyboard.press("Tab")
+            if log.evaluate("el => el === document.activeElement"):
+                break
+        expect(log).to_be_focused()
+        ring = log.evaluate("""el => { const s = getComputedStyle(el);
+            return {visible: el.matches(':focus-visible'), style: s.outlineStyle,
+                    width: parseFloat(s.outlineWidth)}; }""")
+        assert ring["visible"] and ring["style"] != "none" and ring["width"] >= 2, ring
         page.keyboard.press("Home")
         wait_scrolled(page, log, "el.scrollTop === 0")
-        tickets.add_message(long_ticket.id, "gebruiker", None, "Nieuw bericht terwijl je terugleest.")
-        expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 1, timeout=LIVE_MS)
-        expect(log).to_be_focused()
-        assert scroll_top(log) == 0, "a live message moved the transcript away from where you were reading"
+        page.keyboard.press("PageDown")
+        wait_scrolled(page, log, "el.scrollTop > 0")
         page.keyboard.press("End")
         wait_scrolled(page, log, "el.scrollTop >= end - 1")
-        tickets.add_message(long_ticket.id, "gebruiker", None, "Nieuw bericht aan het eind.")
-        expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 2, timeout=LIVE_MS)
-        wait_scrolled(page, log, "el.scrollTop >= end - 1")
         expect(log).to_be_focused()
-        note = page.get_by_label("Nieuwe notitie")
-        note.focus()
-        page.keyboard.type("Half getypte notitie")
-        tickets.add_message(long_ticket.id, "gebruiker", None, "Nog een bericht tijdens het typen.")
-        expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 3, timeout=LIVE_MS)
-        expect(note).to_be_focused()
-        expect(note).to_have_value("Half getypte notitie")
 
-        page.get_by_role("link", name="Standaardantwoorden").click()
-        expect(page.get_by_role("heading", name=f"Voorbeeldantwoord {FILLER_REPLIES:02d}")).to_be_visible()
-        assert page_overflow(page)["down"] > 0, "the canned replies should be longer than the viewport"
-        accessible_at_both_widths(page, "console canned replies, long")
-        page.get_by_role("link", name="Medewerkers").click()
-        expect(page.get_by_role("heading", name="Medewerkers", exact=True)).to_be_visible()
-        accessible_at_both_widths(page, "console staff accounts")
-        # A new console page belongs in this walk, filled past the viewport. The editors' page
-        # (Redactie) has its own walk in test_editors.py, with seeded data and no Rasa.
-    finally:  # the other tests share this queue and these replies
-        for t in [long_ticket, *fillers]:
-            tickets.close(t.id, "systeem", reason="einde browsertest")
-        for r in replies:
-            tickets.delete_canned_reply(r.id)
+
+def test_live_messages_keep_the_readers_place_and_focus(new_page, gateway, accounts, tickets, long_ticket):
+    """Reading back (at the top) keeps its place, at the end the transcript follows; the focus
+    stays where it was, in the transcript or half-way through a note."""
+    page = new_page()
+    log = open_long_transcript(page, gateway.url, long_ticket)
+    log.focus()
+    page.keyboard.press("Home")
+    wait_scrolled(page, log, "el.scrollTop === 0")
+    tickets.add_message(long_ticket.id, "gebruiker", None, "Nieuw bericht terwijl je terugleest.")
+    expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 1, timeout=LIVE_MS)
+    expect(log).to_be_focused()
+    assert scroll_top(log) == 0, "a live message moved the transcript away from where you were reading"
+
+    page.keyboard.press("End")
+    wait_scrolled(page, log, "el.scrollTop >= end - 1")
+    tickets.add_message(long_ticket.id, "gebruiker", None, "Nieuw bericht aan het eind.")
+    expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 2, timeout=LIVE_MS)
+    wait_scrolled(page, log, "el.scrollTop >= end - 1")
+    expect(log).to_be_focused()
+
+    note = page.get_by_label("Nieuwe notitie")
+    note.focus()
+    page.keyboard.type("Half getypte notitie")
+    tickets.add_message(long_ticket.id, "gebruiker", None, "Nog een bericht tijdens het typen.")
+    expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT + 3, timeout=LIVE_MS)
+    expect(note).to_be_focused()
+    expect(note).to_have_value("Half getypte notitie")
 
 
 # -- the whole flow ------------------------------------------------------------------------------
