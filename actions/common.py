@@ -5,6 +5,7 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot import texts
 from bot.core import identity
@@ -35,7 +36,7 @@ class KwAction(Action, ABC):
         return self.NAME
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         return await self.act(dispatcher, tracker)
 
     @abstractmethod  # also keeps rasa-sdk from registering this base class as an action

@@ -10,6 +10,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.common import KwAction, latest_intent, latest_text, utter
 from actions.faq import TOPIC_SLOT, ActionRephrase, misread
@@ -71,7 +72,7 @@ class ReplyMove(KwAction):
     nonsense that the NLU read as such a move was not understood: the rephrase path answers."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         if misread(tracker):
             return await ActionRephrase(self._settings).act(dispatcher, tracker)
         return await self.act(dispatcher, tracker)

@@ -22,7 +22,7 @@ from bot.conversation import (
 from bot.core.masking import mask_text
 from bot.core.reply import Reply
 from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
-from bot.knowledge.loader import get_knowledge_base
+from bot.knowledge.loader import KnowledgeBase, get_knowledge_base
 from bot.knowledge.places import find
 from bot.knowledge.render import answer_button, answer_for, helpdesk_reply
 from bot.knowledge.retrieval import (
@@ -30,6 +30,7 @@ from bot.knowledge.retrieval import (
     ANSWERED,
     CHOICES,
     PLACE,
+    SecondChance,
     looks_like_nonsense,
     second_chance,
     tokens,
@@ -63,7 +64,7 @@ _REFERRING_RE = re.compile(r"\b(?:ze|zij|die|dat|dit|het|hem|hun|daar\w*|ervan|e
 SECOND_CLEAR = 1.1
 
 
-def other_question(kb, text: str, answered_intent: str,
+def other_question(kb: KnowledgeBase, text: str, answered_intent: str,
                    ranking: list[dict[str, Any]] | None = None) -> tuple[str, str, bool] | None:
     """A second question in the same message (and not the one answered) that the knowledge base
     answers: (its intent, the part of the message that asks it, whether the match is clear
@@ -78,7 +79,7 @@ def other_question(kb, text: str, answered_intent: str,
     return None
 
 
-def _ranked_match(kb, part: str, ranking: list[dict[str, Any]], answered_intent: str
+def _ranked_match(kb: KnowledgeBase, part: str, ranking: list[dict[str, Any]], answered_intent: str
                   ) -> tuple[str, bool] | None:
     """A part too short for the search alone ("Hoeveel geld is er"): the intent the NLU ranked
     highest after the answered one, when the search also has it among the part's candidates."""
@@ -105,7 +106,7 @@ def question_parts(text: str) -> list[str]:
     return parts
 
 
-def _match(kb, part: str) -> tuple[str, bool] | None:
+def _match(kb: KnowledgeBase, part: str) -> tuple[str, bool] | None:
     """The intent whose answer the knowledge-base search finds for one question, and whether
     the match is clear; None for no match or a part that only points back."""
     if _REFERRING_RE.search(part) and len(tokens(part)) <= 1:
@@ -123,7 +124,7 @@ def _match(kb, part: str) -> tuple[str, bool] | None:
     return (kb.answers[key].intent, clear) if key in kb.answers else None
 
 
-def _total_not_share(kb, part: str, candidates) -> bool:
+def _total_not_share(kb: KnowledgeBase, part: str, candidates: list[tuple[str, float]]) -> bool:
     """ "Hoeveel geld is er" scores alike for the total and a gemeente's share; without a place
     named it asks for the total (a gemeente's share needs a gemeente)."""
     if not candidates:
@@ -139,7 +140,7 @@ def _total_not_share(kb, part: str, candidates) -> bool:
 NEAR_MISS = 0.35
 
 
-def near_miss(kb, message: dict[str, Any], chance) -> str | None:
+def near_miss(kb: KnowledgeBase, message: dict[str, Any], chance: SecondChance) -> str | None:
     """The FAQ intent the NLU nearly chose, when the search agrees; else None."""
     text = message.get("text") or ""
     if looks_like_nonsense(kb, text):
@@ -152,7 +153,7 @@ def near_miss(kb, message: dict[str, Any], chance) -> str | None:
     return intent if intent in kb.by_intent and intent in candidates else None
 
 
-def all_questions(kb, text: str) -> list[tuple[str, str]]:
+def all_questions(kb: KnowledgeBase, text: str) -> list[tuple[str, str]]:
     """Two or more questions in a message the NLU did not understand as a whole, each clearly
     matched to a different answer: (intent, part) for each; else an empty list."""
     found: list[tuple[str, str]] = []
@@ -175,7 +176,8 @@ _OWN_RE = re.compile(r"\b(?:we|wij|ons|onze|mijn|jullie|ik)\b", re.IGNORECASE)
 _SHORT_ABOUT_STATUS = ("faq_bedrag_gemeente", "faq_betaling", "faq_toekenning")
 
 
-def about_status(kb, tracker: Tracker, intent: str, text: str, entities) -> bool:
+def about_status(kb: KnowledgeBase, tracker: Tracker, intent: str, text: str,
+                 entities: list[dict[str, Any]]) -> bool:
     """After a status was shown, "hoeveel hebben we gekregen?" or "wanneer wordt er betaald?"
     is about that application: no place, theme or ministry named, nothing about all gemeenten,
     and said of "we/ons" (or short enough to be a follow-up)."""
@@ -222,22 +224,24 @@ class ActionAnswerFaq(KwAction):
                 return []
         reply = answer_for(kb, intent, text, entities)
         confidence = (message.get("intent") or {}).get("confidence") or 0.0
+        revised: str | None = None  # the knowledge-base answer that overruled the NLU's guess
         if reply is not None and confidence < SECOND_OPINION_BELOW:
             # An unsure guess that the knowledge base clearly disagrees with ("kinderen van 0 tot 4
             # jaar" read as years): the clear knowledge-base match answers instead.
             chance = second_chance(kb, text, entities)
-            if chance.path == ANSWER and kb.answers[chance.key].intent != intent:
+            if chance.path == ANSWER and chance.key is not None and kb.answers[chance.key].intent != intent:
                 log.info("second opinion %s", json.dumps({
                     "path": REVISED, "nlu": intent, "confidence": round(confidence, 2),
                     "answer": chance.key, "text": mask_text(text)[:200]}, ensure_ascii=False))
                 reply = chance.reply
+                revised = chance.key
                 events.append(SlotSet(SECOND_CHANCE_SLOT, REVISED))
-        await note_faq(self.settings, message, reply, chance.key if events else intent, revised=bool(events),
+        await note_faq(self.settings, message, reply, revised or intent, revised=revised is not None,
                        conversation=tracker.sender_id)
         if reply is None:
             reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
-        answered = kb.answers[chance.key].intent if events else intent
+        answered = kb.answers[revised].intent if revised is not None else intent
         also = other_question(kb, text, answered, message.get("intent_ranking") or [])
         if also is not None:  # "… en …?": both halves get their answer (or, unsure, a button)
             intent_also, part, clear = also
@@ -270,12 +274,16 @@ class ActionRephrase(KwAction):
         if shown and followup.mentions_topic(text) and about_status(kb, tracker, "status_vervolg", text,
                                                                     message.get("entities") or []):
             # "hoeveel krijgen wij?" after a status, which the NLU did not place: that status.
-            utter(dispatcher, followup.answer(shown, text, "", kb.unknown_offer))
-            return [SlotSet(SECOND_CHANCE_SLOT, STATUS_PATH)]
+            from_status = followup.answer(shown, text, "", kb.unknown_offer)
+            if from_status is not None:  # always, with a status shown
+                utter(dispatcher, from_status)
+                return [SlotSet(SECOND_CHANCE_SLOT, STATUS_PATH)]
         both = all_questions(kb, text)
         if both:  # "Wat was de deadline? En hoeveel geld is er?": each clear half its answer
             for intent, part in both:
-                utter(dispatcher, answer_for(kb, intent, part))
+                half = answer_for(kb, intent, part)
+                if half is not None:  # always: each half matched an answer of the knowledge base
+                    utter(dispatcher, half)
             return [SlotSet(SECOND_CHANCE_SLOT, ANSWER)]
         chance = second_chance(kb, text, message.get("entities") or [])
         near = near_miss(kb, message, chance)
@@ -289,14 +297,15 @@ class ActionRephrase(KwAction):
         misunderstood = consecutive_fallbacks(tracker.events, (*ANSWERED, STATUS_PATH),
                                               lambda said: looks_like_nonsense(kb, said))
         topic = tracker.get_slot(TOPIC_SLOT)
+        reply = None  # the place, answer and choices paths always carry a reply
         if chance.path == PLACE and topic in PLACE_TOPICS:
             # "en voor Rotterdam?" after an amount or inhabitants answer: the same topic.
             reply = answer_for(kb, topic, text, message.get("entities") or []) or chance.reply
         elif chance.path in ANSWERED:
             reply = chance.reply
-        elif chance.path == CHOICES and misunderstood < 3:
+        elif chance.path == CHOICES and chance.reply is not None and misunderstood < 3:
             reply = choices_reply(kb, chance.reply)
-        else:
+        if reply is None:
             reply = rephrase_reply(kb, message.get("intent_ranking") or [], misunderstood,
                                    helpdesk_shown(tracker.events, kb))
         # For the editors: which path answered, with the message masked (no personal data).

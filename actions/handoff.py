@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -335,8 +336,9 @@ class ActionHandoffCreate(KwAction):
         kb = get_knowledge_base()
         settings = self.settings
         consent = tracker.get_slot("handoff_toestemming")
+        question = tracker.get_slot("handoff_vraag")
         left = latest_intent(tracker) in LEAVE
-        if left or consent is None or not tracker.get_slot("handoff_vraag"):
+        if left or consent is None or not question:
             waiting = await waiting_ticket(tracker, settings)
             if waiting is not None and not left:
                 utter(dispatcher, Reply(texts.HANDOFF_ALREADY_WAITING.format(waiting=waiting_text(settings)),
@@ -356,7 +358,7 @@ class ActionHandoffCreate(KwAction):
         consent_at = dt.datetime.now(dt.UTC) if consent else None
         try:
             await run_db(lambda: service.create_ticket(
-                tracker.sender_id, tracker.get_slot("handoff_vraag"), contact,
+                tracker.sender_id, question, contact,
                 portal_gemeente(tracker), shared, consent_at=consent_at), settings.db_timeout_s * 2)
         except Exception as exc:  # any failure: tell the user, keep the bot
             log.warning("handoff ticket not created (%s)", type(exc).__name__)
@@ -435,6 +437,11 @@ def carried_over(tracker: Tracker, expiration_min: float, now: float | None = No
     return carried
 
 
+def _session_minutes(domain: Mapping[str, Any]) -> float:
+    """domain.yml's session_expiration_time (minutes; 0 when none is set)."""
+    return float((domain.get("session_config") or {}).get("session_expiration_time") or 0)
+
+
 class ActionSessionStart(KwAction):
     """A new Rasa session (after an hour of silence) stays paused while a medewerker has this
     conversation's helpdesk ticket: the helpdesk, not the assistant, answers it. A session that
@@ -443,9 +450,9 @@ class ActionSessionStart(KwAction):
     NAME = "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         events = await self.act(dispatcher, tracker)
-        minutes = float((domain.get("session_config") or {}).get("session_expiration_time") or 0)
+        minutes = _session_minutes(domain)
         # After SessionStarted, which clears every slot.
         return events[:1] + carried_over(tracker, minutes) + events[1:]
 
