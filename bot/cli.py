@@ -6,6 +6,7 @@ import os
 import sys
 
 from bot import launcher, nlp_pipeline, retention
+from bot.core.commands import refused
 from bot.settings import Settings, SettingsError, load
 
 
@@ -24,7 +25,10 @@ def cmd_build_widget(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    print(launcher.ensure_model(settings, force=args.force))
+    try:
+        print(launcher.ensure_model(settings, force=args.force))
+    except launcher.RasaRuntimeRefused as exc:
+        return refused(exc)
     return 0
 
 
@@ -60,7 +64,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if taken:
         print(taken, file=sys.stderr, flush=True)
         return 1
-    model = launcher.ensure_model(settings)
+    try:
+        model = launcher.ensure_model(settings)
+    except launcher.RasaRuntimeRefused as exc:
+        return refused(exc)
     _prepare_data(settings)
     cmd_purge(args, settings)
     stack = launcher.Stack(settings, model, gateway=not args.no_gateway)
@@ -99,7 +106,10 @@ def cmd_run_cluster(args: argparse.Namespace, settings: Settings) -> int:
         os.environ.setdefault(name, value)  # child_env() starts from os.environ
     settings = load()
     cluster.ensure_databases(settings)
-    model = launcher.ensure_model(settings)
+    try:
+        model = launcher.ensure_model(settings)
+    except launcher.RasaRuntimeRefused as exc:
+        return refused(exc)
     _prepare_data(settings)
     stack = cluster.Cluster(settings, model)
     print("Cluster starten (twee gateways, twee Rasa-replica's, twee actieservers, HAProxy)…", flush=True)

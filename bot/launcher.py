@@ -112,6 +112,33 @@ def rasa_version(settings: Settings) -> str:
     return importlib.metadata.Distribution.at(found[0]).version
 
 
+class RasaRuntimeRefused(RuntimeError):
+    """The Rasa runtime's versions are not the ones rasa_runtime/ was written for; the message
+    says which (rasa_runtime/versions.py)."""
+
+
+def check_rasa_runtime(settings: Settings) -> str | None:
+    """Why the Rasa runtime would refuse to start (rasa_runtime/versions.py, run in the Rasa
+    runtime's own interpreter: a tenth of a second), or None when its versions are the pinned
+    ones. Checked before a model is trained or a process started, so a changed pin costs no
+    training and says why at once."""
+    python = rasa_python(settings)
+    if not python.exists():
+        return f"Rasa is niet geïnstalleerd in {settings.rasa_venv}; draai eerst `make setup`."
+    done = subprocess.run([str(python), str(settings.root / "rasa_runtime" / "versions.py")],
+                          cwd=settings.root, env=child_env(settings), capture_output=True, text=True,
+                          check=False)
+    if done.returncode == 0:
+        return None
+    reason = last_line(done.stderr) or f"code {done.returncode}"
+    return f"De Rasa-runtime past niet bij rasa_runtime/: {reason}"
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of ``text`` (a child's log or stderr), stripped; "" when none."""
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
+
 # -- training ------------------------------------------------------------------------------
 
 
@@ -139,7 +166,11 @@ def model_path(settings: Settings) -> Path:
 
 
 def ensure_model(settings: Settings, force: bool = False) -> Path:
-    """Train unless a model for exactly these inputs exists; returns the model file."""
+    """Train unless a model for exactly these inputs exists; returns the model file. Raises
+    :class:`RasaRuntimeRefused` first when the Rasa runtime has other versions than pinned."""
+    refusal = check_rasa_runtime(settings)
+    if refusal:
+        raise RasaRuntimeRefused(refusal)
     ident = nlp_pipeline.prepare(settings.spacy_model_dir, rasa_python(settings))
     print(f"Nederlandse pijplijn: {nlp_pipeline.describe(ident)}", flush=True)
     path = model_path(settings)
@@ -338,7 +369,9 @@ class Stack:
         while True:
             if svc.proc is not None and svc.proc.poll() is not None:
                 self.stop()
-                raise RuntimeError(f"{svc.name} stopte tijdens het starten; zie {svc.log}")
+                said = last_line(svc.log.read_text(encoding="utf-8", errors="replace")) if svc.log else ""
+                raise RuntimeError(f"{svc.name} stopte tijdens het starten" + (f": {said}" if said else "")
+                                   + f"; zie {svc.log}")
             stranger = None
             if all(map(http_ok, urls)):
                 stranger = self._stranger(svc, urls)
