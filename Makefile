@@ -93,8 +93,10 @@ test: setup check
 # Redis on 127.0.0.1, HAProxy's and promtool's config checks and the Rasa runtime (no model).
 # It never trains: KW_DEV_MODEL names a model that does not exist, so a test that needs one and
 # is not marked fails at once, naming that file, instead of starting a 20-minute training.
+# It needs the two runtimes and the built widget, not the Dutch pipeline (only a model uses it).
 FAST_TIER := not rasa and not browser and not cluster and not slow
-test-fast: setup
+test-fast: $(RASA_STAMP) $(APP_STAMP)
+	$(PY) -m bot build-widget
 	scripts/ensure-haproxy.sh
 	scripts/ensure-prometheus.sh
 	scripts/ensure-services.sh

@@ -10,7 +10,7 @@ carry no tier markers and a new test is sorted like its neighbours:
   closure): the fixtures that start Rasa, the cluster, a browser or a Redis server;
 - the code it runs: the test function, the fixtures defined in its module and the module's own
   helper functions they call, when they ask for the trained model themselves
-  (``launcher.model_path``/``ensure_model``, ``start_stack``).
+  (``launcher.model_path``/``ensure_model``, ``start_stack``) or run Rasa's command line (slow).
 
 A miss cannot train by accident: `make test-fast` points KW_DEV_MODEL at a model that does not
 exist, so an unmarked test that needs one fails at once with a message that names it.
@@ -58,6 +58,10 @@ MODULE_FIXTURE_MARKS: dict[str, set[str]] = {
 #: Names that, when the code of a test or of its own module's fixtures and helpers refers to
 #: them, mean it needs the trained model.
 MODEL_NAMES = frozenset({"model_path", "ensure_model", "start_stack"})
+
+#: Names that mean a test is slow although it needs no model: Rasa's command line
+#: (`rasa data validate`, ...) loads all of Rasa and TensorFlow and reads every training file.
+SLOW_NAMES = frozenset({"rasa_bin"})
 
 #: Tests that start the whole product through code of another module (`python -m bot run`, the
 #: bench), which neither their fixtures nor their own code show. Keyed by nodeid without
@@ -123,6 +127,8 @@ def _needs(item: pytest.Item) -> set[str]:
                 code_names |= _referenced_names(fixturedef.func, module, seen)
     if code_names & MODEL_NAMES:
         needs.add("rasa")
+    if code_names & SLOW_NAMES:
+        needs.add("slow")
     needs |= TEST_MARKS.get(item.nodeid.split("[", 1)[0], set())
     return needs
 
