@@ -11,7 +11,6 @@ on the ticket and reach the console socket. The real stack is in tests/browser/t
 from __future__ import annotations
 
 import asyncio
-import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -26,6 +25,7 @@ from bot.web.console import prepare_database
 from tests.fixtures.chat import sid_of
 from tests.fixtures.console import frames_until
 from tests.fixtures.gateway import poll_async
+from tests.fixtures.text import match
 
 pytestmark = pytest.mark.asyncio
 
@@ -51,7 +51,7 @@ class Console:
     async def login(self, username: str, password: str = PASSWORD, expect_ok: bool = True) -> str:
         """Log in; returns the session's CSRF token."""
         page = await self.client.get("/helpdesk/inloggen")
-        token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+        token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
         resp = await self.client.post("/helpdesk/inloggen", allow_redirects=False,
                                       data={"csrf": token, "gebruikersnaam": username, "wachtwoord": password})
         if not expect_ok:
@@ -59,7 +59,7 @@ class Console:
         assert resp.status == 303, await resp.text()
         queue = await self.client.get("/helpdesk/wachtrij")
         assert queue.status == 200
-        return re.search(r'data-csrf="([^"]+)"', await queue.text()).group(1)
+        return match(r'data-csrf="([^"]+)"', await queue.text()).group(1)
 
     async def post(self, path: str, data: dict[str, Any], *, json_reply: bool = False, **headers: str):
         hdrs = {"Origin": self.origin}
@@ -148,7 +148,7 @@ async def test_a_forged_or_tampered_session_cookie_is_anonymous(console):
 
 async def test_login_cookie_is_httponly_strict_and_logout_ends_it(console):
     page = await console.client.get("/helpdesk/inloggen")
-    token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+    token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
     resp = await console.client.post("/helpdesk/inloggen", allow_redirects=False, data={
         "csrf": token, "gebruikersnaam": "mo", "wachtwoord": PASSWORD, "volgende": "https://evil.example/"})
     assert resp.status == 303 and resp.headers["Location"] == "/helpdesk/wachtrij"  # no open redirect
@@ -157,7 +157,7 @@ async def test_login_cookie_is_httponly_strict_and_logout_ends_it(console):
     queue = await console.client.get("/helpdesk/wachtrij")
     html = await queue.text()
     assert "Mo Medewerker" in html and "medewerker" in html
-    csrf = re.search(r'data-csrf="([^"]+)"', html).group(1)
+    csrf = match(r'data-csrf="([^"]+)"', html).group(1)
     # Logout needs the token too.
     resp = await console.post("/helpdesk/uitloggen", {})
     assert resp.status == 403
@@ -178,8 +178,8 @@ async def test_login_failures_lockout_and_csrf(console):
     wrong = await console.login("mo", "fout-wachtwoord-123", expect_ok=False)
     unknown = await console.login("niemand", "fout-wachtwoord-123", expect_ok=False)
     assert "Inloggen is niet gelukt" in wrong and "geblokkeerd" in wrong
-    assert re.search(r'role="alert"[^>]*>([^<]+)<', wrong).group(1) == \
-        re.search(r'role="alert"[^>]*>([^<]+)<', unknown).group(1)
+    assert match(r'role="alert"[^>]*>([^<]+)<', wrong).group(1) == \
+        match(r'role="alert"[^>]*>([^<]+)<', unknown).group(1)
     for _ in range(4):
         await console.login("mo", "fout-wachtwoord-123", expect_ok=False)
     # Locked: even the right password does not get in now.

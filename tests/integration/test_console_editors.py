@@ -14,6 +14,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.insights import record as rec
 from bot.web.console import prepare_database
+from tests.fixtures.text import match
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,7 +37,7 @@ async def site(start_gateway):
 async def login(client, username):
     """Log in; returns where the login sent the browser."""
     page = await client.get("/helpdesk/inloggen")
-    token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+    token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
     resp = await client.post("/helpdesk/inloggen", allow_redirects=False,
                              data={"csrf": token, "gebruikersnaam": username, "wachtwoord": PASSWORD})
     assert resp.status == 303, await resp.text()
@@ -103,7 +104,7 @@ async def test_a_beheerder_gets_in_and_can_make_a_redacteur(site):
     staff_page = await site.get("/helpdesk/medewerkers")
     staff_html = await staff_page.text()
     assert '<option value="redacteur">redacteur</option>' in staff_html
-    csrf = re.search(r'data-csrf="([^"]+)"', staff_html).group(1)
+    csrf = match(r'data-csrf="([^"]+)"', staff_html).group(1)
     resp = await site.post("/helpdesk/medewerkers", allow_redirects=False, headers={"Origin": site.origin},
                            data={"csrf": csrf, "gebruikersnaam": "ed", "naam": "Ed Redactie",
                                  "wachtwoord": PASSWORD, "rol": "redacteur"})

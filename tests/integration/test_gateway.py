@@ -24,6 +24,7 @@ from bot.web.keys import SETTINGS
 from bot.web.portal import issue_portal_token
 from bot.web.protocol import MAX_FRAME_BYTES, WS_MAX_MSG_SIZE
 from tests.fixtures.chat import sid_of
+from tests.fixtures.text import match
 from tests.fixtures.widget_socket import chat, hello, say, until
 
 pytestmark = pytest.mark.asyncio
@@ -46,7 +47,7 @@ async def test_pages_are_dutch_and_served_with_a_strict_csp(start_gateway):
     html = await resp.text()
     assert resp.status == 200
     csp = resp.headers["Content-Security-Policy"]
-    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    nonce = match(r"'nonce-([^']+)'", csp).group(1)
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert f'<script src="/static/widget.js" nonce="{nonce}"' in html
@@ -79,7 +80,7 @@ async def test_demo_portal_page_embeds_a_valid_portal_token(start_gateway):
     client = await start_gateway()
     resp = await client.get("/portaal", params={"gemeente": "Breda"})
     html = await resp.text()
-    token = re.search(r'data-portal-token="([^"]+)"', html).group(1)
+    token = match(r'data-portal-token="([^"]+)"', html).group(1)
     claims = jwt.decode(token, client.settings.portal_jwt_secret, algorithms=["HS256"],
                         audience="kansrijke-wijk-assistent", issuer="aanvragersportaal")
     assert claims["gemeente"] == "Breda" and claims["exp"] - claims["iat"] <= 3600

@@ -25,6 +25,7 @@ from bot.settings import ROOT, load
 from bot.web.portal import issue_portal_token
 from tests.fixtures.chat import Chat, fresh_application, reply_text, run, tracker_json
 from tests.fixtures.gateway import poll
+from tests.fixtures.text import match
 
 PASSWORD = "correct horse battery staple"
 
@@ -207,13 +208,13 @@ class Console:
 
     async def login(self, username: str) -> str:
         page = await self.http.get(f"{self.edge.url}/helpdesk/inloggen")
-        token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+        token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
         resp = await self.http.post(f"{self.edge.url}/helpdesk/inloggen", allow_redirects=False,
                                     headers={"Origin": self.edge.url},
                                     data={"csrf": token, "gebruikersnaam": username, "wachtwoord": PASSWORD})
         assert resp.status == 303, await resp.text()
         queue = await self.http.get(f"{self.edge.url}/helpdesk/wachtrij")
-        return re.search(r'data-csrf="([^"]+)"', await queue.text()).group(1)
+        return match(r'data-csrf="([^"]+)"', await queue.text()).group(1)
 
 
 def staff_user(edge, username: str, role: str = "medewerker"):
@@ -256,7 +257,7 @@ def test_failed_logins_do_not_tell_which_usernames_exist(edge):
         async with staff_http("192.0.2.13") as http:
             for name in ["kees"] * 6 + ["niemand-bestaat"] * 6:
                 page = await http.get(f"{edge.url}/helpdesk/inloggen")
-                token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+                token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
                 await http.post(f"{edge.url}/helpdesk/inloggen", headers={"Origin": edge.url},
                                 data={"csrf": token, "gebruikersnaam": name, "wachtwoord": "fout"})
         async with aiohttp.ClientSession() as local:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 
 import aiohttp
@@ -20,6 +19,7 @@ from bot.status.demo import load_demo_data
 from bot.status.models import LookupFailure
 from tests.fixtures.chat import Chat, fresh_application, reply_text, run
 from tests.fixtures.databases import make_status_settings
+from tests.fixtures.text import match
 from tests.security.test_attacks import PASSWORD, look_up, staff_user
 
 
@@ -74,7 +74,7 @@ def test_the_global_throttle_slows_down_and_alarms_but_lets_a_correct_code_throu
 
 async def _login(http: aiohttp.ClientSession, edge, username: str, password: str) -> int:
     page = await http.get(f"{edge.url}/helpdesk/inloggen")
-    token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
+    token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
     resp = await http.post(f"{edge.url}/helpdesk/inloggen", allow_redirects=False,
                            headers={"Origin": edge.url},
                            data={"csrf": token, "gebruikersnaam": username, "wachtwoord": password})

@@ -94,7 +94,9 @@ def log_in(gw: GatewayProcess, host: str, origin: str, proto: str | None) -> tup
     headers = browser_headers(host, None, proto)
     status, got, body = exchange(gw, "GET", "/helpdesk/inloggen", headers)
     assert status == 200, (status, body[:300])
-    token = re.search(rb'name="csrf" value="([^"]+)"', body).group(1).decode("ascii")
+    found = re.search(rb'name="csrf" value="([^"]+)"', body)
+    assert found is not None, body[:300]
+    token = found.group(1).decode("ascii")
     login_cookie = cookie(got, LOGIN_COOKIE).split(";")[0]
     form = urllib.parse.urlencode({"csrf": token, "volgende": "", "gebruikersnaam": USERNAME,
                                    "wachtwoord": PASSWORD}).encode("ascii")

@@ -11,12 +11,12 @@ from bot.core.reply import HANDOFF_BUTTON
 from bot.knowledge import loader
 from bot.knowledge.loader import KnowledgeBaseError, get_knowledge_base, parse
 from bot.knowledge.places import find
-from bot.knowledge.render import answer_for
 from bot.settings import ROOT
 from bot.status import statuses
 from bot.status.demo import DEMO
-from bot.status.render import DEMO_LIST_NOTE, DEMO_NOTE, render_application, render_list, render_missing_items
+from bot.status.render import render_application, render_list, render_missing_items
 from bot.status.service import ApplicationView
+from tests.fixtures.knowledge import reply_to
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_no_answer_says_the_amount_is_in_a_beschikking(kb):
     for where, text, _ in all_texts(kb):
         assert "beschikking" not in text.lower(), where
     for q in ("Hoeveel geld krijgt Rotterdam?", "hoeveel krijgt een gemeente", "bedrag voor Tilburg NoordWest"):
-        assert "beschikking" not in answer_for(kb, "faq_bedrag_gemeente", q).text.lower(), q
+        assert "beschikking" not in reply_to(kb, "faq_bedrag_gemeente", q).text.lower(), q
 
 
 def test_areas_list_does_not_claim_that_unnamed_wijken_are_excluded(kb):
@@ -61,7 +61,7 @@ def test_areas_list_does_not_claim_that_unnamed_wijken_are_excluded(kb):
 
 
 def test_a_buurt_question_gets_unknown_boundaries_and_the_helpdesk(kb):
-    reply = answer_for(kb, "faq_gebieden", "Valt mijn straat in Rotterdam-Zuid onder de regeling?")
+    reply = reply_to(kb, "faq_gebieden", "Valt mijn straat in Rotterdam-Zuid onder de regeling?")
     assert "Rotterdam-Zuid" in reply.text and "is bij mij niet bekend" in reply.text
     assert handoff(reply)
 
@@ -141,7 +141,7 @@ def test_status_prompts_do_not_assume_an_ontvangstbevestiging():
 # -- wrong matches -----------------------------------------------------------------------------
 
 def test_bzk_is_not_read_as_vro(kb):
-    reply = body(answer_for(kb, "faq_bijdrage_ministerie", "hoeveel betaalt BZK mee",
+    reply = body(reply_to(kb, "faq_bijdrage_ministerie", "hoeveel betaalt BZK mee",
                             [{"entity": "ministerie", "value": "BZK", "start": 16, "end": 19}]))
     assert "€ 30 miljoen" not in reply and "eerste tranche" in reply and "BZK" in reply
     assert "OCW, SZW en VRO" in reply
@@ -162,7 +162,7 @@ def test_nlu_synonyms_do_not_map_bzk_to_vro():
     ("Is Amstelveen Westwijk een NPLV-gebied?", "Vlaardingen Westwijk", "Amstelveen"),
 ])
 def test_a_fragment_after_another_town_is_not_an_alias(kb, text, wrong, right):
-    reply = answer_for(kb, "faq_gebieden", text)
+    reply = reply_to(kb, "faq_gebieden", text)
     assert wrong not in body(reply) and right in body(reply)
 
 
@@ -178,7 +178,7 @@ def test_a_bare_fragment_alone_still_names_its_area(kb):
 
 
 def test_a_district_reply_says_the_boundaries_are_unknown(kb):
-    reply = answer_for(kb, "faq_gebieden", "Utrecht Zuidwest?")
+    reply = reply_to(kb, "faq_gebieden", "Utrecht Zuidwest?")
     assert reply.text.startswith("In Utrecht is het focusgebied **Utrecht Overvecht**; of Utrecht "
                                  "Zuidwest daarbij hoort, staat niet in mijn bronnen.")
     assert handoff(reply)
@@ -187,7 +187,7 @@ def test_a_district_reply_says_the_boundaries_are_unknown(kb):
 # -- unknowns not said plainly -----------------------------------------------------------------
 
 def test_legal_basis_says_what_is_unknown(kb):
-    reply = answer_for(kb, "faq_wettelijke_basis", "wat is de wettelijke basis")
+    reply = reply_to(kb, "faq_wettelijke_basis", "wat is de wettelijke basis")
     for item in ("datum van ondertekening", "kenmerk", "BWBR-nummer", "einddatum"):
         assert item in reply.text
     assert "niet bekend" in reply.text and handoff(reply)
@@ -198,7 +198,7 @@ def test_legal_basis_says_what_is_unknown(kb):
     ("faq_themas", "wat valt onder financiële educatie"),
 ])
 def test_partly_unknown_answers_offer_the_helpdesk(kb, intent, text):
-    reply = answer_for(kb, intent, text)
+    reply = reply_to(kb, intent, text)
     assert "niet" in body(reply) and kb.unknown_offer in reply.text and handoff(reply)
 
 
@@ -226,13 +226,13 @@ def test_loader_refuses_an_unknown_marked_known():
 # -- templates ---------------------------------------------------------------------------------
 
 def test_two_ministries_in_one_sentence_keep_lower_case(kb):
-    text = body(answer_for(kb, "faq_bijdrage_ministerie", "hoeveel betalen OCW en SZW"))
+    text = body(reply_to(kb, "faq_bijdrage_ministerie", "hoeveel betalen OCW en SZW"))
     assert " en het ministerie van Sociale Zaken" in text and " en Het " not in text
     assert text.startswith("Het ministerie van Onderwijs")
 
 
 def test_two_areas_in_one_inhabitants_sentence_keep_lower_case(kb):
-    text = body(answer_for(kb, "faq_inwoners", "hoeveel inwoners hebben rotterdam zuid en overvecht"))
+    text = body(reply_to(kb, "faq_inwoners", "hoeveel inwoners hebben rotterdam zuid en overvecht"))
     assert "; in **Utrecht Overvecht**" in text and "; In" not in text
 
 
@@ -245,14 +245,14 @@ def test_two_areas_in_one_inhabitants_sentence_keep_lower_case(kb):
     ("faq_voorbeelden", "Wat doet Almere met het geld?", False),
 ])
 def test_nee_only_answers_a_yes_no_question(kb, intent, text, starts_with_nee):
-    reply = body(answer_for(kb, intent, text))
+    reply = body(reply_to(kb, intent, text))
     assert reply.startswith("Nee, ") == starts_with_nee, reply
     assert "Almere" in reply or "Zwolle" in reply
 
 
 def test_ja_only_answers_a_yes_no_question(kb):
-    assert body(answer_for(kb, "faq_gebieden", "Is Tilburg NoordWest een NPLV-gebied?")).startswith("Ja, ")
-    assert not body(answer_for(kb, "faq_gebieden", "Welk gebied in Utrecht doet mee?")).startswith("Ja")
+    assert body(reply_to(kb, "faq_gebieden", "Is Tilburg NoordWest een NPLV-gebied?")).startswith("Ja, ")
+    assert not body(reply_to(kb, "faq_gebieden", "Welk gebied in Utrecht doet mee?")).startswith("Ja")
 
 
 @pytest.mark.parametrize("intent, text", [
@@ -264,7 +264,7 @@ def test_ja_only_answers_a_yes_no_question(kb):
     ("faq_wie_aanvragen", "mag breda aanvragen"),
 ])
 def test_every_inhabitant_figure_has_its_date(kb, intent, text):
-    reply = body(answer_for(kb, intent, text))
+    reply = body(reply_to(kb, intent, text))
     assert re.search(r"\d\.\d{3} (inwoners|mensen)", reply), reply
     assert "op 1 januari 2025" in reply, reply
 
@@ -288,10 +288,10 @@ def test_demo_areas_use_the_knowledge_base_names(kb):
 def test_every_chat_reply_about_a_demo_application_says_it_is_fictional():
     views = [demo_view(d) for d in DEMO]
     for view in views:
-        assert render_application(view).text.startswith(DEMO_NOTE)
-    assert render_missing_items(demo_view(DEMO[1], statuses.AANVULLING_NODIG)).text.startswith(DEMO_NOTE)
+        assert render_application(view).text.startswith(texts.STATUS_DEMO_NOTE)
+    assert render_missing_items(demo_view(DEMO[1], statuses.AANVULLING_NODIG)).text.startswith(texts.STATUS_DEMO_NOTE)
     listing = render_list("Amsterdam", views).text
-    assert DEMO_LIST_NOTE in listing and listing.count("(fictieve demo-aanvraag)") == len(views)
+    assert texts.STATUS_DEMO_LIST_NOTE in listing and listing.count("(fictieve demo-aanvraag)") == len(views)
 
 
 def test_a_real_application_has_no_demo_note():
@@ -357,7 +357,7 @@ def test_the_residents_answer_claims_no_more_than_facts(kb):
 
 
 def test_two_areas_of_one_gemeente_are_plural(kb):
-    reply = body(answer_for(kb, "faq_gebieden", "Is Amsterdam Oost een focusgebied?"))
+    reply = body(reply_to(kb, "faq_gebieden", "Is Amsterdam Oost een focusgebied?"))
     assert reply.startswith("In Amsterdam zijn de focusgebieden **Amsterdam Nieuw-West** en "
                             "**Amsterdam Zuidoost**; of Amsterdam Oost daarbij hoort"), reply
     assert "is de focusgebieden" not in reply

@@ -22,6 +22,7 @@ import yaml
 
 from bot import cluster, launcher, migrations
 from bot.settings import MIN_SECRET_BYTES, SettingsError, load
+from tests.fixtures.text import match
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -398,7 +399,7 @@ def probe_port(deployment: str, probe: dict) -> int:
     if "httpGet" in probe:
         port = probe["httpGet"]["port"]
         return port if isinstance(port, int) else container_port(deployment, port)
-    return int(re.search(r"127\.0\.0\.1:(\d+)/", " ".join(probe["exec"]["command"])).group(1))
+    return int(match(r"127\.0\.0\.1:(\d+)/", " ".join(probe["exec"]["command"])).group(1))
 
 
 def test_the_ports_agree_everywhere(tmp_path):

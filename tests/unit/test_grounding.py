@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from bot.knowledge import grounding
 from bot.knowledge.loader import get_knowledge_base, normalise
 from bot.knowledge.places import COMMON_WORD_PLACES, GEMEENTEN_FILE, find, national_gemeenten
-from bot.knowledge.render import answer_for
 from bot.texts import KNOWLEDGE_REPLY
+from tests.fixtures.knowledge import reply_to
 
 KB = get_knowledge_base()
 NPLV = {g.name: g for g in KB.gemeenten}
@@ -84,7 +84,7 @@ def assert_claims_only_what_the_kb_carries(text, named_years=(), named_amounts=(
 
 
 def reply(intent, question):
-    r = answer_for(KB, intent, question)
+    r = reply_to(KB, intent, question)
     assert r is not None, intent
     return r.text
 
@@ -249,7 +249,7 @@ def test_spending_after_2028_is_nee(year, template, intent):
 @given(st.integers(2020, 2035), st.sampled_from(PERIOD), st.sampled_from(YEAR_INTENTS))
 def test_a_year_no_fact_covers_is_said_to_be_not_in_the_sources(year, template, intent):
     text = reply(intent, template.format(y=year))
-    body = answer_for(KB, intent).text
+    body = reply_to(KB, intent).text
     if year not in grounding.covered_years(body):
         assert not says_yes(text) and "niet in mijn bronnen" in text, text
     assert_claims_only_what_the_kb_carries(text, named_years={year})
@@ -329,7 +329,7 @@ def test_rotterdam_and_schiedam_together():
 
 
 def test_almere_s_amount_is_that_it_does_not_take_part():
-    r = answer_for(KB, "faq_bedrag_gemeente", "Hoeveel krijgt Almere?")
+    r = reply_to(KB, "faq_bedrag_gemeente", "Hoeveel krijgt Almere?")
     assert r.text.startswith("Almere heeft geen NPLV-focusgebied") and "niet bekend" not in r.text
 
 
@@ -408,7 +408,7 @@ def _entity(text: str, raw: str, value: str) -> dict:
                                        ("Valt de Bijlmermeer onder het NPLV?", "bijlmermeer")])
 def test_an_nlu_synonym_for_a_part_of_town_is_no_area(text, raw):
     # The NLU maps these to Amsterdam Zuidoost; FACTS lists the areas, not their buurten.
-    reply = answer_for(KB, "faq_gebieden", text, [_entity(text, raw, "Amsterdam Zuidoost")])
+    reply = reply_to(KB, "faq_gebieden", text, [_entity(text, raw, "Amsterdam Zuidoost")])
     assert not reply.text.startswith("Ja")
     assert f"of {raw.capitalize()} daarbij hoort, staat niet in mijn bronnen" in reply.text
 

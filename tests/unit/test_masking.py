@@ -4,7 +4,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.masking import BSN, EMAIL, IBAN, PHONE, elfproef, iban_valid, mask_personal_data
+from bot.core.extract import elfproef, iban_valid
+from bot.core.masking import BSN, EMAIL, IBAN, PHONE, mask_personal_data
 
 SEPARATORS = st.sampled_from(["", " ", "-", ".", "/", " - "])
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")

@@ -9,9 +9,10 @@ from bot.core import db
 from bot.settings import ROOT
 from bot.status import cli, service
 from bot.status.csv_import import COLUMNS, import_csv
-from bot.status.feed import get_application
 from bot.status.models import Application, StatusChange
 from bot.status.verification import verify_code
+from tests.fixtures.status import stored
+from tests.fixtures.text import match
 
 GOOD = (  # an export as the back office writes it: two applications, three changes
     "aanvraagnummer;change_id;status;status_datum;gemeente;gebied;ingediend_op;aangevraagd;toegekend_bedrag;"
@@ -43,14 +44,14 @@ def test_valid_file_is_imported_and_reimport_is_idempotent(status_db_url, tmp_pa
     assert (report.rows, report.applied, report.created, report.duplicates) == (3, 3, 2, 0)
     assert counts(status_db_url) == (2, 3)
     with db.session_scope(db.make_engine(status_db_url, 5.0)) as s:
-        app = get_application(s, "KW-2025-0101")
+        app = stored(s, "KW-2025-0101")
         assert app.status == "aanvulling_nodig"
         assert app.missing_items == "Begroting per jaar; handtekening"
         assert [(a.jaar, a.amount_cents) for a in app.amounts] == [
             (2026, 45_000_000), (2027, 50_000_050)]
         assert str(app.next_step_date) == "2025-05-01" and str(app.submitted_at) == "2025-03-14"
         assert verify_code("QYYG-WEJ4", app.code_hash)
-        assert get_application(s, "KW-2025-0102").granted_amount_cents == 100_000_000
+        assert stored(s, "KW-2025-0102").granted_amount_cents == 100_000_000
     again = import_csv(path, status_db_url)
     assert again.ok and again.duplicates == 3 and again.applied == 0
     assert counts(status_db_url) == (2, 3)
@@ -149,7 +150,7 @@ def documented_columns() -> list[str]:
 
 
 def documented_required_columns() -> list[str]:
-    sentence = re.search(r"Required columns: ([^.]+)\.", doc_section("CSV import")).group(1)
+    sentence = match(r"Required columns: ([^.]+)\.", doc_section("CSV import")).group(1)
     return re.findall(r"`(\w+)`", sentence)
 
 
@@ -175,7 +176,7 @@ def test_the_importer_requires_the_documented_required_columns(tmp_path):
 
 
 def test_the_documented_example_file_is_accepted(status_db_url):
-    example = re.search(r"```csv\n(.*?)```", doc_section("CSV import"), re.S).group(1)
+    example = match(r"```csv\n(.*?)```", doc_section("CSV import"), re.S).group(1)
     report = import_csv(example.encode("utf-8"), status_db_url, dry_run=True)
     assert report.ok and report.rows == 2, report.format()
 

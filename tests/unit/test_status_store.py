@@ -1,5 +1,6 @@
 """Migrations, the feed (apply_change) and the demo data, on SQLite and PostgreSQL."""
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -12,13 +13,13 @@ from bot.status.feed import (
     FeedNotFound,
     apply_change,
     apply_fields,
-    get_application,
     parse_amount,
     parse_datetime,
     validate_fields,
 )
 from bot.status.models import Application, RequestedAmount, StatusChange
 from bot.status.verification import verify_code
+from tests.fixtures.status import stored
 
 T0 = dt.datetime(2025, 5, 1, 10, 0)
 
@@ -36,8 +37,8 @@ def count(session, model):
 
 
 def create(session, number="KW-2025-0042", **extra):
-    fields = dict(gemeente="Rotterdam", gebied="Rotterdam-Zuid", change_id="c1",
-                  status="ontvangen", at=T0, code="ABCD-EFGH")
+    fields: dict[str, Any] = dict(gemeente="Rotterdam", gebied="Rotterdam-Zuid", change_id="c1",
+                                  status="ontvangen", at=T0, code="ABCD-EFGH")
     fields.update(extra)
     return apply_change(session, number, source="api", **fields)
 
@@ -50,7 +51,7 @@ def test_create_and_history(session):
     outcome = create(session, requested=[("School en Omgeving", 2026, 45_000_000)],
                      submitted_at=dt.date(2025, 3, 14))
     assert outcome.created and outcome.applied and not outcome.duplicate
-    app = get_application(session, "KW-2025-0042")
+    app = stored(session, "KW-2025-0042")
     assert app.status == "ontvangen" and app.gemeente_key == "rotterdam"
     assert app.code_hash.startswith("$argon2id$") and verify_code("abcd efgh", app.code_hash)
     assert [(a.thema, a.jaar, a.amount_cents) for a in app.amounts] == [
@@ -63,8 +64,8 @@ def test_create_and_history(session):
 
 def test_change_is_idempotent_by_number_and_change_id(session):
     create(session)
-    kwargs = dict(source="api", change_id="c2", status="in_behandeling",
-                  at=T0 + dt.timedelta(days=1))
+    kwargs: dict[str, Any] = dict(source="api", change_id="c2", status="in_behandeling",
+                                  at=T0 + dt.timedelta(days=1))
     first = apply_change(session, "KW-2025-0042", **kwargs)
     again = apply_change(session, "KW-2025-0042", **kwargs)
     assert first.applied and not first.duplicate
@@ -86,7 +87,7 @@ def test_older_change_goes_into_history_but_does_not_replace_status(session):
     late = apply_change(session, "KW-2025-0042", source="api", change_id="c2",
                         status="in_behandeling", at=T0 + dt.timedelta(days=5))
     assert late.applied and late.status == "besluit_toegekend"
-    app = get_application(session, "KW-2025-0042")
+    app = stored(session, "KW-2025-0042")
     session.refresh(app)
     assert [c.change_id for c in app.changes] == ["c1", "c2", "c3"]
 
@@ -97,14 +98,14 @@ def test_aanvulling_nodig_needs_missing_items_and_clears_them_later(session):
         apply_change(session, "KW-2025-0042", source="api", change_id="c2",
                      status="aanvulling_nodig", at=T0 + dt.timedelta(days=1))
     assert "ontbrekende_stukken" in info.value.errors[0]
-    assert get_application(session, "KW-2025-0042").status == "ontvangen"  # nothing changed
+    assert stored(session, "KW-2025-0042").status == "ontvangen"  # nothing changed
     apply_change(session, "KW-2025-0042", source="api", change_id="c2",
                  status="aanvulling_nodig", at=T0 + dt.timedelta(days=1),
                  missing_items="Begroting 2026")
-    assert get_application(session, "KW-2025-0042").missing_items == "Begroting 2026"
+    assert stored(session, "KW-2025-0042").missing_items == "Begroting 2026"
     apply_change(session, "KW-2025-0042", source="api", change_id="c3",
                  status="in_behandeling", at=T0 + dt.timedelta(days=2))
-    assert get_application(session, "KW-2025-0042").missing_items is None
+    assert stored(session, "KW-2025-0042").missing_items is None
 
 
 def test_create_requires_gemeente_status_and_code(session):
@@ -127,7 +128,7 @@ def test_update_fields_replace_amounts_and_clear(session):
     apply_fields(session, "KW-2025-0042",
                  {"aangevraagd": [{"thema": "A", "jaar": 2026, "bedrag": "1.000,50"}],
                   "volgende_stap_datum": None, "gemeente": "  Den  Haag "}, source="api")
-    app = get_application(session, "KW-2025-0042")
+    app = stored(session, "KW-2025-0042")
     assert [(a.thema, a.amount_cents) for a in app.amounts] == [("A", 100_050)]
     assert app.next_step_date is None and app.gemeente_key == "den haag"
     assert count(session, RequestedAmount) == 1
@@ -189,14 +190,14 @@ def test_demo_data_is_idempotent_with_stable_codes(status_db_url):
             changes = count(s, StatusChange)
             assert changes == sum(len(d["changes"]) for d in demo.DEMO)
             for row in first:
-                app = get_application(s, row.aanvraagnummer)
+                app = stored(s, row.aanvraagnummer)
                 assert verify_code(row.code, app.code_hash)
                 assert app.status == row.status
             # Someone changed a demo code: the next load puts the demo code back.
-            get_application(s, "KW-2025-0043").code_hash = "broken"
+            stored(s, "KW-2025-0043").code_hash = "broken"
         demo.load_demo_data(engine)
         with db.session_scope(engine) as s:
-            assert verify_code("3HPM-TPHP", get_application(s, "KW-2025-0043").code_hash)
+            assert verify_code("3HPM-TPHP", stored(s, "KW-2025-0043").code_hash)
             assert count(s, StatusChange) == changes
     finally:
         engine.dispose()

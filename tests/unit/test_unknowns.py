@@ -8,8 +8,8 @@ import yaml
 
 from bot.core.reply import HANDOFF_BUTTON
 from bot.knowledge.loader import get_knowledge_base, says_unknown
-from bot.knowledge.render import answer_for
 from bot.settings import ROOT
+from tests.fixtures.knowledge import reply_to
 
 FACTS = ROOT.parent / "shared" / "domain" / "FACTS.md"
 QUESTIONS = yaml.safe_load((ROOT / "tests" / "data" / "unknowns.yml").read_text(encoding="utf-8"))
@@ -53,7 +53,7 @@ def test_every_inline_unknown_is_mapped_to_a_question():
 @pytest.mark.parametrize("item", QUESTIONS, ids=[q["q"] for q in QUESTIONS])
 def test_unknown_is_said_plainly_with_the_helpdesk(item):
     kb = get_knowledge_base()
-    reply = answer_for(kb, item["intent"], item["q"])
+    reply = reply_to(kb, item["intent"], item["q"])
     body = reply.text
     assert says_unknown(body), body
     assert kb.unknown_offer in body
