@@ -148,23 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_prepare_nlp)
     p = sub.add_parser("build-widget", help="bot/web/static/widget.js bouwen uit bot/web/static/widget/")
     p.set_defaults(func=cmd_build_widget)
-    try:
-        from bot.status import cli as status_cli
-    except ImportError:
-        status_cli = None
-    if status_cli is not None:
-        status_cli.add_commands(sub)
-    try:
-        from bot.handoff import cli as handoff_cli
-    except ImportError:
-        handoff_cli = None
-    if handoff_cli is not None:
-        handoff_cli.add_commands(sub)
-    from bot.knowledge import check as kb_check
-
-    kb_check.add_commands(sub)
+    # The packages' own commands, imported here: `python -m bot --help` needs none of them loaded
+    # before the parser is built.
     from bot import backup
+    from bot.handoff import cli as handoff_cli
+    from bot.knowledge import check as kb_check
+    from bot.status import cli as status_cli
 
+    status_cli.add_commands(sub)
+    handoff_cli.add_commands(sub)
+    kb_check.add_commands(sub)
     backup.add_commands(sub)
     return parser
 

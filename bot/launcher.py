@@ -422,6 +422,8 @@ class Stack:
             self._terminate(svc)
 
     def _spawn(self, svc: Service) -> None:
+        if svc.log is None:  # start() names it; a service spawned without start() gets the same
+            svc.log = private_dir(self.settings.var_dir, "logs") / f"{svc.name}.log"
         out = open_private_log(svc.log)
         # umask 077: what the children create (Rasa's tracker database and its WAL files, their
         # own files) is readable by this user only. A session of its own: Ctrl-C in the terminal

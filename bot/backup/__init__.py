@@ -31,6 +31,7 @@ import socket
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.backup import postgres, sqlite
 from bot.backup.common import BackupError, private_dir, private_file, sha256
@@ -135,7 +136,7 @@ def backup(settings: Settings, out: Path | None = None) -> Path:
                 made = postgres.dump(store.url, dump)
             if store.name == "app":
                 revision = _revision(dump if made else None, store)
-            entry = {"store": store.name, "backend": store.backend, "file": None}
+            entry: dict[str, Any] = {"store": store.name, "backend": store.backend, "file": None}
             if made:
                 entry.update(file=dump.name, size=dump.stat().st_size, sha256=sha256(dump))
             entries.append(entry)
@@ -273,7 +274,7 @@ def restore(settings: Settings, backup_path: Path, force: bool = False) -> Resto
 # -- commands --------------------------------------------------------------------------------
 
 #: What a database or the disk can throw at a backup or restore: a Dutch line, not a traceback.
-_FAILURES = (sqlite3.Error, OSError, ImportError)
+_FAILURES: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, ImportError)
 try:
     import psycopg2
     from sqlalchemy.exc import SQLAlchemyError

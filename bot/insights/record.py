@@ -196,8 +196,8 @@ def best_confidence(message: Mapping[str, Any]) -> float | None:
         return float(intent["confidence"])
     ranked = [r.get("confidence") for r in message.get("intent_ranking") or []
               if isinstance(r, dict) and r.get("name") != _FALLBACK_INTENT]
-    ranked = [c for c in ranked if isinstance(c, (int, float))]
-    return float(max(ranked)) if ranked else None
+    scores = [c for c in ranked if isinstance(c, (int, float))]
+    return float(max(scores)) if scores else None
 
 
 def topic_key(topic: str | None) -> str | None:

@@ -125,7 +125,9 @@ def topics_per_week(rows: list[tuple[dt.date, str | None]], kb: KnowledgeBase,
 def per_day(start: dt.date, end: dt.date, events: list[tuple[dt.date, str]],
             handoffs: list[dt.date]) -> list[DayRow]:
     """One row per day of the period, also for days without anything."""
-    questions, fallbacks, tickets = Counter(), Counter(), Counter(handoffs)
+    questions: Counter[dt.date] = Counter()
+    fallbacks: Counter[dt.date] = Counter()
+    tickets = Counter(handoffs)
     for day, kind in events:
         questions[day] += 1
         if kind == FALLBACK:

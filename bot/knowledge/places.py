@@ -276,9 +276,9 @@ def find(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any]] | None
             continue
         if match is not None:
             _add(mentions, match)
-        elif ent.get("entity") in ("plaats", "gemeente", "gebied") and value in places:
-            if places[value] not in mentions.others:
-                mentions.others.append(places[value])
+        elif (ent.get("entity") in ("plaats", "gemeente", "gebied") and value in places
+              and places[value] not in mentions.others):
+            mentions.others.append(places[value])
     norm = f" {normalise(text or '')} "
     rest = norm
     # "Midden-Groningen" before "Groningen": a place whose name holds an NPLV name.

@@ -1,4 +1,6 @@
 """Alembic environment of the app database, configured in code (see bot.migrations.upgrade)."""
+from typing import Any
+
 from alembic import context
 from sqlalchemy import MetaData
 
@@ -27,7 +29,8 @@ def _include(obj, name, type_, reflected, compare_to) -> bool:
 
 def run() -> None:
     config = context.config
-    options = dict(target_metadata=_metadata(), version_table=VERSION_TABLE, include_object=_include)
+    options: dict[str, Any] = {"target_metadata": _metadata(), "version_table": VERSION_TABLE,
+                               "include_object": _include}
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)
@@ -45,6 +48,8 @@ def run() -> None:
     if connection is not None:
         migrate(connection)
         return
+    if not url:
+        raise RuntimeError("migrations: no database URL (attributes['database_url'] or sqlalchemy.url)")
     engine = make_engine(url, 30.0)
     try:
         with engine.connect() as conn:
