@@ -10,7 +10,8 @@ carry no tier markers and a new test is sorted like its neighbours:
   closure): the fixtures that start Rasa, the cluster, a browser or a Redis server;
 - the code it runs: the test function, the fixtures defined in its module and the module's own
   helper functions they call, when they ask for the trained model themselves
-  (``launcher.model_path``/``ensure_model``, ``start_stack``) or run Rasa's command line (slow).
+  (``launcher.model_path``/``ensure_model``, ``start_stack``), run Rasa's command line (slow)
+  or start a PostgreSQL or Redis of their own.
 
 A miss cannot train by accident: `make test-fast` points KW_DEV_MODEL at a model that does not
 exist, so an unmarked test that needs one fails at once with a message that names it.
@@ -56,12 +57,19 @@ MODULE_FIXTURE_MARKS: dict[str, set[str]] = {
 }
 
 #: Names that, when the code of a test or of its own module's fixtures and helpers refers to
-#: them, mean it needs the trained model.
-MODEL_NAMES = frozenset({"model_path", "ensure_model", "start_stack"})
-
-#: Names that mean a test is slow although it needs no model: Rasa's command line
-#: (`rasa data validate`, ...) loads all of Rasa and TensorFlow and reads every training file.
-SLOW_NAMES = frozenset({"rasa_bin"})
+#: them, say what it needs.
+CODE_MARKS: dict[str, set[str]] = {
+    # The trained model, asked for directly.
+    "model_path": {"rasa"},
+    "ensure_model": {"rasa"},
+    "start_stack": {"rasa"},
+    # Rasa's command line (`rasa data validate`, ...): no model, but it loads all of Rasa and
+    # TensorFlow and reads every training file.
+    "rasa_bin": {"slow"},
+    # A server of the test's own (tests/fixtures/services.py): the binaries must be installed.
+    "OwnRedis": {"redis"},
+    "OwnPostgres": {"postgres"},
+}
 
 #: Tests that start the whole product through code of another module (`python -m bot run`, the
 #: bench), which neither their fixtures nor their own code show. Keyed by nodeid without
@@ -125,10 +133,8 @@ def _needs(item: pytest.Item) -> set[str]:
             # Only the fixtures of the test's own module: the shared ones are named above.
             if fixturedef.baseid == path:
                 code_names |= _referenced_names(fixturedef.func, module, seen)
-    if code_names & MODEL_NAMES:
-        needs.add("rasa")
-    if code_names & SLOW_NAMES:
-        needs.add("slow")
+    for name in code_names & CODE_MARKS.keys():
+        needs |= CODE_MARKS[name]
     needs |= TEST_MARKS.get(item.nodeid.split("[", 1)[0], set())
     return needs
 
