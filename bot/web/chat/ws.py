@@ -58,7 +58,7 @@ async def chat_ws(request: web.Request) -> web.StreamResponse:
     except FrameError as exc:
         raise web.HTTPTooManyRequests(
             text=json.dumps(error_frame(exc.code)), content_type="application/json",
-            headers={"Retry-After": str(exc.params["wait"])})
+            headers={"Retry-After": str(exc.params["wait"])}) from None
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MSG_SIZE)
     await ws.prepare(request)
     hub.add(ws)

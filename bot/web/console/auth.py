@@ -73,7 +73,7 @@ async def current_staff(request: web.Request) -> StaffView | None:
         user = await live.run(live.staff.get, session.user_id)
     except Exception:
         log.exception("staff lookup failed")
-        raise web.HTTPServiceUnavailable(text=texts.DATABASE_DOWN)
+        raise web.HTTPServiceUnavailable(text=texts.DATABASE_DOWN) from None
     if user is None or not user.is_active or not stamp_matches(session, user):
         return None
     request[STAFF] = user
