@@ -14,17 +14,7 @@ from multidict import MultiDictProxy
 
 from bot.core.logs import log_event
 from bot.core.reply import sources_of
-from bot.handoff import states
-from bot.handoff.errors import (
-    AlreadyClaimed,
-    HandoffError,
-    NotAssigned,
-    PermissionDenied,
-    TicketClosed,
-    TicketConflict,
-    TicketNotFound,
-    UnknownStaff,
-)
+from bot.handoff import errors, states
 from bot.handoff.live import LiveHandoff
 from bot.handoff.models import MESSAGE_MAX
 from bot.handoff.views import TicketView
@@ -171,17 +161,17 @@ def _action_result(request: web.Request, ticket_ref: str, code: str, ok: bool = 
 
 
 def _handoff_error(request: web.Request, ref: str, exc: Exception) -> web.StreamResponse:
-    if isinstance(exc, AlreadyClaimed):
+    if isinstance(exc, errors.AlreadyClaimed):
         who = exc.ticket.assigned_name if exc.ticket is not None else None
         return _action_result(request, ref, "al_opgepakt", ok=False, status=409,
                               wie=who or "een collega")
-    if isinstance(exc, NotAssigned):
+    if isinstance(exc, errors.NotAssigned):
         return _action_result(request, ref, "collega", ok=False, status=403)
-    if isinstance(exc, TicketConflict):
+    if isinstance(exc, errors.TicketConflict):
         return _action_result(request, ref, "gewijzigd", ok=False, status=409)
-    if isinstance(exc, (states.InvalidTransition, TicketClosed)):
+    if isinstance(exc, (states.InvalidTransition, errors.TicketClosed)):
         return _action_result(request, ref, "kan_niet", ok=False, status=409)
-    if isinstance(exc, TicketNotFound):
+    if isinstance(exc, errors.TicketNotFound):
         return not_found(request)
     raise exc
 
@@ -200,9 +190,9 @@ async def transition_post(request: web.Request, ticket: TicketView) -> web.Strea
     act, code = TRANSITIONS[request.match_info["actie"]]
     try:
         await act(request.config_dict[LIVE], ticket, request[STAFF])
-    except (PermissionDenied, UnknownStaff) as exc:
+    except (errors.PermissionDenied, errors.UnknownStaff) as exc:
         return forbidden(request, str(exc))
-    except (HandoffError, states.InvalidTransition) as exc:
+    except (errors.HandoffError, states.InvalidTransition) as exc:
         return _handoff_error(request, ticket.public_id, exc)
     return _action_result(request, ticket.public_id, code)
 
@@ -236,7 +226,7 @@ async def reply_post(request: web.Request, ticket: TicketView, form: MultiDictPr
     live = request.config_dict[LIVE]
     try:
         message, delivered = await live.reply(ticket, request[STAFF], text, client_id)
-    except (HandoffError, states.InvalidTransition) as exc:
+    except (errors.HandoffError, states.InvalidTransition) as exc:
         return _handoff_error(request, ticket.public_id, exc)
     return _done(request, ticket, "verstuurd" if delivered else "niet_afgeleverd",
                  afgeleverd=delivered, bericht=message.to_dict(),
@@ -262,7 +252,7 @@ async def contact_post(request: web.Request, ticket: TicketView) -> web.StreamRe
     live = request.config_dict[LIVE]
     try:
         contact = await live.run(live.tickets.contact_for, ticket, request[STAFF])
-    except PermissionDenied as exc:
+    except errors.PermissionDenied as exc:
         return forbidden(request, str(exc))
     log_event(log, "helpdesk_contact_shown", ticket=ticket.id, staff=request[STAFF].id)
     context = await _ticket_context(request, ticket)
