@@ -4,8 +4,8 @@
 ``note_faq`` / ``note_rephrase``: they work out what happened and mask the text, and the row is
 written behind the answer (``_WriteBehind``): queued, then inserted with whatever else is
 queued, in one transaction, by one task of the bounded DB runner at a time. The answer never
-waits for the statistics (an insert and a commit per answer were 40 % of the action server's
-busy time at 50 users, py-spy); a failing or slow database is logged (by type only), and what
+waits for the statistics (an insert and a commit awaited by every answer weighed on the action
+server under load: docs/performance.md); a failing or slow database is logged (by type only), and what
 could not be written is dropped, as before. ``flush`` waits for the queue (tests, shutdown).
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ import atexit
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import re
 import threading
@@ -25,6 +24,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 
 from bot.core import db
+from bot.core.logs import log_event
 from bot.core.masking import mask_text
 from bot.core.runner import submit
 from bot.handoff.values import utc
@@ -134,7 +134,7 @@ class _WriteBehind:
     def add(self, database: str, timeout_s: float, row: dict[str, Any]) -> None:
         with self._idle:
             if len(self._rows) >= self.MAX_QUEUED:
-                log.warning(json.dumps({"event": "question_event_dropped", "reason": "queue_full"}))
+                log_event(log, "question_event_dropped", level=logging.WARNING, reason="queue_full")
                 return
             self._rows.append((database, timeout_s, row))
             if self._busy:
@@ -164,8 +164,8 @@ class _WriteBehind:
                     with db.session_scope(_engine(database, timeout_s)) as session:
                         session.execute(insert(QuestionEvent), batch)
                 except Exception as exc:  # statistics never break the assistant
-                    log.warning(json.dumps({"event": "question_event_failed", "reason": type(exc).__name__,
-                                            "rows": len(batch)}))
+                    log_event(log, "question_event_failed", level=logging.WARNING, reason=type(exc).__name__,
+                              rows=len(batch))
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued row was written (or failed); False after ``timeout_s``."""
@@ -183,7 +183,7 @@ def purge(database: Database, before: dt.datetime, timeout_s: float = 30.0) -> i
     with db.session_scope(_engine(database, timeout_s)) as session:
         result = session.execute(delete(QuestionEvent).where(QuestionEvent.at < utc(before)))
     count = db.affected_rows(result)
-    log.info(json.dumps({"event": "question_events_purged", "rows": count}))
+    log_event(log, "question_events_purged", rows=count)
     return count
 
 
@@ -226,7 +226,7 @@ async def note(settings: Any, kind: str, message: Mapping[str, Any] | None,
                         text=message.get("text"), conversation=conversation_key(settings, conversation))
         _writer.add(settings.database_url, settings.db_timeout_s, row)
     except Exception as exc:  # an answer never fails for the statistics
-        log.warning(json.dumps({"event": "question_event_failed", "reason": type(exc).__name__}))
+        log_event(log, "question_event_failed", level=logging.WARNING, reason=type(exc).__name__)
 
 
 async def note_faq(settings: Any, message: Mapping[str, Any] | None, reply: Any,

@@ -37,13 +37,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.clock import utcnow
 from bot.status import statuses
-from bot.status.models import (
-    Application,
-    RequestedAmount,
-    StatusChange,
-    gemeente_key,
-    to_utc_naive,
-)
+from bot.status.models import Application, RequestedAmount, StatusChange, gemeente_key, to_utc_naive
 from bot.status.verification import canonical_aanvraagnummer, hash_code, normalize_code
 
 #: Internal name → external (API/CSV) name.
