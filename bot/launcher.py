@@ -7,15 +7,14 @@ SIGHUP or Ctrl-C stop every child (each runs in its own process group, so nothin
 holding a port).
 
 A hard stop (kill -9, the OOM killer) runs no ``finally``: every child asks the kernel for
-SIGTERM when the launcher dies (``PR_SET_PDEATHSIG``) and stops its own children on it (Rasa's
-parent its workers). A start first checks that its ports are free and names the process that
+SIGTERM when the launcher dies (``PR_SET_PDEATHSIG``, bot/children.py) and stops its own
+children on it (Rasa's parent its workers). A start first checks that its ports are free and names the process that
 holds one (``check_ports``), and a readiness probe counts only when the listening socket
 belongs to the child this start spawned (``answered_by``), so a second start never reports
 ready on a predecessor's processes. Who holds a port is read from /proc (bot/ports.py).
 """
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import importlib.metadata
 import json
@@ -27,11 +26,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import nlp_pipeline
+from bot.children import PRIVATE_UMASK, die_with, open_private_log, private_dir
 from bot.ports import answered_by, holder, port_in_use, url_port
 from bot.settings import Settings, dev_model
 from rasa_runtime import endpoints as endpoints_file
@@ -192,33 +191,6 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
     return path
 
 
-# -- private files -------------------------------------------------------------------------
-
-#: Files made by our processes are the user's alone (var/ holds conversations, contact details
-#: and secrets; other local users must not read them).
-PRIVATE_UMASK = 0o077
-
-
-def private_dir(var_dir: Path, *parts: str) -> Path:
-    """``var_dir`` (and the directory below it) 0700, made so when missing; files already in
-    them (from a run before this rule) set to 0600."""
-    path = var_dir.joinpath(*parts)
-    for directory in [var_dir, path] if parts else [var_dir]:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
-        for child in directory.iterdir():
-            if child.is_file() and not child.is_symlink():
-                os.chmod(child, 0o600)
-    return path
-
-
-def open_private_log(path: Path):
-    """A log file for appending, created 0600 (an older one set to 0600)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.fchmod(fd, 0o600)
-    return os.fdopen(fd, "ab")
-
-
 # -- endpoints -----------------------------------------------------------------------------
 
 
@@ -284,36 +256,6 @@ def check_ports(ports: list[Port]) -> str | None:
             return (f"Poort {p.port} voor {p.what} is al in gebruik door {holder(p.port) or 'een ander proces'}; "
                     f"stop dat proces of kies met {p.setting} een andere poort.")
     return None
-
-
-# -- dying with the launcher -----------------------------------------------------------------
-
-PR_SET_PDEATHSIG = 1
-
-
-def _prctl() -> Callable[..., int] | None:
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None  # not Linux
-
-
-#: Looked up here, in the launcher: the forked child, before exec, only calls it.
-_PRCTL = _prctl()
-
-
-def die_with(launcher_pid: int) -> Callable[[], None]:
-    """A ``preexec_fn``: the child gets SIGTERM when the launcher dies, also by kill -9, and
-    stops its own children on it. The kernel sends it when the *thread* that forked the child
-    ends, so children are spawned from the launcher's main thread (or a thread that lives as
-    long as the stack); the setting survives exec and setsid."""
-    def preexec() -> None:
-        if _PRCTL is not None:
-            _PRCTL(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM))
-        if os.getppid() != launcher_pid:  # the launcher died before the line above
-            os._exit(1)
-
-    return preexec
 
 
 @dataclass
