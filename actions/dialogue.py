@@ -14,11 +14,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import KwAction, latest_intent, latest_text, utter
 from actions.faq import TOPIC_SLOT, ActionRephrase, misread
-from actions.handoff import explicit_withdrawal, waiting_ticket, withdraw_in_other_words, withdraw_ticket
+from actions.handoff import waiting_ticket, withdraw_in_other_words, withdraw_ticket
 from actions.status import LOOKUP_BUTTON, STATUS_CONTEXT_SLOT, STATUS_SLOT
 from bot import texts
 from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Button, Reply
 from bot.handoff import hours, states
+from bot.handoff.wording import explicit_withdrawal
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import answer_for
 from bot.status import followup, statuses

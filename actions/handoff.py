@@ -1,11 +1,11 @@
 """Handoff to a person: consent, the question in one sentence, optional contact, then a ticket.
 
-The ticket, its states and the opening hours live in bot.handoff; the web gateway routes the
-paused conversation to the helpdesk console and resumes it when staff hand it back.
+The ticket, its states and the opening hours live in bot.handoff, and so does what the user's
+words mean here (bot/handoff/wording.py: a plain yes, a no, withdrawing); the web gateway routes
+the paused conversation to the helpdesk console and resumes it when staff hand it back.
 """
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -32,12 +32,25 @@ from actions.common import (
     utter,
 )
 from bot import texts
-from bot.core.masking import EMAIL, PHONE, mask_personal_data
 from bot.core.reply import HANDOFF_BUTTON, WITHDRAW_BUTTON, Button, Reply, sources_of
 from bot.core.runner import run_db
 from bot.handoff import hours, states
-from bot.handoff.privacy import InvalidContact, normalize_contact
 from bot.handoff.service import HandoffService, TicketView
+from bot.handoff.wording import (
+    NO_CONTACT,
+    NO_QUESTION_INTENTS,
+    NO_WORDS,
+    NOT_A_QUESTION,
+    UNSURE,
+    YES_WORDS,
+    clear_yes,
+    explicit_withdrawal,
+    has_contact,
+    plain,
+    refers_back,
+    usable_contact,
+    vague_withdrawal,
+)
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.render import helpdesk_reply
 from bot.settings import Settings, get_settings
@@ -46,7 +59,6 @@ log = logging.getLogger(__name__)
 
 SLOTS = ("handoff_toestemming", "handoff_vraag", "handoff_contact")
 RESET = [SlotSet(name, None) for name in SLOTS]
-NO_CONTACT = {"nee", "nee dank je", "nee bedankt", "geen", "liever niet", "niet nodig", "-"}
 MAX_QUESTION_CHARS = 500
 TRANSCRIPT_TURNS = 40
 
@@ -68,70 +80,8 @@ def transcript(tracker: Tracker) -> list[dict[str, Any]]:
     return lines[-TRANSCRIPT_TURNS:]
 
 
-def usable_contact(typed: str | None) -> str | None:
-    try:
-        return typed if typed and typed != "-" and normalize_contact(typed) else None
-    except InvalidContact:
-        return None
-
-
 #: Intents that leave the handoff form at any step, without a ticket.
 LEAVE = ("stop", "handoff_intrekken")
-#: A plain yes, whatever the NLU made of it ("oké" is no clear affirm to the model).
-YES_WORDS = frozenset({"ja", "oké", "oke", "ok", "okay", "okee", "prima", "goed", "is goed", "akkoord",
-                       "ja hoor", "ja graag", "graag", "dat mag", "ja, dat mag", "mag"})
-#: Doubt is not a no: the question comes again, explained.
-UNSURE = ("weet ik niet", "weet niet", "geen idee", "twijfel", "misschien", "hmm")
-
-
-def _plain(text: str) -> str:
-    return " ".join(text.lower().strip(" .!").split())
-
-
-#: Never a question for the helpdesk: greetings, going back, bare yes/no.
-NOT_A_QUESTION = frozenset({
-    "hallo", "hoi", "hey", "hai", "hallo daar", "goedemorgen", "goedemiddag", "goedenavond", "dag",
-    "hallo?", "hoi?", "terug", "ga terug", "ga maar terug", "vorige", "ja", "nee", "ok", "oké", "oke",
-    "test", "?", "help", "bedankt", "dank je", "dank je wel", "dankjewel",
-})
-#: Intents of messages that are no question for the helpdesk (also when looking back for one).
-NO_QUESTION_INTENTS = frozenset({
-    "deny", "affirm", "greet", "thank", "goodbye", "stop", "human_handoff", "handoff_intrekken",
-    "handoff_wachten", "herhaal", "vraag_uitleg", "meer_vragen", "bot_challenge", "capabilities",
-})
-#: "vorige vraag", "dezelfde vraag", "wat ik net vroeg", "zie boven": the question asked before.
-_REFERS_BACK_RE = re.compile(
-    r"^(?:(?:mijn|de|die|m'n)\s+)?(?:vorige|zelfde|dezelfde|eerdere|laatste|bovenstaande)(?:\s+vraag)?(?:\s+graag)?$"
-    r"|^(?:zie\s+)?(?:hier)?boven(?:staand)?$"
-    r"|^(?:die|de)\s+vraag\s+(?:van\s+)?(?:net|eerder|hierboven|daarnet)$"
-    r"|^wat\s+ik\s+(?:net|eerder|al|daarnet|hiervoor)\s+(?:vroeg|zei|vraagde)$")
-#: A plain "nee" at the question step; the second in a row leaves the form.
-NO_WORDS = frozenset({"nee", "neen", "nope", "nee hoor", "nee dank je", "nee bedankt", "neuh", "nah"})
-#: Explicit words for withdrawing the waiting question, whatever intent the NLU gave them
-#: ("trek mijn vraag maar in", "laat maar, vraag intrekken", "annuleer mijn vraag").
-_WITHDRAW_RE = re.compile(
-    r"\bin\s?te?\s?trekken\b|\bintrek|\btrek\b.*\b(?:in|terug)\b|\bterug\s?(?:te\s)?trekken\b"
-    r"|\b(?:annuleer|annuleren|verwijder|verwijderen|schrap|schrappen|cancel)\b.*\b(?:vraag|verzoek|ticket)\b"
-    r"|\b(?:vraag|verzoek|ticket)\b.*\b(?:annuleren|verwijderen|schrappen|weghalen|intrekken|cancelen)\b",
-    re.IGNORECASE)
-
-
-def explicit_withdrawal(text: str) -> bool:
-    """The words themselves withdraw the helpdesk question (the button, or "trek mijn vraag in");
-    "hoeft niet meer" or a question about withdrawing ("kan ik … intrekken?") is not explicit."""
-    text = (text or "").strip()
-    if text == WITHDRAW_BUTTON.payload:
-        return True
-    return "?" not in text and bool(_WITHDRAW_RE.search(text))
-
-
-#: Vaguer words that may mean withdrawing the waiting question: the assistant asks first.
-_VAGUE_WITHDRAW_RE = re.compile(
-    r"\bhoef(?:t)?\b.*\bniet\s+meer\b|\bniet\s+meer\s+nodig\b|\bik\s+weet\s+het\s+(?:al|nu)\b"
-    r"|\blaat\s+(?:ook\s+)?maar\b|\btoch\s+niet\s+meer\b|\bvraag\s+is\s+(?:al\s+)?beantwoord\b",
-    re.IGNORECASE)
-
-
 def ask_to_withdraw(dispatcher: CollectingDispatcher) -> None:
     """"Wil je je vraag intrekken?" with both answers as buttons; a "ja" to it withdraws
     (actions/dialogue.py, ActionAffirm)."""
@@ -162,7 +112,7 @@ async def withdraw_in_other_words(dispatcher: CollectingDispatcher, tracker: Tra
     weet het al") ask first. False (nothing said) when it is no withdrawal or nothing waits."""
     text = latest_text(tracker)
     explicit = explicit_withdrawal(text)
-    if not explicit and not _VAGUE_WITHDRAW_RE.search(text):
+    if not explicit and not vague_withdrawal(text):
         return False
     ticket = await waiting_ticket(tracker, settings)
     if ticket is None or ticket.state != states.WACHTRIJ:
@@ -172,10 +122,6 @@ async def withdraw_in_other_words(dispatcher: CollectingDispatcher, tracker: Tra
     else:
         ask_to_withdraw(dispatcher)
     return True
-
-
-def refers_back(text: str) -> bool:
-    return bool(_REFERS_BACK_RE.match(_plain(text).rstrip("?")))
 
 
 def _intent_of(event: dict[str, Any]) -> str:
@@ -188,13 +134,13 @@ def previous_question(tracker: Tracker) -> str | None:
     for event in reversed(users):
         text = " ".join((event.get("text") or "").split())
         if (len(text) >= 3 and not text.startswith("/") and _intent_of(event) not in NO_QUESTION_INTENTS
-                and _plain(text) not in NOT_A_QUESTION and not refers_back(text)):
+                and plain(text) not in NOT_A_QUESTION and not refers_back(text)):
             return text
     return None
 
 
 def _is_no(event: dict[str, Any]) -> bool:
-    return _intent_of(event) == "deny" or _plain(event.get("text") or "") in NO_WORDS
+    return _intent_of(event) == "deny" or plain(event.get("text") or "") in NO_WORDS
 
 
 def nos_at_question_step(tracker: Tracker) -> int:
@@ -221,12 +167,6 @@ def nos_at_question_step(tracker: Tracker) -> int:
     return count
 
 
-def _clear_yes(text: str) -> bool:
-    """"ja" without a "but": "ja maar eerst een vraag" is no consent yet."""
-    words = text.lower().replace(",", " ").split()
-    return "?" not in text and not {"maar", "eerst"} & set(words)
-
-
 class ValidateHandoffForm(FormValidationAction):
     """Consent (yes: share the conversation; no: a ticket without it), the question, and an
     optional contact that must be an e-mail address or phone number. Stop or withdraw ends it
@@ -244,9 +184,9 @@ class ValidateHandoffForm(FormValidationAction):
     def validate_handoff_toestemming(self, value: Any, dispatcher: CollectingDispatcher,
                                      tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         intent, text = latest_intent(tracker), latest_text(tracker)
-        if intent == "human_handoff" or _plain(text) in YES_WORDS or (intent == "affirm" and _clear_yes(text)):
+        if intent == "human_handoff" or plain(text) in YES_WORDS or (intent == "affirm" and clear_yes(text)):
             return {"handoff_toestemming": True}
-        if any(doubt in _plain(text) for doubt in UNSURE):
+        if any(doubt in plain(text) for doubt in UNSURE):
             dispatcher.utter_message(text=texts.HANDOFF_CONSENT_UNCLEAR)
             return {"handoff_toestemming": None}
         if intent == "deny":
@@ -280,7 +220,7 @@ class ValidateHandoffForm(FormValidationAction):
             # The second "nee" in a row: no question is coming. action_handoff_create says
             # politely that nobody is called in.
             return {"handoff_vraag": None, "requested_slot": None}
-        if intent in NO_QUESTION_INTENTS or _plain(text) in NOT_A_QUESTION or len(text) < 3:
+        if intent in NO_QUESTION_INTENTS or plain(text) in NOT_A_QUESTION or len(text) < 3:
             dispatcher.utter_message(text=texts.HANDOFF_QUESTION_NEEDED)
             return {"handoff_vraag": None}
         return {"handoff_vraag": text[:MAX_QUESTION_CHARS]}
@@ -302,13 +242,6 @@ class ValidateHandoffForm(FormValidationAction):
         else:
             dispatcher.utter_message(text=texts.HANDOFF_BAD_CONTACT)
         return {"handoff_contact": None}
-
-
-def has_contact(text: str) -> bool:
-    """An e-mail address or phone number: masked by the gateway, or as typed (Rasa's tools)."""
-    if EMAIL in text or PHONE in text:
-        return True
-    return bool({"email", "phone"} & set(mask_personal_data(text).kinds))
 
 
 async def waiting_ticket(tracker: Tracker, settings: Settings) -> TicketView | None:
@@ -405,7 +338,7 @@ class ActionHandoffWithdraw(KwAction):
             dispatcher.utter_message(text=texts.HANDOFF_NONE_OPEN)
             return []
         text = latest_text(tracker)
-        vague = "?" in text or bool(_VAGUE_WITHDRAW_RE.search(text))
+        vague = "?" in text or bool(vague_withdrawal(text))
         if ticket.state == states.WACHTRIJ and vague and not explicit_withdrawal(text) \
                 and latest_intent(tracker) != "affirm":
             # "hoeft niet meer, ik weet het al" or "kan ik mijn vraag intrekken?": first ask;

@@ -8,6 +8,7 @@
 * :mod:`bot.handoff.login_throttle`  failed logins per account and client address
 * :mod:`bot.handoff.demo`     the demo medewerker, and its refusal in production
 * :mod:`bot.handoff.hours`    opening hours from ``KW_HELPDESK_HOURS``
+* :mod:`bot.handoff.wording`  what the user's words mean in the handoff dialogue (yes, no, withdraw)
 * :mod:`bot.handoff.privacy`  masking for display and logs; encrypted contact values
 * :mod:`bot.handoff.cli`      ``python -m bot staff-create | staff-role | …``
 
