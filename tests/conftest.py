@@ -11,13 +11,18 @@ import json
 import os
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot import launcher
 from bot.settings import Settings, load
+
+if TYPE_CHECKING:  # for the annotation only: start_stack imports the demo data when a stack starts
+    from bot.status.demo import DemoApplication
 
 free_port = launcher.free_port
 
@@ -27,7 +32,7 @@ class RasaStack:
     settings: Settings
     env: dict[str, str]
     stack: launcher.Stack
-    demo: list[tuple]
+    demo: list[DemoApplication]
 
     @property
     def rasa_url(self) -> str:
@@ -51,7 +56,7 @@ class RasaStack:
         unsigned messages all count as one unverified client."""
         from bot.core import identity
 
-        body = {"sender": sender or f"t-{uuid.uuid4().hex}", "message": message}
+        body: dict[str, Any] = {"sender": sender or f"t-{uuid.uuid4().hex}", "message": message}
         if signed:
             given = dict(metadata or {})
             client, portal = given.pop("client_id", None), given.pop("portal", None)
@@ -93,7 +98,7 @@ def start_stack(var_dir: Path, extra: dict[str, str] | None = None) -> RasaStack
 
 
 @pytest.fixture(scope="session")
-def rasa_stack(tmp_path_factory) -> RasaStack:
+def rasa_stack(tmp_path_factory) -> Iterator[RasaStack]:
     """Real Rasa server + action server on SQLite, with the demo applications loaded."""
     running = start_stack(tmp_path_factory.mktemp("var"))
     yield running

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,7 +28,7 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def gateway(rasa_stack, tmp_path_factory) -> GatewayProcess:
+def gateway(rasa_stack, tmp_path_factory) -> Iterator[GatewayProcess]:
     # The whole browser suite comes from one client; the flood test is in tests/integration.
     proc = gateway_for(rasa_stack, tmp_path_factory.mktemp("gateway"), KW_RATE_LIMIT_PER_MINUTE="600")
     yield proc

@@ -33,6 +33,7 @@ from tests.browser.handoff_helpers import NARROW, WCAG_21_AA, WIDE, assert_scrol
 from tests.browser.widget_helpers import ROOT, SCREENSHOTS
 from tests.fixtures.databases import TEST_CONTACT_KEY
 from tests.fixtures.gateway import GatewayProcess
+from tests.fixtures.handoff import staff_member
 from tests.integration.conftest import COOKIE_SECRET, RASA_TOKEN, FakeRasa
 
 PASSWORD = "redactie-wachtwoord-2026"
@@ -101,7 +102,7 @@ def seed(settings) -> None:
     rec.record(url, "fallback", text=XSS, at=now)
     rec.record(url, "answered", topic=keys[0], confidence=0.5, text="Hoe lang loopt het nog?", at=now)
     tickets = HandoffService(url, contact_key=TEST_CONTACT_KEY)
-    bea = StaffService(url).get_by_username("bea")
+    bea = staff_member(StaffService(url), "bea")
     for i in range(TICKETS):
         question = f"Ik wil weten waarom aanvraag {i % 6} nog loopt. Bel 06-1234567{i % 10}"
         t = tickets.create_ticket(f"redactie-{i}", question, now=now - dt.timedelta(days=i % 14, hours=1))

@@ -45,6 +45,7 @@ from tests.browser.handoff_helpers import (
     staff_reply,
 )
 from tests.browser.widget_helpers import ANSWER_TIMEOUT_MS, poll, sender_id, tracker_events
+from tests.fixtures.handoff import active_ticket
 
 Q_START = "Vanaf wanneer kon je aanvragen?"
 A_START = "7 juli 2025"
@@ -501,7 +502,6 @@ def closed_gateway(tmp_path_factory):
     stack = start_stack(tmp_path_factory.mktemp("var-gesloten"), {"KW_HELPDESK_HOURS": hours})
     _accounts(stack.settings.database_url)
     proc = gateway_for(stack, tmp_path_factory.mktemp("gateway-gesloten"))
-    proc.hours = hours
     yield proc
     proc.stop()
     stack.stack.stop()
@@ -520,7 +520,7 @@ def test_out_of_hours_ticket_is_answered_when_the_user_returns(new_page, closed_
     contacts = HandoffService.from_settings(gw.rasa_stack.settings)
     boss = StaffService.from_settings(gw.rasa_stack.settings).create_user(
         "contactbaas", "Bea Beheer", "correct horse battery", "beheerder")
-    poll(lambda: contacts.contact_for(contacts.active_ticket_for_conversation(sid), boss) == "aanvrager@gemeente.nl",
+    poll(lambda: contacts.contact_for(active_ticket(contacts, sid), boss) == "aanvrager@gemeente.nl",
          10, "the contact on the ticket")
     assert "aanvrager@gemeente.nl" not in str(tracker_events(gw.rasa_stack, sid))
     # The user leaves the site (the ticket stays).
@@ -533,7 +533,7 @@ def test_out_of_hours_ticket_is_answered_when_the_user_returns(new_page, closed_
     staff.get_by_role("button", name="Oppakken").click()
     staff_reply(staff, "Goedemorgen, je hoort binnen twee weken van ons.")
     tickets = HandoffService.from_settings(gw.rasa_stack.settings)
-    assert tickets.active_ticket_for_conversation(sid).state == "live"
+    assert active_ticket(tickets, sid).state == "live"
 
     # Back on the site in the same tab: the widget shows the answer and who wrote it.
     user.goto(gw.url + "/")

@@ -164,6 +164,7 @@ def answered(frame: dict) -> bool:
 def test_killing_a_rasa_replica_loses_and_repeats_no_reply(cluster_run):
     run = cluster_run
     victim = service(run, "rasa-1")
+    assert victim.proc is not None
     victim_pid = victim.proc.pid
     second_turn_done = 0
     killed = asyncio.Event()
@@ -205,7 +206,11 @@ def test_killing_a_rasa_replica_loses_and_repeats_no_reply(cluster_run):
                   if e.get("event") == "user" and isinstance(e.get("metadata"), dict)]
         assert stored == widget.sent
     # The supervisor brings the replica back.
-    poll(lambda: victim.proc.pid != victim_pid and victim.proc.poll() is None, 30, "rasa-1 restarted")
+    def restarted() -> bool:
+        proc = victim.proc
+        return proc is not None and proc.pid != victim_pid and proc.poll() is None
+
+    poll(restarted, 30, "rasa-1 restarted")
 
 
 def test_action_servers_down_says_try_again_then_recovers(cluster_run):
@@ -214,6 +219,7 @@ def test_action_servers_down_says_try_again_then_recovers(cluster_run):
     try:
         for name in ("actieserver-1", "actieserver-2"):
             svc = service(run, name)
+            assert svc.proc is not None
             os.kill(svc.proc.pid, signal.SIGKILL)
             svc.proc.wait(timeout=10)
 

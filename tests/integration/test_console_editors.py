@@ -14,6 +14,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.insights import record as rec
 from bot.web.console import prepare_database
+from tests.fixtures.handoff import staff_member
 from tests.fixtures.text import match
 
 pytestmark = pytest.mark.asyncio
@@ -109,7 +110,7 @@ async def test_a_beheerder_gets_in_and_can_make_a_redacteur(site):
                            data={"csrf": csrf, "gebruikersnaam": "ed", "naam": "Ed Redactie",
                                  "wachtwoord": PASSWORD, "rol": "redacteur"})
     assert resp.status == 303
-    assert StaffService.from_settings(site.settings).get_by_username("ed").role == "redacteur"
+    assert staff_member(StaffService.from_settings(site.settings), "ed").role == "redacteur"
 
 
 async def test_csv_downloads_are_attachments_utf8_with_bom_and_escaped(site):

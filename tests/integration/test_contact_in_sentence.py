@@ -8,6 +8,7 @@ import json
 import re
 import unicodedata
 import zlib
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,7 +21,7 @@ from tests.fixtures.gateway import GatewayProcess, gateway_for
 
 
 @pytest.fixture(scope="module")
-def edge(rasa_stack, tmp_path_factory) -> GatewayProcess:
+def edge(rasa_stack, tmp_path_factory) -> Iterator[GatewayProcess]:
     # Every test speaks from its own address (through the trusted proxy): no shared rate limits.
     proc = gateway_for(rasa_stack, tmp_path_factory.mktemp("sentences"), KW_TRUSTED_PROXIES="127.0.0.1/32")
     yield proc

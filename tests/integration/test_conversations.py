@@ -8,6 +8,7 @@ import datetime as dt
 import random
 import uuid
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -51,7 +52,7 @@ def test_every_turn_says_or_presses_exactly_one_thing():
 
 
 @pytest.fixture(scope="module")
-def talk_edge(rasa_stack, tmp_path_factory) -> GatewayProcess:
+def talk_edge(rasa_stack, tmp_path_factory) -> Iterator[GatewayProcess]:
     # Each conversation speaks from its own address (through the trusted proxy), so the
     # per-client rate limits see many users, as in production.
     proc = gateway_for(rasa_stack, tmp_path_factory.mktemp("talk"), KW_TRUSTED_PROXIES="127.0.0.1/32")
@@ -70,7 +71,7 @@ def application(edge: GatewayProcess, status: str, short: bool,
     code = generate_code()
     while not any(c.isdigit() for c in code):
         code = generate_code()
-    extra = {"missing_items": "De begroting voor 2027."} if status == "aanvulling_nodig" else {}
+    extra: dict[str, Any] = {"missing_items": "De begroting voor 2027."} if status == "aanvulling_nodig" else {}
     for name, value in (fields or {}).items():
         if name == "requested":
             value = [tuple(item) for item in value]
@@ -95,7 +96,7 @@ class Transcript(list):
 
 async def press(chat: Chat, payload: str, title: str) -> dict[str, Any]:
     mid = uuid.uuid4().hex
-    await chat.ws.send_json({"type": "button", "id": mid, "payload": payload, "title": title})
+    await chat.socket.send_json({"type": "button", "id": mid, "payload": payload, "title": title})
     return await chat.until(lambda f: (f.get("id") == mid and f["type"] != "ack") or f["type"] == "error")
 
 

@@ -206,7 +206,7 @@ async def test_portal_tokens_valid_expired_forged(start_gateway, fake_rasa, make
                               "not-the-secret-0123456789abcdefghijkl", algorithm="HS256"), "invalid"),
         "alg none": (jwt.encode({"sub": "u", "gemeente": "Rotterdam", "aud": settings.portal_jwt_audience,
                                  "iss": settings.portal_jwt_issuer, "exp": int(time.time()) + 300},
-                                None, algorithm="none"), "invalid"),
+                                "", algorithm="none"), "invalid"),
         "wrong audience": (_token(settings, aud="other"), "invalid"),
         "wrong issuer": (_token(settings, iss="other"), "invalid"),
         "no gemeente": (_token(settings, gemeente=None), "invalid"),

@@ -56,6 +56,7 @@ def test_a_killed_child_comes_back_and_sigterm_stops_everything(tmp_path):
         [sys.executable, "-c", SCRIPT, json.dumps(ports), str(tmp_path)], cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True)
+    assert launcher_proc.stdout is not None and launcher_proc.stderr is not None
     try:
         pids = json.loads(launcher_proc.stdout.readline())
         assert all(serving(p) for p in ports)
@@ -79,6 +80,7 @@ def test_kill_9_of_the_launcher_takes_every_child_with_it(tmp_path):
         [sys.executable, "-c", SCRIPT, json.dumps(ports), str(tmp_path)], cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True)
+    assert launcher_proc.stdout is not None
     pids = []
     try:
         pids = json.loads(launcher_proc.stdout.readline())
@@ -97,7 +99,7 @@ def test_kill_9_of_the_launcher_takes_every_child_with_it(tmp_path):
                 pass
 
 
-def test_a_probe_answered_by_a_process_it_did_not_start_is_not_ready(tmp_path):
+def test_a_probe_answered_by_a_process_it_did_not_start_is_not_ready(tmp_path, monkeypatch):
     """An orphan of an earlier start answers the probe; the child of this start never listens."""
     port = free_port()
     stranger = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
@@ -105,14 +107,14 @@ def test_a_probe_answered_by_a_process_it_did_not_start_is_not_ready(tmp_path):
     stack = launcher.Stack(load({"KW_VAR_DIR": str(tmp_path)}), Path("unused"), gateway=False)
     child = launcher.Service("kind", [sys.executable, "-c", "import signal; signal.pause()"],
                              f"http://127.0.0.1:{port}/")
-    stack.build = lambda: setattr(stack, "services", [child])
+    monkeypatch.setattr(stack, "build", lambda: setattr(stack, "services", [child]))
     try:
         poll(lambda: serving(port), 15, "the stranger to serve")
         with pytest.raises(RuntimeError) as refused:
             stack.start(timeout_s=3)
         assert f"op poort {port} luistert een proces dat deze start niet startte (proces {stranger.pid} " \
             in str(refused.value)
-        assert not alive(child.proc.pid)  # start() stopped what it had started
+        assert child.proc is not None and not alive(child.proc.pid)  # start() stopped what it had started
         assert stranger.poll() is None  # and left the stranger alone
     finally:
         stranger.kill()

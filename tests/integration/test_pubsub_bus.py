@@ -29,6 +29,7 @@ from tests.fixtures.chat import sid_of
 from tests.fixtures.console import frames_until
 from tests.fixtures.console import login as console_login
 from tests.fixtures.gateway import poll_async
+from tests.fixtures.handoff import active_ticket
 
 REDIS_URL = os.environ.get("KW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "een-lang-wachtwoord-2026"
@@ -184,7 +185,7 @@ async def test_a_medewerker_on_gateway_1_reaches_a_widget_on_gateway_2(redis_up,
     other_user, _ = await widget(two)
     await user.send_json({"type": "message", "id": "bericht-0001", "text": "ik wil een medewerker spreken"})
     await frames_until(user, lambda f: f["type"] == "handoff")
-    ticket = tickets.active_ticket_for_conversation(sid_of(session))
+    ticket = active_ticket(tickets, sid_of(session))
     frames = await frames_until(queue_ws, lambda f: f["type"] == "queue" and f["wachtrij"])
     assert [q["id"] for q in frames[-1]["wachtrij"]] == [ticket.public_id]
 

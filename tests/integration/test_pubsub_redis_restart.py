@@ -63,6 +63,7 @@ class RedisServer:
             self.proc.wait(timeout=10)
 
     def signal(self, sig: int) -> None:
+        assert self.proc is not None, "start() first"
         os.kill(self.proc.pid, sig)
 
 

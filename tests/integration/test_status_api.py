@@ -55,7 +55,7 @@ async def test_mounted_as_subapp_under_api_v1(aiohttp_client, status_settings):
     parent = web.Application(client_max_size=10 * 1024 * 1024)
     parent.add_subapp("/api/v1", create_api_app(status_settings))
     client = await aiohttp_client(parent)
-    host = {}  # the test client's Host header carries a port (routing into sub-apps needs yarl<1.13)
+    host: dict[str, str] = {}  # the test client's Host header carries a port (routing into sub-apps needs yarl<1.13)
     assert (await client.get("/api/v1/openapi.yaml", headers=host)).status == 200
     await dutch_error(await client.get("/api/v1" + URL, headers=host), 401)
     resp = await client.put("/api/v1" + URL, json=NEW, headers={**AUTH, **host})
@@ -111,7 +111,8 @@ async def test_create_update_and_read(client, status_settings):
 
     # The applicant can now look it up with the code.
     found = service.lookup_public("KW-2025-0100", "qyyg-wej4", "c", settings=status_settings)
-    assert found.kind == "ok" and found.application.granted_amount_cents == 100_000_050
+    assert found.kind == "ok" and found.application is not None
+    assert found.application.granted_amount_cents == 100_000_050
 
 
 async def test_status_change_is_idempotent(client):

@@ -109,7 +109,9 @@ def test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused(tmp
         second = subprocess.run(run_command(), cwd=ROOT, env=env, capture_output=True, text=True,
                                 timeout=120)
         assert second.returncode == 1
-        holder = min(port_holders(ports[0].port))
+        holders = port_holders(ports[0].port)
+        assert holders, "no process holds the port"
+        holder = min(holders)
         assert second.stderr.strip() == (
             f"Poort {ports[0].port} voor de actieserver is al in gebruik door proces {holder} "
             f"({command_line(holder)}); stop dat proces of kies met KW_ACTIONS_PORT een andere poort.")

@@ -74,10 +74,10 @@ def test_deeply_nested_frames_and_bad_bytes_get_a_dutch_error_not_a_500(edge):
     async def attack():
         async with Chat(edge, "198.51.100.7") as chat:
             await chat.hello()
-            await chat.ws.send_str(nested)
+            await chat.socket.send_str(nested)
             frame = await chat.until(lambda f: f["type"] == "error")
             assert frame["code"] == "bad_json" and "kon ik niet lezen" in frame["message"]
-            await chat.ws.send_bytes(b"\xff\xfe\x00binary")
+            await chat.socket.send_bytes(b"\xff\xfe\x00binary")
             frame = await chat.until(lambda f: f["type"] == "error")
             assert frame["code"] == "bad_frame"
             # The socket still works afterwards.
@@ -405,7 +405,7 @@ def test_gesprek_wissen_also_deletes_the_ticket_transcript(edge):
             tickets = HandoffService.from_settings(settings)
             ticket = tickets.create_ticket(sid, "Mijn vraag over Breda", "wis@example.nl",
                                            transcript=[("gebruiker", "Wanneer kon je aanvragen?")])
-            await chat.ws.send_json({"type": "reset"})
+            await chat.socket.send_json({"type": "reset"})
             await chat.until(lambda f: f["type"] == "ready")
             return ticket
 
@@ -415,7 +415,7 @@ def test_gesprek_wissen_also_deletes_the_ticket_transcript(edge):
          or all(m.sender == "systeem" for m in tickets.messages_after(ticket.public_id, 0)),
          30, "the transcript to be erased")
     erased = tickets.find_ticket(ticket.public_id)
-    assert "Breda" not in erased.question and not erased.has_contact
+    assert erased is not None and "Breda" not in erased.question and not erased.has_contact
 
 
 def test_the_purge_runs_inside_the_running_stack(edge):

@@ -23,6 +23,7 @@ from bot.insights import record as insights
 from bot.insights.models import QuestionEvent
 from tests.fixtures.chat import Chat, run
 from tests.fixtures.gateway import gateway_for, poll, poll_async
+from tests.fixtures.handoff import staff_member
 from tests.security.test_attacks import Console, staff_http, staff_user
 
 # -- L2 --------------------------------------------------------------------------------------------
@@ -51,7 +52,7 @@ def test_the_last_beheerder_cannot_demote_itself_in_the_console(edge):
         with db.session_scope(engine) as session:
             session.execute(update(StaffUser).where(StaffUser.username.in_(others)).values(is_active=True))
     assert status == 409 and "minstens één actieve beheerder" in page
-    assert staff.get_by_username("enigebaas").role == "beheerder"
+    assert staff_member(staff, "enigebaas").role == "beheerder"
 
 
 # -- L3 --------------------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ def test_gesprek_wissen_also_deletes_the_question_events(edge):
             await chat.say("Hoeveel geld krijgt een gebied?")
             sid = chat.sid
             before = await recorded(sid)
-            await chat.ws.send_json({"type": "reset"})
+            await chat.socket.send_json({"type": "reset"})
             await chat.until(lambda f: f["type"] == "ready")
             return sid, before, other_sid
 

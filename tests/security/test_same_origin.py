@@ -13,6 +13,7 @@ import itertools
 import re
 import socket
 import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 
@@ -30,7 +31,7 @@ _addresses = (f"198.51.100.{n}" for n in itertools.count(1))
 
 
 @pytest.fixture(scope="module")
-def behind_proxy(tmp_path_factory) -> GatewayProcess:
+def behind_proxy(tmp_path_factory) -> Iterator[GatewayProcess]:
     var_dir = tmp_path_factory.mktemp("origins")
     env = launcher.isolated_env(var_dir, production_env(KW_TRUSTED_PROXIES="127.0.0.1/32",
                                                         KW_DATABASE_URL=f"sqlite:///{var_dir / 'app.db'}"))
@@ -97,7 +98,9 @@ def log_in(gw: GatewayProcess, host: str, origin: str, proto: str | None) -> tup
     found = re.search(rb'name="csrf" value="([^"]+)"', body)
     assert found is not None, body[:300]
     token = found.group(1).decode("ascii")
-    login_cookie = cookie(got, LOGIN_COOKIE).split(";")[0]
+    set_cookie = cookie(got, LOGIN_COOKIE)
+    assert set_cookie is not None, got
+    login_cookie = set_cookie.split(";")[0]
     form = urllib.parse.urlencode({"csrf": token, "volgende": "", "gebruikersnaam": USERNAME,
                                    "wachtwoord": PASSWORD}).encode("ascii")
     post = dict(browser_headers(host, origin, proto), Cookie=login_cookie,

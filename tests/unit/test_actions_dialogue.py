@@ -16,6 +16,7 @@ from actions.dialogue import (
 from bot import migrations
 from bot.handoff.service import HandoffService
 from bot.settings import load
+from tests.fixtures.handoff import active_ticket
 
 
 def turn(*bot_messages, action="action_answer_faq"):
@@ -170,7 +171,7 @@ def test_laat_maar_with_a_question_waiting_asks_to_withdraw_it(desk, make_tracke
     assert "Wil je die vraag intrekken?" in message["text"]
     assert [b["payload"] for b in message["buttons"]] == ["/handoff_intrekken", "/deny"]
     # Asking changes nothing yet: the ticket still waits.
-    assert HandoffService.from_settings(settings).active_ticket_for_conversation("unit").id == ticket.id
+    assert active_ticket(HandoffService.from_settings(settings), "unit").id == ticket.id
     # "ja" to that question withdraws (a "ja" never does anywhere else).
     events = turn((message["text"], message["buttons"]), action="action_stop")
     assert run(ActionAffirm(), dispatcher, make_tracker("affirm", "ja", events=events)) == \

@@ -9,6 +9,7 @@ from bot.core import identity
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.settings import get_settings, load
+from tests.fixtures.handoff import active_ticket
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker
         "handoff_toestemming": True, "handoff_vraag": "Vraag over Breda", "handoff_contact": "[e-mailadres]"})
     asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
     service = HandoffService.from_settings(handoff_settings)
-    ticket = service.active_ticket_for_conversation("unit")
+    ticket = active_ticket(service, "unit")
     assert ticket.contact_kind is None
     # The gateway adds the real contact afterwards, encrypted; junk is refused.
     assert service.set_contact(ticket, "geen adres") is False
@@ -172,7 +173,7 @@ def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker
     boss = StaffService.from_settings(handoff_settings).create_user(
         "baas", "Bea Beheer", "correct horse battery", "beheerder")
     assert service.contact_for(ticket, boss) == "aanvrager@gemeente.nl"
-    assert service.active_ticket_for_conversation("unit").contact_masked != "aanvrager@gemeente.nl"
+    assert active_ticket(service, "unit").contact_masked != "aanvrager@gemeente.nl"
 
 
 def test_new_session_stays_paused_while_a_medewerker_has_the_ticket(handoff_settings, make_tracker,

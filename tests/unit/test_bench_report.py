@@ -86,6 +86,7 @@ def test_process_tree_memory_includes_children():
         assert procs.pss_bytes(os.getpid()) < own_only
         assert procs.pss_bytes(os.getpid()) < usage["me"][1] < usage["me"][0]
     finally:
+        assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=30)
     assert child.pid not in procs.tree(os.getpid())

@@ -160,12 +160,14 @@ def haproxy_sections() -> dict[str, list[str]]:
             current = line.strip()
             sections[current] = []
         else:
+            assert current is not None, f"an indented line before any section: {raw!r}"
             sections[current].append(line.strip())
     return sections
 
 
 def load_module(path: Path, name: str):
     spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -15,6 +15,7 @@ from bot.insights.report import LOW, build, overdue_answers, window
 from bot.knowledge import check
 from bot.knowledge.loader import load
 from tests.fixtures.databases import HANDOFF_TABLES, TEST_CONTACT_KEY, emptied, make_status_settings
+from tests.fixtures.handoff import staff_member
 
 TZ = "Europe/Amsterdam"
 TODAY = dt.date(2026, 11, 30)
@@ -163,7 +164,7 @@ def test_the_role_redacteur_is_allowed_by_the_schema_and_others_are_not(app_db):
             act()
     assert service.get_ticket(ticket.id).state == "wachtrij"
     assert staff.change_role("rita", "medewerker").works_helpdesk
-    assert service.claim(ticket.id, staff.get_by_username("rita")).state == "opgepakt"
+    assert service.claim(ticket.id, staff_member(staff, "rita")).state == "opgepakt"
     with pytest.raises(IntegrityError), db.session_scope(app_db) as s:
         s.execute(text("UPDATE handoff_staff_users SET role = 'baas' WHERE username = 'rita'"))
 
@@ -178,6 +179,6 @@ def test_the_cli_offers_the_role_redacteur(tmp_path, monkeypatch, capsys):
     assert "rol redacteur" in capsys.readouterr().out
     args = build_parser().parse_args(["staff-role", "rita", "beheerder"])
     assert args.func(args, settings) == 0
-    assert StaffService(settings.database_url).get_by_username("rita").role == "beheerder"
+    assert staff_member(StaffService(settings.database_url), "rita").role == "beheerder"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["staff-role", "rita", "baas"])

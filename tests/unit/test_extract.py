@@ -70,7 +70,8 @@ def test_what_the_masking_hides_is_what_the_extractor_returns(prefix, number):
 def test_emails_masked_are_emails_found(local, domain):
     text = f"stuur maar een mail naar {local}@{domain}, liever geen telefoon"
     assert mask_personal_data(text).text.count(EMAIL) == 1
-    assert first_contact(text).value == f"{local}@{domain}"
+    found = first_contact(text)
+    assert found is not None and found.value == f"{local}@{domain}"
 
 
 # -- verificatiecodes in any spelling (issue 21 M3) ---------------------------------------------

@@ -16,6 +16,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.settings import load
 from bot.status import demo, render
+from tests.fixtures.handoff import active_ticket
 
 
 @pytest.fixture
@@ -115,16 +116,20 @@ def live_handoff(settings) -> LiveHandoff:
 def test_a_contact_in_a_sentence_is_stored_encrypted_and_said_back_masked(app_settings, typed, stored, said):
     service = HandoffService.from_settings(app_settings)
     ticket = service.create_ticket("conv-1", "Wanneer horen we iets?")
-    reply = asyncio.run(live_handoff(app_settings).add_contact("conv-1", first_contact(typed)))
-    assert said in reply and stored not in reply
+    contact = first_contact(typed)
+    assert contact is not None
+    reply = asyncio.run(live_handoff(app_settings).add_contact("conv-1", contact))
+    assert reply is not None and said in reply and stored not in reply
     boss = StaffService.from_settings(app_settings).create_user("baas", "Bea", "correct horse battery", "beheerder")
     assert service.contact_for(ticket, boss) == stored
-    row = service.active_ticket_for_conversation("conv-1")
+    row = active_ticket(service, "conv-1")
     assert row.contact_masked and stored not in row.contact_masked
 
 
 def test_no_ticket_no_contact_stored(app_settings):
-    assert asyncio.run(live_handoff(app_settings).add_contact("nobody", first_contact("bel 0612345678"))) is None
+    contact = first_contact("bel 0612345678")
+    assert contact is not None
+    assert asyncio.run(live_handoff(app_settings).add_contact("nobody", contact)) is None
 
 
 # -- withdrawing in other words ---------------------------------------------------------------------

@@ -38,6 +38,7 @@ def test_mask_text_is_the_one_masker():
 ])
 def test_normalize_and_mask_contact(value, kind, normalized, shown):
     contact = normalize_contact(value)
+    assert contact is not None
     assert (contact.kind, contact.value, contact.masked) == (kind, normalized, shown)
     assert mask_contact(kind, normalized) == shown
     # The repr never shows the value.

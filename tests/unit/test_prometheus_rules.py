@@ -65,7 +65,8 @@ def test_every_alert_is_tested_firing_and_silent():
     """Each alert appears in alerts_test.yml at least once with an expected alert and once
     with none (the near miss)."""
     tests = yaml.safe_load((PROM / "alerts_test.yml").read_text(encoding="utf-8"))["tests"]
-    fired, silent = set(), set()
+    fired: set[str] = set()
+    silent: set[str] = set()
     for case in tests:
         for check in case["alert_rule_test"]:
             (fired if check.get("exp_alerts") else silent).add(check["alertname"])

@@ -1,6 +1,7 @@
 """Dutch replies for status lookups (pure functions, no database)."""
 import datetime as dt
 import re
+from typing import Any
 
 from bot.status import render, statuses
 from bot.status.service import (
@@ -15,7 +16,7 @@ from bot.status.service import (
 
 
 def view(**overrides) -> ApplicationView:
-    data = dict(
+    data: dict[str, Any] = dict(
         aanvraagnummer="KW-2025-0042",
         gemeente="Rotterdam",
         gebied="Rotterdam-Zuid",

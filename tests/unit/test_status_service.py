@@ -3,6 +3,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 import psycopg2
 import pytest
@@ -34,7 +35,7 @@ def test_ok_with_number_in_a_sentence_and_code_as_typed(settings):
                                    "conv-1", "client-1", settings=settings)
     assert result.kind == "ok"
     app = result.application
-    assert app.aanvraagnummer == NUMBER and app.gemeente == GEMEENTE
+    assert app is not None and app.aanvraagnummer == NUMBER and app.gemeente == GEMEENTE
     assert app.status == "aanvulling_nodig" and app.missing_items
     assert app.requested_total_cents == 500_000_00
     assert [h.status for h in app.history] == ["ontvangen", "in_behandeling", "aanvulling_nodig"]
@@ -88,10 +89,11 @@ def test_lockout_per_conversation(settings):
         assert result.kind == "not_found", i
     locked = service.lookup_public(NUMBER, CODE, "conv-x", "client-new", settings=settings)
     assert locked.kind == "locked"
-    assert 0 < locked.retry_after_s <= settings.status_lockout_s + 60
+    assert locked.retry_after_s is not None and 0 < locked.retry_after_s <= settings.status_lockout_s + 60
     assert "te vaak" in render.render_result(locked).text
     # Locked lookups do not extend the lockout (no new failures recorded).
     key = throttle.pseudonym(settings, "c", "conv-x")
+    assert key is not None
     assert throttle.count_failures(key, settings=settings) == settings.status_max_failures
     # Another conversation from another client is not affected.
     assert service.lookup_public(NUMBER, CODE, "conv-y", "client-y", settings=settings).kind == "ok"
@@ -140,7 +142,7 @@ def test_small_limits_from_settings(status_db_url, tmp_path):
 
 def test_portal_is_scoped_to_the_verified_gemeente(settings):
     ok = service.lookup_portal("utrecht", "aanvraag KW-2025-0043", "p1", settings=settings)
-    assert ok.kind == "ok" and ok.application.aanvraagnummer == NUMBER
+    assert ok.kind == "ok" and ok.application is not None and ok.application.aanvraagnummer == NUMBER
     other = service.lookup_portal("Rotterdam", NUMBER, "p1", settings=settings)
     unknown = service.lookup_portal("Rotterdam", "KW-2025-9999", "p1", settings=settings)
     assert other == unknown == service.LookupResult("not_found")
@@ -199,12 +201,14 @@ def test_slow_database_is_unavailable_within_2s_and_recovers(settings):
     """A table locked by someone else: the lookup gives up in time, and works afterwards."""
     fast = dataclasses.replace(settings, db_timeout_s=0.5)
     url = make_url(settings.database_url)
+    conn: Any  # a psycopg2 or a sqlite3 connection: both roll back and close
     if url.get_backend_name() == "postgresql":
         conn = psycopg2.connect(url.render_as_string(hide_password=False))
         cur = conn.cursor()
         cur.execute("LOCK TABLE status_applications IN ACCESS EXCLUSIVE MODE")
     else:
         import sqlite3
+        assert url.database is not None
         conn = sqlite3.connect(url.database, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")
     try:

@@ -7,16 +7,8 @@ from sqlalchemy import func, select
 
 from bot.core import db
 from bot.status import demo
-from bot.status.feed import (
-    FeedConflict,
-    FeedError,
-    FeedNotFound,
-    apply_change,
-    apply_fields,
-    parse_amount,
-    parse_datetime,
-    validate_fields,
-)
+from bot.status.feed import FeedConflict, FeedError, FeedNotFound, apply_change, apply_fields
+from bot.status.fields import parse_amount, parse_datetime, validate_fields
 from bot.status.models import Application, RequestedAmount, StatusChange
 from bot.status.verification import verify_code
 from tests.fixtures.status import stored

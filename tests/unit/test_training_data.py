@@ -17,7 +17,7 @@ def load_yaml(path: Path):
 
 @pytest.fixture(scope="module")
 def nlu_intents():
-    counts = {}
+    counts: dict[str, int] = {}
     for path in (ROOT / "data" / "nlu").rglob("*.yml"):
         for block in load_yaml(path).get("nlu", []):
             if "intent" in block:
