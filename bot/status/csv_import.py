@@ -25,7 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.core import db
-from bot.status.feed import SOURCE_CSV, FeedError, apply_change, validate_fields
+from bot.status.feed import SOURCE_CSV, FeedError, apply_change
+from bot.status.fields import validate_fields
 from bot.status.verification import canonical_aanvraagnummer
 
 COLUMNS = (
