@@ -2,6 +2,7 @@
 run in the real Rasa runtime (Python 3.10, Rasa 3.6) by the scripts of rasa_runtime/tests/. The
 tracker patches are in test_rasa_trackers.py."""
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -43,6 +44,20 @@ def test_rasa_refuses_to_start_when_a_pinned_version_changed(tmp_path):
     assert result.returncode == 1
     assert "Refusing to start Rasa" in result.stderr
     assert "tensorflow 2.12.0 is installed, but the patches were written for tensorflow 2.13.1" in result.stderr
+
+
+def test_python_m_bot_run_says_why_before_anything_starts_or_trains(tmp_path):
+    """The operator's view of the same refusal: `python -m bot run` checks the Rasa runtime first
+    (bot/launcher.py, check_rasa_runtime), prints the reason and exits 1, and nothing ran."""
+    lock = tmp_path / "rasa.lock"
+    text = (ROOT / "requirements" / "rasa.lock").read_text(encoding="utf-8")
+    lock.write_text(text.replace("\nrasa==3.6.21\n", "\nrasa==3.6.22\n"), encoding="utf-8")
+    env = launcher.isolated_env(tmp_path / "var", {"KW_RASA_LOCK": str(lock)})
+    result = subprocess.run([sys.executable, "-m", "bot", "run", "--no-gateway"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "rasa 3.6.21 is installed, but the patches were written for rasa 3.6.22" in result.stderr
+    assert not (tmp_path / "var" / "logs").exists()  # no child was started
 
 
 def test_the_version_guard_passes_the_installed_rasa_runtime(tmp_path):
