@@ -66,6 +66,11 @@ CODE_MARKS: dict[str, set[str]] = {
     # Rasa's command line (`rasa data validate`, ...): no model, but it loads all of Rasa and
     # TensorFlow and reads every training file.
     "rasa_bin": {"slow"},
+    # A script run inside the Rasa runtime (tests/fixtures/rasa_runtime.py): a Python 3.10 that
+    # imports Rasa, often TensorFlow, per test. A tenth of the tests of rasa_runtime/'s patches
+    # took a quarter of the fast tier's time; they run in make test and on their own
+    # (pytest tests/unit/test_rasa_runtime.py tests/unit/test_rasa_trackers.py -m "not rasa").
+    "run_in_rasa": {"slow"},
     # A server of the test's own (tests/fixtures/services.py): the binaries must be installed.
     "OwnRedis": {"redis"},
     "OwnPostgres": {"postgres"},
