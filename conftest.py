@@ -1,6 +1,6 @@
 """pytest's root conftest: it puts the repository on sys.path, loads the shared fixtures and sorts
-every test into its tiers (pytest.ini lists the markers; README, "Tests", says which tier to run
-when).
+every test into its tiers (pytest.ini lists the markers; README, "Checks and test tiers", says
+which tier to run when).
 
 A test is marked by what it needs, found from where it lives and what it uses, so test files
 carry no tier markers and a new test is sorted like its neighbours:
@@ -10,8 +10,9 @@ carry no tier markers and a new test is sorted like its neighbours:
   closure): the fixtures that start Rasa, the cluster, a browser or a Redis server;
 - the code it runs: the test function, the fixtures defined in its module and the module's own
   helper functions they call, when they ask for the trained model themselves
-  (``launcher.model_path``/``ensure_model``, ``start_stack``), run Rasa's command line (slow)
-  or start a PostgreSQL or Redis of their own.
+  (``launcher.model_path``/``ensure_model``, ``start_stack``), run Rasa's command line or a
+  script inside the Rasa runtime (slow), or start a PostgreSQL or Redis of their own;
+- a short list of tests that start the product through another module's code.
 
 A miss cannot train by accident: `make test-fast` points KW_DEV_MODEL at a model that does not
 exist, so an unmarked test that needs one fails at once with a message that names it.
@@ -67,9 +68,9 @@ CODE_MARKS: dict[str, set[str]] = {
     # TensorFlow and reads every training file.
     "rasa_bin": {"slow"},
     # A script run inside the Rasa runtime (tests/fixtures/rasa_runtime.py): a Python 3.10 that
-    # imports Rasa, often TensorFlow, per test. A tenth of the tests of rasa_runtime/'s patches
-    # took a quarter of the fast tier's time; they run in make test and on their own
-    # (pytest tests/unit/test_rasa_runtime.py tests/unit/test_rasa_trackers.py -m "not rasa").
+    # imports Rasa, often TensorFlow, for each test, seconds where the other tests take
+    # milliseconds. They run in make test, and on their own with
+    # `pytest tests/unit/test_rasa_runtime.py tests/unit/test_rasa_trackers.py -m "not rasa"`.
     "run_in_rasa": {"slow"},
     # A server of the test's own (tests/fixtures/services.py): the binaries must be installed.
     "OwnRedis": {"redis"},
@@ -123,6 +124,7 @@ def _needs(item: pytest.Item) -> set[str]:
     fixture_names = getattr(item, "fixturenames", [])
     for name in fixture_names:
         needs |= FIXTURE_MARKS.get(name, set())
+    # pytest keeps which definition of each fixture an item uses only here (no public API).
     info = getattr(item, "_fixtureinfo", None)
     module = getattr(item, "module", None)
     seen: set[int] = set()
