@@ -33,7 +33,7 @@ PLACE, ANSWER, CHOICES, NONE = "plaats", "kennisbank", "keuze", "geen"
 ANSWERED = (PLACE, ANSWER)
 PLACE_KEYS = ("gebieden", "wie_aanvragen", "inwoners")
 MIN_SCORE = 4.0     # below this nothing is similar enough to offer
-CLEAR_RATIO = 1.35  # the best must beat the second by this factor to be answered directly
+CLEAR_RATIO = 1.3   # the best must beat the second by this factor to be answered directly
 MAX_CHOICES = 3
 CHOICE_SHARE = 0.7  # a candidate is offered when it scores at least this share of the best
 
