@@ -16,22 +16,21 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Dict, List, Optional
-
-from bot import launcher
-from bot.settings import ROOT, load
+from typing import Any
 
 from bench import report
 from bench.load import load_questions, run_level
 from bench.procs import Sampler, loadavg, mb
 from bench.stacks import PRODUCT_OVERRIDES, ProductStack, StockStack, bench_env
+from bot import launcher
+from bot.settings import ROOT, load
 
 SAMPLE_INTERVAL_S = 0.5
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--users", default="1,10,50", help="user counts, comma-separated (default 1,10,50)")
     p.add_argument("--turns", type=int, default=10, help="turns per user (default 10)")
@@ -69,12 +68,12 @@ async def _sample_until_cancelled(sampler: Sampler) -> None:
         await asyncio.sleep(SAMPLE_INTERVAL_S)  # sampling period
 
 
-async def measure(stack: Any, questions: List[str], args: argparse.Namespace) -> Dict[str, Any]:
+async def measure(stack: Any, questions: list[str], args: argparse.Namespace) -> dict[str, Any]:
     sampler = Sampler(stack.pids())
     idle = sampler.sample()
     sampling = asyncio.create_task(_sample_until_cancelled(sampler))
     factory = stack.user_factory()
-    out: Dict[str, Any] = {"levels": {}}
+    out: dict[str, Any] = {"levels": {}}
     try:
         if args.warmup_turns:
             warm = await run_level(factory, questions, 1, args.warmup_turns, args.level_deadline)
@@ -111,7 +110,7 @@ async def measure(stack: Any, questions: List[str], args: argparse.Namespace) ->
     return out
 
 
-def wait_for_quiet(limit: Optional[float], max_s: float) -> None:
+def wait_for_quiet(limit: float | None, max_s: float) -> None:
     if limit is None:
         return
     deadline = time.monotonic() + max_s
@@ -123,7 +122,7 @@ def wait_for_quiet(limit: Optional[float], max_s: float) -> None:
         print(f"The load average is still {loadavg()[0]}: measuring anyway (noisy).", flush=True)
 
 
-def run_stack(kind: str, model: Path, questions: List[str], args: argparse.Namespace) -> Dict[str, Any]:
+def run_stack(kind: str, model: Path, questions: list[str], args: argparse.Namespace) -> dict[str, Any]:
     cls = StockStack if kind == "stock" else ProductStack
     wait_for_quiet(args.quiet_load, args.quiet_wait)
     stack = cls(model, args.out / f"var-{kind}")
@@ -147,13 +146,13 @@ def _git(*cmd: str) -> str:
         return ""
 
 
-def run(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+def run(argv: list[str] | None = None) -> dict[str, Any]:
     """The whole bench; returns the result that was also written to --out."""
     args = parse_args(argv)
     questions = load_questions(args.questions)
     model = launcher.ensure_model(load(bench_env(args.out / "var-product")))
-    started = datetime.now(timezone.utc)
-    result: Dict[str, Any] = {
+    started = datetime.now(UTC)
+    result: dict[str, Any] = {
         "meta": {
             "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
             "commit": _git("rev-parse", "HEAD") or "unknown",
@@ -172,7 +171,7 @@ def run(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     for kind in args.stacks:
         result["stacks"][kind] = run_stack(kind, model, questions, args)
     result["meta"]["loadavg_after"] = loadavg()
-    result["meta"]["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds())
+    result["meta"]["duration_s"] = round((datetime.now(UTC) - started).total_seconds())
     result["ratios"] = report.ratios(result["stacks"])
     path = report.write(result, args.out, started.strftime("%Y%m%d-%H%M%S"))
     print("\n" + report.table(result) + "\n")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Awaitable, Callable, List, Optional, Protocol
+from typing import Protocol
 
 import aiohttp
 import yaml
@@ -29,7 +30,7 @@ class TurnError(Exception):
     """A turn that got no answer: an HTTP error, an error frame, a closed socket or a timeout."""
 
 
-def load_questions(path: Path) -> List[str]:
+def load_questions(path: Path) -> list[str]:
     """The sample's questions except the status ones (those need a number and code)."""
     items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     questions = [item["q"] for item in items if item.get("tag") != "status"]
@@ -71,7 +72,7 @@ class RestUser:
 class WidgetUser:
     def __init__(self, http: aiohttp.ClientSession, ws_url: str, origin: str) -> None:
         self.http, self.url, self.origin = http, ws_url, origin
-        self.ws: Optional[aiohttp.ClientWebSocketResponse] = None
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
 
     async def open(self) -> None:
         # The Origin header is what a browser sends from the gateway's own demo page.
@@ -123,7 +124,7 @@ class Level:
     users: int
     turns_per_user: int
     wall_s: float
-    turns: List[Turn]
+    turns: list[Turn]
 
     def as_dict(self) -> dict:
         return {"users": self.users, "turns_per_user": self.turns_per_user,
@@ -134,7 +135,7 @@ async def _bounded(coro: Awaitable, timeout: float):
     return await asyncio.wait_for(coro, timeout=timeout)
 
 
-async def run_level(factory: UserFactory, questions: List[str], users: int, turns: int,
+async def run_level(factory: UserFactory, questions: list[str], users: int, turns: int,
                     deadline_s: float, turn_timeout_s: float = TURN_TIMEOUT_S) -> Level:
     """`users` closed loops of `turns` turns each; user i asks question (i + t) of the list."""
     connector = aiohttp.TCPConnector(limit=users + 4)
@@ -145,9 +146,9 @@ async def run_level(factory: UserFactory, questions: List[str], users: int, turn
                                       return_exceptions=True)
         t0 = time.monotonic()
         deadline = t0 + deadline_s
-        records: List[Turn] = []
+        records: list[Turn] = []
 
-        async def loop(i: int, client: User, failed: Optional[BaseException]) -> None:
+        async def loop(i: int, client: User, failed: BaseException | None) -> None:
             for t in range(turns):
                 started = time.monotonic()
                 if failed is not None:
@@ -160,14 +161,13 @@ async def run_level(factory: UserFactory, questions: List[str], users: int, turn
                 try:
                     n = await _bounded(client.ask(question), min(turn_timeout_s, deadline - started + 1))
                     records.append(Turn(i, t, started - t0, time.monotonic() - started, n))
-                except (TurnError, aiohttp.ClientError, asyncio.TimeoutError, OSError, RuntimeError,
-                        ValueError) as exc:
+                except (TimeoutError, TurnError, aiohttp.ClientError, OSError, RuntimeError, ValueError) as exc:
                     records.append(Turn(i, t, started - t0, time.monotonic() - started, 0,
                                         (str(exc) or type(exc).__name__)[:200]))
 
         try:
             await asyncio.gather(*(loop(i, c, o if isinstance(o, BaseException) else None)
-                                   for i, c, o in zip(range(users), clients, opened)))
+                                   for i, c, o in zip(range(users), clients, opened, strict=True)))
         finally:
             await asyncio.gather(*(_bounded(c.close(), 10) for c in clients), return_exceptions=True)
         ends = [t.start + t.latency_s for t in records]

@@ -5,12 +5,12 @@ import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 COLOURS = {"stock": "#7f7f7f", "product": "#1f77b4"}
 
 
-def plot(result: Dict[str, Any], path: Path) -> Path:
+def plot(result: dict[str, Any], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 PROC = Path("/proc")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(pid: int) -> Optional[List[str]]:
+def _stat(pid: int) -> list[str] | None:
     """Fields of /proc/PID/stat after the command name (which may contain spaces)."""
     try:
         raw = (PROC / str(pid) / "stat").read_text()
@@ -30,8 +30,8 @@ def _stat(pid: int) -> Optional[List[str]]:
     return raw[raw.rfind(")") + 2:].split()
 
 
-def _children() -> Dict[int, List[int]]:
-    kids: Dict[int, List[int]] = {}
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit():
             fields = _stat(int(entry.name))
@@ -40,7 +40,7 @@ def _children() -> Dict[int, List[int]]:
     return kids
 
 
-def tree(root: int, kids: Optional[Dict[int, List[int]]] = None) -> Set[int]:
+def tree(root: int, kids: dict[int, list[int]] | None = None) -> set[int]:
     kids = _children() if kids is None else kids
     seen, todo = set(), [root]
     while todo:
@@ -74,7 +74,7 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12]) if fields else 0  # utime + stime
 
 
-def tree_usage(roots: Dict[str, int], memory: bool = True) -> Dict[str, Tuple[int, int, int]]:
+def tree_usage(roots: dict[str, int], memory: bool = True) -> dict[str, tuple[int, int, int]]:
     """Per service: (RSS bytes, PSS bytes, CPU ticks) summed over its process tree (memory 0
     when not asked for)."""
     kids = _children()
@@ -94,7 +94,7 @@ def machine_busy_ticks() -> int:
     return sum(values) - values[3] - values[4]
 
 
-def loadavg() -> List[float]:
+def loadavg() -> list[float]:
     return [float(v) for v in (PROC / "loadavg").read_text().split()[:3]]
 
 
@@ -105,21 +105,21 @@ class Sampler:
     neither the stack nor the bench: the load other work put on the machine during the run.
     """
 
-    def __init__(self, roots: Dict[str, int], cores: Optional[int] = None) -> None:
+    def __init__(self, roots: dict[str, int], cores: int | None = None) -> None:
         self.roots = roots
         self.cores = cores or os.cpu_count() or 1
-        self.peak: Dict[str, int] = {name: 0 for name in roots}  # RSS
+        self.peak: dict[str, int] = {name: 0 for name in roots}  # RSS
         self.peak_total = 0
-        self.peak_pss: Dict[str, int] = {name: 0 for name in roots}
+        self.peak_pss: dict[str, int] = {name: 0 for name in roots}
         self.peak_pss_total = 0
         self.samples = 0
         self._start = self._cpu_snapshot()
 
-    def _cpu_snapshot(self) -> Tuple[float, int, int]:
+    def _cpu_snapshot(self) -> tuple[float, int, int]:
         own = sum(t for _, _, t in tree_usage(self.roots, memory=False).values()) + cpu_ticks(os.getpid())
         return time.monotonic(), machine_busy_ticks(), own
 
-    def sample(self) -> Dict[str, Tuple[int, int]]:
+    def sample(self) -> dict[str, tuple[int, int]]:
         """Per service: (RSS, PSS) bytes now."""
         usage = {name: (rss, pss) for name, (rss, pss, _) in tree_usage(self.roots).items()}
         for name, (rss, pss) in usage.items():
@@ -130,7 +130,7 @@ class Sampler:
         self.samples += 1
         return usage
 
-    def cpu_shares(self) -> Dict[str, float]:
+    def cpu_shares(self) -> dict[str, float]:
         """Since the sampler was made: CPU share of the stack plus bench, and of everything else."""
         t1, busy1, own1 = self._cpu_snapshot()
         t0, busy0, own0 = self._start

@@ -10,7 +10,7 @@ import json
 import statistics
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from bench.load import Level, Turn
 
@@ -25,7 +25,7 @@ TARGETS = [
 ]
 
 
-def percentile(sorted_values: List[float], p: float) -> Optional[float]:
+def percentile(sorted_values: list[float], p: float) -> float | None:
     """Linear interpolation between closest ranks (numpy's default)."""
     if not sorted_values:
         return None
@@ -35,7 +35,7 @@ def percentile(sorted_values: List[float], p: float) -> Optional[float]:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
-def _ms(value: Optional[float]) -> Optional[float]:
+def _ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000.0, 1)
 
 
@@ -49,7 +49,7 @@ def failure(turn: Turn) -> str:
     return turn.error or ("empty answer" if turn.messages == 0 else "")
 
 
-def summarize(level: Level) -> Dict[str, Any]:
+def summarize(level: Level) -> dict[str, Any]:
     ok = sorted(t.latency_s for t in level.turns if not failure(t))
     errors = Counter(failure(t) for t in level.turns if failure(t))
     return {
@@ -70,7 +70,7 @@ def summarize(level: Level) -> Dict[str, Any]:
     }
 
 
-def conversation(level: Level, window: int = 10) -> Dict[str, Any]:
+def conversation(level: Level, window: int = 10) -> dict[str, Any]:
     """Latency by turn number in one long conversation: first `window` turns vs last."""
     by_turn = [None if failure(t) else round(t.latency_s * 1000.0, 1) for t in level.turns]
     first = [v for v in by_turn[:window] if v is not None]
@@ -90,18 +90,18 @@ def conversation(level: Level, window: int = 10) -> Dict[str, Any]:
     }
 
 
-def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a is not None and b else None
 
 
-def _pss(stack: Dict[str, Any]) -> Optional[float]:
+def _pss(stack: dict[str, Any]) -> float | None:
     """Peak PSS of all processes; results written before the bench read PSS have only RSS."""
     return stack["memory"].get("peak_pss_total_mb")
 
 
-def ratios(stacks: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+def ratios(stacks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     stock, product = stacks.get("stock"), stacks.get("product")
-    values: Dict[str, Optional[float]] = {k: None for k, *_ in TARGETS}
+    values: dict[str, float | None] = {k: None for k, *_ in TARGETS}
     max_users = None
     if product:
         values["growth"] = product.get("conversation", {}).get("growth")
@@ -134,7 +134,7 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
-def table(result: Dict[str, Any]) -> str:
+def table(result: dict[str, Any]) -> str:
     """The figures as Markdown, as they go into docs/performance.md."""
     stacks = result["stacks"]
     names = [n for n in ("stock", "product") if n in stacks]
@@ -148,7 +148,7 @@ def table(result: Dict[str, Any]) -> str:
             head = f"{users} user{'s' if users != '1' else ''} × {lv[0].get('turns_per_user', '?')} turns"
             cells = [_fmt(x.get(key), unit) for x in lv]
             if key == "errors":
-                cells = [f"{c} ({_fmt(x.get('empty_answers'))})" for c, x in zip(cells, lv)]
+                cells = [f"{c} ({_fmt(x.get('empty_answers'))})" for c, x in zip(cells, lv, strict=True)]
             rows.append([f"{head}: {label}", *cells])
     rows.append(["memory, peak PSS of all processes",
                  *[_fmt(stacks[n]["memory"].get("peak_pss_total_mb"), " MB") for n in names]])
@@ -175,7 +175,7 @@ def table(result: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write(result: Dict[str, Any], out_dir: Path, stamp: str) -> Path:
+def write(result: dict[str, Any], out_dir: Path, stamp: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"bench-{stamp}.json"
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -17,12 +17,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
-
-from bot import launcher
-from bot.settings import ROOT, Settings, load
 
 from bench.load import RestUser, UserFactory, WidgetUser
+from bot import launcher
+from bot.settings import ROOT, Settings, load
 
 READY_TIMEOUT_S = 300.0
 # Environment for the product run: limits a single client would hit within seconds.
@@ -38,7 +36,7 @@ free_port = launcher.free_port
 http_ok = launcher.http_ok
 
 
-def bench_env(var_dir: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def bench_env(var_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment without any KW_* of the developer's, plus a fresh var dir."""
     return launcher.isolated_env(var_dir, dict({"RASA_TELEMETRY_ENABLED": "false"}, **(extra or {})))
 
@@ -56,7 +54,7 @@ def prepare_db(settings: Settings) -> None:
     migrations.upgrade(settings.database_url)
 
 
-def wait_ready(urls: List[str], procs: List[subprocess.Popen], deadline: float, what: str) -> None:
+def wait_ready(urls: list[str], procs: list[subprocess.Popen], deadline: float, what: str) -> None:
     for url in urls:
         while not http_ok(url):
             if any(p.poll() is not None for p in procs):
@@ -74,7 +72,7 @@ class StockStack:
         self.env = bench_env(var_dir)
         fresh_var(var_dir)
         self.settings = load(self.env)
-        self.procs: Dict[str, subprocess.Popen] = {}
+        self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self) -> float:
         """Spawn both processes; returns seconds from spawn until both answer."""
@@ -120,7 +118,7 @@ class StockStack:
                 except ProcessLookupError:
                     pass
 
-    def pids(self) -> Dict[str, int]:
+    def pids(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.procs.items()}
 
     def user_factory(self) -> UserFactory:
@@ -136,7 +134,7 @@ class ProductStack:
         self.env = bench_env(var_dir, PRODUCT_OVERRIDES)
         fresh_var(var_dir)
         self.settings = load(self.env)
-        self.stack: Optional[launcher.Stack] = None
+        self.stack: launcher.Stack | None = None
 
     def start(self) -> float:
         """The launcher's stack; returns seconds from spawn until the gateway's /readyz is 200."""
@@ -160,7 +158,7 @@ class ProductStack:
         if self.stack is not None:
             self.stack.stop()
 
-    def pids(self) -> Dict[str, int]:
+    def pids(self) -> dict[str, int]:
         assert self.stack is not None
         return {svc.name: svc.proc.pid for svc in self.stack.services if svc.proc is not None}
 

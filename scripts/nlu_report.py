@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,7 +51,7 @@ def evaluate(model: Path, nlu: str, out: Path) -> float:
     return weighted_f1(out)
 
 
-def cross_validate() -> Optional[float]:
+def cross_validate() -> float:
     CV_DIR.mkdir(parents=True, exist_ok=True)
     result = rasa("test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
                   "--cross-validation", "--folds", str(FOLDS), "--out", str(CV_DIR))
