@@ -9,6 +9,7 @@ from bot.core import identity
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.settings import get_settings, load
+from tests.fixtures.actions import NO_DOMAIN
 from tests.fixtures.handoff import active_ticket
 
 
@@ -23,7 +24,7 @@ def handoff_settings(tmp_path):
 
 def consent(dispatcher, make_tracker, intent, text):
     dispatcher.messages.clear()
-    return ValidateHandoffForm().validate_handoff_toestemming(text, dispatcher, make_tracker(intent, text), {})
+    return ValidateHandoffForm().validate_handoff_toestemming(text, dispatcher, make_tracker(intent, text), NO_DOMAIN)
 
 
 def test_consent_has_three_outcomes(make_tracker, dispatcher):
@@ -56,7 +57,7 @@ def test_anything_else_at_consent_is_answered_and_asked_again(make_tracker, disp
 
 def test_contact_can_be_skipped(make_tracker, dispatcher):
     form = ValidateHandoffForm()
-    assert form.validate_handoff_contact("Nee.", dispatcher, make_tracker("deny", "Nee."), {}) == \
+    assert form.validate_handoff_contact("Nee.", dispatcher, make_tracker("deny", "Nee."), NO_DOMAIN) == \
         {"handoff_contact": "-"}
 
 
@@ -64,7 +65,7 @@ def test_contact_can_be_skipped(make_tracker, dispatcher):
                                   "06 12345678"])
 def test_contact_takes_an_email_address_or_phone_number(make_tracker, dispatcher, text):
     form = ValidateHandoffForm()
-    assert form.validate_handoff_contact(text, dispatcher, make_tracker("nlu_fallback", text), {}) == \
+    assert form.validate_handoff_contact(text, dispatcher, make_tracker("nlu_fallback", text), NO_DOMAIN) == \
         {"handoff_contact": text}
 
 
@@ -75,7 +76,7 @@ def test_contact_takes_an_email_address_or_phone_number(make_tracker, dispatcher
 ])
 def test_contact_refuses_anything_else(make_tracker, dispatcher, intent, text, says):
     form = ValidateHandoffForm()
-    assert form.validate_handoff_contact(text, dispatcher, make_tracker(intent, text), {}) == \
+    assert form.validate_handoff_contact(text, dispatcher, make_tracker(intent, text), NO_DOMAIN) == \
         {"handoff_contact": None}
     assert says in dispatcher.messages[0]["text"]
 
@@ -83,9 +84,9 @@ def test_contact_refuses_anything_else(make_tracker, dispatcher, intent, text, s
 def test_stop_at_the_question_or_contact_step_leaves_the_form(make_tracker, dispatcher):
     form = ValidateHandoffForm()
     tracker = make_tracker("stop", "laat maar, toch niet")
-    assert form.validate_handoff_vraag("laat maar, toch niet", dispatcher, tracker, {}) == \
+    assert form.validate_handoff_vraag("laat maar, toch niet", dispatcher, tracker, NO_DOMAIN) == \
         {"handoff_vraag": None, "requested_slot": None}
-    assert form.validate_handoff_contact("laat maar, toch niet", dispatcher, tracker, {}) == \
+    assert form.validate_handoff_contact("laat maar, toch niet", dispatcher, tracker, NO_DOMAIN) == \
         {"handoff_contact": None, "requested_slot": None}
 
 
@@ -94,7 +95,7 @@ def test_stop_at_the_question_or_contact_step_leaves_the_form(make_tracker, disp
 def test_leaving_the_form_makes_no_ticket(handoff_settings, make_tracker, dispatcher, slots):
     # Also when consent and question were given: "laat maar" at the contact step.
     tracker = make_tracker("stop", "laat maar", slots=slots)
-    events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
+    events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, NO_DOMAIN))
     assert "niet door" in dispatcher.messages[0]["text"]
     assert HandoffService.from_settings(handoff_settings).active_ticket_for_conversation("unit") is None
     assert not any(e.get("event") == "pause" for e in events)
@@ -106,7 +107,7 @@ def test_declined_consent_still_makes_a_ticket_without_the_conversation(handoff_
                {"event": "bot", "text": "Dat is niet bekend.", "timestamp": 1_700_000_001}]
     tracker = make_tracker("deny", "nee", events=earlier, slots={
         "handoff_toestemming": False, "handoff_vraag": "Bedrag voor Breda?", "handoff_contact": "-"})
-    asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
+    asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, NO_DOMAIN))
     service = HandoffService.from_settings(handoff_settings)
     ticket = service.active_ticket_for_conversation("unit")
     assert ticket is not None and ticket.question == "Bedrag voor Breda?"
@@ -121,7 +122,7 @@ def test_ticket_is_created_and_the_assistant_keeps_answering(handoff_settings, m
     tracker = make_tracker("deny", "nee", events=earlier, metadata=metadata,
                            slots={"handoff_toestemming": True, "handoff_vraag": "Bedrag voor Breda?",
                                   "handoff_contact": "-"})
-    events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
+    events = asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, NO_DOMAIN))
     # Rasa pauses only when a medewerker takes over (bot/handoff/live.py).
     assert not any(e.get("event") == "pause" for e in events)
     assert "helpdesk" in dispatcher.messages[0]["text"]
@@ -134,16 +135,16 @@ def test_waiting_question_status_and_withdrawal(handoff_settings, make_tracker, 
     from actions.handoff import ActionHandoffStatus, ActionHandoffWithdraw
 
     waiting = make_tracker("handoff_wachten", "is er al iemand?")
-    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, waiting, {}))
+    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, waiting, NO_DOMAIN))
     assert "geen vraag open" in dispatcher.messages[-1]["text"]
     service = HandoffService.from_settings(handoff_settings)
     ticket = service.create_ticket("unit", "Een open vraag")
     waiting = make_tracker("handoff_wachten", "is er al iemand?")
-    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, waiting, {}))
+    asyncio.run(ActionHandoffStatus(handoff_settings).run(dispatcher, waiting, NO_DOMAIN))
     assert "wachtrij" in dispatcher.messages[-1]["text"]
     assert dispatcher.messages[-1]["custom"] == {"kw_handoff": True}
     withdraw = make_tracker("handoff_intrekken", "vraag intrekken")
-    asyncio.run(ActionHandoffWithdraw(handoff_settings).run(dispatcher, withdraw, {}))
+    asyncio.run(ActionHandoffWithdraw(handoff_settings).run(dispatcher, withdraw, NO_DOMAIN))
     assert "ingetrokken" in dispatcher.messages[-1]["text"]
     assert service.active_ticket_for_conversation("unit") is None
     closed = service.ticket_detail(ticket.id)
@@ -155,7 +156,7 @@ def test_database_down_keeps_the_assistant(tmp_path, make_tracker, dispatcher):
     down = load({"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
     tracker = make_tracker("deny", "nee", slots={"handoff_toestemming": True,
                                                  "handoff_vraag": "Vraag", "handoff_contact": "-"})
-    events = asyncio.run(ActionHandoffCreate(down).run(dispatcher, tracker, {}))
+    events = asyncio.run(ActionHandoffCreate(down).run(dispatcher, tracker, NO_DOMAIN))
     assert "lukt nu niet" in dispatcher.messages[0]["text"]
     assert not any(e.get("event") == "pause" for e in events)
 
@@ -163,7 +164,7 @@ def test_database_down_keeps_the_assistant(tmp_path, make_tracker, dispatcher):
 def test_masked_contact_does_not_block_the_ticket(handoff_settings, make_tracker, dispatcher):
     tracker = make_tracker("inform", "[e-mailadres]", slots={
         "handoff_toestemming": True, "handoff_vraag": "Vraag over Breda", "handoff_contact": "[e-mailadres]"})
-    asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, {}))
+    asyncio.run(ActionHandoffCreate(handoff_settings).run(dispatcher, tracker, NO_DOMAIN))
     service = HandoffService.from_settings(handoff_settings)
     ticket = active_ticket(service, "unit")
     assert ticket.contact_kind is None
@@ -180,15 +181,19 @@ def test_new_session_stays_paused_while_a_medewerker_has_the_ticket(handoff_sett
                                                                      dispatcher):
     from actions.handoff import ActionSessionStart
 
-    fresh = asyncio.run(ActionSessionStart(handoff_settings).run(dispatcher, make_tracker("greet", "hallo"), {}))
+    def start_session():
+        return asyncio.run(ActionSessionStart(handoff_settings).run(dispatcher, make_tracker("greet", "hallo"),
+                                                                    NO_DOMAIN))
+
+    fresh = start_session()
     assert [e["event"] for e in fresh] == ["session_started", "action"]
     service = HandoffService.from_settings(handoff_settings)
     ticket = service.create_ticket("unit", "Een open vraag")
-    waiting = asyncio.run(ActionSessionStart(handoff_settings).run(dispatcher, make_tracker("greet", "hallo"), {}))
+    waiting = start_session()
     assert [e["event"] for e in waiting] == ["session_started", "action"]  # the assistant answers
     staff = StaffService.from_settings(handoff_settings).create_user("mw", "Mia", "correct horse battery")
     service.go_live(service.claim(ticket, staff), staff)
-    paused = asyncio.run(ActionSessionStart(handoff_settings).run(dispatcher, make_tracker("greet", "hallo"), {}))
+    paused = start_session()
     assert [e["event"] for e in paused] == ["session_started", "pause", "action"]
 
 

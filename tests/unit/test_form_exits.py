@@ -16,6 +16,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService
 from bot.settings import load
 from bot.status import demo, render
+from tests.fixtures.actions import NO_DOMAIN
 from tests.fixtures.handoff import active_ticket
 
 
@@ -45,7 +46,7 @@ def asked(slot):
 @pytest.mark.parametrize("intent, text", [("greet", "hallo"), ("nlu_fallback", "hallo"), ("nlu_fallback", "terug"),
                                           ("greet", "Goedemorgen!"), ("thank", "bedankt"), ("nlu_fallback", "ok")])
 def test_greetings_and_going_back_are_never_the_question(make_tracker, dispatcher, intent, text):
-    result = ValidateHandoffForm().validate_handoff_vraag(text, dispatcher, make_tracker(intent, text), {})
+    result = ValidateHandoffForm().validate_handoff_vraag(text, dispatcher, make_tracker(intent, text), NO_DOMAIN)
     assert result == {"handoff_vraag": None}
     assert dispatcher.messages[-1]["text"] == texts.HANDOFF_QUESTION_NEEDED
 
@@ -58,7 +59,7 @@ def test_vorige_vraag_takes_the_previous_real_question(make_tracker, dispatcher)
     for said in ("vorige vraag", "de vorige vraag", "dezelfde vraag", "wat ik net vroeg"):
         dispatcher.messages.clear()
         tracker = make_tracker("nlu_fallback", said, events=earlier)
-        assert ValidateHandoffForm().validate_handoff_vraag(said, dispatcher, tracker, {}) == \
+        assert ValidateHandoffForm().validate_handoff_vraag(said, dispatcher, tracker, NO_DOMAIN) == \
             {"handoff_vraag": "Wanneer wordt het geld voor Breda overgemaakt?"}
         assert "Breda overgemaakt" in dispatcher.messages[-1]["text"]
 
@@ -66,7 +67,7 @@ def test_vorige_vraag_takes_the_previous_real_question(make_tracker, dispatcher)
 def test_vorige_vraag_without_one_asks_which(make_tracker, dispatcher):
     earlier = [user("ik wil een medewerker", "human_handoff"), user("ja", "affirm"), asked("handoff_vraag")]
     tracker = make_tracker("nlu_fallback", "vorige vraag", events=earlier)
-    assert ValidateHandoffForm().validate_handoff_vraag("vorige vraag", dispatcher, tracker, {}) == \
+    assert ValidateHandoffForm().validate_handoff_vraag("vorige vraag", dispatcher, tracker, NO_DOMAIN) == \
         {"handoff_vraag": None}
     assert dispatcher.messages[-1]["text"] == texts.HANDOFF_WHICH_QUESTION
 
@@ -78,14 +79,14 @@ def test_the_second_nee_at_the_question_step_leaves_the_form(app_settings, make_
              user("nee", "deny"), {"event": "slot", "name": "handoff_toestemming", "value": False},
              asked("handoff_vraag")]
     first = make_tracker("deny", "nee", events=start)
-    assert form.validate_handoff_vraag("nee", dispatcher, first, {}) == {"handoff_vraag": None}
+    assert form.validate_handoff_vraag("nee", dispatcher, first, NO_DOMAIN) == {"handoff_vraag": None}
     again = [*start, user("nee", "deny"), bot(texts.HANDOFF_QUESTION_NEEDED), asked("handoff_vraag")]
     second = make_tracker("deny", "nee", events=again, slots={"handoff_toestemming": False})
-    assert form.validate_handoff_vraag("nee", dispatcher, second, {}) == \
+    assert form.validate_handoff_vraag("nee", dispatcher, second, NO_DOMAIN) == \
         {"handoff_vraag": None, "requested_slot": None}
     # The form ended: a polite goodbye to the handoff, and no ticket.
     dispatcher.messages.clear()
-    asyncio.run(ActionHandoffCreate(app_settings).run(dispatcher, second, {}))
+    asyncio.run(ActionHandoffCreate(app_settings).run(dispatcher, second, NO_DOMAIN))
     assert dispatcher.messages[-1]["text"] == texts.HANDOFF_STOPPED
     assert HandoffService.from_settings(app_settings).active_ticket_for_conversation("unit") is None
 
@@ -94,7 +95,7 @@ def test_the_second_nee_at_the_question_step_leaves_the_form(app_settings, make_
 def test_a_contact_in_the_sentence_wins_over_its_intent(make_tracker, dispatcher, intent):
     # As the gateway passes it on: masked.
     text = "stuur maar een mail naar [e-mailadres], liever geen telefoon"
-    assert ValidateHandoffForm().validate_handoff_contact(text, dispatcher, make_tracker(intent, text), {}) == \
+    assert ValidateHandoffForm().validate_handoff_contact(text, dispatcher, make_tracker(intent, text), NO_DOMAIN) == \
         {"handoff_contact": text}
 
 
@@ -145,7 +146,7 @@ def waiting(settings):
                                           ("handoff_intrekken", "/handoff_intrekken")])
 def test_explicit_withdrawal_withdraws(app_settings, make_tracker, dispatcher, intent, text):
     service, ticket = waiting(app_settings)
-    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, make_tracker(intent, text), {}))
+    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, make_tracker(intent, text), NO_DOMAIN))
     assert service.ticket_detail(ticket.id).ticket.state == "afgerond"
     assert "ingetrokken" in dispatcher.messages[-1]["text"]
 
@@ -163,7 +164,7 @@ def test_explicit_withdrawal_read_as_stop_or_deny_withdraws(app_settings, make_t
 def test_withdrawal_in_vague_words_asks_first_and_yes_withdraws(app_settings, make_tracker, dispatcher):
     service, ticket = waiting(app_settings)
     tracker = make_tracker("handoff_intrekken", "hoeft niet meer, ik weet het al")
-    assert asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, tracker, {})) == []
+    assert asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, tracker, NO_DOMAIN)) == []
     asked = dispatcher.messages[-1]
     assert asked["text"] == texts.STOP_WITHDRAW_CONFIRM
     assert [b["payload"] for b in asked["buttons"]] == ["/handoff_intrekken", "/deny"]
@@ -174,9 +175,9 @@ def test_withdrawal_in_vague_words_asks_first_and_yes_withdraws(app_settings, ma
               {"event": "bot", "text": asked["text"], "data": {"buttons": asked["buttons"]}},
               {"event": "action", "name": "action_listen"}]
     yes = make_tracker("affirm", "ja", events=before)
-    assert asyncio.run(ActionAffirm(app_settings).run(dispatcher, yes, {})) == \
+    assert asyncio.run(ActionAffirm(app_settings).run(dispatcher, yes, NO_DOMAIN)) == \
         [{"event": "followup", "timestamp": None, "name": "action_handoff_withdraw"}]
-    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, yes, {}))
+    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, yes, NO_DOMAIN))
     assert service.ticket_detail(ticket.id).ticket.state == "afgerond"
     assert "ingetrokken" in dispatcher.messages[-1]["text"]
 
@@ -192,9 +193,9 @@ GATEWAY = {"msg_id": "m1", "client_id": "k1"}
 def test_goodbye_leaves_the_status_form(make_tracker, dispatcher, intent, text):
     form = ValidateStatusForm()
     tracker = make_tracker(intent, text, metadata=GATEWAY, slots={"aanvraagnummer": "KW-2025-0042"})
-    assert form.validate_verificatiecode(text, dispatcher, tracker, {}) == \
+    assert form.validate_verificatiecode(text, dispatcher, tracker, NO_DOMAIN) == \
         {"verificatiecode": None, "requested_slot": None}
-    assert form.validate_aanvraagnummer(text, dispatcher, tracker, {}) == \
+    assert form.validate_aanvraagnummer(text, dispatcher, tracker, NO_DOMAIN) == \
         {"aanvraagnummer": None, "requested_slot": None}
     assert not any(m.get("text") == texts.STATUS_BAD_CODE for m in dispatcher.messages)
     leave_form(dispatcher, tracker)
@@ -207,17 +208,17 @@ async def test_the_code_slot_never_holds_the_message(make_tracker, dispatcher):
     at_code = dict(requested_slot="verificatiecode", aanvraagnummer="KW-2025-0042")
     tracker = make_tracker("nlu_fallback", "weet ik niet precies", metadata=GATEWAY, slots=at_code)
     tracker.active_loop = {"name": "status_form"}
-    marker = await form.extract_verificatiecode(dispatcher, tracker, {})
+    marker = await form.extract_verificatiecode(dispatcher, tracker, NO_DOMAIN)
     assert marker == {"verificatiecode": "?"}
-    assert form.validate_verificatiecode("?", dispatcher, tracker, {}) == {"verificatiecode": None}
+    assert form.validate_verificatiecode("?", dispatcher, tracker, NO_DOMAIN) == {"verificatiecode": None}
     # Through the gateway a short word is never taken as the code itself (the gateway took every
     # code out as a reference already).
     for text in ("tot-ziens", "abcdefgh", "K7QMWX3D"):
         tracker = make_tracker("inform_code", text, metadata=GATEWAY, slots=at_code)
-        assert form.validate_verificatiecode(text, dispatcher, tracker, {})["verificatiecode"] is None
+        assert form.validate_verificatiecode(text, dispatcher, tracker, NO_DOMAIN)["verificatiecode"] is None
     with_ref = make_tracker("inform_code", "[verificatiecode]", metadata=dict(GATEWAY, code_ref="r" * 30),
                             slots=at_code)
-    assert await form.extract_verificatiecode(dispatcher, with_ref, {}) == {"verificatiecode": "ref:" + "r" * 30}
+    assert await form.extract_verificatiecode(dispatcher, with_ref, NO_DOMAIN) == {"verificatiecode": "ref:" + "r" * 30}
 
 
 def test_the_third_wrong_code_says_where_the_code_is(make_tracker, dispatcher):
@@ -227,7 +228,7 @@ def test_the_third_wrong_code_says_where_the_code_is(make_tracker, dispatcher):
         tracker = make_tracker("nlu_fallback", "weet niet", metadata=GATEWAY, events=list(events),
                                slots={"aanvraagnummer": "KW-2025-0042", "requested_slot": "verificatiecode"})
         dispatcher.messages.clear()
-        result = form.validate_verificatiecode("?", dispatcher, tracker, {})
+        result = form.validate_verificatiecode("?", dispatcher, tracker, NO_DOMAIN)
         if attempt < 2:
             assert result == {"verificatiecode": None}
             assert dispatcher.messages[-1]["text"] == texts.STATUS_BAD_CODE
@@ -246,10 +247,10 @@ def test_the_third_failed_lookup_says_where_the_code_is(app_settings, make_track
     not_found = render.render_not_found().text
     slots = {"aanvraagnummer": "KW-2025-0042", "verificatiecode": "AAAA-AAAA"}
     first = make_tracker("inform_code", "[verificatiecode]", slots=slots, events=[bot(not_found)])
-    asyncio.run(ActionStatusLookup(app_settings).run(dispatcher, first, {}))
+    asyncio.run(ActionStatusLookup(app_settings).run(dispatcher, first, NO_DOMAIN))
     assert dispatcher.messages[-1]["text"] == not_found
     third = make_tracker("inform_code", "[verificatiecode]", slots=slots, events=[bot(not_found), bot(not_found)])
-    events = asyncio.run(ActionStatusLookup(app_settings).run(dispatcher, third, {}))
+    events = asyncio.run(ActionStatusLookup(app_settings).run(dispatcher, third, NO_DOMAIN))
     assert dispatcher.messages[-1]["text"] == texts.STATUS_CODE_HELP
     # Another try stays possible: the number is kept and the next message read for a code.
     assert dispatcher.messages[-1]["custom"]["kw_expect"] == "verificatiecode"
@@ -277,6 +278,6 @@ def test_vague_withdrawal_not_understood_or_denied_asks_first(app_settings, make
                                              ("laat maar", False)])
 def test_the_withdrawal_intent_asks_only_for_vague_words(app_settings, make_tracker, dispatcher, text, withdrawn):
     service, ticket = waiting(app_settings)
-    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, make_tracker("handoff_intrekken", text), {}))
+    asyncio.run(ActionHandoffWithdraw(app_settings).run(dispatcher, make_tracker("handoff_intrekken", text), NO_DOMAIN))
     assert (service.ticket_detail(ticket.id).ticket.state == "afgerond") is withdrawn
     assert (dispatcher.messages[-1]["text"] == texts.STOP_WITHDRAW_CONFIRM) is not withdrawn
