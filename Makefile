@@ -114,7 +114,7 @@ nlu-report: setup
 	$(PY) scripts/nlu_report.py
 
 clean:
-	rm -rf $(RASA_VENV) $(APP_VENV) models var results .pytest_cache
+	rm -rf $(RASA_VENV) $(APP_VENV) models var results .pytest_cache .mypy_cache .ruff_cache
 
 # `make test` writes reports and screenshots only to the ignored results/ folder, so the work tree
 # stays clean; this refreshes the committed copies in docs/ on purpose.
