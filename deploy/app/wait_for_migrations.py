@@ -20,7 +20,10 @@ def head() -> str:
 
     from bot import migrations
 
-    return ScriptDirectory.from_config(migrations.alembic_config()).get_current_head()
+    revision = ScriptDirectory.from_config(migrations.alembic_config()).get_current_head()
+    if revision is None:  # an image without migrations is a build error, not a state to wait for
+        raise RuntimeError("bot/migrations has no revision")
+    return revision
 
 
 def at_head(url: str) -> bool:
@@ -43,7 +46,7 @@ def main(argv=None) -> int:
                 print(f"App database at {head()}.", flush=True)
                 return 0
             reason = "not migrated yet"
-        except Exception as exc:  # noqa: BLE001 - a database that is not up yet is waited for too
+        except Exception as exc:
             reason = type(exc).__name__
         if time.monotonic() > deadline:
             print(f"App database not at {head()} after {args.timeout:.0f} s ({reason}); "

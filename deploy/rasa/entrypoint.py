@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Dict, List, Mapping
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # /app in the image: deploy/rasa/ is two down
 sys.path.insert(0, str(ROOT))
 from rasa_runtime import endpoints as endpoints_file  # noqa: E402 - the launcher's writer too
 
 
-def endpoints(env: Mapping[str, str]) -> Dict[str, object]:
+def endpoints(env: Mapping[str, str]) -> dict[str, object]:
     """Rasa's endpoints for these settings; refuses a replica that would keep its trackers or
     locks to itself (SQLite, in-memory locks), which would break every other replica."""
     tracker = env.get("KW_TRACKER_STORE_URL", "")
@@ -49,7 +49,7 @@ def write(env: Mapping[str, str]) -> Path:
     return endpoints_file.write(Path(env.get("KW_VAR_DIR", str(ROOT / "var"))), endpoints(env))
 
 
-def command(env: Mapping[str, str], args: List[str], path: Path) -> List[str]:
+def command(env: Mapping[str, str], args: list[str], path: Path) -> list[str]:
     port = str(int(env.get("KW_RASA_PORT") or 5005))
     return [sys.executable, str(ROOT / "rasa_runtime" / "serve.py"), "run", *args,
             "--enable-api", "--interface", "0.0.0.0", "--port", port,
