@@ -55,6 +55,9 @@ FIXTURE_MARKS: dict[str, set[str]] = {
 MODULE_FIXTURE_MARKS: dict[str, set[str]] = {
     # A redis-server of the test's own, stopped and restarted.
     "tests/integration/test_pubsub_redis_restart.py::server": {"redis"},
+    # A real Prometheus scraping a gateway and an action server until a rule fires: seconds of
+    # waiting for its scrape and evaluation intervals.
+    "tests/integration/test_prometheus_scrape.py::prometheus": {"slow"},
 }
 
 #: Names that, when the code of a test or of its own module's fixtures and helpers refers to
