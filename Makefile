@@ -90,9 +90,9 @@ test: setup check
 
 # The inner loop: every test that needs no trained model, no browser and no cluster (markers set
 # by conftest.py from what a test uses; pytest.ini lists them). It still uses PostgreSQL and
-# Redis on 127.0.0.1, HAProxy's and promtool's config checks and the Rasa runtime (no model).
-# It never trains: KW_DEV_MODEL names a model that does not exist, so a test that needs one and
-# is not marked fails at once, naming that file, instead of starting a 20-minute training.
+# Redis on 127.0.0.1, HAProxy's and promtool's config checks and the Rasa runtime's version
+# guard. It never trains: KW_DEV_MODEL names a model that does not exist, so a test that needs
+# one and is not marked fails at once, naming that file, instead of starting a training.
 # It needs the two runtimes and the built widget, not the Dutch pipeline (only a model uses it).
 FAST_TIER := not rasa and not browser and not cluster and not slow
 test-fast: $(RASA_STAMP) $(APP_STAMP)
