@@ -94,13 +94,17 @@ test: setup check
 # guard. It never trains: KW_DEV_MODEL names a model that does not exist, so a test that needs
 # one and is not marked fails at once, naming that file, instead of starting a training.
 # It needs the two runtimes and the built widget, not the Dutch pipeline (only a model uses it).
+# pytest-xdist runs it on every core, each test file on one worker, so a file's module fixtures
+# start once; the tests hold no state between files (own ports, tmp dirs, databases). `make test`
+# stays in one process: its session fixtures start Rasa, which one worker per core would repeat.
 FAST_TIER := not rasa and not browser and not cluster and not slow
 test-fast: $(RASA_STAMP) $(APP_STAMP)
 	$(PY) -m bot build-widget
 	scripts/ensure-haproxy.sh
 	scripts/ensure-prometheus.sh
 	scripts/ensure-services.sh
-	KW_DEV_MODEL=$(CURDIR)/models/geen-model-in-test-fast.tar.gz $(PY) -m pytest -m "$(FAST_TIER)" tests
+	KW_DEV_MODEL=$(CURDIR)/models/geen-model-in-test-fast.tar.gz \
+	  $(PY) -m pytest -n auto --dist loadfile -m "$(FAST_TIER)" tests
 
 # Product against stock Rasa on the same model, one stack after the other (about 10 minutes on
 # 2 cores; not part of `make test`). Figures: docs/performance.md; output: results/bench/.
