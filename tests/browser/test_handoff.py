@@ -249,9 +249,7 @@ def long_queue_and_replies(tickets):
 
 
 def open_long_transcript(page, url: str, ticket):
-    """Log in and open the long ticket; returns its transcript, which opens at the latest message."""
-    page.set_viewport_size(WIDE)
-    staff_login(page, url, "bea")
+    """Open the long ticket (logged in); returns its transcript, which opens at the latest message."""
     page.goto(url + f"/helpdesk/vraag/{ticket.public_id}")
     expect(console_messages(page)).to_have_count(LONG_TRANSCRIPT)
     log = page.get_by_role("log", name="Gesprek met de gebruiker")
@@ -291,6 +289,8 @@ def test_the_long_transcript_is_reached_and_scrolled_by_keyboard(new_page, gatew
     """Tab reaches the transcript, it shows a focus ring, and Home/PageDown/End scroll it inside
     the page, at both widths."""
     page = new_page()
+    page.set_viewport_size(WIDE)
+    staff_login(page, gateway.url, "bea")
     log = open_long_transcript(page, gateway.url, long_ticket)
     back = page.get_by_role("link", name="Terug naar de wachtrij")
     for size in (WIDE, NARROW):
@@ -319,6 +319,8 @@ def test_live_messages_keep_the_readers_place_and_focus(new_page, gateway, accou
     """Reading back (at the top) keeps its place, at the end the transcript follows; the focus
     stays where it was, in the transcript or half-way through a note."""
     page = new_page()
+    page.set_viewport_size(WIDE)
+    staff_login(page, gateway.url, "bea")
     log = open_long_transcript(page, gateway.url, long_ticket)
     log.focus()
     page.keyboard.press("Home")
