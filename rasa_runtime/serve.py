@@ -46,11 +46,12 @@ def main() -> None:
 
     channels.TOKEN = token
     os.environ[endpoints.ACTION_TOKEN_ENV] = endpoints.action_token(token)
+    from rasa.__main__ import main as rasa_main
+
     import connections_patches
     import model_patches
     import stores  # noqa: F401 (named in endpoints.yml; an error in it must stop the start)
     import trackers_patches
-    from rasa.__main__ import main as rasa_main
 
     connections_patches.install_fast_validation()
     connections_patches.install_action_keepalive()

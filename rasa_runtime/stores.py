@@ -60,6 +60,7 @@ from redis.retry import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
+
 from trackers_patches import copy_tracker
 
 #: Conversations whose tracker stays in memory between turns (the ones active now; a tracker of

@@ -5,9 +5,10 @@ import asyncio
 import json
 import sys
 
-import connections_patches
 from aiohttp import web
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+import connections_patches
 
 HOI = {"events": [], "responses": [{"text": "hoi"}]}
 #: Bodies that must read back as what was sent (ujson encodes them; an integer beyond 64 bits

@@ -4,7 +4,6 @@ in batches of every size, and for copies. Writes JSON to the path given first.""
 import json
 import sys
 
-import trackers_patches
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -19,6 +18,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+
+import trackers_patches
 
 STEPS = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
          UserUttered("hoi", {"name": "greet"}), ActionExecuted("utter_greet"), BotUttered("hallo"),

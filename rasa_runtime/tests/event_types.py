@@ -6,10 +6,11 @@ import os
 import sys
 import tempfile
 
-import trackers_patches
 from rasa.shared.core import events
 from rasa.shared.core.domain import Domain
 from rasa.shared.utils.common import all_subclasses
+
+import trackers_patches
 from stores import CachingSQLTrackerStore
 
 

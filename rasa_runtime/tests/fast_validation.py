@@ -4,9 +4,10 @@ message. Writes JSON to the path given first."""
 import json
 import sys
 
-import connections_patches
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+
+import connections_patches
 
 GOOD = {"events": [{"event": "slot", "name": "a", "value": 1}], "responses": [{"text": "hoi"}]}
 BAD = [{"events": "geen lijst"}, {"events": [{"geen": "event"}]}, {"responses": [1]}, []]

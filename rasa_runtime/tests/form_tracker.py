@@ -5,7 +5,6 @@ import json
 import sys
 import time
 
-import trackers_patches
 from rasa.core.actions.forms import FormAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -18,6 +17,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+import trackers_patches
 
 
 def user(text, intent, entities=()):

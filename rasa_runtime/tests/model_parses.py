@@ -7,12 +7,13 @@ import gc
 import json
 import sys
 
-import model_patches
 from rasa.core.agent import Agent
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.utils.tensorflow.models import RasaModel
+
+import model_patches
 
 EXTRA = ["blorp fnerk", "<b>vet?</b>", "x" * 3000, "KW-2025-0047 en code KPWE-W7TV", "Arnhem?"]
 DIALOGUE = ["hoi", "wanneer is de deadline", "welke gebieden doen mee", "Arnhem", "ik wil een mens spreken",

@@ -7,7 +7,6 @@ import asyncio
 import json
 import sys
 
-import endpoints
 import psycopg2
 import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
@@ -15,6 +14,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+
+import endpoints
 
 
 def drop_connections(url: str) -> int:

@@ -14,10 +14,11 @@ import sys
 import threading
 import time
 
-import endpoints
 from rasa.core.lock_store import LockError, LockStore
 from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+
+import endpoints
 
 #: Seconds a redis-server gets to listen.
 START_S = 10.0

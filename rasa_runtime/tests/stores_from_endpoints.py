@@ -6,11 +6,12 @@ import os
 import sys
 from pathlib import Path
 
-import endpoints
 from rasa.core.lock_store import LockStore
 from rasa.core.tracker_store import TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
+
+import endpoints
 
 
 def built(var_dir: Path, lock_url) -> dict:

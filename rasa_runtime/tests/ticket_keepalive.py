@@ -10,6 +10,7 @@ import uuid
 
 from rasa.core import lock_store
 from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
+
 from stores import RedisLockStore
 
 LIFETIME = 1.0

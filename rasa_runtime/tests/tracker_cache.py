@@ -6,11 +6,12 @@ import asyncio
 import json
 import sys
 
-import trackers_patches
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+import trackers_patches
 from stores import CachingSQLTrackerStore
 
 

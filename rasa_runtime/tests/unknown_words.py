@@ -5,10 +5,11 @@ import asyncio
 import json
 import sys
 
-import model_patches
 from rasa.core.agent import Agent
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.training_data.message import Message
+
+import model_patches
 
 TEXTS = ["blorp fnerk", "xqzt vlorp", "blubber de blub", "zzzz", "Arnhem?", "hoi", "wat is de deadline",
          "KW-2025-0047"]
