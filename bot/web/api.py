@@ -37,8 +37,8 @@ from bot.status.feed import (
     FeedError,
     apply_change,
     get_application,
-    validate_fields,
 )
+from bot.status.fields import validate_fields
 from bot.status.service import ApplicationView
 
 log = logging.getLogger(__name__)
