@@ -17,6 +17,7 @@ carry no tier markers and a new test is sorted like its neighbours:
 A miss cannot train by accident: `make test-fast` points KW_DEV_MODEL at a model that does not
 exist, so an unmarked test that needs one fails at once with a message that names it.
 """
+
 from __future__ import annotations
 
 import types
@@ -84,8 +85,9 @@ CODE_MARKS: dict[str, set[str]] = {
 #: bench), which neither their fixtures nor their own code show. Keyed by nodeid without
 #: parameters.
 TEST_MARKS: dict[str, set[str]] = {
-    "tests/integration/test_supervision.py::test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused":
-        {"rasa"},
+    "tests/integration/test_supervision.py::test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused": {
+        "rasa"
+    },
     # `make bench` in miniature: the stock and the product stack one after the other.
     "tests/integration/test_bench_smoke.py::test_bench_smoke_run": {"rasa", "slow"},
 }

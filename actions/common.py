@@ -1,5 +1,6 @@
 """What the status and handoff actions share: their settings, identity from metadata, the
 latest intent, and answering a question the user asked instead of filling a form."""
+
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -35,8 +36,7 @@ class KwAction(Action, ABC):
     def name(self) -> str:
         return self.NAME
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         return await self.act(dispatcher, tracker)
 
     @abstractmethod  # also keeps rasa-sdk from registering this base class as an action
@@ -56,8 +56,7 @@ def trusted_identity(tracker: Tracker) -> identity.Identity:
     shared unverified client."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            return identity.verified(get_settings().identity_key, tracker.sender_id,
-                                     event.get("metadata"))
+            return identity.verified(get_settings().identity_key, tracker.sender_id, event.get("metadata"))
     return identity.Identity(identity.UNVERIFIED_CLIENT, None)
 
 
@@ -91,8 +90,12 @@ EXITS = frozenset({"stop", "deny", "geen_aanvraagnummer", "human_handoff", "hand
 #: not as another question.
 DETOUR_CONFIDENCE = 0.6
 #: Small talk inside a form: a response from domain.yml, then the form asks its question again.
-DETOUR_RESPONSES = {"bot_challenge": "utter_bot_challenge", "capabilities": "utter_capabilities",
-                    "out_of_scope": "utter_out_of_scope", "meer_vragen": "utter_meer_vragen"}
+DETOUR_RESPONSES = {
+    "bot_challenge": "utter_bot_challenge",
+    "capabilities": "utter_capabilities",
+    "out_of_scope": "utter_out_of_scope",
+    "meer_vragen": "utter_meer_vragen",
+}
 
 
 def answer_detour(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
@@ -103,8 +106,7 @@ def answer_detour(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         return False
     if intent.startswith("faq_"):
         message = tracker.latest_message or {}
-        reply = answer_for(get_knowledge_base(), intent, latest_text(tracker),
-                           message.get("entities") or [])
+        reply = answer_for(get_knowledge_base(), intent, latest_text(tracker), message.get("entities") or [])
         if reply is not None:
             utter(dispatcher, reply)
             return True

@@ -5,6 +5,7 @@ shown ("hoeveel hebben we gekregen?"), "laat maar" and the helpdesk's opening ho
 What the assistant offered, said or showed is read back from the tracker's events, so these
 actions need no state of their own.
 """
+
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -59,8 +60,11 @@ def offered_payloads(turn: list[dict[str, Any]]) -> list[str]:
 
 
 def withdraw_offered(turn: list[dict[str, Any]]) -> bool:
-    return any(isinstance(b, dict) and b.get("payload") == WITHDRAW_BUTTON.payload
-               for m in bot_messages(turn) for b in (m.get("data") or {}).get("buttons") or [])
+    return any(
+        isinstance(b, dict) and b.get("payload") == WITHDRAW_BUTTON.payload
+        for m in bot_messages(turn)
+        for b in (m.get("data") or {}).get("buttons") or []
+    )
 
 
 def last_action(turn: list[dict[str, Any]]) -> str | None:
@@ -72,22 +76,22 @@ class ReplyMove(KwAction):
     """A move that refers back to the conversation ("ja", "nee", "waarom?", "herhaal"). Short
     nonsense that the NLU read as such a move was not understood: the rephrase path answers."""
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         if misread(tracker):
             return await ActionRephrase(self._settings).act(dispatcher, tracker)
         return await self.act(dispatcher, tracker)
 
 
 class ActionAffirm(ReplyMove):
-    """"ja" after an offer accepts it: the helpdesk, a status lookup or the one answer offered."""
+    """ "ja" after an offer accepts it: the helpdesk, a status lookup or the one answer offered."""
 
     NAME = "action_affirm"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         turn = previous_turn(tracker.events)
         asked = last_action(turn) == ActionStop.NAME or any(
-            m.get("text") == texts.STOP_WITHDRAW_CONFIRM for m in bot_messages(turn))
+            m.get("text") == texts.STOP_WITHDRAW_CONFIRM for m in bot_messages(turn)
+        )
         if asked and withdraw_offered(turn):
             # "ja" to "Wil je die vraag intrekken?" (asked by action_stop, or by the withdrawal,
             # deny or rephrase path for vaguer words): the one place a yes withdraws.
@@ -119,7 +123,7 @@ class ActionDeny(ReplyMove):
 
 
 class ActionExplain(ReplyMove):
-    """"waarom?" / "wat betekent dat?": after a status, that status explained; otherwise ask
+    """ "waarom?" / "wat betekent dat?": after a status, that status explained; otherwise ask
     what the user wants to know."""
 
     NAME = "action_explain"
@@ -128,8 +132,9 @@ class ActionExplain(ReplyMove):
         turn = previous_turn(tracker.events)
         status = statuses.find(tracker.get_slot(STATUS_SLOT))
         if status is not None and last_action(turn) == "action_status_lookup":
-            text = texts.STATUS_EXPLAIN.format(label=status.label, explanation=status.explanation,
-                                               next_step=status.next_step)
+            text = texts.STATUS_EXPLAIN.format(
+                label=status.label, explanation=status.explanation, next_step=status.next_step
+            )
             utter(dispatcher, Reply(f"{text}\n\n{texts.STATUS_EXPLAIN_WHY}", (HANDOFF_BUTTON,)))
             return []
         utter(dispatcher, Reply(texts.EXPLAIN_NOTHING, (HANDOFF_BUTTON,)))
@@ -137,7 +142,7 @@ class ActionExplain(ReplyMove):
 
 
 class ActionRepeat(ReplyMove):
-    """"Kun je dat herhalen?": the assistant's previous turn again, with its buttons and sources."""
+    """ "Kun je dat herhalen?": the assistant's previous turn again, with its buttons and sources."""
 
     NAME = "action_repeat"
 
@@ -156,7 +161,7 @@ class ActionRepeat(ReplyMove):
 
 
 class ActionGeenAanvraagnummer(KwAction):
-    """"Ik heb geen aanvraagnummer" outside the status form: where to find it, or the helpdesk."""
+    """ "Ik heb geen aanvraagnummer" outside the status form: where to find it, or the helpdesk."""
 
     NAME = "action_geen_aanvraagnummer"
 
@@ -166,14 +171,18 @@ class ActionGeenAanvraagnummer(KwAction):
 
 
 class ActionStatusVervolg(KwAction):
-    """"Hoeveel hebben we gekregen?", "wanneer krijgen we het geld?": answered from the status
+    """ "Hoeveel hebben we gekregen?", "wanneer krijgen we het geld?": answered from the status
     shown in this session; without one, the lookup is offered."""
 
     NAME = "action_status_vervolg"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
-        reply = followup.answer(tracker.get_slot(STATUS_CONTEXT_SLOT), latest_text(tracker),
-                                latest_intent(tracker), get_knowledge_base().unknown_offer)
+        reply = followup.answer(
+            tracker.get_slot(STATUS_CONTEXT_SLOT),
+            latest_text(tracker),
+            latest_intent(tracker),
+            get_knowledge_base().unknown_offer,
+        )
         if reply is None:
             reply = Reply(texts.STATUS_FOLLOWUP["none"], (LOOKUP_BUTTON,))
         utter(dispatcher, reply)
@@ -181,7 +190,7 @@ class ActionStatusVervolg(KwAction):
 
 
 class ActionHelpdeskOpeningstijden(KwAction):
-    """"Wanneer is de helpdesk open?": the opening hours, whether or not a question waits."""
+    """ "Wanneer is de helpdesk open?": the opening hours, whether or not a question waits."""
 
     NAME = "action_helpdesk_openingstijden"
 
@@ -203,7 +212,7 @@ class ActionHelpdeskOpeningstijden(KwAction):
 
 
 class ActionStop(KwAction):
-    """"Laat maar" outside a form. With a question waiting at the helpdesk, ask whether to
+    """ "Laat maar" outside a form. With a question waiting at the helpdesk, ask whether to
     withdraw it: stopping here must not leave it queued without the user knowing."""
 
     NAME = "action_stop"

@@ -1,4 +1,5 @@
 """Answers from the knowledge base: the rendering and the second chance live in bot.knowledge."""
+
 import json
 import logging
 import re
@@ -46,14 +47,16 @@ REVISED = "herzien"
 #: The last answered knowledge-base intent, for "en voor Rotterdam?" (intent inform_plaats).
 TOPIC_SLOT = "onderwerp"
 #: Answers that depend on the place named; a follow-up about another place keeps the topic.
-PLACE_TOPICS = ("faq_gebieden", "faq_bedrag_gemeente", "faq_inwoners", "faq_wie_aanvragen",
-                "faq_voorbeelden")
+PLACE_TOPICS = ("faq_gebieden", "faq_bedrag_gemeente", "faq_inwoners", "faq_wie_aanvragen", "faq_voorbeelden")
 FOLLOW_UP = "inform_plaats"
 # Where a message holds a second question: "…? En …", "… en hoeveel …".
 # The second question may start with a preposition: "… en voor welke jaren?".
-_SPLIT_RE = re.compile(r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:(?:voor|in|vanaf|tot|sinds|op|met|bij|naar|"
-                       r"van|aan)\s+)?(?:wanneer|hoeveel|hoe|wat|welke|wie|waar|"
-                       r"kan|kunnen|mag|mogen|is|zijn|moet|moeten)\b)", re.IGNORECASE)
+_SPLIT_RE = re.compile(
+    r"\?\s+|\s+(?:en|maar|ook)\s+(?=(?:(?:voor|in|vanaf|tot|sinds|op|met|bij|naar|"
+    r"van|aan)\s+)?(?:wanneer|hoeveel|hoe|wat|welke|wie|waar|"
+    r"kan|kunnen|mag|mogen|is|zijn|moet|moeten)\b)",
+    re.IGNORECASE,
+)
 
 
 _SENTENCE_RE = re.compile(r"(?<=[.!:;])\s+")
@@ -64,8 +67,9 @@ _REFERRING_RE = re.compile(r"\b(?:ze|zij|die|dat|dit|het|hem|hun|daar\w*|ervan|e
 SECOND_CLEAR = 1.1
 
 
-def other_question(kb: KnowledgeBase, text: str, answered_intent: str,
-                   ranking: list[dict[str, Any]] | None = None) -> tuple[str, str, bool] | None:
+def other_question(
+    kb: KnowledgeBase, text: str, answered_intent: str, ranking: list[dict[str, Any]] | None = None
+) -> tuple[str, str, bool] | None:
     """A second question in the same message (and not the one answered) that the knowledge base
     answers: (its intent, the part of the message that asks it, whether the match is clear
     enough to answer it in full), or None. The NLU may have answered either part."""
@@ -79,14 +83,14 @@ def other_question(kb: KnowledgeBase, text: str, answered_intent: str,
     return None
 
 
-def _ranked_match(kb: KnowledgeBase, part: str, ranking: list[dict[str, Any]], answered_intent: str
-                  ) -> tuple[str, bool] | None:
+def _ranked_match(
+    kb: KnowledgeBase, part: str, ranking: list[dict[str, Any]], answered_intent: str
+) -> tuple[str, bool] | None:
     """A part too short for the search alone ("Hoeveel geld is er"): the intent the NLU ranked
     highest after the answered one, when the search also has it among the part's candidates."""
     if _REFERRING_RE.search(part) and len(tokens(part)) <= 1:
         return None
-    candidates = {kb.answers[key].intent for key, _ in second_chance(kb, part, []).candidates
-                  if key in kb.answers}
+    candidates = {kb.answers[key].intent for key, _ in second_chance(kb, part, []).candidates if key in kb.answers}
     for entry in ranking:
         name = entry.get("name") or ""
         if name != answered_intent and name in kb.by_intent:
@@ -131,8 +135,9 @@ def _total_not_share(kb: KnowledgeBase, part: str, candidates: list[tuple[str, f
         return False
     best = candidates[0][1]
     close = {key for key, score in candidates if score >= best / SECOND_CLEAR}
-    return ({"budget_totaal", "bedrag_gemeente"} <= close and "budget_totaal" in kb.answers
-            and not find(kb, part).any_place)
+    return (
+        {"budget_totaal", "bedrag_gemeente"} <= close and "budget_totaal" in kb.answers and not find(kb, part).any_place
+    )
 
 
 #: An intent the NLU gave at least this confidence (under its fallback threshold of 0.45) is
@@ -169,20 +174,23 @@ def all_questions(kb: KnowledgeBase, text: str) -> list[tuple[str, str]]:
 #: The second-chance path of a question answered from the status just shown.
 STATUS_PATH = "status"
 #: Words that make a money or date question one about the regeling, not about "our" application.
-_GENERAL_RE = re.compile(r"\b(?:totaal|alle|elke|iedere?|per gemeente|per gebied|gemeenten|gemeentes|"
-                         r"een gemeente|de gemeenten|regeling in)\b", re.IGNORECASE)
+_GENERAL_RE = re.compile(
+    r"\b(?:totaal|alle|elke|iedere?|per gemeente|per gebied|gemeenten|gemeentes|"
+    r"een gemeente|de gemeenten|regeling in)\b",
+    re.IGNORECASE,
+)
 _OWN_RE = re.compile(r"\b(?:we|wij|ons|onze|mijn|jullie|ik)\b", re.IGNORECASE)
 #: Intents that after a status are as likely about that application as about the regeling.
 _SHORT_ABOUT_STATUS = ("faq_bedrag_gemeente", "faq_betaling", "faq_toekenning")
 
 
-def about_status(kb: KnowledgeBase, tracker: Tracker, intent: str, text: str,
-                 entities: list[dict[str, Any]]) -> bool:
+def about_status(kb: KnowledgeBase, tracker: Tracker, intent: str, text: str, entities: list[dict[str, Any]]) -> bool:
     """After a status was shown, "hoeveel hebben we gekregen?" or "wanneer wordt er betaald?"
     is about that application: no place, theme or ministry named, nothing about all gemeenten,
     and said of "we/ons" (or short enough to be a follow-up)."""
     if not tracker.get_slot(STATUS_CONTEXT_SLOT) or (
-            intent not in followup.TOPIC_OF_INTENT and intent != "status_vervolg"):
+        intent not in followup.TOPIC_OF_INTENT and intent != "status_vervolg"
+    ):
         return False
     mentions = find(kb, text, entities)
     if mentions.any_place or mentions.themes or mentions.ministries or _GENERAL_RE.search(text):
@@ -199,8 +207,7 @@ def misread(tracker: Tracker, below: float = 1.01) -> bool:
     message = tracker.latest_message or {}
     text = message.get("text") or ""
     confidence = (message.get("intent") or {}).get("confidence") or 0.0
-    return (not text.startswith("/") and confidence < below
-            and looks_like_nonsense(get_knowledge_base(), text))
+    return not text.startswith("/") and confidence < below and looks_like_nonsense(get_knowledge_base(), text)
 
 
 class ActionAnswerFaq(KwAction):
@@ -230,14 +237,30 @@ class ActionAnswerFaq(KwAction):
             # jaar" read as years): the clear knowledge-base match answers instead.
             chance = second_chance(kb, text, entities)
             if chance.path == ANSWER and chance.key is not None and kb.answers[chance.key].intent != intent:
-                log.info("second opinion %s", json.dumps({
-                    "path": REVISED, "nlu": intent, "confidence": round(confidence, 2),
-                    "answer": chance.key, "text": mask_text(text)[:200]}, ensure_ascii=False))
+                log.info(
+                    "second opinion %s",
+                    json.dumps(
+                        {
+                            "path": REVISED,
+                            "nlu": intent,
+                            "confidence": round(confidence, 2),
+                            "answer": chance.key,
+                            "text": mask_text(text)[:200],
+                        },
+                        ensure_ascii=False,
+                    ),
+                )
                 reply = chance.reply
                 revised = chance.key
                 events.append(SlotSet(SECOND_CHANCE_SLOT, REVISED))
-        await note_faq(self.settings, message, reply, revised or intent, revised=revised is not None,
-                       conversation=tracker.sender_id)
+        await note_faq(
+            self.settings,
+            message,
+            reply,
+            revised or intent,
+            revised=revised is not None,
+            conversation=tracker.sender_id,
+        )
         if reply is None:
             reply = helpdesk_reply(kb, texts.NO_ANSWER)
         utter(dispatcher, reply)
@@ -271,8 +294,11 @@ class ActionRephrase(KwAction):
         if await withdraw_in_other_words(dispatcher, tracker, self.settings):
             return []  # "hoeft niet meer, ik weet het al" while a helpdesk question waits
         shown = tracker.get_slot(STATUS_CONTEXT_SLOT)
-        if shown and followup.mentions_topic(text) and about_status(kb, tracker, "status_vervolg", text,
-                                                                    message.get("entities") or []):
+        if (
+            shown
+            and followup.mentions_topic(text)
+            and about_status(kb, tracker, "status_vervolg", text, message.get("entities") or [])
+        ):
             # "hoeveel krijgen wij?" after a status, which the NLU did not place: that status.
             from_status = followup.answer(shown, text, "", kb.unknown_offer)
             if from_status is not None:  # always, with a status shown
@@ -294,8 +320,9 @@ class ActionRephrase(KwAction):
                 await note_rephrase(self.settings, message, chance, reply, conversation=tracker.sender_id)
                 utter(dispatcher, reply)
                 return [SlotSet(SECOND_CHANCE_SLOT, ANSWER), SlotSet(TOPIC_SLOT, near)]
-        misunderstood = consecutive_fallbacks(tracker.events, (*ANSWERED, STATUS_PATH),
-                                              lambda said: looks_like_nonsense(kb, said))
+        misunderstood = consecutive_fallbacks(
+            tracker.events, (*ANSWERED, STATUS_PATH), lambda said: looks_like_nonsense(kb, said)
+        )
         topic = tracker.get_slot(TOPIC_SLOT)
         reply = None  # the place, answer and choices paths always carry a reply
         if chance.path == PLACE and topic in PLACE_TOPICS:
@@ -306,13 +333,23 @@ class ActionRephrase(KwAction):
         elif chance.path == CHOICES and chance.reply is not None and misunderstood < 3:
             reply = choices_reply(kb, chance.reply)
         if reply is None:
-            reply = rephrase_reply(kb, message.get("intent_ranking") or [], misunderstood,
-                                   helpdesk_shown(tracker.events, kb))
+            reply = rephrase_reply(
+                kb, message.get("intent_ranking") or [], misunderstood, helpdesk_shown(tracker.events, kb)
+            )
         # For the editors: which path answered, with the message masked (no personal data).
-        log.info("second chance %s", json.dumps({
-            "path": chance.path, "answer": chance.key, "misunderstood": misunderstood,
-            "candidates": [[k, round(s, 2)] for k, s in chance.candidates],
-            "text": mask_text(text)[:200]}, ensure_ascii=False))
+        log.info(
+            "second chance %s",
+            json.dumps(
+                {
+                    "path": chance.path,
+                    "answer": chance.key,
+                    "misunderstood": misunderstood,
+                    "candidates": [[k, round(s, 2)] for k, s in chance.candidates],
+                    "text": mask_text(text)[:200],
+                },
+                ensure_ascii=False,
+            ),
+        )
         await note_rephrase(self.settings, message, chance, reply, conversation=tracker.sender_id)
         utter(dispatcher, reply)
         return [SlotSet(SECOND_CHANCE_SLOT, chance.path)]

@@ -4,6 +4,7 @@ The ticket, its states and the opening hours live in bot.handoff, and so does wh
 words mean here (bot/handoff/wording.py: a plain yes, a no, withdrawing); the web gateway routes
 the paused conversation to the helpdesk console and resumes it when staff hand it back.
 """
+
 import datetime as dt
 import logging
 import time
@@ -82,8 +83,10 @@ def transcript(tracker: Tracker) -> list[dict[str, Any]]:
 
 #: Intents that leave the handoff form at any step, without a ticket.
 LEAVE = ("stop", "handoff_intrekken")
+
+
 def ask_to_withdraw(dispatcher: CollectingDispatcher) -> None:
-    """"Wil je je vraag intrekken?" with both answers as buttons; a "ja" to it withdraws
+    """ "Wil je je vraag intrekken?" with both answers as buttons; a "ja" to it withdraws
     (actions/dialogue.py, ActionAffirm)."""
     keep = Button(texts.STOP_KEEP_BUTTON, "/deny")
     utter(dispatcher, Reply(texts.STOP_WITHDRAW_CONFIRM, (WITHDRAW_BUTTON, keep), about_handoff=True))
@@ -133,8 +136,13 @@ def previous_question(tracker: Tracker) -> str | None:
     users = [e for e in tracker.events if e.get("event") == "user"][:-1]
     for event in reversed(users):
         text = " ".join((event.get("text") or "").split())
-        if (len(text) >= 3 and not text.startswith("/") and _intent_of(event) not in NO_QUESTION_INTENTS
-                and plain(text) not in NOT_A_QUESTION and not refers_back(text)):
+        if (
+            len(text) >= 3
+            and not text.startswith("/")
+            and _intent_of(event) not in NO_QUESTION_INTENTS
+            and plain(text) not in NOT_A_QUESTION
+            and not refers_back(text)
+        ):
             return text
     return None
 
@@ -175,14 +183,16 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> str:
         return "validate_handoff_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         if tracker.get_slot("requested_slot") is None and await waiting_ticket(tracker, get_settings()):
             return []  # a question already waits: action_handoff_create says so
         return list(SLOTS)
 
-    def validate_handoff_toestemming(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_handoff_toestemming(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         intent, text = latest_intent(tracker), latest_text(tracker)
         if intent == "human_handoff" or plain(text) in YES_WORDS or (intent == "affirm" and clear_yes(text)):
             return {"handoff_toestemming": True}
@@ -202,8 +212,9 @@ class ValidateHandoffForm(FormValidationAction):
             dispatcher.utter_message(text=texts.HANDOFF_CONSENT_UNCLEAR)
         return {"handoff_toestemming": None}
 
-    def validate_handoff_vraag(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_handoff_vraag(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         intent = latest_intent(tracker)
         if intent in LEAVE:
             return {"handoff_vraag": None, "requested_slot": None}
@@ -225,8 +236,9 @@ class ValidateHandoffForm(FormValidationAction):
             return {"handoff_vraag": None}
         return {"handoff_vraag": text[:MAX_QUESTION_CHARS]}
 
-    def validate_handoff_contact(self, value: Any, dispatcher: CollectingDispatcher,
-                                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_handoff_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         intent = latest_intent(tracker)
         text = " ".join(str(value or "").split())
         # A contact in the sentence wins over how the NLU read the rest ("stuur maar een mail
@@ -248,8 +260,7 @@ async def waiting_ticket(tracker: Tracker, settings: Settings) -> TicketView | N
     """The conversation's active helpdesk ticket, or None (also when the database is down)."""
     service = HandoffService.from_settings(settings)
     try:
-        return await run_db(lambda: service.active_ticket_for_conversation(tracker.sender_id),
-                            settings.db_timeout_s)
+        return await run_db(lambda: service.active_ticket_for_conversation(tracker.sender_id), settings.db_timeout_s)
     except Exception as exc:  # no database: as if there were none
         log.warning("ticket check failed (%s)", type(exc).__name__)
         return None
@@ -274,8 +285,14 @@ class ActionHandoffCreate(KwAction):
         if left or consent is None or not question:
             waiting = await waiting_ticket(tracker, settings)
             if waiting is not None and not left:
-                utter(dispatcher, Reply(texts.HANDOFF_ALREADY_WAITING.format(waiting=waiting_text(settings)),
-                                        (WITHDRAW_BUTTON,), about_handoff=True))
+                utter(
+                    dispatcher,
+                    Reply(
+                        texts.HANDOFF_ALREADY_WAITING.format(waiting=waiting_text(settings)),
+                        (WITHDRAW_BUTTON,),
+                        about_handoff=True,
+                    ),
+                )
             elif latest_intent(tracker).startswith("faq_"):
                 answer_instead(dispatcher, tracker)  # they asked something else instead
             else:
@@ -290,9 +307,12 @@ class ActionHandoffCreate(KwAction):
         shared = transcript(tracker) if consent else []
         consent_at = dt.datetime.now(dt.UTC) if consent else None
         try:
-            await run_db(lambda: service.create_ticket(
-                tracker.sender_id, question, contact,
-                portal_gemeente(tracker), shared, consent_at=consent_at), settings.db_timeout_s * 2)
+            await run_db(
+                lambda: service.create_ticket(
+                    tracker.sender_id, question, contact, portal_gemeente(tracker), shared, consent_at=consent_at
+                ),
+                settings.db_timeout_s * 2,
+            )
         except Exception as exc:  # any failure: tell the user, keep the bot
             log.warning("handoff ticket not created (%s)", type(exc).__name__)
             reply = helpdesk_reply(kb, texts.HANDOFF_FAILED)
@@ -301,7 +321,8 @@ class ActionHandoffCreate(KwAction):
         closed = hours.closed_message(settings)
         if closed:
             text = texts.HANDOFF_WAITING_CLOSED.format(
-                closed=closed, contact=texts.HANDOFF_WAITING_CLOSED_CONTACT if contact_given else ".")
+                closed=closed, contact=texts.HANDOFF_WAITING_CLOSED_CONTACT if contact_given else "."
+            )
         else:
             text = texts.HANDOFF_WAITING
         # The assistant keeps answering while the question waits; Rasa pauses only when a
@@ -311,7 +332,7 @@ class ActionHandoffCreate(KwAction):
 
 
 class ActionHandoffStatus(KwAction):
-    """"Is er al iemand?": where the conversation's helpdesk question stands."""
+    """ "Is er al iemand?": where the conversation's helpdesk question stands."""
 
     NAME = "action_handoff_status"
 
@@ -327,7 +348,7 @@ class ActionHandoffStatus(KwAction):
 
 
 class ActionHandoffWithdraw(KwAction):
-    """"Vraag intrekken": the waiting question is closed; the console shows why."""
+    """ "Vraag intrekken": the waiting question is closed; the console shows why."""
 
     NAME = "action_handoff_withdraw"
 
@@ -339,8 +360,12 @@ class ActionHandoffWithdraw(KwAction):
             return []
         text = latest_text(tracker)
         vague = "?" in text or bool(vague_withdrawal(text))
-        if ticket.state == states.WACHTRIJ and vague and not explicit_withdrawal(text) \
-                and latest_intent(tracker) != "affirm":
+        if (
+            ticket.state == states.WACHTRIJ
+            and vague
+            and not explicit_withdrawal(text)
+            and latest_intent(tracker) != "affirm"
+        ):
             # "hoeft niet meer, ik weet het al" or "kan ik mijn vraag intrekken?": first ask;
             # "ja" to that comes back here as an affirm (ActionAffirm). "ik hoef geen
             # medewerker meer" withdraws.
@@ -362,8 +387,11 @@ def carried_over(tracker: Tracker, expiration_min: float, now: float | None = No
         return []
     if (now if now is not None else time.time()) - float(last.get("timestamp") or 0) > expiration_min * 60:
         return []
-    carried = [SlotSet(name, value) for name, value in tracker.slots.items()
-               if value is not None and name != "session_started_metadata"]
+    carried = [
+        SlotSet(name, value)
+        for name, value in tracker.slots.items()
+        if value is not None and name != "session_started_metadata"
+    ]
     loop = (tracker.active_loop or {}).get("name")
     if loop:
         carried.append(ActiveLoop(loop))  # a form in progress goes on where it was
@@ -382,8 +410,7 @@ class ActionSessionStart(KwAction):
 
     NAME = "action_session_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         events = await self.act(dispatcher, tracker)
         minutes = _session_minutes(domain)
         # After SessionStarted, which clears every slot.
@@ -394,8 +421,9 @@ class ActionSessionStart(KwAction):
         settings = self.settings
         service = HandoffService.from_settings(settings)
         try:
-            open_ticket = await run_db(lambda: service.active_ticket_for_conversation(tracker.sender_id),
-                                       settings.db_timeout_s)
+            open_ticket = await run_db(
+                lambda: service.active_ticket_for_conversation(tracker.sender_id), settings.db_timeout_s
+            )
         except Exception as exc:  # no database: the assistant answers
             log.warning("session start: ticket check failed (%s)", type(exc).__name__)
             open_ticket = None

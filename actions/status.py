@@ -4,6 +4,7 @@ Identity: a verified portal user's gemeente arrives as message metadata signed b
 gateway (actions/common.py, trusted_identity); anything else is the public website, which needs
 the verificatiecode. Lookups, rate limits and audit live in bot.status.service.
 """
+
 import dataclasses
 import re
 from typing import Any
@@ -55,7 +56,7 @@ async def resolve_code(slot_value: str | None, settings: Settings) -> str | None
     the gateway, as in Rasa's own test tools) the value typed."""
     if not slot_value or not slot_value.startswith(coderefs.REF_PREFIX):
         return slot_value
-    ref = slot_value[len(coderefs.REF_PREFIX):]
+    ref = slot_value[len(coderefs.REF_PREFIX) :]
     try:
         return await run_db(lambda: coderefs.take(settings, ref), settings.db_timeout_s)
     except Exception:  # treated as a wrong code; the lookup says so
@@ -68,8 +69,11 @@ def _code_ref_value(tracker: Tracker) -> dict[str, Any] | None:
 
 
 #: Saying goodbye inside the form leaves it; it is never read as a wrong number or code.
-_GOODBYE_RE = re.compile(r"\b(?:doei|dooei|doeg|tot\s+ziens|tot\s+later|fijne\s+dag|dat\s+was\s+(?:het|alles)"
-                         r"|ik\s+ga\s+(?:er\s+)?(?:nu\s+)?(?:mee\s+)?stoppen|bye)\b", re.IGNORECASE)
+_GOODBYE_RE = re.compile(
+    r"\b(?:doei|dooei|doeg|tot\s+ziens|tot\s+later|fijne\s+dag|dat\s+was\s+(?:het|alles)"
+    r"|ik\s+ga\s+(?:er\s+)?(?:nu\s+)?(?:mee\s+)?stoppen|bye)\b",
+    re.IGNORECASE,
+)
 #: What extract_verificatiecode sets at the code step, so that validate_verificatiecode reads the
 #: message; the slot itself only ever holds a code reference (or, without the gateway, the code).
 ASKED = "?"
@@ -122,14 +126,16 @@ class ValidateStatusForm(FormValidationAction):
     def name(self) -> str:
         return "validate_status_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         if portal_gemeente(tracker):
             return ["aanvraagnummer"]  # the portal token already proves who is asking
         return ["aanvraagnummer", "verificatiecode"]
 
-    async def extract_aanvraagnummer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                     domain: DomainDict) -> dict[str, Any]:
+    async def extract_aanvraagnummer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """A number in the message that started the form, which the NLU did not mark as an
         entity (later messages are read whole by the form's own from_text mapping)."""
         if tracker.get_slot("requested_slot") or tracker.get_slot("aanvraagnummer"):
@@ -137,21 +143,25 @@ class ValidateStatusForm(FormValidationAction):
         number = parse_aanvraagnummer(latest_text(tracker))
         return {"aanvraagnummer": number} if number else {}
 
-    async def extract_verificatiecode(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> dict[str, Any]:
+    async def extract_verificatiecode(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """A code the gateway took out of any message of the form (at any step) is kept. At the
         code step anything else goes to validate_verificatiecode as a marker, never as the text
         (domain.yml maps this slot as custom)."""
         found = _code_ref_value(tracker)
         if found:
             return found
-        if tracker.get_slot("requested_slot") == "verificatiecode" \
-                and (tracker.active_loop or {}).get("name") == "status_form":
+        if (
+            tracker.get_slot("requested_slot") == "verificatiecode"
+            and (tracker.active_loop or {}).get("name") == "status_form"
+        ):
             return {"verificatiecode": ASKED}
         return {}
 
-    def validate_aanvraagnummer(self, value: Any, dispatcher: CollectingDispatcher,
-                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_aanvraagnummer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         text = latest_text(tracker)
         number = parse_aanvraagnummer(value if isinstance(value, str) else "") or parse_aanvraagnummer(text)
         if number:
@@ -171,8 +181,9 @@ class ValidateStatusForm(FormValidationAction):
         dispatcher.utter_message(text=texts.STATUS_BAD_NUMBER)
         return {"aanvraagnummer": None}
 
-    def validate_verificatiecode(self, value: Any, dispatcher: CollectingDispatcher,
-                                 tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    def validate_verificatiecode(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         found = _code_ref_value(tracker)
         if found:  # the gateway took the code out of the message: only its reference is kept
             return found
@@ -243,12 +254,12 @@ class ActionStatusLookup(KwAction):
         code_slot = tracker.get_slot("verificatiecode")
         gemeente = portal_gemeente(tracker)
         if number and gemeente:
-            result = await service.lookup_portal_async(gemeente, number, tracker.sender_id,
-                                                       settings=self.settings)
+            result = await service.lookup_portal_async(gemeente, number, tracker.sender_id, settings=self.settings)
         elif number and code_slot:
             code = await resolve_code(code_slot, self.settings)
-            result = await service.lookup_public_async(number, code, tracker.sender_id, client_id(tracker),
-                                                       settings=self.settings)
+            result = await service.lookup_public_async(
+                number, code, tracker.sender_id, client_id(tracker), settings=self.settings
+            )
         else:
             return RESET + leave_form(dispatcher, tracker)
         reply = render_result(result, portal=bool(gemeente), gemeente=gemeente)
@@ -264,12 +275,16 @@ class ActionStatusLookup(KwAction):
         missing = render_missing_items(result.application).text if result.application else None
         status = result.application.status if result.application else None
         shown = followup.snapshot(result.application) if result.application else None
-        return [*RESET, SlotSet(MISSING_SLOT, missing), SlotSet(STATUS_SLOT, status),
-                SlotSet(STATUS_CONTEXT_SLOT, shown)]
+        return [
+            *RESET,
+            SlotSet(MISSING_SLOT, missing),
+            SlotSet(STATUS_SLOT, status),
+            SlotSet(STATUS_CONTEXT_SLOT, shown),
+        ]
 
 
 class ActionStatusList(KwAction):
-    """"Welke aanvragen hebben wij lopen?": only for a verified portal user."""
+    """ "Welke aanvragen hebben wij lopen?": only for a verified portal user."""
 
     NAME = "action_status_list"
 
@@ -284,7 +299,7 @@ class ActionStatusList(KwAction):
 
 
 class ActionStatusMissing(KwAction):
-    """"Wat moet ik aanleveren?" about the application shown earlier in this conversation."""
+    """ "Wat moet ik aanleveren?" about the application shown earlier in this conversation."""
 
     NAME = "action_status_missing"
 

@@ -5,6 +5,7 @@ users, then one long conversation; stop it. Everything it started is stopped on 
 Ctrl-C or SIGTERM too. Output: a Markdown table with the ratios against the targets on stdout,
 and JSON + PNG in results/bench/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,28 +35,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--users", default="1,10,50", help="user counts, comma-separated (default 1,10,50)")
     p.add_argument("--turns", type=int, default=10, help="turns per user (default 10)")
-    p.add_argument("--single-turns", type=int, default=30,
-                   help="turns of the single user, for a steadier p50 (default 30)")
-    p.add_argument("--conversation-turns", type=int, default=150,
-                   help="turns of the one long conversation (default 150)")
+    p.add_argument(
+        "--single-turns", type=int, default=30, help="turns of the single user, for a steadier p50 (default 30)"
+    )
+    p.add_argument(
+        "--conversation-turns", type=int, default=150, help="turns of the one long conversation (default 150)"
+    )
     p.add_argument("--warmup-turns", type=int, default=5, help="unmeasured turns first (default 5)")
-    p.add_argument("--level-deadline", type=float, default=900.0,
-                   help="seconds after which a level stops sending (default 900)")
+    p.add_argument(
+        "--level-deadline", type=float, default=900.0, help="seconds after which a level stops sending (default 900)"
+    )
     p.add_argument("--stacks", default="stock,product", help="which stacks, in this order")
     p.add_argument("--questions", type=Path, default=ROOT.parent / "shared" / "eval" / "sample.yml")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
     p.add_argument("--no-plot", action="store_true")
-    p.add_argument("--quiet-load", type=float, default=None,
-                   help="before each stack, wait until the 1-minute load average is at most this "
-                        "(the machine is shared; at most --quiet-wait seconds)")
+    p.add_argument(
+        "--quiet-load",
+        type=float,
+        default=None,
+        help="before each stack, wait until the 1-minute load average is at most this "
+        "(the machine is shared; at most --quiet-wait seconds)",
+    )
     p.add_argument("--quiet-wait", type=float, default=1800.0)
     args = p.parse_args(argv)
     args.users = [int(u) for u in args.users.split(",") if u.strip()]
     args.stacks = [s.strip() for s in args.stacks.split(",") if s.strip()]
     if not args.users or min(args.users) < 1 or max(args.users) > 200:
         p.error("--users: between 1 and 200 each")
-    if not 1 <= args.turns <= 1000 or not 1 <= args.single_turns <= 1000 \
-            or not 1 <= args.conversation_turns <= 1000 or not 0 <= args.warmup_turns <= 100:
+    if (
+        not 1 <= args.turns <= 1000
+        or not 1 <= args.single_turns <= 1000
+        or not 1 <= args.conversation_turns <= 1000
+        or not 0 <= args.warmup_turns <= 100
+    ):
         p.error("turn counts: 1 to 1000 (warm-up 0 to 100)")
     if set(args.stacks) - {"stock", "product"} or not args.stacks:
         p.error("--stacks: stock and/or product")
@@ -105,8 +117,11 @@ async def measure(stack: Any, questions: list[str], args: argparse.Namespace) ->
         "samples": sampler.samples,
     }
     shares = sampler.cpu_shares()
-    out["machine"] = {"cpu_stack_and_bench": shares["stack_and_bench"], "cpu_other": shares["other"],
-                      "loadavg_after": loadavg()}
+    out["machine"] = {
+        "cpu_stack_and_bench": shares["stack_and_bench"],
+        "cpu_other": shares["other"],
+        "loadavg_after": loadavg(),
+    }
     return out
 
 
@@ -140,8 +155,7 @@ def run_stack(kind: str, model: Path, questions: list[str], args: argparse.Names
 
 def _git(*cmd: str) -> str:
     try:
-        return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 

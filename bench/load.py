@@ -6,6 +6,7 @@ chat WebSocket (bot/web/static/widget.js, docs/widget.md): hello, then message f
 answered by ack, typing and reply. Every run is bounded by its number of turns, a timeout per
 turn and a deadline for the whole level.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,8 +77,9 @@ class WidgetUser:
 
     async def open(self) -> None:
         # The Origin header is what a browser sends from the gateway's own demo page.
-        self.ws = await self.http.ws_connect(self.url, origin=self.origin, autoping=True,
-                                             headers={"User-Agent": USER_AGENT})
+        self.ws = await self.http.ws_connect(
+            self.url, origin=self.origin, autoping=True, headers={"User-Agent": USER_AGENT}
+        )
         await self.ws.send_json({"type": "hello", "session": None, "portal_token": None})
         frame = await self._frame()
         if frame.get("type") != "ready":
@@ -127,23 +129,31 @@ class Level:
     turns: list[Turn]
 
     def as_dict(self) -> dict:
-        return {"users": self.users, "turns_per_user": self.turns_per_user,
-                "wall_s": round(self.wall_s, 3), "turns": [asdict(t) for t in self.turns]}
+        return {
+            "users": self.users,
+            "turns_per_user": self.turns_per_user,
+            "wall_s": round(self.wall_s, 3),
+            "turns": [asdict(t) for t in self.turns],
+        }
 
 
 async def _bounded(coro: Awaitable, timeout: float):
     return await asyncio.wait_for(coro, timeout=timeout)
 
 
-async def run_level(factory: UserFactory, questions: list[str], users: int, turns: int,
-                    deadline_s: float, turn_timeout_s: float = TURN_TIMEOUT_S) -> Level:
+async def run_level(
+    factory: UserFactory,
+    questions: list[str],
+    users: int,
+    turns: int,
+    deadline_s: float,
+    turn_timeout_s: float = TURN_TIMEOUT_S,
+) -> Level:
     """`users` closed loops of `turns` turns each; user i asks question (i + t) of the list."""
     connector = aiohttp.TCPConnector(limit=users + 4)
-    async with aiohttp.ClientSession(connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=turn_timeout_s)) as http:
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=turn_timeout_s)) as http:
         clients = [factory(http) for _ in range(users)]
-        opened = await asyncio.gather(*(_bounded(c.open(), CONNECT_TIMEOUT_S) for c in clients),
-                                      return_exceptions=True)
+        opened = await asyncio.gather(*(_bounded(c.open(), CONNECT_TIMEOUT_S) for c in clients), return_exceptions=True)
         t0 = time.monotonic()
         deadline = t0 + deadline_s
         records: list[Turn] = []
@@ -162,12 +172,17 @@ async def run_level(factory: UserFactory, questions: list[str], users: int, turn
                     n = await _bounded(client.ask(question), min(turn_timeout_s, deadline - started + 1))
                     records.append(Turn(i, t, started - t0, time.monotonic() - started, n))
                 except (TimeoutError, TurnError, aiohttp.ClientError, OSError, RuntimeError, ValueError) as exc:
-                    records.append(Turn(i, t, started - t0, time.monotonic() - started, 0,
-                                        (str(exc) or type(exc).__name__)[:200]))
+                    records.append(
+                        Turn(i, t, started - t0, time.monotonic() - started, 0, (str(exc) or type(exc).__name__)[:200])
+                    )
 
         try:
-            await asyncio.gather(*(loop(i, c, o if isinstance(o, BaseException) else None)
-                                   for i, c, o in zip(range(users), clients, opened, strict=True)))
+            await asyncio.gather(
+                *(
+                    loop(i, c, o if isinstance(o, BaseException) else None)
+                    for i, c, o in zip(range(users), clients, opened, strict=True)
+                )
+            )
         finally:
             await asyncio.gather(*(_bounded(c.close(), 10) for c in clients), return_exceptions=True)
         ends = [t.start + t.latency_s for t in records]

@@ -9,6 +9,7 @@ Memory is read two ways, for both stacks, and summed over each service's whole p
   or a parent's pages its forked workers still share: rasa_runtime/workers.py) counts n times;
   kept in the report for comparison with earlier runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,7 @@ def _stat(pid: int) -> list[str] | None:
         raw = (PROC / str(pid) / "stat").read_text()
     except OSError:  # the process ended meanwhile
         return None
-    return raw[raw.rfind(")") + 2:].split()
+    return raw[raw.rfind(")") + 2 :].split()
 
 
 def _children() -> dict[int, list[int]]:
@@ -81,9 +82,11 @@ def tree_usage(roots: dict[str, int], memory: bool = True) -> dict[str, tuple[in
     out = {}
     for name, pid in roots.items():
         pids = tree(pid, kids)
-        out[name] = (sum(rss_bytes(p) for p in pids) if memory else 0,
-                     sum(pss_bytes(p) for p in pids) if memory else 0,
-                     sum(cpu_ticks(p) for p in pids))
+        out[name] = (
+            sum(rss_bytes(p) for p in pids) if memory else 0,
+            sum(pss_bytes(p) for p in pids) if memory else 0,
+            sum(cpu_ticks(p) for p in pids),
+        )
     return out
 
 
@@ -136,8 +139,7 @@ class Sampler:
         t0, busy0, own0 = self._start
         capacity = max(1e-9, (t1 - t0) * TICKS * self.cores)
         own = (own1 - own0) / capacity
-        return {"stack_and_bench": round(own, 3),
-                "other": round(max(0.0, (busy1 - busy0) / capacity - own), 3)}
+        return {"stack_and_bench": round(own, 3), "other": round(max(0.0, (busy1 - busy0) / capacity - own), 3)}
 
 
 def mb(values: Iterable[int]) -> float:

@@ -4,6 +4,7 @@ The targets are those of issue 10: the product must be well ahead of stock Rasa 
 model and data. Each ratio is product divided by stock, except the growth of latency within one
 long conversation, which compares the product with itself.
 """
+
 from __future__ import annotations
 
 import json
@@ -121,8 +122,16 @@ def ratios(stacks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for key, label, how, op, target in TARGETS:
         value = values[key]
         met = None if value is None else (value >= target if op == ">=" else value <= target)
-        out.append({"key": key, "label": label.format(max_users=max_users or "most"), "how": how,
-                    "value": value, "target": f"{op} {target}", "met": met})
+        out.append(
+            {
+                "key": key,
+                "label": label.format(max_users=max_users or "most"),
+                "how": how,
+                "value": value,
+                "target": f"{op} {target}",
+                "met": met,
+            }
+        )
     return out
 
 
@@ -141,31 +150,63 @@ def table(result: dict[str, Any]) -> str:
     rows = [["", *names]]
     levels = sorted({u for s in stacks.values() for u in s["levels"]}, key=int)
     for users in levels:
-        for key, label, unit in (("turns_per_s", "turns/s", ""), ("p50_ms", "p50", " ms"),
-                                 ("p95_ms", "p95", " ms"), ("p99_ms", "p99", " ms"),
-                                 ("errors", "errors (of them empty answers)", "")):
+        for key, label, unit in (
+            ("turns_per_s", "turns/s", ""),
+            ("p50_ms", "p50", " ms"),
+            ("p95_ms", "p95", " ms"),
+            ("p99_ms", "p99", " ms"),
+            ("errors", "errors (of them empty answers)", ""),
+        ):
             lv = [stacks[n]["levels"].get(users, {}) for n in names]
             head = f"{users} user{'s' if users != '1' else ''} × {lv[0].get('turns_per_user', '?')} turns"
             cells = [_fmt(x.get(key), unit) for x in lv]
             if key == "errors":
                 cells = [f"{c} ({_fmt(x.get('empty_answers'))})" for c, x in zip(cells, lv, strict=True)]
             rows.append([f"{head}: {label}", *cells])
-    rows.append(["memory, peak PSS of all processes",
-                 *[_fmt(stacks[n]["memory"].get("peak_pss_total_mb"), " MB") for n in names]])
-    rows.append(["memory, peak RSS summed over all processes (shared pages counted in each)",
-                 *[_fmt(stacks[n]["memory"]["peak_total_mb"], " MB") for n in names]])
-    rows.append(["memory, after start (idle, PSS)",
-                 *[_fmt(stacks[n]["memory"].get("idle_pss_total_mb"), " MB") for n in names]])
+    rows.append(
+        [
+            "memory, peak PSS of all processes",
+            *[_fmt(stacks[n]["memory"].get("peak_pss_total_mb"), " MB") for n in names],
+        ]
+    )
+    rows.append(
+        [
+            "memory, peak RSS summed over all processes (shared pages counted in each)",
+            *[_fmt(stacks[n]["memory"]["peak_total_mb"], " MB") for n in names],
+        ]
+    )
+    rows.append(
+        ["memory, after start (idle, PSS)", *[_fmt(stacks[n]["memory"].get("idle_pss_total_mb"), " MB") for n in names]]
+    )
     rows.append(["start to ready", *[_fmt(stacks[n]["ready_s"], " s") for n in names]])
-    rows.append(["first turn after ready (warm-up, not in the levels)",
-                 *[_fmt(stacks[n].get("warmup", {}).get("first_turn_ms"), " ms") for n in names]])
-    rows.append(["one conversation, median of first vs last 10 turns",
-                 *[f"{_fmt(stacks[n]['conversation']['first_median_ms'])} → "
-                   f"{_fmt(stacks[n]['conversation']['last_median_ms'])} ms" for n in names]])
-    rows.append(["load average (1 min) when the stack started",
-                 *[_fmt(stacks[n].get("loadavg_at_start", [None])[0]) for n in names]])
-    rows.append(["CPU used by other work during the run (share of all cores)",
-                 *[f"{stacks[n]['machine']['cpu_other']:.0%}" for n in names]])
+    rows.append(
+        [
+            "first turn after ready (warm-up, not in the levels)",
+            *[_fmt(stacks[n].get("warmup", {}).get("first_turn_ms"), " ms") for n in names],
+        ]
+    )
+    rows.append(
+        [
+            "one conversation, median of first vs last 10 turns",
+            *[
+                f"{_fmt(stacks[n]['conversation']['first_median_ms'])} → "
+                f"{_fmt(stacks[n]['conversation']['last_median_ms'])} ms"
+                for n in names
+            ],
+        ]
+    )
+    rows.append(
+        [
+            "load average (1 min) when the stack started",
+            *[_fmt(stacks[n].get("loadavg_at_start", [None])[0]) for n in names],
+        ]
+    )
+    rows.append(
+        [
+            "CPU used by other work during the run (share of all cores)",
+            *[f"{stacks[n]['machine']['cpu_other']:.0%}" for n in names],
+        ]
+    )
     lines = ["| " + " | ".join(r) + " |" for r in rows]
     lines.insert(1, "|" + "---|" * len(rows[0]))
     lines += ["", "| target | how | value | target | met |", "|---|---|---|---|---|"]

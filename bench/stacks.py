@@ -8,6 +8,7 @@
   protocol to the gateway. The gateway's per-client rate limits are raised for the run (all
   bench users come from one address and user agent, so they are one client to the gateway).
 """
+
 from __future__ import annotations
 
 import os
@@ -91,19 +92,36 @@ class StockStack:
             # `rasa run actions` is rasa-sdk's server; ours imports libraries that live only in
             # the app runtime, so stock runs the same rasa-sdk server there, unchanged.
             "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.actions_port)],
-            "rasa": [rasa, "run", "--enable-api", "--model", str(self.model), "--endpoints",
-                     str(endpoints), "--credentials", str(credentials), "--interface", s.host,
-                     "--port", str(s.rasa_port)],
+            "rasa": [
+                rasa,
+                "run",
+                "--enable-api",
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials),
+                "--interface",
+                s.host,
+                "--port",
+                str(s.rasa_port),
+            ],
         }
         logs = self.var_dir / "logs"
         logs.mkdir(exist_ok=True)
         t0 = time.monotonic()
         for name, cmd in cmds.items():
             with open(logs / f"{name}.log", "ab") as out:
-                self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out,
-                                                    stderr=subprocess.STDOUT, start_new_session=True)
-        wait_ready([f"http://{s.host}:{s.actions_port}/health", f"{s.rasa_url}/status"],
-                   list(self.procs.values()), t0 + READY_TIMEOUT_S, f"stock Rasa (logs: {logs})")
+                self.procs[name] = subprocess.Popen(
+                    cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        wait_ready(
+            [f"http://{s.host}:{s.actions_port}/health", f"{s.rasa_url}/status"],
+            list(self.procs.values()),
+            t0 + READY_TIMEOUT_S,
+            f"stock Rasa (logs: {logs})",
+        )
         return time.monotonic() - t0
 
     def stop(self) -> None:
@@ -150,8 +168,12 @@ class ProductStack:
             os.environ.clear()
             os.environ.update(saved)
         procs = [svc.proc for svc in self.stack.services if svc.proc is not None]
-        wait_ready([f"{self.settings.gateway_url}/readyz"], procs, t0 + READY_TIMEOUT_S,
-                   f"the product (logs: {self.var_dir / 'logs'})")
+        wait_ready(
+            [f"{self.settings.gateway_url}/readyz"],
+            procs,
+            t0 + READY_TIMEOUT_S,
+            f"the product (logs: {self.var_dir / 'logs'})",
+        )
         return time.monotonic() - t0
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ lookups) answers with ``KW_OPS_TOKEN`` (as the gateway's /metrics does: Promethe
 that can run actions), or without a token to a client on loopback whose request no proxy
 forwarded, so a Prometheus on the same machine can scrape it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,8 @@ def require_token(app, token: str, ops_token: str = "") -> None:
         if token and hmac.compare_digest(given, expected):
             return None
         if request.path == METRICS_PATH and (
-                (ops_token and hmac.compare_digest(given, ops_expected)) or _from_loopback(request)):
+            (ops_token and hmac.compare_digest(given, ops_expected)) or _from_loopback(request)
+        ):
             return None
         return response.json({"error": "token required"}, status=401)
 
@@ -70,8 +72,9 @@ def add_metrics(app) -> None:
 
     @app.get(METRICS_PATH)
     async def metrics(_request):
-        return response.raw(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST,
-                            headers={"Cache-Control": "no-store"})
+        return response.raw(
+            generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"}
+        )
 
 
 def measured_executor():
@@ -127,8 +130,13 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     require_token(app, action_token(settings.rasa_token), settings.ops_token)
     add_metrics(app)
-    app.run(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, single_process=True,
-            access_log=False, motd=False)
+    app.run(
+        host=os.environ.get("SANIC_HOST", "127.0.0.1"),
+        port=args.port,
+        single_process=True,
+        access_log=False,
+        motd=False,
+    )
 
 
 if __name__ == "__main__":

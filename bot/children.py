@@ -5,6 +5,7 @@ A hard stop of the launcher (kill -9, the OOM killer) runs no ``finally``: each 
 kernel for SIGTERM when the launcher dies (``PR_SET_PDEATHSIG``, :func:`die_with`) and stops
 its own children on it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -58,6 +59,7 @@ def die_with(launcher_pid: int) -> Callable[[], None]:
     stops its own children on it. The kernel sends it when the *thread* that forked the child
     ends, so children are spawned from the launcher's main thread (or a thread that lives as
     long as the stack); the setting survives exec and setsid."""
+
     def preexec() -> None:
         if _PRCTL is not None:
             _PRCTL(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM))

@@ -1,4 +1,5 @@
 """`python -m bot …`: run the assistant, train, prepare the Dutch pipeline, manage data."""
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,10 @@ def _prepare_data(settings: Settings) -> None:
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     report = retention.purge(settings)
-    print(f"Verwijderd (ouder dan {settings.retention_days} dagen): {report.conversations} "
-          f"gesprekken, {report.tickets} afgeronde tickets, {report.questions} vragen voor de redactie.")
+    print(
+        f"Verwijderd (ouder dan {settings.retention_days} dagen): {report.conversations} "
+        f"gesprekken, {report.tickets} afgeronde tickets, {report.questions} vragen voor de redactie."
+    )
     return 0
 
 
@@ -88,14 +91,17 @@ De assistent draait.
     if any(s.name == "gateway" for s in stack.services):
         print(f"  Website met widget:    {settings.gateway_url}/")
         print(f"  Helpdesk-console:      {settings.gateway_url}/helpdesk")
-    print(f"""
+    print(
+        f"""
 Praten met de assistent:
   curl -s -X POST "{settings.rasa_url}/webhooks/rest/webhook?token=$KW_RASA_TOKEN" \\
        -H 'Content-Type: application/json' \\
        -d '{{"sender": "test", "message": "Welke gebieden doen mee?"}}'
 Het token van Rasa (KW_RASA_TOKEN) staat in var/secrets.json; Rasa's REST-kanaal en HTTP-API
 weigeren elk verzoek zonder dat token, de actieserver elk verzoek zonder het token dat Rasa stuurt.
-Stoppen: Ctrl-C.""", flush=True)
+Stoppen: Ctrl-C.""",
+        flush=True,
+    )
     return stack.wait()
 
 
@@ -119,7 +125,8 @@ def cmd_run_cluster(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         stack.stop()
         return 0
-    print(f"""
+    print(
+        f"""
 Het cluster draait.
   Website met widget:    {settings.gateway_url}/   (HAProxy, verdeelt over {stack.ports.gateways})
   Via HTTPS:             https://localhost:{stack.ports.tls}/   (TLS eindigt in HAProxy; zelfondertekend certificaat)
@@ -127,7 +134,9 @@ Het cluster draait.
   Rasa via HAProxy:      {settings.rasa_url}   (replica's op {stack.ports.rasas})
   Actieservers:          http://{settings.host}:{settings.actions_port}   (replica's op {stack.ports.action_servers})
   Opslag:                PostgreSQL (gesprekken, app-database), Redis (locks, pub/sub)
-Stoppen: Ctrl-C.""", flush=True)
+Stoppen: Ctrl-C.""",
+        flush=True,
+    )
     return stack.wait()
 
 

@@ -22,6 +22,7 @@ HAProxy retries a request on another replica only when no connection was made
 processed, and only the gateway can tell (it looks the message up in the tracker before it
 sends it again; bot/web/rasa.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -68,21 +69,36 @@ class Ports:
     @classmethod
     def after(cls, settings: Settings) -> Ports:
         """Replica ports right after the frontends' (8081-8082, 5006-5007, 5056-5057)."""
+
         def follow(port: int) -> list[int]:
             return [port + i + 1 for i in range(REPLICAS)]
 
-        return cls(settings.gateway_port, settings.rasa_port, settings.actions_port,
-                   follow(settings.gateway_port), follow(settings.rasa_port), follow(settings.actions_port),
-                   tls=settings.tls_port)
+        return cls(
+            settings.gateway_port,
+            settings.rasa_port,
+            settings.actions_port,
+            follow(settings.gateway_port),
+            follow(settings.rasa_port),
+            follow(settings.actions_port),
+            tls=settings.tls_port,
+        )
 
     @classmethod
     def free(cls, settings: Settings) -> Ports:
         """Free replica ports, for a cluster beside other stacks (the fault tests)."""
+
         def pick() -> list[int]:
             return [launcher.free_port() for _ in range(REPLICAS)]
 
-        return cls(settings.gateway_port, settings.rasa_port, settings.actions_port, pick(), pick(), pick(),
-                   tls=launcher.free_port())
+        return cls(
+            settings.gateway_port,
+            settings.rasa_port,
+            settings.actions_port,
+            pick(),
+            pick(),
+            pick(),
+            tls=launcher.free_port(),
+        )
 
 
 def self_signed_pem(path: Path, names: Sequence[str] = CERT_NAMES, days: int = CERT_DAYS) -> Path:
@@ -102,14 +118,21 @@ def self_signed_pem(path: Path, names: Sequence[str] = CERT_NAMES, days: int = C
         except ValueError:
             alt.append(x509.DNSName(name))
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.parent.chmod(0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -123,8 +146,9 @@ def self_signed_pem(path: Path, names: Sequence[str] = CERT_NAMES, days: int = C
 def _servers(name: str, host: str, ports: list[int]) -> str:
     # Health checks every second; three failures take a replica out, two bring it back. A dead
     # replica refuses connections at once (and a refused connect is retried elsewhere anyway).
-    return "\n".join(f"    server {name}{i + 1} {host}:{port} check inter 1s fall 3 rise 2"
-                     for i, port in enumerate(ports))
+    return "\n".join(
+        f"    server {name}{i + 1} {host}:{port} check inter 1s fall 3 rise 2" for i, port in enumerate(ports)
+    )
 
 
 def _private(name: str, host: str, port: int, backend: str, check: str, replicas: list[int]) -> str:
@@ -211,8 +235,10 @@ class Cluster(launcher.Stack):
     def build(self) -> None:
         s, ports = self.settings, self.ports
         if not s.lock_store_url or s.tracker_store_url.startswith("sqlite"):
-            raise RuntimeError("Het cluster heeft PostgreSQL (KW_TRACKER_STORE_URL) en Redis "
-                               "(KW_LOCK_STORE_URL) nodig: replica's delen daar hun gesprekken.")
+            raise RuntimeError(
+                "Het cluster heeft PostgreSQL (KW_TRACKER_STORE_URL) en Redis "
+                "(KW_LOCK_STORE_URL) nodig: replica's delen daar hun gesprekken."
+            )
         # Rasa's action endpoint is the balancer (settings.actions_port is its frontend).
         endpoints = launcher.write_endpoints(s)
         cluster_dir = s.var_dir / "cluster"
@@ -222,25 +248,46 @@ class Cluster(launcher.Stack):
         config.write_text(haproxy_config(s, ports, cert), encoding="utf-8")
         services = (
             self._replicas("actieserver", ports.action_servers, "/health", launcher.actions_command)
-            + self._replicas("rasa", ports.rasas, f"/status?token={s.rasa_token}",
-                             lambda port: launcher.rasa_command(s, self.model, endpoints, port),
-                             lambda port: {"TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S)})
+            + self._replicas(
+                "rasa",
+                ports.rasas,
+                f"/status?token={s.rasa_token}",
+                lambda port: launcher.rasa_command(s, self.model, endpoints, port),
+                lambda port: {"TICKET_LOCK_LIFETIME": str(LOCK_LIFETIME_S)},
+            )
             # Ready when it reaches Rasa through the balancer (asked directly: a forwarded
             # /readyz needs the operations token). It believes HAProxy's X-Forwarded-For.
-            + self._replicas("gateway", ports.gateways, "/readyz",
-                             lambda port: [sys.executable, "-m", "bot.web"],
-                             lambda port: {"KW_GATEWAY_PORT": str(port), "KW_GATEWAY_HOST": s.host,
-                                           "KW_TRUSTED_PROXIES": _trusted(s)}))
-        services.append(launcher.Service(
-            "haproxy", [haproxy_bin(), "-db", "-f", str(config)], f"{s.gateway_url}/healthz"))
+            + self._replicas(
+                "gateway",
+                ports.gateways,
+                "/readyz",
+                lambda port: [sys.executable, "-m", "bot.web"],
+                lambda port: {
+                    "KW_GATEWAY_PORT": str(port),
+                    "KW_GATEWAY_HOST": s.host,
+                    "KW_TRUSTED_PROXIES": _trusted(s),
+                },
+            )
+        )
+        services.append(
+            launcher.Service("haproxy", [haproxy_bin(), "-db", "-f", str(config)], f"{s.gateway_url}/healthz")
+        )
         self.services = services
 
-    def _replicas(self, name: str, ports: list[int], ready_path: str,
-                  command: Callable[[int], list[str]],
-                  env: Callable[[int], dict[str, str]] = lambda port: {}) -> list[launcher.Service]:
-        return [launcher.Service(f"{name}-{i}", command(port), f"http://{self.settings.host}:{port}{ready_path}",
-                                 env=env(port))
-                for i, port in enumerate(ports, 1)]
+    def _replicas(
+        self,
+        name: str,
+        ports: list[int],
+        ready_path: str,
+        command: Callable[[int], list[str]],
+        env: Callable[[int], dict[str, str]] = lambda port: {},
+    ) -> list[launcher.Service]:
+        return [
+            launcher.Service(
+                f"{name}-{i}", command(port), f"http://{self.settings.host}:{port}{ready_path}", env=env(port)
+            )
+            for i, port in enumerate(ports, 1)
+        ]
 
 
 def _trusted(settings: Settings) -> str:

@@ -2,6 +2,7 @@
 
 Kept apart from actions/ so they are unit-testable with plain event lists.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -17,8 +18,9 @@ DEFAULT_SUGGESTIONS = ("wat_is", "themas", "gebieden")
 SECOND_CHANCE_SLOT = "tweede_kans"
 
 
-def consecutive_fallbacks(events: Iterable[dict], answered: Sequence[str] = (),
-                          misread: Callable[[str], bool] = lambda text: False) -> int:
+def consecutive_fallbacks(
+    events: Iterable[dict], answered: Sequence[str] = (), misread: Callable[[str], bool] = lambda text: False
+) -> int:
     """How many of the latest user messages in a row were not understood (incl. the last one).
 
     A fallback turn that the second chance answered (its slot event carries one of `answered`)
@@ -27,8 +29,7 @@ def consecutive_fallbacks(events: Iterable[dict], answered: Sequence[str] = (),
     count = 0
     turn_answered = False
     for event in reversed(list(events)):
-        if (event.get("event") == "slot" and event.get("name") == SECOND_CHANCE_SLOT
-                and event.get("value") in answered):
+        if event.get("event") == "slot" and event.get("name") == SECOND_CHANCE_SLOT and event.get("value") in answered:
             turn_answered = True
             continue
         if event.get("event") != "user":
@@ -67,8 +68,9 @@ def helpdesk_shown(events: Iterable[dict], kb: KnowledgeBase) -> bool:
     return any(e.get("event") == "bot" and kb.helpdesk.text in (e.get("text") or "") for e in events)
 
 
-def rephrase_reply(kb: KnowledgeBase, ranking: Sequence[dict], misunderstood: int,
-                   helpdesk_seen: bool = False) -> Reply:
+def rephrase_reply(
+    kb: KnowledgeBase, ranking: Sequence[dict], misunderstood: int, helpdesk_seen: bool = False
+) -> Reply:
     """Escalating: first ask to rephrase, then suggest topics, then offer the helpdesk (its full
     text only once per conversation)."""
     if misunderstood <= 1:

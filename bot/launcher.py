@@ -13,6 +13,7 @@ holds one (``check_ports``), and a readiness probe counts only when the listenin
 belongs to the child this start spawned (``answered_by``), so a second start never reports
 ready on a predecessor's processes. Who holds a port is read from /proc (bot/ports.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,13 +67,15 @@ def isolated_env(var_dir: Path, extra: dict[str, str] | None = None) -> dict[str
     without the developer's KW_* settings, a fresh var dir, free ports, the shared Dutch
     pipeline."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
-    env.update({
-        "KW_VAR_DIR": str(var_dir),
-        "KW_RASA_PORT": str(free_ports(2)),  # room for two Rasa workers
-        "KW_ACTIONS_PORT": str(free_port()),
-        "KW_GATEWAY_PORT": str(free_port()),
-        "KW_SPACY_MODEL_DIR": str(Path(__file__).resolve().parent.parent / "var" / "spacy" / "nl"),
-    })
+    env.update(
+        {
+            "KW_VAR_DIR": str(var_dir),
+            "KW_RASA_PORT": str(free_ports(2)),  # room for two Rasa workers
+            "KW_ACTIONS_PORT": str(free_port()),
+            "KW_GATEWAY_PORT": str(free_port()),
+            "KW_SPACY_MODEL_DIR": str(Path(__file__).resolve().parent.parent / "var" / "spacy" / "nl"),
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -80,16 +83,18 @@ def isolated_env(var_dir: Path, extra: dict[str, str] | None = None) -> dict[str
 def child_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for child processes: the same KW_* settings, telemetry off, repo importable."""
     env = dict(os.environ)
-    env.update({
-        "RASA_TELEMETRY_ENABLED": "false",  # a government service sends nothing out
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.root), env.get("PYTHONPATH")])),
-        "SANIC_HOST": settings.host,  # rasa-sdk binds to this interface
-        "KW_VAR_DIR": str(settings.var_dir),
-        "KW_RASA_TOKEN": settings.rasa_token,
-        "KW_RASA_WORKERS": str(settings.rasa_workers),
-        "KW_SESSION_MAX_TURNS": str(settings.session_max_turns),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    })
+    env.update(
+        {
+            "RASA_TELEMETRY_ENABLED": "false",  # a government service sends nothing out
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.root), env.get("PYTHONPATH")])),
+            "SANIC_HOST": settings.host,  # rasa-sdk binds to this interface
+            "KW_VAR_DIR": str(settings.var_dir),
+            "KW_RASA_TOKEN": settings.rasa_token,
+            "KW_RASA_WORKERS": str(settings.rasa_workers),
+            "KW_SESSION_MAX_TURNS": str(settings.session_max_turns),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -124,9 +129,14 @@ def check_rasa_runtime(settings: Settings) -> str | None:
     python = rasa_python(settings)
     if not python.exists():
         return f"Rasa is niet geïnstalleerd in {settings.rasa_venv}; draai eerst `make setup`."
-    done = subprocess.run([str(python), str(settings.root / "rasa_runtime" / "versions.py")],
-                          cwd=settings.root, env=child_env(settings), capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [str(python), str(settings.root / "rasa_runtime" / "versions.py")],
+        cwd=settings.root,
+        env=child_env(settings),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode == 0:
         return None
     reason = last_line(done.stderr) or f"code {done.returncode}"
@@ -182,12 +192,24 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
         print(f"Model is actueel: {path.relative_to(settings.root)}", flush=True)
         return path
     print("Trainingsdata of configuratie gewijzigd: model wordt getraind…", flush=True)
-    cmd = [rasa_bin(settings), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-           "--out", "models", "--fixed-model-name", path.name[: -len(".tar.gz")]]
+    cmd = [
+        rasa_bin(settings),
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        "models",
+        "--fixed-model-name",
+        path.name[: -len(".tar.gz")],
+    ]
     subprocess.run(cmd, cwd=settings.root, env=child_env(settings), check=True)
     path.with_suffix("").with_suffix(".json").write_text(
-        json.dumps({"spacy_pipeline": ident, "fingerprint": fingerprint(settings)}, indent=2),
-        encoding="utf-8")
+        json.dumps({"spacy_pipeline": ident, "fingerprint": fingerprint(settings)}, indent=2), encoding="utf-8"
+    )
     return path
 
 
@@ -195,8 +217,10 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
 
 
 def write_endpoints(settings: Settings) -> Path:
-    return endpoints_file.write(settings.var_dir, endpoints_file.endpoints(
-        settings.actions_url, settings.tracker_store_url, settings.lock_store_url))
+    return endpoints_file.write(
+        settings.var_dir,
+        endpoints_file.endpoints(settings.actions_url, settings.tracker_store_url, settings.lock_store_url),
+    )
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -209,9 +233,22 @@ def actions_command(port: int) -> list[str]:
 def rasa_command(settings: Settings, model: Path, endpoints: Path, port: int) -> list[str]:
     # The token reaches Rasa through the environment (rasa_runtime/serve.py), never on a
     # command line, where `ps` shows it to every local user.
-    return [str(rasa_python(settings)), str(settings.root / "rasa_runtime" / "serve.py"), "run",
-            "--model", str(model), "--enable-api", "--interface", settings.host, "--port", str(port),
-            "--endpoints", str(endpoints), "--credentials", "credentials.yml"]
+    return [
+        str(rasa_python(settings)),
+        str(settings.root / "rasa_runtime" / "serve.py"),
+        "run",
+        "--model",
+        str(model),
+        "--enable-api",
+        "--interface",
+        settings.host,
+        "--port",
+        str(port),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        "credentials.yml",
+    ]
 
 
 def http_ok(url: str) -> bool:
@@ -253,8 +290,10 @@ def check_ports(ports: list[Port]) -> str | None:
     changes nothing and prints no fresh demo data."""
     for p in ports:
         if port_in_use(p.host, p.port):
-            return (f"Poort {p.port} voor {p.what} is al in gebruik door {holder(p.port) or 'een ander proces'}; "
-                    f"stop dat proces of kies met {p.setting} een andere poort.")
+            return (
+                f"Poort {p.port} voor {p.what} is al in gebruik door {holder(p.port) or 'een ander proces'}; "
+                f"stop dat proces of kies met {p.setting} een andere poort."
+            )
     return None
 
 
@@ -287,13 +326,15 @@ class Stack:
         endpoints = write_endpoints(s)
         self.services = [
             Service("actieserver", actions_command(s.actions_port), f"http://{s.host}:{s.actions_port}/health"),
-            Service("rasa", rasa_command(s, self.model, endpoints, s.rasa_port),
-                    f"{s.rasa_url}/status?token={s.rasa_token}",
-                    also_ready=[f"{url}/status?token={s.rasa_token}" for url in s.rasa_urls[1:]]),
+            Service(
+                "rasa",
+                rasa_command(s, self.model, endpoints, s.rasa_port),
+                f"{s.rasa_url}/status?token={s.rasa_token}",
+                also_ready=[f"{url}/status?token={s.rasa_token}" for url in s.rasa_urls[1:]],
+            ),
         ]
         if self.gateway and (s.root / "bot" / "web" / "__main__.py").exists():
-            self.services.append(Service("gateway", [sys.executable, "-m", "bot.web"],
-                                         f"{s.gateway_url}/healthz"))
+            self.services.append(Service("gateway", [sys.executable, "-m", "bot.web"], f"{s.gateway_url}/healthz"))
 
     def start(self, timeout_s: float = 240.0) -> None:
         self.build()
@@ -312,8 +353,9 @@ class Stack:
             if svc.proc is not None and svc.proc.poll() is not None:
                 self.stop()
                 said = last_line(svc.log.read_text(encoding="utf-8", errors="replace")) if svc.log else ""
-                raise RuntimeError(f"{svc.name} stopte tijdens het starten" + (f": {said}" if said else "")
-                                   + f"; zie {svc.log}")
+                raise RuntimeError(
+                    f"{svc.name} stopte tijdens het starten" + (f": {said}" if said else "") + f"; zie {svc.log}"
+                )
             stranger = None
             if all(map(http_ok, urls)):
                 stranger = self._stranger(svc, urls)
@@ -322,8 +364,10 @@ class Stack:
             if time.monotonic() > deadline:
                 self.stop()
                 if stranger is not None:
-                    raise RuntimeError(f"{svc.name} is niet klaar: op poort {stranger} luistert een proces dat "
-                                       f"deze start niet startte ({holder(stranger) or 'onbekend'}); zie {svc.log}")
+                    raise RuntimeError(
+                        f"{svc.name} is niet klaar: op poort {stranger} luistert een proces dat "
+                        f"deze start niet startte ({holder(stranger) or 'onbekend'}); zie {svc.log}"
+                    )
                 raise RuntimeError(f"{svc.name} is niet op tijd klaar; zie {svc.log}")
             time.sleep(0.25)  # polling interval of a readiness probe, not synchronisation
 
@@ -371,9 +415,16 @@ class Stack:
         # own files) is readable by this user only. A session of its own: Ctrl-C in the terminal
         # reaches the launcher alone, which stops the children in order, and killpg stops a
         # child with whatever it started. Dies with the launcher: ``die_with``.
-        svc.proc = subprocess.Popen(svc.cmd, cwd=self.settings.root, env=child_env(self.settings, svc.env),
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                    umask=PRIVATE_UMASK, preexec_fn=die_with(os.getpid()))
+        svc.proc = subprocess.Popen(
+            svc.cmd,
+            cwd=self.settings.root,
+            env=child_env(self.settings, svc.env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            umask=PRIVATE_UMASK,
+            preexec_fn=die_with(os.getpid()),
+        )
         out.close()
 
     def supervise_once(self, now: float) -> None:
@@ -389,8 +440,12 @@ class Stack:
                     pass
                 svc.restarts += 1
                 svc.restart_at = now + svc.backoff
-                print(f"{svc.name} is gestopt (code {svc.proc.returncode}); opnieuw starten over "
-                      f"{svc.backoff:.0f} s (zie {svc.log})", file=sys.stderr, flush=True)
+                print(
+                    f"{svc.name} is gestopt (code {svc.proc.returncode}); opnieuw starten over "
+                    f"{svc.backoff:.0f} s (zie {svc.log})",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 svc.backoff = min(MAX_BACKOFF_S, svc.backoff * 2)
             elif now >= svc.restart_at:
                 svc.restart_at = None
@@ -418,6 +473,7 @@ class Stack:
 def stop_on_signals() -> None:
     """SIGTERM (what a service manager sends) and SIGHUP stop the launcher like Ctrl-C, so its
     ``finally`` stops the children; by default Python would die and leave them running."""
+
     def interrupt(signum, _frame) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 

@@ -4,6 +4,7 @@ spaCy lives only in the Rasa runtime (Python 3.10), so the pipeline is built the
 ``rasa_runtime/prepare_nlp.py``; this side only reads its identity (name and version from its
 meta.json), which goes into the model fingerprint and the start-up message.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -26,6 +27,5 @@ def describe(ident: dict[str, str]) -> str:
 
 def prepare(target: Path, rasa_python: Path) -> dict[str, str]:
     """(Re)build the pipeline at `target` with the Rasa runtime's Python; returns its identity."""
-    subprocess.run([str(rasa_python), str(SCRIPT), str(target)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([str(rasa_python), str(SCRIPT), str(target)], check=True, stdout=subprocess.DEVNULL)
     return identity(target)

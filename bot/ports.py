@@ -5,6 +5,7 @@ processes that hold it. Where /proc is missing, the functions say so (None) and 
 back to what HTTP tells. The launcher uses them to refuse a start whose ports are taken (naming
 the holder) and to count a readiness probe only when its own child answered.
 """
+
 from __future__ import annotations
 
 import errno
@@ -81,7 +82,7 @@ def parent_pid(pid: int) -> int | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat[stat.rfind(")") + 2:].split()[1])
+    return int(stat[stat.rfind(")") + 2 :].split()[1])
 
 
 def descends_from(pid: int | None, root: int) -> bool:

@@ -8,6 +8,7 @@ events (bot/insights). Run by
 conversation at once from the widget (`forget_conversation`, called by the gateway): its
 tracker events and its question events (found by the conversation's pseudonym).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,9 +34,13 @@ def purge_trackers(tracker_store_url: str, before: dt.datetime) -> int:
             return 0  # Rasa has not created its tables yet: nothing stored
         cutoff = before.timestamp()
         with engine.begin() as conn:
-            old = [row[0] for row in conn.execute(text(
-                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"),
-                {"cutoff": cutoff})]
+            old = [
+                row[0]
+                for row in conn.execute(
+                    text("SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"),
+                    {"cutoff": cutoff},
+                )
+            ]
             for sender in old:
                 conn.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender})
         return len(old)
@@ -50,19 +55,20 @@ def delete_conversation(tracker_store_url: str, sender_id: str) -> int:
         if not inspect(engine).has_table("events"):
             return 0
         with engine.begin() as conn:
-            return conn.execute(text("DELETE FROM events WHERE sender_id = :s"),
-                                {"s": sender_id}).rowcount
+            return conn.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender_id}).rowcount
     finally:
         engine.dispose()
 
 
 def forget_conversation(settings: Settings, sender_id: str) -> tuple[int, int]:
-    """"Gesprek wissen": the conversation's tracker events and its question events for the
+    """ "Gesprek wissen": the conversation's tracker events and its question events for the
     editors (masked, but still what this user asked); returns how many of each."""
     from bot.insights import record as insights
 
-    return (delete_conversation(settings.tracker_store_url, sender_id),
-            insights.delete_conversation(settings, sender_id))
+    return (
+        delete_conversation(settings.tracker_store_url, sender_id),
+        insights.delete_conversation(settings, sender_id),
+    )
 
 
 def purge(settings: Settings, now: dt.datetime | None = None) -> PurgeReport:

@@ -5,6 +5,7 @@ SQLite files under ``var/``, and secrets are generated once per machine and kept
 ``var/secrets.json`` (mode 0600). ``KW_ENV=production`` turns generated secrets and demo
 accounts into start-up errors instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,9 @@ def _write_private(path: Path, text: str) -> None:
         raise
 
 
-def _secret(env: Mapping[str, str], name: str, var_dir: Path, production: bool,
-            generate=lambda: secrets.token_urlsafe(32)) -> str:
+def _secret(
+    env: Mapping[str, str], name: str, var_dir: Path, production: bool, generate=lambda: secrets.token_urlsafe(32)
+) -> str:
     """A secret from the environment, or (demo only) one generated and kept under var/."""
     value = env.get(name, "")
     if value:
@@ -290,7 +292,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     if not production and not _loopback(gateway_host):
         raise SettingsError(
             f"KW_GATEWAY_HOST={gateway_host!r}: a demo (KW_ENV=demo) only listens on loopback; "
-            "set KW_ENV=production with real secrets to serve a network")
+            "set KW_ENV=production with real secrets to serve a network"
+        )
     contact_keys = _list(env, "KW_CONTACT_KEY", ())
     if not contact_keys:
         contact_keys = (_secret(env, "KW_CONTACT_KEY", var_dir, production, _fernet_key),)

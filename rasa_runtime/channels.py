@@ -10,6 +10,7 @@ logged) or ``?token=<token>`` (as for Rasa's HTTP API; tools such as eval/ask.py
 request is refused. Imported by Rasa as ``channels`` (serve.py's directory is first on its path),
 the same module object serve.py set the token on.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -31,7 +32,7 @@ def token_matches(request: Request, expected: str) -> bool:
     given: str | None = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        given = header[len("Bearer "):].strip()
+        given = header[len("Bearer ") :].strip()
     if not given:
         given = request.args.get("token")
     if not isinstance(given, str) or not given:

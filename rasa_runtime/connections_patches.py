@@ -17,6 +17,7 @@ Installed by ``serve.py`` before Rasa starts; each has a test against the real p
 Rasa's names replaced here (rasa_runtime/versions.py refuses any other Rasa):
 ``RemoteAction._validate_action_result``, ``EndpointConfig.session``.
 """
+
 from __future__ import annotations
 
 
@@ -40,7 +41,8 @@ def install_fast_validation() -> None:
         error.message += (
             ". Failed to validate Action server response from API, make sure your response "
             "from the Action endpoint is valid. For more information about the format visit "
-            f"{DOCS_BASE_URL}/custom-actions")
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
         raise error
 
     RemoteAction._validate_action_result = _validate_action_result
@@ -85,12 +87,19 @@ def install_action_keepalive() -> None:
         loop = asyncio.get_running_loop()
         kept = self.__dict__.get("_kw_session")
         if kept is None or kept[0] is not loop or kept[1].closed:
-            auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) \
-                if self.basic_auth else None
-            kept = (loop, aiohttp.ClientSession(
-                headers=self.headers, auth=auth, json_serialize=dumps,
-                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-                connector=aiohttp.TCPConnector(keepalive_timeout=ACTION_KEEPALIVE_S)))
+            auth = (
+                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+            )
+            kept = (
+                loop,
+                aiohttp.ClientSession(
+                    headers=self.headers,
+                    auth=auth,
+                    json_serialize=dumps,
+                    timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                    connector=aiohttp.TCPConnector(keepalive_timeout=ACTION_KEEPALIVE_S),
+                ),
+            )
             self.__dict__["_kw_session"] = kept
         return Borrowed(kept[1])
 

@@ -6,6 +6,7 @@ The stores are our classes (rasa_runtime/stores.py), named by module path as Ras
 imports them as ``stores`` because ``serve.py``'s directory is first on its path. Rasa falls
 back to an in-memory tracker store, with no more than a warning, when it cannot import a named
 class: a test builds the stores from this file in the Rasa runtime."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,12 @@ def sql_store(url: str) -> dict[str, object]:
     parsed = urlparse(url)
     if parsed.scheme.startswith("sqlite"):
         return {"type": TRACKER_STORE, "dialect": "sqlite", "db": url.split(":///", 1)[1]}
-    store: dict[str, object] = {"type": TRACKER_STORE, "dialect": parsed.scheme.split("+")[0],
-                                "url": parsed.hostname, "db": parsed.path.lstrip("/")}
+    store: dict[str, object] = {
+        "type": TRACKER_STORE,
+        "dialect": parsed.scheme.split("+")[0],
+        "url": parsed.hostname,
+        "db": parsed.path.lstrip("/"),
+    }
     if parsed.port:
         store["port"] = parsed.port
     if parsed.username:
@@ -41,8 +46,12 @@ def lock_store(url: str | None) -> dict[str, object]:
     if not url:
         return {"type": IN_MEMORY_LOCK_STORE}
     parsed = urlparse(url)
-    return {"type": REDIS_LOCK_STORE, "url": parsed.hostname, "port": parsed.port or 6379,
-            "db": int((parsed.path or "/0").lstrip("/") or 0)}
+    return {
+        "type": REDIS_LOCK_STORE,
+        "url": parsed.hostname,
+        "port": parsed.port or 6379,
+        "db": int((parsed.path or "/0").lstrip("/") or 0),
+    }
 
 
 #: Where Rasa's process finds the action server's token (set by serve.py, read by Rasa when it
@@ -59,10 +68,12 @@ def action_token(rasa_token: str) -> str:
 
 
 def endpoints(actions_url: str, tracker_store_url: str, lock_store_url: str | None) -> dict[str, object]:
-    action_endpoint = {"url": actions_url,
-                       "headers": {ACTION_TOKEN_HEADER: f"Bearer ${{{ACTION_TOKEN_ENV}}}"}}
-    return {"action_endpoint": action_endpoint, "tracker_store": sql_store(tracker_store_url),
-            "lock_store": lock_store(lock_store_url)}
+    action_endpoint = {"url": actions_url, "headers": {ACTION_TOKEN_HEADER: f"Bearer ${{{ACTION_TOKEN_ENV}}}"}}
+    return {
+        "action_endpoint": action_endpoint,
+        "tracker_store": sql_store(tracker_store_url),
+        "lock_store": lock_store(lock_store_url),
+    }
 
 
 def write(var_dir: Path, data: dict[str, object]) -> Path:

@@ -47,6 +47,7 @@ versions): ``DaskGraphRunner.run``, ``._graph_schema``, ``._instantiated_nodes``
 ``._get_processed_message_tokens_by_attribute``; ``FallbackClassifier._should_fallback``;
 TensorFlow's ``convert_to_eager_tensor``, ``context.context`` and ``ConcreteFunction._call_flat``.
 """
+
 from __future__ import annotations
 
 
@@ -87,7 +88,8 @@ def install_sequential_graph_runner() -> None:
                 raise GraphRunError(
                     f"Input value '{value}' clashes with a node name. Make sure that none of "
                     f"the input names passed to the `run` method are the same as node names "
-                    f"in the graph schema.")
+                    f"in the graph schema."
+                )
             values[name] = (name, value)
         try:
             for name, needs in order:
@@ -107,14 +109,13 @@ def install_fast_model_load() -> None:
 
     plain = RasaModel.load.__func__
 
-    def load(cls, model_file_name, model_data_example, predict_data_example=None,
-             finetune_mode=False, *args, **kwargs):
+    def load(cls, model_file_name, model_data_example, predict_data_example=None, finetune_mode=False, *args, **kwargs):
         if finetune_mode or not predict_data_example:
-            return plain(cls, model_file_name, model_data_example, predict_data_example,
-                         finetune_mode, *args, **kwargs)
+            return plain(cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs)
         model = cls(*args, **kwargs)
         generator, _ = train_utils.create_data_generators(
-            model_data=predict_data_example, batch_sizes=1, epochs=1, shuffle=False)
+            model_data=predict_data_example, batch_sizes=1, epochs=1, shuffle=False
+        )
         model.predict_step(next(iter(generator))[0])  # eager: creates the variables
         status = model.load_weights(model_file_name)
         # Every variable the prediction uses must come from the checkpoint; the optimizer's
@@ -170,8 +171,7 @@ def install_direct_predict() -> None:
         result = concrete._call_flat(tensors, captured_inputs=concrete.captured_inputs)
         outputs = models.tf_utils.sync_to_numpy_or_python_type(result)
         if models.DIAGNOSTIC_DATA in outputs:
-            outputs[models.DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(
-                outputs[models.DIAGNOSTIC_DATA])
+            outputs[models.DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[models.DIAGNOSTIC_DATA])
         return outputs
 
     models.RasaModel._rasa_predict = _rasa_predict
@@ -239,8 +239,7 @@ def install_unknown_words_fallback() -> None:
         return len(cleaned) == CODE_LENGTH and set(cleaned) <= CODE_ALPHABET
 
     def _should_fallback(self, message) -> bool:
-        if message.get(KNOWN_WORDS) == 0 and not message.get(ENTITIES) \
-                and not could_be_code(message.get(TEXT)):
+        if message.get(KNOWN_WORDS) == 0 and not message.get(ENTITIES) and not could_be_code(message.get(TEXT)):
             return True
         return plain_should_fallback(self, message)
 

@@ -7,6 +7,7 @@ built from PyPI packages only: spaCy's Dutch language with the lookup lemmatizer
 spacy-lookups-data. It carries its own name so it is never mistaken for nl_core_news_sm.
 Prints the pipeline's identity as JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,10 @@ def _build_fallback():
     nlp.initialize()
     nlp.meta["name"] = FALLBACK[3:]
     nlp.meta["version"] = f"{spacy.__version__}+lookups{md.version('spacy-lookups-data')}"
-    nlp.meta["description"] = ("Dutch tokenizer and lookup lemmatizer built locally from PyPI "
-                               "packages; used when nl_core_news_sm cannot be installed.")
+    nlp.meta["description"] = (
+        "Dutch tokenizer and lookup lemmatizer built locally from PyPI "
+        "packages; used when nl_core_news_sm cannot be installed."
+    )
     return nlp
 
 

@@ -21,6 +21,7 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
 - ``KW_RASA_WORKERS`` above 1 serves from that many worker processes, forked from one that
   loaded the heavy parts once (``workers``), on ``--port`` and the ports after it.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,7 @@ def main() -> None:
     trackers_patches.install_event_type_cache()
     trackers_patches.install_applied_events_cache()
     trackers_patches.install_form_tracker_copy()
-    trackers_patches.install_session_rollover(
-        int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
+    trackers_patches.install_session_rollover(int(os.environ.get("KW_SESSION_MAX_TURNS") or DEFAULT_SESSION_MAX_TURNS))
     # "--auth-token=…" in one word: a token may start with "-", which argparse would take for
     # an option if it came as its own argument.
     # TensorFlow's thread pools: DIET's operations are small, so handing them to other threads

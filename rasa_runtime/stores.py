@@ -38,6 +38,7 @@ Private names of Rasa's used here (rasa_runtime/versions.py refuses any other Ra
 ``LockStore._acquire_lock``, ``TicketLock._ticket_for_ticket_number``, ``.tickets``;
 ``RedisLockStore.red``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,9 @@ REDIS_RETRIES = 6
 
 EVENTS = rasa_tracker_store.SQLTrackerStore.SQLEvent.__tablename__
 NEWEST = f"SELECT max(id) FROM {EVENTS} WHERE sender_id = ?"
-INSERT = (f"INSERT INTO {EVENTS} (sender_id, type_name, timestamp, intent_name, action_name, data) "
-          "VALUES (?, ?, ?, ?, ?, ?)")
+INSERT = (
+    f"INSERT INTO {EVENTS} (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES (?, ?, ?, ?, ?, ?)"
+)
 NEWEST_SA = sa.text(f"SELECT max(id) FROM {EVENTS} WHERE sender_id = :sender_id")
 
 
@@ -167,10 +169,17 @@ class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
                 new_events = list(self._additional_events(session, tracker))
             else:
                 new_events = list(tracker.events)[stored:]
-            rows = [(sender_id, e.type_name, data.get("timestamp"),
-                     data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                     data.get("name"), json.dumps(data))
-                    for e, data in ((e, e.as_dict()) for e in new_events)]
+            rows = [
+                (
+                    sender_id,
+                    e.type_name,
+                    data.get("timestamp"),
+                    data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    data.get("name"),
+                    json.dumps(data),
+                )
+                for e, data in ((e, e.as_dict()) for e in new_events)
+            ]
             insert = self._driver_sql(INSERT)
             if not rows:
                 mark = entry[0]
@@ -179,8 +188,12 @@ class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
                 # Under the conversation's lock no one else adds to it: the newest id is ours.
                 mark = self._newest(session, sender_id)
             else:
-                objects = [self.SQLEvent(sender_id=r[0], type_name=r[1], timestamp=r[2], intent_name=r[3],
-                                         action_name=r[4], data=r[5]) for r in rows]
+                objects = [
+                    self.SQLEvent(
+                        sender_id=r[0], type_name=r[1], timestamp=r[2], intent_name=r[3], action_name=r[4], data=r[5]
+                    )
+                    for r in rows
+                ]
                 session.add_all(objects)
                 session.flush()
                 mark = objects[-1].id
@@ -226,10 +239,13 @@ class RedisLockStore(TicketKeepalive, rasa_lock_store.RedisLockStore):
             kwargs = {"host": endpoint_config.url, **endpoint_config.kwargs}
         super().__init__(**kwargs)
         pool = self.red.connection_pool
-        settings = dict(pool.connection_kwargs,
-                        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_RETRIES),
-                        # Refused: Redis is restarting. redis-py retries a connect only on
-                        # the errors named here, and a refused connect is a plain OSError.
-                        retry_on_error=[redis.ConnectionError, redis.TimeoutError, ConnectionRefusedError])
-        self.red = redis.StrictRedis(connection_pool=redis.ConnectionPool(
-            connection_class=pool.connection_class, **settings))
+        settings = dict(
+            pool.connection_kwargs,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_RETRIES),
+            # Refused: Redis is restarting. redis-py retries a connect only on
+            # the errors named here, and a refused connect is a plain OSError.
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError, ConnectionRefusedError],
+        )
+        self.red = redis.StrictRedis(
+            connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **settings)
+        )

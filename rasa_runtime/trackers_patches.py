@@ -92,8 +92,11 @@ def install_applied_events_cache() -> None:
             elif isinstance(event, UserUtteranceReverted):
                 tracker._undo_till_previous(UserUttered, applied)
                 tracker._undo_till_previous(ActionExecuted, applied)
-            elif (isinstance(event, ActionExecuted) and event.action_name in loops
-                  and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)):
+            elif (
+                isinstance(event, ActionExecuted)
+                and event.action_name in loops
+                and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)
+            ):
                 tracker._undo_till_previous_loop_execution(event.action_name, applied)
             else:
                 applied.append(event)
@@ -106,8 +109,7 @@ def install_applied_events_cache() -> None:
         cached = self.__dict__.get(APPLIED)
         if cached is not None and cached[0] is events and cached[1] == length and cached[2] is last:
             return list(cached[3])
-        if cached is not None and cached[0] is events and 0 < cached[1] < length \
-                and events[cached[1] - 1] is cached[2]:
+        if cached is not None and cached[0] is events and 0 < cached[1] < length and events[cached[1] - 1] is cached[2]:
             # Events were appended since: go on from the last answer, unless a new loop name
             # came with them (that changes how earlier events count).
             added = list(itertools.islice(events, cached[1], length))
@@ -166,8 +168,11 @@ def install_form_tracker_copy() -> None:
         if tracker._max_event_history is not None:
             tracker._max_event_history = None
             tracker.events = type(tracker.events)(tracker.events)
-        for event in [SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker)),
-                      ActionExecuted(self.name()), *additional_events]:
+        for event in [
+            SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker)),
+            ActionExecuted(self.name()),
+            *additional_events,
+        ]:
             tracker.update(event)
         return tracker
 

@@ -12,6 +12,7 @@ the new sources, and run the tests that exercise them (rasa_runtime/tests/).
 Standard library only: the app runtime may import it too (to check the Rasa runtime before a
 start), and it runs before Rasa is imported.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -85,10 +86,13 @@ def refusal(lock: Path) -> str | None:
     found = problems(lock)
     if not found:
         return None
-    return (f"Refusing to start Rasa: rasa_runtime/ changes private parts of Rasa and TensorFlow "
-            f"and is only known to work with the versions pinned in {shown(lock)}; "
-            + "; ".join(found) + ". Install the Rasa runtime from that lock (make setup), or port "
-            "rasa_runtime/ to the new versions and change the lock (see rasa_runtime/versions.py).")
+    return (
+        f"Refusing to start Rasa: rasa_runtime/ changes private parts of Rasa and TensorFlow "
+        f"and is only known to work with the versions pinned in {shown(lock)}; "
+        + "; ".join(found)
+        + ". Install the Rasa runtime from that lock (make setup), or port "
+        "rasa_runtime/ to the new versions and change the lock (see rasa_runtime/versions.py)."
+    )
 
 
 def shown(path: Path) -> str:

@@ -21,6 +21,7 @@ serves on its own port (``--port``, ``--port`` + 1, …).
   backoff, in seconds rather than a cold start; SIGTERM or SIGINT stops every worker, and a
   worker stops by itself when the parent dies (``PR_SET_PDEATHSIG``), so no port is left held.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -57,7 +58,7 @@ def option(argv: list[str], name: str) -> str | None:
         if arg == name and i + 1 < len(argv):
             return argv[i + 1]
         if arg.startswith(name + "="):
-            return arg[len(name) + 1:]
+            return arg[len(name) + 1 :]
     return None
 
 
@@ -100,8 +101,12 @@ def preload_spacy(name: str) -> None:
 
     def load(model_name, *args, **kwargs):
         disable = tuple(kwargs.get("disable") or ())
-        if not args and set(kwargs) <= {"disable"} and isinstance(model_name, (str, Path)) \
-                and (os.path.realpath(model_name), disable) == key:
+        if (
+            not args
+            and set(kwargs) <= {"disable"}
+            and isinstance(model_name, (str, Path))
+            and (os.path.realpath(model_name), disable) == key
+        ):
             return nlp
         return plain_load(model_name, *args, **kwargs)
 
@@ -185,8 +190,7 @@ class Workers:
                 os._exit(code)
         self.pids[pid] = index
         self.started[index] = time.monotonic()
-        print(f"Rasa-worker {index + 1} gestart op poort {self.base_port + index} (pid {pid})",
-              flush=True)
+        print(f"Rasa-worker {index + 1} gestart op poort {self.base_port + index} (pid {pid})", flush=True)
 
     def supervise_once(self, now: float) -> None:
         while self.pids:
@@ -201,8 +205,11 @@ class Workers:
             wait = self.backoff[index]
             self.backoff[index] = min(MAX_BACKOFF_S, wait * 2)
             self.restart_at[index] = now + wait
-            print(f"Rasa-worker {index + 1} is gestopt (status {status}); opnieuw over {wait:.0f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"Rasa-worker {index + 1} is gestopt (status {status}); opnieuw over {wait:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         for index, due in list(self.restart_at.items()):
             if now >= due:
                 del self.restart_at[index]
@@ -232,6 +239,7 @@ class Workers:
 
 def serve(argv: list[str], count: int, run: Callable[[list[str]], None]) -> int:
     """Preload, fork ``count`` workers and supervise them until SIGTERM or SIGINT."""
+
     def stop(_signum, _frame):
         raise Stop()
 

@@ -1,5 +1,6 @@
 """Fill docs/conversations.md's `TRANSCRIPT <id>` lines with the transcripts of the last run of
 the conversation suite (results/conversations/<id>.txt). Run by `make docs`."""
+
 from __future__ import annotations
 
 import re
@@ -20,14 +21,14 @@ def block(conv_id: str) -> str:
 
 def main() -> int:
     text = DOC.read_text(encoding="utf-8")
-    missing = [i for i in re.findall(r"(?:TRANSCRIPT |<!-- transcript )([\w-]+)", text)
-               if not (RUNS / f"{i}.txt").exists()]
+    missing = [
+        i for i in re.findall(r"(?:TRANSCRIPT |<!-- transcript )([\w-]+)", text) if not (RUNS / f"{i}.txt").exists()
+    ]
     if missing:
         print("Eerst de gesprekstest draaien; ontbreekt: " + ", ".join(missing))
         return 1
     text = re.sub(r"^TRANSCRIPT ([\w-]+)$", lambda m: block(m.group(1)), text, flags=re.M)
-    text = re.sub(r"<!-- transcript ([\w-]+) -->.*?<!-- end -->", lambda m: block(m.group(1)), text,
-                  flags=re.S)
+    text = re.sub(r"<!-- transcript ([\w-]+) -->.*?<!-- end -->", lambda m: block(m.group(1)), text, flags=re.S)
     DOC.write_text(text, encoding="utf-8")
     return 0
 

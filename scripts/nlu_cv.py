@@ -69,14 +69,21 @@ def split(intents: dict[str, list[str]], folds: int = FOLDS) -> list[dict[str, l
 
 def _write(path: Path, other: list[dict[str, Any]], intents: dict[str, list[str]]) -> None:
     items = [*other, *({"intent": k, "examples": "".join(f"- {e}\n" for e in v)} for k, v in intents.items())]
-    path.write_text(yaml.safe_dump({"version": "3.1", "nlu": items}, allow_unicode=True, sort_keys=False),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({"version": "3.1", "nlu": items}, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
 
 
 def _rasa(*args: str) -> None:
     settings = load()
-    result = subprocess.run([launcher.rasa_bin(settings), *args], cwd=ROOT, env=launcher.child_env(settings),
-                            capture_output=True, text=True, timeout=4 * 3600)
+    result = subprocess.run(
+        [launcher.rasa_bin(settings), *args],
+        cwd=ROOT,
+        env=launcher.child_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=4 * 3600,
+    )
     if result.returncode != 0:
         raise SystemExit(f"rasa {' '.join(args[:2])} failed:\n{result.stderr[-3000:]}")
 
@@ -89,8 +96,11 @@ def fingerprint() -> str:
 def run_fold(out: Path, k: int) -> None:
     fold = out / f"fold-{k}"
     stamp = fold / "fingerprint.txt"
-    if (fold / "report" / "intent_successes.json").exists() and stamp.exists() \
-            and stamp.read_text(encoding="utf-8").strip() == fingerprint():
+    if (
+        (fold / "report" / "intent_successes.json").exists()
+        and stamp.exists()
+        and stamp.read_text(encoding="utf-8").strip() == fingerprint()
+    ):
         return  # this fold of these very inputs is on disk already
     other, intents = read_training_data()
     parts = split(intents)
@@ -103,10 +113,29 @@ def run_fold(out: Path, k: int) -> None:
                 train.setdefault(intent, []).extend(examples)
     _write(fold / "train.yml", other, train)
     _write(fold / "test.yml", [], parts[k - 1])
-    _rasa("train", "nlu", "--config", "config.yml", "--nlu", str(fold / "train.yml"), "--out", str(fold),
-          "--fixed-model-name", "model")
-    _rasa("test", "nlu", "--model", str(fold / "model.tar.gz"), "--nlu", str(fold / "test.yml"),
-          "--out", str(fold / "report"), "--successes")
+    _rasa(
+        "train",
+        "nlu",
+        "--config",
+        "config.yml",
+        "--nlu",
+        str(fold / "train.yml"),
+        "--out",
+        str(fold),
+        "--fixed-model-name",
+        "model",
+    )
+    _rasa(
+        "test",
+        "nlu",
+        "--model",
+        str(fold / "model.tar.gz"),
+        "--nlu",
+        str(fold / "test.yml"),
+        "--out",
+        str(fold / "report"),
+        "--successes",
+    )
     stamp.write_text(fingerprint() + "\n", encoding="utf-8")
 
 
@@ -138,9 +167,12 @@ def scores(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 def pool(out: Path) -> float:
     current = fingerprint()
-    reports = [out / f"fold-{k}" / "report" for k in range(1, FOLDS + 1)
-               if (out / f"fold-{k}" / "fingerprint.txt").exists()
-               and (out / f"fold-{k}" / "fingerprint.txt").read_text(encoding="utf-8").strip() == current]
+    reports = [
+        out / f"fold-{k}" / "report"
+        for k in range(1, FOLDS + 1)
+        if (out / f"fold-{k}" / "fingerprint.txt").exists()
+        and (out / f"fold-{k}" / "fingerprint.txt").read_text(encoding="utf-8").strip() == current
+    ]
     if len(reports) != FOLDS:
         raise SystemExit(f"{len(reports)} of {FOLDS} folds of the current training inputs in {out}: run the others")
     all_pairs: list[tuple[str, str]] = []
@@ -153,12 +185,17 @@ def pool(out: Path) -> float:
         per_fold.append(scores(pairs))
     pooled = scores(all_pairs)
     (out / "intent_report.json").write_text(json.dumps(pooled, indent=2) + "\n", encoding="utf-8")
-    (out / "intent_errors.json").write_text(json.dumps(all_errors, indent=2, ensure_ascii=False) + "\n",
-                                            encoding="utf-8")
-    folds = {name: {"mean": round(statistics.mean(v), 3), "std": round(statistics.pstdev(v), 3)}
-             for name, v in (("Accuracy", [f["accuracy"] for f in per_fold]),
-                             ("F1-score", [f["weighted avg"]["f1-score"] for f in per_fold]),
-                             ("Precision", [f["weighted avg"]["precision"] for f in per_fold]))}
+    (out / "intent_errors.json").write_text(
+        json.dumps(all_errors, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    folds = {
+        name: {"mean": round(statistics.mean(v), 3), "std": round(statistics.pstdev(v), 3)}
+        for name, v in (
+            ("Accuracy", [f["accuracy"] for f in per_fold]),
+            ("F1-score", [f["weighted avg"]["f1-score"] for f in per_fold]),
+            ("Precision", [f["weighted avg"]["precision"] for f in per_fold]),
+        )
+    }
     (out / "folds.json").write_text(json.dumps(folds, indent=2) + "\n", encoding="utf-8")
     return float(pooled["weighted avg"]["f1-score"])
 

@@ -9,6 +9,7 @@ Three measurements, each with Rasa's own reports (JSON, confusion matrix, histog
 and docs/nlu-report/summary.md with the intent F1 of each. `--skip-cv` leaves the last
 cross-validation result in place. Exit status 1 when a figure is below --min (0.93).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,7 @@ from bot.settings import load  # noqa: E402
 from scripts import nlu_cv  # noqa: E402
 
 REPORT = ROOT / "docs" / "nlu-report"
-SETS = {"held-out": ("tests/nlu/test_nlu.yml", REPORT),
-        "unseen": ("tests/nlu/test_nlu_unseen.yml", REPORT / "unseen")}
+SETS = {"held-out": ("tests/nlu/test_nlu.yml", REPORT), "unseen": ("tests/nlu/test_nlu_unseen.yml", REPORT / "unseen")}
 CV_DIR = REPORT / "cross-validation"
 FOLDS = nlu_cv.FOLDS
 CV_WORK = ROOT / "results" / "nlu-cv"  # the folds' data, models and reports (ignored by git)
@@ -39,8 +39,9 @@ CV_JOBS = 2  # folds trained at the same time: one DIET training keeps about one
 def rasa(*args: str, timeout: int = 7200) -> subprocess.CompletedProcess:
     settings = load()
     env = launcher.child_env(settings)
-    return subprocess.run([launcher.rasa_bin(settings), *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [launcher.rasa_bin(settings), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def weighted_f1(out: Path) -> float:
@@ -70,8 +71,9 @@ def cross_validate() -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-cv", action="store_true", help="no cross-validation (5 trainings)")
-    ap.add_argument("--only-cv", action="store_true",
-                    help="only the cross-validation (then --skip-cv writes the summary)")
+    ap.add_argument(
+        "--only-cv", action="store_true", help="only the cross-validation (then --skip-cv writes the summary)"
+    )
     ap.add_argument("--min", type=float, default=0.93)
     args = ap.parse_args()
     if args.only_cv:
@@ -104,20 +106,30 @@ def main() -> int:
     if "cross-validation" in scores:
         fold = folds.get("F1-score")
         spread = f" (mean of the folds {fold['mean']:.3f} ± {fold['std']:.3f})" if fold else ""
-        lines.append(f"| {FOLDS}-fold cross-validation | `data/nlu` | "
-                     f"{scores['cross-validation']:.3f}{spread} | [cross-validation/](cross-validation/) |")
+        lines.append(
+            f"| {FOLDS}-fold cross-validation | `data/nlu` | "
+            f"{scores['cross-validation']:.3f}{spread} | [cross-validation/](cross-validation/) |"
+        )
         if (CV_DIR / "README.md").exists():
-            lines += ["", "Why the cross-validation differs from the held-out sets, and what would raise "
-                      "it: [cross-validation/README.md](cross-validation/README.md)."]
+            lines += [
+                "",
+                "Why the cross-validation differs from the held-out sets, and what would raise "
+                "it: [cross-validation/README.md](cross-validation/README.md).",
+            ]
     else:
-        lines.append(f"| {FOLDS}-fold cross-validation | `data/nlu` | not run yet "
-                     "(`make nlu-report` without `--skip-cv`) | |")
-    lines += ["", "Each folder has `intent_report.json`, `intent_errors.json` and the confusion "
-              "matrix `intent_confusion_matrix.png`. The second held-out set is never used for "
-              "training (`tests/unit/test_training_data.py` checks that no sentence is shared).",
-              "", "Since issue 12 an elliptical follow-up such as \"en Haarlem?\" has its own intent, "
-              "`inform_plaats` (answered with the last place topic, or the areas answer); the one "
-              "such line of the second set was relabelled from `faq_gebieden` accordingly."]
+        lines.append(
+            f"| {FOLDS}-fold cross-validation | `data/nlu` | not run yet (`make nlu-report` without `--skip-cv`) | |"
+        )
+    lines += [
+        "",
+        "Each folder has `intent_report.json`, `intent_errors.json` and the confusion "
+        "matrix `intent_confusion_matrix.png`. The second held-out set is never used for "
+        "training (`tests/unit/test_training_data.py` checks that no sentence is shared).",
+        "",
+        'Since issue 12 an elliptical follow-up such as "en Haarlem?" has its own intent, '
+        "`inform_plaats` (answered with the last place topic, or the areas answer); the one "
+        "such line of the second set was relabelled from `faq_gebieden` accordingly.",
+    ]
     (REPORT / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for name, score in scores.items():
         print(f"{name}: intent F1 {score:.3f}")

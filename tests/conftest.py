@@ -5,6 +5,7 @@ The model is trained by `make test` before pytest starts; `ensure_model` here on
 tracker and app databases start empty, and free ports, so a developer's `make run` can keep
 running beside the tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,14 @@ class RasaStack:
 
         return self.settings.rasa_urls[worker_for(sender, self.settings.rasa_workers)]
 
-    def say(self, message: str, sender: str | None = None, metadata: dict | None = None,
-            timeout: float = 30, signed: bool = True) -> list[dict]:
+    def say(
+        self,
+        message: str,
+        sender: str | None = None,
+        metadata: dict | None = None,
+        timeout: float = 30,
+        signed: bool = True,
+    ) -> list[dict]:
         """One message through the REST channel, with Rasa's token; returns the bot's messages.
         Unless ``signed`` is False the metadata is signed as the gateway signs it
         (bot/core/identity.py), with a client id of this conversation's own unless one is given:
@@ -60,14 +67,16 @@ class RasaStack:
         if signed:
             given = dict(metadata or {})
             client, portal = given.pop("client_id", None), given.pop("portal", None)
-            metadata = identity.signed_metadata(self.settings.identity_key, body["sender"],
-                                                client or f"test-{body['sender']}", portal, **given)
+            metadata = identity.signed_metadata(
+                self.settings.identity_key, body["sender"], client or f"test-{body['sender']}", portal, **given
+            )
         if metadata is not None:
             body["metadata"] = metadata
-        req = urllib.request.Request(f"{self.url_for(body['sender'])}/webhooks/rest/webhook",
-                                     data=json.dumps(body).encode("utf-8"),
-                                     headers={"Content-Type": "application/json",
-                                              "Authorization": f"Bearer {self.settings.rasa_token}"})
+        req = urllib.request.Request(
+            f"{self.url_for(body['sender'])}/webhooks/rest/webhook",
+            data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.settings.rasa_token}"},
+        )
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             assert resp.status == 200
             return json.loads(resp.read().decode("utf-8") or "[]")
@@ -110,15 +119,33 @@ def make_tracker():
     """A rasa-sdk Tracker whose latest message has the given intent, text and entities."""
     from rasa_sdk import Tracker
 
-    def make(intent: str, text: str = "", entities: list | None = None, events: list | None = None,
-             ranking: list | None = None, metadata: dict | None = None, slots: dict | None = None):
-        latest = {"intent": {"name": intent, "confidence": 0.9}, "text": text,
-                  "entities": entities or [], "intent_ranking": ranking or [],
-                  "metadata": metadata or {}}
-        evts = [*(events or []), {"event": "user", "text": text, "parse_data": latest,
-                                  "metadata": metadata or {}}]
-        return Tracker(sender_id="unit", slots=slots or {}, latest_message=latest, events=evts,
-                       paused=False, followup_action=None, active_loop={}, latest_action_name=None)
+    def make(
+        intent: str,
+        text: str = "",
+        entities: list | None = None,
+        events: list | None = None,
+        ranking: list | None = None,
+        metadata: dict | None = None,
+        slots: dict | None = None,
+    ):
+        latest = {
+            "intent": {"name": intent, "confidence": 0.9},
+            "text": text,
+            "entities": entities or [],
+            "intent_ranking": ranking or [],
+            "metadata": metadata or {},
+        }
+        evts = [*(events or []), {"event": "user", "text": text, "parse_data": latest, "metadata": metadata or {}}]
+        return Tracker(
+            sender_id="unit",
+            slots=slots or {},
+            latest_message=latest,
+            events=evts,
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name=None,
+        )
 
     return make
 

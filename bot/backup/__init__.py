@@ -18,6 +18,7 @@ encrypted with KW_CONTACT_KEY, so a backup without that key cannot reveal them, 
 needs the key to read them. The manifest carries only a fingerprint of the key (sha256), so a
 restore can warn when the key differs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,9 @@ class Store:
 
         backend = make_url(self.url).get_backend_name()
         if backend not in _SUFFIX:
-            raise BackupError(f"De {_STORE_NAMES[self.name]} gebruikt {backend}; een backup kan "
-                              "alleen van SQLite of PostgreSQL.")
+            raise BackupError(
+                f"De {_STORE_NAMES[self.name]} gebruikt {backend}; een backup kan alleen van SQLite of PostgreSQL."
+            )
         return backend
 
     @property
@@ -172,8 +174,9 @@ def read_manifest(path: Path) -> tuple[Path, dict]:
     except (ValueError, KeyError, TypeError):
         raise BackupError(f"{manifest_path} is beschadigd of geen manifest van een backup.") from None
     if manifest.get("format") != FORMAT:
-        raise BackupError(f"Deze backup heeft formaat {manifest.get('format')!r}; deze versie "
-                          f"leest alleen formaat {FORMAT}.")
+        raise BackupError(
+            f"Deze backup heeft formaat {manifest.get('format')!r}; deze versie leest alleen formaat {FORMAT}."
+        )
     for entry in entries:
         name = entry.get("file")
         if name is None:
@@ -184,8 +187,9 @@ def read_manifest(path: Path) -> tuple[Path, dict]:
         if not file.is_file():
             raise BackupError(f"Het bestand {name} van de backup ontbreekt.")
         if file.stat().st_size != entry.get("size") or sha256(file) != entry.get("sha256"):
-            raise BackupError(f"De controlesom van {name} klopt niet: het bestand is veranderd of "
-                              "beschadigd. Er is niets teruggezet.")
+            raise BackupError(
+                f"De controlesom van {name} klopt niet: het bestand is veranderd of beschadigd. Er is niets teruggezet."
+            )
     return directory, manifest
 
 
@@ -206,16 +210,20 @@ def check_stopped(settings: Settings, targets: list[Store]) -> None:
     busy = _listening(settings)
     if busy:
         who = holder(busy[0])
-        raise BackupError(f"De assistent lijkt nog te draaien: poort {', '.join(map(str, busy))} "
-                          f"is in gebruik{f' (door {who})' if who else ''}. Stop eerst alle "
-                          "processen (Ctrl-C bij make run) en probeer het dan opnieuw.")
+        raise BackupError(
+            f"De assistent lijkt nog te draaien: poort {', '.join(map(str, busy))} "
+            f"is in gebruik{f' (door {who})' if who else ''}. Stop eerst alle "
+            "processen (Ctrl-C bij make run) en probeer het dan opnieuw."
+        )
     for store in targets:
         if store.backend == "postgresql":
             sessions = postgres.other_sessions(store.url)
             if sessions:
-                raise BackupError(f"De {store.label} ({postgres.db_name(store.url)}) heeft nog {sessions} "
-                                  "andere verbinding(en): draait de assistent nog ergens? Stop "
-                                  "alle processen en probeer het dan opnieuw.")
+                raise BackupError(
+                    f"De {store.label} ({postgres.db_name(store.url)}) heeft nog {sessions} "
+                    "andere verbinding(en): draait de assistent nog ergens? Stop "
+                    "alle processen en probeer het dan opnieuw."
+                )
 
 
 def _has_data(store: Store) -> bool:
@@ -240,22 +248,28 @@ def restore(settings: Settings, backup_path: Path, force: bool = False) -> Resto
     targets = {s.name: s for s in stores(settings)}
     by_name = {e.get("store"): e for e in manifest["stores"]}
     if set(by_name) != set(targets):
-        raise BackupError("Deze backup past niet bij de instellingen: hij bevat "
-                          f"{', '.join(sorted(map(str, by_name)))}, hier zijn het "
-                          f"{', '.join(sorted(targets))} (zijn app-database en gesprekkenopslag "
-                          "hier wel of niet dezelfde database?).")
+        raise BackupError(
+            "Deze backup past niet bij de instellingen: hij bevat "
+            f"{', '.join(sorted(map(str, by_name)))}, hier zijn het "
+            f"{', '.join(sorted(targets))} (zijn app-database en gesprekkenopslag "
+            "hier wel of niet dezelfde database?)."
+        )
     for name, store in targets.items():
         if by_name[name].get("backend") != store.backend:
-            raise BackupError(f"De {store.label} in de backup is {by_name[name].get('backend')}, "
-                              f"hier is het {store.backend}. Terugzetten kan alleen naar "
-                              "hetzelfde soort database.")
+            raise BackupError(
+                f"De {store.label} in de backup is {by_name[name].get('backend')}, "
+                f"hier is het {store.backend}. Terugzetten kan alleen naar "
+                "hetzelfde soort database."
+            )
     check_stopped(settings, list(targets.values()))
     if not force:
         full = [s.label for s in targets.values() if _has_data(s)]
         if full:
-            raise BackupError(f"De {' en de '.join(full)} {'bevat' if len(full) == 1 else 'bevatten'} "
-                              "al gegevens. Terugzetten vervangt die; gebruik --force als dat de "
-                              "bedoeling is.")
+            raise BackupError(
+                f"De {' en de '.join(full)} {'bevat' if len(full) == 1 else 'bevatten'} "
+                "al gegevens. Terugzetten vervangt die; gebruik --force als dat de "
+                "bedoeling is."
+            )
     for name, store in targets.items():
         entry = by_name[name]
         dump = directory / entry["file"] if entry.get("file") else None
@@ -267,8 +281,13 @@ def restore(settings: Settings, backup_path: Path, force: bool = False) -> Resto
     db.dispose_engines(settings.database_url)  # pooled connections to the replaced database
     migrations.upgrade(settings.database_url)
     known = manifest.get("contact_key_id") in {key_id(k) for k in settings.contact_keys}
-    return RestoreReport(directory, str(manifest.get("created_at")), sorted(targets),
-                         migrations.current_revision(settings.database_url), known)
+    return RestoreReport(
+        directory,
+        str(manifest.get("created_at")),
+        sorted(targets),
+        migrations.current_revision(settings.database_url),
+        known,
+    )
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -295,8 +314,11 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     say(f"Backup gemaakt: {target}")
     for entry in manifest["stores"]:
         what = _STORE_NAMES[entry["store"]]
-        say(f"  {what}: {entry['file']} ({entry['size']} bytes)" if entry["file"]
-            else f"  {what}: nog niet aangemaakt, niets te bewaren")
+        say(
+            f"  {what}: {entry['file']} ({entry['size']} bytes)"
+            if entry["file"]
+            else f"  {what}: nog niet aangemaakt, niets te bewaren"
+        )
     say("Let op: var/secrets.json (met KW_CONTACT_KEY) zit er niet in; bewaar dat apart.")
     return 0
 
@@ -307,27 +329,46 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     except BackupError as exc:
         return refused(exc)
     except _FAILURES as exc:
-        return refused(f"Terugzetten is mislukt ({type(exc).__name__}: {exc}). Controleer de "
-                       "databases en zet de backup opnieuw terug met --force.")
-    say(f"Backup van {report.created_at} teruggezet ({', '.join(_STORE_NAMES[s] for s in report.stores)}); "
-        f"app-database bijgewerkt tot versie {report.revision}.")
+        return refused(
+            f"Terugzetten is mislukt ({type(exc).__name__}: {exc}). Controleer de "
+            "databases en zet de backup opnieuw terug met --force."
+        )
+    say(
+        f"Backup van {report.created_at} teruggezet ({', '.join(_STORE_NAMES[s] for s in report.stores)}); "
+        f"app-database bijgewerkt tot versie {report.revision}."
+    )
     if not report.contact_key_known:
-        say("Let op: deze backup is gemaakt met een andere KW_CONTACT_KEY dan die nu is ingesteld. "
+        say(
+            "Let op: deze backup is gemaakt met een andere KW_CONTACT_KEY dan die nu is ingesteld. "
             "Zet de sleutel van toen terug (var/secrets.json of KW_CONTACT_KEY), anders zijn de "
-            "contactgegevens van de tickets niet te lezen.", error=True)
+            "contactgegevens van de tickets niet te lezen.",
+            error=True,
+        )
     return 0
 
 
 COMMANDS = (
-    ("backup", "backup van de app-database en de gesprekkenopslag (kan terwijl alles draait)",
-     cmd_backup, (
-         (("--out",), {"metavar": "DIR", "help": "map waarin de backup komt (standaard var/backups)"}),
-     )),
-    ("restore", "een backup terugzetten (alleen als de assistent gestopt is)", cmd_restore, (
-        (("backup",), {"metavar": "BACKUP", "help": "de backupmap (of het manifest.json erin)"}),
-        (("--force",), {"action": "store_true",
-                        "help": "ook terugzetten als de databases al gegevens bevatten (die gaan verloren)"}),
-    )),
+    (
+        "backup",
+        "backup van de app-database en de gesprekkenopslag (kan terwijl alles draait)",
+        cmd_backup,
+        ((("--out",), {"metavar": "DIR", "help": "map waarin de backup komt (standaard var/backups)"}),),
+    ),
+    (
+        "restore",
+        "een backup terugzetten (alleen als de assistent gestopt is)",
+        cmd_restore,
+        (
+            (("backup",), {"metavar": "BACKUP", "help": "de backupmap (of het manifest.json erin)"}),
+            (
+                ("--force",),
+                {
+                    "action": "store_true",
+                    "help": "ook terugzetten als de databases al gegevens bevatten (die gaan verloren)",
+                },
+            ),
+        ),
+    ),
 )
 
 

@@ -1,5 +1,6 @@
 """What the backup's orchestration and its two halves (SQLite, PostgreSQL) share: the error an
 operator reads, files only their owner can read, and which tables hold no user data."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,6 +1,7 @@
 """The PostgreSQL half of a backup: ``pg_dump -Fc`` (one snapshot) and back through
 ``pg_restore``, with the tools of the server's major version; the password travels in the
 environment, never on a command line."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,9 @@ def connect(url: str):
     try:
         return psycopg2.connect(uri, password=env.get("PGPASSWORD"), connect_timeout=10)
     except psycopg2.OperationalError as exc:
-        raise BackupError(f"PostgreSQL-database {db_name(url)} is niet bereikbaar: "
-                          f"{str(exc).strip().splitlines()[0]}") from None
+        raise BackupError(
+            f"PostgreSQL-database {db_name(url)} is niet bereikbaar: {str(exc).strip().splitlines()[0]}"
+        ) from None
 
 
 def db_name(url: str) -> str:
@@ -54,8 +56,10 @@ def _tool(name: str, url: str) -> str:
         return str(own)
     found = shutil.which(name)
     if not found:
-        raise BackupError(f"{name} ontbreekt. Installeer de PostgreSQL-clientprogramma's "
-                          f"(Debian: apt-get install postgresql-client-{major}).")
+        raise BackupError(
+            f"{name} ontbreekt. Installeer de PostgreSQL-clientprogramma's "
+            f"(Debian: apt-get install postgresql-client-{major})."
+        )
     return found
 
 
@@ -69,17 +73,29 @@ def _run_tool(command: list[str], env: dict[str, str], what: str) -> None:
 def dump(url: str, target: Path) -> bool:
     uri, env = _libpq(url)
     private_file(target)
-    _run_tool([_tool("pg_dump", url), "--format=custom", "--no-owner", "--no-privileges",
-               f"--file={target}", f"--dbname={uri}"], env, f"pg_dump van {db_name(url)}")
+    _run_tool(
+        [
+            _tool("pg_dump", url),
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            f"--file={target}",
+            f"--dbname={uri}",
+        ],
+        env,
+        f"pg_dump van {db_name(url)}",
+    )
     os.chmod(target, 0o600)
     return True
 
 
 def _tables(conn) -> list[tuple[str, str]]:
     with conn.cursor() as cur:
-        cur.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                    "WHERE table_type = 'BASE TABLE' "
-                    "AND table_schema NOT IN ('pg_catalog', 'information_schema')")
+        cur.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' "
+            "AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+        )
         return [(row[0], row[1]) for row in cur.fetchall()]
 
 
@@ -102,8 +118,9 @@ def other_sessions(url: str) -> int:
     conn = connect(url)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             return int(cur.fetchone()[0])
     finally:
         conn.close()
@@ -123,6 +140,16 @@ def restore(url: str, dump: Path | None) -> None:
     if dump is None:
         return
     uri, env = _libpq(url)
-    _run_tool([_tool("pg_restore", url), "--no-owner", "--no-privileges", "--exit-on-error",
-               "--single-transaction", f"--dbname={uri}", str(dump)],
-              env, f"pg_restore naar {db_name(url)}")
+    _run_tool(
+        [
+            _tool("pg_restore", url),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={uri}",
+            str(dump),
+        ],
+        env,
+        f"pg_restore naar {db_name(url)}",
+    )

@@ -1,5 +1,6 @@
 """The SQLite half of a backup: the online backup API copies a consistent snapshot while the
 stack keeps writing in WAL mode; a restore stages the copy beside the target and renames it."""
+
 from __future__ import annotations
 
 import os
@@ -45,10 +46,13 @@ def has_data(url: str) -> bool:
         return False
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
     try:
-        tables = [row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
-        return any(conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()
-                   for t in tables if t not in BOOKKEEPING_TABLES)
+        tables = [
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+        ]
+        return any(
+            conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables if t not in BOOKKEEPING_TABLES
+        )
     finally:
         conn.close()
 

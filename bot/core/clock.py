@@ -1,4 +1,5 @@
 """The clock: every stored datetime is naive UTC."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """How the packages declare their sub-commands of ``python -m bot``: a table of (name, help,
 function, arguments), added to the CLI's parser by :func:`add_table`. Every function is
 ``func(args, settings) -> int`` (the exit code) and talks Dutch through :func:`say`."""
+
 from __future__ import annotations
 
 import sys

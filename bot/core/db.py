@@ -5,6 +5,7 @@ WAL for files so the gateway and the action server can share the file); PostgreS
 connect timeout and a server-side ``statement_timeout``/``lock_timeout``. The service layer adds
 a wall-clock bound on top (libpq's connect timeout cannot go below 2 s).
 """
+
 from __future__ import annotations
 
 import math

@@ -15,6 +15,7 @@ of personal data uses (bot/core/masking.py masks exactly what is found here).
 The text is normalised (NFKC) first, so full-width digits and letters (０６…, Ｋ７…) and other
 look-alike forms cannot slip past the patterns. Nothing here logs or raises with a value in it.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,18 +42,14 @@ def normalize(text: str) -> str:
 # One separator people type between digit groups.
 _S = r"(?:[ \t./\-\u2010-\u2015\u2212]|\s-\s)"
 
-EMAIL_RE = re.compile(
-    r"(?<![\w.+-])[\w][\w.%+'-]{0,63}@(?:[\w-]{1,63}\.)+[^\W\d_]{2,24}(?![\w-])"
-)
+EMAIL_RE = re.compile(r"(?<![\w.+-])[\w][\w.%+'-]{0,63}@(?:[\w-]{1,63}\.)+[^\W\d_]{2,24}(?![\w-])")
 # Candidate IBAN: country code, check digits, then groups of (up to) four, any separator.
 IBAN_RE = re.compile(
     rf"(?<![A-Za-z0-9])([A-Za-z]{{2}}\d{{2}}(?:{_S}?[A-Za-z0-9]{{4}}){{2,7}}(?:{_S}?[A-Za-z0-9]{{1,4}})?)(?![A-Za-z0-9])"
 )
 _NL_IBAN_RE = re.compile(r"^NL\d{2}[A-Z]{4}\d{10}$")
 # Dutch numbers: +31 / 0031 / 0, an optional "(0)", then nine digits.
-PHONE_NL_RE = re.compile(
-    rf"(?<![\w+])(?:(?:\+|00){_S}?31{_S}?(?:\(0\){_S}?)?|0)[1-9](?:{_S}?\d){{8}}(?!\d)"
-)
+PHONE_NL_RE = re.compile(rf"(?<![\w+])(?:(?:\+|00){_S}?31{_S}?(?:\(0\){_S}?)?|0)[1-9](?:{_S}?\d){{8}}(?!\d)")
 # Area code in brackets: (020) 123 45 67, (06) 12345678 -- ten digits in all.
 PHONE_BRACKETS_RE = re.compile(rf"(?<![\w+])\(0\d{{1,3}}\){_S}?\d(?:{_S}?\d){{4,8}}(?!\d)")
 # Service numbers such as 0800-1234 or 0900 123 4567.
@@ -102,9 +99,9 @@ def _iban_accept(text: str, m: re.Match[str]) -> bool:
 
 
 def _bsn_accept(text: str, m: re.Match[str]) -> bool:
-    if _CURRENCY_BEFORE_RE.search(text[max(0, m.start() - 6):m.start()]):
+    if _CURRENCY_BEFORE_RE.search(text[max(0, m.start() - 6) : m.start()]):
         return False
-    if _CURRENCY_AFTER_RE.match(text[m.end():m.end() + 6]):
+    if _CURRENCY_AFTER_RE.match(text[m.end() : m.end() + 6]):
         return False
     return elfproef(_digits(m.group(1)))
 
@@ -150,8 +147,13 @@ def scan_personal(text: str, placeholders: Mapping[str, str]) -> tuple[str, list
     for pattern, kind, accept in _PERSONAL:
         current = out
 
-        def repl(m: re.Match[str], pattern: re.Pattern[str] = pattern, kind: str = kind,
-                 accept: Accept | None = accept, current: str = current) -> str:
+        def repl(
+            m: re.Match[str],
+            pattern: re.Pattern[str] = pattern,
+            kind: str = kind,
+            accept: Accept | None = accept,
+            current: str = current,
+        ) -> str:
             if accept is not None and not accept(current, m):
                 return m.group(0)
             if pattern is BSN_CONTEXT_RE:
@@ -166,6 +168,7 @@ def scan_personal(text: str, placeholders: Mapping[str, str]) -> tuple[str, list
 
 
 # -- contact details --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ContactValue:
@@ -221,7 +224,12 @@ def first_contact(text: str | None) -> ContactValue | None:
 # Separators people type between the parts: spaces, dashes of all kinds, dots, slashes, _.
 _NUMBER_SEP = r"[\s.\-_/\u2010-\u2015\u2212]*"
 NUMBER_RE = re.compile(
-    r"(?<![A-Za-z0-9])[Kk]" + r"[\s.\-]?" + r"[Ww]" + _NUMBER_SEP + r"(20[0-9]{2})" + _NUMBER_SEP
+    r"(?<![A-Za-z0-9])[Kk]"
+    + r"[\s.\-]?"
+    + r"[Ww]"
+    + _NUMBER_SEP
+    + r"(20[0-9]{2})"
+    + _NUMBER_SEP
     # Four digits, or fewer after a separator ("KW-2025-42" is KW-2025-0042).
     + r"([0-9]{4}|(?<=[\s.\-_/\u2010-\u2015\u2212])[0-9]{1,3})(?![0-9])"
 )
@@ -311,7 +319,7 @@ class _Window:
 def _windows(text: str) -> Iterator[_Window]:
     """Runs of tokens joined by separators that hold exactly eight characters."""
     tokens = [t for t in _TOKEN_RE.finditer(text)]
-    gaps = [_gap(text[tokens[i].end():tokens[i + 1].start()]) for i in range(len(tokens) - 1)]
+    gaps = [_gap(text[tokens[i].end() : tokens[i + 1].start()]) for i in range(len(tokens) - 1)]
     for i, first in enumerate(tokens):
         # A token glued to this one by a separator belongs to it: "ABCD-EFGH-JKMN" is no code.
         if i > 0 and gaps[i - 1] == "strong":
@@ -329,19 +337,24 @@ def _windows(text: str) -> Iterator[_Window]:
         if j + 1 < len(tokens) and gaps[j] == "strong":
             continue
         # Never part of an e-mail address.
-        before, after = text[max(0, first.start() - 1):first.start()], text[tokens[j].end():tokens[j].end() + 1]
+        before, after = text[max(0, first.start() - 1) : first.start()], text[tokens[j].end() : tokens[j].end() + 1]
         if "@" in before or "@" in after:
             continue
-        part = tokens[i:j + 1]
-        yield _Window(first.start(), tokens[j].end(), "".join(t.group() for t in part).upper(),
-                      tuple(len(t.group()) for t in part), tuple(gaps[i:j]),
-                      "".join(ch for t in part for ch in t.group() if ch.isalpha()))
+        part = tokens[i : j + 1]
+        yield _Window(
+            first.start(),
+            tokens[j].end(),
+            "".join(t.group() for t in part).upper(),
+            tuple(len(t.group()) for t in part),
+            tuple(gaps[i:j]),
+            "".join(ch for t in part for ch in t.group() if ch.isalpha()),
+        )
 
 
 def _accept(text: str, w: _Window, expecting: bool, alone: bool) -> bool:
     if not set(w.raw) <= _ALPHABET or not any(c.isalpha() for c in w.raw):
         return False
-    if parse_aanvraagnummer(text[w.start:w.end]):
+    if parse_aanvraagnummer(text[w.start : w.end]):
         return False
     digit = any(c.isdigit() for c in w.raw)
     caps = w.cased.isupper()
@@ -360,7 +373,7 @@ def _accept(text: str, w: _Window, expecting: bool, alone: bool) -> bool:
 
 
 def _mistyped(text: str, w: _Window) -> bool:
-    if not w.raw.isascii() or not any(c.isalpha() for c in w.raw) or parse_aanvraagnummer(text[w.start:w.end]):
+    if not w.raw.isascii() or not any(c.isalpha() for c in w.raw) or parse_aanvraagnummer(text[w.start : w.end]):
         return False
     digit = any(c.isdigit() for c in w.raw)
     strong = len(w.lengths) > 1 and all(g == "strong" for g in w.gaps)
@@ -371,12 +384,12 @@ def _score(text: str, w: _Window) -> tuple[int, int]:
     """Of overlapping windows ("maar k7qm wxyd", "u k 7 q m w x 3 d") the one whose parts look
     most like a code's (digits, capitals) wins, then the later one: a code ends a sentence
     more often than a word of code letters follows it."""
-    parts = _TOKEN_RE.findall(text[w.start:w.end])
+    parts = _TOKEN_RE.findall(text[w.start : w.end])
     return sum(1 for p in parts if any(c.isdigit() for c in p) or p.isupper()), w.start
 
 
 def _words_outside(text: str, w: _Window) -> int:
-    return len(_TOKEN_RE.findall(text[:w.start])) + len(_TOKEN_RE.findall(text[w.end:]))
+    return len(_TOKEN_RE.findall(text[: w.start])) + len(_TOKEN_RE.findall(text[w.end :]))
 
 
 _CODE_CUE_RE = re.compile(r"\b(?:verificatie)?code\b", re.IGNORECASE)
@@ -395,7 +408,7 @@ def find_code(text: str | None, expecting: bool) -> tuple[str, int, int] | None:
     def alone(w: _Window) -> bool:
         # "mijn code is kpwewxyv": when asked for it, what follows the word "code" counts as the
         # code alone ("waar gaat de code heen?" has no code).
-        if expecting and _CODE_CUE_RE.search(normalized[:w.start]):
+        if expecting and _CODE_CUE_RE.search(normalized[: w.start]):
             return True
         return _words_outside(normalized, w) <= (1 if len(w.lengths) == 1 else 0)
 
@@ -428,8 +441,11 @@ def extract_code(text: str, expecting: bool) -> tuple[str | None, str]:
         tokens = _TOKEN_RE.findall(normalized)
         spaced = len(tokens) > 2 and all(len(t) <= 2 for t in tokens) and any(c.isdigit() for t in tokens for c in t)
         typed = normalize_code(normalized) if (0 < len(tokens) <= 2 or spaced) else None
-        if typed and len(typed) <= 16 and not parse_aanvraagnummer(normalized) and (
-                any(c.isdigit() for c in typed)
-                or (set(typed) <= _ALPHABET and len(typed) == CODE_LENGTH)):
+        if (
+            typed
+            and len(typed) <= 16
+            and not parse_aanvraagnummer(normalized)
+            and (any(c.isdigit() for c in typed) or (set(typed) <= _ALPHABET and len(typed) == CODE_LENGTH))
+        ):
             return typed, CODE_PLACEHOLDER
     return None, text

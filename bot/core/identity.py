@@ -9,6 +9,7 @@ that posts to Rasa with a forged ``metadata.portal`` or client id (or replays a 
 another conversation) gets the public website's treatment, and all such posts share one
 client id (``UNVERIFIED_CLIENT``), so they cannot escape the per-address lockout either.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,17 +37,21 @@ def _key(secret: str) -> bytes:
 
 
 def _message(sender: str, client_id: str | None, portal: Mapping[str, Any] | None) -> bytes:
-    return json.dumps([sender, client_id or "", dict(portal) if portal else None],
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return json.dumps(
+        [sender, client_id or "", dict(portal) if portal else None],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    ).encode("ascii")
 
 
-def sign(secret: str, sender: str, client_id: str | None,
-         portal: Mapping[str, Any] | None) -> str:
+def sign(secret: str, sender: str, client_id: str | None, portal: Mapping[str, Any] | None) -> str:
     return hmac.new(_key(secret), _message(sender, client_id, portal), hashlib.sha256).hexdigest()
 
 
-def signed_metadata(secret: str, sender: str, client_id: str | None,
-                    portal: Mapping[str, Any] | None, **extra: Any) -> dict[str, Any]:
+def signed_metadata(
+    secret: str, sender: str, client_id: str | None, portal: Mapping[str, Any] | None, **extra: Any
+) -> dict[str, Any]:
     """Metadata for one message: client id, portal scope (when any), signature, and ``extra``
     (message id, code reference: not identity)."""
     metadata = dict(extra, client_id=client_id)
@@ -64,8 +69,11 @@ def verified(secret: str, sender: str, metadata: Any) -> Identity:
     signature = metadata.get(SIGNATURE_FIELD)
     client_id = metadata.get("client_id")
     portal = metadata.get("portal")
-    if not isinstance(signature, str) or not isinstance(client_id, (str, type(None))) \
-            or not isinstance(portal, (Mapping, type(None))):
+    if (
+        not isinstance(signature, str)
+        or not isinstance(client_id, (str, type(None)))
+        or not isinstance(portal, (Mapping, type(None)))
+    ):
         return Identity(UNVERIFIED_CLIENT, None)
     try:
         expected = sign(secret, sender, client_id, portal)

@@ -4,24 +4,31 @@ that the assistant answers in Dutch. Dutch with a few English words ("wanneer is
 qualifies?") has too few words for the count, so there one unmistakably English question or
 content word is enough when no Dutch word stands beside it; greetings and thanks alone are not,
 as Dutch speakers use them too ("thanks", "hello")."""
+
 from __future__ import annotations
 
 import re
 
-ENGLISH = frozenset("""the a an what when where which who whom why how is are was were do does did
+ENGLISH = frozenset(
+    """the a an what when where which who whom why how is are was were do does did
     can could would should will i you my your our we they it this that there of for to in on with
     about please apply application money grant get much many any have has be been am not no yes
     hello hi thanks thank help me us from who's what's i'm don't can't part these those
-    area areas funding eligible municipality municipalities neighbourhood neighborhood""".split())  # noqa: SIM905
-DUTCH = frozenset("""de het een wat wanneer waar welke wie waarom hoe is zijn was ik je jij u mijn
+    area areas funding eligible municipality municipalities neighbourhood neighborhood""".split()
+)
+DUTCH = frozenset(
+    """de het een wat wanneer waar welke wie waarom hoe is zijn was ik je jij u mijn
     onze ons wij we ze zij van voor naar in op met over en of niet geen ja nee kan kun mag moet wil
     heb hebben er dit dat deze die hallo hoi dank bedankt graag geld aanvraag aanvragen gemeente
-    hoeveel krijgt krijgen doet doen""".split())  # noqa: SIM905
+    hoeveel krijgt krijgen doet doen""".split()
+)
 #: Words no Dutch question uses; one is enough in a short message without Dutch words.
-CLEARLY_ENGLISH = frozenset("""what when where which who whom why how the can could would should
+CLEARLY_ENGLISH = frozenset(
+    """what when where which who whom why how the can could would should
     does did you your this these those there apply applying application money grant funding
     eligible qualify qualifies municipality municipalities neighbourhood neighborhood area areas
-    much many get english speak who's what's how's it's""".split())  # noqa: SIM905
+    much many get english speak who's what's how's it's""".split()
+)
 SHORT = 4
 _WORD_RE = re.compile(r"[a-z']+")
 
@@ -33,5 +40,9 @@ def looks_english(text: str) -> bool:
     if english >= 2 and english > 2 * dutch:
         return True
     clear = sum(w in CLEARLY_ENGLISH for w in words)
-    return 2 <= len(words) <= SHORT and clear >= 1 and dutch == 0 and not any(
-        w in DUTCH for w in words if w not in ENGLISH)
+    return (
+        2 <= len(words) <= SHORT
+        and clear >= 1
+        and dutch == 0
+        and not any(w in DUTCH for w in words if w not in ENGLISH)
+    )

@@ -3,6 +3,7 @@
 Never message text or personal data in ``fields``: ids are pseudonyms, failures their
 exception class. The gateway's formatter (bot/web/logs.py) merges the object into its line.
 """
+
 from __future__ import annotations
 
 import json

@@ -15,6 +15,7 @@ cannot slip past the patterns. Things that look like numbers but are not persona
 are: aanvraagnummers (KW-2025-0042), years and periods (2026-2028), amounts (€ 400.000.000),
 dates.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

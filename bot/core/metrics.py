@@ -7,6 +7,7 @@ gateway appends it to its own (bot/web/metrics.py). Every process of ours is a s
 (no forked workers of our code), so no multiprocess mode is needed. Labels are small fixed sets;
 nothing personal ever becomes a label.
 """
+
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -19,25 +20,33 @@ DB_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ACTION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 DB_CALL_DURATION = Histogram(
-    "kw_db_call_duration_seconds", "Database calls through the bounded runner, until their "
-    "result (or their timeout).", registry=REGISTRY, buckets=DB_BUCKETS)
-DB_TIMEOUTS = Counter(
-    "kw_db_timeouts", "Database calls that took longer than their bound.", registry=REGISTRY)
+    "kw_db_call_duration_seconds",
+    "Database calls through the bounded runner, until their result (or their timeout).",
+    registry=REGISTRY,
+    buckets=DB_BUCKETS,
+)
+DB_TIMEOUTS = Counter("kw_db_timeouts", "Database calls that took longer than their bound.", registry=REGISTRY)
 
 ACTION_DURATION = Histogram(
-    "kw_action_duration_seconds", "Custom actions run by the action server, by action name.",
-    ["action"], registry=REGISTRY, buckets=ACTION_BUCKETS)
+    "kw_action_duration_seconds",
+    "Custom actions run by the action server, by action name.",
+    ["action"],
+    registry=REGISTRY,
+    buckets=ACTION_BUCKETS,
+)
 ACTION_ERRORS = Counter(
-    "kw_action_errors", "Custom actions that failed (an exception; Rasa drops their events).",
-    ["action"], registry=REGISTRY)
+    "kw_action_errors",
+    "Custom actions that failed (an exception; Rasa drops their events).",
+    ["action"],
+    registry=REGISTRY,
+)
 
 #: found: number and code (or portal scope) matched; not_found: no such application (or not
 #: the portal's gemeente); bad_code: the number exists but the code did not match (the user
 #: hears "not found" for both); locked: the asker is locked out; throttled: a number or the
 #: global throttle slowed the lookup (whatever its result); error: the database failed.
 LOOKUP_OUTCOMES = ("found", "not_found", "bad_code", "locked", "throttled", "error")
-STATUS_LOOKUPS = Counter(
-    "kw_status_lookups", "Status lookups by outcome.", ["outcome"], registry=REGISTRY)
+STATUS_LOOKUPS = Counter("kw_status_lookups", "Status lookups by outcome.", ["outcome"], registry=REGISTRY)
 for _outcome in LOOKUP_OUTCOMES:
     STATUS_LOOKUPS.labels(outcome=_outcome)
 

@@ -8,6 +8,7 @@ the Host header with the scheme the browser used, ``KW_ALLOWED_ORIGINS`` — is 
 the same triple, so equal origins compare equal however they were written. Which origins a
 request may come from is decided in ``bot/web/security.py``.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -19,8 +20,10 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 3986 authority without user info: a bracketed IPv6 address or a host name (letters,
 # digits, dots, hyphens, underscores: browsers send international names as punycode), then an
 # optional port (empty means the default, RFC 3986 section 3.2.3).
-_AUTHORITY = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._~-]+)?)\]|(?P<name>[A-Za-z0-9._-]+))"
-                        r"(?::(?P<port>[0-9]{0,5}))?")
+_AUTHORITY = re.compile(
+    r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._~-]+)?)\]|(?P<name>[A-Za-z0-9._-]+))"
+    r"(?::(?P<port>[0-9]{0,5}))?"
+)
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)", re.S)
 
 

@@ -6,6 +6,7 @@ Sources never go into the text: an action sends them as the message's custom dat
 (``{"kw_sources": [{"title", "url"}, …], "kw_checked": "YYYY-MM-DD"}``), which Rasa keeps in the tracker with the
 message; the gateway hands them to the widget and the helpdesk console as data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,6 +25,7 @@ HANDOFF_KEY = "kw_handoff"
 @dataclass(frozen=True)
 class _Titled:
     """Something the user sees by its title: a button, a source."""
+
     title: str
 
     def as_dict(self) -> dict[str, str]:
@@ -94,8 +96,13 @@ def sources_of(custom: Any) -> dict[str, Any] | None:
         if not isinstance(item, dict):
             continue
         title, url = item.get("title"), item.get("url")
-        if isinstance(title, str) and title.strip() and isinstance(url, str) \
-                and url.startswith(("https://", "http://")) and len(url) <= 2000:
+        if (
+            isinstance(title, str)
+            and title.strip()
+            and isinstance(url, str)
+            and url.startswith(("https://", "http://"))
+            and len(url) <= 2000
+        ):
             found.append({"title": title.strip()[:300], "url": url})
     if not found:
         return None

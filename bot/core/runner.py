@@ -5,6 +5,7 @@ Actions, the back-office API, the console and the chat all run blocking SQLAlche
 pool, and a wall-clock bound on every call, so a database that hangs costs a conversation a
 Dutch "probeer het zo opnieuw" instead of stalling the event loop.
 """
+
 from __future__ import annotations
 
 import asyncio

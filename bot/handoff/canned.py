@@ -1,4 +1,5 @@
 """Canned replies: the helpdesk's standard answers (beheerders manage them)."""
+
 from __future__ import annotations
 
 from sqlalchemy import delete, select
@@ -27,8 +28,7 @@ class CannedReplies(Store):
         if self._staff(session, by).role != ROLE_BEHEERDER:
             raise PermissionDenied("Alleen een beheerder mag standaardantwoorden beheren.")
 
-    def save_canned_reply(self, title: str, text: str, *,
-                          by: StaffView | int | None = None) -> CannedReplyView:
+    def save_canned_reply(self, title: str, text: str, *, by: StaffView | int | None = None) -> CannedReplyView:
         """Create or (same title) update a canned reply; ``by`` must be a beheerder when given."""
         title = _clip(" ".join(_clean_text(title).split()), 100)
         body = _clean_text(text)
@@ -39,8 +39,7 @@ class CannedReplies(Store):
         now = utcnow()
         with self._session() as session:
             self._require_beheerder(session, by)
-            row = session.execute(
-                select(CannedReply).where(CannedReply.title == title)).scalars().first()
+            row = session.execute(select(CannedReply).where(CannedReply.title == title)).scalars().first()
             if row is None:
                 row = CannedReply(title=title, text=body, created_at=now, updated_at=now)
                 session.add(row)
@@ -49,10 +48,15 @@ class CannedReplies(Store):
             session.flush()
             return CannedReplyView(row.id, row.title, row.text)
 
-    def delete_canned_reply(self, reply_id: int, *,
-                            by: StaffView | int | None = None) -> bool:
+    def delete_canned_reply(self, reply_id: int, *, by: StaffView | int | None = None) -> bool:
         with self._session() as session:
             self._require_beheerder(session, by)
-            return bool(db.affected_rows(session.execute(
-                delete(CannedReply).where(CannedReply.id == reply_id)
-                .execution_options(synchronize_session=False))))
+            return bool(
+                db.affected_rows(
+                    session.execute(
+                        delete(CannedReply)
+                        .where(CannedReply.id == reply_id)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
+            )

@@ -8,6 +8,7 @@ The project's CLI calls ``add_commands(subparsers)``; every sub-command sets
 * ``staff-role USERNAME ROL``                 change the role of an account
 * ``staff-remove-demo``                       delete the demo account(s) (before production)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,7 @@ def add_commands(subparsers: Any) -> None:
     add_table(subparsers, COMMANDS)
 
 
-def read_password(env: Mapping[str, str] | None = None,
-                  prompt: Callable[[str], str] | None = None) -> str | None:
+def read_password(env: Mapping[str, str] | None = None, prompt: Callable[[str], str] | None = None) -> str | None:
     """From ``KW_NEW_STAFF_PASSWORD`` when set, else asked twice; None when they differ."""
     env = os.environ if env is None else env
     prompt = prompt or getpass.getpass
@@ -51,8 +51,7 @@ def cmd_staff_create(args: argparse.Namespace, settings: Settings) -> int:
     if password is None:
         return refused("De wachtwoorden zijn niet gelijk.")
     try:
-        user = StaffService.from_settings(settings).create_user(
-            args.username, args.display_name, password, args.role)
+        user = StaffService.from_settings(settings).create_user(args.username, args.display_name, password, args.role)
     except StaffError as exc:
         return refused(exc)
     say(f"Account {user.username} ({user.display_name}) aangemaakt met rol {user.role}.")
@@ -76,15 +75,24 @@ def cmd_staff_remove_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = (
-    ("staff-create", f"maak een helpdeskaccount aan (wachtwoord via prompt of {PASSWORD_ENV})",
-     cmd_staff_create, (
-         (("username",), {"metavar": "GEBRUIKERSNAAM"}),
-         (("display_name",), {"metavar": "NAAM", "help": "weergavenaam, bijv. 'Sanne de Vries'"}),
-         (("--role",), {"choices": ROLES, "default": ROLE_MEDEWERKER, "help": "rol (standaard: medewerker)"}),
-     )),
-    ("staff-role", "wijzig de rol van een helpdeskaccount", cmd_staff_role, (
-        (("username",), {"metavar": "GEBRUIKERSNAAM"}),
-        (("role",), {"metavar": "ROL", "choices": ROLES}),
-    )),
+    (
+        "staff-create",
+        f"maak een helpdeskaccount aan (wachtwoord via prompt of {PASSWORD_ENV})",
+        cmd_staff_create,
+        (
+            (("username",), {"metavar": "GEBRUIKERSNAAM"}),
+            (("display_name",), {"metavar": "NAAM", "help": "weergavenaam, bijv. 'Sanne de Vries'"}),
+            (("--role",), {"choices": ROLES, "default": ROLE_MEDEWERKER, "help": "rol (standaard: medewerker)"}),
+        ),
+    ),
+    (
+        "staff-role",
+        "wijzig de rol van een helpdeskaccount",
+        cmd_staff_role,
+        (
+            (("username",), {"metavar": "GEBRUIKERSNAAM"}),
+            (("role",), {"metavar": "ROL", "choices": ROLES}),
+        ),
+    ),
     ("staff-remove-demo", "verwijder het demo-account van de helpdesk", cmd_staff_remove_demo, ()),
 )

@@ -4,6 +4,7 @@
 and prints its login, marked demo-only; it refuses when ``settings.production``.
 :func:`check_production` raises when a production start finds a demo account.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -46,17 +47,16 @@ class DemoLogin:
         return f"DemoLogin({self.username!r}, created={self.created})"
 
 
-def ensure_demo_user(settings: Settings, out: TextIO | None = sys.stdout,
-                     service: StaffService | None = None) -> DemoLogin:
+def ensure_demo_user(
+    settings: Settings, out: TextIO | None = sys.stdout, service: StaffService | None = None
+) -> DemoLogin:
     """Create (or reset) the demo medewerker with a fresh random password and print its login.
 
     Refuses (:class:`DemoUserInProduction`) when ``settings.production``. The handoff tables
     must exist (:func:`bot.migrations.upgrade`).
     """
     if settings.production:
-        raise DemoUserInProduction(
-            "Een demo-medewerker aanmaken kan niet als KW_ENV=production."
-        )
+        raise DemoUserInProduction("Een demo-medewerker aanmaken kan niet als KW_ENV=production.")
     staff = service or StaffService.from_settings(settings)
     password = secrets.token_urlsafe(12)  # 16 characters
     existing = staff.get_by_username(DEMO_USERNAME)
@@ -64,8 +64,7 @@ def ensure_demo_user(settings: Settings, out: TextIO | None = sys.stdout,
         raise StaffError(f"De gebruikersnaam {DEMO_USERNAME} is al in gebruik door een echt account.")
     if existing is None:
         try:
-            staff.create_user(DEMO_USERNAME, DEMO_DISPLAY_NAME, password, ROLE_MEDEWERKER,
-                              is_demo=True)
+            staff.create_user(DEMO_USERNAME, DEMO_DISPLAY_NAME, password, ROLE_MEDEWERKER, is_demo=True)
             created = True
         except UserExists:  # another process created it just now
             created = False

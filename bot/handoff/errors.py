@@ -1,4 +1,5 @@
 """The handoff's exceptions; messages are Dutch and contain no personal data."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -12,7 +13,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class HandoffError(Exception):
     """Base class; messages are Dutch and contain no personal data."""
-
 
 
 class TicketNotFound(HandoffError, LookupError):
@@ -41,7 +41,6 @@ class TicketClosed(HandoffError):
 
 class UnknownStaff(HandoffError, LookupError):
     pass
-
 
 
 __all__ = [

@@ -14,6 +14,7 @@ are merged. Anything else raises ``ValueError`` naming the problem.
 All times are wall-clock times in the configured time zone (``KW_TIMEZONE``, Europe/Amsterdam);
 ``now`` must be timezone-aware (or None for the current time).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,16 +28,27 @@ from bot.settings import Settings
 
 DAY_ABBR = ("ma", "di", "wo", "do", "vr", "za", "zo")
 DAY_NAMES = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-MONTH_NAMES = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-               "september", "oktober", "november", "december")
+MONTH_NAMES = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 _DAYS = {name: i for i, name in enumerate(DAY_ABBR)}
 _DAYS.update({name: i for i, name in enumerate(DAY_NAMES)})
 
 _TIME = r"(\d{1,2})[:.](\d{2})"
 _RANGE_RE = re.compile(_TIME + r"\s*[-\u2013]\s*" + _TIME)
 _TIMES_RE = re.compile(
-    r"^" + _TIME + r"\s*[-\u2013]\s*" + _TIME + r"(?:\s*[,\s]\s*" + _TIME + r"\s*[-\u2013]\s*"
-    + _TIME + r")*$"
+    r"^" + _TIME + r"\s*[-\u2013]\s*" + _TIME + r"(?:\s*[,\s]\s*" + _TIME + r"\s*[-\u2013]\s*" + _TIME + r")*$"
 )
 _CLAUSE_RE = re.compile(r"^(?P<days>[^\d]+?)\s*(?P<times>\d.*)$")
 _DAY_RANGE_RE = re.compile(r"^(\w+)\s*(?:-|\u2013|t/m|tot en met)\s*(\w+)$")
@@ -97,9 +109,7 @@ class OpeningHours:
             for start, _end in self.week[day.weekday()]:
                 if offset == 0 and start <= minute:
                     continue
-                candidate = dt.datetime.combine(
-                    day, dt.time(start // 60, start % 60), tzinfo=self.tz
-                )
+                candidate = dt.datetime.combine(day, dt.time(start // 60, start % 60), tzinfo=self.tz)
                 # Normalise a wall-clock time skipped by a DST change.
                 candidate = candidate.astimezone(dt.UTC).astimezone(self.tz)
                 if candidate > local:
@@ -118,8 +128,7 @@ class OpeningHours:
         elif days < 7:
             day = DAY_NAMES[moment.weekday()]
         else:
-            day = (f"{DAY_NAMES[moment.weekday()]} {moment.day} "
-                   f"{MONTH_NAMES[moment.month - 1]}")
+            day = f"{DAY_NAMES[moment.weekday()]} {moment.day} {MONTH_NAMES[moment.month - 1]}"
         return f"{day} {format_time(moment)}"
 
     def closed_message(self, now: dt.datetime | None = None) -> str | None:
@@ -131,8 +140,7 @@ class OpeningHours:
         if self.is_open(local):
             return None
         opening = self.next_opening(local)
-        return (f"De helpdesk is nu gesloten. "
-                f"We beantwoorden je vraag vanaf {self.when_text(opening, local)}.")
+        return f"De helpdesk is nu gesloten. We beantwoorden je vraag vanaf {self.when_text(opening, local)}."
 
     def describe(self) -> str:
         """The schedule in Dutch: ``maandag t/m vrijdag 9:00-17:00``."""
@@ -158,12 +166,12 @@ class OpeningHours:
 
 # ---------------------------------------------------------------------- parsing
 
+
 def _day(name: str, spec: str) -> int:
     key = name.strip().lower().rstrip(".")
     if key not in _DAYS:
         raise ValueError(
-            f"opening hours {spec!r}: unknown day {name.strip()!r} "
-            f"(use {' '.join(DAY_ABBR)} or the full names)"
+            f"opening hours {spec!r}: unknown day {name.strip()!r} (use {' '.join(DAY_ABBR)} or the full names)"
         )
     return _DAYS[key]
 
@@ -221,10 +229,7 @@ def parse_hours(spec: str, timezone: str = "Europe/Amsterdam") -> OpeningHours:
             continue
         match = _CLAUSE_RE.match(clause)
         if not match:
-            raise ValueError(
-                f"opening hours {spec!r}: {clause!r} needs days and times, "
-                f"like 'ma-vr 09:00-17:00'"
-            )
+            raise ValueError(f"opening hours {spec!r}: {clause!r} needs days and times, like 'ma-vr 09:00-17:00'")
         times = match.group("times").strip()
         if not _TIMES_RE.match(times):
             raise ValueError(

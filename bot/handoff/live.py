@@ -21,6 +21,7 @@ way (a ``systeem`` message on the ticket, a bot event, a push) and change the wi
 again. Because every message the user sees is in the tracker with a stable id, a widget that
 reloads or reconnects rebuilds them from the history, once each.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -92,13 +93,25 @@ def widget_state_of(ticket: TicketView | None) -> dict[str, Any] | None:
     """The handoff as the widget shows it, or None when there is none."""
     if ticket is None or not ticket.is_active:
         return None
-    return {"state": ticket.state, "label": ticket.state_label,
-            "agent": ticket.assigned_name if ticket.state == states.LIVE else None}
+    return {
+        "state": ticket.state,
+        "label": ticket.state_label,
+        "agent": ticket.assigned_name if ticket.state == states.LIVE else None,
+    }
 
 
 class LiveHandoff:
-    def __init__(self, tickets: HandoffService, staff: StaffService, hours: OpeningHours,
-                 rasa: Tracker, bus: Bus, *, timeout_s: float, metrics: Counter[str]) -> None:
+    def __init__(
+        self,
+        tickets: HandoffService,
+        staff: StaffService,
+        hours: OpeningHours,
+        rasa: Tracker,
+        bus: Bus,
+        *,
+        timeout_s: float,
+        metrics: Counter[str],
+    ) -> None:
         self.tickets = tickets
         self.staff = staff
         self.hours = hours
@@ -111,9 +124,15 @@ class LiveHandoff:
 
     @classmethod
     def from_settings(cls, settings: Settings, rasa: Tracker, bus: Bus, metrics: Counter[str]) -> LiveHandoff:
-        return cls(HandoffService.from_settings(settings), StaffService.from_settings(settings),
-                   OpeningHours.from_settings(settings), rasa, bus,
-                   timeout_s=settings.db_timeout_s * 4 + 2, metrics=metrics)
+        return cls(
+            HandoffService.from_settings(settings),
+            StaffService.from_settings(settings),
+            OpeningHours.from_settings(settings),
+            rasa,
+            bus,
+            timeout_s=settings.db_timeout_s * 4 + 2,
+            metrics=metrics,
+        )
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -142,12 +161,19 @@ class LiveHandoff:
 
     async def _tracker_has(self, sid: str, hid: str) -> bool:
         events = await self.rasa.tracker_events(sid)
-        return any(isinstance(e.get("metadata"), dict) and e["metadata"].get("handoff_id") == hid
-                   for e in events or ())
+        return any(isinstance(e.get("metadata"), dict) and e["metadata"].get("handoff_id") == hid for e in events or ())
 
-    async def _say(self, ticket: TicketView, hid: str, text: str, *,
-                   agent: str | None = None, resume: bool = False, pause: bool = False,
-                   fresh: bool = True) -> bool:
+    async def _say(
+        self,
+        ticket: TicketView,
+        hid: str,
+        text: str,
+        *,
+        agent: str | None = None,
+        resume: bool = False,
+        pause: bool = False,
+        fresh: bool = True,
+    ) -> bool:
         """Put one message in the user's conversation: the tracker (for history) and a push.
         ``pause``: from now on Rasa answers nothing (a medewerker took over); ``resume``: again."""
         sid = ticket.conversation_id
@@ -202,8 +228,7 @@ class LiveHandoff:
         if ticket is None:
             return None
         try:
-            await self.run(self.tickets.add_message, ticket, "gebruiker", None, text,
-                           client_msg_id=msg_id)
+            await self.run(self.tickets.add_message, ticket, "gebruiker", None, text, client_msg_id=msg_id)
         except TicketClosed:
             return None  # handed back at this very moment: the assistant answers
         except Exception:
@@ -287,8 +312,7 @@ class LiveHandoff:
     @staticmethod
     def may_act(ticket: TicketView, staff: StaffView) -> bool:
         """Whether ``staff`` may act on ``ticket``: nobody holds it, they do, or a beheerder."""
-        return ticket.state not in states.ASSIGNED_STATES or ticket.assigned_to == staff.id \
-            or staff.is_beheerder
+        return ticket.state not in states.ASSIGNED_STATES or ticket.assigned_to == staff.id or staff.is_beheerder
 
     def _check_may_act(self, ticket: TicketView, staff: StaffView) -> None:
         if not self.may_act(ticket, staff):
@@ -299,8 +323,7 @@ class LiveHandoff:
         ticket = await self.run(self.tickets.get_ticket, ref)
         if not self.may_act(ticket, staff):
             # Lost the race (or came late): say who has it, as claim() does.
-            raise AlreadyClaimed(
-                f"Deze vraag is al opgepakt door {ticket.assigned_name or 'een collega'}.", ticket)
+            raise AlreadyClaimed(f"Deze vraag is al opgepakt door {ticket.assigned_name or 'een collega'}.", ticket)
         if ticket.state == states.WACHTRIJ:
             ticket = await self.run(self.tickets.claim, ticket, staff)  # AlreadyClaimed
         if ticket.state == states.OPGEPAKT:
@@ -318,13 +341,13 @@ class LiveHandoff:
     async def _announce_live(self, ticket: TicketView) -> None:
         text = TEXT_LIVE.format(name=ticket.assigned_name or "een medewerker")
         await self._note(ticket, text)
-        await self._push(ticket.conversation_id, {"type": "handoff",
-                                                  "handoff": widget_state_of(ticket)})
+        await self._push(ticket.conversation_id, {"type": "handoff", "handoff": widget_state_of(ticket)})
         await self._say(ticket, handoff_id(ticket, "live"), text, pause=True)
         log_event(log, "handoff_live", ticket=ticket.id)
 
-    async def reply(self, ref: Any, staff: StaffView, text: str,
-                    client_msg_id: str | None = None) -> tuple[MessageView, bool]:
+    async def reply(
+        self, ref: Any, staff: StaffView, text: str, client_msg_id: str | None = None
+    ) -> tuple[MessageView, bool]:
         """A staff message to the user. Returns the stored message and whether Rasa's tracker
         took it (the push to open widgets happens either way)."""
         ticket = await self.run(self.tickets.get_ticket, ref)
@@ -334,14 +357,19 @@ class LiveHandoff:
         if ticket.state != states.LIVE:
             raise TicketClosed("Je kunt alleen berichten sturen als je het gesprek hebt overgenomen.")
         started = utcnow()
-        message = await self.run(self.tickets.add_message, ticket, "medewerker",
-                                 staff.display_name, text, client_msg_id=client_msg_id)
+        message = await self.run(
+            self.tickets.add_message, ticket, "medewerker", staff.display_name, text, client_msg_id=client_msg_id
+        )
         fresh = message.at >= started
-        delivered = await self._say(ticket, handoff_id(ticket, message.seq), message.text,
-                                    agent=message.author or staff.display_name, fresh=fresh)
+        delivered = await self._say(
+            ticket,
+            handoff_id(ticket, message.seq),
+            message.text,
+            agent=message.author or staff.display_name,
+            fresh=fresh,
+        )
         self.metrics["handoff_staff_messages"] += 1
-        log_event(log, "handoff_staff_message", ticket=ticket.id, staff=staff.id, seq=message.seq,
-             delivered=delivered)
+        log_event(log, "handoff_staff_message", ticket=ticket.id, staff=staff.id, seq=message.seq, delivered=delivered)
         await self.ticket_changed(ticket.id)
         return message, delivered
 
@@ -353,8 +381,9 @@ class LiveHandoff:
         """Afronden."""
         return await self._finish(ref, staff, self.tickets.close, TEXT_CLOSED, reason)
 
-    async def _finish(self, ref: Any, staff: StaffView, transition: Callable[..., TicketView], text: str,
-                      reason: str | None) -> TicketView:
+    async def _finish(
+        self, ref: Any, staff: StaffView, transition: Callable[..., TicketView], text: str, reason: str | None
+    ) -> TicketView:
         """Resume Rasa and tell the user who they talk to now."""
         ticket = await self.run(transition, ref, staff, reason=reason)
         try:

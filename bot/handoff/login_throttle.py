@@ -5,6 +5,7 @@ Five failures in a row *from one client address* lock the account for that addre
 refuse the right password from a new one, so nobody can lock a colleague out from outside.
 The account service (bot/handoff/staff.py) asks this throttle before and after each login.
 """
+
 from __future__ import annotations
 
 import datetime as dt

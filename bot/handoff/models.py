@@ -13,6 +13,7 @@ Personal data:
   is never logged or shown in a repr.
 * Staff passwords are Argon2id hashes; ``__repr__`` never shows them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,6 +39,7 @@ from bot.handoff import states
 
 class Base(DeclarativeBase):
     """The metadata of the handoff tables (each package has its own, and its own migrations)."""
+
 
 ROLE_MEDEWERKER = "medewerker"
 ROLE_BEHEERDER = "beheerder"
@@ -138,7 +140,9 @@ class Ticket(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     assigned_to: Mapped[int | None] = mapped_column(
-        Integer, ForeignKey("handoff_staff_users.id", ondelete="SET NULL"), nullable=True,
+        Integer,
+        ForeignKey("handoff_staff_users.id", ondelete="SET NULL"),
+        nullable=True,
         index=True,
     )
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -150,16 +154,25 @@ class Ticket(Base):
 
     assignee: Mapped[StaffUser | None] = relationship("StaffUser", lazy="joined")
     events: Mapped[list[TicketEvent]] = relationship(
-        "TicketEvent", back_populates="ticket", cascade="all, delete-orphan",
-        passive_deletes=True, order_by="TicketEvent.id",
+        "TicketEvent",
+        back_populates="ticket",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="TicketEvent.id",
     )
     messages: Mapped[list[TicketMessage]] = relationship(
-        "TicketMessage", back_populates="ticket", cascade="all, delete-orphan",
-        passive_deletes=True, order_by="TicketMessage.seq",
+        "TicketMessage",
+        back_populates="ticket",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="TicketMessage.seq",
     )
     notes: Mapped[list[Note]] = relationship(
-        "Note", back_populates="ticket", cascade="all, delete-orphan",
-        passive_deletes=True, order_by="Note.id",
+        "Note",
+        back_populates="ticket",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Note.id",
     )
 
     def __repr__(self) -> str:  # no question, no contact
@@ -170,9 +183,7 @@ class TicketEvent(Base):
     """One transition of a ticket (creation has ``from_state`` None)."""
 
     __tablename__ = "handoff_ticket_events"
-    __table_args__ = (
-        CheckConstraint(_in("actor", ACTORS), name="ck_handoff_ticket_events_actor"),
-    )
+    __table_args__ = (CheckConstraint(_in("actor", ACTORS), name="ck_handoff_ticket_events_actor"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(

@@ -9,6 +9,7 @@
   itself is kept only encrypted (:class:`ContactCipher`, Fernet) so the helpdesk can still reach
   the user. No function here puts a contact value into an exception message.
 """
+
 from __future__ import annotations
 
 import re
@@ -85,9 +86,7 @@ def mask_email(value: str) -> str:
     """``jan.jansen@gmail.com`` → ``j•••@g•••.com``."""
     local, _, domain = value.rpartition("@")
     labels = domain.split(".")
-    masked_domain = ".".join(
-        [(label[:1] + DOT * 3) if label else label for label in labels[:-1]] + labels[-1:]
-    )
+    masked_domain = ".".join([(label[:1] + DOT * 3) if label else label for label in labels[:-1]] + labels[-1:])
     return f"{local[:1]}{DOT * 3}@{masked_domain}"
 
 

@@ -1,4 +1,5 @@
 """Reading tickets: one ticket with its transcript, a conversation's tickets, the queue."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,18 +31,22 @@ class Queries(Store):
         if not conversation_id:
             return None
         with self._session() as session:
-            ticket = session.execute(
-                select(Ticket).where(Ticket.conversation_id == conversation_id,
-                                     Ticket.state.in_(states.ACTIVE_STATES))
-                .order_by(Ticket.id.desc())
-            ).scalars().first()
+            ticket = (
+                session.execute(
+                    select(Ticket)
+                    .where(Ticket.conversation_id == conversation_id, Ticket.state.in_(states.ACTIVE_STATES))
+                    .order_by(Ticket.id.desc())
+                )
+                .scalars()
+                .first()
+            )
             return TicketView.from_model(ticket) if ticket else None
 
     def tickets_for_conversation(self, conversation_id: str) -> list[TicketView]:
         with self._session() as session:
             rows = session.execute(
-                select(Ticket).where(Ticket.conversation_id == conversation_id)
-                .order_by(Ticket.id)).scalars()
+                select(Ticket).where(Ticket.conversation_id == conversation_id).order_by(Ticket.id)
+            ).scalars()
             return [TicketView.from_model(t) for t in rows]
 
     def queue(self, now: dt.datetime | None = None, limit: int = 200) -> list[QueueItem]:
@@ -49,16 +54,28 @@ class Queries(Store):
         now = _utc(now)
         with self._session() as session:
             rows = session.execute(
-                select(Ticket.id, Ticket.public_id, Ticket.question, Ticket.gemeente,
-                       Ticket.created_at, Ticket.contact_kind)
+                select(
+                    Ticket.id,
+                    Ticket.public_id,
+                    Ticket.question,
+                    Ticket.gemeente,
+                    Ticket.created_at,
+                    Ticket.contact_kind,
+                )
                 .where(Ticket.state == states.WACHTRIJ)
-                .order_by(Ticket.created_at, Ticket.id).limit(limit)
+                .order_by(Ticket.created_at, Ticket.id)
+                .limit(limit)
             ).all()
         return [
-            QueueItem(public_id=r.public_id, topic=r.question, gemeente=r.gemeente,
-                      created_at=r.created_at,
-                      waiting_s=max(0, int((now - r.created_at).total_seconds())),
-                      has_contact=r.contact_kind is not None, ticket_id=r.id)
+            QueueItem(
+                public_id=r.public_id,
+                topic=r.question,
+                gemeente=r.gemeente,
+                created_at=r.created_at,
+                waiting_s=max(0, int((now - r.created_at).total_seconds())),
+                has_contact=r.contact_kind is not None,
+                ticket_id=r.id,
+            )
             for r in rows
         ]
 
@@ -67,8 +84,7 @@ class Queries(Store):
         with self._session() as session:
             stmt = select(Ticket).where(Ticket.state.in_(states.ASSIGNED_STATES))
             if staff is not None:
-                stmt = stmt.where(Ticket.assigned_to == (
-                    staff.id if isinstance(staff, StaffView) else staff))
+                stmt = stmt.where(Ticket.assigned_to == (staff.id if isinstance(staff, StaffView) else staff))
             rows = session.execute(stmt.order_by(Ticket.created_at, Ticket.id)).scalars()
             return [TicketView.from_model(t) for t in rows]
 
@@ -76,6 +92,6 @@ class Queries(Store):
         with self._session() as session:
             ticket_id = self._ticket_id(session, ref)
             rows = session.execute(
-                select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
-                .order_by(TicketEvent.id)).scalars()
+                select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+            ).scalars()
             return [EventView.from_model(e) for e in rows]

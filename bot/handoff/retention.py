@@ -5,6 +5,7 @@ Deleting a ticket relies on the schema: messages, events and notes reference it 
 ``ON DELETE CASCADE`` (SQLite enforces it because every connection turns foreign keys on,
 bot/core/db.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,15 +24,12 @@ from bot.texts import ERASED_QUESTION
 log = logging.getLogger("bot.handoff.service")
 
 
-
 def _delete_tickets(session: Session, ids: list[int]) -> None:
-    session.execute(delete(Ticket).where(Ticket.id.in_(ids))
-                    .execution_options(synchronize_session=False))
+    session.execute(delete(Ticket).where(Ticket.id.in_(ids)).execution_options(synchronize_session=False))
 
 
 def _conversation_ticket_ids(session: Session, conversation_id: str) -> list[int]:
-    return [i for (i,) in session.execute(
-        select(Ticket.id).where(Ticket.conversation_id == conversation_id))]
+    return [i for (i,) in session.execute(select(Ticket.id).where(Ticket.conversation_id == conversation_id))]
 
 
 class Retention(Store):
@@ -41,15 +39,19 @@ class Retention(Store):
         cutoff = _utc(before)
         ended = func.coalesce(Ticket.closed_at, Ticket.returned_at, Ticket.updated_at)
         with self._session() as session:
-            ids = [i for (i,) in session.execute(
-                select(Ticket.id).where(Ticket.state.in_(states.FINAL_STATES), ended < cutoff))]
+            ids = [
+                i
+                for (i,) in session.execute(
+                    select(Ticket.id).where(Ticket.state.in_(states.FINAL_STATES), ended < cutoff)
+                )
+            ]
             if ids:
                 _delete_tickets(session, ids)
         log.info("handoff: %d finished tickets purged", len(ids))
         return len(ids)
 
     def erase_conversation(self, conversation_id: str) -> int:
-        """"Gesprek wissen": what the user said leaves the helpdesk too. Every ticket of the
+        """ "Gesprek wissen": what the user said leaves the helpdesk too. Every ticket of the
         conversation keeps only its bare record (state, times, who handled it) so the console
         can say it was erased; the question, contact, transcript and notes are deleted."""
         with self._session() as session:
@@ -57,12 +59,22 @@ class Retention(Store):
             if not ids:
                 return 0
             for model in (TicketMessage, Note):
-                session.execute(delete(model).where(model.ticket_id.in_(ids))
-                                .execution_options(synchronize_session=False))
-            session.execute(update(Ticket).where(Ticket.id.in_(ids)).values(
-                question=ERASED_QUESTION, contact_kind=None, contact_masked=None,
-                contact_encrypted=None, gemeente=None, updated_at=utcnow())
-                .execution_options(synchronize_session=False))
+                session.execute(
+                    delete(model).where(model.ticket_id.in_(ids)).execution_options(synchronize_session=False)
+                )
+            session.execute(
+                update(Ticket)
+                .where(Ticket.id.in_(ids))
+                .values(
+                    question=ERASED_QUESTION,
+                    contact_kind=None,
+                    contact_masked=None,
+                    contact_encrypted=None,
+                    gemeente=None,
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
         log.info("handoff: conversation erased from %d tickets", len(ids))
         return len(ids)
 

@@ -18,6 +18,7 @@ Personal data: the question and every user message are masked
 display and Fernet-encrypted for reaching the user (:meth:`HandoffService.contact_for`). Log
 lines carry ticket ids and states only.
 """
+
 from __future__ import annotations
 
 from bot.handoff.canned import CannedReplies

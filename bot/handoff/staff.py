@@ -11,6 +11,7 @@
   every ``ALERT_EVERY`` failures.
 * The demo account of a demo run, and its refusal in production: :mod:`bot.handoff.demo`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,6 +60,7 @@ PASSWORD_ENV = "KW_NEW_STAFF_PASSWORD"
 def default_hasher() -> PasswordHasher:
     """Argon2id with OWASP's recommended minimum: 19 MiB memory, 2 passes, 1 lane."""
     return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
 
 OK = "ok"
 INVALID = "invalid"
@@ -125,11 +127,18 @@ class StaffView:
     @classmethod
     def from_model(cls, user: StaffUser) -> StaffView:
         return cls(
-            id=user.id, username=user.username, display_name=user.display_name, role=user.role,
-            is_demo=bool(user.is_demo), is_active=bool(user.is_active),
-            failed_logins=user.failed_logins or 0, locked_until=user.locked_until,
-            created_at=user.created_at, password_changed_at=user.password_changed_at,
-            last_login_at=user.last_login_at, session_version=user.session_version or 0,
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            is_demo=bool(user.is_demo),
+            is_active=bool(user.is_active),
+            failed_logins=user.failed_logins or 0,
+            locked_until=user.locked_until,
+            created_at=user.created_at,
+            password_changed_at=user.password_changed_at,
+            last_login_at=user.last_login_at,
+            session_version=user.session_version or 0,
         )
 
 
@@ -148,6 +157,7 @@ class AuthResult:
 
 
 # ------------------------------------------------------------------------------ validation
+
 
 def normalize_username(username: str | None) -> str:
     value = unicodedata.normalize("NFKC", username or "").strip().lower()
@@ -177,13 +187,9 @@ def check_role(role: str) -> str:
 def check_password(password: str | None, username: str | None = None) -> None:
     """Raise :class:`PasswordPolicyError` unless the password meets the policy."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordPolicyError(
-            f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn."
-        )
+        raise PasswordPolicyError(f"Het wachtwoord moet minstens {MIN_PASSWORD_LENGTH} tekens lang zijn.")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise PasswordPolicyError(
-            f"Het wachtwoord mag hoogstens {MAX_PASSWORD_LENGTH} tekens lang zijn."
-        )
+        raise PasswordPolicyError(f"Het wachtwoord mag hoogstens {MAX_PASSWORD_LENGTH} tekens lang zijn.")
     if not password.strip():
         raise PasswordPolicyError("Het wachtwoord mag niet alleen uit spaties bestaan.")
     if username and password.strip().lower() == username.strip().lower():
@@ -191,6 +197,7 @@ def check_password(password: str | None, username: str | None = None) -> None:
 
 
 # ------------------------------------------------------------------------------ service
+
 
 def _find_user(session: Session, name: str) -> StaffUser | None:
     return session.execute(select(StaffUser).where(StaffUser.username == name)).scalars().first()
@@ -206,10 +213,15 @@ def _user(session: Session, name: str) -> StaffUser:
 class StaffService:
     """Staff accounts in the app database (tables made by :func:`bot.migrations.upgrade`)."""
 
-    def __init__(self, database: str | Engine, timeout_s: float = 1.5, *,
-                 hasher: PasswordHasher | None = None,
-                 max_failed_logins: int = MAX_FAILED_LOGINS,
-                 lockout: dt.timedelta = LOCKOUT) -> None:
+    def __init__(
+        self,
+        database: str | Engine,
+        timeout_s: float = 1.5,
+        *,
+        hasher: PasswordHasher | None = None,
+        max_failed_logins: int = MAX_FAILED_LOGINS,
+        lockout: dt.timedelta = LOCKOUT,
+    ) -> None:
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
         self.hasher = hasher or default_hasher()
         self.max_failed_logins = max(1, int(max_failed_logins))
@@ -226,8 +238,9 @@ class StaffService:
 
     # ------------------------------------------------------------------ accounts
 
-    def create_user(self, username: str, display_name: str, password: str,
-                    role: str = ROLE_MEDEWERKER, *, is_demo: bool = False) -> StaffView:
+    def create_user(
+        self, username: str, display_name: str, password: str, role: str = ROLE_MEDEWERKER, *, is_demo: bool = False
+    ) -> StaffView:
         name = normalize_username(username)
         display = clean_display_name(display_name)
         check_role(role)
@@ -238,9 +251,17 @@ class StaffService:
             with self._session() as session:
                 if session.execute(select(StaffUser.id).where(StaffUser.username == name)).first():
                     raise UserExists(f"De gebruikersnaam {name} bestaat al.")
-                user = StaffUser(username=name, display_name=display, password_hash=password_hash,
-                                 role=role, failed_logins=0, is_demo=is_demo, is_active=True,
-                                 created_at=now, password_changed_at=now)
+                user = StaffUser(
+                    username=name,
+                    display_name=display,
+                    password_hash=password_hash,
+                    role=role,
+                    failed_logins=0,
+                    is_demo=is_demo,
+                    is_active=True,
+                    created_at=now,
+                    password_changed_at=now,
+                )
                 session.add(user)
                 session.flush()
                 view = StaffView.from_model(user)
@@ -295,13 +316,19 @@ class StaffService:
             user = _user(session, name)
             stays = values.get("role", user.role) == ROLE_BEHEERDER and values.get("is_active", user.is_active)
             if by is not None and user.role == ROLE_BEHEERDER and user.is_active and not stays:
-                others = session.execute(
-                    select(StaffUser.id).where(StaffUser.role == ROLE_BEHEERDER,
-                                               StaffUser.is_active.is_(True), StaffUser.id != user.id)
-                    .with_for_update()).scalars().all()
+                others = (
+                    session.execute(
+                        select(StaffUser.id)
+                        .where(StaffUser.role == ROLE_BEHEERDER, StaffUser.is_active.is_(True), StaffUser.id != user.id)
+                        .with_for_update()
+                    )
+                    .scalars()
+                    .all()
+                )
                 if not others:
-                    raise LastBeheerder("Er moet minstens één actieve beheerder blijven. Maak eerst "
-                                        "iemand anders beheerder.")
+                    raise LastBeheerder(
+                        "Er moet minstens één actieve beheerder blijven. Maak eerst iemand anders beheerder."
+                    )
             for key, value in values.items():
                 setattr(user, key, value)
             session.flush()
@@ -316,31 +343,36 @@ class StaffService:
         log.info("staff account %s: role set to %s", view.id, role)
         return view
 
-    def set_password(self, username: str, password: str, *,
-                     by: StaffView | None = None) -> StaffView:
+    def set_password(self, username: str, password: str, *, by: StaffView | None = None) -> StaffView:
         """New password (and unlock); ``by`` must be the user or a beheerder when given."""
         name = normalize_username(username)
         if by is not None and by.username != name:
             self._require_beheerder(by)
         check_password(password, name)
-        view = self._update(name, password_hash=self.hasher.hash(password),
-                            password_changed_at=utcnow(), failed_logins=0, locked_until=None)
+        view = self._update(
+            name,
+            password_hash=self.hasher.hash(password),
+            password_changed_at=utcnow(),
+            failed_logins=0,
+            locked_until=None,
+        )
         self.throttle.clear(view.id)
         return view
 
-    def set_active(self, username: str, active: bool, *,
-                   by: StaffView | None = None) -> StaffView:
+    def set_active(self, username: str, active: bool, *, by: StaffView | None = None) -> StaffView:
         self._require_beheerder(by)
         if active:
             return self._update(username, is_active=True)
-        return self._update_keeping_a_beheerder(username, by, is_active=False,
-                                                session_version=StaffUser.session_version + 1)
+        return self._update_keeping_a_beheerder(
+            username, by, is_active=False, session_version=StaffUser.session_version + 1
+        )
 
     def end_sessions(self, user_id: int) -> None:
         """Log out everywhere: cookies carrying the old session version stop working."""
         with self._session() as session:
-            session.execute(update(StaffUser).where(StaffUser.id == user_id)
-                            .values(session_version=StaffUser.session_version + 1))
+            session.execute(
+                update(StaffUser).where(StaffUser.id == user_id).values(session_version=StaffUser.session_version + 1)
+            )
 
     def unlock(self, username: str, *, by: StaffView | None = None) -> StaffView:
         self._require_beheerder(by)
@@ -355,10 +387,11 @@ class StaffService:
 
     def delete_demo_users(self) -> int:
         with self._session() as session:
-            return db.affected_rows(session.execute(
-                delete(StaffUser).where(StaffUser.is_demo.is_(True))
-                .execution_options(synchronize_session=False)
-            ))
+            return db.affected_rows(
+                session.execute(
+                    delete(StaffUser).where(StaffUser.is_demo.is_(True)).execution_options(synchronize_session=False)
+                )
+            )
 
     # ------------------------------------------------------------------ login
 
@@ -370,8 +403,9 @@ class StaffService:
         except Exception:  # a broken hash must not become an error path
             return False
 
-    def authenticate(self, username: str, password: str, *, client: str = "",
-                     now: dt.datetime | None = None) -> AuthResult:
+    def authenticate(
+        self, username: str, password: str, *, client: str = "", now: dt.datetime | None = None
+    ) -> AuthResult:
         """Check a login from ``client`` (the gateway's rate-limit key of the address; empty
         for the CLI). Exactly one Argon2 verification, whatever the outcome."""
         now = now or utcnow()
@@ -409,32 +443,38 @@ class StaffService:
         with self._session() as session:
             # Atomic increment: parallel wrong attempts all count.
             session.execute(
-                update(StaffUser).where(StaffUser.id == user.id)
+                update(StaffUser)
+                .where(StaffUser.id == user.id)
                 .values(failed_logins=StaffUser.failed_logins + 1)
                 .execution_options(synchronize_session=False)
             )
-            failed = session.execute(
-                select(StaffUser.failed_logins).where(StaffUser.id == user.id)).scalar() or 0
+            failed = session.execute(select(StaffUser.failed_logins).where(StaffUser.id == user.id)).scalar() or 0
         if failed and failed % ALERT_EVERY == 0:
             # Many failures over all addresses: someone may be guessing. An alarm, never a lock
             # (that would let anyone lock a colleague out).
             log_event(log, "staff_login_attack", level=logging.WARNING, staff=user.id, failures=failed)
         until = self.throttle.failed(user.id, client, now)
         if until is not None:
-            log.warning("staff account %s locked for one address after %d failed logins",
-                        user.id, self.max_failed_logins)
+            log.warning(
+                "staff account %s locked for one address after %d failed logins", user.id, self.max_failed_logins
+            )
             # Shown to beheerders (who can lift it); logins do not read it: the lock is the
             # address's (LoginThrottle), not the account's.
             with self._session() as session:
                 session.execute(
-                    update(StaffUser).where(StaffUser.id == user.id,
-                                            (StaffUser.locked_until.is_(None)) | (StaffUser.locked_until < until))
-                    .values(locked_until=until).execution_options(synchronize_session=False))
+                    update(StaffUser)
+                    .where(
+                        StaffUser.id == user.id, (StaffUser.locked_until.is_(None)) | (StaffUser.locked_until < until)
+                    )
+                    .values(locked_until=until)
+                    .execution_options(synchronize_session=False)
+                )
             return AuthResult(False, LOCKED, locked_until=until)
         return AuthResult(False, INVALID)
 
-    def _record_success(self, user: StaffView, password: str, stored_hash: str,
-                        now: dt.datetime, client: str = "") -> AuthResult:
+    def _record_success(
+        self, user: StaffView, password: str, stored_hash: str, now: dt.datetime, client: str = ""
+    ) -> AuthResult:
         values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
         try:
             if self.hasher.check_needs_rehash(stored_hash):
@@ -445,7 +485,9 @@ class StaffService:
             return AuthResult(False, LOCKED)  # a parallel failed attempt locked it meanwhile
         with self._session() as session:
             result = session.execute(
-                update(StaffUser).where(StaffUser.id == user.id).values(**values)
+                update(StaffUser)
+                .where(StaffUser.id == user.id)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
             if db.affected_rows(result) != 1:

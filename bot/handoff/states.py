@@ -13,12 +13,13 @@
 
 ``afgerond`` and ``teruggegeven`` are final: a new question becomes a new ticket.
 """
+
 from __future__ import annotations
 
-WACHTRIJ = "wachtrij"          # waiting for a staff member
-OPGEPAKT = "opgepakt"          # assigned to a staff member, not yet talking
-LIVE = "live"                  # staff member talks with the user; Rasa is paused
-AFGEROND = "afgerond"          # closed (with or without contact)
+WACHTRIJ = "wachtrij"  # waiting for a staff member
+OPGEPAKT = "opgepakt"  # assigned to a staff member, not yet talking
+LIVE = "live"  # staff member talks with the user; Rasa is paused
+AFGEROND = "afgerond"  # closed (with or without contact)
 TERUGGEGEVEN = "teruggegeven"  # handed back to the assistant; Rasa resumes
 
 #: All states, in the order of the normal flow.
@@ -62,9 +63,7 @@ class InvalidTransition(ValueError):
     def __init__(self, from_state: str | None, to_state: str, message: str | None = None):
         self.from_state = from_state
         self.to_state = to_state
-        super().__init__(message or (
-            f"Van '{label(from_state)}' naar '{label(to_state)}' kan niet."
-        ))
+        super().__init__(message or (f"Van '{label(from_state)}' naar '{label(to_state)}' kan niet."))
 
 
 def label(state: str | None) -> str:

@@ -1,5 +1,6 @@
 """The handoff service's foundation: its engine and contact cipher, one short transaction per
 call, and the lookups the service's parts share (ticket by reference, staff, actor, event)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,8 +44,9 @@ class Store:
     ``create_ticket`` refuses a contact.
     """
 
-    def __init__(self, database: str | Engine, timeout_s: float = 1.5, *,
-                 contact_key: str | Sequence[str] | None = None) -> None:
+    def __init__(
+        self, database: str | Engine, timeout_s: float = 1.5, *, contact_key: str | Sequence[str] | None = None
+    ) -> None:
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
         self._cipher = ContactCipher(contact_key) if contact_key else None
 
@@ -64,8 +66,7 @@ class Store:
         if isinstance(ref, int):
             return ref
         if isinstance(ref, str) and 0 < len(ref) <= 64:
-            found = session.execute(
-                select(Ticket.id).where(Ticket.public_id == ref)).scalar()
+            found = session.execute(select(Ticket.id).where(Ticket.public_id == ref)).scalar()
             if found is not None:
                 return found
         raise TicketNotFound("Onbekend ticket.")
@@ -95,15 +96,28 @@ class Store:
         raise ValueError(f"onbekende actor {actor!r}")
 
     @staticmethod
-    def _event(session: Session, ticket_id: int, from_state: str | None, to_state: str,
-               actor: str, staff: StaffUser | None, at: dt.datetime,
-               reason: str | None = None) -> None:
-        session.add(TicketEvent(
-            ticket_id=ticket_id, from_state=from_state, to_state=to_state, at=at, actor=actor,
-            staff_id=staff.id if staff is not None else None,
-            actor_name=staff.display_name if staff is not None else None,
-            reason=_clip(_clean_text(reason), 1000) if reason else None,
-        ))
+    def _event(
+        session: Session,
+        ticket_id: int,
+        from_state: str | None,
+        to_state: str,
+        actor: str,
+        staff: StaffUser | None,
+        at: dt.datetime,
+        reason: str | None = None,
+    ) -> None:
+        session.add(
+            TicketEvent(
+                ticket_id=ticket_id,
+                from_state=from_state,
+                to_state=to_state,
+                at=at,
+                actor=actor,
+                staff_id=staff.id if staff is not None else None,
+                actor_name=staff.display_name if staff is not None else None,
+                reason=_clip(_clean_text(reason), 1000) if reason else None,
+            )
+        )
 
     def get_ticket(self, ref: TicketRef) -> TicketView:
         with self._session() as session:

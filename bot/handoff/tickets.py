@@ -12,6 +12,7 @@ Concurrency (several gateways and action servers share the database):
 * At most one active ticket per conversation (partial unique index); ``create_ticket`` for a
   conversation that already has one returns that one.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -89,10 +90,17 @@ class Tickets(Queries):
             ticket.contact_encrypted = self._cipher.encrypt(parsed.value)
         return True
 
-    def create_ticket(self, conversation_id: str, question: str, contact: str | None = None,
-                      gemeente: str | None = None, transcript: Sequence[Any] = (), *,
-                      consent_at: dt.datetime | None = None,
-                      now: dt.datetime | None = None) -> TicketView:
+    def create_ticket(
+        self,
+        conversation_id: str,
+        question: str,
+        contact: str | None = None,
+        gemeente: str | None = None,
+        transcript: Sequence[Any] = (),
+        *,
+        consent_at: dt.datetime | None = None,
+        now: dt.datetime | None = None,
+    ) -> TicketView:
         """A new ticket in the wachtrij, with the transcript stored as its first messages.
 
         ``transcript``: ``(sender, text, at)`` tuples (or dicts with those keys), oldest first;
@@ -118,24 +126,33 @@ class Tickets(Queries):
         try:
             with self._session() as session:
                 ticket = Ticket(
-                    public_id=secrets.token_urlsafe(16), conversation_id=conversation_id,
-                    state=states.WACHTRIJ, question=text,
+                    public_id=secrets.token_urlsafe(16),
+                    conversation_id=conversation_id,
+                    state=states.WACHTRIJ,
+                    question=text,
                     contact_kind=parsed.kind if parsed else None,
                     contact_masked=parsed.masked if parsed else None,
                     contact_encrypted=self._cipher.encrypt(parsed.value) if parsed and self._cipher else None,
                     gemeente=_clip(_clean_text(gemeente), 100) or None,
                     consent_at=_utc(consent_at) if consent_at is not None else now,
-                    created_at=now, updated_at=now, last_seq=len(rows),
+                    created_at=now,
+                    updated_at=now,
+                    last_seq=len(rows),
                 )
                 session.add(ticket)
                 session.flush()
                 for seq, (sender, body, at) in enumerate(rows, start=1):
                     if sender == SENDER_GEBRUIKER:
                         body = mask_text(body)
-                    session.add(TicketMessage(
-                        ticket_id=ticket.id, seq=seq, sender=sender, text=_clip(body, MESSAGE_MAX),
-                        at=_utc(at) if at is not None else now,
-                    ))
+                    session.add(
+                        TicketMessage(
+                            ticket_id=ticket.id,
+                            seq=seq,
+                            sender=sender,
+                            text=_clip(body, MESSAGE_MAX),
+                            at=_utc(at) if at is not None else now,
+                        )
+                    )
                 self._event(session, ticket.id, None, states.WACHTRIJ, SENDER_GEBRUIKER, None, now)
                 session.flush()
                 view = TicketView.from_model(ticket)
@@ -150,8 +167,7 @@ class Tickets(Queries):
 
     # ------------------------------------------------------------------ transitions
 
-    def claim(self, ticket: TicketRef, staff: StaffView | int, *,
-              now: dt.datetime | None = None) -> TicketView:
+    def claim(self, ticket: TicketRef, staff: StaffView | int, *, now: dt.datetime | None = None) -> TicketView:
         """Pick up a waiting ticket. Race-safe: of simultaneous claims exactly one wins; the
         others get :class:`AlreadyClaimed` (with the winner in ``ticket.assigned_name``)."""
         now = _utc(now)
@@ -161,13 +177,11 @@ class Tickets(Queries):
             result = session.execute(
                 update(Ticket)
                 .where(Ticket.id == ticket_id, Ticket.state == states.WACHTRIJ)
-                .values(state=states.OPGEPAKT, assigned_to=user.id, claimed_at=now,
-                        updated_at=now)
+                .values(state=states.OPGEPAKT, assigned_to=user.id, claimed_at=now, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
             if db.affected_rows(result) == 1:
-                self._event(session, ticket_id, states.WACHTRIJ, states.OPGEPAKT,
-                            SENDER_MEDEWERKER, user, now)
+                self._event(session, ticket_id, states.WACHTRIJ, states.OPGEPAKT, SENDER_MEDEWERKER, user, now)
                 session.flush()
                 view = TicketView.from_model(self._load(session, ticket_id, fresh=True))
                 log.info("handoff ticket %s claimed by staff %s", ticket_id, user.id)
@@ -182,9 +196,9 @@ class Tickets(Queries):
             )
         raise InvalidTransition(current.state, states.OPGEPAKT)
 
-    def _transition(self, ref: TicketRef, to_state: str, actor: Actor, *,
-                    reason: str | None = None, now: dt.datetime | None = None
-                    ) -> TicketView:
+    def _transition(
+        self, ref: TicketRef, to_state: str, actor: Actor, *, reason: str | None = None, now: dt.datetime | None = None
+    ) -> TicketView:
         now = _utc(now)
         with self._session() as session:
             ticket_id = self._ticket_id(session, ref)
@@ -192,43 +206,48 @@ class Tickets(Queries):
             ticket = self._load(session, ticket_id)
             from_state = ticket.state
             states.validate_transition(from_state, to_state)
-            if (user is not None and from_state in states.ASSIGNED_STATES
-                    and ticket.assigned_to != user.id and user.role != ROLE_BEHEERDER):
+            if (
+                user is not None
+                and from_state in states.ASSIGNED_STATES
+                and ticket.assigned_to != user.id
+                and user.role != ROLE_BEHEERDER
+            ):
                 raise NotAssigned("Deze vraag wordt door een collega behandeld.")
             if kind == SENDER_GEBRUIKER and to_state == states.LIVE:
                 raise PermissionDenied("Alleen een medewerker kan het gesprek overnemen.")
-            values: dict[str, Any] = {"state": to_state, "updated_at": now,
-                                      _STAMP[to_state]: now}
+            values: dict[str, Any] = {"state": to_state, "updated_at": now, _STAMP[to_state]: now}
             if to_state == states.LIVE and ticket.assigned_to is None and user is not None:
                 values["assigned_to"] = user.id
             result = session.execute(
-                update(Ticket).where(Ticket.id == ticket_id, Ticket.state == from_state)
-                .values(**values).execution_options(synchronize_session=False)
+                update(Ticket)
+                .where(Ticket.id == ticket_id, Ticket.state == from_state)
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
             if db.affected_rows(result) != 1:
                 current = TicketView.from_model(self._load(session, ticket_id, fresh=True))
-                raise TicketConflict(
-                    f"De vraag is intussen gewijzigd (nu: {current.state_label}).", current)
+                raise TicketConflict(f"De vraag is intussen gewijzigd (nu: {current.state_label}).", current)
             self._event(session, ticket_id, from_state, to_state, kind, user, now, reason)
             session.flush()
             view = TicketView.from_model(self._load(session, ticket_id, fresh=True))
         log.info("handoff ticket %s: %s -> %s (%s)", ticket_id, from_state, to_state, kind)
         return view
 
-    def go_live(self, ticket: TicketRef, staff: StaffView | int, *,
-                now: dt.datetime | None = None) -> TicketView:
+    def go_live(self, ticket: TicketRef, staff: StaffView | int, *, now: dt.datetime | None = None) -> TicketView:
         """opgepakt → live: the staff member takes over the conversation (pause Rasa)."""
         if isinstance(staff, str):
             raise ValueError("go_live needs a staff member")
         return self._transition(ticket, states.LIVE, staff, now=now)
 
-    def hand_back(self, ticket: TicketRef, actor: Actor, *, reason: str | None = None,
-                  now: dt.datetime | None = None) -> TicketView:
+    def hand_back(
+        self, ticket: TicketRef, actor: Actor, *, reason: str | None = None, now: dt.datetime | None = None
+    ) -> TicketView:
         """opgepakt/live → teruggegeven: back to the assistant (resume Rasa)."""
         return self._transition(ticket, states.TERUGGEGEVEN, actor, reason=reason, now=now)
 
-    def close(self, ticket: TicketRef, actor: Actor, *, reason: str | None = None,
-              now: dt.datetime | None = None) -> TicketView:
+    def close(
+        self, ticket: TicketRef, actor: Actor, *, reason: str | None = None, now: dt.datetime | None = None
+    ) -> TicketView:
         """wachtrij/opgepakt/live → afgerond (from wachtrij: closed without contact)."""
         return self._transition(ticket, states.AFGEROND, actor, reason=reason, now=now)
 
@@ -240,10 +259,10 @@ class Tickets(Queries):
             user = session.get(StaffUser, staff.id if isinstance(staff, StaffView) else staff)
             if ticket is None:
                 raise TicketNotFound("Onbekend ticket.")
-            if user is None or not user.is_active or (
-                    user.role != ROLE_BEHEERDER and ticket.assigned_to != user.id):
-                raise PermissionDenied("Alleen de medewerker die deze vraag heeft opgepakt, of een "
-                                       "beheerder, mag de contactgegevens zien.")
+            if user is None or not user.is_active or (user.role != ROLE_BEHEERDER and ticket.assigned_to != user.id):
+                raise PermissionDenied(
+                    "Alleen de medewerker die deze vraag heeft opgepakt, of een beheerder, mag de contactgegevens zien."
+                )
             token = ticket.contact_encrypted
         if not token or self._cipher is None:
             return None

@@ -1,5 +1,6 @@
 """Conventions shared by the handoff service modules: naive UTC times, sender names, and how
 free text is cleaned and clipped before it is stored."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,10 +17,14 @@ from bot.handoff.models import (
 )
 
 _SENDER_ALIASES = {
-    "gebruiker": SENDER_GEBRUIKER, "user": SENDER_GEBRUIKER,
-    "assistent": SENDER_ASSISTENT, "bot": SENDER_ASSISTENT,
-    "medewerker": SENDER_MEDEWERKER, "agent": SENDER_MEDEWERKER,
-    "systeem": SENDER_SYSTEEM, "system": SENDER_SYSTEEM,
+    "gebruiker": SENDER_GEBRUIKER,
+    "user": SENDER_GEBRUIKER,
+    "assistent": SENDER_ASSISTENT,
+    "bot": SENDER_ASSISTENT,
+    "medewerker": SENDER_MEDEWERKER,
+    "agent": SENDER_MEDEWERKER,
+    "systeem": SENDER_SYSTEEM,
+    "system": SENDER_SYSTEEM,
 }
 #: The most transcript lines a new ticket keeps (the newest).
 MAX_TRANSCRIPT = 500
@@ -70,4 +75,3 @@ def transcript_rows(transcript: Iterable[Any]) -> list[tuple[str, str, Any]]:
         if text:
             rows.append((sender(who), text, at))
     return rows[-MAX_TRANSCRIPT:]
-

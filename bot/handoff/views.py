@@ -1,5 +1,6 @@
 """What the handoff service returns: plain frozen dataclasses, never ORM objects, so callers
 can hand them across threads and to templates."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,26 +65,45 @@ class TicketView:
     @classmethod
     def from_model(cls, t: Ticket) -> TicketView:
         return cls(
-            id=t.id, public_id=t.public_id, conversation_id=t.conversation_id, state=t.state,
-            question=t.question, contact_kind=t.contact_kind, contact_masked=t.contact_masked,
-            gemeente=t.gemeente, consent_at=t.consent_at, created_at=t.created_at,
-            updated_at=t.updated_at, assigned_to=t.assigned_to,
+            id=t.id,
+            public_id=t.public_id,
+            conversation_id=t.conversation_id,
+            state=t.state,
+            question=t.question,
+            contact_kind=t.contact_kind,
+            contact_masked=t.contact_masked,
+            gemeente=t.gemeente,
+            consent_at=t.consent_at,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+            assigned_to=t.assigned_to,
             assigned_name=t.assignee.display_name if t.assignee is not None else None,
-            claimed_at=t.claimed_at, live_at=t.live_at, returned_at=t.returned_at,
-            closed_at=t.closed_at, last_seq=t.last_seq or 0,
+            claimed_at=t.claimed_at,
+            live_at=t.live_at,
+            returned_at=t.returned_at,
+            closed_at=t.closed_at,
+            last_seq=t.last_seq or 0,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """For the console's JSON and sockets, with Dutch keys like every view here (staff read
         them; docs/console.md): never the internal id or the conversation id."""
         return {
-            "id": self.public_id, "status": self.state, "status_tekst": self.state_label,
-            "vraag": self.question, "contact": self.contact_masked,
-            "contact_soort": self.contact_kind, "gemeente": self.gemeente,
-            "aangemaakt": _iso(self.created_at), "toestemming": _iso(self.consent_at),
-            "medewerker": self.assigned_name, "opgepakt": _iso(self.claimed_at),
-            "live": _iso(self.live_at), "teruggegeven": _iso(self.returned_at),
-            "afgerond": _iso(self.closed_at), "laatste_volgnummer": self.last_seq,
+            "id": self.public_id,
+            "status": self.state,
+            "status_tekst": self.state_label,
+            "vraag": self.question,
+            "contact": self.contact_masked,
+            "contact_soort": self.contact_kind,
+            "gemeente": self.gemeente,
+            "aangemaakt": _iso(self.created_at),
+            "toestemming": _iso(self.consent_at),
+            "medewerker": self.assigned_name,
+            "opgepakt": _iso(self.claimed_at),
+            "live": _iso(self.live_at),
+            "teruggegeven": _iso(self.returned_at),
+            "afgerond": _iso(self.closed_at),
+            "laatste_volgnummer": self.last_seq,
         }
 
     def __repr__(self) -> str:
@@ -102,13 +122,26 @@ class MessageView:
 
     @classmethod
     def from_model(cls, m: TicketMessage) -> MessageView:
-        return cls(ticket_id=m.ticket_id, seq=m.seq, sender=m.sender, author=m.author,
-                   text=m.text, client_msg_id=m.client_msg_id, at=m.at)
+        return cls(
+            ticket_id=m.ticket_id,
+            seq=m.seq,
+            sender=m.sender,
+            author=m.author,
+            text=m.text,
+            client_msg_id=m.client_msg_id,
+            at=m.at,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """``bericht_id``: the id the sender's browser gave the message (a resend has the same)."""
-        return {"volgnummer": self.seq, "afzender": self.sender, "auteur": self.author,
-                "tekst": self.text, "bericht_id": self.client_msg_id, "tijd": _iso(self.at)}
+        return {
+            "volgnummer": self.seq,
+            "afzender": self.sender,
+            "auteur": self.author,
+            "tekst": self.text,
+            "bericht_id": self.client_msg_id,
+            "tijd": _iso(self.at),
+        }
 
 
 @dataclass(frozen=True)
@@ -123,8 +156,15 @@ class EventView:
 
     @classmethod
     def from_model(cls, e: TicketEvent) -> EventView:
-        return cls(from_state=e.from_state, to_state=e.to_state, at=e.at, actor=e.actor,
-                   staff_id=e.staff_id, actor_name=e.actor_name, reason=e.reason)
+        return cls(
+            from_state=e.from_state,
+            to_state=e.to_state,
+            at=e.at,
+            actor=e.actor,
+            staff_id=e.staff_id,
+            actor_name=e.actor_name,
+            reason=e.reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -153,9 +193,14 @@ class QueueItem:
     ticket_id: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.public_id, "onderwerp": self.topic, "gemeente": self.gemeente,
-                "aangemaakt": _iso(self.created_at), "wachttijd_s": self.waiting_s,
-                "contact": self.has_contact}
+        return {
+            "id": self.public_id,
+            "onderwerp": self.topic,
+            "gemeente": self.gemeente,
+            "aangemaakt": _iso(self.created_at),
+            "wachttijd_s": self.waiting_s,
+            "contact": self.has_contact,
+        }
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ no question at all, a pointer back to the previous question, withdrawing the wai
 a contact. The actions (actions/handoff.py) decide with these; the gateway's masking has
 already replaced typed contact details by placeholders.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,26 @@ def usable_contact(typed: str | None) -> str | None:
 
 
 #: A plain yes, whatever the NLU made of it ("oké" is no clear affirm to the model).
-YES_WORDS = frozenset({"ja", "oké", "oke", "ok", "okay", "okee", "prima", "goed", "is goed", "akkoord",
-                       "ja hoor", "ja graag", "graag", "dat mag", "ja, dat mag", "mag"})
+YES_WORDS = frozenset(
+    {
+        "ja",
+        "oké",
+        "oke",
+        "ok",
+        "okay",
+        "okee",
+        "prima",
+        "goed",
+        "is goed",
+        "akkoord",
+        "ja hoor",
+        "ja graag",
+        "graag",
+        "dat mag",
+        "ja, dat mag",
+        "mag",
+    }
+)
 #: Doubt is not a no: the question comes again, explained.
 UNSURE = ("weet ik niet", "weet niet", "geen idee", "twijfel", "misschien", "hmm")
 
@@ -36,22 +55,63 @@ def plain(text: str) -> str:
 
 
 #: Never a question for the helpdesk: greetings, going back, bare yes/no.
-NOT_A_QUESTION = frozenset({
-    "hallo", "hoi", "hey", "hai", "hallo daar", "goedemorgen", "goedemiddag", "goedenavond", "dag",
-    "hallo?", "hoi?", "terug", "ga terug", "ga maar terug", "vorige", "ja", "nee", "ok", "oké", "oke",
-    "test", "?", "help", "bedankt", "dank je", "dank je wel", "dankjewel",
-})
+NOT_A_QUESTION = frozenset(
+    {
+        "hallo",
+        "hoi",
+        "hey",
+        "hai",
+        "hallo daar",
+        "goedemorgen",
+        "goedemiddag",
+        "goedenavond",
+        "dag",
+        "hallo?",
+        "hoi?",
+        "terug",
+        "ga terug",
+        "ga maar terug",
+        "vorige",
+        "ja",
+        "nee",
+        "ok",
+        "oké",
+        "oke",
+        "test",
+        "?",
+        "help",
+        "bedankt",
+        "dank je",
+        "dank je wel",
+        "dankjewel",
+    }
+)
 #: Intents of messages that are no question for the helpdesk (also when looking back for one).
-NO_QUESTION_INTENTS = frozenset({
-    "deny", "affirm", "greet", "thank", "goodbye", "stop", "human_handoff", "handoff_intrekken",
-    "handoff_wachten", "herhaal", "vraag_uitleg", "meer_vragen", "bot_challenge", "capabilities",
-})
+NO_QUESTION_INTENTS = frozenset(
+    {
+        "deny",
+        "affirm",
+        "greet",
+        "thank",
+        "goodbye",
+        "stop",
+        "human_handoff",
+        "handoff_intrekken",
+        "handoff_wachten",
+        "herhaal",
+        "vraag_uitleg",
+        "meer_vragen",
+        "bot_challenge",
+        "capabilities",
+    }
+)
 #: "vorige vraag", "dezelfde vraag", "wat ik net vroeg", "zie boven": the question asked before.
 _REFERS_BACK_RE = re.compile(
     r"^(?:(?:mijn|de|die|m'n)\s+)?(?:vorige|zelfde|dezelfde|eerdere|laatste|bovenstaande)(?:\s+vraag)?(?:\s+graag)?$"
     r"|^(?:zie\s+)?(?:hier)?boven(?:staand)?$"
     r"|^(?:die|de)\s+vraag\s+(?:van\s+)?(?:net|eerder|hierboven|daarnet)$"
-    r"|^wat\s+ik\s+(?:net|eerder|al|daarnet|hiervoor)\s+(?:vroeg|zei|vraagde)$")
+    r"|^wat\s+ik\s+(?:net|eerder|al|daarnet|hiervoor)\s+(?:vroeg|zei|vraagde)$"
+)
 #: A plain "nee" at the question step; the second in a row leaves the form.
 NO_WORDS = frozenset({"nee", "neen", "nope", "nee hoor", "nee dank je", "nee bedankt", "neuh", "nah"})
 #: Explicit words for withdrawing the waiting question, whatever intent the NLU gave them
@@ -60,7 +120,8 @@ _WITHDRAW_RE = re.compile(
     r"\bin\s?te?\s?trekken\b|\bintrek|\btrek\b.*\b(?:in|terug)\b|\bterug\s?(?:te\s)?trekken\b"
     r"|\b(?:annuleer|annuleren|verwijder|verwijderen|schrap|schrappen|cancel)\b.*\b(?:vraag|verzoek|ticket)\b"
     r"|\b(?:vraag|verzoek|ticket)\b.*\b(?:annuleren|verwijderen|schrappen|weghalen|intrekken|cancelen)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def explicit_withdrawal(text: str) -> bool:
@@ -76,7 +137,8 @@ def explicit_withdrawal(text: str) -> bool:
 _VAGUE_WITHDRAW_RE = re.compile(
     r"\bhoef(?:t)?\b.*\bniet\s+meer\b|\bniet\s+meer\s+nodig\b|\bik\s+weet\s+het\s+(?:al|nu)\b"
     r"|\blaat\s+(?:ook\s+)?maar\b|\btoch\s+niet\s+meer\b|\bvraag\s+is\s+(?:al\s+)?beantwoord\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def vague_withdrawal(text: str) -> bool:
@@ -85,12 +147,12 @@ def vague_withdrawal(text: str) -> bool:
 
 
 def refers_back(text: str) -> bool:
-    """"vorige vraag", "zie boven": the question asked before is the one for the helpdesk."""
+    """ "vorige vraag", "zie boven": the question asked before is the one for the helpdesk."""
     return bool(_REFERS_BACK_RE.match(plain(text).rstrip("?")))
 
 
 def clear_yes(text: str) -> bool:
-    """"ja" without a "but": "ja maar eerst een vraag" is no consent yet."""
+    """ "ja" without a "but": "ja maar eerst een vraag" is no consent yet."""
     words = text.lower().replace(",", " ").split()
     return "?" not in text and not {"maar", "eerst"} & set(words)
 

@@ -6,6 +6,7 @@
 * UTF-8 with a byte-order mark and ``;`` between fields: Excel with Dutch settings opens it in
   columns with the accents intact. Quoting is the csv module's (RFC 4180 quotes).
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,15 +59,16 @@ def _tags(group: Group, labels: dict[str, str]) -> str:
 
 def _questions(report: Report) -> tuple[list[str], list[list[Any]]]:
     header = ["vraag (gemaskeerd)", "aantal", "laatst (UTC)", "hoe", "andere woorden"]
-    rows = [[g.label, g.count, g.last, _tags(g, texts.INSIGHT_KIND_LABELS), " | ".join(g.variants)]
-            for g in report.questions]
+    rows = [
+        [g.label, g.count, g.last, _tags(g, texts.INSIGHT_KIND_LABELS), " | ".join(g.variants)]
+        for g in report.questions
+    ]
     return header, rows
 
 
 def _reasons(report: Report) -> tuple[list[str], list[list[Any]]]:
     header = ["reden (gemaskeerd)", "aantal", "laatst (UTC)", "afloop", "andere woorden"]
-    rows = [[g.label, g.count, g.last, _tags(g, STATE_LABELS), " | ".join(g.variants)]
-            for g in report.reasons]
+    rows = [[g.label, g.count, g.last, _tags(g, STATE_LABELS), " | ".join(g.variants)] for g in report.reasons]
     return header, rows
 
 

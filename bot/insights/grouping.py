@@ -5,6 +5,7 @@ spacing folded) are one; then those whose content words overlap enough (Jaccard 
 sets, bot.knowledge.retrieval.tokens: stop words out, a light Dutch suffix strip) join the
 biggest group they fit. An inverted index keeps this near-linear for thousands of questions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,8 +66,9 @@ class _Exact:
     wordings: Counter = field(default_factory=Counter)
 
 
-def group_similar(items: Iterable[tuple[str, dt.datetime | None, str | None]],
-                  threshold: float = SIMILAR) -> list[Group]:
+def group_similar(
+    items: Iterable[tuple[str, dt.datetime | None, str | None]], threshold: float = SIMILAR
+) -> list[Group]:
     """``items``: (text, when, tag). Groups, biggest first (then most recent)."""
     exact: dict[str, _Exact] = {}
     for text, when, tag in items:

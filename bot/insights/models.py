@@ -5,6 +5,7 @@ person or a conversation. ``text`` is masked (bot.core.masking) and capped, and 
 questions an editor should look at (not understood, half understood, low confidence); plain
 confident answers store only their topic. Rows go after the retention period (bot.retention).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,7 @@ TABLE_PREFIX = "kw_question"
 class QuestionEvent(Base):
     __tablename__ = "kw_question_events"
     __table_args__ = (
-        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")",
-                        name="ck_kw_question_events_kind"),
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")", name="ck_kw_question_events_kind"),
         Index("ix_kw_question_events_at", "at"),
         Index("ix_kw_question_events_conversation", "conversation"),
     )

@@ -8,6 +8,7 @@ waits for the statistics (an insert and a commit awaited by every answer weighed
 server under load: docs/performance.md); a failing or slow database is logged (by type only), and what
 could not be written is dropped, as before. ``flush`` waits for the queue (tests, shutdown).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -64,7 +65,7 @@ def clean_text(text: str | None) -> str | None:
     flat = re.sub(r"\s+", " ", mask_text(text)).strip()
     if not flat or flat.startswith("/"):
         return None
-    return flat if len(flat) <= TEXT_MAX else flat[:TEXT_MAX - 1].rstrip() + "…"
+    return flat if len(flat) <= TEXT_MAX else flat[: TEXT_MAX - 1].rstrip() + "…"
 
 
 def needs_text(kind: str, confidence: float | None) -> bool:
@@ -78,8 +79,7 @@ def conversation_key(settings: Any, sender_id: str | None) -> str | None:
     the secret, but "Gesprek wissen" can find the conversation's questions."""
     if not sender_id:
         return None
-    key = hmac.new(settings.cookie_secret.encode("utf-8"), b"kw-question-conversation-v1",
-                   hashlib.sha256).digest()
+    key = hmac.new(settings.cookie_secret.encode("utf-8"), b"kw-question-conversation-v1", hashlib.sha256).digest()
     return hmac.new(key, str(sender_id).encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:40]
 
 
@@ -93,9 +93,15 @@ def delete_conversation(settings: Any, sender_id: str, timeout_s: float = 30.0) 
     return db.affected_rows(result)
 
 
-def event_row(kind: str, *, topic: str | None = None, confidence: float | None = None,
-              text: str | None = None, at: dt.datetime | None = None,
-              conversation: str | None = None) -> dict[str, Any]:
+def event_row(
+    kind: str,
+    *,
+    topic: str | None = None,
+    confidence: float | None = None,
+    text: str | None = None,
+    at: dt.datetime | None = None,
+    conversation: str | None = None,
+) -> dict[str, Any]:
     """One question event as a row. ``text`` is masked and capped here (also when a caller
     already did); it is dropped for confident answers."""
     if kind not in KINDS:
@@ -103,16 +109,25 @@ def event_row(kind: str, *, topic: str | None = None, confidence: float | None =
     if confidence is not None:
         confidence = min(1.0, max(0.0, float(confidence)))
     return {
-        "at": utc(at), "kind": kind, "confidence": confidence,
+        "at": utc(at),
+        "kind": kind,
+        "confidence": confidence,
         "topic": (topic or None) and str(topic)[:TOPIC_MAX],
         "text": clean_text(text) if needs_text(kind, confidence) else None,
         "conversation": conversation,
     }
 
 
-def record(database: Database, kind: str, *, topic: str | None = None,
-           confidence: float | None = None, text: str | None = None,
-           at: dt.datetime | None = None, timeout_s: float = 1.5) -> None:
+def record(
+    database: Database,
+    kind: str,
+    *,
+    topic: str | None = None,
+    confidence: float | None = None,
+    text: str | None = None,
+    at: dt.datetime | None = None,
+    timeout_s: float = 1.5,
+) -> None:
     """Store one question event now (see ``event_row``)."""
     row = event_row(kind, topic=topic, confidence=confidence, text=text, at=at)
     with db.session_scope(_engine(database, timeout_s)) as session:
@@ -164,8 +179,9 @@ class _WriteBehind:
                     with db.session_scope(_engine(database, timeout_s)) as session:
                         session.execute(insert(QuestionEvent), batch)
                 except Exception as exc:  # statistics never break the assistant
-                    log_event(log, "question_event_failed", level=logging.WARNING, reason=type(exc).__name__,
-                              rows=len(batch))
+                    log_event(
+                        log, "question_event_failed", level=logging.WARNING, reason=type(exc).__name__, rows=len(batch)
+                    )
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued row was written (or failed); False after ``timeout_s``."""
@@ -189,13 +205,17 @@ def purge(database: Database, before: dt.datetime, timeout_s: float = 30.0) -> i
 
 # -- what the actions call ------------------------------------------------------------------
 
+
 def best_confidence(message: Mapping[str, Any]) -> float | None:
     """The NLU confidence of the best real intent: after a fallback, the ranking's best guess."""
     intent = message.get("intent") or {}
     if intent.get("name") != _FALLBACK_INTENT and isinstance(intent.get("confidence"), (int, float)):
         return float(intent["confidence"])
-    ranked = [r.get("confidence") for r in message.get("intent_ranking") or []
-              if isinstance(r, dict) and r.get("name") != _FALLBACK_INTENT]
+    ranked = [
+        r.get("confidence")
+        for r in message.get("intent_ranking") or []
+        if isinstance(r, dict) and r.get("name") != _FALLBACK_INTENT
+    ]
     scores = [c for c in ranked if isinstance(c, (int, float))]
     return float(max(scores)) if scores else None
 
@@ -216,21 +236,37 @@ def topic_key(topic: str | None) -> str | None:
     return answer.key if answer is not None else topic
 
 
-async def note(settings: Any, kind: str, message: Mapping[str, Any] | None,
-               topic: str | None = None, conversation: str | None = None) -> None:
+async def note(
+    settings: Any,
+    kind: str,
+    message: Mapping[str, Any] | None,
+    topic: str | None = None,
+    conversation: str | None = None,
+) -> None:
     """Queue one event for the latest message of the conversation ``conversation`` (its sender
     id; kept as a pseudonym) (written behind the answer); never raises."""
     message = message or {}
     try:
-        row = event_row(kind, topic=topic_key(topic), confidence=best_confidence(message),
-                        text=message.get("text"), conversation=conversation_key(settings, conversation))
+        row = event_row(
+            kind,
+            topic=topic_key(topic),
+            confidence=best_confidence(message),
+            text=message.get("text"),
+            conversation=conversation_key(settings, conversation),
+        )
         _writer.add(settings.database_url, settings.db_timeout_s, row)
     except Exception as exc:  # an answer never fails for the statistics
         log_event(log, "question_event_failed", level=logging.WARNING, reason=type(exc).__name__)
 
 
-async def note_faq(settings: Any, message: Mapping[str, Any] | None, reply: Any,
-                   topic: str | None, revised: bool = False, conversation: str | None = None) -> None:
+async def note_faq(
+    settings: Any,
+    message: Mapping[str, Any] | None,
+    reply: Any,
+    topic: str | None,
+    revised: bool = False,
+    conversation: str | None = None,
+) -> None:
     """ActionAnswerFaq: answered (``topic`` the intent), revised by the knowledge-base search
     (``topic`` the answer key), or no answer for the intent (``reply`` None)."""
     kind = FALLBACK if reply is None else REVISED if revised else ANSWERED
@@ -241,8 +277,9 @@ def _payloads(reply: Any) -> set:
     return {getattr(b, "payload", None) for b in getattr(reply, "buttons", ()) or ()} - {None}
 
 
-async def note_rephrase(settings: Any, message: Mapping[str, Any] | None, chance: Any,
-                        reply: Any = None, conversation: str | None = None) -> None:
+async def note_rephrase(
+    settings: Any, message: Mapping[str, Any] | None, chance: Any, reply: Any = None, conversation: str | None = None
+) -> None:
     """ActionRephrase: the second chance answered, offered its choices ("Bedoel je …?": the
     ``reply`` sent carries the candidates' buttons), or the user was asked to rephrase or
     offered the helpdesk (``chance`` is bot.knowledge.retrieval.SecondChance)."""

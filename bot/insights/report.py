@@ -4,6 +4,7 @@ the helpdesk tickets, and which answers are past their check date (bot.knowledge
 Days are local days (``KW_TIMEZONE``); weeks are ISO weeks. Every read is bounded (MAX_ROWS
 newest rows per table); ``Report.truncated`` says when a period had more.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -106,8 +107,9 @@ def needs_attention(kind: str, confidence: float | None) -> bool:
     return kind != ANSWERED or (confidence is not None and confidence < LOW_CONFIDENCE)
 
 
-def topics_per_week(rows: list[tuple[dt.date, str | None]], kb: KnowledgeBase,
-                    top: int = TOPICS_PER_WEEK) -> list[TopicRow]:
+def topics_per_week(
+    rows: list[tuple[dt.date, str | None]], kb: KnowledgeBase, top: int = TOPICS_PER_WEEK
+) -> list[TopicRow]:
     """The most asked topics of each ISO week, newest week first, commonest topic first."""
     weeks: dict[tuple[int, int], Counter] = defaultdict(Counter)
     for day, topic in rows:
@@ -115,15 +117,14 @@ def topics_per_week(rows: list[tuple[dt.date, str | None]], kb: KnowledgeBase,
             iso = day.isocalendar()
             weeks[(iso[0], iso[1])][topic] += 1
     out: list[TopicRow] = []
-    for (year, week) in sorted(weeks, reverse=True):
+    for year, week in sorted(weeks, reverse=True):
         monday = dt.date.fromisocalendar(year, week, 1)
         ranked = sorted(weeks[(year, week)].items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         out += [TopicRow(year, week, monday, key, _answer_title(kb, key), n) for key, n in ranked]
     return out
 
 
-def per_day(start: dt.date, end: dt.date, events: list[tuple[dt.date, str]],
-            handoffs: list[dt.date]) -> list[DayRow]:
+def per_day(start: dt.date, end: dt.date, events: list[tuple[dt.date, str]], handoffs: list[dt.date]) -> list[DayRow]:
     """One row per day of the period, also for days without anything."""
     questions: Counter[dt.date] = Counter()
     fallbacks: Counter[dt.date] = Counter()
@@ -136,18 +137,26 @@ def per_day(start: dt.date, end: dt.date, events: list[tuple[dt.date, str]],
     return [DayRow(d, questions[d], fallbacks[d], tickets[d]) for d in days]
 
 
-def overdue_answers(kb: KnowledgeBase, today: dt.date,
-                    max_age_days: int = check.DEFAULT_MAX_AGE_DAYS) -> list[OverdueRow]:
+def overdue_answers(
+    kb: KnowledgeBase, today: dt.date, max_age_days: int = check.DEFAULT_MAX_AGE_DAYS
+) -> list[OverdueRow]:
     """Answers past the check age, oldest check first (the same rule as `kb check`)."""
     report = check.build(kb, today, max_age_days, tested=set())
     rows = [OverdueRow(r.key, _answer_title(kb, r.key), r.checked, r.age_days) for r in report.overdue]
     return sorted(rows, key=lambda r: (-r.age_days, r.key))
 
 
-def build(database: str | Engine, kb: KnowledgeBase, *, days: int = DEFAULT_DAYS,
-          timezone: str = "Europe/Amsterdam", today: dt.date | None = None,
-          max_age_days: int = check.DEFAULT_MAX_AGE_DAYS, timeout_s: float = 10.0,
-          max_rows: int = MAX_ROWS) -> Report:
+def build(
+    database: str | Engine,
+    kb: KnowledgeBase,
+    *,
+    days: int = DEFAULT_DAYS,
+    timezone: str = "Europe/Amsterdam",
+    today: dt.date | None = None,
+    max_age_days: int = check.DEFAULT_MAX_AGE_DAYS,
+    timeout_s: float = 10.0,
+    max_rows: int = MAX_ROWS,
+) -> Report:
     """Read the period ending ``today`` (local) and aggregate it."""
     tz = _tz(timezone)
     today = today or dt.datetime.now(tz).date()
@@ -155,14 +164,22 @@ def build(database: str | Engine, kb: KnowledgeBase, *, days: int = DEFAULT_DAYS
     engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
     with db.session_scope(engine) as session:
         events = session.execute(
-            select(QuestionEvent.at, QuestionEvent.kind, QuestionEvent.topic,
-                   QuestionEvent.confidence, QuestionEvent.text)
-            .where(QuestionEvent.at >= since).order_by(QuestionEvent.at.desc()).limit(max_rows)).all()
+            select(
+                QuestionEvent.at, QuestionEvent.kind, QuestionEvent.topic, QuestionEvent.confidence, QuestionEvent.text
+            )
+            .where(QuestionEvent.at >= since)
+            .order_by(QuestionEvent.at.desc())
+            .limit(max_rows)
+        ).all()
         tickets = session.execute(
             select(Ticket.created_at, Ticket.question, Ticket.state)
-            .where(Ticket.created_at >= since).order_by(Ticket.created_at.desc()).limit(max_rows)).all()
-    report = Report(start=start, end=today, max_age_days=max_age_days,
-                    truncated=len(events) >= max_rows or len(tickets) >= max_rows)
+            .where(Ticket.created_at >= since)
+            .order_by(Ticket.created_at.desc())
+            .limit(max_rows)
+        ).all()
+    report = Report(
+        start=start, end=today, max_age_days=max_age_days, truncated=len(events) >= max_rows or len(tickets) >= max_rows
+    )
     dated = [(local_day(at, tz), at, kind, topic, conf, text) for at, kind, topic, conf, text in events]
     dated = [row for row in dated if start <= row[0] <= today]
     report.totals.update(kind for _, _, kind, _, _, _ in dated)
@@ -180,10 +197,10 @@ def build(database: str | Engine, kb: KnowledgeBase, *, days: int = DEFAULT_DAYS
     report.totals["handoffs"] = len(handoffs)
     # Stored masked already; masked again in case an older row was not.
     report.reasons = group_similar((mask_text(q), at, state) for _, at, q, state in handoffs)
-    report.per_day = per_day(start, today, [(d, kind) for d, _, kind, _, _, _ in dated],
-                             [d for d, _, _, _ in handoffs])
-    report.topics = topics_per_week([(d, topic) for d, _, kind, topic, _, _ in dated
-                                     if kind != FALLBACK and kind != CHOICES], kb)
+    report.per_day = per_day(start, today, [(d, kind) for d, _, kind, _, _, _ in dated], [d for d, _, _, _ in handoffs])
+    report.topics = topics_per_week(
+        [(d, topic) for d, _, kind, topic, _, _ in dated if kind != FALLBACK and kind != CHOICES], kb
+    )
     report.overdue = overdue_answers(kb, today, max_age_days)
     return report
 

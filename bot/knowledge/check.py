@@ -5,6 +5,7 @@ then the lists that need work: answers past the check age, unknown facts (so an 
 one when a source appears), and answers that no test question reaches. The loader has already
 refused anything invalid; this report is about upkeep, not validity.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,15 +68,24 @@ def intents_with_test_questions(paths: Iterable[Path] = TEST_DIRS) -> set[str]:
     return found
 
 
-def build(kb: KnowledgeBase, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS,
-          tested: set[str] | None = None) -> Report:
+def build(
+    kb: KnowledgeBase, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS, tested: set[str] | None = None
+) -> Report:
     tested = intents_with_test_questions() if tested is None else tested
     report = Report(today, max_age_days, helpdesk_age_days=(today - kb.helpdesk.checked).days)
     for a in kb.answers.values():
-        report.rows.append(AnswerRow(
-            key=a.key, intent=a.intent, checked=a.checked, age_days=(today - a.checked).days,
-            words=len(a.text.split()), sources=list(a.sources), known=a.known,
-            tested=a.intent in tested))
+        report.rows.append(
+            AnswerRow(
+                key=a.key,
+                intent=a.intent,
+                checked=a.checked,
+                age_days=(today - a.checked).days,
+                words=len(a.text.split()),
+                sources=list(a.sources),
+                known=a.known,
+                tested=a.intent in tested,
+            )
+        )
     report.unknown_themes = [t.key for t in kb.themes if not t.known]
     return report
 
@@ -86,14 +96,18 @@ def _keys(rows: list[AnswerRow]) -> str:
 
 def format_report(report: Report) -> str:
     width = max(len(r.key) for r in report.rows)
-    lines = [f"Kennisbank-controle op {report.today.isoformat()} "
-             f"(controleren na {report.max_age_days} dagen, hoogstens {MAX_ANSWER_WORDS} woorden)",
-             "",
-             f"{'antwoord':<{width}}  gecontroleerd  dagen  woorden  bekend  testvraag  bronnen"]
+    lines = [
+        f"Kennisbank-controle op {report.today.isoformat()} "
+        f"(controleren na {report.max_age_days} dagen, hoogstens {MAX_ANSWER_WORDS} woorden)",
+        "",
+        f"{'antwoord':<{width}}  gecontroleerd  dagen  woorden  bekend  testvraag  bronnen",
+    ]
     for r in report.rows:
-        lines.append(f"{r.key:<{width}}  {r.checked.isoformat()}     {r.age_days:>5}  {r.words:>7}  "
-                     f"{'ja' if r.known else 'nee':<6}  {'ja' if r.tested else 'nee':<9}  "
-                     f"{', '.join(r.sources)}")
+        lines.append(
+            f"{r.key:<{width}}  {r.checked.isoformat()}     {r.age_days:>5}  {r.words:>7}  "
+            f"{'ja' if r.known else 'nee':<6}  {'ja' if r.tested else 'nee':<9}  "
+            f"{', '.join(r.sources)}"
+        )
     lines += [
         "",
         f"Over de controledatum (ouder dan {report.max_age_days} dagen): {_keys(report.overdue)}",
@@ -131,10 +145,15 @@ def add_commands(sub: Any) -> None:
     kb = sub.add_parser("kb", help="kennisbank: controle voor redacteuren")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     p = kb_sub.add_parser("check", help="controledatum, woorden, bronnen, onbekende feiten, testvragen")
-    p.add_argument("--max-age", type=int, default=DEFAULT_MAX_AGE_DAYS,
-                   help=f"dagen na de laatste controle (standaard {DEFAULT_MAX_AGE_DAYS})")
+    p.add_argument(
+        "--max-age",
+        type=int,
+        default=DEFAULT_MAX_AGE_DAYS,
+        help=f"dagen na de laatste controle (standaard {DEFAULT_MAX_AGE_DAYS})",
+    )
     p.add_argument("--today", help="peildatum JJJJ-MM-DD (standaard vandaag)")
     p.add_argument("--file", type=Path, help="een ander kennisbankbestand")
-    p.add_argument("--strict", action="store_true",
-                   help="exitcode 1 bij antwoorden over de controledatum of zonder testvraag")
+    p.add_argument(
+        "--strict", action="store_true", help="exitcode 1 bij antwoorden over de controledatum of zonder testvraag"
+    )
     p.set_defaults(func=cmd_kb_check)

@@ -3,6 +3,7 @@ Schilderswijk in Den Haag", "de wijk Kanaleneiland". Whether such a district lie
 not in the sources; :func:`bot.knowledge.places.find` reads them with these functions, over the
 place tables it built (``_Tables``), and the answer says so.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,17 +20,20 @@ COMPASS_MARK = "compass"
 # A named buurt or street ("Afrikaanderwijk", "Vreewijkstraat") that is not in the tables.
 STREETLIKE = re.compile(
     r"\b(?!(?:kansrijke|focus|probleem|achterstands|kracht|nplv|aandachts)(?:wijk|buurt))"
-    r"\w+(?:wijk|buurt|straat|laan|weg|plein|kwartier|singel)\b")
+    r"\w+(?:wijk|buurt|straat|laan|weg|plein|kwartier|singel)\b"
+)
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
 #: Words that never name a part of town, whatever the vocabulary says.
-NOT_A_DISTRICT = frozenset("""de het een en of in op bij van voor naar uit met over om te tot
+NOT_A_DISTRICT = frozenset(
+    """de het een en of in op bij van voor naar uit met over om te tot
     aan als dan ook nog wel niet geen al toch nou maar die dat deze dit er hier daar zo mee
     erbij eronder eraan ervoor is zijn was hoort horen valt vallen ligt liggen zit zitten doet
     doen telt krijgt krijgen kan kunnen mag mogen wil willen gaat gaan heeft hebben wordt
     gemeente gemeenten gemeentes stad wijk wijken buurt buurten stadsdeel gebied gebieden
     focusgebied focusgebieden regio provincie centrum nplv spuk geld eigenlijk precies ook
-    the and of in is part this that area district city""".split())  # noqa: SIM905
+    the and of in is part this that area district city""".split()
+)
 PREPOSITIONS = ("in", "bij", "uit")
 MAX_DISTRICT_WORDS = 3
 
@@ -70,7 +74,7 @@ def _read(text: str, tables: _Tables) -> tuple[list[_Word], list[str], list[_Own
     i = 0
     while i < len(found):
         for size in range(min(tables.longest_words, len(found) - i), 0, -1):
-            obj = tables.words.get(" ".join(norm[i:i + size]))
+            obj = tables.words.get(" ".join(norm[i : i + size]))
             if obj is not None:
                 for k in range(i, i + size):
                     owner[k] = (obj, i, i + size)
@@ -85,10 +89,11 @@ class _DistrictWord(Protocol):
     def __call__(self, k: int, after_gemeente: bool) -> bool: ...
 
 
-def _district_word(kb: KnowledgeBase, text: str, found: list[_Word], norm: list[str],
-                   owner: list[_Owner]) -> _DistrictWord:
+def _district_word(
+    kb: KnowledgeBase, text: str, found: list[_Word], norm: list[str], owner: list[_Owner]
+) -> _DistrictWord:
     def starts_sentence(k: int) -> bool:
-        before = text[:found[k][1]].rstrip()
+        before = text[: found[k][1]].rstrip()
         return not before or before[-1] in ".?!:\n"
 
     def district_word(k: int, after_gemeente: bool) -> bool:
@@ -100,7 +105,7 @@ def _district_word(kb: KnowledgeBase, text: str, found: list[_Word], norm: list[
         if found[k][0][0].isupper() and not starts_sentence(k):
             return True
         _, start, end = found[k]
-        if text[end:end + 1] == "-" or text[start - 1:start] == "-":
+        if text[end : end + 1] == "-" or text[start - 1 : start] == "-":
             return True  # part of a compound name: "oud-zuid", "tilburg-reeshof"
         return after_gemeente and not _known_word(kb, word)
 
@@ -118,7 +123,7 @@ def unplaced_districts(kb: KnowledgeBase, text: str, tables: _Tables) -> list[st
     district_word = _district_word(kb, text, found, norm, owner)
     names: list[str] = []
     for k, (word, start, end) in enumerate(found):
-        if owner[k] is not None or "@" in text[max(0, start - 1):end + 1]:
+        if owner[k] is not None or "@" in text[max(0, start - 1) : end + 1]:
             continue  # a known name, or part of an e-mail address
         after_noun = k > 0 and norm[k - 1] in DISTRICT_NOUNS
         capital = word[0].isupper() and k > 0 and text[:start].rstrip()[-1:] not in ".?!:"
@@ -158,7 +163,7 @@ def named_districts(kb: KnowledgeBase, text: str, tables: _Tables) -> list[tuple
             else:
                 break
         if run:
-            label = _display(text[found[run[0]][1]:found[run[-1]][2]])
+            label = _display(text[found[run[0]][1] : found[run[-1]][2]])
             districts.append((g, label if is_area else f"{g.name} {label}"))
         # "<district> in <gemeente>": "de Schilderswijk in Den Haag", "Oud-Zuid in Amsterdam"
         j = start - 1
@@ -177,5 +182,5 @@ def named_districts(kb: KnowledgeBase, text: str, tables: _Tables) -> list[tuple
             else:
                 break
         if run and any(owner[k2] is None for k2 in run):
-            districts.append((g, _display(text[found[run[0]][1]:found[run[-1]][2]])))
+            districts.append((g, _display(text[found[run[0]][1] : found[run[-1]][2]])))
     return districts

@@ -17,6 +17,7 @@ answer opens with "Ja" only when everything the user named is covered:
 render.py renders the knowledge base's answer first and hands it to :func:`ground`; the
 sentences are named templates in bot/texts.py (``KNOWLEDGE_REPLY``).
 """
+
 from __future__ import annotations
 
 import re
@@ -37,15 +38,21 @@ _YEAR_RANGE_RE = re.compile(r"(20\d\d)\s*(?:-|–|tot en met|t/m|tot)\s*(20\d\d)
 _AMOUNT_RE = re.compile(
     r"(?P<euro>€|\beur(?:o)?\b)?\s*(?P<num>\d{1,3}(?:\.\d{3})+|\d+(?:,\d+)?)\s*"
     r"(?P<unit>miljard|mld|miljoen|mln|mio|duizend|k\b)?\s*(?P<euro2>euro)?"
-    r"(?!\s*(?:inwoners|mensen|bewoners|kinderen|leerlingen|huishoudens|woningen))", re.I)
+    r"(?!\s*(?:inwoners|mensen|bewoners|kinderen|leerlingen|huishoudens|woningen))",
+    re.I,
+)
 _UNITS = {"miljard": 1e9, "mld": 1e9, "miljoen": 1e6, "mln": 1e6, "mio": 1e6, "duizend": 1e3, "k": 1e3}
 _PER_YEAR_RE = re.compile(r"\b(per jaar|elk jaar|ieder jaar|jaarlijks|per kalenderjaar)\b")
-_JOINT_RE = re.compile(r"\b(samen|gezamenlijk\w*|met z'?n \w+|een aanvraag samen|samenwerk\w*|"
-                       r"één aanvraag|1 aanvraag|gedeelde aanvraag)\b")
-_SPEND_RE = re.compile(r"\b(uitgeven|uitgegeven|uit te geven|besteden|besteed|te besteden|"
-                       r"gebruiken|gebruikt|te gebruiken|opmaken|opgemaakt|op maken|nog op|"
-                       r"doorschuiven|doorgeschoven|door te schuiven|meenemen|meegenomen|inzetten|"
-                       r"ingezet|spenderen|benutten|op zijn|opgaan|over houden|overhouden)\b")
+_JOINT_RE = re.compile(
+    r"\b(samen|gezamenlijk\w*|met z'?n \w+|een aanvraag samen|samenwerk\w*|"
+    r"één aanvraag|1 aanvraag|gedeelde aanvraag)\b"
+)
+_SPEND_RE = re.compile(
+    r"\b(uitgeven|uitgegeven|uit te geven|besteden|besteed|te besteden|"
+    r"gebruiken|gebruikt|te gebruiken|opmaken|opgemaakt|op maken|nog op|"
+    r"doorschuiven|doorgeschoven|door te schuiven|meenemen|meegenomen|inzetten|"
+    r"ingezet|spenderen|benutten|op zijn|opgaan|over houden|overhouden)\b"
+)
 # The totals of FACTS are for a period, never a year.
 _TOTAL_PERIOD = {256e6: "2023-2025"}
 _DEFAULT_PERIOD = "2026-2028"
@@ -64,6 +71,7 @@ class Amount:
 @dataclass
 class Named:
     """What the user named in one question."""
+
     mentions: Mentions
     years: list[int] = field(default_factory=list)
     amounts: list[Amount] = field(default_factory=list)
@@ -76,8 +84,7 @@ class Named:
     def places(self) -> int:
         m = self.mentions
         named = {a.gemeente for a in m.areas} | {g.name for g in m.gemeenten}
-        return len(m.areas) + len(m.gemeenten) + len(m.others) + len(
-            {g.name for g, _ in m.districts} - named)
+        return len(m.areas) + len(m.gemeenten) + len(m.others) + len({g.name for g, _ in m.districts} - named)
 
 
 def euros(value: float) -> str:
@@ -129,12 +136,18 @@ def read(text: str, mentions: Mentions, yes_no: bool) -> Named:
     low = normalise(text or "").replace("’", "'")
     raw_low = (text or "").lower()
     return Named(
-        mentions=mentions, years=years_in(text), amounts=amounts_in(text),
-        per_year=bool(_PER_YEAR_RE.search(low)), joint=bool(_JOINT_RE.search(raw_low)),
-        spending=bool(_SPEND_RE.search(low)), yes_no=yes_no)
+        mentions=mentions,
+        years=years_in(text),
+        amounts=amounts_in(text),
+        per_year=bool(_PER_YEAR_RE.search(low)),
+        joint=bool(_JOINT_RE.search(raw_low)),
+        spending=bool(_SPEND_RE.search(low)),
+        yes_no=yes_no,
+    )
 
 
 # -- what may be said --------------------------------------------------------------------------
+
 
 def _area_names(g: Gemeente) -> str:
     return KNOWLEDGE_REPLY["and"].join(f"**{a.name}**" for a in g.areas)
@@ -161,7 +174,7 @@ def _strip_yes(body: str, also_no: bool = False) -> str:
     m = re.match(r"\s*(?:Ja|Nee)[.,!]?\s+(\S)" if also_no else r"\s*Ja[.,!]?\s+(\S)", body)
     if not m:
         return body
-    return m.group(1).upper() + body[m.end():]
+    return m.group(1).upper() + body[m.end() :]
 
 
 def _spending_after_period(named: Named) -> int | None:
@@ -176,8 +189,7 @@ class Grounded:
     sources: tuple[str, ...]
 
 
-def ground(kb: KnowledgeBase, named: Named, body: str, known: bool,
-           sources: Sequence[str]) -> Grounded:
+def ground(kb: KnowledgeBase, named: Named, body: str, known: bool, sources: Sequence[str]) -> Grounded:
     """``body`` (the knowledge base's answer) checked against everything the user named."""
     m = named.mentions
     lead: list[str] = []
@@ -236,8 +248,10 @@ def ground(kb: KnowledgeBase, named: Named, body: str, known: bool,
         if earlier:  # FACTS: the first tranche covered 2023-2025
             tail.append(say("year_first_tranche", years=KNOWLEDGE_REPLY["and"].join(map(str, earlier))))
             extra += ["S8"]
-        for key, years in (("year_unknown_past", [y for y in other if y < 2026]),
-                           ("year_unknown", [y for y in other if y >= 2026])):
+        for key, years in (
+            ("year_unknown_past", [y for y in other if y < 2026]),
+            ("year_unknown", [y for y in other if y >= 2026]),
+        ):
             if years:
                 tail.append(say(key, years=KNOWLEDGE_REPLY["and"].join(map(str, years))))
         unknown = unknown or bool(missing)
@@ -250,8 +264,12 @@ def ground(kb: KnowledgeBase, named: Named, body: str, known: bool,
             unknown = True
         elif named.per_year and "niet per jaar" not in body:
             period = _TOTAL_PERIOD.get(amount.value, _DEFAULT_PERIOD)
-            lead.insert(0, say("not_per_year", lead=say("no_lead_plain") if named.yes_no else "",
-                               amount=amount.text, period=period))
+            lead.insert(
+                0,
+                say(
+                    "not_per_year", lead=say("no_lead_plain") if named.yes_no else "", amount=amount.text, period=period
+                ),
+            )
             unknown = True
 
     if not yes_allowed(named) or unknown:
@@ -268,5 +286,4 @@ def yes_allowed(named: Named) -> bool:
     """Whether an answer may open with "Ja": everything named is covered by the tables."""
     m = named.mentions
     late = _spending_after_period(named) is not None
-    return not (m.others or m.districts or m.unplaced or m.asks_boundary or late
-                or (named.joint and named.places >= 2))
+    return not (m.others or m.districts or m.unplaced or m.asks_boundary or late or (named.joint and named.places >= 2))

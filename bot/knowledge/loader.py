@@ -4,6 +4,7 @@ Validation is strict and happens at load, so an editor's typo stops the action s
 start-up with a message naming the entry and the field, instead of surfacing as a wrong answer
 in a conversation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,7 @@ MAX_ANSWER_WORDS = 80
 URL_RE = re.compile(r"^https://[^\s]+$")
 # How a text says plainly that something is not known. An entry whose text uses one of these
 # must be `known: false` (so the helpdesk is offered), and a `known: false` entry must use one.
-UNKNOWN_MARKERS = ("niet bekend", "weet ik niet", "niet geverifieerd", "heb ik niet",
-                   "niet zeker")
+UNKNOWN_MARKERS = ("niet bekend", "weet ik niet", "niet geverifieerd", "heb ik niet", "niet zeker")
 
 
 class KnowledgeBaseError(ValueError):
@@ -220,12 +220,12 @@ def says_unknown(text: str) -> bool:
 
 def _check_known(text: str, known: bool, where: str) -> None:
     if known and says_unknown(text):
-        raise KnowledgeBaseError(
-            f"{where}: field 'text' says something is not known, so set 'known: false'")
+        raise KnowledgeBaseError(f"{where}: field 'text' says something is not known, so set 'known: false'")
     if not known and not says_unknown(text):
         raise KnowledgeBaseError(
             f"{where}: 'known: false' but field 'text' does not say plainly what is not known "
-            f"(use one of: {', '.join(UNKNOWN_MARKERS)})")
+            f"(use one of: {', '.join(UNKNOWN_MARKERS)})"
+        )
 
 
 def _list_section(raw: dict[str, Any], name: str) -> list[Any]:
@@ -279,15 +279,20 @@ def parse(raw: Any) -> KnowledgeBase:
         known = _bool(entry, "known", where, True)
         _check_known(text, known, where)
         answers[key] = Answer(
-            key=key, intent=intent, text=text, button=_req(entry, "button", where),
-            sources=_sources(entry, where, sources), checked=_date(entry, where),
-            known=known, followups=tuple(followups), keywords=_keyword_list(entry, where),
+            key=key,
+            intent=intent,
+            text=text,
+            button=_req(entry, "button", where),
+            sources=_sources(entry, where, sources),
+            checked=_date(entry, where),
+            known=known,
+            followups=tuple(followups),
+            keywords=_keyword_list(entry, where),
         )
     for answer in answers.values():
         for ref in answer.followups:
             if ref not in answers or ref == answer.key:
-                raise KnowledgeBaseError(
-                    f"answers[{answer.key}]: field 'followups' names unknown answer {ref!r}")
+                raise KnowledgeBaseError(f"answers[{answer.key}]: field 'followups' names unknown answer {ref!r}")
 
     gemeenten = []
     seen_names: dict[str, str] = {}
@@ -318,16 +323,20 @@ def parse(raw: Any) -> KnowledgeBase:
         area = _req(entry, "area", where)
         if area not in area_names:
             raise KnowledgeBaseError(f"{where}: field 'area' is not one of the areas")
-        examples[area] = Example(area, _text(entry, where), _sources(entry, where, sources),
-                                 _bool(entry, "confirmed", where, True))
+        examples[area] = Example(
+            area, _text(entry, where), _sources(entry, where, sources), _bool(entry, "confirmed", where, True)
+        )
 
     themes = []
     for i, entry in enumerate(_list_section(raw, "themes")):
         where = _where("themes", entry.get("key", i) if isinstance(entry, dict) else i)
         theme = Theme(
-            key=_req(entry, "key", where), name=_req(entry, "name", where),
-            text=_text(entry, where), sources=_sources(entry, where, sources),
-            aliases=_aliases(entry, where), known=_bool(entry, "known", where, True),
+            key=_req(entry, "key", where),
+            name=_req(entry, "name", where),
+            text=_text(entry, where),
+            sources=_sources(entry, where, sources),
+            aliases=_aliases(entry, where),
+            known=_bool(entry, "known", where, True),
             budget=_bool(entry, "budget", where, False),
         )
         _check_known(theme.text, theme.known, where)
@@ -338,24 +347,35 @@ def parse(raw: Any) -> KnowledgeBase:
         where = _where("ministries", entry.get("key", i) if isinstance(entry, dict) else i)
         if isinstance(entry, dict) and entry.get("amount") is None:
             # A ministry without a 2026-2028 amount must say in its own text what it did.
-            ministries.append(Ministry(
-                key=_req(entry, "key", where), name=_req(entry, "name", where), amount=None,
-                aliases=_aliases(entry, where), text=_text(entry, where),
-                sources=_sources(entry, where, sources),
-            ))
+            ministries.append(
+                Ministry(
+                    key=_req(entry, "key", where),
+                    name=_req(entry, "name", where),
+                    amount=None,
+                    aliases=_aliases(entry, where),
+                    text=_text(entry, where),
+                    sources=_sources(entry, where, sources),
+                )
+            )
             continue
-        ministries.append(Ministry(
-            key=_req(entry, "key", where), name=_req(entry, "name", where),
-            amount=_req(entry, "amount", where), aliases=_aliases(entry, where),
-        ))
+        ministries.append(
+            Ministry(
+                key=_req(entry, "key", where),
+                name=_req(entry, "name", where),
+                amount=_req(entry, "amount", where),
+                aliases=_aliases(entry, where),
+            )
+        )
 
     raw_help = raw.get("helpdesk")
-    helpdesk = Helpdesk(_text(raw_help, "helpdesk"), _sources(raw_help, "helpdesk", sources),
-                        _date(raw_help, "helpdesk"))
+    helpdesk = Helpdesk(
+        _text(raw_help, "helpdesk"), _sources(raw_help, "helpdesk", sources), _date(raw_help, "helpdesk")
+    )
     offer = _req(raw, "unknown_offer", "kennisbank")
 
-    return KnowledgeBase(sources, answers, tuple(gemeenten), examples, tuple(themes),
-                         tuple(ministries), helpdesk, offer)
+    return KnowledgeBase(
+        sources, answers, tuple(gemeenten), examples, tuple(themes), tuple(ministries), helpdesk, offer
+    )
 
 
 def load(path: Path | None = None) -> KnowledgeBase:
@@ -376,4 +396,3 @@ def get_knowledge_base() -> KnowledgeBase:
     if _cached is None:
         _cached = load()
     return _cached
-

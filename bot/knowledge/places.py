@@ -11,6 +11,7 @@ is a *district* (found by bot/knowledge/districts.py): the answer names the geme
 says that whether the district belongs to it is not in the sources (FACTS lists the areas, not
 their boundaries).
 """
+
 from __future__ import annotations
 
 import re
@@ -100,8 +101,10 @@ def national_gemeenten(path: Path = GEMEENTEN_FILE) -> dict[str, str]:
 
 # Gemeenten whose name is also an everyday word ("Best", "Huizen", "Buren", "Leiden"): they
 # count as a place only when written with a capital inside a sentence, or after "gemeente".
-COMMON_WORD_PLACES = frozenset("""best beek buren putten duiven huizen kampen laren sluis goes
-    stein borne bergen leiden weert assen losser kapelle hulst epe ede""".split())  # noqa: SIM905
+COMMON_WORD_PLACES = frozenset(
+    """best beek buren putten duiven huizen kampen laren sluis goes
+    stein borne bergen leiden weert assen losser kapelle hulst epe ede""".split()
+)
 
 
 def _as_place(raw: str, variant: str) -> bool:
@@ -110,7 +113,7 @@ def _as_place(raw: str, variant: str) -> bool:
     if re.search(rf"\bgemeente\s+{re.escape(variant)}\b", normalise(raw)):
         return True
     for hit in re.finditer(rf"\b{re.escape(variant.capitalize())}\b", raw or ""):
-        before = raw[:hit.start()].rstrip()
+        before = raw[: hit.start()].rstrip()
         if before and before[-1] not in ".?!:":
             return True
     return False
@@ -137,10 +140,21 @@ def remove_word(haystack: str, needle: str) -> str:
 
 # Parts of town that follow a gemeente's name ("Rotterdam West"); together with that name they
 # are not one of the 20 areas unless the areas table says so.
-COMPASS = ("noordoost", "noordwest", "zuidoost", "zuidwest", "noord", "oost", "zuid", "west",
-           "centrum", "nieuw west")
-BOUNDARY_WORDS = ("buurt", "buurten", "straat", "straten", "postcode", "postcodes", "grens",
-                  "grenzen", "wijkgrens", "wijkgrenzen", "adres", "welke wijken horen")
+COMPASS = ("noordoost", "noordwest", "zuidoost", "zuidwest", "noord", "oost", "zuid", "west", "centrum", "nieuw west")
+BOUNDARY_WORDS = (
+    "buurt",
+    "buurten",
+    "straat",
+    "straten",
+    "postcode",
+    "postcodes",
+    "grens",
+    "grenzen",
+    "wijkgrens",
+    "wijkgrenzen",
+    "adres",
+    "welke wijken horen",
+)
 
 
 def _is_short(alias: str, gemeente: Gemeente) -> bool:
@@ -165,14 +179,14 @@ def _index(kb: KnowledgeBase) -> list[tuple[str, object]]:
 
 
 def _short_aliases(kb: KnowledgeBase) -> dict[str, Area]:
-    return {alias: a for g in kb.gemeenten for a in g.areas for alias in a.aliases
-            if _is_short(alias, g)}
+    return {alias: a for g in kb.gemeenten for a in g.areas for alias in a.aliases if _is_short(alias, g)}
 
 
 @dataclass(frozen=True)
 class _Tables:
     """What ``find`` looks for, worked out once per knowledge base, not on every call (sorting
     a few thousand names per answer; measured in docs/performance.md)."""
+
     index: list[tuple[str, object]]
     short: dict[str, Area]
     gemeente_of: dict[str, Gemeente]
@@ -208,27 +222,33 @@ def _tables(kb: KnowledgeBase) -> _Tables:
     index = _index(kb)
     others = _others(kb)
     own_names = [name for name, obj in index if isinstance(obj, (Area, Gemeente))]
-    shadowing = sorted((v for v in others if any(_contains(f" {v} ", n) and n != v for n in own_names)),
-                       key=len, reverse=True)
+    shadowing = sorted(
+        (v for v in others if any(_contains(f" {v} ", n) and n != v for n in own_names)), key=len, reverse=True
+    )
     words: dict[str, object] = {v: others[v] for v in others}
     words.update({w: COMPASS_MARK for w in COMPASS})
     words.update({name: obj for name, obj in index})
     tables = _Tables(
-        index=index, short=short, gemeente_of={g.name: g for g in kb.gemeenten},
-        gemeente_names=sorted(((n, g) for g in kb.gemeenten for n in (normalise(g.name), *g.aliases)),
-                              key=lambda p: -len(p[0])),
+        index=index,
+        short=short,
+        gemeente_of={g.name: g for g in kb.gemeenten},
+        gemeente_names=sorted(
+            ((n, g) for g in kb.gemeenten for n in (normalise(g.name), *g.aliases)), key=lambda p: -len(p[0])
+        ),
         district_words=sorted(set(COMPASS) | set(short), key=len, reverse=True),
         short_longest_first=sorted(short.items(), key=lambda p: -len(p[0])),
-        others=others, longest_other=max(len(v.split()) for v in others),
-        shadowing=shadowing, words=words,
-        longest_words=max(len(w.split()) for w in words))
+        others=others,
+        longest_other=max(len(v.split()) for v in others),
+        shadowing=shadowing,
+        words=words,
+        longest_words=max(len(w.split()) for w in words),
+    )
     kb.__dict__["_kw_place_tables"] = (made_from, tables)
     return tables
 
 
 def _add(m: Mentions, obj: object) -> None:
-    targets: dict[type, list[Any]] = {Area: m.areas, Gemeente: m.gemeenten, Theme: m.themes,
-                                      Ministry: m.ministries}
+    targets: dict[type, list[Any]] = {Area: m.areas, Gemeente: m.gemeenten, Theme: m.themes, Ministry: m.ministries}
     target = targets[type(obj)]
     if obj not in target:
         target.append(obj)
@@ -236,8 +256,12 @@ def _add(m: Mentions, obj: object) -> None:
 
 # Which kinds of knowledge-base object an NLU entity may name.
 ENTITY_KINDS: dict[str, tuple[type, ...]] = {
-    "gemeente": (Area, Gemeente), "gebied": (Area, Gemeente), "plaats": (Area, Gemeente),
-    "thema": (Theme,), "ministerie": (Ministry,)}
+    "gemeente": (Area, Gemeente),
+    "gebied": (Area, Gemeente),
+    "plaats": (Area, Gemeente),
+    "thema": (Theme,),
+    "ministerie": (Ministry,),
+}
 _ANY_KIND = (Area, Gemeente, Theme, Ministry)
 
 
@@ -278,8 +302,11 @@ def find(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any]] | None
             continue
         if match is not None:
             _add(mentions, match)
-        elif (ent.get("entity") in ("plaats", "gemeente", "gebied") and value in places
-              and places[value] not in mentions.others):
+        elif (
+            ent.get("entity") in ("plaats", "gemeente", "gebied")
+            and value in places
+            and places[value] not in mentions.others
+        ):
             mentions.others.append(places[value])
     norm = f" {normalise(text or '')} "
     rest = norm
@@ -298,8 +325,7 @@ def find(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any]] | None
     # Looked up by the message's own word sequences: a few dozen look-ups instead of a test
     # for each of the ~700 names and spellings.
     words = rest.split()
-    grams = {" ".join(words[i:i + n]) for n in range(1, tables.longest_other + 1)
-             for i in range(len(words) - n + 1)}
+    grams = {" ".join(words[i : i + n]) for n in range(1, tables.longest_other + 1) for i in range(len(words) - n + 1)}
     for variant in sorted((g for g in grams if g in places), key=len, reverse=True):
         if _contains(rest, variant):
             if _as_place(text, variant) and places[variant] not in mentions.others:
@@ -336,16 +362,17 @@ def find(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any]] | None
     named_here = named_districts(kb, text or "", tables) if mentions.gemeenten or mentions.areas else []
     for g, label in named_here:
         named = g in mentions.gemeenten or any(a.gemeente == g.name for a in mentions.areas)
-        if named and not any(same_district(label, d) for h, d in mentions.districts
-                                               if h is g):
+        if named and not any(same_district(label, d) for h, d in mentions.districts if h is g):
             mentions.districts.append((g, label))
     if not (mentions.areas or mentions.gemeenten or mentions.others) and (
-            STREETLIKE.search(norm) or any(f" {w} " in norm for w in DISTRICT_NOUNS)):
+        STREETLIKE.search(norm) or any(f" {w} " in norm for w in DISTRICT_NOUNS)
+    ):
         mentions.unplaced = unplaced_districts(kb, text or "", tables)
     # A gemeente that is only named as part of one of its areas is not a separate mention.
-    mentions.gemeenten = [g for g in mentions.gemeenten
-                          if not any(a.gemeente == g.name for a in mentions.areas)
-                          or any(d[0] is g for d in mentions.districts)]
-    mentions.asks_boundary = (any(_contains(norm, w) for w in BOUNDARY_WORDS)
-                              or STREETLIKE.search(rest) is not None)
+    mentions.gemeenten = [
+        g
+        for g in mentions.gemeenten
+        if not any(a.gemeente == g.name for a in mentions.areas) or any(d[0] is g for d in mentions.districts)
+    ]
+    mentions.asks_boundary = any(_contains(norm, w) for w in BOUNDARY_WORDS) or STREETLIKE.search(rest) is not None
     return mentions

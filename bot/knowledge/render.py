@@ -9,6 +9,7 @@ answers the knowledge base marks as unknown always offer the helpdesk. Parameter
 the code: their sentences are named templates in bot/texts.py (``KNOWLEDGE_REPLY``), which this
 module picks and fills.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -53,32 +54,37 @@ def _buttons(kb: KnowledgeBase, keys: Iterable[str], handoff: bool = False) -> t
     return tuple(buttons[:MAX_BUTTONS])
 
 
-def compose(kb: KnowledgeBase, answer: Answer, text: str | None = None,
-            sources: Sequence[str] | None = None, known: bool | None = None) -> Reply:
+def compose(
+    kb: KnowledgeBase,
+    answer: Answer,
+    text: str | None = None,
+    sources: Sequence[str] | None = None,
+    known: bool | None = None,
+) -> Reply:
     """A reply in the shape of `answer` (its checked date, follow-ups), optionally with other text."""
     known = answer.known if known is None else known
     body = text if text is not None else answer.text
     if not known:
         body = f"{body}\n\n{kb.unknown_offer}"
     ids = sources if sources is not None else answer.sources
-    return Reply(body, _buttons(kb, answer.followups, handoff=not known), _sources(kb, ids),
-                 answer.checked)
+    return Reply(body, _buttons(kb, answer.followups, handoff=not known), _sources(kb, ids), answer.checked)
 
 
 def helpdesk_reply(kb: KnowledgeBase, lead: str = "", handoff: bool = False) -> Reply:
     """How to reach the helpdesk (with ``handoff``: and the button to ask for a person now)."""
     body = f"{lead} {kb.helpdesk.text}".strip()
-    return Reply(body, (HANDOFF_BUTTON,) if handoff else (), _sources(kb, kb.helpdesk.sources),
-                 kb.helpdesk.checked)
+    return Reply(body, (HANDOFF_BUTTON,) if handoff else (), _sources(kb, kb.helpdesk.sources), kb.helpdesk.checked)
 
 
 # -- parameterised answers -------------------------------------------------------------------
 
 # A Dutch yes/no question starts with the finite verb ("Is …", "Hoort …", "Doet … mee?"); only
 # then may an answer start with "Ja," or "Nee,".
-YES_NO_VERBS = frozenset("""is zijn hoort horen behoort behoren valt vallen doet doen zit zitten
+YES_NO_VERBS = frozenset(
+    """is zijn hoort horen behoort behoren valt vallen doet doen zit zitten
     kan kunnen mag mogen heeft hebben krijgt krijgen komt komen staat staan geldt gelden ligt
-    liggen telt tellen wordt worden was waren zou zouden moet moeten gaat gaan""".split())  # noqa: SIM905
+    liggen telt tellen wordt worden was waren zou zouden moet moeten gaat gaan""".split()
+)
 PEILDATUM = KNOWLEDGE_REPLY["peildatum"]
 BOUNDARY = KNOWLEDGE_REPLY["boundary"]
 AND = KNOWLEDGE_REPLY["and"]
@@ -109,20 +115,38 @@ def _areas_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | N
     lines = _districts_text(m)
     district_gemeenten = [g for g, _ in m.districts]
     for area in m.areas:
-        lines.append(say("area", yes=yes, area=area.name, gemeente=area.gemeente,
-                         inhabitants=thousands(area.inhabitants), peildatum=PEILDATUM))
+        lines.append(
+            say(
+                "area",
+                yes=yes,
+                area=area.name,
+                gemeente=area.gemeente,
+                inhabitants=thousands(area.inhabitants),
+                peildatum=PEILDATUM,
+            )
+        )
         yes = ""
     for g in m.gemeenten:
         if g in district_gemeenten:
             continue
         if len(g.areas) == 1:
-            lines.append(say("gemeente_one_area", yes=yes, gemeente=g.name, area=g.areas[0].name,
-                             inhabitants=thousands(g.areas[0].inhabitants), peildatum=PEILDATUM))
+            lines.append(
+                say(
+                    "gemeente_one_area",
+                    yes=yes,
+                    gemeente=g.name,
+                    area=g.areas[0].name,
+                    inhabitants=thousands(g.areas[0].inhabitants),
+                    peildatum=PEILDATUM,
+                )
+            )
         else:
-            parts = AND.join(say("gemeente_areas_part", area=a.name, inhabitants=thousands(a.inhabitants))
-                             for a in g.areas)
-            lines.append(say("gemeente_areas", yes=yes, gemeente=g.name, count=len(g.areas),
-                             parts=parts, peildatum=PEILDATUM))
+            parts = AND.join(
+                say("gemeente_areas_part", area=a.name, inhabitants=thousands(a.inhabitants)) for a in g.areas
+            )
+            lines.append(
+                say("gemeente_areas", yes=yes, gemeente=g.name, count=len(g.areas), parts=parts, peildatum=PEILDATUM)
+            )
         yes = ""
     if m.others and not lines:
         lines.append(_not_nplv(kb, m.others[0], yes_no))
@@ -144,8 +168,7 @@ def _inwoners_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named 
     areas += [a for g, _ in m.districts for a in g.areas if a not in areas]
     if not areas:
         return (_not_nplv(kb, m.others[0], is_yes_no(text)), True) if m.others else None
-    parts = "; ".join(say("inhabitants_part", area=a.name, inhabitants=thousands(a.inhabitants))
-                      for a in areas)
+    parts = "; ".join(say("inhabitants_part", area=a.name, inhabitants=thousands(a.inhabitants)) for a in areas)
     body = say("inhabitants", parts=capitalised(parts), peildatum=PEILDATUM)
     lines = [*_districts_text(m), body]
     unknown = bool(m.districts) or m.asks_boundary
@@ -209,8 +232,9 @@ def _bedrag_text(kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | 
     return say("amount_unknown", name=AND.join(names), verb=verb), ["S3", "S1"], False
 
 
-def _budget_totaal_text(kb: KnowledgeBase, m: Mentions, text: str = "",
-                        named: Named | None = None) -> FactResult | None:
+def _budget_totaal_text(
+    kb: KnowledgeBase, m: Mentions, text: str = "", named: Named | None = None
+) -> FactResult | None:
     return _budget_part(m)
 
 
@@ -226,12 +250,12 @@ SPECIAL: dict[str, Callable[[KnowledgeBase, Mentions, str, Named | None], PlaceR
     "faq_budget_totaal": _budget_totaal_text,
 }
 # Sources of the place answers, which come from the areas table.
-PLACE_SOURCES = {"faq_gebieden": ["S15", "S16"], "faq_wie_aanvragen": ["S1", "S15"],
-                 "faq_inwoners": ["S16"]}
+PLACE_SOURCES = {"faq_gebieden": ["S15", "S16"], "faq_wie_aanvragen": ["S1", "S15"], "faq_inwoners": ["S16"]}
 
 
-def answer_for(kb: KnowledgeBase, intent: str, text: str = "",
-               entities: Iterable[dict[str, Any]] | None = None) -> Reply | None:
+def answer_for(
+    kb: KnowledgeBase, intent: str, text: str = "", entities: Iterable[dict[str, Any]] | None = None
+) -> Reply | None:
     """The reply to a faq_* intent, or None when the knowledge base has no such answer."""
     answer = kb.by_intent.get(intent)
     if answer is None:

@@ -8,6 +8,7 @@ intents (small talk, a person, out of scope) have documents too, so a message th
 like one of them gets no answer from here. Pure functions over the knowledge base: the action
 only logs which path answered.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,18 +33,20 @@ NLU_DIR = ROOT / "data" / "nlu"
 PLACE, ANSWER, CHOICES, NONE = "plaats", "kennisbank", "keuze", "geen"
 ANSWERED = (PLACE, ANSWER)
 PLACE_KEYS = ("gebieden", "wie_aanvragen", "inwoners")
-MIN_SCORE = 4.0     # below this nothing is similar enough to offer
-CLEAR_RATIO = 1.3   # the best must beat the second by this factor to be answered directly
+MIN_SCORE = 4.0  # below this nothing is similar enough to offer
+CLEAR_RATIO = 1.3  # the best must beat the second by this factor to be answered directly
 MAX_CHOICES = 3
 CHOICE_SHARE = 0.7  # a candidate is offered when it scores at least this share of the best
 
-STOPWORDS = frozenset("""de het een en of van voor in op aan met bij uit over naar om te tot is
+STOPWORDS = frozenset(
+    """de het een en of van voor in op aan met bij uit over naar om te tot is
     zijn was waren ben bent wordt worden word kan kun kunnen mag mogen moet moeten wil willen
     ik je jij u we wij ze zij hij het dit dat die deze er hier daar wat wie waar hoe welk welke
     wanneer waarom niet geen ook nog al wel dan als maar zo even eens graag toch nou
     eigenlijk precies ons onze mijn jullie jouw uw me mij hun haar zich iets alles heb hebt heeft
     hebben had gaat gaan doe doet doen the what is how when where does do can i we our a an of
-    to for spuk kansrijke wijk regeling uitkering subsidie mensen""".split())  # noqa: SIM905
+    to for spuk kansrijke wijk regeling uitkering subsidie mensen""".split()
+)
 
 
 def tokens(text: str) -> list[str]:
@@ -77,8 +80,7 @@ class BM25:
         result = []
         for tf, length in zip(self.tf, self.len, strict=False):
             norm = self.k1 * (1 - self.b + self.b * length / self.avg)
-            result.append(sum(self.idf.get(t, 0.0) * tf[t] * (self.k1 + 1) / (tf[t] + norm)
-                              for t in query if t in tf))
+            result.append(sum(self.idf.get(t, 0.0) * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in query if t in tf))
         return result
 
 
@@ -171,9 +173,9 @@ def ranked(kb: KnowledgeBase, text: str, index: Index | None = None) -> list[tup
 
 @dataclass
 class SecondChance:
-    path: str                       # PLACE, ANSWER, CHOICES or NONE
-    reply: Reply | None = None   # None for NONE: the caller asks to rephrase
-    key: str | None = None       # the answer given (PLACE, ANSWER)
+    path: str  # PLACE, ANSWER, CHOICES or NONE
+    reply: Reply | None = None  # None for NONE: the caller asks to rephrase
+    key: str | None = None  # the answer given (PLACE, ANSWER)
     candidates: list[tuple[str, float]] = field(default_factory=list)
 
 
@@ -195,8 +197,31 @@ def _only_places(kb: KnowledgeBase, text: str) -> bool:
     if not find(kb, text).any_place:
         return False
     rest = _without_places(kb, text)
-    filler = {"dan", "en", "of", "eens", "zit", "met", "hoe", "wat", "over", "ook", "nou", "de",
-              "het", "in", "voor", "bij", "gemeente", "gebied", "wijk", "stad", "the", "about", "and"}
+    filler = {
+        "dan",
+        "en",
+        "of",
+        "eens",
+        "zit",
+        "met",
+        "hoe",
+        "wat",
+        "over",
+        "ook",
+        "nou",
+        "de",
+        "het",
+        "in",
+        "voor",
+        "bij",
+        "gemeente",
+        "gebied",
+        "wijk",
+        "stad",
+        "the",
+        "about",
+        "and",
+    }
     return all(w in filler for w in re.findall(r"[a-z0-9']+", rest))
 
 
@@ -207,8 +232,9 @@ def _about_areas(kb: KnowledgeBase, text: str, index: Index | None) -> bool:
     return bool(best) and best[0][0] in PLACE_KEYS
 
 
-def second_chance(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any]] | None = None,
-                  index: Index | None = None) -> SecondChance:
+def second_chance(
+    kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any]] | None = None, index: Index | None = None
+) -> SecondChance:
     """What to do with a message the NLU did not understand well enough."""
     if not (text or "").strip() or text.strip().startswith("/"):
         return SecondChance(NONE)
@@ -219,8 +245,7 @@ def second_chance(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any
         if find(kb, text, entities).any_place and _about_areas(kb, text, index):
             # Weakly about areas, and a place is named: what we know about it beats "begrijp je
             # niet". (Not for any place: "het weer in Utrecht" is no question about areas.)
-            return SecondChance(PLACE, answer_for(kb, "faq_gebieden", text, entities), "gebieden",
-                                candidates)
+            return SecondChance(PLACE, answer_for(kb, "faq_gebieden", text, entities), "gebieden", candidates)
         return SecondChance(NONE, candidates=candidates)
     best, score = candidates[0]
     if best.startswith(OTHER_PREFIX):
@@ -229,8 +254,7 @@ def second_chance(kb: KnowledgeBase, text: str, entities: Iterable[dict[str, Any
     if score >= CLEAR_RATIO * runner_up:
         reply = answer_for(kb, kb.answers[best].intent, text, entities)
         return SecondChance(ANSWER, reply, best, candidates)
-    options = [k for k, s in candidates
-               if s >= CHOICE_SHARE * score and not k.startswith(OTHER_PREFIX)]
+    options = [k for k, s in candidates if s >= CHOICE_SHARE * score and not k.startswith(OTHER_PREFIX)]
     reply = Reply("Bedoel je een van deze vragen?", tuple(answer_button(kb, k) for k in options))
     return SecondChance(CHOICES, reply, None, candidates)
 

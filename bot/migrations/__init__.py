@@ -4,6 +4,7 @@ code: no alembic.ini. ``python -m bot db-upgrade`` and ``python -m bot run`` cal
 Databases made before the histories were merged carry ``status_alembic_version`` and
 ``handoff_alembic_version``; ``upgrade`` stamps them onto this history once.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

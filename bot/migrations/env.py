@@ -1,4 +1,5 @@
 """Alembic environment of the app database, configured in code (see bot.migrations.upgrade)."""
+
 from typing import Any
 
 from alembic import context
@@ -29,8 +30,11 @@ def _include(obj, name, type_, reflected, compare_to) -> bool:
 
 def run() -> None:
     config = context.config
-    options: dict[str, Any] = {"target_metadata": _metadata(), "version_table": VERSION_TABLE,
-                               "include_object": _include}
+    options: dict[str, Any] = {
+        "target_metadata": _metadata(),
+        "version_table": VERSION_TABLE,
+        "include_object": _include,
+    }
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, **options)
@@ -39,8 +43,9 @@ def run() -> None:
         return
 
     def migrate(connection) -> None:
-        context.configure(connection=connection, compare_type=True,
-                          render_as_batch=connection.dialect.name == "sqlite", **options)
+        context.configure(
+            connection=connection, compare_type=True, render_as_batch=connection.dialect.name == "sqlite", **options
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -8,6 +8,7 @@ The project's CLI calls ``add_commands(subparsers)``; every sub-command sets
 * ``demo-data``            load the demo applications and print number + code
 * ``demo-data-remove``     delete them again (production refuses to start while they exist)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,12 +58,16 @@ def cmd_demo_data_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = (
-    ("db-upgrade", "maak of werk alle tabellen van de app-database bij (Alembic-migraties)",
-     cmd_db_upgrade, ()),
-    ("import-status", "importeer statussen uit een CSV-export van de backoffice", cmd_import_status, (
-        (("file",), {"metavar": "FILE", "help": "CSV-bestand (scheidingsteken ; of ,)"}),
-        (("--dry-run",), {"action": "store_true", "help": "alleen controleren, niets opslaan"}),
-    )),
+    ("db-upgrade", "maak of werk alle tabellen van de app-database bij (Alembic-migraties)", cmd_db_upgrade, ()),
+    (
+        "import-status",
+        "importeer statussen uit een CSV-export van de backoffice",
+        cmd_import_status,
+        (
+            (("file",), {"metavar": "FILE", "help": "CSV-bestand (scheidingsteken ; of ,)"}),
+            (("--dry-run",), {"action": "store_true", "help": "alleen controleren, niets opslaan"}),
+        ),
+    ),
     ("demo-data", "laad de demo-aanvragen en toon nummer en verificatiecode", cmd_demo_data, ()),
     ("demo-data-remove", "verwijder de demo-aanvragen (voor productie)", cmd_demo_data_remove, ()),
 )

@@ -6,6 +6,7 @@ that expires in minutes, sends Rasa a placeholder, and passes the reference as m
 The status action redeems the reference once (read and delete) when it looks the application
 up. Rasa's tracker and the helpdesk transcript hold only the placeholder and a spent reference.
 """
+
 from __future__ import annotations
 
 import base64

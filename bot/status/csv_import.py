@@ -13,6 +13,7 @@ An empty cell means "unchanged". ``aangevraagd`` is ``thema:jaar:bedrag|thema:ja
 Every row is validated; rejected rows are reported with Dutch reasons, and if any row is
 rejected nothing at all is imported (one transaction).
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,9 +31,20 @@ from bot.status.fields import validate_fields
 from bot.status.verification import canonical_aanvraagnummer
 
 COLUMNS = (
-    "aanvraagnummer", "change_id", "status", "status_datum", "gemeente", "gebied",
-    "ingediend_op", "aangevraagd", "toegekend_bedrag", "ontbrekende_stukken", "volgende_stap",
-    "volgende_stap_datum", "verificatiecode", "toelichting",
+    "aanvraagnummer",
+    "change_id",
+    "status",
+    "status_datum",
+    "gemeente",
+    "gebied",
+    "ingediend_op",
+    "aangevraagd",
+    "toegekend_bedrag",
+    "ontbrekende_stukken",
+    "volgende_stap",
+    "volgende_stap_datum",
+    "verificatiecode",
+    "toelichting",
 )
 REQUIRED_COLUMNS = ("aanvraagnummer", "change_id", "status", "status_datum")
 MAX_BYTES = 20 * 1024 * 1024
@@ -68,9 +80,7 @@ class ImportReport:
             lines.append("Het bestand is niet geïmporteerd:")
             lines += [f"- {e}" for e in self.file_errors]
         if self.rejected:
-            lines.append(
-                f"Niets geïmporteerd: {len(self.rejected)} van {self.rows} regels afgekeurd."
-            )
+            lines.append(f"Niets geïmporteerd: {len(self.rejected)} van {self.rows} regels afgekeurd.")
             for row in self.rejected:
                 number = f" ({row.aanvraagnummer})" if row.aanvraagnummer else ""
                 lines.append(f"- regel {row.line}{number}: " + "; ".join(row.reasons))
@@ -143,8 +153,7 @@ def import_csv(
             engine.dispose()
 
 
-def _import_text(text: str, session: Session, report: ImportReport, *, own_session: bool
-                 ) -> ImportReport:
+def _import_text(text: str, session: Session, report: ImportReport, *, own_session: bool) -> ImportReport:
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
         report.file_errors.append("het bestand is leeg of de eerste regel (de kolomnamen) ontbreekt")
@@ -174,8 +183,7 @@ def _import_text(text: str, session: Session, report: ImportReport, *, own_sessi
             except StopIteration:
                 break
             except csv.Error as exc:
-                report.rejected.append(RejectedRow(reader.line_num, None,
-                                                   [f"regel kan niet worden gelezen ({exc})"]))
+                report.rejected.append(RejectedRow(reader.line_num, None, [f"regel kan niet worden gelezen ({exc})"]))
                 break
             if not any(c.strip() for c in cells):
                 continue
@@ -185,9 +193,7 @@ def _import_text(text: str, session: Session, report: ImportReport, *, own_sessi
                 break
             _import_row(session, reader.line_num, header, cells, report)
     except SQLAlchemyError as exc:
-        report.file_errors.append(
-            f"databasefout, niets geïmporteerd ({type(exc).__name__}); probeer het later opnieuw"
-        )
+        report.file_errors.append(f"databasefout, niets geïmporteerd ({type(exc).__name__}); probeer het later opnieuw")
 
     if report.rows == 0 and not report.file_errors and not report.rejected:
         report.file_errors.append("het bestand bevat geen regels met gegevens")
@@ -197,9 +203,7 @@ def _import_text(text: str, session: Session, report: ImportReport, *, own_sessi
                 session.commit()
             except SQLAlchemyError as exc:
                 session.rollback()
-                report.file_errors.append(
-                    f"databasefout bij opslaan, niets geïmporteerd ({type(exc).__name__})"
-                )
+                report.file_errors.append(f"databasefout bij opslaan, niets geïmporteerd ({type(exc).__name__})")
                 return report
         report.imported = True
     else:
@@ -207,12 +211,9 @@ def _import_text(text: str, session: Session, report: ImportReport, *, own_sessi
     return report
 
 
-def _import_row(session: Session, line: int, header: list[str], cells: list[str],
-                report: ImportReport) -> None:
+def _import_row(session: Session, line: int, header: list[str], cells: list[str], report: ImportReport) -> None:
     if len(cells) != len(header):
-        report.rejected.append(RejectedRow(
-            line, None, [f"verwacht {len(header)} kolommen, gevonden {len(cells)}"]
-        ))
+        report.rejected.append(RejectedRow(line, None, [f"verwacht {len(header)} kolommen, gevonden {len(cells)}"]))
         return
     row: dict[str, str] = dict(zip(header, cells, strict=False))
     raw_number = row.pop("aanvraagnummer", "").strip()

@@ -5,6 +5,7 @@
 the API or a CSV row) with :func:`bot.status.fields.validate_fields`, where the field names are
 listed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,8 +61,8 @@ class ChangeOutcome:
 # Applying
 # ---------------------------------------------------------------------------------------------
 
-def get_application(session: Session, aanvraagnummer: str, *, for_update: bool = False
-                    ) -> Application | None:
+
+def get_application(session: Session, aanvraagnummer: str, *, for_update: bool = False) -> Application | None:
     query = select(Application).where(Application.aanvraagnummer == aanvraagnummer)
     if for_update:
         query = query.with_for_update()
@@ -110,19 +111,19 @@ def apply_change(
     app = get_application(session, number, for_update=True)
 
     if app is not None and change_id is not None:
-        existing = session.execute(
-            select(StatusChange).where(
-                StatusChange.application_id == app.id, StatusChange.change_id == change_id
+        existing = (
+            session.execute(
+                select(StatusChange).where(StatusChange.application_id == app.id, StatusChange.change_id == change_id)
             )
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
         if existing is not None:
             if existing.status != status:
-                raise FeedConflict([
-                    f"change_id '{change_id}' is al gebruikt voor status '{existing.status}', "
-                    f"niet '{status}'"
-                ])
-            return ChangeOutcome(number, created=False, applied=False, duplicate=True,
-                                 status=app.status)
+                raise FeedConflict(
+                    [f"change_id '{change_id}' is al gebruikt voor status '{existing.status}', niet '{status}'"]
+                )
+            return ChangeOutcome(number, created=False, applied=False, duplicate=True, status=app.status)
 
     created = app is None
     if created:
@@ -144,8 +145,10 @@ def apply_change(
         latest = None
         if app is not None:
             latest = session.execute(
-                select(StatusChange.at).where(StatusChange.application_id == app.id)
-                .order_by(StatusChange.at.desc()).limit(1)
+                select(StatusChange.at)
+                .where(StatusChange.application_id == app.id)
+                .order_by(StatusChange.at.desc())
+                .limit(1)
             ).scalar()
         becomes_current = latest is None or when >= latest
     if becomes_current or app is None:
@@ -193,14 +196,20 @@ def apply_change(
     app.missing_items = new_missing
 
     if change_id is not None:
-        session.add(StatusChange(
-            application=app, change_id=change_id, status=status, at=when, source=source,
-            note=note, recorded_at=now,
-        ))
+        session.add(
+            StatusChange(
+                application=app,
+                change_id=change_id,
+                status=status,
+                at=when,
+                source=source,
+                note=note,
+                recorded_at=now,
+            )
+        )
     app.updated_at = now
     session.flush()
-    return ChangeOutcome(number, created=created, applied=change_id is not None,
-                         duplicate=False, status=app.status)
+    return ChangeOutcome(number, created=created, applied=change_id is not None, duplicate=False, status=app.status)
 
 
 def _replace_amounts(session: Session, app: Application, items: list[tuple[str, int, int]]) -> None:
@@ -211,8 +220,13 @@ def _replace_amounts(session: Session, app: Application, items: list[tuple[str, 
 
 
 def apply_fields(
-    session: Session, aanvraagnummer: str, raw: Mapping[str, Any], *, source: str,
-    create: bool = True, empty_is_unset: bool = False,
+    session: Session,
+    aanvraagnummer: str,
+    raw: Mapping[str, Any],
+    *,
+    source: str,
+    create: bool = True,
+    empty_is_unset: bool = False,
 ) -> ChangeOutcome:
     """Validate external fields and apply them; raises FeedError with all problems at once."""
     values, errors = validate_fields(raw, empty_is_unset=empty_is_unset)

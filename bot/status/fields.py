@@ -21,6 +21,7 @@ volgende_stap_datum    expected date of the next step
 verificatiecode        required for a new application; stored only as a hash
 =====================  =====================================================================
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,13 +53,23 @@ FIELD_NAMES: dict[str, str] = {
 EXTERNAL_TO_INTERNAL = {v: k for k, v in FIELD_NAMES.items()}
 #: Fields that may be cleared (null in JSON).
 CLEARABLE = {
-    "note", "gebied", "submitted_at", "requested", "granted_amount_cents", "missing_items",
-    "next_step", "next_step_date",
+    "note",
+    "gebied",
+    "submitted_at",
+    "requested",
+    "granted_amount_cents",
+    "missing_items",
+    "next_step",
+    "next_step_date",
 }
 MAX_AMOUNT_CENTS = 10**14  # one trillion euros: anything above is a typo
 _CHANGE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")
 _TEXT_LIMITS = {
-    "gemeente": 100, "gebied": 200, "note": 2000, "missing_items": 2000, "next_step": 500,
+    "gemeente": 100,
+    "gebied": 200,
+    "note": 2000,
+    "missing_items": 2000,
+    "next_step": 500,
 }
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -135,8 +146,11 @@ def parse_datetime(value: Any, name: str = "status_datum") -> dt.datetime:
         parsed = dt.datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-                        r"(Z|[+-][0-9]{2}:?[0-9]{2})?", text):
+        if re.fullmatch(
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+            r"(Z|[+-][0-9]{2}:?[0-9]{2})?",
+            text,
+        ):
             if text.endswith("Z"):
                 text = text[:-1] + "+00:00"
             try:
@@ -219,9 +233,7 @@ def _show(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def validate_fields(
-    raw: Mapping[str, Any], *, empty_is_unset: bool = False
-) -> tuple[dict[str, Any], list[str]]:
+def validate_fields(raw: Mapping[str, Any], *, empty_is_unset: bool = False) -> tuple[dict[str, Any], list[str]]:
     """Validate external fields (see module doc) → (values by internal name, Dutch errors).
 
     Absent fields are left out (unchanged). ``None`` clears a clearable field. With
@@ -258,16 +270,12 @@ def _parse_one(internal: str, external: str, value: Any) -> Any:
             raise ValueError("change_id moet tekst zijn")
         text = str(value).strip()
         if not _CHANGE_ID_RE.match(text):
-            raise ValueError(
-                "change_id mag alleen letters, cijfers en . _ : - bevatten (hoogstens 100 tekens)"
-            )
+            raise ValueError("change_id mag alleen letters, cijfers en . _ : - bevatten (hoogstens 100 tekens)")
         return text
     if internal == "status":
         found = statuses.find(value) if isinstance(value, str) else None
         if found is None:
-            raise ValueError(
-                f"onbekende status '{_show(value)}' (toegestaan: {', '.join(statuses.CODES)})"
-            )
+            raise ValueError(f"onbekende status '{_show(value)}' (toegestaan: {', '.join(statuses.CODES)})")
         return found.code
     if internal == "at":
         return parse_datetime(value, external)
@@ -281,9 +289,7 @@ def _parse_one(internal: str, external: str, value: Any) -> Any:
         normalized = normalize_code(value) if isinstance(value, str) else None
         if normalized is None:
             # Never echo a code.
-            raise ValueError(
-                "verificatiecode is ongeldig (6 tot 64 letters en cijfers; spaties en streepjes mogen)"
-            )
+            raise ValueError("verificatiecode is ongeldig (6 tot 64 letters en cijfers; spaties en streepjes mogen)")
         return normalized
     multiline = internal in ("note", "missing_items", "next_step")
     return parse_text(value, external, _TEXT_LIMITS[internal], multiline=multiline)

@@ -6,6 +6,7 @@ The answer comes from that status alone (kept as a small snapshot in the convers
 back office registered, its status, its next step and date. What the status does not hold is
 said to be not known, and the helpdesk is offered. Pure functions: no I/O.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,16 +23,28 @@ AMOUNT, PAYMENT, DECISION, NEXT = "bedrag", "betaling", "besluit", "vervolg"
 UNDECIDED = frozenset({"ontvangen", "in_behandeling", "aanvulling_nodig"})
 GRANTED = frozenset({"besluit_toegekend", "besluit_deels_toegekend"})
 #: What the NLU's intent says about the topic, when the words do not.
-TOPIC_OF_INTENT = {"faq_betaling": PAYMENT, "faq_bedrag_gemeente": AMOUNT, "faq_budget_totaal": AMOUNT,
-                   "faq_toekenning": DECISION, "faq_verantwoording": NEXT, "faq_deadline": NEXT}
+TOPIC_OF_INTENT = {
+    "faq_betaling": PAYMENT,
+    "faq_bedrag_gemeente": AMOUNT,
+    "faq_budget_totaal": AMOUNT,
+    "faq_toekenning": DECISION,
+    "faq_verantwoording": NEXT,
+    "faq_deadline": NEXT,
+}
 
-_PAYMENT = re.compile(r"betaal|betaling|uitbetaa|overgemaakt|overmaken|gestort|voorschot|"
-                      r"rekening|binnen|geld\s+(?:komt|krijgen|ontvangen)|"
-                      r"wanneer\b.*\b(?:geld|krijgen|ontvangen)")
-_AMOUNT = re.compile(r"hoeveel|bedrag|euro|gekregen|toegekend\s+bedrag|aangevraagd|minder|"
-                     r"how much|amount")
-_DECISION = re.compile(r"besluit|beslis|besloten|afgewez|afwijz|toegekend|toekenning|beschikking|"
-                       r"waarom|decision")
+_PAYMENT = re.compile(
+    r"betaal|betaling|uitbetaa|overgemaakt|overmaken|gestort|voorschot|"
+    r"rekening|binnen|geld\s+(?:komt|krijgen|ontvangen)|"
+    r"wanneer\b.*\b(?:geld|krijgen|ontvangen)"
+)
+_AMOUNT = re.compile(
+    r"hoeveel|bedrag|euro|gekregen|toegekend\s+bedrag|aangevraagd|minder|"
+    r"how much|amount"
+)
+_DECISION = re.compile(
+    r"besluit|beslis|besloten|afgewez|afwijz|toegekend|toekenning|beschikking|"
+    r"waarom|decision"
+)
 _NEXT = re.compile(r"volgende stap|wat nu|gebeurt er|horen we|hoe lang|vaststell|next")
 
 
@@ -153,8 +166,7 @@ def _following(shown: dict[str, Any], code: str, v: dict[str, Any]) -> tuple[str
 ANSWERS = {AMOUNT: _amount, PAYMENT: _payment, DECISION: _decision, NEXT: _following}
 
 
-def answer(shown: dict[str, Any] | None, text: str, intent: str = "",
-           unknown_offer: str = "") -> Reply | None:
+def answer(shown: dict[str, Any] | None, text: str, intent: str = "", unknown_offer: str = "") -> Reply | None:
     """The reply from the status ``shown`` (a :func:`snapshot`), or None without one. Where the
     status does not tell, the reply says so and ``unknown_offer`` (the helpdesk) follows."""
     if not isinstance(shown, dict) or not shown.get("number") or not shown.get("status"):

@@ -8,6 +8,7 @@ differ between SQLite and PostgreSQL.
 The schema is created by the Alembic migrations in ``bot/migrations`` — never by
 ``metadata.create_all`` outside tests of the migrations themselves.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,9 +58,7 @@ def gemeente_key(gemeente: str) -> str:
 
 class Application(Base):
     __tablename__ = "status_applications"
-    __table_args__ = (
-        UniqueConstraint("aanvraagnummer", name="uq_status_applications_aanvraagnummer"),
-    )
+    __table_args__ = (UniqueConstraint("aanvraagnummer", name="uq_status_applications_aanvraagnummer"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Canonical form ``KW-2025-0042``.
@@ -120,13 +119,13 @@ class StatusChange(Base):
     """One status change as delivered by the back office (API, CSV import or demo data)."""
 
     __tablename__ = "status_changes"
-    __table_args__ = (
-        UniqueConstraint("application_id", "change_id", name="uq_status_change_id"),
-    )
+    __table_args__ = (UniqueConstraint("application_id", "change_id", name="uq_status_change_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("status_applications.id", ondelete="CASCADE"), nullable=False,
+        Integer,
+        ForeignKey("status_applications.id", ondelete="CASCADE"),
+        nullable=False,
         index=True,
     )
     change_id: Mapped[str] = mapped_column(String(100), nullable=False)

@@ -4,6 +4,7 @@
 of ``service.LookupResult``; the action sends it with ``dispatcher.utter_message(**reply.message())``.
 The words are named templates in bot/texts.py (``STATUS_REPLY``); this module picks and fills them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,6 +50,7 @@ MISSING_ITEMS = Button(BUTTON_MISSING_ITEMS, PAYLOAD_MISSING_ITEMS)
 # Formatting
 # ---------------------------------------------------------------------------------------------
 
+
 def say(key: str, /, **values: object) -> str:
     """The named template ``key`` of :data:`bot.texts.STATUS_REPLY`, filled in."""
     return STATUS_REPLY[key].format(**values)
@@ -85,6 +87,7 @@ def _status_label(code: str) -> str:
 # Replies
 # ---------------------------------------------------------------------------------------------
 
+
 def render_application(app: ApplicationView) -> Reply:
     status = statuses.find(app.status)
     if app.gebied:
@@ -118,8 +121,10 @@ def render_application(app: ApplicationView) -> Reply:
     if total is not None:
         facts.append(say("requested", amount=format_amount(total)))
         if len(app.requested) > 1:
-            facts += [say("requested_part", thema=r.thema, jaar=r.jaar, amount=format_amount(r.amount_cents))
-                      for r in app.requested]
+            facts += [
+                say("requested_part", thema=r.thema, jaar=r.jaar, amount=format_amount(r.amount_cents))
+                for r in app.requested
+            ]
     if app.granted_amount_cents is not None:
         facts.append(say("granted", amount=format_amount(app.granted_amount_cents)))
     if facts:
@@ -134,8 +139,7 @@ def render_application(app: ApplicationView) -> Reply:
 def render_missing_items(app: ApplicationView) -> Reply:
     """Answer to "Wat moet ik aanleveren?" for an application already shown."""
     if app.status != statuses.AANVULLING_NODIG or not app.missing_items:
-        return Reply(say("nothing_missing", number=app.aanvraagnummer, label=_status_label(app.status)),
-                     (HANDOFF,))
+        return Reply(say("nothing_missing", number=app.aanvraagnummer, label=_status_label(app.status)), (HANDOFF,))
     status = statuses.get(statuses.AANVULLING_NODIG)
     text = say("missing", number=app.aanvraagnummer, items=app.missing_items, next_step=status.next_step)
     if app.demo:
@@ -188,16 +192,14 @@ def render_list(gemeente: str | None, apps: Sequence[ApplicationView]) -> Reply:
         lines += ["", DEMO_LIST_NOTE]
     lines += ["", say("list_pick")]
     buttons = [
-        Button(app.aanvraagnummer,
-               "/inform_aanvraagnummer" + json.dumps({"aanvraagnummer": app.aanvraagnummer}))
+        Button(app.aanvraagnummer, "/inform_aanvraagnummer" + json.dumps({"aanvraagnummer": app.aanvraagnummer}))
         for app in apps[:MAX_LIST_BUTTONS]
     ]
     buttons.append(HANDOFF)
     return Reply("\n".join(lines), tuple(buttons))
 
 
-def render_result(result: LookupResult, *, portal: bool = False,
-                  gemeente: str | None = None) -> Reply:
+def render_result(result: LookupResult, *, portal: bool = False, gemeente: str | None = None) -> Reply:
     """The reply for any lookup result (single application or list)."""
     if result.kind == OK:
         if result.application is not None:

@@ -12,6 +12,7 @@ at one aanvraagnummer, or at all of them, only slow lookups down: ``extra['delay
 ``unavailable`` (database down or slow). The throttles behind ``locked`` and ``delay_s``:
 bot/status/throttle.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,7 +47,6 @@ KINDS = (OK, NOT_FOUND, LOCKED, UNAVAILABLE)
 INVALID_NUMBER_MARKER = "<ongeldig>"
 LIST_MARKER = "*"
 MAX_LISTED = 50
-
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,7 @@ class ApplicationView:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (external field names, amounts in euros as strings)."""
+
         def euros(cents: int | None) -> str | None:
             return None if cents is None else f"{cents // 100}.{cents % 100:02d}"
 
@@ -128,8 +129,7 @@ class ApplicationView:
             "ingediend_op": iso(self.submitted_at),
             "status": self.status,
             "aangevraagd": [
-                {"thema": r.thema, "jaar": r.jaar, "bedrag": euros(r.amount_cents)}
-                for r in self.requested
+                {"thema": r.thema, "jaar": r.jaar, "bedrag": euros(r.amount_cents)} for r in self.requested
             ],
             "toegekend_bedrag": euros(self.granted_amount_cents),
             "ontbrekende_stukken": self.missing_items,
@@ -238,24 +238,38 @@ class _Lookup[**P]:
 # Audit and loading
 # ---------------------------------------------------------------------------------------------
 
-def _audit(session: Session, *, channel: str, actor: str, number: str, result: str,
-           gemeente: str | None = None) -> None:
-    session.add(LookupAudit(at=utcnow(), channel=channel, actor=actor[:80],
-                            aanvraagnummer=number[:12], gemeente=gemeente and gemeente[:100],
-                            result=result))
+
+def _audit(
+    session: Session, *, channel: str, actor: str, number: str, result: str, gemeente: str | None = None
+) -> None:
+    session.add(
+        LookupAudit(
+            at=utcnow(),
+            channel=channel,
+            actor=actor[:80],
+            aanvraagnummer=number[:12],
+            gemeente=gemeente and gemeente[:100],
+            result=result,
+        )
+    )
 
 
 def _load(session: Session, number: str) -> Application | None:
-    return session.execute(
-        select(Application)
-        .options(selectinload(Application.amounts), selectinload(Application.changes))
-        .where(Application.aanvraagnummer == number)
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Application)
+            .options(selectinload(Application.amounts), selectinload(Application.changes))
+            .where(Application.aanvraagnummer == number)
+        )
+        .scalars()
+        .first()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------------------------
+
 
 @_Lookup
 def lookup_public(
@@ -347,8 +361,14 @@ def lookup_portal(
     def work(session: Session) -> LookupResult:
         app = _load(session, parsed) if (parsed and key) else None
         if app is None or app.gemeente_key != key:
-            _audit(session, channel="portal", actor=actor, number=parsed or INVALID_NUMBER_MARKER,
-                   result=NOT_FOUND, gemeente=gemeente)
+            _audit(
+                session,
+                channel="portal",
+                actor=actor,
+                number=parsed or INVALID_NUMBER_MARKER,
+                result=NOT_FOUND,
+                gemeente=gemeente,
+            )
             return LookupResult(NOT_FOUND)
         _audit(session, channel="portal", actor=actor, number=app.aanvraagnummer, result=OK, gemeente=gemeente)
         return LookupResult(OK, application=ApplicationView.from_model(app))
@@ -373,17 +393,19 @@ def list_for_gemeente(
     def work(session: Session) -> LookupResult:
         apps = []
         if key:
-            apps = list(session.execute(
-                select(Application)
-                .options(selectinload(Application.amounts), selectinload(Application.changes))
-                .where(Application.gemeente_key == key)
-                .order_by(Application.aanvraagnummer.desc())
-                .limit(limit)
-            ).scalars())
-        _audit(session, channel="portal", actor=actor, number=LIST_MARKER, result=OK,
-               gemeente=gemeente)
+            apps = list(
+                session.execute(
+                    select(Application)
+                    .options(selectinload(Application.amounts), selectinload(Application.changes))
+                    .where(Application.gemeente_key == key)
+                    .order_by(Application.aanvraagnummer.desc())
+                    .limit(limit)
+                ).scalars()
+            )
+        _audit(session, channel="portal", actor=actor, number=LIST_MARKER, result=OK, gemeente=gemeente)
         return LookupResult(
-            OK, gemeente=gemeente,
+            OK,
+            gemeente=gemeente,
             applications=tuple(ApplicationView.from_model(a, with_history=False) for a in apps),
         )
 

@@ -10,6 +10,7 @@ de gegevens van de behandelaar"), never names that body ("onze backoffice" is no
 regeling's), never invents a procedure (bezwaar) and never promises a term or a date. Concrete
 dates only come from the back office (``next_step_date``) and are shown next to these texts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ _ALL: tuple[Status, ...] = (
         code="ontvangen",
         label="Ontvangen",
         explanation="Volgens de gegevens van de behandelaar is je aanvraag binnen. Er is nog niet "
-                    "naar de inhoud gekeken.",
+        "naar de inhoud gekeken.",
         next_step=(
             "Je aanvraag wordt in behandeling genomen. Je hoeft nu niets te doen. "
             "Zodra de status verandert, zie je dat hier."
@@ -89,14 +90,8 @@ _ALL: tuple[Status, ...] = (
     Status(
         code="besluit_afgewezen",
         label="Besluit genomen: afgewezen",
-        explanation=(
-            "Er is een besluit over je aanvraag: je aanvraag is afgewezen. "
-            "In het besluit staat waarom."
-        ),
-        next_step=(
-            "Heb je vragen over het besluit, of ben je het er niet mee eens? Vraag het dan een "
-            "medewerker."
-        ),
+        explanation=("Er is een besluit over je aanvraag: je aanvraag is afgewezen. In het besluit staat waarom."),
+        next_step=("Heb je vragen over het besluit, of ben je het er niet mee eens? Vraag het dan een medewerker."),
         group="besluit",
         final=True,
     ),
@@ -140,8 +135,7 @@ _ALL: tuple[Status, ...] = (
         code="vastgesteld",
         label="Vastgesteld",
         explanation=(
-            "Volgens de gegevens van de behandelaar is het definitieve bedrag vastgesteld. Dit is "
-            "de laatste stap."
+            "Volgens de gegevens van de behandelaar is het definitieve bedrag vastgesteld. Dit is de laatste stap."
         ),
         next_step=(
             "Er hoeft niets meer te gebeuren, tenzij in het besluit dat de behandelaar over de "
@@ -154,10 +148,7 @@ _ALL: tuple[Status, ...] = (
         code="ingetrokken",
         label="Ingetrokken",
         explanation="De aanvraag is ingetrokken. Er wordt niet meer naar gekeken.",
-        next_step=(
-            "Er gebeurt niets meer met deze aanvraag. Klopt dit niet? "
-            "Neem dan contact op met een medewerker."
-        ),
+        next_step=("Er gebeurt niets meer met deze aanvraag. Klopt dit niet? Neem dan contact op met een medewerker."),
         group="ingetrokken",
         final=True,
     ),

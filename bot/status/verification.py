@@ -6,6 +6,7 @@
   Argon2 library, and an unknown number is answered after a dummy verification so its timing
   matches a wrong code. Nothing of a code is ever logged or put in an exception message.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,19 @@ from bot.core.extract import (
 )
 
 __all__ = [
-    "CODE_ALPHABET", "CODE_LENGTH", "MAX_TEXT_CHARS", "canonical_aanvraagnummer", "dummy_verify", "extract_code",
-    "find_code", "generate_code", "hash_code", "is_canonical", "normalize_code", "parse_aanvraagnummer", "verify_code",
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "MAX_TEXT_CHARS",
+    "canonical_aanvraagnummer",
+    "dummy_verify",
+    "extract_code",
+    "find_code",
+    "generate_code",
+    "hash_code",
+    "is_canonical",
+    "normalize_code",
+    "parse_aanvraagnummer",
+    "verify_code",
 ]
 
 _CANONICAL_RE = re.compile(r"^KW-20[0-9]{2}-[0-9]{4}$")

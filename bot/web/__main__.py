@@ -1,4 +1,5 @@
 """python -m bot.web: run the web gateway on settings.gateway_host:gateway_port."""
+
 from __future__ import annotations
 
 import logging

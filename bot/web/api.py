@@ -12,6 +12,7 @@ Every other request needs ``Authorization: Bearer <KW_API_TOKEN>`` (compared in 
 Input is validated here with Dutch messages in JSON (``{"fout": …, "details": […]}``); bodies
 are limited to 64 kB; database work runs in a thread pool so the event loop never blocks.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,16 +65,16 @@ _STATUS_MESSAGES = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str | None = None,
-                 details: list[str] | None = None):
+    def __init__(self, status: int, message: str | None = None, details: list[str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message or _STATUS_MESSAGES.get(status, "Het verzoek is geweigerd.")
         self.details = details or []
 
 
-def _error_response(status: int, message: str, details: list[str] | None = None,
-                    headers: dict[str, str] | None = None) -> web.Response:
+def _error_response(
+    status: int, message: str, details: list[str] | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
     body: dict[str, Any] = {"fout": message}
     if details:
         body["details"] = details
@@ -112,8 +113,7 @@ def _check_token(request: web.Request, expected: str) -> bool:
         # Still compare, so a missing header costs the same as a wrong one.
         hmac.compare_digest(b"x" * 32, (expected or "y").encode())
         return False
-    return hmac.compare_digest(token.strip().encode("utf-8", "replace"),
-                               expected.encode("utf-8"))
+    return hmac.compare_digest(token.strip().encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 @web.middleware
@@ -129,8 +129,7 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
 def _number(request: web.Request) -> str:
     number = canonical_aanvraagnummer(request.match_info.get("aanvraagnummer", ""))
     if number is None:
-        raise ApiError(400, "Het aanvraagnummer heeft niet de vorm KW-JJJJ-NNNN "
-                            "(bijvoorbeeld KW-2025-0042).")
+        raise ApiError(400, "Het aanvraagnummer heeft niet de vorm KW-JJJJ-NNNN (bijvoorbeeld KW-2025-0042).")
     return number
 
 
@@ -180,21 +179,18 @@ async def _in_thread(request: web.Request, fn: Callable[[], Any]) -> Any:
         log.warning("back-office API: database too slow")
         raise ApiError(503, "De database reageert niet op tijd. Probeer het later opnieuw.") from None
     except FeedError as exc:
-        raise ApiError(exc.http_status, _STATUS_MESSAGES.get(exc.http_status, "Geweigerd."),
-                       exc.errors) from None
+        raise ApiError(exc.http_status, _STATUS_MESSAGES.get(exc.http_status, "Geweigerd."), exc.errors) from None
     except SQLAlchemyError as exc:
         log.warning("back-office API: database error (%s)", type(exc).__name__)
         raise ApiError(503) from None
 
 
-def _write(engine: Engine, number: str, values: dict[str, Any], create: bool
-           ) -> tuple[ChangeOutcome, dict[str, Any]]:
+def _write(engine: Engine, number: str, values: dict[str, Any], create: bool) -> tuple[ChangeOutcome, dict[str, Any]]:
     """Apply in one transaction; one retry when a concurrent request won a unique race."""
     for attempt in (1, 2):
         try:
             with db.session_scope(engine) as session:
-                outcome = apply_change(session, number, source=SOURCE_API, create=create,
-                                       **values)
+                outcome = apply_change(session, number, source=SOURCE_API, create=create, **values)
                 app = get_application(session, number)
                 assert app is not None  # apply_change made or kept it, in this transaction
                 view = ApplicationView.from_model(app).to_dict()
@@ -237,22 +233,28 @@ async def put_application(request: web.Request) -> web.Response:
     values = _validated(await _json_object(request), number)
     engine = request.app[ENGINE_KEY]
     outcome, view = await _in_thread(request, lambda: _write(engine, number, values, True))
-    log.info("back-office API: PUT %s → %s", number,
-             "created" if outcome.created else ("duplicate" if outcome.duplicate else "updated"))
+    log.info(
+        "back-office API: PUT %s → %s",
+        number,
+        "created" if outcome.created else ("duplicate" if outcome.duplicate else "updated"),
+    )
     return web.json_response(_outcome_json(outcome, view), status=201 if outcome.created else 200)
 
 
 async def post_change(request: web.Request) -> web.Response:
     number = _number(request)
     values = _validated(await _json_object(request), number)
-    missing = [name for name, key in (("change_id", "change_id"), ("status", "status"))
-               if key not in values]
+    missing = [name for name, key in (("change_id", "change_id"), ("status", "status")) if key not in values]
     if missing:
         raise ApiError(422, details=[f"{name} is verplicht" for name in missing])
     engine = request.app[ENGINE_KEY]
     outcome, view = await _in_thread(request, lambda: _write(engine, number, values, False))
-    log.info("back-office API: change %s/%s → %s", number, values["change_id"],
-             "duplicate" if outcome.duplicate else "applied")
+    log.info(
+        "back-office API: change %s/%s → %s",
+        number,
+        values["change_id"],
+        "duplicate" if outcome.duplicate else "applied",
+    )
     return web.json_response(_outcome_json(outcome, view), status=200 if outcome.duplicate else 201)
 
 
@@ -266,8 +268,7 @@ async def get_application_handler(request: web.Request) -> web.Response:
 
 
 async def get_openapi(request: web.Request) -> web.Response:
-    return web.Response(text=OPENAPI_PATH.read_text(encoding="utf-8"),
-                        content_type="application/yaml", charset="utf-8")
+    return web.Response(text=OPENAPI_PATH.read_text(encoding="utf-8"), content_type="application/yaml", charset="utf-8")
 
 
 _PUBLIC_HANDLERS = (get_openapi,)
@@ -291,7 +292,6 @@ def create_api_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(database)
     app.router.add_put("/applications/{aanvraagnummer}", put_application)
     app.router.add_post("/applications/{aanvraagnummer}/changes", post_change)
-    app.router.add_get("/applications/{aanvraagnummer}", get_application_handler,
-                       allow_head=False)
+    app.router.add_get("/applications/{aanvraagnummer}", get_application_handler, allow_head=False)
     app.router.add_get("/openapi.yaml", get_openapi, allow_head=False)
     return app

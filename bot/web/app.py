@@ -12,6 +12,7 @@ other gateways of a cluster, the live handoff (bot/handoff/live.py) that both th
 console use, and the chat. What needs the running event loop (the Rasa client's HTTP session,
 the bus's Redis connections, the purge) starts and stops in cleanup_ctx.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,13 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
         while True:
             try:
                 report = await run_db(lambda: retention.purge(settings), PURGE_TIMEOUT_S)
-                log_event(log, "retention_purge", conversations=report.conversations,
-                          tickets=report.tickets, questions=report.questions)
+                log_event(
+                    log,
+                    "retention_purge",
+                    conversations=report.conversations,
+                    tickets=report.tickets,
+                    questions=report.questions,
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # try again next interval
@@ -115,9 +121,13 @@ def create_app(settings: Settings) -> web.Application:
     # Open WebSockets per client address and in all (KW_MAX_SOCKETS_PER_CLIENT, KW_MAX_SOCKETS).
     sockets.install(app)
     app[TEMPLATES] = pages.template_env()
-    app[RASA] = rasa = RasaClient(settings.rasa_urls, settings.rasa_token, metrics=prom,
-                                  actions_health_url=_actions_health_url(settings),
-                                  max_in_flight=settings.rasa_max_in_flight)
+    app[RASA] = rasa = RasaClient(
+        settings.rasa_urls,
+        settings.rasa_token,
+        metrics=prom,
+        actions_health_url=_actions_health_url(settings),
+        max_in_flight=settings.rasa_max_in_flight,
+    )
     app[HUB] = hub = ChatHub()
     # Pushes to widget sockets and ticket/queue news for consoles: here, and through Redis to the
     # other gateways (with KW_PUBSUB_URL). The console's hub subscribes (bot/web/console/routes.py).

@@ -19,6 +19,7 @@ that gateway, with the same fall-backs.
 The messages hold frames with staff messages and conversation ids: Redis must be private (like
 the Rasa lock store). Logs name events and error types only.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,9 @@ class Bus:
     ``hub``: this gateway's ChatHub. The subscribers hear of every ticket and queue change, made
     here (at once) or on another gateway (through Redis)."""
 
-    def __init__(self, hub: ChatHub, url: str = "", *, prefix: str = DEFAULT_PREFIX,
-                 metrics: Counter[str] | None = None) -> None:
+    def __init__(
+        self, hub: ChatHub, url: str = "", *, prefix: str = DEFAULT_PREFIX, metrics: Counter[str] | None = None
+    ) -> None:
         self.hub = hub
         self.url = url
         self.channel = f"{prefix}gateway"
@@ -127,8 +129,9 @@ class Bus:
         # subscriber has its own reconnect loop with backoff. A timeout is never retried: Redis
         # is slow or unreachable, and a second wait would only hold up the medewerker's request.
         retry = Retry(NoBackoff(), retries, supported_errors=(RedisConnectionError,))
-        return aioredis.Redis.from_url(self.url, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                       socket_timeout=COMMAND_TIMEOUT_S, retry=retry)
+        return aioredis.Redis.from_url(
+            self.url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S, retry=retry
+        )
 
     async def _publish(self, message: dict[str, Any]) -> bool:
         if self._redis is None:  # no KW_PUBSUB_URL (or not started): this gateway only

@@ -3,6 +3,7 @@
 The app factory (bot/web/app.py) makes each of these once; handlers read them with their real
 type. The console sub-app's own keys are in bot/web/console/keys.py. No module imported here
 may import this one (security.py, sockets.py and the handlers do; the classes below do not)."""
+
 from __future__ import annotations
 
 from collections import Counter

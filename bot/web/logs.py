@@ -3,6 +3,7 @@
 The access log records method, path (never the query string: it may hold tokens), status,
 size, duration and a pseudonymous client id instead of the IP address.
 """
+
 from __future__ import annotations
 
 import json

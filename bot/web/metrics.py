@@ -13,6 +13,7 @@ What is measured where:
 
 Labels are small fixed sets; nothing personal (no ids, numbers, texts, addresses).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,39 +46,60 @@ class GatewayMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.turn_duration = Histogram(
-            "kw_turn_duration_seconds", "A user message from its receipt in the gateway to the "
-            "reply sent, by transport.", ["transport"], registry=r, buckets=TURN_BUCKETS)
+            "kw_turn_duration_seconds",
+            "A user message from its receipt in the gateway to the reply sent, by transport.",
+            ["transport"],
+            registry=r,
+            buckets=TURN_BUCKETS,
+        )
         self.turns = Counter("kw_turns", "User messages by outcome.", ["outcome"], registry=r)
         self.rasa_duration = Histogram(
-            "kw_rasa_request_duration_seconds", "One message's HTTP call to Rasa (the REST "
-            "channel), without the wait for the in-flight limit.", registry=r, buckets=TURN_BUCKETS)
+            "kw_rasa_request_duration_seconds",
+            "One message's HTTP call to Rasa (the REST channel), without the wait for the in-flight limit.",
+            registry=r,
+            buckets=TURN_BUCKETS,
+        )
         self.rasa_wait = Histogram(
-            "kw_rasa_queue_wait_seconds", "Time a message waited for the in-flight limit "
-            "(KW_RASA_MAX_IN_FLIGHT).", registry=r, buckets=WAIT_BUCKETS)
-        self.rasa_in_flight = Gauge("kw_rasa_in_flight", "Messages this gateway has at Rasa now.",
-                                    registry=r)
-        self.rasa_errors = Counter("kw_rasa_errors", "Failed calls to Rasa by kind.", ["kind"],
-                                   registry=r)
-        self.refusals = Counter("kw_rate_limit_refusals", "Requests refused by a rate limit or "
-                                "the socket caps.", ["limit"], registry=r)
+            "kw_rasa_queue_wait_seconds",
+            "Time a message waited for the in-flight limit (KW_RASA_MAX_IN_FLIGHT).",
+            registry=r,
+            buckets=WAIT_BUCKETS,
+        )
+        self.rasa_in_flight = Gauge("kw_rasa_in_flight", "Messages this gateway has at Rasa now.", registry=r)
+        self.rasa_errors = Counter("kw_rasa_errors", "Failed calls to Rasa by kind.", ["kind"], registry=r)
+        self.refusals = Counter(
+            "kw_rate_limit_refusals", "Requests refused by a rate limit or the socket caps.", ["limit"], registry=r
+        )
         self.open_sockets = Gauge("kw_open_sockets", "Open WebSockets by kind.", ["kind"], registry=r)
-        self.tickets_waiting = Gauge("kw_tickets_waiting", "Helpdesk tickets waiting for a "
-                                     "medewerker (wachtrij).", registry=r)
-        self.ticket_oldest_wait = Gauge("kw_ticket_oldest_wait_seconds", "How long the oldest "
-                                        "waiting ticket has waited (0 when none waits).", registry=r)
-        self.helpdesk_open = Gauge("kw_helpdesk_open", "1 inside the helpdesk's opening hours.",
-                                   registry=r)
-        self.pubsub_connected = Gauge("kw_pubsub_connected", "1 when the pub/sub bus is "
-                                      "subscribed or not configured, 0 when lost.", registry=r)
-        self.throttle_active = Gauge("kw_status_throttle_active", "1 while that status-lookup "
-                                     "throttle slows lookups.", ["scope"], registry=r)
-        self.scrape_errors = Counter("kw_metrics_scrape_errors", "Figures /metrics could not "
-                                     "read (the database did not answer).", ["part"], registry=r)
+        self.tickets_waiting = Gauge(
+            "kw_tickets_waiting", "Helpdesk tickets waiting for a medewerker (wachtrij).", registry=r
+        )
+        self.ticket_oldest_wait = Gauge(
+            "kw_ticket_oldest_wait_seconds",
+            "How long the oldest waiting ticket has waited (0 when none waits).",
+            registry=r,
+        )
+        self.helpdesk_open = Gauge("kw_helpdesk_open", "1 inside the helpdesk's opening hours.", registry=r)
+        self.pubsub_connected = Gauge(
+            "kw_pubsub_connected", "1 when the pub/sub bus is subscribed or not configured, 0 when lost.", registry=r
+        )
+        self.throttle_active = Gauge(
+            "kw_status_throttle_active", "1 while that status-lookup throttle slows lookups.", ["scope"], registry=r
+        )
+        self.scrape_errors = Counter(
+            "kw_metrics_scrape_errors",
+            "Figures /metrics could not read (the database did not answer).",
+            ["part"],
+            registry=r,
+        )
         # Every label's series exists from the start (at 0): rates and alerts need no gap-filling.
         labelled: tuple[tuple[MetricWrapperBase, str, tuple[str, ...]], ...] = (
-            (self.turn_duration, "transport", TRANSPORTS), (self.turns, "outcome", OUTCOMES),
-            (self.rasa_errors, "kind", RASA_ERROR_KINDS), (self.refusals, "limit", LIMITS),
-            (self.open_sockets, "kind", SOCKET_KINDS), (self.throttle_active, "scope", THROTTLE_SCOPES),
+            (self.turn_duration, "transport", TRANSPORTS),
+            (self.turns, "outcome", OUTCOMES),
+            (self.rasa_errors, "kind", RASA_ERROR_KINDS),
+            (self.refusals, "limit", LIMITS),
+            (self.open_sockets, "kind", SOCKET_KINDS),
+            (self.throttle_active, "scope", THROTTLE_SCOPES),
             (self.scrape_errors, "part", SCRAPE_PARTS),
         )
         for metric, label, values in labelled:

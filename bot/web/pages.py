@@ -1,4 +1,5 @@
 """HTML pages (demo portal page, privacy notice) and the health, readiness and metrics endpoints."""
+
 from __future__ import annotations
 
 import functools
@@ -23,9 +24,25 @@ TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 # The 19 gemeenten of the regeling (docs/intents.md), for the demo login.
 GEMEENTEN = (
-    "Amsterdam", "Arnhem", "Breda", "Delft", "Den Haag", "Dordrecht", "Eindhoven", "Groningen",
-    "Heerlen", "Leeuwarden", "Lelystad", "Nieuwegein", "Roosendaal", "Rotterdam", "Schiedam",
-    "Tilburg", "Utrecht", "Vlaardingen", "Zaanstad",
+    "Amsterdam",
+    "Arnhem",
+    "Breda",
+    "Delft",
+    "Den Haag",
+    "Dordrecht",
+    "Eindhoven",
+    "Groningen",
+    "Heerlen",
+    "Leeuwarden",
+    "Lelystad",
+    "Nieuwegein",
+    "Roosendaal",
+    "Rotterdam",
+    "Schiedam",
+    "Tilburg",
+    "Utrecht",
+    "Vlaardingen",
+    "Zaanstad",
 )
 DEMO_USER = "demo-gebruiker"
 EXAMPLE_QUESTIONS = (
@@ -63,9 +80,18 @@ def demo_portal_enabled(settings: Any) -> bool:
 
 
 async def demo_page(request: web.Request) -> web.Response:
-    return render(request, "demo.html", mode="website", token="", gemeente="", gemeenten=GEMEENTEN,
-                  questions=EXAMPLE_QUESTIONS, demo_portal=demo_portal_enabled(request.app[SETTINGS]),
-                  lifetime_min=DEMO_TOKEN_LIFETIME_S // 60, gateway=str(own_origin(request) or ""))
+    return render(
+        request,
+        "demo.html",
+        mode="website",
+        token="",
+        gemeente="",
+        gemeenten=GEMEENTEN,
+        questions=EXAMPLE_QUESTIONS,
+        demo_portal=demo_portal_enabled(request.app[SETTINGS]),
+        lifetime_min=DEMO_TOKEN_LIFETIME_S // 60,
+        gateway=str(own_origin(request) or ""),
+    )
 
 
 async def demo_portal_page(request: web.Request) -> web.Response:
@@ -76,15 +102,25 @@ async def demo_portal_page(request: web.Request) -> web.Response:
     if gemeente not in GEMEENTEN:
         gemeente = GEMEENTEN[0]
     token = issue_portal_token(settings, gemeente, DEMO_USER)
-    return render(request, "demo.html", mode="portaal", token=token, gemeente=gemeente,
-                  gemeenten=GEMEENTEN, questions=EXAMPLE_QUESTIONS, demo_portal=True,
-                  lifetime_min=DEMO_TOKEN_LIFETIME_S // 60, gateway=str(own_origin(request) or ""))
+    return render(
+        request,
+        "demo.html",
+        mode="portaal",
+        token=token,
+        gemeente=gemeente,
+        gemeenten=GEMEENTEN,
+        questions=EXAMPLE_QUESTIONS,
+        demo_portal=True,
+        lifetime_min=DEMO_TOKEN_LIFETIME_S // 60,
+        gateway=str(own_origin(request) or ""),
+    )
 
 
 async def privacy_page(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    return render(request, "privacy.html", retention_days=settings.retention_days,
-                  helpdesk_hours=settings.helpdesk_hours)
+    return render(
+        request, "privacy.html", retention_days=settings.retention_days, helpdesk_hours=settings.helpdesk_hours
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -97,7 +133,7 @@ def ops_allowed(request: web.Request) -> bool:
     operations token (``Authorization: Bearer KW_OPS_TOKEN``)."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        token = header[len("Bearer "):].strip().encode("utf-8", "replace")
+        token = header[len("Bearer ") :].strip().encode("utf-8", "replace")
         return hmac.compare_digest(token, request.app[SETTINGS].ops_token.encode("utf-8"))
     if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
         return False
@@ -107,15 +143,19 @@ def ops_allowed(request: web.Request) -> bool:
         return False
 
 
-def ops_only(handler: Callable[[web.Request], Awaitable[web.Response]]
-             ) -> Callable[[web.Request], Awaitable[web.Response]]:
+def ops_only(
+    handler: Callable[[web.Request], Awaitable[web.Response]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """Only for operations (a loopback address, or the ops token): /readyz and /metrics."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.Response:
         if not ops_allowed(request):
-            return web.json_response({"status": "forbidden", "message": "Alleen voor beheer."},
-                                     status=403, headers={"Cache-Control": "no-store"})
+            return web.json_response(
+                {"status": "forbidden", "message": "Alleen voor beheer."},
+                status=403,
+                headers={"Cache-Control": "no-store"},
+            )
         return await handler(request)
 
     return wrapped
@@ -126,8 +166,11 @@ async def readyz(request: web.Request) -> web.Response:
     """Readiness: Rasa has a model loaded and the action server answers."""
     checks = await request.app[RASA].ready()
     ready = all(checks.values())
-    return web.json_response({"status": "ready" if ready else "not_ready", "checks": checks},
-                             status=200 if ready else 503, headers={"Cache-Control": "no-store"})
+    return web.json_response(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status=200 if ready else 503,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 async def _refresh(request: web.Request, prom: GatewayMetrics) -> None:
@@ -188,10 +231,8 @@ async def metrics(request: web.Request) -> web.Response:
     lines.append(f"kw_gateway_time_seconds {int(time.time())}")
     prom = request.app[PROM]
     await _refresh(request, prom)
-    body = ("\n".join(lines) + "\n").encode("utf-8") + generate_latest(prom.registry) \
-        + generate_latest(REGISTRY)
-    return web.Response(body=body, headers={"Content-Type": TEXT_FORMAT,
-                                            "Cache-Control": "no-store"})
+    body = ("\n".join(lines) + "\n").encode("utf-8") + generate_latest(prom.registry) + generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": TEXT_FORMAT, "Cache-Control": "no-store"})
 
 
 async def not_found(request: web.Request) -> web.Response:

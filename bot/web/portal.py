@@ -6,6 +6,7 @@ portal's private key (RS256/ES256). The gateway checks signature, expiry, audien
 requires the claims ``sub`` (the portal user) and ``gemeente``. Only then does it pass
 ``{"gemeente": ..., "user": ...}`` to Rasa as ``metadata["portal"]``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -89,13 +90,17 @@ def verify_portal_token(token: Any, settings: Any) -> PortalCheck:
         return PortalCheck(INVALID, reason="sub")
     if not (isinstance(gemeente, str) and _CLAIM_RE.match(gemeente)):
         return PortalCheck(INVALID, reason="gemeente")
-    return PortalCheck(OK, {"gemeente": gemeente.strip(), "user": user.strip()},
-                       expires=int(claims["exp"]))
+    return PortalCheck(OK, {"gemeente": gemeente.strip(), "user": user.strip()}, expires=int(claims["exp"]))
 
 
-def issue_portal_token(settings: Any, gemeente: str, user: str,
-                       lifetime_s: int = DEMO_TOKEN_LIFETIME_S, now: float | None = None,
-                       secret: str | None = None) -> str:
+def issue_portal_token(
+    settings: Any,
+    gemeente: str,
+    user: str,
+    lifetime_s: int = DEMO_TOKEN_LIFETIME_S,
+    now: float | None = None,
+    secret: str | None = None,
+) -> str:
     """A portal token as the portal would make it (demo page and tests; HS256)."""
     issued = int(time.time() if now is None else now)
     claims = {
@@ -106,5 +111,4 @@ def issue_portal_token(settings: Any, gemeente: str, user: str,
         "iat": issued,
         "exp": issued + lifetime_s,
     }
-    return jwt.encode(claims, secret if secret is not None else settings.portal_jwt_secret,
-                      algorithm="HS256")
+    return jwt.encode(claims, secret if secret is not None else settings.portal_jwt_secret, algorithm="HS256")

@@ -3,6 +3,7 @@
 Every frame is one JSON object with a ``type``. See docs/widget.md for the full protocol.
 Validation happens here, at the edge, before anything reaches Rasa.
 """
+
 from __future__ import annotations
 
 import json
@@ -160,8 +161,9 @@ def own_message(text: str, buttons: Any = None) -> dict[str, Any]:
     return {"text": text, "buttons": _buttons(buttons)}
 
 
-def bot_message(text: Any, buttons: Any = None, image: Any = None,
-                agent: Any = None, custom: Any = None) -> dict[str, Any] | None:
+def bot_message(
+    text: Any, buttons: Any = None, image: Any = None, agent: Any = None, custom: Any = None
+) -> dict[str, Any] | None:
     """One bot message as the widget renders it, or None when there is nothing to show."""
     out: dict[str, Any] = {"text": text if isinstance(text, str) else "", "buttons": _buttons(buttons)}
     if isinstance(image, str) and re.match(r"^https?://", image):
@@ -247,8 +249,7 @@ class History:
                 h.expect = _expect_of(data.get("custom")) or h.expect
                 meta = json_object(ev.get("metadata"))
                 agent = meta.get("agent_name") or meta.get("agent")
-                msg = bot_message(ev.get("text"), data.get("buttons"), data.get("image"), agent,
-                                  data.get("custom"))
+                msg = bot_message(ev.get("text"), data.get("buttons"), data.get("image"), agent, data.get("custom"))
                 if msg is None:
                     continue
                 for b in msg["buttons"]:

@@ -4,6 +4,7 @@ events (HTTP API), readiness.
 Rasa listens on 127.0.0.1 only; its HTTP API token goes in the query string, so URLs built here
 are never logged.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,14 @@ RESEND_STATUSES = (502, 503)
 class RasaUnavailable(Exception):
     """Rasa did not answer (down, timeout, or an error status)."""
 
-    def __init__(self, reason: str, refused: bool = False, resendable: bool = False,
-                 timed_out: bool = False, status: int | None = None):
+    def __init__(
+        self,
+        reason: str,
+        refused: bool = False,
+        resendable: bool = False,
+        timed_out: bool = False,
+        status: int | None = None,
+    ):
         super().__init__(reason)
         #: Rasa's HTTP status when it answered with an error status.
         self.status = status
@@ -84,8 +91,14 @@ def answer_in_tracker(events: Any, msg_id: str) -> list[dict[str, Any]] | None:
             data, meta = json_object(ev.get("data")), json_object(ev.get("metadata"))
             if meta.get("handoff_id"):
                 continue  # a helpdesk message, not part of the answer
-            answer.append({"text": ev.get("text"), "buttons": data.get("buttons"),
-                           "image": data.get("image"), "custom": data.get("custom")})
+            answer.append(
+                {
+                    "text": ev.get("text"),
+                    "buttons": data.get("buttons"),
+                    "image": data.get("image"),
+                    "custom": data.get("custom"),
+                }
+            )
     return answer
 
 
@@ -99,8 +112,15 @@ class RasaClient:
     """Made with the app, started and closed by its cleanup_ctx (bot/web/app.py): ``start()``
     opens the one HTTP session to Rasa, ``close()`` closes it."""
 
-    def __init__(self, base_urls: str | Sequence[str], token: str, *, metrics: GatewayMetrics,
-                 actions_health_url: str | None = None, max_in_flight: int = 6) -> None:
+    def __init__(
+        self,
+        base_urls: str | Sequence[str],
+        token: str,
+        *,
+        metrics: GatewayMetrics,
+        actions_health_url: str | None = None,
+        max_in_flight: int = 6,
+    ) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._metrics = metrics
         #: One URL per Rasa worker (rasa_runtime/workers.py), or one balancer's URL.
@@ -137,11 +157,11 @@ class RasaClient:
 
     def _tracker_url(self, sender: str, *parts: str) -> URL:
         base = self._bases[self._worker(sender)]
-        return (base / "conversations" / sender / "tracker").joinpath(*parts) \
-            .with_query(token=self._token)
+        return (base / "conversations" / sender / "tracker").joinpath(*parts).with_query(token=self._token)
 
-    async def _json(self, method: str, url: URL, what: str, timeout_s: float,
-                    body: Any = None, answer: bool = True) -> Any:
+    async def _json(
+        self, method: str, url: URL, what: str, timeout_s: float, body: Any = None, answer: bool = True
+    ) -> Any:
         """One request; its JSON answer (when ``answer``), or RasaUnavailable (with no URL in
         the message). Every request carries Rasa's token as a header: the REST channel requires
         it too (rasa_runtime/channels.py)."""
@@ -153,17 +173,19 @@ class RasaClient:
                 self._metrics.rasa_error(exc.timed_out, exc.status)
             raise
 
-    async def _request(self, method: str, url: URL, what: str, timeout_s: float,
-                       body: Any, answer: bool) -> Any:
+    async def _request(self, method: str, url: URL, what: str, timeout_s: float, body: Any, answer: bool) -> Any:
         try:
             async with self._http.request(
-                method, url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s),
+                method,
+                url,
+                json=body,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
                 headers={"Authorization": f"Bearer {self._token}"},
             ) as resp:
                 if resp.status != 200:
-                    raise RasaUnavailable(f"{what} status {resp.status}",
-                                          resendable=resp.status in RESEND_STATUSES,
-                                          status=resp.status)
+                    raise RasaUnavailable(
+                        f"{what} status {resp.status}", resendable=resp.status in RESEND_STATUSES, status=resp.status
+                    )
                 return await resp.json(content_type=None) if answer else await resp.read()
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             refused = isinstance(exc, aiohttp.ClientConnectorError)
@@ -268,10 +290,12 @@ class RasaClient:
     async def ready(self) -> dict[str, bool]:
         """Readiness of Rasa (every worker has its model loaded) and, when known, the action
         server."""
+
         async def loaded(base: URL) -> bool:
             try:
-                data = await self._json("GET", (base / "status").with_query(token=self._token),
-                                        "status", READY_TIMEOUT_S)
+                data = await self._json(
+                    "GET", (base / "status").with_query(token=self._token), "status", READY_TIMEOUT_S
+                )
             except RasaUnavailable:
                 return False
             return bool(isinstance(data, dict) and (data.get("model_id") or data.get("model_file")))
@@ -280,8 +304,9 @@ class RasaClient:
         if self._actions_health:
             checks["actions"] = False
             try:
-                async with self._http.get(self._actions_health,
-                                          timeout=aiohttp.ClientTimeout(total=READY_TIMEOUT_S)) as resp:
+                async with self._http.get(
+                    self._actions_health, timeout=aiohttp.ClientTimeout(total=READY_TIMEOUT_S)
+                ) as resp:
                     checks["actions"] = resp.status == 200
             except (TimeoutError, aiohttp.ClientError):
                 pass

@@ -3,6 +3,7 @@
 Per gateway process; with several gateways behind a load balancer each enforces its own share
 (sticky sessions or a shared store would make it global; good enough against floods).
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,13 @@ MAX_KEYS = 50_000
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, burst: int | None = None, max_keys: int = MAX_KEYS,
-                 on_refused: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int | None = None,
+        max_keys: int = MAX_KEYS,
+        on_refused: Callable[[], None] | None = None,
+    ):
         #: Called on every refusal (the gateway's /metrics counts them, bot/web/metrics.py).
         self.on_refused = on_refused
         self.per_minute = max(1, int(per_minute))

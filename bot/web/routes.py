@@ -1,6 +1,7 @@
 """Every route of the gateway, in one place: its own routes here, and the two sub-apps it mounts,
 each with its own table (the console: bot/web/console/routes.py; the back-office API:
 bot/web/api.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Security at the edge: origin checks, CORS, strict Content-Security-Policy and other headers."""
+
 from __future__ import annotations
 
 import functools
@@ -119,28 +120,32 @@ def cors_headers(request: web.Request, settings: Any, preflight: bool = False) -
         return {}
     headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
     if preflight:
-        headers.update({
-            "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": "Content-Type",
-            "Access-Control-Max-Age": "600",
-        })
+        headers.update(
+            {
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": "Content-Type",
+                "Access-Control-Max-Age": "600",
+            }
+        )
     return headers
 
 
 def page_csp(nonce: str) -> str:
     """The policy of the gateway's own HTML pages: as strict as a DigiD site."""
-    return "; ".join([
-        "default-src 'none'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "object-src 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ]
+    )
 
 
 @web.middleware

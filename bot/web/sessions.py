@@ -7,6 +7,7 @@ is ignored and a fresh session is issued, so the browser can never choose a send
 identity. Because everything is in the signed token and the history lives in Rasa's tracker, a
 restarted gateway (or another gateway behind the load balancer) continues the conversation.
 """
+
 from __future__ import annotations
 
 import base64
@@ -82,8 +83,9 @@ class SessionCodec:
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
         return f"v1.{body}.{self._sign(body)}"
 
-    def new(self, portal: dict[str, str] | None, portal_status: str, portal_fp: str,
-            portal_exp: int = 0) -> ChatSession:
+    def new(
+        self, portal: dict[str, str] | None, portal_status: str, portal_fp: str, portal_exp: int = 0
+    ) -> ChatSession:
         return ChatSession(new_sid(), portal, portal_status, portal_fp, int(time.time()), portal_exp)
 
     def parse(self, token: object, now: float | None = None) -> ChatSession | None:
@@ -110,14 +112,20 @@ class SessionCodec:
             return None
         portal = payload.get("p")
         if portal is not None and not (
-            isinstance(portal, dict) and set(portal) == {"gemeente", "user"}
+            isinstance(portal, dict)
+            and set(portal) == {"gemeente", "user"}
             and all(isinstance(v, str) for v in portal.values())
         ):
             return None
         status, fp, portal_exp = payload.get("ps"), payload.get("pf"), payload.get("pe")
-        return ChatSession(sid, portal, status if status in PORTAL_STATUSES else "none",
-                           fp if isinstance(fp, str) else "", issued,
-                           portal_exp if isinstance(portal_exp, int) else 0)
+        return ChatSession(
+            sid,
+            portal,
+            status if status in PORTAL_STATUSES else "none",
+            fp if isinstance(fp, str) else "",
+            issued,
+            portal_exp if isinstance(portal_exp, int) else 0,
+        )
 
     def renew(self, session: ChatSession, **changes: Any) -> ChatSession:
         """The session, issued now, with ``changes`` (portal_status, portal_fp, portal_exp)."""

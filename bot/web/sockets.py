@@ -5,6 +5,7 @@ without a cap one address (or a few) could hold every file descriptor of the gat
 header-read timeout is aiohttp's keep-alive timeout (``KW_HEADER_TIMEOUT_S``, set in
 bot/web/__main__.py): a connection that has not sent a whole request by then is closed.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -59,8 +60,9 @@ async def socket_caps(request: web.Request, handler: Handler) -> web.StreamRespo
         request.config_dict[METRICS]["ws_socket_cap"] += 1
         request.config_dict[PROM].refusals.labels(limit="sockets").inc()
         full = caps.count >= caps.total
-        return web.json_response(error_frame("too_many_sockets"), status=503 if full else 429,
-                                 headers={"Retry-After": str(RETRY_AFTER_S)})
+        return web.json_response(
+            error_frame("too_many_sockets"), status=503 if full else 429, headers={"Retry-After": str(RETRY_AFTER_S)}
+        )
     try:
         return await handler(request)
     finally:

@@ -17,6 +17,7 @@ header ``X-CSRF-Token``) and, when the browser sends one, an ``Origin`` of the g
 The login form has its own short-lived pre-session token in a second cookie. The console
 WebSocket checks the origin at the handshake and the token in its first frame.
 """
+
 from __future__ import annotations
 
 import base64
@@ -90,8 +91,9 @@ class SessionCookies:
     # -- the session -------------------------------------------------------------------------
 
     def issue(self, session: StaffSession) -> str:
-        body = json.dumps({"u": session.user_id, "c": session.csrf, "s": session.stamp,
-                           "l": session.login_at}, separators=(",", ":"))
+        body = json.dumps(
+            {"u": session.user_id, "c": session.csrf, "s": session.stamp, "l": session.login_at}, separators=(",", ":")
+        )
         return _strip(self._session.encrypt_at_time(body.encode("utf-8"), session.issued_at))
 
     def new(self, user: StaffView) -> StaffSession:
@@ -99,8 +101,7 @@ class SessionCookies:
         return StaffSession(user.id, secrets.token_urlsafe(32), session_stamp(user), now, now)
 
     def renew(self, session: StaffSession) -> StaffSession:
-        return StaffSession(session.user_id, session.csrf, session.stamp, session.login_at,
-                            int(time.time()))
+        return StaffSession(session.user_id, session.csrf, session.stamp, session.login_at, int(time.time()))
 
     def parse(self, value: str | None, now: float | None = None) -> StaffSession | None:
         if not value or len(value) > MAX_COOKIE_CHARS:
@@ -116,8 +117,7 @@ class SessionCookies:
         if not isinstance(data, dict):
             return None
         uid, csrf, stamp, login = data.get("u"), data.get("c"), data.get("s"), data.get("l")
-        if not (isinstance(uid, int) and isinstance(csrf, str) and isinstance(stamp, str)
-                and isinstance(login, int)):
+        if not (isinstance(uid, int) and isinstance(csrf, str) and isinstance(stamp, str) and isinstance(login, int)):
             return None
         if current - login > self.absolute_s or login > current + 60:
             return None
@@ -144,16 +144,31 @@ def secure_cookies(request: web.Request, settings: Any) -> bool:
     return bool(request_scheme(request) == "https" or getattr(settings, "production", False))
 
 
-def set_cookie(response: web.StreamResponse, request: web.Request, settings: Any, name: str,
-               value: str, max_age: int) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=COOKIE_PATH, httponly=True,
-                        samesite="Strict", secure=secure_cookies(request, settings))
+def set_cookie(
+    response: web.StreamResponse, request: web.Request, settings: Any, name: str, value: str, max_age: int
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="Strict",
+        secure=secure_cookies(request, settings),
+    )
 
 
 def clear_cookie(response: web.StreamResponse, request: web.Request, settings: Any, name: str) -> None:
-    response.set_cookie(name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT",
-                        path=COOKIE_PATH, httponly=True, samesite="Strict",
-                        secure=secure_cookies(request, settings))
+    response.set_cookie(
+        name,
+        "",
+        max_age=0,
+        expires="Thu, 01 Jan 1970 00:00:00 GMT",
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="Strict",
+        secure=secure_cookies(request, settings),
+    )
 
 
 #: Console forms are a few fields of text: anything larger is refused before it is read.
@@ -183,8 +198,7 @@ async def read_form(request: web.Request) -> MultiDictProxy[str]:
     if len(body) > MAX_FORM_BYTES:
         raise FormRefused(413)
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50,
-                          strict_parsing=False)
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         raise FormRefused(415) from None
     form = MultiDictProxy(MultiDict(pairs))

@@ -7,6 +7,7 @@ No bundler: the modules are plain ES5 fragments of that one scope. ``make setup`
 file only when it is missing or differs from what the sources give. The built file is ignored by
 git: edit the modules, never widget.js.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,16 +21,16 @@ TARGET = STATIC_DIR / "widget.js"
 
 #: The modules, in the order their top-level statements must run (main.js starts the widget).
 ORDER = (
-    "config.js",        # the <script> tag's attributes, the gateway's address
-    "texts.js",         # the widget's own Dutch texts
-    "state.js",         # the conversation in sessionStorage
-    "dom.js",           # element helpers, safe links
-    "markdown.js",      # bot text → elements
-    "panel.js",         # launcher and panel, open and close
-    "rendering.js",     # messages, status lines, scrolling
+    "config.js",  # the <script> tag's attributes, the gateway's address
+    "texts.js",  # the widget's own Dutch texts
+    "state.js",  # the conversation in sessionStorage
+    "dom.js",  # element helpers, safe links
+    "markdown.js",  # bot text → elements
+    "panel.js",  # launcher and panel, open and close
+    "rendering.js",  # messages, status lines, scrolling
     "conversation.js",  # sending, and the gateway's frames
-    "transport.js",     # WebSocket with reconnect, HTTP fallback
-    "main.js",          # start and the public API
+    "transport.js",  # WebSocket with reconnect, HTTP fallback
+    "main.js",  # start and the public API
 )
 
 PRELUDE = """/*

@@ -7,6 +7,7 @@ docker compose does not need it: ``depends_on: condition: service_completed_succ
 
 Run as ``python deploy/app/wait_for_migrations.py [--timeout SECONDS]`` in the app image.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,10 @@ def main(argv=None) -> int:
         except Exception as exc:
             reason = type(exc).__name__
         if time.monotonic() > deadline:
-            print(f"App database not at {head()} after {args.timeout:.0f} s ({reason}); "
-                  "did the kw-migrate Job run?", file=sys.stderr)
+            print(
+                f"App database not at {head()} after {args.timeout:.0f} s ({reason}); did the kw-migrate Job run?",
+                file=sys.stderr,
+            )
             return 1
         time.sleep(3)  # poll interval while the migration Job runs
 

@@ -8,6 +8,7 @@ is caught here, when the image is built, not in the answers.
 
 Usage (in the Rasa runtime): python deploy/rasa/check_model.py MODEL MODELS_DIR
 """
+
 from __future__ import annotations
 
 import json

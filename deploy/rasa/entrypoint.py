@@ -20,6 +20,7 @@ Settings read (the same names and meaning as bot/settings.py):
   KW_RASA_TOKEN         not read here: serve.py takes it from the environment
 Every other argument goes to ``rasa run`` unchanged (the image's default: ``--model …``).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,10 @@ def endpoints(env: Mapping[str, str]) -> dict[str, object]:
     tracker = env.get("KW_TRACKER_STORE_URL", "")
     lock = env.get("KW_LOCK_STORE_URL", "")
     if not tracker or tracker.startswith("sqlite") or not lock:
-        raise SystemExit("A Rasa replica needs KW_TRACKER_STORE_URL (PostgreSQL) and KW_LOCK_STORE_URL "
-                         "(Redis): the replicas share conversations there.")
+        raise SystemExit(
+            "A Rasa replica needs KW_TRACKER_STORE_URL (PostgreSQL) and KW_LOCK_STORE_URL "
+            "(Redis): the replicas share conversations there."
+        )
     host = env.get("KW_HOST", "127.0.0.1")
     actions_port = int(env.get("KW_ACTIONS_PORT") or 5055)
     return endpoints_file.endpoints(f"http://{host}:{actions_port}/webhook", tracker, lock)
@@ -51,9 +54,21 @@ def write(env: Mapping[str, str]) -> Path:
 
 def command(env: Mapping[str, str], args: list[str], path: Path) -> list[str]:
     port = str(int(env.get("KW_RASA_PORT") or 5005))
-    return [sys.executable, str(ROOT / "rasa_runtime" / "serve.py"), "run", *args,
-            "--enable-api", "--interface", "0.0.0.0", "--port", port,
-            "--endpoints", str(path), "--credentials", str(ROOT / "credentials.yml")]
+    return [
+        sys.executable,
+        str(ROOT / "rasa_runtime" / "serve.py"),
+        "run",
+        *args,
+        "--enable-api",
+        "--interface",
+        "0.0.0.0",
+        "--port",
+        port,
+        "--endpoints",
+        str(path),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+    ]
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Calls to an action server through Rasa's endpoint with the kept connection
 (connections_patches.install_action_keepalive): answers, errors, a restarted server and odd
 bodies. Writes JSON to the path given first."""
+
 import asyncio
 import json
 import sys
@@ -13,8 +14,10 @@ import connections_patches
 HOI = {"events": [], "responses": [{"text": "hoi"}]}
 #: Bodies that must read back as what was sent (ujson encodes them; an integer beyond 64 bits
 #: goes to json.dumps).
-ODD = [{"text": "één €/m² <b>\u2028 \"x\"", "confidence": 0.1 + 0.2, "n": None, "t": True},
-       {"big": 2 ** 70, "nested": [[1.5e-300], {"": "/"}]}]
+ODD = [
+    {"text": 'één €/m² <b>\u2028 "x"', "confidence": 0.1 + 0.2, "n": None, "t": True},
+    {"big": 2**70, "nested": [[1.5e-300], {"": "/"}]},
+]
 
 
 class ActionServer:
@@ -65,8 +68,15 @@ async def calls() -> dict:
     await server.start(port)
     restarted = await endpoint.request(json={}, method="post")
     await server.stop()
-    return {"answers": answers, "error": error, "after_error": after_error, "restarted": restarted,
-            "connections": len(set(server.peers[:5])), "total": len(set(server.peers)), "same": same}
+    return {
+        "answers": answers,
+        "error": error,
+        "after_error": after_error,
+        "restarted": restarted,
+        "connections": len(set(server.peers[:5])),
+        "total": len(set(server.peers)),
+        "same": same,
+    }
 
 
 def main(out_path: str) -> None:

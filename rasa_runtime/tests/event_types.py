@@ -1,6 +1,7 @@
 """Event classes resolved through the cache (trackers_patches.install_event_type_cache) as
 Rasa resolves them, and the SQLite file of our tracker store (stores.CachingSQLTrackerStore):
 WAL mode, synchronous=NORMAL, one pooled connection. Writes JSON to the path given first."""
+
 import json
 import os
 import sys
@@ -19,8 +20,9 @@ def resolved(names):
 
 
 def main(out_path: str) -> None:
-    names = sorted({c.type_name for c in all_subclasses(events.Event)
-                    if isinstance(getattr(c, "type_name", None), str)})
+    names = sorted(
+        {c.type_name for c in all_subclasses(events.Event) if isinstance(getattr(c, "type_name", None), str)}
+    )
     before = resolved(names)
     trackers_patches.install_event_type_cache()
     after, again = resolved(names), resolved(names)
@@ -39,8 +41,16 @@ def main(out_path: str) -> None:
     for _ in range(3):
         with store.session_scope() as session:
             dbapi.append(id(session.connection().connection.connection))
-    out = {"n": len(names), "same": before == after == again, "unknown": unknown, "default": default,
-           "mode": mode, "sync": sync, "pool": type(store.engine.pool).__name__, "reused": len(set(dbapi)) == 1}
+    out = {
+        "n": len(names),
+        "same": before == after == again,
+        "unknown": unknown,
+        "default": default,
+        "mode": mode,
+        "sync": sync,
+        "pool": type(store.engine.pool).__name__,
+        "reused": len(set(dbapi)) == 1,
+    }
     with open(out_path, "w", encoding="utf-8") as handle:
         json.dump(out, handle)
 

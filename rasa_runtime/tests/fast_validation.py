@@ -1,6 +1,7 @@
 """The action server's responses, checked with the validator built once
 (connections_patches.install_fast_validation): the same accepted, the same refused with Rasa's
 message. Writes JSON to the path given first."""
+
 import json
 import sys
 

@@ -2,6 +2,7 @@
 by Rasa's own code ("plain") or with the model patches ("fast": fast load, direct predict,
 one-step feature join, sequential graph runner), and the process's memory. Arguments: the JSON
 output path, the model, the mode, the held-out NLU files."""
+
 import asyncio
 import gc
 import json
@@ -16,24 +17,43 @@ from rasa.utils.tensorflow.models import RasaModel
 import model_patches
 
 EXTRA = ["blorp fnerk", "<b>vet?</b>", "x" * 3000, "KW-2025-0047 en code KPWE-W7TV", "Arnhem?"]
-DIALOGUE = ["hoi", "wanneer is de deadline", "welke gebieden doen mee", "Arnhem", "ik wil een mens spreken",
-            "wat is de status van mijn aanvraag", "KW-2025-0047", "stop", "blorp fnerk", "dank je"]
+DIALOGUE = [
+    "hoi",
+    "wanneer is de deadline",
+    "welke gebieden doen mee",
+    "Arnhem",
+    "ik wil een mens spreken",
+    "wat is de status van mijn aanvraag",
+    "KW-2025-0047",
+    "stop",
+    "blorp fnerk",
+    "dank je",
+]
 
 
 async def parses(agent: Agent, texts: list) -> list:
     out = []
     for text in texts:
         parse = await agent.parse_message(text)
-        out.append([text, parse["intent"], parse.get("intent_ranking"),
-                    [[e["entity"], e["value"], e["start"], e["end"]] for e in parse["entities"]]])
+        out.append(
+            [
+                text,
+                parse["intent"],
+                parse.get("intent_ranking"),
+                [[e["entity"], e["value"], e["start"], e["end"]] for e in parse["entities"]],
+            ]
+        )
     return out
 
 
 async def dialogue(agent: Agent) -> list:
     """The policies' graph too: the actions predicted along a conversation, with the policy and
     confidence of each (actions are not run: there is no action server here)."""
-    tracker = DialogueStateTracker.from_events("d", [ActionExecuted("action_session_start"), SessionStarted(),
-                                                     ActionExecuted("action_listen")], agent.domain.slots)
+    tracker = DialogueStateTracker.from_events(
+        "d",
+        [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")],
+        agent.domain.slots,
+    )
     out = []
     for text in DIALOGUE:
         parse = await agent.parse_message(text)
@@ -62,8 +82,7 @@ def main(out_path: str, model: str, mode: str, *held_out: str) -> None:
         model_patches.install_sequential_graph_runner()
     texts = [m.get("text") for path in held_out for m in load_data(path).intent_examples] + EXTRA
     agent = Agent.load(model)
-    result = {"parses": asyncio.run(parses(agent, texts)), "dialogue": asyncio.run(dialogue(agent)),
-              "rss_mb": rss_mb()}
+    result = {"parses": asyncio.run(parses(agent, texts)), "dialogue": asyncio.run(dialogue(agent)), "rss_mb": rss_mb()}
     # Whether DIET's predictions went straight to the traced graph (install_direct_predict).
     result["direct"] = any("_kw_direct" in o.__dict__ for o in gc.get_objects() if isinstance(o, RasaModel))
     with open(out_path, "w", encoding="utf-8") as handle:

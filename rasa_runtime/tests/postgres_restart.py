@@ -3,6 +3,7 @@ restart does): Rasa's own SQL tracker store and ours (stores.CachingSQLTrackerSt
 Rasa from the tracker store endpoints.yml names). Arguments: the JSON output path and the URL of
 an empty database of the test's own. Every connection to that database is terminated by the
 server between two turns; Rasa's store fails the next turn, ours answers it."""
+
 import asyncio
 import json
 import sys
@@ -24,8 +25,10 @@ def drop_connections(url: str) -> int:
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             return cursor.fetchone()[0]
     finally:
         conn.close()
@@ -49,13 +52,22 @@ def main(out_path: str, url: str) -> None:
 
     async def run() -> dict:
         for store, sender in ((ours, "ours"), (rasa, "rasa")):
-            await store.save(DialogueStateTracker.from_events(
-                sender, [ActionExecuted("action_session_start"), SessionStarted(),
-                         ActionExecuted("action_listen")], domain.slots))
+            await store.save(
+                DialogueStateTracker.from_events(
+                    sender,
+                    [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")],
+                    domain.slots,
+                )
+            )
         before = [await turn(ours, "ours"), await turn(rasa, "rasa")]
         dropped = drop_connections(url)
-        return {"store": f"{type(ours).__module__}.{type(ours).__name__}", "before": before,
-                "dropped": dropped, "ours": await turn(ours, "ours"), "rasa": await turn(rasa, "rasa")}
+        return {
+            "store": f"{type(ours).__module__}.{type(ours).__name__}",
+            "before": before,
+            "dropped": dropped,
+            "ours": await turn(ours, "ours"),
+            "rasa": await turn(rasa, "rasa"),
+        }
 
     with open(out_path, "w", encoding="utf-8") as handle:
         json.dump(asyncio.run(run()), handle)

@@ -5,6 +5,7 @@ its own on the given port (never the machine's). Arguments: the JSON output path
 While Redis is down Rasa's lock store fails a turn at once; ours waits for it: a lock taken
 while Redis is down, with Redis started again right after, is granted, and the lock store works
 as before once Redis is back."""
+
 import asyncio
 import json
 import shutil
@@ -27,8 +28,11 @@ START_S = 10.0
 def start_redis(port: int) -> subprocess.Popen:
     binary = shutil.which("redis-server")
     assert binary, "redis-server is not installed"
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + START_S
     while True:
         try:
@@ -58,8 +62,10 @@ def main(out_path: str, port: str) -> None:
         config = EndpointConfig.from_dict(endpoints.lock_store(f"redis://127.0.0.1:{redis_port}/0"))
         ours = LockStore.create(config)
         rasa = RasaRedisLockStore(host="127.0.0.1", port=redis_port, db=0)
-        out = {"store": f"{type(ours).__module__}.{type(ours).__name__}",
-               "before": asyncio.run(take(ours, "before")) and asyncio.run(take(rasa, "before"))}
+        out = {
+            "store": f"{type(ours).__module__}.{type(ours).__name__}",
+            "before": asyncio.run(take(ours, "before")) and asyncio.run(take(rasa, "before")),
+        }
         stop_redis(server)
         try:
             asyncio.run(take(rasa, "down"))

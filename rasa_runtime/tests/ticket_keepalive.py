@@ -2,6 +2,7 @@
 Rasa's own lock store and with ours (stores.RedisLockStore, its ticket keep-alive). Arguments:
 the JSON output path and the port of a Redis of the test's own. Writes, per store, the seconds
 until the lock was acquired or None when it never was."""
+
 import asyncio
 import json
 import sys
@@ -37,8 +38,10 @@ async def attempt(store):
 def main(out_path: str, port: str) -> None:
     lock_store.LOCK_LIFETIME = LIFETIME  # what a request's ticket is renewed to
     settings = {"host": "127.0.0.1", "port": int(port), "db": 0, "key_prefix": "kwtest"}
-    out = {"rasa": asyncio.run(attempt(RasaRedisLockStore(**settings))),
-           "ours": asyncio.run(attempt(RedisLockStore(**settings)))}
+    out = {
+        "rasa": asyncio.run(attempt(RasaRedisLockStore(**settings))),
+        "ours": asyncio.run(attempt(RedisLockStore(**settings))),
+    }
     with open(out_path, "w", encoding="utf-8") as handle:
         json.dump(out, handle)
 

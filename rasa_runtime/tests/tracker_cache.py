@@ -2,6 +2,7 @@
 two replicas writing in turn, a failed turn, a new session, eviction and a deleted
 conversation. Arguments: the JSON output path and the store's settings as JSON (SQLite or
 PostgreSQL: the constructor's arguments)."""
+
 import asyncio
 import json
 import sys
@@ -16,8 +17,12 @@ from stores import CachingSQLTrackerStore
 
 
 def turn(text: str, slot=None) -> list:
-    events = [UserUttered(text, {"name": "faq_deadline", "confidence": 0.9}), ActionExecuted("utter_x"),
-              BotUttered(text.upper()), ActionExecuted("action_listen")]
+    events = [
+        UserUttered(text, {"name": "faq_deadline", "confidence": 0.9}),
+        ActionExecuted("utter_x"),
+        BotUttered(text.upper()),
+        ActionExecuted("action_listen"),
+    ]
     if slot:
         events.insert(1, SlotSet(*slot))
     return events
@@ -35,8 +40,9 @@ async def run(settings: dict) -> dict:
         return await SQLTrackerStore._retrieve(a, sender, False)
 
     out = {}
-    tracker = DialogueStateTracker.from_events("s1", [ActionExecuted("action_session_start"), SessionStarted(),
-                                                      ActionExecuted("action_listen")], domain.slots)
+    tracker = DialogueStateTracker.from_events(
+        "s1", [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")], domain.slots
+    )
     await a.save(tracker)
     checks = []
     for i, replica in enumerate([a, a, b, a, a, b, b, a]):
@@ -53,16 +59,19 @@ async def run(settings: dict) -> dict:
     # A turn that failed after changing its copy leaves the stored conversation as it was.
     broken = await a.retrieve("s1")
     broken.update(SlotSet("onderwerp", "kapot"), domain)
-    out["failed_turn_not_kept"] = (broken.get_slot("onderwerp") == "kapot"
-                                   and (await a.retrieve("s1")).get_slot("onderwerp") == "onderwerp 7")
+    out["failed_turn_not_kept"] = (
+        broken.get_slot("onderwerp") == "kapot" and (await a.retrieve("s1")).get_slot("onderwerp") == "onderwerp 7"
+    )
     out["hits"] = "s1" in a.kept
     # A new session: the store hands out only its events, with or without the cache.
     tracker = await a.retrieve("s1")
     for event in [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]:
         tracker.update(event, domain)
     await a.save(tracker)
-    out["new_session"] = [state(await a.retrieve("s1")) == state(await plain("s1")),
-                          len((await a.retrieve("s1")).events)]
+    out["new_session"] = [
+        state(await a.retrieve("s1")) == state(await plain("s1")),
+        len((await a.retrieve("s1")).events),
+    ]
     # More conversations than the cache holds: the oldest is forgotten, still answered right.
     for sender in ("s2", "s3", "s4"):
         await a.save(DialogueStateTracker.from_events(sender, turn("hoi"), domain.slots))

@@ -1,6 +1,7 @@
 """Parses of gibberish, real words, a place name and codes by the trained model with the
 unknown-words fallback (model_patches.install_unknown_words_fallback), and the guard alone on a
 confident message whose words are all unknown. Arguments: the JSON output path, the model."""
+
 import asyncio
 import json
 import sys
@@ -11,14 +12,19 @@ from rasa.shared.nlu.training_data.message import Message
 
 import model_patches
 
-TEXTS = ["blorp fnerk", "xqzt vlorp", "blubber de blub", "zzzz", "Arnhem?", "hoi", "wat is de deadline",
-         "KW-2025-0047"]
+TEXTS = ["blorp fnerk", "xqzt vlorp", "blubber de blub", "zzzz", "Arnhem?", "hoi", "wat is de deadline", "KW-2025-0047"]
 FORCED = ["blorp fnerk", "KPWE-W7TV", "kpwe w7tv"]
 
 
 def forced(classifier: FallbackClassifier, text: str) -> bool:
-    message = Message({"text": text, "intent": {"name": "greet", "confidence": 0.99},
-                       "intent_ranking": [{"name": "greet", "confidence": 0.99}], model_patches.KNOWN_WORDS: 0})
+    message = Message(
+        {
+            "text": text,
+            "intent": {"name": "greet", "confidence": 0.99},
+            "intent_ranking": [{"name": "greet", "confidence": 0.99}],
+            model_patches.KNOWN_WORDS: 0,
+        }
+    )
     return classifier._should_fallback(message)
 
 

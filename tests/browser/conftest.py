@@ -4,6 +4,7 @@ The gateway runs as `python -m bot.web` (a real subprocess on a free port, so it
 and restarted mid-conversation) in front of the session's real Rasa stack (`rasa_stack` from
 tests/conftest.py). One chromium for the module; each test gets a fresh context.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,7 @@ from tests.fixtures.gateway import GatewayProcess, gateway_for
 def chromium_path() -> str:
     """Debian's chromium; installed by scripts/ensure-browser.sh when missing (needs root)."""
     if not os.path.exists(CHROMIUM):
-        subprocess.run(["bash", str(ROOT / "scripts" / "ensure-browser.sh")], check=False,
-                       stdin=subprocess.DEVNULL)
+        subprocess.run(["bash", str(ROOT / "scripts" / "ensure-browser.sh")], check=False, stdin=subprocess.DEVNULL)
     if not os.path.exists(CHROMIUM):
         pytest.fail("chromium ontbreekt: voer scripts/ensure-browser.sh uit als root")
     return CHROMIUM
@@ -61,6 +61,12 @@ def context(browser):
 def page(context):
     page = context.new_page()
     page.csp_messages = []
-    page.on("console", lambda msg: page.csp_messages.append(msg.text)
-            if "Content Security Policy" in msg.text or "Trusted Type" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            page.csp_messages.append(msg.text)
+            if "Content Security Policy" in msg.text or "Trusted Type" in msg.text
+            else None
+        ),
+    )
     yield page

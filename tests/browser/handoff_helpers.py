@@ -1,4 +1,5 @@
 """Helpers for the handoff browser tests: the applicant's widget and the staff console."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,10 @@ from playwright.sync_api import expect
 from tests.browser.widget_helpers import ANSWER_TIMEOUT_MS, ROOT, GatewayProcess, free_port
 
 PASSWORD = "helpdesk-wachtwoord-2026"
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-              "resultTypes": ["violations"]}
+WCAG_21_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
 LIVE_MS = 15_000  # console/widget live updates (push, or the console's 2 s poll)
 # The console's two reference widths: a desktop, and 320 CSS px (WCAG 1.4.10 reflow).
 WIDE = {"width": 1280, "height": 800}
@@ -20,6 +23,7 @@ NARROW = {"width": 320, "height": 640}
 
 
 # -- widget (applicant) ------------------------------------------------------------------------
+
 
 def open_widget(page, url: str) -> None:
     page.goto(url + "/")
@@ -75,6 +79,7 @@ def count_text(locator, text: str) -> int:
 
 # -- console (staff) ----------------------------------------------------------------------------
 
+
 def staff_login(page, url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(url + "/helpdesk")
     expect(page.get_by_role("heading", name="Inloggen bij de helpdesk")).to_be_visible()
@@ -111,12 +116,14 @@ def closed_hours_spec(now: dt.datetime | None = None) -> str:
 def gateway_for(stack, log_dir: Path) -> GatewayProcess:
     """`python -m bot.web` in front of a given Rasa stack (as the `gateway` fixture does)."""
     env: dict[str, str] = dict(stack.env)
-    env.update({
-        "KW_GATEWAY_PORT": str(free_port()),
-        "KW_GATEWAY_HOST": "127.0.0.1",
-        "KW_RATE_LIMIT_PER_MINUTE": "600",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    })
+    env.update(
+        {
+            "KW_GATEWAY_PORT": str(free_port()),
+            "KW_GATEWAY_HOST": "127.0.0.1",
+            "KW_RATE_LIMIT_PER_MINUTE": "600",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        }
+    )
     proc = GatewayProcess(env, log_dir / "gateway.log")
     proc.rasa_stack = stack
     proc.start()

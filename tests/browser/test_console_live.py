@@ -10,6 +10,7 @@ a note and a status change arrive; live messages move neither the focus nor the 
 reader; no CSP violation; axe after the updates; after a gateway restart the console reconnects
 and gets what it missed. The full handoff with Rasa is test_handoff.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -72,12 +73,18 @@ def stack(tmp_path_factory):
     var = tmp_path_factory.mktemp("console-live")
     rasa = FakeRasaThread().start()
     env: dict[str, str] = {
-        "KW_VAR_DIR": str(var), "KW_DATABASE_URL": f"sqlite:///{var / 'app.db'}",
-        "KW_RASA_TOKEN": RASA_TOKEN, "KW_COOKIE_SECRET": COOKIE_SECRET, "KW_CONTACT_KEY": TEST_CONTACT_KEY,
-        "KW_RASA_PORT": str(rasa.port), "KW_RASA_WORKERS": "1",  # one fake Rasa
+        "KW_VAR_DIR": str(var),
+        "KW_DATABASE_URL": f"sqlite:///{var / 'app.db'}",
+        "KW_RASA_TOKEN": RASA_TOKEN,
+        "KW_COOKIE_SECRET": COOKIE_SECRET,
+        "KW_CONTACT_KEY": TEST_CONTACT_KEY,
+        "KW_RASA_PORT": str(rasa.port),
+        "KW_RASA_WORKERS": "1",  # one fake Rasa
         "KW_ACTIONS_PORT": str(rasa.port),
-        "KW_HELPDESK_HOURS": "ma-zo 00:00-24:00", "KW_HELPDESK_POLL_S": "0.5",
-        "KW_GATEWAY_HOST": "127.0.0.1", "KW_GATEWAY_PORT": str(free_port()),
+        "KW_HELPDESK_HOURS": "ma-zo 00:00-24:00",
+        "KW_HELPDESK_POLL_S": "0.5",
+        "KW_GATEWAY_HOST": "127.0.0.1",
+        "KW_GATEWAY_PORT": str(free_port()),
     }
     settings = settings_mod.load(env)
     full = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
@@ -99,8 +106,12 @@ def console_page(browser):
     ctx.set_default_timeout(15_000)
     page = ctx.new_page()
     page.problems = []
-    page.on("console", lambda msg: page.problems.append(msg.text)
-            if "Content Security Policy" in msg.text or msg.type == "error" else None)
+    page.on(
+        "console",
+        lambda msg: (
+            page.problems.append(msg.text) if "Content Security Policy" in msg.text or msg.type == "error" else None
+        ),
+    )
     page.on("pageerror", lambda exc: page.problems.append(str(exc)))
     page.on("dialog", lambda d: (page.problems.append("dialog: " + d.message), d.dismiss()))
     yield page
@@ -158,9 +169,14 @@ def test_queue_follows_live_and_keeps_the_focus(console_page, stack):
 def test_ticket_page_live_messages_reply_note_and_status(console_page, stack):
     gateway, tickets, _ = stack
     run = str(time.time_ns())
-    t = tickets.create_ticket(f"live-t-{run}", "Mag ik het budget later besteden?", transcript=[
-        ("gebruiker" if i % 2 == 0 else "assistent", f"Bericht {i + 1} over de aanvraag en de planning.", None)
-        for i in range(40)])
+    t = tickets.create_ticket(
+        f"live-t-{run}",
+        "Mag ik het budget later besteden?",
+        transcript=[
+            ("gebruiker" if i % 2 == 0 else "assistent", f"Bericht {i + 1} over de aanvraag en de planning.", None)
+            for i in range(40)
+        ],
+    )
     page = console_page
     staff_login(page, gateway.url, "mo")
     page.goto(f"{gateway.url}/helpdesk/vraag/{t.public_id}")
@@ -188,12 +204,16 @@ def test_ticket_page_live_messages_reply_note_and_status(console_page, stack):
     assert log.evaluate("el => el.scrollTop") == 0
     # At the end, the transcript follows.
     page.keyboard.press("End")
-    page.wait_for_function("() => { const el = document.getElementById('gesprek');"
-                           " return el.scrollTop >= el.scrollHeight - el.clientHeight - 1; }")
+    page.wait_for_function(
+        "() => { const el = document.getElementById('gesprek');"
+        " return el.scrollTop >= el.scrollHeight - el.clientHeight - 1; }"
+    )
     tickets.add_message(t.id, "gebruiker", None, "Aan het eind.")
     expect(console_messages(page)).to_have_count(count + 2, timeout=LIVE_MS)
-    page.wait_for_function("() => { const el = document.getElementById('gesprek');"
-                           " return el.scrollTop >= el.scrollHeight - el.clientHeight - 1; }")
+    page.wait_for_function(
+        "() => { const el = document.getElementById('gesprek');"
+        " return el.scrollTop >= el.scrollHeight - el.clientHeight - 1; }"
+    )
     expect(log).to_be_focused()
 
     # A reply: sent with fetch, shown at once, no page load; each message once, in seq order.
@@ -205,8 +225,9 @@ def test_ticket_page_live_messages_reply_note_and_status(console_page, stack):
     expect(box).to_have_value("")
     expect(box).to_be_focused()
     expect(page.locator("#berichten .c-msg--medewerker .c-msg__who").last).to_contain_text("Medewerker Mo Medewerker")
-    seqs = page.evaluate("() => Array.from(document.querySelectorAll('#berichten [data-seq]'))"
-                         ".map(li => Number(li.dataset.seq))")
+    seqs = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#berichten [data-seq]')).map(li => Number(li.dataset.seq))"
+    )
     assert seqs == list(range(1, 40 + 1 + 4 + 1 + 1))  # transcript, take-over line, 4 live, reply
 
     # A note, from the form; it arrives once (the answer and the socket both bring it).
@@ -227,15 +248,17 @@ def test_ticket_page_live_messages_reply_note_and_status(console_page, stack):
     notice = page.locator("#ticket-melding")
     expect(notice).to_contain_text("De status is gewijzigd: Afgerond.")
     expect(notice.get_by_role("link", name="Vernieuw de pagina")).to_have_attribute(
-        "href", f"/helpdesk/vraag/{t.public_id}")
+        "href", f"/helpdesk/vraag/{t.public_id}"
+    )
     assert page.evaluate("() => window.__sameDocument === true")
     assert page.problems == []
 
 
 def test_console_reconnects_after_a_gateway_restart_and_misses_nothing(console_page, stack):
     gateway, tickets, _ = stack
-    t = tickets.create_ticket(f"live-r-{time.time_ns()}", "Komt mijn bericht nog aan?",
-                              transcript=[("gebruiker", "Eerste bericht.", None)])
+    t = tickets.create_ticket(
+        f"live-r-{time.time_ns()}", "Komt mijn bericht nog aan?", transcript=[("gebruiker", "Eerste bericht.", None)]
+    )
     page = console_page
     staff_login(page, gateway.url, "mo")
     page.goto(f"{gateway.url}/helpdesk/vraag/{t.public_id}")
@@ -247,8 +270,9 @@ def test_console_reconnects_after_a_gateway_restart_and_misses_nothing(console_p
     finally:
         gateway.start()
     expect(page.locator("#live-status")).to_have_text("Deze pagina wordt live bijgewerkt.", timeout=LIVE_MS)
-    expect(console_messages(page)).to_have_text(["Eerste bericht.", f"Terwijl de console weg was {HTML_TEXT}"],
-                                                timeout=LIVE_MS)
+    expect(console_messages(page)).to_have_text(
+        ["Eerste bericht.", f"Terwijl de console weg was {HTML_TEXT}"], timeout=LIVE_MS
+    )
     no_markup_from_text(page)
     tickets.close(t.id, "systeem", reason="einde browsertest")
     # The closed socket and the failed reconnects are logged by the browser; nothing else is.

@@ -8,6 +8,7 @@ sideways scrolling; the SVG chart has an accessible name and the same numbers in
 text renders inert; a CSV download works and is escaped. A medewerker gets the 403 page, a
 beheerder gets in.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,20 +38,62 @@ from tests.fixtures.handoff import staff_member
 from tests.integration.conftest import COOKIE_SECRET, RASA_TOKEN, FakeRasa
 
 PASSWORD = "redactie-wachtwoord-2026"
-ACCOUNTS = {"rita": ("Rita Redactie", "redacteur"), "bea": ("Bea Beheer", "beheerder"),
-            "mo": ("Mo Medewerker", "medewerker")}
+ACCOUNTS = {
+    "rita": ("Rita Redactie", "redacteur"),
+    "bea": ("Bea Beheer", "beheerder"),
+    "mo": ("Mo Medewerker", "medewerker"),
+}
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 FORMULA = '=HYPERLINK("http://example.org";"klik hier")'
 #: Distinct not-understood questions (each asked twice, in two wordings): the page is several
 #: viewports long.
-SUBJECTS = ["speeltuin", "buurthuis", "fietspad", "bibliotheek", "zwembad", "moestuin", "jongerenwerk",
-            "straatverlichting", "bankjes", "schoolplein", "sportveld", "voedselbank", "schuldhulp",
-            "taalles", "huiswerkbegeleiding", "buurtbus", "wijkagent", "ouderenzorg", "kinderopvang",
-            "muziekles", "toneelclub", "buurtfeest", "groenstrook", "geveltuin", "zonnepanelen", "isolatie",
-            "speelplaats", "skatebaan", "wijkcentrum", "repaircafe", "kledingbank", "computerles",
-            "fietsenstalling", "parkeerplaatsen", "hondenuitlaatplek", "picknicktafels", "waterpunt",
-            "bomen", "vuilnisbakken", "muurschildering", "jeugdhonk", "sportschool", "dansles", "kookcursus",
-            "verkeersdrempels"]
+SUBJECTS = [
+    "speeltuin",
+    "buurthuis",
+    "fietspad",
+    "bibliotheek",
+    "zwembad",
+    "moestuin",
+    "jongerenwerk",
+    "straatverlichting",
+    "bankjes",
+    "schoolplein",
+    "sportveld",
+    "voedselbank",
+    "schuldhulp",
+    "taalles",
+    "huiswerkbegeleiding",
+    "buurtbus",
+    "wijkagent",
+    "ouderenzorg",
+    "kinderopvang",
+    "muziekles",
+    "toneelclub",
+    "buurtfeest",
+    "groenstrook",
+    "geveltuin",
+    "zonnepanelen",
+    "isolatie",
+    "speelplaats",
+    "skatebaan",
+    "wijkcentrum",
+    "repaircafe",
+    "kledingbank",
+    "computerles",
+    "fietsenstalling",
+    "parkeerplaatsen",
+    "hondenuitlaatplek",
+    "picknicktafels",
+    "waterpunt",
+    "bomen",
+    "vuilnisbakken",
+    "muurschildering",
+    "jeugdhonk",
+    "sportschool",
+    "dansles",
+    "kookcursus",
+    "verkeersdrempels",
+]
 QUESTIONS = len(SUBJECTS)
 TICKETS = 20
 
@@ -116,13 +159,20 @@ def editors_gateway(tmp_path_factory):
     fake = FakeRasaServer()
     fake.start()
     var = tmp_path_factory.mktemp("editors")
-    env = launcher.isolated_env(var, {
-        "KW_RASA_PORT": str(fake.port), "KW_RASA_WORKERS": "1",  # one fake Rasa
-        "KW_ACTIONS_PORT": str(fake.port), "KW_RASA_TOKEN": RASA_TOKEN,
-        "KW_COOKIE_SECRET": COOKIE_SECRET, "KW_CONTACT_KEY": TEST_CONTACT_KEY,
-        "KW_GATEWAY_HOST": "127.0.0.1", "KW_RATE_LIMIT_PER_MINUTE": "600",
-        "PYTHONPATH": str(ROOT),
-    })
+    env = launcher.isolated_env(
+        var,
+        {
+            "KW_RASA_PORT": str(fake.port),
+            "KW_RASA_WORKERS": "1",  # one fake Rasa
+            "KW_ACTIONS_PORT": str(fake.port),
+            "KW_RASA_TOKEN": RASA_TOKEN,
+            "KW_COOKIE_SECRET": COOKIE_SECRET,
+            "KW_CONTACT_KEY": TEST_CONTACT_KEY,
+            "KW_GATEWAY_HOST": "127.0.0.1",
+            "KW_RATE_LIMIT_PER_MINUTE": "600",
+            "PYTHONPATH": str(ROOT),
+        },
+    )
     settings = load(env)
     migrations.upgrade(settings.database_url)
     staff = StaffService(settings.database_url)
@@ -146,8 +196,7 @@ def new_page(browser):
         contexts.append(ctx)
         page = ctx.new_page()
         page.csp_messages = []
-        page.on("console", lambda m: page.csp_messages.append(m.text)
-                if "Content Security Policy" in m.text else None)
+        page.on("console", lambda m: page.csp_messages.append(m.text) if "Content Security Policy" in m.text else None)
         return page
 
     yield make
@@ -186,7 +235,8 @@ def test_a_redacteur_reads_the_editors_page_accessibly_and_downloads_csv(new_pag
     chart = page.get_by_role("img", name=re.compile(r"^Grafiek: vragen, niet begrepen vragen en vragen naar"))
     expect(chart).to_be_visible()
     assert "De tabel onder de grafiek geeft alle getallen" in chart.evaluate(
-        "el => document.getElementById('grafiek-uitleg').textContent")
+        "el => document.getElementById('grafiek-uitleg').textContent"
+    )
     expect(chart.locator("polyline")).to_have_count(3)
     expect(page.locator("#tabel-per-dag tbody tr")).to_have_count(28)
     questions = page.locator("#tabel-vragen tbody tr")

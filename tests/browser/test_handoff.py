@@ -8,6 +8,7 @@ out-of-hours ticket answered later, after the user left and came back (own stack
 hours). The console pages pass axe-core (WCAG 2.1 A/AA), also filled past the viewport at 1280
 and 320 px, the long transcript scrolls by keyboard, and stored text renders inert.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,14 +51,18 @@ from tests.fixtures.handoff import active_ticket
 Q_START = "Vanaf wanneer kon je aanvragen?"
 A_START = "7 juli 2025"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
-STAFF = {"bea": ("Bea Beheer", "beheerder"), "mo": ("Mo Medewerker", "medewerker"),
-         "sam": ("Sam Collega", "medewerker")}
+STAFF = {
+    "bea": ("Bea Beheer", "beheerder"),
+    "mo": ("Mo Medewerker", "medewerker"),
+    "sam": ("Sam Collega", "medewerker"),
+}
 
 
 def append_tracker_events(rasa_stack, sender: str, events: list[dict]) -> None:
     url = f"{rasa_stack.url_for(sender)}/conversations/{sender}/tracker/events?token={rasa_stack.settings.rasa_token}"
-    req = urllib.request.Request(url, data=json.dumps(events).encode("utf-8"),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=json.dumps(events).encode("utf-8"), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=20) as resp:
         assert resp.status == 200
 
@@ -113,16 +118,34 @@ def test_console_pages_are_accessible_and_render_stored_text_inert(new_page, gat
     question = "Krijgt mijn wijk ook geld voor groen?"
     conversation = "browser-a11y-" + str(time.time_ns())
     t = tickets.create_ticket(
-        conversation, question, gemeente="Rotterdam", transcript=[
+        conversation,
+        question,
+        gemeente="Rotterdam",
+        transcript=[
             ("gebruiker", "Welke gebieden doen mee?", None),
             ("assistent", "Er doen **20 gebieden** mee.", None),
-            ("gebruiker", f"Mijn vraag {XSS}", None)])
+            ("gebruiker", f"Mijn vraag {XSS}", None),
+        ],
+    )
     # The console reads an answer's sources as data from Rasa's tracker (bot/core/reply.py).
-    append_tracker_events(gateway.rasa_stack, conversation, [{
-        "event": "bot", "text": "Er doen **20 gebieden** mee.", "data": {"custom": {"kw_sources": [
-            {"title": "Regeling SPUK Kansrijke Wijk", "url": "https://wetten.overheid.nl/"}]}}}])
-    tickets.add_note(t.id, StaffService(gateway.rasa_stack.settings.database_url).get_by_username("sam"),
-                     f"Notitie {XSS}")
+    append_tracker_events(
+        gateway.rasa_stack,
+        conversation,
+        [
+            {
+                "event": "bot",
+                "text": "Er doen **20 gebieden** mee.",
+                "data": {
+                    "custom": {
+                        "kw_sources": [{"title": "Regeling SPUK Kansrijke Wijk", "url": "https://wetten.overheid.nl/"}]
+                    }
+                },
+            }
+        ],
+    )
+    tickets.add_note(
+        t.id, StaffService(gateway.rasa_stack.settings.database_url).get_by_username("sam"), f"Notitie {XSS}"
+    )
     tickets.save_canned_reply("Openingstijden", "De helpdesk is er op werkdagen van 9:00 tot 17:00.")
     page = new_page()
     page.goto(gateway.url + "/helpdesk")
@@ -142,7 +165,8 @@ def test_console_pages_are_accessible_and_render_stored_text_inert(new_page, gat
     open_ticket_from_queue(page, question)
     expect(page.get_by_text("gecontroleerd via het portaal")).to_be_visible()
     expect(page.get_by_role("link", name="Regeling SPUK Kansrijke Wijk")).to_have_attribute(
-        "href", "https://wetten.overheid.nl/")
+        "href", "https://wetten.overheid.nl/"
+    )
     expect(console_messages(page).filter(has_text="Mijn vraag <img src=x")).to_be_visible()
     expect(page.locator("#notities")).to_contain_text("Notitie <img src=x")
     # A message that arrives while the page is open comes as a server fragment (escaped by Jinja2).
@@ -157,7 +181,8 @@ def test_console_pages_are_accessible_and_render_stored_text_inert(new_page, gat
     page.get_by_label("Standaardantwoord").select_option(label="Openingstijden")
     page.get_by_role("button", name="Invoegen").click()
     expect(page.get_by_label("Je bericht aan de gebruiker")).to_have_value(
-        "De helpdesk is er op werkdagen van 9:00 tot 17:00.")
+        "De helpdesk is er op werkdagen van 9:00 tot 17:00."
+    )
     no_axe_violations(page, "console ticket (live, reply form)")
     page.get_by_role("link", name="Standaardantwoorden").click()
     expect(page.get_by_role("heading", name="Standaardantwoorden", exact=True)).to_be_visible()
@@ -208,8 +233,11 @@ _SETTLED_JS = """el => new Promise(done => {
 def wait_scrolled(page, log, condition: str) -> None:
     """Wait until the transcript's scroll position fits `condition` and has settled."""
     try:
-        page.wait_for_function(f"el => {{ const end = el.scrollHeight - el.clientHeight; return {condition}; }}",
-                               arg=log.element_handle(), timeout=5_000)
+        page.wait_for_function(
+            f"el => {{ const end = el.scrollHeight - el.clientHeight; return {condition}; }}",
+            arg=log.element_handle(),
+            timeout=5_000,
+        )
         log.evaluate(_SETTLED_JS)
     except PlaywrightTimeout:
         where = log.evaluate("""el => ({scrollTop: el.scrollTop, end: el.scrollHeight - el.clientHeight,
@@ -225,9 +253,14 @@ LONG_LINE = "over de aanvraag, de planning van de wijk en de verdeling van het b
 def long_ticket(tickets):
     """A waiting ticket whose transcript is several viewport heights long."""
     t = tickets.create_ticket(
-        "browser-lang-" + str(time.time_ns()), LONG_QUESTION, gemeente="Utrecht",
-        transcript=[("gebruiker" if i % 2 == 0 else "assistent", f"Bericht {i + 1} {LONG_LINE}", None)
-                    for i in range(LONG_TRANSCRIPT)])
+        "browser-lang-" + str(time.time_ns()),
+        LONG_QUESTION,
+        gemeente="Utrecht",
+        transcript=[
+            ("gebruiker" if i % 2 == 0 else "assistent", f"Bericht {i + 1} {LONG_LINE}", None)
+            for i in range(LONG_TRANSCRIPT)
+        ],
+    )
     yield t
     tickets.close(t.id, "systeem", reason="einde browsertest")  # the other tests share the queue
 
@@ -236,11 +269,16 @@ def long_ticket(tickets):
 def long_queue_and_replies(tickets):
     """A queue and a list of canned replies, each longer than the viewport."""
     run = str(time.time_ns())
-    fillers = [tickets.create_ticket(f"browser-rij-{run}-{i}", f"Wachtrijvraag {i + 1} over de subsidie")
-               for i in range(FILLER_QUESTIONS)]
-    replies = [tickets.save_canned_reply(f"Voorbeeldantwoord {i + 1:02d}",
-                                         f"Dit is voorbeeldantwoord {i + 1}. Het gaat " + LONG_LINE)
-               for i in range(FILLER_REPLIES)]
+    fillers = [
+        tickets.create_ticket(f"browser-rij-{run}-{i}", f"Wachtrijvraag {i + 1} over de subsidie")
+        for i in range(FILLER_QUESTIONS)
+    ]
+    replies = [
+        tickets.save_canned_reply(
+            f"Voorbeeldantwoord {i + 1:02d}", f"Dit is voorbeeldantwoord {i + 1}. Het gaat " + LONG_LINE
+        )
+        for i in range(FILLER_REPLIES)
+    ]
     yield
     for t in fillers:  # the other tests share this queue and these replies
         tickets.close(t.id, "systeem", reason="einde browsertest")
@@ -257,8 +295,7 @@ def open_long_transcript(page, url: str, ticket):
     return log
 
 
-def test_long_console_pages_pass_axe_at_both_widths(new_page, gateway, accounts, long_ticket,
-                                                     long_queue_and_replies):
+def test_long_console_pages_pass_axe_at_both_widths(new_page, gateway, accounts, long_ticket, long_queue_and_replies):
     page = new_page()
     page.set_viewport_size(WIDE)
     page.goto(gateway.url + "/helpdesk")
@@ -370,7 +407,8 @@ def test_handoff_both_ways_and_back_to_the_assistant(new_page, gateway, accounts
 
     expect(handoff_bar(user)).to_have_text(
         "Je praat nu met Mo Medewerker, medewerker van de helpdesk. Dit is een mens, geen digitale assistent.",
-        timeout=LIVE_MS)
+        timeout=LIVE_MS,
+    )
     expect_bot(user, "Je praat nu met Mo Medewerker, medewerker van de helpdesk.", timeout=LIVE_MS)
 
     staff_reply(staff, "Hallo, ik ben Mo. Om welke wijken gaat het?")
@@ -379,7 +417,8 @@ def test_handoff_both_ways_and_back_to_the_assistant(new_page, gateway, accounts
 
     ask(user, "Het gaat om Kruiswijk en Zuiderpark.")
     expect(console_messages(staff).filter(has_text="Het gaat om Kruiswijk en Zuiderpark.")).to_be_visible(
-        timeout=LIVE_MS)
+        timeout=LIVE_MS
+    )
     staff_reply(staff, "Dank je. Je mag het budget zelf verdelen.")
     expect(agent_messages(user).filter(has_text="zelf verdelen")).to_be_visible(timeout=LIVE_MS)
 
@@ -387,8 +426,7 @@ def test_handoff_both_ways_and_back_to_the_assistant(new_page, gateway, accounts
     events = tracker_events(gateway.rasa_stack, sid)
     agent_events = [e for e in events if e.get("event") == "bot" and (e.get("metadata") or {}).get("agent")]
     assert [e["metadata"]["agent"] for e in agent_events] == ["Mo Medewerker", "Mo Medewerker"]
-    assert any(e.get("event") == "user" and e.get("text") == "Het gaat om Kruiswijk en Zuiderpark."
-               for e in events)
+    assert any(e.get("event") == "user" and e.get("text") == "Het gaat om Kruiswijk en Zuiderpark." for e in events)
 
     staff.get_by_role("button", name="Terug naar de assistent").click()
     expect(staff.get_by_text("De vraag is teruggegeven aan de assistent.")).to_be_visible()
@@ -407,8 +445,12 @@ def test_handoff_both_ways_and_back_to_the_assistant(new_page, gateway, accounts
     # Reload: everything once, in order, agent messages with the name.
     user.reload()
     expect_bot(user, A_START)
-    for text in ("Om welke wijken gaat het?", "zelf verdelen", "Je praat nu met Mo Medewerker",
-                 "Je praat nu weer met de digitale assistent"):
+    for text in (
+        "Om welke wijken gaat het?",
+        "zelf verdelen",
+        "Je praat nu met Mo Medewerker",
+        "Je praat nu weer met de digitale assistent",
+    ):
         assert count_text(bot_bubbles(user), text) == 1, text
     assert agent_messages(user).count() == 2
     assert count_text(user.locator(".kw-msg--user .kw-bubble"), "Kruiswijk en Zuiderpark") == 1
@@ -466,16 +508,19 @@ def test_gateway_restart_mid_handoff_loses_and_doubles_nothing(new_page, gateway
     gateway.start()
 
     expect(console_messages(staff).filter(has_text="Dit typ ik tijdens de storing.")).to_be_visible(
-        timeout=ANSWER_TIMEOUT_MS)
+        timeout=ANSWER_TIMEOUT_MS
+    )
     expect(staff.locator("#live-status")).to_have_text("Deze pagina wordt live bijgewerkt.", timeout=LIVE_MS)
     staff_reply(staff, "Tweede bericht na de herstart.")
     expect(agent_messages(user).filter(has_text="Tweede bericht na de herstart.")).to_be_visible(timeout=LIVE_MS)
 
     def once_everywhere() -> bool:
-        return (count_text(console_messages(staff), "Dit typ ik tijdens de storing.") == 1
-                and count_text(bot_bubbles(user), "Eerste bericht voor de herstart.") == 1
-                and count_text(bot_bubbles(user), "Tweede bericht na de herstart.") == 1
-                and count_text(user.locator(".kw-msg--user .kw-bubble"), "Dit typ ik tijdens de storing.") == 1)
+        return (
+            count_text(console_messages(staff), "Dit typ ik tijdens de storing.") == 1
+            and count_text(bot_bubbles(user), "Eerste bericht voor de herstart.") == 1
+            and count_text(bot_bubbles(user), "Tweede bericht na de herstart.") == 1
+            and count_text(user.locator(".kw-msg--user .kw-bubble"), "Dit typ ik tijdens de storing.") == 1
+        )
 
     poll(once_everywhere, 10, "each message once on both sides")
     ticket = tickets.active_ticket_for_conversation(sender_id(user))
@@ -521,9 +566,13 @@ def test_out_of_hours_ticket_is_answered_when_the_user_returns(new_page, closed_
     # The contact reached the ticket (encrypted) although Rasa only saw it masked.
     contacts = HandoffService.from_settings(gw.rasa_stack.settings)
     boss = StaffService.from_settings(gw.rasa_stack.settings).create_user(
-        "contactbaas", "Bea Beheer", "correct horse battery", "beheerder")
-    poll(lambda: contacts.contact_for(active_ticket(contacts, sid), boss) == "aanvrager@gemeente.nl",
-         10, "the contact on the ticket")
+        "contactbaas", "Bea Beheer", "correct horse battery", "beheerder"
+    )
+    poll(
+        lambda: contacts.contact_for(active_ticket(contacts, sid), boss) == "aanvrager@gemeente.nl",
+        10,
+        "the contact on the ticket",
+    )
     assert "aanvrager@gemeente.nl" not in str(tracker_events(gw.rasa_stack, sid))
     # The user leaves the site (the ticket stays).
     user.goto("about:blank")

@@ -12,6 +12,7 @@ takes the ticket and replies, and the widget shows the reply.
 Before the fix the console refused this login with 403: the Origin ``https://kw.example`` was
 compared with its default port to a Host header without one.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,24 +50,39 @@ USERNAME, DISPLAY_NAME, PASSWORD = "sanne", "Sanne de Vries", "productie-wachtwo
 def production_cluster(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var-production")
     app_db, tracker_db = create_pg_database(), create_pg_database()
-    env = launcher.isolated_env(var_dir, production_env(
-        KW_DATABASE_URL=app_db, KW_TRACKER_STORE_URL=tracker_db,
-        KW_LOCK_STORE_URL="redis://127.0.0.1:6379/0", KW_PUBSUB_URL="redis://127.0.0.1:6379/0",
-        KW_PUBSUB_PREFIX=f"kw-prodpath-{uuid.uuid4().hex[:8]}:",
-        KW_HELPDESK_HOURS="ma-zo 00:00-24:00"))
+    env = launcher.isolated_env(
+        var_dir,
+        production_env(
+            KW_DATABASE_URL=app_db,
+            KW_TRACKER_STORE_URL=tracker_db,
+            KW_LOCK_STORE_URL="redis://127.0.0.1:6379/0",
+            KW_PUBSUB_URL="redis://127.0.0.1:6379/0",
+            KW_PUBSUB_PREFIX=f"kw-prodpath-{uuid.uuid4().hex[:8]}:",
+            KW_HELPDESK_HOURS="ma-zo 00:00-24:00",
+        ),
+    )
     settings = load(env)
-    ports = cluster.Ports(settings.gateway_port, settings.rasa_port, settings.actions_port,
-                          gateways=[launcher.free_port(), launcher.free_port()],
-                          rasas=[launcher.free_port()], action_servers=[launcher.free_port()],
-                          tls=launcher.free_port())
+    ports = cluster.Ports(
+        settings.gateway_port,
+        settings.rasa_port,
+        settings.actions_port,
+        gateways=[launcher.free_port(), launcher.free_port()],
+        rasas=[launcher.free_port()],
+        action_servers=[launcher.free_port()],
+        tls=launcher.free_port(),
+    )
     stack = None
     try:
         model = launcher.ensure_model(settings)
         # The first medewerker as an operator creates one: the CLI (which also migrates).
         created = subprocess.run(
             [sys.executable, "-m", "bot", "staff-create", USERNAME, DISPLAY_NAME],
-            cwd=ROOT, env=dict(env, KW_NEW_STAFF_PASSWORD=PASSWORD), capture_output=True, text=True,
-            timeout=120)
+            cwd=ROOT,
+            env=dict(env, KW_NEW_STAFF_PASSWORD=PASSWORD),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert created.returncode == 0, created.stdout + created.stderr
         stack = cluster.Cluster(settings, model, ports)
         saved = dict(os.environ)
@@ -104,8 +120,9 @@ def new_page(kw_test_browser):
 
     def make():
         # The certificate is self-signed: the browser is told to accept it, nothing else changes.
-        ctx = kw_test_browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL",
-                                          ignore_https_errors=True)
+        ctx = kw_test_browser.new_context(
+            viewport={"width": 1280, "height": 900}, locale="nl-NL", ignore_https_errors=True
+        )
         ctx.set_default_timeout(15_000)
         contexts.append(ctx)
         return ctx.new_page()

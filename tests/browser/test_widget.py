@@ -5,6 +5,7 @@ gateway restart mid-conversation loses and duplicates nothing, keyboard-only use
 with a valid / expired / forged token, zero CSP violations on a strict-CSP page, zero axe
 WCAG 2.1 A/AA violations, screenshots at desktop and 320 px.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ from playwright.sync_api import expect
 
 from tests.browser.widget_helpers import ANSWER_TIMEOUT_MS, SCREENSHOTS, poll, sender_id, session_token, user_events
 
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-              "resultTypes": ["violations"]}
+WCAG_21_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
 Q_START = "Vanaf wanneer kon je aanvragen?"
 A_START = "7 juli 2025"
 Q_YEARS = "Voor welke jaren is het geld?"
@@ -71,7 +74,8 @@ def no_axe_violations(page, what: str) -> None:
 
 def widget_html_elements(page, selector: str) -> int:
     return page.evaluate(
-        "(sel) => document.getElementById('kw-assistent').shadowRoot.querySelectorAll(sel).length", selector)
+        "(sel) => document.getElementById('kw-assistent').shadowRoot.querySelectorAll(sel).length", selector
+    )
 
 
 def scrolled(page) -> None:
@@ -175,8 +179,11 @@ def test_reload_and_navigation_keep_history_and_wissen_starts_over(page, gateway
     poll(lambda: not user_events(gateway.rasa_stack, old_sid), 10, "the wiped conversation gone")
     expect(page.get_by_role("group", name="Onderwerpen")).to_be_visible()
     expect(textbox(page)).to_be_focused()
-    page.wait_for_function("(old) => { const k = Object.keys(sessionStorage).find(k => k.startsWith('kw-assistent:'));"
-                           " return k && JSON.parse(sessionStorage.getItem(k)).token !== old; }", arg=token)
+    page.wait_for_function(
+        "(old) => { const k = Object.keys(sessionStorage).find(k => k.startsWith('kw-assistent:'));"
+        " return k && JSON.parse(sessionStorage.getItem(k)).token !== old; }",
+        arg=token,
+    )
     page.reload()
     expect(panel(page)).to_be_visible()
     expect(page.get_by_role("group", name="Onderwerpen")).to_be_visible()
@@ -192,7 +199,8 @@ def test_gateway_restart_mid_conversation_loses_and_duplicates_nothing(page, gat
     expect(status).to_be_visible()
     ask(page, Q_YEARS)
     expect(page.locator(".kw-msg--user").last.locator(".kw-meta")).to_contain_text(
-        "Wordt verstuurd zodra er weer verbinding is.")
+        "Wordt verstuurd zodra er weer verbinding is."
+    )
     gateway.start()
     expect(page.get_by_role("status").filter(has_text="Verbinding hersteld")).to_be_visible()
     expect_answer(page, A_YEARS)
@@ -259,22 +267,32 @@ def _portal_page(url: str, token: str, extra: str = "") -> str:
 def test_portal_mode(page, gateway, kind):
     settings = gateway.rasa_stack.settings
     now = int(time.time())
-    claims = {"sub": "portal-user-9", "gemeente": "Tilburg", "aud": settings.portal_jwt_audience,
-              "iss": settings.portal_jwt_issuer, "iat": now, "exp": now + 300}
+    claims = {
+        "sub": "portal-user-9",
+        "gemeente": "Tilburg",
+        "aud": settings.portal_jwt_audience,
+        "iss": settings.portal_jwt_issuer,
+        "iat": now,
+        "exp": now + 300,
+    }
     secret = settings.portal_jwt_secret
     if kind == "expired":
         claims.update(iat=now - 1200, exp=now - 600)
     if kind == "forged":
         secret = secrets.token_urlsafe(32)
     token = jwt.encode(claims, secret, algorithm="HS256")
-    page.route(gateway.url + "/test/portaal", lambda route: route.fulfill(
-        status=200, content_type="text/html", body=_portal_page(gateway.url, token)))
+    page.route(
+        gateway.url + "/test/portaal",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=_portal_page(gateway.url, token)),
+    )
     page.goto(gateway.url + "/test/portaal")
     launcher(page).click()
     notice = page.locator(".kw-portal")
-    expected = {"valid": "Je bent ingelogd via het portaal (gemeente Tilburg).",
-                "expired": "Je inlog is verlopen.",
-                "forged": "We konden je inlog niet controleren."}[kind]
+    expected = {
+        "valid": "Je bent ingelogd via het portaal (gemeente Tilburg).",
+        "expired": "Je inlog is verlopen.",
+        "forged": "We konden je inlog niet controleren.",
+    }[kind]
     expect(notice).to_contain_text(expected)
     ask(page, Q_START)
     expect_answer(page, A_START)
@@ -287,8 +305,12 @@ def test_portal_mode(page, gateway, kind):
 
 def test_plain_http_fallback(page, gateway):
     """data-transport="http": the same conversation without WebSockets."""
-    page.route(gateway.url + "/test/http", lambda route: route.fulfill(
-        status=200, content_type="text/html", body=_portal_page(gateway.url, "", 'data-transport="http"')))
+    page.route(
+        gateway.url + "/test/http",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body=_portal_page(gateway.url, "", 'data-transport="http"')
+        ),
+    )
     sockets = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     start_chat(page, gateway.url + "/test/http")
@@ -310,17 +332,25 @@ def test_demo_portal_login(page, gateway):
 
 def test_strict_csp_page_has_no_violations(page, gateway):
     nonce = secrets.token_urlsafe(16)
-    csp = ("default-src 'none'; "
-           f"script-src 'nonce-{nonce}' 'strict-dynamic'; style-src 'nonce-{nonce}'; "
-           "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
-           "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'")
+    csp = (
+        "default-src 'none'; "
+        f"script-src 'nonce-{nonce}' 'strict-dynamic'; style-src 'nonce-{nonce}'; "
+        "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
+    )
     body = f"""<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Strikte CSP</title></head>
 <body><main><h1>Gemeente met strikte CSP</h1></main>
 <script src="/static/widget.js" nonce="{nonce}"></script></body></html>"""
-    page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
-                         " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
-    page.route(gateway.url + "/test/strikt", lambda route: route.fulfill(
-        status=200, content_type="text/html", headers={"Content-Security-Policy": csp}, body=body))
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page.route(
+        gateway.url + "/test/strikt",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", headers={"Content-Security-Policy": csp}, body=body
+        ),
+    )
     start_chat(page, gateway.url + "/test/strikt")
     # The stylesheet loaded only because the widget passed the nonce on.
     header = page.locator(".kw-header")
@@ -344,19 +374,27 @@ def test_axe_on_demo_page_and_open_widget(page, gateway):
 
 def test_small_screen_zoom_and_reduced_motion(browser, gateway):
     # 320 px wide (WCAG 1.4.10 reflow), reduced motion asked for by the visitor.
-    ctx = browser.new_context(viewport={"width": 320, "height": 640}, reduced_motion="reduce",
-                              locale="nl-NL", has_touch=True)
+    ctx = browser.new_context(
+        viewport={"width": 320, "height": 640}, reduced_motion="reduce", locale="nl-NL", has_touch=True
+    )
     try:
         page = ctx.new_page()
         start_chat(page, gateway.url + "/")
         box = panel(page).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 320
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
-        assert page.evaluate("() => { const p = document.getElementById('kw-assistent').shadowRoot"
-                             ".querySelector('.kw-panel'); return p.scrollWidth <= p.clientWidth; }")
+        assert page.evaluate(
+            "() => { const p = document.getElementById('kw-assistent').shadowRoot"
+            ".querySelector('.kw-panel'); return p.scrollWidth <= p.clientWidth; }"
+        )
         expect(textbox(page)).to_be_in_viewport()
-        assert page.evaluate("() => getComputedStyle(document.getElementById('kw-assistent').shadowRoot"
-                             ".querySelector('.kw-dots span')).animationName") == "none"
+        assert (
+            page.evaluate(
+                "() => getComputedStyle(document.getElementById('kw-assistent').shadowRoot"
+                ".querySelector('.kw-dots span')).animationName"
+            )
+            == "none"
+        )
         scrolled(page)
         page.screenshot(path=str(SCREENSHOTS / "widget-mobile-320.png"))
         no_axe_violations(page, "open widget at 320 px")
@@ -377,8 +415,15 @@ def test_small_screen_zoom_and_reduced_motion(browser, gateway):
 def test_bot_text_is_rendered_as_text_with_markdown_lite(page, gateway):
     """A crafted gateway (mocked socket): HTML and script in bot text stay inert."""
     sockets = {}
-    ready = {"type": "ready", "session": "v1.test.test", "resumed": False, "history": [],
-             "portal": {"status": "none"}, "limits": {"max_chars": 1000}, "starters": []}
+    ready = {
+        "type": "ready",
+        "session": "v1.test.test",
+        "resumed": False,
+        "history": [],
+        "portal": {"status": "none"},
+        "limits": {"max_chars": 1000},
+        "starters": [],
+    }
 
     def on_socket(ws):
         sockets["ws"] = ws
@@ -389,8 +434,11 @@ def test_bot_text_is_rendered_as_text_with_markdown_lite(page, gateway):
                 ws.send(json.dumps(ready))
             elif frame["type"] == "message":
                 sockets["id"] = frame["id"]
-                ws.send(json.dumps({"type": "ack", "id": frame["id"], "text": frame["text"], "masked": [],
-                                    "duplicate": False}))
+                ws.send(
+                    json.dumps(
+                        {"type": "ack", "id": frame["id"], "text": frame["text"], "masked": [], "duplicate": False}
+                    )
+                )
                 ws.send(json.dumps({"type": "typing"}))
 
         ws.on_message(on_message)
@@ -401,16 +449,33 @@ def test_bot_text_is_rendered_as_text_with_markdown_lite(page, gateway):
     typed = '<img src=x onerror="window.__pwned=1">'
     ask(page, typed)
     expect(page.locator(".kw-typing")).to_be_visible()  # typing indicator while waiting
-    text = ("Dit is **vet** en <b>geen html</b> <img src=x onerror=\"window.__pwned=2\">.\n"
-            "- punt een met [een link](https://example.org/pad?x=1)\n"
-            "- punt twee https://www.rijksoverheid.nl/onderwerpen.\n\n"
-            "Klik [hier](javascript:window.__pwned=3) of <a href=\"javascript:alert(1)\">daar</a>")
+    text = (
+        'Dit is **vet** en <b>geen html</b> <img src=x onerror="window.__pwned=2">.\n'
+        "- punt een met [een link](https://example.org/pad?x=1)\n"
+        "- punt twee https://www.rijksoverheid.nl/onderwerpen.\n\n"
+        'Klik [hier](javascript:window.__pwned=3) of <a href="javascript:alert(1)">daar</a>'
+    )
     # Sources are data: a safe link becomes the "Bron:" line, a javascript: one only its title.
-    sources = [{"title": "Regeling SPUK", "url": "https://wetten.overheid.nl/BWBR0050000"},
-               {"title": "<i>Kwaad</i>", "url": "javascript:window.__pwned=4"}]
-    sockets["ws"].send(json.dumps({"type": "reply", "id": sockets["id"], "messages": [
-        {"text": text, "buttons": [{"title": "<i>knop</i>", "payload": "/faq_themas"}],
-         "sources": sources, "checked": "2026-11-27"}]}))
+    sources = [
+        {"title": "Regeling SPUK", "url": "https://wetten.overheid.nl/BWBR0050000"},
+        {"title": "<i>Kwaad</i>", "url": "javascript:window.__pwned=4"},
+    ]
+    sockets["ws"].send(
+        json.dumps(
+            {
+                "type": "reply",
+                "id": sockets["id"],
+                "messages": [
+                    {
+                        "text": text,
+                        "buttons": [{"title": "<i>knop</i>", "payload": "/faq_themas"}],
+                        "sources": sources,
+                        "checked": "2026-11-27",
+                    }
+                ],
+            }
+        )
+    )
     answer = bot(page).last
     expect(answer).to_contain_text("<b>geen html</b>")
     expect(page.locator(".kw-typing")).to_be_hidden()
@@ -419,12 +484,16 @@ def test_bot_text_is_rendered_as_text_with_markdown_lite(page, gateway):
     links = answer.get_by_role("link")
     expect(links).to_have_count(3)
     hrefs = [links.nth(i).get_attribute("href") for i in range(3)]
-    assert hrefs == ["https://example.org/pad?x=1", "https://www.rijksoverheid.nl/onderwerpen",
-                     "https://wetten.overheid.nl/BWBR0050000"]
+    assert hrefs == [
+        "https://example.org/pad?x=1",
+        "https://www.rijksoverheid.nl/onderwerpen",
+        "https://wetten.overheid.nl/BWBR0050000",
+    ]
     for i in range(3):
         expect(links.nth(i)).to_have_attribute("rel", "noopener noreferrer")
     expect(answer.locator("p.kw-source")).to_have_text(
-        "Bron: Regeling SPUK (opent in een nieuw tabblad); <i>Kwaad</i> (gecontroleerd op 27-11-2026)")
+        "Bron: Regeling SPUK (opent in een nieuw tabblad); <i>Kwaad</i> (gecontroleerd op 27-11-2026)"
+    )
     expect(page.locator(".kw-msg--bot").last.get_by_role("button", name="<i>knop</i>")).to_be_visible()
     expect(mine(page).last).to_contain_text(typed)
     assert widget_html_elements(page, "img, b, i, script, a[href^='javascript'], iframe") == 0
@@ -434,8 +503,16 @@ def test_bot_text_is_rendered_as_text_with_markdown_lite(page, gateway):
     first_id = sockets["id"]
     ask(page, "nog een vraag")
     poll(lambda: page.evaluate("1") and sockets["id"] != first_id, 10, "the second message on the socket")
-    sockets["ws"].send(json.dumps({"type": "error", "id": sockets["id"], "code": "rate_limited",
-                                   "message": "Je stuurt veel berichten kort na elkaar. Wacht 3 seconden "
-                                              "en probeer het dan opnieuw.", "retry_after": 3}))
+    sockets["ws"].send(
+        json.dumps(
+            {
+                "type": "error",
+                "id": sockets["id"],
+                "code": "rate_limited",
+                "message": "Je stuurt veel berichten kort na elkaar. Wacht 3 seconden en probeer het dan opnieuw.",
+                "retry_after": 3,
+            }
+        )
+    )
     expect(page.get_by_role("alert")).to_contain_text("Wacht 3 seconden")
     expect(page.locator(".kw-msg--user").last.get_by_role("button", name="Opnieuw proberen")).to_be_visible()

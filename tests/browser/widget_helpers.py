@@ -1,4 +1,5 @@
 """Helpers for the browser tests: the gateway process, polling, and reading the widget's session."""
+
 from __future__ import annotations
 
 import base64
@@ -10,8 +11,13 @@ from bot.settings import ROOT
 from tests.fixtures.gateway import GatewayProcess, free_port, poll  # noqa: F401 - re-exported
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 # Written by every run into the ignored results/ folder; `make docs` copies them into docs/.
 SCREENSHOTS = ROOT / "results" / "screenshots"
 ANSWER_TIMEOUT_MS = 30_000
@@ -20,7 +26,8 @@ ANSWER_TIMEOUT_MS = 30_000
 def session_token(page) -> str:
     stored = page.evaluate(
         "() => Object.keys(sessionStorage).filter(k => k.startsWith('kw-assistent:'))"
-        ".map(k => sessionStorage.getItem(k))")
+        ".map(k => sessionStorage.getItem(k))"
+    )
     assert len(stored) == 1, stored
     return json.loads(stored[0])["token"]
 

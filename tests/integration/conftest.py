@@ -6,6 +6,7 @@ conversation is paused), the tracker, appended tracker events, /status, and the 
 /health. It records what the gateway sent, so tests can assert on it. The real Rasa stack is in
 test_gateway_rasa.py and tests/browser/.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,7 @@ PORTAL_SECRET = "portal-secret-for-tests-0123456789abcdef"
 COOKIE_SECRET = "cookie-secret-for-tests-0123456789abcdef"
 FAQ_TEXT = "Gemeenten konden aanvragen **vanaf 7 juli 2025**."
 #: The FAQ answer's sources, as data (bot/core/reply.py).
-FAQ_CUSTOM = {"kw_sources": [{"title": "Regeling", "url": "https://wetten.overheid.nl/"}],
-              "kw_checked": "2025-11-27"}
+FAQ_CUSTOM = {"kw_sources": [{"title": "Regeling", "url": "https://wetten.overheid.nl/"}], "kw_checked": "2025-11-27"}
 
 
 class FakeRasa:
@@ -62,13 +62,22 @@ class FakeRasa:
     @staticmethod
     def answer(text: str) -> list[dict[str, Any]]:
         if "aanvragen" in text.lower() or text == "/faq_aanvragen_vanaf":
-            return [{"text": FAQ_TEXT, "custom": FAQ_CUSTOM,
-                     "buttons": [{"title": "Tot wanneer kon je aanvragen?", "payload": "/faq_deadline"}]}]
+            return [
+                {
+                    "text": FAQ_TEXT,
+                    "custom": FAQ_CUSTOM,
+                    "buttons": [{"title": "Tot wanneer kon je aanvragen?", "payload": "/faq_deadline"}],
+                }
+            ]
         if text == "/faq_deadline":
             return [{"text": "De sluitingsdatum is bij mij niet bekend."}]
-        return [{"text": f"Je schreef: {text}"},
-                {"text": "Kies een onderwerp:",
-                 "buttons": [{"title": "Vanaf wanneer kon je aanvragen?", "payload": "/faq_aanvragen_vanaf"}]}]
+        return [
+            {"text": f"Je schreef: {text}"},
+            {
+                "text": "Kies een onderwerp:",
+                "buttons": [{"title": "Vanaf wanneer kon je aanvragen?", "payload": "/faq_aanvragen_vanaf"}],
+            },
+        ]
 
     def _authorised(self, request: web.Request) -> bool:
         return request.query.get("token") == RASA_TOKEN
@@ -95,8 +104,9 @@ class FakeRasa:
             await asyncio.sleep(self.delay)
         sender = body["sender"]
         events = self.trackers.setdefault(sender, [])
-        events.append({"event": "user", "text": body["message"], "metadata": body.get("metadata") or {},
-                       "timestamp": time.time()})
+        events.append(
+            {"event": "user", "text": body["message"], "metadata": body.get("metadata") or {}, "timestamp": time.time()}
+        )
         if self.paused.get(sender) or failure == "empty":
             return web.json_response([])
         special = self.on_message(sender, body["message"]) if self.on_message else None
@@ -117,8 +127,9 @@ class FakeRasa:
         if not self._authorised(request):
             return web.json_response({"message": "unauthorized"}, status=401)
         sender = request.match_info["sender"]
-        return web.json_response({"sender_id": sender, "events": self.trackers.get(sender, []),
-                                  "paused": self.paused.get(sender, False)})
+        return web.json_response(
+            {"sender_id": sender, "events": self.trackers.get(sender, []), "paused": self.paused.get(sender, False)}
+        )
 
     async def events(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -154,6 +165,7 @@ async def fake_rasa(aiohttp_server) -> FakeRasa:
 def make_settings(tmp_path, fake_rasa) -> Callable[..., settings_mod.Settings]:
     """Settings from an explicit environment (never this process's): Rasa is the fake, the
     databases are files in tmp_path; keyword arguments override any variable."""
+
     def make(**env: str) -> settings_mod.Settings:
         base = {
             "KW_VAR_DIR": str(tmp_path / "var"),
@@ -180,6 +192,7 @@ async def start_gateway(aiohttp_client, make_settings):
     """Start a gateway (create_app) with these settings overrides; returns its test client, with
     ``client.origin`` (the gateway's own origin) and ``client.settings``. Several calls give
     several gateways on the same databases, like a restart or a second process."""
+
     async def start(**env: str):
         settings = make_settings(**env)
         client = await aiohttp_client(create_app(settings))

@@ -6,6 +6,7 @@ another conversation keeps writing; it is restored into a fresh var dir (SQLite,
 Rasa stack reads it) or fresh PostgreSQL databases, and everything is there with the same
 content. The refusals (stack running, checksum, data without --force) leave the target as it was.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ PASSWORD = "Herstel-wachtwoord-2026!"
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=ROOT, text=True,
-                          capture_output=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=env, cwd=ROOT, text=True, capture_output=True, timeout=300
+    )
 
 
 def kw_env(settings_env: dict[str, str]) -> dict[str, str]:
@@ -55,15 +57,20 @@ def tracker_rows(url: str, sender: str) -> list[tuple[str, str]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return [(r[0], r[1]) for r in conn.execute(text(
-                "SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender})]
+            return [
+                (r[0], r[1])
+                for r in conn.execute(
+                    text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
+                )
+            ]
     finally:
         engine.dispose()
 
 
 def api_events(settings: Settings, url: str, sender: str) -> list:
-    with urllib.request.urlopen(f"{url}/conversations/{sender}/tracker?token={settings.rasa_token}",
-                                timeout=30) as resp:
+    with urllib.request.urlopen(
+        f"{url}/conversations/{sender}/tracker?token={settings.rasa_token}", timeout=30
+    ) as resp:
         return json.loads(resp.read())["events"]
 
 
@@ -75,20 +82,28 @@ def fill(stack: RasaStack) -> dict:
     assert any(r.get("text") for r in replies)
     settings = stack.settings
     staff = StaffService.from_settings(settings).create_user(
-        f"beheer-{uuid.uuid4().hex[:8]}", "Bea Backup", PASSWORD, ROLE_BEHEERDER)
+        f"beheer-{uuid.uuid4().hex[:8]}", "Bea Backup", PASSWORD, ROLE_BEHEERDER
+    )
     handoff = HandoffService.from_settings(settings)
     ticket = handoff.create_ticket(
-        sender, "Krijgt onze buurt ook geld voor groen?", contact=CONTACT, gemeente="Tilburg",
-        transcript=[("gebruiker", "Welke gebieden doen mee?", None),
-                    ("assistent", replies[0].get("text") or "", None)])
+        sender,
+        "Krijgt onze buurt ook geld voor groen?",
+        contact=CONTACT,
+        gemeente="Tilburg",
+        transcript=[("gebruiker", "Welke gebieden doen mee?", None), ("assistent", replies[0].get("text") or "", None)],
+    )
     handoff.claim(ticket, staff)
     handoff.add_message(ticket, "gebruiker", None, "Ik wacht wel even.")
     assert handoff.contact_for(ticket, staff) == CONTACT
     assert len(tracker_rows(settings.tracker_store_url, sender)) > 4
-    return {"sender": sender, "staff": staff, "ticket": ticket.public_id,
-            "detail": handoff.ticket_detail(ticket.public_id),
-            "users": StaffService.from_settings(settings).list_users(),
-            "rows": tracker_rows(settings.tracker_store_url, sender)}
+    return {
+        "sender": sender,
+        "staff": staff,
+        "ticket": ticket.public_id,
+        "detail": handoff.ticket_detail(ticket.public_id),
+        "users": StaffService.from_settings(settings).list_users(),
+        "rows": tracker_rows(settings.tracker_store_url, sender),
+    }
 
 
 def backup_while_busy(stack: RasaStack, out: Path) -> tuple[Path, str]:
@@ -135,7 +150,7 @@ def assert_restored(source: dict, settings: Settings, busy: str, busy_final: lis
     assert tracker_rows(settings.tracker_store_url, source["sender"]) == source["rows"]
     restored_busy = tracker_rows(settings.tracker_store_url, busy)
     # One snapshot: whole turns of the conversation that kept writing, a prefix of what it wrote.
-    assert restored_busy and restored_busy == busy_final[:len(restored_busy)]
+    assert restored_busy and restored_busy == busy_final[: len(restored_busy)]
     staff = StaffService.from_settings(settings)
     assert staff.list_users() == source["users"]
     handoff = HandoffService.from_settings(settings)
@@ -183,8 +198,7 @@ def test_sqlite_backup_while_running_restores_into_a_fresh_stack(rasa_stack, tmp
 def test_postgres_backup_while_running_restores_into_fresh_databases(tmp_path):
     urls = {name: create_pg_database() for name in ("app", "tracker", "app2", "tracker2")}
     try:
-        stack = start_stack(tmp_path / "var", {"KW_DATABASE_URL": urls["app"],
-                                               "KW_TRACKER_STORE_URL": urls["tracker"]})
+        stack = start_stack(tmp_path / "var", {"KW_DATABASE_URL": urls["app"], "KW_TRACKER_STORE_URL": urls["tracker"]})
         try:
             source = fill(stack)
             made, busy = backup_while_busy(stack, tmp_path / "backups")
@@ -194,9 +208,14 @@ def test_postgres_backup_while_running_restores_into_fresh_databases(tmp_path):
         manifest = check_backup_files(made, "postgresql")
         assert manifest["contact_key_id"] == backup.key_id(stack.settings.contact_keys[0])
 
-        target_env = stack_env(tmp_path / "fresh-var", {
-            "KW_DATABASE_URL": urls["app2"], "KW_TRACKER_STORE_URL": urls["tracker2"],
-            "KW_CONTACT_KEY": stack.settings.contact_keys[0]})
+        target_env = stack_env(
+            tmp_path / "fresh-var",
+            {
+                "KW_DATABASE_URL": urls["app2"],
+                "KW_TRACKER_STORE_URL": urls["tracker2"],
+                "KW_CONTACT_KEY": stack.settings.contact_keys[0],
+            },
+        )
         done = cli(kw_env(target_env), "restore", str(made))
         assert done.returncode == 0, done.stderr
         assert_restored(source, load(target_env), busy, busy_final)

@@ -1,5 +1,6 @@
 """`make bench` in miniature: both real stacks, 2 users, a few turns; the report's shape holds,
 no turn fails, and every process the bench started is gone afterwards."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,21 @@ from tests.fixtures.gateway import alive
 
 
 def test_bench_smoke_run(tmp_path):
-    result = run(["--users", "2", "--turns", "2", "--conversation-turns", "3", "--warmup-turns", "1",
-                  "--no-plot", "--out", str(tmp_path)])
+    result = run(
+        [
+            "--users",
+            "2",
+            "--turns",
+            "2",
+            "--conversation-turns",
+            "3",
+            "--warmup-turns",
+            "1",
+            "--no-plot",
+            "--out",
+            str(tmp_path),
+        ]
+    )
 
     assert list(result["stacks"]) == ["stock", "product"]
     for name, stack in result["stacks"].items():

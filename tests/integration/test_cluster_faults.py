@@ -10,6 +10,7 @@ own (tests/fixtures/services.py), so restarting them touches nobody else:
 
 The tests run in file order on one cluster (module fixture); each leaves it whole.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,16 +66,19 @@ def cluster_run(tmp_path_factory):
     pg = OwnPostgres().start()
     red = OwnRedis().start()
     var_dir = tmp_path_factory.mktemp("var-cluster")
-    env = launcher.isolated_env(var_dir, {
-        "KW_DATABASE_URL": pg.create_database("kw_app"),
-        "KW_TRACKER_STORE_URL": pg.create_database("kw_tracker"),
-        "KW_LOCK_STORE_URL": red.url,
-        "KW_PUBSUB_URL": red.url,
-        # Every test user comes from 127.0.0.1 through HAProxy (which replaces any
-        # X-Forwarded-For): to the gateways they are one client, as in the bench.
-        "KW_RATE_LIMIT_PER_MINUTE": "1000000",
-        "KW_CONNECT_RATE_PER_MINUTE": "1000000",
-    })
+    env = launcher.isolated_env(
+        var_dir,
+        {
+            "KW_DATABASE_URL": pg.create_database("kw_app"),
+            "KW_TRACKER_STORE_URL": pg.create_database("kw_tracker"),
+            "KW_LOCK_STORE_URL": red.url,
+            "KW_PUBSUB_URL": red.url,
+            # Every test user comes from 127.0.0.1 through HAProxy (which replaces any
+            # X-Forwarded-For): to the gateways they are one client, as in the bench.
+            "KW_RATE_LIMIT_PER_MINUTE": "1000000",
+            "KW_CONNECT_RATE_PER_MINUTE": "1000000",
+        },
+    )
     settings = load(env)
     model = launcher.ensure_model(settings)
     migrations.upgrade(settings.database_url)
@@ -93,8 +97,9 @@ def cluster_run(tmp_path_factory):
         os.environ.update(saved)
     supervisor = Supervisor(stack)
     supervisor.start()
-    yield SimpleNamespace(settings=settings, stack=stack, pg=pg, redis=red, supervisor=supervisor,
-                          url=settings.gateway_url)
+    yield SimpleNamespace(
+        settings=settings, stack=stack, pg=pg, redis=red, supervisor=supervisor, url=settings.gateway_url
+    )
     supervisor.done.set()
     supervisor.join(timeout=10)
     stack.stop()
@@ -202,9 +207,13 @@ def test_killing_a_rasa_replica_loses_and_repeats_no_reply(cluster_run):
         assert [f["id"] for f in replies] == widget.sent
         assert not [f for f in widget.frames if f["type"] == "error"]
         # Rasa processed each message once, in order: the tracker holds each msg_id once.
-        stored = [e["metadata"].get("msg_id") for e in tracker_events(run, widget.sid)
-                  if e.get("event") == "user" and isinstance(e.get("metadata"), dict)]
+        stored = [
+            e["metadata"].get("msg_id")
+            for e in tracker_events(run, widget.sid)
+            if e.get("event") == "user" and isinstance(e.get("metadata"), dict)
+        ]
         assert stored == widget.sent
+
     # The supervisor brings the replica back.
     def restarted() -> bool:
         proc = victim.proc
@@ -253,8 +262,12 @@ def test_a_restarted_store_is_survived_without_restarting_our_processes(cluster_
     run = cluster_run
     # The cluster may still be recovering from the test before (a replica loading, action
     # servers rejoining the balancer): that is not what this test is about.
-    poll(lambda: all(s.proc.poll() is None for s in run.stack.services) and _answers(run), 180,
-         "the cluster to answer", interval=1.0)
+    poll(
+        lambda: all(s.proc.poll() is None for s in run.stack.services) and _answers(run),
+        180,
+        "the cluster to answer",
+        interval=1.0,
+    )
     before = pids(run)
     (run.pg if store == "postgres" else run.redis).restart()
 

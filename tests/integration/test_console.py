@@ -8,6 +8,7 @@ colleague's ticket. Routing: staff actions append the right events to the Rasa t
 push frames to the widget; user messages of a conversation with an active ticket are stored
 on the ticket and reach the console socket. The real stack is in tests/browser/test_handoff*.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,12 @@ XSS = '<script>alert("x")</script><img src=x onerror="alert(1)">'
 
 def answer_event(text: str, title: str, url: str) -> dict[str, Any]:
     """A knowledge-base answer as Rasa's tracker keeps it: its sources in the message's data."""
-    return {"event": "bot", "text": text, "timestamp": 1.0,
-            "data": {"custom": {"kw_sources": [{"title": title, "url": url}], "kw_checked": "2025-11-27"}}}
+    return {
+        "event": "bot",
+        "text": text,
+        "timestamp": 1.0,
+        "data": {"custom": {"kw_sources": [{"title": title, "url": url}], "kw_checked": "2025-11-27"}},
+    }
 
 
 class Console:
@@ -52,8 +57,11 @@ class Console:
         """Log in; returns the session's CSRF token."""
         page = await self.client.get("/helpdesk/inloggen")
         token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
-        resp = await self.client.post("/helpdesk/inloggen", allow_redirects=False,
-                                      data={"csrf": token, "gebruikersnaam": username, "wachtwoord": password})
+        resp = await self.client.post(
+            "/helpdesk/inloggen",
+            allow_redirects=False,
+            data={"csrf": token, "gebruikersnaam": username, "wachtwoord": password},
+        )
         if not expect_ok:
             return await resp.text()
         assert resp.status == 303, await resp.text()
@@ -68,8 +76,7 @@ class Console:
         hdrs.update(headers)
         return await self.client.post(path, data=data, headers=hdrs, allow_redirects=False)
 
-    def ticket(self, conversation: str = "gesprek-1", question: str = "Hoe vraag ik aan?",
-               transcript=(), **kw):
+    def ticket(self, conversation: str = "gesprek-1", question: str = "Hoe vraag ik aan?", transcript=(), **kw):
         return self.tickets.create_ticket(conversation, question, transcript=transcript, **kw)
 
     def logout_cookies(self) -> None:
@@ -105,8 +112,12 @@ async def test_preparing_the_database_again_keeps_its_accounts_and_tickets(conso
 async def test_anonymous_users_get_nothing(console):
     t = console.ticket()
     c = console.client
-    for path in ("/helpdesk/wachtrij", f"/helpdesk/vraag/{t.public_id}", "/helpdesk/standaardantwoorden",
-                 "/helpdesk/medewerkers"):
+    for path in (
+        "/helpdesk/wachtrij",
+        f"/helpdesk/vraag/{t.public_id}",
+        "/helpdesk/standaardantwoorden",
+        "/helpdesk/medewerkers",
+    ):
         resp = await c.get(path, allow_redirects=False)
         assert resp.status == 303 and resp.headers["Location"].startswith("/helpdesk/inloggen"), path
         assert t.question not in await resp.text()
@@ -118,9 +129,16 @@ async def test_anonymous_users_get_nothing(console):
         assert resp.status == 401, action
     resp = await console.post("/helpdesk/standaardantwoorden", {"titel": "a", "tekst": "b"})
     assert resp.status == 303 and resp.headers["Location"].startswith("/helpdesk/inloggen")
-    ws = await c.get("/helpdesk/ws", headers={"Origin": console.origin, "Upgrade": "websocket",
-                                               "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-                                               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    ws = await c.get(
+        "/helpdesk/ws",
+        headers={
+            "Origin": console.origin,
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
     assert ws.status == 401
     assert console.tickets.get_ticket(t.id).state == "wachtrij"
     assert console.tickets.notes(t.id) == [] and console.tickets.canned_replies() == []
@@ -149,8 +167,11 @@ async def test_a_forged_or_tampered_session_cookie_is_anonymous(console):
 async def test_login_cookie_is_httponly_strict_and_logout_ends_it(console):
     page = await console.client.get("/helpdesk/inloggen")
     token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
-    resp = await console.client.post("/helpdesk/inloggen", allow_redirects=False, data={
-        "csrf": token, "gebruikersnaam": "mo", "wachtwoord": PASSWORD, "volgende": "https://evil.example/"})
+    resp = await console.client.post(
+        "/helpdesk/inloggen",
+        allow_redirects=False,
+        data={"csrf": token, "gebruikersnaam": "mo", "wachtwoord": PASSWORD, "volgende": "https://evil.example/"},
+    )
     assert resp.status == 303 and resp.headers["Location"] == "/helpdesk/wachtrij"  # no open redirect
     cookie = next(v for v in resp.headers.getall("Set-Cookie") if v.startswith("kw_helpdesk="))
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/helpdesk" in cookie
@@ -171,15 +192,17 @@ async def test_login_failures_lockout_and_csrf(console):
     resp = await console.client.post("/helpdesk/inloggen", data={"gebruikersnaam": "mo", "wachtwoord": PASSWORD})
     assert resp.status == 403 and "verlopen" in await resp.text()
     await console.client.get("/helpdesk/inloggen")
-    resp = await console.client.post("/helpdesk/inloggen", data={
-        "csrf": "verkeerd", "gebruikersnaam": "mo", "wachtwoord": PASSWORD})
+    resp = await console.client.post(
+        "/helpdesk/inloggen", data={"csrf": "verkeerd", "gebruikersnaam": "mo", "wachtwoord": PASSWORD}
+    )
     assert resp.status == 403
     # Wrong password and unknown user: the same Dutch message.
     wrong = await console.login("mo", "fout-wachtwoord-123", expect_ok=False)
     unknown = await console.login("niemand", "fout-wachtwoord-123", expect_ok=False)
     assert "Inloggen is niet gelukt" in wrong and "geblokkeerd" in wrong
-    assert match(r'role="alert"[^>]*>([^<]+)<', wrong).group(1) == \
-        match(r'role="alert"[^>]*>([^<]+)<', unknown).group(1)
+    assert match(r'role="alert"[^>]*>([^<]+)<', wrong).group(1) == match(r'role="alert"[^>]*>([^<]+)<', unknown).group(
+        1
+    )
     for _ in range(4):
         await console.login("mo", "fout-wachtwoord-123", expect_ok=False)
     # Locked: even the right password does not get in now.
@@ -209,8 +232,7 @@ async def test_posts_without_csrf_token_or_from_another_origin_change_nothing(co
         (f"{base}/notitie", {"tekst": "notitie zonder token"}),
         (f"{base}/afronden", {}),
         ("/helpdesk/standaardantwoorden", {"titel": "Zonder token", "tekst": "x"}),
-        ("/helpdesk/medewerkers", {"gebruikersnaam": "eve", "naam": "Eve", "wachtwoord": PASSWORD,
-                                   "rol": "beheerder"}),
+        ("/helpdesk/medewerkers", {"gebruikersnaam": "eve", "naam": "Eve", "wachtwoord": PASSWORD, "rol": "beheerder"}),
     ]
     for path, data in attempts:
         resp = await console.post(path, data)
@@ -223,8 +245,7 @@ async def test_posts_without_csrf_token_or_from_another_origin_change_nothing(co
     assert console.tickets.get_ticket(t.id).state == "wachtrij"
     assert console.tickets.notes(t.id) == [] and console.tickets.canned_replies() == []
     assert console.staff.get_by_username("eve") is None
-    resp = await console.post(f"{base}/notitie", {"tekst": "met token"}, json_reply=True,
-                              **{"X-CSRF-Token": csrf})
+    resp = await console.post(f"{base}/notitie", {"tekst": "met token"}, json_reply=True, **{"X-CSRF-Token": csrf})
     assert resp.status == 200 and (await resp.json())["ok"] is True
     resp = await console.post(f"{base}/oppakken", {"csrf": csrf})
     assert resp.status == 303
@@ -278,19 +299,27 @@ def assert_inert(html: str, what: str) -> None:
 
 async def test_stored_xss_in_messages_notes_and_names_renders_inert(console):
     console.staff.create_user("xss", XSS[:80], PASSWORD, "beheerder")
-    t = console.ticket(question=f"Vraag {XSS}", gemeente=XSS,
-                       transcript=[("gebruiker", f"hallo {XSS}", None), ("assistent", f"Antwoord {XSS}", None)])
+    t = console.ticket(
+        question=f"Vraag {XSS}",
+        gemeente=XSS,
+        transcript=[("gebruiker", f"hallo {XSS}", None), ("assistent", f"Antwoord {XSS}", None)],
+    )
     console.rasa.trackers[t.conversation_id] = [
         answer_event(f"Antwoord {XSS}", XSS, 'https://example.org/"onmouseover=alert(1)'),
-        answer_event("Echt antwoord.", "Titel", "javascript:alert(1)")]
+        answer_event("Echt antwoord.", "Titel", "javascript:alert(1)"),
+    ]
     csrf = await console.login("xss")
     await console.post(f"/helpdesk/vraag/{t.public_id}/oppakken", {"csrf": csrf})
     await console.post(f"/helpdesk/vraag/{t.public_id}/notitie", {"csrf": csrf, "tekst": f"notitie {XSS}"})
     await console.post(f"/helpdesk/vraag/{t.public_id}/bericht", {"csrf": csrf, "tekst": f"antwoord {XSS}"})
     await console.post("/helpdesk/standaardantwoorden", {"csrf": csrf, "titel": XSS, "tekst": XSS})
     console.tickets.add_message(t.id, "gebruiker", None, f"later {XSS}")
-    for path in (f"/helpdesk/vraag/{t.public_id}", "/helpdesk/wachtrij", "/helpdesk/standaardantwoorden",
-                 "/helpdesk/medewerkers"):
+    for path in (
+        f"/helpdesk/vraag/{t.public_id}",
+        "/helpdesk/wachtrij",
+        "/helpdesk/standaardantwoorden",
+        "/helpdesk/medewerkers",
+    ):
         html = await (await console.client.get(path)).text()
         assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "&lt;script&gt;" in html, path
@@ -315,8 +344,7 @@ async def test_a_medewerker_cannot_do_beheerder_actions(console):
     for path, data in [
         ("/helpdesk/standaardantwoorden", {"titel": "Nieuw", "tekst": "tekst"}),
         (f"/helpdesk/standaardantwoorden/{reply.id}/verwijderen", {}),
-        ("/helpdesk/medewerkers", {"gebruikersnaam": "eve", "naam": "Eve", "wachtwoord": PASSWORD,
-                                   "rol": "beheerder"}),
+        ("/helpdesk/medewerkers", {"gebruikersnaam": "eve", "naam": "Eve", "wachtwoord": PASSWORD, "rol": "beheerder"}),
         ("/helpdesk/medewerkers/mo/rol", {"rol": "beheerder"}),
         ("/helpdesk/medewerkers/sam/ontgrendelen", {}),
     ]:
@@ -334,8 +362,10 @@ async def test_a_medewerker_cannot_do_beheerder_actions(console):
     resp = await console.post(f"/helpdesk/standaardantwoorden/{reply.id}/verwijderen", {"csrf": csrf})
     assert resp.status == 303 and "verwijderd" in resp.headers["Location"]
     assert [r.title for r in console.tickets.canned_replies()] == ["Nieuw"]
-    resp = await console.post("/helpdesk/medewerkers", {"csrf": csrf, "gebruikersnaam": "eve", "naam": "Eve",
-                                                         "wachtwoord": PASSWORD, "rol": "medewerker"})
+    resp = await console.post(
+        "/helpdesk/medewerkers",
+        {"csrf": csrf, "gebruikersnaam": "eve", "naam": "Eve", "wachtwoord": PASSWORD, "rol": "medewerker"},
+    )
     assert resp.status == 303 and console.staff.get_by_username("eve").role == "medewerker"
 
 
@@ -348,8 +378,9 @@ async def test_a_medewerker_cannot_take_over_a_colleagues_conversation(console):
     page = await (await console.client.get(f"/helpdesk/vraag/{t.public_id}")).text()
     assert "behandeld door Sam Collega" in page and 'id="antwoord-form"' not in page
     for action in ("bericht", "terug", "afronden"):
-        resp = await console.post(f"/helpdesk/vraag/{t.public_id}/{action}", {"csrf": csrf, "tekst": "hoi"},
-                                  json_reply=True)
+        resp = await console.post(
+            f"/helpdesk/vraag/{t.public_id}/{action}", {"csrf": csrf, "tekst": "hoi"}, json_reply=True
+        )
         assert resp.status == 403, action
         assert (await resp.json())["melding"] == "Deze vraag wordt door een collega behandeld."
     resp = await console.post(f"/helpdesk/vraag/{t.public_id}/oppakken", {"csrf": csrf}, json_reply=True)
@@ -374,12 +405,15 @@ async def test_losing_the_claim_race_gives_a_dutch_message(console):
 
 async def test_staff_actions_reach_the_tracker_and_the_console(console):
     conv = "gesprek-routing"
-    t = console.ticket(conv, transcript=[
-        ("gebruiker", "Vanaf wanneer kon je aanvragen?", None),
-        ("assistent", "Vanaf 7 juli 2025.", None)],
-        gemeente="Rotterdam")
+    t = console.ticket(
+        conv,
+        transcript=[("gebruiker", "Vanaf wanneer kon je aanvragen?", None), ("assistent", "Vanaf 7 juli 2025.", None)],
+        gemeente="Rotterdam",
+    )
     # The answer's sources are data in the tracker (bot/core/reply.py), never parsed from text.
-    console.rasa.trackers[conv] = [answer_event("Vanaf 7 juli 2025.", "Regeling SPUK", "https://wetten.overheid.nl/spuk")]
+    console.rasa.trackers[conv] = [
+        answer_event("Vanaf 7 juli 2025.", "Regeling SPUK", "https://wetten.overheid.nl/spuk")
+    ]
     console.rasa.paused[conv] = True
     csrf = await console.login("mo")
     page = await (await console.client.get(f"/helpdesk/vraag/{t.public_id}")).text()
@@ -392,19 +426,25 @@ async def test_staff_actions_reach_the_tracker_and_the_console(console):
 
     resp = await console.post(f"/helpdesk/vraag/{t.public_id}/oppakken", {"csrf": csrf})
     assert resp.status == 303
-    resp = await console.post(f"/helpdesk/vraag/{t.public_id}/bericht",
-                              {"csrf": csrf, "tekst": "Hallo, ik help je.", "client_id": "abcdefgh12345678"},
-                              json_reply=True)
+    resp = await console.post(
+        f"/helpdesk/vraag/{t.public_id}/bericht",
+        {"csrf": csrf, "tekst": "Hallo, ik help je.", "client_id": "abcdefgh12345678"},
+        json_reply=True,
+    )
     body = await resp.json()
     assert body["ok"] and body["afgeleverd"] is True and body["bericht"]["auteur"] == "Mo Medewerker"
     # The same client id again (a retry): stored and delivered once.
-    again = await console.post(f"/helpdesk/vraag/{t.public_id}/bericht",
-                               {"csrf": csrf, "tekst": "Hallo, ik help je.", "client_id": "abcdefgh12345678"},
-                               json_reply=True)
+    again = await console.post(
+        f"/helpdesk/vraag/{t.public_id}/bericht",
+        {"csrf": csrf, "tekst": "Hallo, ik help je.", "client_id": "abcdefgh12345678"},
+        json_reply=True,
+    )
     assert (await again.json())["bericht"]["volgnummer"] == body["bericht"]["volgnummer"]
     bots = [e for e in console.rasa.posted if e["event"] == "bot"]
-    assert [b["text"] for b in bots] == ["Je praat nu met Mo Medewerker, medewerker van de helpdesk.",
-                                         "Hallo, ik help je."]
+    assert [b["text"] for b in bots] == [
+        "Je praat nu met Mo Medewerker, medewerker van de helpdesk.",
+        "Hallo, ik help je.",
+    ]
     handoff_id = f"h-{t.public_id}-{body['bericht']['volgnummer']}"
     assert bots[1]["metadata"] == {"agent": "Mo Medewerker", "handoff_id": handoff_id}
 
@@ -469,8 +509,7 @@ async def test_a_handoff_from_the_widget_to_the_console_and_back(console):
             assert "typing" in [f["type"] for f in frames]
         texts = [m["text"] for m in frames[-1]["messages"]]
         assert texts[0].startswith("Je schreef") and "staat nog in de wachtrij" in texts[-1]
-        assert frames[-1]["messages"][-1]["buttons"] == [{"title": "Vraag intrekken",
-                                                          "payload": "/handoff_intrekken"}]
+        assert frames[-1]["messages"][-1]["buttons"] == [{"title": "Vraag intrekken", "payload": "/handoff_intrekken"}]
     stored = [m for m in console.tickets.messages_after(ticket.id) if m.client_msg_id == "bericht-0002"]
     assert len(stored) == 1 and stored[0].text == "Mijn mail is [e-mailadres]"
     frame = await frames_until(staff_ws, lambda f: f["type"] == "messages")
@@ -486,12 +525,14 @@ async def test_a_handoff_from_the_widget_to_the_console_and_back(console):
     await widget.send_json({"type": "message", "id": "bericht-0004", "text": "Fijn, dank je."})
     frames = await frames_until(widget, lambda f: f["type"] == "reply")
     assert "typing" not in [f["type"] for f in frames] and frames[-1]["messages"] == []
-    resp = await console.post(f"/helpdesk/vraag/{ticket.public_id}/bericht",
-                              {"csrf": csrf, "tekst": "Ik kijk even mee."}, json_reply=True)
+    resp = await console.post(
+        f"/helpdesk/vraag/{ticket.public_id}/bericht", {"csrf": csrf, "tekst": "Ik kijk even mee."}, json_reply=True
+    )
     seq = (await resp.json())["bericht"]["volgnummer"]
     frames = await frames_until(widget, lambda f: f["type"] == "agent")
-    assert frames[-1]["messages"] == [{"id": f"h-{ticket.public_id}-{seq}", "text": "Ik kijk even mee.",
-                                       "buttons": [], "agent": "Mo Medewerker"}]
+    assert frames[-1]["messages"] == [
+        {"id": f"h-{ticket.public_id}-{seq}", "text": "Ik kijk even mee.", "buttons": [], "agent": "Mo Medewerker"}
+    ]
 
     # Reconnect (reload): the history has the helpdesk messages once, with the same ids.
     await widget.close()
@@ -535,20 +576,33 @@ async def test_the_gateway_refuses_to_start_in_production_with_a_demo_account(tm
     from bot.handoff.demo import ensure_demo_user
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("KW_")}
-    env.update({
-        "KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-        "KW_RASA_TOKEN": "t" * 32, "KW_PORTAL_JWT_SECRET": "p" * 32, "KW_API_TOKEN": "a" * 32,
-        "KW_COOKIE_SECRET": "c" * 32, "KW_OPS_TOKEN": "o" * 32, "KW_IDENTITY_KEY": "i" * 32,
-        "KW_GATEWAY_PORT": "1",
-        "KW_CONTACT_KEY": "dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
-        "PYTHONPATH": str(settings_mod.ROOT),
-    })
+    env.update(
+        {
+            "KW_VAR_DIR": str(tmp_path),
+            "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "KW_RASA_TOKEN": "t" * 32,
+            "KW_PORTAL_JWT_SECRET": "p" * 32,
+            "KW_API_TOKEN": "a" * 32,
+            "KW_COOKIE_SECRET": "c" * 32,
+            "KW_OPS_TOKEN": "o" * 32,
+            "KW_IDENTITY_KEY": "i" * 32,
+            "KW_GATEWAY_PORT": "1",
+            "KW_CONTACT_KEY": "dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
+            "PYTHONPATH": str(settings_mod.ROOT),
+        }
+    )
     demo_settings = settings_mod.load(dict(env, KW_ENV="demo"))
     prepare_database(demo_settings)
     ensure_demo_user(demo_settings, out=None)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.web", cwd=str(settings_mod.ROOT), env=dict(env, KW_ENV="production"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot.web",
+        cwd=str(settings_mod.ROOT),
+        env=dict(env, KW_ENV="production"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     assert proc.returncode == 2
     assert "demo-medewerker" in err.decode() and "staff-remove-demo" in err.decode()

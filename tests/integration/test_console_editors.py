@@ -1,5 +1,6 @@
 """The editors' page in the gateway (aiohttp test client, fake Rasa): who gets in, what a
 redacteur can no longer reach, the page's content rendered inert, and the CSV downloads."""
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,12 @@ pytestmark = pytest.mark.asyncio
 
 PASSWORD = "een-lang-wachtwoord-2026"
 XSS = '<script>alert("x")</script><img src=x onerror="alert(1)">'
-WS_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-              "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+WS_HEADERS = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
 
 
 @pytest_asyncio.fixture
@@ -39,8 +44,11 @@ async def login(client, username):
     """Log in; returns where the login sent the browser."""
     page = await client.get("/helpdesk/inloggen")
     token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
-    resp = await client.post("/helpdesk/inloggen", allow_redirects=False,
-                             data={"csrf": token, "gebruikersnaam": username, "wachtwoord": PASSWORD})
+    resp = await client.post(
+        "/helpdesk/inloggen",
+        allow_redirects=False,
+        data={"csrf": token, "gebruikersnaam": username, "wachtwoord": PASSWORD},
+    )
     assert resp.status == 303, await resp.text()
     return resp.headers["Location"]
 
@@ -48,7 +56,7 @@ async def login(client, username):
 def seed(settings):
     url = settings.database_url
     rec.record(url, "fallback", text=XSS)
-    rec.record(url, "fallback", text="=HYPERLINK(\"http://evil\";\"klik\") mail jan@example.nl")
+    rec.record(url, "fallback", text='=HYPERLINK("http://evil";"klik") mail jan@example.nl')
     rec.record(url, "choices", text="Krijgt mijn wijk geld?")
     rec.record(url, "answered", topic="looptijd", confidence=0.99, text="niet bewaard")
     HandoffService.from_settings(settings).create_ticket("c-1", "@gemeente: bel me op 06-12345678 " + XSS)
@@ -106,9 +114,12 @@ async def test_a_beheerder_gets_in_and_can_make_a_redacteur(site):
     staff_html = await staff_page.text()
     assert '<option value="redacteur">redacteur</option>' in staff_html
     csrf = match(r'data-csrf="([^"]+)"', staff_html).group(1)
-    resp = await site.post("/helpdesk/medewerkers", allow_redirects=False, headers={"Origin": site.origin},
-                           data={"csrf": csrf, "gebruikersnaam": "ed", "naam": "Ed Redactie",
-                                 "wachtwoord": PASSWORD, "rol": "redacteur"})
+    resp = await site.post(
+        "/helpdesk/medewerkers",
+        allow_redirects=False,
+        headers={"Origin": site.origin},
+        data={"csrf": csrf, "gebruikersnaam": "ed", "naam": "Ed Redactie", "wachtwoord": PASSWORD, "rol": "redacteur"},
+    )
     assert resp.status == 303
     assert staff_member(StaffService.from_settings(site.settings), "ed").role == "redacteur"
 
@@ -119,14 +130,16 @@ async def test_csv_downloads_are_attachments_utf8_with_bom_and_escaped(site):
     resp = await site.get("/helpdesk/redactie/vragen.csv?dagen=7")
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert re.fullmatch(r'attachment; filename="redactie-vragen-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv"',
-                        resp.headers["Content-Disposition"])
+    assert re.fullmatch(
+        r'attachment; filename="redactie-vragen-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv"',
+        resp.headers["Content-Disposition"],
+    )
     assert resp.headers["Cache-Control"] == "no-store"
     body = await resp.read()
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""), delimiter=";"))
     questions = [r[0] for r in rows[1:]]
-    assert "'=HYPERLINK(\"http://evil\";\"klik\") mail [e-mailadres]" in questions
+    assert '\'=HYPERLINK("http://evil";"klik") mail [e-mailadres]' in questions
     assert not any(q.startswith(("=", "+", "-", "@")) for q in questions)
     reasons = await site.get("/helpdesk/redactie/overdrachten.csv")
     first = list(csv.reader(io.StringIO((await reasons.read()).decode("utf-8-sig")), delimiter=";"))[1]

@@ -6,6 +6,7 @@ HTML rendered from the pages' own partial templates. These tests check that thos
 the pages' markup, that user and staff text in them is escaped, and that nobody without a
 staff session gets any. The browser side is tests/browser/test_console_live.py.
 """
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
@@ -67,13 +68,18 @@ async def console_client(start_gateway):
 
 
 async def post_json(client, path: str, csrf: str, **data: str):
-    return await client.post(path, data={"csrf": csrf, **data}, allow_redirects=False,
-                             headers={"Origin": client.origin, "Accept": "application/json"})
+    return await client.post(
+        path,
+        data={"csrf": csrf, **data},
+        allow_redirects=False,
+        headers={"Origin": client.origin, "Accept": "application/json"},
+    )
 
 
 async def test_socket_frames_carry_the_pages_own_escaped_markup(console_client):
-    t = console_client.tickets.create_ticket("gesprek-frag", f"Vraag {HTML_TEXT}", gemeente="Utrecht",
-                                      transcript=[("gebruiker", f"Eerst {HTML_TEXT}", None)])
+    t = console_client.tickets.create_ticket(
+        "gesprek-frag", f"Vraag {HTML_TEXT}", gemeente="Utrecht", transcript=[("gebruiker", f"Eerst {HTML_TEXT}", None)]
+    )
     csrf = await console_login(console_client, "mo", PASSWORD)
     queue_page = await (await console_client.get("/helpdesk/wachtrij")).text()
     ticket_page = await (await console_client.get(f"/helpdesk/vraag/{t.public_id}")).text()
@@ -119,15 +125,17 @@ async def test_replies_and_notes_answer_with_their_fragment(console_client):
     status = (await frames_until(ws, lambda f: f["type"] == "ticket" and f["ticket"]["status"] == "live"))[-1]
     assert status["html"]["status"] == "In gesprek (Mo Medewerker)"
 
-    resp = await post_json(console_client, f"{base}/bericht", csrf, tekst=f"Antwoord {HTML_TEXT}",
-                           client_id="abcdefgh12345678")
+    resp = await post_json(
+        console_client, f"{base}/bericht", csrf, tekst=f"Antwoord {HTML_TEXT}", client_id="abcdefgh12345678"
+    )
     body = await resp.json()
     assert resp.status == 200 and body["ok"]
     seq = body["bericht"]["volgnummer"]
     assert body["html"].startswith(f'<li class="c-msg c-msg--medewerker" data-seq="{seq}">')
     assert f"Antwoord {ESCAPED}" in body["html"] and "Mo Medewerker" in body["html"]
-    pushed = (await frames_until(
-        ws, lambda f: f["type"] == "messages" and seq in [m["volgnummer"] for m in f["messages"]]))[-1]
+    pushed = (
+        await frames_until(ws, lambda f: f["type"] == "messages" and seq in [m["volgnummer"] for m in f["messages"]])
+    )[-1]
     assert body["html"] in pushed["html"]  # the socket and the answer: the same markup
 
     resp = await post_json(console_client, f"{base}/notitie", csrf, tekst=f"Notitie {HTML_TEXT}")
@@ -144,13 +152,23 @@ async def test_replies_and_notes_answer_with_their_fragment(console_client):
 async def test_no_fragments_without_a_staff_session(console_client):
     t = console_client.tickets.create_ticket("gesprek-anoniem", f"Vraag {HTML_TEXT}")
     base = f"/helpdesk/vraag/{t.public_id}"
-    resp = await console_client.get("/helpdesk/ws", headers={"Origin": console_client.origin, "Connection": "Upgrade",
-                                                      "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-                                                      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    resp = await console_client.get(
+        "/helpdesk/ws",
+        headers={
+            "Origin": console_client.origin,
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
     assert resp.status == 401 and "Vraag" not in await resp.text()
     for path in (f"{base}/bericht", f"{base}/notitie"):
-        resp = await console_client.post(path, data={"tekst": "hallo", "csrf": "x"},
-                                  headers={"Origin": console_client.origin, "Accept": "application/json"})
+        resp = await console_client.post(
+            path,
+            data={"tekst": "hallo", "csrf": "x"},
+            headers={"Origin": console_client.origin, "Accept": "application/json"},
+        )
         body = await resp.json()
         assert resp.status == 401 and body == {"ok": False, "fout": "Log eerst in."}, path
     assert console_client.tickets.ticket_detail(t.id).messages == ()

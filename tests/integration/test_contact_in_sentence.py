@@ -1,6 +1,7 @@
 """Values typed in free sentences, through the real gateway process and the real Rasa stack
 (issue 20 items 2 and 4, issue 21 M3). Each test reads back what was stored: the ticket's
 contact decrypted, its question and state, and Rasa's tracker for codes in the clear."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,8 @@ def edge(rasa_stack, tmp_path_factory) -> Iterator[GatewayProcess]:
 @pytest.fixture(scope="module")
 def boss(edge):
     return StaffService.from_settings(edge.rasa_stack.settings).create_user(
-        "baas-zinnen", "Bea Beheer", "correct horse battery", "beheerder")
+        "baas-zinnen", "Bea Beheer", "correct horse battery", "beheerder"
+    )
 
 
 def tickets(edge: GatewayProcess) -> HandoffService:
@@ -68,11 +70,14 @@ def compact(text: str) -> str:
 START = ["ik wil een medewerker spreken", "ja", "Wanneer horen we iets over onze aanvraag?"]
 
 
-@pytest.mark.parametrize("typed, stored, said", [
-    ("je kunt me bellen op 06-12345678", "0612345678", "telefoonnummer …678"),
-    ("stuur maar een mail naar piet@gemeente.nl, liever geen telefoon", "piet@gemeente.nl", "e-mailadres p…@…"),
-    ("tel: 010 123 4567", "0101234567", "telefoonnummer …567"),
-])
+@pytest.mark.parametrize(
+    "typed, stored, said",
+    [
+        ("je kunt me bellen op 06-12345678", "0612345678", "telefoonnummer …678"),
+        ("stuur maar een mail naar piet@gemeente.nl, liever geen telefoon", "piet@gemeente.nl", "e-mailadres p…@…"),
+        ("tel: 010 123 4567", "0101234567", "telefoonnummer …567"),
+    ],
+)
 def test_contact_in_a_sentence_at_the_contact_step_is_stored(edge, boss, typed, stored, said):
     sid, replies = asyncio.run(talk(edge, f"contact-{typed}", [*START, typed]))
     assert "bereiken" in replies[2]
@@ -88,8 +93,9 @@ def test_contact_in_a_sentence_at_the_contact_step_is_stored(edge, boss, typed, 
 
 
 def test_contact_given_after_the_ticket_exists_is_added(edge, boss):
-    sid, replies = asyncio.run(talk(edge, "contact-later", [
-        *START, "nee", "o, je kunt me toch mailen: a.bakker@zaanstad.nl"]))
+    sid, replies = asyncio.run(
+        talk(edge, "contact-later", [*START, "nee", "o, je kunt me toch mailen: a.bakker@zaanstad.nl"])
+    )
     assert "staat klaar" in replies[3]
     assert "Ik heb je e-mailadres a…@… bij je vraag gezet" in replies[4], replies[4]
     ticket = last_ticket(edge, sid)
@@ -127,25 +133,30 @@ def test_vague_withdrawal_asks_first(edge):
         if n == 5:
             states["asked"] = last_ticket(edge, sid).state
 
-    sid, replies = asyncio.run(talk(edge, "withdraw-vague", [*START, "nee", "hoeft niet meer, ik weet het al", "ja"],
-                                    check))
+    sid, replies = asyncio.run(
+        talk(edge, "withdraw-vague", [*START, "nee", "hoeft niet meer, ik weet het al", "ja"], check)
+    )
     assert "intrekken" in replies[4].lower() and states["asked"] == "wachtrij", replies[4]
     assert "ingetrokken" in replies[5] and "begrijp" not in replies[5], replies[5]
     assert last_ticket(edge, sid).state == "afgerond"
 
 
 def code_slot_values(tracker: dict):
-    return [e.get("value") for e in tracker["events"]
-            if e.get("event") == "slot" and e.get("name") == "verificatiecode" and e.get("value")]
+    return [
+        e.get("value")
+        for e in tracker["events"]
+        if e.get("event") == "slot" and e.get("name") == "verificatiecode" and e.get("value")
+    ]
 
 
 @pytest.mark.parametrize("spelled", ["{c}_{d}", "{C} {D}", "spaced", "wide", "{c}.{d}"])
 def test_a_code_in_any_spelling_is_used_and_never_stored(edge, spelled):
     number, code = fresh_application(edge)
     c, d = code.split("-")
-    typed = {"spaced": " ".join(code.replace("-", "")),
-             "wide": code.lower().translate({ord(ch): chr(ord(ch) + 0xFEE0) for ch in code.lower()})}.get(
-        spelled) or spelled.format(c=c.lower(), d=d.lower(), C=c, D=d)
+    typed = {
+        "spaced": " ".join(code.replace("-", "")),
+        "wide": code.lower().translate({ord(ch): chr(ord(ch) + 0xFEE0) for ch in code.lower()}),
+    }.get(spelled) or spelled.format(c=c.lower(), d=d.lower(), C=c, D=d)
     sid, replies = asyncio.run(talk(edge, f"code-{spelled}", ["status van mijn aanvraag", number, typed]))
     assert "Status:" in replies[2], replies[2]
     tracker = tracker_json(edge, sid)
@@ -172,7 +183,8 @@ def test_the_third_wrong_code_says_where_the_code_is(edge):
 
 def test_the_third_failed_lookup_says_where_the_code_is(edge):
     number, _ = fresh_application(edge)
-    _sid, replies = asyncio.run(talk(edge, "status-notfound", [
-        "status van mijn aanvraag", number, "AAAA-AAAA", "CCCC-CCCC", "DDDD-DDDD"]))
+    _sid, replies = asyncio.run(
+        talk(edge, "status-notfound", ["status van mijn aanvraag", number, "AAAA-AAAA", "CCCC-CCCC", "DDDD-DDDD"])
+    )
     assert "Ik kan geen aanvraag vinden" in replies[2] and "Ik kan geen aanvraag vinden" in replies[3]
     assert texts.STATUS_CODE_HELP in replies[4] and "Ik kan geen aanvraag vinden" not in replies[4], replies[4]

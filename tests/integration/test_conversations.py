@@ -1,6 +1,7 @@
 """Off-path conversations (issue 12), played through the real gateway process and the real Rasa
 stack. The conversations and what each reply must hold are data: tests/data/conversations.yml
 (its header explains the checks)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,12 +26,25 @@ from tests.fixtures.chat import Chat, reply_text
 from tests.fixtures.gateway import GatewayProcess, gateway_for
 
 CONVERSATIONS: list[dict[str, Any]] = yaml.safe_load(
-    (ROOT / "tests" / "data" / "conversations.yml").read_text(encoding="utf-8"))
+    (ROOT / "tests" / "data" / "conversations.yml").read_text(encoding="utf-8")
+)
 #: What a conversation and a turn may hold (the data file's header explains each check). The
 #: player reads only these keys: a misspelt check would be skipped without a word.
 CONVERSATION_KEYS = {"id", "family", "turns", "status", "application"}
-TURN_KEYS = {"say", "press", "expect", "expect_any", "absent", "buttons", "buttons_any", "handoff",
-             "ticket", "shared", "ticket_has", "contact"}
+TURN_KEYS = {
+    "say",
+    "press",
+    "expect",
+    "expect_any",
+    "absent",
+    "buttons",
+    "buttons_any",
+    "handoff",
+    "ticket",
+    "shared",
+    "ticket_has",
+    "contact",
+}
 
 
 def test_each_conversation_has_its_own_id():
@@ -40,15 +54,17 @@ def test_each_conversation_has_its_own_id():
 
 
 def test_no_conversation_holds_a_check_the_player_would_skip():
-    unknown = [(c["id"], sorted(set(turn) - TURN_KEYS)) for c in CONVERSATIONS for turn in c["turns"]
-               if set(turn) - TURN_KEYS]
+    unknown = [
+        (c["id"], sorted(set(turn) - TURN_KEYS)) for c in CONVERSATIONS for turn in c["turns"] if set(turn) - TURN_KEYS
+    ]
     unknown += [(c["id"], sorted(set(c) - CONVERSATION_KEYS)) for c in CONVERSATIONS if set(c) - CONVERSATION_KEYS]
     assert unknown == []
 
 
 def test_every_turn_says_or_presses_exactly_one_thing():
-    assert [(c["id"], turn) for c in CONVERSATIONS for turn in c["turns"]
-            if len({"say", "press"} & set(turn)) != 1] == []
+    assert [
+        (c["id"], turn) for c in CONVERSATIONS for turn in c["turns"] if len({"say", "press"} & set(turn)) != 1
+    ] == []
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +76,7 @@ def talk_edge(rasa_stack, tmp_path_factory) -> Iterator[GatewayProcess]:
     proc.stop()
 
 
-def application(edge: GatewayProcess, status: str, short: bool,
-                fields: dict[str, Any] | None = None) -> dict[str, str]:
+def application(edge: GatewayProcess, status: str, short: bool, fields: dict[str, Any] | None = None) -> dict[str, str]:
     """A new application of this conversation alone; its code has a digit, so it is found in
     any sentence (a code of letters only is taken from a sentence only when asked for).
     ``fields``: the conversation's `application` (granted_amount_cents, requested as
@@ -79,8 +94,16 @@ def application(edge: GatewayProcess, status: str, short: bool,
             value = dt.date.fromisoformat(value)
         extra[name] = value
     with db.session_scope(db.get_engine(settings.database_url, 10.0)) as session:
-        apply_change(session, number, source=SOURCE_API, change_id=f"talk-{uuid.uuid4().hex}",
-                     status=status, code=code, gemeente="Breda", **extra)
+        apply_change(
+            session,
+            number,
+            source=SOURCE_API,
+            change_id=f"talk-{uuid.uuid4().hex}",
+            status=status,
+            code=code,
+            gemeente="Breda",
+            **extra,
+        )
     year, digits = number.rsplit("-", 1)
     return {"number": number, "code": code, "number_short": f"{year}-{int(digits)}"}
 
@@ -109,8 +132,7 @@ def ticket_of(edge: GatewayProcess, sid: str):
 async def play(edge: GatewayProcess, conv: dict[str, Any]) -> None:
     values: dict[str, str] = {}
     if uses(conv, "number") or uses(conv, "code") or uses(conv, "number_short"):
-        values = application(edge, conv.get("status", "ontvangen"), uses(conv, "number_short"),
-                             conv.get("application"))
+        values = application(edge, conv.get("status", "ontvangen"), uses(conv, "number_short"), conv.get("application"))
     ip = "10.{}.{}.{}".format(*zlib.crc32(conv["id"].encode()).to_bytes(4, "big")[1:])
     log = Transcript()
     try:
@@ -122,8 +144,9 @@ async def play(edge: GatewayProcess, conv: dict[str, Any]) -> None:
         (out / f"{conv['id']}.txt").write_text(str(log) + "\n", encoding="utf-8")
 
 
-async def converse(edge: GatewayProcess, conv: dict[str, Any], values: dict[str, str], ip: str,
-                   log: Transcript) -> None:
+async def converse(
+    edge: GatewayProcess, conv: dict[str, Any], values: dict[str, str], ip: str, log: Transcript
+) -> None:
     async with Chat(edge, ip) as chat:
         ready = await chat.hello()
         assert ready["type"] == "ready", ready

@@ -6,6 +6,7 @@ masking before Rasa, button payloads, history and de-duplication after a restart
 fallback. Rasa failing or busy is in test_gateway_rasa_failures.py; the real Rasa stack is
 exercised in test_gateway_rasa.py and tests/browser/.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,16 @@ async def test_pages_are_dutch_and_served_with_a_strict_csp(start_gateway):
     js = await client.get("/static/widget.js")
     assert js.status == 200 and js.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     source = await js.text()
-    for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                 ".style.", "setAttribute('style'"):
+    for sink in (
+        ".innerHTML",
+        ".outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        ".style.",
+        "setAttribute('style'",
+    ):
         assert sink not in source, sink
     css = await client.get("/static/widget.css")
     assert css.status == 200
@@ -81,8 +90,13 @@ async def test_demo_portal_page_embeds_a_valid_portal_token(start_gateway):
     resp = await client.get("/portaal", params={"gemeente": "Breda"})
     html = await resp.text()
     token = match(r'data-portal-token="([^"]+)"', html).group(1)
-    claims = jwt.decode(token, client.settings.portal_jwt_secret, algorithms=["HS256"],
-                        audience="kansrijke-wijk-assistent", issuer="aanvragersportaal")
+    claims = jwt.decode(
+        token,
+        client.settings.portal_jwt_secret,
+        algorithms=["HS256"],
+        audience="kansrijke-wijk-assistent",
+        issuer="aanvragersportaal",
+    )
     assert claims["gemeente"] == "Breda" and claims["exp"] - claims["iat"] <= 3600
     # Unknown gemeente: falls back to a known one, never echoes input into the token.
     resp = await client.get("/portaal", params={"gemeente": "<script>"})
@@ -122,8 +136,15 @@ async def test_message_round_trip_with_server_issued_sender_and_metadata(start_g
     assert ready["resumed"] is False and ready["portal"] == {"status": "none"}
     assert ready["history"] == [] and ready["limits"]["max_chars"] == 1000
     assert any(s["payload"] == "/human_handoff" for s in ready["starters"])
-    await ws.send_json({"type": "message", "id": "msg-00000001", "text": "Vanaf wanneer kon je aanvragen?",
-                        "metadata": {"portal": {"gemeente": "Rotterdam", "user": "x"}}, "sender": "mine"})
+    await ws.send_json(
+        {
+            "type": "message",
+            "id": "msg-00000001",
+            "text": "Vanaf wanneer kon je aanvragen?",
+            "metadata": {"portal": {"gemeente": "Rotterdam", "user": "x"}},
+            "sender": "mine",
+        }
+    )
     frames = await until(ws, "reply")
     assert [f["type"] for f in frames] == ["ack", "typing", "reply"]
     reply = frames[-1]
@@ -135,14 +156,17 @@ async def test_message_round_trip_with_server_issued_sender_and_metadata(start_g
     assert call["sender"] == sid_of(ready["session"]) and len(call["sender"]) == 32
     assert set(call["metadata"]) == {"client_id", "msg_id", "kw_sig"}  # nothing from the browser
     # Signed for this conversation (bot/core/identity.py): the actions believe the client id.
-    assert identity.verified(client.server.app[SETTINGS].identity_key, call["sender"],
-                             call["metadata"]).client_id == call["metadata"]["client_id"]
+    assert (
+        identity.verified(client.server.app[SETTINGS].identity_key, call["sender"], call["metadata"]).client_id
+        == call["metadata"]["client_id"]
+    )
     assert call["metadata"]["msg_id"] == "msg-00000001"
     assert re.fullmatch(r"[0-9a-f]{32}", call["metadata"]["client_id"])
 
     # The offered follow-up button works; the user bubble shows its title.
-    await ws.send_json({"type": "button", "id": "msg-00000002", "payload": "/faq_deadline",
-                        "title": "Tot wanneer kon je aanvragen?"})
+    await ws.send_json(
+        {"type": "button", "id": "msg-00000002", "payload": "/faq_deadline", "title": "Tot wanneer kon je aanvragen?"}
+    )
     frames = await until(ws, "reply")
     assert frames[0]["text"] == "Tot wanneer kon je aanvragen?"
     assert fake_rasa.webhook_calls[-1]["message"] == "/faq_deadline"
@@ -158,20 +182,26 @@ async def test_personal_data_is_masked_before_rasa(widget, fake_rasa):
 
 
 async def test_typed_text_cannot_trigger_intents_or_unknown_buttons(widget, fake_rasa):
-    await widget.send_json({"type": "message", "id": "msg-slash-01",
-                        "text": '/status_aanvraag{"gemeente":"Rotterdam"}'})
+    await widget.send_json(
+        {"type": "message", "id": "msg-slash-01", "text": '/status_aanvraag{"gemeente":"Rotterdam"}'}
+    )
     await until(widget, "reply")
     assert not fake_rasa.webhook_calls[-1]["message"].startswith("/")
     calls = len(fake_rasa.webhook_calls)
-    for payload in ('/status_overzicht{"gemeente":"Rotterdam"}', "/faq_deadline", "not a payload",
-                    '/faq_x{"a": {"nested": 1}}'):
+    for payload in (
+        '/status_overzicht{"gemeente":"Rotterdam"}',
+        "/faq_deadline",
+        "not a payload",
+        '/faq_x{"a": {"nested": 1}}',
+    ):
         await widget.send_json({"type": "button", "id": "msg-btn-0001", "payload": payload, "title": "x"})
         err = (await until(widget, "reply"))[-1]
         assert err["type"] == "error" and err["code"] == "unknown_choice", err
     assert len(fake_rasa.webhook_calls) == calls
     # Starter topics are always allowed.
-    await widget.send_json({"type": "button", "id": "msg-btn-0002", "payload": "/faq_wat_is",
-                            "title": "Wat is de regeling?"})
+    await widget.send_json(
+        {"type": "button", "id": "msg-btn-0002", "payload": "/faq_wat_is", "title": "Wat is de regeling?"}
+    )
     assert (await until(widget, "reply"))[-1]["type"] == "reply"
 
 
@@ -188,8 +218,14 @@ async def test_html_in_messages_is_passed_as_plain_text(widget, fake_rasa):
 
 def _token(settings, **claims):
     now = int(time.time())
-    base = {"sub": "user-42", "gemeente": "Rotterdam", "aud": settings.portal_jwt_audience,
-            "iss": settings.portal_jwt_issuer, "iat": now, "exp": now + 300}
+    base = {
+        "sub": "user-42",
+        "gemeente": "Rotterdam",
+        "aud": settings.portal_jwt_audience,
+        "iss": settings.portal_jwt_issuer,
+        "iat": now,
+        "exp": now + 300,
+    }
     base.update(claims)
     base = {k: v for k, v in base.items() if v is not None}
     return jwt.encode(base, settings.portal_jwt_secret, algorithm="HS256")
@@ -201,12 +237,34 @@ async def test_portal_tokens_valid_expired_forged(start_gateway, fake_rasa, make
     cases = {
         "valid": (_token(settings), "ok"),
         "expired": (_token(settings, iat=int(time.time()) - 900, exp=int(time.time()) - 600), "expired"),
-        "forged": (jwt.encode({"sub": "user-42", "gemeente": "Rotterdam", "aud": settings.portal_jwt_audience,
-                               "iss": settings.portal_jwt_issuer, "exp": int(time.time()) + 300},
-                              "not-the-secret-0123456789abcdefghijkl", algorithm="HS256"), "invalid"),
-        "alg none": (jwt.encode({"sub": "u", "gemeente": "Rotterdam", "aud": settings.portal_jwt_audience,
-                                 "iss": settings.portal_jwt_issuer, "exp": int(time.time()) + 300},
-                                "", algorithm="none"), "invalid"),
+        "forged": (
+            jwt.encode(
+                {
+                    "sub": "user-42",
+                    "gemeente": "Rotterdam",
+                    "aud": settings.portal_jwt_audience,
+                    "iss": settings.portal_jwt_issuer,
+                    "exp": int(time.time()) + 300,
+                },
+                "not-the-secret-0123456789abcdefghijkl",
+                algorithm="HS256",
+            ),
+            "invalid",
+        ),
+        "alg none": (
+            jwt.encode(
+                {
+                    "sub": "u",
+                    "gemeente": "Rotterdam",
+                    "aud": settings.portal_jwt_audience,
+                    "iss": settings.portal_jwt_issuer,
+                    "exp": int(time.time()) + 300,
+                },
+                "",
+                algorithm="none",
+            ),
+            "invalid",
+        ),
         "wrong audience": (_token(settings, aud="other"), "invalid"),
         "wrong issuer": (_token(settings, iss="other"), "invalid"),
         "no gemeente": (_token(settings, gemeente=None), "invalid"),
@@ -226,8 +284,9 @@ async def test_portal_tokens_valid_expired_forged(start_gateway, fake_rasa, make
         await ws.close()
 
 
-async def test_session_keeps_identity_on_reconnect_while_the_portal_token_is_valid(start_gateway, fake_rasa,
-                                                                                     make_settings):
+async def test_session_keeps_identity_on_reconnect_while_the_portal_token_is_valid(
+    start_gateway, fake_rasa, make_settings
+):
     """The identity is bound to the session: a reconnect from the same page keeps it, until the
     portal token expires (tests/security: the scope ends with the token)."""
     settings = make_settings()
@@ -264,8 +323,9 @@ async def test_history_resumes_and_resends_are_not_duplicated_after_restart(star
     first = await start_gateway()
     ws, ready = await chat(first)
     reply1 = (await say(ws, "msg-hist-001", "Vanaf wanneer kon je aanvragen?"))[-1]
-    await ws.send_json({"type": "button", "id": "msg-hist-002", "payload": "/faq_deadline",
-                        "title": "Tot wanneer kon je aanvragen?"})
+    await ws.send_json(
+        {"type": "button", "id": "msg-hist-002", "payload": "/faq_deadline", "title": "Tot wanneer kon je aanvragen?"}
+    )
     await until(ws, "reply")
     await ws.close()
     calls = len(fake_rasa.webhook_calls)
@@ -301,8 +361,11 @@ async def test_resend_to_a_cold_gateway_without_hello_history(start_gateway, fak
     await ws.close()
     calls = len(fake_rasa.webhook_calls)
     second = await start_gateway()
-    resp = await second.post("/chat/http", json={"type": "message", "id": "msg-cold-001", "text": "hallo",
-                                                 "session": ready["session"]}, headers={"Origin": second.origin})
+    resp = await second.post(
+        "/chat/http",
+        json={"type": "message", "id": "msg-cold-001", "text": "hallo", "session": ready["session"]},
+        headers={"Origin": second.origin},
+    )
     frames = (await resp.json())["frames"]
     assert resp.status == 200 and frames[0]["duplicate"] is True and frames[-1]["type"] == "reply"
     assert len(fake_rasa.webhook_calls) == calls
@@ -335,10 +398,14 @@ async def test_oversized_binary_and_invalid_frames(start_gateway, fake_rasa):
     await ws.send_json({"type": "message", "id": "msg-long-002", "text": "a" * 1000})  # exactly the limit
     assert (await until(ws, "reply"))[-1]["type"] == "reply"
 
-    for raw, code in [("{not json", "bad_json"), ("[1, 2]", "invalid"), ('{"type": 3}', "invalid"),
-                      ('{"type": "message", "id": "short", "text": "x"}', "invalid"),
-                      ('{"type": "message", "id": "msg-empty-01", "text": "   "}', "empty"),
-                      ("x" * (MAX_FRAME_BYTES + 1), "too_large")]:
+    for raw, code in [
+        ("{not json", "bad_json"),
+        ("[1, 2]", "invalid"),
+        ('{"type": 3}', "invalid"),
+        ('{"type": "message", "id": "short", "text": "x"}', "invalid"),
+        ('{"type": "message", "id": "msg-empty-01", "text": "   "}', "empty"),
+        ("x" * (MAX_FRAME_BYTES + 1), "too_large"),
+    ]:
         await ws.send_str(raw)
         err = await ws.receive_json(timeout=5)
         assert err["type"] == "error" and err["code"] == code, (raw[:30], err)
@@ -386,32 +453,48 @@ async def test_flood_is_rate_limited_with_a_dutch_message(start_gateway, fake_ra
     assert "Wacht" in results[-1]["message"]
     assert len(fake_rasa.webhook_calls) == 5
     # The HTTP fallback shares the limit (same client).
-    resp = await client.post("/chat/http", headers={"Origin": client.origin}, json={
-        "type": "message", "id": "msg-flood-http", "text": "nog een", "session": (await hello(ws))["session"]})
+    resp = await client.post(
+        "/chat/http",
+        headers={"Origin": client.origin},
+        json={"type": "message", "id": "msg-flood-http", "text": "nog een", "session": (await hello(ws))["session"]},
+    )
     assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
     await ws.close()
 
 
 async def test_wrong_origin_is_refused(start_gateway):
     client = await start_gateway(KW_ALLOWED_ORIGINS="https://www.gemeente.example")
-    for headers in ({"Origin": "https://evil.example"}, {}, {"Origin": "null"},
-                    {"Origin": "https://www.gemeente.example.evil.example"}):
-        resp = await client.get("/chat/ws", headers={**headers, "Connection": "Upgrade", "Upgrade": "websocket",
-                                                     "Sec-WebSocket-Version": "13",
-                                                     "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {},
+        {"Origin": "null"},
+        {"Origin": "https://www.gemeente.example.evil.example"},
+    ):
+        resp = await client.get(
+            "/chat/ws",
+            headers={
+                **headers,
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            },
+        )
         assert resp.status == 403, headers
         resp = await client.post("/chat/http", json={"type": "hello"}, headers=headers)
         assert resp.status == 403, headers
         assert "Access-Control-Allow-Origin" not in resp.headers
-    pre = await client.options("/chat/http", headers={"Origin": "https://evil.example",
-                                                      "Access-Control-Request-Method": "POST"})
+    pre = await client.options(
+        "/chat/http", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert pre.status == 403
     # The configured embedding site may: WebSocket and CORS.
     ws = await client.ws_connect("/chat/ws", headers={"Origin": "https://www.gemeente.example"})
     await hello(ws)
     await ws.close()
-    pre = await client.options("/chat/http", headers={"Origin": "https://www.gemeente.example",
-                                                      "Access-Control-Request-Method": "POST"})
+    pre = await client.options(
+        "/chat/http", headers={"Origin": "https://www.gemeente.example", "Access-Control-Request-Method": "POST"}
+    )
     assert pre.status == 204
     assert pre.headers["Access-Control-Allow-Origin"] == "https://www.gemeente.example"
     assert "Access-Control-Allow-Credentials" not in pre.headers
@@ -427,9 +510,16 @@ async def test_http_fallback_speaks_the_same_frames(start_gateway, fake_rasa):
     ready = (await resp.json())["frames"][0]
     assert resp.status == 200 and ready["type"] == "ready"
     assert resp.headers["Cache-Control"] == "no-store"
-    resp = await client.post("/chat/http", headers=headers, json={
-        "type": "message", "id": "msg-http-001", "text": "Vanaf wanneer kon je aanvragen?",
-        "session": ready["session"]})
+    resp = await client.post(
+        "/chat/http",
+        headers=headers,
+        json={
+            "type": "message",
+            "id": "msg-http-001",
+            "text": "Vanaf wanneer kon je aanvragen?",
+            "session": ready["session"],
+        },
+    )
     frames = (await resp.json())["frames"]
     assert [f["type"] for f in frames] == ["ack", "reply"]
     assert "7 juli 2025" in frames[1]["messages"][0]["text"]
@@ -440,11 +530,17 @@ async def test_http_fallback_speaks_the_same_frames(start_gateway, fake_rasa):
     assert bad.status == 415
     bad = await client.post("/chat/http", data=b"\xff\xfe\x00", headers={**headers, "Content-Type": "application/json"})
     assert bad.status == 400
-    big = await client.post("/chat/http", data=json.dumps({"type": "hello", "x": "a" * MAX_FRAME_BYTES}),
-                            headers={**headers, "Content-Type": "application/json"})
+    big = await client.post(
+        "/chat/http",
+        data=json.dumps({"type": "hello", "x": "a" * MAX_FRAME_BYTES}),
+        headers={**headers, "Content-Type": "application/json"},
+    )
     assert big.status == 413 and (await big.json())["frames"][0]["message"] == "Je bericht is te groot."
-    nosession = await client.post("/chat/http", headers=headers, json={
-        "type": "message", "id": "msg-http-002", "text": "hoi", "session": "v1.forged.token"})
+    nosession = await client.post(
+        "/chat/http",
+        headers=headers,
+        json={"type": "message", "id": "msg-http-002", "text": "hoi", "session": "v1.forged.token"},
+    )
     assert nosession.status == 401 and (await nosession.json())["frames"][0]["code"] == "session_expired"
 
 

@@ -4,6 +4,7 @@ the ticket encrypted (decrypted and compared here) and is said back masked, also
 ticket exists; a verificatiecode in any spelling reaches Rasa only as a placeholder and a
 one-time reference. The same flows through the real Rasa stack are in
 test_contact_in_sentence.py."""
+
 from __future__ import annotations
 
 import re
@@ -35,17 +36,22 @@ async def handoff_gateway(start_gateway, fake_rasa):
         return None
 
     fake_rasa.on_message = action
-    boss = StaffService.from_settings(client.settings).create_user("baas", "Bea", "correct horse battery",
-                                                                   "beheerder")
+    boss = StaffService.from_settings(client.settings).create_user("baas", "Bea", "correct horse battery", "beheerder")
     return client, tickets, boss
 
 
-@pytest.mark.parametrize("typed, stored, said", [
-    ("je kunt me bellen op 06-12345678", "0612345678", "Ik heb je telefoonnummer …678 bij je vraag gezet"),
-    ("stuur maar een mail naar piet@gemeente.nl, liever geen telefoon", "piet@gemeente.nl",
-     "Ik heb je e-mailadres p…@… bij je vraag gezet"),
-    ("tel: 010 123 4567", "0101234567", "Ik heb je telefoonnummer …567 bij je vraag gezet"),
-])
+@pytest.mark.parametrize(
+    "typed, stored, said",
+    [
+        ("je kunt me bellen op 06-12345678", "0612345678", "Ik heb je telefoonnummer …678 bij je vraag gezet"),
+        (
+            "stuur maar een mail naar piet@gemeente.nl, liever geen telefoon",
+            "piet@gemeente.nl",
+            "Ik heb je e-mailadres p…@… bij je vraag gezet",
+        ),
+        ("tel: 010 123 4567", "0101234567", "Ik heb je telefoonnummer …567 bij je vraag gezet"),
+    ],
+)
 async def test_a_contact_in_a_sentence_is_stored_on_the_new_ticket(start_gateway, fake_rasa, typed, stored, said):
     client, tickets, boss = await handoff_gateway(start_gateway, fake_rasa)
     ws, ready = await chat(client)
@@ -84,8 +90,18 @@ def compact(text: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", unicodedata.normalize("NFKC", text).upper())
 
 
-@pytest.mark.parametrize("typed", ["K7QM_WX3D", "de code is K 7 Q M W X 3 D", "k7qm wx3d", "ｋ７ｑｍ－ｗｘ３ｄ",
-                                   "code: k7qm.wx3d", "K7QM/WX3D graag", "K7 QM WX 3D"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "K7QM_WX3D",
+        "de code is K 7 Q M W X 3 D",
+        "k7qm wx3d",
+        "ｋ７ｑｍ－ｗｘ３ｄ",
+        "code: k7qm.wx3d",
+        "K7QM/WX3D graag",
+        "K7 QM WX 3D",
+    ],
+)
 async def test_a_code_in_any_spelling_reaches_rasa_only_as_a_reference(start_gateway, fake_rasa, typed):
     client = await start_gateway()
     prepare_database(client.settings)

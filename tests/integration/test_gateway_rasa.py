@@ -4,6 +4,7 @@ What reaches Rasa's tracker through the gateway: the answer, masked text, verifi
 metadata only, one user event per client message id even when the widget resends it to a
 restarted gateway.
 """
+
 from __future__ import annotations
 
 import time
@@ -60,12 +61,14 @@ async def test_gateway_relays_to_real_rasa(start_gateway, rasa_stack):
     assert buttons and all(b["payload"].startswith("/") for b in buttons)
 
     # A follow-up button the bot offered is accepted and answered.
-    follow = await exchange(ws, {"type": "button", "id": "rasa-msg-0002", "payload": buttons[0]["payload"],
-                                 "title": buttons[0]["title"]})
+    follow = await exchange(
+        ws, {"type": "button", "id": "rasa-msg-0002", "payload": buttons[0]["payload"], "title": buttons[0]["title"]}
+    )
     assert follow["type"] == "reply" and follow["messages"]
 
-    masked = await exchange(ws, {"type": "message", "id": "rasa-msg-0003",
-                                 "text": "mijn mail is piet@example.nl en mijn nummer 0612345678"})
+    masked = await exchange(
+        ws, {"type": "message", "id": "rasa-msg-0003", "text": "mijn mail is piet@example.nl en mijn nummer 0612345678"}
+    )
     assert masked["type"] == "reply"
     users = await tracker_users(client, rasa_stack, sid_of(ready["session"]))
     assert [u["metadata"]["msg_id"] for u in users] == ["rasa-msg-0001", "rasa-msg-0002", "rasa-msg-0003"]
@@ -77,9 +80,18 @@ async def test_gateway_relays_to_real_rasa(start_gateway, rasa_stack):
 async def test_portal_identity_and_resend_after_restart_with_real_rasa(start_gateway, rasa_stack):
     settings = rasa_stack.settings
     now = int(time.time())
-    token = jwt.encode({"sub": "user-1", "gemeente": "Heerlen", "aud": settings.portal_jwt_audience,
-                        "iss": settings.portal_jwt_issuer, "iat": now, "exp": now + 300},
-                       settings.portal_jwt_secret, algorithm="HS256")
+    token = jwt.encode(
+        {
+            "sub": "user-1",
+            "gemeente": "Heerlen",
+            "aud": settings.portal_jwt_audience,
+            "iss": settings.portal_jwt_issuer,
+            "iat": now,
+            "exp": now + 300,
+        },
+        settings.portal_jwt_secret,
+        algorithm="HS256",
+    )
     first = await start_gateway()
     ws = await first.ws_connect("/chat/ws", headers={"Origin": first.origin})
     await ws.send_json({"type": "hello", "portal_token": token})

@@ -1,6 +1,7 @@
 """The gateway when Rasa fails or is busy, against fake Rasas (tests/integration/conftest.py):
 Rasa down, a turn lost before or after Rasa processed it, a turn that timed out, the in-flight
 bound, an empty answer, and two Rasa workers with one conversation on each."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,12 @@ async def test_rasa_down_gives_a_dutch_error_for_that_message(start_gateway):
     client = await start_gateway(KW_RASA_PORT="1")
     ws, _ = await chat(client)
     err = (await say(ws, "msg-down-001", "hallo"))[-1]
-    assert err == {"type": "error", "code": "unavailable", "id": "msg-down-001",
-                   "message": "De assistent is even niet bereikbaar. Probeer het over een paar minuten opnieuw."}
+    assert err == {
+        "type": "error",
+        "code": "unavailable",
+        "id": "msg-down-001",
+        "message": "De assistent is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
+    }
     await ws.close()
 
 
@@ -107,11 +112,16 @@ async def test_the_in_flight_bound_must_be_positive(make_settings):
         make_settings(KW_RASA_MAX_IN_FLIGHT="0")
     assert make_settings().rasa_max_in_flight == 6
 
+
 async def test_an_empty_answer_says_try_again(start_gateway, fake_rasa):
     client = await start_gateway()
     ws, _ = await chat(client)
     fake_rasa.failures = ["empty"]
     err = (await say(ws, "msg-empty-001", "hallo"))[-1]
-    assert err == {"type": "error", "code": "incomplete", "id": "msg-empty-001",
-                   "message": "Het lukte me nu niet om je vraag te beantwoorden. Probeer het zo opnieuw."}
+    assert err == {
+        "type": "error",
+        "code": "incomplete",
+        "id": "msg-empty-001",
+        "message": "Het lukte me nu niet om je vraag te beantwoorden. Probeer het zo opnieuw.",
+    }
     await ws.close()

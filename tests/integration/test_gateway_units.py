@@ -1,4 +1,5 @@
 """Unit tests of the gateway's building blocks: masking, sessions, rate limit, portal tokens, logs."""
+
 from __future__ import annotations
 
 import json
@@ -17,42 +18,49 @@ from bot.web.protocol import FrameError, History, button_payload, clean_text, us
 from bot.web.ratelimit import RateLimiter
 from bot.web.sessions import SessionCodec, client_id
 
-SETTINGS = SimpleNamespace(portal_jwt_secret="s" * 40, portal_jwt_audience="kansrijke-wijk-assistent",
-                           portal_jwt_issuer="aanvragersportaal")
+SETTINGS = SimpleNamespace(
+    portal_jwt_secret="s" * 40, portal_jwt_audience="kansrijke-wijk-assistent", portal_jwt_issuer="aanvragersportaal"
+)
 
 
 # -- masking --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("mail me: jan.de-vries+kw@gemeente.example.nl", "mail me: [e-mailadres]"),
-    ("bel 06-12345678 of 06 1234 5678", "bel [telefoonnummer] of [telefoonnummer]"),
-    ("+31 6 12345678 en 0031201234567", "[telefoonnummer] en [telefoonnummer]"),
-    ("kantoor (020) 123 45 67 of (0168) 12 34 56", "kantoor [telefoonnummer] of [telefoonnummer]"),
-    ("kantoor 020-1234567", "kantoor [telefoonnummer]"),
-    ("helpdesk 0800-1234 / 0900 123 4567", "helpdesk [telefoonnummer] / [telefoonnummer]"),
-    ("from abroad +44 20 7946 0958", "from abroad [telefoonnummer]"),
-    ("mijn bsn is 111222333", "mijn bsn is [BSN]"),
-    ("BSN: 12345678", "BSN: [BSN]"),
-    ("nummer 123456782 en 1234.56.782", "nummer [BSN] en [BSN]"),
-    ("IBAN NL91 ABNA 0417 1643 00", "IBAN [IBAN]"),
-    ("nl91abna0417164300", "[IBAN]"),
-    ("DE89370400440532013000", "[IBAN]"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("mail me: jan.de-vries+kw@gemeente.example.nl", "mail me: [e-mailadres]"),
+        ("bel 06-12345678 of 06 1234 5678", "bel [telefoonnummer] of [telefoonnummer]"),
+        ("+31 6 12345678 en 0031201234567", "[telefoonnummer] en [telefoonnummer]"),
+        ("kantoor (020) 123 45 67 of (0168) 12 34 56", "kantoor [telefoonnummer] of [telefoonnummer]"),
+        ("kantoor 020-1234567", "kantoor [telefoonnummer]"),
+        ("helpdesk 0800-1234 / 0900 123 4567", "helpdesk [telefoonnummer] / [telefoonnummer]"),
+        ("from abroad +44 20 7946 0958", "from abroad [telefoonnummer]"),
+        ("mijn bsn is 111222333", "mijn bsn is [BSN]"),
+        ("BSN: 12345678", "BSN: [BSN]"),
+        ("nummer 123456782 en 1234.56.782", "nummer [BSN] en [BSN]"),
+        ("IBAN NL91 ABNA 0417 1643 00", "IBAN [IBAN]"),
+        ("nl91abna0417164300", "[IBAN]"),
+        ("DE89370400440532013000", "[IBAN]"),
+    ],
+)
 def test_personal_data_is_masked(text, expected):
     assert privacy.mask_personal_data(text).text == expected
 
 
-@pytest.mark.parametrize("text", [
-    "Vanaf wanneer kon je aanvragen?",
-    "Wat is de status van KW-2025-0042?",
-    "aanvraag kw 2025 0042 of KW20250042",
-    "Het budget is € 400.000.000 voor 2026-2028",
-    "Op 7 juli 2025 om 09:00",
-    "We hebben 123456789 euro",  # nine digits that fail the 11-proef
-    "Er wonen 1.200.000 mensen",
-    "versie 1.2.3 en 12:30",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vanaf wanneer kon je aanvragen?",
+        "Wat is de status van KW-2025-0042?",
+        "aanvraag kw 2025 0042 of KW20250042",
+        "Het budget is € 400.000.000 voor 2026-2028",
+        "Op 7 juli 2025 om 09:00",
+        "We hebben 123456789 euro",  # nine digits that fail the 11-proef
+        "Er wonen 1.200.000 mensen",
+        "versie 1.2.3 en 12:30",
+    ],
+)
 def test_ordinary_text_is_left_alone(text):
     masked = privacy.mask_personal_data(text)
     assert masked.text == text and not masked.changed
@@ -83,7 +91,7 @@ def test_user_text_is_cleaned_and_limited():
 def test_button_payloads():
     assert button_payload({"payload": "/faq_themas"}) == "/faq_themas"
     assert button_payload({"payload": '/faq_gebieden{"gemeente":"Amsterdam"}'})
-    for bad in ("faq_themas", "/faq themas", '/faq{"a":[1]}', '/faq{broken', "/" + "a" * 70, None):
+    for bad in ("faq_themas", "/faq themas", '/faq{"a":[1]}', "/faq{broken", "/" + "a" * 70, None):
         with pytest.raises(FrameError):
             button_payload({"payload": bad})
 
@@ -102,8 +110,13 @@ def test_history_from_tracker_shows_titles_and_skips_duplicates():
     ]
     h = History.from_tracker({"events": events})
     assert [(e["from"], e["text"]) for e in h.entries] == [
-        ("user", "Wat is de regeling?"), ("bot", "Uitleg"), ("user", "Thema's"), ("bot", "Zes thema's"),
-        ("bot", "Zes thema's"), ("bot", "Ik ben Anna van de helpdesk")]
+        ("user", "Wat is de regeling?"),
+        ("bot", "Uitleg"),
+        ("user", "Thema's"),
+        ("bot", "Zes thema's"),
+        ("bot", "Zes thema's"),
+        ("bot", "Ik ben Anna van de helpdesk"),
+    ]
     assert h.entries[-1]["agent"] == "Anna"
     assert h.replies["m1"][0]["text"] == "Uitleg" and h.offered == {"/faq_themas": "Thema's"}
 
@@ -186,15 +199,24 @@ async def test_access_log_has_path_without_query_and_no_ip(aiohttp_server, aioht
     caplog.set_level(logging.INFO)
     app = web.Application()
     app.router.add_get("/portaal", page)
-    server = await aiohttp_server(app, access_log_class=logs.JsonAccessLogger,
-                                  access_log=logging.getLogger("test.access"))
+    server = await aiohttp_server(
+        app, access_log_class=logs.JsonAccessLogger, access_log=logging.getLogger("test.access")
+    )
     client = await aiohttp_client(server)
     assert (await client.get("/portaal?token=secret", headers={"User-Agent": "UA"})).status == 200
-    line = await poll_async(lambda: [r.getMessage() for r in caplog.records if r.name == "test.access"],
-                            5, "the access log line")
+    line = await poll_async(
+        lambda: [r.getMessage() for r in caplog.records if r.name == "test.access"], 5, "the access log line"
+    )
     record = json.loads(line[-1])
-    assert record == {"event": "access", "method": "GET", "path": "/portaal", "status": 200,
-                      "bytes": record["bytes"], "ms": record["ms"], "client": record["client"]}
+    assert record == {
+        "event": "access",
+        "method": "GET",
+        "path": "/portaal",
+        "status": 200,
+        "bytes": record["bytes"],
+        "ms": record["ms"],
+        "client": record["client"],
+    }
     assert record["bytes"] > 12  # the body and the headers
     assert "127.0.0.1" not in caplog.text and "secret" not in caplog.text
 
@@ -205,6 +227,7 @@ def test_json_formatter_never_prints_exception_text():
         raise ValueError("jan@example.nl")
     except ValueError:
         import sys
+
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
     line = formatter.format(record)
     assert "jan@example.nl" not in line and json.loads(line)["exc"] == "ValueError"
@@ -231,16 +254,27 @@ def test_portal_token_with_a_public_key():
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     settings = SimpleNamespace(**vars(SETTINGS), portal_jwt_public_key=pem)
     now = int(time.time())
-    claims = {"sub": "u1", "gemeente": "Delft", "aud": SETTINGS.portal_jwt_audience,
-              "iss": SETTINGS.portal_jwt_issuer, "iat": now, "exp": now + 300}
+    claims = {
+        "sub": "u1",
+        "gemeente": "Delft",
+        "aud": SETTINGS.portal_jwt_audience,
+        "iss": SETTINGS.portal_jwt_issuer,
+        "iat": now,
+        "exp": now + 300,
+    }
     assert verify_portal_token(jwt.encode(claims, key, algorithm="ES256"), settings).status == OK
     # With a public key configured, a token signed with the shared secret is refused.
-    assert verify_portal_token(jwt.encode(claims, SETTINGS.portal_jwt_secret, algorithm="HS256"),
-                               settings).status == INVALID
+    assert (
+        verify_portal_token(jwt.encode(claims, SETTINGS.portal_jwt_secret, algorithm="HS256"), settings).status
+        == INVALID
+    )
     # Without one, the key-pair token is refused.
     assert verify_portal_token(jwt.encode(claims, key, algorithm="ES256"), SETTINGS).status == INVALID
 
@@ -248,15 +282,26 @@ def test_portal_token_with_a_public_key():
 def test_sources_come_as_data_onto_their_message_and_only_as_web_links():
     from bot.web.protocol import from_webhook
 
-    custom = {"kw_sources": [{"title": "Regeling", "url": "https://wetten.overheid.nl/"},
-                             {"title": "Kwaad", "url": "javascript:alert(1)"}, "rommel"],
-              "kw_checked": "2025-11-27"}
+    custom = {
+        "kw_sources": [
+            {"title": "Regeling", "url": "https://wetten.overheid.nl/"},
+            {"title": "Kwaad", "url": "javascript:alert(1)"},
+            "rommel",
+        ],
+        "kw_checked": "2025-11-27",
+    }
     # Rasa's REST channel sends the custom data as a message after the text it belongs to.
     messages = from_webhook([{"text": "Antwoord"}, {"custom": custom}, {"text": "Nog iets"}])
     assert messages == [
-        {"text": "Antwoord", "buttons": [], "sources": [{"title": "Regeling", "url": "https://wetten.overheid.nl/"}],
-         "checked": "2025-11-27"},
-        {"text": "Nog iets", "buttons": []}]
-    history = History.from_tracker({"events": [
-        {"event": "bot", "text": "Antwoord", "data": {"custom": dict(custom, kw_checked="geen datum")}}]})
+        {
+            "text": "Antwoord",
+            "buttons": [],
+            "sources": [{"title": "Regeling", "url": "https://wetten.overheid.nl/"}],
+            "checked": "2025-11-27",
+        },
+        {"text": "Nog iets", "buttons": []},
+    ]
+    history = History.from_tracker(
+        {"events": [{"event": "bot", "text": "Antwoord", "data": {"custom": dict(custom, kw_checked="geen datum")}}]}
+    )
     assert history.entries[0]["sources"][0]["title"] == "Regeling" and "checked" not in history.entries[0]

@@ -3,6 +3,7 @@ stops every child, kill -9 of the launcher too, and a readiness probe answered b
 the launcher did not start does not count. Run with real processes (small HTTP servers stand
 in for Rasa, the action server and the gateway, so the tests take seconds, not minutes; the
 real stack: test_supervision.py)."""
+
 import json
 import os
 import signal
@@ -53,9 +54,14 @@ def serving(port: int) -> bool:
 def test_a_killed_child_comes_back_and_sigterm_stops_everything(tmp_path):
     ports = [free_port(), free_port()]
     launcher_proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, json.dumps(ports), str(tmp_path)], cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True)
+        [sys.executable, "-c", SCRIPT, json.dumps(ports), str(tmp_path)],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert launcher_proc.stdout is not None and launcher_proc.stderr is not None
     try:
         pids = json.loads(launcher_proc.stdout.readline())
@@ -77,9 +83,14 @@ def test_a_killed_child_comes_back_and_sigterm_stops_everything(tmp_path):
 def test_kill_9_of_the_launcher_takes_every_child_with_it(tmp_path):
     ports = [free_port(), free_port()]
     launcher_proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, json.dumps(ports), str(tmp_path)], cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True)
+        [sys.executable, "-c", SCRIPT, json.dumps(ports), str(tmp_path)],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert launcher_proc.stdout is not None
     pids = []
     try:
@@ -102,18 +113,23 @@ def test_kill_9_of_the_launcher_takes_every_child_with_it(tmp_path):
 def test_a_probe_answered_by_a_process_it_did_not_start_is_not_ready(tmp_path, monkeypatch):
     """An orphan of an earlier start answers the probe; the child of this start never listens."""
     port = free_port()
-    stranger = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stranger = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     stack = launcher.Stack(load({"KW_VAR_DIR": str(tmp_path)}), Path("unused"), gateway=False)
-    child = launcher.Service("kind", [sys.executable, "-c", "import signal; signal.pause()"],
-                             f"http://127.0.0.1:{port}/")
+    child = launcher.Service(
+        "kind", [sys.executable, "-c", "import signal; signal.pause()"], f"http://127.0.0.1:{port}/"
+    )
     monkeypatch.setattr(stack, "build", lambda: setattr(stack, "services", [child]))
     try:
         poll(lambda: serving(port), 15, "the stranger to serve")
         with pytest.raises(RuntimeError) as refused:
             stack.start(timeout_s=3)
-        assert f"op poort {port} luistert een proces dat deze start niet startte (proces {stranger.pid} " \
-            in str(refused.value)
+        assert f"op poort {port} luistert een proces dat deze start niet startte (proces {stranger.pid} " in str(
+            refused.value
+        )
         assert child.proc is not None and not alive(child.proc.pid)  # start() stopped what it had started
         assert stranger.poll() is None  # and left the stranger alone
     finally:

@@ -3,6 +3,7 @@ real turns move the turn, outcome and Rasa-hop series by exactly their number, t
 server counts the action that ran, nothing personal the user typed is in either scrape, and
 neither endpoint answers a forwarded or outside client without its token.
 """
+
 from __future__ import annotations
 
 import aiohttp
@@ -90,16 +91,20 @@ async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(re
     # One turn over the HTTP transport, in its own conversation.
     hello = await client.post("/chat/http", json={"type": "hello"}, headers={"Origin": client.origin})
     session = (await hello.json())["frames"][0]["session"]
-    resp = await client.post("/chat/http", json={"type": "message", "id": "metrics-http-0001", "text": FAQ,
-                                                 "session": session}, headers={"Origin": client.origin})
+    resp = await client.post(
+        "/chat/http",
+        json={"type": "message", "id": "metrics-http-0001", "text": FAQ, "session": session},
+        headers={"Origin": client.origin},
+    )
     assert resp.status == 200, await resp.text()
 
     text = await scrape_gateway(client)
     after = samples(text)
     assert moved(before, after, "kw_turn_duration_seconds_count", transport="ws") == 3
     assert moved(before, after, "kw_turn_duration_seconds_count", transport="http") == 1
-    outcomes = {o: moved(before, after, "kw_turns_total", outcome=o)
-                for o in ("answered", "fallback", "handoff", "error")}
+    outcomes = {
+        o: moved(before, after, "kw_turns_total", outcome=o) for o in ("answered", "fallback", "handoff", "error")
+    }
     # The FAQ twice answered, the gibberish not understood; the contact sentence either.
     assert sum(outcomes.values()) == 4 and outcomes["error"] == 0 and outcomes["handoff"] == 0, outcomes
     assert outcomes["answered"] >= 2 and outcomes["fallback"] >= 1, outcomes
@@ -109,9 +114,9 @@ async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(re
     assert value(after, "kw_rasa_in_flight") == 0
     assert sum(moved(before, after, "kw_rasa_errors_total", kind=k) for k in ("timeout", "connection", "http")) == 0
     # A turn lasts at least its Rasa call.
-    assert (moved(before, after, "kw_turn_duration_seconds_sum", transport="ws")
-            + moved(before, after, "kw_turn_duration_seconds_sum", transport="http")
-            >= moved(before, after, "kw_rasa_request_duration_seconds_sum"))
+    assert moved(before, after, "kw_turn_duration_seconds_sum", transport="ws") + moved(
+        before, after, "kw_turn_duration_seconds_sum", transport="http"
+    ) >= moved(before, after, "kw_rasa_request_duration_seconds_sum")
     # Scrape-time figures are there (values depend on the clock and the stack's database).
     assert ("kw_helpdesk_open", ()) in after and ("kw_tickets_waiting", ()) in after
     assert value(after, "kw_pubsub_connected") == 1  # no pub/sub configured
@@ -122,8 +127,10 @@ async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(re
     # look-ups nothing; its database calls are measured.
     actions_text = await scrape_actions(rasa_stack)
     actions_after = samples(actions_text)
-    ran = {a: moved(actions_before, actions_after, "kw_action_duration_seconds_count", action=a)
-           for a in ("action_answer_faq", "action_rephrase")}
+    ran = {
+        a: moved(actions_before, actions_after, "kw_action_duration_seconds_count", action=a)
+        for a in ("action_answer_faq", "action_rephrase")
+    }
     # Every message was answered by one of the two; each misunderstood one by the rephrase.
     assert ran["action_answer_faq"] >= 2 and sum(ran.values()) == 4, ran
     assert ran["action_rephrase"] == outcomes["fallback"], (ran, outcomes)
@@ -143,8 +150,7 @@ async def test_metrics_refused_to_forwarded_and_outside_clients_without_token(re
     assert (await client.get("/metrics", headers=forwarded)).status == 403
     assert (await client.get("/metrics", headers={"Forwarded": "for=203.0.113.7"})).status == 403
     assert (await client.get("/metrics", headers={**forwarded, "Authorization": "Bearer verkeerd"})).status == 403
-    ok = await client.get("/metrics", headers={
-        **forwarded, "Authorization": f"Bearer {rasa_stack.settings.ops_token}"})
+    ok = await client.get("/metrics", headers={**forwarded, "Authorization": f"Bearer {rasa_stack.settings.ops_token}"})
     assert ok.status == 200 and "kw_turns_total" in await ok.text()
 
     token = action_token(rasa_stack.settings.rasa_token)
@@ -181,8 +187,9 @@ async def test_status_lookups_are_counted_by_outcome_and_throttles_seen(status_s
     from bot.status.demo import load_demo_data
 
     load_demo_data(status_settings.database_url)
-    settings = dataclasses.replace(status_settings, status_number_max_failures=2, status_max_failures=3,
-                                   status_throttle_max_delay_s=0.01)
+    settings = dataclasses.replace(
+        status_settings, status_number_max_failures=2, status_max_failures=3, status_throttle_max_delay_s=0.01
+    )
     number, code = "KW-2025-0043", "3HPM-TPHP"
     before = samples(generate_latest(REGISTRY).decode())
     assert throttle.active_throttles(settings) == {"global": False, "number": False}
@@ -199,10 +206,11 @@ async def test_status_lookups_are_counted_by_outcome_and_throttles_seen(status_s
         service.lookup_public("KW-2025-9999", code, "c-6", settings=settings)
     assert service.lookup_public(number, code, "c-6", settings=settings).kind == "locked"
     after = samples(generate_latest(REGISTRY).decode())
-    counted = {o: moved(before, after, "kw_status_lookups_total", outcome=o)
-               for o in ("found", "not_found", "bad_code", "locked", "throttled", "error")}
-    assert counted == {"found": 1, "not_found": 2, "bad_code": 2, "locked": 1, "throttled": 3,
-                       "error": 0}, counted
+    counted = {
+        o: moved(before, after, "kw_status_lookups_total", outcome=o)
+        for o in ("found", "not_found", "bad_code", "locked", "throttled", "error")
+    }
+    assert counted == {"found": 1, "not_found": 2, "bad_code": 2, "locked": 1, "throttled": 3, "error": 0}, counted
 
 
 async def test_refusals_rasa_errors_error_turns_and_open_sockets_with_a_fake_rasa(start_gateway, fake_rasa):

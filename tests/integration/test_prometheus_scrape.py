@@ -13,6 +13,7 @@ the file. (The action server lets a loopback scrape through whatever token it ca
 its job shows the scrape and the series, not the token; tests/integration/test_metrics.py checks
 that it takes KW_OPS_TOKEN.)
 """
+
 from __future__ import annotations
 
 import copy
@@ -63,8 +64,9 @@ def scrape_config(tmp_path: Path, target: str, actions_target: str, actions_secr
     actions["static_configs"] = [{"targets": [actions_target]}]
     actions["authorization"]["credentials_file"] = str(actions_file)
     config["scrape_configs"] = [job, wrong, actions]
-    (tmp_path / "rules.yml").write_text(yaml.safe_dump(
-        {"groups": [{"name": "kw-test", "rules": [{"record": RULE, "expr": RULE_EXPR}]}]}))
+    (tmp_path / "rules.yml").write_text(
+        yaml.safe_dump({"groups": [{"name": "kw-test", "rules": [{"record": RULE, "expr": RULE_EXPR}]}]})
+    )
     path = tmp_path / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -81,10 +83,20 @@ def prometheus(tmp_path):
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
         assert Path(binary).exists(), "prometheus ontbreekt: draai scripts/ensure-prometheus.sh"
         with open(tmp_path / "prometheus.log", "ab") as log:  # the child keeps its own copy
-            procs.append(subprocess.Popen(
-                [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        binary,
+                        f"--config.file={config}",
+                        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                        f"--web.listen-address=127.0.0.1:{port}",
+                        "--log.level=warn",
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         return f"http://127.0.0.1:{port}"
 
     yield start
@@ -110,18 +122,29 @@ def action_server(tmp_path):
     async def start(settings) -> str:
         port = free_port()
         env = dict(os.environ)
-        env.update({
-            "KW_VAR_DIR": str(settings.var_dir), "KW_RASA_TOKEN": settings.rasa_token,
-            "KW_DATABASE_URL": settings.database_url, "KW_OPS_TOKEN": OPS_TOKEN,
-            "SANIC_HOST": "127.0.0.1",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(APP_ROOT), env.get("PYTHONPATH")])),
-        })
+        env.update(
+            {
+                "KW_VAR_DIR": str(settings.var_dir),
+                "KW_RASA_TOKEN": settings.rasa_token,
+                "KW_DATABASE_URL": settings.database_url,
+                "KW_OPS_TOKEN": OPS_TOKEN,
+                "SANIC_HOST": "127.0.0.1",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(APP_ROOT), env.get("PYTHONPATH")])),
+            }
+        )
         with open(tmp_path / "actions.log", "ab") as log:  # the child keeps its own copy
-            proc = subprocess.Popen(actions_command(port), cwd=APP_ROOT, env=env, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                actions_command(port),
+                cwd=APP_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         procs.append(proc)
 
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+
             async def healthy():
                 assert proc.poll() is None, (tmp_path / "actions.log").read_text()[-3000:]
                 try:
@@ -148,17 +171,18 @@ async def api(session: aiohttp.ClientSession, url: str, path: str, **params):
     return body["data"] if body.get("status") == "success" else None
 
 
-async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(start_gateway, fake_rasa, prometheus,
-                                                                   action_server):
+async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(start_gateway, fake_rasa, prometheus, action_server):
     client = await start_gateway()
     actions_target = await action_server(client.settings)
-    ready = await (await client.post("/chat/http", json={"type": "hello"},
-                                     headers={"Origin": client.origin})).json()
+    ready = await (await client.post("/chat/http", json={"type": "hello"}, headers={"Origin": client.origin})).json()
     session_token = ready["frames"][0]["session"]
 
     async def turn(n: int) -> str:
-        resp = await client.post("/chat/http", headers={"Origin": client.origin}, json={
-            "type": "message", "id": f"msg-prom-{n:03d}", "text": "hallo", "session": session_token})
+        resp = await client.post(
+            "/chat/http",
+            headers={"Origin": client.origin},
+            json={"type": "message", "id": f"msg-prom-{n:03d}", "text": "hallo", "session": session_token},
+        )
         return (await resp.json())["frames"][-1]["type"]
 
     for n in range(ANSWERED):
@@ -169,13 +193,15 @@ async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(start_gateway
     target = f"127.0.0.1:{client.server.port}"
     url = prometheus(target, actions_target, OPS_TOKEN)  # both jobs send KW_OPS_TOKEN
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+
         async def targets_scraped():
             data = await api(http, url, "targets")
             if not data:
                 return None
             found = {t["labels"]["job"]: t for t in data["activeTargets"]}
             if set(found) == {"kw-gateway", "kw-gateway-wrong-token", "kw-actions"} and all(
-                    t["health"] != "unknown" for t in found.values()):
+                t["health"] != "unknown" for t in found.values()
+            ):
                 return found
             return None
 
@@ -196,15 +222,19 @@ async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(start_gateway
                 return result
             return None
 
-        result = await poll_async(rule_evaluated_on_all_turns, 60, f"the rule {RULE} evaluated",
-                                  interval=0.2)
+        result = await poll_async(rule_evaluated_on_all_turns, 60, f"the rule {RULE} evaluated", interval=0.2)
         assert {r["metric"]["outcome"]: float(r["value"][1]) for r in result} == {
-            "answered": ANSWERED, "error": 1, "fallback": 0, "handoff": 0}
+            "answered": ANSWERED,
+            "error": 1,
+            "fallback": 0,
+            "handoff": 0,
+        }
 
-        latency = await api(http, url, "query",
-                            query='kw_turn_duration_seconds_count{job="kw-gateway"}')
+        latency = await api(http, url, "query", query='kw_turn_duration_seconds_count{job="kw-gateway"}')
         assert {r["metric"]["transport"]: float(r["value"][1]) for r in latency["result"]} == {
-            "http": ANSWERED + 1, "ws": 0}
+            "http": ANSWERED + 1,
+            "ws": 0,
+        }
 
         groups = (await api(http, url, "rules"))["groups"]
         rule = groups[0]["rules"][0]
@@ -213,10 +243,14 @@ async def test_prometheus_scrapes_the_gateway_and_evaluates_a_rule(start_gateway
         # `up` as the alert rules see it: 1 for the gateway, 0 for the job with the wrong token.
         up = await api(http, url, "query", query="up")
         assert {r["metric"]["job"]: r["value"][1] for r in up["result"]} == {
-            "kw-gateway": "1", "kw-gateway-wrong-token": "0", "kw-actions": "1"}
+            "kw-gateway": "1",
+            "kw-gateway-wrong-token": "0",
+            "kw-actions": "1",
+        }
         # The action server's own series, at 0 from its start (every registered action).
         errors = await api(http, url, "query", query='kw_action_errors_total{job="kw-actions"}')
         actions = {r["metric"]["action"] for r in errors["result"]}
-        assert {"action_answer_faq", "action_rephrase", "action_status_lookup",
-                "action_handoff_create"} <= actions, actions
+        assert {"action_answer_faq", "action_rephrase", "action_status_lookup", "action_handoff_create"} <= actions, (
+            actions
+        )
         assert all(r["value"][1] == "0" for r in errors["result"])

@@ -7,6 +7,7 @@ two real gateways (create_app, the fake Rasa of conftest.py) sharing one databas
 on the first and the widget on the second. Redis going away and coming back is in
 test_pubsub_redis_restart.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,6 @@ async def two_buses(redis_up, prefix):
         await bus.stop()
 
 
-
-
 # -- the bus -----------------------------------------------------------------------------------
 
 
@@ -107,8 +106,11 @@ async def test_what_is_not_a_bus_message_is_counted_and_ignored(two_buses, prefi
     x_on_two = bound(two, "gesprek-x")
     raw = aioredis.Redis.from_url(REDIS_URL)
     try:
-        for junk in (b"\xff niet eens json", b"[1, 2]", json.dumps({"from": "elders", "kind": "frame",
-                                                                    "sid": 5, "frame": "tekst"})):
+        for junk in (
+            b"\xff niet eens json",
+            b"[1, 2]",
+            json.dumps({"from": "elders", "kind": "frame", "sid": 5, "frame": "tekst"}),
+        ):
             await raw.publish(f"{prefix}gateway", junk)
     finally:
         await raw.aclose()
@@ -158,8 +160,12 @@ async def widget(client, session=None):
 @pytest.mark.asyncio
 async def test_a_medewerker_on_gateway_1_reaches_a_widget_on_gateway_2(redis_up, prefix, start_gateway, fake_rasa):
     # No console poll during the test: what reaches a console on the other gateway came by Redis.
-    env = dict(KW_PUBSUB_URL=REDIS_URL, KW_PUBSUB_PREFIX=prefix, KW_HELPDESK_POLL_S="3600",
-               KW_HELPDESK_HOURS="ma-zo 00:00-24:00")
+    env = dict(
+        KW_PUBSUB_URL=REDIS_URL,
+        KW_PUBSUB_PREFIX=prefix,
+        KW_HELPDESK_POLL_S="3600",
+        KW_HELPDESK_HOURS="ma-zo 00:00-24:00",
+    )
     one = await start_gateway(**env)
     two = await start_gateway(**env)
     await poll_async(lambda: one.app[BUS].subscribed and two.app[BUS].subscribed, 10, "both subscriptions")
@@ -201,22 +207,41 @@ async def test_a_medewerker_on_gateway_1_reaches_a_widget_on_gateway_2(redis_up,
 
     # The medewerker, on gateway 1, takes over, replies and hands back.
     origin = {"Origin": one.origin}
-    assert (await one.post(f"/helpdesk/vraag/{ticket.public_id}/oppakken", data={"csrf": csrf},
-                           headers=origin, allow_redirects=False)).status == 303
-    resp = await one.post(f"/helpdesk/vraag/{ticket.public_id}/bericht", allow_redirects=False,
-                          data={"csrf": csrf, "tekst": "Ik kijk even mee."},
-                          headers={**origin, "Accept": "application/json"})
+    assert (
+        await one.post(
+            f"/helpdesk/vraag/{ticket.public_id}/oppakken", data={"csrf": csrf}, headers=origin, allow_redirects=False
+        )
+    ).status == 303
+    resp = await one.post(
+        f"/helpdesk/vraag/{ticket.public_id}/bericht",
+        allow_redirects=False,
+        data={"csrf": csrf, "tekst": "Ik kijk even mee."},
+        headers={**origin, "Accept": "application/json"},
+    )
     seq = (await resp.json())["bericht"]["volgnummer"]
-    assert (await one.post(f"/helpdesk/vraag/{ticket.public_id}/terug", data={"csrf": csrf},
-                           headers=origin, allow_redirects=False)).status == 303
+    assert (
+        await one.post(
+            f"/helpdesk/vraag/{ticket.public_id}/terug", data={"csrf": csrf}, headers=origin, allow_redirects=False
+        )
+    ).status == 303
 
     end = f"h-{ticket.public_id}-einde"
-    expected = [("handoff", "live"), ("agent", f"h-{ticket.public_id}-live"),
-                ("agent", f"h-{ticket.public_id}-{seq}"), ("handoff", None), ("agent", end)]
+    expected = [
+        ("handoff", "live"),
+        ("agent", f"h-{ticket.public_id}-live"),
+        ("agent", f"h-{ticket.public_id}-{seq}"),
+        ("handoff", None),
+        ("agent", end),
+    ]
     for ws in (user, tab_on_one):
         frames = await frames_until(ws, lambda f: f["type"] == "agent" and f["messages"][0]["id"] == end)
-        seen = [(f["type"], f["handoff"]["state"] if f["handoff"] else None) if f["type"] == "handoff"
-                else (f["type"], f["messages"][0]["id"]) for f in frames if f["type"] in ("agent", "handoff")]
+        seen = [
+            (f["type"], f["handoff"]["state"] if f["handoff"] else None)
+            if f["type"] == "handoff"
+            else (f["type"], f["messages"][0]["id"])
+            for f in frames
+            if f["type"] in ("agent", "handoff")
+        ]
         assert seen == expected  # each once, in order
     texts = [f["messages"][0]["text"] for f in frames if f["type"] == "agent"]
     assert texts[1] == "Ik kijk even mee." and frames[-1]["messages"][0].get("agent") is None

@@ -7,6 +7,7 @@ and resubscribed by itself, and delivery between the gateways works again, with 
 objects. A Redis that stops answering without closing its connections (SIGSTOP: a half-open
 connection) is given up by the subscriber's ping and found again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,9 +53,22 @@ class RedisServer:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed"
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         await poll_async(self._answers, 10, f"redis-server on port {self.port}")
 
     def kill(self) -> None:
@@ -83,8 +97,6 @@ async def buses(server):
     yield made
     for bus in made:
         await bus.stop()
-
-
 
 
 async def across(sender: Bus, receiver: FakeSocket, frame: dict[str, Any], what: str) -> None:

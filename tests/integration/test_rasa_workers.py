@@ -1,6 +1,7 @@
 """Rasa served by two workers forked from one loaded process (rasa_runtime/workers.py), started
 exactly as the launcher starts Rasa, with the trained model: both serve the same answers, they
 share the parent's pages, a killed worker comes back, and SIGTERM leaves nothing running."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,13 @@ from bot import launcher
 from bot.settings import ROOT, load
 from tests.fixtures.gateway import alive, poll
 
-MESSAGES = ["wanneer sluit de aanvraag", "welke wijken doen mee", "hoeveel geld krijgt rotterdam",
-            "hallo", "ik wil een mens spreken"]
+MESSAGES = [
+    "wanneer sluit de aanvraag",
+    "welke wijken doen mee",
+    "hoeveel geld krijgt rotterdam",
+    "hallo",
+    "ik wil een mens spreken",
+]
 
 
 def status(url: str, token: str) -> dict | None:
@@ -28,9 +34,12 @@ def status(url: str, token: str) -> dict | None:
 
 
 def parse(url: str, token: str, text: str) -> list:
-    req = urllib.request.Request(f"{url}/model/parse?token={token}", method="POST",
-                                 data=json.dumps({"text": text}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{url}/model/parse?token={token}",
+        method="POST",
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         data = json.load(resp)
     return [data["intent"]["name"], [(e["entity"], e["value"]) for e in data["entities"]]]
@@ -48,9 +57,14 @@ def start(tmp_path):
     assert len(settings.rasa_urls) == 2
     endpoints = launcher.write_endpoints(settings)
     with open(tmp_path / "rasa.log", "wb") as log:
-        proc = subprocess.Popen(launcher.rasa_command(settings, model, endpoints, settings.rasa_port), cwd=ROOT,
-                                env=launcher.child_env(settings), stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            launcher.rasa_command(settings, model, endpoints, settings.rasa_port),
+            cwd=ROOT,
+            env=launcher.child_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return proc, settings
 
 
@@ -74,8 +88,11 @@ def test_two_forked_rasa_workers_serve_share_and_are_supervised(tmp_path):
         assert rss - pss > 400 * 2**20, (rss >> 20, pss >> 20)
 
         os.kill(workers[1], signal.SIGKILL)  # a crash of one worker
-        poll(lambda: status(urls[1], token) is None or workers[1] not in workers_of(proc.pid), 20,
-             "the killed worker to be gone")
+        poll(
+            lambda: status(urls[1], token) is None or workers[1] not in workers_of(proc.pid),
+            20,
+            "the killed worker to be gone",
+        )
         poll(lambda: status(urls[1], token), 120, "the parent to fork the worker again")
         again = workers_of(proc.pid)
         assert workers[0] in again and workers[1] not in again and len(again) == 2

@@ -2,6 +2,7 @@
 (rasa_runtime/serve.py) so a turn does not get slower as the conversation grows, and the
 conversation does not notice: the slots (here the topic of "en in …?") are kept, and the tracker
 store still holds every message (history, helpdesk transcript). Real Rasa and action server."""
+
 import json
 import urllib.request
 import uuid

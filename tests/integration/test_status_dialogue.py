@@ -1,5 +1,6 @@
 """The status dialogue through the real Rasa server and action server over the REST channel,
 on SQLite (default path) and on PostgreSQL with the Redis lock store (production path)."""
+
 import uuid
 
 import pytest
@@ -25,11 +26,14 @@ def stack(request, rasa_stack, tmp_path_factory):
         return
     app_db = create_pg_database()
     tracker_db = create_pg_database()
-    running = start_stack(tmp_path_factory.mktemp("var-pg"), {
-        "KW_DATABASE_URL": app_db,
-        "KW_TRACKER_STORE_URL": tracker_db,
-        "KW_LOCK_STORE_URL": "redis://127.0.0.1:6379/0",
-    })
+    running = start_stack(
+        tmp_path_factory.mktemp("var-pg"),
+        {
+            "KW_DATABASE_URL": app_db,
+            "KW_TRACKER_STORE_URL": tracker_db,
+            "KW_LOCK_STORE_URL": "redis://127.0.0.1:6379/0",
+        },
+    )
     yield running
     running.stack.stop()
     drop_pg_database(app_db)
@@ -37,8 +41,9 @@ def stack(request, rasa_stack, tmp_path_factory):
 
 
 def demo(stack, gemeente=None, status=None):
-    return next(d for d in stack.demo
-                if (gemeente is None or d.gemeente == gemeente) and (status is None or d.status == status))
+    return next(
+        d for d in stack.demo if (gemeente is None or d.gemeente == gemeente) and (status is None or d.status == status)
+    )
 
 
 def test_public_lookup_asks_number_then_code(stack):

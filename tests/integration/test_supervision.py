@@ -6,6 +6,7 @@ of its ports, is refused in one Dutch sentence that names the port, before anyth
 One start of the full stack (Rasa loads its model; KW_DEV_MODEL skips training); the refusals
 stop before the model is looked at, so they take the time of an import.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,10 +87,10 @@ def test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused(tmp
     ports = ports_of(env)
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        first = subprocess.Popen(run_command(), cwd=ROOT, env=env, stdout=stdout, stderr=stderr,
-                                 start_new_session=True)
+        first = subprocess.Popen(run_command(), cwd=ROOT, env=env, stdout=stdout, stderr=stderr, start_new_session=True)
     stack: set[int] = set()
     try:
+
         def ready() -> bool:
             if first.poll() is not None:
                 raise AssertionError(f"the launcher stopped ({first.returncode}): {read(out)}{read(err)}")
@@ -106,15 +107,15 @@ def test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused(tmp
 
         # A second start beside it: refused by the first port (the action server's), naming the
         # process that holds it; nothing prepared or started, no traceback.
-        second = subprocess.run(run_command(), cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=120)
+        second = subprocess.run(run_command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert second.returncode == 1
         holders = port_holders(ports[0].port)
         assert holders, "no process holds the port"
         holder = min(holders)
         assert second.stderr.strip() == (
             f"Poort {ports[0].port} voor de actieserver is al in gebruik door proces {holder} "
-            f"({command_line(holder)}); stop dat proces of kies met KW_ACTIONS_PORT een andere poort.")
+            f"({command_line(holder)}); stop dat proces of kies met KW_ACTIONS_PORT een andere poort."
+        )
         assert second.stdout == ""  # no demo credentials, no "De assistent draait"
         assert with_var_dir(var_dir) == {first.pid, *stack}  # nothing started, nothing stopped
 
@@ -122,8 +123,11 @@ def test_kill_9_of_the_launcher_leaves_nothing_and_a_second_start_is_refused(tmp
         first.wait(timeout=10)
         # Both: a process tearing down (a large Rasa worker) has no readable environ any more
         # but is not gone yet.
-        poll(lambda: not with_var_dir(var_dir) and not any(alive(pid) for pid in stack),
-             GONE_TIMEOUT_S, "every process of the stack to stop")
+        poll(
+            lambda: not with_var_dir(var_dir) and not any(alive(pid) for pid in stack),
+            GONE_TIMEOUT_S,
+            "every process of the stack to stop",
+        )
         assert not [p.port for p in ports if port_in_use(p.host, p.port)]
         assert "Traceback" not in read(err)
     finally:
@@ -143,13 +147,13 @@ def test_a_port_held_by_a_foreign_program_is_refused_by_name(tmp_path, taken):
     with socket.socket() as foreign:
         foreign.bind(("127.0.0.1", port.port))
         foreign.listen()
-        result = subprocess.run(run_command(), cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run(run_command(), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 1
         assert result.stderr.strip() == (
             f"Poort {port.port} voor {port.what} is al in gebruik door proces {os.getpid()} "
             f"({command_line(os.getpid())}); stop dat proces of kies met {port.setting} "
-            f"een andere poort.")
+            f"een andere poort."
+        )
         assert "Traceback" not in result.stderr
         assert result.stdout == ""
     # Nothing else started: no child wrote a log, no other port is held, no process is left.

@@ -1,5 +1,6 @@
 """The NOT-known facts of FACTS.md through the real stack: NLU, dialogue and the FAQ action.
 Each answer says plainly that the fact is not known and offers the helpdesk."""
+
 import pytest
 import yaml
 

@@ -3,6 +3,7 @@
 Every test here failed on the code before the fix: the attack is made as a client would, and
 the test asserts the defended outcome.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,20 +50,25 @@ def status_line(data: bytes) -> int:
 
 # -- 5. the edge reads nothing it does not want ------------------------------------------------
 
+
 def test_login_refuses_a_large_multipart_body_before_reading_it(edge):
     # Headers only: a gateway that waited for the 2.7 MB body would never answer.
-    head = (f"POST /helpdesk/inloggen HTTP/1.1\r\nHost: 127.0.0.1:{edge.port}\r\n"
-            f"Origin: {edge.url}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-            "Content-Length: 2700000\r\n\r\n")
+    head = (
+        f"POST /helpdesk/inloggen HTTP/1.1\r\nHost: 127.0.0.1:{edge.port}\r\n"
+        f"Origin: {edge.url}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+        "Content-Length: 2700000\r\n\r\n"
+    )
     answer = raw_request(edge, head)
     assert status_line(answer) in (413, 415), answer[:200]
 
 
 def test_login_accepts_only_small_urlencoded_forms(edge):
     big = b"gebruikersnaam=" + b"a" * 9000
-    head = (f"POST /helpdesk/inloggen HTTP/1.1\r\nHost: 127.0.0.1:{edge.port}\r\n"
-            f"Origin: {edge.url}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(big)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"POST /helpdesk/inloggen HTTP/1.1\r\nHost: 127.0.0.1:{edge.port}\r\n"
+        f"Origin: {edge.url}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(big)}\r\nConnection: close\r\n\r\n"
+    )
     answer = raw_request(edge, head, big)
     assert status_line(answer) == 413
     assert b"te groot" in answer or b"413" in answer[:20]
@@ -97,6 +103,7 @@ def test_deeply_nested_frames_and_bad_bytes_get_a_dutch_error_not_a_500(edge):
 
 
 # -- 2. limits keyed on the client's address ---------------------------------------------------
+
 
 async def look_up(chat: Chat, number: str, code_text: str) -> dict:
     """The status form through the widget's socket: ask, give the number, then the code."""
@@ -147,6 +154,7 @@ def test_hello_frames_are_limited_per_socket(edge):
 
 # -- 3. the verificatiecode is never stored ----------------------------------------------------
 
+
 def test_the_verificatiecode_never_reaches_the_tracker_or_the_history(edge):
     number, code = fresh_application(edge, "Rotterdam")
 
@@ -172,13 +180,17 @@ def test_the_verificatiecode_never_reaches_the_tracker_or_the_history(edge):
 
 # -- 4. masking that holds ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("secret, kind", [
-    ("06/12345678", "[telefoonnummer]"),
-    ("123-456-782", "[BSN]"),
-    ("jån@example.nl", "[e-mailadres]"),
-    ("０６１２３４５６７８", "[telefoonnummer]"),
-    ("NL91-ABNA-0417-1643-00", "[IBAN]"),
-])
+
+@pytest.mark.parametrize(
+    "secret, kind",
+    [
+        ("06/12345678", "[telefoonnummer]"),
+        ("123-456-782", "[BSN]"),
+        ("jån@example.nl", "[e-mailadres]"),
+        ("０６１２３４５６７８", "[telefoonnummer]"),
+        ("NL91-ABNA-0417-1643-00", "[IBAN]"),
+    ],
+)
 def test_personal_data_in_any_spelling_is_masked_before_rasa(edge, secret, kind):
     async def say():
         async with Chat(edge, "198.51.100.30") as chat:
@@ -196,10 +208,10 @@ def test_personal_data_in_any_spelling_is_masked_before_rasa(edge, secret, kind)
 
 # -- 6. staff sessions end on the server -------------------------------------------------------
 
+
 def staff_http(ip: str) -> aiohttp.ClientSession:
     """A browser of helpdesk staff at its own address (the login limiter counts per address)."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                 headers={"X-Forwarded-For": ip})
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"X-Forwarded-For": ip})
 
 
 class Console:
@@ -209,9 +221,12 @@ class Console:
     async def login(self, username: str) -> str:
         page = await self.http.get(f"{self.edge.url}/helpdesk/inloggen")
         token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
-        resp = await self.http.post(f"{self.edge.url}/helpdesk/inloggen", allow_redirects=False,
-                                    headers={"Origin": self.edge.url},
-                                    data={"csrf": token, "gebruikersnaam": username, "wachtwoord": PASSWORD})
+        resp = await self.http.post(
+            f"{self.edge.url}/helpdesk/inloggen",
+            allow_redirects=False,
+            headers={"Origin": self.edge.url},
+            data={"csrf": token, "gebruikersnaam": username, "wachtwoord": PASSWORD},
+        )
         assert resp.status == 303, await resp.text()
         queue = await self.http.get(f"{self.edge.url}/helpdesk/wachtrij")
         return match(r'data-csrf="([^"]+)"', await queue.text()).group(1)
@@ -234,16 +249,23 @@ def test_logout_ends_the_session_for_copies_of_the_cookie_and_open_sockets(edge)
             ws = await http.ws_connect(f"{edge.url}/helpdesk/ws", headers={"Origin": edge.url})
             await ws.send_json({"type": "hello", "csrf": csrf, "ticket": None})
             assert json.loads((await ws.receive(timeout=20)).data)["type"] == "ready"
-            resp = await http.post(f"{edge.url}/helpdesk/uitloggen", data={"csrf": csrf},
-                                   headers={"Origin": edge.url}, allow_redirects=False)
+            resp = await http.post(
+                f"{edge.url}/helpdesk/uitloggen",
+                data={"csrf": csrf},
+                headers={"Origin": edge.url},
+                allow_redirects=False,
+            )
             assert resp.status == 303
             while True:  # the open console socket is closed by the server
                 msg = await ws.receive(timeout=20)
                 if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                     break
         async with aiohttp.ClientSession() as thief:
-            resp = await thief.get(f"{edge.url}/helpdesk/wachtrij", allow_redirects=False,
-                                   headers={"Cookie": copied, "X-Forwarded-For": "192.0.2.12"})
+            resp = await thief.get(
+                f"{edge.url}/helpdesk/wachtrij",
+                allow_redirects=False,
+                headers={"Cookie": copied, "X-Forwarded-For": "192.0.2.12"},
+            )
             return resp.status, resp.headers.get("Location", "")
 
     status, location = run(attack())
@@ -258,8 +280,11 @@ def test_failed_logins_do_not_tell_which_usernames_exist(edge):
             for name in ["kees"] * 6 + ["niemand-bestaat"] * 6:
                 page = await http.get(f"{edge.url}/helpdesk/inloggen")
                 token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
-                await http.post(f"{edge.url}/helpdesk/inloggen", headers={"Origin": edge.url},
-                                data={"csrf": token, "gebruikersnaam": name, "wachtwoord": "fout"})
+                await http.post(
+                    f"{edge.url}/helpdesk/inloggen",
+                    headers={"Origin": edge.url},
+                    data={"csrf": token, "gebruikersnaam": name, "wachtwoord": "fout"},
+                )
         async with aiohttp.ClientSession() as local:
             resp = await local.get(f"{edge.url}/metrics")
             return await resp.text()
@@ -270,14 +295,23 @@ def test_failed_logins_do_not_tell_which_usernames_exist(edge):
 
 # -- 7. portal scope ends with the portal token ------------------------------------------------
 
+
 def test_portal_scope_ends_with_the_portal_token(edge):
     settings = edge.rasa_stack.settings
     now = int(time.time())
     # Within the verifier's 10 s clock-skew leeway, but already past its expiry.
     token = issue_portal_token(settings, "Rotterdam", "u-1", lifetime_s=3, now=now - 6)
     no_iat = __import__("jwt").encode(
-        {"sub": "u-2", "gemeente": "Rotterdam", "aud": settings.portal_jwt_audience,
-         "iss": settings.portal_jwt_issuer, "exp": now + 600}, settings.portal_jwt_secret, algorithm="HS256")
+        {
+            "sub": "u-2",
+            "gemeente": "Rotterdam",
+            "aud": settings.portal_jwt_audience,
+            "iss": settings.portal_jwt_issuer,
+            "exp": now + 600,
+        },
+        settings.portal_jwt_secret,
+        algorithm="HS256",
+    )
 
     async def attack():
         async with Chat(edge, "198.51.100.40") as chat:
@@ -295,12 +329,14 @@ def test_portal_scope_ends_with_the_portal_token(edge):
 
 # -- 8. demo stays a demo ------------------------------------------------------------------------
 
+
 def run_gateway(env_extra, tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("KW_")}
     env.update({"KW_VAR_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)})
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "bot.web"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.web"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_demo_refuses_to_listen_on_a_network(tmp_path):
@@ -309,10 +345,23 @@ def test_demo_refuses_to_listen_on_a_network(tmp_path):
 
 
 def test_production_refuses_short_secrets_and_localhost_origins(tmp_path):
-    strong = {name: "s" * 40 for name in ("KW_RASA_TOKEN", "KW_API_TOKEN", "KW_PORTAL_JWT_SECRET",
-                                           "KW_COOKIE_SECRET", "KW_OPS_TOKEN", "KW_IDENTITY_KEY")}
-    base = dict(strong, KW_ENV="production", KW_CONTACT_KEY="dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
-                KW_ALLOWED_ORIGINS="https://www.example.nl")
+    strong = {
+        name: "s" * 40
+        for name in (
+            "KW_RASA_TOKEN",
+            "KW_API_TOKEN",
+            "KW_PORTAL_JWT_SECRET",
+            "KW_COOKIE_SECRET",
+            "KW_OPS_TOKEN",
+            "KW_IDENTITY_KEY",
+        )
+    }
+    base = dict(
+        strong,
+        KW_ENV="production",
+        KW_CONTACT_KEY="dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
+        KW_ALLOWED_ORIGINS="https://www.example.nl",
+    )
     short = run_gateway(dict(base, KW_COOKIE_SECRET="kort"), tmp_path)
     assert short.returncode == 2 and "KW_COOKIE_SECRET" in short.stderr
     local = run_gateway(dict(base, KW_ALLOWED_ORIGINS="http://localhost:8080"), tmp_path)
@@ -326,11 +375,27 @@ def test_production_refuses_demo_applications(edge, tmp_path):
 
     migrations.upgrade(url)
     demo.load_demo_data(url)
-    strong = {name: "s" * 40 for name in ("KW_RASA_TOKEN", "KW_API_TOKEN", "KW_PORTAL_JWT_SECRET",
-                                           "KW_COOKIE_SECRET", "KW_OPS_TOKEN", "KW_IDENTITY_KEY")}
-    result = run_gateway(dict(strong, KW_ENV="production", KW_DATABASE_URL=url,
-                              KW_CONTACT_KEY="dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
-                              KW_ALLOWED_ORIGINS="https://www.example.nl"), tmp_path)
+    strong = {
+        name: "s" * 40
+        for name in (
+            "KW_RASA_TOKEN",
+            "KW_API_TOKEN",
+            "KW_PORTAL_JWT_SECRET",
+            "KW_COOKIE_SECRET",
+            "KW_OPS_TOKEN",
+            "KW_IDENTITY_KEY",
+        )
+    }
+    result = run_gateway(
+        dict(
+            strong,
+            KW_ENV="production",
+            KW_DATABASE_URL=url,
+            KW_CONTACT_KEY="dGVzdC1jb250YWN0LWtleS0wMTIzNDU2Nzg5YWJjZGU=",
+            KW_ALLOWED_ORIGINS="https://www.example.nl",
+        ),
+        tmp_path,
+    )
     assert result.returncode == 2 and "demo-aanvragen" in result.stderr
 
 
@@ -341,6 +406,7 @@ def test_demo_portal_page_does_not_exist_in_production():
 
 
 # -- 9. operations endpoints ---------------------------------------------------------------------
+
 
 def test_metrics_and_readyz_only_from_loopback_or_with_the_token(edge):
     def get(path, headers):
@@ -361,6 +427,7 @@ def test_metrics_and_readyz_only_from_loopback_or_with_the_token(edge):
 
 # -- 10. contact details -------------------------------------------------------------------------
 
+
 def test_contact_details_only_for_the_assigned_medewerker_or_a_beheerder(edge):
     settings = edge.rasa_stack.settings
     staff_user(edge, "nina")
@@ -370,8 +437,11 @@ def test_contact_details_only_for_the_assigned_medewerker_or_a_beheerder(edge):
     async def attack():
         async with staff_http("192.0.2.14") as http:
             csrf = await Console(edge, http).login("nina")
-            resp = await http.post(f"{edge.url}/helpdesk/vraag/{ticket.public_id}/contact",
-                                   data={"csrf": csrf}, headers={"Origin": edge.url})
+            resp = await http.post(
+                f"{edge.url}/helpdesk/vraag/{ticket.public_id}/contact",
+                data={"csrf": csrf},
+                headers={"Origin": edge.url},
+            )
             return resp.status, await resp.text()
 
     status, body = run(attack())
@@ -379,6 +449,7 @@ def test_contact_details_only_for_the_assigned_medewerker_or_a_beheerder(edge):
 
 
 # -- 11. secrets ---------------------------------------------------------------------------------
+
 
 def test_no_secret_on_a_command_line_and_a_private_secrets_file(edge):
     settings = edge.rasa_stack.settings
@@ -394,6 +465,7 @@ def test_no_secret_on_a_command_line_and_a_private_secrets_file(edge):
 
 # -- 12. AVG ----------------------------------------------------------------------------------------
 
+
 def test_gesprek_wissen_also_deletes_the_ticket_transcript(edge):
     settings = edge.rasa_stack.settings
 
@@ -403,17 +475,23 @@ def test_gesprek_wissen_also_deletes_the_ticket_transcript(edge):
             await chat.say("Wanneer kon je aanvragen?")
             sid = chat.sid
             tickets = HandoffService.from_settings(settings)
-            ticket = tickets.create_ticket(sid, "Mijn vraag over Breda", "wis@example.nl",
-                                           transcript=[("gebruiker", "Wanneer kon je aanvragen?")])
+            ticket = tickets.create_ticket(
+                sid, "Mijn vraag over Breda", "wis@example.nl", transcript=[("gebruiker", "Wanneer kon je aanvragen?")]
+            )
             await chat.socket.send_json({"type": "reset"})
             await chat.until(lambda f: f["type"] == "ready")
             return ticket
 
     ticket = run(conversation())
     tickets = HandoffService.from_settings(settings)
-    poll(lambda: not tickets.messages_after(ticket.public_id, 0)
-         or all(m.sender == "systeem" for m in tickets.messages_after(ticket.public_id, 0)),
-         30, "the transcript to be erased")
+    poll(
+        lambda: (
+            not tickets.messages_after(ticket.public_id, 0)
+            or all(m.sender == "systeem" for m in tickets.messages_after(ticket.public_id, 0))
+        ),
+        30,
+        "the transcript to be erased",
+    )
     erased = tickets.find_ticket(ticket.public_id)
     assert erased is not None and "Breda" not in erased.question and not erased.has_contact
 
@@ -424,8 +502,11 @@ def test_the_purge_runs_inside_the_running_stack(edge):
     old = time.time() - (settings.retention_days + 5) * 86400
     sender = f"oud-{time.time_ns()}"
     with sqlite3.connect(tracker_db) as conn:
-        conn.execute("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-                     "VALUES (?, 'user', ?, NULL, NULL, '{}')", (sender, old))
+        conn.execute(
+            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+            "VALUES (?, 'user', ?, NULL, NULL, '{}')",
+            (sender, old),
+        )
 
     def gone() -> bool:
         with sqlite3.connect(tracker_db) as conn:
@@ -435,6 +516,7 @@ def test_the_purge_runs_inside_the_running_stack(edge):
 
 
 # -- 13. headers ---------------------------------------------------------------------------------
+
 
 def test_hsts_behind_a_trusted_https_proxy_in_production_and_no_store_on_the_api(edge, tmp_path):
     req = urllib.request.Request(f"{edge.url}/api/v1/openapi.yaml")
@@ -457,8 +539,7 @@ def test_security_headers_in_production_use_the_proxy_scheme():
     app[SETTINGS] = type("S", (), {"production": True, "trusted_proxies": ("10.0.0.0/8",)})()
 
     async def headers_for(peer, proto):
-        req = make_mocked_request("GET", "/", headers={"X-Forwarded-Proto": proto}, app=app,
-                                  transport=_Transport(peer))
+        req = make_mocked_request("GET", "/", headers={"X-Forwarded-Proto": proto}, app=app, transport=_Transport(peer))
         resp = web.Response()
         await security_headers(req, resp)
         return resp.headers

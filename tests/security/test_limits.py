@@ -5,6 +5,7 @@ open sockets, per client and in all; L4 internal notes stored masked; L5 var/ 07
 files 0600; L6 "Gesprek wissen" also deletes the conversation's question events. Each test
 failed on the code before the fix.
 """
+
 from __future__ import annotations
 
 import socket
@@ -28,23 +29,32 @@ from tests.security.test_attacks import Console, staff_http, staff_user
 
 # -- L2 --------------------------------------------------------------------------------------------
 
+
 def test_the_last_beheerder_cannot_demote_itself_in_the_console(edge):
     settings = edge.rasa_stack.settings
     staff = StaffService.from_settings(settings)
     staff_user(edge, "enigebaas", "beheerder")
     engine = db.get_engine(settings.database_url, 10.0)
     with db.session_scope(engine) as session:  # the only active beheerder, for this test
-        others = list(session.execute(select(StaffUser.username).where(
-            StaffUser.role == "beheerder", StaffUser.is_active.is_(True),
-            StaffUser.username != "enigebaas")).scalars())
+        others = list(
+            session.execute(
+                select(StaffUser.username).where(
+                    StaffUser.role == "beheerder", StaffUser.is_active.is_(True), StaffUser.username != "enigebaas"
+                )
+            ).scalars()
+        )
         session.execute(update(StaffUser).where(StaffUser.username.in_(others)).values(is_active=False))
     try:
+
         async def demote_self():
             async with staff_http("192.0.2.90") as http:
                 csrf = await Console(edge, http).login("enigebaas")
-                resp = await http.post(f"{edge.url}/helpdesk/medewerkers/enigebaas/rol",
-                                       data={"csrf": csrf, "rol": "medewerker"},
-                                       headers={"Origin": edge.url}, allow_redirects=False)
+                resp = await http.post(
+                    f"{edge.url}/helpdesk/medewerkers/enigebaas/rol",
+                    data={"csrf": csrf, "rol": "medewerker"},
+                    headers={"Origin": edge.url},
+                    allow_redirects=False,
+                )
                 return resp.status, await resp.text()
 
         status, page = run(demote_self())
@@ -57,11 +67,18 @@ def test_the_last_beheerder_cannot_demote_itself_in_the_console(edge):
 
 # -- L3 --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tight(rasa_stack, tmp_path_factory):
     """A gateway with small limits, so the test does not wait for the defaults."""
-    proc = gateway_for(rasa_stack, tmp_path_factory.mktemp("tight"), KW_TRUSTED_PROXIES="127.0.0.1/32",
-                       KW_HEADER_TIMEOUT_S="1", KW_MAX_SOCKETS_PER_CLIENT="2", KW_MAX_SOCKETS="3")
+    proc = gateway_for(
+        rasa_stack,
+        tmp_path_factory.mktemp("tight"),
+        KW_TRUSTED_PROXIES="127.0.0.1/32",
+        KW_HEADER_TIMEOUT_S="1",
+        KW_MAX_SOCKETS_PER_CLIENT="2",
+        KW_MAX_SOCKETS="3",
+    )
     yield proc
     proc.stop()
 
@@ -90,9 +107,17 @@ def test_open_sockets_are_capped_per_client_and_in_all(tight):
             first = [await connect(http, "203.0.113.200") for _ in range(3)]
             other = await connect(http, "203.0.113.201")
             third = await connect(http, "203.0.113.202")
-            resp = await http.get(f"{tight.url}/chat/ws", headers={
-                "Origin": tight.url, "X-Forwarded-For": "203.0.113.202", "Connection": "Upgrade",
-                "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+            resp = await http.get(
+                f"{tight.url}/chat/ws",
+                headers={
+                    "Origin": tight.url,
+                    "X-Forwarded-For": "203.0.113.202",
+                    "Connection": "Upgrade",
+                    "Upgrade": "websocket",
+                    "Sec-WebSocket-Version": "13",
+                    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                },
+            )
             refusal = await resp.json()
             for ws, _, _ in [*first, other]:
                 if ws is not None:
@@ -120,6 +145,7 @@ def test_open_sockets_are_capped_per_client_and_in_all(tight):
 
 # -- L4 --------------------------------------------------------------------------------------------
 
+
 def test_internal_notes_are_stored_masked(edge):
     settings = edge.rasa_stack.settings
     staff_user(edge, "noor")
@@ -129,10 +155,11 @@ def test_internal_notes_are_stored_masked(edge):
     async def note():
         async with staff_http("192.0.2.91") as http:
             csrf = await Console(edge, http).login("noor")
-            resp = await http.post(f"{edge.url}/helpdesk/vraag/{ticket.public_id}/notitie",
-                                   data={"csrf": csrf,
-                                         "tekst": "Belde met 06-12345678, BSN 123456782, mail jan@example.nl"},
-                                   headers={"Origin": edge.url, "Accept": "application/json"})
+            resp = await http.post(
+                f"{edge.url}/helpdesk/vraag/{ticket.public_id}/notitie",
+                data={"csrf": csrf, "tekst": "Belde met 06-12345678, BSN 123456782, mail jan@example.nl"},
+                headers={"Origin": edge.url, "Accept": "application/json"},
+            )
             page = await http.get(f"{edge.url}/helpdesk/vraag/{ticket.public_id}")
             return resp.status, await page.text()
 
@@ -145,6 +172,7 @@ def test_internal_notes_are_stored_masked(edge):
 
 
 # -- L5 --------------------------------------------------------------------------------------------
+
 
 def test_var_is_private_to_its_user(edge):
     settings = edge.rasa_stack.settings
@@ -161,6 +189,7 @@ def test_var_is_private_to_its_user(edge):
 
 
 # -- L6 --------------------------------------------------------------------------------------------
+
 
 def test_gesprek_wissen_also_deletes_the_question_events(edge):
     settings = edge.rasa_stack.settings

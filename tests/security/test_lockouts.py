@@ -5,6 +5,7 @@ lock it out. Limits anyone can aim at another person (one aanvraagnummer, all lo
 account from everywhere) slow lookups down and raise an alarm, but never refuse the owner's
 correct code or password. Each test failed on the code before the fix.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,15 +48,19 @@ def test_wrong_codes_from_many_addresses_do_not_lock_the_owner_out(edge):
     assert throttle.count_failures(key, settings=settings) >= settings.status_number_max_failures
 
 
-def test_the_global_throttle_slows_down_and_alarms_but_lets_a_correct_code_through(
-        status_db_url, tmp_path, caplog):
+def test_the_global_throttle_slows_down_and_alarms_but_lets_a_correct_code_through(status_db_url, tmp_path, caplog):
     load_demo_data(status_db_url)
-    settings = make_status_settings(status_db_url, tmp_path, KW_STATUS_GLOBAL_MAX_FAILURES="8",
-                                    KW_STATUS_THROTTLE_MAX_DELAY_S="1")
+    settings = make_status_settings(
+        status_db_url, tmp_path, KW_STATUS_GLOBAL_MAX_FAILURES="8", KW_STATUS_THROTTLE_MAX_DELAY_S="1"
+    )
     # A flood of wrong codes from many addresses for many numbers, up to the global limit.
     for i in range(8):
-        assert service.lookup_public(f"KW-2025-{9000 + i}", "QQQQ-QQ3Q", f"aanval-{i}", f"10.0.0.{i}",
-                                     settings=settings).kind == "not_found"
+        assert (
+            service.lookup_public(
+                f"KW-2025-{9000 + i}", "QQQQ-QQ3Q", f"aanval-{i}", f"10.0.0.{i}", settings=settings
+            ).kind
+            == "not_found"
+        )
     caplog.set_level(logging.WARNING, logger="bot.status.service")
     started = time.monotonic()
     owner = service.lookup_public("KW-2025-0043", "3HPM-TPHP", "eigenaar", "192.0.2.50", settings=settings)
@@ -76,9 +81,12 @@ def test_the_global_throttle_slows_down_and_alarms_but_lets_a_correct_code_throu
 async def _login(http: aiohttp.ClientSession, edge, username: str, password: str) -> int:
     page = await http.get(f"{edge.url}/helpdesk/inloggen")
     token = match(r'name="csrf" value="([^"]+)"', await page.text()).group(1)
-    resp = await http.post(f"{edge.url}/helpdesk/inloggen", allow_redirects=False,
-                           headers={"Origin": edge.url},
-                           data={"csrf": token, "gebruikersnaam": username, "wachtwoord": password})
+    resp = await http.post(
+        f"{edge.url}/helpdesk/inloggen",
+        allow_redirects=False,
+        headers={"Origin": edge.url},
+        data={"csrf": token, "gebruikersnaam": username, "wachtwoord": password},
+    )
     return resp.status
 
 
@@ -88,14 +96,16 @@ def test_wrong_passwords_from_other_addresses_do_not_lock_a_medewerker_out(edge)
     async def attack():
         statuses = []
         for i in range(5):
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                             headers={"X-Forwarded-For": f"192.0.2.{60 + i}"}) as http:
+            async with aiohttp.ClientSession(
+                cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"X-Forwarded-For": f"192.0.2.{60 + i}"}
+            ) as http:
                 for _ in range(5):
                     statuses.append(await _login(http, edge, "fenna", "fout wachtwoord"))
                 # This address is locked now, also with the right password.
                 statuses.append(await _login(http, edge, "fenna", PASSWORD))
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                         headers={"X-Forwarded-For": "192.0.2.70"}) as http:
+        async with aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True), headers={"X-Forwarded-For": "192.0.2.70"}
+        ) as http:
             return statuses, await _login(http, edge, "fenna", PASSWORD)
 
     statuses, owner = run(attack())

@@ -7,6 +7,7 @@ https://kw.example``, ``X-Forwarded-Proto: https``. Before the fix the gateway c
 Origin's authority with its default port (``kw.example:443``) to the Host header without it, and
 refused staff their own login form, posts and console socket with 403.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -33,8 +34,9 @@ _addresses = (f"198.51.100.{n}" for n in itertools.count(1))
 @pytest.fixture(scope="module")
 def behind_proxy(tmp_path_factory) -> Iterator[GatewayProcess]:
     var_dir = tmp_path_factory.mktemp("origins")
-    env = launcher.isolated_env(var_dir, production_env(KW_TRUSTED_PROXIES="127.0.0.1/32",
-                                                        KW_DATABASE_URL=f"sqlite:///{var_dir / 'app.db'}"))
+    env = launcher.isolated_env(
+        var_dir, production_env(KW_TRUSTED_PROXIES="127.0.0.1/32", KW_DATABASE_URL=f"sqlite:///{var_dir / 'app.db'}")
+    )
     settings = load(env)
     migrations.upgrade(settings.database_url)
     StaffService.from_settings(settings).create_user(USERNAME, "Sanne de Vries", PASSWORD, "medewerker")
@@ -44,8 +46,9 @@ def behind_proxy(tmp_path_factory) -> Iterator[GatewayProcess]:
     proc.stop()
 
 
-def exchange(gw: GatewayProcess, method: str, path: str, headers: dict[str, str], body: bytes = b"",
-             upgrade: bool = False) -> tuple[int, dict[str, list], bytes]:
+def exchange(
+    gw: GatewayProcess, method: str, path: str, headers: dict[str, str], body: bytes = b"", upgrade: bool = False
+) -> tuple[int, dict[str, list], bytes]:
     """One raw HTTP/1.1 request; the status, headers (lower-case name -> values) and body."""
     lines = [f"{method} {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
     if body:
@@ -101,10 +104,14 @@ def log_in(gw: GatewayProcess, host: str, origin: str, proto: str | None) -> tup
     set_cookie = cookie(got, LOGIN_COOKIE)
     assert set_cookie is not None, got
     login_cookie = set_cookie.split(";")[0]
-    form = urllib.parse.urlencode({"csrf": token, "volgende": "", "gebruikersnaam": USERNAME,
-                                   "wachtwoord": PASSWORD}).encode("ascii")
-    post = dict(browser_headers(host, origin, proto), Cookie=login_cookie,
-                **{"Content-Type": "application/x-www-form-urlencoded"})
+    form = urllib.parse.urlencode(
+        {"csrf": token, "volgende": "", "gebruikersnaam": USERNAME, "wachtwoord": PASSWORD}
+    ).encode("ascii")
+    post = dict(
+        browser_headers(host, origin, proto),
+        Cookie=login_cookie,
+        **{"Content-Type": "application/x-www-form-urlencoded"},
+    )
     post["X-Forwarded-For"] = headers["X-Forwarded-For"]
     status, got, _ = exchange(gw, "POST", "/helpdesk/inloggen", post, form)
     return status, got
@@ -134,16 +141,25 @@ def test_staff_log_in_and_open_the_console_socket_on_the_gateways_own_origin(beh
     assert session is not None
     # Production: the session cookie is Secure, HttpOnly and SameSite=Strict.
     assert "Secure" in session and "HttpOnly" in session and "SameSite=Strict" in session
-    ws = dict(browser_headers(host, origin, proto), Cookie=session.split(";")[0], Upgrade="websocket",
-              Connection="Upgrade", **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    ws = dict(
+        browser_headers(host, origin, proto),
+        Cookie=session.split(";")[0],
+        Upgrade="websocket",
+        Connection="Upgrade",
+        **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+    )
     status, _, _ = exchange(behind_proxy, "GET", "/helpdesk/ws", ws, upgrade=True)
     assert status == 101
 
 
 @pytest.mark.parametrize("host, origin, proto", OWN)
 def test_the_widget_connects_from_the_gateways_own_origin(behind_proxy, host, origin, proto):
-    ws = dict(browser_headers(host, origin, proto), Upgrade="websocket", Connection="Upgrade",
-              **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    ws = dict(
+        browser_headers(host, origin, proto),
+        Upgrade="websocket",
+        Connection="Upgrade",
+        **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+    )
     status, _, _ = exchange(behind_proxy, "GET", "/chat/ws", ws, upgrade=True)
     assert status == 101
     post = dict(browser_headers(host, origin, proto), **{"Content-Type": "application/json"})
@@ -168,8 +184,12 @@ FOREIGN = [
 def test_another_origin_is_refused(behind_proxy, host, origin, proto):
     status, got = log_in(behind_proxy, host, origin, proto)
     assert status == 403 and cookie(got, COOKIE) is None
-    ws = dict(browser_headers(host, origin, proto), Upgrade="websocket", Connection="Upgrade",
-              **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    ws = dict(
+        browser_headers(host, origin, proto),
+        Upgrade="websocket",
+        Connection="Upgrade",
+        **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+    )
     status, _, _ = exchange(behind_proxy, "GET", "/chat/ws", ws, upgrade=True)
     assert status == 403
 
@@ -182,9 +202,12 @@ def test_x_forwarded_proto_counts_only_from_the_trusted_proxy(tmp_path):
     gw = GatewayProcess(env, tmp_path / "gateway.log")
     gw.start()
     try:
-        ws = dict(browser_headers("kw.example", "https://kw.example", "https"), Upgrade="websocket",
-                  Connection="Upgrade",
-                  **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        ws = dict(
+            browser_headers("kw.example", "https://kw.example", "https"),
+            Upgrade="websocket",
+            Connection="Upgrade",
+            **{"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+        )
         assert exchange(gw, "GET", "/chat/ws", ws, upgrade=True)[0] == 403
         ws["Origin"] = "http://kw.example"
         assert exchange(gw, "GET", "/chat/ws", ws, upgrade=True)[0] == 101

@@ -7,6 +7,7 @@ the code before the fix: Rasa answered anyone, listed a gemeente's applications 
 ``metadata.portal``, counted a forged client id as a new address, and the action server ran
 actions for anyone.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ LIST_QUESTION = "welke aanvragen hebben wij lopen?"
 
 
 def post(url: str, body: dict, headers: dict | None = None) -> tuple:
-    req = urllib.request.Request(url, data=json.dumps(body).encode("utf-8"),
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode("utf-8"), headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, resp.read().decode("utf-8")
@@ -88,9 +90,11 @@ def test_forged_client_ids_do_not_escape_the_lockout(rasa_stack):
         sender = f"c-{uuid.uuid4().hex}"
         texts = []
         for message in ("Wat is de status van mijn aanvraag?", row.aanvraagnummer, code):
-            status, body = post(webhook(rasa_stack, sender),
-                                {"sender": sender, "message": message,
-                                 "metadata": {"client_id": client}}, token)
+            status, body = post(
+                webhook(rasa_stack, sender),
+                {"sender": sender, "message": message, "metadata": {"client_id": client}},
+                token,
+            )
             assert status == 200, body
             texts = [m.get("text") or "" for m in json.loads(body)]
         return "\n".join(texts)
@@ -103,15 +107,26 @@ def test_forged_client_ids_do_not_escape_the_lockout(rasa_stack):
 
 def test_the_action_server_refuses_a_call_without_its_token(rasa_stack):
     settings = rasa_stack.settings
-    body = {"next_action": "action_status_list", "sender_id": "lokaal", "version": "3.6.21",
-            "domain": {}, "tracker": {"sender_id": "lokaal", "slots": {}, "latest_message": {},
-                                      "events": [], "paused": False, "followup_action": None,
-                                      "active_loop": {}, "latest_action_name": "action_listen"}}
+    body = {
+        "next_action": "action_status_list",
+        "sender_id": "lokaal",
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": "lokaal",
+            "slots": {},
+            "latest_message": {},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
     assert post(settings.actions_url, body)[0] == 401
     assert post(settings.actions_url, body, {"Authorization": "Bearer fout"})[0] == 401
     assert post(settings.actions_url, body, {"Authorization": f"Bearer {settings.rasa_token}"})[0] == 401
-    status, answer = post(settings.actions_url, body,
-                          {"Authorization": f"Bearer {action_token(settings.rasa_token)}"})
+    status, answer = post(settings.actions_url, body, {"Authorization": f"Bearer {action_token(settings.rasa_token)}"})
     assert status == 200 and "responses" in json.loads(answer)
     with urllib.request.urlopen(f"http://{settings.host}:{settings.actions_port}/health", timeout=10) as resp:
         assert resp.status == 200  # the readiness probe needs no token

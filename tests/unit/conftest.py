@@ -1,6 +1,7 @@
 """Unit tests never touch the developer's var/: actions made without settings (rasa-sdk's way,
 e.g. ActionAnswerFaq()) read the process's settings, and the FAQ actions record a question event
 (bot/insights) in the app database those settings name. Here that is a file per test."""
+
 from __future__ import annotations
 
 import pytest

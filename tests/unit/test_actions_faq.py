@@ -1,4 +1,5 @@
 """The FAQ, fallback and handoff actions, run with rasa-sdk trackers (no Rasa server)."""
+
 import asyncio
 import logging
 
@@ -26,8 +27,11 @@ def test_answer_faq_renders_from_knowledge_base(make_tracker, dispatcher):
 
 
 def test_answer_faq_uses_entities(make_tracker, dispatcher):
-    tracker = make_tracker("faq_gebieden", "hoort mijn stad erbij",
-                           entities=[{"entity": "plaats", "value": "Zwolle", "start": 0, "end": 6}])
+    tracker = make_tracker(
+        "faq_gebieden",
+        "hoort mijn stad erbij",
+        entities=[{"entity": "plaats", "value": "Zwolle", "start": 0, "end": 6}],
+    )
     _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert messages[0]["text"].startswith("Nee, Zwolle heeft geen NPLV-focusgebied")
 
@@ -49,8 +53,11 @@ def test_first_fallback_asks_to_rephrase(make_tracker, dispatcher):
 
 
 def test_second_fallback_in_a_row_suggests_topics(make_tracker, dispatcher):
-    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq_looptijd", "confidence": 0.3},
-               {"name": "greet", "confidence": 0.2}]
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "faq_looptijd", "confidence": 0.3},
+        {"name": "greet", "confidence": 0.2},
+    ]
     tracker = make_tracker("nlu_fallback", "blabla", events=[fallback_event("blabla")], ranking=ranking)
     _, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "anders stellen" in messages[0]["text"]
@@ -76,8 +83,12 @@ def test_third_fallback_in_a_row_offers_helpdesk_with_its_full_text_once(make_tr
 
 
 def test_fallback_count_resets_after_an_understood_message():
-    events = [fallback_event("a"), {"event": "user", "parse_data": {"intent": {"name": "greet"}}},
-              {"event": "bot", "text": "hallo"}, fallback_event("b")]
+    events = [
+        fallback_event("a"),
+        {"event": "user", "parse_data": {"intent": {"name": "greet"}}},
+        {"event": "bot", "text": "hallo"},
+        fallback_event("b"),
+    ]
     assert consecutive_fallbacks(events) == 1
 
 
@@ -107,8 +118,11 @@ def test_second_chance_offers_close_candidates(make_tracker, dispatcher):
 
 
 def test_a_fallback_answered_by_the_second_chance_does_not_count(make_tracker, dispatcher):
-    answered = [fallback_event("Lelystad?"), {"event": "slot", "name": "tweede_kans", "value": "plaats"},
-                {"event": "bot", "text": "Lelystad doet mee"}]
+    answered = [
+        fallback_event("Lelystad?"),
+        {"event": "slot", "name": "tweede_kans", "value": "plaats"},
+        {"event": "bot", "text": "Lelystad doet mee"},
+    ]
     tracker = make_tracker("nlu_fallback", "blabla", events=answered)
     _, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "anders zeggen" in messages[0]["text"]  # the first miss, not yet the helpdesk
@@ -118,11 +132,23 @@ def test_a_fallback_answered_by_the_second_chance_does_not_count(make_tracker, d
 def faq_tracker(intent, text, confidence):
     from rasa_sdk import Tracker
 
-    latest = {"intent": {"name": intent, "confidence": confidence}, "text": text, "entities": [],
-              "intent_ranking": [], "metadata": {}}
-    return Tracker(sender_id="unit", slots={}, latest_message=latest,
-                   events=[{"event": "user", "text": text, "parse_data": latest}], paused=False,
-                   followup_action=None, active_loop={}, latest_action_name=None)
+    latest = {
+        "intent": {"name": intent, "confidence": confidence},
+        "text": text,
+        "entities": [],
+        "intent_ranking": [],
+        "metadata": {},
+    }
+    return Tracker(
+        sender_id="unit",
+        slots={},
+        latest_message=latest,
+        events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=None,
+    )
 
 
 def test_an_unsure_faq_guess_gets_a_second_opinion(dispatcher):
@@ -148,30 +174,53 @@ def test_an_unsure_guess_that_the_search_agrees_with_is_kept(dispatcher):
 
 def test_en_voor_another_place_keeps_the_last_topic(make_tracker, dispatcher):
     entities = [{"entity": "gemeente", "value": "Rotterdam", "start": 9, "end": 18}]
-    tracker = make_tracker("inform_plaats", "en voor Rotterdam?", entities=entities,
-                           slots={"onderwerp": "faq_inwoners"})
+    tracker = make_tracker(
+        "inform_plaats", "en voor Rotterdam?", entities=entities, slots={"onderwerp": "faq_inwoners"}
+    )
     events, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert "Rotterdam" in messages[0]["text"] and "1 januari 2025" in messages[0]["text"]
     assert events[-1]["value"] == "faq_inwoners"
 
 
-@pytest.mark.parametrize("intent, text, first, second", [
-    ("faq_deadline", "Wanneer is de deadline? En welke thema's zijn er?", "7 juli 2025", "jonge kind"),
-    ("faq_looptijd", "voor welke jaren is het geld en hoeveel geld is er in totaal?",
-     "2026 tot en met 2028", "400 miljoen"),
-    ("faq_themas", "welke thema's zijn er en mag het geld naar woningbouw?", "jonge kind",
-     "Volkshuisvestingsfonds"),
-    ("faq_cofinanciering", "is er cofinanciering nodig en welke kosten mogen?", "cofinancieringseis",
-     "btw"),
-    # A second question that starts with a preposition, after a preamble.
-    ("faq_budget_totaal", "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
-     "400 miljoen", "2026 tot en met 2028"),
-    # The NLU took the years; "Hoeveel geld is er" without a place asks for the total.
-    ("faq_looptijd", "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
-     "2026 tot en met 2028", "400 miljoen"),
-    ("faq_aanvragen_vanaf", "vanaf wanneer kon je aanvragen en hoeveel geld is er in totaal?",
-     "7 juli 2025", "400 miljoen"),
-])
+@pytest.mark.parametrize(
+    "intent, text, first, second",
+    [
+        ("faq_deadline", "Wanneer is de deadline? En welke thema's zijn er?", "7 juli 2025", "jonge kind"),
+        (
+            "faq_looptijd",
+            "voor welke jaren is het geld en hoeveel geld is er in totaal?",
+            "2026 tot en met 2028",
+            "400 miljoen",
+        ),
+        (
+            "faq_themas",
+            "welke thema's zijn er en mag het geld naar woningbouw?",
+            "jonge kind",
+            "Volkshuisvestingsfonds",
+        ),
+        ("faq_cofinanciering", "is er cofinanciering nodig en welke kosten mogen?", "cofinancieringseis", "btw"),
+        # A second question that starts with a preposition, after a preamble.
+        (
+            "faq_budget_totaal",
+            "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
+            "400 miljoen",
+            "2026 tot en met 2028",
+        ),
+        # The NLU took the years; "Hoeveel geld is er" without a place asks for the total.
+        (
+            "faq_looptijd",
+            "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
+            "2026 tot en met 2028",
+            "400 miljoen",
+        ),
+        (
+            "faq_aanvragen_vanaf",
+            "vanaf wanneer kon je aanvragen en hoeveel geld is er in totaal?",
+            "7 juli 2025",
+            "400 miljoen",
+        ),
+    ],
+)
 def test_both_halves_of_a_double_question_are_answered(make_tracker, dispatcher, intent, text, first, second):
     _, messages = run(ActionAnswerFaq(), dispatcher, make_tracker(intent, text))
     assert len(messages) == 2, messages
@@ -193,20 +242,32 @@ def test_a_part_that_points_back_is_no_second_question(make_tracker, dispatcher)
     assert len(messages) == 1
 
 
-SHOWN = {"number": "KW-2026-0042", "status": "besluit_toegekend", "label": "Besluit genomen: toegekend",
-         "granted": "€ 1.250.000", "requested": "€ 1.500.000", "since": "3 maart 2026",
-         "next_step": None, "next_date": None, "demo": False}
+SHOWN = {
+    "number": "KW-2026-0042",
+    "status": "besluit_toegekend",
+    "label": "Besluit genomen: toegekend",
+    "granted": "€ 1.250.000",
+    "requested": "€ 1.500.000",
+    "since": "3 maart 2026",
+    "next_step": None,
+    "next_date": None,
+    "demo": False,
+}
 
 
-@pytest.mark.parametrize("intent, text, says", [
-    ("faq_bedrag_gemeente", "hoeveel hebben we gekregen?", "€ 1.250.000"),
-    ("faq_bedrag_gemeente", "hoeveel krijgen we?", "€ 1.250.000"),
-    ("faq_betaling", "wanneer krijgen we het geld?", "betaling staat nog niet in de status"),
-    ("faq_betaling", "wanneer wordt er betaald?", "betaling staat nog niet in de status"),
-    ("faq_toekenning", "wanneer is ons besluit genomen?", "3 maart 2026"),
-])
-def test_after_a_status_money_and_date_questions_are_about_that_application(make_tracker, dispatcher,
-                                                                              intent, text, says):
+@pytest.mark.parametrize(
+    "intent, text, says",
+    [
+        ("faq_bedrag_gemeente", "hoeveel hebben we gekregen?", "€ 1.250.000"),
+        ("faq_bedrag_gemeente", "hoeveel krijgen we?", "€ 1.250.000"),
+        ("faq_betaling", "wanneer krijgen we het geld?", "betaling staat nog niet in de status"),
+        ("faq_betaling", "wanneer wordt er betaald?", "betaling staat nog niet in de status"),
+        ("faq_toekenning", "wanneer is ons besluit genomen?", "3 maart 2026"),
+    ],
+)
+def test_after_a_status_money_and_date_questions_are_about_that_application(
+    make_tracker, dispatcher, intent, text, says
+):
     tracker = make_tracker(intent, text, slots={"status_gegevens": SHOWN, "laatste_status": SHOWN["status"]})
     _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert len(messages) == 1 and says in messages[0]["text"], messages[0]["text"]
@@ -215,14 +276,16 @@ def test_after_a_status_money_and_date_questions_are_about_that_application(make
     assert messages[0]["buttons"][0]["payload"] == "/human_handoff"
 
 
-@pytest.mark.parametrize("intent, text, says", [
-    ("faq_budget_totaal", "hoeveel geld is er in totaal?", "400 miljoen"),
-    ("faq_bedrag_gemeente", "hoeveel krijgt Breda?", "niet bekend"),
-    ("faq_bedrag_gemeente", "hoeveel krijgt elke gemeente?", "Bedragen per gemeente"),
-    ("faq_toekenning", "wanneer is het geld voor alle gebieden toegekend?", "11 december 2025"),
-])
-def test_after_a_status_questions_about_the_regeling_keep_their_answer(make_tracker, dispatcher,
-                                                                        intent, text, says):
+@pytest.mark.parametrize(
+    "intent, text, says",
+    [
+        ("faq_budget_totaal", "hoeveel geld is er in totaal?", "400 miljoen"),
+        ("faq_bedrag_gemeente", "hoeveel krijgt Breda?", "niet bekend"),
+        ("faq_bedrag_gemeente", "hoeveel krijgt elke gemeente?", "Bedragen per gemeente"),
+        ("faq_toekenning", "wanneer is het geld voor alle gebieden toegekend?", "11 december 2025"),
+    ],
+)
+def test_after_a_status_questions_about_the_regeling_keep_their_answer(make_tracker, dispatcher, intent, text, says):
     tracker = make_tracker(intent, text, slots={"status_gegevens": SHOWN, "laatste_status": SHOWN["status"]})
     _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert says in messages[0]["text"] and "KW-2026-0042" not in messages[0]["text"]
@@ -239,8 +302,9 @@ def test_new_answers_for_the_misread_families(make_tracker, dispatcher):
     assert messages[0]["text"].startswith("Nee.") and "niet per jaar" in messages[0]["text"]
     assert "2026 tot en met 2028" in messages[0]["text"] and "niet bekend" in messages[0]["text"]
     dispatcher.messages.clear()
-    _, messages = run(ActionAnswerFaq(), dispatcher,
-                      make_tracker("faq_thema_keuze", "hoeveel gebieden kozen het jonge kind?"))
+    _, messages = run(
+        ActionAnswerFaq(), dispatcher, make_tracker("faq_thema_keuze", "hoeveel gebieden kozen het jonge kind?")
+    )
     assert "Twaalf" in messages[0]["text"] and "School en Omgeving" in messages[0]["text"]
     assert "andere thema's" in messages[0]["text"] and "niet bekend" in messages[0]["text"]
 
@@ -252,8 +316,10 @@ def test_a_place_alone_after_a_place_answer_keeps_the_topic(make_tracker, dispat
 
 
 def test_a_misunderstood_message_with_a_number_or_code_starts_the_status_form(make_tracker, dispatcher):
-    for tracker in (make_tracker("nlu_fallback", "hoe zit het met KW-2026-0042 eigenlijk"),
-                    make_tracker("nlu_fallback", "en dan [verificatiecode]", metadata={"code_ref": "x" * 22})):
+    for tracker in (
+        make_tracker("nlu_fallback", "hoe zit het met KW-2026-0042 eigenlijk"),
+        make_tracker("nlu_fallback", "en dan [verificatiecode]", metadata={"code_ref": "x" * 22}),
+    ):
         events, messages = run(ActionRephrase(), dispatcher, tracker)
         assert events == [{"event": "followup", "timestamp": None, "name": "status_form"}] and not messages
 
@@ -280,19 +346,28 @@ def test_not_understood_as_a_whole_two_clear_questions_get_both_answers(make_tra
 def test_a_preamble_sentence_is_not_part_of_the_second_question(make_tracker, dispatcher):
     from actions.faq import question_parts
 
-    assert question_parts("Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?") == \
-        ["Hoeveel geld is er", "voor welke jaren?"]
-    ranking = [{"name": "faq_looptijd", "confidence": 0.6}, {"name": "faq_budget_totaal", "confidence": 0.3},
-               {"name": "faq_bedrag_gemeente", "confidence": 0.05}]
-    tracker = make_tracker("faq_looptijd", "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?",
-                           ranking=ranking)
+    assert question_parts("Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?") == [
+        "Hoeveel geld is er",
+        "voor welke jaren?",
+    ]
+    ranking = [
+        {"name": "faq_looptijd", "confidence": 0.6},
+        {"name": "faq_budget_totaal", "confidence": 0.3},
+        {"name": "faq_bedrag_gemeente", "confidence": 0.05},
+    ]
+    tracker = make_tracker(
+        "faq_looptijd", "Ik ben journalist bij Trouw. Hoeveel geld is er en voor welke jaren?", ranking=ranking
+    )
     _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert "2026 tot en met 2028" in messages[0]["text"] and "400 miljoen" in messages[1]["text"]
 
 
 def test_an_intent_just_under_the_threshold_is_answered_when_the_search_agrees(make_tracker, dispatcher):
-    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "faq_budget_per_jaar", "confidence": 0.38},
-               {"name": "inform_plaats", "confidence": 0.11}]
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.45},
+        {"name": "faq_budget_per_jaar", "confidence": 0.38},
+        {"name": "inform_plaats", "confidence": 0.11},
+    ]
     tracker = make_tracker("nlu_fallback", "en is dat per jaar?", ranking=ranking)
     events, messages = run(ActionRephrase(), dispatcher, tracker)
     assert "niet per jaar" in messages[0]["text"] and events[0]["value"] == "kennisbank"

@@ -1,4 +1,5 @@
 """Status actions with rasa-sdk trackers against a real SQLite status store."""
+
 import asyncio
 
 import pytest
@@ -30,8 +31,9 @@ def store(settings):
 def portal_metadata(portal=None) -> dict:
     """As the gateway sends it: signed for the conversation of make_tracker ("unit"), with the
     key of this test's settings."""
-    return identity.signed_metadata(get_settings().identity_key, "unit", "k1",
-                                    portal or {"gemeente": "Utrecht", "user": "u1"})
+    return identity.signed_metadata(
+        get_settings().identity_key, "unit", "k1", portal or {"gemeente": "Utrecht", "user": "u1"}
+    )
 
 
 def test_portal_gemeente_only_from_metadata(make_tracker):
@@ -75,18 +77,25 @@ def test_another_question_is_answered_and_the_form_stays(make_tracker, dispatche
     assert "2028" in dispatcher.messages[-1]["text"]
 
 
-@pytest.mark.parametrize("intent, text, says", [
-    ("stop", "laat maar", "zoek ik niets op"),
-    ("deny", "nee", "zoek ik niets op"),
-    ("geen_aanvraagnummer", "ik heb geen aanvraagnummer", "berichten over je aanvraag"),
-])
+@pytest.mark.parametrize(
+    "intent, text, says",
+    [
+        ("stop", "laat maar", "zoek ik niets op"),
+        ("deny", "nee", "zoek ik niets op"),
+        ("geen_aanvraagnummer", "ik heb geen aanvraagnummer", "berichten over je aanvraag"),
+    ],
+)
 def test_leaving_the_form_at_any_step(make_tracker, dispatcher, intent, text, says):
     form = ValidateStatusForm()
     tracker = make_tracker(intent, text)
-    assert form.validate_aanvraagnummer(text, dispatcher, tracker, NO_DOMAIN) == \
-        {"aanvraagnummer": None, "requested_slot": None}
-    assert form.validate_verificatiecode(text, dispatcher, tracker, NO_DOMAIN) == \
-        {"verificatiecode": None, "requested_slot": None}
+    assert form.validate_aanvraagnummer(text, dispatcher, tracker, NO_DOMAIN) == {
+        "aanvraagnummer": None,
+        "requested_slot": None,
+    }
+    assert form.validate_verificatiecode(text, dispatcher, tracker, NO_DOMAIN) == {
+        "verificatiecode": None,
+        "requested_slot": None,
+    }
     assert not dispatcher.messages  # never read as a number or a code
     events = asyncio.run(ActionStatusLookup().run(dispatcher, tracker, NO_DOMAIN))
     assert says in dispatcher.messages[-1]["text"]
@@ -106,24 +115,30 @@ def test_number_and_code_in_either_order(make_tracker, dispatcher):
     with_code = {"code_ref": "abcdefghijklmnopqrstuvwxyz"}
     # The code first: kept (as the gateway's reference), and the number is asked for.
     tracker = make_tracker("inform_code", "de code is [verificatiecode]", metadata=with_code)
-    assert asyncio.run(form.extract_verificatiecode(dispatcher, tracker, NO_DOMAIN)) == \
-        {"verificatiecode": "ref:abcdefghijklmnopqrstuvwxyz"}
-    assert form.validate_aanvraagnummer("de code is [verificatiecode]", dispatcher, tracker, NO_DOMAIN) == \
-        {"aanvraagnummer": None}
+    assert asyncio.run(form.extract_verificatiecode(dispatcher, tracker, NO_DOMAIN)) == {
+        "verificatiecode": "ref:abcdefghijklmnopqrstuvwxyz"
+    }
+    assert form.validate_aanvraagnummer("de code is [verificatiecode]", dispatcher, tracker, NO_DOMAIN) == {
+        "aanvraagnummer": None
+    }
     assert "verificatiecode" in dispatcher.messages[-1]["text"]
     # Both in one message, number inside a sentence, lenient: KW-2025-42.
-    tracker = make_tracker("inform_aanvraagnummer", "mijn nummer is KW-2025-42 en de code [verificatiecode]",
-                           metadata=with_code)
-    assert form.validate_aanvraagnummer("mijn nummer is KW-2025-42", dispatcher, tracker, NO_DOMAIN) == \
-        {"aanvraagnummer": "KW-2025-0042"}
+    tracker = make_tracker(
+        "inform_aanvraagnummer", "mijn nummer is KW-2025-42 en de code [verificatiecode]", metadata=with_code
+    )
+    assert form.validate_aanvraagnummer("mijn nummer is KW-2025-42", dispatcher, tracker, NO_DOMAIN) == {
+        "aanvraagnummer": "KW-2025-0042"
+    }
     assert asyncio.run(form.extract_verificatiecode(dispatcher, tracker, NO_DOMAIN))
 
 
 def test_a_number_at_the_code_step_replaces_the_number(make_tracker, dispatcher):
-    tracker = make_tracker("inform_aanvraagnummer", "sorry, het is KW-2025-0043",
-                           slots={"aanvraagnummer": "KW-2025-0042"})
-    assert ValidateStatusForm().validate_verificatiecode("sorry, het is KW-2025-0043", dispatcher, tracker, NO_DOMAIN) \
-        == {"aanvraagnummer": "KW-2025-0043", "verificatiecode": None}
+    tracker = make_tracker(
+        "inform_aanvraagnummer", "sorry, het is KW-2025-0043", slots={"aanvraagnummer": "KW-2025-0042"}
+    )
+    assert ValidateStatusForm().validate_verificatiecode(
+        "sorry, het is KW-2025-0043", dispatcher, tracker, NO_DOMAIN
+    ) == {"aanvraagnummer": "KW-2025-0043", "verificatiecode": None}
 
 
 def test_a_code_is_a_code_whatever_intent_the_nlu_gave_it(make_tracker, dispatcher):
@@ -134,17 +149,22 @@ def test_a_code_is_a_code_whatever_intent_the_nlu_gave_it(make_tracker, dispatch
     for intent in ("stop", "deny", "geen_aanvraagnummer"):
         for typed in ("3hpm-tphp", "kpwe-wxtv", "K7QM.WX3D"):
             tracker = make_tracker(intent, typed, slots={"aanvraagnummer": "KW-2025-0043"})
-            assert form.validate_verificatiecode(typed, dispatcher, tracker, NO_DOMAIN) == \
-                {"verificatiecode": normalize_code(typed)}, (intent, typed)
+            assert form.validate_verificatiecode(typed, dispatcher, tracker, NO_DOMAIN) == {
+                "verificatiecode": normalize_code(typed)
+            }, (intent, typed)
         for word in ("stoppen", "vergeten", "laat maar"):
             tracker = make_tracker(intent, word, slots={"aanvraagnummer": "KW-2025-0043"})
-            assert form.validate_verificatiecode(word, dispatcher, tracker, NO_DOMAIN) == \
-                {"verificatiecode": None, "requested_slot": None}, (intent, word)
+            assert form.validate_verificatiecode(word, dispatcher, tracker, NO_DOMAIN) == {
+                "verificatiecode": None,
+                "requested_slot": None,
+            }, (intent, word)
+
 
 def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, dispatcher):
     app = store["aanvulling_nodig"]
-    tracker = make_tracker("nlu_fallback", app.code,
-                           slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": app.code})
+    tracker = make_tracker(
+        "nlu_fallback", app.code, slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": app.code}
+    )
     events = asyncio.run(ActionStatusLookup(settings).run(dispatcher, tracker, NO_DOMAIN))
     assert app.aanvraagnummer in dispatcher.messages[0]["text"]
     missing = next(e["value"] for e in events if e["name"] == "ontbrekende_stukken")
@@ -161,14 +181,14 @@ def test_public_lookup_ok_then_missing_items(store, settings, make_tracker, disp
 
 def test_wrong_code_reveals_nothing(store, settings, make_tracker, dispatcher):
     app = store["aanvulling_nodig"]
-    tracker = make_tracker("nlu_fallback", "AAAA-AAAA",
-                           slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": "AAAA-AAAA"})
+    tracker = make_tracker(
+        "nlu_fallback", "AAAA-AAAA", slots={"aanvraagnummer": app.aanvraagnummer, "verificatiecode": "AAAA-AAAA"}
+    )
     events = asyncio.run(ActionStatusLookup(settings).run(dispatcher, tracker, NO_DOMAIN))
     assert app.aanvraagnummer not in dispatcher.messages[0]["text"]
     assert not any(e["name"] == "ontbrekende_stukken" for e in events)
     # The number is kept and the gateway reads a code in the next message.
-    assert {e["name"]: e["value"] for e in events} == {"verificatiecode": None,
-                                                      "aanvraagnummer": app.aanvraagnummer}
+    assert {e["name"]: e["value"] for e in events} == {"verificatiecode": None, "aanvraagnummer": app.aanvraagnummer}
     assert dispatcher.messages[0]["custom"]["kw_expect"] == "verificatiecode"
 
 
@@ -182,8 +202,9 @@ def test_portal_list_is_scoped(store, settings, make_tracker, dispatcher):
 
 def test_database_down_gives_a_dutch_message(tmp_path, make_tracker, dispatcher):
     down = load({"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
-    tracker = make_tracker("nlu_fallback", "x", slots={"aanvraagnummer": "KW-2025-0042",
-                                                       "verificatiecode": "KPWE-W74V"})
+    tracker = make_tracker(
+        "nlu_fallback", "x", slots={"aanvraagnummer": "KW-2025-0042", "verificatiecode": "KPWE-W74V"}
+    )
     asyncio.run(ActionStatusLookup(down).run(dispatcher, tracker, NO_DOMAIN))
     reply = dispatcher.messages[0]
     assert "medewerker" in reply["text"].lower() or "helpdesk" in reply["text"].lower()

@@ -1,4 +1,5 @@
 """The bench's arithmetic (percentiles, summaries, ratios against the targets) and /proc reading."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,10 @@ from bench.load import Level, Turn
 
 
 def level(latencies, users=1, errors=(), empty=()):
-    turns = [Turn(0, i, float(i), lat, 0 if i in empty else 2, "boom" if i in errors else "")
-             for i, lat in enumerate(latencies)]
+    turns = [
+        Turn(0, i, float(i), lat, 0 if i in empty else 2, "boom" if i in errors else "")
+        for i, lat in enumerate(latencies)
+    ]
     return Level(users, len(turns), wall_s=10.0, turns=turns)
 
 
@@ -47,10 +50,15 @@ def test_conversation_compares_first_and_last_ten_turns():
 
 
 def stack(tps, p50, p95, mem, ready, growth):
-    return {"levels": {"1": {"p50_ms": p50, "turns_per_s": tps, "p95_ms": p95},
-                       "50": {"p50_ms": p50, "turns_per_s": tps, "p95_ms": p95}},
-            "memory": {"peak_total_mb": mem * 2, "idle_total_mb": mem * 2, "peak_pss_total_mb": mem},
-            "ready_s": ready, "conversation": {"growth": growth}}
+    return {
+        "levels": {
+            "1": {"p50_ms": p50, "turns_per_s": tps, "p95_ms": p95},
+            "50": {"p50_ms": p50, "turns_per_s": tps, "p95_ms": p95},
+        },
+        "memory": {"peak_total_mb": mem * 2, "idle_total_mb": mem * 2, "peak_pss_total_mb": mem},
+        "ready_s": ready,
+        "conversation": {"growth": growth},
+    }
 
 
 def test_ratios_are_product_over_stock_against_the_targets():
@@ -75,8 +83,7 @@ def test_ratios_without_stock_are_unknown_not_met():
 
 
 def test_process_tree_memory_includes_children():
-    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
-                             stdin=subprocess.PIPE)
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         assert child.pid in procs.tree(os.getpid())
         usage = procs.tree_usage({"me": os.getpid()})

@@ -1,6 +1,7 @@
 """The cluster's HAProxy configuration (bot/cluster.py) is valid for Debian's HAProxy and
 routes every frontend to both replicas; the gateway reads a lost message's answer back from
 the tracker (bot/web/rasa.py)."""
+
 import subprocess
 
 from bot import cluster
@@ -9,8 +10,9 @@ from bot.web.rasa import answer_in_tracker
 
 
 def settings(tmp_path):
-    return load({"KW_VAR_DIR": str(tmp_path), "KW_GATEWAY_PORT": "18080", "KW_RASA_PORT": "15005",
-                 "KW_ACTIONS_PORT": "15055"})
+    return load(
+        {"KW_VAR_DIR": str(tmp_path), "KW_GATEWAY_PORT": "18080", "KW_RASA_PORT": "15005", "KW_ACTIONS_PORT": "15055"}
+    )
 
 
 def test_haproxy_accepts_the_configuration(tmp_path):
@@ -73,13 +75,21 @@ def bot(text, **data):
 
 
 def test_the_answer_to_a_lost_message_comes_from_the_tracker():
-    events = [user("m1"), bot("eerste"), {"event": "action", "name": "action_listen"},
-              user("m2"), bot("tweede", buttons=[{"title": "Ja", "payload": "/affirm"}]),
-              {"event": "bot", "text": "Hoi", "metadata": {"handoff_id": "h-1-2"}},
-              bot(None, custom={"sources": ["S1"]}), user("m3"), bot("derde")]
+    events = [
+        user("m1"),
+        bot("eerste"),
+        {"event": "action", "name": "action_listen"},
+        user("m2"),
+        bot("tweede", buttons=[{"title": "Ja", "payload": "/affirm"}]),
+        {"event": "bot", "text": "Hoi", "metadata": {"handoff_id": "h-1-2"}},
+        bot(None, custom={"sources": ["S1"]}),
+        user("m3"),
+        bot("derde"),
+    ]
     assert answer_in_tracker(events, "m2") == [
         {"text": "tweede", "buttons": [{"title": "Ja", "payload": "/affirm"}], "image": None, "custom": None},
-        {"text": None, "buttons": None, "image": None, "custom": {"sources": ["S1"]}}]
+        {"text": None, "buttons": None, "image": None, "custom": {"sources": ["S1"]}},
+    ]
     assert answer_in_tracker(events, "m3") == [{"text": "derde", "buttons": None, "image": None, "custom": None}]
     assert answer_in_tracker(events, "m9") is None  # not processed: send it again
     assert answer_in_tracker(None, "m1") is None

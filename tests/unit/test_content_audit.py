@@ -1,4 +1,5 @@
 """The content audit against FACTS.md: one test (or more) per finding, so none comes back."""
+
 import copy
 import datetime as dt
 import re
@@ -47,6 +48,7 @@ def handoff(reply):
 
 # -- unsourced claims --------------------------------------------------------------------------
 
+
 def test_no_answer_says_the_amount_is_in_a_beschikking(kb):
     for where, text, _ in all_texts(kb):
         assert "beschikking" not in text.lower(), where
@@ -82,8 +84,11 @@ def test_volkshuisvestingsfonds_is_not_credited_to_sources_that_lack_it(kb):
 
 # -- claims from the status texts --------------------------------------------------------------
 
-PROCESS_WORDS = re.compile(r"betaal|betaling|voorschot|vaststel|vastgesteld|ontvangstbevestiging|"
-                           r"portaal|wijziging", re.I)
+PROCESS_WORDS = re.compile(
+    r"betaal|betaling|voorschot|vaststel|vastgesteld|ontvangstbevestiging|"
+    r"portaal|wijziging",
+    re.I,
+)
 
 
 def sentences(text):
@@ -129,8 +134,13 @@ def test_the_portal_is_the_one_the_user_is_logged_in_to():
 
 
 def test_status_prompts_do_not_assume_an_ontvangstbevestiging():
-    files = [ROOT / "domain.yml", ROOT / "actions" / "status.py", ROOT / "bot" / "status" / "render.py",
-             ROOT / "bot" / "status" / "statuses.py", ROOT / "bot" / "texts.py"]
+    files = [
+        ROOT / "domain.yml",
+        ROOT / "actions" / "status.py",
+        ROOT / "bot" / "status" / "render.py",
+        ROOT / "bot" / "status" / "statuses.py",
+        ROOT / "bot" / "texts.py",
+    ]
     for path in files:
         text = path.read_text(encoding="utf-8")
         code_lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
@@ -140,9 +150,16 @@ def test_status_prompts_do_not_assume_an_ontvangstbevestiging():
 
 # -- wrong matches -----------------------------------------------------------------------------
 
+
 def test_bzk_is_not_read_as_vro(kb):
-    reply = body(reply_to(kb, "faq_bijdrage_ministerie", "hoeveel betaalt BZK mee",
-                            [{"entity": "ministerie", "value": "BZK", "start": 16, "end": 19}]))
+    reply = body(
+        reply_to(
+            kb,
+            "faq_bijdrage_ministerie",
+            "hoeveel betaalt BZK mee",
+            [{"entity": "ministerie", "value": "BZK", "start": 16, "end": 19}],
+        )
+    )
     assert "€ 30 miljoen" not in reply and "eerste tranche" in reply and "BZK" in reply
     assert "OCW, SZW en VRO" in reply
 
@@ -155,12 +172,15 @@ def test_nlu_synonyms_do_not_map_bzk_to_vro():
             assert not any("bzk" in v or "binnenlandse" in v for v in variants), variants
 
 
-@pytest.mark.parametrize("text, wrong, right", [
-    ("Is Utrecht Zuidwest een focusgebied?", "Den Haag", "Utrecht Overvecht"),
-    ("Doet Utrecht Noordwest mee?", "Tilburg", "Utrecht Overvecht"),
-    ("Hoort Rotterdam Zuidoost erbij?", "Amsterdam", "Rotterdam-Zuid"),
-    ("Is Amstelveen Westwijk een NPLV-gebied?", "Vlaardingen Westwijk", "Amstelveen"),
-])
+@pytest.mark.parametrize(
+    "text, wrong, right",
+    [
+        ("Is Utrecht Zuidwest een focusgebied?", "Den Haag", "Utrecht Overvecht"),
+        ("Doet Utrecht Noordwest mee?", "Tilburg", "Utrecht Overvecht"),
+        ("Hoort Rotterdam Zuidoost erbij?", "Amsterdam", "Rotterdam-Zuid"),
+        ("Is Amstelveen Westwijk een NPLV-gebied?", "Vlaardingen Westwijk", "Amstelveen"),
+    ],
+)
 def test_a_fragment_after_another_town_is_not_an_alias(kb, text, wrong, right):
     reply = reply_to(kb, "faq_gebieden", text)
     assert wrong not in body(reply) and right in body(reply)
@@ -179,12 +199,15 @@ def test_a_bare_fragment_alone_still_names_its_area(kb):
 
 def test_a_district_reply_says_the_boundaries_are_unknown(kb):
     reply = reply_to(kb, "faq_gebieden", "Utrecht Zuidwest?")
-    assert reply.text.startswith("In Utrecht is het focusgebied **Utrecht Overvecht**; of Utrecht "
-                                 "Zuidwest daarbij hoort, staat niet in mijn bronnen.")
+    assert reply.text.startswith(
+        "In Utrecht is het focusgebied **Utrecht Overvecht**; of Utrecht "
+        "Zuidwest daarbij hoort, staat niet in mijn bronnen."
+    )
     assert handoff(reply)
 
 
 # -- unknowns not said plainly -----------------------------------------------------------------
+
 
 def test_legal_basis_says_what_is_unknown(kb):
     reply = reply_to(kb, "faq_wettelijke_basis", "wat is de wettelijke basis")
@@ -193,10 +216,13 @@ def test_legal_basis_says_what_is_unknown(kb):
     assert "niet bekend" in reply.text and handoff(reply)
 
 
-@pytest.mark.parametrize("intent, text", [
-    ("faq_ministerie_verantwoordelijk", "welk ministerie is verantwoordelijk"),
-    ("faq_themas", "wat valt onder financiële educatie"),
-])
+@pytest.mark.parametrize(
+    "intent, text",
+    [
+        ("faq_ministerie_verantwoordelijk", "welk ministerie is verantwoordelijk"),
+        ("faq_themas", "wat valt onder financiële educatie"),
+    ],
+)
 def test_partly_unknown_answers_offer_the_helpdesk(kb, intent, text):
     reply = reply_to(kb, intent, text)
     assert "niet" in body(reply) and kb.unknown_offer in reply.text and handoff(reply)
@@ -225,6 +251,7 @@ def test_loader_refuses_an_unknown_marked_known():
 
 # -- templates ---------------------------------------------------------------------------------
 
+
 def test_two_ministries_in_one_sentence_keep_lower_case(kb):
     text = body(reply_to(kb, "faq_bijdrage_ministerie", "hoeveel betalen OCW en SZW"))
     assert " en het ministerie van Sociale Zaken" in text and " en Het " not in text
@@ -236,14 +263,17 @@ def test_two_areas_in_one_inhabitants_sentence_keep_lower_case(kb):
     assert "; in **Utrecht Overvecht**" in text and "; In" not in text
 
 
-@pytest.mark.parametrize("intent, text, starts_with_nee", [
-    ("faq_gebieden", "Is Almere een NPLV-gebied?", True),
-    ("faq_wie_aanvragen", "Mag Zwolle aanvragen?", True),
-    ("faq_inwoners", "Hoeveel mensen wonen er in Almere?", False),
-    ("faq_gebieden", "Welke wijken in Almere doen mee?", False),
-    ("faq_gebieden", "Almere?", False),
-    ("faq_voorbeelden", "Wat doet Almere met het geld?", False),
-])
+@pytest.mark.parametrize(
+    "intent, text, starts_with_nee",
+    [
+        ("faq_gebieden", "Is Almere een NPLV-gebied?", True),
+        ("faq_wie_aanvragen", "Mag Zwolle aanvragen?", True),
+        ("faq_inwoners", "Hoeveel mensen wonen er in Almere?", False),
+        ("faq_gebieden", "Welke wijken in Almere doen mee?", False),
+        ("faq_gebieden", "Almere?", False),
+        ("faq_voorbeelden", "Wat doet Almere met het geld?", False),
+    ],
+)
 def test_nee_only_answers_a_yes_no_question(kb, intent, text, starts_with_nee):
     reply = body(reply_to(kb, intent, text))
     assert reply.startswith("Nee, ") == starts_with_nee, reply
@@ -255,14 +285,17 @@ def test_ja_only_answers_a_yes_no_question(kb):
     assert not body(reply_to(kb, "faq_gebieden", "Welk gebied in Utrecht doet mee?")).startswith("Ja")
 
 
-@pytest.mark.parametrize("intent, text", [
-    ("faq_gebieden", "is overvecht een focusgebied"),
-    ("faq_gebieden", "welke gebieden liggen in amsterdam"),
-    ("faq_gebieden", "Arnhem?"),
-    ("faq_inwoners", "hoeveel mensen wonen in rotterdam zuid"),
-    ("faq_inwoners", "hoeveel inwoners heeft het gebied in amsterdam"),
-    ("faq_wie_aanvragen", "mag breda aanvragen"),
-])
+@pytest.mark.parametrize(
+    "intent, text",
+    [
+        ("faq_gebieden", "is overvecht een focusgebied"),
+        ("faq_gebieden", "welke gebieden liggen in amsterdam"),
+        ("faq_gebieden", "Arnhem?"),
+        ("faq_inwoners", "hoeveel mensen wonen in rotterdam zuid"),
+        ("faq_inwoners", "hoeveel inwoners heeft het gebied in amsterdam"),
+        ("faq_wie_aanvragen", "mag breda aanvragen"),
+    ],
+)
 def test_every_inhabitant_figure_has_its_date(kb, intent, text):
     reply = body(reply_to(kb, intent, text))
     assert re.search(r"\d\.\d{3} (inwoners|mensen)", reply), reply
@@ -271,12 +304,23 @@ def test_every_inhabitant_figure_has_its_date(kb, intent, text):
 
 # -- demo data ---------------------------------------------------------------------------------
 
+
 def demo_view(demo, status="in_behandeling"):
     return ApplicationView(
-        aanvraagnummer=demo["number"], gemeente=demo["fields"]["gemeente"], gebied=demo["fields"]["gebied"],
-        submitted_at=demo["fields"]["submitted_at"], status=status, requested=(),
-        granted_amount_cents=None, missing_items="Een begroting.", next_step=None, next_step_date=None,
-        status_since=dt.datetime(2026, 11, 1), updated_at=None, demo=True)
+        aanvraagnummer=demo["number"],
+        gemeente=demo["fields"]["gemeente"],
+        gebied=demo["fields"]["gebied"],
+        submitted_at=demo["fields"]["submitted_at"],
+        status=status,
+        requested=(),
+        granted_amount_cents=None,
+        missing_items="Een begroting.",
+        next_step=None,
+        next_step_date=None,
+        status_since=dt.datetime(2026, 11, 1),
+        updated_at=None,
+        demo=True,
+    )
 
 
 def test_demo_areas_use_the_knowledge_base_names(kb):
@@ -332,6 +376,7 @@ def test_wat_is_cites_what_facts_gives(kb):
 
 # -- wording slips (issue 20) ------------------------------------------------------------------
 
+
 def test_the_money_was_awarded_by_11_december_not_on_it(kb):
     # FACTS: "By 11 December 2025 the funds for 2026-2028 had been awarded".
     for where, text, _ in all_texts(kb):
@@ -358,8 +403,10 @@ def test_the_residents_answer_claims_no_more_than_facts(kb):
 
 def test_two_areas_of_one_gemeente_are_plural(kb):
     reply = body(reply_to(kb, "faq_gebieden", "Is Amsterdam Oost een focusgebied?"))
-    assert reply.startswith("In Amsterdam zijn de focusgebieden **Amsterdam Nieuw-West** en "
-                            "**Amsterdam Zuidoost**; of Amsterdam Oost daarbij hoort"), reply
+    assert reply.startswith(
+        "In Amsterdam zijn de focusgebieden **Amsterdam Nieuw-West** en "
+        "**Amsterdam Zuidoost**; of Amsterdam Oost daarbij hoort"
+    ), reply
     assert "is de focusgebieden" not in reply
 
 

@@ -7,6 +7,7 @@ Rasa; each process's settings load with KW_ENV=production once the placeholders 
 image's endpoints.yml is the launcher's. (`docker compose config` is not here: the development
 machines have no compose plugin.)
 """
+
 from __future__ import annotations
 
 import base64
@@ -90,6 +91,7 @@ def env_file(path: Path) -> dict[str, str]:
 
 def interpolate(value: str, variables: dict[str, str]) -> str:
     """Compose's ${NAME}, ${NAME:-default} and ${NAME:?error}."""
+
     def one(match: re.Match[str]) -> str:
         name, op, arg = match.group(1), match.group(2) or "", match.group(3) or ""
         if name in variables and variables[name] != "":
@@ -143,8 +145,11 @@ def real_secrets(env: dict[str, str]) -> dict[str, str]:
     env = dict(env)
     for name in secret_names():
         if name in env:
-            env[name] = (base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-                         if name == "KW_CONTACT_KEY" else secrets.token_urlsafe(32))
+            env[name] = (
+                base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+                if name == "KW_CONTACT_KEY"
+                else secrets.token_urlsafe(32)
+            )
     return env
 
 
@@ -186,8 +191,10 @@ def test_every_yaml_file_parses_and_the_topology_is_complete():
         parsed = docs(path)
         assert parsed, f"{path} is empty"
         assert all(isinstance(d, dict) for d in parsed), path
-    kinds = {kind: set(k8s_objects(kind)) for kind in
-             ("Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Ingress", "Job")}
+    kinds = {
+        kind: set(k8s_objects(kind))
+        for kind in ("Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Ingress", "Job")
+    }
     assert kinds["Deployment"] == {"kw-gateway", "kw-rasa", "kw-actions"}
     assert {"kw-gateway", "kw-backend"} <= kinds["Service"]
     assert kinds["Job"] == {"kw-migrate"} and all(kinds.values())
@@ -217,8 +224,10 @@ def test_compose_runs_two_of_each_with_healthchecks_after_the_migration():
     assert services["migrate"]["restart"] == "no"
     for name in ("gateway", "actions"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert services["haproxy"]["depends_on"] == {"rasa": {"condition": "service_healthy"},
-                                                 "actions": {"condition": "service_healthy"}}
+    assert services["haproxy"]["depends_on"] == {
+        "rasa": {"condition": "service_healthy"},
+        "actions": {"condition": "service_healthy"},
+    }
     # The balancer is the only public entry.
     assert [name for name, svc in services.items() if "ports" in svc] == ["haproxy"]
     assert services["haproxy"]["ports"] == ["${PUBLIC_PORT:-80}:8080"]
@@ -280,10 +289,17 @@ def test_rasa_gets_only_its_token_and_the_two_stores():
     assert str(cluster.LOCK_LIFETIME_S) == "15"
 
 
-@pytest.mark.parametrize("source", [
-    ("compose", "gateway"), ("compose", "actions"), ("compose", "migrate"),
-    ("k8s", "kw-gateway/gateway"), ("k8s", "kw-actions/actions"), ("k8s", "kw-gateway/wait-for-migrations"),
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        ("compose", "gateway"),
+        ("compose", "actions"),
+        ("compose", "migrate"),
+        ("k8s", "kw-gateway/gateway"),
+        ("k8s", "kw-actions/actions"),
+        ("k8s", "kw-gateway/wait-for-migrations"),
+    ],
+)
 def test_production_settings_load_once_the_placeholders_are_replaced(source, tmp_path):
     kind, where = source
     env = compose_env(where) if kind == "compose" else k8s_env(*where.split("/"))
@@ -314,8 +330,10 @@ def test_the_gateways_trust_only_the_balancers_network():
     assert set(gateway["networks"]) == {"edge", "backend"}
     # HAProxy reaches the gateways through an alias that exists on the edge network only.
     assert gateway["networks"]["edge"]["aliases"] == ["gateway-edge"]
-    assert {name for name, svc in compose()["services"].items() if "edge" in (svc.get("networks") or [])} \
-        == {"gateway", "haproxy"}
+    assert {name for name, svc in compose()["services"].items() if "edge" in (svc.get("networks") or [])} == {
+        "gateway",
+        "haproxy",
+    }
     for value in k8s_objects("ConfigMap")["kw-settings"]["data"]["KW_TRUSTED_PROXIES"].split(","):
         ipaddress.ip_network(value, strict=False)
 
@@ -340,8 +358,11 @@ def servers(lines: list[str]) -> list[tuple]:
 def test_haproxy_checks_every_backend_and_the_ports_agree():
     sections = haproxy_sections()
     replicas = compose()["services"]
-    for backend, service, host in (("gateways", "gateway", "gateway-edge"), ("rasa_replicas", "rasa", "rasa"),
-                                   ("action_servers", "actions", "actions")):
+    for backend, service, host in (
+        ("gateways", "gateway", "gateway-edge"),
+        ("rasa_replicas", "rasa", "rasa"),
+        ("action_servers", "actions", "actions"),
+    ):
         lines = sections[f"backend {backend}"]
         found = servers(lines)
         assert found, backend
@@ -384,8 +405,12 @@ def test_the_websocket_paths_are_the_gateways():
 
 def test_haproxy_accepts_the_configuration(tmp_path):
     # Debian's HAProxy (make test installs it, scripts/ensure-haproxy.sh), as for bot/cluster.py.
-    result = subprocess.run([cluster.haproxy_bin(), "-c", "-f", str(DEPLOY / "haproxy" / "haproxy.cfg")],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [cluster.haproxy_bin(), "-c", "-f", str(DEPLOY / "haproxy" / "haproxy.cfg")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -452,13 +477,19 @@ def test_the_ports_agree_everywhere(tmp_path):
 # -- the Rasa image ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stores", [
-    {"KW_HOST": "kw-backend", "KW_ACTIONS_PORT": "5056",
-     "KW_TRACKER_STORE_URL": "postgresql+psycopg2://kw:geheim@db.internal:5433/kw_tracker",
-     "KW_LOCK_STORE_URL": "redis://redis.internal:6380/2"},
-    # Every default: no ports, user, password or database number.
-    {"KW_TRACKER_STORE_URL": "postgresql://db.internal/kw_tracker", "KW_LOCK_STORE_URL": "redis://redis"},
-])
+@pytest.mark.parametrize(
+    "stores",
+    [
+        {
+            "KW_HOST": "kw-backend",
+            "KW_ACTIONS_PORT": "5056",
+            "KW_TRACKER_STORE_URL": "postgresql+psycopg2://kw:geheim@db.internal:5433/kw_tracker",
+            "KW_LOCK_STORE_URL": "redis://redis.internal:6380/2",
+        },
+        # Every default: no ports, user, password or database number.
+        {"KW_TRACKER_STORE_URL": "postgresql://db.internal/kw_tracker", "KW_LOCK_STORE_URL": "redis://redis"},
+    ],
+)
 def test_the_rasa_entrypoint_writes_what_the_launcher_writes(stores, tmp_path):
     env = {"KW_VAR_DIR": str(tmp_path), **stores}
     from_launcher = yaml.safe_load(launcher.write_endpoints(load(env)).read_text(encoding="utf-8"))
@@ -480,11 +511,14 @@ def test_rasa_calls_the_action_servers_through_kw_backend(where):
     assert "--enable-api" in cmd and not any("TOKEN" in part or "token" in part for part in cmd)
 
 
-@pytest.mark.parametrize("env", [
-    {"KW_LOCK_STORE_URL": "redis://r:6379/0"},
-    {"KW_TRACKER_STORE_URL": "sqlite:///var/tracker.db", "KW_LOCK_STORE_URL": "redis://r:6379/0"},
-    {"KW_TRACKER_STORE_URL": "postgresql://kw:x@db/kw_tracker"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"KW_LOCK_STORE_URL": "redis://r:6379/0"},
+        {"KW_TRACKER_STORE_URL": "sqlite:///var/tracker.db", "KW_LOCK_STORE_URL": "redis://r:6379/0"},
+        {"KW_TRACKER_STORE_URL": "postgresql://kw:x@db/kw_tracker"},
+    ],
+)
 def test_a_rasa_replica_refuses_stores_of_its_own(env):
     with pytest.raises(SystemExit, match="KW_TRACKER_STORE_URL"):
         entrypoint.endpoints(env)
@@ -529,22 +563,29 @@ def copy_sources(dockerfile: Path) -> list[str]:
     return sources
 
 
-@pytest.mark.parametrize("name, python, lock", [("Dockerfile.app", "3.12", "app.lock"),
-                                                ("Dockerfile.rasa", "3.10", "rasa.lock")])
+@pytest.mark.parametrize(
+    "name, python, lock", [("Dockerfile.app", "3.12", "app.lock"), ("Dockerfile.rasa", "3.10", "rasa.lock")]
+)
 def test_the_dockerfiles_install_their_lock_and_copy_only_what_the_context_holds(name, python, lock):
     dockerfile = DEPLOY / name
     text = dockerfile.read_text(encoding="utf-8")
     assert f"FROM python:{python}-slim" in text
     assert f"pip install --no-deps -r requirements/{lock}" in text and "pip check" in text
-    allowed = [line[1:].rstrip("/") for line in (DEPLOY / f"{name}.dockerignore").read_text().splitlines()
-               if line.startswith("!")]
+    allowed = [
+        line[1:].rstrip("/")
+        for line in (DEPLOY / f"{name}.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
     for source in copy_sources(dockerfile):
         source = source.rstrip("/")
         # The source itself, or inside an allowed folder, or the folder of allowed globs
         # (models/*.tar.gz for the models mount).
-        assert any(source == pattern or source.startswith(pattern + "/")
-                   or ("*" in pattern and pattern.rsplit("/", 1)[0] == source)
-                   for pattern in allowed), f"{name}: COPY {source} is not in {name}.dockerignore"
+        assert any(
+            source == pattern
+            or source.startswith(pattern + "/")
+            or ("*" in pattern and pattern.rsplit("/", 1)[0] == source)
+            for pattern in allowed
+        ), f"{name}: COPY {source} is not in {name}.dockerignore"
         if not source.startswith(("var/", "models")):  # made by make setup / make train
             assert (ROOT / source).exists(), f"{name}: {source} does not exist"
     user = re.findall(r"^USER (\S+)", text, re.M)

@@ -1,5 +1,6 @@
 """The FAQ actions record what happened for the editors' page, through their real code path
 (rasa-sdk trackers, no Rasa server), masked; and a database that is down never costs an answer."""
+
 import asyncio
 import time
 
@@ -23,11 +24,23 @@ def settings(tmp_path):
 
 
 def tracker(intent, text_, confidence=0.95, ranking=()):
-    latest = {"intent": {"name": intent, "confidence": confidence}, "text": text_, "entities": [],
-              "intent_ranking": list(ranking), "metadata": {}}
-    return Tracker(sender_id="unit", slots={}, latest_message=latest,
-                   events=[{"event": "user", "text": text_, "parse_data": latest}], paused=False,
-                   followup_action=None, active_loop={}, latest_action_name=None)
+    latest = {
+        "intent": {"name": intent, "confidence": confidence},
+        "text": text_,
+        "entities": [],
+        "intent_ranking": list(ranking),
+        "metadata": {},
+    }
+    return Tracker(
+        sender_id="unit",
+        slots={},
+        latest_message=latest,
+        events=[{"event": "user", "text": text_, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=None,
+    )
 
 
 def run(action, t):
@@ -39,8 +52,12 @@ def run(action, t):
 def stored(settings):
     assert rec.flush(10)  # the rows are written behind the answers
     with db.session_scope(settings.database_url) as s:
-        return [tuple(r) for r in s.execute(text(
-            "SELECT kind, topic, round(confidence, 2), text FROM kw_question_events ORDER BY id"))]
+        return [
+            tuple(r)
+            for r in s.execute(
+                text("SELECT kind, topic, round(confidence, 2), text FROM kw_question_events ORDER BY id")
+            )
+        ]
 
 
 def test_a_confident_answer_is_counted_by_topic_without_its_text(settings):
@@ -49,6 +66,7 @@ def test_a_confident_answer_is_counted_by_topic_without_its_text(settings):
     (row,) = stored(settings)
     assert row[0] == "answered" and row[2] == 0.95 and row[3] is None
     from bot.knowledge.loader import get_knowledge_base
+
     assert row[1] == get_knowledge_base().by_intent["faq_aanvragen_vanaf"].key
 
 
@@ -79,8 +97,9 @@ def test_the_second_chance_paths_are_recorded_masked(settings):
 
 
 def test_a_database_that_is_down_costs_no_answer(tmp_path):
-    down = load({"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
-                 "KW_DB_TIMEOUT_S": "1"})
+    down = load(
+        {"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "KW_DB_TIMEOUT_S": "1"}
+    )
     started = time.monotonic()
     _, answered = run(ActionAnswerFaq(down), tracker("faq_aanvragen_vanaf", "vanaf wanneer kon je aanvragen"))
     _, rephrased = run(ActionRephrase(down), tracker("nlu_fallback", "blabla", 0.4))

@@ -1,4 +1,5 @@
 """The editors' day chart: SVG geometry (bot/web/console/chart.py)."""
+
 import datetime as dt
 
 import pytest
@@ -7,15 +8,16 @@ from bot.insights.report import DayRow
 from bot.web.console.chart import MAX_MARKED_DAYS, MAX_X_LABELS, day_chart, nice_top
 
 
-@pytest.mark.parametrize("value, top", [(0, 4), (1, 4), (4, 4), (5, 8), (9, 20), (37, 40), (41, 80),
-                                        (120, 200), (999, 1000), (1001, 2000), (4001, 8000)])
+@pytest.mark.parametrize(
+    "value, top",
+    [(0, 4), (1, 4), (4, 4), (5, 8), (9, 20), (37, 40), (41, 80), (120, 200), (999, 1000), (1001, 2000), (4001, 8000)],
+)
 def test_axis_top_is_a_round_number_at_least_the_highest_value(value, top):
     assert nice_top(value) == top
 
 
 def rows(n, start=dt.date(2026, 11, 1)):
-    return [DayRow(start + dt.timedelta(days=i), questions=i * 3, fallbacks=i, handoffs=i % 2)
-            for i in range(n)]
+    return [DayRow(start + dt.timedelta(days=i), questions=i * 3, fallbacks=i, handoffs=i % 2) for i in range(n)]
 
 
 def test_points_span_the_plot_and_scale_to_the_axis():

@@ -1,4 +1,5 @@
 """The editors' page groups questions that say the same thing (bot/insights/grouping.py)."""
+
 import datetime as dt
 
 from bot.insights.grouping import group_key, group_similar, similarity
@@ -44,24 +45,37 @@ def test_equal_and_similar_questions_form_one_group_with_count_and_last_date():
 
 
 def test_different_questions_sharing_one_word_stay_apart():
-    groups = group_similar([("Hoeveel geld krijgt Rotterdam?", at(0), None),
-                            ("Welke wijken in Rotterdam doen mee?", at(1), None),
-                            ("", at(2), None), ("   ", at(3), None)])
+    groups = group_similar(
+        [
+            ("Hoeveel geld krijgt Rotterdam?", at(0), None),
+            ("Welke wijken in Rotterdam doen mee?", at(1), None),
+            ("", at(2), None),
+            ("   ", at(3), None),
+        ]
+    )
     assert len(groups) == 2 and all(g.count == 1 for g in groups)
 
 
 def test_questions_about_different_things_stay_apart_even_in_the_same_mould():
-    groups = group_similar([("Is er geld voor een speeltuin in onze buurt?", at(0), None),
-                            ("Is er geld voor een bibliotheek in onze buurt?", at(1), None),
-                            ("is er geld voor een speeltuin in de buurt", at(2), None)])
+    groups = group_similar(
+        [
+            ("Is er geld voor een speeltuin in onze buurt?", at(0), None),
+            ("Is er geld voor een bibliotheek in onze buurt?", at(1), None),
+            ("is er geld voor een speeltuin in de buurt", at(2), None),
+        ]
+    )
     assert sorted((g.count, g.label) for g in groups) == [
         (1, "Is er geld voor een bibliotheek in onze buurt?"),
-        (2, "is er geld voor een speeltuin in de buurt")]  # equal weight: the newest wording leads
+        (2, "is er geld voor een speeltuin in de buurt"),
+    ]  # equal weight: the newest wording leads
 
 
 def test_biggest_group_first_then_most_recent():
-    items = [("budget Utrecht", at(0), None)] + [("looptijd regeling", at(i), None) for i in range(3)] \
+    items = (
+        [("budget Utrecht", at(0), None)]
+        + [("looptijd regeling", at(i), None) for i in range(3)]
         + [("bedrag Tilburg", at(50), None)]
+    )
     labels = [g.label for g in group_similar(items)]
     assert labels == ["looptijd regeling", "bedrag Tilburg", "budget Utrecht"]
 
@@ -69,8 +83,7 @@ def test_biggest_group_first_then_most_recent():
 def test_many_questions_group_fast():
     import time
 
-    items = [(f"vraag nummer {i} over onderwerp {i % 50} en wijk {i % 7}", at(i), "fallback")
-             for i in range(5000)]
+    items = [(f"vraag nummer {i} over onderwerp {i % 50} en wijk {i % 7}", at(i), "fallback") for i in range(5000)]
     start = time.perf_counter()
     groups = group_similar(items)
     assert time.perf_counter() - start < 10

@@ -1,5 +1,6 @@
 """The editors' report on a real database (SQLite and PostgreSQL): question events as recorded,
 helpdesk tickets as the handoff makes them, local days, ISO weeks, retention."""
+
 import datetime as dt
 
 import pytest
@@ -34,8 +35,10 @@ def kb():
 
 def rows(url):
     with db.session_scope(url) as s:
-        return [tuple(r) for r in s.execute(text(
-            "SELECT kind, topic, confidence, text FROM kw_question_events ORDER BY id"))]
+        return [
+            tuple(r)
+            for r in s.execute(text("SELECT kind, topic, confidence, text FROM kw_question_events ORDER BY id"))
+        ]
 
 
 def utc(y, m, d, hh=12, mm=0):
@@ -66,51 +69,75 @@ def test_days_are_local_days_with_empty_days_and_the_window_edge(app_db, kb):
     rec.record(app_db, FALLBACK, text="blabla", at=utc(2026, 11, 29, 23, 30))  # 30 Nov 00:30 local
     rec.record(app_db, FALLBACK, text="Blabla!", at=utc(2026, 11, 30, 8))
     HandoffService(app_db, contact_key=TEST_CONTACT_KEY).create_ticket(
-        "c-1", "Ik wil iemand spreken", now=utc(2026, 11, 30, 9))
+        "c-1", "Ik wil iemand spreken", now=utc(2026, 11, 30, 9)
+    )
     report = build(app_db, kb, days=7, timezone=TZ, today=TODAY)
     assert (report.start, report.end, report.days) == (dt.date(2026, 11, 24), TODAY, 7)
     assert [(d.day.day, d.questions, d.fallbacks, d.handoffs) for d in report.per_day] == [
-        (24, 1, 0, 0), (25, 0, 0, 0), (26, 0, 0, 0), (27, 0, 0, 0), (28, 0, 0, 0), (29, 0, 0, 0),
-        (30, 2, 2, 1)]
+        (24, 1, 0, 0),
+        (25, 0, 0, 0),
+        (26, 0, 0, 0),
+        (27, 0, 0, 0),
+        (28, 0, 0, 0),
+        (29, 0, 0, 0),
+        (30, 2, 2, 1),
+    ]
     assert report.totals["questions"] == 3 and report.totals["handoffs"] == 1
     assert [(g.label, g.count) for g in report.questions] == [("Blabla!", 2)]  # tie: the newest wording
 
 
 def test_questions_needing_attention_are_grouped_with_what_happened(app_db, kb):
     t = utc(2026, 11, 30, 10)
-    for i, (kind, conf, words) in enumerate([
+    for i, (kind, conf, words) in enumerate(
+        [
             (FALLBACK, 0.3, "Krijg ik geld voor een speeltuin?"),
             (CHOICES, 0.4, "krijg ik geld voor een speeltuin"),
             (SECOND_CHANCE, 0.5, "Krijg ik geld voor mijn speeltuin??"),
             (REVISED, 0.8, "welk deel van Dordrecht"),
             (ANSWERED, 0.5, "Welk deel van Dordrecht doet mee"),
-            (ANSWERED, 0.95, "Welke delen van Dordrecht doen mee?")]):
+            (ANSWERED, 0.95, "Welke delen van Dordrecht doen mee?"),
+        ]
+    ):
         rec.record(app_db, kind, topic="gebieden", confidence=conf, text=words, at=t + dt.timedelta(minutes=i))
     report = build(app_db, kb, days=7, timezone=TZ, today=TODAY)
     assert [(g.count, dict(g.tags)) for g in report.questions] == [
-        (3, {FALLBACK: 1, CHOICES: 1, SECOND_CHANCE: 1}), (2, {REVISED: 1, LOW: 1})]
+        (3, {FALLBACK: 1, CHOICES: 1, SECOND_CHANCE: 1}),
+        (2, {REVISED: 1, LOW: 1}),
+    ]
     assert report.totals[LOW] == 1 and report.totals["questions"] == 6
 
 
 def test_topics_per_week_newest_week_first_with_answer_titles(app_db, kb):
     key, other = "looptijd", "gebieden"
     assert key in kb.answers and other in kb.answers
-    for day, topic, n in ((utc(2026, 11, 17), key, 1), (utc(2026, 11, 18), other, 3),
-                          (utc(2026, 11, 25), key, 4), (utc(2026, 11, 26), other, 2)):
+    for day, topic, n in (
+        (utc(2026, 11, 17), key, 1),
+        (utc(2026, 11, 18), other, 3),
+        (utc(2026, 11, 25), key, 4),
+        (utc(2026, 11, 26), other, 2),
+    ):
         for _ in range(n):
             rec.record(app_db, ANSWERED, topic=topic, confidence=0.99, at=day)
     rec.record(app_db, FALLBACK, topic="faq_onbekend", text="?", at=utc(2026, 11, 25))  # no topic asked
     report = build(app_db, kb, days=14, timezone=TZ, today=TODAY)
     assert [(t.week, t.key, t.count) for t in report.topics] == [
-        (48, key, 4), (48, other, 2), (47, other, 3), (47, key, 1)]
+        (48, key, 4),
+        (48, other, 2),
+        (47, other, 3),
+        (47, key, 1),
+    ]
     assert report.topics[0].title == kb.answers[key].button and report.topics[0].monday == dt.date(2026, 11, 23)
 
 
 def test_handoff_reasons_come_from_the_tickets_masked_grouped_with_their_outcome(app_db, kb):
     service = HandoffService(app_db, contact_key=TEST_CONTACT_KEY)
     staff = StaffService(app_db).create_user("bea", "Bea", "een-lang-wachtwoord", "beheerder")
-    asked = [("Waar blijft mijn geld? Bel 06-12345678", 1), ("waar blijft mijn geld", 2),
-             ("Waar blijft ons geld?", 3), ("Ik wil mijn aanvraag wijzigen", 4)]
+    asked = [
+        ("Waar blijft mijn geld? Bel 06-12345678", 1),
+        ("waar blijft mijn geld", 2),
+        ("Waar blijft ons geld?", 3),
+        ("Ik wil mijn aanvraag wijzigen", 4),
+    ]
     made = [service.create_ticket(f"c-{i}", q, now=utc(2026, 11, 20 + i)) for q, i in asked]
     service.close(made[0].id, staff, now=utc(2026, 11, 29))
     report = build(app_db, kb, days=28, timezone=TZ, today=TODAY)
@@ -141,8 +168,9 @@ def test_the_read_is_bounded_and_says_so(app_db, kb):
 def test_retention_purges_old_question_events(app_db, tmp_path):
     from bot.retention import purge
 
-    settings = make_status_settings(app_db, tmp_path, KW_RETENTION_DAYS="30",
-                                    KW_TRACKER_STORE_URL=f"sqlite:///{tmp_path / 'tracker.db'}")
+    settings = make_status_settings(
+        app_db, tmp_path, KW_RETENTION_DAYS="30", KW_TRACKER_STORE_URL=f"sqlite:///{tmp_path / 'tracker.db'}"
+    )
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rec.record(app_db, FALLBACK, text="oud", at=now - dt.timedelta(days=31))
     rec.record(app_db, FALLBACK, text="nieuw", at=now - dt.timedelta(days=29))
@@ -158,8 +186,11 @@ def test_the_role_redacteur_is_allowed_by_the_schema_and_others_are_not(app_db):
     # The handoff library refuses a redacteur too, not only the console.
     service = HandoffService(app_db, contact_key=TEST_CONTACT_KEY)
     ticket = service.create_ticket("c-rita", "Een vraag")
-    for act in (lambda: service.claim(ticket.id, user), lambda: service.add_note(ticket.id, user, "x"),
-                lambda: service.close(ticket.id, user)):
+    for act in (
+        lambda: service.claim(ticket.id, user),
+        lambda: service.add_note(ticket.id, user, "x"),
+        lambda: service.close(ticket.id, user),
+    ):
         with pytest.raises(PermissionDenied):
             act()
     assert service.get_ticket(ticket.id).state == "wachtrij"

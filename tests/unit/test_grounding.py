@@ -7,6 +7,7 @@ says "Ja" to something the facts do not cover, carries a year or amount the know
 not carry (unless it says that one is not in the sources), or lets a gemeente outside the 19
 take part; both places of a two-place question are addressed.
 """
+
 import os
 import re
 
@@ -27,8 +28,11 @@ CBS = sorted(set(national_gemeenten().values()))
 OUTSIDE = [n for n in CBS if normalise(n) not in NPLV_NORM and "(" not in n]
 ALL_PLACES = sorted(NPLV) + OUTSIDE
 # 60 generated questions per property in the suite; KW_HYPOTHESIS_EXAMPLES=1500 for a deeper run.
-SETTINGS = settings(max_examples=int(os.environ.get("KW_HYPOTHESIS_EXAMPLES", "60")), deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("KW_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def kb_texts():
@@ -46,8 +50,7 @@ def kb_texts():
 
 KB_YEARS = set().union(*(grounding.covered_years(t) for t in kb_texts()))
 KB_AMOUNTS = {a.value for t in kb_texts() for a in grounding.amounts_in(t)}
-NEGATIVE = ("niet in mijn bronnen", "niet bekend", "valt daar niet onder", "niet per jaar",
-            "geen NPLV-focusgebied")
+NEGATIVE = ("niet in mijn bronnen", "niet bekend", "valt daar niet onder", "niet per jaar", "geen NPLV-focusgebied")
 
 
 def sentences(text):
@@ -121,7 +124,6 @@ def test_the_list_holds_every_gemeente_of_the_netherlands():
         assert gone not in names  # merged before 2025
 
 
-
 @SETTINGS
 @given(st.sampled_from(OUTSIDE), st.sampled_from(PLACE_TEMPLATES))
 def test_a_gemeente_outside_the_19_never_takes_part(g, template):
@@ -151,7 +153,8 @@ def test_an_nplv_gemeente_is_answered_with_its_own_areas(g, template):
 # -- invented districts ------------------------------------------------------------------------
 
 DISTRICT = st.from_regex(
-    r"\A[BDFHKLMPRTVWZ][aeiou][bdfklmnprstvz][aeiou][bdfklmnprst](hof|dorp|veld|kwartier|hoek|park|akker)\Z")
+    r"\A[BDFHKLMPRTVWZ][aeiou][bdfklmnprstvz][aeiou][bdfklmnprst](hof|dorp|veld|kwartier|hoek|park|akker)\Z"
+)
 DISTRICT_TEMPLATES = [
     ("faq_gebieden", "is {g_low} {d_low} een focusgebied"),
     ("faq_gebieden", "hoort {d_low} in {g_low} erbij"),
@@ -171,7 +174,7 @@ DISTRICT_TEMPLATES = [
 
 def _invented(name):
     n = normalise(name)
-    return (n not in national_gemeenten() and not find(KB, name).any_place)
+    return n not in national_gemeenten() and not find(KB, name).any_place
 
 
 @SETTINGS
@@ -185,17 +188,20 @@ def test_a_district_is_never_confirmed(g, district, template):
     assert_claims_only_what_the_kb_carries(text)
 
 
-@pytest.mark.parametrize("question, gemeente, district", [
-    ("Is Tilburg Reeshof een focusgebied?", "Tilburg", "Reeshof"),
-    ("Hoort Amsterdam Noord erbij?", "Amsterdam", "Amsterdam Noord"),
-    ("Hoort de Schilderswijk in Den Haag erbij?", "Den Haag", "Schilderswijk"),
-    ("Is Oud-Zuid in Amsterdam een focusgebied?", "Amsterdam", "Oud-Zuid"),
-    ("is tilburg reeshof een focusgebied", "Tilburg", "Reeshof"),
-    ("hoort reeshof in tilburg erbij", "Tilburg", "Reeshof"),
-    ("is oud-zuid in amsterdam een focusgebied", "Amsterdam", "Oud-Zuid"),
-    ("doet amsterdam oud-zuid mee", "Amsterdam", "Oud-Zuid"),
-    ("is tilburg-reeshof een nplv gebied", "Tilburg", "Reeshof"),
-])
+@pytest.mark.parametrize(
+    "question, gemeente, district",
+    [
+        ("Is Tilburg Reeshof een focusgebied?", "Tilburg", "Reeshof"),
+        ("Hoort Amsterdam Noord erbij?", "Amsterdam", "Amsterdam Noord"),
+        ("Hoort de Schilderswijk in Den Haag erbij?", "Den Haag", "Schilderswijk"),
+        ("Is Oud-Zuid in Amsterdam een focusgebied?", "Amsterdam", "Oud-Zuid"),
+        ("is tilburg reeshof een focusgebied", "Tilburg", "Reeshof"),
+        ("hoort reeshof in tilburg erbij", "Tilburg", "Reeshof"),
+        ("is oud-zuid in amsterdam een focusgebied", "Amsterdam", "Oud-Zuid"),
+        ("doet amsterdam oud-zuid mee", "Amsterdam", "Oud-Zuid"),
+        ("is tilburg-reeshof een nplv gebied", "Tilburg", "Reeshof"),
+    ],
+)
 def test_named_districts_of_the_issue(question, gemeente, district):
     text = reply("faq_gebieden", question)
     g = NPLV[gemeente]
@@ -205,34 +211,62 @@ def test_named_districts_of_the_issue(question, gemeente, district):
     assert "daarbij hoort, staat niet in mijn bronnen" in text and not says_yes(text)
 
 
-@pytest.mark.parametrize("question, area", [
-    ("Is Tilburg NoordWest een NPLV-gebied?", "Tilburg NoordWest"),
-    ("Is Overvecht in Utrecht een focusgebied?", "Utrecht Overvecht"),
-    ("Hoort Rotterdam-Zuid erbij?", "Rotterdam-Zuid"),
-    ("Is Den Haag Zuidwest een focusgebied?", "Den Haag Zuidwest"),
-    ("Doet Amsterdam Nieuw-West mee?", "Amsterdam Nieuw-West"),
-    ("Is Schiedam Nieuwland en Oost een focusgebied?", "Schiedam Nieuwland en Oost"),
-])
+@pytest.mark.parametrize(
+    "question, area",
+    [
+        ("Is Tilburg NoordWest een NPLV-gebied?", "Tilburg NoordWest"),
+        ("Is Overvecht in Utrecht een focusgebied?", "Utrecht Overvecht"),
+        ("Hoort Rotterdam-Zuid erbij?", "Rotterdam-Zuid"),
+        ("Is Den Haag Zuidwest een focusgebied?", "Den Haag Zuidwest"),
+        ("Doet Amsterdam Nieuw-West mee?", "Amsterdam Nieuw-West"),
+        ("Is Schiedam Nieuwland en Oost een focusgebied?", "Schiedam Nieuwland en Oost"),
+    ],
+)
 def test_an_area_s_own_name_is_still_a_yes(question, area):
     text = reply("faq_gebieden", question)
     assert text.startswith(f"Ja, **{area}**") and "niet in mijn bronnen" not in text, text
 
 
-@pytest.mark.parametrize("question", ["Welke wijken in Amsterdam doen mee?", "Doet Tilburg mee?",
-                                      "Welk gebied in Utrecht doet mee?", "Hoeveel krijgt Rotterdam precies?",
-                                      "Hoeveel mensen wonen er in Rotterdam?", "Is Arnhem part of this?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Welke wijken in Amsterdam doen mee?",
+        "Doet Tilburg mee?",
+        "Welk gebied in Utrecht doet mee?",
+        "Hoeveel krijgt Rotterdam precies?",
+        "Hoeveel mensen wonen er in Rotterdam?",
+        "Is Arnhem part of this?",
+    ],
+)
 def test_ordinary_words_next_to_a_gemeente_are_no_district(question):
     assert not find(KB, question).districts, question
 
 
 # -- years -------------------------------------------------------------------------------------
 
-SPENDING = ["Mag het geld in {y} nog op?", "Kunnen we in {y} nog geld uitgeven?",
-            "Mogen we het geld in {y} nog besteden?", "Kunnen we geld doorschuiven en in {y} gebruiken?"]
-PERIOD = ["Geldt de regeling ook in {y}?", "Is er in {y} geld?", "Loopt de regeling in {y}?",
-          "Kan ik in {y} nog aanvragen?", "Kon je in {y} aanvragen?", "Wat gebeurt er in {y}?"]
-YEAR_INTENTS = ["faq_looptijd", "faq_doorschuiven", "faq_aanvragen_vanaf", "faq_deadline",
-                "faq_budget_totaal", "faq_wat_is", "faq_toekenning"]
+SPENDING = [
+    "Mag het geld in {y} nog op?",
+    "Kunnen we in {y} nog geld uitgeven?",
+    "Mogen we het geld in {y} nog besteden?",
+    "Kunnen we geld doorschuiven en in {y} gebruiken?",
+]
+PERIOD = [
+    "Geldt de regeling ook in {y}?",
+    "Is er in {y} geld?",
+    "Loopt de regeling in {y}?",
+    "Kan ik in {y} nog aanvragen?",
+    "Kon je in {y} aanvragen?",
+    "Wat gebeurt er in {y}?",
+]
+YEAR_INTENTS = [
+    "faq_looptijd",
+    "faq_doorschuiven",
+    "faq_aanvragen_vanaf",
+    "faq_deadline",
+    "faq_budget_totaal",
+    "faq_wat_is",
+    "faq_toekenning",
+]
 
 
 @SETTINGS
@@ -342,31 +376,43 @@ def test_common_words_that_are_gemeenten_count_only_as_names():
     assert not find(KB, "Doet Midden-Groningen mee?").gemeenten
 
 
-@pytest.mark.parametrize("question, district, area", [
-    ("Is Charlois in Rotterdam-Zuid een focusgebied?", "Charlois", "Rotterdam-Zuid"),
-    ("hoort de Afrikaanderwijk bij Rotterdam-Zuid?", "Afrikaanderwijk", "Rotterdam-Zuid"),
-    ("Valt Kanaleneiland in Utrecht Overvecht?", "Kanaleneiland", "Utrecht Overvecht"),
-])
+@pytest.mark.parametrize(
+    "question, district, area",
+    [
+        ("Is Charlois in Rotterdam-Zuid een focusgebied?", "Charlois", "Rotterdam-Zuid"),
+        ("hoort de Afrikaanderwijk bij Rotterdam-Zuid?", "Afrikaanderwijk", "Rotterdam-Zuid"),
+        ("Valt Kanaleneiland in Utrecht Overvecht?", "Kanaleneiland", "Utrecht Overvecht"),
+    ],
+)
 def test_a_district_named_with_an_area_is_not_confirmed_either(question, district, area):
     text = reply("faq_gebieden", question)
     assert f"of {district} daarbij hoort, staat niet in mijn bronnen" in text and area in text, text
     assert not says_yes(text) and text.count(f"**{area}** (gemeente") <= 1, text
 
 
-@pytest.mark.parametrize("question, district", [
-    ("Valt de wijk Kanaleneiland eronder?", "Kanaleneiland"),
-    ("valt de wijk kanaleneiland eronder", "Kanaleneiland"),
-    ("Is de Afrikaanderwijk een focusgebied?", "Afrikaanderwijk"),
-])
+@pytest.mark.parametrize(
+    "question, district",
+    [
+        ("Valt de wijk Kanaleneiland eronder?", "Kanaleneiland"),
+        ("valt de wijk kanaleneiland eronder", "Kanaleneiland"),
+        ("Is de Afrikaanderwijk een focusgebied?", "Afrikaanderwijk"),
+    ],
+)
 def test_a_part_of_town_without_its_gemeente_is_not_confirmed(question, district):
     text = reply("faq_gebieden", question)
     assert text.startswith(f"Of {district} bij een van de 20 focusgebieden hoort, staat niet in mijn bronnen.")
     assert not says_yes(text)
 
 
-@pytest.mark.parametrize("question", ["openingstijden milieustraat", "Welke wijken doen mee?",
-                                      "kunnen stoepen in de buurt opnieuw bestraat worden",
-                                      "klopt het mailadres spukkansrijkewijk@minbzk.nl nog"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "openingstijden milieustraat",
+        "Welke wijken doen mee?",
+        "kunnen stoepen in de buurt opnieuw bestraat worden",
+        "klopt het mailadres spukkansrijkewijk@minbzk.nl nog",
+    ],
+)
 def test_ordinary_words_are_no_part_of_town(question):
     assert not find(KB, question).unplaced
 
@@ -378,8 +424,15 @@ def _area_spellings():
                 yield area, name
 
 
-@pytest.mark.parametrize("template", ["Is {n} een focusgebied?", "hoeveel mensen wonen in {n}",
-                                      "Hoort {n} bij de regeling?", "wat doet {n} met het geld"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Is {n} een focusgebied?",
+        "hoeveel mensen wonen in {n}",
+        "Hoort {n} bij de regeling?",
+        "wat doet {n} met het geld",
+    ],
+)
 def test_every_area_name_and_alias_stays_an_area(template):
     for area, name in _area_spellings():
         for spelled in (name, name.title(), name.lower()):
@@ -389,8 +442,16 @@ def test_every_area_name_and_alias_stays_an_area(template):
                 assert area in m.areas, (spelled, m)
 
 
-@pytest.mark.parametrize("template", ["Doet {n} mee?", "hoeveel krijgt {n} precies", "Mag {n} aanvragen?",
-                                      "welke wijken in {n} doen mee", "Hoeveel mensen wonen er in {n}?"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Doet {n} mee?",
+        "hoeveel krijgt {n} precies",
+        "Mag {n} aanvragen?",
+        "welke wijken in {n} doen mee",
+        "Hoeveel mensen wonen er in {n}?",
+    ],
+)
 def test_every_nplv_gemeente_name_and_alias_stays_the_gemeente(template):
     for g in KB.gemeenten:
         for name in (g.name, *g.aliases):
@@ -404,8 +465,10 @@ def _entity(text: str, raw: str, value: str) -> dict:
     return {"entity": "gebied", "value": value, "start": start, "end": start + len(raw)}
 
 
-@pytest.mark.parametrize("text, raw", [("Hoort de Bijlmer bij het focusgebied?", "bijlmer"),
-                                       ("Valt de Bijlmermeer onder het NPLV?", "bijlmermeer")])
+@pytest.mark.parametrize(
+    "text, raw",
+    [("Hoort de Bijlmer bij het focusgebied?", "bijlmer"), ("Valt de Bijlmermeer onder het NPLV?", "bijlmermeer")],
+)
 def test_an_nlu_synonym_for_a_part_of_town_is_no_area(text, raw):
     # The NLU maps these to Amsterdam Zuidoost; FACTS lists the areas, not their buurten.
     reply = reply_to(KB, "faq_gebieden", text, [_entity(text, raw, "Amsterdam Zuidoost")])

@@ -1,4 +1,5 @@
 """Opening hours (bot/handoff/hours.py): parsing, open/closed, next opening, Dutch sentence."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -52,9 +53,11 @@ def test_next_opening_over_the_weekend(weekdays):
     assert weekdays.next_opening(at(*ZA, 10)) == at(2025, 6, 9, 9, 0)
     assert weekdays.next_opening(at(*ZO, 23, 59)) == at(2025, 6, 9, 9, 0)
     assert weekdays.closed_message(friday_evening) == (
-        "De helpdesk is nu gesloten. We beantwoorden je vraag vanaf maandag 9:00.")
+        "De helpdesk is nu gesloten. We beantwoorden je vraag vanaf maandag 9:00."
+    )
     assert weekdays.closed_message(at(*ZO, 20)) == (
-        "De helpdesk is nu gesloten. We beantwoorden je vraag vanaf morgen 9:00.")
+        "De helpdesk is nu gesloten. We beantwoorden je vraag vanaf morgen 9:00."
+    )
 
 
 def test_next_opening_same_day_and_next_day(weekdays):
@@ -115,23 +118,26 @@ def test_far_opening_names_the_date():
     assert (oh.closed_message(at(2025, 6, 4, 11)) or "").endswith("vanaf woensdag 11 juni 10:00.")
 
 
-@pytest.mark.parametrize("spec, problem", [
-    ("", "empty"),
-    ("   ", "empty"),
-    ("09:00-17:00", "needs days and times"),
-    ("ma-vr", "needs days and times"),
-    ("mq-vr 09:00-17:00", "unknown day 'mq'"),
-    ("ma-vr 9-17", "cannot read the times"),
-    ("ma-vr 09:00-17:00 uur", "cannot read the times"),
-    ("ma-vr 17:00-09:00", "is not after"),
-    ("ma 22:00-02:00", "cannot pass midnight"),
-    ("ma 09:00-09:00", "is not after"),
-    ("ma 09:60-10:00", "invalid time 09:60"),
-    ("ma 25:00-26:00", "invalid time 25:00"),
-    ("ma 24:00-24:00", "invalid time 24:00"),
-    ("ma-ma 09:00-10:00", "has one day"),
-    ("ma,,di 09:00-10:00", "empty day"),
-])
+@pytest.mark.parametrize(
+    "spec, problem",
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("09:00-17:00", "needs days and times"),
+        ("ma-vr", "needs days and times"),
+        ("mq-vr 09:00-17:00", "unknown day 'mq'"),
+        ("ma-vr 9-17", "cannot read the times"),
+        ("ma-vr 09:00-17:00 uur", "cannot read the times"),
+        ("ma-vr 17:00-09:00", "is not after"),
+        ("ma 22:00-02:00", "cannot pass midnight"),
+        ("ma 09:00-09:00", "is not after"),
+        ("ma 09:60-10:00", "invalid time 09:60"),
+        ("ma 25:00-26:00", "invalid time 25:00"),
+        ("ma 24:00-24:00", "invalid time 24:00"),
+        ("ma-ma 09:00-10:00", "has one day"),
+        ("ma,,di 09:00-10:00", "empty day"),
+    ],
+)
 def test_invalid_specs_name_the_problem(spec, problem):
     with pytest.raises(ValueError) as info:
         parse_hours(spec)

@@ -1,4 +1,5 @@
 """Masking of personal data for display and logs; the encrypted contact value."""
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -16,8 +17,10 @@ def test_mask_text_is_the_one_masker():
     from bot.core import masking
 
     assert privacy.mask_text is masking.mask_text
-    text = ("Mail jan.jansen@example.nl of bel 06-12345678, BSN 111222333, "
-            "IBAN NL91 ABNA 0417 1643 00, aanvraag KW-2025-0042.")
+    text = (
+        "Mail jan.jansen@example.nl of bel 06-12345678, BSN 111222333, "
+        "IBAN NL91 ABNA 0417 1643 00, aanvraag KW-2025-0042."
+    )
     masked = mask_text(text)
     for secret in ("jan.jansen", "12345678", "111222333", "0417"):
         assert secret not in masked
@@ -28,14 +31,17 @@ def test_mask_text_is_the_one_masker():
     assert mask_text(None) == "" and mask_text("") == ""
 
 
-@pytest.mark.parametrize("value, kind, normalized, shown", [
-    ("Jan.Jansen@Example.NL", "email", "Jan.Jansen@example.nl", "J•••@e•••.nl"),
-    ("  a@b.co ", "email", "a@b.co", "a•••@b•••.co"),
-    ("06-12345678", "telefoon", "0612345678", "•••••••678"),
-    ("(020) 123 45 67", "telefoon", "0201234567", "•••••••567"),
-    ("+31 6 1234 5678", "telefoon", "+31612345678", "+••••••••678"),
-    ("0032 2 123 45 67", "telefoon", "+3221234567", "+•••••••567"),
-])
+@pytest.mark.parametrize(
+    "value, kind, normalized, shown",
+    [
+        ("Jan.Jansen@Example.NL", "email", "Jan.Jansen@example.nl", "J•••@e•••.nl"),
+        ("  a@b.co ", "email", "a@b.co", "a•••@b•••.co"),
+        ("06-12345678", "telefoon", "0612345678", "•••••••678"),
+        ("(020) 123 45 67", "telefoon", "0201234567", "•••••••567"),
+        ("+31 6 1234 5678", "telefoon", "+31612345678", "+••••••••678"),
+        ("0032 2 123 45 67", "telefoon", "+3221234567", "+•••••••567"),
+    ],
+)
 def test_normalize_and_mask_contact(value, kind, normalized, shown):
     contact = normalize_contact(value)
     assert contact is not None
@@ -45,8 +51,9 @@ def test_normalize_and_mask_contact(value, kind, normalized, shown):
     assert normalized not in repr(contact) and normalized not in str(contact)
 
 
-@pytest.mark.parametrize("value", ["geen idee", "jan@", "@example.nl", "12345", "06-1234567",
-                                   "0612345678901", "jan@example", "x" * 300])
+@pytest.mark.parametrize(
+    "value", ["geen idee", "jan@", "@example.nl", "12345", "06-1234567", "0612345678901", "jan@example", "x" * 300]
+)
 def test_invalid_contacts_are_refused_without_echoing_them(value):
     with pytest.raises(InvalidContact) as info:
         normalize_contact(value)

@@ -4,6 +4,7 @@ messages (idempotent by client_msg_id, ordered by seq), notes, queue, privacy, r
 The databases are the status store's (tests/status_fixtures.py): the handoff tables are added
 to the same database with their own Alembic history, as in production.
 """
+
 import datetime as dt
 import threading
 
@@ -57,6 +58,7 @@ def new_ticket(svc, conversation="conv-1", **kw):
 
 # --------------------------------------------------------------------------- creation
 
+
 def test_create_ticket_stores_question_transcript_and_event(svc, staff):
     transcript = [
         ("user", "Hallo, mijn mail is piet@example.nl", T0),
@@ -64,8 +66,14 @@ def test_create_ticket_stores_question_transcript_and_event(svc, staff):
         {"sender": "gebruiker", "text": "Ik wil iemand spreken", "at": 1748851205.0},
         ("assistent", "   ", None),  # empty lines are dropped
     ]
-    t = svc.create_ticket("conv-1", "Mag ik bellen op 06-12345678?", "piet@example.nl",
-                          "Rotterdam", transcript, now=T0 + dt.timedelta(minutes=1))
+    t = svc.create_ticket(
+        "conv-1",
+        "Mag ik bellen op 06-12345678?",
+        "piet@example.nl",
+        "Rotterdam",
+        transcript,
+        now=T0 + dt.timedelta(minutes=1),
+    )
     assert t.state == states.WACHTRIJ and t.state_label == "In de wachtrij"
     assert len(t.public_id) >= 20 and t.public_id != str(t.id)
     assert t.question == "Mag ik bellen op [telefoonnummer]?"
@@ -74,8 +82,7 @@ def test_create_ticket_stores_question_transcript_and_event(svc, staff):
     assert t.consent_at == t.created_at == T0 + dt.timedelta(minutes=1)
     assert t.last_seq == 3 and t.assigned_to is None
     msgs = svc.messages_after(t.public_id, 0)
-    assert [(m.seq, m.sender) for m in msgs] == [
-        (1, "gebruiker"), (2, "assistent"), (3, "gebruiker")]
+    assert [(m.seq, m.sender) for m in msgs] == [(1, "gebruiker"), (2, "assistent"), (3, "gebruiker")]
     assert msgs[0].text == "Hallo, mijn mail is [e-mailadres]"
     assert msgs[0].at == T0 and msgs[2].at == dt.datetime(2025, 6, 2, 8, 0, 5)
     [event] = svc.events(t)
@@ -87,8 +94,7 @@ def test_create_ticket_stores_question_transcript_and_event(svc, staff):
         with engine.connect() as conn:
             row = conn.execute(select(Ticket.__table__)).mappings().one()
             assert all("piet" not in str(v) for v in row.values())
-            assert "piet" not in " ".join(
-                conn.execute(select(TicketMessage.text)).scalars())
+            assert "piet" not in " ".join(conn.execute(select(TicketMessage.text)).scalars())
     finally:
         engine.dispose()
     assert "piet" not in repr(t) and "Rotterdam" not in repr(t)
@@ -145,6 +151,7 @@ def test_contact_only_for_the_assigned_medewerker_or_a_beheerder(svc, staff):
 
 # --------------------------------------------------------------------------- transitions
 
+
 def test_full_flow_records_every_transition_with_actor_and_time(svc, staff):
     t = new_ticket(svc, now=T0)
     t = svc.claim(t.public_id, staff["sanne"], now=T0 + dt.timedelta(minutes=3))
@@ -159,8 +166,11 @@ def test_full_flow_records_every_transition_with_actor_and_time(svc, staff):
     assert t.is_final and not t.is_active
     events = svc.events(t)
     assert [(e.from_state, e.to_state) for e in events] == [
-        (None, "wachtrij"), ("wachtrij", "opgepakt"), ("opgepakt", "live"),
-        ("live", "teruggegeven")]
+        (None, "wachtrij"),
+        ("wachtrij", "opgepakt"),
+        ("opgepakt", "live"),
+        ("live", "teruggegeven"),
+    ]
     assert [e.actor for e in events] == ["gebruiker", "medewerker", "medewerker", "medewerker"]
     assert {e.staff_id for e in events[1:]} == {staff["sanne"].id}
     assert events[1].actor_name == "Sanne de Vries" and events[-1].reason == "beantwoord"
@@ -174,16 +184,18 @@ def test_full_flow_records_every_transition_with_actor_and_time(svc, staff):
 def test_close_from_queue_without_contact_and_invalid_transitions(svc, staff):
     t = new_ticket(svc)
     with pytest.raises(InvalidTransition):
-        svc.go_live(t, staff["sanne"])          # wachtrij → live: not without claiming
+        svc.go_live(t, staff["sanne"])  # wachtrij → live: not without claiming
     with pytest.raises(InvalidTransition):
-        svc.hand_back(t, staff["sanne"])        # wachtrij → teruggegeven
+        svc.hand_back(t, staff["sanne"])  # wachtrij → teruggegeven
     closed = svc.close(t, staff["ahmed"], reason="geen contactgegevens")
     assert closed.state == "afgerond" and closed.closed_at is not None
     assert closed.assigned_to is None
-    for action in (lambda: svc.claim(t, staff["sanne"]),
-                   lambda: svc.go_live(t, staff["sanne"]),
-                   lambda: svc.hand_back(t, "assistent"),
-                   lambda: svc.close(t, "gebruiker")):
+    for action in (
+        lambda: svc.claim(t, staff["sanne"]),
+        lambda: svc.go_live(t, staff["sanne"]),
+        lambda: svc.hand_back(t, "assistent"),
+        lambda: svc.close(t, "gebruiker"),
+    ):
         with pytest.raises(InvalidTransition):
             action()
     assert [e.to_state for e in svc.events(t)] == ["wachtrij", "afgerond"]
@@ -241,8 +253,7 @@ def test_stale_transition_is_a_conflict_not_a_wrong_state(svc, staff, monkeypatc
         calls["n"] += 1
         if calls["n"] == 1:  # after the check, another process closes the ticket
             with status_db.session_scope(svc.engine) as other:
-                other.execute(text("UPDATE handoff_tickets SET state='afgerond' WHERE id=:i"),
-                              {"i": ticket_id})
+                other.execute(text("UPDATE handoff_tickets SET state='afgerond' WHERE id=:i"), {"i": ticket_id})
         return ticket
 
     monkeypatch.setattr(HandoffService, "_load", staticmethod(load_then_interfere))
@@ -258,6 +269,7 @@ def url_of(svc):
 
 
 # --------------------------------------------------------------------------- the race
+
 
 def claim_at_once(url, ticket, people):
     """Each person presses "oppakken" in a thread, session and connection of its own, all at the
@@ -332,6 +344,7 @@ def test_concurrent_messages_get_unique_gapless_seqs(svc, staff):
 
 # --------------------------------------------------------------------------- messages
 
+
 def test_messages_are_idempotent_by_client_msg_id_and_ordered(svc, staff):
     t = svc.go_live(svc.claim(new_ticket(svc), staff["sanne"]), staff["sanne"])
     a = svc.add_message(t, "gebruiker", None, "Mijn IBAN is NL91ABNA0417164300", "m-1")
@@ -370,7 +383,7 @@ def test_messages_refused_by_state_and_input(svc, staff):
     t = new_ticket(svc)
     svc.add_message(t, "gebruiker", None, "Ben er nog", "u-1")  # waiting: user may write
     with pytest.raises(TicketClosed):
-        svc.add_message(t, "medewerker", "Sanne", "hallo")      # nobody picked it up yet
+        svc.add_message(t, "medewerker", "Sanne", "hallo")  # nobody picked it up yet
     svc.close(t, "gebruiker")
     with pytest.raises(TicketClosed):
         svc.add_message(t, "gebruiker", None, "nog één ding")
@@ -394,15 +407,19 @@ def test_messages_refused_by_state_and_input(svc, staff):
 
 # --------------------------------------------------------------------------- queue, notes
 
+
 def test_queue_lists_waiting_tickets_oldest_first_with_waiting_time(svc, staff):
     a = new_ticket(svc, "c-a", question="Eerste", now=T0)
-    b = new_ticket(svc, "c-b", question="Tweede", contact="0612345678",
-                   gemeente="Den Haag", now=T0 + dt.timedelta(minutes=5))
+    b = new_ticket(
+        svc, "c-b", question="Tweede", contact="0612345678", gemeente="Den Haag", now=T0 + dt.timedelta(minutes=5)
+    )
     c = new_ticket(svc, "c-c", question="Derde", now=T0 + dt.timedelta(minutes=7))
     svc.claim(c, staff["ahmed"])
     queue = svc.queue(now=T0 + dt.timedelta(minutes=10))
     assert [(q.public_id, q.topic, q.waiting_s) for q in queue] == [
-        (a.public_id, "Eerste", 600), (b.public_id, "Tweede", 300)]
+        (a.public_id, "Eerste", 600),
+        (b.public_id, "Tweede", 300),
+    ]
     assert queue[1].has_contact and queue[1].gemeente == "Den Haag"
     assert queue[1].to_dict()["wachttijd_s"] == 300
     assert [t.id for t in svc.active_tickets()] == [c.id]
@@ -429,12 +446,13 @@ def test_notes_and_detail(svc, staff):
 
 
 def test_canned_replies_are_managed_by_a_beheerder(svc, staff):
-    r = svc.save_canned_reply("Openingstijden", "We zijn er op werkdagen van 9 tot 17 uur.",
-                              by=staff["baas"])
+    r = svc.save_canned_reply("Openingstijden", "We zijn er op werkdagen van 9 tot 17 uur.", by=staff["baas"])
     svc.save_canned_reply("Openingstijden", "Werkdagen 9:00-17:00.", by=staff["baas"])
     svc.save_canned_reply("Bedankt", "Bedankt voor uw vraag.")  # CLI / system
     assert [(x.title, x.text) for x in svc.canned_replies()] == [
-        ("Bedankt", "Bedankt voor uw vraag."), ("Openingstijden", "Werkdagen 9:00-17:00.")]
+        ("Bedankt", "Bedankt voor uw vraag."),
+        ("Openingstijden", "Werkdagen 9:00-17:00."),
+    ]
     with pytest.raises(PermissionDenied):
         svc.save_canned_reply("Nieuw", "tekst", by=staff["sanne"])
     with pytest.raises(PermissionDenied):
@@ -444,6 +462,7 @@ def test_canned_replies_are_managed_by_a_beheerder(svc, staff):
 
 
 # --------------------------------------------------------------------------- retention
+
 
 def test_purge_finished_and_conversation(svc, staff):
     old = new_ticket(svc, "c-old", transcript=[("user", "oud")], now=T0)
@@ -457,8 +476,7 @@ def test_purge_finished_and_conversation(svc, staff):
     # Messages, events and notes go with the ticket: ON DELETE CASCADE in the schema.
     with svc.engine.connect() as conn:
         for table in ("handoff_messages", "handoff_ticket_events", "handoff_notes"):
-            left = conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE ticket_id = :t"),
-                                {"t": old.id}).scalar()
+            left = conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE ticket_id = :t"), {"t": old.id}).scalar()
             assert left == 0, table
     assert svc.find_ticket(recent.public_id) is not None
     assert svc.find_ticket(waiting.public_id) is not None  # never an active ticket

@@ -1,5 +1,6 @@
 """Staff accounts on SQLite and PostgreSQL: password policy, login, lockout, roles, the demo
 account and its refusal in production, and the CLI commands."""
+
 import datetime as dt
 import io
 import threading
@@ -63,10 +64,10 @@ def directory(url, hasher):
 
 # --------------------------------------------------------------------------- accounts
 
+
 def test_create_user_hashes_with_argon2id(directory, url):
     user = directory.create_user("  Sanne.de-Vries ", " Sanne  de Vries ", PASSWORD)
-    assert (user.username, user.display_name, user.role) == (
-        "sanne.de-vries", "Sanne de Vries", "medewerker")
+    assert (user.username, user.display_name, user.role) == ("sanne.de-vries", "Sanne de Vries", "medewerker")
     assert not user.is_demo and user.is_active and user.failed_logins == 0
     stored = stored_hash(url)
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
@@ -93,8 +94,7 @@ def test_duplicate_and_invalid_accounts(directory):
     assert [u.username for u in directory.list_users()] == ["sanne"]
 
 
-@pytest.mark.parametrize("password", [None, "", "kort", "elf tekens!", " " * 20,
-                                      "x" * 1025, "piet.jansen1"])
+@pytest.mark.parametrize("password", [None, "", "kort", "elf tekens!", " " * 20, "x" * 1025, "piet.jansen1"])
 def test_password_policy(password):
     with pytest.raises(PasswordPolicyError) as info:
         check_password(password, "piet.jansen1")
@@ -112,6 +112,7 @@ def test_password_policy_accepts_twelve_characters():
 
 # --------------------------------------------------------------------------- login
 
+
 def test_authenticate_right_and_wrong_password(directory, hasher):
     directory.create_user("sanne", "Sanne de Vries", PASSWORD)
     ok = directory.authenticate("Sanne", PASSWORD)
@@ -126,8 +127,14 @@ def test_authenticate_right_and_wrong_password(directory, hasher):
 
 def test_unknown_user_still_costs_one_verification(directory, hasher):
     directory.create_user("sanne", "Sanne", PASSWORD)
-    for name, password in [("niemand", PASSWORD), ("", PASSWORD), ("<x>", "y"),
-                           ("sanne", "fout wachtwoord"), ("sanne", None), ("sanne", "x" * 5000)]:
+    for name, password in [
+        ("niemand", PASSWORD),
+        ("", PASSWORD),
+        ("<x>", "y"),
+        ("sanne", "fout wachtwoord"),
+        ("sanne", None),
+        ("sanne", "x" * 5000),
+    ]:
         before = hasher.verifications
         result = directory.authenticate(name, password)
         assert not result and result.reason == "invalid" and result.user is None
@@ -201,17 +208,16 @@ def test_unlock_inactive_and_password_change(directory):
 
 
 def test_login_rehashes_old_parameters(url):
-    old = StaffService(url, 5.0, hasher=PasswordHasher(time_cost=1, memory_cost=1024,
-                                                       parallelism=1))
+    old = StaffService(url, 5.0, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     old.create_user("sanne", "Sanne", PASSWORD)
-    new = StaffService(url, 5.0, hasher=PasswordHasher(time_cost=1, memory_cost=2048,
-                                                       parallelism=1))
+    new = StaffService(url, 5.0, hasher=PasswordHasher(time_cost=1, memory_cost=2048, parallelism=1))
     assert new.authenticate("sanne", PASSWORD).ok
     assert "m=2048" in stored_hash(url)
     assert new.authenticate("sanne", PASSWORD).ok
 
 
 # --------------------------------------------------------------------------- roles
+
 
 def test_change_role_needs_a_beheerder(directory):
     baas = directory.create_user("baas", "Bea", PASSWORD, "beheerder")
@@ -232,6 +238,7 @@ def test_change_role_needs_a_beheerder(directory):
 
 
 # --------------------------------------------------------------------------- demo account
+
 
 def test_demo_user_is_created_printed_and_reset(url, tmp_path, hasher):
     settings = make_status_settings(url, tmp_path)
@@ -276,8 +283,7 @@ def test_demo_name_taken_by_a_real_account(directory, url, tmp_path):
 
 
 def test_check_production_before_the_tables_exist(tmp_path):
-    settings = make_status_settings(f"sqlite:///{tmp_path / 'leeg.db'}", tmp_path,
-                                    KW_ENV="production")
+    settings = make_status_settings(f"sqlite:///{tmp_path / 'leeg.db'}", tmp_path, KW_ENV="production")
     service = StaffService(settings.database_url, 5.0, hasher=CountingHasher())
     # No tables yet (the start-up check runs before the migrations): nothing to refuse, and the
     # check itself creates nothing.
@@ -287,6 +293,7 @@ def test_check_production_before_the_tables_exist(tmp_path):
 
 
 # --------------------------------------------------------------------------- CLI
+
 
 def run_cli(argv, settings):
     import argparse
@@ -330,8 +337,7 @@ def test_cli_reads_the_password_twice_without_env(url, tmp_path, monkeypatch, ca
     answers = iter([PASSWORD, PASSWORD])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert run_cli(["staff-create", "sanne", "Sanne"], settings) == 0
-    assert handoff_cli.read_password({"KW_NEW_STAFF_PASSWORD": "uit de omgeving!"}) == \
-        "uit de omgeving!"
+    assert handoff_cli.read_password({"KW_NEW_STAFF_PASSWORD": "uit de omgeving!"}) == "uit de omgeving!"
 
 
 def test_project_cli_registers_the_handoff_commands():
@@ -354,12 +360,14 @@ def test_utcnow_is_naive_utc():
 
 # --------------------------------------------------------------------------- lockout per address
 
+
 def test_failures_from_other_addresses_never_refuse_the_right_password(directory, caplog):
     directory.create_user("sanne", "Sanne", PASSWORD)
     now = dt.datetime(2025, 6, 2, 10, 0)
     for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4", "203.0.113.5"):
-        reasons = [directory.authenticate("sanne", "fout", client=address, now=now).reason
-                   for _ in range(MAX_FAILED_LOGINS)]
+        reasons = [
+            directory.authenticate("sanne", "fout", client=address, now=now).reason for _ in range(MAX_FAILED_LOGINS)
+        ]
         assert reasons[-1] == "locked"
         assert directory.authenticate("sanne", PASSWORD, client=address, now=now).reason == "locked"
     # 25 failures on the account: an alarm in the log, and the owner logs in from her own address.

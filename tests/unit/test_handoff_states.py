@@ -1,4 +1,5 @@
 """The ticket state machine (bot/handoff/states.py): valid and invalid transitions, labels."""
+
 import itertools
 
 import pytest
@@ -32,8 +33,7 @@ def test_valid_transitions(pair):
     validate_transition(*pair)  # no exception
 
 
-@pytest.mark.parametrize(
-    "pair", sorted(set(itertools.product(states.STATES, repeat=2)) - VALID))
+@pytest.mark.parametrize("pair", sorted(set(itertools.product(states.STATES, repeat=2)) - VALID))
 def test_every_other_transition_is_refused(pair):
     assert not can_transition(*pair)
     with pytest.raises(InvalidTransition) as info:

@@ -1,4 +1,5 @@
 """`python -m bot kb check`: the editors' report, run as the real command."""
+
 import datetime as dt
 import subprocess
 import sys
@@ -9,8 +10,9 @@ from bot.settings import ROOT
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "bot", "kb", "check", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "kb", "check", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_command_lists_every_answer_with_its_facts():

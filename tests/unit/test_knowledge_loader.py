@@ -1,4 +1,5 @@
 """The knowledge base loads, and each kind of broken file fails with entry and field named."""
+
 import copy
 
 import pytest
@@ -36,29 +37,38 @@ def test_unknown_facts_are_marked(raw):
         assert kb.answers[key].known is False
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["answers"][0].pop("sources"), "answers[wat_is]: field 'sources' is missing"),
-    (lambda d: d["answers"][0].update(sources=["S99"]), "unknown source 'S99'"),
-    (lambda d: d["answers"][0].update(text="woord " * 81), "answers[wat_is]: field 'text' has 81 words"),
-    (lambda d: d["answers"][0].update(text="<script>x</script>"), "must not contain HTML"),
-    (lambda d: d["answers"][0].update(checked="gisteren"), "answers[wat_is]: field 'checked' must be a date"),
-    (lambda d: d["answers"][0].update(intent="wat is"), "field 'intent' must look like faq_<name>"),
-    (lambda d: d["answers"][1].update(intent="faq_wat_is"), "faq_wat_is is also used by wat_is"),
-    (lambda d: d["answers"][1].update(key="wat_is"), "field 'key' is used twice"),
-    (lambda d: d["answers"][0].update(followups=["bestaat_niet"]), "unknown answer 'bestaat_niet'"),
-    (lambda d: d["answers"][0].update(known="ja"), "field 'known' must be true or false"),
-    (lambda d: d["sources"]["S1"].update(url="http://onveilig.example"),
-     "sources[S1]: field 'url' must be an https URL"),
-    (lambda d: d["gemeenten"][0]["areas"][0].update(inhabitants=-5), "field 'inhabitants' must be positive"),
-    (lambda d: d["gemeenten"][1]["areas"][0].pop("inhabitants"),
-     "gemeenten[Arnhem].areas[Arnhem-Oost]: field 'inhabitants' is missing"),
-    (lambda d: d["gemeenten"][2].update(name="Amsterdam"), "name 'Amsterdam' is used twice"),
-    (lambda d: d["examples"][0].update(area="Almere-Haven"),
-     "examples[Almere-Haven]: field 'area' is not one of the areas"),
-    (lambda d: d["themes"][0].update(aliases="geld"), "field 'aliases' must be a list"),
-    (lambda d: d.pop("answers"), "answers: section is missing or empty"),
-    (lambda d: d.update(version=2), "version: must be 1"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["answers"][0].pop("sources"), "answers[wat_is]: field 'sources' is missing"),
+        (lambda d: d["answers"][0].update(sources=["S99"]), "unknown source 'S99'"),
+        (lambda d: d["answers"][0].update(text="woord " * 81), "answers[wat_is]: field 'text' has 81 words"),
+        (lambda d: d["answers"][0].update(text="<script>x</script>"), "must not contain HTML"),
+        (lambda d: d["answers"][0].update(checked="gisteren"), "answers[wat_is]: field 'checked' must be a date"),
+        (lambda d: d["answers"][0].update(intent="wat is"), "field 'intent' must look like faq_<name>"),
+        (lambda d: d["answers"][1].update(intent="faq_wat_is"), "faq_wat_is is also used by wat_is"),
+        (lambda d: d["answers"][1].update(key="wat_is"), "field 'key' is used twice"),
+        (lambda d: d["answers"][0].update(followups=["bestaat_niet"]), "unknown answer 'bestaat_niet'"),
+        (lambda d: d["answers"][0].update(known="ja"), "field 'known' must be true or false"),
+        (
+            lambda d: d["sources"]["S1"].update(url="http://onveilig.example"),
+            "sources[S1]: field 'url' must be an https URL",
+        ),
+        (lambda d: d["gemeenten"][0]["areas"][0].update(inhabitants=-5), "field 'inhabitants' must be positive"),
+        (
+            lambda d: d["gemeenten"][1]["areas"][0].pop("inhabitants"),
+            "gemeenten[Arnhem].areas[Arnhem-Oost]: field 'inhabitants' is missing",
+        ),
+        (lambda d: d["gemeenten"][2].update(name="Amsterdam"), "name 'Amsterdam' is used twice"),
+        (
+            lambda d: d["examples"][0].update(area="Almere-Haven"),
+            "examples[Almere-Haven]: field 'area' is not one of the areas",
+        ),
+        (lambda d: d["themes"][0].update(aliases="geld"), "field 'aliases' must be a list"),
+        (lambda d: d.pop("answers"), "answers: section is missing or empty"),
+        (lambda d: d.update(version=2), "version: must be 1"),
+    ],
+)
 def test_broken_files_name_entry_and_field(raw, change, message):
     with pytest.raises(KnowledgeBaseError) as err:
         parse(broken(raw, change))

@@ -1,4 +1,5 @@
 """Rendered answers: sources, follow-ups, unknown facts, and the parameterised answers."""
+
 import pytest
 
 from bot.core.reply import HANDOFF_BUTTON
@@ -31,21 +32,23 @@ def test_unknown_answer_says_so_and_offers_helpdesk(kb):
     assert "7 juli 2025" in reply.text
 
 
-@pytest.mark.parametrize("text, expected, absent", [
-    ("Is Tilburg NoordWest een NPLV-gebied?", "Ja, **Tilburg NoordWest**", "geen NPLV"),
-    ("valt overvecht eronder", "**Utrecht Overvecht**", "geen NPLV"),
-    ("welke wijken in amsterdam", "Amsterdam Nieuw-West", "geen NPLV"),
-    ("doet s-gravenhage mee", "Den Haag Zuidwest", "geen NPLV"),
-    ("roosendaal-stad", "Roosendaal Ring", "geen NPLV"),
-])
+@pytest.mark.parametrize(
+    "text, expected, absent",
+    [
+        ("Is Tilburg NoordWest een NPLV-gebied?", "Ja, **Tilburg NoordWest**", "geen NPLV"),
+        ("valt overvecht eronder", "**Utrecht Overvecht**", "geen NPLV"),
+        ("welke wijken in amsterdam", "Amsterdam Nieuw-West", "geen NPLV"),
+        ("doet s-gravenhage mee", "Den Haag Zuidwest", "geen NPLV"),
+        ("roosendaal-stad", "Roosendaal Ring", "geen NPLV"),
+    ],
+)
 def test_area_questions(kb, text, expected, absent):
     reply = reply_to(kb, "faq_gebieden", text)
     assert expected in reply.text and absent not in reply.text
 
 
 def test_non_nplv_place_from_entity(kb):
-    reply = reply_to(kb, "faq_gebieden", "Hoort Xyzdorp erbij?",
-                       [{"entity": "plaats", "value": "Almere"}])
+    reply = reply_to(kb, "faq_gebieden", "Hoort Xyzdorp erbij?", [{"entity": "plaats", "value": "Almere"}])
     assert reply.text.startswith("Nee, Almere heeft geen NPLV-focusgebied")
 
 

@@ -1,4 +1,5 @@
 """Masking holds for the spellings people really use: property-based (hypothesis)."""
+
 import re
 
 from hypothesis import given, settings
@@ -23,8 +24,9 @@ def _join(digits: str, seps, cuts) -> str:
 def grouped(digits: str):
     """`digits` with a separator (possibly none) between any digits."""
     n = len(digits)
-    return st.tuples(st.lists(st.integers(1, n - 1), max_size=4), st.lists(SEPARATORS, min_size=4, max_size=4)) \
-        .map(lambda t: _join(digits, t[1], t[0]))
+    return st.tuples(st.lists(st.integers(1, n - 1), max_size=4), st.lists(SEPARATORS, min_size=4, max_size=4)).map(
+        lambda t: _join(digits, t[1], t[0])
+    )
 
 
 @st.composite
@@ -48,8 +50,9 @@ def _with_check_digit(first8: str) -> str:
 
 @st.composite
 def bsn(draw):
-    first8 = draw(st.text("0123456789", min_size=8, max_size=8)
-                  .filter(lambda s: s[0] != "0" and _weighted_sum(s) % 11 < 10))
+    first8 = draw(
+        st.text("0123456789", min_size=8, max_size=8).filter(lambda s: s[0] != "0" and _weighted_sum(s) % 11 < 10)
+    )
     digits = _with_check_digit(first8)
     assert elfproef(digits)
     return draw(grouped(digits))
@@ -69,7 +72,7 @@ def iban(draw):
     account = "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=10, max_size=10)))
     compact = _iban_for(bank, account)
     sep = draw(st.sampled_from(["", " ", "-", "."]))
-    text = sep.join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    text = sep.join(compact[i : i + 4] for i in range(0, len(compact), 4))
     return draw(st.sampled_from([text, text.lower()]))
 
 
@@ -120,8 +123,15 @@ def test_email_with_non_ascii_letters_is_masked(before, address):
 
 
 def test_the_reported_spellings():
-    for text in ("06/12345678", "123-456-782", "jån@example.nl", "０６１２３４５６７８",
-                 "NL91-ABNA-0417-1643-00", "+31 (0)6-1234 5678", "06.12.34.56.78"):
+    for text in (
+        "06/12345678",
+        "123-456-782",
+        "jån@example.nl",
+        "０６１２３４５６７８",
+        "NL91-ABNA-0417-1643-00",
+        "+31 (0)6-1234 5678",
+        "06.12.34.56.78",
+    ):
         out = mask_personal_data(text).text
         assert out.startswith("[") and out.endswith("]") and len(out) < 20, (text, out)
     assert mask_personal_data("NL91-ABNA-0417-1643-00").text == IBAN
@@ -130,7 +140,6 @@ def test_the_reported_spellings():
 @settings(max_examples=200, deadline=None)
 @given(st.integers(2000, 2099), st.integers(0, 9999), st.integers(1, 999))
 def test_aanvraagnummers_years_and_amounts_stay(year, seq, millions):
-    text = (f"Aanvraag KW-{year}-{seq:04d} voor {year}-{year + 2}: "
-            f"€ {millions}.000.000 of {millions},5 mln euro")
+    text = f"Aanvraag KW-{year}-{seq:04d} voor {year}-{year + 2}: € {millions}.000.000 of {millions},5 mln euro"
     masked = mask_personal_data(text)
     assert masked.text == text and not masked.changed

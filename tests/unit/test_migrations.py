@@ -1,4 +1,5 @@
 """The one Alembic history of the app database, on SQLite and PostgreSQL."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -25,9 +26,14 @@ def test_one_migration_history_matches_the_models(backend, tmp_path):
             with engine.connect() as conn:
                 prefixes = {StatusBase: "status_", HandoffBase: "handoff_", InsightsBase: INSIGHTS_PREFIX}
                 for base, prefix in prefixes.items():
-                    ctx = MigrationContext.configure(conn, opts={
-                        "compare_type": True, "version_table": migrations.VERSION_TABLE,
-                        "include_object": lambda o, n, t, r, c, p=prefix: t != "table" or n.startswith(p)})
+                    ctx = MigrationContext.configure(
+                        conn,
+                        opts={
+                            "compare_type": True,
+                            "version_table": migrations.VERSION_TABLE,
+                            "include_object": lambda o, n, t, r, c, p=prefix: t != "table" or n.startswith(p),
+                        },
+                    )
                     assert compare_metadata(ctx, base.metadata) == []
                 tables = set(inspect(conn).get_table_names())
             assert {t.name for t in HandoffBase.metadata.sorted_tables} <= tables
@@ -53,8 +59,10 @@ def test_databases_of_the_two_old_histories_are_adopted(tmp_path):
     try:
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE {migrations.VERSION_TABLE}"))
-            for table, rev in (("status_alembic_version", "0001_status_store"),
-                               ("handoff_alembic_version", "0001_handoff")):
+            for table, rev in (
+                ("status_alembic_version", "0001_status_store"),
+                ("handoff_alembic_version", "0001_handoff"),
+            ):
                 conn.execute(text(f"CREATE TABLE {table} (version_num VARCHAR(32) NOT NULL)"))
                 conn.execute(text(f"INSERT INTO {table} VALUES ('{rev}')"))
         migrations.upgrade(db_url)

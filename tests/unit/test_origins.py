@@ -1,6 +1,7 @@
 """Origins compare as (scheme, host, port) with the default port filled in (issue 21, M1):
 the parser (bot/core/origins.py), the one same-origin decision for the console, the widget
 socket and the chat API (bot/web/security.py), and KW_ALLOWED_ORIGINS written one way."""
+
 from __future__ import annotations
 
 from unittest import mock
@@ -23,29 +24,50 @@ PROXY = "10.0.0.1"
 
 # -- the parser --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("https://kw.example", Origin("https", "kw.example", 443)),
-    ("https://kw.example:443", Origin("https", "kw.example", 443)),
-    ("https://KW.Example/", Origin("https", "kw.example", 443)),
-    ("HTTPS://kw.example:8443", Origin("https", "kw.example", 8443)),
-    ("http://kw.example", Origin("http", "kw.example", 80)),
-    ("http://kw.example:80", Origin("http", "kw.example", 80)),
-    ("http://127.0.0.1:8080", Origin("http", "127.0.0.1", 8080)),
-    ("http://[::1]:8080", Origin("http", "::1", 8080)),
-    ("https://[2001:db8::1]", Origin("https", "2001:db8::1", 443)),
-    ("https://[2001:DB8:0:0::1]:443", Origin("https", "2001:db8::1", 443)),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("https://kw.example", Origin("https", "kw.example", 443)),
+        ("https://kw.example:443", Origin("https", "kw.example", 443)),
+        ("https://KW.Example/", Origin("https", "kw.example", 443)),
+        ("HTTPS://kw.example:8443", Origin("https", "kw.example", 8443)),
+        ("http://kw.example", Origin("http", "kw.example", 80)),
+        ("http://kw.example:80", Origin("http", "kw.example", 80)),
+        ("http://127.0.0.1:8080", Origin("http", "127.0.0.1", 8080)),
+        ("http://[::1]:8080", Origin("http", "::1", 8080)),
+        ("https://[2001:db8::1]", Origin("https", "2001:db8::1", 443)),
+        ("https://[2001:DB8:0:0::1]:443", Origin("https", "2001:db8::1", 443)),
+    ],
+)
 def test_origins_are_parsed_with_the_default_port_filled_in(text, expected):
     assert origins.parse(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "", "null", "kw.example", "//kw.example", "ftp://kw.example", "ws://kw.example",
-    "https://", "https://:443", "https://kw.example:0", "https://kw.example:65536",
-    "https://kw.example:44x", "https://user@kw.example", "https://kw.example/pad",
-    "https://kw.example?x=1", "https://kw example", "https://[::1", "https://::1",
-    "https://[kw.example]", "https://kw.example\r\nX: y",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "null",
+        "kw.example",
+        "//kw.example",
+        "ftp://kw.example",
+        "ws://kw.example",
+        "https://",
+        "https://:443",
+        "https://kw.example:0",
+        "https://kw.example:65536",
+        "https://kw.example:44x",
+        "https://user@kw.example",
+        "https://kw.example/pad",
+        "https://kw.example?x=1",
+        "https://kw example",
+        "https://[::1",
+        "https://::1",
+        "https://[kw.example]",
+        "https://kw.example\r\nX: y",
+    ],
+)
 def test_anything_else_is_no_origin(text):
     assert origins.parse(text) is None
 
@@ -55,24 +77,35 @@ def test_a_referer_gives_its_origin():
     assert origins.parse("https://kw.example/helpdesk") is None  # an Origin header has no path
 
 
-@pytest.mark.parametrize("scheme, host, expected", [
-    ("https", "kw.example", Origin("https", "kw.example", 443)),
-    ("https", "kw.example:443", Origin("https", "kw.example", 443)),
-    ("http", "kw.example", Origin("http", "kw.example", 80)),
-    ("http", "kw.example:", Origin("http", "kw.example", 80)),
-    ("http", "[::1]:8080", Origin("http", "::1", 8080)),
-    ("https", "[2001:db8::1]", Origin("https", "2001:db8::1", 443)),
-    ("https", "", None), ("https", "kw.example:99999", None), ("https", "a@kw.example", None),
-    ("https", "::1", None), ("gopher", "kw.example", None),
-])
+@pytest.mark.parametrize(
+    "scheme, host, expected",
+    [
+        ("https", "kw.example", Origin("https", "kw.example", 443)),
+        ("https", "kw.example:443", Origin("https", "kw.example", 443)),
+        ("http", "kw.example", Origin("http", "kw.example", 80)),
+        ("http", "kw.example:", Origin("http", "kw.example", 80)),
+        ("http", "[::1]:8080", Origin("http", "::1", 8080)),
+        ("https", "[2001:db8::1]", Origin("https", "2001:db8::1", 443)),
+        ("https", "", None),
+        ("https", "kw.example:99999", None),
+        ("https", "a@kw.example", None),
+        ("https", "::1", None),
+        ("gopher", "kw.example", None),
+    ],
+)
 def test_a_host_header_gives_the_origin_reached_with_a_scheme(scheme, host, expected):
     assert origins.from_authority(scheme, host) == expected
 
 
-@given(st.sampled_from(["http", "https"]),
-       st.one_of(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z0-9]{1,10}){0,3}", fullmatch=True),
-                 st.ip_addresses(v=6).map(str), st.ip_addresses(v=4).map(str)),
-       st.integers(1, 65535))
+@given(
+    st.sampled_from(["http", "https"]),
+    st.one_of(
+        st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z0-9]{1,10}){0,3}", fullmatch=True),
+        st.ip_addresses(v=6).map(str),
+        st.ip_addresses(v=4).map(str),
+    ),
+    st.integers(1, 65535),
+)
 def test_an_origin_written_back_parses_to_itself(scheme, host, port):
     origin = Origin(scheme, host, port)
     written = str(origin)
@@ -82,12 +115,14 @@ def test_an_origin_written_back_parses_to_itself(scheme, host, port):
 
 # -- the decision, on requests ------------------------------------------------------------------
 
+
 def settings(tmp_path, **env: str):
     return load({"KW_VAR_DIR": str(tmp_path), "KW_TRUSTED_PROXIES": PROXY, **env})
 
 
-def request(settings, headers: dict[str, str], peer: str = PROXY, method: str = "POST",
-            path: str = "/helpdesk/inloggen") -> web.Request:
+def request(
+    settings, headers: dict[str, str], peer: str = PROXY, method: str = "POST", path: str = "/helpdesk/inloggen"
+) -> web.Request:
     app = web.Application()
     app[SETTINGS] = settings
     transport = mock.Mock()
@@ -107,39 +142,45 @@ def same(s, host: str, origin: str | None, proto: str | None = None, peer: str =
     return security.same_origin(req)
 
 
-@pytest.mark.parametrize("host, origin, proto", [
-    ("kw.example", "https://kw.example", "https"),  # M1: behind TLS on 443
-    ("kw.example:443", "https://kw.example", "https"),
-    ("kw.example", "https://kw.example:443", "https"),
-    ("kw.example:443", "https://kw.example:443", "https"),
-    ("kw.example", "http://kw.example", None),  # plain http on 80
-    ("kw.example:80", "http://kw.example", None),
-    ("kw.example", "http://kw.example:80", "http"),
-    ("KW.example", "https://kw.EXAMPLE", "https"),
-    ("kw.example:8443", "https://kw.example:8443", "https"),
-    ("127.0.0.1:8080", "http://127.0.0.1:8080", None),
-    ("[::1]:8080", "http://[::1]:8080", None),
-    ("[2001:db8::1]", "https://[2001:db8::1]", "https"),
-    ("[2001:db8:0::1]:443", "https://[2001:DB8::1]", "https"),
-])
+@pytest.mark.parametrize(
+    "host, origin, proto",
+    [
+        ("kw.example", "https://kw.example", "https"),  # M1: behind TLS on 443
+        ("kw.example:443", "https://kw.example", "https"),
+        ("kw.example", "https://kw.example:443", "https"),
+        ("kw.example:443", "https://kw.example:443", "https"),
+        ("kw.example", "http://kw.example", None),  # plain http on 80
+        ("kw.example:80", "http://kw.example", None),
+        ("kw.example", "http://kw.example:80", "http"),
+        ("KW.example", "https://kw.EXAMPLE", "https"),
+        ("kw.example:8443", "https://kw.example:8443", "https"),
+        ("127.0.0.1:8080", "http://127.0.0.1:8080", None),
+        ("[::1]:8080", "http://[::1]:8080", None),
+        ("[2001:db8::1]", "https://[2001:db8::1]", "https"),
+        ("[2001:db8:0::1]:443", "https://[2001:DB8::1]", "https"),
+    ],
+)
 def test_the_gateways_own_origin_passes_with_or_without_the_default_port(tmp_path, host, origin, proto):
     assert same(settings(tmp_path), host, origin, proto)
 
 
-@pytest.mark.parametrize("host, origin, proto", [
-    ("kw.example", "http://kw.example", "https"),  # scheme
-    ("kw.example", "https://kw.example", None),  # https origin, but the request came over http
-    ("kw.example", "https://kw.example:8443", "https"),  # port
-    ("kw.example:8443", "https://kw.example", "https"),
-    ("kw.example", "http://kw.example:8080", None),
-    ("kw.example", "https://evil.example", "https"),  # host
-    ("kw.example", "https://kw.example.evil.example", "https"),
-    ("kw.example", "https://evil.example/kw.example", "https"),
-    ("[::1]:8080", "http://[::2]:8080", None),
-    ("kw.example", "null", "https"),
-    ("kw.example", "https://user@kw.example", "https"),
-    ("", "https://kw.example", "https"),  # no Host header value
-])
+@pytest.mark.parametrize(
+    "host, origin, proto",
+    [
+        ("kw.example", "http://kw.example", "https"),  # scheme
+        ("kw.example", "https://kw.example", None),  # https origin, but the request came over http
+        ("kw.example", "https://kw.example:8443", "https"),  # port
+        ("kw.example:8443", "https://kw.example", "https"),
+        ("kw.example", "http://kw.example:8080", None),
+        ("kw.example", "https://evil.example", "https"),  # host
+        ("kw.example", "https://kw.example.evil.example", "https"),
+        ("kw.example", "https://evil.example/kw.example", "https"),
+        ("[::1]:8080", "http://[::2]:8080", None),
+        ("kw.example", "null", "https"),
+        ("kw.example", "https://user@kw.example", "https"),
+        ("", "https://kw.example", "https"),  # no Host header value
+    ],
+)
 def test_another_scheme_host_or_port_is_refused(tmp_path, host, origin, proto):
     assert not same(settings(tmp_path), host, origin, proto)
 
@@ -161,14 +202,17 @@ def test_without_origin_the_console_reads_the_referer(tmp_path):
     assert security.same_origin(req) and not security.same_origin(req, required=True)
 
 
-@pytest.mark.parametrize("configured, sent", [
-    ("https://www.example.nl", "https://www.example.nl:443"),
-    ("https://www.example.nl:443", "https://www.example.nl"),
-    ("https://WWW.example.nl/", "https://www.example.nl"),
-    ("http://www.example.nl:80", "http://www.example.nl"),
-    ("https://[2001:db8::5]:443", "https://[2001:db8:0::5]"),
-    ("https://site.example:8443", "https://site.example:8443"),
-])
+@pytest.mark.parametrize(
+    "configured, sent",
+    [
+        ("https://www.example.nl", "https://www.example.nl:443"),
+        ("https://www.example.nl:443", "https://www.example.nl"),
+        ("https://WWW.example.nl/", "https://www.example.nl"),
+        ("http://www.example.nl:80", "http://www.example.nl"),
+        ("https://[2001:db8::5]:443", "https://[2001:db8:0::5]"),
+        ("https://site.example:8443", "https://site.example:8443"),
+    ],
+)
 def test_allowed_origins_match_however_they_are_written(tmp_path, configured, sent):
     s = settings(tmp_path, KW_ALLOWED_ORIGINS=configured)
     req = request(s, {"Host": "kw.example", "Origin": sent, "X-Forwarded-Proto": "https"})
@@ -178,11 +222,14 @@ def test_allowed_origins_match_however_they_are_written(tmp_path, configured, se
     assert not security.same_origin(req)
 
 
-@pytest.mark.parametrize("configured, sent", [
-    ("https://www.example.nl", "http://www.example.nl"),
-    ("https://www.example.nl", "https://www.example.nl:8443"),
-    ("https://www.example.nl", "https://example.nl"),
-])
+@pytest.mark.parametrize(
+    "configured, sent",
+    [
+        ("https://www.example.nl", "http://www.example.nl"),
+        ("https://www.example.nl", "https://www.example.nl:8443"),
+        ("https://www.example.nl", "https://example.nl"),
+    ],
+)
 def test_other_sites_are_not_allowed(tmp_path, configured, sent):
     s = settings(tmp_path, KW_ALLOWED_ORIGINS=configured)
     req = request(s, {"Host": "kw.example", "Origin": sent, "X-Forwarded-Proto": "https"})
@@ -200,8 +247,17 @@ def test_a_malformed_allowed_origin_fails_at_start(tmp_path, value):
         settings(tmp_path, KW_ALLOWED_ORIGINS=value)
 
 
-@pytest.mark.parametrize("value", ["http://localhost:8080", "https://LOCALHOST", "http://127.0.0.2",
-                                   "http://[::1]:8080", "https://[0:0::1]", "http://app.localhost"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://localhost:8080",
+        "https://LOCALHOST",
+        "http://127.0.0.2",
+        "http://[::1]:8080",
+        "https://[0:0::1]",
+        "http://app.localhost",
+    ],
+)
 def test_production_refuses_local_origins_however_written(tmp_path, value):
     with pytest.raises(SettingsError, match="localhost"):
         load(production_env(KW_VAR_DIR=str(tmp_path), KW_ALLOWED_ORIGINS=value))

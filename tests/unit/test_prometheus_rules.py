@@ -2,6 +2,7 @@
 `make test`): the scrape configuration and the alert rules are valid, every alert passes the
 unit tests of alerts_test.yml, and every alert carries what an operator needs (severity, `for`,
 summary, a runbook section that exists in docs/operations.md)."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,7 @@ def test_scrape_config_is_valid(tmp_path):
     assert set(jobs) == {"kw-gateway", "kw-actions"}  # the names the alert rules use
     for job in jobs.values():  # both answer /metrics to KW_OPS_TOKEN
         assert job["metrics_path"] == "/metrics"
-        assert job["authorization"] == {"type": "Bearer",
-                                        "credentials_file": "/etc/prometheus/secrets/kw_ops_token"}
+        assert job["authorization"] == {"type": "Bearer", "credentials_file": "/etc/prometheus/secrets/kw_ops_token"}
         job["authorization"]["credentials_file"] = str(token)
     assert [sd["port"] for sd in jobs["kw-gateway"]["dns_sd_configs"]] == [8080]
     assert [sd["port"] for sd in jobs["kw-actions"]["dns_sd_configs"]] == [5055]
@@ -78,7 +78,8 @@ def test_every_alert_is_tested_firing_and_silent():
 def test_every_alert_has_severity_for_summary_and_a_runbook_section():
     anchors = {
         re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
-        for line in OPERATIONS.read_text(encoding="utf-8").splitlines() if line.startswith("#")
+        for line in OPERATIONS.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
     }
     for rule in alerts():
         name = rule["alert"]
@@ -118,8 +119,10 @@ def test_dashboard_queries_are_valid_promql(tmp_path):
     rule that promtool parses."""
     exprs = dashboard_exprs()
     assert len(exprs) >= 20
-    rules = [{"record": f"kw:dashboard_{n}", "expr": expr.replace("$__rate_interval", "5m")
-              .replace("$instance", ".*")} for n, (_, expr) in enumerate(exprs)]
+    rules = [
+        {"record": f"kw:dashboard_{n}", "expr": expr.replace("$__rate_interval", "5m").replace("$instance", ".*")}
+        for n, (_, expr) in enumerate(exprs)
+    ]
     (tmp_path / "dashboard_rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "d", "rules": rules}]}))
     result = promtool("check", "rules", "dashboard_rules.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -132,9 +135,17 @@ def test_dashboard_shows_the_golden_signals_and_the_helpdesk_queue():
     rows = [p["title"] for p in dash["panels"] if p["type"] == "row"]
     assert rows == ["Overview", "Traffic", "Errors", "Latency", "Saturation", "Helpdesk"]
     used = " ".join(expr for _, expr in dashboard_exprs())
-    for needed in ("kw_turns_total", "kw_turn_duration_seconds_bucket", "kw_rasa_in_flight",
-                   "kw_rasa_queue_wait_seconds_bucket", "kw_open_sockets", "kw_tickets_waiting",
-                   "kw_ticket_oldest_wait_seconds", "histogram_quantile(0.5,", "histogram_quantile(0.95,"):
+    for needed in (
+        "kw_turns_total",
+        "kw_turn_duration_seconds_bucket",
+        "kw_rasa_in_flight",
+        "kw_rasa_queue_wait_seconds_bucket",
+        "kw_open_sockets",
+        "kw_tickets_waiting",
+        "kw_ticket_oldest_wait_seconds",
+        "histogram_quantile(0.5,",
+        "histogram_quantile(0.95,",
+    ):
         assert needed in used, needed
 
 

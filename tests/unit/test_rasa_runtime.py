@@ -1,6 +1,7 @@
 """rasa_runtime/: the start shim, its version guard, the stores, the connections and the model,
 run in the real Rasa runtime (Python 3.10, Rasa 3.6) by the scripts of rasa_runtime/tests/. The
 tracker patches are in test_rasa_trackers.py."""
+
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -31,8 +32,14 @@ def serve(tmp_path, lock_text: str) -> subprocess.CompletedProcess:
     settings = load(launcher.isolated_env(tmp_path))
     endpoints = launcher.write_endpoints(settings)
     cmd = launcher.rasa_command(settings, tmp_path / "no-model.tar.gz", endpoints, settings.rasa_port)
-    return subprocess.run(cmd, cwd=ROOT, env=launcher.child_env(settings, {"KW_RASA_LOCK": str(lock)}),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env=launcher.child_env(settings, {"KW_RASA_LOCK": str(lock)}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_rasa_refuses_to_start_when_a_pinned_version_changed(tmp_path):
@@ -53,8 +60,14 @@ def test_python_m_bot_run_says_why_before_anything_starts_or_trains(tmp_path):
     text = (ROOT / "requirements" / "rasa.lock").read_text(encoding="utf-8")
     lock.write_text(text.replace("\nrasa==3.6.21\n", "\nrasa==3.6.22\n"), encoding="utf-8")
     env = launcher.isolated_env(tmp_path / "var", {"KW_RASA_LOCK": str(lock)})
-    result = subprocess.run([sys.executable, "-m", "bot", "run", "--no-gateway"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--no-gateway"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "rasa 3.6.21 is installed, but the patches were written for rasa 3.6.22" in result.stderr
     assert not (tmp_path / "var" / "logs").exists()  # no child was started
@@ -64,8 +77,14 @@ def test_the_version_guard_passes_the_installed_rasa_runtime(tmp_path):
     """The Rasa runtime installed from requirements/rasa.lock passes the same guard: it reads the
     real installed versions."""
     python = launcher.rasa_python(load({"KW_VAR_DIR": str(tmp_path)}))
-    result = subprocess.run([str(python), str(ROOT / "rasa_runtime" / "versions.py")], cwd=ROOT,
-                            env=rasa_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(python), str(ROOT / "rasa_runtime" / "versions.py")],
+        cwd=ROOT,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "versions pinned in requirements/rasa.lock" in result.stdout
 
@@ -146,8 +165,9 @@ def test_the_fast_model_load_serves_exactly_what_rasa_s_own_load_does(tmp_path):
     model = launcher.model_path(load())
     assert model.exists(), "make test trains the model first"
     held_out = [str(ROOT / "tests" / "nlu" / name) for name in ("test_nlu.yml", "test_nlu_unseen.yml")]
-    rasa_own, fast = (run_in_rasa("model_parses", tmp_path, str(model), mode, *held_out, timeout=600)
-                      for mode in ("plain", "fast"))
+    rasa_own, fast = (
+        run_in_rasa("model_parses", tmp_path, str(model), mode, *held_out, timeout=600) for mode in ("plain", "fast")
+    )
     assert len(fast["parses"]) == len(rasa_own["parses"]) > 500
     assert fast["parses"] == rasa_own["parses"]
     assert fast["dialogue"] == rasa_own["dialogue"] and len(fast["dialogue"]) > 20

@@ -1,6 +1,7 @@
 """rasa_runtime/trackers_patches.py and the tracker store of rasa_runtime/stores.py, run in the
 real Rasa runtime (Python 3.10, Rasa 3.6) by the scripts of rasa_runtime/tests/: replaying,
 caching, storing and copying conversations give what Rasa's own code gives."""
+
 import json
 
 import pytest
@@ -26,14 +27,26 @@ def test_the_tracker_cache_answers_what_the_store_holds(tmp_path, backend):
     a deleted conversation are all seen. On SQLite and on PostgreSQL (the cache writes and reads
     below SQLAlchemy's compiler, in each driver's own parameter style)."""
     if backend == "sqlite":
-        out = run_in_rasa("tracker_cache", tmp_path,
-                          json.dumps({"dialect": "sqlite", "db": str(tmp_path / "trackers.db")}))
+        out = run_in_rasa(
+            "tracker_cache", tmp_path, json.dumps({"dialect": "sqlite", "db": str(tmp_path / "trackers.db")})
+        )
     else:
         url = make_url(create_pg_database())
         try:
-            out = run_in_rasa("tracker_cache", tmp_path, json.dumps({
-                "dialect": "postgresql", "host": url.host, "port": url.port or 5432, "db": url.database,
-                "username": url.username, "password": url.password}))
+            out = run_in_rasa(
+                "tracker_cache",
+                tmp_path,
+                json.dumps(
+                    {
+                        "dialect": "postgresql",
+                        "host": url.host,
+                        "port": url.port or 5432,
+                        "db": url.database,
+                        "username": url.username,
+                        "password": url.password,
+                    }
+                ),
+            )
         finally:
             drop_pg_database(url.render_as_string(hide_password=False))
     assert out["same_as_a_fresh_load"] == [True] * 16

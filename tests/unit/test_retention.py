@@ -1,4 +1,5 @@
 """Retention: old conversations are deleted whole, recent ones stay."""
+
 import datetime as dt
 
 from sqlalchemy import create_engine, text
@@ -11,11 +12,17 @@ from bot.settings import load
 def make_events(url, rows):
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, "
-                          "type_name TEXT, timestamp FLOAT, data TEXT)"))
+        conn.execute(
+            text(
+                "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, "
+                "type_name TEXT, timestamp FLOAT, data TEXT)"
+            )
+        )
         for sender, ts in rows:
-            conn.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) "
-                              "VALUES (:s, 'user', :t, '{}')"), {"s": sender, "t": ts})
+            conn.execute(
+                text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, 'user', :t, '{}')"),
+                {"s": sender, "t": ts},
+            )
     return engine
 
 
@@ -31,8 +38,11 @@ def test_old_conversations_go_recent_stay(tmp_path):
 
 
 def test_purge_without_tracker_tables(tmp_path):
-    env = {"KW_VAR_DIR": str(tmp_path), "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-           "KW_TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}
+    env = {
+        "KW_VAR_DIR": str(tmp_path),
+        "KW_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "KW_TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+    }
     settings = load(env)
     migrations.upgrade(settings.database_url)
     report = purge(settings)

@@ -1,4 +1,5 @@
 """The second chance: BM25 over the knowledge base and the place lookup, before "ik begrijp je niet"."""
+
 import re
 
 import pytest
@@ -27,9 +28,14 @@ def test_tokens_drop_filler_and_fold_simple_endings():
     assert R.tokens("[e-mailadres] wat is het") == []
 
 
-@pytest.mark.parametrize("text, area", [
-    ("Lelystad?", "Lelystad Oost"), ("en Zaandam-Oost dan", "Zaandam-Oost"), ("overvecht", "Utrecht Overvecht"),
-])
+@pytest.mark.parametrize(
+    "text, area",
+    [
+        ("Lelystad?", "Lelystad Oost"),
+        ("en Zaandam-Oost dan", "Zaandam-Oost"),
+        ("overvecht", "Utrecht Overvecht"),
+    ],
+)
 def test_a_place_name_alone_gets_the_area_answer(kb, text, area):
     chance = R.second_chance(kb, text)
     assert chance.path == R.PLACE and chance.reply is not None and area in chance.reply.text
@@ -46,11 +52,14 @@ def test_a_question_with_a_place_is_not_a_place_alone(kb):
     assert chance.path != R.PLACE
 
 
-@pytest.mark.parametrize("text, key", [
-    ("consultatie van de regeling, wanneer", "internetconsultatie"),
-    ("peuters en kleuters, valt dat eronder", "themas"),
-    ("aanvraagperiode 2023 eerste tranche", "eerste_tranche"),
-])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("consultatie van de regeling, wanneer", "internetconsultatie"),
+        ("peuters en kleuters, valt dat eronder", "themas"),
+        ("aanvraagperiode 2023 eerste tranche", "eerste_tranche"),
+    ],
+)
 def test_a_clear_best_match_is_answered(kb, text, key):
     chance = R.second_chance(kb, text)
     assert chance.path == R.ANSWER and chance.key == key and chance.reply is not None
@@ -87,7 +96,8 @@ def test_answers_it_gives_on_the_held_out_set_are_right(kb):
                 answered += 1
                 got = kb.answers[chance.key].intent
                 right += got == block["intent"] or (
-                    chance.path == R.PLACE and block["intent"] in ("faq_gebieden", "faq_wie_aanvragen"))
+                    chance.path == R.PLACE and block["intent"] in ("faq_gebieden", "faq_wie_aanvragen")
+                )
     assert answered >= 100 and right / answered >= 0.95, (right, answered)
 
 
@@ -110,13 +120,16 @@ def test_messages_about_something_else_get_no_knowledge_base_answer(kb):
     assert total >= 50 and len(answered) <= 0.03 * total, answered
 
 
-@pytest.mark.parametrize("text, key", [
-    ("kunnen scholen zelf aanvragen", "scholen"),
-    ("kan een stichting zelf geld krijgen", "scholen"),
-    ("hoeveel inwoners heeft rotterdam zuid", "inwoners"),
-    ("hoeveel inwoners wonen in zuidoost", "inwoners"),
-    ("hoeveel inwoners telt het gebied", "inwoners"),
-])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("kunnen scholen zelf aanvragen", "scholen"),
+        ("kan een stichting zelf geld krijgen", "scholen"),
+        ("hoeveel inwoners heeft rotterdam zuid", "inwoners"),
+        ("hoeveel inwoners wonen in zuidoost", "inwoners"),
+        ("hoeveel inwoners telt het gebied", "inwoners"),
+    ],
+)
 def test_unrelated_questions_are_not_pulled_to_the_residents_answer(kb, text, key):
     chance = R.second_chance(kb, text)
     assert chance.candidates[0][0] == key and chance.path == R.ANSWER and chance.key == key, chance.candidates

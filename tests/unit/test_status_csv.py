@@ -1,4 +1,5 @@
 """CSV import (all rows or nothing) and the status CLI commands, on SQLite and PostgreSQL."""
+
 import argparse
 import re
 
@@ -27,8 +28,10 @@ GOOD = (  # an export as the back office writes it: two applications, three chan
 
 def counts(url):
     with db.session_scope(db.make_engine(url, 5.0)) as s:
-        return (s.execute(select(func.count()).select_from(Application)).scalar(),
-                s.execute(select(func.count()).select_from(StatusChange)).scalar())
+        return (
+            s.execute(select(func.count()).select_from(Application)).scalar(),
+            s.execute(select(func.count()).select_from(StatusChange)).scalar(),
+        )
 
 
 def write(tmp_path, content, name="export.csv", encoding="utf-8"):
@@ -47,8 +50,7 @@ def test_valid_file_is_imported_and_reimport_is_idempotent(status_db_url, tmp_pa
         app = stored(s, "KW-2025-0101")
         assert app.status == "aanvulling_nodig"
         assert app.missing_items == "Begroting per jaar; handtekening"
-        assert [(a.jaar, a.amount_cents) for a in app.amounts] == [
-            (2026, 45_000_000), (2027, 50_000_050)]
+        assert [(a.jaar, a.amount_cents) for a in app.amounts] == [(2026, 45_000_000), (2027, 50_000_050)]
         assert str(app.next_step_date) == "2025-05-01" and str(app.submitted_at) == "2025-03-14"
         assert verify_code("QYYG-WEJ4", app.code_hash)
         assert stored(s, "KW-2025-0102").granted_amount_cents == 100_000_000
@@ -59,11 +61,15 @@ def test_valid_file_is_imported_and_reimport_is_idempotent(status_db_url, tmp_pa
 
 
 def test_comma_separated_excel_file_with_bom_and_cp1252(status_db_url, tmp_path):
-    content = ("\ufeffAanvraagnummer,Change_ID,Status,Status_datum,Gemeente,Verificatiecode,Gebied\n"
-               "KW-2025-0201,x1,ontvangen,2025-01-02,Den Haag,ABCD-EFGH,Zuidwest\n")
+    content = (
+        "\ufeffAanvraagnummer,Change_ID,Status,Status_datum,Gemeente,Verificatiecode,Gebied\n"
+        "KW-2025-0201,x1,ontvangen,2025-01-02,Den Haag,ABCD-EFGH,Zuidwest\n"
+    )
     assert import_csv(write(tmp_path, content, "bom.csv"), status_db_url).imported
-    latin = ("aanvraagnummer;change_id;status;status_datum;gemeente;verificatiecode;gebied\n"
-             "KW-2025-0202;x1;ontvangen;2025-01-02;Súdwest-Fryslân;ABCD-EFGH;Één\n")
+    latin = (
+        "aanvraagnummer;change_id;status;status_datum;gemeente;verificatiecode;gebied\n"
+        "KW-2025-0202;x1;ontvangen;2025-01-02;Súdwest-Fryslân;ABCD-EFGH;Één\n"
+    )
     report = import_csv(write(tmp_path, latin, "latin.csv", "cp1252"), status_db_url)
     assert report.imported, report.format()
     result = service.list_for_gemeente("súdwest-fryslân", settings=_settings(status_db_url, tmp_path))
@@ -72,22 +78,29 @@ def test_comma_separated_excel_file_with_bom_and_cp1252(status_db_url, tmp_path)
 
 def _settings(url, tmp_path):
     from tests.fixtures.databases import make_status_settings
+
     return make_status_settings(url, tmp_path)
 
 
 def test_broken_rows_import_nothing_and_are_reported(status_db_url, tmp_path):
-    broken = GOOD + "\n".join([
-        "KW-2025-0103;bo-1;klaar;2025-04-02;Delft;;;;;;;;ABCD-EFGH;",
-        "KW-2025-0104' OR '1'='1;bo-1;ontvangen;2025-04-02;Delft;;;;;;;;ABCD-EFGH;",
-        "<script>alert(1)</script>;bo-1;ontvangen;2025-04-02;Delft;;;;;;;;ABCD-EFGH;",
-        "KW-2025-0105;bo-1;ontvangen;2025-02-30;<b>Delft</b>;;;;veel;;;;ab;",
-        "KW-2025-0106;bo-1;ontvangen;2025-04-02;;;;;;;;;;",
-        "KW-2025-0107;bo-1;aanvulling_nodig;2025-04-02;Delft;;;;;;;;ABCD-EFGH;",
-        "KW-2025-0101;bo-1;besluit_afgewezen;2025-04-02;;;;;;;;;;",
-        "KW-2025-0108;;ontvangen;;Delft;;;;;;;;ABCD-EFGH;",
-        "KW-2025-0109;bo-1;ontvangen",
-        "KW-2025-0110;bo-1;ontvangen;2025-04-02;Delft;;;Onderwijs:twintig:5;;;;;ABCD-EFGH;",
-    ]) + "\n"
+    broken = (
+        GOOD
+        + "\n".join(
+            [
+                "KW-2025-0103;bo-1;klaar;2025-04-02;Delft;;;;;;;;ABCD-EFGH;",
+                "KW-2025-0104' OR '1'='1;bo-1;ontvangen;2025-04-02;Delft;;;;;;;;ABCD-EFGH;",
+                "<script>alert(1)</script>;bo-1;ontvangen;2025-04-02;Delft;;;;;;;;ABCD-EFGH;",
+                "KW-2025-0105;bo-1;ontvangen;2025-02-30;<b>Delft</b>;;;;veel;;;;ab;",
+                "KW-2025-0106;bo-1;ontvangen;2025-04-02;;;;;;;;;;",
+                "KW-2025-0107;bo-1;aanvulling_nodig;2025-04-02;Delft;;;;;;;;ABCD-EFGH;",
+                "KW-2025-0101;bo-1;besluit_afgewezen;2025-04-02;;;;;;;;;;",
+                "KW-2025-0108;;ontvangen;;Delft;;;;;;;;ABCD-EFGH;",
+                "KW-2025-0109;bo-1;ontvangen",
+                "KW-2025-0110;bo-1;ontvangen;2025-04-02;Delft;;;Onderwijs:twintig:5;;;;;ABCD-EFGH;",
+            ]
+        )
+        + "\n"
+    )
     report = import_csv(write(tmp_path, broken), status_db_url)
     assert not report.ok and not report.imported
     assert counts(status_db_url) == (0, 0)  # nothing, not even the good rows
@@ -116,13 +129,16 @@ def test_broken_rows_import_nothing_and_are_reported(status_db_url, tmp_path):
     assert "<script>" not in text and "ABCD-EFGH" not in text
 
 
-@pytest.mark.parametrize("content,message", [
-    ("", "leeg"),
-    ("aanvraagnummer;status\nKW-2025-0001;ontvangen\n", "verplichte kolommen ontbreken: change_id, status_datum"),
-    ("aanvraagnummer;change_id;status;status_datum;bsn\n", "onbekende kolommen: 'bsn'"),
-    ("aanvraagnummer;change_id;status;status_datum;status\n", "dubbel"),
-    ("aanvraagnummer;change_id;status;status_datum\n", "geen regels"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("", "leeg"),
+        ("aanvraagnummer;status\nKW-2025-0001;ontvangen\n", "verplichte kolommen ontbreken: change_id, status_datum"),
+        ("aanvraagnummer;change_id;status;status_datum;bsn\n", "onbekende kolommen: 'bsn'"),
+        ("aanvraagnummer;change_id;status;status_datum;status\n", "dubbel"),
+        ("aanvraagnummer;change_id;status;status_datum\n", "geen regels"),
+    ],
+)
 def test_bad_files_are_refused(status_db_url, tmp_path, content, message):
     report = import_csv(write(tmp_path, content), status_db_url)
     assert not report.imported and message in report.format()
@@ -210,11 +226,13 @@ def test_cli_commands(status_db_url, tmp_path, capsys):
 
     production = _settings(status_db_url, tmp_path)
     import dataclasses
+
     production = dataclasses.replace(production, env="production")
     args = _parse(["demo-data"])
     assert args.func(args, production) == 2
     # Production refuses to start while demo applications exist; demo-data-remove clears them.
     from bot.status import demo
+
     with pytest.raises(demo.DemoDataInProduction, match="demo-data-remove"):
         demo.check_production(production)
     args = _parse(["demo-data-remove"])

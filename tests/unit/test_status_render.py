@@ -1,4 +1,5 @@
 """Dutch replies for status lookups (pure functions, no database)."""
+
 import datetime as dt
 import re
 from typing import Any
@@ -22,8 +23,10 @@ def view(**overrides) -> ApplicationView:
         gebied="Rotterdam-Zuid",
         submitted_at=dt.date(2025, 3, 14),
         status="in_behandeling",
-        requested=(RequestedLine("School en Omgeving", 2026, 75_000_000),
-                   RequestedLine("School en Omgeving", 2027, 50_000_000)),
+        requested=(
+            RequestedLine("School en Omgeving", 2026, 75_000_000),
+            RequestedLine("School en Omgeving", 2027, 50_000_000),
+        ),
         granted_amount_cents=None,
         missing_items=None,
         next_step=None,
@@ -67,8 +70,7 @@ def test_application_reply_has_status_meaning_next_step_dates_and_amounts():
 
 
 def test_aanvulling_nodig_shows_what_is_missing_and_offers_the_button():
-    app = view(status="aanvulling_nodig", missing_items="Een begroting per jaar.",
-               next_step_date=dt.date(2025, 7, 1))
+    app = view(status="aanvulling_nodig", missing_items="Een begroting per jaar.", next_step_date=dt.date(2025, 7, 1))
     reply = render.render_application(app)
     assert "Wat ontbreekt er?\nEen begroting per jaar." in reply.text
     assert "1 juli 2025" in reply.text
@@ -80,10 +82,14 @@ def test_aanvulling_nodig_shows_what_is_missing_and_offers_the_button():
 
 
 def test_decision_shows_granted_amount():
-    reply = render.render_application(view(status="besluit_deels_toegekend",
-                                           granted_amount_cents=100_000_000,
-                                           next_step="Betaling van het voorschot",
-                                           next_step_date=dt.date(2025, 9, 1)))
+    reply = render.render_application(
+        view(
+            status="besluit_deels_toegekend",
+            granted_amount_cents=100_000_000,
+            next_step="Betaling van het voorschot",
+            next_step_date=dt.date(2025, 9, 1),
+        )
+    )
     assert "Besluit genomen: deels toegekend" in reply.text
     assert "Toegekend: € 1.000.000." in reply.text
     assert "Volgende stap: Betaling van het voorschot (verwacht op 1 september 2025)." in reply.text

@@ -1,4 +1,5 @@
 """The lookup service the actions call: results, no enumeration, rate limits, audit, failure."""
+
 import dataclasses
 import datetime as dt
 import logging
@@ -31,8 +32,9 @@ def audit_rows(settings):
 
 
 def test_ok_with_number_in_a_sentence_and_code_as_typed(settings):
-    result = service.lookup_public("hoe staat het met kw 2025 0043?", "3hpm tphp",
-                                   "conv-1", "client-1", settings=settings)
+    result = service.lookup_public(
+        "hoe staat het met kw 2025 0043?", "3hpm tphp", "conv-1", "client-1", settings=settings
+    )
     assert result.kind == "ok"
     app = result.application
     assert app is not None and app.aanvraagnummer == NUMBER and app.gemeente == GEMEENTE
@@ -46,8 +48,7 @@ def test_ok_with_number_in_a_sentence_and_code_as_typed(settings):
 def test_not_found_is_identical_for_unknown_number_wrong_code_and_junk(settings):
     unknown = service.lookup_public("KW-2025-9999", CODE, "c-a", settings=settings)
     wrong = service.lookup_public(NUMBER, "AAAA-AAAA", "c-b", settings=settings)
-    junk = service.lookup_public("'; DROP TABLE status_applications; --", CODE, "c-c",
-                                 settings=settings)
+    junk = service.lookup_public("'; DROP TABLE status_applications; --", CODE, "c-c", settings=settings)
     assert unknown == wrong == junk == service.LookupResult("not_found")
     replies = {render.render_result(r).text for r in (unknown, wrong, junk)}
     assert len(replies) == 1
@@ -59,8 +60,7 @@ def test_not_found_is_identical_for_unknown_number_wrong_code_and_junk(settings)
 def test_every_lookup_is_audited_without_personal_data(settings, caplog):
     caplog.set_level(logging.DEBUG)
     service.lookup_public(NUMBER, CODE, "conversation-abc", "client-7", settings=settings)
-    service.lookup_public("KW 2025 0042", "ZZZZ-ZZZZ", "conversation-abc", "client-7",
-                          settings=settings)
+    service.lookup_public("KW 2025 0042", "ZZZZ-ZZZZ", "conversation-abc", "client-7", settings=settings)
     service.lookup_public("<script>", "ZZZZ-ZZZZ", "conversation-abc", settings=settings)
     service.lookup_portal("Utrecht", NUMBER, "conversation-p", settings=settings)
     service.list_for_gemeente("Utrecht", "conversation-p", settings=settings)
@@ -84,8 +84,7 @@ def test_every_lookup_is_audited_without_personal_data(settings, caplog):
 
 def test_lockout_per_conversation(settings):
     for i in range(settings.status_max_failures):
-        result = service.lookup_public(NUMBER, "WRONG-CODE", "conv-x", f"client-{i}",
-                                       settings=settings)
+        result = service.lookup_public(NUMBER, "WRONG-CODE", "conv-x", f"client-{i}", settings=settings)
         assert result.kind == "not_found", i
     locked = service.lookup_public(NUMBER, CODE, "conv-x", "client-new", settings=settings)
     assert locked.kind == "locked"
@@ -101,12 +100,11 @@ def test_lockout_per_conversation(settings):
 
 def test_lockout_per_client_across_conversations(settings):
     for i in range(settings.status_max_failures):
-        assert service.lookup_public("KW-2025-9999", CODE, f"conv-{i}", "1.2.3.4",
-                                     settings=settings).kind == "not_found"
-    assert service.lookup_public(NUMBER, CODE, "conv-new", "1.2.3.4",
-                                 settings=settings).kind == "locked"
-    assert service.lookup_public(NUMBER, CODE, "conv-new", "5.6.7.8",
-                                 settings=settings).kind == "ok"
+        assert (
+            service.lookup_public("KW-2025-9999", CODE, f"conv-{i}", "1.2.3.4", settings=settings).kind == "not_found"
+        )
+    assert service.lookup_public(NUMBER, CODE, "conv-new", "1.2.3.4", settings=settings).kind == "locked"
+    assert service.lookup_public(NUMBER, CODE, "conv-new", "5.6.7.8", settings=settings).kind == "ok"
     assert audit_rows(settings)[-2].result == "locked"
 
 
@@ -119,8 +117,11 @@ def test_lockout_ends_and_old_failures_expire(settings):
     engine = db.get_engine(settings.database_url, 5.0)
     # Move the failures back beyond the lockout: lookups work again.
     with db.session_scope(engine) as s:
-        s.execute(update(LookupFailure).where(LookupFailure.key == key).values(
-            at=LookupFailure.at - dt.timedelta(seconds=settings.status_lockout_s + 5)))
+        s.execute(
+            update(LookupFailure)
+            .where(LookupFailure.key == key)
+            .values(at=LookupFailure.at - dt.timedelta(seconds=settings.status_lockout_s + 5))
+        )
     assert service.lookup_public(NUMBER, CODE, "conv-t", settings=settings).kind == "ok"
     # Failures spread wider than the window never lock.
     with db.session_scope(engine) as s:
@@ -177,11 +178,14 @@ def silent_server():
     sock.close()
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql://postgres@127.0.0.1:1/kw",            # nothing listens
-    "postgresql://postgres@127.0.0.1:{silent}/kw",     # never answers: would hang without a bound
-    "sqlite:////proc/kw-no-such-dir/app.db",            # cannot be opened
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres@127.0.0.1:1/kw",  # nothing listens
+        "postgresql://postgres@127.0.0.1:{silent}/kw",  # never answers: would hang without a bound
+        "sqlite:////proc/kw-no-such-dir/app.db",  # cannot be opened
+    ],
+)
 def test_unreachable_database_is_unavailable_within_2s(url, tmp_path, silent_server):
     settings = make_status_settings(url.format(silent=silent_server), tmp_path)
     for call in (
@@ -208,6 +212,7 @@ def test_slow_database_is_unavailable_within_2s_and_recovers(settings):
         cur.execute("LOCK TABLE status_applications IN ACCESS EXCLUSIVE MODE")
     else:
         import sqlite3
+
         assert url.database is not None
         conn = sqlite3.connect(url.database, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")

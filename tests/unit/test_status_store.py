@@ -1,4 +1,5 @@
 """Migrations, the feed (apply_change) and the demo data, on SQLite and PostgreSQL."""
+
 import datetime as dt
 from typing import Any
 
@@ -29,8 +30,9 @@ def count(session, model):
 
 
 def create(session, number="KW-2025-0042", **extra):
-    fields: dict[str, Any] = dict(gemeente="Rotterdam", gebied="Rotterdam-Zuid", change_id="c1",
-                                  status="ontvangen", at=T0, code="ABCD-EFGH")
+    fields: dict[str, Any] = dict(
+        gemeente="Rotterdam", gebied="Rotterdam-Zuid", change_id="c1", status="ontvangen", at=T0, code="ABCD-EFGH"
+    )
     fields.update(extra)
     return apply_change(session, number, source="api", **fields)
 
@@ -39,25 +41,24 @@ def create(session, number="KW-2025-0042", **extra):
 
 # --------------------------------------------------------------------------- feed
 
+
 def test_create_and_history(session):
-    outcome = create(session, requested=[("School en Omgeving", 2026, 45_000_000)],
-                     submitted_at=dt.date(2025, 3, 14))
+    outcome = create(session, requested=[("School en Omgeving", 2026, 45_000_000)], submitted_at=dt.date(2025, 3, 14))
     assert outcome.created and outcome.applied and not outcome.duplicate
     app = stored(session, "KW-2025-0042")
     assert app.status == "ontvangen" and app.gemeente_key == "rotterdam"
     assert app.code_hash.startswith("$argon2id$") and verify_code("abcd efgh", app.code_hash)
-    assert [(a.thema, a.jaar, a.amount_cents) for a in app.amounts] == [
-        ("School en Omgeving", 2026, 45_000_000)]
-    second = apply_change(session, "kw 2025 0042", source="api", change_id="c2",
-                          status="in_behandeling", at=T0 + dt.timedelta(days=1))
+    assert [(a.thema, a.jaar, a.amount_cents) for a in app.amounts] == [("School en Omgeving", 2026, 45_000_000)]
+    second = apply_change(
+        session, "kw 2025 0042", source="api", change_id="c2", status="in_behandeling", at=T0 + dt.timedelta(days=1)
+    )
     assert not second.created and second.applied and second.status == "in_behandeling"
     assert [c.status for c in app.changes] == ["ontvangen", "in_behandeling"]
 
 
 def test_change_is_idempotent_by_number_and_change_id(session):
     create(session)
-    kwargs: dict[str, Any] = dict(source="api", change_id="c2", status="in_behandeling",
-                                  at=T0 + dt.timedelta(days=1))
+    kwargs: dict[str, Any] = dict(source="api", change_id="c2", status="in_behandeling", at=T0 + dt.timedelta(days=1))
     first = apply_change(session, "KW-2025-0042", **kwargs)
     again = apply_change(session, "KW-2025-0042", **kwargs)
     assert first.applied and not first.duplicate
@@ -67,17 +68,23 @@ def test_change_is_idempotent_by_number_and_change_id(session):
     create(session, "KW-2025-0043")
     assert apply_change(session, "KW-2025-0043", **kwargs).applied
     with pytest.raises(FeedConflict):
-        apply_change(session, "KW-2025-0042", source="api", change_id="c2",
-                     status="besluit_afgewezen")
+        apply_change(session, "KW-2025-0042", source="api", change_id="c2", status="besluit_afgewezen")
 
 
 def test_older_change_goes_into_history_but_does_not_replace_status(session):
     create(session)
-    apply_change(session, "KW-2025-0042", source="api", change_id="c3",
-                 status="besluit_toegekend", at=T0 + dt.timedelta(days=10),
-                 granted_amount_cents=100)
-    late = apply_change(session, "KW-2025-0042", source="api", change_id="c2",
-                        status="in_behandeling", at=T0 + dt.timedelta(days=5))
+    apply_change(
+        session,
+        "KW-2025-0042",
+        source="api",
+        change_id="c3",
+        status="besluit_toegekend",
+        at=T0 + dt.timedelta(days=10),
+        granted_amount_cents=100,
+    )
+    late = apply_change(
+        session, "KW-2025-0042", source="api", change_id="c2", status="in_behandeling", at=T0 + dt.timedelta(days=5)
+    )
     assert late.applied and late.status == "besluit_toegekend"
     app = stored(session, "KW-2025-0042")
     session.refresh(app)
@@ -87,16 +94,29 @@ def test_older_change_goes_into_history_but_does_not_replace_status(session):
 def test_aanvulling_nodig_needs_missing_items_and_clears_them_later(session):
     create(session)
     with pytest.raises(FeedError) as info:
-        apply_change(session, "KW-2025-0042", source="api", change_id="c2",
-                     status="aanvulling_nodig", at=T0 + dt.timedelta(days=1))
+        apply_change(
+            session,
+            "KW-2025-0042",
+            source="api",
+            change_id="c2",
+            status="aanvulling_nodig",
+            at=T0 + dt.timedelta(days=1),
+        )
     assert "ontbrekende_stukken" in info.value.errors[0]
     assert stored(session, "KW-2025-0042").status == "ontvangen"  # nothing changed
-    apply_change(session, "KW-2025-0042", source="api", change_id="c2",
-                 status="aanvulling_nodig", at=T0 + dt.timedelta(days=1),
-                 missing_items="Begroting 2026")
+    apply_change(
+        session,
+        "KW-2025-0042",
+        source="api",
+        change_id="c2",
+        status="aanvulling_nodig",
+        at=T0 + dt.timedelta(days=1),
+        missing_items="Begroting 2026",
+    )
     assert stored(session, "KW-2025-0042").missing_items == "Begroting 2026"
-    apply_change(session, "KW-2025-0042", source="api", change_id="c3",
-                 status="in_behandeling", at=T0 + dt.timedelta(days=2))
+    apply_change(
+        session, "KW-2025-0042", source="api", change_id="c3", status="in_behandeling", at=T0 + dt.timedelta(days=2)
+    )
     assert stored(session, "KW-2025-0042").missing_items is None
 
 
@@ -106,20 +126,32 @@ def test_create_requires_gemeente_status_and_code(session):
     text = " ".join(info.value.errors)
     assert "gemeente is verplicht" in text and "verificatiecode is verplicht" in text
     with pytest.raises(FeedNotFound):
-        apply_change(session, "KW-2025-0042", source="api", create=False, change_id="c1",
-                     status="ontvangen")
+        apply_change(session, "KW-2025-0042", source="api", create=False, change_id="c1", status="ontvangen")
     with pytest.raises(FeedError):
-        apply_change(session, "KW-2025-0042' OR 1=1", source="api", change_id="c1",
-                     status="ontvangen", gemeente="X", code="ABCDEFGH")
+        apply_change(
+            session,
+            "KW-2025-0042' OR 1=1",
+            source="api",
+            change_id="c1",
+            status="ontvangen",
+            gemeente="X",
+            code="ABCDEFGH",
+        )
     assert count(session, Application) == 0
 
 
 def test_update_fields_replace_amounts_and_clear(session):
-    create(session, requested=[("A", 2026, 100), ("B", 2026, 200)],
-           next_step_date=dt.date(2025, 6, 1))
-    apply_fields(session, "KW-2025-0042",
-                 {"aangevraagd": [{"thema": "A", "jaar": 2026, "bedrag": "1.000,50"}],
-                  "volgende_stap_datum": None, "gemeente": "  Den  Haag "}, source="api")
+    create(session, requested=[("A", 2026, 100), ("B", 2026, 200)], next_step_date=dt.date(2025, 6, 1))
+    apply_fields(
+        session,
+        "KW-2025-0042",
+        {
+            "aangevraagd": [{"thema": "A", "jaar": 2026, "bedrag": "1.000,50"}],
+            "volgende_stap_datum": None,
+            "gemeente": "  Den  Haag ",
+        },
+        source="api",
+    )
     app = stored(session, "KW-2025-0042")
     assert [(a.thema, a.amount_cents) for a in app.amounts] == [("A", 100_050)]
     assert app.next_step_date is None and app.gemeente_key == "den haag"
@@ -127,26 +159,48 @@ def test_update_fields_replace_amounts_and_clear(session):
 
 
 def test_validate_fields_messages_are_dutch():
-    values, errors = validate_fields({
-        "status": "klaar", "status_datum": "31-02-2025", "toegekend_bedrag": "veel",
-        "gemeente": "<script>x</script>", "aangevraagd": "A:20x6:100", "verificatiecode": "ab",
-        "onbekend": 1, "change_id": "a b",
-    })
+    values, errors = validate_fields(
+        {
+            "status": "klaar",
+            "status_datum": "31-02-2025",
+            "toegekend_bedrag": "veel",
+            "gemeente": "<script>x</script>",
+            "aangevraagd": "A:20x6:100",
+            "verificatiecode": "ab",
+            "onbekend": 1,
+            "change_id": "a b",
+        }
+    )
     joined = " | ".join(errors)
-    for part in ("onbekende status 'klaar'", "status_datum '31-02-2025' bestaat niet",
-                 "toegekend_bedrag 'veel' is geen geldig bedrag", "gemeente mag geen < of >",
-                 "jaartal", "verificatiecode is ongeldig", "onbekend veld 'onbekend'",
-                 "change_id mag alleen"):
+    for part in (
+        "onbekende status 'klaar'",
+        "status_datum '31-02-2025' bestaat niet",
+        "toegekend_bedrag 'veel' is geen geldig bedrag",
+        "gemeente mag geen < of >",
+        "jaartal",
+        "verificatiecode is ongeldig",
+        "onbekend veld 'onbekend'",
+        "change_id mag alleen",
+    ):
         assert part in joined, part
     assert "ab" not in next(e for e in errors if "verificatiecode" in e).split("(")[0]
     assert values == {}
 
 
-@pytest.mark.parametrize("raw,cents", [
-    (1250000, 125_000_000), (1250000.5, 125_000_050), ("1.250.000", 125_000_000),
-    ("€ 1.250.000,50", 125_000_050), ("1250000,5", 125_000_050), ("1,250,000.00", 125_000_000),
-    ("1250000.25", 125_000_025), ("1.250.000,-", 125_000_000), ("0", 0),
-])
+@pytest.mark.parametrize(
+    "raw,cents",
+    [
+        (1250000, 125_000_000),
+        (1250000.5, 125_000_050),
+        ("1.250.000", 125_000_000),
+        ("€ 1.250.000,50", 125_000_050),
+        ("1250000,5", 125_000_050),
+        ("1,250,000.00", 125_000_000),
+        ("1250000.25", 125_000_025),
+        ("1.250.000,-", 125_000_000),
+        ("0", 0),
+    ],
+)
 def test_parse_amount(raw, cents):
     assert parse_amount(raw) == cents
 
@@ -165,6 +219,7 @@ def test_parse_datetime_reads_local_time_and_stores_utc():
 
 
 # --------------------------------------------------------------------------- demo data
+
 
 def test_demo_data_is_idempotent_with_stable_codes(status_db_url):
     first = demo.load_demo_data(status_db_url)

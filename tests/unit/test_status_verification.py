@@ -1,4 +1,5 @@
 """Aanvraagnummers, verificatiecodes and the status catalogue (no database)."""
+
 import re
 
 import pytest
@@ -16,23 +17,26 @@ from bot.status.verification import (
 )
 
 
-@pytest.mark.parametrize("text", [
-    "KW-2025-0042",
-    "kw-2025-0042",
-    "Kw 2025 0042",
-    "KW 2025-0042",
-    "kw.2025.0042",
-    "KW20250042",
-    "KW–2025–0042",  # en dashes
-    "K W - 2025 - 0042",
-    "ＫＷ－２０２５－００４２",  # full-width
-    "Hoe staat het met onze aanvraag KW-2025-0042?",
-    "ons nummer is kw 2025 0042, graag de status",
-    "(KW-2025-0042)",
-    "nummer:KW-2025-0042.",
-    "KW-2025-0042 🙂",
-    "aanvraag KW-2025-0042 en nog eens KW 2025 0042",  # the same number twice
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "KW-2025-0042",
+        "kw-2025-0042",
+        "Kw 2025 0042",
+        "KW 2025-0042",
+        "kw.2025.0042",
+        "KW20250042",
+        "KW–2025–0042",  # en dashes
+        "K W - 2025 - 0042",
+        "ＫＷ－２０２５－００４２",  # full-width
+        "Hoe staat het met onze aanvraag KW-2025-0042?",
+        "ons nummer is kw 2025 0042, graag de status",
+        "(KW-2025-0042)",
+        "nummer:KW-2025-0042.",
+        "KW-2025-0042 🙂",
+        "aanvraag KW-2025-0042 en nog eens KW 2025 0042",  # the same number twice
+    ],
+)
 def test_parse_finds_the_number(text):
     assert parse_aanvraagnummer(text) == "KW-2025-0042"
 
@@ -42,41 +46,47 @@ def test_parse_pads_a_short_number_after_a_separator(text):
     assert parse_aanvraagnummer(text) == "KW-2025-0042"
 
 
-@pytest.mark.parametrize("text, expecting, code", [
-    ("De code is KPWE-W74V.", False, "KPWE-W74V"),
-    ("de code is kpwe w74v", True, "KPWE-W74V"),
-    ("mijn code is KPWEWXYV", True, "KPWE-WXYV"),
-    ("hoeveel krijgt de gemeente?", True, None),   # a Dutch word of code letters
-    ("wat is de deadline?", True, None),
-    ("annuleren", True, None),
-    ("waar gaat het geld naartoe?", False, None),  # two words of code letters
-    ("waar gaat het geld naartoe?", True, None),
-    ("de code is KPWE-WXYV", False, "KPWE-WXYV"),
-])
+@pytest.mark.parametrize(
+    "text, expecting, code",
+    [
+        ("De code is KPWE-W74V.", False, "KPWE-W74V"),
+        ("de code is kpwe w74v", True, "KPWE-W74V"),
+        ("mijn code is KPWEWXYV", True, "KPWE-WXYV"),
+        ("hoeveel krijgt de gemeente?", True, None),  # a Dutch word of code letters
+        ("wat is de deadline?", True, None),
+        ("annuleren", True, None),
+        ("waar gaat het geld naartoe?", False, None),  # two words of code letters
+        ("waar gaat het geld naartoe?", True, None),
+        ("de code is KPWE-WXYV", False, "KPWE-WXYV"),
+    ],
+)
 def test_extract_code_in_sentences(text, expecting, code):
     assert extract_code(text, expecting)[0] == code
 
 
-@pytest.mark.parametrize("text", [
-    None,
-    "",
-    "hoe staat het met onze aanvraag?",
-    "KW-202542",
-    "KW-2025-00421",
-    "KW-25-0042",
-    "XKW-2025-0042",
-    "KV-2025-0042",
-    "KW-1999-0042",
-    "12345678",
-    "'; DROP TABLE status_applications; --",
-    "' OR '1'='1",
-    "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>",
-    "%27%20OR%201%3D1",
-    "🙂🙂🙂",
-    "KW-2025-0042 en KW-2025-0043",  # two different numbers: ambiguous
-    "x" * 10_000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "hoe staat het met onze aanvraag?",
+        "KW-202542",
+        "KW-2025-00421",
+        "KW-25-0042",
+        "XKW-2025-0042",
+        "KV-2025-0042",
+        "KW-1999-0042",
+        "12345678",
+        "'; DROP TABLE status_applications; --",
+        "' OR '1'='1",
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "%27%20OR%201%3D1",
+        "🙂🙂🙂",
+        "KW-2025-0042 en KW-2025-0043",  # two different numbers: ambiguous
+        "x" * 10_000,
+    ],
+)
 def test_parse_rejects(text):
     assert parse_aanvraagnummer(text) is None
 
@@ -91,8 +101,15 @@ def test_parse_long_message_is_bounded():
 def test_canonical_is_strict():
     assert canonical_aanvraagnummer(" kw-2025-0042 ") == "KW-2025-0042"
     assert canonical_aanvraagnummer("KW 2025 0042") == "KW-2025-0042"
-    for bad in ("KW-2025-0042' OR 1=1 --", "<b>KW-2025-0042</b>", "aanvraag KW-2025-0042",
-                "KW-2025-0042;", "", None, "KW-2025-0042" + " " * 50):
+    for bad in (
+        "KW-2025-0042' OR 1=1 --",
+        "<b>KW-2025-0042</b>",
+        "aanvraag KW-2025-0042",
+        "KW-2025-0042;",
+        "",
+        None,
+        "KW-2025-0042" + " " * 50,
+    ):
         assert canonical_aanvraagnummer(bad) is None, bad
     assert is_canonical("KW-2025-0042")
     assert not is_canonical("kw-2025-0042")
@@ -135,9 +152,17 @@ def test_normalize_code_rejects_junk():
 
 def test_status_catalogue_is_complete_and_plain_dutch():
     expected = {
-        "ontvangen", "in_behandeling", "aanvulling_nodig", "besluit_toegekend",
-        "besluit_deels_toegekend", "besluit_afgewezen", "bevoorschot", "uitbetaald",
-        "wijziging_in_behandeling", "vastgesteld", "ingetrokken",
+        "ontvangen",
+        "in_behandeling",
+        "aanvulling_nodig",
+        "besluit_toegekend",
+        "besluit_deels_toegekend",
+        "besluit_afgewezen",
+        "bevoorschot",
+        "uitbetaald",
+        "wijziging_in_behandeling",
+        "vastgesteld",
+        "ingetrokken",
     }
     assert set(statuses.CODES) == expected
     for status in statuses.all_statuses():

@@ -1,5 +1,6 @@
 """Knowledge base, domain, NLU data and rules agree: every answer is reachable and every
 intent the NLU can select has an answer."""
+
 import itertools
 import re
 from pathlib import Path
@@ -57,8 +58,7 @@ def test_every_faq_intent_the_nlu_knows_has_an_answer(nlu_intents, domain):
 
 def test_every_faq_intent_is_answered_by_the_faq_action(rules):
     kb = get_knowledge_base()
-    answered = {intent for intent, action in rules
-                if action == "action_answer_faq" and intent.startswith("faq_")}
+    answered = {intent for intent, action in rules if action == "action_answer_faq" and intent.startswith("faq_")}
     assert answered == set(kb.by_intent)
 
 
@@ -90,8 +90,13 @@ def test_every_button_to_a_person_is_the_one_handoff_button(domain):
     from bot.core.reply import HANDOFF_BUTTON
     from bot.web.protocol import STARTERS
 
-    handoff = [b for variants in domain["responses"].values() for v in variants
-               for b in v.get("buttons", []) if b["payload"].startswith(HANDOFF_BUTTON.payload)]
+    handoff = [
+        b
+        for variants in domain["responses"].values()
+        for v in variants
+        for b in v.get("buttons", [])
+        if b["payload"].startswith(HANDOFF_BUTTON.payload)
+    ]
     assert handoff and all(b == HANDOFF_BUTTON.as_dict() for b in handoff)
     assert HANDOFF_BUTTON.as_dict() in STARTERS
 

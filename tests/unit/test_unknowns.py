@@ -1,6 +1,7 @@
 """Every fact FACTS.md marks as NOT known has a test question, and its answer says plainly that
 it is not known and offers the helpdesk (the same questions go through the whole stack in
 tests/integration/test_unknowns.py)."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """The served widget.js is built from its modules: all of them, in one scope, rebuilt when stale."""
+
 import shutil
 
 import pytest

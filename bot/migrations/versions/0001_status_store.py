@@ -4,6 +4,7 @@ Revision ID: 0001_status_store
 Revises:
 Create Date: 2025-06-01
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,9 +33,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.UniqueConstraint("aanvraagnummer", name="uq_status_applications_aanvraagnummer"),
     )
-    op.create_index(
-        "ix_status_applications_gemeente_key", "status_applications", ["gemeente_key"]
-    )
+    op.create_index("ix_status_applications_gemeente_key", "status_applications", ["gemeente_key"])
     op.create_table(
         "status_requested_amounts",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -84,9 +83,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(80), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
     )
-    op.create_index(
-        "ix_status_lookup_failures_key_at", "status_lookup_failures", ["key", "at"]
-    )
+    op.create_index("ix_status_lookup_failures_key_at", "status_lookup_failures", ["key", "at"])
 
 
 def downgrade() -> None:

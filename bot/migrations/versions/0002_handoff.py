@@ -4,6 +4,7 @@ Revision ID: 0002_handoff
 Revises: 0001_status_store
 Create Date: 2025-06-15
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -33,8 +34,7 @@ def upgrade() -> None:
         sa.Column("password_changed_at", sa.DateTime(), nullable=False),
         sa.Column("last_login_at", sa.DateTime(), nullable=True),
         sa.UniqueConstraint("username", name="uq_handoff_staff_users_username"),
-        sa.CheckConstraint("role IN ('medewerker', 'beheerder')",
-                           name="ck_handoff_staff_users_role"),
+        sa.CheckConstraint("role IN ('medewerker', 'beheerder')", name="ck_handoff_staff_users_role"),
     )
     op.create_table(
         "handoff_tickets",
@@ -64,13 +64,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("public_id", name="uq_handoff_tickets_public_id"),
         sa.CheckConstraint(f"state IN ({_STATES})", name="ck_handoff_tickets_state"),
     )
-    op.create_index(
-        "ix_handoff_tickets_conversation_id", "handoff_tickets", ["conversation_id"]
-    )
+    op.create_index("ix_handoff_tickets_conversation_id", "handoff_tickets", ["conversation_id"])
     op.create_index("ix_handoff_tickets_assigned_to", "handoff_tickets", ["assigned_to"])
-    op.create_index(
-        "ix_handoff_tickets_state_created", "handoff_tickets", ["state", "created_at"]
-    )
+    op.create_index("ix_handoff_tickets_state_created", "handoff_tickets", ["state", "created_at"])
     op.create_index(
         "uq_handoff_tickets_active_conversation",
         "handoff_tickets",
@@ -105,9 +101,7 @@ def upgrade() -> None:
             name="ck_handoff_ticket_events_actor",
         ),
     )
-    op.create_index(
-        "ix_handoff_ticket_events_ticket_id", "handoff_ticket_events", ["ticket_id"]
-    )
+    op.create_index("ix_handoff_ticket_events_ticket_id", "handoff_ticket_events", ["ticket_id"])
     op.create_table(
         "handoff_messages",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -124,9 +118,7 @@ def upgrade() -> None:
         sa.Column("client_msg_id", sa.String(64), nullable=True),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.UniqueConstraint("ticket_id", "seq", name="uq_handoff_messages_seq"),
-        sa.UniqueConstraint(
-            "ticket_id", "client_msg_id", name="uq_handoff_messages_client_msg_id"
-        ),
+        sa.UniqueConstraint("ticket_id", "client_msg_id", name="uq_handoff_messages_client_msg_id"),
         sa.CheckConstraint(
             "sender IN ('gebruiker', 'medewerker', 'assistent', 'systeem')",
             name="ck_handoff_messages_sender",

@@ -5,6 +5,7 @@ Revision ID: 0003_sessions_and_code_refs
 Revises: 0002_handoff
 Create Date: 2026-11-30
 """
+
 import sqlalchemy as sa
 from alembic import op
 

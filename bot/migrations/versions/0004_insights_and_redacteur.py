@@ -4,6 +4,7 @@ Revision ID: 0004_insights_and_redacteur
 Revises: 0003_sessions_and_code_refs
 Create Date: 2026-11-30
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -41,8 +42,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     # The old schema has no redacteur; turning one into a medewerker would open the queue and the
     # conversations to them, so those accounts are switched off instead.
-    op.execute("UPDATE handoff_staff_users SET is_active = false, role = 'medewerker' "
-               "WHERE role = 'redacteur'")
+    op.execute("UPDATE handoff_staff_users SET is_active = false, role = 'medewerker' WHERE role = 'redacteur'")
     _roles("role IN ('medewerker', 'beheerder')")
     op.drop_index("ix_kw_question_events_at", table_name="kw_question_events")
     op.drop_table("kw_question_events")

@@ -5,6 +5,7 @@ Revision ID: 0005_question_event_conversation
 Revises: 0004_insights_and_redacteur
 Create Date: 2026-12-06
 """
+
 import sqlalchemy as sa
 from alembic import op
 

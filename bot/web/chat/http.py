@@ -2,6 +2,7 @@
 client frame (plus "session") per POST; the answer holds the server frames it causes. What a
 frame means is the chat service's (service.py, ``dispatch``); this transport reads the body and
 writes the frames with an HTTP status."""
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,9 @@ log = logging.getLogger("bot.web.chat")
 ERROR_STATUS = {"rate_limited": 429, "unavailable": 503, "too_long": 413, "session_expired": 401}
 
 
-def _json(request: web.Request, frames: list[dict[str, Any]], status: int = 200,
-          headers: dict[str, str] | None = None) -> web.Response:
+def _json(
+    request: web.Request, frames: list[dict[str, Any]], status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     resp = web.json_response({"frames": frames}, status=status, headers=headers)
     resp.headers.update(cors_headers(request, request.app[SETTINGS]))
     resp.headers["Cache-Control"] = "no-store"
@@ -68,6 +70,5 @@ async def chat_http(request: web.Request) -> web.Response:
         await service.dispatch(frame, conv)
     except FrameError as exc:
         headers = {"Retry-After": str(exc.params["wait"])} if "wait" in exc.params else None
-        return _json(request, [*frames, exc.as_frame()], status=ERROR_STATUS.get(exc.code, 400),
-                     headers=headers)
+        return _json(request, [*frames, exc.as_frame()], status=ERROR_STATUS.get(exc.code, 400), headers=headers)
     return _json(request, frames)

@@ -1,6 +1,7 @@
 """The open widget sockets of this gateway, per conversation, so that the live handoff (through
 the bus, bot/web/bus.py) can push frames to them. The socket transport (ws.py) adds and binds
 its sockets here; nothing here reads or parses frames."""
+
 from __future__ import annotations
 
 from typing import Any

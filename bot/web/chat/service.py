@@ -9,6 +9,7 @@ every client frame to :meth:`ChatService.dispatch` with the :class:`Conversation
 
 Frames are described in docs/widget.md.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -117,8 +118,9 @@ class SessionState:
 
 
 class ChatService:
-    def __init__(self, settings: Settings, rasa: RasaClient, metrics: Counter[str], handoff: LiveHandoff,
-                 prom: GatewayMetrics) -> None:
+    def __init__(
+        self, settings: Settings, rasa: RasaClient, metrics: Counter[str], handoff: LiveHandoff, prom: GatewayMetrics
+    ) -> None:
         self.settings = settings
         self.rasa = rasa
         self.metrics = metrics
@@ -176,8 +178,7 @@ class ChatService:
         self._states.move_to_end(sid)
         return st
 
-    def _ready(self, session: ChatSession, resumed: bool,
-               history: History | None, history_ok: bool) -> dict[str, Any]:
+    def _ready(self, session: ChatSession, resumed: bool, history: History | None, history_ok: bool) -> dict[str, Any]:
         portal_info: dict[str, Any] = {"status": session.portal_status}
         if session.portal_status == portal_mod.OK and session.portal:
             portal_info["gemeente"] = session.portal["gemeente"]
@@ -257,13 +258,16 @@ class ChatService:
                 status, portal_exp = check.status, check.expires
                 if check.status != portal_mod.OK:
                     self.metrics[f"portal_token_{check.status}"] += 1
-                    log_event(log, "portal_token_rejected", status=check.status, reason=check.reason,
-                              client=client[:12])
+                    log_event(
+                        log, "portal_token_rejected", status=check.status, reason=check.reason, client=client[:12]
+                    )
             else:
                 claims, status, portal_exp = None, portal_mod.NONE, 0
             if previous is not None and previous.portal == claims:
-                session, resumed = self.codec.renew(previous, portal_status=status, portal_fp=fingerprint,
-                                                    portal_exp=portal_exp), True
+                session, resumed = (
+                    self.codec.renew(previous, portal_status=status, portal_fp=fingerprint, portal_exp=portal_exp),
+                    True,
+                )
             else:
                 # Another identity (or none before): never mix it into the old conversation.
                 session, resumed = self.codec.new(claims, status, fingerprint, portal_exp), False
@@ -274,8 +278,9 @@ class ChatService:
         else:
             self.state(session.sid, new=True)
         self.metrics["sessions_resumed" if resumed else "sessions_started"] += 1
-        log_event(log, "hello", session=session.log_id, client=client[:12], resumed=resumed,
-                  portal=session.portal_status)
+        log_event(
+            log, "hello", session=session.log_id, client=client[:12], resumed=resumed, portal=session.portal_status
+        )
         ready = self._ready(session, resumed, history, history_ok)
         if resumed:
             ready["handoff"] = await self.handoff.widget_state(session.sid)
@@ -303,6 +308,7 @@ class ChatService:
     def _wipe(self, session: ChatSession) -> None:
         """Delete the old conversation (Rasa's tracker events and its question events for the
         editors), in the background."""
+
         async def wipe() -> None:
             try:
                 await run_db(lambda: forget_conversation(self.settings, session.sid), WIPE_TIMEOUT_S)
@@ -327,8 +333,9 @@ class ChatService:
             await emit({"type": "typing"})
         return ticket
 
-    async def message(self, frame: dict[str, Any], session: ChatSession, client: str, emit: Emit,
-                      transport: str = "ws") -> None:
+    async def message(
+        self, frame: dict[str, Any], session: ChatSession, client: str, emit: Emit, transport: str = "ws"
+    ) -> None:
         """A user message or button click: validate, mask, relay to Rasa, emit ack and reply.
 
         A turn is measured (bot/web/metrics.py) once it passed validation and the rate limit
@@ -342,8 +349,9 @@ class ChatService:
                 ended = turn["replied"] if turn["replied"] is not None else time.monotonic()
                 self.prom.turn(transport, turn["outcome"], ended - started)
 
-    async def _message(self, frame: dict[str, Any], session: ChatSession, client: str, emit: Emit,
-                       turn: dict[str, Any], started: float) -> None:
+    async def _message(
+        self, frame: dict[str, Any], session: ChatSession, client: str, emit: Emit, turn: dict[str, Any], started: float
+    ) -> None:
         kind = frame["type"]
         mid = message_id(frame)
         masked_kinds: tuple[str, ...] = ()
@@ -387,8 +395,7 @@ class ChatService:
                 if raw is not None:
                     # A resend echoes no code either (as if it was asked for: nothing is sealed).
                     display = mask_personal_data(extract_code(raw, True)[1]).text
-                await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
-                            "duplicate": True})
+                await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds), "duplicate": True})
                 await emit({"type": "reply", "id": mid, "messages": state.replies[mid]})
                 return
             turn["outcome"] = "error"  # until the reply is sent
@@ -404,8 +411,7 @@ class ChatService:
                     masked_kinds = summary(masked.kinds)
             # A contact typed in any sentence: stored on the conversation's ticket below.
             contact = first_contact(raw) if raw is not None and {"email", "phone"} & set(masked_kinds) else None
-            await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds),
-                        "duplicate": False})
+            await emit({"type": "ack", "id": mid, "text": display, "masked": list(masked_kinds), "duplicate": False})
             # The ticket look-up runs beside Rasa's turn (it was a database round trip before
             # every turn); the reply waits for both. Rasa needs nothing from it: a conversation
             # a medewerker has is paused in Rasa itself.
@@ -413,7 +419,8 @@ class ChatService:
             # Client id and portal scope signed: the actions believe only what this gateway
             # verified (bot/core/identity.py).
             metadata: dict[str, Any] = identity.signed_metadata(
-                self.settings.identity_key, session.sid, client, session.portal, msg_id=mid)
+                self.settings.identity_key, session.sid, client, session.portal, msg_id=mid
+            )
             if code_ref is not None:
                 metadata["code_ref"] = code_ref
             try:
@@ -446,9 +453,17 @@ class ChatService:
             state.expect = expectation(answer)
             state.remember(mid, messages)
         self.metrics[f"messages_{kind}"] += 1
-        log_event(log, "message", session=session.log_id, client=client[:12], kind=kind,
-                  chars=len(text), masked=list(masked_kinds), replies=len(messages),
-                  ms=int((time.monotonic() - started) * 1000))
+        log_event(
+            log,
+            "message",
+            session=session.log_id,
+            client=client[:12],
+            kind=kind,
+            chars=len(text),
+            masked=list(masked_kinds),
+            replies=len(messages),
+            ms=int((time.monotonic() - started) * 1000),
+        )
         await emit({"type": "reply", "id": mid, "messages": messages})
         turn["replied"] = time.monotonic()
         turn["outcome"] = turn_outcome(answer, staffed or about_handoff(answer))
@@ -457,4 +472,3 @@ class ChatService:
         if changed:
             turn["outcome"] = "handoff"
             await emit(changed)
-

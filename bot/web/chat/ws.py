@@ -2,6 +2,7 @@
 answers to it. What a frame means is the chat service's (service.py, ``dispatch``); this
 transport checks the handshake, keeps one socket's frames in order and binds the socket to its
 conversation in the hub (hub.py), so the live handoff can push to it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,15 +51,16 @@ async def chat_ws(request: web.Request) -> web.StreamResponse:
     if not origin_allowed(request, app[SETTINGS]):
         metrics["ws_forbidden_origin"] += 1
         log_event(log, "forbidden_origin", transport="ws")
-        raise web.HTTPForbidden(text=json.dumps(error_frame("forbidden_origin")),
-                                content_type="application/json")
+        raise web.HTTPForbidden(text=json.dumps(error_frame("forbidden_origin")), content_type="application/json")
     client = service.client_id(rate_key(client_ip(request)))
     try:
         service.limit_socket(client)
     except FrameError as exc:
         raise web.HTTPTooManyRequests(
-            text=json.dumps(error_frame(exc.code)), content_type="application/json",
-            headers={"Retry-After": str(exc.params["wait"])}) from None
+            text=json.dumps(error_frame(exc.code)),
+            content_type="application/json",
+            headers={"Retry-After": str(exc.params["wait"])},
+        ) from None
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MSG_SIZE)
     await ws.prepare(request)
     hub.add(ws)

@@ -14,6 +14,7 @@ canned replies, staff, and the editors' page.
 What a console action does to a ticket and the user's conversation is the live handoff's
 (:mod:`bot.handoff.live`); the console only asks for it and shows the result.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """Console pages for beheer: canned replies (everyone reads, beheerders change) and staff
 accounts (beheerders only)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,6 +23,7 @@ STAFF_PATH = "/helpdesk/medewerkers"
 
 
 # ------------------------------------------------------------------------------ canned replies
+
 
 @staff_page()
 async def canned_page(request: web.Request) -> web.Response:
@@ -62,13 +64,16 @@ async def canned_delete(request: web.Request) -> web.StreamResponse:
 
 # ------------------------------------------------------------------------------ staff accounts
 
-async def _staff_page(request: web.Request, status: int = 200, error: str | None = None,
-                      notice: dict[str, str] | None = None) -> web.Response:
+
+async def _staff_page(
+    request: web.Request, status: int = 200, error: str | None = None, notice: dict[str, str] | None = None
+) -> web.Response:
     live = request.config_dict[LIVE]
     users = await live.run(live.staff.list_users)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    return render(request, "console/staff.html", status=status, users=users, roles=ROLES, now=now,
-                  error=error, notice=notice)
+    return render(
+        request, "console/staff.html", status=status, users=users, roles=ROLES, now=now, error=error, notice=notice
+    )
 
 
 @staff_page(role=ROLE_BEHEERDER)
@@ -80,8 +85,7 @@ async def staff_list(request: web.Request) -> web.Response:
 async def staff_create(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     username, name, password, role = (form.get(k) for k in ("gebruikersnaam", "naam", "wachtwoord", "rol"))
-    if not (isinstance(username, str) and isinstance(name, str) and isinstance(password, str)
-            and role in ROLES):
+    if not (isinstance(username, str) and isinstance(name, str) and isinstance(password, str) and role in ROLES):
         return redirect(STAFF_PATH, "ongeldig")
     live = request.config_dict[LIVE]
     try:

@@ -4,6 +4,7 @@ CSRF, origin, role), login and logout.
 Every page and API needs a staff session (bot/web/staffauth.py); every POST needs the session's
 CSRF token and, when the browser sends one, the gateway's own Origin.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -88,15 +89,26 @@ def _renew_cookie(request: web.Request, response: web.StreamResponse) -> None:
     now = int(dt.datetime.now(dt.UTC).timestamp())
     if now - session.issued_at >= RENEW_AFTER_S:
         cookies = request.config_dict[CONSOLE_COOKIES]
-        set_cookie(response, request, request.config_dict[SETTINGS], COOKIE,
-                   cookies.issue(cookies.renew(session)), cookies.idle_s)
+        set_cookie(
+            response,
+            request,
+            request.config_dict[SETTINGS],
+            COOKIE,
+            cookies.issue(cookies.renew(session)),
+            cookies.idle_s,
+        )
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def staff_page(*, role: str | None = None, post: bool = False, roles: tuple[str, ...] = HELPDESK_ROLES,
-               refused: str = texts.HELPDESK_ONLY) -> Callable[[Handler], Handler]:
+def staff_page(
+    *,
+    role: str | None = None,
+    post: bool = False,
+    roles: tuple[str, ...] = HELPDESK_ROLES,
+    refused: str = texts.HELPDESK_ONLY,
+) -> Callable[[Handler], Handler]:
     """Decorator: a console handler that needs a logged-in staff member (of ``role``; by default
     one of ``roles``, the helpdesk: a redacteur only has the editors' page), and for POSTs a
     valid CSRF token and the gateway's own origin. ``refused`` is the 403 page's sentence."""
@@ -135,8 +147,9 @@ def staff_page(*, role: str | None = None, post: bool = False, roles: tuple[str,
     return wrap
 
 
-async def login_page(request: web.Request, error: str | None = None, status: int = 200,
-                     username: str = "") -> web.Response:
+async def login_page(
+    request: web.Request, error: str | None = None, status: int = 200, username: str = ""
+) -> web.Response:
     if error is None and (staff := await current_staff(request)) is not None:
         return redirect(home_path(staff))
     request.pop(STAFF, None)
@@ -146,9 +159,16 @@ async def login_page(request: web.Request, error: str | None = None, status: int
     target = request.query.get("volgende", "")
     if not NEXT_RE.match(target):
         target = ""
-    resp = render(request, "console/login.html", status=status, error=error,
-                  login_token=form_token, next_path=target, username=username,
-                  notice=notice_from(request))
+    resp = render(
+        request,
+        "console/login.html",
+        status=status,
+        error=error,
+        login_token=form_token,
+        next_path=target,
+        username=username,
+        notice=notice_from(request),
+    )
     set_cookie(resp, request, request.config_dict[SETTINGS], LOGIN_COOKIE, cookie_value, 3600)
     return resp
 
@@ -178,15 +198,13 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     metrics = request.config_dict[METRICS]
     # The lockout counts per account *and* address: failures from elsewhere never refuse the
     # right password from here (bot/handoff/login_throttle.py).
-    result = await live.run(live.staff.authenticate, username, password,
-                            client=rate_key(client_ip(request)))
+    result = await live.run(live.staff.authenticate, username, password, client=rate_key(client_ip(request)))
     if not result.ok or result.user is None:
         # One counter and one log reason for every failure: a separate "locked" figure would
         # tell an attacker which usernames exist.
         metrics["helpdesk_login_failed"] += 1
         log_event(log, "helpdesk_login_failed")
-        failed = texts.LOGIN_FAILED.format(tries=MAX_FAILED_LOGINS,
-                                           minutes=int(LOCKOUT.total_seconds() // 60))
+        failed = texts.LOGIN_FAILED.format(tries=MAX_FAILED_LOGINS, minutes=int(LOCKOUT.total_seconds() // 60))
         return await login_page(request, failed, 401, username)
     user = result.user
     metrics["helpdesk_logins"] += 1

@@ -1,6 +1,7 @@
 """The editors' day chart as plain SVG geometry for the template (no script, no inline style: the
 console's CSP allows neither). Lines differ by colour, dash pattern and marker shape, so the
 chart does not rely on colour alone; the page shows the same numbers as a table."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -70,7 +71,7 @@ def nice_top(value: int, ticks: int = 4) -> int:
         return ticks
     raw = value / ticks
     power = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
-    for step in ((1, 2, 2.5, 5, 10) if power >= 10 else (1, 2, 5, 10)):
+    for step in (1, 2, 2.5, 5, 10) if power >= 10 else (1, 2, 5, 10):
         if step * power >= raw:
             return int(step * power * ticks)
     return int(10 * power * ticks)  # pragma: no cover - the loop always returns

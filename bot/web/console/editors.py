@@ -2,6 +2,7 @@
 not understand, why people asked for a person, the most asked topics per week, answers past
 their check date, a chart per day, and CSV downloads. The figures are bot.insights'; this module
 only reads the period from the URL and shows or sends them."""
+
 from __future__ import annotations
 
 import logging
@@ -49,18 +50,29 @@ def period(request: web.Request) -> int:
 async def _report(request: web.Request, days: int) -> insights_report.Report:
     settings = request.config_dict[SETTINGS]
     kb = get_knowledge_base()
-    return await run_db(lambda: insights_report.build(
-        settings.database_url, kb, days=days, timezone=settings.timezone,
-        timeout_s=REPORT_TIMEOUT_S), REPORT_TIMEOUT_S)
+    return await run_db(
+        lambda: insights_report.build(
+            settings.database_url, kb, days=days, timezone=settings.timezone, timeout_s=REPORT_TIMEOUT_S
+        ),
+        REPORT_TIMEOUT_S,
+    )
 
 
 @editors_page_guard
 async def editors_page(request: web.Request) -> web.Response:
     days = period(request)
     report = await _report(request, days)
-    return render(request, "console/editors.html", report=report, chart=day_chart(report.per_day),
-                  days=days, periods=insights_report.PERIODS, kind_labels=texts.INSIGHT_KIND_LABELS,
-                  state_labels=STATE_LABELS, exports=EXPORT_LABELS)
+    return render(
+        request,
+        "console/editors.html",
+        report=report,
+        chart=day_chart(report.per_day),
+        days=days,
+        periods=insights_report.PERIODS,
+        kind_labels=texts.INSIGHT_KIND_LABELS,
+        state_labels=STATE_LABELS,
+        exports=EXPORT_LABELS,
+    )
 
 
 @editors_page_guard
@@ -71,9 +83,12 @@ async def editors_csv(request: web.Request) -> web.StreamResponse:
     report = await _report(request, period(request))
     filename, body = export(report, name)
     log_event(log, "editors_export", export=name, staff=request[STAFF].id)
-    return web.Response(body=body, headers={
-        **NO_STORE,
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "X-Content-Type-Options": "nosniff",
-    })
+    return web.Response(
+        body=body,
+        headers={
+            **NO_STORE,
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -6,6 +6,7 @@ one renderer: Jinja2 with autoescaping. Fragments travel in the console socket's
 the JSON answers to a reply or a note (docs/console.md, "Fragments"); console.js parses them
 inert (DOMParser) and inserts or replaces whole elements, never markup of its own.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

@@ -7,6 +7,7 @@ Changes made in this process reach the hub at once (it listens to the live hando
 (every ``poll_s`` seconds while a console is open) picks up what other processes did (tickets
 created by the action server, other gateways) and closes sockets whose session ended elsewhere.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -132,9 +133,13 @@ class ConsoleHub:
 
     @staticmethod
     def _queue_signature(frame: dict[str, Any]) -> str:
-        return json.dumps([[q["id"] for q in frame["wachtrij"]],
-                           [(t["id"], t["status"], t["medewerker"]) for t in frame["actief"]],
-                           frame["open"]])
+        return json.dumps(
+            [
+                [q["id"] for q in frame["wachtrij"]],
+                [(t["id"], t["status"], t["medewerker"]) for t in frame["actief"]],
+                frame["open"],
+            ]
+        )
 
     async def queue_changed(self, force: bool = True) -> None:
         if not self.conns:
@@ -164,15 +169,21 @@ class ConsoleHub:
             sig = (ticket.state, ticket.assigned_to, ticket.assigned_name)
             if sig != conn.ticket_sig:
                 conn.ticket_sig = sig
-                await self.send(conn, {"type": "ticket", "ticket": ticket_frame(ticket),
-                                       "html": self.fragments.ticket(ticket)})
+                await self.send(
+                    conn, {"type": "ticket", "ticket": ticket_frame(ticket), "html": self.fragments.ticket(ticket)}
+                )
             if ticket.last_seq > conn.after:
                 messages = await live.run(live.tickets.messages_after, conn.ticket_id, conn.after)
                 if messages:
-                    sent = await self.send(conn, {
-                        "type": "messages", "ticket": ticket.public_id,
-                        "messages": [m.to_dict() for m in messages],
-                        "html": self.fragments.messages(messages)})
+                    sent = await self.send(
+                        conn,
+                        {
+                            "type": "messages",
+                            "ticket": ticket.public_id,
+                            "messages": [m.to_dict() for m in messages],
+                            "html": self.fragments.messages(messages),
+                        },
+                    )
                     if sent:
                         conn.after = messages[-1].seq
 
@@ -194,8 +205,12 @@ class ConsoleHub:
                 log.exception("console catch-up failed")
 
     async def note_added(self, ticket: TicketView, note: NoteView) -> None:
-        frame = {"type": "note", "ticket": ticket.public_id, "note": note_dict(note),
-                 "html": self.fragments.notes([note])}
+        frame = {
+            "type": "note",
+            "ticket": ticket.public_id,
+            "note": note_dict(note),
+            "html": self.fragments.notes([note]),
+        }
         for conn in self.watching(ticket.id):
             await self.send(conn, frame)
 

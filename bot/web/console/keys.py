@@ -1,6 +1,7 @@
 """Typed keys of the console sub-app (made in bot/web/console/routes.py). The gateway's own keys
 (settings, the live handoff, …) are in bot/web/keys.py and reach the console's handlers through
 ``request.config_dict``."""
+
 from __future__ import annotations
 
 from aiohttp import web

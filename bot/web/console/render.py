@@ -1,6 +1,7 @@
 """How console handlers answer: pages (Jinja2, autoescaped), post/redirect/get with a fixed
 notice, JSON for console.js, and the Dutch error pages. The HTML fragments that console.js puts
 in an open page are rendered by bot/web/console/fragments.py, from the same partial templates."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -90,8 +91,9 @@ def redirect(location: str, code: str | None = None) -> web.Response:
 
 def helpers(settings: Any) -> dict[str, Any]:
     """What every console template may use, on pages and in fragments (bot/web/console/fragments.py)."""
-    return dict(fmt_time=functools.partial(local_time, settings), duration=duration, iso=iso,
-                sender_labels=texts.SENDER_LABELS)
+    return dict(
+        fmt_time=functools.partial(local_time, settings), duration=duration, iso=iso, sender_labels=texts.SENDER_LABELS
+    )
 
 
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
@@ -100,8 +102,14 @@ def render(request: web.Request, name: str, status: int = 200, **context: Any) -
     context.setdefault("notice", None)
     context = {**helpers(request.config_dict[SETTINGS]), **context}
     resp = pages.render(
-        request, name, status=status, staff=staff, csrf=session.csrf if session else "",
-        role_labels=ROLE_LABELS, **context)
+        request,
+        name,
+        status=status,
+        staff=staff,
+        csrf=session.csrf if session else "",
+        role_labels=ROLE_LABELS,
+        **context,
+    )
     # The gateway's default is no-referrer; then browsers send "Origin: null" with the console's
     # own form posts and fetches, and the origin check could not tell them from a foreign site.
     resp.headers["Referrer-Policy"] = "same-origin"

@@ -5,6 +5,7 @@ Pages are server-rendered and work without JavaScript; console.js adds live upda
 console WebSocket (server-rendered fragments of the same pages) and sends replies without a page
 load (docs/console.md).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -57,17 +58,18 @@ ROUTES: dict[str, tuple[Handler | None, Handler | None]] = {
 }
 
 
-def create_console_app(settings: Settings, live: LiveHandoff, bus: Bus, templates: jinja2.Environment,
-                       prom: GatewayMetrics) -> web.Application:
+def create_console_app(
+    settings: Settings, live: LiveHandoff, bus: Bus, templates: jinja2.Environment, prom: GatewayMetrics
+) -> web.Application:
     """The console, for ``app.add_subapp(PREFIX, …)``. ``live``: the gateway's live handoff
     (what console actions do); ``bus``: where its hub hears of ticket and queue changes on every
     gateway; ``templates``: the gateway's templates (the hub renders fragments of the pages with
     them); ``prom``: the gateway's metrics (refused logins, open console sockets)."""
     app = web.Application()
-    app[CONSOLE_COOKIES] = SessionCookies(settings.cookie_secret, settings.staff_idle_timeout_s,
-                                          settings.staff_absolute_timeout_s)
-    app[CONSOLE_LOGIN_LIMITER] = RateLimiter(settings.helpdesk_login_rate_per_minute,
-                                             on_refused=prom.refusal("login"))
+    app[CONSOLE_COOKIES] = SessionCookies(
+        settings.cookie_secret, settings.staff_idle_timeout_s, settings.staff_absolute_timeout_s
+    )
+    app[CONSOLE_LOGIN_LIMITER] = RateLimiter(settings.helpdesk_login_rate_per_minute, on_refused=prom.refusal("login"))
     hub = ConsoleHub(live, settings.helpdesk_poll_s, Fragments(templates, settings))
     app[CONSOLE_HUB] = hub
     bus.subscribe(hub)

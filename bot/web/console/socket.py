@@ -3,6 +3,7 @@
 Handshake: the gateway's own Origin and a staff session; the first frame is
 ``{"type": "hello", "csrf": TOKEN, "ticket": ID|null, "after": SEQ}``.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ async def _hello(ws: web.WebSocketResponse, request: web.Request) -> Any:
             hello = json.loads(msg.data)
         except (ValueError, RecursionError):
             hello = None
-    if not (isinstance(hello, dict) and hello.get("type") == "hello"
-            and csrf_matches(request[SESSION], hello.get("csrf"))):
+    if not (
+        isinstance(hello, dict) and hello.get("type") == "hello" and csrf_matches(request[SESSION], hello.get("csrf"))
+    ):
         await ws.close(code=1008, message=b"csrf")
         return None
     return hello

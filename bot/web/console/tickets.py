@@ -1,5 +1,6 @@
 """Console pages for the work itself: the queue, a ticket (transcript, sources, notes), and what
 staff do with a ticket: take / hand back / close (one table), reply, note, show the contact."""
+
 from __future__ import annotations
 
 import functools
@@ -69,15 +70,22 @@ def knowledge_answers(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------ queue
 
+
 @staff_page()
 async def queue_page(request: web.Request) -> web.Response:
     live = request.config_dict[LIVE]
     snapshot = await request.config_dict[CONSOLE_HUB].queue_snapshot()
     staff = request[STAFF]
     mine = [t for t in snapshot["actief"] if t.get("medewerker") == staff.display_name]
-    return render(request, "console/queue.html", snapshot=snapshot, mine=mine,
-                  hours=live.hours.describe(), closed=live.hours.closed_message(),
-                  notice=notice_from(request))
+    return render(
+        request,
+        "console/queue.html",
+        snapshot=snapshot,
+        mine=mine,
+        hours=live.hours.describe(),
+        closed=live.hours.closed_message(),
+        notice=notice_from(request),
+    )
 
 
 @staff_page()
@@ -93,6 +101,7 @@ TextHandler = Callable[[web.Request, TicketView, MultiDictProxy[str], str], Awai
 
 def with_ticket(handler: TicketHandler) -> Handler:
     """Decorator: the handler gets the ticket named in the URL; an unknown one is a 404."""
+
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         ref = request.match_info.get("id", "")
@@ -116,16 +125,23 @@ async def _ticket_context(request: web.Request, ticket: TicketView) -> dict[str,
     canned = await live.run(live.tickets.canned_replies)
     may_act = live.may_act(ticket, staff)
     return dict(
-        ticket=ticket, messages=detail.messages, events=detail.events, notes=detail.notes,
-        answers=knowledge_answers(tracker or []), tracker_ok=tracker is not None, canned=canned,
+        ticket=ticket,
+        messages=detail.messages,
+        events=detail.events,
+        notes=detail.notes,
+        answers=knowledge_answers(tracker or []),
+        tracker_ok=tracker is not None,
+        canned=canned,
         state_label=states.label,
-        mine=ticket.assigned_to == staff.id, may_act=may_act,
+        mine=ticket.assigned_to == staff.id,
+        may_act=may_act,
         can_take=ticket.state in (states.WACHTRIJ, states.OPGEPAKT) and may_act,
         can_reply=ticket.state == states.LIVE and may_act,
         can_finish=ticket.state in states.ASSIGNED_STATES and may_act,
         can_close=ticket.is_active and may_act,
         last_seq=detail.messages[-1].seq if detail.messages else 0,
-        message_max=MESSAGE_MAX, note_max=NOTE_MAX,
+        message_max=MESSAGE_MAX,
+        note_max=NOTE_MAX,
     )
 
 
@@ -142,20 +158,23 @@ async def ticket_page(request: web.Request, ticket: TicketView) -> web.Response:
 async def ticket_api(request: web.Request, ticket: TicketView) -> web.Response:
     live = request.config_dict[LIVE]
     detail = await live.run(live.tickets.ticket_detail, ticket.id)
-    return json_ok({
-        "ticket": ticket_frame(detail.ticket),
-        "berichten": [m.to_dict() for m in detail.messages],
-        "notities": [note_dict(n) for n in detail.notes],
-    })
+    return json_ok(
+        {
+            "ticket": ticket_frame(detail.ticket),
+            "berichten": [m.to_dict() for m in detail.messages],
+            "notities": [note_dict(n) for n in detail.notes],
+        }
+    )
 
 
 # ------------------------------------------------------------------------------ actions
 
-def _action_result(request: web.Request, ticket_ref: str, code: str, ok: bool = True,
-                   status: int = 200, **extra: Any) -> web.StreamResponse:
+
+def _action_result(
+    request: web.Request, ticket_ref: str, code: str, ok: bool = True, status: int = 200, **extra: Any
+) -> web.StreamResponse:
     if wants_json(request):
-        body = {"ok": ok, "melding": notice_text(code, **extra),
-                **{k: v for k, v in extra.items() if k != "wie"}}
+        body = {"ok": ok, "melding": notice_text(code, **extra), **{k: v for k, v in extra.items() if k != "wie"}}
         return json_ok(body, status=status)
     return redirect(f"/helpdesk/vraag/{ticket_ref}", code)
 
@@ -163,8 +182,7 @@ def _action_result(request: web.Request, ticket_ref: str, code: str, ok: bool = 
 def _handoff_error(request: web.Request, ref: str, exc: Exception) -> web.StreamResponse:
     if isinstance(exc, errors.AlreadyClaimed):
         who = exc.ticket.assigned_name if exc.ticket is not None else None
-        return _action_result(request, ref, "al_opgepakt", ok=False, status=409,
-                              wie=who or "een collega")
+        return _action_result(request, ref, "al_opgepakt", ok=False, status=409, wie=who or "een collega")
     if isinstance(exc, errors.NotAssigned):
         return _action_result(request, ref, "collega", ok=False, status=403)
     if isinstance(exc, errors.TicketConflict):
@@ -200,6 +218,7 @@ async def transition_post(request: web.Request, ticket: TicketView) -> web.Strea
 def with_text(limit: int) -> Callable[[TextHandler], TicketHandler]:
     """Decorator under :func:`with_ticket`: the handler also gets the form and its ``tekst``
     (stripped); an empty or too long text is refused with a notice."""
+
     def wrap(handler: TextHandler) -> TicketHandler:
         @functools.wraps(handler)
         async def wrapped(request: web.Request, ticket: TicketView) -> web.StreamResponse:
@@ -219,8 +238,9 @@ def with_text(limit: int) -> Callable[[TextHandler], TicketHandler]:
 @staff_page(post=True)
 @with_ticket
 @with_text(MESSAGE_MAX)
-async def reply_post(request: web.Request, ticket: TicketView, form: MultiDictProxy[str],
-                     text: str) -> web.StreamResponse:
+async def reply_post(
+    request: web.Request, ticket: TicketView, form: MultiDictProxy[str], text: str
+) -> web.StreamResponse:
     client_id = form.get("client_id")
     client_id = client_id if isinstance(client_id, str) and _CLIENT_ID_RE.match(client_id) else None
     live = request.config_dict[LIVE]
@@ -228,16 +248,22 @@ async def reply_post(request: web.Request, ticket: TicketView, form: MultiDictPr
         message, delivered = await live.reply(ticket, request[STAFF], text, client_id)
     except (errors.HandoffError, states.InvalidTransition) as exc:
         return _handoff_error(request, ticket.public_id, exc)
-    return _done(request, ticket, "verstuurd" if delivered else "niet_afgeleverd",
-                 afgeleverd=delivered, bericht=message.to_dict(),
-                 html=request.config_dict[CONSOLE_HUB].fragments.messages([message]))
+    return _done(
+        request,
+        ticket,
+        "verstuurd" if delivered else "niet_afgeleverd",
+        afgeleverd=delivered,
+        bericht=message.to_dict(),
+        html=request.config_dict[CONSOLE_HUB].fragments.messages([message]),
+    )
 
 
 @staff_page(post=True)
 @with_ticket
 @with_text(NOTE_MAX)
-async def note_post(request: web.Request, ticket: TicketView, form: MultiDictProxy[str],
-                    text: str) -> web.StreamResponse:
+async def note_post(
+    request: web.Request, ticket: TicketView, form: MultiDictProxy[str], text: str
+) -> web.StreamResponse:
     live = request.config_dict[LIVE]
     hub = request.config_dict[CONSOLE_HUB]
     note = await live.run(live.tickets.add_note, ticket, request[STAFF], text)
