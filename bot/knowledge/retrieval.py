@@ -251,12 +251,23 @@ def second_chance(
     if best.startswith(OTHER_PREFIX):
         return SecondChance(NONE, candidates=candidates)
     runner_up = candidates[1][1] if len(candidates) > 1 else 0.0
-    if score >= CLEAR_RATIO * runner_up:
-        reply = answer_for(kb, kb.answers[best].intent, text, entities)
-        return SecondChance(ANSWER, reply, best, candidates)
+    # A message that is, word for word, the question of an answer's button ("Voor welke jaren is
+    # het geld?") gets that answer, even when its words alone are a close call.
+    asked = _button_asked(kb, text, candidates)
+    if asked is not None or score >= CLEAR_RATIO * runner_up:
+        key = asked or best
+        return SecondChance(ANSWER, answer_for(kb, kb.answers[key].intent, text, entities), key, candidates)
     options = [k for k, s in candidates if s >= CHOICE_SHARE * score and not k.startswith(OTHER_PREFIX)]
     reply = Reply("Bedoel je een van deze vragen?", tuple(answer_button(kb, k) for k in options))
     return SecondChance(CHOICES, reply, None, candidates)
+
+
+def _button_asked(kb: KnowledgeBase, text: str, candidates: list[tuple[str, float]]) -> str | None:
+    """The candidate whose button question is the message itself (case and punctuation aside)."""
+    asked = normalise(text)
+    return next(
+        (key for key, _ in candidates if key in kb.answers and normalise(kb.answers[key].button) == asked), None
+    )
 
 
 _vocabularies: dict[int, frozenset[str]] = {}

@@ -230,7 +230,7 @@ def test_both_halves_of_a_double_question_are_answered(make_tracker, dispatcher,
 
 def test_a_second_question_the_search_is_unsure_about_is_offered_as_a_button(make_tracker, dispatcher):
     # The NLU took the second half; the first is a close call for the knowledge-base search.
-    tracker = make_tracker("faq_budget_totaal", "voor welke jaren is het geld en hoeveel geld is er in totaal?")
+    tracker = make_tracker("faq_budget_totaal", "in welke jaren is het geld en hoeveel geld is er in totaal?")
     _, messages = run(ActionAnswerFaq(), dispatcher, tracker)
     assert len(messages) == 2 and "andere vraag" in messages[1]["text"]
     assert [b["payload"] for b in messages[1]["buttons"]] == ["/faq_looptijd"]

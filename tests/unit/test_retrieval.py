@@ -148,3 +148,9 @@ def test_place_names_do_not_decide_the_answer(kb):
     with_place = R.ranked(kb, "hoeveel krijgt de gemeente rotterdam")
     without = R.ranked(kb, "hoeveel krijgt de gemeente")
     assert with_place == without
+
+
+def test_a_button_question_typed_word_for_word_gets_its_answer(kb):
+    # "voor welke jaren is het geld" scores close to moving money between years on its words alone.
+    chance = R.second_chance(kb, "voor welke jaren is het geld")
+    assert chance.path == R.ANSWER and chance.key == "looptijd", chance.candidates
