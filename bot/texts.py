@@ -328,7 +328,8 @@ STATUS_DEMO_LIST_NOTE = (
     "zijn verzonnen en zeggen niets over de echte verdeling van het geld."
 )
 STATUS_MISSING_ITEMS_BUTTON = "Wat moet ik aanleveren?"
-STATUS_MONTHS = (
+#: Month names, for dates in replies (status dates, the helpdesk's next opening).
+MONTHS = (
     "januari",
     "februari",
     "maart",

@@ -74,7 +74,8 @@ def _write(path: Path, other: list[dict[str, Any]], intents: dict[str, list[str]
     )
 
 
-def _rasa(*args: str) -> None:
+def rasa(*args: str) -> None:
+    """Rasa's command line in the Rasa runtime; a failure ends the run with Rasa's own error."""
     settings = load()
     result = subprocess.run(
         [launcher.rasa_bin(settings), *args],
@@ -113,7 +114,7 @@ def run_fold(out: Path, k: int) -> None:
                 train.setdefault(intent, []).extend(examples)
     _write(fold / "train.yml", other, train)
     _write(fold / "test.yml", [], parts[k - 1])
-    _rasa(
+    rasa(
         "train",
         "nlu",
         "--config",
@@ -125,7 +126,7 @@ def run_fold(out: Path, k: int) -> None:
         "--fixed-model-name",
         "model",
     )
-    _rasa(
+    rasa(
         "test",
         "nlu",
         "--model",

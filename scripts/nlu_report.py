@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import json
 import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,14 +35,6 @@ CV_WORK = ROOT / "results" / "nlu-cv"  # the folds' data, models and reports (ig
 CV_JOBS = 2  # folds trained at the same time: one DIET training keeps about one core busy
 
 
-def rasa(*args: str, timeout: int = 7200) -> subprocess.CompletedProcess:
-    settings = load()
-    env = launcher.child_env(settings)
-    return subprocess.run(
-        [launcher.rasa_bin(settings), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
 def weighted_f1(out: Path) -> float:
     report = json.loads((out / "intent_report.json").read_text(encoding="utf-8"))
     return report["weighted avg"]["f1-score"]
@@ -51,9 +42,7 @@ def weighted_f1(out: Path) -> float:
 
 def evaluate(model: Path, nlu: str, out: Path) -> float:
     out.mkdir(parents=True, exist_ok=True)
-    result = rasa("test", "nlu", "--model", str(model), "--nlu", nlu, "--out", str(out))
-    if result.returncode != 0:
-        raise SystemExit(result.stderr[-3000:])
+    nlu_cv.rasa("test", "nlu", "--model", str(model), "--nlu", nlu, "--out", str(out))
     return weighted_f1(out)
 
 

@@ -25,23 +25,10 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.settings import Settings
+from bot.texts import MONTHS
 
 DAY_ABBR = ("ma", "di", "wo", "do", "vr", "za", "zo")
 DAY_NAMES = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-MONTH_NAMES = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 _DAYS = {name: i for i, name in enumerate(DAY_ABBR)}
 _DAYS.update({name: i for i, name in enumerate(DAY_NAMES)})
 
@@ -128,7 +115,7 @@ class OpeningHours:
         elif days < 7:
             day = DAY_NAMES[moment.weekday()]
         else:
-            day = f"{DAY_NAMES[moment.weekday()]} {moment.day} {MONTH_NAMES[moment.month - 1]}"
+            day = f"{DAY_NAMES[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]}"
         return f"{day} {format_time(moment)}"
 
     def closed_message(self, now: dt.datetime | None = None) -> str | None:

@@ -23,6 +23,9 @@ from bot.status.service import (
     LookupResult,
 )
 from bot.texts import (
+    MONTHS as _MONTHS,
+)
+from bot.texts import (
     STATUS_DEMO_LIST_NOTE as DEMO_LIST_NOTE,
 )
 from bot.texts import (
@@ -30,9 +33,6 @@ from bot.texts import (
 )
 from bot.texts import (
     STATUS_MISSING_ITEMS_BUTTON as BUTTON_MISSING_ITEMS,
-)
-from bot.texts import (
-    STATUS_MONTHS as _MONTHS,
 )
 from bot.texts import (
     STATUS_REPLY,
