@@ -18,14 +18,18 @@ forwarded, so a Prometheus on the same machine can scrape it.
 from __future__ import annotations
 
 import argparse
+import contextvars
 import hmac
 import ipaddress
 import os
 import time
 from typing import Any
 
+from rasa_runtime import otel
 from rasa_runtime.endpoints import ACTION_TOKEN_HEADER, action_token
 
+#: This process's name in log lines (its spans': kw-actions, bot/core/tracing.py).
+SERVICE = "actions"
 #: What answers without the token: the readiness probes.
 OPEN_PATHS = ("/health",)
 #: Answers without the token from loopback only (not forwarded by a proxy).
@@ -77,6 +81,66 @@ def add_metrics(app) -> None:
         )
 
 
+#: The trace context of the /webhook call being handled (``continue_trace``), for the action's
+#: span when no span is current (tracing off: the turn's ids still reach the log lines).
+_parent: contextvars.ContextVar[Any] = contextvars.ContextVar("kw_action_parent", default=None)
+
+
+def metadata_traceparent(body: Any) -> str | None:
+    """The ``traceparent`` in an action call's tracker's latest message metadata (the gateway's
+    turn span), or None."""
+    if not isinstance(body, dict):
+        return None
+    tracker = body.get("tracker")
+    latest = tracker.get("latest_message") if isinstance(tracker, dict) else None
+    metadata = latest.get("metadata") if isinstance(latest, dict) else None
+    value = metadata.get(otel.TRACEPARENT) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def continue_trace(app) -> None:
+    """Each action call continues its turn's trace (docs/operations.md, "Tracing"): from the
+    ``traceparent`` header the Rasa process sends (its ``rasa.action`` span is the parent), or
+    without one from the tracker's latest message metadata (the gateway's span). rasa-sdk's own
+    webhook span reads the header, so the metadata's value is put there when the header is
+    missing; with tracing on, rasa-sdk's spans use our provider."""
+    from opentelemetry import trace
+
+    @app.listener("before_server_start")
+    async def provider(app, _loop=None):
+        if otel.enabled():
+            app.ctx.tracer_provider = trace.get_tracer_provider()
+
+    @app.on_request
+    async def parent(request):
+        if request.path != "/webhook":
+            return None
+        value = request.headers.get(otel.TRACEPARENT)
+        if otel.context_from(value) is None:
+            try:
+                value = metadata_traceparent(request.json)
+            except Exception:  # an unreadable body: rasa-sdk answers it
+                value = None
+            if value:
+                request.headers[otel.TRACEPARENT] = value
+        _parent.set(otel.context_from(value))
+        return None
+
+
+def action_span(action_call: dict[str, Any], label: str):
+    """The span of one action: the child of the current span (rasa-sdk's webhook span), or
+    with none of the call's trace context (``continue_trace``)."""
+    from opentelemetry import trace
+
+    tracker = action_call.get("tracker")
+    sender = action_call.get("sender_id") or (tracker.get("sender_id") if isinstance(tracker, dict) else None)
+    attributes = {"kw.action": label}
+    if isinstance(sender, str):
+        attributes["kw.conversation"] = otel.pseudonym(sender)
+    current = trace.get_current_span().get_span_context().is_valid
+    return otel.span("action", attributes, parent=None if current else _parent.get(), new_trace=True)
+
+
 def measured_executor():
     """rasa-sdk's executor, timing every action call (forms' validation actions too) by its
     registered name; a name it does not know counts as ``unknown`` (the label set stays fixed)."""
@@ -90,15 +154,16 @@ def measured_executor():
             name = action_call.get("next_action")
             label = name if isinstance(name, str) and name in self.actions else UNKNOWN_ACTION
             started = time.monotonic()
-            try:
-                return await super().run(action_call, *args, **kwargs)
-            except ActionExecutionRejection:
-                raise  # a form declining a value: Rasa goes on with another policy, no failure
-            except Exception:
-                ACTION_ERRORS.labels(action=label).inc()
-                raise
-            finally:
-                ACTION_DURATION.labels(action=label).observe(time.monotonic() - started)
+            with action_span(action_call, label):
+                try:
+                    return await super().run(action_call, *args, **kwargs)
+                except ActionExecutionRejection:
+                    raise  # a form declining a value: Rasa goes on with another policy, no failure
+                except Exception:
+                    ACTION_ERRORS.labels(action=label).inc()
+                    raise
+                finally:
+                    ACTION_DURATION.labels(action=label).observe(time.monotonic() - started)
 
         def register_package(self, package: Any) -> None:
             super().register_package(package)
@@ -118,18 +183,28 @@ def main(argv: list[str] | None = None) -> None:
     from rasa_sdk import utils
     from rasa_sdk.endpoint import create_app_for_serve
 
-    utils.configure_colored_logging("INFO")
-    utils.update_sanic_log_level()
-    executor = measured_executor()
-    executor.register_package(args.actions)
-    # Only Rasa calls this server: no browser origin needs CORS. No endpoints file: rasa-sdk
-    # reads only tracing settings from it, and we trace nothing.
-    app = create_app_for_serve(executor, cors_origins=None, endpoints="")
+    from bot.core import logs, tracing
     from bot.settings import get_settings
 
     settings = get_settings()
+    utils.update_sanic_log_level()
+    logs.configure(SERVICE, settings.log_format, settings.log_level)
+    traced = tracing.setup(settings, "actions")
+    if traced:
+        # rasa-sdk's own spans (the executor, validation actions) under our provider.
+        from opentelemetry import trace
+        from rasa_sdk.tracing.config import configure_tracing
+
+        configure_tracing(trace.get_tracer_provider())  # type: ignore[arg-type]
+    executor = measured_executor()
+    executor.register_package(args.actions)
+    # Only Rasa calls this server: no browser origin needs CORS. No endpoints file: rasa-sdk
+    # reads only tracing settings from it; ours come from bot/settings.py (continue_trace).
+    app = create_app_for_serve(executor, cors_origins=None, endpoints="")
+    continue_trace(app)
     require_token(app, action_token(settings.rasa_token), settings.ops_token)
     add_metrics(app)
+    logs.configure(SERVICE, settings.log_format, settings.log_level)  # over what Sanic set up
     app.run(
         host=os.environ.get("SANIC_HOST", "127.0.0.1"),
         port=args.port,

@@ -61,6 +61,10 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core import logs
+
+    # The launcher's lines in the stack's log format (KW_LOG_FORMAT; docs/operations.md, "Logs").
+    logs.configure("launcher", settings.log_format, settings.log_level)
     # Before anything else: beside a running stack (or its orphans) a start changes no data and
     # prints no demo credentials.
     taken = launcher.check_ports(launcher.stack_ports(settings, gateway=not args.no_gateway))

@@ -92,6 +92,12 @@ def child_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[s
             "KW_RASA_TOKEN": settings.rasa_token,
             "KW_RASA_WORKERS": str(settings.rasa_workers),
             "KW_SESSION_MAX_TURNS": str(settings.session_max_turns),
+            # Logs and traces of every child (rasa_runtime/jsonlogs.py, otel.py); the Rasa
+            # process reads them here, as it cannot import bot.settings.
+            "KW_LOG_FORMAT": settings.log_format,
+            "KW_LOG_LEVEL": settings.log_level,
+            "KW_OTLP_ENDPOINT": settings.otlp_endpoint,
+            "KW_TRACE_FILE": settings.trace_file,
             "TF_CPP_MIN_LOG_LEVEL": "2",
         }
     )

@@ -204,6 +204,12 @@ class Settings:
     # The demo page's portal login (never in production).
     demo_portal: bool
     log_level: str
+    # Logs of every process (docs/operations.md, "Logs"): "json" lines or readable "text".
+    log_format: str
+    # Traces (docs/operations.md, "Tracing"): the OTLP/HTTP collector (http://host:4318) and/or
+    # a file of JSON lines, one span a line; both empty: tracing off.
+    otlp_endpoint: str
+    trace_file: str
     # Rasa starts a new session (slots kept) after this many user turns, so a turn's cost does
     # not grow with the conversation (rasa_runtime/serve.py); 0 turns it off.
     session_max_turns: int
@@ -278,6 +284,14 @@ def _check_fernet_keys(keys: tuple[str, ...]) -> None:
             ok = False
         if not ok:
             raise SettingsError("KW_CONTACT_KEY: each key must be a Fernet key (urlsafe base64 of 32 bytes)")
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str:
+    """KW_OTLP_ENDPOINT: an http(s) URL (the collector's OTLP/HTTP receiver) or empty."""
+    value = env.get("KW_OTLP_ENDPOINT", "").strip()
+    if value and not value.startswith(("http://", "https://")):
+        raise SettingsError("KW_OTLP_ENDPOINT must be an http:// or https:// URL (OTLP over HTTP, e.g. port 4318)")
+    return value
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -355,6 +369,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         portal_jwt_public_key=env.get("KW_PORTAL_JWT_PUBLIC_KEY", ""),
         demo_portal=not production and env.get("KW_DEMO_PORTAL", "1") not in ("0", "false", "nee"),
         log_level=_choice(env, "KW_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        log_format=_choice(env, "KW_LOG_FORMAT", "JSON" if production else "TEXT", ("JSON", "TEXT")).lower(),
+        otlp_endpoint=_otlp_endpoint(env),
+        trace_file=env.get("KW_TRACE_FILE", "").strip(),
         session_max_turns=_int(env, "KW_SESSION_MAX_TURNS", 25),
     )
 

@@ -17,13 +17,19 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+import otel
+
 #: Rasa's token, set by serve.py; empty refuses everything.
 TOKEN = ""
+#: Called when Rasa builds the channel, after Sanic set up its logging (serve.py: our log
+#: format takes over again).
+ON_BLUEPRINT: Callable[[], None] | None = None
 
 
 def token_matches(request: Request, expected: str) -> bool:
@@ -40,6 +46,25 @@ def token_matches(request: Request, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
+def traced(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
+    """Rasa's handling of one message inside the span ``rasa.message``, the child of the
+    gateway's turn span named by the metadata's ``traceparent`` (otel.py); with tracing off the
+    turn's ids are still current, for the log lines (jsonlogs.py)."""
+
+    async def handle(message: UserMessage) -> Any:
+        metadata = message.metadata if isinstance(message.metadata, dict) else {}
+        with otel.span(
+            "rasa.message",
+            {"kw.conversation": otel.pseudonym(str(message.sender_id))},
+            parent=otel.context_from(metadata.get(otel.TRACEPARENT)),
+            kind=SpanKind.SERVER,
+            new_trace=True,
+        ):
+            return await on_new_message(message)
+
+    return handle
+
+
 class TokenRestInput(RestInput):
     """``RestInput`` (channel name ``rest``) that refuses requests without Rasa's token."""
 
@@ -48,7 +73,9 @@ class TokenRestInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+        if ON_BLUEPRINT is not None:
+            ON_BLUEPRINT()
+        webhook = super().blueprint(traced(on_new_message))
 
         @webhook.middleware("request")
         async def require_token(request: Request):

@@ -18,6 +18,9 @@ Run as ``.venv-rasa/bin/python rasa_runtime/serve.py run --model … --enable-ap
 - The REST channel is ``channels.TokenRestInput`` (credentials.yml): Rasa's token is required
   there as well as on the HTTP API. The action server's token (derived from it) reaches
   endpoints.yml's ``${KW_ACTION_TOKEN}`` through this process's environment.
+- Tracing and logs (docs/operations.md): each worker turns tracing on when ``KW_OTLP_ENDPOINT``
+  or ``KW_TRACE_FILE`` is set (``tracing_patches``) and logs in ``KW_LOG_FORMAT`` (json or text,
+  ``jsonlogs``: the fields of every process), taking over Rasa's logging once Rasa set it up.
 - ``KW_RASA_WORKERS`` above 1 serves from that many worker processes, forked from one that
   loaded the heavy parts once (``workers``), on ``--port`` and the ports after it.
 """
@@ -33,6 +36,8 @@ import versions
 #: The default of KW_SESSION_MAX_TURNS (bot/settings.py), for a Rasa started without our
 #: launcher (deploy/rasa/entrypoint.py); "0" turns the rollover off.
 DEFAULT_SESSION_MAX_TURNS = 25
+#: This process's name in log lines (jsonlogs.py); its spans' is tracing_patches.SERVICE.
+SERVICE = "rasa"
 
 
 def main() -> None:
@@ -77,6 +82,7 @@ def main() -> None:
 
     def run(args):
         sys.argv = args
+        observe()
         rasa_main()
 
     if count > 1:
@@ -84,6 +90,34 @@ def main() -> None:
 
         sys.exit(workers.serve(argv, count, run))
     run(argv)
+
+
+def observe() -> None:
+    """In this process (a worker, after the fork): tracing from the environment, and our log
+    format in place of Rasa's once Rasa configured its logging, and again once Sanic made its
+    app (the REST channel's blueprint is built after that, channels.py)."""
+    import rasa.__main__ as rasa_cli
+
+    import channels
+    import jsonlogs
+    import tracing_patches
+
+    tracing_patches.install()
+    fmt = os.environ.get("KW_LOG_FORMAT") or "text"
+    level = os.environ.get("KW_LOG_LEVEL") or "INFO"
+
+    def take_over() -> None:
+        jsonlogs.install(SERVICE, fmt, level, structlog_json=True)
+
+    configure_structlog = rasa_cli.configure_structlog
+
+    def configured(*args, **kwargs):
+        configure_structlog(*args, **kwargs)
+        take_over()
+
+    rasa_cli.configure_structlog = configured
+    channels.ON_BLUEPRINT = take_over
+    take_over()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 ``make_engine`` bounds every database call: SQLite gets a busy timeout (and foreign keys on,
 WAL for files so the gateway and the action server can share the file); PostgreSQL gets a
 connect timeout and a server-side ``statement_timeout``/``lock_timeout``. The service layer adds
-a wall-clock bound on top (libpq's connect timeout cannot go below 2 s).
+a wall-clock bound on top (libpq's connect timeout cannot go below 2 s). Every engine reports
+its statements as spans while tracing is on (bot/core/tracing.py: the statement's kind only).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import Session
+
+from bot.core.tracing import instrument_engine
 
 
 def private_sqlite_file(path: Path) -> None:
@@ -38,7 +41,14 @@ def private_sqlite_file(path: Path) -> None:
 
 
 def make_engine(url: str, timeout_s: float = 1.5) -> Engine:
-    """An engine whose connects and statements are bounded by ``timeout_s`` seconds."""
+    """An engine whose connects and statements are bounded by ``timeout_s`` seconds, its
+    statements traced (bot/core/tracing.py)."""
+    engine = _bounded_engine(url, timeout_s)
+    instrument_engine(engine)
+    return engine
+
+
+def _bounded_engine(url: str, timeout_s: float) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     timeout_ms = max(1, int(timeout_s * 1000))

@@ -10,6 +10,7 @@ import uvloop
 from aiohttp import web
 
 from bot import settings as settings_mod
+from bot.core import tracing
 from bot.web import logs
 from bot.web.app import create_app
 
@@ -24,7 +25,8 @@ def main() -> int:
     except settings_mod.SettingsError as exc:
         print(f"Instelling klopt niet: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
+    tracing.setup(settings, "gateway")
     # The handoff tables (idempotent; `python -m bot run` does it too) and, in production, no
     # demo helpdesk account.
     from bot.handoff.demo import DemoUserInProduction

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line, without message contents or personal data.
+"""Structured logs: one JSON object per line (or readable text, ``KW_LOG_FORMAT``), without
+message contents or personal data; the fields every process has (rasa_runtime/jsonlogs.py).
 
 The access log records method, path (never the query string: it may hold tokens), status,
 size, duration and a pseudonymous client id instead of the IP address.
@@ -8,16 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-import time
-import traceback
-from pathlib import Path
-from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
+from bot.core import logs as core_logs
 from bot.web.sessions import client_id
+from rasa_runtime import jsonlogs
+
+#: The gateway's name in log lines.
+SERVICE = "gateway"
 
 
 class JsonAccessLogger(AbstractAccessLogger):
@@ -40,31 +41,13 @@ class JsonAccessLogger(AbstractAccessLogger):
         self.logger.info(json.dumps(record, separators=(",", ":")))
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        try:
-            payload = json.loads(message) if message.startswith("{") else {"msg": message}
-        except ValueError:
-            payload = {"msg": message}
-        out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-        }
-        out.update(payload)
-        if record.exc_info:
-            # The type and where it happened; never the exception text (it may quote user input).
-            exc_type, _, tb = record.exc_info
-            out["exc"] = getattr(exc_type, "__name__", "Exception")
-            out["at"] = [f"{Path(f.filename).name}:{f.lineno}" for f in traceback.extract_tb(tb)][-5:]
-        return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+class JsonFormatter(jsonlogs.Formatter):
+    """The gateway's lines: the common fields of every process (rasa_runtime/jsonlogs.py)."""
+
+    def __init__(self) -> None:
+        super().__init__(SERVICE)
 
 
-def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+def configure(level: str = "INFO", fmt: str = "json") -> None:
+    core_logs.configure(SERVICE, fmt, level)
     logging.getLogger("aiohttp.access").setLevel(logging.INFO)

@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+from opentelemetry.trace import SpanKind
 from yarl import URL
 
 from bot.core.logs import log_event
 from bot.web.metrics import GatewayMetrics
 from bot.web.protocol import json_object
+from rasa_runtime import otel
 
 log = logging.getLogger("bot.web.rasa")
 
@@ -196,18 +198,25 @@ class RasaClient:
     async def _post_message(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         worker = self._worker(sender)
         url = self._bases[worker] / "webhooks" / "rest" / "webhook"
-        body = {"sender": sender, "message": text, "metadata": metadata}
         metrics = self._metrics
         queued = time.monotonic()
         async with self._admission[worker]:
             started = time.monotonic()
             metrics.rasa_wait.observe(started - queued)
             metrics.rasa_in_flight.inc()
-            try:
-                data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
-            finally:
-                metrics.rasa_in_flight.dec()
-                metrics.rasa_duration.observe(time.monotonic() - started)
+            # The call to Rasa is a span of the turn; its W3C trace context travels in the
+            # message metadata, where Rasa's channel continues the trace (rasa_runtime/otel.py).
+            with otel.span("gateway.rasa", {"kw.worker": worker}, kind=SpanKind.CLIENT):
+                traced = dict(metadata)
+                parent = otel.traceparent()
+                if parent:
+                    traced[otel.TRACEPARENT] = parent
+                body = {"sender": sender, "message": text, "metadata": traced}
+                try:
+                    data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
+                finally:
+                    metrics.rasa_in_flight.dec()
+                    metrics.rasa_duration.observe(time.monotonic() - started)
         if not isinstance(data, list):
             raise RasaUnavailable("webhook answer is not a list")
         return [m for m in data if isinstance(m, dict)]

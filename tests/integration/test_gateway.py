@@ -154,7 +154,9 @@ async def test_message_round_trip_with_server_issued_sender_and_metadata(start_g
 
     call = fake_rasa.webhook_calls[-1]
     assert call["sender"] == sid_of(ready["session"]) and len(call["sender"]) == 32
-    assert set(call["metadata"]) == {"client_id", "msg_id", "kw_sig"}  # nothing from the browser
+    # Nothing from the browser; the turn's W3C trace context (tracing off: for the log lines).
+    assert set(call["metadata"]) == {"client_id", "msg_id", "kw_sig", "traceparent"}
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]", call["metadata"]["traceparent"])
     # Signed for this conversation (bot/core/identity.py): the actions believe the client id.
     assert (
         identity.verified(client.server.app[SETTINGS].identity_key, call["sender"], call["metadata"]).client_id

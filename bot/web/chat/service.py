@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
 from bot.core import identity
 from bot.core.extract import extract_code, first_contact
 from bot.core.language import looks_english
@@ -53,6 +55,7 @@ from bot.web.protocol import (
 from bot.web.rasa import RasaClient, RasaUnavailable
 from bot.web.ratelimit import RateLimiter
 from bot.web.sessions import ChatSession, SessionCodec, client_id
+from rasa_runtime import otel
 
 log = logging.getLogger("bot.web.chat")
 
@@ -342,12 +345,17 @@ class ChatService:
         and is no resend: from the frame's receipt to the reply sent, with its outcome."""
         turn: dict[str, Any] = {"outcome": None, "replied": None}
         started = time.monotonic()
-        try:
-            await self._message(frame, session, client, emit, turn, started)
-        finally:
-            if turn["outcome"] is not None:
-                ended = turn["replied"] if turn["replied"] is not None else time.monotonic()
-                self.prom.turn(transport, turn["outcome"], ended - started)
+        # The turn's trace starts here (bot/web/rasa.py carries it to Rasa); no text in it.
+        kind = "button" if frame.get("type") == "button" else "text"
+        attributes = {"kw.conversation": session.log_id, "kw.transport": transport, "kw.kind": kind}
+        with otel.span("gateway.turn", attributes, kind=SpanKind.SERVER, new_trace=True) as span:
+            try:
+                await self._message(frame, session, client, emit, turn, started)
+            finally:
+                if turn["outcome"] is not None:
+                    span.set_attribute("kw.outcome", turn["outcome"])
+                    ended = turn["replied"] if turn["replied"] is not None else time.monotonic()
+                    self.prom.turn(transport, turn["outcome"], ended - started)
 
     async def _message(
         self, frame: dict[str, Any], session: ChatSession, client: str, emit: Emit, turn: dict[str, Any], started: float
