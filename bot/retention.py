@@ -2,7 +2,8 @@
 
 Rasa's SQL tracker store keeps every event in one table, `events`, with a UNIX `timestamp`; a
 conversation whose newest event is older than the cut-off is deleted whole, so no half
-conversation remains. Finished helpdesk tickets older than the cut-off go too, and so do the editors' question
+conversation remains. Finished helpdesk tickets older than the cut-off go too (with their mails),
+and so do the helpdesk's other sent or failed mails and the editors' question
 events (bot/insights). Run by
 `python -m bot purge` and at every `python -m bot run`. A user can also delete their own
 conversation at once from the widget (`forget_conversation`, called by the gateway): its
@@ -25,6 +26,8 @@ class PurgeReport:
     tickets: int
     #: Rows of kw_question_events (masked questions for the editors' page).
     questions: int = 0
+    #: Sent or failed mails of the helpdesk's outbox (a ticket's mails also go with the ticket).
+    mails: int = 0
 
 
 def purge_trackers(tracker_store_url: str, before: dt.datetime) -> int:
@@ -78,6 +81,8 @@ def purge(settings: Settings, now: dt.datetime | None = None) -> PurgeReport:
     now = now or dt.datetime.now(dt.UTC)
     before = now - dt.timedelta(days=settings.retention_days)
     conversations = purge_trackers(settings.tracker_store_url, before)
-    tickets = HandoffService.from_settings(settings).purge_finished(before)
+    service = HandoffService.from_settings(settings)
+    tickets = service.purge_finished(before)
+    mails = service.purge_outbox(before)
     questions = insights.purge(settings.database_url, before)
-    return PurgeReport(conversations, tickets, questions)
+    return PurgeReport(conversations, tickets, questions, mails)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -121,6 +122,50 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return items
 
 
+#: How the helpdesk's mail reaches the SMTP server (KW_SMTP_SECURITY).
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The helpdesk's e-mail (bot/mail, bot/handoff/outbox.py): off while ``host`` is empty."""
+
+    #: The SMTP server; empty: no mail (the console offers no e-mail answer, nothing is queued).
+    host: str = ""
+    port: int = 587
+    #: starttls (submission, port 587), tls (implicit TLS, port 465) or none (a local catcher only).
+    security: str = "starttls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    #: Seconds for connecting and for each SMTP command.
+    timeout_s: float = 20.0
+    #: A CA bundle (PEM) for the server's certificate on top of the system's; empty: the system's.
+    ca_file: str = ""
+    #: The sender address, and the domain of every Message-ID.
+    sender: str = "helpdesk@kansrijkewijk.example"
+    #: The helpdesk's name in the mails' text and From header.
+    helpdesk_name: str = "Helpdesk SPUK Kansrijke Wijk"
+    #: The team mailbox that gets the notifications; empty: no notifications.
+    team_mailbox: str = ""
+    #: Notify the team mailbox of every new ticket.
+    notify_new: bool = True
+    #: Notify it once when a ticket waits this many minutes inside opening hours; 0: never.
+    notify_wait_min: int = 60
+    #: Sending attempts of one mail before it counts as failed; the first retry after
+    #: ``retry_s`` seconds, doubling up to ``retry_max_s``.
+    max_attempts: int = 8
+    retry_s: float = 30.0
+    retry_max_s: float = 3600.0
+    #: Seconds between the worker's looks at the outbox for mails other processes queued.
+    poll_s: float = 5.0
+    #: The address staff open the console at (the notification's link); empty: the gateway's.
+    public_url: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -213,6 +258,8 @@ class Settings:
     # Rasa starts a new session (slots kept) after this many user turns, so a turn's cost does
     # not grow with the conversation (rasa_runtime/serve.py); 0 turns it off.
     session_max_turns: int
+    # The helpdesk's e-mail (KW_SMTP_*, KW_HELPDESK_MAILBOX, …): answers and notifications.
+    mail: MailSettings = field(default_factory=MailSettings)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -284,6 +331,77 @@ def _check_fernet_keys(keys: tuple[str, ...]) -> None:
             ok = False
         if not ok:
             raise SettingsError("KW_CONTACT_KEY: each key must be a Fernet key (urlsafe base64 of 32 bytes)")
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str:
+    """KW_OTLP_ENDPOINT: an http(s) URL (the collector's OTLP/HTTP receiver) or empty."""
+    value = env.get("KW_OTLP_ENDPOINT", "").strip()
+    if value and not value.startswith(("http://", "https://")):
+        raise SettingsError("KW_OTLP_ENDPOINT must be an http:// or https:// URL (OTLP over HTTP, e.g. port 4318)")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "ja", "yes", "on"):
+        return True
+    if raw in ("0", "false", "nee", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _mail(env: Mapping[str, str], production: bool, gateway_url: str) -> MailSettings:
+    """KW_SMTP_* and the helpdesk's mail settings; production refuses mail without TLS."""
+    host = env.get("KW_SMTP_HOST", "").strip()
+    security = (env.get("KW_SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise SettingsError(f"KW_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, got {security!r}")
+    default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
+    mailbox = env.get("KW_HELPDESK_MAILBOX", "").strip()
+    sender = env.get("KW_SMTP_FROM", "").strip()
+    for name, value in (("KW_SMTP_FROM", sender), ("KW_HELPDESK_MAILBOX", mailbox)):
+        if value and not _EMAIL_SETTING_RE.match(value):
+            raise SettingsError(f"{name} must be one e-mail address, got {value!r}")
+    if mailbox and not host:
+        raise SettingsError("KW_HELPDESK_MAILBOX needs KW_SMTP_HOST (the notifications are mail)")
+    if production and host:
+        if security == "none":
+            raise SettingsError("KW_SMTP_SECURITY=none: production sends mail over TLS only (starttls or tls)")
+        if not sender:
+            raise SettingsError("KW_SMTP_FROM must be set when KW_ENV=production and KW_SMTP_HOST is")
+    public_url = env.get("KW_PUBLIC_URL", "").strip().rstrip("/")
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise SettingsError("KW_PUBLIC_URL must be an http(s):// URL")
+    defaults = MailSettings()
+    mail = MailSettings(
+        host=host,
+        port=_positive_int(env, "KW_SMTP_PORT", default_port),
+        security=security,
+        username=env.get("KW_SMTP_USERNAME", ""),
+        password=env.get("KW_SMTP_PASSWORD", ""),
+        timeout_s=_float(env, "KW_SMTP_TIMEOUT_S", defaults.timeout_s),
+        ca_file=env.get("KW_SMTP_CA_FILE", "").strip(),
+        sender=sender or defaults.sender,
+        helpdesk_name=" ".join((env.get("KW_HELPDESK_NAME") or defaults.helpdesk_name).split())[:80],
+        team_mailbox=mailbox,
+        notify_new=_bool(env, "KW_HELPDESK_NOTIFY_NEW", defaults.notify_new),
+        notify_wait_min=_int(env, "KW_HELPDESK_NOTIFY_WAIT_MIN", defaults.notify_wait_min),
+        max_attempts=_positive_int(env, "KW_SMTP_MAX_ATTEMPTS", defaults.max_attempts),
+        retry_s=_float(env, "KW_SMTP_RETRY_S", defaults.retry_s),
+        retry_max_s=_float(env, "KW_SMTP_RETRY_MAX_S", defaults.retry_max_s),
+        poll_s=_float(env, "KW_SMTP_POLL_S", defaults.poll_s),
+        public_url=public_url or gateway_url,
+    )
+    if production and public_url == "" and mailbox:
+        raise SettingsError("KW_PUBLIC_URL must be set when KW_ENV=production and KW_HELPDESK_MAILBOX is")
+    if mail.timeout_s <= 0 or mail.retry_s <= 0 or mail.poll_s <= 0:
+        raise SettingsError("KW_SMTP_TIMEOUT_S, KW_SMTP_RETRY_S and KW_SMTP_POLL_S must be more than 0")
+    return mail
+
+
+_EMAIL_SETTING_RE = re.compile(r"^[A-Za-z0-9._%+'-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}$")
 
 
 def _otlp_endpoint(env: Mapping[str, str]) -> str:
@@ -373,6 +491,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         otlp_endpoint=_otlp_endpoint(env),
         trace_file=env.get("KW_TRACE_FILE", "").strip(),
         session_max_turns=_int(env, "KW_SESSION_MAX_TURNS", 25),
+        mail=_mail(env, production, f"http://{gateway_host}:{gateway_port}"),
     )
 
 

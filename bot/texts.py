@@ -278,6 +278,10 @@ CONSOLE_NOTICES = {
     "aangemaakt": ("status", "Het account is aangemaakt."),
     "ontgrendeld": ("status", "Het account is ontgrendeld."),
     "rol": ("status", "De rol is aangepast."),
+    "mail_wacht": ("status", "Je e-mail staat klaar en wordt zo verstuurd. De status zie je bij Geschiedenis."),
+    "mail_wacht_afgerond": ("status", "Je e-mail staat klaar en wordt zo verstuurd. De vraag is afgerond."),
+    "mail_geen_adres": ("alert", "Deze gebruiker heeft geen e-mailadres achtergelaten."),
+    "mail_uit": ("alert", "E-mail versturen staat uit. Vraag de beheerder om de mailserver in te stellen."),
 }
 LOGIN_FAILED = (
     "Inloggen is niet gelukt. Controleer je gebruikersnaam en wachtwoord. Na "
@@ -469,3 +473,27 @@ KNOWLEDGE_REPLY = {
     "amount_verb_more": "krijgen",
     "and": " en ",
 }
+
+# -- the helpdesk's e-mail (bot/handoff/mails.py fills these in; {helpdesk}: KW_HELPDESK_NAME) -----
+
+#: The answer to the applicant: greeting, their question as they asked it, the answer, the
+#: signature and the ticket's reference. Never the transcript.
+MAIL_ANSWER_SUBJECT = "Antwoord op je vraag ({ref})"
+MAIL_ANSWER_GREETING = "Hallo,"
+MAIL_ANSWER_INTRO = "Je stelde een vraag aan de {helpdesk}. Hieronder lees je ons antwoord."
+MAIL_ANSWER_QUESTION = "Je vraag:"
+MAIL_ANSWER_ANSWER = "Ons antwoord:"
+MAIL_SIGNATURE = "Met vriendelijke groet,"
+MAIL_REFERENCE = "Kenmerk: {ref}"
+MAIL_ANSWER_MORE = "Heb je nog een vraag? Stel die in de chat op de website en noem dan dit kenmerk."
+#: Notifications to the helpdesk's team mailbox: a link to the console, no personal data.
+MAIL_NEW_SUBJECT = "Nieuwe vraag voor de helpdesk ({ref})"
+MAIL_NEW_TEXT = "Er staat een nieuwe vraag in de wachtrij van de {helpdesk}."
+MAIL_WAIT_SUBJECT = "Een vraag wacht al {minutes} minuten ({ref})"
+MAIL_WAIT_TEXT = "Een vraag in de wachtrij van de {helpdesk} wacht al {minutes} minuten op een medewerker."
+MAIL_CONSOLE_LINK = "Bekijk de vraag in de console:"
+MAIL_AUTOMATIC = (
+    "Deze e-mail is automatisch verstuurd. Er staan geen persoonsgegevens in: de vraag lees je in de console."
+)
+#: The status of a mail in the ticket's history (bot/web/templates/console/parts/mails.html).
+MAIL_STATUS_LABELS = {"wacht": "wacht", "bezig": "wordt verstuurd", "verstuurd": "verstuurd", "mislukt": "mislukt"}

@@ -261,3 +261,64 @@ class CannedReply(Base):
     text: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+MAIL_ANTWOORD = "antwoord"  # a medewerker's answer to the applicant
+MAIL_MELDING = "melding"  # a notification to the helpdesk's team mailbox
+MAIL_KINDS = (MAIL_ANTWOORD, MAIL_MELDING)
+MAIL_WACHT = "wacht"  # stored, waiting for (another) attempt
+MAIL_BEZIG = "bezig"  # a worker is sending it (until ``lease_until``)
+MAIL_VERSTUURD = "verstuurd"  # the mail server accepted it
+MAIL_MISLUKT = "mislukt"  # given up: refused for good, or too many attempts
+MAIL_STATUSES = (MAIL_WACHT, MAIL_BEZIG, MAIL_VERSTUURD, MAIL_MISLUKT)
+
+
+class OutboxMail(Base):
+    """One mail of the helpdesk's outbox (bot/handoff/outbox.py): stored before it is sent, sent
+    by a worker (bot/handoff/mailer.py) at most once per attempt, under its one Message-ID.
+
+    The recipient is only in ``recipient_encrypted`` (Fernet, as a ticket's contact); the body
+    is what the medewerker saw in the preview: the masked question and the answer as typed."""
+
+    __tablename__ = "handoff_outbox"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_handoff_outbox_message_id"),
+        UniqueConstraint("dedupe_key", name="uq_handoff_outbox_dedupe_key"),
+        CheckConstraint(_in("status", MAIL_STATUSES), name="ck_handoff_outbox_status"),
+        CheckConstraint(_in("kind", MAIL_KINDS), name="ck_handoff_outbox_kind"),
+        Index("ix_handoff_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    #: One mail per purpose: a resent form (the same key) or a second notification stores nothing.
+    dedupe_key: Mapped[str] = mapped_column(String(120), nullable=False)
+    #: ``<kw.…@domain>``, made once: every attempt sends the same message.
+    message_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    recipient_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    #: For display and logs: ``j•••@g•••.nl``.
+    recipient_masked: Mapped[str] = mapped_column(String(120), nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    body_text: Mapped[str] = mapped_column(Text, nullable=False)
+    body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default=MAIL_WACHT)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    #: While ``bezig``: which worker sends it, and until when (after that another may retry).
+    claimed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: The last failure, in Dutch, without personal data (bot/mail/smtp.py).
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("handoff_staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    author: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    def __repr__(self) -> str:  # no recipient, no body
+        return f"<OutboxMail {self.id} {self.kind} {self.status}>"

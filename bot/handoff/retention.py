@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.clock import utcnow
 from bot.handoff import states
-from bot.handoff.models import Note, Ticket, TicketMessage
+from bot.handoff.models import Note, OutboxMail, Ticket, TicketMessage
 from bot.handoff.store import Store
 from bot.handoff.values import utc as _utc
 from bot.texts import ERASED_QUESTION
@@ -53,12 +53,13 @@ class Retention(Store):
     def erase_conversation(self, conversation_id: str) -> int:
         """ "Gesprek wissen": what the user said leaves the helpdesk too. Every ticket of the
         conversation keeps only its bare record (state, times, who handled it) so the console
-        can say it was erased; the question, contact, transcript and notes are deleted."""
+        can say it was erased; the question, contact, transcript, notes and mails are deleted."""
         with self._session() as session:
             ids = _conversation_ticket_ids(session, conversation_id)
             if not ids:
                 return 0
-            for model in (TicketMessage, Note):
+            # The mails go too: they carry the question and the address (also one not yet sent).
+            for model in (TicketMessage, Note, OutboxMail):
                 session.execute(
                     delete(model).where(model.ticket_id.in_(ids)).execution_options(synchronize_session=False)
                 )

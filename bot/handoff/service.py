@@ -10,6 +10,7 @@ threads and to templates. Methods are synchronous; async callers use bot.core.ru
 * :mod:`bot.handoff.messages`   messages (ordered, idempotent by client_msg_id) and notes
 * :mod:`bot.handoff.queries`    a ticket with its transcript, a conversation's tickets, the queue
 * :mod:`bot.handoff.canned`     canned replies
+* :mod:`bot.handoff.outbox`     the helpdesk's mails: stored first, taken by the worker once
 * :mod:`bot.handoff.retention`  purge of finished tickets, "gesprek wissen"
 * :mod:`bot.handoff.store`      the engine, one transaction per call, shared lookups
 
@@ -34,6 +35,7 @@ from bot.handoff.errors import (
     UnknownStaff,
 )
 from bot.handoff.messages import MAX_PAGE, Messages
+from bot.handoff.outbox import Outbox
 from bot.handoff.retention import Retention
 from bot.handoff.store import Actor, TicketRef
 from bot.handoff.tickets import Tickets
@@ -50,7 +52,7 @@ from bot.handoff.views import (
 from bot.texts import ERASED_QUESTION
 
 
-class HandoffService(Tickets, Messages, CannedReplies, Retention):
+class HandoffService(Tickets, Messages, CannedReplies, Outbox, Retention):
     """Tickets in the app database (tables made by :func:`bot.migrations.upgrade`).
 
     ``HandoffService(database_url_or_engine, timeout_s, contact_key=…)`` or

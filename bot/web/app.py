@@ -28,12 +28,13 @@ from bot import retention
 from bot.core.logs import log_event
 from bot.core.runner import run_db
 from bot.handoff.live import LiveHandoff
+from bot.handoff.mailer import OutboxWorker
 from bot.settings import Settings
 from bot.web import pages, sockets, widget_build
 from bot.web.bus import Bus
 from bot.web.chat.hub import ChatHub
 from bot.web.chat.service import ChatService
-from bot.web.keys import BUS, CHAT, HUB, LIVE, METRICS, PROM, RASA, SETTINGS, TEMPLATES
+from bot.web.keys import BUS, CHAT, HUB, LIVE, MAILER, METRICS, PROM, RASA, SETTINGS, TEMPLATES
 from bot.web.metrics import GatewayMetrics
 from bot.web.rasa import RasaClient
 from bot.web.routes import setup_routes
@@ -92,6 +93,15 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _outbox(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the outbox worker sends the helpdesk's mails (only with KW_SMTP_HOST)."""
+    worker = app[MAILER]
+    if app[SETTINGS].mail.enabled:
+        worker.start()
+    yield
+    await worker.stop()
+
+
 async def _close_sockets(app: web.Application) -> None:
     """on_shutdown: tell open widgets to reconnect (1001 going away)."""
     await app[HUB].close_all()
@@ -139,6 +149,22 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_pubsub)
     app.cleanup_ctx.append(_rasa_session)
     app.cleanup_ctx.append(_retention)
+    # The helpdesk's mails: stored in the outbox by the console, sent by this worker, which tells
+    # the consoles (through the bus) when a mail's status changed.
+
+    async def mail_result(ticket_id: int | None, _status: str) -> None:
+        if ticket_id is not None:
+            await bus.ticket_changed(ticket_id)
+
+    app[MAILER] = OutboxWorker(
+        live.tickets,
+        settings.mail,
+        live.hours,
+        db_timeout_s=live.timeout_s,
+        metrics=prom,
+        on_result=mail_result,
+    )
+    app.cleanup_ctx.append(_outbox)
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(security_headers)
     setup_routes(app, settings)

@@ -12,6 +12,7 @@ import jinja2
 from aiohttp import web
 
 from bot.handoff.live import LiveHandoff
+from bot.handoff.mailer import OutboxWorker
 from bot.settings import Settings
 from bot.web.bus import Bus
 from bot.web.chat.hub import ChatHub
@@ -32,8 +33,10 @@ HUB = web.AppKey("kw.hub", ChatHub)
 BUS = web.AppKey("kw.bus", Bus)
 TEMPLATES = web.AppKey("kw.templates", jinja2.Environment)
 LIVE = web.AppKey("kw.live", LiveHandoff)
+#: The outbox worker: sends the helpdesk's mails (bot/handoff/mailer.py); runs with KW_SMTP_HOST.
+MAILER = web.AppKey("kw.mailer", OutboxWorker)
 
 # Request keys.
 CSP_NONCE = web.RequestKey("kw.csp_nonce", str)
 
-__all__ = ["BUS", "CHAT", "CSP_NONCE", "HUB", "LIVE", "METRICS", "PROM", "RASA", "SETTINGS", "TEMPLATES"]
+__all__ = ["BUS", "CHAT", "CSP_NONCE", "HUB", "LIVE", "MAILER", "METRICS", "PROM", "RASA", "SETTINGS", "TEMPLATES"]

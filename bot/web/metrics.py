@@ -38,7 +38,23 @@ LIMITS = ("message", "connect", "login", "sockets")
 SOCKET_KINDS = ("widget", "console")
 THROTTLE_SCOPES = ("number", "global")
 #: What a scrape reads from the database (kw_metrics_scrape_errors).
-SCRAPE_PARTS = ("tickets", "throttles")
+SCRAPE_PARTS = ("tickets", "throttles", "outbox")
+#: The helpdesk's mails (bot/handoff/outbox.py): kinds, statuses, and why an attempt failed
+#: (bot/mail/smtp.py's kinds).
+MAIL_KINDS = ("antwoord", "melding")
+MAIL_STATUSES = ("wacht", "bezig", "verstuurd", "mislukt")
+MAIL_FAILURES = (
+    "connection",
+    "disconnected",
+    "timeout",
+    "tls",
+    "auth",
+    "recipient",
+    "sender",
+    "refused",
+    "busy",
+    "error",
+)
 
 
 class GatewayMetrics:
@@ -86,6 +102,24 @@ class GatewayMetrics:
         self.throttle_active = Gauge(
             "kw_status_throttle_active", "1 while that status-lookup throttle slows lookups.", ["scope"], registry=r
         )
+        self.mail_sent = Counter(
+            "kw_mail_sent", "Helpdesk mails the SMTP server accepted, by kind.", ["kind"], registry=r
+        )
+        self.mail_failures = Counter(
+            "kw_mail_send_failures",
+            "Failed attempts to send a helpdesk mail, by reason; final=yes when it is not retried.",
+            ["reason", "final"],
+            registry=r,
+        )
+        self.mail_outbox = Gauge("kw_mail_outbox", "Helpdesk mails in the outbox by status.", ["status"], registry=r)
+        self.mail_retrying = Gauge(
+            "kw_mail_outbox_retrying", "Waiting helpdesk mails that failed at least once.", registry=r
+        )
+        self.mail_oldest_wait = Gauge(
+            "kw_mail_outbox_oldest_wait_seconds",
+            "How long the oldest unsent helpdesk mail has waited (0 when none waits).",
+            registry=r,
+        )
         self.scrape_errors = Counter(
             "kw_metrics_scrape_errors",
             "Figures /metrics could not read (the database did not answer).",
@@ -101,6 +135,8 @@ class GatewayMetrics:
             (self.open_sockets, "kind", SOCKET_KINDS),
             (self.throttle_active, "scope", THROTTLE_SCOPES),
             (self.scrape_errors, "part", SCRAPE_PARTS),
+            (self.mail_sent, "kind", MAIL_KINDS),
+            (self.mail_outbox, "status", MAIL_STATUSES),
         )
         for metric, label, values in labelled:
             for value in values:
@@ -120,6 +156,24 @@ class GatewayMetrics:
     def turn(self, transport: str, outcome: str, seconds: float) -> None:
         self.turn_duration.labels(transport=transport if transport in TRANSPORTS else "ws").observe(seconds)
         self.turns.labels(outcome=outcome if outcome in OUTCOMES else "error").inc()
+
+    def count_mail_failed(self, reason: str, permanent: bool) -> None:
+        """An attempt to send a helpdesk mail failed (bot/handoff/mailer.py)."""
+        reason = reason if reason in MAIL_FAILURES else "error"
+        self.mail_failures.labels(reason=reason, final="yes" if permanent else "no").inc()
+
+    def count_mail_sent(self, kind: str) -> None:
+        self.mail_sent.labels(kind=kind if kind in MAIL_KINDS else "antwoord").inc()
+
+    def refresh_outbox(self, counts: Any) -> None:
+        """``counts``: bot.handoff.outbox.OutboxCounts, or None when the database did not answer."""
+        if counts is None:
+            self.scrape_errors.labels(part="outbox").inc()
+            return
+        for status in MAIL_STATUSES:
+            self.mail_outbox.labels(status=status).set(counts.by_status.get(status, 0))
+        self.mail_retrying.set(counts.retrying)
+        self.mail_oldest_wait.set(counts.oldest_waiting_s)
 
     def rasa_error(self, timed_out: bool, status: int | None) -> None:
         kind = "timeout" if timed_out else "http" if status is not None else "connection"

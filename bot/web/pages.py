@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from bot.core.runner import run_db
-from bot.web.keys import BUS, CSP_NONCE, HUB, METRICS, PROM, RASA, SETTINGS, TEMPLATES
+from bot.web.keys import BUS, CSP_NONCE, HUB, LIVE, METRICS, PROM, RASA, SETTINGS, TEMPLATES
 from bot.web.metrics import GatewayMetrics, tickets_waiting
 from bot.web.portal import DEMO_TOKEN_LIFETIME_S, issue_portal_token
 from bot.web.security import client_ip, own_origin
@@ -194,6 +194,11 @@ async def _refresh(request: web.Request, prom: GatewayMetrics) -> None:
     except Exception:
         throttles = None
     prom.refresh_throttles(throttles)
+    try:
+        outbox = await run_db(request.app[LIVE].tickets.outbox_counts, settings.db_timeout_s)
+    except Exception:
+        outbox = None
+    prom.refresh_outbox(outbox)
 
 
 @ops_only

@@ -20,7 +20,7 @@ def test_one_migration_history_matches_the_models(backend, tmp_path):
         migrations.upgrade(db_url)
         migrations.upgrade(db_url)  # idempotent
         head = migrations.current_revision(db_url)
-        assert head == "0005_question_event_conversation"
+        assert head == "0006_outbox"
         engine = status_db.make_engine(db_url, 10.0)
         try:
             with engine.connect() as conn:
@@ -66,7 +66,7 @@ def test_databases_of_the_two_old_histories_are_adopted(tmp_path):
                 conn.execute(text(f"CREATE TABLE {table} (version_num VARCHAR(32) NOT NULL)"))
                 conn.execute(text(f"INSERT INTO {table} VALUES ('{rev}')"))
         migrations.upgrade(db_url)
-        assert migrations.current_revision(db_url) == "0005_question_event_conversation"
+        assert migrations.current_revision(db_url) == "0006_outbox"
         with engine.connect() as conn:
             names = set(inspect(conn).get_table_names())
         assert "status_alembic_version" not in names and "handoff_alembic_version" not in names

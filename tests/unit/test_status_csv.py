@@ -208,7 +208,7 @@ def test_cli_commands(status_db_url, tmp_path, capsys):
     settings = _settings(status_db_url, tmp_path)
     args = _parse(["db-upgrade"])
     assert args.func(args, settings) == 0
-    assert "0005_question_event_conversation" in capsys.readouterr().out
+    assert "0006_outbox" in capsys.readouterr().out
 
     args = _parse(["demo-data"])
     assert args.func(args, settings) == 0
