@@ -115,6 +115,12 @@ def cmd_run_cluster(args: argparse.Namespace, settings: Settings) -> int:
     for name, value in cluster.DEFAULTS.items():
         os.environ.setdefault(name, value)  # child_env() starts from os.environ
     settings = load()
+    # Before anything else, as `run` does: beside a running cluster (or its orphans, or a
+    # foreign program) a start changes no data and starts nothing.
+    taken = launcher.check_ports(cluster.cluster_ports(settings, cluster.Ports.after(settings)))
+    if taken:
+        print(taken, file=sys.stderr, flush=True)
+        return 1
     cluster.ensure_databases(settings)
     try:
         model = launcher.ensure_model(settings)

@@ -101,6 +101,26 @@ class Ports:
         )
 
 
+def cluster_ports(settings: Settings, ports: Ports) -> list[launcher.Port]:
+    """Every port ``python -m bot run-cluster`` binds, as ``launcher.check_ports`` checks them
+    before anything starts: HAProxy's frontends, then each replica's own. A replica's port
+    follows its frontend's (``Ports.after``), so the frontend's setting moves it too."""
+    host, public = settings.host, settings.gateway_host
+    found = [
+        launcher.Port("de ingang (HAProxy)", "KW_GATEWAY_PORT", public, ports.public),
+        launcher.Port("de HTTPS-ingang (HAProxy)", "KW_TLS_PORT", public, ports.tls),
+        launcher.Port("de Rasa-ingang (HAProxy)", "KW_RASA_PORT", host, ports.rasa),
+        launcher.Port("de ingang van de actieservers (HAProxy)", "KW_ACTIONS_PORT", host, ports.actions),
+    ]
+    for what, setting, replicas in (
+        ("gateway", "KW_GATEWAY_PORT", ports.gateways),
+        ("Rasa-replica", "KW_RASA_PORT", ports.rasas),
+        ("actieserver", "KW_ACTIONS_PORT", ports.action_servers),
+    ):
+        found.extend(launcher.Port(f"{what} {i}", setting, host, port) for i, port in enumerate(replicas, 1))
+    return found
+
+
 def self_signed_pem(path: Path, names: Sequence[str] = CERT_NAMES, days: int = CERT_DAYS) -> Path:
     """A new key and a self-signed certificate for ``names`` in one PEM file (HAProxy's ``crt``),
     mode 0600 in a 0700 directory, replaced as a whole (never a half-written key)."""

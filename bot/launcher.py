@@ -225,7 +225,13 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
 def write_endpoints(settings: Settings) -> Path:
     return endpoints_file.write(
         settings.var_dir,
-        endpoints_file.endpoints(settings.actions_url, settings.tracker_store_url, settings.lock_store_url),
+        endpoints_file.endpoints(
+            settings.actions_url,
+            settings.tracker_store_url,
+            settings.lock_store_url,
+            # Rasa's tracker cache, bounded like the gateway's (rasa_runtime/stores.py).
+            {"cache_max_bytes": settings.tracker_cache_max_bytes, "cache_idle_s": settings.session_idle_s},
+        ),
     )
 
 

@@ -67,11 +67,19 @@ def action_token(rasa_token: str) -> str:
     return hmac.new(rasa_token.encode("utf-8"), b"kw-action-server-v1", hashlib.sha256).hexdigest()
 
 
-def endpoints(actions_url: str, tracker_store_url: str, lock_store_url: str | None) -> dict[str, object]:
+def endpoints(
+    actions_url: str,
+    tracker_store_url: str,
+    lock_store_url: str | None,
+    tracker_cache: dict[str, object] | None = None,
+) -> dict[str, object]:
+    """``tracker_cache``: the bounds of the tracker store's cache (``cache_max_bytes``,
+    ``cache_idle_s``; rasa_runtime/stores.py), passed to its constructor as Rasa passes every
+    key of the store's section."""
     action_endpoint = {"url": actions_url, "headers": {ACTION_TOKEN_HEADER: f"Bearer ${{{ACTION_TOKEN_ENV}}}"}}
     return {
         "action_endpoint": action_endpoint,
-        "tracker_store": sql_store(tracker_store_url),
+        "tracker_store": {**sql_store(tracker_store_url), **(tracker_cache or {})},
         "lock_store": lock_store(lock_store_url),
     }
 

@@ -11,7 +11,9 @@ tests/unit/test_rasa_runtime.py and test_rasa_trackers.py).
 - Every turn reads the conversation back from the database and rebuilds the tracker by
   replaying its events, then counts the stored events again to know which to write (reading
   and saving were a third of Rasa's time under load). The trackers of the conversations active
-  now stay in memory (``cache_size``) with the id of the newest stored event. A read asks the
+  now stay in memory with the id of the newest stored event, bounded by their estimated bytes
+  (``cache_max_bytes``: the JSON of their events times ``MEMORY_PER_JSON_BYTE``) and idle
+  time (``cache_idle_s``), least recently used first; an evicted one is read as Rasa reads it. A read asks the
   database only for that id: when it is the same, nobody (no other replica, no deletion) wrote
   since, and a copy of the kept tracker is the answer. A write stores the events after the kept
   count, as Rasa's own ``save`` does with the count it asks for. Anything else (another id, a
@@ -64,9 +66,14 @@ from sqlalchemy.pool import QueuePool
 
 from trackers_patches import copy_tracker
 
-#: Conversations whose tracker stays in memory between turns (the ones active now; a tracker of
-#: a 25-turn session is some 100-300 kB).
-TRACKER_CACHE_SIZE = 256
+#: Estimated bytes of the trackers kept in memory between turns (the conversations active now; a
+#: tracker of a 25-turn session is some 100-300 kB), and the seconds an unused one stays. The
+#: launcher passes KW_TRACKER_CACHE_MAX_BYTES and KW_SESSION_IDLE_S (rasa_runtime/endpoints.py).
+TRACKER_CACHE_MAX_BYTES = 128 * 2**20
+TRACKER_CACHE_IDLE_S = 1800.0
+#: A kept tracker's bytes in memory per byte of its events' JSON (measured on the soak's
+#: trackers with a deep getsizeof walk: docs/performance.md, "Memory over time").
+MEMORY_PER_JSON_BYTE = 4
 #: Redis commands retried after a connection error: 6 with backoff from 50 ms up to 1 s.
 REDIS_RETRIES = 6
 
@@ -101,7 +108,14 @@ class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
     """Rasa's SQL tracker store with the trackers of active conversations kept in memory and a
     tuned engine (module docstring)."""
 
-    def __init__(self, domain: Any = None, cache_size: int = TRACKER_CACHE_SIZE, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Any = None,
+        cache_max_bytes: int = TRACKER_CACHE_MAX_BYTES,
+        cache_idle_s: float = TRACKER_CACHE_IDLE_S,
+        clock: Any = time.monotonic,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(domain, **kwargs)  # creates the tables, with Rasa's engine
         url = self.engine.url
         self.engine.dispose()
@@ -109,9 +123,13 @@ class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(bind=self.engine)
-        self.cache_size = cache_size
-        #: sender id -> (id of the newest stored event, number of stored events, tracker)
-        self.kept: OrderedDict[str, tuple[Any, int, DialogueStateTracker]] = OrderedDict()
+        self.cache_max_bytes = int(cache_max_bytes)
+        self.cache_idle_s = float(cache_idle_s)
+        self.clock = clock
+        #: sender id -> (id of the newest stored event, number of stored events, tracker,
+        #: estimated bytes, last used); least recently used first.
+        self.kept: OrderedDict[str, tuple[Any, int, DialogueStateTracker, int, float]] = OrderedDict()
+        self.kept_bytes = 0
 
     def _driver_sql(self, sql: str) -> str | None:
         """``sql`` (``?`` placeholders) in the database driver's own style, or None for a
@@ -132,22 +150,46 @@ class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
             return session.execute(NEWEST_SA, {"sender_id": sender_id}).scalar()
         return session.connection().exec_driver_sql(sql, (sender_id,)).scalar()
 
-    def _keep(self, sender_id: str, mark: Any, tracker: DialogueStateTracker) -> None:
-        self.kept[sender_id] = (mark, len(tracker.events), copy_tracker(tracker))
-        self.kept.move_to_end(sender_id)
-        while len(self.kept) > self.cache_size:
-            self.kept.popitem(last=False)
+    def _drop(self, sender_id: str) -> tuple[Any, int, DialogueStateTracker, int, float] | None:
+        entry = self.kept.pop(sender_id, None)
+        if entry is not None:
+            self.kept_bytes -= entry[3]
+        return entry
+
+    def _sweep(self, now: float) -> None:
+        """Forget the trackers unused for ``cache_idle_s`` (the oldest used come first)."""
+        while self.kept:
+            sender_id, entry = next(iter(self.kept.items()))
+            if entry[4] > now - self.cache_idle_s:
+                break
+            self._drop(sender_id)
+
+    def _keep(self, sender_id: str, mark: Any, tracker: DialogueStateTracker, json_bytes: int | None = None) -> None:
+        """Keep a copy of ``tracker``; ``json_bytes``: its events' JSON, when known."""
+        if json_bytes is None:
+            json_bytes = sum(len(json.dumps(e.as_dict())) for e in tracker.events)
+        size = json_bytes * MEMORY_PER_JSON_BYTE
+        now = self.clock()
+        self._drop(sender_id)
+        self.kept[sender_id] = (mark, len(tracker.events), copy_tracker(tracker), size, now)
+        self.kept_bytes += size
+        self._sweep(now)
+        while self.kept_bytes > self.cache_max_bytes and self.kept:
+            self._drop(next(iter(self.kept)))
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         if fetch_events_from_all_sessions:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         with self.session_scope() as session:
             mark = self._newest(session, sender_id)
+        now = self.clock()
+        self._sweep(now)
         entry = self.kept.get(sender_id)
         if entry is not None and mark is not None and entry[0] == mark:
+            self.kept[sender_id] = (*entry[:4], now)
             self.kept.move_to_end(sender_id)
             return copy_tracker(entry[2])
-        self.kept.pop(sender_id, None)
+        self._drop(sender_id)
         tracker = await super()._retrieve(sender_id, False)
         if tracker is not None and mark is not None:
             # Read after the mark: a write in between makes the next look-up miss, never hit
@@ -157,7 +199,7 @@ class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
-        entry = self.kept.pop(sender_id, None)
+        entry = self._drop(sender_id)
         if entry is None:
             await super().save(tracker)
             return
@@ -200,7 +242,7 @@ class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
             session.commit()
         # A new session: the store now hands out only its events; let it load them.
         if stored is not None and not any(isinstance(e, SessionStarted) for e in new_events):
-            self._keep(sender_id, mark, tracker)
+            self._keep(sender_id, mark, tracker, entry[3] // MEMORY_PER_JSON_BYTE + sum(len(r[5]) for r in rows))
 
 
 class TicketKeepalive(rasa_lock_store.LockStore):

@@ -34,6 +34,7 @@ from bot.core import db
 from bot.core.clock import utcnow
 from bot.core.logs import log_event
 from bot.handoff.login_throttle import LOCKOUT, MAX_FAILED_LOGINS, LoginThrottle
+from bot.handoff.login_throttle import MAX_BYTES as THROTTLE_MAX_BYTES
 from bot.handoff.models import (
     DISPLAY_NAME_MAX,
     EDITOR_ROLES,
@@ -221,17 +222,18 @@ class StaffService:
         hasher: PasswordHasher | None = None,
         max_failed_logins: int = MAX_FAILED_LOGINS,
         lockout: dt.timedelta = LOCKOUT,
+        throttle_max_bytes: int = THROTTLE_MAX_BYTES,
     ) -> None:
         self.engine = db.get_engine(database, timeout_s) if isinstance(database, str) else database
         self.hasher = hasher or default_hasher()
         self.max_failed_logins = max(1, int(max_failed_logins))
         self.lockout = lockout
-        self.throttle = LoginThrottle(self.max_failed_logins, lockout)
+        self.throttle = LoginThrottle(self.max_failed_logins, lockout, throttle_max_bytes)
         self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StaffService:
-        return cls(settings.database_url, settings.db_timeout_s)
+        return cls(settings.database_url, settings.db_timeout_s, throttle_max_bytes=settings.limiter_max_bytes)
 
     def _session(self) -> AbstractContextManager[Session]:
         return db.session_scope(self.engine)

@@ -45,7 +45,16 @@ def endpoints(env: Mapping[str, str]) -> dict[str, object]:
         )
     host = env.get("KW_HOST", "127.0.0.1")
     actions_port = int(env.get("KW_ACTIONS_PORT") or 5055)
-    return endpoints_file.endpoints(f"http://{host}:{actions_port}/webhook", tracker, lock)
+    # The tracker cache's bounds (bot/settings.py; rasa_runtime/stores.py has the same defaults).
+    cache = {
+        key: kind(env[name])
+        for key, name, kind in (
+            ("cache_max_bytes", "KW_TRACKER_CACHE_MAX_BYTES", int),
+            ("cache_idle_s", "KW_SESSION_IDLE_S", float),
+        )
+        if env.get(name)
+    }
+    return endpoints_file.endpoints(f"http://{host}:{actions_port}/webhook", tracker, lock, cache)
 
 
 def write(env: Mapping[str, str]) -> Path:

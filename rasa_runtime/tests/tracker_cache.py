@@ -13,7 +13,7 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, Sess
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 import trackers_patches
-from stores import CachingSQLTrackerStore
+from stores import MEMORY_PER_JSON_BYTE, CachingSQLTrackerStore
 
 
 def turn(text: str, slot=None) -> list:
@@ -34,7 +34,7 @@ def state(tracker):
 
 async def run(settings: dict) -> dict:
     domain = Domain.load("domain.yml")
-    a, b = (CachingSQLTrackerStore(domain, cache_size=2, **settings) for _ in range(2))  # two replicas
+    a, b = (CachingSQLTrackerStore(domain, **settings) for _ in range(2))  # two replicas
 
     async def plain(sender):
         return await SQLTrackerStore._retrieve(a, sender, False)
@@ -72,12 +72,24 @@ async def run(settings: dict) -> dict:
         state(await a.retrieve("s1")) == state(await plain("s1")),
         len((await a.retrieve("s1")).events),
     ]
-    # More conversations than the cache holds: the oldest is forgotten, still answered right.
+    # More conversations than the cache's bytes hold (room for two and a half small trackers):
+    # the least recently used is forgotten, and still answered right.
+    small = sum(len(json.dumps(e.as_dict())) for e in turn("hoi")) * MEMORY_PER_JSON_BYTE
+    now = [1000.0]
+    c = CachingSQLTrackerStore(
+        domain, cache_max_bytes=int(small * 2.5), cache_idle_s=60, clock=lambda: now[0], **settings
+    )
     for sender in ("s2", "s3", "s4"):
-        await a.save(DialogueStateTracker.from_events(sender, turn("hoi"), domain.slots))
-        await a.retrieve(sender)
-    out["bounded"] = sorted(a.kept)
-    out["evicted_still_loads"] = state(await a.retrieve("s1")) == state(await plain("s1"))
+        await c.save(DialogueStateTracker.from_events(sender, turn("hoi"), domain.slots))
+        await c.retrieve(sender)
+        now[0] += 1
+    out["bounded"] = sorted(c.kept)
+    out["bounded_bytes"] = [c.kept_bytes, small]
+    out["evicted_still_loads"] = state(await c.retrieve("s2")) == state(await plain("s2"))
+    out["after_evicted"] = list(c.kept)
+    # Unused for cache_idle_s, a tracker goes at the next read of any conversation; still right.
+    now[0] += 61
+    out["idle"] = [state(await c.retrieve("s3")) == state(await plain("s3")), list(c.kept)]
     # A conversation deleted from the store (the retention job) is gone for the cache too.
     with a.session_scope() as session:
         session.query(a.SQLEvent).filter(a.SQLEvent.sender_id == "s1").delete()

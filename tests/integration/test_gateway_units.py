@@ -233,22 +233,6 @@ def test_json_formatter_never_prints_exception_text():
     assert "jan@example.nl" not in line and json.loads(line)["exc"] == "ValueError"
 
 
-def test_session_states_are_bounded(monkeypatch, tmp_path):
-    from bot.settings import load
-    from bot.web.app import create_app
-    from bot.web.chat import service as chat
-    from bot.web.keys import CHAT
-
-    monkeypatch.setattr(chat, "MAX_SESSION_STATES", 3)
-    service = create_app(load({"KW_VAR_DIR": str(tmp_path)}))[CHAT]
-    for sid in "abcde":
-        service.state(sid, new=True)
-    assert list(service._states) == ["c", "d", "e"]
-    service.state("c")
-    service.state("f", new=True)
-    assert list(service._states) == ["e", "c", "f"]
-
-
 def test_portal_token_with_a_public_key():
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec

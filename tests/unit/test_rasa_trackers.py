@@ -53,6 +53,10 @@ def test_the_tracker_cache_answers_what_the_store_holds(tmp_path, backend):
     assert out["failed_turn_not_kept"] and out["hits"]
     assert out["new_session"][0] and out["new_session"][1] <= 3
     assert out["bounded"] == ["s3", "s4"] and out["evicted_still_loads"]
+    held, small = out["bounded_bytes"]
+    assert 1.5 * small <= held <= 2.5 * small  # two small trackers, estimated from their JSON
+    assert out["after_evicted"] == ["s4", "s2"]  # s3 was the least recently used
+    assert out["idle"] == [True, ["s3"]]
     assert out["deleted"] == [True, True]
 
 

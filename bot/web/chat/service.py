@@ -23,6 +23,8 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from bot.core import identity
+from bot.core.bounded import BoundedCache, deep_size
+from bot.core.clock import monotonic
 from bot.core.extract import extract_code, first_contact
 from bot.core.language import looks_english
 from bot.core.logs import log_event
@@ -36,7 +38,7 @@ from bot.settings import Settings
 from bot.status import coderefs
 from bot.texts import ENGLISH_NOTICE, HANDOFF_WAITING_REMINDER
 from bot.web import portal as portal_mod
-from bot.web.metrics import GatewayMetrics, turn_outcome
+from bot.web.metrics import CacheFigures, GatewayMetrics, turn_outcome
 from bot.web.protocol import (
     EXPECT_CODE,
     STARTER_PAYLOADS,
@@ -63,9 +65,12 @@ Emit = Callable[[dict[str, Any]], Awaitable[None]]
 
 # hello and reset frames one socket may send per minute (per client: KW_CONNECT_RATE_PER_MINUTE).
 SOCKET_SESSION_FRAMES_PER_MINUTE = 10
-# Conversations whose state (lock, recent replies, offered buttons) is kept in memory.
-MAX_SESSION_STATES = 10_000
+# The conversations whose state (lock, recent replies, offered buttons) is kept in memory are
+# bounded by their estimated bytes (KW_SESSION_CACHE_MAX_BYTES) and idle time (KW_SESSION_IDLE_S),
+# not by their number (bot/core/bounded.py). A conversation evicted is read back from Rasa's
+# tracker at its next message. Its recent replies (for resends of a message) are bounded too:
 REPLY_CACHE = 50
+REPLY_CACHE_MAX_BYTES = 64 * 1024
 # Deleting one conversation from the tracker store ("gesprek wissen") runs in the background.
 WIPE_TIMEOUT_S = 60.0
 
@@ -92,37 +97,76 @@ class Conversation:
 
 
 class SessionState:
-    """What one gateway process remembers about one conversation."""
+    """What one gateway process remembers about one conversation, with an estimate of its bytes
+    kept up to date as it changes (``size``)."""
+
+    #: An empty state's estimate (its lock, dicts and flags), measured once.
+    BASE_BYTES = 0
 
     def __init__(self, warm: bool) -> None:
         self.lock = asyncio.Lock()
         self.warm = warm  # True when `replies`/`offered` reflect the whole tracker
+        #: The replies to the latest messages (by client message id), newest last: at most
+        #: REPLY_CACHE of them and REPLY_CACHE_MAX_BYTES together (the newest one always).
         self.replies: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.reply_bytes = 0
+        self._reply_sizes: dict[str, int] = {}
+        #: Every button offered in this conversation (payload -> title): the domain's few
+        #: payloads, so it stays small.
         self.offered: dict[str, str] = {}
+        self._offered_bytes = 0
         self.expect: str | None = None  # what the assistant just asked for (a code)
 
-    def remember(self, msg_id: str, messages: list[dict[str, Any]]) -> None:
+    @property
+    def size(self) -> int:
+        """Estimated bytes: the empty state, its replies and its offered buttons."""
+        return SessionState.BASE_BYTES + self.reply_bytes + self._offered_bytes
+
+    def _reply(self, msg_id: str, messages: list[dict[str, Any]]) -> None:
+        self.reply_bytes -= self._reply_sizes.pop(msg_id, 0)
         self.replies[msg_id] = messages
         self.replies.move_to_end(msg_id)
-        while len(self.replies) > REPLY_CACHE:
-            self.replies.popitem(last=False)
-        for m in messages:
-            for b in m.get("buttons", []):
-                self.offered[b["payload"]] = b["title"]
+        size = deep_size(msg_id) + deep_size(messages)
+        self._reply_sizes[msg_id] = size
+        self.reply_bytes += size
+
+    def _trim(self) -> None:
+        while len(self.replies) > REPLY_CACHE or (len(self.replies) > 1 and self.reply_bytes > REPLY_CACHE_MAX_BYTES):
+            mid, _ = self.replies.popitem(last=False)
+            self.reply_bytes -= self._reply_sizes.pop(mid, 0)
+
+    def _offer(self, offered: dict[str, str]) -> None:
+        for payload, title in offered.items():
+            if payload not in self.offered:
+                self._offered_bytes += deep_size(payload) + deep_size(title)
+            self.offered[payload] = title
+
+    def remember(self, msg_id: str, messages: list[dict[str, Any]]) -> None:
+        self._reply(msg_id, messages)
+        self._trim()
+        self._offer({b["payload"]: b["title"] for m in messages for b in m.get("buttons", [])})
 
     def absorb(self, history: History) -> None:
         for mid, msgs in history.replies.items():
-            self.replies[mid] = msgs
-        while len(self.replies) > REPLY_CACHE:
-            self.replies.popitem(last=False)
-        self.offered.update(history.offered)
+            self._reply(mid, msgs)
+        self._trim()
+        self._offer(history.offered)
         self.expect = history.expect
         self.warm = True
 
 
+SessionState.BASE_BYTES = deep_size(SessionState(warm=False))
+
+
 class ChatService:
     def __init__(
-        self, settings: Settings, rasa: RasaClient, metrics: Counter[str], handoff: LiveHandoff, prom: GatewayMetrics
+        self,
+        settings: Settings,
+        rasa: RasaClient,
+        metrics: Counter[str],
+        handoff: LiveHandoff,
+        prom: GatewayMetrics,
+        clock: Callable[[], float] = monotonic,
     ) -> None:
         self.settings = settings
         self.rasa = rasa
@@ -132,11 +176,27 @@ class ChatService:
         self.codec = SessionCodec(settings.cookie_secret)
         message_refused = prom.refusal("message")
         connect_refused = prom.refusal("connect")
-        self.limiter = RateLimiter(settings.rate_limit_per_minute, on_refused=message_refused)
-        self.connect_limiter = RateLimiter(settings.connect_rate_per_minute, on_refused=connect_refused)
-        self.socket_limiter = RateLimiter(SOCKET_SESSION_FRAMES_PER_MINUTE, on_refused=connect_refused)
+        limit_bytes = settings.limiter_max_bytes
+        self.limiter = RateLimiter(
+            settings.rate_limit_per_minute, on_refused=message_refused, max_bytes=limit_bytes, clock=clock
+        )
+        self.connect_limiter = RateLimiter(
+            settings.connect_rate_per_minute, on_refused=connect_refused, max_bytes=limit_bytes, clock=clock
+        )
+        self.socket_limiter = RateLimiter(
+            SOCKET_SESSION_FRAMES_PER_MINUTE, on_refused=connect_refused, max_bytes=limit_bytes, clock=clock
+        )
         self.max_chars = settings.max_message_chars
-        self._states: OrderedDict[str, SessionState] = OrderedDict()
+        #: Conversations' states, bounded by bytes and idle time; a busy one (a turn holds its
+        #: lock) is never evicted.
+        self._states: BoundedCache[str, SessionState] = BoundedCache(
+            settings.session_cache_max_bytes,
+            settings.session_idle_s,
+            lambda st: st.size,
+            busy=lambda st: st.lock.locked(),
+            clock=clock,
+        )
+        prom.add_caches(self.cache_figures)
         # The live handoff: routes messages of conversations with an active helpdesk ticket.
         self.handoff = handoff
         #: Work running beside or after a turn (wipes, ticket look-ups), kept until done: the
@@ -167,19 +227,29 @@ class ChatService:
             raise FrameError("rate_limited", wait=wait)
 
     def state(self, sid: str, new: bool = False) -> SessionState:
+        """The conversation's state, made when this process holds none (a new conversation:
+        ``new``, warm; else cold: its next message reads the tracker first)."""
         st = self._states.get(sid)
         if st is None:
             st = SessionState(warm=new)
-            # Forget the least recently used conversations (not one that is busy right now).
-            for _ in range(len(self._states) - MAX_SESSION_STATES + 1):
-                oldest = next(iter(self._states))
-                if self._states[oldest].lock.locked():
-                    self._states.move_to_end(oldest)
-                else:
-                    del self._states[oldest]
-            self._states[sid] = st
-        self._states.move_to_end(sid)
+            self._states.put(sid, st)
         return st
+
+    def cache_figures(self) -> dict[str, CacheFigures]:
+        """Entries, estimated bytes and evictions of this service's caches, for /metrics."""
+        states = self._states.values()
+        replies: CacheFigures = (sum(len(st.replies) for st in states), sum(st.reply_bytes for st in states), {})
+        figures: dict[str, CacheFigures] = {
+            "sessions": (len(self._states), self._states.bytes, dict(self._states.evictions)),
+            "replies": replies,
+        }
+        for name, limiter in (
+            ("rate_message", self.limiter),
+            ("rate_connect", self.connect_limiter),
+            ("rate_socket", self.socket_limiter),
+        ):
+            figures[name] = (*limiter.size(), dict(limiter.evictions))
+        return figures
 
     def _ready(self, session: ChatSession, resumed: bool, history: History | None, history_ok: bool) -> dict[str, Any]:
         portal_info: dict[str, Any] = {"status": session.portal_status}
@@ -204,6 +274,7 @@ class ChatService:
             return None
         history = History.from_tracker(tracker)
         self.state(session.sid).absorb(history)
+        self._states.resize(session.sid)
         return history
 
     # -- frames ----------------------------------------------------------------------------
@@ -460,6 +531,7 @@ class ChatService:
                 messages.insert(0, own_message(ENGLISH_NOTICE))
             state.expect = expectation(answer)
             state.remember(mid, messages)
+            self._states.resize(session.sid)
         self.metrics[f"messages_{kind}"] += 1
         log_event(
             log,

@@ -69,7 +69,16 @@ def create_console_app(
     app[CONSOLE_COOKIES] = SessionCookies(
         settings.cookie_secret, settings.staff_idle_timeout_s, settings.staff_absolute_timeout_s
     )
-    app[CONSOLE_LOGIN_LIMITER] = RateLimiter(settings.helpdesk_login_rate_per_minute, on_refused=prom.refusal("login"))
+    app[CONSOLE_LOGIN_LIMITER] = limiter = RateLimiter(
+        settings.helpdesk_login_rate_per_minute, on_refused=prom.refusal("login"), max_bytes=settings.limiter_max_bytes
+    )
+    throttle = live.staff.throttle
+    prom.add_caches(
+        lambda: {
+            "rate_login": (*limiter.size(), dict(limiter.evictions)),
+            "login_throttle": (*throttle.size(), dict(throttle.evictions)),
+        }
+    )
     hub = ConsoleHub(live, settings.helpdesk_poll_s, Fragments(templates, settings))
     app[CONSOLE_HUB] = hub
     bus.subscribe(hub)
