@@ -258,6 +258,16 @@ class Settings:
     # Rasa starts a new session (slots kept) after this many user turns, so a turn's cost does
     # not grow with the conversation (rasa_runtime/serve.py); 0 turns it off.
     session_max_turns: int
+    # Memory bounds of the per-process caches (bot/core/bounded.py), as estimated bytes and idle
+    # seconds; defaults derived from the Kubernetes limits (deploy/k8s, docs/performance.md).
+    # The gateway's conversation states with their recent replies; a conversation unused this
+    # long leaves both the gateway's and Rasa's cache (its next message reads Rasa's tracker).
+    session_cache_max_bytes: int
+    session_idle_s: float
+    # Each rate limiter's buckets and the helpdesk login throttle, each.
+    limiter_max_bytes: int
+    # Rasa's trackers of active conversations, per Rasa process (rasa_runtime/stores.py).
+    tracker_cache_max_bytes: int
     # The helpdesk's e-mail (KW_SMTP_*, KW_HELPDESK_MAILBOX, …): answers and notifications.
     mail: MailSettings = field(default_factory=MailSettings)
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -492,6 +502,10 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         trace_file=env.get("KW_TRACE_FILE", "").strip(),
         session_max_turns=_int(env, "KW_SESSION_MAX_TURNS", 25),
         mail=_mail(env, production, f"http://{gateway_host}:{gateway_port}"),
+        session_cache_max_bytes=_positive_int(env, "KW_SESSION_CACHE_MAX_BYTES", 64 * 2**20),
+        session_idle_s=_float(env, "KW_SESSION_IDLE_S", 30 * 60.0),
+        limiter_max_bytes=_positive_int(env, "KW_LIMITER_MAX_BYTES", 4 * 2**20),
+        tracker_cache_max_bytes=_positive_int(env, "KW_TRACKER_CACHE_MAX_BYTES", 128 * 2**20),
     )
 
 

@@ -19,12 +19,13 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot import retention
+from bot.core.clock import monotonic
 from bot.core.logs import log_event
 from bot.core.runner import run_db
 from bot.handoff.live import LiveHandoff
@@ -119,7 +120,8 @@ async def html_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         raise
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, clock: Callable[[], float] = monotonic) -> web.Application:
+    """The gateway; ``clock``: what its caches' idle times are measured on (tests move it)."""
     # No route reads more than this; every handler also checks its own smaller limit before
     # reading (the chat frame, the console form, the API body).
     app = web.Application(middlewares=[nonce_middleware, html_errors], client_max_size=MAX_REQUEST_BYTES)
@@ -145,7 +147,7 @@ def create_app(settings: Settings) -> web.Application:
     # The live handoff: the chat routes messages of conversations with a helpdesk ticket to it,
     # the console drives it; it tells Rasa and the bus.
     app[LIVE] = live = LiveHandoff.from_settings(settings, rasa, bus, metrics)
-    app[CHAT] = ChatService(settings, rasa, metrics, live, prom)
+    app[CHAT] = ChatService(settings, rasa, metrics, live, prom, clock=clock)
     app.cleanup_ctx.append(_pubsub)
     app.cleanup_ctx.append(_rasa_session)
     app.cleanup_ctx.append(_retention)

@@ -9,7 +9,9 @@ What is measured where:
 - the Rasa hop (request time, waits for the in-flight limit, in flight, errors): RasaClient;
 - rate-limit refusals: the limiters' ``on_refused`` and the socket caps;
 - tickets waiting, the helpdesk's hours, pub/sub, open sockets and the status throttles: read
-  at scrape time (``refresh``).
+  at scrape time (``refresh``);
+- the per-process caches (``kw_cache_entries``, ``kw_cache_bytes``, ``kw_cache_evictions_total``
+  by ``cache``): read at scrape time from their owners (``add_caches``; bot/core/bounded.py).
 
 Labels are small fixed sets; nothing personal (no ids, numbers, texts, addresses).
 """
@@ -17,11 +19,14 @@ Labels are small fixed sets; nothing personal (no ids, numbers, texts, addresses
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 #: Seconds: a turn is usually under a second; Rasa's own bound is 30 s, recovery up to 25 s more.
 TURN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
@@ -55,6 +60,40 @@ MAIL_FAILURES = (
     "busy",
     "error",
 )
+#: The gateway's per-process caches: conversation states, their recent replies (part of the
+#: states' bytes), the rate limiters' buckets (messages, hellos per client, session frames per
+#: socket, console logins) and the helpdesk login throttle.
+CACHES = ("sessions", "replies", "rate_message", "rate_connect", "rate_socket", "rate_login", "login_throttle")
+EVICTION_REASONS = ("bytes", "idle")
+#: One cache's figures: entries, estimated bytes, evictions so far by reason.
+CacheFigures = tuple[int, int, dict[str, int]]
+
+
+class CacheCollector(Collector):
+    """The caches' sizes, read from their owners at each scrape."""
+
+    def __init__(self) -> None:
+        self.sources: list[Callable[[], dict[str, CacheFigures]]] = []
+
+    def collect(self) -> Iterable[Metric]:
+        figures: dict[str, CacheFigures] = {name: (0, 0, {}) for name in CACHES}
+        for source in self.sources:
+            figures.update({name: value for name, value in source().items() if name in figures})
+        entries = GaugeMetricFamily("kw_cache_entries", "Entries held by a per-process cache now.", labels=["cache"])
+        size = GaugeMetricFamily(
+            "kw_cache_bytes", "Estimated bytes held by a per-process cache now (bot/core/bounded.py).", labels=["cache"]
+        )
+        evictions = CounterMetricFamily(
+            "kw_cache_evictions",
+            "Entries a cache evicted, by reason (bytes: over its byte bound; idle: unused too long).",
+            labels=["cache", "reason"],
+        )
+        for name, (count, held, evicted) in figures.items():
+            entries.add_metric([name], count)
+            size.add_metric([name], held)
+            for reason in EVICTION_REASONS:
+                evictions.add_metric([name, reason], evicted.get(reason, 0))
+        return [entries, size, evictions]
 
 
 class GatewayMetrics:
@@ -145,6 +184,12 @@ class GatewayMetrics:
         #: How many console sockets are open now: the console sub-app (bot/web/console/routes.py)
         #: sets this to its hub's count when it is made.
         self.console_sockets: Callable[[], int] = lambda: 0
+        self.caches = CacheCollector()
+        r.register(self.caches)
+
+    def add_caches(self, source: Callable[[], dict[str, CacheFigures]]) -> None:
+        """A cache owner's figures by cache name (one of CACHES), read at each scrape."""
+        self.caches.sources.append(source)
 
     # -- hooks for the parts that count --------------------------------------------------
 
