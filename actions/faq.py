@@ -20,7 +20,6 @@ from bot.conversation import (
     helpdesk_shown,
     rephrase_reply,
 )
-from bot.core.masking import mask_text
 from bot.core.reply import Reply
 from bot.insights.record import note_faq, note_rephrase  # the editors' page (bot/insights)
 from bot.knowledge.loader import KnowledgeBase, get_knowledge_base
@@ -245,7 +244,6 @@ class ActionAnswerFaq(KwAction):
                             "nlu": intent,
                             "confidence": round(confidence, 2),
                             "answer": chance.key,
-                            "text": mask_text(text)[:200],
                         },
                         ensure_ascii=False,
                     ),
@@ -336,7 +334,8 @@ class ActionRephrase(KwAction):
             reply = rephrase_reply(
                 kb, message.get("intent_ranking") or [], misunderstood, helpdesk_shown(tracker.events, kb)
             )
-        # For the editors: which path answered, with the message masked (no personal data).
+        # Which path answered; never the message (logs carry no message text: docs/operations.md,
+        # "Logs"; the editors read the questions in the insights report).
         log.info(
             "second chance %s",
             json.dumps(
@@ -345,7 +344,6 @@ class ActionRephrase(KwAction):
                     "answer": chance.key,
                     "misunderstood": misunderstood,
                     "candidates": [[k, round(s, 2)] for k, s in chance.candidates],
-                    "text": mask_text(text)[:200],
                 },
                 ensure_ascii=False,
             ),

@@ -21,6 +21,7 @@ import argparse
 import contextvars
 import hmac
 import ipaddress
+import logging
 import os
 import time
 from typing import Any
@@ -147,7 +148,10 @@ def measured_executor():
     from rasa_sdk.executor import ActionExecutor
     from rasa_sdk.interfaces import ActionExecutionRejection
 
+    from bot.core.logs import log_event
     from bot.core.metrics import ACTION_DURATION, ACTION_ERRORS, UNKNOWN_ACTION
+
+    log = logging.getLogger("bot.action_server")
 
     class MeasuredExecutor(ActionExecutor):
         async def run(self, action_call: dict[str, Any], *args: Any, **kwargs: Any):
@@ -163,7 +167,10 @@ def measured_executor():
                     ACTION_ERRORS.labels(action=label).inc()
                     raise
                 finally:
-                    ACTION_DURATION.labels(action=label).observe(time.monotonic() - started)
+                    took = time.monotonic() - started
+                    ACTION_DURATION.labels(action=label).observe(took)
+                    # One line per action call, inside the turn: its trace id and conversation.
+                    log_event(log, "action", action=label, ms=int(took * 1000))
 
         def register_package(self, package: Any) -> None:
             super().register_package(package)
@@ -180,15 +187,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.umask(0o077)  # what the actions write (SQLite files) is this user's alone
 
-    from rasa_sdk import utils
-    from rasa_sdk.endpoint import create_app_for_serve
-
     from bot.core import logs, tracing
     from bot.settings import get_settings
 
     settings = get_settings()
+    logs.configure(SERVICE, settings.log_format, settings.log_level)  # before rasa-sdk's imports
+    from rasa_sdk import utils
+    from rasa_sdk.endpoint import create_app_for_serve
+
     utils.update_sanic_log_level()
-    logs.configure(SERVICE, settings.log_format, settings.log_level)
     traced = tracing.setup(settings, "actions")
     if traced:
         # rasa-sdk's own spans (the executor, validation actions) under our provider.

@@ -31,6 +31,7 @@ import os
 import sys
 
 import endpoints
+import jsonlogs
 import versions
 
 #: The default of KW_SESSION_MAX_TURNS (bot/settings.py), for a Rasa started without our
@@ -41,6 +42,9 @@ SERVICE = "rasa"
 
 
 def main() -> None:
+    # Our log format from the first line on (what Rasa's imports print, too); each worker takes
+    # over Rasa's logging again once Rasa set it up (``observe``).
+    jsonlogs.install(SERVICE, os.environ.get("KW_LOG_FORMAT") or "text", os.environ.get("KW_LOG_LEVEL") or "INFO")
     versions.check()
     token = os.environ.pop("KW_RASA_TOKEN", "")
     if not token:

@@ -35,6 +35,8 @@ def _in_context[T](fn: Callable[[], T]) -> Callable[[], T]:
     ctx = contextvars.copy_context()
 
     def call() -> T:
+        if otel.current_ids() is None:  # outside a turn (start-up, purges): no trace of its own
+            return fn()
         with otel.span("db.call"):
             return fn()
 

@@ -6,7 +6,8 @@ to ``KW_TRACE_FILE``; without either, tracing is off and a turn's ids only trave
 Database spans: ``db.call`` around each call through bot/core/runner.py (the pool thread runs in
 the caller's context, so the span is the turn's child), and one ``db <KIND>`` span per statement
 (``instrument_engine``: SELECT, INSERT, …) with the database system and the statement's kind
-only, never the statement's text or its parameters.
+only, never the statement's text or its parameters. Only inside a turn's trace: work outside a
+turn (start-up, purges, the console's polls) makes no traces of its own.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def instrument_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _start(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
-        if not otel.enabled() or context is None:
-            return
+        if not otel.enabled() or context is None or otel.current_ids() is None:
+            return  # tracing off, or outside a turn (start-up, purges): no trace of its own
         kind = statement_kind(statement)
         scope = otel.span(f"db {kind}", {"db.system.name": system, "db.operation.name": kind})
         scope.__enter__()

@@ -247,10 +247,23 @@ def test_a_db_call_is_a_child_of_the_turn_with_a_span_per_statement_and_no_value
 
 def test_a_failed_statement_ends_its_span_as_failed(recorded, tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'app.db'}")
-    with pytest.raises(OperationalError), engine.begin() as conn:
+    with otel.span("gateway.turn", new_trace=True), pytest.raises(OperationalError), engine.begin() as conn:
         conn.execute(text("SELECT * FROM missing_table"))
     (failed,) = [s for s in recorded.get_finished_spans() if s.name == "db SELECT"]
     assert failed.status.status_code.name == "ERROR" and failed.attributes["error.type"] == "OperationalError"
+    engine.dispose()
+
+
+def test_database_work_outside_a_turn_makes_no_trace(recorded, tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+
+    def work() -> int:
+        with engine.begin() as conn:
+            return conn.execute(text("SELECT 1")).scalar_one()
+
+    recorded.clear()
+    assert runner.run_bounded(work, 5.0) == 1
+    assert recorded.get_finished_spans() == ()
     engine.dispose()
 
 
