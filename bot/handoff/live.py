@@ -15,11 +15,13 @@ tracker and answers nothing.
 Console → widget. A staff reply is stored (``add_message(ticket, 'medewerker', author=…)``),
 appended to the Rasa tracker as a bot event ``{"event": "bot", "text", "metadata": {"agent":
 name, "handoff_id": "h-<ticket>-<seq>"}}`` and pushed to the conversation's open sockets as an
-``agent`` frame with the same id. Taking over, handing back and closing are announced the same
-way (a ``systeem`` message on the ticket, a bot event, a push) and change the widget's
-``handoff`` state; hand back and close first append ``{"event": "resume"}`` so Rasa answers
-again. Because every message the user sees is in the tracker with a stable id, a widget that
-reloads or reconnects rebuilds them from the history, once each.
+``agent`` frame with the same id. An answer by e-mail (:meth:`LiveHandoff.answer_by_mail`)
+goes into the outbox and, like a reply, into the transcript, the tracker and the open widgets.
+Taking over, handing back and closing are announced the same way (a ``systeem`` message on the
+ticket, a bot event, a push) and change the widget's ``handoff`` state; hand back and close
+first append ``{"event": "resume"}`` so Rasa answers again. Because every message the user sees
+is in the tracker with a stable id, a widget that reloads or reconnects rebuilds them from the
+history, once each.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from bot.core.runner import run_db
 from bot.handoff import states
 from bot.handoff.errors import AlreadyClaimed, NotAssigned, TicketClosed
 from bot.handoff.hours import OpeningHours
+from bot.handoff.outbox import OutboxView
 from bot.handoff.privacy import EMAIL, PHONE, contact_hint
 from bot.handoff.service import HandoffService
 from bot.handoff.staff import StaffService, StaffView
 from bot.handoff.views import MessageView, TicketView
+from bot.mail.compose import new_message_id
 from bot.settings import Settings
 from bot.texts import (
     HANDOFF_CONTACT_ADDED_EMAIL,
@@ -372,6 +376,44 @@ class LiveHandoff:
         log_event(log, "handoff_staff_message", ticket=ticket.id, staff=staff.id, seq=message.seq, delivered=delivered)
         await self.ticket_changed(ticket.id)
         return message, delivered
+
+    async def answer_by_mail(
+        self, ref: Any, staff: StaffView, text: str, key: str, *, close: bool, helpdesk: str, sender: str
+    ) -> tuple[OutboxView, bool]:
+        """Answer a ticket by e-mail: the mail goes into the outbox (the worker sends it), the
+        answer into the transcript and, when the applicant's chat is open, into it too. A waiting
+        ticket is picked up by ``staff`` first; with ``close`` it is closed afterwards. The same
+        ``key`` again (a resent form) changes nothing. Returns the mail and whether it is new."""
+        ticket = await self.run(self.tickets.get_ticket, ref)
+        self._check_may_act(ticket, staff)
+        if ticket.state == states.WACHTRIJ:
+            # Check the address before the ticket changes hands: a refusal leaves it waiting.
+            await self.run(self.tickets.preview_answer, ticket, staff, text, helpdesk=helpdesk)
+            ticket = await self.run(self.tickets.claim, ticket, staff)
+        mail, new = await self.run(
+            self.tickets.queue_answer, ticket, staff, text, key, helpdesk=helpdesk, message_id=new_message_id(sender)
+        )
+        if new:
+            self.metrics["handoff_mail_answers"] += 1
+            log_event(log, "handoff_mail_queued", ticket=ticket.id, staff=staff.id, mail=mail.id)
+            try:
+                message = await self.run(
+                    self.tickets.add_message,
+                    ticket,
+                    "medewerker",
+                    staff.display_name,
+                    text,
+                    client_msg_id=f"mail-{mail.id}",
+                )
+                await self._say(ticket, handoff_id(ticket, f"mail-{mail.id}"), message.text, agent=staff.display_name)
+            except Exception:  # the mail is queued; the chat's copy is secondary
+                log.exception("mail answer not put in the conversation")
+        if close and new:
+            await self.close(ticket, staff)
+        else:
+            await self.ticket_changed(ticket.id)
+            await self.queue_changed()
+        return mail, new
 
     async def hand_back(self, ref: Any, staff: StaffView, reason: str | None = None) -> TicketView:
         """Terug naar de assistent."""

@@ -408,11 +408,13 @@ class Outbox(Store):
         waited = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
         return OutboxCounts(by_status, waited, int(retrying or 0))
 
-    def failing_mails(self, limit: int = 20) -> list[OutboxView]:
-        """Answers that failed for good or wait after a failure (the console's queue page)."""
+    def failing_mails(self, limit: int = 20) -> list[tuple[OutboxView, str | None]]:
+        """Answers that failed for good or wait after a failure, each with its ticket's public
+        id (the console's queue page lists them)."""
         with self._session() as session:
             rows = session.execute(
-                select(OutboxMail)
+                select(OutboxMail, Ticket.public_id)
+                .outerjoin(Ticket, Ticket.id == OutboxMail.ticket_id)
                 .where(
                     OutboxMail.kind == MAIL_ANTWOORD,
                     or_(
@@ -422,8 +424,8 @@ class Outbox(Store):
                 )
                 .order_by(OutboxMail.id.desc())
                 .limit(limit)
-            ).scalars()
-            return [OutboxView.from_model(r) for r in rows]
+            ).all()
+            return [(OutboxView.from_model(row), public_id) for row, public_id in rows]
 
     # -- retention -----------------------------------------------------------------------------
 

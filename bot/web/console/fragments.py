@@ -14,7 +14,9 @@ from typing import Any
 
 import jinja2
 
+from bot.handoff.outbox import OutboxView
 from bot.handoff.views import MessageView, NoteView, TicketView
+from bot.texts import MAIL_STATUS_LABELS
 from bot.web.console.render import helpers
 
 PARTS = "console/parts/"
@@ -37,6 +39,17 @@ class Fragments:
     def notes(self, notes: Iterable[NoteView]) -> str:
         """``<li data-note>`` internal notes, for ``<ul id="notities">``."""
         return self.render("notes.html", notes=list(notes))
+
+    def mails(self, ticket: TicketView, mails: Iterable[OutboxView], *, csrf: str, may_retry: bool) -> str:
+        """``<li data-mail>`` lines of the ticket's mail history, for ``<ol id="mail-geschiedenis">``."""
+        return self.render(
+            "mails.html",
+            ticket=ticket,
+            mails=list(mails),
+            csrf=csrf,
+            may_retry=may_retry,
+            mail_labels=MAIL_STATUS_LABELS,
+        )
 
     def queue(self, snapshot: Mapping[str, Any], closed: str | None) -> dict[str, str]:
         """The queue page's live parts: both tables (console.js takes their rows, ``<tr

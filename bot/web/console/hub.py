@@ -49,6 +49,11 @@ class ConsoleConn:
     ticket_id: int | None = None
     after: int = 0
     ticket_sig: tuple[str, int | None, str | None] | None = None
+    #: The ticket's mails as last sent (id, status, attempts of each); None: none sent yet.
+    mail_sig: str | None = None
+    #: The session's CSRF token (the mails fragment's retry form) and whether it is a beheerder's.
+    csrf: str = ""
+    beheerder: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -172,6 +177,7 @@ class ConsoleHub:
                 await self.send(
                     conn, {"type": "ticket", "ticket": ticket_frame(ticket), "html": self.fragments.ticket(ticket)}
                 )
+            await self._mails(conn, ticket)
             if ticket.last_seq > conn.after:
                 messages = await live.run(live.tickets.messages_after, conn.ticket_id, conn.after)
                 if messages:
@@ -186,6 +192,24 @@ class ConsoleHub:
                     )
                     if sent:
                         conn.after = messages[-1].seq
+
+    async def _mails(self, conn: ConsoleConn, ticket: TicketView) -> None:
+        """The ticket's mails and their status, when they changed since the last frame."""
+        mails = await self.live.run(self.live.tickets.mails_for_ticket, ticket.id)
+        sig = "|".join(f"{m.id}:{m.status}:{m.attempts}" for m in mails)
+        if sig == conn.mail_sig or (conn.mail_sig is None and not mails):
+            conn.mail_sig = sig
+            return
+        conn.mail_sig = sig
+        may_retry = ticket.assigned_to in (None, conn.staff_id) or conn.beheerder
+        await self.send(
+            conn,
+            {
+                "type": "mails",
+                "ticket": ticket.public_id,
+                "html": self.fragments.mails(ticket, mails, csrf=conn.csrf, may_retry=may_retry),
+            },
+        )
 
     async def ticket_changed(self, ticket_id: int) -> None:
         conns = self.watching(ticket_id)

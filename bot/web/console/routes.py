@@ -17,7 +17,7 @@ from aiohttp.typedefs import Handler
 from bot.handoff.live import LiveHandoff
 from bot.settings import Settings
 from bot.web.bus import Bus
-from bot.web.console import admin, auth, editors, socket, tickets
+from bot.web.console import admin, auth, editors, mail, socket, tickets
 from bot.web.console.fragments import Fragments
 from bot.web.console.hub import ConsoleHub
 from bot.web.console.keys import CONSOLE_COOKIES, CONSOLE_HUB, CONSOLE_LOGIN_LIMITER
@@ -42,6 +42,9 @@ ROUTES: dict[str, tuple[Handler | None, Handler | None]] = {
     "/vraag/{id}/bericht": (None, tickets.reply_post),
     "/vraag/{id}/notitie": (None, tickets.note_post),
     "/vraag/{id}/contact": (None, tickets.contact_post),
+    # The answer by e-mail: canned reply, preview, send; a failed mail again
+    "/vraag/{id}/mail": (None, mail.mail_post),
+    "/vraag/{id}/mail/{mail:[0-9]{1,9}}/opnieuw": (None, mail.mail_retry_post),
     # Beheer
     "/standaardantwoorden": (admin.canned_page, admin.canned_post),
     "/standaardantwoorden/{rid}/verwijderen": (None, admin.canned_delete),

@@ -64,7 +64,9 @@ async def console_ws(request: web.Request) -> web.StreamResponse:
     hello = await _hello(ws, request)
     if hello is None:
         return ws
-    conn = ConsoleConn(ws=ws, staff_id=staff.id, stamp=request[SESSION].stamp)
+    conn = ConsoleConn(
+        ws=ws, staff_id=staff.id, stamp=request[SESSION].stamp, csrf=request[SESSION].csrf, beheerder=staff.is_beheerder
+    )
     ticket_ref = hello.get("ticket")
     if isinstance(ticket_ref, str) and ID_RE.match(ticket_ref):
         ticket = await live.run(live.tickets.find_ticket, ticket_ref)

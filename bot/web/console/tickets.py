@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,8 +19,10 @@ from bot.core.reply import sources_of
 from bot.handoff import errors, states
 from bot.handoff.live import LiveHandoff
 from bot.handoff.models import MESSAGE_MAX
+from bot.handoff.outbox import ANSWER_MAX
 from bot.handoff.views import TicketView
 from bot.texts import CONSOLE_NOTICES as NOTICES
+from bot.texts import MAIL_STATUS_LABELS
 from bot.web.console.auth import staff_page
 from bot.web.console.hub import note_dict, ticket_frame
 from bot.web.console.keys import CONSOLE_HUB
@@ -33,7 +36,7 @@ from bot.web.console.render import (
     render,
     wants_json,
 )
-from bot.web.keys import LIVE, RASA
+from bot.web.keys import LIVE, RASA, SETTINGS
 from bot.web.staffauth import STAFF, read_form
 
 log = logging.getLogger("bot.web.console")
@@ -77,9 +80,11 @@ async def queue_page(request: web.Request) -> web.Response:
     snapshot = await request.config_dict[CONSOLE_HUB].queue_snapshot()
     staff = request[STAFF]
     mine = [t for t in snapshot["actief"] if t.get("medewerker") == staff.display_name]
+    failing = await live.run(live.tickets.failing_mails)
     return render(
         request,
         "console/queue.html",
+        failing_mails=failing,
         snapshot=snapshot,
         mine=mine,
         hours=live.hours.describe(),
@@ -114,7 +119,7 @@ def with_ticket(handler: TicketHandler) -> Handler:
     return wrapped
 
 
-async def _ticket_context(request: web.Request, ticket: TicketView) -> dict[str, Any]:
+async def ticket_context(request: web.Request, ticket: TicketView) -> dict[str, Any]:
     live = request.config_dict[LIVE]
     staff = request[STAFF]
     detail = await live.run(live.tickets.ticket_detail, ticket.id)
@@ -124,6 +129,8 @@ async def _ticket_context(request: web.Request, ticket: TicketView) -> dict[str,
     tracker = await request.config_dict[RASA].tracker_events(ticket.conversation_id)
     canned = await live.run(live.tickets.canned_replies)
     may_act = live.may_act(ticket, staff)
+    mail_on = request.config_dict[SETTINGS].mail.enabled
+    mails = await live.run(live.tickets.mails_for_ticket, ticket.id)
     return dict(
         ticket=ticket,
         messages=detail.messages,
@@ -142,13 +149,25 @@ async def _ticket_context(request: web.Request, ticket: TicketView) -> dict[str,
         last_seq=detail.messages[-1].seq if detail.messages else 0,
         message_max=MESSAGE_MAX,
         note_max=NOTE_MAX,
+        # The answer by e-mail (bot/web/console/mail.py): the form, its preview, the history.
+        mails=mails,
+        mail_on=mail_on,
+        can_mail=mail_on and ticket.is_active and may_act and ticket.contact_kind == "email",
+        mail_text="",
+        mail_key=secrets.token_urlsafe(18),
+        mail_close=False,
+        preview=None,
+        preview_to=None,
+        focus_mail=False,
+        answer_max=ANSWER_MAX,
+        mail_labels=MAIL_STATUS_LABELS,
     )
 
 
 @staff_page()
 @with_ticket
 async def ticket_page(request: web.Request, ticket: TicketView) -> web.Response:
-    context = await _ticket_context(request, ticket)
+    context = await ticket_context(request, ticket)
     context["notice"] = notice_from(request, wie=context["ticket"].assigned_name or "een collega")
     return render(request, "console/ticket.html", contact=None, **context)
 
@@ -281,5 +300,5 @@ async def contact_post(request: web.Request, ticket: TicketView) -> web.StreamRe
     except errors.PermissionDenied as exc:
         return forbidden(request, str(exc))
     log_event(log, "helpdesk_contact_shown", ticket=ticket.id, staff=request[STAFF].id)
-    context = await _ticket_context(request, ticket)
+    context = await ticket_context(request, ticket)
     return render(request, "console/ticket.html", contact=contact or "", **context)

@@ -259,6 +259,15 @@
     }
   }
 
+  // The ticket's mails and their status (wacht, verstuurd, mislukt), replaced as a whole.
+  function onMails(html) {
+    var list = $('mail-geschiedenis');
+    if (!list) { return; }
+    fill(list, html);
+    var title = $('mails-titel');
+    if (title) { title.hidden = !list.children.length; }
+  }
+
   function setupNote() {
     var form = $('notitie-form');
     if (!form) { return; }
@@ -302,6 +311,7 @@
       else if (f.type === 'messages' && f.ticket === ticketId) { addMessages(f.html, false); }
       else if (f.type === 'ticket') { onTicket(f); }
       else if (f.type === 'note' && f.ticket === ticketId) { addNotes(f.html); }
+      else if (f.type === 'mails' && f.ticket === ticketId) { onMails(f.html); }
     };
     ws.onclose = function (ev) {
       ws = null;
