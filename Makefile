@@ -113,6 +113,14 @@ test-fast: $(RASA_STAMP) $(APP_STAMP)
 bench: setup
 	$(PY) -m bench $(BENCH_ARGS)
 
+# The product under steady load with new conversations all the time, memory per process sampled;
+# fails when a process keeps growing after warm-up (bench/soak.py has the rule). 30 minutes at
+# 20 users by default; a 2-minute version runs in `make test` (tests/integration/test_soak.py).
+# Figures: docs/performance.md; output: results/soak/. E.g. make soak SOAK_ARGS="--minutes 10".
+.PHONY: soak
+soak: setup
+	$(PY) -m bench.soak $(SOAK_ARGS)
+
 # Held-out NLU sets and 5-fold cross-validation into docs/nlu-report/ (5 extra trainings: slow).
 nlu-report: setup
 	$(PY) scripts/nlu_report.py

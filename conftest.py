@@ -90,6 +90,8 @@ TEST_MARKS: dict[str, set[str]] = {
     },
     # `make bench` in miniature: the stock and the product stack one after the other.
     "tests/integration/test_bench_smoke.py::test_bench_smoke_run": {"rasa", "slow"},
+    # `make soak` in miniature: the product stack under load for two minutes.
+    "tests/integration/test_soak.py::test_a_short_soak_keeps_every_process_flat": {"rasa", "slow"},
 }
 
 

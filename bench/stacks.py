@@ -147,9 +147,10 @@ class StockStack:
 class ProductStack:
     name = "product"
 
-    def __init__(self, model: Path, var_dir: Path) -> None:
+    def __init__(self, model: Path, var_dir: Path, extra: dict[str, str] | None = None) -> None:
+        """``extra``: settings on top of PRODUCT_OVERRIDES (the soak's bounds, bench/soak.py)."""
         self.model, self.var_dir = model, var_dir
-        self.env = bench_env(var_dir, PRODUCT_OVERRIDES)
+        self.env = bench_env(var_dir, {**PRODUCT_OVERRIDES, **(extra or {})})
         fresh_var(var_dir)
         self.settings = load(self.env)
         self.stack: launcher.Stack | None = None
