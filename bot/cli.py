@@ -95,6 +95,10 @@ De assistent draait.
     if any(s.name == "gateway" for s in stack.services):
         print(f"  Website met widget:    {settings.gateway_url}/")
         print(f"  Helpdesk-console:      {settings.gateway_url}/helpdesk")
+    if any(s.name == "mailcatcher" for s in stack.services):
+        print(f"  Mailcatcher:           smtp://{settings.host}:{settings.mail.catcher_port} (geen echte mail)")
+        print(f"  Mails van de demo:     {settings.var_dir / 'mail' / 'new'} (Maildir: één bestand per mail;")
+        print(f"                         lezen met: mutt -f {settings.var_dir / 'mail'})")
     print(
         f"""
 Praten met de assistent:

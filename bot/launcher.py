@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,6 +264,42 @@ def rasa_command(settings: Settings, model: Path, endpoints: Path, port: int) ->
     ]
 
 
+def catcher_wanted(settings: Settings) -> bool:
+    """A demo without a mail server of its own gets the local mail catcher (bot/mail/catcher.py)."""
+    return not settings.production and not settings.mail.enabled
+
+
+def catcher_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "bot.mail.catcher",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.mail.catcher_port),
+        "--maildir",
+        str(settings.var_dir / "mail"),
+    ]
+
+
+def catcher_env(settings: Settings) -> dict[str, str]:
+    """The gateway's mail settings for the catcher: plain SMTP on loopback (a demo only)."""
+    return {
+        "KW_SMTP_HOST": settings.host,
+        "KW_SMTP_PORT": str(settings.mail.catcher_port),
+        "KW_SMTP_SECURITY": "none",
+    }
+
+
+def ready(url: str) -> bool:
+    """A readiness probe: HTTP 200, or for ``smtp://host:port`` a listening port."""
+    if url.startswith("smtp://"):
+        parts = urllib.parse.urlsplit(url)
+        return parts.port is not None and port_in_use(parts.hostname or "127.0.0.1", parts.port)
+    return http_ok(url)
+
+
 def http_ok(url: str) -> bool:
     """Whether ``url`` answers 200 within 2 s (a readiness probe)."""
     try:
@@ -293,6 +330,8 @@ def stack_ports(settings: Settings, gateway: bool = True) -> list[Port]:
         ports.append(Port(what, "KW_RASA_PORT", settings.host, settings.rasa_port + i))
     if gateway:
         ports.append(Port("de gateway", "KW_GATEWAY_PORT", settings.gateway_host, settings.gateway_port))
+        if catcher_wanted(settings):
+            ports.append(Port("de mailcatcher", "KW_SMTP_CATCHER_PORT", settings.host, settings.mail.catcher_port))
     return ports
 
 
@@ -346,7 +385,15 @@ class Stack:
             ),
         ]
         if self.gateway and (s.root / "bot" / "web" / "__main__.py").exists():
-            self.services.append(Service("gateway", [sys.executable, "-m", "bot.web"], f"{s.gateway_url}/healthz"))
+            gateway_env: dict[str, str] = {}
+            if catcher_wanted(s):
+                # The demo's mails go to a local catcher, which writes them to var/mail/.
+                catcher = f"smtp://{s.host}:{s.mail.catcher_port}"
+                self.services.append(Service("mailcatcher", catcher_command(s), catcher))
+                gateway_env = catcher_env(s)
+            self.services.append(
+                Service("gateway", [sys.executable, "-m", "bot.web"], f"{s.gateway_url}/healthz", env=gateway_env)
+            )
 
     def start(self, timeout_s: float = 240.0) -> None:
         self.build()
@@ -369,7 +416,7 @@ class Stack:
                     f"{svc.name} stopte tijdens het starten" + (f": {said}" if said else "") + f"; zie {svc.log}"
                 )
             stranger = None
-            if all(map(http_ok, urls)):
+            if all(map(ready, urls)):
                 stranger = self._stranger(svc, urls)
                 if stranger is None:
                     return

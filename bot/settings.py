@@ -160,6 +160,9 @@ class MailSettings:
     poll_s: float = 5.0
     #: The address staff open the console at (the notification's link); empty: the gateway's.
     public_url: str = ""
+    #: ``python -m bot run`` without KW_SMTP_HOST (a demo): the port of its local mail catcher,
+    #: which writes the demo's mails to var/mail/ (bot/mail/catcher.py).
+    catcher_port: int = 8025
 
     @property
     def enabled(self) -> bool:
@@ -403,6 +406,7 @@ def _mail(env: Mapping[str, str], production: bool, gateway_url: str) -> MailSet
         retry_max_s=_float(env, "KW_SMTP_RETRY_MAX_S", defaults.retry_max_s),
         poll_s=_float(env, "KW_SMTP_POLL_S", defaults.poll_s),
         public_url=public_url or gateway_url,
+        catcher_port=_positive_int(env, "KW_SMTP_CATCHER_PORT", defaults.catcher_port),
     )
     if production and public_url == "" and mailbox:
         raise SettingsError("KW_PUBLIC_URL must be set when KW_ENV=production and KW_HELPDESK_MAILBOX is")
