@@ -24,9 +24,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -154,6 +156,16 @@ class LineWrapper(io.TextIOBase):
         return False
 
 
+def format_from_env(env: Mapping[str, str] | None = None) -> str:
+    """``KW_LOG_FORMAT`` as bot/settings.py defaults it (json with ``KW_ENV=production``, else
+    text), for the Rasa process, which the launcher or a container's environment configures."""
+    env = os.environ if env is None else env
+    chosen = (env.get("KW_LOG_FORMAT") or "").strip().lower()
+    if chosen in FORMATS:
+        return chosen
+    return "json" if env.get("KW_ENV") == "production" else "text"
+
+
 def install(service: str, fmt: str = "json", level: str = "INFO", structlog_json: bool = False) -> logging.Handler:
     """Every log record of this process through one handler on stderr in ``fmt``; every
     other logger's own handlers removed (their records reach the root). In ``json`` also
@@ -172,6 +184,7 @@ def install(service: str, fmt: str = "json", level: str = "INFO", structlog_json
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning is a line of logger py.warnings
     for logger in list(logging.Logger.manager.loggerDict.values()):
         if isinstance(logger, logging.Logger) and logger.handlers:
             logger.handlers[:] = []

@@ -44,7 +44,7 @@ SERVICE = "rasa"
 def main() -> None:
     # Our log format from the first line on (what Rasa's imports print, too); each worker takes
     # over Rasa's logging again once Rasa set it up (``observe``).
-    jsonlogs.install(SERVICE, os.environ.get("KW_LOG_FORMAT") or "text", os.environ.get("KW_LOG_LEVEL") or "INFO")
+    jsonlogs.install(SERVICE, jsonlogs.format_from_env(), os.environ.get("KW_LOG_LEVEL") or "INFO")
     versions.check()
     token = os.environ.pop("KW_RASA_TOKEN", "")
     if not token:
@@ -100,14 +100,16 @@ def observe() -> None:
     """In this process (a worker, after the fork): tracing from the environment, and our log
     format in place of Rasa's once Rasa configured its logging, and again once Sanic made its
     app (the REST channel's blueprint is built after that, channels.py)."""
+    import logging
+
     import rasa.__main__ as rasa_cli
+    import rasa.utils.common as rasa_common
 
     import channels
-    import jsonlogs
     import tracing_patches
 
     tracing_patches.install()
-    fmt = os.environ.get("KW_LOG_FORMAT") or "text"
+    fmt = jsonlogs.format_from_env()
     level = os.environ.get("KW_LOG_LEVEL") or "INFO"
 
     def take_over() -> None:
@@ -121,6 +123,17 @@ def observe() -> None:
 
     rasa_cli.configure_structlog = configured
     channels.ON_BLUEPRINT = take_over
+    update_sanic_log_level = rasa_common.update_sanic_log_level
+
+    def sanic_levels(*args, **kwargs):
+        # Rasa cuts Sanic's loggers off the root just before serving: its server and error
+        # lines come back to our handler; its access lines stay off (their URLs hold tokens).
+        update_sanic_log_level(*args, **kwargs)
+        for name in ("sanic.root", "sanic.error", "sanic.server"):
+            logging.getLogger(name).handlers[:] = []
+            logging.getLogger(name).propagate = True
+
+    rasa_common.update_sanic_log_level = sanic_levels
     take_over()
 
 

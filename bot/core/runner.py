@@ -64,7 +64,7 @@ def run_bounded[T](fn: Callable[[], T], timeout_s: float) -> T:
 def submit(fn: Callable[[], None]) -> None:
     """Run ``fn`` in the pool without waiting for it (work behind an answer: ``fn`` handles
     its own errors and bounds)."""
-    _executor.submit(_in_context(fn))
+    _executor.submit(fn)  # outside the caller's turn: it may take other turns' work along
 
 
 async def run_db[T](fn: Callable[[], T], timeout_s: float) -> T:

@@ -370,7 +370,14 @@ def test_the_log_format_is_text_in_a_demo_and_json_in_production_unless_set():
     assert load(base).otlp_endpoint == "" and load(base).trace_file == ""
 
 
-def test_the_launcher_passes_logs_and_tracing_to_every_child(monkeypatch):
+def test_the_rasa_process_defaults_its_log_format_as_the_settings_do():
+    assert jsonlogs.format_from_env({}) == "text"
+    assert jsonlogs.format_from_env({"KW_ENV": "production"}) == "json"
+    assert jsonlogs.format_from_env({"KW_ENV": "production", "KW_LOG_FORMAT": "text"}) == "text"
+    assert jsonlogs.format_from_env({"KW_LOG_FORMAT": "JSON"}) == "json"
+
+
+def test_the_launcher_passes_logs_and_tracing_to_every_child():
     from bot.launcher import child_env
     from tests.fixtures.databases import TEST_CONTACT_KEY
 
