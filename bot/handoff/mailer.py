@@ -54,6 +54,9 @@ class _NoMetrics:
         pass
 
 
+#: A ticket counts as new for a notification this long (a first start does not announce old ones).
+NEW_WITHIN_S = 24 * 3600
+
 #: Called after a mail's status changed: (ticket id or None, the new status).
 OnResult = Callable[[int | None, str], Awaitable[None]]
 
@@ -202,7 +205,7 @@ class OutboxWorker:
         queued = 0
         for item in waiting:
             due: list[tuple[str, int | None]] = []
-            if config.notify_new:
+            if config.notify_new and item.waiting_s < NEW_WITHIN_S:
                 due.append((f"nieuw:{item.ticket_id}", None))
             if config.notify_wait_min > 0 and is_open and item.waiting_s >= config.notify_wait_min * 60:
                 due.append((f"wacht:{item.ticket_id}", config.notify_wait_min))
