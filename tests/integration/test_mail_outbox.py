@@ -12,6 +12,7 @@ figures reach the gateway's metrics.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -271,3 +272,41 @@ async def test_a_gateway_killed_mid_send_sends_the_mail_once_after_its_restart(t
     [msg] = smtp_server.received()
     assert msg["Message-ID"] == mail.message_id
     assert smtp_server.sessions() == [{"tls": True, "auth": True}]
+
+
+async def test_the_outbox_goes_with_the_retention_and_with_gesprek_wissen(url, tmp_path, smtp_server):
+    from bot import retention
+    from bot.handoff import mails
+
+    settings = settings_for(url, tmp_path, smtp_server)
+    service, staff, ticket = waiting_ticket(settings)
+    answer, _ = queue(service, settings, ticket, staff)
+    # A notification about another ticket, which still waits.
+    other = service.create_ticket("conv-wacht", QUESTION)
+    note = service.queue_notification(
+        other.id,
+        f"nieuw:{other.id}",
+        "team@kansrijkewijk.example",
+        mails.notification(HELPDESK, "https://kw.example.nl/helpdesk", "KW-1"),
+        message_id=new_message_id(settings.mail.sender),
+    )
+    assert note is not None
+    smtp_server.start()
+    worker = worker_for(service, settings)
+    while await worker.send_next():
+        pass
+    assert len(smtp_server.received()) == 2
+    service.close(ticket, staff)
+    later = utcnow() + dt.timedelta(days=settings.retention_days + 1)
+    report = retention.purge(settings, now=later.replace(tzinfo=dt.UTC))
+    assert (report.tickets, report.mails) == (1, 1)
+    assert service.mail(answer.id) is None  # went with its ticket
+    assert service.mail(note.id) is None  # sent long ago: purged on its own
+    assert service.get_ticket(other.id).state == "wachtrij"
+
+    # "Gesprek wissen": the mails of the conversation's tickets go at once, sent or not.
+    sam = StaffService.from_settings(settings).create_user("sam", "Sam", PASSWORD, "medewerker")
+    erased = service.create_ticket("conv-wissen", QUESTION, contact=APPLICANT)
+    waiting, _ = queue(service, settings, erased, sam, key="formulier-2")
+    assert service.erase_conversation("conv-wissen") == 1
+    assert service.mail(waiting.id) is None and service.mails_for_ticket(erased.id) == []
