@@ -34,7 +34,7 @@ from tests.conftest import RasaStack, stack_env, start_stack
 from tests.fixtures.databases import TEST_CONTACT_KEY, create_pg_database, drop_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0005_question_event_conversation"
+HEAD = "0006_outbox"
 CONTACT = "piet.jansen@example.nl"
 PASSWORD = "Herstel-wachtwoord-2026!"
 
