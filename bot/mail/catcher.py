@@ -87,7 +87,8 @@ async def serve(
             require_starttls=tls is not None and not implicit_tls,
             authenticator=auth,
             auth_required=auth is not None,
-            auth_require_tls=tls is not None,
+            # Over implicit TLS the whole connection is encrypted before the first command.
+            auth_require_tls=tls is not None and not implicit_tls,
             timeout=60,
         )
 

@@ -31,6 +31,7 @@ REASONS = {
     "sender": "De mailserver weigert het afzenderadres (code {code}).",
     "refused": "De mailserver weigert de e-mail (code {code}).",
     "busy": "De mailserver kan de e-mail nu niet aannemen (code {code}).",
+    "protocol": "De mailserver accepteert deze manier van verbinden niet. Controleer de instellingen.",
     "error": "Versturen is niet gelukt door een onverwachte fout.",
 }
 KINDS = tuple(REASONS)
@@ -86,6 +87,10 @@ def classify(exc: BaseException) -> SendFailure:
         return SendFailure("disconnected")
     if isinstance(exc, (aiosmtplib.SMTPConnectError, ConnectionError, OSError)):
         return SendFailure("connection")
+    if isinstance(exc, aiosmtplib.SMTPException):
+        # No response code: the server lacks what the settings ask for (e.g. a login offered
+        # only after STARTTLS while KW_SMTP_SECURITY=none).
+        return SendFailure("protocol")
     return SendFailure("error")
 
 
