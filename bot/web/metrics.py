@@ -221,24 +221,6 @@ class GatewayMetrics:
         self.mail_retrying.set(counts.retrying)
         self.mail_oldest_wait.set(counts.oldest_waiting_s)
 
-    def mail_failed(self, reason: str, permanent: bool) -> None:
-        """An attempt to send a helpdesk mail failed (bot/handoff/mailer.py)."""
-        reason = reason if reason in MAIL_FAILURES else "error"
-        self.mail_failures.labels(reason=reason, final="yes" if permanent else "no").inc()
-
-    def mail_sent_kind(self, kind: str) -> None:
-        self.mail_sent.labels(kind=kind if kind in MAIL_KINDS else "antwoord").inc()
-
-    def refresh_outbox(self, counts: Any) -> None:
-        """``counts``: bot.handoff.outbox.OutboxCounts, or None when the database did not answer."""
-        if counts is None:
-            self.scrape_errors.labels(part="outbox").inc()
-            return
-        for status in MAIL_STATUSES:
-            self.mail_outbox.labels(status=status).set(counts.by_status.get(status, 0))
-        self.mail_retrying.set(counts.retrying)
-        self.mail_oldest_wait.set(counts.oldest_waiting_s)
-
     def rasa_error(self, timed_out: bool, status: int | None) -> None:
         kind = "timeout" if timed_out else "http" if status is not None else "connection"
         self.rasa_errors.labels(kind=kind).inc()
