@@ -97,6 +97,11 @@ async def test_preview_send_and_close_one_mail_with_its_history(console, smtp_se
     body = received.get_body(("plain",)).get_content()
     assert "Nee, het geld is voor 2026 tot en met 2028." in body and QUESTION in body and "UNIEK" not in body
 
+    # /metrics says so (read from the outbox at scrape time, and the worker's counter).
+    scrape = await (await console.client.get("/metrics")).text()
+    assert 'kw_mail_outbox{status="verstuurd"} 1.0' in scrape and 'kw_mail_sent_total{kind="antwoord"} 1.0' in scrape
+    assert APPLICANT not in scrape
+
     # The history shows it; the transcript has the answer; the chat got it with the agent's name.
     page = await (await console.client.get(path)).text()
     history = page.split('id="mail-geschiedenis"', 1)[1].split("</ol>", 1)[0]
