@@ -63,6 +63,8 @@ def install_spans() -> None:
 
     @functools.wraps(request)
     async def traced_request(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if otel.current_ids() is None:  # outside a turn: nothing to continue
+            return await request(self, *args, **kwargs)
         with otel.span(
             "rasa.http", {"http.request.method": str(kwargs.get("method", "post")).upper()}, kind=SpanKind.CLIENT
         ):

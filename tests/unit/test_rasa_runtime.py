@@ -214,3 +214,26 @@ def test_rasa_started_without_the_launcher_rolls_sessions_over_like_the_settings
     settings = load({"KW_VAR_DIR": str(tmp_path)})
     assert settings.session_max_turns == serve_module.DEFAULT_SESSION_MAX_TURNS
     assert launcher.child_env(settings)["KW_SESSION_MAX_TURNS"] == str(settings.session_max_turns)
+
+
+def test_the_rasa_process_continues_the_turn_s_trace_and_hands_it_to_the_action_server(tmp_path):
+    import json
+
+    """The REST channel continues the trace the gateway's metadata names; a call to the action
+    server made inside an action span sends that span's traceparent (rasa_runtime/tracing_patches.py),
+    and the spans, scrubbed, reach the trace file (docs/operations.md, "Tracing")."""
+    trace_file = tmp_path / "spans.jsonl"
+    out = run_in_rasa("trace_context", tmp_path, str(trace_file))
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    assert out["seen"]["ids"][0] == trace_id and out["seen"]["conversation"] == out["pseudonym"]
+    action_span = out["seen"]["action"][1]
+    assert out["headers"] == [f"00-{trace_id}-{out['headers'][0].split('-')[2]}-01", None]
+    spans = {s["name"]: s for s in map(json.loads, trace_file.read_text().splitlines())}
+    assert set(spans) == {"rasa.message", "rasa.action", "rasa.http"}
+    assert spans["rasa.message"]["parent_id"] == "b7ad6b7169203331"
+    assert spans["rasa.action"]["span_id"] == action_span
+    assert spans["rasa.http"]["parent_id"] == action_span
+    # The action server's parent is the HTTP call's span.
+    assert out["headers"][0].split("-")[2] == spans["rasa.http"]["span_id"]
+    assert all(s["trace_id"] == trace_id and s["service"] == "kw-rasa" for s in spans.values())
+    assert "s-geheim-0123" not in trace_file.read_text()
