@@ -116,6 +116,17 @@ def processes(services: dict[str, int]) -> dict[str, int]:
     return found
 
 
+def peak_rss(pid: int) -> int:
+    """The process's RSS high-water mark (VmHWM, since it started: its start-up included)."""
+    try:
+        for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
 def cache_figures(metrics_text: str) -> dict[str, dict[str, float]]:
     """The gateway's cache series: {cache: {entries, bytes, evicted_bytes, evicted_idle}}."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -142,6 +153,8 @@ class Series:
     rss: list[int] = field(default_factory=list)
     pss: list[int] = field(default_factory=list)
     pids: set[int] = field(default_factory=set)
+    #: The highest RSS the kernel saw (VmHWM), start-up included.
+    peak: int = 0
 
 
 class Recorder:
@@ -165,6 +178,7 @@ class Recorder:
             series.rss.append(rss)
             series.pss.append(pss)
             series.pids.add(pid)
+            series.peak = max(series.peak, peak_rss(pid))
             self.rows.append({"t_s": t, "process": name, "pid": pid, "rss_mb": rss / MB, "pss_mb": pss / MB})
         try:
             with urllib.request.urlopen(f"{self.gateway_url}/metrics", timeout=10) as resp:
@@ -205,6 +219,7 @@ def verdict(series: Series, duration_s: float, max_mb: float, max_pct: float) ->
         "end_mb": round(series.rss[-1] / MB, 1) if series.rss else None,
         "max_mb": round(max(series.rss) / MB, 1) if series.rss else None,
         "end_pss_mb": round(series.pss[-1] / MB, 1) if series.pss else None,
+        "peak_rss_mb": round(series.peak / MB, 1),
         "samples_second_half": len(idx),
         "pids": sorted(series.pids),
     }
@@ -337,13 +352,13 @@ def summary_md(result: dict[str, Any]) -> str:
         f"{meta['loadavg_after']} after; other processes used {result['cpu_other']:.0%} of all cores.",
         f"Settings: {meta['env']}.",
         "",
-        "| process | start MB | after warm-up MB | end MB | max MB | slope MB/h (2nd half) "
+        "| process | start MB | after warm-up MB | end MB | max MB | peak since start MB | slope MB/h (2nd half) "
         "| rise over 2nd half MB | allowed MB | flat |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, v in result["processes"].items():
         lines.append(
-            f"| {name} | {v['start_mb']} | {v['warm_mb']} | {v['end_mb']} | {v['max_mb']} | "
+            f"| {name} | {v['start_mb']} | {v['warm_mb']} | {v['end_mb']} | {v['max_mb']} | {v['peak_rss_mb']} | "
             f"{v.get('slope_mb_per_h', '–')} | {v.get('growth_second_half_mb', '–')} | {v.get('allowed_mb', '–')} | "
             f"{'yes' if v['flat'] else 'NO'} |"
         )
