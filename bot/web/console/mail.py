@@ -97,6 +97,8 @@ async def mail_post(request: web.Request, ticket: TicketView) -> web.StreamRespo
         )
     except NoEmailContact:
         return await _page(request, ticket, 409, notice="mail_geen_adres", **keep)
+    except ValueError:  # nothing left once control characters are dropped
+        return await _page(request, ticket, 400, notice="leeg", **keep)
     except (errors.PermissionDenied, errors.UnknownStaff) as exc:
         return forbidden(request, str(exc))
     except (errors.HandoffError, states.InvalidTransition) as exc:
