@@ -55,7 +55,8 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     report = retention.purge(settings)
     print(
         f"Verwijderd (ouder dan {settings.retention_days} dagen): {report.conversations} "
-        f"gesprekken, {report.tickets} afgeronde tickets, {report.questions} vragen voor de redactie."
+        f"gesprekken, {report.tickets} afgeronde tickets, {report.questions} vragen voor de redactie, "
+        f"{report.mails} e-mails van de helpdesk."
     )
     return 0
 
