@@ -80,6 +80,7 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
                     conversations=report.conversations,
                     tickets=report.tickets,
                     questions=report.questions,
+                    mails=report.mails,
                 )
             except asyncio.CancelledError:
                 raise
