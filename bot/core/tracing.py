@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -31,11 +32,7 @@ _SPAN_KEY = "kw_span"
 
 def setup(settings: Settings, process: str) -> bool:
     """Tracing on for this process when the settings ask for it; whether it is."""
-    exporter = None
-    if settings.otlp_endpoint:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter(endpoint=otel.traces_url(settings.otlp_endpoint), timeout=otel.EXPORT_TIMEOUT_S)
+    exporter = otlp_exporter(settings.otlp_endpoint) if settings.otlp_endpoint else None
     provider = otel.setup(
         SERVICES.get(process, f"kw-{process}"),
         endpoint=settings.otlp_endpoint,
@@ -44,6 +41,13 @@ def setup(settings: Settings, process: str) -> bool:
         otlp_exporter=exporter,
     )
     return provider is not None
+
+
+def otlp_exporter(endpoint: str) -> SpanExporter:
+    """The official OTLP/HTTP exporter (protobuf) to ``<endpoint>/v1/traces``."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=otel.traces_url(endpoint), timeout=otel.EXPORT_TIMEOUT_S)
 
 
 def statement_kind(statement: str) -> str:

@@ -183,6 +183,30 @@ def test_the_rasa_process_exports_otlp_json_over_http():
     assert SECRET_TEXT.encode() not in body
 
 
+def test_our_runtime_exports_otlp_protobuf_over_http_to_the_same_endpoint():
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Collector.received.clear()
+    try:
+        provider = TracerProvider(resource=Resource.create({"service.name": "kw-gateway"}))
+        exporter = tracing.otlp_exporter(f"http://127.0.0.1:{server.server_port}")
+        provider.add_span_processor(SimpleSpanProcessor(otel.Scrubbed(exporter)))
+        with provider.get_tracer("t").start_as_current_span("gateway.turn", attributes={"text": SECRET_TEXT}):
+            pass
+    finally:
+        server.shutdown()
+        thread.join()
+    (path, kind, body), *_ = Collector.received
+    assert path == "/v1/traces" and kind == "application/x-protobuf"
+    request = ExportTraceServiceRequest.FromString(body)
+    (span,) = request.resource_spans[0].scope_spans[0].spans
+    assert span.name == "gateway.turn" and list(span.attributes) == []
+    assert SECRET_TEXT.encode() not in body
+
+
 def test_a_collector_that_is_down_fails_the_export_without_raising():
     from opentelemetry.sdk.trace.export import SpanExportResult
 
