@@ -423,3 +423,27 @@ def test_the_launcher_passes_logs_and_tracing_to_every_child():
     env = child_env(settings)
     assert env["KW_LOG_FORMAT"] == "json" and env["KW_LOG_LEVEL"] == "INFO"
     assert env["KW_OTLP_ENDPOINT"] == "http://127.0.0.1:4318" and env["KW_TRACE_FILE"] == "/tmp/kw-spans.jsonl"
+
+
+def test_the_launcher_s_lines_are_json_too(tmp_path):
+    """`python -m bot run` with KW_LOG_FORMAT=json: even its refusal of a taken port (printed
+    for the operator) is a JSON line with the common fields."""
+    import socket
+    import subprocess
+
+    from bot.launcher import isolated_env
+    from bot.settings import ROOT
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = isolated_env(tmp_path / "var", {"KW_LOG_FORMAT": "json"})
+        env["KW_ACTIONS_PORT"] = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1
+    lines = [json.loads(line) for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert lines and all({"ts", "level", "service", "event"} <= set(line) for line in lines)
+    assert all(line["service"] == "launcher" for line in lines)
+    assert any("KW_ACTIONS_PORT" in line.get("msg", "") for line in lines)
