@@ -5,7 +5,7 @@ The stack is started as `python -m bot run` starts it (launcher.Stack: the actio
 on the trained model) with a gateway process in front, all with ``KW_TRACE_FILE`` (each process
 appends its spans to one file of JSON lines, rasa_runtime/otel.py) and ``KW_LOG_FORMAT=json``.
 One widget message that a custom action answers (the FAQ, ``action_answer_faq``) is sent over
-the gateway's WebSocket.
+the gateway's WebSocket, then one with an e-mail address and a phone number.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ from tests.fixtures.gateway import GatewayProcess, gateway_for, poll
 #: Typed by the user: answered by action_answer_faq. Neither it nor the conversation id may be
 #: in a span or a log line.
 QUESTION = "Vanaf wanneer kon je aanvragen?"
+#: A second turn with personal data: neither the data nor its masked sentence in a span or a log.
+PERSONAL = "mijn mail is piet.jansen@example.nl en mijn nummer 0612345678"
+SECRETS = (QUESTION, "wanneer kon je aanvragen", "piet.jansen", "example.nl", "0612345678", "mijn nummer")
 SERVICES = {"kw-gateway", "kw-rasa", "kw-actions"}
 #: The fields of every log line (rasa_runtime/jsonlogs.py).
 COMMON_FIELDS = {"ts", "level", "service", "logger", "event"}
@@ -73,26 +76,32 @@ def turn(traced) -> dict[str, Any]:
             await ws.send_json({"type": "hello"})
             ready = await ws.receive_json(timeout=10)
             assert ready["type"] == "ready", ready
-            await ws.send_json({"type": "message", "id": "trace-msg-0001", "text": QUESTION})
-            while True:
-                frame = await ws.receive_json(timeout=60)
-                if frame["type"] in ("reply", "error"):
-                    break
-            assert frame["type"] == "reply" and "7 juli 2025" in json.dumps(frame), frame
+            for number, text in enumerate((QUESTION, PERSONAL), 1):
+                await ws.send_json({"type": "message", "id": f"trace-msg-{number:04d}", "text": text})
+                while True:
+                    frame = await ws.receive_json(timeout=60)
+                    if frame["type"] in ("reply", "error"):
+                        break
+                assert frame["type"] == "reply", frame
+                if text == QUESTION:
+                    assert "7 juli 2025" in json.dumps(frame), frame
             return sid_of(ready["session"])
 
     sid = asyncio.run(talk())
 
-    def turn_spans() -> list[dict[str, Any]] | None:
-        spans = read_spans(traced.spans_path)
-        roots = [s for s in spans if s["name"] == "gateway.turn"]
-        if len(roots) != 1:
-            return None
-        return [s for s in spans if s["trace_id"] == roots[0]["trace_id"]]
+    def roots() -> list[dict[str, Any]] | None:
+        found = [s for s in read_spans(traced.spans_path) if s["name"] == "gateway.turn"]
+        return sorted(found, key=lambda s: s["start_ns"]) if len(found) == 2 else None
 
     # Each process writes a span when it ends; the gateway's turn ends last, after its reply.
-    spans = poll(turn_spans, 30, "the turn's spans in the trace file")
-    return {"sid": sid, "spans": spans, "trace_id": spans[0]["trace_id"]}
+    first, second = poll(roots, 30, "the two turns' spans in the trace file")
+    spans = [s for s in read_spans(traced.spans_path) if s["trace_id"] == first["trace_id"]]
+    return {
+        "sid": sid,
+        "spans": spans,
+        "trace_id": first["trace_id"],
+        "traces": {first["trace_id"], second["trace_id"]},
+    }
 
 
 def read_spans(path: Path) -> list[dict[str, Any]]:
@@ -156,8 +165,9 @@ def test_one_turn_is_one_trace_across_gateway_rasa_and_the_action_server(traced,
 def test_no_span_carries_the_message_or_the_conversation_id(traced, turn):
     text = traced.spans_path.read_text(encoding="utf-8")
     assert text.strip()
-    for secret in (QUESTION, QUESTION.lower(), "wanneer kon je aanvragen", turn["sid"]):
+    for secret in (*SECRETS, QUESTION.lower(), turn["sid"]):
         assert secret not in text, secret
+    assert {json.loads(line)["trace_id"] for line in text.splitlines()} == turn["traces"]
     for span in turn["spans"]:
         assert "sender_id" not in span["attributes"]
         for value in span["attributes"].values():
@@ -168,7 +178,7 @@ def test_every_process_logs_json_lines_with_the_turn_s_trace_id_and_no_message(t
     lines_of: dict[str, list[dict[str, Any]]] = {}
     for service, path in traced.logs.items():
         raw = path.read_text(encoding="utf-8")
-        for secret in (QUESTION, "wanneer kon je aanvragen", turn["sid"]):
+        for secret in (*SECRETS, turn["sid"]):
             assert secret not in raw, (service, secret)
         lines = []
         for number, line in enumerate(raw.splitlines(), 1):
@@ -188,9 +198,11 @@ def test_every_process_logs_json_lines_with_the_turn_s_trace_id_and_no_message(t
         assert in_turn, (service, [r["event"] for r in lines_of[service]][-20:])
         # Inside the turn: its pseudonymous conversation id with the trace id.
         assert any(r.get("conversation") for r in in_turn), (service, in_turn)
-    # The gateway's line for the message names the turn's trace and the conversation's pseudonym.
-    (message,) = [r for r in lines_of["gateway"] if r["event"] == "message"]
-    assert message["trace_id"] == trace_id and message["conversation"] == message["session"]
-    # Lines outside any turn carry no trace id of another turn.
+    # The gateway's line for each message names its turn's trace and the conversation's pseudonym.
+    messages = [r for r in lines_of["gateway"] if r["event"] == "message"]
+    assert [m["trace_id"] for m in messages] == [trace_id, *(turn["traces"] - {trace_id})]
+    assert all(m["conversation"] == m["session"] for m in messages)
+    assert messages[1]["masked"] == ["email", "phone"]  # what was masked, never what it was
+    # Lines outside the turns carry no trace id.
     ids = {r["trace_id"] for lines in lines_of.values() for r in lines if "trace_id" in r}
-    assert ids == {trace_id}, ids
+    assert ids == turn["traces"], ids
