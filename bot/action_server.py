@@ -13,6 +13,10 @@ process cannot run our actions (a status lookup, a ticket) by posting to this po
 lookups) answers with ``KW_OPS_TOKEN`` (as the gateway's /metrics does: Prometheus needs no token
 that can run actions), or without a token to a client on loopback whose request no proxy
 forwarded, so a Prometheus on the same machine can scrape it.
+
+Each action call continues its turn's trace (``continue_trace``, ``action_span``; rasa-sdk's own
+spans under our provider when tracing is on) and logs one ``action`` line with the turn's trace
+id and the conversation's pseudonym (docs/operations.md, "Tracing" and "Logs").
 """
 
 from __future__ import annotations
