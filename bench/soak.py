@@ -98,7 +98,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if not sep or not name.startswith("KW_"):
             p.error(f"--env {item!r}: NAME=VALUE with a KW_ setting")
         extra[name] = value
-    args.extra = {"KW_SESSION_IDLE_S": f"{args.idle_s:g}", **(UNBOUNDED if args.unbounded else {}), **extra}
+    # Every user comes from 127.0.0.1: one client to the gateway, whose per-client socket cap
+    # (KW_MAX_SOCKETS_PER_CLIENT, 20) a user's next conversation would hit while its last socket
+    # is still closing.
+    sockets = {"KW_MAX_SOCKETS_PER_CLIENT": str(2 * args.users + 10)}
+    args.extra = {
+        "KW_SESSION_IDLE_S": f"{args.idle_s:g}",
+        **sockets,
+        **(UNBOUNDED if args.unbounded else {}),
+        **extra,
+    }
     return args
 
 
