@@ -45,14 +45,10 @@ def endpoints(env: Mapping[str, str]) -> dict[str, object]:
         )
     host = env.get("KW_HOST", "127.0.0.1")
     actions_port = int(env.get("KW_ACTIONS_PORT") or 5055)
-    # The tracker cache's bounds (bot/settings.py; rasa_runtime/stores.py has the same defaults).
+    # The tracker cache's bounds, as the launcher writes them (the defaults are bot/settings.py's).
     cache = {
-        key: kind(env[name])
-        for key, name, kind in (
-            ("cache_max_bytes", "KW_TRACKER_CACHE_MAX_BYTES", int),
-            ("cache_idle_s", "KW_SESSION_IDLE_S", float),
-        )
-        if env.get(name)
+        "cache_max_bytes": int(env.get("KW_TRACKER_CACHE_MAX_BYTES") or 128 * 2**20),
+        "cache_idle_s": float(env.get("KW_SESSION_IDLE_S") or 30 * 60.0),
     }
     return endpoints_file.endpoints(f"http://{host}:{actions_port}/webhook", tracker, lock, cache)
 

@@ -488,12 +488,24 @@ def test_the_ports_agree_everywhere(tmp_path):
         },
         # Every default: no ports, user, password or database number.
         {"KW_TRACKER_STORE_URL": "postgresql://db.internal/kw_tracker", "KW_LOCK_STORE_URL": "redis://redis"},
+        # The tracker cache's bounds (rasa_runtime/stores.py) reach both files alike.
+        {
+            "KW_TRACKER_STORE_URL": "postgresql://db.internal/kw_tracker",
+            "KW_LOCK_STORE_URL": "redis://redis",
+            "KW_TRACKER_CACHE_MAX_BYTES": "33554432",
+            "KW_SESSION_IDLE_S": "600",
+        },
     ],
 )
 def test_the_rasa_entrypoint_writes_what_the_launcher_writes(stores, tmp_path):
     env = {"KW_VAR_DIR": str(tmp_path), **stores}
     from_launcher = yaml.safe_load(launcher.write_endpoints(load(env)).read_text(encoding="utf-8"))
     assert entrypoint.endpoints(env) == from_launcher
+    cache = {k: from_launcher["tracker_store"][k] for k in ("cache_max_bytes", "cache_idle_s")}
+    assert cache == {
+        "cache_max_bytes": int(stores.get("KW_TRACKER_CACHE_MAX_BYTES", 128 * 2**20)),
+        "cache_idle_s": float(stores.get("KW_SESSION_IDLE_S", 1800)),
+    }
     path = entrypoint.write(env)
     assert yaml.safe_load(path.read_text(encoding="utf-8")) == from_launcher
     assert path.stat().st_mode & 0o077 == 0  # it holds the database password
