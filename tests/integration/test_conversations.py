@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
+import re
+import urllib.request
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -105,7 +107,12 @@ def application(edge: GatewayProcess, status: str, short: bool, fields: dict[str
             **extra,
         )
     year, digits = number.rsplit("-", 1)
+    CODES_GIVEN.append(code)
     return {"number": number, "code": code, "number_short": f"{year}-{int(digits)}"}
+
+
+#: The verification codes the conversations were given: secrets, never in a log or a metric.
+CODES_GIVEN: list[str] = []
 
 
 def uses(conv: dict[str, Any], name: str) -> bool:
@@ -224,3 +231,37 @@ def stored_contact(edge: GatewayProcess, ticket) -> str | None:
 @pytest.mark.parametrize("conv", CONVERSATIONS, ids=[c["id"] for c in CONVERSATIONS])
 def test_conversation(talk_edge, conv):
     asyncio.run(play(talk_edge, conv))
+
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?:\+31|0)[\d \-]{8,13}\d")
+
+
+def personal_data_typed() -> set[str]:
+    """Every e-mail address and phone number the conversations type, as typed and as digits only."""
+    found: set[str] = set()
+    for conv in CONVERSATIONS:
+        for turn in conv["turns"]:
+            text = str(turn.get("say", ""))
+            found.update(EMAIL.findall(text))
+            for phone in PHONE.findall(text):
+                digits = re.sub(r"\D", "", phone)
+                if len(digits) >= 10:
+                    found.update({phone.strip(), digits})
+    return found
+
+
+def test_no_log_line_or_metric_holds_what_the_users_typed(talk_edge):
+    # Issue 22: after the whole conversation suite (this test runs after it, in file order),
+    # no process's log and no /metrics carries an address, a phone number or a code typed in it.
+    typed = personal_data_typed() | set(CODES_GIVEN)
+    assert {"k.jansen@breda.nl", "0612345678"} <= typed  # the data file still types such things
+    logs = [*sorted((talk_edge.rasa_stack.settings.var_dir / "logs").glob("*.log")), talk_edge.log_path]
+    texts = {path.name: path.read_text(encoding="utf-8", errors="replace") for path in logs}
+    assert {"rasa.log", "actieserver.log", "gateway.log"} <= set(texts), sorted(texts)
+    assert all(texts[name].count("\n") > 10 for name in ("rasa.log", "actieserver.log", "gateway.log"))
+    with urllib.request.urlopen(f"{talk_edge.url}/metrics", timeout=10) as resp:
+        texts["/metrics"] = resp.read().decode("utf-8")
+    assert "kw_" in texts["/metrics"]
+    leaks = sorted((name, value) for name, text in texts.items() for value in typed if value in text)
+    assert leaks == []
