@@ -96,7 +96,7 @@ async def test_an_evicted_conversation_goes_on_from_the_tracker(start, fake_rasa
     assert again[0]["type"] == "ack" and again[0]["duplicate"] is True
     assert again[-1]["type"] == "reply" and again[-1]["messages"] == first["messages"]
     assert len(fake_rasa.webhook_calls) == calls
-    # A's next message is answered, and A's state is back.
+    # A's next message is answered.
     nxt = (await say(ws_a, "mem-a-0003", "en daarna?"))[-1]
     assert nxt["type"] == "reply" and nxt["messages"][0]["text"] == "Je schreef: en daarna?"
     assert [c["message"] for c in fake_rasa.webhook_calls if c["sender"] == sid_a] == [
@@ -104,7 +104,7 @@ async def test_an_evicted_conversation_goes_on_from_the_tracker(start, fake_rasa
         "hallo",
         "en daarna?",
     ]
-    assert sid_a in service._states
+    assert service._states.bytes <= bound  # also after a turn (a busy state is not evicted)
     await ws_a.close()
     await ws_b.close()
 

@@ -531,7 +531,9 @@ class ChatService:
                 messages.insert(0, own_message(ENGLISH_NOTICE))
             state.expect = expectation(answer)
             state.remember(mid, messages)
-            self._states.resize(session.sid)
+        # Estimated again once the turn let go of the lock: while it ran the state was busy and
+        # could not be evicted, so the cache may have been over its bound by this state.
+        self._states.resize(session.sid)
         self.metrics[f"messages_{kind}"] += 1
         log_event(
             log,
