@@ -346,14 +346,6 @@ def _check_fernet_keys(keys: tuple[str, ...]) -> None:
             raise SettingsError("KW_CONTACT_KEY: each key must be a Fernet key (urlsafe base64 of 32 bytes)")
 
 
-def _otlp_endpoint(env: Mapping[str, str]) -> str:
-    """KW_OTLP_ENDPOINT: an http(s) URL (the collector's OTLP/HTTP receiver) or empty."""
-    value = env.get("KW_OTLP_ENDPOINT", "").strip()
-    if value and not value.startswith(("http://", "https://")):
-        raise SettingsError("KW_OTLP_ENDPOINT must be an http:// or https:// URL (OTLP over HTTP, e.g. port 4318)")
-    return value
-
-
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = (env.get(name) or "").strip().lower()
     if not raw:
