@@ -80,13 +80,13 @@ check: $(APP_STAMP)
 	exit $$ok
 
 # The whole suite, after the checks: a change that does not pass them is not tested further.
+# scripts/test-all.sh runs the tier without a model while the model trains, then the rest.
 test: setup check
 	scripts/ensure-browser.sh
 	scripts/ensure-haproxy.sh
 	scripts/ensure-prometheus.sh
 	scripts/ensure-services.sh
-	$(PY) -m bot train
-	$(PY) -m pytest tests
+	FAST_TIER="$(FAST_TIER)" scripts/test-all.sh
 
 # The inner loop: every test that needs no trained model, no browser and no cluster (markers set
 # by conftest.py from what a test uses; pytest.ini lists them). It still uses PostgreSQL and
