@@ -158,7 +158,7 @@ class ProductStack:
     def start(self) -> float:
         """The launcher's stack; returns seconds from spawn until the gateway's /readyz is 200."""
         prepare_db(self.settings)
-        self.stack = launcher.Stack(self.settings, self.model, gateway=True)
+        self.stack = launcher.Stack(self.settings, self.model, gateway=True, mail_catcher=False)
         saved = dict(os.environ)
         os.environ.clear()
         os.environ.update(self.env)  # child_env() starts from os.environ

@@ -370,6 +370,9 @@ class Stack:
     settings: Settings
     model: Path
     gateway: bool = True
+    #: The demo's local mail catcher (``catcher_wanted``); the bench and the soak measure the
+    #: processes that answer chats and leave it out.
+    mail_catcher: bool = True
     services: list[Service] = field(default_factory=list)
 
     def build(self) -> None:
@@ -386,7 +389,7 @@ class Stack:
         ]
         if self.gateway and (s.root / "bot" / "web" / "__main__.py").exists():
             gateway_env: dict[str, str] = {}
-            if catcher_wanted(s):
+            if self.mail_catcher and catcher_wanted(s):
                 # The demo's mails go to a local catcher, which writes them to var/mail/.
                 catcher = f"smtp://{s.host}:{s.mail.catcher_port}"
                 self.services.append(Service("mailcatcher", catcher_command(s), catcher))
