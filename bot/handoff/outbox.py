@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core import db
+from bot.core.logs import log_event
 from bot.handoff import mails, states
 from bot.handoff.errors import NotAssigned, PermissionDenied, TicketClosed, TicketNotFound
 from bot.handoff.models import (
@@ -203,7 +204,7 @@ class Outbox(Store):
             if found is None:
                 raise
             return found, False
-        log.info("outbox mail %s queued (answer on ticket %s)", view.id, view.ticket_id)
+        log_event(log, "outbox_mail_queued", mail=view.id, ticket=view.ticket_id, kind="answer")
         return view, True
 
     def queue_notification(
@@ -228,7 +229,7 @@ class Outbox(Store):
                 view = OutboxView.from_model(row)
         except IntegrityError:
             return None
-        log.info("outbox mail %s queued (notification)", view.id)
+        log_event(log, "outbox_mail_queued", mail=view.id, ticket=ticket_id, kind="notification")
         return view
 
     def _add(
