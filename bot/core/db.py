@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +40,26 @@ def private_sqlite_file(path: Path) -> None:
             os.chmod(name, 0o600)
         except FileNotFoundError:
             pass
+
+
+def _use_wal(cursor: Any, timeout_s: float) -> None:
+    """Switch the file to WAL unless it already is. Switching needs the file to itself, and
+    SQLite answers "database is locked" while another connection reads the file, often at once
+    (where its busy handler could deadlock): a second process opening a new file while the
+    first one reads it waits and tries again, ``timeout_s`` in all."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def make_engine(url: str, timeout_s: float = 1.5) -> Engine:
@@ -67,9 +89,10 @@ def _bounded_engine(url: str, timeout_s: float) -> Engine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - trivial
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
             if not memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=0")  # _use_wal does its own waiting
+                _use_wal(cursor, timeout_s)
+            cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
             cursor.close()
 
         return engine
