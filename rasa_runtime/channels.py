@@ -24,9 +24,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 import otel
+import stores
 
 #: Rasa's token, set by serve.py; empty refuses everything.
 TOKEN = ""
+#: The tracker cache's figures on every answer: "<entries> <bytes>" (bot/web/metrics.py reads it).
+CACHE_HEADER = "X-KW-Tracker-Cache"
 #: Called when Rasa builds the channel, after Sanic set up its logging (serve.py: our log
 #: format takes over again).
 ON_BLUEPRINT: Callable[[], None] | None = None
@@ -82,5 +85,13 @@ class TokenRestInput(RestInput):
             if not token_matches(request, TOKEN):
                 return response.json({"status": "failure", "reason": "token required"}, status=401)
             return None
+
+        @webhook.middleware("response")
+        async def tracker_cache_figures(request: Request, answer: Any) -> None:
+            # The gateway's /metrics shows each worker's tracker cache from this header
+            # (bot/web/metrics.py): a Rasa worker has no metrics endpoint of its own.
+            figures = stores.cache_figures()
+            if figures is not None and answer is not None and answer.status == 200:
+                answer.headers[CACHE_HEADER] = f"{figures[0]} {figures[1]}"
 
         return webhook

@@ -105,6 +105,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: The tracker store this process built last (a Rasa worker builds one, when it loads its model).
+_built: list[CachingSQLTrackerStore] = []
+
+
+def cache_figures() -> tuple[int, int] | None:
+    """The trackers this process keeps in memory and their estimated bytes; None before its
+    tracker store is built. Sent with every answer of the REST channel (channels.py)."""
+    return (len(_built[-1].kept), _built[-1].kept_bytes) if _built else None
+
+
 class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
     """Rasa's SQL tracker store with the trackers of active conversations kept in memory and a
     tuned engine (module docstring)."""
@@ -131,6 +141,8 @@ class CachingSQLTrackerStore(rasa_tracker_store.SQLTrackerStore):
         #: estimated bytes, last used); least recently used first.
         self.kept: OrderedDict[str, tuple[Any, int, DialogueStateTracker, int, float]] = OrderedDict()
         self.kept_bytes = 0
+        _built.append(self)
+        del _built[:-1]
 
     def _driver_sql(self, sql: str) -> str | None:
         """``sql`` (``?`` placeholders) in the database driver's own style, or None for a

@@ -10,6 +10,8 @@ What is measured where:
 - rate-limit refusals: the limiters' ``on_refused`` and the socket caps;
 - tickets waiting, the helpdesk's hours, pub/sub, open sockets and the status throttles: read
   at scrape time (``refresh``);
+- Rasa's tracker cache per worker (``kw_rasa_tracker_cache_entries``/``_bytes``): from the header
+  each Rasa worker puts on its answers (rasa_runtime/channels.py), read by RasaClient;
 - the per-process caches (``kw_cache_entries``, ``kw_cache_bytes``, ``kw_cache_evictions_total``
   by ``cache``): read at scrape time from their owners (``add_caches``; bot/core/bounded.py).
 
@@ -19,6 +21,7 @@ Labels are small fixed sets; nothing personal (no ids, numbers, texts, addresses
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -97,6 +100,17 @@ class CacheCollector(Collector):
         return [entries, size, evictions]
 
 
+#: The header on Rasa's answers with its tracker cache's figures (rasa_runtime/channels.py).
+RASA_CACHE_HEADER = "X-KW-Tracker-Cache"
+_CACHE_HEADER_RE = re.compile(r"(\d{1,15}) (\d{1,15})")
+
+
+def parse_cache_header(header: str | None) -> tuple[int, int] | None:
+    """``"<entries> <bytes>"`` as two numbers, or None for a missing or malformed header."""
+    match = _CACHE_HEADER_RE.fullmatch(header or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 class GatewayMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -123,6 +137,20 @@ class GatewayMetrics:
         )
         self.rasa_in_flight = Gauge("kw_rasa_in_flight", "Messages this gateway has at Rasa now.", registry=r)
         self.rasa_errors = Counter("kw_rasa_errors", "Failed calls to Rasa by kind.", ["kind"], registry=r)
+        # Rasa's own cache of trackers (rasa_runtime/stores.py) lives in each Rasa worker; each
+        # answer to a message carries the worker's figures (RASA_CACHE_HEADER), kept here.
+        self.rasa_tracker_cache_entries = Gauge(
+            "kw_rasa_tracker_cache_entries",
+            "Trackers a Rasa worker keeps in memory, as its latest answer to this gateway said.",
+            ["worker"],
+            registry=r,
+        )
+        self.rasa_tracker_cache_bytes = Gauge(
+            "kw_rasa_tracker_cache_bytes",
+            "Estimated bytes of the trackers a Rasa worker keeps in memory, as its latest answer to this gateway said.",
+            ["worker"],
+            registry=r,
+        )
         self.refusals = Counter(
             "kw_rate_limit_refusals", "Requests refused by a rate limit or the socket caps.", ["limit"], registry=r
         )
@@ -220,6 +248,13 @@ class GatewayMetrics:
             self.mail_outbox.labels(status=status).set(counts.by_status.get(status, 0))
         self.mail_retrying.set(counts.retrying)
         self.mail_oldest_wait.set(counts.oldest_waiting_s)
+
+    def rasa_tracker_cache(self, worker: int, header: str | None) -> None:
+        """A Rasa worker's ``RASA_CACHE_HEADER`` ("<entries> <bytes>"); anything else is ignored."""
+        figures = parse_cache_header(header)
+        if figures is not None:
+            self.rasa_tracker_cache_entries.labels(worker=str(worker)).set(figures[0])
+            self.rasa_tracker_cache_bytes.labels(worker=str(worker)).set(figures[1])
 
     def rasa_error(self, timed_out: bool, status: int | None) -> None:
         kind = "timeout" if timed_out else "http" if status is not None else "connection"

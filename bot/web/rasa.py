@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind
 from yarl import URL
 
 from bot.core.logs import log_event
-from bot.web.metrics import GatewayMetrics
+from bot.web.metrics import RASA_CACHE_HEADER, GatewayMetrics
 from bot.web.protocol import json_object
 from rasa_runtime import otel
 
@@ -162,20 +162,36 @@ class RasaClient:
         return (base / "conversations" / sender / "tracker").joinpath(*parts).with_query(token=self._token)
 
     async def _json(
-        self, method: str, url: URL, what: str, timeout_s: float, body: Any = None, answer: bool = True
+        self,
+        method: str,
+        url: URL,
+        what: str,
+        timeout_s: float,
+        body: Any = None,
+        answer: bool = True,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> Any:
         """One request; its JSON answer (when ``answer``), or RasaUnavailable (with no URL in
         the message). Every request carries Rasa's token as a header: the REST channel requires
         it too (rasa_runtime/channels.py)."""
         try:
-            return await self._request(method, url, what, timeout_s, body, answer)
+            return await self._request(method, url, what, timeout_s, body, answer, on_headers)
         except RasaUnavailable as exc:
             # Readiness probes ("status") are not turns' calls: a down Rasa is counted there.
             if what != "status":
                 self._metrics.rasa_error(exc.timed_out, exc.status)
             raise
 
-    async def _request(self, method: str, url: URL, what: str, timeout_s: float, body: Any, answer: bool) -> Any:
+    async def _request(
+        self,
+        method: str,
+        url: URL,
+        what: str,
+        timeout_s: float,
+        body: Any,
+        answer: bool,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
+    ) -> Any:
         try:
             async with self._http.request(
                 method,
@@ -188,6 +204,8 @@ class RasaClient:
                     raise RasaUnavailable(
                         f"{what} status {resp.status}", resendable=resp.status in RESEND_STATUSES, status=resp.status
                     )
+                if on_headers is not None:
+                    on_headers(resp.headers)
                 return await resp.json(content_type=None) if answer else await resp.read()
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             refused = isinstance(exc, aiohttp.ClientConnectorError)
@@ -213,7 +231,14 @@ class RasaClient:
                     traced[otel.TRACEPARENT] = parent
                 body = {"sender": sender, "message": text, "metadata": traced}
                 try:
-                    data = await self._json("POST", url, "webhook", RASA_TIMEOUT_S, body)
+                    data = await self._json(
+                        "POST",
+                        url,
+                        "webhook",
+                        RASA_TIMEOUT_S,
+                        body,
+                        on_headers=lambda headers: metrics.rasa_tracker_cache(worker, headers.get(RASA_CACHE_HEADER)),
+                    )
                 finally:
                     metrics.rasa_in_flight.dec()
                     metrics.rasa_duration.observe(time.monotonic() - started)

@@ -12,6 +12,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
+import stores
 import trackers_patches
 from stores import MEMORY_PER_JSON_BYTE, CachingSQLTrackerStore
 
@@ -90,6 +91,8 @@ async def run(settings: dict) -> dict:
     # Unused for cache_idle_s, a tracker goes at the next read of any conversation; still right.
     now[0] += 61
     out["idle"] = [state(await c.retrieve("s3")) == state(await plain("s3")), list(c.kept)]
+    # What the REST channel reports (channels.py): the store built last, c.
+    out["figures"] = [stores.cache_figures(), [len(c.kept), c.kept_bytes]]
     # A conversation deleted from the store (the retention job) is gone for the cache too.
     with a.session_scope() as session:
         session.query(a.SQLEvent).filter(a.SQLEvent.sender_id == "s1").delete()

@@ -122,6 +122,13 @@ async def test_real_turns_move_the_gateway_and_action_metrics_by_their_number(re
     assert value(after, "kw_pubsub_connected") == 1  # no pub/sub configured
     assert value(after, "kw_status_throttle_active", scope="global") == 0
     assert value(after, "kw_open_sockets", kind="widget") == 0  # the socket was closed
+    # Rasa's tracker cache per worker, from its answers: both conversations are kept there.
+    workers = {dict(labels)["worker"] for name, labels in after if name == "kw_rasa_tracker_cache_entries"}
+    assert workers and all(w.isdigit() for w in workers), workers
+    kept = {w: value(after, "kw_rasa_tracker_cache_entries", worker=w) for w in workers}
+    assert sum(kept.values()) >= 2, kept
+    for w, entries in kept.items():  # a kept tracker is some kB at least (rasa_runtime/stores.py)
+        assert value(after, "kw_rasa_tracker_cache_bytes", worker=w) >= 1000 * entries
 
     # The action server counted the FAQ answers (two turns) and the gateway's status
     # look-ups nothing; its database calls are measured.

@@ -57,6 +57,8 @@ def test_the_tracker_cache_answers_what_the_store_holds(tmp_path, backend):
     assert 1.5 * small <= held <= 2.5 * small  # two small trackers, estimated from their JSON
     assert out["after_evicted"] == ["s4", "s2"]  # s3 was the least recently used
     assert out["idle"] == [True, ["s3"]]
+    reported, held_now = out["figures"]
+    assert reported == held_now and reported[0] == 1 and reported[1] > 0
     assert out["deleted"] == [True, True]
 
 

@@ -27,7 +27,7 @@ def test_opening_waits_while_another_process_reads_the_new_file(tmp_path, monkey
         waits.append(seconds)
         reader.execute("COMMIT")
 
-    monkeypatch.setattr(db.time, "sleep", reader_finishes)
+    monkeypatch.setattr("bot.core.db.time.sleep", reader_finishes)
     engine = db.make_engine(f"sqlite:///{path}", 1.0)
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
