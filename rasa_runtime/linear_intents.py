@@ -17,9 +17,8 @@ pickle): loading a model runs no code from it.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -34,8 +33,6 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
-logger = logging.getLogger(__name__)
-
 # The two feature sets the cross-validation measured: word unigrams and bigrams (a bigram seen
 # once teaches nothing), and character 2-4-grams within words (typos, compounds, inflections).
 # Sublinear term frequency: a word said twice is not twice the evidence.
@@ -45,7 +42,7 @@ VECTORIZERS = {
 }
 
 
-def _vectorizer(kind: str, vocabulary: Optional[Dict[str, int]] = None) -> TfidfVectorizer:
+def _vectorizer(kind: str, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
     return TfidfVectorizer(lowercase=True, sublinear_tf=True, vocabulary=vocabulary, **VECTORIZERS[kind])
 
 
@@ -57,19 +54,19 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
-    def get_default_config() -> Dict[str, Any]:
+    def get_default_config() -> dict[str, Any]:
         # C: the SVM's regularisation (the cross-validation: 1.0 best of 0.3, 0.5 and 1.0).
         return {"C": 1.0, "temperature": 6.0, "ranking_length": 10, "random_seed": 42}
 
     def __init__(
         self,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        vectorizers: Optional[Dict[str, TfidfVectorizer]] = None,
-        weights: Optional[np.ndarray] = None,
-        bias: Optional[np.ndarray] = None,
-        classes: Optional[List[str]] = None,
+        vectorizers: dict[str, TfidfVectorizer] | None = None,
+        weights: np.ndarray | None = None,
+        bias: np.ndarray | None = None,
+        classes: list[str] | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -82,14 +79,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _features(self, texts: List[str]) -> Any:
+    def _features(self, texts: list[str]) -> Any:
         return hstack([self.vectorizers[kind].transform(texts) for kind in VECTORIZERS]).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -124,7 +121,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[str, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -135,7 +132,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     @classmethod
     def _from_directory(
-        cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource, directory: Path
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, directory: Path
     ) -> LinearIntentClassifier:
         meta = json.loads((directory / "linear_intents.json").read_text(encoding="utf-8"))
         vectorizers = {}
@@ -153,14 +150,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             classes=list(meta["classes"]),
         )
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self.weights is None or not messages:
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
         scores = self._features(texts) @ self.weights.T + self.bias
         probabilities = _softmax(np.asarray(scores) * self.config["temperature"])
         length = self.config["ranking_length"]
-        for message, row in zip(messages, probabilities):
+        for message, row in zip(messages, probabilities, strict=False):
             order = np.argsort(-row, kind="stable")
             ranking = [
                 {INTENT_NAME_KEY: self.classes[i], PREDICTED_CONFIDENCE_KEY: float(row[i])}

@@ -139,6 +139,7 @@ def preload(argv: list[str]) -> None:
     import rasa.nlu.featurizers.sparse_featurizer.lexical_syntactic_featurizer
     import rasa.nlu.featurizers.sparse_featurizer.regex_featurizer
     import rasa.nlu.utils.spacy_utils  # noqa: F401
+
     import rasa_runtime.linear_intents  # noqa: F401  (scikit-learn, the intent classifier)
 
     name = spacy_model_name(Path("config.yml"))
