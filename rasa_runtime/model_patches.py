@@ -4,9 +4,9 @@ the fallback for messages without a known word.
 Installed by ``serve.py`` before Rasa starts; each has a test against the real part
 (rasa_runtime/tests/, run from tests/unit/test_rasa_runtime.py).
 
-- DIET gives some intent to anything, gibberish too ("blorp fnerk" came out as ``goodbye``), and
-  a model trained on many short and informal phrasings does so with confidence above the
-  fallback threshold. ``install_unknown_words_fallback`` makes a message ``nlu_fallback`` (the
+- An intent classifier gives some intent to anything, gibberish too ("blorp fnerk" came out of
+  DIET as ``goodbye``), and a model trained on many short and informal phrasings does so with
+  confidence above the fallback threshold. ``install_unknown_words_fallback`` makes a message ``nlu_fallback`` (the
   "kun je het anders zeggen?" path with the knowledge-base search) when none of its words occurs
   in the training data: the word-level ``CountVectorsFeaturizer``'s vocabulary (lemmas) decides.
   Not when the message has an entity (a place name from the lookup tables) or could be a
