@@ -40,8 +40,6 @@ def main(out_path: str, scratch: str) -> None:
     second, *_ = trained(Path(scratch) / "second")
     with storage.read_from(resource) as directory:
         files = sorted(p.name for p in directory.iterdir())
-    messages = [Message({"text": t}) for t in TEXTS]
-    first.process(messages)
     out = {
         "trained": parses(first),
         "loaded": parses(loaded),

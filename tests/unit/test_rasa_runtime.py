@@ -140,9 +140,9 @@ def test_a_request_waiting_behind_a_killed_replica_gets_the_lock(tmp_path, redis
 
 
 def test_a_message_without_a_known_word_is_not_understood(tmp_path):
-    """Gibberish gets the fallback however confident the intent classifier is; real words, a place name and an
-    aanvraagnummer keep their intent; something shaped like a verification code is left to
-    the form that asked for it."""
+    """Gibberish gets the fallback however confident the intent classifier is; real words, a
+    place name and an aanvraagnummer keep their intent; something shaped like a verification
+    code is left to the form that asked for it."""
     model = launcher.model_path(load())
     assert model.exists(), "make test trains the model first"
     out = run_in_rasa("unknown_words", tmp_path, str(model))
