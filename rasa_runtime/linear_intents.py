@@ -17,6 +17,8 @@ pickle): loading a model runs no code from it.
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.weights = weights
         self.bias = bias
         self.classes = classes or []
+        if self.weights is not None:
+            self._prepare()
 
     @classmethod
     def create(
@@ -87,7 +91,40 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def _features(self, texts: list[str]) -> Any:
+        """scikit-learn's own transform: the reference ``scores`` is tested against."""
         return hstack([self.vectorizers[kind].transform(texts) for kind in VECTORIZERS]).tocsr()
+
+    def _prepare(self) -> None:
+        """What ``scores`` needs, once: each vectorizer's analyzer, vocabulary, idf and column
+        offset, and the weights one row per feature."""
+        self._fast: list[tuple[Any, dict[str, int], list[float], int]] = []
+        offset = 0
+        for kind in VECTORIZERS:
+            vectorizer = self.vectorizers[kind]
+            analyzer = vectorizer.build_analyzer()
+            self._fast.append((analyzer, vectorizer.vocabulary_, vectorizer.idf_.tolist(), offset))
+            offset += len(vectorizer.vocabulary_)
+        assert self.weights is not None
+        self._rows = np.ascontiguousarray(self.weights.T)
+
+    def scores(self, text: str) -> np.ndarray:
+        """The SVM's decision values for one text, computed as scikit-learn's TF-IDF transform and
+        the dot product do (sublinear counts times idf, each vectorizer's part L2-normalised),
+        over the few features the text has: scikit-learn's transform checks and builds sparse
+        matrices around the same sums, 8 % of a Rasa worker's time per turn (py-spy)."""
+        columns: list[int] = []
+        values: list[float] = []
+        for analyzer, vocabulary, idf, offset in self._fast:
+            counts = Counter(i for i in map(vocabulary.get, analyzer(text)) if i is not None)
+            part = [(1.0 + math.log(n)) * idf[i] for i, n in counts.items()]
+            norm = math.sqrt(sum(v * v for v in part))
+            if norm > 0:
+                columns += [offset + i for i in counts]
+                values += [v / norm for v in part]
+        assert self.bias is not None
+        if not columns:
+            return self.bias.copy()
+        return np.asarray(values) @ self._rows[columns] + self.bias
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -100,6 +137,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.classes = [str(c) for c in svm.classes_]
         self.weights = svm.coef_.astype(np.float64)
         self.bias = svm.intercept_.astype(np.float64)
+        self._prepare()
         self._persist()
         return self._resource
 
@@ -153,9 +191,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         if self.weights is None or not messages:
             return messages
-        texts = [m.get(TEXT) or "" for m in messages]
-        scores = self._features(texts) @ self.weights.T + self.bias
-        probabilities = _softmax(np.asarray(scores) * self.config["temperature"])
+        scores = np.vstack([self.scores(m.get(TEXT) or "") for m in messages])
+        probabilities = _softmax(scores * self.config["temperature"])
         length = self.config["ranking_length"]
         for message, row in zip(messages, probabilities, strict=False):
             order = np.argsort(-row, kind="stable")

@@ -1,6 +1,7 @@
 """The intent classifier of config.yml (rasa_runtime/linear_intents.py) trained on data/nlu,
-stored, and loaded again as Rasa does, and trained a second time. Arguments: the JSON output
-path, a scratch folder for the model storage."""
+stored, and loaded again as Rasa does, and trained a second time; its own scoring against
+scikit-learn's transform on every held-out text. Arguments: the JSON output path, a scratch
+folder for the model storage."""
 
 import json
 import sys
@@ -40,7 +41,16 @@ def main(out_path: str, scratch: str) -> None:
     second, *_ = trained(Path(scratch) / "second")
     with storage.read_from(resource) as directory:
         files = sorted(p.name for p in directory.iterdir())
+    held_out = (
+        load_data("tests/nlu/test_nlu.yml").intent_examples + load_data("tests/nlu/test_nlu_unseen.yml").intent_examples
+    )
+    texts = [m.get("text") for m in held_out] + TEXTS
+    own = np.vstack([loaded.scores(t) for t in texts])
+    sklearn = np.asarray(loaded._features(texts) @ loaded.weights.T + loaded.bias)
     out = {
+        "compared": len(texts),
+        "max_difference": float(np.abs(own - sklearn).max()),
+        "same_best": bool((own.argmax(axis=1) == sklearn.argmax(axis=1)).all()),
         "trained": parses(first),
         "loaded": parses(loaded),
         "same_weights_twice": bool(np.array_equal(first.weights, second.weights)),

@@ -241,11 +241,13 @@ def test_the_rasa_process_continues_the_turn_s_trace_and_hands_it_to_the_action_
 
 def test_the_intent_classifier_serves_what_it_trained_and_trains_the_same_twice(tmp_path):
     """rasa_runtime/linear_intents.py on data/nlu: loaded from the model storage it ranks every
-    text exactly as it did after training, two trainings give the same weights, and what it
-    stores is plain data (JSON and .npy, nothing a load would run)."""
+    text exactly as it did after training, two trainings give the same weights, what it stores
+    is plain data (JSON and .npy, nothing a load would run), and its own scoring gives every
+    held-out text the decision values scikit-learn's transform gives."""
     out = run_in_rasa("linear_intents", tmp_path, str(tmp_path / "storage"))
     assert out["loaded"] == out["trained"]
     assert [p["intent"]["name"] for p in out["trained"][:3]] == ["faq_deadline", "faq_gebieden", "faq_bedrag_gemeente"]
     assert all(len(p["ranking"]) == 10 and p["ranking"][0] == p["intent"] for p in out["trained"])
     assert out["same_weights_twice"] and out["classes"] > 50
     assert out["files"] == ["bias.npy", "idf_chars.npy", "idf_words.npy", "linear_intents.json", "weights.npy"]
+    assert out["compared"] > 500 and out["same_best"] and out["max_difference"] < 1e-9, out["max_difference"]
