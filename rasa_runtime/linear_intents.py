@@ -16,6 +16,7 @@ pickle): loading a model runs no code from it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
@@ -44,6 +45,12 @@ VECTORIZERS = {
 }
 
 
+# Rasa's training cache (.rasa/cache) knows a component by its class name and config, not by its
+# code: with this file's hash in the config, an edited classifier is trained again instead of
+# coming from the cache.
+CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
 def _vectorizer(kind: str, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
     return TfidfVectorizer(lowercase=True, sublinear_tf=True, vocabulary=vocabulary, **VECTORIZERS[kind])
 
@@ -58,7 +65,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         # C: the SVM's regularisation (the cross-validation: 1.0 best of 0.3, 0.5 and 1.0).
-        return {"C": 1.0, "temperature": 6.0, "ranking_length": 10, "random_seed": 42}
+        return {"C": 1.0, "temperature": 6.0, "ranking_length": 10, "random_seed": 42, "code_version": CODE_VERSION}
 
     def __init__(
         self,
