@@ -129,7 +129,9 @@ def preload(argv: list[str]) -> None:
     """What every worker needs and nothing that starts TensorFlow's runtime."""
     # Imported to be loaded once, here, and shared with every worker: Rasa's CLI (with Sanic and
     # the server), the agent, the components of the pipeline and policies (DIET imports
-    # TensorFlow) and spaCy's wrapper.
+    # TensorFlow), spaCy's wrapper and scikit-learn (the intent classifier,
+    # rasa_runtime/linear_intents.py: Rasa imports it by that name when it loads the model, and
+    # the repository need not be on the path yet here, as in the container).
     import rasa.__main__
     import rasa.core.agent
     import rasa.core.policies.rule_policy
@@ -139,8 +141,8 @@ def preload(argv: list[str]) -> None:
     import rasa.nlu.featurizers.sparse_featurizer.lexical_syntactic_featurizer
     import rasa.nlu.featurizers.sparse_featurizer.regex_featurizer
     import rasa.nlu.utils.spacy_utils  # noqa: F401
-
-    import rasa_runtime.linear_intents  # noqa: F401  (scikit-learn, the intent classifier)
+    import sklearn.feature_extraction.text
+    import sklearn.svm  # noqa: F401
 
     name = spacy_model_name(Path("config.yml"))
     if name:
