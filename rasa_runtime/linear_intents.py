@@ -113,6 +113,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             offset += len(vectorizer.vocabulary_)
         assert self.weights is not None
         self._rows = np.ascontiguousarray(self.weights.T)
+        # One copy of the weights (about 10 MB a worker): ``weights`` becomes a view of the rows.
+        self.weights = self._rows.T
 
     def scores(self, text: str) -> np.ndarray:
         """The SVM's decision values for one text, computed as scikit-learn's TF-IDF transform and
